@@ -1,0 +1,81 @@
+#include "config.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cleanup.h"
+#include "common.h"
+#include "util.h"
+#include "banned.h"
+
+int
+husk_cli_open_store (struct husk_global *g, struct husk_store **ret, struct husk_error **err)
+{
+  cleanup_free char *def = NULL;
+  const char *root = g->root;
+
+  if (root == NULL)
+    {
+      def = husk_store_default_root ();
+      if (def == NULL)
+        return husk_error_set (err, 0, "no store: HOME is not set (use --root)");
+      root = def;
+    }
+  return husk_store_open (root, ret, err);
+}
+
+int
+husk_cli_idmap (struct husk_idmap *buf, const struct husk_idmap **ret, struct husk_error **err)
+{
+  if (geteuid () == 0)
+    {
+      *ret = NULL;
+      return 0;
+    }
+  if (husk_idmap_for_user (geteuid (), getegid (), NULL, NULL, buf, err) < 0)
+    return -1;
+  *ret = buf;
+  return 0;
+}
+
+int
+husk_cli_usage_error (struct husk_error **err, const char *command, const char *fmt, ...)
+{
+  cleanup_free char *msg = NULL;
+  va_list ap;
+
+  va_start (ap, fmt);
+  if (vasprintf (&msg, fmt, ap) < 0)
+    msg = NULL;
+  va_end (ap);
+  if (command)
+    husk_error_set (err, 0, "%s: %s (see \"husk %s --help\")", command,
+                    msg ? msg : "usage error", command);
+  else
+    husk_error_set (err, 0, "%s (see \"husk --help\")", msg ? msg : "usage error");
+  (*err)->status = HUSK_EXIT_USAGE;
+  return -1;
+}
+
+int
+husk_cli_getopt (const char *command, int argc, char **argv, const char *shortopts,
+                 const struct option *longopts, struct husk_error **err)
+{
+  int c;
+
+  opterr = 0;
+  c = getopt_long (argc, argv, shortopts, longopts, NULL);
+  if (c == '?' || c == ':')
+    {
+      const char *arg = argv[optind - 1];
+      if (c == ':' || (optopt && strchr (shortopts, optopt) && optopt != '?'))
+        husk_cli_usage_error (err, command, "flag \"%s\" needs a value", arg);
+      else
+        husk_cli_usage_error (err, command, "unknown flag \"%s\"", arg);
+      return -2;
+    }
+  return c;
+}

@@ -1,0 +1,36 @@
+/* What every subcommand shares: global options, the store, the user's id map, usage errors.  */
+#ifndef HUSK_COMMON_H
+#define HUSK_COMMON_H
+
+#include <getopt.h>
+#include <stdbool.h>
+
+#include "error.h"
+#include "store.h"
+#include "userns.h"
+
+/* Exit statuses, as Docker uses them.  */
+#define HUSK_EXIT_FAILURE 1
+#define HUSK_EXIT_USAGE 125
+
+struct husk_global
+{
+  const char *root; /* --root, or NULL for the default.  */
+};
+
+/* Open the store named by --root or the default.  */
+int husk_cli_open_store (struct husk_global *g, struct husk_store **ret, struct husk_error **err);
+
+/* The id map to work under: NULL when husk runs as real root (no user namespace).  */
+int husk_cli_idmap (struct husk_idmap *buf, const struct husk_idmap **ret, struct husk_error **err);
+
+/* A usage error for COMMAND, with exit status 125.  */
+int husk_cli_usage_error (struct husk_error **err, const char *command, const char *fmt, ...)
+    __attribute__ ((format (printf, 3, 4)));
+
+/* getopt_long with husk's messages: returns the option, -1 at the end, or -2 after setting
+   *ERR for an unknown flag or a missing argument.  */
+int husk_cli_getopt (const char *command, int argc, char **argv, const char *shortopts,
+                     const struct option *longopts, struct husk_error **err);
+
+#endif

@@ -1,0 +1,162 @@
+#include "config.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "cleanup.h"
+#include "commands.h"
+#include "image.h"
+#include "reference.h"
+#include "util.h"
+#include "banned.h"
+
+static void
+images_usage (void)
+{
+  printf ("Usage: husk images [-q]\n\n"
+          "List the images in the store.\n\n"
+          "Options:\n"
+          "  -q, --quiet  print only image IDs\n"
+          "  -h, --help   show this help\n");
+}
+
+/* "3 days ago", as docker images shows it.  */
+static void
+format_age (const char *created, char *buf, size_t size)
+{
+  struct tm tm;
+  time_t t, now = time (NULL);
+  double d;
+  static const struct
+  {
+    double secs;
+    const char *unit;
+  } units[] = { { 365.25 * 86400, "year" }, { 30 * 86400, "month" }, { 7 * 86400, "week" },
+                { 86400, "day" },           { 3600, "hour" },        { 60, "minute" },
+                { 1, "second" } };
+
+  memset (&tm, 0, sizeof (tm));
+  if (created == NULL || strptime (created, "%Y-%m-%dT%H:%M:%S", &tm) == NULL)
+    {
+      snprintf (buf, size, "N/A");
+      return;
+    }
+  t = timegm (&tm);
+  d = difftime (now, t);
+  if (d < 1)
+    {
+      snprintf (buf, size, "Less than a second ago");
+      return;
+    }
+  for (size_t i = 0; i < sizeof (units) / sizeof (units[0]); i++)
+    if (d >= units[i].secs)
+      {
+        long n = (long) (d / units[i].secs);
+        snprintf (buf, size, "%ld %s%s ago", n, units[i].unit, n == 1 ? "" : "s");
+        return;
+      }
+}
+
+static void
+format_size (int64_t size, char *buf, size_t len)
+{
+  static const char *const units[] = { "B", "kB", "MB", "GB", "TB" };
+  double v = (double) size;
+  size_t u = 0;
+
+  while (v >= 1000 && u + 1 < sizeof (units) / sizeof (units[0]))
+    {
+      v /= 1000;
+      u++;
+    }
+  if (u == 0)
+    snprintf (buf, len, "%jdB", (intmax_t) size);
+  else
+    snprintf (buf, len, "%.3g%s", v, units[u]);
+}
+
+static void
+split_name (const char *name, char **ret_repo, char **ret_tag)
+{
+  const char *at = strchr (name, '@');
+  const char *slash = strrchr (name, '/');
+  const char *colon = strrchr (slash ? slash : name, ':');
+
+  if (at)
+    {
+      *ret_repo = husk_xcalloc (1, (size_t) (at - name) + 1);
+      memcpy (*ret_repo, name, (size_t) (at - name));
+      *ret_tag = husk_xstrdup ("<none>");
+    }
+  else if (colon)
+    {
+      *ret_repo = husk_xcalloc (1, (size_t) (colon - name) + 1);
+      memcpy (*ret_repo, name, (size_t) (colon - name));
+      *ret_tag = husk_xstrdup (colon + 1);
+    }
+  else
+    {
+      *ret_repo = husk_xstrdup (name);
+      *ret_tag = husk_xstrdup ("<none>");
+    }
+}
+
+int
+husk_cmd_images (struct husk_global *g, int argc, char **argv, struct husk_error **err)
+{
+  static const struct option opts[] = { { "quiet", no_argument, NULL, 'q' },
+                                        { "help", no_argument, NULL, 'h' },
+                                        { NULL, 0, NULL, 0 } };
+  cleanup_store struct husk_store *store = NULL;
+  struct husk_image_list list;
+  bool quiet = false;
+  int c;
+
+  optind = 1;
+  while ((c = husk_cli_getopt ("images", argc, argv, "+qh", opts, err)) != -1)
+    switch (c)
+      {
+      case 'q':
+        quiet = true;
+        break;
+      case 'h':
+        images_usage ();
+        return 0;
+      default:
+        return -1;
+      }
+  if (optind != argc)
+    return husk_cli_usage_error (err, "images", "takes no arguments");
+  if (husk_cli_open_store (g, &store, err) < 0 || husk_images_load (store, &list, err) < 0)
+    return -1;
+
+  if (!quiet)
+    printf ("%-40s  %-16s  %-12s  %-16s  %s\n", "REPOSITORY", "TAG", "IMAGE ID", "CREATED",
+            "SIZE");
+  for (size_t i = 0; i < list.n; i++)
+    {
+      const struct husk_image *img = &list.items[i];
+      size_t n = husk_strv_len (img->names);
+      char age[64], size[32];
+
+      if (quiet)
+        {
+          printf ("%.12s\n", img->id);
+          continue;
+        }
+      format_age (img->created, age, sizeof (age));
+      format_size (img->size, size, sizeof (size));
+      for (size_t k = 0; k < (n ? n : 1); k++)
+        {
+          cleanup_free char *repo = NULL;
+          cleanup_free char *tag = NULL;
+          if (n)
+            split_name (img->names[k], &repo, &tag);
+          printf ("%-40s  %-16s  %.12s  %-16s  %s\n", repo ? repo : "<none>", tag ? tag : "<none>",
+                  img->id, age, size);
+        }
+    }
+  husk_images_clear (&list);
+  return 0;
+}

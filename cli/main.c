@@ -1,0 +1,108 @@
+#include "config.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "cleanup.h"
+#include "commands.h"
+#include "common.h"
+#include "util.h"
+#include "banned.h"
+
+struct command
+{
+  const char *name;
+  int (*fn) (struct husk_global *g, int argc, char **argv, struct husk_error **err);
+  const char *summary;
+};
+
+static const struct command commands[] = {
+  { "pull", husk_cmd_pull, "import an image into the store" },
+  { "images", husk_cmd_images, "list the images in the store" },
+  { "run", husk_cmd_run, "run a command in a new container" },
+};
+
+static void
+usage (FILE *out)
+{
+  fprintf (out, "Usage: husk [--root DIR] COMMAND [OPTIONS] [ARG...]\n\n"
+                "A rootless container engine.\n\n"
+                "Global options:\n"
+                "  --root DIR     the store (default: $XDG_DATA_HOME/husk, ~/.local/share/husk,\n"
+                "                 or /var/lib/husk for root)\n"
+                "  -h, --help     show this help\n"
+                "  -v, --version  show the version\n\n"
+                "Commands:\n");
+  for (size_t i = 0; i < sizeof (commands) / sizeof (commands[0]); i++)
+    fprintf (out, "  %-8s %s\n", commands[i].name, commands[i].summary);
+  fprintf (out, "\nRun \"husk COMMAND --help\" for a command's options; see husk(1).\n");
+}
+
+int
+main (int argc, char **argv)
+{
+  cleanup_error struct husk_error *err = NULL;
+  struct husk_global g = { 0 };
+  const struct command *cmd = NULL;
+  int i, ret;
+
+  for (i = 1; i < argc && argv[i][0] == '-'; i++)
+    {
+      const char *a = argv[i];
+      if (strcmp (a, "--help") == 0 || strcmp (a, "-h") == 0)
+        {
+          usage (stdout);
+          return 0;
+        }
+      if (strcmp (a, "--version") == 0 || strcmp (a, "-v") == 0)
+        {
+          printf ("husk %s\n", PACKAGE_VERSION);
+          return 0;
+        }
+      if (strcmp (a, "--root") == 0)
+        {
+          if (i + 1 >= argc || argv[i + 1][0] == '\0')
+            {
+              fprintf (stderr, "husk: flag \"--root\" needs a directory\n");
+              return HUSK_EXIT_USAGE;
+            }
+          g.root = argv[++i];
+          continue;
+        }
+      if (husk_str_has_prefix (a, "--root="))
+        {
+          g.root = a + strlen ("--root=");
+          if (*g.root == '\0')
+            {
+              fprintf (stderr, "husk: flag \"--root\" needs a directory\n");
+              return HUSK_EXIT_USAGE;
+            }
+          continue;
+        }
+      fprintf (stderr, "husk: unknown flag \"%s\" (see \"husk --help\")\n", a);
+      return HUSK_EXIT_USAGE;
+    }
+  if (i >= argc)
+    {
+      usage (stderr);
+      return HUSK_EXIT_USAGE;
+    }
+  for (size_t k = 0; k < sizeof (commands) / sizeof (commands[0]); k++)
+    if (strcmp (argv[i], commands[k].name) == 0)
+      cmd = &commands[k];
+  if (cmd == NULL)
+    {
+      fprintf (stderr, "husk: unknown command \"%s\" (see \"husk --help\")\n", argv[i]);
+      return HUSK_EXIT_USAGE;
+    }
+
+  /* Each command sees its own name as argv[0].  */
+  ret = cmd->fn (&g, argc - i, argv + i, &err);
+  if (ret < 0)
+    {
+      fflush (stdout);
+      fprintf (stderr, "husk: %s\n", err && err->msg ? err->msg : "failed");
+      return husk_error_status (err, HUSK_EXIT_FAILURE);
+    }
+  return ret;
+}

@@ -1,0 +1,290 @@
+#include "config.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <yajl/yajl_gen.h>
+#include <yajl/yajl_tree.h>
+
+#include "json.h"
+#include "util.h"
+#include "banned.h"
+
+/* husk_json is yajl's tree node; the cast stays in this file.  */
+#define Y(v) ((yajl_val) (v))
+#define H(v) ((const husk_json *) (v))
+
+husk_json *
+husk_json_parse (const char *buf, size_t len, struct husk_error **err)
+{
+  char errbuf[256];
+  yajl_val v;
+
+  if (memchr (buf, '\0', len) != NULL || buf[len] != '\0')
+    {
+      husk_error_set (err, 0, "invalid json: contains a NUL byte");
+      return NULL;
+    }
+  errbuf[0] = '\0';
+  v = yajl_tree_parse (buf, errbuf, sizeof (errbuf));
+  if (v == NULL)
+    {
+      /* yajl's message spans lines; keep the first.  */
+      char *nl = strchr (errbuf, '\n');
+      if (nl)
+        *nl = '\0';
+      husk_error_set (err, 0, "invalid json: %s", errbuf[0] ? errbuf : "parse error");
+      return NULL;
+    }
+  return (husk_json *) v;
+}
+
+void
+husk_json_free (husk_json *root)
+{
+  if (root)
+    yajl_tree_free (Y (root));
+}
+
+bool
+husk_json_is_object (const husk_json *v)
+{
+  return v != NULL && YAJL_IS_OBJECT (Y (v));
+}
+
+bool
+husk_json_is_array (const husk_json *v)
+{
+  return v != NULL && YAJL_IS_ARRAY (Y (v));
+}
+
+const husk_json *
+husk_json_get (const husk_json *v, const char *key)
+{
+  if (!husk_json_is_object (v))
+    return NULL;
+  for (size_t i = 0; i < Y (v)->u.object.len; i++)
+    if (strcmp (Y (v)->u.object.keys[i], key) == 0)
+      return H (Y (v)->u.object.values[i]);
+  return NULL;
+}
+
+const char *
+husk_json_string (const husk_json *v)
+{
+  if (v == NULL || !YAJL_IS_STRING (Y (v)))
+    return NULL;
+  return Y (v)->u.string;
+}
+
+const char *
+husk_json_get_string (const husk_json *v, const char *key)
+{
+  return husk_json_string (husk_json_get (v, key));
+}
+
+bool
+husk_json_int64 (const husk_json *v, int64_t *ret_value)
+{
+  if (v == NULL || !YAJL_IS_INTEGER (Y (v)))
+    return false;
+  *ret_value = YAJL_GET_INTEGER (Y (v));
+  return true;
+}
+
+bool
+husk_json_bool (const husk_json *v, bool *ret_value)
+{
+  if (v == NULL)
+    return false;
+  if (YAJL_IS_TRUE (Y (v)))
+    *ret_value = true;
+  else if (YAJL_IS_FALSE (Y (v)))
+    *ret_value = false;
+  else
+    return false;
+  return true;
+}
+
+size_t
+husk_json_array_len (const husk_json *v)
+{
+  return husk_json_is_array (v) ? Y (v)->u.array.len : 0;
+}
+
+const husk_json *
+husk_json_array_at (const husk_json *v, size_t i)
+{
+  if (i >= husk_json_array_len (v))
+    return NULL;
+  return H (Y (v)->u.array.values[i]);
+}
+
+size_t
+husk_json_object_len (const husk_json *v)
+{
+  return husk_json_is_object (v) ? Y (v)->u.object.len : 0;
+}
+
+const char *
+husk_json_object_key (const husk_json *v, size_t i)
+{
+  if (i >= husk_json_object_len (v))
+    return NULL;
+  return Y (v)->u.object.keys[i];
+}
+
+const husk_json *
+husk_json_object_value (const husk_json *v, size_t i)
+{
+  if (i >= husk_json_object_len (v))
+    return NULL;
+  return H (Y (v)->u.object.values[i]);
+}
+
+char **
+husk_json_strv (const husk_json *v, const char *what, struct husk_error **err)
+{
+  char **out = husk_xcalloc (1, sizeof (char *));
+
+  if (v == NULL || YAJL_IS_NULL (Y (v)))
+    return out;
+  if (!husk_json_is_array (v))
+    {
+      husk_strv_free (out);
+      husk_error_set (err, 0, "\"%s\": not an array", what);
+      return NULL;
+    }
+  for (size_t i = 0; i < husk_json_array_len (v); i++)
+    {
+      const char *s = husk_json_string (husk_json_array_at (v, i));
+      if (s == NULL)
+        {
+          husk_strv_free (out);
+          husk_error_set (err, 0, "\"%s\": element %zu is not a string", what, i);
+          return NULL;
+        }
+      husk_strv_append (&out, s);
+    }
+  return out;
+}
+
+struct husk_jgen
+{
+  yajl_gen g;
+};
+
+husk_jgen *
+husk_jgen_new (bool pretty)
+{
+  husk_jgen *g = husk_xcalloc (1, sizeof (*g));
+  g->g = yajl_gen_alloc (NULL);
+  if (g->g == NULL)
+    abort ();
+  yajl_gen_config (g->g, yajl_gen_beautify, pretty ? 1 : 0);
+  yajl_gen_config (g->g, yajl_gen_indent_string, "  ");
+  yajl_gen_config (g->g, yajl_gen_validate_utf8, 0);
+  return g;
+}
+
+void
+husk_jgen_free (husk_jgen *g)
+{
+  if (g == NULL)
+    return;
+  yajl_gen_free (g->g);
+  free (g);
+}
+
+void
+husk_jgen_map_open (husk_jgen *g)
+{
+  yajl_gen_map_open (g->g);
+}
+
+void
+husk_jgen_map_close (husk_jgen *g)
+{
+  yajl_gen_map_close (g->g);
+}
+
+void
+husk_jgen_array_open (husk_jgen *g)
+{
+  yajl_gen_array_open (g->g);
+}
+
+void
+husk_jgen_array_close (husk_jgen *g)
+{
+  yajl_gen_array_close (g->g);
+}
+
+void
+husk_jgen_string (husk_jgen *g, const char *s)
+{
+  yajl_gen_string (g->g, (const unsigned char *) s, strlen (s));
+}
+
+void
+husk_jgen_int (husk_jgen *g, int64_t v)
+{
+  yajl_gen_integer (g->g, v);
+}
+
+void
+husk_jgen_bool (husk_jgen *g, bool v)
+{
+  yajl_gen_bool (g->g, v);
+}
+
+void
+husk_jgen_null (husk_jgen *g)
+{
+  yajl_gen_null (g->g);
+}
+
+void
+husk_jgen_value (husk_jgen *g, const husk_json *v)
+{
+  yajl_val y = Y (v);
+
+  if (y == NULL || YAJL_IS_NULL (y))
+    yajl_gen_null (g->g);
+  else if (YAJL_IS_STRING (y))
+    husk_jgen_string (g, y->u.string);
+  else if (YAJL_IS_INTEGER (y))
+    yajl_gen_integer (g->g, YAJL_GET_INTEGER (y));
+  else if (YAJL_IS_NUMBER (y))
+    yajl_gen_number (g->g, y->u.number.r, strlen (y->u.number.r));
+  else if (YAJL_IS_TRUE (y) || YAJL_IS_FALSE (y))
+    yajl_gen_bool (g->g, YAJL_IS_TRUE (y));
+  else if (YAJL_IS_ARRAY (y))
+    {
+      yajl_gen_array_open (g->g);
+      for (size_t i = 0; i < y->u.array.len; i++)
+        husk_jgen_value (g, H (y->u.array.values[i]));
+      yajl_gen_array_close (g->g);
+    }
+  else if (YAJL_IS_OBJECT (y))
+    {
+      yajl_gen_map_open (g->g);
+      for (size_t i = 0; i < y->u.object.len; i++)
+        {
+          husk_jgen_string (g, y->u.object.keys[i]);
+          husk_jgen_value (g, H (y->u.object.values[i]));
+        }
+      yajl_gen_map_close (g->g);
+    }
+}
+
+const char *
+husk_jgen_buf (husk_jgen *g, size_t *ret_len)
+{
+  const unsigned char *buf = NULL;
+  size_t len = 0;
+  yajl_gen_get_buf (g->g, &buf, &len);
+  if (ret_len)
+    *ret_len = len;
+  return (const char *) buf;
+}

@@ -1,0 +1,33 @@
+/* Resolving paths that come from images: never outside the root they belong to.  */
+#ifndef HUSK_SAFEPATH_H
+#define HUSK_SAFEPATH_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include "error.h"
+
+enum husk_resolve
+{
+  /* Symlinks are followed, but resolved as if ROOTFD were "/" (".." stops at the root and
+     absolute targets restart from it): a container's view of its own filesystem.  */
+  HUSK_RESOLVE_IN_ROOT,
+  /* No symlink anywhere in the path, and nothing above ROOTFD: what a tar entry may name.
+     With O_NOFOLLOW in FLAGS a trailing symlink is opened itself (O_PATH).  */
+  HUSK_RESOLVE_NO_SYMLINKS,
+};
+
+/* openat(ROOTFD, PATH, FLAGS, MODE) kept inside ROOTFD.  Uses openat2 where the kernel has it,
+   an O_NOFOLLOW walk of the components otherwise.  Returns the fd or -errno; ELOOP/EXDEV mean
+   the path tried to leave the root or go through a symlink.  O_CREAT is honoured only for the
+   last component.  */
+int husk_open_in_root (int rootfd, const char *path, int flags, mode_t mode, enum husk_resolve how);
+
+/* Open the directory PATH inside ROOTFD, creating missing components with MODE.  Returns an
+   O_DIRECTORY fd or -errno.  */
+int husk_mkdirs_in_root (int rootfd, const char *path, mode_t mode, enum husk_resolve how);
+
+/* Tests force the fallback walk, as on a kernel without openat2.  */
+void husk_safepath_force_fallback (bool on);
+
+#endif

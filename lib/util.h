@@ -1,0 +1,50 @@
+/* Small helpers shared by both stages: memory, strings, files.  */
+#ifndef HUSK_UTIL_H
+#define HUSK_UTIL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "error.h"
+
+/* Allocation failure is not recoverable for a CLI tool: these abort.  */
+void *husk_xmalloc (size_t n);
+void *husk_xcalloc (size_t n, size_t size);
+void *husk_xrealloc (void *p, size_t n);
+char *husk_xstrdup (const char *s);
+char *husk_strdup_printf (const char *fmt, ...) __attribute__ ((format (printf, 1, 2)));
+
+bool husk_str_has_prefix (const char *s, const char *prefix);
+bool husk_str_has_suffix (const char *s, const char *suffix);
+
+/* NULL-terminated string vectors.  */
+size_t husk_strv_len (char *const *v);
+void husk_strv_append (char ***v, const char *s);
+void husk_strv_free (char **v);
+
+/* Parse a whole decimal string into an unsigned value no larger than MAX.  */
+int husk_parse_u64 (const char *s, uint64_t max, uint64_t *ret_value);
+
+ssize_t husk_read_all (int fd, void *buf, size_t len);
+int husk_write_all (int fd, const void *buf, size_t len);
+
+/* Read a whole file (at most MAX_SIZE bytes) relative to DIRFD; the buffer is NUL-terminated.  */
+int husk_read_file_at (int dirfd, const char *path, size_t max_size, char **ret_buf,
+                       size_t *ret_len, struct husk_error **err);
+
+/* Write a file through a temporary name in the same directory, fsync, rename.  */
+int husk_write_file_atomic_at (int dirfd, const char *path, const void *buf, size_t len,
+                               mode_t mode, struct husk_error **err);
+
+/* mkdir -p of PATH (a plain host path the caller controls).  */
+int husk_mkdir_p (const char *path, mode_t mode, struct husk_error **err);
+
+/* Remove NAME below DIRFD recursively, without following symlinks or crossing mounts.  */
+int husk_rm_rf_at (int dirfd, const char *name, struct husk_error **err);
+
+/* 64 lowercase hex characters of randomness, for IDs.  */
+int husk_random_hex (char *buf, size_t hex_len, struct husk_error **err);
+
+#endif

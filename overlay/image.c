@@ -1,0 +1,348 @@
+#include "config.h"
+
+#include <errno.h>
+#include <string.h>
+
+#include "cleanup.h"
+#include "image.h"
+#include "json.h"
+#include "reference.h"
+#include "util.h"
+#include "banned.h"
+
+#define IMAGES_FILE "images.json"
+#define IMAGES_MAX (64 * 1024 * 1024)
+
+static void
+image_clear (struct husk_image *img)
+{
+  husk_strv_free (img->names);
+  husk_strv_free (img->layers);
+  free (img->manifest);
+  free (img->config);
+  free (img->created);
+  memset (img, 0, sizeof (*img));
+}
+
+void
+husk_images_clear (struct husk_image_list *l)
+{
+  for (size_t i = 0; i < l->n; i++)
+    image_clear (&l->items[i]);
+  free (l->items);
+  l->items = NULL;
+  l->n = 0;
+}
+
+static int
+image_from_json (const husk_json *v, struct husk_image *img, struct husk_error **err)
+{
+  const char *id = husk_json_get_string (v, "id");
+
+  memset (img, 0, sizeof (*img));
+  if (id == NULL || strlen (id) != HUSK_DIGEST_HEX_LEN)
+    return husk_error_set (err, 0, "image record without a valid id");
+  memcpy (img->id, id, HUSK_DIGEST_HEX_LEN + 1);
+  img->names = husk_json_strv (husk_json_get (v, "names"), "names", err);
+  img->layers = husk_json_strv (husk_json_get (v, "layers"), "layers", err);
+  if (img->names == NULL || img->layers == NULL)
+    {
+      image_clear (img);
+      return -1;
+    }
+  img->manifest = husk_xstrdup (husk_json_get_string (v, "manifest") ?: "");
+  img->config = husk_xstrdup (husk_json_get_string (v, "config") ?: "");
+  if (husk_json_get_string (v, "created"))
+    img->created = husk_xstrdup (husk_json_get_string (v, "created"));
+  if (!husk_json_int64 (husk_json_get (v, "size"), &img->size))
+    img->size = 0;
+  return 0;
+}
+
+int
+husk_images_load (struct husk_store *s, struct husk_image_list *ret, struct husk_error **err)
+{
+  cleanup_free char *buf = NULL;
+  cleanup_json husk_json *root = NULL;
+  const husk_json *arr;
+  size_t len;
+
+  memset (ret, 0, sizeof (*ret));
+  if (husk_read_file_at (s->rootfd, IMAGES_FILE, IMAGES_MAX, &buf, &len, err) < 0)
+    {
+      if ((*err)->errnum == ENOENT)
+        {
+          husk_error_free (err);
+          return 0;
+        }
+      return husk_error_wrap (err, "store \"%s\"", s->root);
+    }
+  root = husk_json_parse (buf, len, err);
+  if (root == NULL)
+    return husk_error_wrap (err, "store \"%s\": %s", s->root, IMAGES_FILE);
+  arr = husk_json_get (root, "images");
+  ret->items = husk_xcalloc (husk_json_array_len (arr) + 1, sizeof (struct husk_image));
+  for (size_t i = 0; i < husk_json_array_len (arr); i++)
+    {
+      if (image_from_json (husk_json_array_at (arr, i), &ret->items[ret->n], err) < 0)
+        {
+          husk_images_clear (ret);
+          return husk_error_wrap (err, "store \"%s\": %s", s->root, IMAGES_FILE);
+        }
+      ret->n++;
+    }
+  return 0;
+}
+
+static void
+gen_strv (husk_jgen *g, const char *key, char **v)
+{
+  husk_jgen_key (g, key);
+  husk_jgen_array_open (g);
+  for (size_t i = 0; v && v[i]; i++)
+    husk_jgen_string (g, v[i]);
+  husk_jgen_array_close (g);
+}
+
+static int
+images_save (struct husk_store *s, const struct husk_image_list *l, struct husk_error **err)
+{
+  cleanup_jgen husk_jgen *g = husk_jgen_new (true);
+  const char *buf;
+  size_t len;
+
+  husk_jgen_map_open (g);
+  husk_jgen_key (g, "images");
+  husk_jgen_array_open (g);
+  for (size_t i = 0; i < l->n; i++)
+    {
+      const struct husk_image *img = &l->items[i];
+      husk_jgen_map_open (g);
+      husk_jgen_key (g, "id");
+      husk_jgen_string (g, img->id);
+      gen_strv (g, "names", img->names);
+      husk_jgen_key (g, "manifest");
+      husk_jgen_string (g, img->manifest);
+      husk_jgen_key (g, "config");
+      husk_jgen_string (g, img->config);
+      gen_strv (g, "layers", img->layers);
+      if (img->created)
+        {
+          husk_jgen_key (g, "created");
+          husk_jgen_string (g, img->created);
+        }
+      husk_jgen_key (g, "size");
+      husk_jgen_int (g, img->size);
+      husk_jgen_map_close (g);
+    }
+  husk_jgen_array_close (g);
+  husk_jgen_map_close (g);
+  buf = husk_jgen_buf (g, &len);
+  if (husk_write_file_atomic_at (s->rootfd, IMAGES_FILE, buf, len, 0644, err) < 0)
+    return husk_error_wrap (err, "store \"%s\"", s->root);
+  return 0;
+}
+
+static void
+remove_name (char **names, const char *name)
+{
+  size_t j = 0;
+  for (size_t i = 0; names && names[i]; i++)
+    {
+      if (strcmp (names[i], name) == 0)
+        free (names[i]);
+      else
+        names[j++] = names[i];
+    }
+  if (names)
+    names[j] = NULL;
+}
+
+static bool
+strv_contains (char **v, const char *s)
+{
+  for (size_t i = 0; v && v[i]; i++)
+    if (strcmp (v[i], s) == 0)
+      return true;
+  return false;
+}
+
+int
+husk_images_add (struct husk_store *s, const struct husk_image *img, struct husk_error **err)
+{
+  struct husk_image_list l;
+  struct husk_image *target = NULL;
+  int ret;
+
+  if (husk_images_load (s, &l, err) < 0)
+    return -1;
+  for (size_t i = 0; i < l.n; i++)
+    {
+      if (strcmp (l.items[i].id, img->id) == 0)
+        target = &l.items[i];
+      else
+        for (size_t k = 0; img->names && img->names[k]; k++)
+          remove_name (l.items[i].names, img->names[k]);
+    }
+  if (target == NULL)
+    {
+      l.items = husk_xrealloc (l.items, (l.n + 1) * sizeof (*l.items));
+      target = &l.items[l.n++];
+      memset (target, 0, sizeof (*target));
+      memcpy (target->id, img->id, sizeof (target->id));
+      target->names = husk_xcalloc (1, sizeof (char *));
+    }
+  /* The record's content is replaced; its names are the union.  */
+  husk_strv_free (target->layers);
+  target->layers = NULL;
+  for (size_t k = 0; img->layers && img->layers[k]; k++)
+    husk_strv_append (&target->layers, img->layers[k]);
+  if (target->layers == NULL)
+    target->layers = husk_xcalloc (1, sizeof (char *));
+  for (size_t k = 0; img->names && img->names[k]; k++)
+    if (!strv_contains (target->names, img->names[k]))
+      husk_strv_append (&target->names, img->names[k]);
+  free (target->manifest);
+  target->manifest = husk_xstrdup (img->manifest);
+  free (target->config);
+  target->config = husk_xstrdup (img->config);
+  free (target->created);
+  target->created = img->created ? husk_xstrdup (img->created) : NULL;
+  target->size = img->size;
+
+  ret = images_save (s, &l, err);
+  husk_images_clear (&l);
+  return ret;
+}
+
+static bool
+is_hex (const char *s)
+{
+  if (*s == '\0')
+    return false;
+  for (; *s; s++)
+    if (!((*s >= '0' && *s <= '9') || (*s >= 'a' && *s <= 'f')))
+      return false;
+  return true;
+}
+
+static const struct husk_image *
+find_name (const struct husk_image_list *l, const char *name)
+{
+  for (size_t i = 0; i < l->n; i++)
+    if (strv_contains (l->items[i].names, name))
+      return &l->items[i];
+  return NULL;
+}
+
+const struct husk_image *
+husk_images_lookup (const struct husk_image_list *l, const char *ref, struct husk_error **err)
+{
+  const struct husk_image *found;
+  struct husk_reference r;
+  const char *idpart = ref;
+
+  if ((found = find_name (l, ref)) != NULL)
+    return found;
+
+  if (husk_reference_parse (ref, &r, NULL) == 0)
+    {
+      cleanup_free char *full = husk_reference_string (&r);
+      found = find_name (l, full);
+      if (found == NULL && !r.had_domain && r.tag != NULL)
+        {
+          /* A short name may also be a local image (podman's localhost/ convention).  */
+          const char *path = husk_str_has_prefix (r.path, "library/") && strchr (ref, '/') == NULL
+                                 ? r.path + strlen ("library/")
+                                 : r.path;
+          cleanup_free char *local = husk_strdup_printf ("localhost/%s:%s", path, r.tag);
+          found = find_name (l, local);
+        }
+      husk_reference_clear (&r);
+      if (found)
+        return found;
+    }
+
+  if (husk_str_has_prefix (idpart, "sha256:"))
+    idpart += 7;
+  if (is_hex (idpart) && strlen (idpart) <= HUSK_DIGEST_HEX_LEN)
+    {
+      for (size_t i = 0; i < l->n; i++)
+        if (husk_str_has_prefix (l->items[i].id, idpart))
+          {
+            if (found)
+              {
+                husk_error_set (err, 0, "image \"%s\": ambiguous id prefix", ref);
+                return NULL;
+              }
+            found = &l->items[i];
+          }
+      if (found)
+        return found;
+    }
+  husk_error_set (err, 0, "image \"%s\": not found", ref);
+  return NULL;
+}
+
+void
+husk_image_config_clear (struct husk_image_config *c)
+{
+  husk_strv_free (c->env);
+  husk_strv_free (c->entrypoint);
+  husk_strv_free (c->cmd);
+  husk_strv_free (c->diff_ids);
+  free (c->workdir);
+  free (c->user);
+  free (c->architecture);
+  free (c->os);
+  free (c->created);
+  memset (c, 0, sizeof (*c));
+}
+
+static char *
+dup_or_null (const char *s)
+{
+  return s ? husk_xstrdup (s) : NULL;
+}
+
+int
+husk_image_config_parse (const char *buf, size_t len, struct husk_image_config *ret,
+                         struct husk_error **err)
+{
+  cleanup_json husk_json *root = husk_json_parse (buf, len, err);
+  struct husk_image_config c;
+  const husk_json *cfg, *rootfs;
+
+  memset (&c, 0, sizeof (c));
+  if (root == NULL)
+    return -1;
+  if (!husk_json_is_object (root))
+    return husk_error_set (err, 0, "config is not a json object");
+  cfg = husk_json_get (root, "config");
+  rootfs = husk_json_get (root, "rootfs");
+  if (!husk_json_is_object (rootfs) || !husk_json_is_array (husk_json_get (rootfs, "diff_ids")))
+    return husk_error_set (err, 0, "config has no rootfs.diff_ids");
+  if ((c.env = husk_json_strv (husk_json_get (cfg, "Env"), "Env", err)) == NULL
+      || (c.entrypoint = husk_json_strv (husk_json_get (cfg, "Entrypoint"), "Entrypoint", err))
+             == NULL
+      || (c.cmd = husk_json_strv (husk_json_get (cfg, "Cmd"), "Cmd", err)) == NULL
+      || (c.diff_ids = husk_json_strv (husk_json_get (rootfs, "diff_ids"), "diff_ids", err))
+             == NULL)
+    {
+      husk_image_config_clear (&c);
+      return -1;
+    }
+  for (size_t i = 0; c.diff_ids[i]; i++)
+    if (husk_digest_check (c.diff_ids[i], err) < 0)
+      {
+        husk_image_config_clear (&c);
+        return husk_error_wrap (err, "config diff_ids[%zu]", i);
+      }
+  c.workdir = dup_or_null (husk_json_get_string (cfg, "WorkingDir"));
+  c.user = dup_or_null (husk_json_get_string (cfg, "User"));
+  c.architecture = dup_or_null (husk_json_get_string (root, "architecture"));
+  c.os = dup_or_null (husk_json_get_string (root, "os"));
+  c.created = dup_or_null (husk_json_get_string (root, "created"));
+  *ret = c;
+  return 0;
+}

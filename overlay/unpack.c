@@ -1,0 +1,724 @@
+#include "config.h"
+
+#include <archive.h>
+#include <archive_entry.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+#include "cleanup.h"
+#include "safepath.h"
+#include "unpack.h"
+#include "util.h"
+#include "banned.h"
+
+#define READ_BUF_SIZE (1024 * 1024)
+
+static const char *const layer_media_types[] = {
+  "application/vnd.oci.image.layer.v1.tar",
+  "application/vnd.oci.image.layer.v1.tar+gzip",
+  "application/vnd.oci.image.layer.v1.tar+zstd",
+  "application/vnd.oci.image.layer.nondistributable.v1.tar",
+  "application/vnd.oci.image.layer.nondistributable.v1.tar+gzip",
+  "application/vnd.oci.image.layer.nondistributable.v1.tar+zstd",
+  "application/vnd.docker.image.rootfs.diff.tar",
+  "application/vnd.docker.image.rootfs.diff.tar.gzip",
+  "application/vnd.docker.image.rootfs.diff.tar.zstd",
+  "application/vnd.docker.image.rootfs.foreign.diff.tar.gzip",
+};
+
+bool
+husk_layer_media_type_ok (const char *media_type)
+{
+  for (size_t i = 0; i < sizeof (layer_media_types) / sizeof (layer_media_types[0]); i++)
+    if (strcmp (media_type, layer_media_types[i]) == 0)
+      return true;
+  return false;
+}
+
+/* The compressed side: reads the source, counts, hashes and (optionally) copies it.  */
+struct source
+{
+  int fd;
+  int copyfd;
+  struct husk_sha256 *hash;
+  uint64_t bytes;
+  uint64_t limit; /* Stop reading past the size the descriptor promised.  */
+  bool too_long;
+  int read_errno;
+  unsigned char *buf;
+};
+
+/* The uncompressed side: what the tar reader consumes, hashed for the diff_id.  */
+struct tarstream
+{
+  struct archive *raw;
+  struct husk_sha256 *hash;
+  uint64_t bytes;
+  bool started;
+  bool eof;
+};
+
+static la_ssize_t
+source_read (struct archive *a, void *data, const void **buf)
+{
+  struct source *src = data;
+  size_t want = READ_BUF_SIZE;
+  ssize_t r;
+
+  if (src->limit && src->bytes >= src->limit)
+    {
+      /* One byte more than promised is enough to know the blob is too long.  */
+      unsigned char probe;
+      do
+        r = read (src->fd, &probe, 1);
+      while (r < 0 && errno == EINTR);
+      if (r > 0)
+        {
+          src->too_long = true;
+          archive_set_error (a, EFBIG, "blob larger than its descriptor says");
+          return -1;
+        }
+      return 0;
+    }
+  if (src->limit && src->limit - src->bytes < want)
+    want = (size_t) (src->limit - src->bytes);
+  do
+    r = read (src->fd, src->buf, want);
+  while (r < 0 && errno == EINTR);
+  if (r < 0)
+    {
+      src->read_errno = errno;
+      archive_set_error (a, errno, "read blob");
+      return -1;
+    }
+  if (r > 0)
+    {
+      if (src->hash)
+        husk_sha256_update (src->hash, src->buf, (size_t) r);
+      if (src->copyfd >= 0 && husk_write_all (src->copyfd, src->buf, (size_t) r) < 0)
+        {
+          src->read_errno = errno;
+          archive_set_error (a, errno, "write blob");
+          return -1;
+        }
+      src->bytes += (uint64_t) r;
+    }
+  *buf = src->buf;
+  return r;
+}
+
+static la_ssize_t
+tarstream_read (struct archive *a, void *data, const void **buf)
+{
+  struct tarstream *ts = data;
+  const void *block;
+  size_t size;
+  la_int64_t offset;
+  int r;
+
+  if (ts->eof)
+    return 0;
+  if (!ts->started)
+    {
+      struct archive_entry *e;
+      ts->started = true;
+      r = archive_read_next_header (ts->raw, &e);
+      if (r == ARCHIVE_EOF)
+        {
+          ts->eof = true;
+          return 0;
+        }
+      if (r != ARCHIVE_OK)
+        {
+          archive_set_error (a, archive_errno (ts->raw), "%s", archive_error_string (ts->raw));
+          return -1;
+        }
+    }
+  r = archive_read_data_block (ts->raw, &block, &size, &offset);
+  if (r == ARCHIVE_EOF)
+    {
+      ts->eof = true;
+      return 0;
+    }
+  if (r != ARCHIVE_OK)
+    {
+      archive_set_error (a, archive_errno (ts->raw), "%s", archive_error_string (ts->raw));
+      return -1;
+    }
+  husk_sha256_update (ts->hash, block, size);
+  ts->bytes += size;
+  *buf = block;
+  return (la_ssize_t) size;
+}
+
+/* Directories get their times after everything below them is written.  */
+struct dirtime
+{
+  char *path;
+  struct timespec times[2];
+};
+
+struct unpacker
+{
+  int rootfd;
+  bool rootless;
+  struct husk_unpack_stats *stats;
+  struct dirtime *dirtimes;
+  size_t n_dirtimes;
+};
+
+/* Normalize an entry name: strip "./" and leading "/", refuse "..", empty components kept out.
+   Returns NULL (and sets *ERR) when the name is not acceptable.  */
+static char *
+clean_entry_path (const char *name, struct husk_error **err)
+{
+  cleanup_free char *out = husk_xcalloc (1, strlen (name) + 1);
+  size_t o = 0;
+  const char *p = name;
+
+  while (*p)
+    {
+      const char *e = strchr (p, '/');
+      size_t n = e ? (size_t) (e - p) : strlen (p);
+
+      if (n == 2 && p[0] == '.' && p[1] == '.')
+        {
+          husk_error_set (err, 0, "entry \"%s\": \"..\" is not allowed in layer paths", name);
+          return NULL;
+        }
+      if (n > 0 && !(n == 1 && p[0] == '.'))
+        {
+          if (o > 0)
+            out[o++] = '/';
+          memcpy (out + o, p, n);
+          o += n;
+        }
+      if (!e)
+        break;
+      p = e + 1;
+    }
+  out[o] = '\0';
+  return TAKE_PTR (out);
+}
+
+static const char *
+path_error (int e)
+{
+  if (e == ELOOP)
+    return "path goes through a symlink";
+  if (e == EXDEV)
+    return "path leaves the layer";
+  if (e == ENOTDIR)
+    return "a parent is not a directory";
+  return strerror (e);
+}
+
+/* Remove whatever NAME is in PARENTFD so that an entry of another kind can take its place.  */
+static int
+clear_name (int parentfd, const char *name, bool keep_dir, bool *ret_is_dir, struct husk_error **err)
+{
+  struct stat st;
+
+  *ret_is_dir = false;
+  if (fstatat (parentfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+    return errno == ENOENT ? 0 : husk_error_set (err, errno, "stat");
+  if (S_ISDIR (st.st_mode))
+    {
+      if (keep_dir)
+        {
+          *ret_is_dir = true;
+          return 0;
+        }
+      return husk_rm_rf_at (parentfd, name, err);
+    }
+  if (unlinkat (parentfd, name, 0) < 0)
+    return husk_error_set (err, errno, "remove");
+  return 0;
+}
+
+static int
+apply_owner (struct unpacker *u, int fd, const char *name, struct archive_entry *e,
+             struct husk_error **err)
+{
+  uid_t uid = (uid_t) archive_entry_uid (e);
+  gid_t gid = (gid_t) archive_entry_gid (e);
+  int r;
+
+  if (archive_entry_uid (e) < 0 || archive_entry_uid (e) > UINT32_MAX - 1
+      || archive_entry_gid (e) < 0 || archive_entry_gid (e) > UINT32_MAX - 1)
+    return husk_error_set (err, 0, "owner %jd:%jd out of range", (intmax_t) archive_entry_uid (e),
+                           (intmax_t) archive_entry_gid (e));
+  if (name)
+    r = fchownat (fd, name, uid, gid, AT_SYMLINK_NOFOLLOW);
+  else
+    r = fchown (fd, uid, gid);
+  if (r < 0)
+    {
+      /* EINVAL: the id has no mapping in this user namespace (no subuid range).  The entry
+         stays owned by the user, which the caller reports once.  */
+      if (errno == EINVAL && u->rootless)
+        {
+          u->stats->squashed_owners++;
+          return 0;
+        }
+      return husk_error_set (err, errno, "chown %u:%u", (unsigned) uid, (unsigned) gid);
+    }
+  return 0;
+}
+
+static int
+apply_xattrs (struct unpacker *u, int fd, struct archive_entry *e, struct husk_error **err)
+{
+  const char *name;
+  const void *value;
+  size_t size;
+
+  archive_entry_xattr_reset (e);
+  while (archive_entry_xattr_next (e, &name, &value, &size) == ARCHIVE_OK)
+    {
+      /* overlayfs reads its own xattrs from lower directories (opaque, redirect, metacopy):
+         an image must not be able to forge them.  */
+      if (husk_str_has_prefix (name, "trusted.overlay.")
+          || husk_str_has_prefix (name, "user.overlay."))
+        {
+          u->stats->skipped_xattrs++;
+          continue;
+        }
+      if (fsetxattr (fd, name, value, size, 0) < 0)
+        {
+          if (errno == EPERM || errno == ENOTSUP || errno == EOPNOTSUPP)
+            {
+              u->stats->skipped_xattrs++;
+              continue;
+            }
+          return husk_error_set (err, errno, "set xattr \"%s\"", name);
+        }
+    }
+  return 0;
+}
+
+static void
+entry_times (struct archive_entry *e, struct timespec times[2])
+{
+  times[0].tv_sec = archive_entry_atime_is_set (e) ? archive_entry_atime (e)
+                                                   : archive_entry_mtime (e);
+  times[0].tv_nsec = archive_entry_atime_is_set (e) ? archive_entry_atime_nsec (e)
+                                                    : archive_entry_mtime_nsec (e);
+  times[1].tv_sec = archive_entry_mtime (e);
+  times[1].tv_nsec = archive_entry_mtime_nsec (e);
+}
+
+static int
+write_file_data (struct archive *a, int fd, struct husk_error **err)
+{
+  const void *block;
+  size_t size;
+  la_int64_t offset, end = 0;
+  int r;
+
+  while ((r = archive_read_data_block (a, &block, &size, &offset)) == ARCHIVE_OK)
+    {
+      if (offset != end && lseek (fd, offset, SEEK_SET) < 0)
+        return husk_error_set (err, errno, "seek");
+      if (husk_write_all (fd, block, size) < 0)
+        return husk_error_set (err, errno, "write");
+      end = offset + (la_int64_t) size;
+    }
+  if (r != ARCHIVE_EOF)
+    return husk_error_set (err, archive_errno (a) > 0 ? archive_errno (a) : 0, "read tar: %s",
+                           archive_error_string (a));
+  return 0;
+}
+
+static int
+unpack_entry (struct unpacker *u, struct archive *a, struct archive_entry *e, const char *path,
+              struct husk_error **err)
+{
+  cleanup_close int parentfd = -1;
+  cleanup_close int fd = -1;
+  cleanup_free char *parent = NULL;
+  const char *name, *slash, *hardlink;
+  mode_t type = archive_entry_filetype (e);
+  mode_t perm = archive_entry_perm (e) & 07777;
+  struct timespec times[2];
+  bool is_dir = false;
+
+  entry_times (e, times);
+
+  if (*path == '\0')
+    {
+      /* The layer root itself ("./"): only its attributes.  */
+      if (type != AE_IFDIR)
+        return husk_error_set (err, 0, "the layer root is not a directory");
+      fd = fcntl (u->rootfd, F_DUPFD_CLOEXEC, 3);
+      if (fd < 0 || apply_owner (u, fd, NULL, e, err) < 0 || fchmod (fd, perm) < 0)
+        return *err ? -1 : husk_error_set (err, errno, "set attributes");
+      u->dirtimes = husk_xrealloc (u->dirtimes, (u->n_dirtimes + 1) * sizeof (struct dirtime));
+      u->dirtimes[u->n_dirtimes].path = husk_xstrdup (".");
+      memcpy (u->dirtimes[u->n_dirtimes].times, times, sizeof (times));
+      u->n_dirtimes++;
+      return 0;
+    }
+
+  slash = strrchr (path, '/');
+  name = slash ? slash + 1 : path;
+  if (husk_str_has_prefix (name, ".wh."))
+    return husk_error_set (err, 0, "whiteouts are not supported yet");
+
+  parent = slash ? husk_xcalloc (1, (size_t) (slash - path) + 1) : husk_xstrdup (".");
+  if (slash)
+    memcpy (parent, path, (size_t) (slash - path));
+  parentfd = husk_mkdirs_in_root (u->rootfd, parent, 0755, HUSK_RESOLVE_NO_SYMLINKS);
+  if (parentfd < 0)
+    return husk_error_set (err, 0, "%s", path_error (-parentfd));
+
+  hardlink = archive_entry_hardlink (e);
+  if (hardlink != NULL)
+    {
+      cleanup_free char *target = clean_entry_path (hardlink, err);
+      cleanup_close int tfd = -1;
+      cleanup_free char *proc = NULL;
+
+      if (target == NULL)
+        return -1;
+      tfd = husk_open_in_root (u->rootfd, target, O_PATH | O_NOFOLLOW, 0,
+                               HUSK_RESOLVE_NO_SYMLINKS);
+      if (tfd < 0)
+        return husk_error_set (err, 0, "hardlink to \"%s\": %s", hardlink,
+                               tfd == -ENOENT ? "target not in this layer" : path_error (-tfd));
+      if (clear_name (parentfd, name, false, &is_dir, err) < 0)
+        return -1;
+      /* linkat(AT_EMPTY_PATH) needs CAP_DAC_READ_SEARCH in the initial namespace; the
+         /proc/self/fd form links the very inode we resolved, without it.  */
+      proc = husk_strdup_printf ("/proc/self/fd/%d", tfd);
+      if (linkat (AT_FDCWD, proc, parentfd, name, AT_SYMLINK_FOLLOW) < 0)
+        return husk_error_set (err, errno, "hardlink to \"%s\"", hardlink);
+      u->stats->entries++;
+      return 0;
+    }
+
+  switch (type)
+    {
+    case AE_IFDIR:
+      if (clear_name (parentfd, name, true, &is_dir, err) < 0)
+        return -1;
+      if (!is_dir && mkdirat (parentfd, name, 0700) < 0)
+        return husk_error_set (err, errno, "mkdir");
+      fd = openat (parentfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+      if (fd < 0)
+        return husk_error_set (err, errno, "open");
+      if (apply_owner (u, fd, NULL, e, err) < 0 || apply_xattrs (u, fd, e, err) < 0)
+        return -1;
+      if (fchmod (fd, perm) < 0)
+        return husk_error_set (err, errno, "chmod");
+      u->dirtimes = husk_xrealloc (u->dirtimes, (u->n_dirtimes + 1) * sizeof (struct dirtime));
+      u->dirtimes[u->n_dirtimes].path = husk_xstrdup (path);
+      memcpy (u->dirtimes[u->n_dirtimes].times, times, sizeof (times));
+      u->n_dirtimes++;
+      break;
+
+    case AE_IFREG:
+      if (clear_name (parentfd, name, false, &is_dir, err) < 0)
+        return -1;
+      fd = openat (parentfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+      if (fd < 0)
+        return husk_error_set (err, errno, "create");
+      if (write_file_data (a, fd, err) < 0)
+        return -1;
+      /* A sparse file may end in a hole.  */
+      if (ftruncate (fd, archive_entry_size (e)) < 0)
+        return husk_error_set (err, errno, "truncate");
+      /* chown first: it clears setuid and setgid bits that chmod then sets.  */
+      if (apply_owner (u, fd, NULL, e, err) < 0 || apply_xattrs (u, fd, e, err) < 0)
+        return -1;
+      if (fchmod (fd, perm) < 0)
+        return husk_error_set (err, errno, "chmod");
+      if (futimens (fd, times) < 0)
+        return husk_error_set (err, errno, "set times");
+      u->stats->bytes += (uint64_t) archive_entry_size (e);
+      break;
+
+    case AE_IFLNK:
+      {
+        const char *target = archive_entry_symlink (e);
+        if (target == NULL)
+          return husk_error_set (err, 0, "symlink without a target");
+        if (clear_name (parentfd, name, false, &is_dir, err) < 0)
+          return -1;
+        if (symlinkat (target, parentfd, name) < 0)
+          return husk_error_set (err, errno, "symlink");
+        if (apply_owner (u, parentfd, name, e, err) < 0)
+          return -1;
+        if (utimensat (parentfd, name, times, AT_SYMLINK_NOFOLLOW) < 0)
+          return husk_error_set (err, errno, "set times");
+        break;
+      }
+
+    case AE_IFIFO:
+    case AE_IFCHR:
+    case AE_IFBLK:
+      if (type != AE_IFIFO && u->rootless)
+        {
+          u->stats->skipped_devices++;
+          return 0;
+        }
+      if (clear_name (parentfd, name, false, &is_dir, err) < 0)
+        return -1;
+      if (mknodat (parentfd, name, type | perm,
+                   makedev (archive_entry_rdevmajor (e), archive_entry_rdevminor (e)))
+          < 0)
+        return husk_error_set (err, errno, "mknod");
+      if (apply_owner (u, parentfd, name, e, err) < 0)
+        return -1;
+      if (fchmodat (parentfd, name, perm, 0) < 0)
+        return husk_error_set (err, errno, "chmod");
+      if (utimensat (parentfd, name, times, AT_SYMLINK_NOFOLLOW) < 0)
+        return husk_error_set (err, errno, "set times");
+      break;
+
+    case AE_IFSOCK:
+      return 0;
+
+    default:
+      return husk_error_set (err, 0, "unknown entry type 0%o", (unsigned) type);
+    }
+  u->stats->entries++;
+  return 0;
+}
+
+static int
+finish_dirtimes (struct unpacker *u, struct husk_error **err)
+{
+  int ret = 0;
+
+  for (size_t i = u->n_dirtimes; i-- > 0;)
+    {
+      struct dirtime *d = &u->dirtimes[i];
+      if (ret == 0)
+        {
+          cleanup_close int fd = husk_open_in_root (u->rootfd, d->path, O_RDONLY | O_DIRECTORY, 0,
+                                                    HUSK_RESOLVE_NO_SYMLINKS);
+          /* A later entry may have replaced the directory; then it has its own times.  */
+          if (fd >= 0 && futimens (fd, d->times) < 0)
+            ret = husk_error_set (err, errno, "entry \"%s\": set times", d->path);
+        }
+      free (d->path);
+    }
+  free (u->dirtimes);
+  u->dirtimes = NULL;
+  u->n_dirtimes = 0;
+  return ret;
+}
+
+static void
+archive_freep (struct archive **a)
+{
+  if (*a)
+    archive_read_free (*a);
+}
+#define cleanup_archive __attribute__ ((cleanup (archive_freep)))
+
+/* Drive both readers.  DIFF, when not NULL, receives the diff_id.  */
+static int
+unpack_stream (struct source *src, int rootfd, bool rootless, struct husk_unpack_stats *stats,
+               char *diff, struct husk_error **err)
+{
+  cleanup_archive struct archive *raw = archive_read_new ();
+  cleanup_archive struct archive *tar = archive_read_new ();
+  cleanup_sha256 struct husk_sha256 *diffhash = husk_sha256_new ();
+  struct tarstream ts = { .raw = raw, .hash = diffhash };
+  struct unpacker u = { .rootfd = rootfd, .rootless = rootless, .stats = stats };
+  struct archive_entry *e;
+  int r;
+
+  if (raw == NULL || tar == NULL)
+    return husk_error_set (err, ENOMEM, "libarchive");
+  /* Only the compressions layers use: no bidding by other decoders on hostile bytes.  */
+  archive_read_support_filter_gzip (raw);
+  archive_read_support_filter_zstd (raw);
+  archive_read_support_format_raw (raw);
+  if (archive_read_open (raw, src, NULL, source_read, NULL) != ARCHIVE_OK)
+    return husk_error_set (err, 0, "open layer: %s", archive_error_string (raw));
+
+  archive_read_support_format_tar (tar);
+  archive_read_support_format_gnutar (tar);
+  if (archive_read_open (tar, &ts, NULL, tarstream_read, NULL) != ARCHIVE_OK)
+    return husk_error_set (err, 0, "read tar: %s", archive_error_string (tar));
+
+  while ((r = archive_read_next_header (tar, &e)) == ARCHIVE_OK || r == ARCHIVE_WARN)
+    {
+      cleanup_free char *path = NULL;
+      const char *name = archive_entry_pathname (e);
+
+      if (name == NULL)
+        {
+          finish_dirtimes (&u, NULL);
+          return husk_error_set (err, 0, "entry without a name");
+        }
+      path = clean_entry_path (name, err);
+      if (path == NULL || unpack_entry (&u, tar, e, path, err) < 0)
+        {
+          finish_dirtimes (&u, NULL);
+          if (path != NULL)
+            husk_error_wrap (err, "entry \"%s\"", name);
+          return -1;
+        }
+    }
+  if (r != ARCHIVE_EOF)
+    {
+      finish_dirtimes (&u, NULL);
+      if (src->too_long)
+        return husk_error_set (err, 0, "blob is larger than its descriptor says");
+      return husk_error_set (err, src->read_errno, "read tar: %s", archive_error_string (tar));
+    }
+  if (finish_dirtimes (&u, err) < 0)
+    return -1;
+
+  /* The diff_id covers the whole uncompressed stream, the padding after the end marker too,
+     and the blob digest covers every byte of the blob.  */
+  while (!ts.eof)
+    {
+      const void *buf;
+      if (tarstream_read (tar, &ts, &buf) < 0)
+        return husk_error_set (err, src->read_errno, "read layer: %s", archive_error_string (tar));
+    }
+  for (;;)
+    {
+      const void *buf;
+      la_ssize_t n = source_read (raw, src, &buf);
+      if (n < 0)
+        return husk_error_set (err, src->read_errno, "read layer: %s", archive_error_string (raw));
+      if (n == 0)
+        break;
+    }
+  if (diff)
+    husk_sha256_final (diffhash, diff);
+  return 0;
+}
+
+int
+husk_unpack_fd (int srcfd, int rootfd, bool rootless, struct husk_unpack_stats *stats,
+                struct husk_error **err)
+{
+  cleanup_free unsigned char *buf = husk_xmalloc (READ_BUF_SIZE);
+  struct source src = { .fd = srcfd, .copyfd = -1, .buf = buf };
+  return unpack_stream (&src, rootfd, rootless, stats, NULL, err);
+}
+
+int
+husk_layer_import (struct husk_store *s, int srcfd, const struct husk_layer_desc *desc,
+                   bool rootless, struct husk_unpack_stats *stats, struct husk_error **err)
+{
+  cleanup_free unsigned char *buf = husk_xmalloc (READ_BUF_SIZE);
+  cleanup_sha256 struct husk_sha256 *blobhash = husk_sha256_new ();
+  cleanup_free char *tmpdir = NULL;
+  cleanup_free char *tmpblob = NULL;
+  cleanup_free char *tmpdiff = NULL;
+  cleanup_free char *layerdir = NULL;
+  cleanup_free char *blobpath = NULL;
+  cleanup_close int blobfd = -1;
+  cleanup_close int difffd = -1;
+  char digest[HUSK_DIGEST_LEN + 1], diff[HUSK_DIGEST_LEN + 1];
+  struct source src = { .fd = srcfd, .hash = blobhash, .buf = buf };
+  bool have_blob = husk_store_has_blob (s, desc->digest);
+  int ret = -1;
+
+  if (desc->size < 0)
+    return husk_error_set (err, 0, "layer %s: negative size", desc->digest);
+  if (!husk_layer_media_type_ok (desc->media_type))
+    return husk_error_set (err, 0, "layer %s: unsupported media type \"%s\"", desc->digest,
+                           desc->media_type);
+  src.limit = (uint64_t) desc->size;
+
+  if (husk_store_mkdtemp (s, "layer", &tmpdir, err) < 0)
+    return -1;
+  tmpdiff = husk_strdup_printf ("%s/diff", tmpdir);
+  tmpblob = husk_strdup_printf ("%s/blob", tmpdir);
+  if (mkdirat (s->rootfd, tmpdiff, 0755) < 0)
+    {
+      husk_error_set (err, errno, "mkdir \"%s\"", tmpdiff);
+      goto out;
+    }
+  difffd = openat (s->rootfd, tmpdiff, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (difffd < 0)
+    {
+      husk_error_set (err, errno, "open \"%s\"", tmpdiff);
+      goto out;
+    }
+  if (!have_blob)
+    {
+      blobfd = openat (s->rootfd, tmpblob, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+      if (blobfd < 0)
+        {
+          husk_error_set (err, errno, "create \"%s\"", tmpblob);
+          goto out;
+        }
+    }
+  src.copyfd = blobfd;
+
+  if (unpack_stream (&src, difffd, rootless, stats, diff, err) < 0)
+    {
+      husk_error_wrap (err, "layer %s", desc->digest);
+      goto out;
+    }
+  husk_sha256_final (blobhash, digest);
+  if (src.bytes != (uint64_t) desc->size)
+    {
+      husk_error_set (err, 0, "layer %s: size mismatch (%ju bytes, descriptor says %jd)",
+                      desc->digest, (uintmax_t) src.bytes, (intmax_t) desc->size);
+      goto out;
+    }
+  if (strcmp (digest, desc->digest) != 0)
+    {
+      husk_error_set (err, 0, "layer %s: digest mismatch (content is %s)", desc->digest, digest);
+      goto out;
+    }
+  if (strcmp (diff, desc->diff_id) != 0)
+    {
+      husk_error_set (err, 0, "layer %s: diff_id mismatch (config says %s, content is %s)",
+                      desc->digest, desc->diff_id, diff);
+      goto out;
+    }
+
+  /* Verified: publish the blob, then the layer, each by rename, so a killed pull leaves only
+     tmp/ behind.  A blob without its layer is simply unpacked again by the next pull.  Like
+     containers/storage, layers are not fsynced: that guards against power loss, not kill -9,
+     and costs a full writeback per pull.  */
+  if (blobfd >= 0)
+    {
+      blobpath = husk_strdup_printf ("blobs/sha256/%s", husk_digest_hex (desc->digest));
+      if (renameat (s->rootfd, tmpblob, s->rootfd, blobpath) < 0)
+        {
+          husk_error_set (err, errno, "publish \"%s\"", blobpath);
+          goto out;
+        }
+    }
+  layerdir = husk_strdup_printf ("layers/%s", husk_digest_hex (desc->chain_id));
+  if (renameat (s->rootfd, tmpdir, s->rootfd, layerdir) < 0)
+    {
+      /* Someone else published the same chain ID first: theirs is as good as ours.  */
+      if (errno != EEXIST && errno != ENOTEMPTY)
+        {
+          husk_error_set (err, errno, "publish \"%s\"", layerdir);
+          goto out;
+        }
+    }
+  else
+    {
+      free (tmpdir);
+      tmpdir = NULL;
+    }
+  ret = 0;
+
+out:
+  if (tmpdir)
+    husk_rm_rf_at (s->rootfd, tmpdir, NULL);
+  return ret;
+}

@@ -1,0 +1,44 @@
+/* Importing one layer: the blob is verified by size and digest while it streams, decompressed
+   and unpacked in the same pass, and checked against its diff_id before it is published.  */
+#ifndef HUSK_UNPACK_H
+#define HUSK_UNPACK_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "digest.h"
+#include "error.h"
+#include "store.h"
+
+struct husk_layer_desc
+{
+  const char *digest;     /* Of the blob as stored (often compressed).  */
+  int64_t size;
+  const char *media_type;
+  const char *diff_id;    /* Of the uncompressed tar, from the config.  */
+  const char *chain_id;
+};
+
+struct husk_unpack_stats
+{
+  uint64_t entries;
+  uint64_t bytes;            /* Uncompressed.  */
+  uint64_t squashed_owners;  /* Entries whose owner is not mapped, left to the user.  */
+  uint64_t skipped_devices;  /* Device nodes not created (rootless).  */
+  uint64_t skipped_xattrs;
+};
+
+/* Whether MEDIA_TYPE names a layer husk can apply.  */
+bool husk_layer_media_type_ok (const char *media_type);
+
+/* Read the blob from SRCFD and publish blobs/sha256/HEX and layers/CHAIN/diff.  The caller holds
+   the store lock.  ROOTLESS: no device nodes.  */
+int husk_layer_import (struct husk_store *s, int srcfd, const struct husk_layer_desc *desc,
+                       bool rootless, struct husk_unpack_stats *stats, struct husk_error **err);
+
+/* Unpack an uncompressed or compressed tar stream from SRCFD into the directory ROOTFD, without
+   any digest checks (tests and callers that verify on their own).  */
+int husk_unpack_fd (int srcfd, int rootfd, bool rootless, struct husk_unpack_stats *stats,
+                    struct husk_error **err);
+
+#endif

@@ -1,0 +1,284 @@
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "cleanup.h"
+#include "mounts.h"
+#include "util.h"
+#include "banned.h"
+
+/* The kernel's message for a failed fsconfig, read back from the fs context.  */
+static void
+context_message (int fsfd, char *buf, size_t size)
+{
+  ssize_t n;
+
+  buf[0] = '\0';
+  n = read (fsfd, buf, size - 1);
+  if (n <= 0)
+    {
+      buf[0] = '\0';
+      return;
+    }
+  buf[n] = '\0';
+  buf[strcspn (buf, "\n")] = '\0';
+}
+
+char *
+husk_overlay_escape (const char *path)
+{
+  char *out = husk_xmalloc (2 * strlen (path) + 1);
+  size_t o = 0;
+
+  for (const char *p = path; *p; p++)
+    {
+      if (*p == ',' || *p == ':' || *p == '\\')
+        out[o++] = '\\';
+      out[o++] = *p;
+    }
+  out[o] = '\0';
+  return out;
+}
+
+/* Kernels before 6.8 have no lowerdir+: one option string, which must fit a page.  */
+static int
+mount_overlay_legacy (char *const *lowerdirs, const char *upper, const char *work,
+                      const char *target, bool rootless, struct husk_error **err)
+{
+  cleanup_free char *data = NULL;
+  cleanup_free char *lower = husk_xstrdup ("");
+  size_t n = husk_strv_len (lowerdirs);
+
+  for (size_t i = n; i-- > 0;)
+    {
+      cleanup_free char *esc = husk_overlay_escape (lowerdirs[i]);
+      char *t = husk_strdup_printf ("%s%s%s", lower, *lower ? ":" : "", esc);
+      free (lower);
+      lower = t;
+    }
+  {
+    cleanup_free char *u = husk_overlay_escape (upper);
+    cleanup_free char *w = husk_overlay_escape (work);
+    data = husk_strdup_printf ("lowerdir=%s,upperdir=%s,workdir=%s%s", lower, u, w,
+                               rootless ? ",userxattr" : "");
+  }
+  if (strlen (data) >= (size_t) sysconf (_SC_PAGESIZE))
+    return husk_error_set (err, 0,
+                           "mount overlay: %zu layers do not fit this kernel's option page", n);
+  if (mount ("overlay", target, "overlay", 0, data) < 0)
+    return husk_error_set (err, errno, "mount overlay on \"%s\"", target);
+  return 0;
+}
+
+int
+husk_mount_overlay (char *const *lowerdirs, const char *upper, const char *work,
+                    const char *target, bool rootless, struct husk_error **err)
+{
+  cleanup_close int fsfd = -1;
+  cleanup_close int mfd = -1;
+  char msg[256];
+
+  fsfd = fsopen ("overlay", FSOPEN_CLOEXEC);
+  if (fsfd < 0)
+    {
+      if (errno == ENOSYS)
+        return mount_overlay_legacy (lowerdirs, upper, work, target, rootless, err);
+      return husk_error_set (err, errno, "mount overlay: fsopen");
+    }
+  /* lowerdir+ takes one layer per call, uppermost first, so no option string limits how many
+     layers an image may have.  */
+  for (size_t i = husk_strv_len (lowerdirs); i-- > 0;)
+    if (fsconfig (fsfd, FSCONFIG_SET_STRING, "lowerdir+", lowerdirs[i], 0) < 0)
+      {
+        if (errno == EINVAL && i + 1 == husk_strv_len (lowerdirs))
+          return mount_overlay_legacy (lowerdirs, upper, work, target, rootless, err);
+        context_message (fsfd, msg, sizeof (msg));
+        return husk_error_set (err, errno, "mount overlay: lower \"%s\"%s%s", lowerdirs[i],
+                               *msg ? ": " : "", msg);
+      }
+  if (fsconfig (fsfd, FSCONFIG_SET_STRING, "upperdir", upper, 0) < 0
+      || fsconfig (fsfd, FSCONFIG_SET_STRING, "workdir", work, 0) < 0
+      || (rootless && fsconfig (fsfd, FSCONFIG_SET_FLAG, "userxattr", NULL, 0) < 0)
+      || fsconfig (fsfd, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0)
+    {
+      int e = errno;
+      context_message (fsfd, msg, sizeof (msg));
+      return husk_error_set (err, e, "mount overlay%s%s", *msg ? ": " : "", msg);
+    }
+  mfd = fsmount (fsfd, FSMOUNT_CLOEXEC, 0);
+  if (mfd < 0)
+    return husk_error_set (err, errno, "mount overlay: fsmount");
+  if (move_mount (mfd, "", AT_FDCWD, target, MOVE_MOUNT_F_EMPTY_PATH) < 0)
+    return husk_error_set (err, errno, "mount overlay on \"%s\"", target);
+  return 0;
+}
+
+/* A detached mount of a new filesystem, ready to be attached after pivot_root.  */
+static int
+new_fs (const char *type, const char *const *opts, unsigned attrs, struct husk_error **err)
+{
+  cleanup_close int fsfd = fsopen (type, FSOPEN_CLOEXEC);
+  char msg[256];
+  int mfd;
+
+  if (fsfd < 0)
+    return husk_error_set (err, errno, "mount %s", type);
+  for (size_t i = 0; opts && opts[i]; i += 2)
+    {
+      int r = opts[i + 1] ? fsconfig (fsfd, FSCONFIG_SET_STRING, opts[i], opts[i + 1], 0)
+                          : fsconfig (fsfd, FSCONFIG_SET_FLAG, opts[i], NULL, 0);
+      if (r < 0)
+        {
+          int e = errno;
+          context_message (fsfd, msg, sizeof (msg));
+          return husk_error_set (err, e, "mount %s: option \"%s\"%s%s", type, opts[i],
+                                 *msg ? ": " : "", msg);
+        }
+    }
+  if (fsconfig (fsfd, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0)
+    {
+      int e = errno;
+      context_message (fsfd, msg, sizeof (msg));
+      return husk_error_set (err, e, "mount %s%s%s", type, *msg ? ": " : "", msg);
+    }
+  mfd = fsmount (fsfd, FSMOUNT_CLOEXEC, attrs);
+  if (mfd < 0)
+    return husk_error_set (err, errno, "mount %s", type);
+  return mfd;
+}
+
+static int
+attach (int mfd, const char *path, struct husk_error **err)
+{
+  if (move_mount (mfd, "", AT_FDCWD, path, MOVE_MOUNT_F_EMPTY_PATH) < 0)
+    return husk_error_set (err, errno, "mount on \"%s\"", path);
+  return 0;
+}
+
+static int
+ensure_dir (const char *path, mode_t mode, struct husk_error **err)
+{
+  if (mkdir (path, mode) < 0 && errno != EEXIST)
+    return husk_error_set (err, errno, "mkdir \"%s\"", path);
+  return 0;
+}
+
+static const char *const dev_nodes[] = { "null", "zero", "full", "random", "urandom", "tty" };
+#define N_DEV_NODES (sizeof (dev_nodes) / sizeof (dev_nodes[0]))
+
+int
+husk_setup_rootfs (const char *target, struct husk_error **err)
+{
+  static const char *const dev_opts[] = { "mode", "755", "size", "65536k", NULL };
+  static const char *const pts_opts[] = { "newinstance", NULL, "ptmxmode", "0666",
+                                          "mode", "0620", NULL };
+  static const char *const shm_opts[] = { "mode", "1777", "size", "65536k", NULL };
+  cleanup_close int procfd = -1, devfd = -1, ptsfd = -1, shmfd = -1;
+  int nodefds[N_DEV_NODES];
+  int ret = -1;
+
+  for (size_t i = 0; i < N_DEV_NODES; i++)
+    nodefds[i] = -1;
+
+  /* Every filesystem is created while the host's /proc is still in this mount namespace: the
+     kernel only lets a user namespace mount proc where a fully visible one exists.  */
+  procfd = new_fs ("proc", NULL, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC, err);
+  if (procfd < 0)
+    goto out;
+  devfd = new_fs ("tmpfs", dev_opts, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC, err);
+  if (devfd < 0)
+    goto out;
+  ptsfd = new_fs ("devpts", pts_opts, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC, err);
+  if (ptsfd < 0)
+    goto out;
+  shmfd = new_fs ("tmpfs", shm_opts, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC,
+                  err);
+  if (shmfd < 0)
+    goto out;
+  /* Device nodes are the host's, bound in: a user namespace may not create them.  */
+  for (size_t i = 0; i < N_DEV_NODES; i++)
+    {
+      char path[32];
+      snprintf (path, sizeof (path), "/dev/%s", dev_nodes[i]);
+      nodefds[i] = (int) open_tree (AT_FDCWD, path, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
+      if (nodefds[i] < 0)
+        {
+          husk_error_set (err, errno, "bind \"%s\"", path);
+          goto out;
+        }
+    }
+
+  if (chdir (target) < 0)
+    {
+      husk_error_set (err, errno, "chdir \"%s\"", target);
+      goto out;
+    }
+  /* pivot_root(".", ".") stacks the old root under the new one; detaching it leaves only the
+     container's tree, with no directory needed for the old root.  */
+  if (syscall (SYS_pivot_root, ".", ".") < 0)
+    {
+      husk_error_set (err, errno, "pivot_root \"%s\"", target);
+      goto out;
+    }
+  if (umount2 (".", MNT_DETACH) < 0)
+    {
+      husk_error_set (err, errno, "detach the old root");
+      goto out;
+    }
+  if (chdir ("/") < 0)
+    {
+      husk_error_set (err, errno, "chdir \"/\"");
+      goto out;
+    }
+
+  /* From here paths resolve inside the container: a symlink in the image cannot lead out.  */
+  if (ensure_dir ("/proc", 0555, err) < 0 || attach (procfd, "/proc", err) < 0)
+    goto out;
+  if (ensure_dir ("/dev", 0755, err) < 0 || attach (devfd, "/dev", err) < 0)
+    goto out;
+  for (size_t i = 0; i < N_DEV_NODES; i++)
+    {
+      char path[32];
+      int fd;
+      snprintf (path, sizeof (path), "/dev/%s", dev_nodes[i]);
+      fd = open (path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0666);
+      if (fd < 0)
+        {
+          husk_error_set (err, errno, "create \"%s\"", path);
+          goto out;
+        }
+      close (fd);
+      if (attach (nodefds[i], path, err) < 0)
+        goto out;
+    }
+  if (ensure_dir ("/dev/pts", 0755, err) < 0 || attach (ptsfd, "/dev/pts", err) < 0
+      || ensure_dir ("/dev/shm", 01777, err) < 0 || attach (shmfd, "/dev/shm", err) < 0)
+    goto out;
+  {
+    static const char *const links[][2] = {
+      { "pts/ptmx", "/dev/ptmx" },       { "/proc/self/fd", "/dev/fd" },
+      { "/proc/self/fd/0", "/dev/stdin" }, { "/proc/self/fd/1", "/dev/stdout" },
+      { "/proc/self/fd/2", "/dev/stderr" },
+    };
+    for (size_t i = 0; i < sizeof (links) / sizeof (links[0]); i++)
+      if (symlink (links[i][0], links[i][1]) < 0)
+        {
+          husk_error_set (err, errno, "symlink \"%s\"", links[i][1]);
+          goto out;
+        }
+  }
+  ret = 0;
+
+out:
+  for (size_t i = 0; i < N_DEV_NODES; i++)
+    if (nodefds[i] >= 0)
+      close (nodefds[i]);
+  return ret;
+}
