@@ -1,0 +1,236 @@
+/* Unit tests for lib/: errors, JSON, digests, safe path resolution.  */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cleanup.h"
+#include "digest.h"
+#include "json.h"
+#include "safepath.h"
+#include "tap.h"
+#include "util.h"
+
+static void
+test_errors (void)
+{
+  struct husk_error *err = NULL;
+  int r = husk_error_set (&err, ENOENT, "open \"%s\"", "x");
+  ok (r == -ENOENT, "husk_error_set returns -errno");
+  is_str (err->msg, "open \"x\": No such file or directory", "message carries strerror");
+  husk_error_wrap (&err, "layer %d", 3);
+  is_str (err->msg, "layer 3: open \"x\": No such file or directory", "wrap adds context in front");
+  ok (husk_error_status (err, 7) == 7, "default status when none set");
+  husk_error_free (&err);
+  ok (err == NULL, "free clears the pointer");
+  ok (husk_error_set (NULL, 0, "ignored") == -1, "a NULL error pointer is allowed");
+}
+
+static void
+test_json (void)
+{
+  struct husk_error *err = NULL;
+  const char *doc = "{\"a\":\"b\",\"n\":42,\"arr\":[\"x\",\"y\"],\"t\":true,\"bad\":[1]}";
+  husk_json *j = husk_json_parse (doc, strlen (doc), &err);
+  int64_t n = 0;
+  bool t = false;
+  char **v;
+
+  ok (j != NULL, "parse a document");
+  is_str (husk_json_get_string (j, "a"), "b", "string member");
+  ok (husk_json_int64 (husk_json_get (j, "n"), &n) && n == 42, "integer member");
+  ok (husk_json_bool (husk_json_get (j, "t"), &t) && t, "boolean member");
+  ok (husk_json_get (j, "missing") == NULL, "missing member is NULL");
+  ok (husk_json_get_string (j, "n") == NULL, "type mismatch is NULL");
+  v = husk_json_strv (husk_json_get (j, "arr"), "arr", &err);
+  ok (v && husk_strv_len (v) == 2 && strcmp (v[1], "y") == 0, "string array");
+  husk_strv_free (v);
+  v = husk_json_strv (husk_json_get (j, "bad"), "bad", &err);
+  ok (v == NULL && err && strstr (err->msg, "not a string"), "non-string array element refused");
+  husk_error_free (&err);
+  husk_json_free (j);
+
+  {
+    const char bad[] = "{\"a\":";
+    ok (husk_json_parse (bad, strlen (bad), &err) == NULL && err != NULL,
+        "truncated json refused");
+    ok (strstr (err->msg, "invalid json") != NULL, "error says invalid json: %s", err->msg);
+    husk_error_free (&err);
+  }
+  {
+    const char nul[] = "{\"a\":\"b\"}\0{}";
+    ok (husk_json_parse (nul, sizeof (nul) - 1, &err) == NULL, "embedded NUL refused");
+    husk_error_free (&err);
+  }
+  {
+    husk_jgen *g = husk_jgen_new (false);
+    size_t len;
+    husk_jgen_map_open (g);
+    husk_jgen_key (g, "k\"q");
+    husk_jgen_int (g, -3);
+    husk_jgen_map_close (g);
+    is_str (husk_jgen_buf (g, &len), "{\"k\\\"q\":-3}", "generator escapes keys");
+    husk_jgen_free (g);
+  }
+}
+
+static void
+test_digest (void)
+{
+  char d[HUSK_DIGEST_LEN + 1];
+  struct husk_error *err = NULL;
+
+  husk_sha256_buf ("", 0, d);
+  is_str (d, "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
+          "sha256 of nothing");
+  husk_sha256_buf ("{}", 2, d);
+  is_str (d, "sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a",
+          "sha256 of the OCI empty descriptor");
+  ok (husk_digest_is_sha256 (d), "valid digest accepted");
+  ok (!husk_digest_is_sha256 ("sha256:44136FA355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a"),
+      "uppercase hex refused");
+  ok (!husk_digest_is_sha256 ("sha256:abc"), "short digest refused");
+  ok (!husk_digest_is_sha256 ("sha256:../../../../etc/passwd/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"),
+      "path in a digest refused");
+  ok (husk_digest_check ("sha512:abcd", &err) < 0 && strstr (err->msg, "not supported"),
+      "other algorithm named as unsupported");
+  husk_error_free (&err);
+}
+
+/* A tree for path resolution:
+   root/dir/file, root/link-abs -> /dir, root/link-up -> ../../../dir, root/loop -> loop,
+   root/file-link -> dir/file  */
+static int
+make_tree (char *tmpl)
+{
+  int rootfd;
+
+  if (mkdtemp (tmpl) == NULL)
+    return -1;
+  rootfd = open (tmpl, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  mkdirat (rootfd, "dir", 0755);
+  close (openat (rootfd, "dir/file", O_CREAT | O_WRONLY | O_CLOEXEC, 0644));
+  symlinkat ("/dir", rootfd, "link-abs");
+  symlinkat ("../../../dir", rootfd, "link-up");
+  symlinkat ("loop", rootfd, "loop");
+  symlinkat ("dir/file", rootfd, "file-link");
+  return rootfd;
+}
+
+static void
+test_safepath_mode (int rootfd, const char *mode)
+{
+  int fd;
+  struct stat a, b;
+
+  fd = husk_open_in_root (rootfd, "dir/file", O_RDONLY, 0, HUSK_RESOLVE_IN_ROOT);
+  ok (fd >= 0, "[%s] plain path opens", mode);
+  if (fd >= 0)
+    close (fd);
+
+  fd = husk_open_in_root (rootfd, "link-abs/file", O_RDONLY, 0, HUSK_RESOLVE_IN_ROOT);
+  ok (fd >= 0, "[%s] absolute symlink resolves inside the root", mode);
+  if (fd >= 0)
+    {
+      fstat (fd, &a);
+      fstatat (rootfd, "dir/file", &b, 0);
+      ok (a.st_ino == b.st_ino, "[%s] ... to the root's own file", mode);
+      close (fd);
+    }
+  else
+    ok (0, "[%s] ... to the root's own file", mode);
+
+  fd = husk_open_in_root (rootfd, "link-up/file", O_RDONLY, 0, HUSK_RESOLVE_IN_ROOT);
+  ok (fd >= 0, "[%s] .. in a symlink stops at the root", mode);
+  if (fd >= 0)
+    close (fd);
+
+  fd = husk_open_in_root (rootfd, "../../../../etc/passwd", O_RDONLY, 0, HUSK_RESOLVE_IN_ROOT);
+  ok (fd == -ENOENT, "[%s] ../../etc/passwd stays inside (got %d)", mode, fd);
+  if (fd >= 0)
+    close (fd);
+
+  fd = husk_open_in_root (rootfd, "loop", O_RDONLY, 0, HUSK_RESOLVE_IN_ROOT);
+  ok (fd == -ELOOP, "[%s] symlink loop gives ELOOP (got %d)", mode, fd);
+
+  fd = husk_open_in_root (rootfd, "link-abs/file", O_RDONLY, 0, HUSK_RESOLVE_NO_SYMLINKS);
+  ok (fd == -ELOOP, "[%s] no-symlinks refuses a symlinked parent (got %d)", mode, fd);
+
+  fd = husk_open_in_root (rootfd, "../x", O_RDONLY, 0, HUSK_RESOLVE_NO_SYMLINKS);
+  ok (fd == -EXDEV, "[%s] no-symlinks refuses .. above the root (got %d)", mode, fd);
+
+  fd = husk_open_in_root (rootfd, "file-link", O_PATH | O_NOFOLLOW, 0, HUSK_RESOLVE_NO_SYMLINKS);
+  ok (fd >= 0, "[%s] a trailing symlink opens itself with O_PATH|O_NOFOLLOW", mode);
+  if (fd >= 0)
+    {
+      fstat (fd, &a);
+      ok (S_ISLNK (a.st_mode), "[%s] ... and is the link", mode);
+      close (fd);
+    }
+  else
+    ok (0, "[%s] ... and is the link", mode);
+
+  fd = husk_open_in_root (rootfd, "file-link", O_RDONLY, 0, HUSK_RESOLVE_IN_ROOT);
+  ok (fd >= 0, "[%s] a trailing symlink is followed in-root", mode);
+  if (fd >= 0)
+    close (fd);
+
+  fd = husk_mkdirs_in_root (rootfd, "new/a/b", 0755, HUSK_RESOLVE_NO_SYMLINKS);
+  ok (fd >= 0 && fstatat (rootfd, "new/a/b", &a, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR (a.st_mode),
+      "[%s] mkdirs creates missing components", mode);
+  if (fd >= 0)
+    close (fd);
+  fd = husk_mkdirs_in_root (rootfd, "link-abs/sub", 0755, HUSK_RESOLVE_NO_SYMLINKS);
+  ok (fd == -ELOOP && fstatat (rootfd, "dir/sub", &a, 0) < 0,
+      "[%s] mkdirs never goes through a symlink (got %d)", mode, fd);
+  husk_rm_rf_at (rootfd, "new", NULL);
+}
+
+static void
+test_safepath (void)
+{
+  char tmpl[] = "/tmp/husk-test-XXXXXX";
+  int rootfd = make_tree (tmpl);
+  struct husk_error *err = NULL;
+
+  ok (rootfd >= 0, "test tree made");
+  husk_safepath_force_fallback (false);
+  test_safepath_mode (rootfd, "openat2");
+  husk_safepath_force_fallback (true);
+  test_safepath_mode (rootfd, "fallback");
+  husk_safepath_force_fallback (false);
+
+  ok (husk_rm_rf_at (AT_FDCWD, tmpl, &err) == 0, "rm -rf of the tree");
+  ok (access (tmpl, F_OK) < 0, "tree is gone");
+  close (rootfd);
+}
+
+static void
+test_util (void)
+{
+  uint64_t v = 0;
+  char **sv = NULL;
+
+  ok (husk_parse_u64 ("65536", UINT32_MAX, &v) == 0 && v == 65536, "parse a number");
+  ok (husk_parse_u64 ("4294967296", UINT32_MAX, &v) == -ERANGE, "overflow refused");
+  ok (husk_parse_u64 ("12x", UINT32_MAX, &v) == -EINVAL, "trailing garbage refused");
+  ok (husk_parse_u64 ("", UINT32_MAX, &v) == -EINVAL, "empty refused");
+  husk_strv_append (&sv, "a");
+  husk_strv_append (&sv, "b");
+  ok (husk_strv_len (sv) == 2 && strcmp (sv[1], "b") == 0, "strv append");
+  husk_strv_free (sv);
+}
+
+int
+main (void)
+{
+  test_errors ();
+  test_json ();
+  test_digest ();
+  test_safepath ();
+  test_util ();
+  return tap_done ();
+}

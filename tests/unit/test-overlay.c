@@ -1,0 +1,322 @@
+/* Unit tests for overlay/: references, chain IDs, layout specs, and unpacking hostile tars.  */
+#include "config.h"
+
+#include <archive.h>
+#include <archive_entry.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cleanup.h"
+#include "layout.h"
+#include "reference.h"
+#include "safepath.h"
+#include "store.h"
+#include "tap.h"
+#include "unpack.h"
+#include "util.h"
+
+static void
+check_ref (const char *in, const char *expect)
+{
+  struct husk_reference r;
+  struct husk_error *err = NULL;
+
+  if (husk_reference_parse (in, &r, &err) < 0)
+    {
+      ok (expect == NULL, "reference \"%s\" refused (%s)", in, err->msg);
+      husk_error_free (&err);
+      return;
+    }
+  {
+    char *s = husk_reference_string (&r);
+    is_str (s, expect, "reference \"%s\"", in);
+    free (s);
+  }
+  husk_reference_clear (&r);
+}
+
+static void
+test_references (void)
+{
+  check_ref ("busybox", "docker.io/library/busybox:latest");
+  check_ref ("busybox:1.36", "docker.io/library/busybox:1.36");
+  check_ref ("user/app", "docker.io/user/app:latest");
+  check_ref ("index.docker.io/library/alpine:3", "docker.io/library/alpine:3");
+  check_ref ("localhost/app", "localhost/app:latest");
+  check_ref ("localhost:5000/a/b:v1", "localhost:5000/a/b:v1");
+  check_ref ("quay.io/x/y:z", "quay.io/x/y:z");
+  check_ref ("127.0.0.1:5000/app", "127.0.0.1:5000/app:latest");
+  check_ref ("[::1]:5000/app", "[::1]:5000/app:latest");
+  check_ref ("app@sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a",
+             "docker.io/library/app@sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a");
+  check_ref ("a__b-c/e---f", "docker.io/a__b-c/e---f:latest");
+  check_ref ("a__b.c-d/e", NULL); /* a dot makes it a registry host, and "_" is not a host */
+  check_ref ("Upper", NULL);
+  check_ref ("a/../b", NULL);
+  check_ref ("app:", NULL);
+  check_ref ("app:-bad", NULL);
+  check_ref ("app@sha256:xyz", NULL);
+  check_ref ("a_-b", NULL);
+  check_ref ("", NULL);
+}
+
+static void
+test_chain_id (void)
+{
+  const char *d1 = "sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a";
+  const char *d2 = "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
+  char c1[HUSK_DIGEST_LEN + 1], c2[HUSK_DIGEST_LEN + 1], expect[HUSK_DIGEST_LEN + 1];
+  char *text;
+
+  husk_chain_id (NULL, d1, c1);
+  is_str (c1, d1, "chain ID of the base layer is its diff_id");
+  husk_chain_id (c1, d2, c2);
+  text = husk_strdup_printf ("%s %s", d1, d2);
+  husk_sha256_buf (text, strlen (text), expect);
+  free (text);
+  is_str (c2, expect, "chain ID of layer 2 hashes \"C1 D2\"");
+}
+
+static void
+test_layout_split (void)
+{
+  char *dir = NULL, *tag = NULL;
+
+  husk_layout_split ("/a/b:v1", &dir, &tag, NULL);
+  ok (strcmp (dir, "/a/b") == 0 && tag && strcmp (tag, "v1") == 0, "DIR:TAG split");
+  free (dir), free (tag);
+  husk_layout_split ("/a/b", &dir, &tag, NULL);
+  ok (strcmp (dir, "/a/b") == 0 && tag == NULL, "DIR alone");
+  free (dir), free (tag);
+  husk_layout_split ("/a:b/c", &dir, &tag, NULL);
+  ok (strcmp (dir, "/a:b/c") == 0 && tag == NULL, "a colon inside the path is not a tag");
+  free (dir), free (tag);
+}
+
+/* Build a tar in memory with libarchive; entries described as (type, path, target-or-data).  */
+struct entry
+{
+  char type; /* f file, d dir, l symlink, h hardlink */
+  const char *path;
+  const char *arg;
+};
+
+static int
+write_tar (const char *path, const struct entry *e, size_t n)
+{
+  struct archive *a = archive_write_new ();
+  archive_write_set_format_pax_restricted (a);
+  if (archive_write_open_filename (a, path) != ARCHIVE_OK)
+    return -1;
+  for (size_t i = 0; i < n; i++)
+    {
+      struct archive_entry *ae = archive_entry_new ();
+      archive_entry_set_pathname (ae, e[i].path);
+      archive_entry_set_mtime (ae, 1000, 0);
+      switch (e[i].type)
+        {
+        case 'f':
+          archive_entry_set_filetype (ae, AE_IFREG);
+          archive_entry_set_perm (ae, 0644);
+          archive_entry_set_size (ae, (la_int64_t) strlen (e[i].arg));
+          break;
+        case 'd':
+          archive_entry_set_filetype (ae, AE_IFDIR);
+          archive_entry_set_perm (ae, 0755);
+          break;
+        case 'l':
+          archive_entry_set_filetype (ae, AE_IFLNK);
+          archive_entry_set_perm (ae, 0777);
+          archive_entry_set_symlink (ae, e[i].arg);
+          break;
+        case 'h':
+          archive_entry_set_filetype (ae, AE_IFREG);
+          archive_entry_set_perm (ae, 0644);
+          archive_entry_set_hardlink (ae, e[i].arg);
+          break;
+        case 's':
+          archive_entry_set_filetype (ae, AE_IFREG);
+          archive_entry_set_perm (ae, 04755);
+          archive_entry_set_size (ae, (la_int64_t) strlen (e[i].arg));
+          break;
+        }
+      archive_write_header (a, ae);
+      if (e[i].type == 'f' || e[i].type == 's')
+        archive_write_data (a, e[i].arg, strlen (e[i].arg));
+      archive_entry_free (ae);
+    }
+  archive_write_close (a);
+  archive_write_free (a);
+  return 0;
+}
+
+/* Unpack ENTRIES into a fresh directory inside a fresh sandbox; the sandbox also holds a
+   "victim" file beside the layer root that no layer may touch.  */
+static int
+unpack_entries (const struct entry *e, size_t n, char **ret_msg, int *ret_rootfd, char *sandbox)
+{
+  char tarpath[512];
+  struct husk_error *err = NULL;
+  struct husk_unpack_stats st = { 0 };
+  int sfd, rootfd, tfd, r;
+
+  if (mkdtemp (sandbox) == NULL)
+    return -99;
+  sfd = open (sandbox, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  mkdirat (sfd, "root", 0755);
+  close (openat (sfd, "victim", O_CREAT | O_WRONLY | O_CLOEXEC, 0644));
+  rootfd = openat (sfd, "root", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  snprintf (tarpath, sizeof (tarpath), "%s/layer.tar", sandbox);
+  write_tar (tarpath, e, n);
+  tfd = open (tarpath, O_RDONLY | O_CLOEXEC);
+  r = husk_unpack_fd (tfd, rootfd, true, &st, &err);
+  close (tfd);
+  close (sfd);
+  *ret_msg = err ? husk_xstrdup (err->msg) : NULL;
+  husk_error_free (&err);
+  *ret_rootfd = rootfd;
+  return r;
+}
+
+static bool
+victim_untouched (const char *sandbox)
+{
+  char p[512];
+  struct stat st;
+  snprintf (p, sizeof (p), "%s/victim", sandbox);
+  return stat (p, &st) == 0 && st.st_size == 0 && S_ISREG (st.st_mode);
+}
+
+static void
+hostile (const char *what, const struct entry *e, size_t n, const char *expect_msg)
+{
+  char sandbox[] = "/tmp/husk-unpack-XXXXXX";
+  char *msg = NULL;
+  int rootfd = -1;
+  int r = unpack_entries (e, n, &msg, &rootfd, sandbox);
+
+  ok (r < 0, "%s: refused", what);
+  ok (msg && strstr (msg, expect_msg), "%s: error says \"%s\" (got \"%s\")", what, expect_msg,
+      msg ? msg : "");
+  ok (victim_untouched (sandbox), "%s: the file beside the layer is untouched", what);
+  free (msg);
+  if (rootfd >= 0)
+    close (rootfd);
+  husk_rm_rf_at (AT_FDCWD, sandbox, NULL);
+}
+
+static void
+test_unpack (void)
+{
+  {
+    static const struct entry e[] = {
+      { 'd', "./", NULL },         { 'd', "./etc", NULL },
+      { 'f', "./etc/hello", "hi" }, { 'l', "./etc/link", "hello" },
+      { 'h', "./etc/hard", "etc/hello" }, { 's', "./bin/suid", "#!" },
+      { 'f', "implicit/dir/file", "x" },
+    };
+    char sandbox[] = "/tmp/husk-unpack-XXXXXX";
+    char *msg = NULL;
+    int rootfd = -1;
+    struct stat a, b;
+    int r = unpack_entries (e, sizeof (e) / sizeof (e[0]), &msg, &rootfd, sandbox);
+
+    ok (r == 0, "a plain layer unpacks (%s)", msg ? msg : "ok");
+    ok (fstatat (rootfd, "etc/hello", &a, AT_SYMLINK_NOFOLLOW) == 0 && a.st_size == 2
+            && a.st_mtim.tv_sec == 1000,
+        "regular file with size and mtime");
+    ok (fstatat (rootfd, "etc/hard", &b, AT_SYMLINK_NOFOLLOW) == 0 && a.st_ino == b.st_ino,
+        "hardlink to an earlier entry shares its inode");
+    ok (fstatat (rootfd, "etc/link", &b, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK (b.st_mode),
+        "symlink");
+    ok (fstatat (rootfd, "bin/suid", &b, AT_SYMLINK_NOFOLLOW) == 0 && (b.st_mode & 07777) == 04755,
+        "setuid bit kept");
+    ok (fstatat (rootfd, "implicit/dir/file", &b, 0) == 0, "missing parents are created");
+    ok (fstatat (rootfd, "etc", &b, 0) == 0 && b.st_mtim.tv_sec == 1000,
+        "directory mtime set after its children");
+    free (msg);
+    close (rootfd);
+    husk_rm_rf_at (AT_FDCWD, sandbox, NULL);
+  }
+  {
+    static const struct entry e[] = { { 'f', "../victim", "pwned" } };
+    hostile ("\"..\" entry", e, 1, "\"..\" is not allowed");
+  }
+  {
+    static const struct entry e[] = { { 'f', "a/../../victim", "pwned" } };
+    hostile ("\"..\" inside a path", e, 1, "\"..\" is not allowed");
+  }
+  {
+    static const struct entry e[] = { { 'l', "esc", ".." }, { 'f', "esc/victim", "pwned" } };
+    hostile ("write through a planted symlink", e, 2, "path goes through a symlink");
+  }
+  {
+    static const struct entry e[] = { { 'l', "esc", "/" }, { 'f', "esc/victim", "pwned" } };
+    hostile ("write through an absolute symlink", e, 2, "path goes through a symlink");
+  }
+  {
+    static const struct entry e[] = { { 'h', "h", "../victim" } };
+    hostile ("hardlink outside", e, 1, "\"..\" is not allowed");
+  }
+  {
+    static const struct entry e[] = { { 'l', "esc", ".." }, { 'h', "h", "esc/victim" } };
+    hostile ("hardlink through a symlink", e, 2, "path goes through a symlink");
+  }
+  {
+    static const struct entry e[] = { { 'f', "dir/.wh.gone", "" } };
+    hostile ("whiteout", e, 1, "whiteouts are not supported yet");
+  }
+  {
+    static const struct entry e[] = { { 'f', "a", "x" }, { 'f', "a/b", "y" } };
+    hostile ("file used as a directory", e, 2, "a parent is not a directory");
+  }
+}
+
+/* husk unpacks as root of a user namespace; so do these tests when run by a user.  */
+static void
+become_userns_root (void)
+{
+  char map[64];
+  uid_t uid = geteuid ();
+  gid_t gid = getegid ();
+  int fd;
+
+  if (uid == 0)
+    return;
+  if (unshare (CLONE_NEWUSER) < 0)
+    {
+      printf ("Bail out! unshare(CLONE_NEWUSER): %s\n", strerror (errno));
+      exit (1);
+    }
+  fd = open ("/proc/self/setgroups", O_WRONLY | O_CLOEXEC);
+  if (fd >= 0)
+    {
+      husk_write_all (fd, "deny", 4);
+      close (fd);
+    }
+  snprintf (map, sizeof (map), "0 %u 1", (unsigned) uid);
+  fd = open ("/proc/self/uid_map", O_WRONLY | O_CLOEXEC);
+  husk_write_all (fd, map, strlen (map));
+  close (fd);
+  snprintf (map, sizeof (map), "0 %u 1", (unsigned) gid);
+  fd = open ("/proc/self/gid_map", O_WRONLY | O_CLOEXEC);
+  husk_write_all (fd, map, strlen (map));
+  close (fd);
+}
+
+int
+main (void)
+{
+  become_userns_root ();
+  test_references ();
+  test_chain_id ();
+  test_layout_split ();
+  test_unpack ();
+  husk_safepath_force_fallback (true);
+  test_unpack ();
+  return tap_done ();
+}
