@@ -445,12 +445,6 @@ husk_layout_pull (struct husk_store *s, const char *dir, const char *tag, bool r
       res.layers_new++;
       res.squashed_owners += stats.squashed_owners;
       res.skipped_devices += stats.skipped_devices;
-      {
-        cleanup_free char *sp = husk_strdup_printf ("layers/%s/size",
-                                                    husk_digest_hex (chain_ids[i]));
-        cleanup_free char *sv = husk_strdup_printf ("%ju\n", (uintmax_t) stats.bytes);
-        husk_write_file_atomic_at (s->rootfd, sp, sv, strlen (sv), 0644, NULL);
-      }
     }
   if (husk_store_put_blob (s, config_desc.digest, config_buf, config_len, err) < 0
       || husk_store_put_blob (s, manifest_digest, manifest_buf, manifest_len, err) < 0)

@@ -1,5 +1,6 @@
 #include "config.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pwd.h>
@@ -73,6 +74,23 @@ husk_store_close (struct husk_store *s)
   free (s);
 }
 
+/* Everything under tmp/ is made while the lock is held, so whatever is there when it is taken
+   was left by a command that died (kill -9, a crash): nothing in it is trusted or kept.  */
+static void
+sweep_tmp (struct husk_store *s)
+{
+  cleanup_close int fd = openat (s->rootfd, "tmp", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  cleanup_dir DIR *d = NULL;
+  struct dirent *de;
+
+  if (fd < 0 || (d = fdopendir (fd)) == NULL)
+    return;
+  fd = -1; /* Owned by d now.  */
+  while ((de = readdir (d)) != NULL)
+    if (strcmp (de->d_name, ".") != 0 && strcmp (de->d_name, "..") != 0)
+      husk_rm_rf_at (dirfd (d), de->d_name, NULL);
+}
+
 int
 husk_store_lock (struct husk_store *s, struct husk_error **err)
 {
@@ -93,6 +111,7 @@ husk_store_lock (struct husk_store *s, struct husk_error **err)
         s->lock_depth--;
         return husk_error_set (err, errno, "store \"%s\": lock", s->root);
       }
+  sweep_tmp (s);
   return 0;
 }
 

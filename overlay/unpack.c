@@ -700,6 +700,14 @@ husk_layer_import (struct husk_store *s, int srcfd, const struct husk_layer_desc
           goto out;
         }
     }
+  {
+    /* The unpacked size travels with the layer, published by the same rename.  */
+    cleanup_free char *sizepath = husk_strdup_printf ("%s/size", tmpdir);
+    cleanup_free char *sizetext = husk_strdup_printf ("%ju\n", (uintmax_t) stats->bytes);
+    if (husk_write_file_atomic_at (s->rootfd, sizepath, sizetext, strlen (sizetext), 0644, err)
+        < 0)
+      goto out;
+  }
   layerdir = husk_strdup_printf ("layers/%s", husk_digest_hex (desc->chain_id));
   if (renameat (s->rootfd, tmpdir, s->rootfd, layerdir) < 0)
     {
