@@ -125,23 +125,16 @@ tarstream_read (struct archive *a, void *data, const void **buf)
 
   if (ts->eof)
     return 0;
+  r = ARCHIVE_OK;
   if (!ts->started)
     {
+      /* The raw format has one entry: the whole decompressed stream.  */
       struct archive_entry *e;
       ts->started = true;
       r = archive_read_next_header (ts->raw, &e);
-      if (r == ARCHIVE_EOF)
-        {
-          ts->eof = true;
-          return 0;
-        }
-      if (r != ARCHIVE_OK)
-        {
-          archive_set_error (a, archive_errno (ts->raw), "%s", archive_error_string (ts->raw));
-          return -1;
-        }
     }
-  r = archive_read_data_block (ts->raw, &block, &size, &offset);
+  if (r == ARCHIVE_OK)
+    r = archive_read_data_block (ts->raw, &block, &size, &offset);
   if (r == ARCHIVE_EOF)
     {
       ts->eof = true;
