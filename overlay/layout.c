@@ -48,12 +48,13 @@ husk_pull_result_clear (struct husk_pull_result *r)
 int
 husk_layout_split (const char *spec, char **ret_dir, char **ret_tag, struct husk_error **err)
 {
-  const char *colon = strrchr (spec, ':');
+  /* As skopeo reads oci:PATH:REF, the first colon ends the path, so the reference may itself
+     hold colons (a registry port, a tag).  */
+  const char *colon = strchr (spec, ':');
 
-  if (*spec == '\0')
+  if (*spec == '\0' || colon == spec)
     return husk_error_set (err, 0, "oci layout \"\": no directory given");
-  /* DIR:TAG, unless what follows the last colon is a path (a directory with a colon).  */
-  if (colon && colon[1] != '\0' && strchr (colon, '/') == NULL && colon != spec)
+  if (colon && colon[1] != '\0')
     {
       *ret_dir = husk_xcalloc (1, (size_t) (colon - spec) + 1);
       memcpy (*ret_dir, spec, (size_t) (colon - spec));
@@ -61,7 +62,9 @@ husk_layout_split (const char *spec, char **ret_dir, char **ret_tag, struct husk
     }
   else
     {
-      *ret_dir = husk_xstrdup (spec);
+      *ret_dir = colon ? husk_xcalloc (1, (size_t) (colon - spec) + 1) : husk_xstrdup (spec);
+      if (colon)
+        memcpy (*ret_dir, spec, (size_t) (colon - spec));
       *ret_tag = NULL;
     }
   return 0;
@@ -318,6 +321,7 @@ husk_layout_pull (struct husk_store *s, const char *dir, const char *tag, bool r
   cleanup_json husk_json *index = NULL;
   cleanup_json husk_json *manifest = NULL;
   cleanup_strv char **chain_ids = NULL;
+  cleanup_free char **staged = NULL; /* Entries are freed as they are published or discarded.  */
   cleanup_close int fd = -1;
   struct husk_image_config cfg = { 0 };
   struct husk_image img;
@@ -415,6 +419,9 @@ husk_layout_pull (struct husk_store *s, const char *dir, const char *tag, bool r
 
   if (husk_store_lock (s, err) < 0)
     goto out;
+  /* Every new layer is staged and verified before any is published: a pull that fails leaves
+     the store as it was.  */
+  staged = husk_xcalloc (n_layers + 1, sizeof (char *));
   for (size_t i = 0; i < n_layers; i++)
     {
       struct descriptor ld;
@@ -440,11 +447,25 @@ husk_layout_pull (struct husk_store *s, const char *dir, const char *tag, bool r
                                     .media_type = ld.media_type,
                                     .diff_id = cfg.diff_ids[i],
                                     .chain_id = chain_ids[i] };
-      if (husk_layer_import (s, bfd, &d, rootless, &stats, err) < 0)
+      if (husk_layer_stage (s, bfd, &d, rootless, &stats, &staged[i], err) < 0)
         goto out_unlock;
       res.layers_new++;
       res.squashed_owners += stats.squashed_owners;
       res.skipped_devices += stats.skipped_devices;
+    }
+  for (size_t i = 0; i < n_layers; i++)
+    {
+      struct descriptor ld;
+      struct husk_layer_desc d;
+
+      if (staged[i] == NULL)
+        continue;
+      parse_descriptor (husk_json_array_at (layers, i), &ld, NULL);
+      d = (struct husk_layer_desc){ .digest = ld.digest, .chain_id = chain_ids[i] };
+      if (husk_layer_publish (s, staged[i], &d, err) < 0)
+        goto out_unlock;
+      free (staged[i]);
+      staged[i] = NULL;
     }
   if (husk_store_put_blob (s, config_desc.digest, config_buf, config_len, err) < 0
       || husk_store_put_blob (s, manifest_digest, manifest_buf, manifest_len, err) < 0)
@@ -473,6 +494,12 @@ husk_layout_pull (struct husk_store *s, const char *dir, const char *tag, bool r
     }
 
 out_unlock:
+  for (size_t i = 0; staged && i < n_layers; i++)
+    if (staged[i])
+      {
+        husk_layer_discard (s, staged[i]);
+        free (staged[i]);
+      }
   husk_store_unlock (s);
 out:
   if (rc < 0 && *err != NULL && !husk_str_has_prefix ((*err)->msg, "oci layout"))

@@ -82,7 +82,8 @@ source_read (struct archive *a, void *data, const void **buf)
       if (r > 0)
         {
           src->too_long = true;
-          archive_set_error (a, EFBIG, "blob larger than its descriptor says");
+          if (a)
+            archive_set_error (a, EFBIG, "blob larger than its descriptor says");
           return -1;
         }
       return 0;
@@ -95,7 +96,8 @@ source_read (struct archive *a, void *data, const void **buf)
   if (r < 0)
     {
       src->read_errno = errno;
-      archive_set_error (a, errno, "read blob");
+      if (a)
+        archive_set_error (a, errno, "read blob");
       return -1;
     }
   if (r > 0)
@@ -105,7 +107,8 @@ source_read (struct archive *a, void *data, const void **buf)
       if (src->copyfd >= 0 && husk_write_all (src->copyfd, src->buf, (size_t) r) < 0)
         {
           src->read_errno = errno;
-          archive_set_error (a, errno, "write blob");
+          if (a)
+            archive_set_error (a, errno, "write blob");
           return -1;
         }
       src->bytes += (uint64_t) r;
@@ -605,23 +608,30 @@ husk_unpack_fd (int srcfd, int rootfd, bool rootless, struct husk_unpack_stats *
   return unpack_stream (&src, rootfd, rootless, stats, NULL, err);
 }
 
+/* Read what is left of the blob, for its digest, after unpacking stopped early.  */
+static void
+drain_source (struct source *src)
+{
+  const void *buf;
+  while (!src->too_long && source_read (NULL, src, &buf) > 0)
+    ;
+}
+
 int
-husk_layer_import (struct husk_store *s, int srcfd, const struct husk_layer_desc *desc,
-                   bool rootless, struct husk_unpack_stats *stats, struct husk_error **err)
+husk_layer_stage (struct husk_store *s, int srcfd, const struct husk_layer_desc *desc,
+                  bool rootless, struct husk_unpack_stats *stats, char **ret_staged,
+                  struct husk_error **err)
 {
   cleanup_free unsigned char *buf = husk_xmalloc (READ_BUF_SIZE);
   cleanup_sha256 struct husk_sha256 *blobhash = husk_sha256_new ();
   cleanup_free char *tmpdir = NULL;
   cleanup_free char *tmpblob = NULL;
   cleanup_free char *tmpdiff = NULL;
-  cleanup_free char *layerdir = NULL;
-  cleanup_free char *blobpath = NULL;
   cleanup_close int blobfd = -1;
   cleanup_close int difffd = -1;
   char digest[HUSK_DIGEST_LEN + 1], diff[HUSK_DIGEST_LEN + 1];
   struct source src = { .fd = srcfd, .hash = blobhash, .buf = buf };
-  bool have_blob = husk_store_has_blob (s, desc->digest);
-  int ret = -1;
+  int ret = -1, r;
 
   if (desc->size < 0)
     return husk_error_set (err, 0, "layer %s: negative size", desc->digest);
@@ -645,7 +655,7 @@ husk_layer_import (struct husk_store *s, int srcfd, const struct husk_layer_desc
       husk_error_set (err, errno, "open \"%s\"", tmpdiff);
       goto out;
     }
-  if (!have_blob)
+  if (!husk_store_has_blob (s, desc->digest))
     {
       blobfd = openat (s->rootfd, tmpblob, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
       if (blobfd < 0)
@@ -656,21 +666,33 @@ husk_layer_import (struct husk_store *s, int srcfd, const struct husk_layer_desc
     }
   src.copyfd = blobfd;
 
-  if (unpack_stream (&src, difffd, rootless, stats, diff, err) < 0)
+  r = unpack_stream (&src, difffd, rootless, stats, diff, err);
+  if (r < 0)
+    drain_source (&src);
+  husk_sha256_final (blobhash, digest);
+
+  /* A blob that is not what its descriptor promised is the root cause of whatever the
+     decompressor or the tar reader said about it: report that first.  */
+  if (src.too_long || src.bytes != (uint64_t) desc->size)
+    {
+      husk_error_free (err);
+      if (src.too_long)
+        husk_error_set (err, 0, "layer %s: size mismatch (more than the %jd bytes its descriptor says)",
+                        desc->digest, (intmax_t) desc->size);
+      else
+        husk_error_set (err, 0, "layer %s: size mismatch (%ju bytes, descriptor says %jd)",
+                        desc->digest, (uintmax_t) src.bytes, (intmax_t) desc->size);
+      goto out;
+    }
+  if (src.read_errno == 0 && strcmp (digest, desc->digest) != 0)
+    {
+      husk_error_free (err);
+      husk_error_set (err, 0, "layer %s: digest mismatch (content is %s)", desc->digest, digest);
+      goto out;
+    }
+  if (r < 0)
     {
       husk_error_wrap (err, "layer %s", desc->digest);
-      goto out;
-    }
-  husk_sha256_final (blobhash, digest);
-  if (src.bytes != (uint64_t) desc->size)
-    {
-      husk_error_set (err, 0, "layer %s: size mismatch (%ju bytes, descriptor says %jd)",
-                      desc->digest, (uintmax_t) src.bytes, (intmax_t) desc->size);
-      goto out;
-    }
-  if (strcmp (digest, desc->digest) != 0)
-    {
-      husk_error_set (err, 0, "layer %s: digest mismatch (content is %s)", desc->digest, digest);
       goto out;
     }
   if (strcmp (diff, desc->diff_id) != 0)
@@ -679,47 +701,49 @@ husk_layer_import (struct husk_store *s, int srcfd, const struct husk_layer_desc
                       desc->digest, desc->diff_id, diff);
       goto out;
     }
-
-  /* Verified: publish the blob, then the layer, each by rename, so a killed pull leaves only
-     tmp/ behind.  A blob without its layer is simply unpacked again by the next pull.  Like
-     containers/storage, layers are not fsynced: that guards against power loss, not kill -9,
-     and costs a full writeback per pull.  */
-  if (blobfd >= 0)
-    {
-      blobpath = husk_strdup_printf ("blobs/sha256/%s", husk_digest_hex (desc->digest));
-      if (renameat (s->rootfd, tmpblob, s->rootfd, blobpath) < 0)
-        {
-          husk_error_set (err, errno, "publish \"%s\"", blobpath);
-          goto out;
-        }
-    }
   {
-    /* The unpacked size travels with the layer, published by the same rename.  */
+    /* The unpacked size travels with the layer.  */
     cleanup_free char *sizepath = husk_strdup_printf ("%s/size", tmpdir);
     cleanup_free char *sizetext = husk_strdup_printf ("%ju\n", (uintmax_t) stats->bytes);
     if (husk_write_file_atomic_at (s->rootfd, sizepath, sizetext, strlen (sizetext), 0644, err)
         < 0)
       goto out;
   }
-  layerdir = husk_strdup_printf ("layers/%s", husk_digest_hex (desc->chain_id));
-  if (renameat (s->rootfd, tmpdir, s->rootfd, layerdir) < 0)
-    {
-      /* Someone else published the same chain ID first: theirs is as good as ours.  */
-      if (errno != EEXIST && errno != ENOTEMPTY)
-        {
-          husk_error_set (err, errno, "publish \"%s\"", layerdir);
-          goto out;
-        }
-    }
-  else
-    {
-      free (tmpdir);
-      tmpdir = NULL;
-    }
+  *ret_staged = TAKE_PTR (tmpdir);
   ret = 0;
 
 out:
   if (tmpdir)
     husk_rm_rf_at (s->rootfd, tmpdir, NULL);
   return ret;
+}
+
+int
+husk_layer_publish (struct husk_store *s, const char *staged, const struct husk_layer_desc *desc,
+                    struct husk_error **err)
+{
+  cleanup_free char *tmpblob = husk_strdup_printf ("%s/blob", staged);
+  cleanup_free char *blobpath = husk_strdup_printf ("blobs/sha256/%s",
+                                                    husk_digest_hex (desc->digest));
+  cleanup_free char *layerdir = husk_strdup_printf ("layers/%s", husk_digest_hex (desc->chain_id));
+
+  /* Each step is a rename of something verified, so a killed pull leaves only tmp/ behind or a
+     verified layer without an image.  Like containers/storage, layers are not fsynced: that
+     guards against power loss, not kill -9, and costs a full writeback per pull.  */
+  if (renameat (s->rootfd, tmpblob, s->rootfd, blobpath) < 0 && errno != ENOENT)
+    return husk_error_set (err, errno, "publish \"%s\"", blobpath);
+  if (renameat (s->rootfd, staged, s->rootfd, layerdir) < 0)
+    {
+      /* The same chain ID published meanwhile: it is as good as ours.  */
+      if (errno != EEXIST && errno != ENOTEMPTY)
+        return husk_error_set (err, errno, "publish \"%s\"", layerdir);
+      husk_rm_rf_at (s->rootfd, staged, NULL);
+    }
+  return 0;
+}
+
+void
+husk_layer_discard (struct husk_store *s, const char *staged)
+{
+  husk_rm_rf_at (s->rootfd, staged, NULL);
 }

@@ -31,10 +31,17 @@ struct husk_unpack_stats
 /* Whether MEDIA_TYPE names a layer husk can apply.  */
 bool husk_layer_media_type_ok (const char *media_type);
 
-/* Read the blob from SRCFD and publish blobs/sha256/HEX and layers/CHAIN/diff.  The caller holds
-   the store lock.  ROOTLESS: no device nodes.  */
-int husk_layer_import (struct husk_store *s, int srcfd, const struct husk_layer_desc *desc,
-                       bool rootless, struct husk_unpack_stats *stats, struct husk_error **err);
+/* Read the blob from SRCFD, unpack it and verify it by size, digest and diff_id, leaving the
+   result staged under tmp/ (*RET_STAGED, a path relative to the store).  The caller holds the
+   store lock and later publishes or discards it.  ROOTLESS: no device nodes.  */
+int husk_layer_stage (struct husk_store *s, int srcfd, const struct husk_layer_desc *desc,
+                      bool rootless, struct husk_unpack_stats *stats, char **ret_staged,
+                      struct husk_error **err);
+
+/* Move a staged layer (and its blob) to blobs/sha256/HEX and layers/CHAIN.  */
+int husk_layer_publish (struct husk_store *s, const char *staged,
+                        const struct husk_layer_desc *desc, struct husk_error **err);
+void husk_layer_discard (struct husk_store *s, const char *staged);
 
 /* Unpack an uncompressed or compressed tar stream from SRCFD into the directory ROOTFD, without
    any digest checks (tests and callers that verify on their own).  */

@@ -92,8 +92,12 @@ test_layout_split (void)
   husk_layout_split ("/a/b", &dir, &tag, NULL);
   ok (strcmp (dir, "/a/b") == 0 && tag == NULL, "DIR alone");
   free (dir), free (tag);
-  husk_layout_split ("/a:b/c", &dir, &tag, NULL);
-  ok (strcmp (dir, "/a:b/c") == 0 && tag == NULL, "a colon inside the path is not a tag");
+  husk_layout_split ("/a/b:example.com:5000/team/app:2.0", &dir, &tag, NULL);
+  ok (strcmp (dir, "/a/b") == 0 && tag && strcmp (tag, "example.com:5000/team/app:2.0") == 0,
+      "the first colon ends the path, as skopeo reads it");
+  free (dir), free (tag);
+  husk_layout_split ("/a/b:", &dir, &tag, NULL);
+  ok (strcmp (dir, "/a/b") == 0 && tag == NULL, "an empty tag is no tag");
   free (dir), free (tag);
 }
 

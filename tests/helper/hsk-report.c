@@ -1,0 +1,342 @@
+/* hsk-report: reports what a process sees from inside a husk container.
+ *
+ * Built statically and put in test images at /usr/bin/hsk-report, so the
+ * integration tests can ask questions (ids, maps, mounts, fds) without
+ * depending on what busybox prints.  Exit status 2 means bad usage; 1 means
+ * the question could not be answered (the reason is on stderr).
+ */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <errno.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+static const char *prog = "hsk-report";
+
+static int
+usage (void)
+{
+  fprintf (stderr,
+           "usage: %s COMMAND [ARG]\n"
+           "commands:\n"
+           "  uidmap | gidmap   print /proc/self/{u,g}id_map, one mapping per line,\n"
+           "                    fields separated by one space\n"
+           "  ids               print \"uid=N gid=N\"\n"
+           "  pid               print getpid()\n"
+           "  hostname          print the UTS nodename\n"
+           "  cwd               print the working directory\n"
+           "  env NAME          print $NAME, exit 1 if unset\n"
+           "  stat PATH         print \"uid gid mode\" (mode in octal, lstat)\n"
+           "  fds               print the open fd numbers, one per line\n"
+           "  exit N            exit with status N\n"
+           "  kill-self SIG     die from signal SIG (number or name); as the init of a\n"
+           "                    pid namespace only SEGV, FPE and ILL can do it (exit 3\n"
+           "                    if the signal was ignored)\n"
+           "  mounts            print /proc/self/mountinfo\n",
+           prog);
+  return 2;
+}
+
+static int
+fail (const char *what, const char *obj)
+{
+  fprintf (stderr, "%s: %s \"%s\": %s\n", prog, what, obj, strerror (errno));
+  return 1;
+}
+
+static bool
+parse_long (const char *s, long min, long max, long *ret)
+{
+  char *end = NULL;
+  long v;
+
+  if (s == NULL || *s == '\0')
+    return false;
+  errno = 0;
+  v = strtol (s, &end, 10);
+  if (errno != 0 || end == s || *end != '\0' || v < min || v > max)
+    return false;
+  *ret = v;
+  return true;
+}
+
+static int
+cat_file (const char *path)
+{
+  char buf[8192];
+  FILE *f = fopen (path, "re");
+  size_t n;
+
+  if (f == NULL)
+    return fail ("open", path);
+  while ((n = fread (buf, 1, sizeof (buf), f)) > 0)
+    {
+      if (fwrite (buf, 1, n, stdout) != n)
+        {
+          fclose (f);
+          return fail ("write", "stdout");
+        }
+    }
+  if (ferror (f))
+    {
+      fclose (f);
+      return fail ("read", path);
+    }
+  fclose (f);
+  return 0;
+}
+
+/* The kernel pads id maps with spaces to fixed widths; collapse them so the
+ * tests can compare with plain strings like "0 1000 1". */
+static int
+print_idmap (const char *path)
+{
+  char line[256];
+  FILE *f = fopen (path, "re");
+
+  if (f == NULL)
+    return fail ("open", path);
+  while (fgets (line, sizeof (line), f) != NULL)
+    {
+      char *save = NULL;
+      const char *sep = "";
+      for (char *tok = strtok_r (line, " \t\n", &save); tok != NULL;
+           tok = strtok_r (NULL, " \t\n", &save))
+        {
+          printf ("%s%s", sep, tok);
+          sep = " ";
+        }
+      putchar ('\n');
+    }
+  if (ferror (f))
+    {
+      fclose (f);
+      return fail ("read", path);
+    }
+  fclose (f);
+  return 0;
+}
+
+static int
+cmd_fds (void)
+{
+  DIR *d = opendir ("/proc/self/fd");
+  struct dirent *de;
+  int self;
+
+  if (d == NULL)
+    return fail ("open", "/proc/self/fd");
+  self = dirfd (d);
+  errno = 0;
+  while ((de = readdir (d)) != NULL)
+    {
+      long fd;
+      if (!parse_long (de->d_name, 0, INT_MAX, &fd))
+        continue; /* "." and ".." */
+      if (fd == self)
+        continue;
+      printf ("%ld\n", fd);
+    }
+  if (errno != 0)
+    {
+      closedir (d);
+      return fail ("read", "/proc/self/fd");
+    }
+  closedir (d);
+  return 0;
+}
+
+static const struct
+{
+  const char *name;
+  int sig;
+} signames[] = {
+  { "HUP", SIGHUP },   { "INT", SIGINT },   { "QUIT", SIGQUIT }, { "ILL", SIGILL },
+  { "TRAP", SIGTRAP }, { "ABRT", SIGABRT }, { "BUS", SIGBUS },   { "FPE", SIGFPE },
+  { "KILL", SIGKILL }, { "USR1", SIGUSR1 }, { "SEGV", SIGSEGV }, { "USR2", SIGUSR2 },
+  { "PIPE", SIGPIPE }, { "ALRM", SIGALRM }, { "TERM", SIGTERM },
+};
+
+static int
+parse_signal (const char *s)
+{
+  long v;
+
+  if (parse_long (s, 1, NSIG - 1, &v))
+    return (int)v;
+  if (strncmp (s, "SIG", 3) == 0)
+    s += 3;
+  for (size_t i = 0; i < sizeof (signames) / sizeof (signames[0]); i++)
+    if (strcmp (s, signames[i].name) == 0)
+      return signames[i].sig;
+  return -1;
+}
+
+/* The init of a pid namespace cannot kill itself: the kernel drops every
+ * signal, even SIGKILL, that it sends itself while the disposition is
+ * SIG_DFL (SIGNAL_UNKILLABLE).  A synchronous fault is forced through, so
+ * for the fault signals we raise a real fault when kill() did nothing. */
+static int
+cmd_kill_self (const char *arg)
+{
+  struct rlimit nocore = { 0, 0 };
+  struct sigaction sa;
+  sigset_t set;
+  int sig = parse_signal (arg);
+
+  if (sig < 0)
+    {
+      fprintf (stderr, "%s: unknown signal \"%s\"\n", prog, arg);
+      return 2;
+    }
+  /* No core file in the container's working directory. */
+  (void)setrlimit (RLIMIT_CORE, &nocore);
+  memset (&sa, 0, sizeof (sa));
+  sa.sa_handler = SIG_DFL;
+  (void)sigaction (sig, &sa, NULL);
+  sigemptyset (&set);
+  sigaddset (&set, sig);
+  (void)sigprocmask (SIG_UNBLOCK, &set, NULL);
+  fflush (NULL);
+
+  if (kill (getpid (), sig) < 0)
+    return fail ("kill", arg);
+
+  switch (sig)
+    {
+    case SIGSEGV:
+      {
+        volatile int *volatile p = NULL;
+        *p = 1;
+        break;
+      }
+    case SIGFPE:
+      {
+        /* Both volatile: gcc turns 1/x into a compare, no idiv. */
+        volatile int num = 7, zero = 0;
+        volatile int r = num / zero;
+        (void)r;
+        break;
+      }
+    case SIGILL:
+      __builtin_trap ();
+      break;
+    default:
+      break;
+    }
+  fprintf (stderr, "%s: signal %d to myself (pid %ld) was ignored\n", prog, sig, (long)getpid ());
+  return 3;
+}
+
+int
+main (int argc, char **argv)
+{
+  const char *cmd;
+
+  if (argc < 2)
+    return usage ();
+  cmd = argv[1];
+
+#define NARGS(n)                                                                                   \
+  do                                                                                               \
+    {                                                                                              \
+      if (argc != (n) + 2)                                                                         \
+        return usage ();                                                                           \
+    }                                                                                              \
+  while (0)
+
+  if (strcmp (cmd, "uidmap") == 0)
+    {
+      NARGS (0);
+      return print_idmap ("/proc/self/uid_map");
+    }
+  else if (strcmp (cmd, "gidmap") == 0)
+    {
+      NARGS (0);
+      return print_idmap ("/proc/self/gid_map");
+    }
+  else if (strcmp (cmd, "ids") == 0)
+    {
+      NARGS (0);
+      printf ("uid=%lu gid=%lu\n", (unsigned long)getuid (), (unsigned long)getgid ());
+    }
+  else if (strcmp (cmd, "pid") == 0)
+    {
+      NARGS (0);
+      printf ("%ld\n", (long)getpid ());
+    }
+  else if (strcmp (cmd, "hostname") == 0)
+    {
+      struct utsname u;
+      NARGS (0);
+      if (uname (&u) < 0)
+        return fail ("uname", "nodename");
+      printf ("%s\n", u.nodename);
+    }
+  else if (strcmp (cmd, "cwd") == 0)
+    {
+      char buf[PATH_MAX];
+      NARGS (0);
+      if (getcwd (buf, sizeof (buf)) == NULL)
+        return fail ("getcwd", ".");
+      printf ("%s\n", buf);
+    }
+  else if (strcmp (cmd, "env") == 0)
+    {
+      const char *v;
+      NARGS (1);
+      v = getenv (argv[2]);
+      if (v == NULL)
+        return 1;
+      printf ("%s\n", v);
+    }
+  else if (strcmp (cmd, "stat") == 0)
+    {
+      struct stat st;
+      NARGS (1);
+      if (lstat (argv[2], &st) < 0)
+        return fail ("stat", argv[2]);
+      printf ("%lu %lu %04o\n", (unsigned long)st.st_uid, (unsigned long)st.st_gid,
+              (unsigned)(st.st_mode & 07777));
+    }
+  else if (strcmp (cmd, "fds") == 0)
+    {
+      NARGS (0);
+      return cmd_fds ();
+    }
+  else if (strcmp (cmd, "exit") == 0)
+    {
+      long n;
+      NARGS (1);
+      if (!parse_long (argv[2], 0, 255, &n))
+        return usage ();
+      fflush (NULL);
+      _exit ((int)n);
+    }
+  else if (strcmp (cmd, "kill-self") == 0)
+    {
+      NARGS (1);
+      return cmd_kill_self (argv[2]);
+    }
+  else if (strcmp (cmd, "mounts") == 0)
+    {
+      NARGS (0);
+      return cat_file ("/proc/self/mountinfo");
+    }
+  else
+    {
+      return usage ();
+    }
+  if (fflush (stdout) != 0)
+    return fail ("write", "stdout");
+  return 0;
+}

@@ -1,0 +1,81 @@
+#!/usr/bin/env bats
+# Layer formats: gzip and uncompressed, several layers, whiteouts.
+
+bats_require_minimum_version 1.5.0
+load helpers
+
+setup_file() {
+	ensure_images
+}
+
+setup() {
+	new_store
+}
+
+teardown() {
+	remove_store "$STORE"
+}
+
+@test "gzip layers: a file in layer 2 overrides layer 1" {
+	grep -q 'tar+gzip' "$IMAGES/multi/blobs/sha256/$(manifest_hex "$IMAGES/multi")" ||
+		fail "the multi image should have gzip layers"
+	pull multi latest
+	run --separate-stderr husk run --rm multi
+	assert_status 0
+	assert_output "layer 2"
+}
+
+@test "gzip layers: files from every layer are there" {
+	[ "$(layer_hexes "$IMAGES/multi" | wc -l)" -eq 3 ] || fail "multi should have 3 layers"
+	pull multi latest
+	run --separate-stderr husk run --rm multi cat /l2 /l3 /etc/hostname
+	assert_status 0
+	assert_output "from layer 2
+from layer 3
+husk-image"
+}
+
+@test "uncompressed layers: a file in layer 2 overrides layer 1" {
+	m="$IMAGES/plain/blobs/sha256/$(manifest_hex "$IMAGES/plain")"
+	grep -q 'layer.v1.tar"' "$m" && ! grep -q 'tar+gzip' "$m" ||
+		fail "the plain image should have uncompressed layers"
+	pull plain latest
+	run --separate-stderr husk run --rm plain
+	assert_status 0
+	assert_output "layer 2"
+	run --separate-stderr husk run --rm plain cat /l2
+	assert_status 0
+	assert_output "from layer 2"
+}
+
+@test "several images in one store each see their own layers" {
+	pull multi latest
+	pull plain latest
+	pull basic latest
+	for img in multi plain; do
+		run --separate-stderr husk run --rm "$img" cat /etc/motd
+		assert_status 0
+		assert_output "layer 2"
+	done
+	run --separate-stderr husk run --rm basic cat /etc/motd
+	[ "$status" -ne 0 ] || fail "basic has no /etc/motd, yet cat succeeded: $output"
+}
+
+@test "a layer with a whiteout is refused" {
+	run --separate-stderr husk pull "oci:$IMAGES/whiteout:latest"
+	assert_status 1
+	assert_one_error_line
+	assert_stderr_contains "whiteouts are not supported yet"
+	[ -z "$output" ] || fail "stdout: $output"
+	run --separate-stderr husk images
+	assert_status 0
+	[[ "$output" != *whiteout* ]] || fail "whiteout image listed:" "$output"
+}
+
+@test "a refused whiteout layer leaves the store as it was" {
+	pull basic latest
+	before=$(store_snapshot)
+	run --separate-stderr husk pull "oci:$IMAGES/whiteout:latest"
+	assert_status 1
+	assert_store_unchanged "$before"
+}
