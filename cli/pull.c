@@ -38,22 +38,21 @@ do_pull (void *arg, struct husk_error **err)
 {
   struct pull_job *job = arg;
   struct husk_pull_result res = { 0 };
-  int r;
+  cleanup_free char *name = NULL;
 
-  r = husk_layout_pull (job->store, job->dir, job->tag, job->rootless, job->quiet ? NULL : stderr, &res,
-                        err);
-  if (r < 0)
+  if (husk_layout_pull (job->store, job->dir, job->tag, job->rootless, job->quiet ? NULL : stderr,
+                        &res, &name, err)
+      < 0)
     return -1;
   if (res.squashed_owners > 0)
     fprintf (stderr,
              "husk: warning: image \"%s\": %ju files owned by other users belong to you: there is "
              "no /etc/subuid range to map them\n",
-             res.name ? res.name : res.id, (uintmax_t) res.squashed_owners);
+             name ? name : res.id, (uintmax_t) res.squashed_owners);
   if (res.skipped_devices > 0 && !job->quiet)
     fprintf (stderr, "husk: note: image \"%s\": %ju device nodes skipped (rootless)\n",
-             res.name ? res.name : res.id, (uintmax_t) res.skipped_devices);
+             name ? name : res.id, (uintmax_t) res.skipped_devices);
   printf ("%s\n", res.id);
-  husk_pull_result_clear (&res);
   return 0;
 }
 

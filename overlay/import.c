@@ -1,0 +1,151 @@
+#include "config.h"
+
+#include <string.h>
+
+#include "cleanup.h"
+#include "image.h"
+#include "import.h"
+#include "unpack.h"
+#include "util.h"
+#include "banned.h"
+
+static int64_t
+layer_size (struct husk_store *s, const char *chain_id)
+{
+  cleanup_free char *p = husk_strdup_printf ("layers/%s/size", husk_digest_hex (chain_id));
+  cleanup_free char *buf = NULL;
+  uint64_t v;
+
+  if (husk_read_file_at (s->rootfd, p, 64, &buf, NULL, NULL) < 0)
+    return 0;
+  buf[strcspn (buf, "\n")] = '\0';
+  if (husk_parse_u64 (buf, INT64_MAX, &v) < 0)
+    return 0;
+  return (int64_t) v;
+}
+
+int
+husk_image_commit (struct husk_store *s, const struct husk_import *im,
+                   const struct husk_import_source *src, struct husk_pull_result *ret,
+                   struct husk_error **err)
+{
+  cleanup_strv char **chain_ids = NULL;
+  cleanup_free char **staged = NULL; /* Entries freed as they are published or discarded.  */
+  struct husk_manifest m = { 0 };
+  struct husk_image_config cfg = { 0 };
+  struct husk_pull_result res = { 0 };
+  struct husk_image img;
+  char manifest_digest[HUSK_DIGEST_LEN + 1], config_digest[HUSK_DIGEST_LEN + 1];
+  bool locked = false;
+  int rc = -1;
+
+  husk_sha256_buf (im->manifest, im->manifest_len, manifest_digest);
+  if (husk_manifest_parse (im->manifest, im->manifest_len, &m, err) < 0)
+    return husk_error_wrap (err, "manifest %s", manifest_digest);
+  husk_sha256_buf (im->config, im->config_len, config_digest);
+  if ((int64_t) im->config_len != m.config.size || strcmp (config_digest, m.config.digest) != 0)
+    {
+      husk_error_set (err, 0, "config %s: digest mismatch (content is %s, %zu bytes)",
+                      m.config.digest, config_digest, im->config_len);
+      goto out;
+    }
+  if (husk_image_config_parse (im->config, im->config_len, &cfg, err) < 0)
+    {
+      husk_error_wrap (err, "config %s", m.config.digest);
+      goto out;
+    }
+  if (husk_strv_len (cfg.diff_ids) != m.n_layers)
+    {
+      husk_error_set (err, 0, "manifest %s has %zu layers but its config has %zu diff_ids",
+                      manifest_digest, m.n_layers, husk_strv_len (cfg.diff_ids));
+      goto out;
+    }
+  if (cfg.os && strcmp (cfg.os, "linux") != 0)
+    {
+      husk_error_set (err, 0, "image is for \"%s\", not linux", cfg.os);
+      goto out;
+    }
+  chain_ids = husk_xcalloc (m.n_layers + 1, sizeof (char *));
+  for (size_t i = 0; i < m.n_layers; i++)
+    {
+      char chain[HUSK_DIGEST_LEN + 1];
+      husk_chain_id (i ? chain_ids[i - 1] : NULL, cfg.diff_ids[i], chain);
+      chain_ids[i] = husk_xstrdup (chain);
+    }
+
+  if (husk_store_lock (s, err) < 0)
+    goto out;
+  locked = true;
+  staged = husk_xcalloc (m.n_layers + 1, sizeof (char *));
+  for (size_t i = 0; i < m.n_layers; i++)
+    {
+      const struct husk_descriptor *ld = &m.layers[i];
+      struct husk_unpack_stats stats = { 0 };
+      struct husk_layer_desc d = { .digest = ld->digest,
+                                   .size = ld->size,
+                                   .media_type = ld->media_type,
+                                   .diff_id = cfg.diff_ids[i],
+                                   .chain_id = chain_ids[i] };
+      cleanup_close int bfd = -1;
+
+      if (husk_store_has_layer (s, chain_ids[i]))
+        {
+          res.layers_shared++;
+          if (im->progress)
+            fprintf (im->progress, "Layer %.19s: already present\n", ld->digest);
+          continue;
+        }
+      if (im->progress)
+        fprintf (im->progress, "Layer %.19s: unpacking %jd bytes\n", ld->digest,
+                 (intmax_t) ld->size);
+      bfd = src->open_blob (src->arg, ld, err);
+      if (bfd < 0)
+        goto out;
+      if (husk_layer_stage (s, bfd, &d, im->rootless, &stats, &staged[i], err) < 0)
+        goto out;
+      res.layers_new++;
+      res.squashed_owners += stats.squashed_owners;
+      res.skipped_devices += stats.skipped_devices;
+    }
+  for (size_t i = 0; i < m.n_layers; i++)
+    {
+      struct husk_layer_desc d = { .digest = m.layers[i].digest, .chain_id = chain_ids[i] };
+      if (staged[i] == NULL)
+        continue;
+      if (husk_layer_publish (s, staged[i], &d, err) < 0)
+        goto out;
+      free (staged[i]);
+      staged[i] = NULL;
+    }
+  if (husk_store_put_blob (s, config_digest, im->config, im->config_len, err) < 0
+      || husk_store_put_blob (s, manifest_digest, im->manifest, im->manifest_len, err) < 0)
+    goto out;
+
+  memset (&img, 0, sizeof (img));
+  memcpy (img.id, husk_digest_hex (config_digest), HUSK_DIGEST_HEX_LEN + 1);
+  img.names = im->names;
+  img.manifest = manifest_digest;
+  img.config = config_digest;
+  img.layers = chain_ids;
+  img.created = cfg.created;
+  for (size_t i = 0; i < m.n_layers; i++)
+    img.size += layer_size (s, chain_ids[i]);
+  if (husk_images_add (s, &img, err) < 0)
+    goto out;
+  memcpy (res.id, img.id, sizeof (res.id));
+  *ret = res;
+  rc = 0;
+
+out:
+  for (size_t i = 0; staged && i < m.n_layers; i++)
+    if (staged[i])
+      {
+        husk_layer_discard (s, staged[i]);
+        free (staged[i]);
+      }
+  if (locked)
+    husk_store_unlock (s);
+  husk_manifest_clear (&m);
+  husk_image_config_clear (&cfg);
+  return rc;
+}

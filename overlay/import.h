@@ -1,0 +1,46 @@
+/* Committing an image to the store, whatever it came from (a layout, a registry, an archive):
+   the config is verified against the manifest, every new layer is staged and verified, then
+   all are published and the image is recorded.  A failure leaves the store as it was.  */
+#ifndef HUSK_IMPORT_H
+#define HUSK_IMPORT_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "digest.h"
+#include "error.h"
+#include "manifest.h"
+#include "store.h"
+
+struct husk_pull_result
+{
+  char id[HUSK_DIGEST_HEX_LEN + 1];
+  unsigned layers_new;
+  unsigned layers_shared;
+  uint64_t squashed_owners;  /* Files left to the user: no id range to map their owners.  */
+  uint64_t skipped_devices;
+};
+
+struct husk_import_source
+{
+  /* Open the layer blob D for reading: an fd, or -1 with *ERR set.  */
+  int (*open_blob) (void *arg, const struct husk_descriptor *d, struct husk_error **err);
+  void *arg;
+};
+
+struct husk_import
+{
+  const char *manifest;   /* The manifest's bytes, as its digest covers them.  */
+  size_t manifest_len;
+  const char *config;     /* The config's bytes (verified here against the manifest).  */
+  size_t config_len;
+  char **names;           /* Full references to give the image; may be NULL.  */
+  bool rootless;          /* Unpacking in a user namespace: no device nodes.  */
+  FILE *progress;         /* A line per layer, or NULL.  */
+};
+
+int husk_image_commit (struct husk_store *s, const struct husk_import *im,
+                       const struct husk_import_source *src, struct husk_pull_result *ret,
+                       struct husk_error **err);
+
+#endif
