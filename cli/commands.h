@@ -5,6 +5,8 @@
 
 int husk_cmd_pull (struct husk_global *g, int argc, char **argv, struct husk_error **err);
 int husk_cmd_images (struct husk_global *g, int argc, char **argv, struct husk_error **err);
+int husk_cmd_login (struct husk_global *g, int argc, char **argv, struct husk_error **err);
+int husk_cmd_logout (struct husk_global *g, int argc, char **argv, struct husk_error **err);
 int husk_cmd_run (struct husk_global *g, int argc, char **argv, struct husk_error **err);
 
 #endif

@@ -7,18 +7,25 @@
 #include "cleanup.h"
 #include "commands.h"
 #include "layout.h"
+#include "manifest.h"
+#include "pull.h"
+#include "reference.h"
 #include "util.h"
 #include "banned.h"
 
 static void
 pull_usage (void)
 {
-  printf ("Usage: husk pull [-q] SOURCE\n\n"
+  printf ("Usage: husk pull [OPTIONS] SOURCE\n\n"
           "Import an image into the store and print its ID.\n\n"
           "Sources:\n"
+          "  [REGISTRY/]NAME[:TAG][@DIGEST]  an image in a registry (docker.io by default);\n"
+          "                 docker://REFERENCE is the same\n"
           "  oci:DIR[:TAG]  an OCI image layout directory; TAG is the\n"
           "                 org.opencontainers.image.ref.name of one of its images\n\n"
           "Options:\n"
+          "      --platform OS/ARCH[/VARIANT]  the image to pick from a multi-platform index\n"
+          "      --tls-verify=false  do not verify the registry's certificate (and allow HTTP)\n"
           "  -q, --quiet    print only the image ID\n"
           "  -h, --help     show this help\n");
 }
@@ -26,8 +33,11 @@ pull_usage (void)
 struct pull_job
 {
   struct husk_store *store;
-  const char *dir;
+  const char *dir;       /* An oci: layout, or NULL for a registry.  */
   const char *tag;
+  const char *reference; /* A registry reference.  */
+  const char *platform;
+  bool tls_verify;
   bool quiet;
   bool rootless; /* In a user namespace: uid 0 there is not the host's root.  */
 };
@@ -40,10 +50,25 @@ do_pull (void *arg, struct husk_error **err)
   struct husk_pull_result res = { 0 };
   cleanup_free char *name = NULL;
 
-  if (husk_layout_pull (job->store, job->dir, job->tag, job->rootless, job->quiet ? NULL : stderr,
-                        &res, &name, err)
-      < 0)
-    return -1;
+  if (job->dir)
+    {
+      if (husk_layout_pull (job->store, job->dir, job->tag, job->rootless,
+                            job->quiet ? NULL : stderr, &res, &name, err)
+          < 0)
+        return -1;
+    }
+  else
+    {
+      struct husk_pull_options o = { .platform = job->platform,
+                                     .tls_verify = job->tls_verify,
+                                     .rootless = job->rootless,
+                                     .out = stderr };
+      o.display = job->quiet             ? HUSK_PULL_QUIET
+                  : isatty (STDERR_FILENO) ? HUSK_PULL_TERMINAL
+                                           : HUSK_PULL_LINES;
+      if (husk_registry_pull (job->store, job->reference, &o, &res, &name, err) < 0)
+        return -1;
+    }
   if (res.squashed_owners > 0)
     fprintf (stderr,
              "husk: warning: image \"%s\": %ju files owned by other users belong to you: there is "
@@ -60,6 +85,8 @@ int
 husk_cmd_pull (struct husk_global *g, int argc, char **argv, struct husk_error **err)
 {
   static const struct option opts[] = { { "quiet", no_argument, NULL, 'q' },
+                                        { "platform", required_argument, NULL, 'P' },
+                                        { "tls-verify", optional_argument, NULL, 'T' },
                                         { "help", no_argument, NULL, 'h' },
                                         { NULL, 0, NULL, 0 } };
   cleanup_store struct husk_store *store = NULL;
@@ -71,12 +98,25 @@ husk_cmd_pull (struct husk_global *g, int argc, char **argv, struct husk_error *
   const char *source;
   int c;
 
+  job.tls_verify = true;
   optind = 1;
   while ((c = husk_cli_getopt ("pull", argc, argv, "+qh", opts, err)) != -1)
     switch (c)
       {
       case 'q':
         job.quiet = true;
+        break;
+      case 'P':
+        job.platform = optarg;
+        break;
+      case 'T':
+        if (optarg == NULL || strcmp (optarg, "true") == 0)
+          job.tls_verify = true;
+        else if (strcmp (optarg, "false") == 0)
+          job.tls_verify = false;
+        else
+          return husk_cli_usage_error (err, "pull", "--tls-verify takes true or false, not \"%s\"",
+                                       optarg);
         break;
       case 'h':
         pull_usage ();
@@ -87,12 +127,31 @@ husk_cmd_pull (struct husk_global *g, int argc, char **argv, struct husk_error *
   if (argc - optind != 1)
     return husk_cli_usage_error (err, "pull", "expects exactly one source");
   source = argv[optind];
-  if (!husk_str_has_prefix (source, "oci:"))
-    return husk_error_set (err, 0,
-                           "pull \"%s\": only oci:DIR[:TAG] sources are supported in this version",
-                           source);
-  if (husk_layout_split (source + 4, &dir, &tag, err) < 0)
-    return -1;
+  if (husk_str_has_prefix (source, "oci:"))
+    {
+      if (job.platform)
+        return husk_cli_usage_error (err, "pull", "--platform applies to registry images only");
+      if (husk_layout_split (source + 4, &dir, &tag, err) < 0)
+        return -1;
+    }
+  else
+    {
+      struct husk_reference r;
+      if (husk_str_has_prefix (source, "docker://"))
+        source += 9;
+      /* Check the reference and the platform here, before any store or namespace work.  */
+      if (husk_reference_parse (source, &r, err) < 0)
+        return -1;
+      husk_reference_clear (&r);
+      if (job.platform)
+        {
+          cleanup_free char *os = NULL, *arch = NULL, *variant = NULL;
+          cleanup_error struct husk_error *perr = NULL;
+          if (husk_platform_parse (job.platform, &os, &arch, &variant, &perr) < 0)
+            return husk_cli_usage_error (err, "pull", "%s", perr->msg);
+        }
+      job.reference = source;
+    }
   if (husk_cli_open_store (g, &store, err) < 0 || husk_cli_idmap (&mapbuf, &map, err) < 0)
     return -1;
   job.store = store;

@@ -1,5 +1,9 @@
 #include "config.h"
 
+#include <errno.h>
+#include <unistd.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <string.h>
 
 #include "cleanup.h"
@@ -24,6 +28,132 @@ layer_size (struct husk_store *s, const char *chain_id)
   return (int64_t) v;
 }
 
+struct stager
+{
+  struct husk_store *s;
+  const struct husk_import *im;
+  const struct husk_import_source *src;
+  const struct husk_manifest *m;
+  char **diff_ids;
+  char **chain_ids;
+  char **staged;
+  bool *todo;
+
+  pthread_mutex_t lock; /* Guards what follows.  */
+  size_t next;
+  struct husk_error *err; /* The first failure.  */
+  struct husk_pull_result res;
+};
+
+static int
+stage_one (struct stager *st, size_t i, struct husk_unpack_stats *stats, struct husk_error **err)
+{
+  const struct husk_descriptor *ld = &st->m->layers[i];
+  struct husk_layer_desc d = { .digest = ld->digest,
+                               .size = ld->size,
+                               .media_type = ld->media_type,
+                               .diff_id = st->diff_ids[i],
+                               .chain_id = st->chain_ids[i] };
+  struct husk_error *src_err = NULL;
+  int bfd, r;
+
+  if (st->im->progress)
+    fprintf (st->im->progress, "Layer %.19s: unpacking %jd bytes\n", ld->digest,
+             (intmax_t) ld->size);
+  bfd = st->src->open_blob (st->src->arg, ld, err);
+  if (bfd < 0)
+    return -1;
+  r = husk_layer_stage (st->s, bfd, &d, st->im->rootless, stats, &st->staged[i], err);
+  close (bfd);
+  if (st->src->close_blob && st->src->close_blob (st->src->arg, ld, &src_err) < 0)
+    {
+      /* The reader saw a short stream; why it was short is the better message, unless the
+         download was only stopped because the reader had failed.  */
+      if (r == 0 || src_err->errnum != ECANCELED)
+        {
+          husk_error_free (err);
+          *err = src_err;
+          src_err = NULL;
+        }
+      husk_error_free (&src_err);
+      return -1;
+    }
+  if (r == 0 && st->im->progress)
+    fprintf (st->im->progress, "Layer %.19s: done\n", ld->digest);
+  return r;
+}
+
+static void *
+stage_worker (void *arg)
+{
+  struct stager *st = arg;
+
+  for (;;)
+    {
+      struct husk_unpack_stats stats = { 0 };
+      struct husk_error *e = NULL;
+      size_t i;
+
+      pthread_mutex_lock (&st->lock);
+      while (st->next < st->m->n_layers && !st->todo[st->next])
+        st->next++;
+      if (st->err != NULL || st->next >= st->m->n_layers)
+        {
+          pthread_mutex_unlock (&st->lock);
+          return NULL;
+        }
+      i = st->next++;
+      pthread_mutex_unlock (&st->lock);
+
+      if (stage_one (st, i, &stats, &e) < 0)
+        {
+          pthread_mutex_lock (&st->lock);
+          if (st->err == NULL)
+            {
+              st->err = e;
+              e = NULL;
+            }
+          pthread_mutex_unlock (&st->lock);
+          husk_error_free (&e);
+          if (st->src->cancel)
+            atomic_store (st->src->cancel, true);
+          continue;
+        }
+      pthread_mutex_lock (&st->lock);
+      st->res.layers_new++;
+      st->res.squashed_owners += stats.squashed_owners;
+      st->res.skipped_devices += stats.skipped_devices;
+      pthread_mutex_unlock (&st->lock);
+    }
+}
+
+/* Stage every layer marked in TODO, SRC->parallel at a time.  */
+static int
+stage_layers (struct stager *st, struct husk_error **err)
+{
+  unsigned n = st->src->parallel > 1 ? st->src->parallel : 1;
+  pthread_t threads[8];
+  unsigned started = 0;
+
+  if (n > sizeof (threads) / sizeof (threads[0]))
+    n = sizeof (threads) / sizeof (threads[0]);
+  pthread_mutex_init (&st->lock, NULL);
+  for (unsigned t = 1; t < n; t++)
+    if (pthread_create (&threads[started], NULL, stage_worker, st) == 0)
+      started++;
+  stage_worker (st);
+  for (unsigned t = 0; t < started; t++)
+    pthread_join (threads[t], NULL);
+  pthread_mutex_destroy (&st->lock);
+  if (st->err)
+    {
+      *err = st->err;
+      st->err = NULL;
+      return -1;
+    }
+  return 0;
+}
+
 int
 husk_image_commit (struct husk_store *s, const struct husk_import *im,
                    const struct husk_import_source *src, struct husk_pull_result *ret,
@@ -31,6 +161,7 @@ husk_image_commit (struct husk_store *s, const struct husk_import *im,
 {
   cleanup_strv char **chain_ids = NULL;
   cleanup_free char **staged = NULL; /* Entries freed as they are published or discarded.  */
+  cleanup_free bool *todo = NULL;
   struct husk_manifest m = { 0 };
   struct husk_image_config cfg = { 0 };
   struct husk_pull_result res = { 0 };
@@ -77,36 +208,27 @@ husk_image_commit (struct husk_store *s, const struct husk_import *im,
     goto out;
   locked = true;
   staged = husk_xcalloc (m.n_layers + 1, sizeof (char *));
+  todo = husk_xcalloc (m.n_layers + 1, sizeof (bool));
   for (size_t i = 0; i < m.n_layers; i++)
     {
-      const struct husk_descriptor *ld = &m.layers[i];
-      struct husk_unpack_stats stats = { 0 };
-      struct husk_layer_desc d = { .digest = ld->digest,
-                                   .size = ld->size,
-                                   .media_type = ld->media_type,
-                                   .diff_id = cfg.diff_ids[i],
-                                   .chain_id = chain_ids[i] };
-      cleanup_close int bfd = -1;
-
       if (husk_store_has_layer (s, chain_ids[i]))
         {
           res.layers_shared++;
           if (im->progress)
-            fprintf (im->progress, "Layer %.19s: already present\n", ld->digest);
+            fprintf (im->progress, "Layer %.19s: already present\n", m.layers[i].digest);
           continue;
         }
-      if (im->progress)
-        fprintf (im->progress, "Layer %.19s: unpacking %jd bytes\n", ld->digest,
-                 (intmax_t) ld->size);
-      bfd = src->open_blob (src->arg, ld, err);
-      if (bfd < 0)
-        goto out;
-      if (husk_layer_stage (s, bfd, &d, im->rootless, &stats, &staged[i], err) < 0)
-        goto out;
-      res.layers_new++;
-      res.squashed_owners += stats.squashed_owners;
-      res.skipped_devices += stats.skipped_devices;
+      todo[i] = true;
     }
+  {
+    struct stager st = { .s = s, .im = im, .src = src, .m = &m, .diff_ids = cfg.diff_ids,
+                         .chain_ids = chain_ids, .staged = staged, .todo = todo };
+    if (stage_layers (&st, err) < 0)
+      goto out;
+    res.layers_new = st.res.layers_new;
+    res.squashed_owners = st.res.squashed_owners;
+    res.skipped_devices = st.res.skipped_devices;
+  }
   for (size_t i = 0; i < m.n_layers; i++)
     {
       struct husk_layer_desc d = { .digest = m.layers[i].digest, .chain_id = chain_ids[i] };

@@ -4,6 +4,7 @@
 #ifndef HUSK_IMPORT_H
 #define HUSK_IMPORT_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 
@@ -25,7 +26,13 @@ struct husk_import_source
 {
   /* Open the layer blob D for reading: an fd, or -1 with *ERR set.  */
   int (*open_blob) (void *arg, const struct husk_descriptor *d, struct husk_error **err);
+  /* Optional: called after the fd open_blob gave is closed.  A failure of the source itself
+     (a download that broke) is reported here, and wins over what the reader made of the
+     short stream.  */
+  int (*close_blob) (void *arg, const struct husk_descriptor *d, struct husk_error **err);
   void *arg;
+  unsigned parallel;      /* Layers staged at once; 0 or 1: one after the other.  */
+  _Atomic bool *cancel;   /* Optional: set when a layer fails, so the others stop early.  */
 };
 
 struct husk_import

@@ -96,10 +96,38 @@ int
 husk_index_select_platform (const char *buf, size_t len, struct husk_descriptor *ret,
                             struct husk_error **err)
 {
+  return husk_index_select (buf, len, "linux", husk_host_arch (), NULL, ret, err);
+}
+
+int
+husk_platform_parse (const char *s, char **ret_os, char **ret_arch, char **ret_variant,
+                     struct husk_error **err)
+{
+  cleanup_free char *copy = husk_xstrdup (s);
+  char *arch, *variant;
+
+  arch = strchr (copy, '/');
+  if (arch == NULL)
+    return husk_error_set (err, 0, "platform \"%s\": expected OS/ARCH[/VARIANT]", s);
+  *arch++ = '\0';
+  variant = strchr (arch, '/');
+  if (variant)
+    *variant++ = '\0';
+  if (*copy == '\0' || *arch == '\0' || (variant && (*variant == '\0' || strchr (variant, '/'))))
+    return husk_error_set (err, 0, "platform \"%s\": expected OS/ARCH[/VARIANT]", s);
+  *ret_os = husk_xstrdup (copy);
+  *ret_arch = husk_xstrdup (arch);
+  *ret_variant = variant ? husk_xstrdup (variant) : NULL;
+  return 0;
+}
+
+int
+husk_index_select (const char *buf, size_t len, const char *os, const char *arch,
+                   const char *variant, struct husk_descriptor *ret, struct husk_error **err)
+{
   cleanup_json husk_json *idx = husk_json_parse (buf, len, err);
   cleanup_free char *offered = husk_xstrdup ("");
   const husk_json *manifests;
-  const char *arch = husk_host_arch ();
 
   if (idx == NULL)
     return -1;
@@ -111,8 +139,8 @@ husk_index_select_platform (const char *buf, size_t len, struct husk_descriptor 
       struct husk_descriptor d;
       if (husk_descriptor_parse (husk_json_array_at (manifests, i), &d, err) < 0)
         return husk_error_wrap (err, "index entry %zu", i);
-      if (d.os && d.architecture && strcmp (d.os, "linux") == 0
-          && strcmp (d.architecture, arch) == 0)
+      if (d.os && d.architecture && strcmp (d.os, os) == 0 && strcmp (d.architecture, arch) == 0
+          && (variant == NULL || (d.variant && strcmp (d.variant, variant) == 0)))
         {
           *ret = d;
           return 0;
@@ -128,8 +156,8 @@ husk_index_select_platform (const char *buf, size_t len, struct husk_descriptor 
         }
       husk_descriptor_clear (&d);
     }
-  return husk_error_set (err, 0, "no image for linux/%s (the index offers: %s)", arch,
-                         *offered ? offered : "nothing");
+  return husk_error_set (err, 0, "no image for %s/%s%s%s (the index offers: %s)", os, arch,
+                         variant ? "/" : "", variant ? variant : "", *offered ? offered : "nothing");
 }
 
 void

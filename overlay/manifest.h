@@ -40,6 +40,14 @@ const char *husk_host_arch (void);
 int husk_index_select_platform (const char *buf, size_t len, struct husk_descriptor *ret,
                                 struct husk_error **err);
 
+/* The same for OS/ARCH and, when not NULL, VARIANT.  */
+int husk_index_select (const char *buf, size_t len, const char *os, const char *arch,
+                       const char *variant, struct husk_descriptor *ret, struct husk_error **err);
+
+/* Split "OS/ARCH[/VARIANT]" (--platform).  */
+int husk_platform_parse (const char *s, char **ret_os, char **ret_arch, char **ret_variant,
+                         struct husk_error **err);
+
 struct husk_manifest
 {
   struct husk_descriptor config;

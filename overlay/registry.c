@@ -1,0 +1,1047 @@
+#include "config.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <curl/curl.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "auth.h"
+#include "cleanup.h"
+#include "digest.h"
+#include "json.h"
+#include "registry.h"
+#include "util.h"
+#include "banned.h"
+
+#define MAX_TRIES 5
+#define MAX_REDIRECTS 10
+#define MANIFEST_MAX (8 * 1024 * 1024)
+#define TOKEN_MAX (1024 * 1024)
+#define ERRBODY_MAX 2048
+#define SYSTEM_CA_BUNDLE "/etc/ssl/certs/ca-certificates.crt"
+
+static const char manifest_accept[]
+    = "Accept: " HUSK_MT_OCI_MANIFEST ", " HUSK_MT_OCI_INDEX ", " HUSK_MT_DOCKER_MANIFEST
+      ", " HUSK_MT_DOCKER_LIST;
+
+enum auth_kind
+{
+  AUTH_UNKNOWN,
+  AUTH_BEARER,
+  AUTH_BASIC,
+};
+
+struct token
+{
+  char *scope;
+  char *value;
+  time_t expires; /* CLOCK_MONOTONIC seconds.  */
+};
+
+struct husk_registry
+{
+  char *domain;
+  char *host;   /* The API host: docker.io's is registry-1.docker.io.  */
+  char *scheme; /* "https", or "http" once a registry that may speak it did.  */
+  bool tls_verify;
+  bool may_downgrade; /* Loopback, or --tls-verify=false: plain HTTP when TLS fails.  */
+  char *user, *pass;
+  char *ca_blob; /* System CAs plus the registry's certs.d ones; NULL for curl's default.  */
+  size_t ca_len;
+
+  pthread_mutex_t lock; /* Guards what follows.  */
+  enum auth_kind auth;
+  char *realm, *service;
+  struct token *tokens;
+  size_t n_tokens;
+};
+
+struct resp
+{
+  long status;
+  char *www_auth, *location, *content_type, *retry_after, *docker_digest;
+  /* Body into a buffer...  */
+  char *buf;
+  size_t len, max;
+  bool too_big;
+  /* ... or into an fd.  */
+  int fd;
+  uint64_t range_from, skip, written;
+  bool body_started;
+  int fd_errno;
+  const _Atomic bool *cancel;
+  struct husk_blob_progress *progress;
+  char errbody[ERRBODY_MAX + 1];
+  size_t errlen;
+};
+
+static void
+resp_reset_headers (struct resp *rs)
+{
+  free (rs->www_auth);
+  free (rs->location);
+  free (rs->content_type);
+  free (rs->retry_after);
+  free (rs->docker_digest);
+  rs->www_auth = rs->location = rs->content_type = rs->retry_after = rs->docker_digest = NULL;
+  rs->status = 0;
+  rs->errlen = 0;
+  rs->errbody[0] = '\0';
+  rs->body_started = false;
+  rs->skip = 0;
+}
+
+static void
+resp_clear (struct resp *rs)
+{
+  resp_reset_headers (rs);
+  free (rs->buf);
+  rs->buf = NULL;
+  rs->len = 0;
+}
+
+static time_t
+now_mono (void)
+{
+  struct timespec ts;
+  clock_gettime (CLOCK_MONOTONIC, &ts);
+  return ts.tv_sec;
+}
+
+static void
+sleep_ms (long ms)
+{
+  struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L };
+  while (nanosleep (&ts, &ts) < 0 && errno == EINTR)
+    ;
+}
+
+/* ------------------------------------------------------------------ setup  */
+
+static bool
+host_is_loopback (const char *domain)
+{
+  cleanup_free char *h = NULL;
+  unsigned char addr[16];
+
+  if (domain[0] == '[')
+    {
+      const char *end = strchr (domain, ']');
+      if (end == NULL)
+        return false;
+      h = husk_xstrdup (domain + 1);
+      h[end - domain - 1] = '\0';
+    }
+  else
+    {
+      h = husk_xstrdup (domain);
+      h[strcspn (h, ":")] = '\0';
+    }
+  if (strcasecmp (h, "localhost") == 0)
+    return true;
+  if (inet_pton (AF_INET, h, addr) == 1)
+    return addr[0] == 127;
+  if (inet_pton (AF_INET6, h, addr) == 1)
+    return IN6_IS_ADDR_LOOPBACK ((struct in6_addr *) addr);
+  return false;
+}
+
+static void
+append_file (char **buf, size_t *len, const char *path)
+{
+  cleanup_free char *data = NULL;
+  size_t n;
+
+  if (husk_read_file_at (AT_FDCWD, path, 16 * 1024 * 1024, &data, &n, NULL) < 0)
+    return;
+  *buf = husk_xrealloc (*buf, *len + n + 2);
+  memcpy (*buf + *len, data, n);
+  *len += n;
+  (*buf)[(*len)++] = '\n';
+  (*buf)[*len] = '\0';
+}
+
+/* The CA certificates of DIR (its *.crt files, as podman and Docker read certs.d).  */
+static bool
+append_cert_dir (char **buf, size_t *len, const char *dir)
+{
+  cleanup_dir DIR *d = opendir (dir);
+  struct dirent *e;
+  bool found = false;
+
+  if (d == NULL)
+    return false;
+  while ((e = readdir (d)) != NULL)
+    if (husk_str_has_suffix (e->d_name, ".crt"))
+      {
+        cleanup_free char *p = husk_strdup_printf ("%s/%s", dir, e->d_name);
+        append_file (buf, len, p);
+        found = true;
+      }
+  return found;
+}
+
+static void
+load_cert_dirs (struct husk_registry *r)
+{
+  const char *xdg = getenv ("XDG_CONFIG_HOME");
+  const char *home = getenv ("HOME");
+  cleanup_free char *user_dir = NULL;
+  cleanup_free char *extra = NULL;
+  size_t extra_len = 0;
+  bool found = false;
+
+  if (xdg && *xdg)
+    user_dir = husk_strdup_printf ("%s/containers/certs.d/%s", xdg, r->domain);
+  else if (home && *home)
+    user_dir = husk_strdup_printf ("%s/.config/containers/certs.d/%s", home, r->domain);
+  {
+    cleanup_free char *etc = husk_strdup_printf ("/etc/containers/certs.d/%s", r->domain);
+    cleanup_free char *docker = husk_strdup_printf ("/etc/docker/certs.d/%s", r->domain);
+    found |= append_cert_dir (&extra, &extra_len, etc);
+    if (user_dir)
+      found |= append_cert_dir (&extra, &extra_len, user_dir);
+    found |= append_cert_dir (&extra, &extra_len, docker);
+  }
+  if (!found)
+    return;
+  append_file (&r->ca_blob, &r->ca_len, SYSTEM_CA_BUNDLE);
+  r->ca_blob = husk_xrealloc (r->ca_blob, r->ca_len + extra_len + 1);
+  memcpy (r->ca_blob + r->ca_len, extra, extra_len);
+  r->ca_len += extra_len;
+  r->ca_blob[r->ca_len] = '\0';
+}
+
+static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
+static void
+curl_init_once (void)
+{
+  curl_global_init (CURL_GLOBAL_DEFAULT);
+}
+
+struct husk_registry *
+husk_registry_new (const char *domain, bool tls_verify, struct husk_error **err)
+{
+  struct husk_registry *r;
+  char *user = NULL, *pass = NULL;
+  int found;
+
+  pthread_once (&curl_once, curl_init_once);
+  found = husk_auth_lookup (domain, &user, &pass, err);
+  if (found < 0)
+    return NULL;
+  r = husk_xcalloc (1, sizeof (*r));
+  pthread_mutex_init (&r->lock, NULL);
+  r->domain = husk_xstrdup (domain);
+  r->host = husk_xstrdup (strcmp (domain, "docker.io") == 0 ? "registry-1.docker.io" : domain);
+  /* Docker talks plain HTTP to loopback registries; a loopback registry that speaks TLS is
+     still verified, so HTTPS is tried first and HTTP when the server does not answer TLS.  */
+  r->scheme = husk_xstrdup ("https");
+  r->tls_verify = tls_verify;
+  r->may_downgrade = !tls_verify || host_is_loopback (domain);
+  r->user = user;
+  r->pass = pass;
+  load_cert_dirs (r);
+  return r;
+}
+
+void
+husk_registry_set_credentials (struct husk_registry *r, const char *user, const char *pass)
+{
+  free (r->user);
+  free (r->pass);
+  r->user = user ? husk_xstrdup (user) : NULL;
+  r->pass = pass ? husk_xstrdup (pass) : NULL;
+}
+
+void
+husk_registry_free (struct husk_registry *r)
+{
+  if (r == NULL)
+    return;
+  for (size_t i = 0; i < r->n_tokens; i++)
+    {
+      free (r->tokens[i].scope);
+      free (r->tokens[i].value);
+    }
+  free (r->tokens);
+  free (r->realm);
+  free (r->service);
+  free (r->domain);
+  free (r->host);
+  free (r->scheme);
+  free (r->user);
+  if (r->pass)
+    explicit_bzero (r->pass, strlen (r->pass));
+  free (r->pass);
+  free (r->ca_blob);
+  pthread_mutex_destroy (&r->lock);
+  free (r);
+}
+
+/* ------------------------------------------------------------- callbacks  */
+
+static char *
+header_value (const char *line, size_t n, const char *name)
+{
+  size_t k = strlen (name);
+  const char *v, *end = line + n;
+  char *out;
+
+  if (n <= k || strncasecmp (line, name, k) != 0 || line[k] != ':')
+    return NULL;
+  v = line + k + 1;
+  while (v < end && (*v == ' ' || *v == '\t'))
+    v++;
+  while (end > v && (end[-1] == '\r' || end[-1] == '\n' || end[-1] == ' '))
+    end--;
+  out = husk_xmalloc ((size_t) (end - v) + 1);
+  memcpy (out, v, (size_t) (end - v));
+  out[end - v] = '\0';
+  return out;
+}
+
+static size_t
+on_header (char *data, size_t size, size_t nmemb, void *arg)
+{
+  struct resp *rs = arg;
+  size_t n = size * nmemb;
+  char *v;
+
+  if (n >= 5 && memcmp (data, "HTTP/", 5) == 0)
+    {
+      /* A new response (after a 100 Continue): forget the previous one's headers.  */
+      const char *sp = memchr (data, ' ', n);
+      resp_reset_headers (rs);
+      if (sp)
+        rs->status = strtol (sp + 1, NULL, 10);
+      return n;
+    }
+#define KEEP(field, name)                                                                          \
+  if ((v = header_value (data, n, name)) != NULL)                                                  \
+    {                                                                                              \
+      if (rs->field == NULL)                                                                       \
+        rs->field = v;                                                                             \
+      else                                                                                         \
+        free (v);                                                                                  \
+      return n;                                                                                    \
+    }
+  KEEP (www_auth, "WWW-Authenticate");
+  KEEP (location, "Location");
+  KEEP (content_type, "Content-Type");
+  KEEP (retry_after, "Retry-After");
+  KEEP (docker_digest, "Docker-Content-Digest");
+#undef KEEP
+  return n;
+}
+
+static size_t
+on_body (char *data, size_t size, size_t nmemb, void *arg)
+{
+  struct resp *rs = arg;
+  size_t n = size * nmemb;
+
+  if (rs->status < 200 || rs->status >= 300)
+    {
+      size_t room = ERRBODY_MAX - rs->errlen;
+      size_t k = n < room ? n : room;
+      memcpy (rs->errbody + rs->errlen, data, k);
+      rs->errlen += k;
+      rs->errbody[rs->errlen] = '\0';
+      return n;
+    }
+  if (rs->fd >= 0)
+    {
+      if (!rs->body_started)
+        {
+          rs->body_started = true;
+          /* A server that ignores Range sends the whole blob again.  */
+          if (rs->status == 200 && rs->range_from > 0)
+            rs->skip = rs->range_from;
+        }
+      if (rs->cancel && atomic_load (rs->cancel))
+        {
+          rs->fd_errno = ECANCELED;
+          return 0;
+        }
+      if (rs->skip)
+        {
+          size_t k = rs->skip < n ? (size_t) rs->skip : n;
+          rs->skip -= k;
+          data += k;
+          n -= k;
+        }
+      if (n && husk_write_all (rs->fd, data, n) < 0)
+        {
+          rs->fd_errno = errno;
+          return 0;
+        }
+      rs->written += n;
+      if (rs->progress)
+        atomic_fetch_add (&rs->progress->bytes, n);
+      return size * nmemb;
+    }
+  if (rs->len + n > rs->max)
+    {
+      rs->too_big = true;
+      return 0;
+    }
+  rs->buf = husk_xrealloc (rs->buf, rs->len + n + 1);
+  memcpy (rs->buf + rs->len, data, n);
+  rs->len += n;
+  rs->buf[rs->len] = '\0';
+  return n;
+}
+
+/* ------------------------------------------------------------- exchanges  */
+
+/* Whether URL is on ORIGIN ("scheme://host[:port]").  */
+static bool
+same_origin (const char *url, const char *origin)
+{
+  size_t n = strlen (origin);
+  return strncasecmp (url, origin, n) == 0 && (url[n] == '/' || url[n] == '\0' || url[n] == '?');
+}
+
+static void
+setup_handle (struct husk_registry *r, CURL *c, struct resp *rs, struct curl_slist *headers,
+              char *errbuf)
+{
+  curl_easy_reset (c);
+  curl_easy_setopt (c, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt (c, CURLOPT_HTTPHEADER, headers);
+  curl_easy_setopt (c, CURLOPT_HEADERFUNCTION, on_header);
+  curl_easy_setopt (c, CURLOPT_HEADERDATA, rs);
+  curl_easy_setopt (c, CURLOPT_WRITEFUNCTION, on_body);
+  curl_easy_setopt (c, CURLOPT_WRITEDATA, rs);
+  curl_easy_setopt (c, CURLOPT_ERRORBUFFER, errbuf);
+  curl_easy_setopt (c, CURLOPT_FOLLOWLOCATION, 0L);
+  curl_easy_setopt (c, CURLOPT_UNRESTRICTED_AUTH, 0L);
+  curl_easy_setopt (c, CURLOPT_PROTOCOLS_STR, "http,https");
+  curl_easy_setopt (c, CURLOPT_USERAGENT, "husk/" PACKAGE_VERSION);
+  curl_easy_setopt (c, CURLOPT_CONNECTTIMEOUT, 30L);
+  /* A stalled transfer is broken: under 1 byte/s for 60 s.  */
+  curl_easy_setopt (c, CURLOPT_LOW_SPEED_LIMIT, 1L);
+  curl_easy_setopt (c, CURLOPT_LOW_SPEED_TIME, 60L);
+  curl_easy_setopt (c, CURLOPT_BUFFERSIZE, 512L * 1024);
+  if (!r->tls_verify)
+    {
+      curl_easy_setopt (c, CURLOPT_SSL_VERIFYPEER, 0L);
+      curl_easy_setopt (c, CURLOPT_SSL_VERIFYHOST, 0L);
+    }
+  else if (r->ca_blob)
+    {
+      struct curl_blob blob = { .data = r->ca_blob, .len = r->ca_len, .flags = CURL_BLOB_NOCOPY };
+      curl_easy_setopt (c, CURLOPT_CAINFO_BLOB, &blob);
+    }
+}
+
+/* One request, following redirects by hand: AUTHZ (an Authorization header value) goes only to
+   ORIGIN, never to another host a redirect names.  */
+static CURLcode
+exchange (struct husk_registry *r, CURL *c, const char *url, const char *origin,
+          const char *accept, const char *authz, struct resp *rs, char *errbuf)
+{
+  cleanup_free char *cur = husk_xstrdup (url);
+
+  for (int hop = 0; hop <= MAX_REDIRECTS; hop++)
+    {
+      struct curl_slist *headers = NULL;
+      cleanup_free char *auth_line = NULL;
+      cleanup_free char *range_line = NULL;
+      char *next = NULL;
+      CURLcode code;
+
+      if (accept)
+        headers = curl_slist_append (headers, accept);
+      if (authz && same_origin (cur, origin))
+        {
+          auth_line = husk_strdup_printf ("Authorization: %s", authz);
+          headers = curl_slist_append (headers, auth_line);
+        }
+      if (rs->fd >= 0 && rs->range_from > 0)
+        {
+          range_line = husk_strdup_printf ("Range: bytes=%ju-", (uintmax_t) rs->range_from);
+          headers = curl_slist_append (headers, range_line);
+        }
+      resp_reset_headers (rs);
+      errbuf[0] = '\0';
+      setup_handle (r, c, rs, headers, errbuf);
+      curl_easy_setopt (c, CURLOPT_URL, cur);
+      code = curl_easy_perform (c);
+      curl_slist_free_all (headers);
+      if (code != CURLE_OK)
+        return code;
+      if (rs->status != 301 && rs->status != 302 && rs->status != 303 && rs->status != 307
+          && rs->status != 308)
+        return CURLE_OK;
+      if (curl_easy_getinfo (c, CURLINFO_REDIRECT_URL, &next) != CURLE_OK || next == NULL)
+        return CURLE_OK;
+      free (cur);
+      cur = husk_xstrdup (next);
+    }
+  snprintf (errbuf, CURL_ERROR_SIZE, "more than %d redirects", MAX_REDIRECTS);
+  return CURLE_TOO_MANY_REDIRECTS;
+}
+
+/* ----------------------------------------------------------------- auth  */
+
+struct challenge
+{
+  char *scheme;
+  char *realm, *service, *scope;
+};
+
+static void
+challenge_clear (struct challenge *ch)
+{
+  free (ch->scheme);
+  free (ch->realm);
+  free (ch->service);
+  free (ch->scope);
+  memset (ch, 0, sizeof (*ch));
+}
+
+static bool
+is_token_char (char c)
+{
+  return c > ' ' && c < 127 && strchr ("()<>@,;:\\\"/[]?={}", c) == NULL;
+}
+
+/* Parse a WWW-Authenticate value: a scheme, then comma-separated key=value parameters whose
+   values are tokens or quoted strings with backslash escapes.  Only the first challenge is
+   read.  */
+static int
+parse_challenge (const char *s, struct challenge *ret)
+{
+  struct challenge ch = { 0 };
+  const char *p = s, *start;
+
+  while (*p == ' ' || *p == '\t')
+    p++;
+  start = p;
+  while (is_token_char (*p))
+    p++;
+  if (p == start)
+    return -1;
+  ch.scheme = husk_xmalloc ((size_t) (p - start) + 1);
+  memcpy (ch.scheme, start, (size_t) (p - start));
+  ch.scheme[p - start] = '\0';
+  for (;;)
+    {
+      cleanup_free char *key = NULL;
+      char *val;
+      size_t vlen = 0;
+
+      while (*p == ' ' || *p == '\t' || *p == ',')
+        p++;
+      if (*p == '\0')
+        break;
+      start = p;
+      while (is_token_char (*p))
+        p++;
+      if (p == start)
+        goto bad;
+      key = husk_xmalloc ((size_t) (p - start) + 1);
+      memcpy (key, start, (size_t) (p - start));
+      key[p - start] = '\0';
+      while (*p == ' ' || *p == '\t')
+        p++;
+      if (*p != '=')
+        break; /* The next challenge's scheme: stop at the first one.  */
+      p++;
+      while (*p == ' ' || *p == '\t')
+        p++;
+      val = husk_xmalloc (strlen (p) + 1);
+      if (*p == '"')
+        {
+          p++;
+          while (*p && *p != '"')
+            {
+              if (*p == '\\' && p[1])
+                p++;
+              val[vlen++] = *p++;
+            }
+          if (*p != '"')
+            {
+              free (val);
+              goto bad;
+            }
+          p++;
+        }
+      else
+        while (is_token_char (*p) || *p == '/' || *p == ':')
+          val[vlen++] = *p++;
+      val[vlen] = '\0';
+      if (strcasecmp (key, "realm") == 0 && ch.realm == NULL)
+        ch.realm = val;
+      else if (strcasecmp (key, "service") == 0 && ch.service == NULL)
+        ch.service = val;
+      else if (strcasecmp (key, "scope") == 0 && ch.scope == NULL)
+        ch.scope = val;
+      else
+        free (val);
+    }
+  *ret = ch;
+  return 0;
+bad:
+  challenge_clear (&ch);
+  return -1;
+}
+
+static char *
+repo_scope (const char *repo)
+{
+  return repo ? husk_strdup_printf ("repository:%s:pull", repo) : husk_xstrdup ("");
+}
+
+/* The Authorization value to send for REPO now, or NULL.  Caller holds no lock.  */
+static char *
+current_authz (struct husk_registry *r, const char *repo)
+{
+  cleanup_free char *scope = repo_scope (repo);
+  char *out = NULL;
+
+  pthread_mutex_lock (&r->lock);
+  if (r->auth == AUTH_BEARER)
+    {
+      for (size_t i = 0; i < r->n_tokens; i++)
+        if (strcmp (r->tokens[i].scope, scope) == 0 && r->tokens[i].expires > now_mono ())
+          {
+            out = husk_strdup_printf ("Bearer %s", r->tokens[i].value);
+            break;
+          }
+    }
+  else if (r->auth == AUTH_BASIC && r->user)
+    {
+      cleanup_free char *b64 = husk_auth_basic_token (r->user, r->pass);
+      out = husk_strdup_printf ("Basic %s", b64);
+    }
+  pthread_mutex_unlock (&r->lock);
+  return out;
+}
+
+static void
+store_token (struct husk_registry *r, const char *scope, const char *value, int64_t expires_in)
+{
+  pthread_mutex_lock (&r->lock);
+  for (size_t i = 0; i < r->n_tokens; i++)
+    if (strcmp (r->tokens[i].scope, scope) == 0)
+      {
+        free (r->tokens[i].value);
+        r->tokens[i].value = husk_xstrdup (value);
+        r->tokens[i].expires = now_mono () + expires_in;
+        pthread_mutex_unlock (&r->lock);
+        return;
+      }
+  r->tokens = husk_xrealloc (r->tokens, (r->n_tokens + 1) * sizeof (*r->tokens));
+  r->tokens[r->n_tokens].scope = husk_xstrdup (scope);
+  r->tokens[r->n_tokens].value = husk_xstrdup (value);
+  r->tokens[r->n_tokens].expires = now_mono () + expires_in;
+  r->n_tokens++;
+  pthread_mutex_unlock (&r->lock);
+}
+
+/* Ask the token service of CH for a token for REPO.  */
+static int
+fetch_token (struct husk_registry *r, CURL *c, const char *repo, const struct challenge *ch,
+             struct husk_error **err)
+{
+  cleanup_free char *scope = repo_scope (repo);
+  cleanup_free char *url = NULL;
+  cleanup_free char *authz = NULL;
+  cleanup_json husk_json *doc = NULL;
+  struct resp rs = { .fd = -1, .max = TOKEN_MAX };
+  char errbuf[CURL_ERROR_SIZE];
+  const char *want_scope = repo ? scope : ch->scope;
+  const char *tok;
+  int64_t expires_in = 60;
+  CURLcode code = CURLE_OK;
+  int rc = -1;
+
+  if (ch->realm == NULL
+      || !(husk_str_has_prefix (ch->realm, "https://") || husk_str_has_prefix (ch->realm, "http://")))
+    return husk_error_set (err, 0, "bearer challenge has no usable realm \"%s\"",
+                           ch->realm ? ch->realm : "");
+  {
+    char *svc = ch->service ? curl_easy_escape (c, ch->service, 0) : NULL;
+    char *sc = want_scope && *want_scope ? curl_easy_escape (c, want_scope, 0) : NULL;
+    url = husk_strdup_printf ("%s%c%s%s%s%s", ch->realm, strchr (ch->realm, '?') ? '&' : '?',
+                              svc ? "service=" : "", svc ? svc : "", sc ? (svc ? "&scope=" : "scope=") : "",
+                              sc ? sc : "");
+    curl_free (svc);
+    curl_free (sc);
+  }
+  if (r->user)
+    {
+      cleanup_free char *b64 = husk_auth_basic_token (r->user, r->pass);
+      authz = husk_strdup_printf ("Basic %s", b64);
+    }
+  for (int attempt = 0; attempt < MAX_TRIES; attempt++)
+    {
+      cleanup_free char *origin = husk_xstrdup (url);
+      char *slash = strchr (strstr (origin, "://") + 3, '/');
+      if (slash)
+        *slash = '\0';
+      origin[strcspn (origin, "?")] = '\0';
+      resp_clear (&rs);
+      code = exchange (r, c, url, origin, NULL, authz, &rs, errbuf);
+      if (code == CURLE_OK && rs.status < 500 && rs.status != 429)
+        break;
+      if (attempt + 1 < MAX_TRIES)
+        sleep_ms (250L << attempt);
+    }
+  if (code != CURLE_OK)
+    {
+      husk_error_set (err, 0, "token service \"%s\": %s", ch->realm,
+                      *errbuf ? errbuf : curl_easy_strerror (code));
+      goto out;
+    }
+  if (rs.status == 401 || rs.status == 403)
+    {
+      husk_error_set (err, 0, "token service \"%s\": %s (HTTP %ld)", ch->realm,
+                      r->user ? "credentials rejected" : "authentication required", rs.status);
+      goto out;
+    }
+  if (rs.status != 200)
+    {
+      husk_error_set (err, 0, "token service \"%s\": HTTP %ld", ch->realm, rs.status);
+      goto out;
+    }
+  doc = husk_json_parse (rs.buf ? rs.buf : "", rs.len, err);
+  if (doc == NULL)
+    {
+      husk_error_wrap (err, "token service \"%s\"", ch->realm);
+      goto out;
+    }
+  tok = husk_json_get_string (doc, "token");
+  if (tok == NULL || *tok == '\0')
+    tok = husk_json_get_string (doc, "access_token");
+  if (tok == NULL || *tok == '\0' || strpbrk (tok, "\r\n") != NULL)
+    {
+      husk_error_set (err, 0, "token service \"%s\": no token in its answer", ch->realm);
+      goto out;
+    }
+  husk_json_int64 (husk_json_get (doc, "expires_in"), &expires_in);
+  if (expires_in < 60)
+    expires_in = 60; /* The spec's minimum; a shorter one is taken as 60 s.  */
+  /* Keep a margin so a token does not expire in flight.  */
+  store_token (r, scope, tok, expires_in - 10);
+  rc = 0;
+out:
+  resp_clear (&rs);
+  return rc;
+}
+
+/* After a 401 with the challenge WWW_AUTH: get what the next try needs.  */
+static int
+handle_challenge (struct husk_registry *r, CURL *c, const char *repo, const char *www_auth,
+                  struct husk_error **err)
+{
+  struct challenge ch = { 0 };
+  int rc = 0;
+
+  if (www_auth == NULL || parse_challenge (www_auth, &ch) < 0)
+    return husk_error_set (err, 0, "authentication required (HTTP 401 without a usable challenge)");
+  if (strcasecmp (ch.scheme, "Bearer") == 0)
+    {
+      pthread_mutex_lock (&r->lock);
+      r->auth = AUTH_BEARER;
+      pthread_mutex_unlock (&r->lock);
+      rc = fetch_token (r, c, repo, &ch, err);
+    }
+  else if (strcasecmp (ch.scheme, "Basic") == 0)
+    {
+      pthread_mutex_lock (&r->lock);
+      r->auth = AUTH_BASIC;
+      pthread_mutex_unlock (&r->lock);
+      if (r->user == NULL)
+        rc = husk_error_set (err, 0, "authentication required (log in with husk login %s)",
+                             r->domain);
+    }
+  else
+    rc = husk_error_set (err, 0, "unsupported authentication scheme \"%s\"", ch.scheme);
+  challenge_clear (&ch);
+  return rc;
+}
+
+/* -------------------------------------------------------------- requests  */
+
+static bool
+transient (CURLcode code)
+{
+  switch (code)
+    {
+    case CURLE_COULDNT_CONNECT:
+    case CURLE_OPERATION_TIMEDOUT:
+    case CURLE_PARTIAL_FILE:
+    case CURLE_RECV_ERROR:
+    case CURLE_SEND_ERROR:
+    case CURLE_GOT_NOTHING:
+    case CURLE_HTTP2:
+    case CURLE_HTTP2_STREAM:
+      return true;
+    default:
+      return false;
+    }
+}
+
+/* The delay before try ATTEMPT+1: Retry-After when the server gave seconds, else backoff.  */
+static long
+retry_delay_ms (const struct resp *rs, int attempt)
+{
+  uint64_t secs;
+  if (rs->retry_after && husk_parse_u64 (rs->retry_after, 60, &secs) == 0)
+    return (long) secs * 1000;
+  return 250L << attempt;
+}
+
+/* A registry error body's first message ({"errors":[{"code":..,"message":..}]}).  */
+static char *
+registry_message (const struct resp *rs)
+{
+  cleanup_json husk_json *doc = NULL;
+  const husk_json *e;
+  const char *msg;
+
+  if (rs->errlen == 0)
+    return NULL;
+  doc = husk_json_parse (rs->errbody, rs->errlen, NULL);
+  e = husk_json_array_at (husk_json_get (doc, "errors"), 0);
+  msg = husk_json_get_string (e, "message");
+  if (msg == NULL || *msg == '\0')
+    return NULL;
+  return husk_xstrdup (msg);
+}
+
+static const char *
+status_reason (long status)
+{
+  switch (status)
+    {
+    case 400: return "bad request";
+    case 401: return "authentication required";
+    case 403: return "access denied";
+    case 404: return "not found";
+    case 416: return "range not satisfiable";
+    case 429: return "too many requests";
+    case 500: return "internal server error";
+    case 502: return "bad gateway";
+    case 503: return "service unavailable";
+    case 504: return "gateway timeout";
+    default: return "unexpected response";
+    }
+}
+
+/* GET /v2/PATH of REPO with auth, retries and (for a blob into an fd) resumption.  */
+static int
+request (struct husk_registry *r, CURL *c, const char *repo, const char *path, const char *accept,
+         struct resp *rs, struct husk_error **err)
+{
+  bool auth_tried = false;
+  bool downgraded = false;
+  int attempt = 0;
+
+  for (;;)
+    {
+      cleanup_free char *origin = husk_strdup_printf ("%s://%s", r->scheme, r->host);
+      cleanup_free char *url = husk_strdup_printf ("%s/v2/%s", origin, path);
+      cleanup_free char *authz = current_authz (r, repo);
+      char errbuf[CURL_ERROR_SIZE];
+      uint64_t before = rs->written;
+      CURLcode code;
+
+      if (rs->fd >= 0)
+        rs->range_from = rs->written;
+      else
+        {
+          free (rs->buf);
+          rs->buf = NULL;
+          rs->len = 0;
+        }
+      code = exchange (r, c, url, origin, accept, authz, rs, errbuf);
+      if (code != CURLE_OK)
+        {
+          if (rs->fd_errno == ECANCELED)
+            return husk_error_set (err, ECANCELED, "download cancelled");
+          if (rs->fd_errno)
+            return husk_error_set (err, rs->fd_errno, "write");
+          if (rs->too_big)
+            return husk_error_set (err, 0, "larger than %zu bytes", rs->max);
+          if (r->may_downgrade && !downgraded && strcmp (r->scheme, "https") == 0
+              && (code == CURLE_SSL_CONNECT_ERROR || code == CURLE_RECV_ERROR
+                  || code == CURLE_GOT_NOTHING))
+            {
+              /* A loopback registry, or --tls-verify=false: plain HTTP when TLS fails.  */
+              free (r->scheme);
+              r->scheme = husk_xstrdup ("http");
+              downgraded = true;
+              continue;
+            }
+          if (rs->written > before)
+            attempt = 0; /* Progress: resume without counting it against the tries.  */
+          if (transient (code) && ++attempt < MAX_TRIES)
+            {
+              sleep_ms (250L << attempt);
+              continue;
+            }
+          return husk_error_set (err, 0, "%s", *errbuf ? errbuf : curl_easy_strerror (code));
+        }
+      if (rs->status == 401)
+        {
+          if (auth_tried)
+            return husk_error_set (err, 0, "%s (HTTP 401)",
+                                   r->user ? "credentials rejected" : "authentication required");
+          auth_tried = true;
+          if (handle_challenge (r, c, repo, rs->www_auth, err) < 0)
+            return -1;
+          continue;
+        }
+      if ((rs->status == 429 || rs->status >= 500) && ++attempt < MAX_TRIES)
+        {
+          sleep_ms (retry_delay_ms (rs, attempt - 1));
+          continue;
+        }
+      if (rs->status == 200 || (rs->status == 206 && rs->fd >= 0 && rs->range_from > 0))
+        return 0;
+      {
+        cleanup_free char *msg = registry_message (rs);
+        return husk_error_set (err, 0, "%s (HTTP %ld%s%s)", status_reason (rs->status), rs->status,
+                               msg ? ": " : "", msg ? msg : "");
+      }
+    }
+}
+
+int
+husk_registry_ping (struct husk_registry *r, struct husk_error **err)
+{
+  CURL *c = curl_easy_init ();
+  struct resp rs = { .fd = -1, .max = 64 * 1024 };
+  int rc;
+
+  if (c == NULL)
+    return husk_error_set (err, ENOMEM, "curl_easy_init");
+  rc = request (r, c, NULL, "", NULL, &rs, err);
+  if (rc < 0)
+    husk_error_wrap (err, "registry \"%s\"", r->domain);
+  resp_clear (&rs);
+  curl_easy_cleanup (c);
+  return rc;
+}
+
+int
+husk_registry_get_manifest (struct husk_registry *r, const char *repo, const char *ref,
+                            char **ret_buf, size_t *ret_len, char **ret_media_type,
+                            char **ret_digest, struct husk_error **err)
+{
+  CURL *c = curl_easy_init ();
+  cleanup_free char *path = husk_strdup_printf ("%s/manifests/%s", repo, ref);
+  struct resp rs = { .fd = -1, .max = MANIFEST_MAX };
+  int rc = -1;
+
+  if (c == NULL)
+    return husk_error_set (err, ENOMEM, "curl_easy_init");
+  if (request (r, c, repo, path, manifest_accept, &rs, err) < 0)
+    {
+      husk_error_wrap (err, "manifest \"%s\"", ref);
+      goto out;
+    }
+  if (rs.buf == NULL)
+    {
+      husk_error_set (err, 0, "manifest \"%s\": empty response", ref);
+      goto out;
+    }
+  *ret_len = rs.len;
+  *ret_buf = TAKE_PTR (rs.buf);
+  if (rs.content_type)
+    rs.content_type[strcspn (rs.content_type, "; ")] = '\0';
+  *ret_media_type = TAKE_PTR (rs.content_type);
+  *ret_digest = TAKE_PTR (rs.docker_digest);
+  rc = 0;
+out:
+  resp_clear (&rs);
+  curl_easy_cleanup (c);
+  return rc;
+}
+
+int
+husk_registry_get_blob (struct husk_registry *r, const char *repo,
+                        const struct husk_descriptor *d, size_t max, char **ret_buf,
+                        size_t *ret_len, struct husk_error **err)
+{
+  CURL *c = NULL;
+  cleanup_free char *path = NULL;
+  struct resp rs = { .fd = -1, .max = max };
+  char got[HUSK_DIGEST_LEN + 1];
+  int rc = -1;
+
+  if (d->size < 0 || (uint64_t) d->size > max)
+    return husk_error_set (err, 0, "blob %s: %jd bytes is too large for a config", d->digest,
+                           (intmax_t) d->size);
+  c = curl_easy_init ();
+  if (c == NULL)
+    return husk_error_set (err, ENOMEM, "curl_easy_init");
+  path = husk_strdup_printf ("%s/blobs/%s", repo, d->digest);
+  rs.max = (size_t) d->size + 1;
+  if (request (r, c, repo, path, NULL, &rs, err) < 0)
+    {
+      if (rs.too_big)
+        {
+          husk_error_free (err);
+          husk_error_set (err, 0, "size mismatch (more than the %jd bytes its descriptor says)",
+                          (intmax_t) d->size);
+        }
+      husk_error_wrap (err, "blob %s", d->digest);
+      goto out;
+    }
+  if ((int64_t) rs.len != d->size)
+    {
+      husk_error_set (err, 0, "blob %s: size mismatch (%zu bytes, descriptor says %jd)", d->digest,
+                      rs.len, (intmax_t) d->size);
+      goto out;
+    }
+  husk_sha256_buf (rs.buf ? rs.buf : "", rs.len, got);
+  if (strcmp (got, d->digest) != 0)
+    {
+      husk_error_set (err, 0, "blob %s: digest mismatch (content is %s)", d->digest, got);
+      goto out;
+    }
+  if (rs.buf == NULL)
+    rs.buf = husk_xstrdup ("");
+  *ret_len = rs.len;
+  *ret_buf = TAKE_PTR (rs.buf);
+  rc = 0;
+out:
+  resp_clear (&rs);
+  curl_easy_cleanup (c);
+  return rc;
+}
+
+int
+husk_registry_stream_blob (struct husk_registry *r, const char *repo,
+                           const struct husk_descriptor *d, int fd, const _Atomic bool *cancel,
+                           struct husk_blob_progress *progress, struct husk_error **err)
+{
+  CURL *c = curl_easy_init ();
+  cleanup_free char *path = husk_strdup_printf ("%s/blobs/%s", repo, d->digest);
+  struct resp rs = { .fd = fd, .cancel = cancel, .progress = progress };
+  int rc;
+
+  if (c == NULL)
+    return husk_error_set (err, ENOMEM, "curl_easy_init");
+  rc = request (r, c, repo, path, NULL, &rs, err);
+  if (rc < 0)
+    husk_error_wrap (err, "blob %s", d->digest);
+  resp_clear (&rs);
+  curl_easy_cleanup (c);
+  return rc;
+}
