@@ -13,27 +13,6 @@
 #include "util.h"
 #include "banned.h"
 
-/* "https://index.docker.io/v1/" -> "docker.io", "localhost:5000/" -> "localhost:5000".  */
-static char *
-registry_name (const char *arg)
-{
-  const char *p = arg;
-  char *out;
-
-  if (husk_str_has_prefix (p, "https://"))
-    p += 8;
-  else if (husk_str_has_prefix (p, "http://"))
-    p += 7;
-  out = husk_xstrdup (p);
-  out[strcspn (out, "/")] = '\0';
-  if (strcmp (out, "index.docker.io") == 0 || strcmp (out, "registry-1.docker.io") == 0)
-    {
-      free (out);
-      out = husk_xstrdup ("docker.io");
-    }
-  return out;
-}
-
 static bool
 valid_registry (const char *s)
 {
@@ -152,7 +131,7 @@ husk_cmd_login (struct husk_global *g, int argc, char **argv, struct husk_error 
     return husk_cli_usage_error (err, "login", "expects exactly one registry");
   if (pass && from_stdin)
     return husk_cli_usage_error (err, "login", "--password and --password-stdin exclude each other");
-  name = registry_name (argv[optind]);
+  name = husk_auth_registry_name (argv[optind]);
   if (!valid_registry (name))
     return husk_cli_usage_error (err, "login", "invalid registry \"%s\"", argv[optind]);
   if (user == NULL)
@@ -188,57 +167,3 @@ husk_cmd_login (struct husk_global *g, int argc, char **argv, struct husk_error 
   return 0;
 }
 
-static void
-logout_usage (void)
-{
-  printf ("Usage: husk logout [OPTIONS] REGISTRY\n\n"
-          "Remove the credentials husk login stored for REGISTRY.\n\n"
-          "Options:\n"
-          "  -a, --all    remove the credentials of every registry\n"
-          "  -h, --help   show this help\n");
-}
-
-int
-husk_cmd_logout (struct husk_global *g, int argc, char **argv, struct husk_error **err)
-{
-  static const struct option opts[] = { { "all", no_argument, NULL, 'a' },
-                                        { "help", no_argument, NULL, 'h' },
-                                        { NULL, 0, NULL, 0 } };
-  cleanup_free char *name = NULL;
-  bool all = false;
-  int c, r;
-
-  (void) g;
-  optind = 1;
-  while ((c = husk_cli_getopt ("logout", argc, argv, "+ah", opts, err)) != -1)
-    switch (c)
-      {
-      case 'a':
-        all = true;
-        break;
-      case 'h':
-        logout_usage ();
-        return 0;
-      default:
-        return -1;
-      }
-  if (all)
-    {
-      if (argc - optind != 0)
-        return husk_cli_usage_error (err, "logout", "--all takes no registry");
-      if (husk_auth_remove (NULL, err) < 0)
-        return husk_error_wrap (err, "logout");
-      printf ("Removed login credentials for all registries\n");
-      return 0;
-    }
-  if (argc - optind != 1)
-    return husk_cli_usage_error (err, "logout", "expects exactly one registry");
-  name = registry_name (argv[optind]);
-  r = husk_auth_remove (name, err);
-  if (r < 0)
-    return husk_error_wrap (err, "logout \"%s\"", name);
-  if (r == 0)
-    return husk_error_set (err, 0, "logout \"%s\": not logged in", name);
-  printf ("Removed login credentials for %s\n", name);
-  return 0;
-}

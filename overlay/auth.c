@@ -84,10 +84,8 @@ decode_auth (const char *b64, char **ret_user, char **ret_pass)
   return 0;
 }
 
-/* The registry an auths key names: "https://index.docker.io/v1/" is docker.io, a scheme and a
-   path are dropped.  */
-static char *
-key_registry (const char *key)
+char *
+husk_auth_registry_name (const char *key)
 {
   const char *p = key;
   char *out;
@@ -141,7 +139,7 @@ lookup_in (const char *path, const char *registry, char **ret_user, char **ret_p
   auths = husk_json_get (doc, "auths");
   for (size_t i = 0; i < husk_json_object_len (auths); i++)
     {
-      cleanup_free char *reg = key_registry (husk_json_object_key (auths, i));
+      cleanup_free char *reg = husk_auth_registry_name (husk_json_object_key (auths, i));
       const char *b64;
       if (strcmp (reg, registry) != 0)
         continue;
@@ -196,7 +194,7 @@ write_auths (const char *path, const husk_json *doc, const char *registry, const
   husk_jgen_map_open (g);
   for (size_t i = 0; i < husk_json_object_len (auths); i++)
     {
-      cleanup_free char *reg = key_registry (husk_json_object_key (auths, i));
+      cleanup_free char *reg = husk_auth_registry_name (husk_json_object_key (auths, i));
       if (remove_all || (registry && strcmp (reg, registry) == 0))
         {
           removed = 1;

@@ -21,6 +21,10 @@ int husk_auth_store (const char *registry, const char *user, const char *pass,
    when there was nothing to remove.  */
 int husk_auth_remove (const char *registry, struct husk_error **err);
 
+/* The registry a login argument or an auths key names: a scheme and a path are dropped, and
+   "index.docker.io" is "docker.io" ("https://index.docker.io/v1/" -> "docker.io").  */
+char *husk_auth_registry_name (const char *key);
+
 /* base64 of "USER:PASS".  */
 char *husk_auth_basic_token (const char *user, const char *pass);
 

@@ -163,7 +163,7 @@ now_s (void)
 }
 
 static void
-draw (struct remote *rm, double elapsed)
+draw (struct remote *rm, double elapsed, bool final)
 {
   if (rm->lines)
     fprintf (rm->out, "\033[%uA", rm->lines);
@@ -179,7 +179,7 @@ draw (struct remote *rm, double elapsed)
       human (b, sizeof (b), (double) d->size);
       human (rate, sizeof (rate), elapsed > 0 ? (double) got / elapsed : 0);
       if (!job->opened)
-        fprintf (rm->out, "\033[2K%.19s  %s\n", d->digest, "waiting");
+        fprintf (rm->out, "\033[2K%.19s  %s\n", d->digest, final ? "already present" : "waiting");
       else if (job->finished || got >= (uint64_t) d->size)
         fprintf (rm->out, "\033[2K%.19s  %s  done\n", d->digest, b);
       else
@@ -197,14 +197,14 @@ display_thread (void *arg)
 
   while (!atomic_load (&rm->display_stop))
     {
-      draw (rm, now_s () - start);
+      draw (rm, now_s () - start, false);
       for (int i = 0; i < 4 && !atomic_load (&rm->display_stop); i++)
         {
           struct timespec ts = { .tv_sec = 0, .tv_nsec = 50 * 1000000L };
           nanosleep (&ts, NULL);
         }
     }
-  draw (rm, now_s () - start);
+  draw (rm, now_s () - start, true);
   return NULL;
 }
 
