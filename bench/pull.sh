@@ -21,7 +21,7 @@ TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 ROUNDS=${1:-3}
 HUSK=${HUSK:-$TOP/husk}
 BENCH_USER=${BENCH_USER:-husk-sub}
-read -r -a DIRS <<<"${BENCH_DIRS:-/usr/lib/python3.11 /usr/libexec /usr/share/perl /usr/lib/x86_64-linux-gnu/perl /usr/share/locale /usr/lib/gcc /usr/share/vim}"
+read -r -a DIRS <<<"${BENCH_DIRS:-/usr/lib/python3.11 /usr/libexec /usr/share/perl /usr/lib/x86_64-linux-gnu/perl /usr/lib/gcc /usr/share/vim /usr/lib/git-core}"
 
 die() {
 	echo "bench/pull.sh: $*" >&2
@@ -48,7 +48,10 @@ work=$(mktemp -d /tmp/husk-bench.XXXXXX)
 chmod 0755 "$work"
 regpid=
 cleanup() {
-	[ -n "$regpid" ] && kill "$regpid" 2>/dev/null && wait "$regpid" 2>/dev/null
+	if [ -n "$regpid" ]; then
+		kill "$regpid" 2>/dev/null || true
+		wait "$regpid" 2>/dev/null || true
+	fi
 	if [ "${BENCH_KEEP:-0}" = 1 ]; then
 		echo "kept $work" >&2
 	else
@@ -116,8 +119,13 @@ run_husk() {
 }
 run_podman() {
 	local d=$work/podman/$1
+	"${as_user[@]}" mkdir -m 0700 -p "$work/podman/run-$1"
 	"${as_user[@]}" env XDG_RUNTIME_DIR="$work/podman/run-$1" podman --root "$d/root" \
-		--runroot "$d/run" --storage-driver overlay pull -q --tls-verify=false "$ref" >/dev/null
+		--runroot "$d/run" --storage-driver overlay pull -q --tls-verify=false "$ref" \
+		>/dev/null 2>>"$work/podman/log" || {
+		cat "$work/podman/log" >&2
+		return 1
+	}
 }
 run_floor() {
 	local d=$work/floor-$1 pids=() l

@@ -495,14 +495,8 @@ exchange (struct husk_registry *r, CURL *c, const char *url, const char *origin,
 
 /* ----------------------------------------------------------------- auth  */
 
-struct challenge
-{
-  char *scheme;
-  char *realm, *service, *scope;
-};
-
-static void
-challenge_clear (struct challenge *ch)
+void
+husk_challenge_clear (struct husk_challenge *ch)
 {
   free (ch->scheme);
   free (ch->realm);
@@ -520,10 +514,10 @@ is_token_char (char c)
 /* Parse a WWW-Authenticate value: a scheme, then comma-separated key=value parameters whose
    values are tokens or quoted strings with backslash escapes.  Only the first challenge is
    read.  */
-static int
-parse_challenge (const char *s, struct challenge *ret)
+int
+husk_challenge_parse (const char *s, struct husk_challenge *ret)
 {
-  struct challenge ch = { 0 };
+  struct husk_challenge ch = { 0 };
   const char *p = s, *start;
 
   while (*p == ' ' || *p == '\t')
@@ -594,7 +588,7 @@ parse_challenge (const char *s, struct challenge *ret)
   *ret = ch;
   return 0;
 bad:
-  challenge_clear (&ch);
+  husk_challenge_clear (&ch);
   return -1;
 }
 
@@ -653,7 +647,7 @@ store_token (struct husk_registry *r, const char *scope, const char *value, int6
 
 /* Ask the token service of CH for a token for REPO.  */
 static int
-fetch_token (struct husk_registry *r, CURL *c, const char *repo, const struct challenge *ch,
+fetch_token (struct husk_registry *r, CURL *c, const char *repo, const struct husk_challenge *ch,
              struct husk_error **err)
 {
   cleanup_free char *scope = repo_scope (repo);
@@ -747,10 +741,10 @@ static int
 handle_challenge (struct husk_registry *r, CURL *c, const char *repo, const char *www_auth,
                   struct husk_error **err)
 {
-  struct challenge ch = { 0 };
+  struct husk_challenge ch = { 0 };
   int rc = 0;
 
-  if (www_auth == NULL || parse_challenge (www_auth, &ch) < 0)
+  if (www_auth == NULL || husk_challenge_parse (www_auth, &ch) < 0)
     return husk_error_set (err, 0, "authentication required (HTTP 401 without a usable challenge)");
   if (strcasecmp (ch.scheme, "Bearer") == 0)
     {
@@ -770,7 +764,7 @@ handle_challenge (struct husk_registry *r, CURL *c, const char *repo, const char
     }
   else
     rc = husk_error_set (err, 0, "unsupported authentication scheme \"%s\"", ch.scheme);
-  challenge_clear (&ch);
+  husk_challenge_clear (&ch);
   return rc;
 }
 

@@ -50,6 +50,16 @@ int husk_registry_stream_blob (struct husk_registry *r, const char *repo,
                                const _Atomic bool *cancel, struct husk_blob_progress *progress,
                                struct husk_error **err);
 
+/* A WWW-Authenticate challenge: the scheme and the parameters husk uses.  Values may be quoted
+   strings with backslash escapes.  Only the first challenge of the header is read.  */
+struct husk_challenge
+{
+  char *scheme;
+  char *realm, *service, *scope;
+};
+int husk_challenge_parse (const char *s, struct husk_challenge *ret);
+void husk_challenge_clear (struct husk_challenge *ch);
+
 static inline void
 husk_registry_freep (struct husk_registry **r)
 {
