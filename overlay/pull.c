@@ -31,6 +31,7 @@ struct blob_job
   const struct husk_descriptor *d;
   struct husk_blob_progress progress;
   bool opened, finished;
+  _Atomic double started; /* When its download began (for the rate).  */
   int rc;
   struct husk_error *err;
   struct remote *remote;
@@ -94,6 +95,14 @@ job_for (struct remote *rm, const struct husk_descriptor *d, bool open)
   return job;
 }
 
+static double
+now_s (void)
+{
+  struct timespec ts;
+  clock_gettime (CLOCK_MONOTONIC, &ts);
+  return (double) ts.tv_sec + (double) ts.tv_nsec / 1e9;
+}
+
 static int
 open_layer (void *arg, const struct husk_descriptor *d, struct husk_error **err)
 {
@@ -109,6 +118,7 @@ open_layer (void *arg, const struct husk_descriptor *d, struct husk_error **err)
   (void) fcntl (fds[1], F_SETPIPE_SZ, PIPE_SIZE);
   job->wfd = fds[1];
   job->remote = rm;
+  atomic_store (&job->started, now_s ());
   if (pthread_create (&job->thread, NULL, download_thread, job) != 0)
     {
       close (fds[0]);
@@ -154,16 +164,8 @@ human (char *buf, size_t n, double v)
   snprintf (buf, n, u ? "%.1f %s" : "%.0f %s", v, units[u]);
 }
 
-static double
-now_s (void)
-{
-  struct timespec ts;
-  clock_gettime (CLOCK_MONOTONIC, &ts);
-  return (double) ts.tv_sec + (double) ts.tv_nsec / 1e9;
-}
-
 static void
-draw (struct remote *rm, double elapsed, bool final)
+draw (struct remote *rm, double now, bool final)
 {
   if (rm->lines)
     fprintf (rm->out, "\033[%uA", rm->lines);
@@ -177,6 +179,7 @@ draw (struct remote *rm, double elapsed, bool final)
 
       human (a, sizeof (a), (double) got);
       human (b, sizeof (b), (double) d->size);
+      double elapsed = now - atomic_load (&job->started);
       human (rate, sizeof (rate), elapsed > 0 ? (double) got / elapsed : 0);
       if (!job->opened)
         fprintf (rm->out, "\033[2K%.19s  %s\n", d->digest, final ? "already present" : "waiting");
@@ -193,18 +196,17 @@ static void *
 display_thread (void *arg)
 {
   struct remote *rm = arg;
-  double start = now_s ();
 
   while (!atomic_load (&rm->display_stop))
     {
-      draw (rm, now_s () - start, false);
+      draw (rm, now_s (), false);
       for (int i = 0; i < 4 && !atomic_load (&rm->display_stop); i++)
         {
           struct timespec ts = { .tv_sec = 0, .tv_nsec = 50 * 1000000L };
           nanosleep (&ts, NULL);
         }
     }
-  draw (rm, now_s () - start, true);
+  draw (rm, now_s (), true);
   return NULL;
 }
 
