@@ -20,6 +20,12 @@ static const struct command commands[] = {
   { "pull", husk_cmd_pull, "import an image into the store" },
   { "images", husk_cmd_images, "list the images in the store" },
   { "run", husk_cmd_run, "run a command in a new container" },
+  { "tag", husk_cmd_tag, "give an image more names" },
+  { "rmi", husk_cmd_rmi, "remove images" },
+  { "image", husk_cmd_image, "manage images (ls, tag, rm, prune, inspect, history)" },
+  { "inspect", husk_cmd_inspect, "show images as JSON" },
+  { "history", husk_cmd_history, "show an image's history" },
+  { "system", husk_cmd_system, "show disk use (system df)" },
 };
 
 static void
