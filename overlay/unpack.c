@@ -171,7 +171,7 @@ struct unpacker
   size_t n_dirtimes;
 };
 
-/* Normalize an entry name: strip "./" and leading "/", refuse "..", empty components kept out.
+/* Normalize an entry name: strip "./", refuse ".." and absolute paths, empty components kept out.
    Returns NULL (and sets *ERR) when the name is not acceptable.  */
 static char *
 clean_entry_path (const char *name, struct husk_error **err)
@@ -180,6 +180,12 @@ clean_entry_path (const char *name, struct husk_error **err)
   size_t o = 0;
   const char *p = name;
 
+  /* tar(1) strips a leading "/" with a warning; a layer has no business naming one.  */
+  if (*p == '/')
+    {
+      husk_error_set (err, 0, "absolute paths are not allowed in layer paths");
+      return NULL;
+    }
   while (*p)
     {
       const char *e = strchr (p, '/');
@@ -187,7 +193,7 @@ clean_entry_path (const char *name, struct husk_error **err)
 
       if (n == 2 && p[0] == '.' && p[1] == '.')
         {
-          husk_error_set (err, 0, "entry \"%s\": \"..\" is not allowed in layer paths", name);
+          husk_error_set (err, 0, "\"..\" is not allowed in layer paths");
           return NULL;
         }
       if (n > 0 && !(n == 1 && p[0] == '.'))
@@ -417,7 +423,7 @@ unpack_entry (struct unpacker *u, struct archive *a, struct archive_entry *e, co
       struct stat tst;
 
       if (target == NULL)
-        return -1;
+        return husk_error_wrap (err, "hardlink to \"%s\"", hardlink);
       tfd = husk_open_in_root (u->rootfd, target, O_PATH | O_NOFOLLOW, 0,
                                HUSK_RESOLVE_NO_SYMLINKS);
       if (tfd < 0)
@@ -602,8 +608,7 @@ unpack_stream (struct source *src, int rootfd, bool rootless, struct husk_unpack
       if (path == NULL || unpack_entry (&u, tar, e, path, err) < 0)
         {
           finish_dirtimes (&u, NULL);
-          if (path != NULL)
-            husk_error_wrap (err, "entry \"%s\"", name);
+          husk_error_wrap (err, "entry \"%s\"", name);
           return -1;
         }
     }

@@ -301,6 +301,14 @@ test_unpack (void)
     hostile ("write through an absolute symlink", e, 2, "path goes through a symlink");
   }
   {
+    static const struct entry e[] = { { 'f', "/victim", "pwned" } };
+    hostile ("absolute entry", e, 1, "absolute paths are not allowed");
+  }
+  {
+    static const struct entry e[] = { { 'f', "f", "x" }, { 'h', "h", "/f" } };
+    hostile ("absolute hardlink target", e, 2, "hardlink to \"/f\": absolute paths are not allowed");
+  }
+  {
     static const struct entry e[] = { { 'h', "h", "../victim" } };
     hostile ("hardlink outside", e, 1, "\"..\" is not allowed");
   }
