@@ -21,6 +21,8 @@ static const struct
   { "prune", husk_cmd_image_prune, "remove unnamed and unused images, and unreferenced layers" },
   { "inspect", husk_cmd_inspect, "show images as JSON (husk inspect)" },
   { "history", husk_cmd_history, "show an image's history (husk history)" },
+  { "save", husk_cmd_save, "write images as a docker-archive (husk save)" },
+  { "load", husk_cmd_load, "import a docker-archive (husk load)" },
 };
 
 static void

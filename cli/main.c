@@ -26,6 +26,8 @@ static const struct command commands[] = {
   { "inspect", husk_cmd_inspect, "show images as JSON" },
   { "history", husk_cmd_history, "show an image's history" },
   { "system", husk_cmd_system, "show disk use (system df)" },
+  { "save", husk_cmd_save, "write images as a docker-archive" },
+  { "load", husk_cmd_load, "import the images of a docker-archive" },
 };
 
 static void

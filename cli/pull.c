@@ -17,7 +17,9 @@ pull_usage (void)
           "Import an image into the store and print its ID.\n\n"
           "Sources:\n"
           "  oci:DIR[:TAG]  an OCI image layout directory; TAG is the\n"
-          "                 org.opencontainers.image.ref.name of one of its images\n\n"
+          "                 org.opencontainers.image.ref.name of one of its images\n"
+          "  docker-archive:FILE\n"
+          "                 a docker save archive: every image in it\n\n"
           "Options:\n"
           "  -q, --quiet    print only the image ID\n"
           "  -h, --help     show this help\n");
@@ -87,6 +89,13 @@ husk_cmd_pull (struct husk_global *g, int argc, char **argv, struct husk_error *
   if (argc - optind != 1)
     return husk_cli_usage_error (err, "pull", "expects exactly one source");
   source = argv[optind];
+  if (husk_str_has_prefix (source, "docker-archive:"))
+    {
+      const char *file = source + strlen ("docker-archive:");
+      if (*file == '\0')
+        return husk_cli_usage_error (err, "pull", "docker-archive: needs a file");
+      return husk_cli_load_archive (g, file, job.quiet, true, err);
+    }
   if (!husk_str_has_prefix (source, "oci:"))
     return husk_error_set (err, 0,
                            "pull \"%s\": only oci:DIR[:TAG] sources are supported in this version",
