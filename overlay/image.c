@@ -382,9 +382,12 @@ husk_image_name_for_tag (const char *name, struct husk_error **err)
 bool
 husk_image_untag (struct husk_image *img, const char *name)
 {
-  if (!strv_contains (img->names, name))
+  /* NAME may be one of IMG's own strings, freed on the way.  */
+  cleanup_free char *copy = husk_xstrdup (name);
+
+  if (!strv_contains (img->names, copy))
     return false;
-  remove_name (img->names, name);
+  remove_name (img->names, copy);
   return true;
 }
 

@@ -15,6 +15,7 @@ SPEC has one entry a line (fields split on spaces; "#" lines are comments):
   fifo PATH [MODE]
   char PATH MAJOR MINOR
   xattr NAME VALUE                             on the entry before it
+  xattrhex NAME HEX                            the same, a binary value
 Every entry gets mtime 1000000000 unless "mtime N" follows it.
 """
 import io
@@ -34,12 +35,16 @@ def main():
             continue
         f = line.split(" ")
         kind = f[0]
-        if kind in ("xattr", "mtime"):
+        if kind in ("xattr", "xattrhex", "mtime"):
             if not entries:
                 sys.exit("mklayer.py: line %d: %s before any entry" % (lineno, kind))
             ti = entries[-1][0]
             if kind == "xattr":
                 ti.pax_headers["SCHILY.xattr." + f[1]] = " ".join(f[2:])
+            elif kind == "xattrhex":
+                # tarfile writes a value that is not UTF-8 as hdrcharset=BINARY.
+                ti.pax_headers["SCHILY.xattr." + f[1]] = bytes.fromhex(f[2]).decode(
+                    "utf-8", "surrogateescape")
             else:
                 ti.mtime = int(f[1])
             continue

@@ -93,7 +93,8 @@ $(image_id whiteout | cut -c1-12)"
 	pull multi latest
 	run --separate-stderr husk save -o "$BATS_TEST_TMPDIR/p.tar" multi
 	assert_status 0
-	PODMAN_DIR=$BATS_TEST_TMPDIR/podman
+	# podman wants a runroot shorter than 50 characters.
+	PODMAN_DIR=$(mktemp -d /tmp/hkpod.XXXXXX)
 	run podman --root "$PODMAN_DIR/root" --runroot "$PODMAN_DIR/run" --storage-driver vfs \
 		load -i "$BATS_TEST_TMPDIR/p.tar"
 	[ "$status" -eq 0 ] || fail "podman load: $output"

@@ -199,3 +199,21 @@ fifo
 	[ "$n" = 5 ] || fail "expected 5 layers, got $n"
 	assert_stderr_contains "already present"
 }
+
+@test "file capabilities are applied (converted for the user namespace when rootless)" {
+	local stage=$BATS_TEST_TMPDIR/cap f caps
+	mkdir -p "$stage"
+	# VFS_CAP_REVISION_2, effective, permitted = CAP_NET_RAW.
+	printf 'file ping 755 0 0 x\nxattrhex security.capability 0100000200200000000000000000000000000000\n' |
+		"$TOP/tests/mklayer.py" "$stage/cap.tar"
+	"$MKIMAGE" "$stage/img" --tag latest --layer-tar "$stage/cap.tar" >/dev/null
+	run --separate-stderr husk pull "oci:$stage/img:latest"
+	assert_status 0
+	f=$(find "$STORE/layers" -path '*/diff/ping')
+	caps=$(python3 -c 'import os,sys; print(os.getxattr(sys.argv[1], "security.capability").hex())' "$f") ||
+		fail "no security.capability on $f"
+	# Revision 2 as root; rootless, the kernel stores revision 3 with the
+	# namespace's root uid.  Either way CAP_NET_RAW is permitted.
+	[[ "$caps" == 010000020020000000000000* || "$caps" == 010000030020000000000000* ]] ||
+		fail "security.capability: $caps"
+}
