@@ -487,6 +487,35 @@ out:
   return rc;
 }
 
+/* A later image of the archive failed: the ones it added go again, as if nothing was loaded
+   (names the archive gave to images already in the store are not taken back).  */
+static void
+undo_loaded (struct husk_store *s, const struct husk_image_list *before,
+             const struct husk_archive_loaded *loaded, size_t n)
+{
+  struct husk_image_list now = { 0 };
+
+  if (husk_store_lock (s, NULL) < 0)
+    return;
+  if (husk_images_load (s, &now, NULL) == 0)
+    {
+      for (size_t i = now.n; i-- > 0;)
+        {
+          bool was = false, ours = false;
+          for (size_t k = 0; k < before->n; k++)
+            was = was || strcmp (before->items[k].id, now.items[i].id) == 0;
+          for (size_t k = 0; k < n; k++)
+            ours = ours || strcmp (loaded[k].res.id, now.items[i].id) == 0;
+          if (ours && !was)
+            husk_images_drop (&now, i);
+        }
+      if (husk_images_save (s, &now, NULL) == 0)
+        husk_images_gc (s, &now, NULL, NULL);
+    }
+  husk_images_clear (&now);
+  husk_store_unlock (s);
+}
+
 int
 husk_archive_load (struct husk_store *s, const char *path, bool rootless, FILE *progress,
                    struct husk_archive_loaded **ret_loaded, size_t *ret_n, struct husk_error **err)
@@ -498,6 +527,7 @@ husk_archive_load (struct husk_store *s, const char *path, bool rootless, FILE *
   size_t lens[2] = { 0, 0 };
   cleanup_json husk_json *manifest = NULL;
   struct husk_archive_loaded *loaded = NULL;
+  struct husk_image_list before = { 0 };
   size_t n = 0;
   int rc = -1;
 
@@ -525,6 +555,8 @@ husk_archive_load (struct husk_store *s, const char *path, bool rootless, FILE *
       husk_error_set (err, 0, "docker-archive \"%s\": manifest.json lists no images", path);
       goto out;
     }
+  if (husk_images_load (s, &before, err) < 0)
+    goto out;
   loaded = husk_xcalloc (husk_json_array_len (manifest), sizeof (*loaded));
   for (size_t i = 0; i < husk_json_array_len (manifest); i++)
     {
@@ -533,6 +565,8 @@ husk_archive_load (struct husk_store *s, const char *path, bool rootless, FILE *
           < 0)
         {
           husk_error_wrap (err, "docker-archive \"%s\"", path);
+          if (n > 0)
+            undo_loaded (s, &before, loaded, n);
           goto out;
         }
       n++;
@@ -543,6 +577,7 @@ husk_archive_load (struct husk_store *s, const char *path, bool rootless, FILE *
 out:
   if (loaded)
     husk_archive_loaded_free (loaded, n);
+  husk_images_clear (&before);
   free (bufs[0]);
   tarindex_clear (&t);
   return rc;

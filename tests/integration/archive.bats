@@ -136,6 +136,29 @@ $(image_id whiteout | cut -c1-12)"
 	remove_store "$BATS_TEST_TMPDIR/store2"
 }
 
+@test "load: when a later image of the archive is bad, the earlier ones are not kept" {
+	pull basic latest
+	pull multi latest
+	husk save -o "$BATS_TEST_TMPDIR/two.tar" basic multi
+	mkdir "$BATS_TEST_TMPDIR/x"
+	tar -C "$BATS_TEST_TMPDIR/x" -xf "$BATS_TEST_TMPDIR/two.tar"
+	# multi's last layer is in no other image.
+	l=$BATS_TEST_TMPDIR/x/$(python3 -c '
+import json, sys
+print(json.load(open(sys.argv[1]))[1]["Layers"][-1])' "$BATS_TEST_TMPDIR/x/manifest.json")
+	tamper_blob "$l"
+	tar -C "$BATS_TEST_TMPDIR/x" -cf "$BATS_TEST_TMPDIR/bad2.tar" .
+	run --separate-stderr other_husk load -i "$BATS_TEST_TMPDIR/bad2.tar"
+	assert_status 1
+	assert_one_error_line
+	assert_stderr_contains "digest mismatch"
+	run --separate-stderr other_husk images -q
+	assert_output ""
+	[ -z "$(ls -A "$BATS_TEST_TMPDIR/store2/layers")" ] || fail "layers left: $(ls "$BATS_TEST_TMPDIR/store2/layers")"
+	[ -z "$(ls -A "$BATS_TEST_TMPDIR/store2/blobs/sha256")" ] || fail "blobs left"
+	remove_store "$BATS_TEST_TMPDIR/store2"
+}
+
 @test "save: an unknown image is one error and writes no file" {
 	pull basic latest
 	run --separate-stderr husk save -o "$BATS_TEST_TMPDIR/out.tar" basic nosuch
