@@ -4,6 +4,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cleanup.h"
@@ -78,4 +79,59 @@ husk_cli_getopt (const char *command, int argc, char **argv, const char *shortop
       return -2;
     }
   return c;
+}
+
+/* "3 days ago", as docker images shows it.  */
+void
+husk_cli_format_age (const char *created, char *buf, size_t size)
+{
+  struct tm tm;
+  time_t t, now = time (NULL);
+  double d;
+  static const struct
+  {
+    double secs;
+    const char *unit;
+  } units[] = { { 365.25 * 86400, "year" }, { 30 * 86400, "month" }, { 7 * 86400, "week" },
+                { 86400, "day" },           { 3600, "hour" },        { 60, "minute" },
+                { 1, "second" } };
+
+  memset (&tm, 0, sizeof (tm));
+  if (created == NULL || strptime (created, "%Y-%m-%dT%H:%M:%S", &tm) == NULL)
+    {
+      snprintf (buf, size, "N/A");
+      return;
+    }
+  t = timegm (&tm);
+  d = difftime (now, t);
+  if (d < 1)
+    {
+      snprintf (buf, size, "Less than a second ago");
+      return;
+    }
+  for (size_t i = 0; i < sizeof (units) / sizeof (units[0]); i++)
+    if (d >= units[i].secs)
+      {
+        long n = (long) (d / units[i].secs);
+        snprintf (buf, size, "%ld %s%s ago", n, units[i].unit, n == 1 ? "" : "s");
+        return;
+      }
+}
+
+void
+husk_cli_format_size (int64_t size, char *buf, size_t len)
+{
+  static const char *const units[] = { "B", "kB", "MB", "GB", "TB" };
+  double v = (double) size;
+  size_t u = 0;
+
+  while (v >= 1000 && u + 1 < sizeof (units) / sizeof (units[0]))
+    {
+      v /= 1000;
+      u++;
+    }
+  if (u == 0)
+    snprintf (buf, len, "%jdB", (intmax_t) size);
+  else
+    snprintf (buf, len, "%.3g%s", v, units[u]);
 }

@@ -4,6 +4,8 @@
 
 #include <getopt.h>
 #include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
 
 #include "error.h"
 #include "store.h"
@@ -32,5 +34,10 @@ int husk_cli_usage_error (struct husk_error **err, const char *command, const ch
    *ERR for an unknown flag or a missing argument.  */
 int husk_cli_getopt (const char *command, int argc, char **argv, const char *shortopts,
                      const struct option *longopts, struct husk_error **err);
+
+/* "3 days ago" from an RFC 3339 time, "N/A" without one.  */
+void husk_cli_format_age (const char *created, char *buf, size_t size);
+/* "1.23MB", as docker prints sizes.  */
+void husk_cli_format_size (int64_t size, char *buf, size_t len);
 
 #endif

@@ -21,61 +21,6 @@ images_usage (void)
           "  -h, --help   show this help\n");
 }
 
-/* "3 days ago", as docker images shows it.  */
-static void
-format_age (const char *created, char *buf, size_t size)
-{
-  struct tm tm;
-  time_t t, now = time (NULL);
-  double d;
-  static const struct
-  {
-    double secs;
-    const char *unit;
-  } units[] = { { 365.25 * 86400, "year" }, { 30 * 86400, "month" }, { 7 * 86400, "week" },
-                { 86400, "day" },           { 3600, "hour" },        { 60, "minute" },
-                { 1, "second" } };
-
-  memset (&tm, 0, sizeof (tm));
-  if (created == NULL || strptime (created, "%Y-%m-%dT%H:%M:%S", &tm) == NULL)
-    {
-      snprintf (buf, size, "N/A");
-      return;
-    }
-  t = timegm (&tm);
-  d = difftime (now, t);
-  if (d < 1)
-    {
-      snprintf (buf, size, "Less than a second ago");
-      return;
-    }
-  for (size_t i = 0; i < sizeof (units) / sizeof (units[0]); i++)
-    if (d >= units[i].secs)
-      {
-        long n = (long) (d / units[i].secs);
-        snprintf (buf, size, "%ld %s%s ago", n, units[i].unit, n == 1 ? "" : "s");
-        return;
-      }
-}
-
-static void
-format_size (int64_t size, char *buf, size_t len)
-{
-  static const char *const units[] = { "B", "kB", "MB", "GB", "TB" };
-  double v = (double) size;
-  size_t u = 0;
-
-  while (v >= 1000 && u + 1 < sizeof (units) / sizeof (units[0]))
-    {
-      v /= 1000;
-      u++;
-    }
-  if (u == 0)
-    snprintf (buf, len, "%jdB", (intmax_t) size);
-  else
-    snprintf (buf, len, "%.3g%s", v, units[u]);
-}
-
 static void
 split_name (const char *name, char **ret_repo, char **ret_tag)
 {
@@ -145,8 +90,8 @@ husk_cmd_images (struct husk_global *g, int argc, char **argv, struct husk_error
           printf ("%.12s\n", img->id);
           continue;
         }
-      format_age (img->created, age, sizeof (age));
-      format_size (img->size, size, sizeof (size));
+      husk_cli_format_age (img->created, age, sizeof (age));
+      husk_cli_format_size (img->size, size, sizeof (size));
       for (size_t k = 0; k < (n ? n : 1); k++)
         {
           cleanup_free char *repo = NULL;

@@ -22,6 +22,14 @@ static const struct command commands[] = {
   { "run", husk_cmd_run, "run a command in a new container" },
   { "login", husk_cmd_login, "store credentials for a registry" },
   { "logout", husk_cmd_logout, "remove stored registry credentials" },
+  { "tag", husk_cmd_tag, "give an image more names" },
+  { "rmi", husk_cmd_rmi, "remove images" },
+  { "image", husk_cmd_image, "manage images (ls, tag, rm, prune, inspect, history)" },
+  { "inspect", husk_cmd_inspect, "show images as JSON" },
+  { "history", husk_cmd_history, "show an image's history" },
+  { "system", husk_cmd_system, "show disk use (system df)" },
+  { "save", husk_cmd_save, "write images as a docker-archive" },
+  { "load", husk_cmd_load, "import the images of a docker-archive" },
 };
 
 static void

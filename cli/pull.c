@@ -22,7 +22,9 @@ pull_usage (void)
           "  [REGISTRY/]NAME[:TAG][@DIGEST]  an image in a registry (docker.io by default);\n"
           "                 docker://REFERENCE is the same\n"
           "  oci:DIR[:TAG]  an OCI image layout directory; TAG is the\n"
-          "                 org.opencontainers.image.ref.name of one of its images\n\n"
+          "                 org.opencontainers.image.ref.name of one of its images\n"
+          "  docker-archive:FILE\n"
+          "                 a docker save archive: every image in it\n\n"
           "Options:\n"
           "      --platform OS/ARCH[/VARIANT]  the image to pick from a multi-platform index\n"
           "      --tls-verify=false  do not verify the registry's certificate (and allow HTTP)\n"
@@ -127,6 +129,15 @@ husk_cmd_pull (struct husk_global *g, int argc, char **argv, struct husk_error *
   if (argc - optind != 1)
     return husk_cli_usage_error (err, "pull", "expects exactly one source");
   source = argv[optind];
+  if (husk_str_has_prefix (source, "docker-archive:"))
+    {
+      const char *file = source + strlen ("docker-archive:");
+      if (job.platform)
+        return husk_cli_usage_error (err, "pull", "--platform applies to registry images only");
+      if (*file == '\0')
+        return husk_cli_usage_error (err, "pull", "docker-archive: needs a file");
+      return husk_cli_load_archive (g, file, job.quiet, true, err);
+    }
   if (husk_str_has_prefix (source, "oci:"))
     {
       if (job.platform)

@@ -1,11 +1,16 @@
 #include "config.h"
 
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <string.h>
 
 #include "cleanup.h"
 #include "image.h"
 #include "json.h"
+#include "manifest.h"
 #include "reference.h"
 #include "util.h"
 #include "banned.h"
@@ -104,8 +109,8 @@ gen_strv (husk_jgen *g, const char *key, char **v)
   husk_jgen_array_close (g);
 }
 
-static int
-images_save (struct husk_store *s, const struct husk_image_list *l, struct husk_error **err)
+int
+husk_images_save (struct husk_store *s, const struct husk_image_list *l, struct husk_error **err)
 {
   cleanup_jgen husk_jgen *g = husk_jgen_new (true);
   const char *buf;
@@ -210,7 +215,7 @@ husk_images_add (struct husk_store *s, const struct husk_image *img, struct husk
   target->created = img->created ? husk_xstrdup (img->created) : NULL;
   target->size = img->size;
 
-  ret = images_save (s, &l, err);
+  ret = husk_images_save (s, &l, err);
   husk_images_clear (&l);
   return ret;
 }
@@ -344,5 +349,202 @@ husk_image_config_parse (const char *buf, size_t len, struct husk_image_config *
   c.os = dup_or_null (husk_json_get_string (root, "os"));
   c.created = dup_or_null (husk_json_get_string (root, "created"));
   *ret = c;
+  return 0;
+}
+
+char *
+husk_image_name_for_tag (const char *name, struct husk_error **err)
+{
+  struct husk_reference r;
+  char *out;
+
+  if (husk_reference_parse (name, &r, err) < 0)
+    return NULL;
+  if (r.tag == NULL)
+    {
+      husk_reference_clear (&r);
+      husk_error_set (err, 0, "name \"%s\": a digest cannot be a tag", name);
+      return NULL;
+    }
+  if (!r.had_domain)
+    {
+      const char *path = husk_str_has_prefix (r.path, "library/") && strchr (name, '/') == NULL
+                             ? r.path + strlen ("library/")
+                             : r.path;
+      out = husk_strdup_printf ("localhost/%s:%s", path, r.tag);
+    }
+  else
+    out = husk_reference_string (&r);
+  husk_reference_clear (&r);
+  return out;
+}
+
+bool
+husk_image_untag (struct husk_image *img, const char *name)
+{
+  /* NAME may be one of IMG's own strings, freed on the way.  */
+  cleanup_free char *copy = husk_xstrdup (name);
+
+  if (!strv_contains (img->names, copy))
+    return false;
+  remove_name (img->names, copy);
+  return true;
+}
+
+void
+husk_images_drop (struct husk_image_list *l, size_t i)
+{
+  image_clear (&l->items[i]);
+  memmove (&l->items[i], &l->items[i + 1], (l->n - i - 1) * sizeof (l->items[0]));
+  l->n--;
+}
+
+int
+husk_images_in_use (struct husk_store *s, char ***ret_ids, struct husk_error **err)
+{
+  cleanup_close int fd = openat (s->rootfd, "containers", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  cleanup_dir DIR *d = NULL;
+  char **ids = husk_xcalloc (1, sizeof (char *));
+  struct dirent *de;
+
+  if (fd < 0 || (d = fdopendir (fd)) == NULL)
+    {
+      int e = errno;
+      husk_strv_free (ids);
+      if (e == ENOENT)
+        {
+          *ret_ids = husk_xcalloc (1, sizeof (char *));
+          return 0;
+        }
+      return husk_error_set (err, e, "store \"%s\": containers", s->root);
+    }
+  fd = -1; /* Owned by d now.  */
+  while ((de = readdir (d)) != NULL)
+    {
+      cleanup_free char *p = NULL;
+      cleanup_free char *buf = NULL;
+      cleanup_json husk_json *root = NULL;
+      const char *image;
+      size_t len;
+
+      if (de->d_name[0] == '.')
+        continue;
+      p = husk_strdup_printf ("%s/config.json", de->d_name);
+      /* A container still being created has no record yet; nothing to protect then.  */
+      if (husk_read_file_at (dirfd (d), p, 1024 * 1024, &buf, &len, NULL) < 0)
+        continue;
+      root = husk_json_parse (buf, len, NULL);
+      image = root ? husk_json_get_string (root, "image") : NULL;
+      if (image && !strv_contains (ids, image))
+        husk_strv_append (&ids, image);
+    }
+  *ret_ids = ids;
+  return 0;
+}
+
+int64_t
+husk_layer_size (struct husk_store *s, const char *chain_id)
+{
+  cleanup_free char *p = husk_strdup_printf ("layers/%s/size", husk_digest_hex (chain_id));
+  cleanup_free char *buf = NULL;
+  uint64_t v;
+
+  if (husk_read_file_at (s->rootfd, p, 64, &buf, NULL, NULL) < 0)
+    return 0;
+  buf[strcspn (buf, "\n")] = '\0';
+  if (husk_parse_u64 (buf, INT64_MAX, &v) < 0)
+    return 0;
+  return (int64_t) v;
+}
+
+/* Move DIR/NAME under tmp/ and delete it there.  */
+static int
+gc_remove (struct husk_store *s, const char *dir, const char *name, struct husk_error **err)
+{
+  cleanup_free char *tmp = NULL;
+  cleanup_free char *from = husk_strdup_printf ("%s/%s", dir, name);
+  cleanup_free char *to = NULL;
+
+  if (husk_store_mkdtemp (s, "gc", &tmp, err) < 0)
+    return -1;
+  to = husk_strdup_printf ("%s/%s", tmp, name);
+  if (renameat (s->rootfd, from, s->rootfd, to) < 0)
+    {
+      int e = errno;
+      husk_rm_rf_at (s->rootfd, tmp, NULL);
+      return husk_error_set (err, e, "remove \"%s\"", from);
+    }
+  if (husk_rm_rf_at (s->rootfd, tmp, err) < 0)
+    return husk_error_wrap (err, "remove \"%s\"", from);
+  return 0;
+}
+
+int
+husk_images_gc (struct husk_store *s, const struct husk_image_list *l,
+                struct husk_gc_result *ret, struct husk_error **err)
+{
+  cleanup_strv char **layers = husk_xcalloc (1, sizeof (char *));
+  cleanup_strv char **blobs = husk_xcalloc (1, sizeof (char *));
+  struct husk_gc_result res = { 0 };
+  bool blobs_known = true;
+  const char *dirs[] = { "layers", "blobs/sha256" };
+
+  for (size_t i = 0; i < l->n; i++)
+    {
+      const struct husk_image *img = &l->items[i];
+      cleanup_free char *buf = NULL;
+      struct husk_manifest m;
+      size_t len;
+
+      for (size_t k = 0; img->layers && img->layers[k]; k++)
+        husk_strv_append (&layers, husk_digest_hex (img->layers[k]));
+      if (img->config && *img->config)
+        husk_strv_append (&blobs, husk_digest_hex (img->config));
+      if (img->manifest && *img->manifest)
+        husk_strv_append (&blobs, husk_digest_hex (img->manifest));
+      /* Without the manifest the layer blobs an image needs are unknown: keep every blob.  */
+      if (husk_store_read_blob (s, img->manifest, 16 * 1024 * 1024, &buf, &len, NULL) < 0
+          || husk_manifest_parse (buf, len, &m, NULL) < 0)
+        {
+          blobs_known = false;
+          continue;
+        }
+      for (size_t k = 0; k < m.n_layers; k++)
+        husk_strv_append (&blobs, husk_digest_hex (m.layers[k].digest));
+      husk_manifest_clear (&m);
+    }
+
+  for (size_t which = 0; which < 2; which++)
+    {
+      cleanup_close int fd = openat (s->rootfd, dirs[which], O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+      cleanup_dir DIR *d = NULL;
+      cleanup_strv char **doomed = husk_xcalloc (1, sizeof (char *));
+      struct dirent *de;
+
+      if (which == 1 && !blobs_known)
+        break;
+      if (fd < 0 || (d = fdopendir (fd)) == NULL)
+        return husk_error_set (err, errno, "store \"%s\": open \"%s\"", s->root, dirs[which]);
+      fd = -1;
+      while ((de = readdir (d)) != NULL)
+        if (de->d_name[0] != '.' && !strv_contains (which == 0 ? layers : blobs, de->d_name))
+          husk_strv_append (&doomed, de->d_name);
+      for (size_t k = 0; doomed[k]; k++)
+        {
+          if (which == 0)
+            {
+              cleanup_free char *chain = husk_strdup_printf ("sha256:%s", doomed[k]);
+              res.bytes += (uint64_t) husk_layer_size (s, chain);
+            }
+          if (gc_remove (s, dirs[which], doomed[k], err) < 0)
+            return -1;
+          if (which == 0)
+            res.layers++;
+          else
+            res.blobs++;
+        }
+    }
+  if (ret)
+    *ret = res;
   return 0;
 }

@@ -17,6 +17,7 @@
 #include "safepath.h"
 #include "unpack.h"
 #include "util.h"
+#include "whiteout.h"
 #include "banned.h"
 
 #define READ_BUF_SIZE (1024 * 1024)
@@ -318,7 +319,7 @@ struct unpacker
   size_t n_dirtimes;
 };
 
-/* Normalize an entry name: strip "./" and leading "/", refuse "..", empty components kept out.
+/* Normalize an entry name: strip "./", refuse ".." and absolute paths, empty components kept out.
    Returns NULL (and sets *ERR) when the name is not acceptable.  */
 static char *
 clean_entry_path (const char *name, struct husk_error **err)
@@ -327,6 +328,12 @@ clean_entry_path (const char *name, struct husk_error **err)
   size_t o = 0;
   const char *p = name;
 
+  /* tar(1) strips a leading "/" with a warning; a layer has no business naming one.  */
+  if (*p == '/')
+    {
+      husk_error_set (err, 0, "absolute paths are not allowed in layer paths");
+      return NULL;
+    }
   while (*p)
     {
       const char *e = strchr (p, '/');
@@ -334,7 +341,7 @@ clean_entry_path (const char *name, struct husk_error **err)
 
       if (n == 2 && p[0] == '.' && p[1] == '.')
         {
-          husk_error_set (err, 0, "entry \"%s\": \"..\" is not allowed in layer paths", name);
+          husk_error_set (err, 0, "\"..\" is not allowed in layer paths");
           return NULL;
         }
       if (n > 0 && !(n == 1 && p[0] == '.'))
@@ -481,6 +488,16 @@ write_file_data (struct archive *a, int fd, struct husk_error **err)
   return 0;
 }
 
+/* A marker is never a file, so it cannot be a directory either.  */
+static bool
+has_marker_component (const char *dir)
+{
+  for (const char *c = dir; c != NULL; c = strchr (c, '/') ? strchr (c, '/') + 1 : NULL)
+    if (husk_str_has_prefix (c, HUSK_WHITEOUT_PREFIX))
+      return true;
+  return false;
+}
+
 static int
 unpack_entry (struct unpacker *u, struct archive *a, struct archive_entry *e, const char *path,
               struct husk_error **err)
@@ -493,6 +510,8 @@ unpack_entry (struct unpacker *u, struct archive *a, struct archive_entry *e, co
   mode_t perm = archive_entry_perm (e) & 07777;
   struct timespec times[2];
   bool is_dir = false;
+  enum husk_whiteout_kind wh;
+  const char *wh_target;
 
   entry_times (e, times);
 
@@ -513,15 +532,35 @@ unpack_entry (struct unpacker *u, struct archive *a, struct archive_entry *e, co
 
   slash = strrchr (path, '/');
   name = slash ? slash + 1 : path;
-  if (husk_str_has_prefix (name, ".wh."))
-    return husk_error_set (err, 0, "whiteouts are not supported yet");
+  if (husk_whiteout_classify (name, &wh, &wh_target, err) < 0)
+    return -1;
 
   parent = slash ? husk_xcalloc (1, (size_t) (slash - path) + 1) : husk_xstrdup (".");
   if (slash)
     memcpy (parent, path, (size_t) (slash - path));
+  if (has_marker_component (parent))
+    return husk_error_set (err, 0, "a whiteout marker is used as a directory");
   parentfd = husk_mkdirs_in_root (u->rootfd, parent, 0755, HUSK_RESOLVE_NO_SYMLINKS);
   if (parentfd < 0)
     return husk_error_set (err, 0, "%s", path_error (-parentfd));
+
+  /* Markers are applied whatever their entry type says, and never written as themselves.
+     The opaque xattr hides only the layers below, so it does not matter where in the layer
+     the marker comes: entries of this layer in the same directory stay visible.  */
+  if (wh == HUSK_WHITEOUT_OPAQUE)
+    {
+      if (husk_whiteout_set_opaque (parentfd, u->rootless, err) < 0)
+        return -1;
+      u->stats->whiteouts++;
+      return 0;
+    }
+  if (wh == HUSK_WHITEOUT_DELETE)
+    {
+      if (husk_whiteout_delete (parentfd, wh_target, err) < 0)
+        return -1;
+      u->stats->whiteouts++;
+      return 0;
+    }
 
   hardlink = archive_entry_hardlink (e);
   if (hardlink != NULL)
@@ -529,14 +568,18 @@ unpack_entry (struct unpacker *u, struct archive *a, struct archive_entry *e, co
       cleanup_free char *target = clean_entry_path (hardlink, err);
       cleanup_close int tfd = -1;
       cleanup_free char *proc = NULL;
+      struct stat tst;
 
       if (target == NULL)
-        return -1;
+        return husk_error_wrap (err, "hardlink to \"%s\"", hardlink);
       tfd = husk_open_in_root (u->rootfd, target, O_PATH | O_NOFOLLOW, 0,
                                HUSK_RESOLVE_NO_SYMLINKS);
       if (tfd < 0)
         return husk_error_set (err, 0, "hardlink to \"%s\": %s", hardlink,
                                tfd == -ENOENT ? "target not in this layer" : path_error (-tfd));
+      /* A whiteout this layer made is a deletion, not a file to link to.  */
+      if (fstat (tfd, &tst) == 0 && S_ISCHR (tst.st_mode) && tst.st_rdev == makedev (0, 0))
+        return husk_error_set (err, 0, "hardlink to \"%s\": target not in this layer", hardlink);
       if (clear_name (parentfd, name, false, &is_dir, err) < 0)
         return -1;
       /* linkat(AT_EMPTY_PATH) needs CAP_DAC_READ_SEARCH in the initial namespace; the
@@ -613,6 +656,9 @@ unpack_entry (struct unpacker *u, struct archive *a, struct archive_entry *e, co
           u->stats->skipped_devices++;
           return 0;
         }
+      /* In a lower directory that is overlayfs's whiteout: layers say ".wh.NAME".  */
+      if (type == AE_IFCHR && archive_entry_rdevmajor (e) == 0 && archive_entry_rdevminor (e) == 0)
+        return husk_error_set (err, 0, "a 0:0 character device would be a whiteout");
       if (clear_name (parentfd, name, false, &is_dir, err) < 0)
         return -1;
       if (mknodat (parentfd, name, type | perm,
@@ -725,8 +771,7 @@ unpack_stream (struct source *src, int rootfd, bool rootless, struct husk_unpack
       if (path == NULL || unpack_entry (&u, tar, e, path, err) < 0)
         {
           finish_dirtimes (&u, NULL);
-          if (path != NULL)
-            husk_error_wrap (err, "entry \"%s\"", name);
+          husk_error_wrap (err, "entry \"%s\"", name);
           return -1;
         }
     }

@@ -26,6 +26,7 @@ struct husk_unpack_stats
   uint64_t squashed_owners;  /* Entries whose owner is not mapped, left to the user.  */
   uint64_t skipped_devices;  /* Device nodes not created (rootless).  */
   uint64_t skipped_xattrs;
+  uint64_t whiteouts;        /* Deletions and opaque markers applied.  */
 };
 
 /* Whether MEDIA_TYPE names a layer husk can apply.  */

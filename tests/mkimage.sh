@@ -40,7 +40,12 @@ Writes (or adds to) the OCI image layout OUTDIR and prints the image ID.
                           base layer, repeatable
   --layer DIR             an extra layer from the staged tree DIR,
                           repeatable, in order
-  --compression gzip|none layer compression (default gzip)
+  --layer-tar FILE        an extra layer that is the uncompressed tar FILE
+                          as it is (whiteouts, odd entries; see
+                          tests/mklayer.py), in order with --layer
+  --empty-history TEXT    a history entry with empty_layer after the rest
+  --compression gzip|zstd|none
+                          layer compression (default gzip)
   --owner-file PATH:UID:GID
                           in the last layer, PATH is owned by UID:GID
                           (repeatable; needs root)
@@ -157,6 +162,7 @@ adds=
 layers=
 compression=gzip
 owners=
+empties=
 
 while [ $# -gt 0 ]; do
 	case $1 in
@@ -169,7 +175,7 @@ while [ $# -gt 0 ]; do
 	esac
 	case $1 in
 	-h | --help) usage 0 ;;
-	--tag | --cmd | --entrypoint | --workdir | --env | --add | --layer | --compression | --owner-file)
+	--tag | --cmd | --entrypoint | --workdir | --env | --add | --layer | --layer-tar | --empty-history | --compression | --owner-file)
 		[ $# -ge 2 ] || die "option $1 needs a value"
 		no_newline "$1" "$2"
 		;;
@@ -210,10 +216,17 @@ while [ $# -gt 0 ]; do
 		[ -d "$2" ] || die "--layer \"$2\": not a directory"
 		layers="$layers$2$NL"
 		;;
+	--layer-tar)
+		[ -f "$2" ] || die "--layer-tar \"$2\": not a file"
+		layers="${layers}tar:$2$NL"
+		;;
+	--empty-history)
+		empties="$empties$2$NL"
+		;;
 	--compression)
 		case $2 in
-		gzip | none) compression=$2 ;;
-		*) die "--compression \"$2\": must be gzip or none" ;;
+		gzip | zstd | none) compression=$2 ;;
+		*) die "--compression \"$2\": must be gzip, zstd or none" ;;
 		esac
 		;;
 	--owner-file)
@@ -324,15 +337,26 @@ $owners
 EOF
 		ownopts=
 	fi
-	(cd "$dir" && ls -A1) >"$tmp/list"
-	# shellcheck disable=SC2086 # ownopts is a list of options
-	tar -C "$dir" --format=gnu --numeric-owner $ownopts --sort=name --mtime=@0 \
-		--verbatim-files-from -T "$tmp/list" -cf "$tmp/layer.tar"
+	case $dir in
+	tar:*)
+		cp -- "${dir#tar:}" "$tmp/layer.tar"
+		;;
+	*)
+		(cd "$dir" && ls -A1) >"$tmp/list"
+		# shellcheck disable=SC2086 # ownopts is a list of options
+		tar -C "$dir" --format=gnu --numeric-owner $ownopts --sort=name --mtime=@0 \
+			--verbatim-files-from -T "$tmp/list" -cf "$tmp/layer.tar"
+		;;
+	esac
 	diffid=$(sha256_of "$tmp/layer.tar")
 	if [ "$compression" = gzip ]; then
 		gzip -n -c <"$tmp/layer.tar" >"$tmp/layer.blob"
 		rm -f "$tmp/layer.tar"
 		mt=$MT_LAYER+gzip
+	elif [ "$compression" = zstd ]; then
+		zstd -q -c <"$tmp/layer.tar" >"$tmp/layer.blob"
+		rm -f "$tmp/layer.tar"
+		mt=$MT_LAYER+zstd
 	else
 		mv "$tmp/layer.tar" "$tmp/layer.blob"
 		mt=$MT_LAYER
@@ -360,6 +384,12 @@ while IFS= read -r l; do
 	build_layer "$l"
 done <<EOF
 $layers
+EOF
+while IFS= read -r h; do
+	[ -n "$h" ] || continue
+	history_json="$history_json,{\"created\":\"$EPOCH\",\"created_by\":$(json_str "$h"),\"empty_layer\":true}"
+done <<EOF
+$empties
 EOF
 
 # ------------------------------------------------------------------ config

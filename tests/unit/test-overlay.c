@@ -8,6 +8,7 @@
 #include <sched.h>
 #include <stdlib.h>
 #include <sys/stat.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include "cleanup.h"
@@ -247,6 +248,43 @@ test_unpack (void)
     husk_rm_rf_at (AT_FDCWD, sandbox, NULL);
   }
   {
+    static const struct entry e[] = {
+      { 'd', "dir", NULL },         { 'f', "dir/.wh.gone", "" }, { 'f', "dir/kept", "k" },
+      { 'f', "dir/.wh.kept2", "" }, { 'f', "dir/kept2", "k" },   { 'f', "dir/sub/.wh..wh..opq", "" },
+      { 'f', "dir/sub/file", "f" }, { 'f', "dir/early", "e" },   { 'f', "dir/.wh.early", "" },
+    };
+    char sandbox[] = "/tmp/husk-unpack-XXXXXX";
+    char *msg = NULL;
+    int rootfd = -1;
+    struct stat st;
+    char v[8];
+    ssize_t n;
+    int r = unpack_entries (e, sizeof (e) / sizeof (e[0]), &msg, &rootfd, sandbox);
+
+    ok (r == 0, "a layer with whiteouts unpacks (%s)", msg ? msg : "ok");
+    ok (fstatat (rootfd, "dir/gone", &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISCHR (st.st_mode)
+            && st.st_rdev == 0,
+        "a whiteout becomes a 0:0 character device");
+    ok (fstatat (rootfd, "dir/.wh.gone", &st, AT_SYMLINK_NOFOLLOW) < 0 && errno == ENOENT,
+        "the marker itself is not written");
+    ok (fstatat (rootfd, "dir/kept2", &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG (st.st_mode),
+        "a file after its whiteout in the same layer replaces the whiteout");
+    ok (fstatat (rootfd, "dir/early", &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISCHR (st.st_mode),
+        "a whiteout after a file of the same layer replaces the file");
+    ok (fstatat (rootfd, "dir/sub/.wh..wh..opq", &st, AT_SYMLINK_NOFOLLOW) < 0,
+        "the opaque marker is not written");
+    {
+      cleanup_close int sfd = openat (rootfd, "dir/sub", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+      n = sfd >= 0 ? fgetxattr (sfd, "user.overlay.opaque", v, sizeof (v)) : -1;
+    }
+    ok (n == 1 && v[0] == 'y', "the opaque marker sets user.overlay.opaque=y (rootless)");
+    ok (fstatat (rootfd, "dir/sub/file", &st, AT_SYMLINK_NOFOLLOW) == 0,
+        "the opaque directory keeps this layer's files");
+    free (msg);
+    close (rootfd);
+    husk_rm_rf_at (AT_FDCWD, sandbox, NULL);
+  }
+  {
     static const struct entry e[] = { { 'f', "../victim", "pwned" } };
     hostile ("\"..\" entry", e, 1, "\"..\" is not allowed");
   }
@@ -263,6 +301,14 @@ test_unpack (void)
     hostile ("write through an absolute symlink", e, 2, "path goes through a symlink");
   }
   {
+    static const struct entry e[] = { { 'f', "/victim", "pwned" } };
+    hostile ("absolute entry", e, 1, "absolute paths are not allowed");
+  }
+  {
+    static const struct entry e[] = { { 'f', "f", "x" }, { 'h', "h", "/f" } };
+    hostile ("absolute hardlink target", e, 2, "hardlink to \"/f\": absolute paths are not allowed");
+  }
+  {
     static const struct entry e[] = { { 'h', "h", "../victim" } };
     hostile ("hardlink outside", e, 1, "\"..\" is not allowed");
   }
@@ -271,8 +317,25 @@ test_unpack (void)
     hostile ("hardlink through a symlink", e, 2, "path goes through a symlink");
   }
   {
-    static const struct entry e[] = { { 'f', "dir/.wh.gone", "" } };
-    hostile ("whiteout", e, 1, "whiteouts are not supported yet");
+    static const struct entry e[] = { { 'f', "dir/.wh.", "" } };
+    hostile ("whiteout naming nothing", e, 1, "names no file");
+  }
+  {
+    static const struct entry e[] = { { 'f', "dir/.wh...", "" } };
+    hostile ("whiteout of the parent", e, 1, "names no file");
+  }
+  {
+    static const struct entry e[] = { { 'f', ".wh.dir/file", "x" } };
+    hostile ("whiteout marker as a directory", e, 1, "whiteout marker is used as a directory");
+  }
+  {
+    static const struct entry e[] = { { 'l', "esc", ".." }, { 'f', "esc/.wh.victim", "" } };
+    hostile ("whiteout through a planted symlink", e, 2, "path goes through a symlink");
+  }
+  {
+    static const struct entry e[] = { { 'f', "gone", "x" }, { 'f', ".wh.gone", "" },
+                                      { 'h', "link", "gone" } };
+    hostile ("hardlink to a whiteout", e, 3, "target not in this layer");
   }
   {
     static const struct entry e[] = { { 'f', "a", "x" }, { 'f', "a/b", "y" } };

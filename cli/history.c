@@ -1,0 +1,121 @@
+#include "config.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "cleanup.h"
+#include "commands.h"
+#include "image.h"
+#include "json.h"
+#include "util.h"
+#include "banned.h"
+
+static void
+history_usage (void)
+{
+  printf ("Usage: husk history [--no-trunc] [-q] IMAGE\n\n"
+          "Show how an image was built, newest step first, from its config's history;\n"
+          "steps that made no layer (empty_layer) are shown with size 0B.\n\n"
+          "Options:\n"
+          "      --no-trunc  do not shorten IDs and commands\n"
+          "  -q, --quiet     print only the IDs (the image's for the newest step,\n"
+          "                  <missing> for the others)\n"
+          "  -h, --help      show this help\n");
+}
+
+int
+husk_cmd_history (struct husk_global *g, int argc, char **argv, struct husk_error **err)
+{
+  static const struct option opts[] = { { "no-trunc", no_argument, NULL, 'n' },
+                                        { "quiet", no_argument, NULL, 'q' },
+                                        { "help", no_argument, NULL, 'h' },
+                                        { NULL, 0, NULL, 0 } };
+  cleanup_store struct husk_store *store = NULL;
+  cleanup_free char *cbuf = NULL;
+  cleanup_json husk_json *config = NULL;
+  cleanup_free int64_t *sizes = NULL;
+  struct husk_image_list list = { 0 };
+  const struct husk_image *img;
+  const husk_json *hist;
+  bool notrunc = false, quiet = false;
+  size_t clen, n, layer = 0, nlayers;
+  int c, rc = -1;
+
+  optind = 1;
+  while ((c = husk_cli_getopt ("history", argc, argv, "+qh", opts, err)) != -1)
+    switch (c)
+      {
+      case 'n':
+        notrunc = true;
+        break;
+      case 'q':
+        quiet = true;
+        break;
+      case 'h':
+        history_usage ();
+        return 0;
+      default:
+        return -1;
+      }
+  if (argc - optind != 1)
+    return husk_cli_usage_error (err, "history", "expects exactly one image");
+  if (husk_cli_open_store (g, &store, err) < 0 || husk_images_load (store, &list, err) < 0)
+    return -1;
+  img = husk_images_lookup (&list, argv[optind], err);
+  if (img == NULL)
+    goto out;
+  if (husk_store_read_blob (store, img->config, 16 * 1024 * 1024, &cbuf, &clen, err) < 0
+      || (config = husk_json_parse (cbuf, clen, err)) == NULL)
+    {
+      husk_error_wrap (err, "image \"%s\"", argv[optind]);
+      goto out;
+    }
+  hist = husk_json_get (config, "history");
+  n = husk_json_array_len (hist);
+  nlayers = husk_strv_len (img->layers);
+
+  /* Each step that is not an empty layer made the next layer, in order.  */
+  sizes = husk_xcalloc (n + 1, sizeof (int64_t));
+  for (size_t i = 0; i < n; i++)
+    {
+      bool empty = false;
+      husk_json_bool (husk_json_get (husk_json_array_at (hist, i), "empty_layer"), &empty);
+      sizes[i] = empty || layer >= nlayers ? 0 : husk_layer_size (store, img->layers[layer++]);
+    }
+
+  if (!quiet)
+    printf ("%-12s  %-16s  %-45s  %-8s  %s\n", "IMAGE", "CREATED", "CREATED BY", "SIZE",
+            "COMMENT");
+  for (size_t i = n; i-- > 0;)
+    {
+      const husk_json *h = husk_json_array_at (hist, i);
+      const char *by = husk_json_get_string (h, "created_by");
+      const char *comment = husk_json_get_string (h, "comment");
+      cleanup_free char *id = NULL;
+      cleanup_free char *shown = NULL;
+      char age[64], size[32];
+
+      if (i == n - 1)
+        id = notrunc ? husk_strdup_printf ("sha256:%s", img->id)
+                     : husk_strdup_printf ("%.12s", img->id);
+      else
+        id = husk_xstrdup ("<missing>");
+      if (quiet)
+        {
+          printf ("%s\n", id);
+          continue;
+        }
+      by = by ? by : "";
+      if (!notrunc && strlen (by) > 45)
+        shown = husk_strdup_printf ("%.42s...", by);
+      else
+        shown = husk_xstrdup (by);
+      husk_cli_format_age (husk_json_get_string (h, "created"), age, sizeof (age));
+      husk_cli_format_size (sizes[i], size, sizeof (size));
+      printf ("%-12s  %-16s  %-45s  %-8s  %s\n", id, age, shown, size, comment ? comment : "");
+    }
+  rc = 0;
+out:
+  husk_images_clear (&list);
+  return rc;
+}

@@ -1,0 +1,118 @@
+#include "config.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "cleanup.h"
+#include "commands.h"
+#include "dockerarchive.h"
+#include "util.h"
+#include "banned.h"
+
+static void
+load_usage (void)
+{
+  printf ("Usage: husk load [-q] -i FILE\n\n"
+          "Import the images of a docker-archive (\"docker save\" output, the classic layout or\n"
+          "that of Docker 25 and later, or \"husk save\" output).\n\n"
+          "Options:\n"
+          "  -i, --input FILE  the archive\n"
+          "  -q, --quiet       print only \"Loaded image\" lines\n"
+          "  -h, --help        show this help\n");
+}
+
+struct load_job
+{
+  struct husk_store *store;
+  const char *path;
+  bool quiet;
+  bool rootless;
+  bool pull; /* husk pull docker-archive:FILE: print IDs, as pull does.  */
+};
+
+/* Runs as root of the user's namespace, like a pull.  */
+static int
+do_load (void *arg, struct husk_error **err)
+{
+  struct load_job *job = arg;
+  struct husk_archive_loaded *loaded = NULL;
+  size_t n = 0;
+
+  if (husk_archive_load (job->store, job->path, job->rootless, job->quiet ? NULL : stderr,
+                         &loaded, &n, err)
+      < 0)
+    return -1;
+  for (size_t i = 0; i < n; i++)
+    {
+      const char *label = loaded[i].names && loaded[i].names[0] ? loaded[i].names[0] : NULL;
+      if (loaded[i].res.squashed_owners > 0)
+        fprintf (stderr,
+                 "husk: warning: image \"%s\": %ju files owned by other users belong to you: "
+                 "there is no /etc/subuid range to map them\n",
+                 label ? label : loaded[i].res.id, (uintmax_t) loaded[i].res.squashed_owners);
+      if (loaded[i].res.skipped_devices > 0 && !job->quiet)
+        fprintf (stderr, "husk: note: image \"%s\": %ju device nodes skipped (rootless)\n",
+                 label ? label : loaded[i].res.id, (uintmax_t) loaded[i].res.skipped_devices);
+      if (job->pull)
+        printf ("%s\n", loaded[i].res.id);
+      else if (loaded[i].names == NULL || loaded[i].names[0] == NULL)
+        printf ("Loaded image ID: sha256:%s\n", loaded[i].res.id);
+      else
+        for (size_t k = 0; loaded[i].names[k]; k++)
+          printf ("Loaded image: %s\n", loaded[i].names[k]);
+    }
+  husk_archive_loaded_free (loaded, n);
+  return 0;
+}
+
+int
+husk_cli_load_archive (struct husk_global *g, const char *path, bool quiet, bool pull,
+                       struct husk_error **err)
+{
+  cleanup_store struct husk_store *store = NULL;
+  struct husk_idmap mapbuf;
+  const struct husk_idmap *map;
+  struct load_job job = { .path = path, .quiet = quiet, .pull = pull };
+
+  if (husk_cli_open_store (g, &store, err) < 0 || husk_cli_idmap (&mapbuf, &map, err) < 0)
+    return -1;
+  job.store = store;
+  job.rootless = map != NULL;
+  fflush (stdout);
+  return husk_userns_run (map, do_load, &job, err) < 0 ? -1 : 0;
+}
+
+int
+husk_cmd_load (struct husk_global *g, int argc, char **argv, struct husk_error **err)
+{
+  static const struct option opts[] = { { "input", required_argument, NULL, 'i' },
+                                        { "quiet", no_argument, NULL, 'q' },
+                                        { "help", no_argument, NULL, 'h' },
+                                        { NULL, 0, NULL, 0 } };
+  const char *input = NULL;
+  bool quiet = false;
+  int c;
+
+  optind = 1;
+  while ((c = husk_cli_getopt ("load", argc, argv, "+i:qh", opts, err)) != -1)
+    switch (c)
+      {
+      case 'i':
+        input = optarg;
+        break;
+      case 'q':
+        quiet = true;
+        break;
+      case 'h':
+        load_usage ();
+        return 0;
+      default:
+        return -1;
+      }
+  if (optind != argc)
+    return husk_cli_usage_error (err, "load", "takes no arguments");
+  if (input == NULL)
+    return husk_cli_usage_error (err, "load",
+                                 "needs -i FILE (reading an archive from stdin is not supported)");
+  return husk_cli_load_archive (g, input, quiet, false, err);
+}

@@ -1,0 +1,94 @@
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cleanup.h"
+#include "commands.h"
+#include "dockerarchive.h"
+#include "util.h"
+#include "banned.h"
+
+static void
+save_usage (void)
+{
+  printf ("Usage: husk save -o FILE IMAGE...\n\n"
+          "Write images as a docker-archive (the classic \"docker save\" layout, with\n"
+          "uncompressed layers) that docker load, podman load and husk load read.\n\n"
+          "Options:\n"
+          "  -o, --output FILE  the archive to write (replaced atomically)\n"
+          "  -h, --help         show this help\n");
+}
+
+int
+husk_cmd_save (struct husk_global *g, int argc, char **argv, struct husk_error **err)
+{
+  static const struct option opts[] = { { "output", required_argument, NULL, 'o' },
+                                        { "help", no_argument, NULL, 'h' },
+                                        { NULL, 0, NULL, 0 } };
+  cleanup_store struct husk_store *store = NULL;
+  cleanup_free const struct husk_image **imgs = NULL;
+  cleanup_free char ***names = NULL;
+  cleanup_free char *tmp = NULL;
+  cleanup_close int fd = -1;
+  struct husk_image_list list = { 0 };
+  const char *output = NULL;
+  size_t n;
+  int c, rc = -1;
+
+  optind = 1;
+  while ((c = husk_cli_getopt ("save", argc, argv, "+o:h", opts, err)) != -1)
+    switch (c)
+      {
+      case 'o':
+        output = optarg;
+        break;
+      case 'h':
+        save_usage ();
+        return 0;
+      default:
+        return -1;
+      }
+  if (optind >= argc)
+    return husk_cli_usage_error (err, "save", "expects at least one image");
+  if (output == NULL)
+    return husk_cli_usage_error (err, "save", "needs -o FILE");
+  n = (size_t) (argc - optind);
+  if (husk_cli_open_store (g, &store, err) < 0 || husk_images_load (store, &list, err) < 0)
+    return -1;
+  imgs = husk_xcalloc (n, sizeof (*imgs));
+  names = husk_xcalloc (n, sizeof (*names));
+  for (size_t i = 0; i < n; i++)
+    {
+      imgs[i] = husk_images_lookup (&list, argv[optind + (int) i], err);
+      if (imgs[i] == NULL)
+        goto out;
+      names[i] = imgs[i]->names;
+    }
+  tmp = husk_strdup_printf ("%s.husk-tmp-%ld", output, (long) getpid ());
+  fd = open (tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+  if (fd < 0)
+    {
+      husk_error_set (err, errno, "save: create \"%s\"", tmp);
+      goto out;
+    }
+  if (husk_archive_save (store, imgs, names, n, fd, err) < 0)
+    {
+      husk_error_wrap (err, "save \"%s\"", output);
+      unlink (tmp);
+      goto out;
+    }
+  if (fsync (fd) < 0 || rename (tmp, output) < 0)
+    {
+      husk_error_set (err, errno, "save \"%s\"", output);
+      unlink (tmp);
+      goto out;
+    }
+  rc = 0;
+out:
+  husk_images_clear (&list);
+  return rc;
+}
