@@ -77,15 +77,26 @@ int
 husk_caps_set (uint64_t caps, bool root, struct husk_error **err)
 {
   cap_t c = cap_init (); /* All clear.  */
+  cap_t cur = cap_get_proc ();
   int r = 0;
 
-  if (c == NULL)
-    return husk_error_set (err, errno, "capabilities");
+  if (c == NULL || cur == NULL)
+    {
+      if (c)
+        cap_free (c);
+      if (cur)
+        cap_free (cur);
+      return husk_error_set (err, errno, "capabilities");
+    }
   if (root)
     for (unsigned v = 0; v <= last_cap (); v++)
       if (caps & BIT (v))
         {
           cap_value_t cv = (cap_value_t) v;
+          cap_flag_value_t have = CAP_CLEAR;
+          /* ALL means all that husk itself holds (a confined root may lack some).  */
+          if (cap_get_flag (cur, cv, CAP_PERMITTED, &have) < 0 || have != CAP_SET)
+            continue;
           if (cap_set_flag (c, CAP_EFFECTIVE, 1, &cv, CAP_SET) < 0
               || cap_set_flag (c, CAP_PERMITTED, 1, &cv, CAP_SET) < 0)
             r = -1;
@@ -93,6 +104,7 @@ husk_caps_set (uint64_t caps, bool root, struct husk_error **err)
   if (r == 0 && cap_set_proc (c) < 0)
     r = -1;
   cap_free (c);
+  cap_free (cur);
   if (r < 0)
     return husk_error_set (err, errno, "set capabilities");
   if (cap_reset_ambient () < 0 && errno != EINVAL)
