@@ -53,7 +53,8 @@ usage (void)
            "  try OP [ARG]      attempt OP and print \"ok\" or the errno name (exit 0\n"
            "                    either way): write PATH (open for writing), mount PATH\n"
            "                    (a tmpfs), unshare user|mnt|net|pid, kill PID (SIGTERM),\n"
-           "                    tiocsti (push a character into fd 0's terminal)\n",
+           "                    tiocsti (push a character into the terminal of\n"
+           "                    the first of fds 0-2 that is one)\n",
            prog);
   return 2;
 }
@@ -333,7 +334,10 @@ cmd_try (int argc, char **argv)
   else if (strcmp (op, "tiocsti") == 0)
     {
       char c = '\n';
-      r = ioctl (0, TIOCSTI, &c);
+      int fd = 0;
+      while (fd < 2 && !isatty (fd))
+        fd++;
+      r = ioctl (fd, TIOCSTI, &c);
     }
   else
     return usage ();
