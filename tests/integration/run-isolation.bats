@@ -15,6 +15,12 @@ teardown_file() {
 	remove_store "$STORE"
 }
 
+# A write to a read-only mount: EROFS.  Rootless, the host's files belong to an unmapped owner,
+# and the permission check (EACCES) comes first; the mount test checks the ro flag itself.
+refused() { # ERRNO_NAME
+	[ "$1" = EROFS ] || { [ "$(test_mode)" != root ] && [ "$1" = EACCES ]; }
+}
+
 # ------------------------------------------------------------ namespaces
 @test "namespaces: mnt, pid, net, uts, ipc, cgroup are new; user too when rootless" {
 	local ns inside host
@@ -113,15 +119,14 @@ pts/ptmx
 	run --separate-stderr husk run --rm basic sh -c \
 		'hsk-report try write /proc/sys/kernel/domainname; hsk-report try write /sys/class/net/lo/mtu; hsk-report try write /proc/keys; hsk-report try write /proc/irq/default_smp_affinity'
 	assert_status 0
-	[ "${lines[0]}" = EROFS ] && [ "${lines[1]}" = EROFS ] && [ "${lines[3]}" = EROFS ] ||
-		fail "$output"
+	refused "${lines[0]}" && refused "${lines[1]}" && refused "${lines[3]}" || fail "$output"
 	# /proc/keys is /dev/null now: writing is harmless and goes nowhere.
 	[ "${lines[2]}" = ok ] || [ "${lines[2]}" = ENOENT ] || fail "/proc/keys: ${lines[2]}"
 }
 
 @test "--network host: /sys is the host's, bound read-only" {
 	run --separate-stderr husk run --rm --network host basic hsk-report try write /sys/class/net/lo/mtu
-	assert_output "EROFS"
+	refused "$output" || fail "$output"
 }
 
 # --------------------------------------------------------------- escapes
