@@ -91,6 +91,9 @@ seccomp=$(jq --argjson caps "$caps" '{
 		| select(.includes.minKernel == null)
 		| del(.comment, .includes, .excludes, .errno)]
 	} | with_entries(select(.value != null))' /usr/share/containers/seccomp.json)
+# The same id map as husk's: the user as root, then its subordinate range (newuidmap).
+IFS=: read -r _ sub_start sub_count < <(grep "^$USER_NAME:" /etc/subuid | head -1)
+IFS=: read -r _ subg_start subg_count < <(grep "^$USER_NAME:" /etc/subgid | head -1)
 as_user crun spec --rootless -b "$work/bundle"
 jq --argjson caps "$caps" --argjson seccomp "$seccomp" '
 	.process.args = ["true"] | .process.terminal = false
@@ -98,8 +101,10 @@ jq --argjson caps "$caps" --argjson seccomp "$seccomp" '
 	| .linux.seccomp = $seccomp
 	| .linux.namespaces = [{type: "pid"}, {type: "network"}, {type: "ipc"}, {type: "uts"},
 		{type: "mount"}, {type: "cgroup"}, {type: "user"}]
-	| .linux.uidMappings = [{containerID: 0, hostID: '"$uid"', size: 1}]
-	| .linux.gidMappings = [{containerID: 0, hostID: '"$(id -g "$USER_NAME")"', size: 1}]
+	| .linux.uidMappings = [{containerID: 0, hostID: '"$uid"', size: 1},
+		{containerID: 1, hostID: '"$sub_start"', size: '"$sub_count"'}]
+	| .linux.gidMappings = [{containerID: 0, hostID: '"$(id -g "$USER_NAME")"', size: 1},
+		{containerID: 1, hostID: '"$subg_start"', size: '"$subg_count"'}]
 	| .hostname = "bench"
 	' "$work/bundle/config.json" >"$work/config.json"
 mv "$work/config.json" "$work/bundle/config.json"

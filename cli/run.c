@@ -432,6 +432,8 @@ husk_cmd_run (struct husk_global *g, int argc, char **argv, struct husk_error **
   const struct husk_idmap *map;
   const struct husk_image *img;
   struct husk_container_spec spec;
+  struct rm_job rm_job;
+  cleanup_error struct husk_error *rmerr = NULL;
   const char *name = NULL, *workdir = NULL, *user = NULL, *entrypoint = NULL;
   const char *hostname_opt = NULL;
   uint64_t cap_add = 0, cap_drop = 0, mask;
@@ -692,15 +694,31 @@ husk_cmd_run (struct husk_global *g, int argc, char **argv, struct husk_error **
   /* As in Docker, an explicit --cap-add wins over --cap-drop ALL.  */
   if (!spec.privileged && cap_drop == husk_caps_all ())
     spec.caps = cap_add;
+  if (rm)
+    {
+      /* Removed from inside the container's own user namespace once it exits: no second
+         namespace and id map to set up.  */
+      rm_job.store = store;
+      rm_job.relpath = cdir;
+      spec.after_fn = do_remove;
+      spec.after_arg = &rm_job;
+      spec.after_err = &rmerr;
+    }
   r = husk_container_run (&spec, &status, err);
+  if (r == 0 && rm)
+    {
+      if (rmerr)
+        fprintf (stderr, "husk: warning: container %.12s: %s\n", id, rmerr->msg);
+      goto fail;
+    }
 
 fail_rm:
   if (rm || r < 0)
     {
       struct rm_job job = { .store = store, .relpath = cdir };
-      cleanup_error struct husk_error *rmerr = NULL;
-      if (husk_userns_run (map, do_remove, &job, &rmerr) < 0)
-        fprintf (stderr, "husk: warning: container %.12s: %s\n", id, rmerr->msg);
+      cleanup_error struct husk_error *e = NULL;
+      if (husk_userns_run (map, do_remove, &job, &e) < 0)
+        fprintf (stderr, "husk: warning: container %.12s: %s\n", id, e->msg);
     }
 fail:
   mounts_clear (mounts, n_mounts);

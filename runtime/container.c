@@ -246,6 +246,59 @@ fail:
   _exit (husk_error_status (err, status));
 }
 
+/* SPEC->after_fn in a child that joins USERNS (-1: husk's own namespace, husk is root).  */
+static int
+run_after (const struct husk_container_spec *spec, int userns, struct husk_error **err)
+{
+  int report[2];
+  cleanup_close int report_r = -1;
+  pid_t pid;
+  int status;
+
+  if (userns < 0)
+    return spec->after_fn (spec->after_arg, err);
+  if (pipe2 (report, O_CLOEXEC) < 0)
+    return husk_error_set (err, errno, "pipe");
+  report_r = report[0];
+  fflush (NULL);
+  pid = fork ();
+  if (pid < 0)
+    {
+      close (report[1]);
+      return husk_error_set (err, errno, "fork");
+    }
+  if (pid == 0)
+    {
+      struct husk_error *cerr = NULL;
+      close (report[0]);
+      /* The user namespace outlives its processes while this descriptor holds it; its owner
+         has every capability in it.  */
+      if (setns (userns, CLONE_NEWUSER) < 0)
+        husk_error_set (&cerr, errno, "join the container's user namespace");
+      else
+        spec->after_fn (spec->after_arg, &cerr);
+      if (cerr)
+        {
+          husk_child_report (report[1], 1, cerr);
+          _exit (1);
+        }
+      _exit (0);
+    }
+  close (report[1]);
+  if (husk_child_collect (report_r, err) > 0)
+    {
+      while (waitpid (pid, NULL, 0) < 0 && errno == EINTR)
+        ;
+      return -1;
+    }
+  while (waitpid (pid, &status, 0) < 0)
+    if (errno != EINTR)
+      return husk_error_set (err, errno, "wait");
+  if (!WIFEXITED (status) || WEXITSTATUS (status) != 0)
+    return husk_error_set (err, 0, "cleanup helper failed (status %d)", status);
+  return 0;
+}
+
 static void
 kill_and_reap (pid_t pid)
 {
@@ -259,7 +312,7 @@ husk_container_run (const struct husk_container_spec *spec, int *ret_status,
                     struct husk_error **err)
 {
   int go[2], report[2], tsock[2] = { -1, -1 };
-  cleanup_close int go_w = -1, report_r = -1, tty_r = -1, master = -1;
+  cleanup_close int go_w = -1, report_r = -1, tty_r = -1, master = -1, userns = -1;
   struct sigaction sa, old[N_FORWARDED];
   struct husk_seccomp_prog prog = { 0 };
   struct child_ctx ctx = { .spec = spec };
@@ -349,6 +402,12 @@ husk_container_run (const struct husk_container_spec *spec, int *ret_status,
     close (tsock[1]);
   husk_seccomp_prog_clear (&prog);
   forward_pid = pid;
+  if (spec->idmap && spec->after_fn)
+    {
+      char path[64];
+      snprintf (path, sizeof (path), "/proc/%d/ns/user", (int) pid);
+      userns = open (path, O_RDONLY | O_CLOEXEC);
+    }
 
   if (spec->idmap && husk_idmap_apply (spec->idmap, pid, err) < 0)
     {
@@ -400,7 +459,13 @@ husk_container_run (const struct husk_container_spec *spec, int *ret_status,
         goto out;
       }
   if (r == 0)
-    *ret_status = WIFEXITED (status) ? WEXITSTATUS (status) : 128 + WTERMSIG (status);
+    {
+      *ret_status = WIFEXITED (status) ? WEXITSTATUS (status) : 128 + WTERMSIG (status);
+      if (spec->after_fn && (spec->idmap == NULL || userns >= 0))
+        run_after (spec, userns, spec->after_err);
+      else if (spec->after_fn)
+        husk_error_set (spec->after_err, 0, "the container's user namespace is gone");
+    }
   else if ((*err)->status == 0)
     (*err)->status = 125;
 

@@ -69,11 +69,18 @@ struct husk_container_spec
   bool init;               /* husk's own init as pid 1.  */
   bool tty;                /* A pseudo-terminal for stdio.  */
   bool interactive;        /* Keep stdin; else /dev/null.  */
+
+  /* Run after the container exits, as root of its user namespace (no new id map to write):
+     for --rm.  Its failure lands in *after_err, never changes the exit status.  */
+  int (*after_fn) (void *arg, struct husk_error **err);
+  void *after_arg;
+  struct husk_error **after_err;
 };
 
 /* Run the container in the foreground.  *RET_STATUS is its exit status (128+N for signal N).
    Failures of husk itself come back in *ERR with the exit status Docker uses: 125 for husk,
-   126 when the command cannot be executed, 127 when it is not found.  */
+   126 when the command cannot be executed, 127 when it is not found.  AFTER_FN runs only when
+   the container ran (the return is 0).  */
 int husk_container_run (const struct husk_container_spec *spec, int *ret_status,
                         struct husk_error **err);
 
