@@ -37,6 +37,7 @@ usage (void)
            "  uidmap | gidmap   print /proc/self/{u,g}id_map, one mapping per line,\n"
            "                    fields separated by one space\n"
            "  ids               print \"uid=N gid=N\"\n"
+           "  euid              print the effective uid and gid, \"euid=N egid=N\"\n"
            "  pid               print getpid()\n"
            "  hostname          print the UTS nodename\n"
            "  cwd               print the working directory\n"
@@ -376,6 +377,11 @@ main (int argc, char **argv)
     {
       NARGS (0);
       printf ("uid=%lu gid=%lu\n", (unsigned long)getuid (), (unsigned long)getgid ());
+    }
+  else if (strcmp (cmd, "euid") == 0)
+    {
+      NARGS (0);
+      printf ("euid=%lu egid=%lu\n", (unsigned long)geteuid (), (unsigned long)getegid ());
     }
   else if (strcmp (cmd, "pid") == 0)
     {

@@ -9,6 +9,24 @@ setup_file() {
 	new_store "$BATS_FILE_TMPDIR/store"
 	export STORE
 	pull basic latest
+	# A setuid-root copy of the helper, for no_new_privs.
+	local stage=$BATS_FILE_TMPDIR/suid-stage i
+	mkdir -p "$stage/usr/bin"
+	cp "$IMAGES/hsk-report" "$stage/usr/bin/hsk-suid"
+	chmod 4755 "$stage/usr/bin/hsk-suid"
+	"$MKIMAGE" "$BATS_FILE_TMPDIR/suid" --tag latest \
+		--add "$IMAGES/hsk-report:/usr/bin/hsk-report" --layer "$stage" >/dev/null
+	husk pull "oci:$BATS_FILE_TMPDIR/suid:latest" >/dev/null 2>&1
+	# 130 layers, each adding /layers/N and overwriting /top.
+	local args=()
+	for i in $(seq 1 129); do
+		mkdir -p "$BATS_FILE_TMPDIR/deep/$i/layers"
+		echo "$i" >"$BATS_FILE_TMPDIR/deep/$i/layers/$i"
+		echo "$i" >"$BATS_FILE_TMPDIR/deep/$i/top"
+		args+=(--layer "$BATS_FILE_TMPDIR/deep/$i")
+	done
+	"$MKIMAGE" "$BATS_FILE_TMPDIR/deep-image" --tag latest --compression none "${args[@]}" >/dev/null
+	husk pull "oci:$BATS_FILE_TMPDIR/deep-image:latest" >/dev/null 2>&1
 }
 
 teardown_file() {
@@ -205,6 +223,23 @@ pts/ptmx
 0000000000000000
 00000000a80425fb
 0000000000000000"
+}
+
+@test "setuid programs work; with no-new-privileges they grant nothing" {
+	[ "$(test_mode)" = nosub ] && skip "no subordinate ids to run a non-root user with"
+	run --separate-stderr husk run --rm -u tester suid hsk-suid euid
+	assert_status 0
+	assert_output "euid=0 egid=1234"
+	run --separate-stderr husk run --rm -u tester --security-opt no-new-privileges suid hsk-suid euid
+	assert_status 0
+	assert_output "euid=1234 egid=1234"
+}
+
+@test "an image of 130 layers runs, the uppermost layer wins" {
+	run --separate-stderr husk run --rm deep-image sh -c 'cat /top; ls /layers | wc -l'
+	assert_status 0
+	assert_output "129
+129"
 }
 
 @test "seccomp is on by default, no_new_privs off" {
