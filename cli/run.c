@@ -418,7 +418,7 @@ husk_cmd_run (struct husk_global *g, int argc, char **argv, struct husk_error **
   cleanup_free char *config_buf = NULL;
   cleanup_free char *cdir = NULL;
   cleanup_free char *upper = NULL, *work = NULL, *rootfs = NULL, *hostname = NULL;
-  cleanup_free char *hostenv = NULL, *profile = NULL;
+  cleanup_free char *hostenv = NULL, *profile = NULL, *cache = NULL;
   cleanup_free struct husk_rlimit *rlimits = NULL;
   cleanup_strv char **lowers = NULL;
   cleanup_strv char **args = NULL;
@@ -684,6 +684,14 @@ husk_cmd_run (struct husk_global *g, int argc, char **argv, struct husk_error **
   spec.rlimits = rlimits;
   spec.n_rlimits = n_rlimits;
   spec.seccomp_profile = profile;
+  /* Compiled seccomp filters are a cache, kept out of the store.  */
+  if (getenv ("XDG_CACHE_HOME") && getenv ("XDG_CACHE_HOME")[0] == '/')
+    cache = husk_strdup_printf ("%s/husk", getenv ("XDG_CACHE_HOME"));
+  else if (geteuid () == 0)
+    cache = husk_xstrdup ("/var/cache/husk");
+  else if (getenv ("HOME") && getenv ("HOME")[0] == '/')
+    cache = husk_strdup_printf ("%s/.cache/husk", getenv ("HOME"));
+  spec.cache_dir = cache;
   if (spec.privileged)
     {
       spec.caps = husk_caps_all ();

@@ -64,21 +64,23 @@ static int
 switch_user (const struct husk_container_spec *spec, const struct husk_user *u,
              struct husk_error **err)
 {
+  const char *name = spec->user && *spec->user ? spec->user : "root";
+
   if (setgroups (u->n_groups, u->groups) < 0)
     {
       /* A single-id namespace denies setgroups; with no groups to set that is no loss.  */
       if (!(errno == EPERM && u->n_groups == 0))
         return husk_error_set (err, errno, "user \"%s\": set supplementary groups%s",
-                               spec->user, errno == EPERM ? " (no subordinate gid range)" : "");
+                               name, errno == EPERM ? " (no subordinate gid range)" : "");
     }
   if (setresgid (u->gid, u->gid, u->gid) < 0)
     return husk_error_set (err, errno == EINVAL ? 0 : errno,
-                           "user \"%s\": gid %u%s", spec->user, (unsigned) u->gid,
+                           "user \"%s\": gid %u%s", name, (unsigned) u->gid,
                            errno == EINVAL ? " is not mapped in the container's user namespace"
                                            : "");
   if (setresuid (u->uid, u->uid, u->uid) < 0)
     return husk_error_set (err, errno == EINVAL ? 0 : errno,
-                           "user \"%s\": uid %u%s", spec->user, (unsigned) u->uid,
+                           "user \"%s\": uid %u%s", name, (unsigned) u->uid,
                            errno == EINVAL ? " is not mapped in the container's user namespace"
                                            : "");
   return 0;
@@ -330,7 +332,7 @@ husk_container_run (const struct husk_container_spec *spec, int *ret_status,
 
   /* Compiled once, here; the container only loads it.  */
   if (spec->seccomp == HUSK_SECCOMP_DEFAULT
-      && husk_seccomp_build_default (spec->caps, &prog, err) < 0)
+      && husk_seccomp_build_default (spec->caps, spec->cache_dir, &prog, err) < 0)
     return -1;
   if (spec->seccomp == HUSK_SECCOMP_PROFILE
       && husk_seccomp_build_profile (spec->seccomp_profile, strlen (spec->seccomp_profile),

@@ -64,6 +64,7 @@ struct husk_container_spec
   bool no_new_privs;
   enum husk_seccomp_mode seccomp;
   const char *seccomp_profile;
+  const char *cache_dir;   /* Where compiled seccomp filters are kept, or NULL.  */
   const struct husk_rlimit *rlimits;
   size_t n_rlimits;
   bool init;               /* husk's own init as pid 1.  */

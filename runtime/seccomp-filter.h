@@ -15,9 +15,10 @@ struct husk_seccomp_prog
   size_t len;
 };
 
-/* The default profile for a container holding capabilities CAPS.  */
-int husk_seccomp_build_default (uint64_t caps, struct husk_seccomp_prog *ret,
-                                struct husk_error **err);
+/* The default profile for a container holding capabilities CAPS.  Compiled filters are kept in
+   CACHE_DIR (created when missing; NULL for none), named for everything they are made of.  */
+int husk_seccomp_build_default (uint64_t caps, const char *cache_dir,
+                                struct husk_seccomp_prog *ret, struct husk_error **err);
 /* A Docker-style JSON profile (defaultAction, syscalls[].names/action/errnoRet/args,
    includes/excludes by caps).  */
 int husk_seccomp_build_profile (const char *json, size_t len, uint64_t caps,

@@ -1,6 +1,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
 #include <sched.h>
@@ -179,12 +180,24 @@ new_ctx (uint32_t def, struct husk_error **err)
     }
   /* no_new_privs is husk's decision (--security-opt no-new-privileges), not libseccomp's.  */
   seccomp_attr_set (ctx, SCMP_FLTATR_CTL_NNP, 0);
+  /* As Docker does on x86-64: 32-bit and x32 programs get the same rules, not SIGSYS.  */
+  if (seccomp_arch_native () == SCMP_ARCH_X86_64)
+    {
+      int r = seccomp_arch_add (ctx, SCMP_ARCH_X86);
+      if (r == 0 || r == -EEXIST)
+        r = seccomp_arch_add (ctx, SCMP_ARCH_X32);
+      if (r < 0 && r != -EEXIST)
+        {
+          seccomp_release (ctx);
+          husk_error_set (err, -r, "seccomp: add the x86 and x32 architectures");
+          return NULL;
+        }
+    }
   return ctx;
 }
 
-int
-husk_seccomp_build_default (uint64_t caps, struct husk_seccomp_prog *ret,
-                            struct husk_error **err)
+static int
+build_default (uint64_t caps, struct husk_seccomp_prog *ret, struct husk_error **err)
 {
   cleanup_scmp scmp_filter_ctx ctx = new_ctx (SCMP_ACT_ERRNO (EPERM), err);
   static const uint64_t personas[] = { 0x0, 0x0008, 0x20000, 0x20008, 0xffffffff };
@@ -222,6 +235,90 @@ husk_seccomp_build_default (uint64_t caps, struct husk_seccomp_prog *ret,
       return -1;
   }
   return export_prog (ctx, ret, err);
+}
+
+
+/* What the default filter is made of: the tables, the capabilities, libseccomp's version and
+   the architectures.  A cached filter is used only when all of them match.  */
+static uint64_t
+default_key (uint64_t caps)
+{
+  const struct scmp_version *v = seccomp_version ();
+  uint64_t h = UINT64_C (0xcbf29ce484222325);
+  char buf[96];
+
+#define MIX(str)                                                                                   \
+  for (const char *_p = (str); ; _p++)                                                             \
+    {                                                                                              \
+      h = (h ^ (unsigned char) *_p) * UINT64_C (0x100000001b3);                                    \
+      if (*_p == '\0')                                                                             \
+        break;                                                                                     \
+    }
+  snprintf (buf, sizeof (buf), "husk-seccomp-1 %u.%u.%u %u %llx", v ? v->major : 0,
+            v ? v->minor : 0, v ? v->micro : 0, seccomp_arch_native (),
+            (unsigned long long) caps);
+  MIX (buf);
+  for (size_t i = 0; allowed[i]; i++)
+    MIX (allowed[i]);
+  for (size_t g = 0; g < sizeof (gated) / sizeof (gated[0]); g++)
+    {
+      snprintf (buf, sizeof (buf), "cap %d", gated[g].cap);
+      MIX (buf);
+      for (size_t i = 0; gated[g].names[i]; i++)
+        MIX (gated[g].names[i]);
+    }
+#undef MIX
+  return h;
+}
+
+static int
+cache_read (int dirfd, const char *name, struct husk_seccomp_prog *ret)
+{
+  cleanup_close int fd = openat (dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+  struct stat st;
+  void *buf;
+
+  if (fd < 0 || fstat (fd, &st) < 0 || !S_ISREG (st.st_mode) || st.st_size <= 0
+      || st.st_size % (off_t) sizeof (struct sock_filter) != 0
+      || st.st_size / (off_t) sizeof (struct sock_filter) > BPF_MAXINSNS)
+    return -1;
+  buf = husk_xmalloc ((size_t) st.st_size);
+  if (pread (fd, buf, (size_t) st.st_size, 0) != st.st_size)
+    {
+      free (buf);
+      return -1;
+    }
+  ret->filter = buf;
+  ret->len = (size_t) st.st_size / sizeof (struct sock_filter);
+  return 0;
+}
+
+int
+husk_seccomp_build_default (uint64_t caps, const char *cache_dir, struct husk_seccomp_prog *ret,
+                            struct husk_error **err)
+{
+  cleanup_close int dirfd = -1;
+  char name[64];
+
+  if (cache_dir)
+    {
+      cleanup_error struct husk_error *e = NULL;
+      if (husk_mkdir_p (cache_dir, 0700, &e) == 0)
+        dirfd = open (cache_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    }
+  snprintf (name, sizeof (name), "seccomp-%016llx.bpf", (unsigned long long) default_key (caps));
+  if (dirfd >= 0 && cache_read (dirfd, name, ret) == 0)
+    return 0;
+  if (build_default (caps, ret, err) < 0)
+    return -1;
+  if (dirfd >= 0)
+    {
+      /* Published whole or not at all; a failure only costs the next run a compile.  */
+      cleanup_error struct husk_error *e = NULL;
+      husk_write_file_atomic_at (dirfd, name, ret->filter, ret->len * sizeof (struct sock_filter),
+                                 0600, &e);
+    }
+  return 0;
 }
 
 static int

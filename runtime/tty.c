@@ -114,7 +114,8 @@ int
 husk_tty_relay (int master, bool interactive, struct husk_error **err)
 {
   struct termios saved, raw;
-  bool restore = false, in_open = interactive;
+  bool restore = false, in_open = interactive, out_open = true;
+  struct sigaction ign = { .sa_handler = SIG_IGN }, oldpipe;
   sigset_t winch, oldmask;
   cleanup_close int sfd = -1;
   char buf[16384];
@@ -128,6 +129,7 @@ husk_tty_relay (int master, bool interactive, struct husk_error **err)
       if (tcsetattr (STDIN_FILENO, TCSADRAIN, &raw) == 0)
         restore = true;
     }
+  sigaction (SIGPIPE, &ign, &oldpipe);
   sigemptyset (&winch);
   sigaddset (&winch, SIGWINCH);
   sigprocmask (SIG_BLOCK, &winch, &oldmask);
@@ -175,8 +177,10 @@ husk_tty_relay (int master, bool interactive, struct husk_error **err)
           n = read (master, buf, sizeof (buf));
           if (n > 0)
             {
-              if (husk_write_all (STDOUT_FILENO, buf, (size_t) n) < 0)
-                break;
+              /* With the caller's output gone, keep draining so the container never blocks
+                 on a full terminal.  */
+              if (out_open && husk_write_all (STDOUT_FILENO, buf, (size_t) n) < 0)
+                out_open = false;
               continue;
             }
           if (n < 0 && errno == EINTR)
@@ -187,5 +191,6 @@ husk_tty_relay (int master, bool interactive, struct husk_error **err)
   if (restore)
     tcsetattr (STDIN_FILENO, TCSADRAIN, &saved);
   sigprocmask (SIG_SETMASK, &oldmask, NULL);
+  sigaction (SIGPIPE, &oldpipe, NULL);
   return r;
 }

@@ -1,6 +1,7 @@
 /* Unit tests for runtime/: USER resolution, capability names, seccomp filters.  */
 #include "config.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -127,13 +128,54 @@ test_seccomp (void)
         "{\"names\":[\"mount\"],\"action\":\"SCMP_ACT_ALLOW\",\"includes\":{\"caps\":"
         "[\"CAP_SYS_ADMIN\"]}}]}";
 
-  ok (husk_seccomp_build_default (husk_caps_default (), &p, &err) == 0 && p.len > 100,
+  ok (husk_seccomp_build_default (husk_caps_default (), NULL, &p, &err) == 0 && p.len > 100,
       "the default filter compiles");
-  ok (husk_seccomp_build_default (husk_caps_all (), &q, &err) == 0 && q.len != p.len,
+  ok (husk_seccomp_build_default (husk_caps_all (), NULL, &q, &err) == 0 && q.len != p.len,
       "CAP_SYS_ADMIN changes the filter");
   husk_seccomp_prog_clear (&p);
   husk_seccomp_prog_clear (&q);
   ok (p.filter == NULL && p.len == 0, "clear empties it");
+
+  {
+    char dir[] = "/tmp/husk-test-cache.XXXXXX", cdir[64], path[512];
+    struct husk_seccomp_prog a = { 0 }, b = { 0 }, c = { 0 };
+    cleanup_dir DIR *d = NULL;
+    struct dirent *de;
+    char file[256] = "";
+
+    if (mkdtemp (dir) != NULL)
+      {
+        snprintf (cdir, sizeof (cdir), "%s/cache", dir);
+        ok (husk_seccomp_build_default (husk_caps_default (), cdir, &a, &err) == 0,
+            "a cache directory is created and filled");
+        d = opendir (cdir);
+        while (d && (de = readdir (d)) != NULL)
+          if (de->d_name[0] != '.')
+            snprintf (file, sizeof (file), "%s", de->d_name);
+        ok (strncmp (file, "seccomp-", 8) == 0, "one cached filter: %s", file);
+        ok (husk_seccomp_build_default (husk_caps_default (), cdir, &b, &err) == 0
+                && b.len == a.len && memcmp (a.filter, b.filter, a.len * 8) == 0,
+            "the cached filter is the compiled one");
+        snprintf (path, sizeof (path), "%s/%s", cdir, file);
+        {
+          FILE *f = fopen (path, "we");
+          if (f)
+            {
+              fputs ("bad", f);
+              fclose (f);
+            }
+        }
+        ok (husk_seccomp_build_default (husk_caps_default (), cdir, &c, &err) == 0
+                && c.len == a.len && memcmp (a.filter, c.filter, a.len * 8) == 0,
+            "a damaged cache file is compiled again");
+        husk_seccomp_prog_clear (&a);
+        husk_seccomp_prog_clear (&b);
+        husk_seccomp_prog_clear (&c);
+        unlink (path);
+        rmdir (cdir);
+        rmdir (dir);
+      }
+  }
 
   ok (husk_seccomp_build_profile (good, strlen (good), husk_caps_default (), &p, &err) == 0
           && p.len > 0,
