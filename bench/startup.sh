@@ -11,7 +11,8 @@
 #   runc    runc run   containers-common seccomp profile, Docker's capabilities)
 #   podman  podman run --rm --network none IMAGE true (runtime = "runc", see containers.conf)
 #   unshare unshare -Urmpfn --mount-proc true: the floor, namespaces and nothing else
-# and prints each median, its ratio to husk's, and husk's peak RSS.
+# and prints each median, its ratio to husk's, and husk's peak RSS.  The tools take turns in
+# BENCH_ROUNDS rounds (default 10), so that the load of a shared machine falls on all alike.
 #
 # This machine's Debian crun refuses the hybrid cgroup layout: it runs in a private mount
 # namespace (unshare -m, as root) without /sys/fs/cgroup/unified, then as husk-bench.
@@ -116,11 +117,11 @@ printf '[engine]\nruntime = "runc"\n' >"$home/.config/containers/containers.conf
 chown -R "$USER_NAME:" "$home/.config"
 
 # --------------------------------------------------------------- timing
-# loop N CMD...: N sequential runs, "{}" in CMD replaced by the run number; prints one
-# duration in microseconds per line.  A failed run stops the benchmark.
+# loop FIRST N CMD...: N sequential runs, "{}" in CMD replaced by the run number (from FIRST);
+# prints one duration in microseconds per line.  A failed run stops the benchmark.
 loop_script='
-n=$1; shift
-for ((i = 0; i < n; i++)); do
+first=$1 n=$2; shift 2
+for ((i = first; i < first + n; i++)); do
 	args=("${@//\{\}/$i}")
 	s=${EPOCHREALTIME/./}
 	"${args[@]}" >/dev/null 2>"$ERRLOG" || { echo "run $i failed: ${args[*]}" >&2; cat "$ERRLOG" >&2; exit 1; }
@@ -129,45 +130,49 @@ for ((i = 0; i < n; i++)); do
 done'
 median() { sort -n | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else print int((v[NR / 2] + v[NR / 2 + 1]) / 2) }'; }
 
-declare -A med
-bench() { # NAME WRAPPER... -- CMD...
-	local name=$1 out=$work/times-$1
-	shift
-	echo "startup.sh: $name: $N runs" >&2
-	"$@" >"$out" || die "$name failed"
-	med[$name]=$(median <"$out")
-}
+# The tools take turns, ROUNDS rounds of N/ROUNDS runs each, so that a change in the machine's
+# load (it is shared) falls on all of them alike.
+ROUNDS=${BENCH_ROUNDS:-10}
+per=$(((N + ROUNDS - 1) / ROUNDS))
 user_loop() { as_user env ERRLOG="$work/run/err" bash -c "$loop_script" _ "$@"; }
+# shellcheck disable=SC2016
+crun_loop() {
+	unshare -m bash -c 'umount /sys/fs/cgroup/unified 2>/dev/null || true; shift; exec "$@"' \
+		_ _ runuser -u "$USER_NAME" -- env -i PATH=/usr/bin:/bin HOME="$home" \
+		XDG_RUNTIME_DIR="$work/run" ERRLOG="$work/run/err" bash -c "$loop_script" _ "$@"
+}
+round() { # TOOL FIRST COUNT
+	local t=$1 first=$2 n=$3
+	case $t in
+	husk) user_loop "$first" "$n" "$work/husk" --root "$work/store" run --rm localhost/bench:latest true ;;
+	crun) crun_loop "$first" "$n" crun --root "$work/run/crun" run -b "$work/bundle" "b{}" ;;
+	runc) user_loop "$first" "$n" runc --root "$work/run/runc" run -b "$work/bundle" "b{}" ;;
+	podman) user_loop "$first" "$n" podman run --rm --network none localhost/bench:latest true ;;
+	unshare) user_loop "$first" "$n" unshare -Urmpfn --mount-proc true ;;
+	*) die "unknown tool \"$t\"" ;;
+	esac
+}
 
 for t in $TOOLS; do
 	case $t in
-	husk)
-		user_loop 3 "$work/husk" --root "$work/store" run --rm localhost/bench:latest true >/dev/null
-		bench husk user_loop "$N" "$work/husk" --root "$work/store" run --rm localhost/bench:latest true
-		;;
-	crun)
-		# shellcheck disable=SC2016
-		crun_loop() {
-			unshare -m bash -c 'umount /sys/fs/cgroup/unified 2>/dev/null || true; shift; exec "$@"' \
-				_ _ runuser -u "$USER_NAME" -- env -i PATH=/usr/bin:/bin HOME="$home" \
-				XDG_RUNTIME_DIR="$work/run" ERRLOG="$work/run/err" bash -c "$loop_script" _ "$@"
-		}
-		bench crun crun_loop "$N" crun --root "$work/run/crun" run -b "$work/bundle" "b{}"
-		;;
-	runc)
-		bench runc user_loop "$N" runc --root "$work/run/runc" run -b "$work/bundle" "b{}"
-		;;
 	podman)
 		as_user podman pull -q "oci:$work/bench:latest" >/dev/null
 		as_user podman tag "localhost${work}/bench:latest" localhost/bench:latest
-		user_loop 2 podman run --rm --network none localhost/bench:latest true >/dev/null
-		bench podman user_loop "$N" podman run --rm --network none localhost/bench:latest true
 		;;
-	unshare)
-		bench unshare user_loop "$N" unshare -Urmpfn --mount-proc true
-		;;
-	*) die "unknown tool \"$t\"" ;;
 	esac
+	# Warm up: caches, the seccomp filter cache, podman's storage.
+	round "$t" 100000 2 >/dev/null || die "$t failed"
+	: >"$work/times-$t"
+done
+for ((r = 0; r < ROUNDS; r++)); do
+	echo "startup.sh: round $((r + 1)) of $ROUNDS ($per runs of each of: $TOOLS)" >&2
+	for t in $TOOLS; do
+		round "$t" $((r * per)) "$per" >>"$work/times-$t" || die "$t failed"
+	done
+done
+declare -A med
+for t in $TOOLS; do
+	med[$t]=$(median <"$work/times-$t")
 done
 
 # Peak RSS of husk (the largest of husk and the processes it waits for).
