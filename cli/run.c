@@ -1,6 +1,10 @@
 #include "config.h"
 
+#include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
+#include <stdlib.h>
+#include <sys/resource.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
@@ -10,6 +14,7 @@
 
 #include "cleanup.h"
 #include "commands.h"
+#include "caps.h"
 #include "container.h"
 #include "image.h"
 #include "json.h"
@@ -25,8 +30,27 @@ run_usage (void)
   printf ("Usage: husk run [OPTIONS] IMAGE [COMMAND [ARG...]]\n\n"
           "Run a command in a new container and exit with its status.\n\n"
           "Options:\n"
-          "  --rm        remove the container when it exits\n"
-          "  -h, --help  show this help\n");
+          "      --rm                     remove the container when it exits\n"
+          "      --name NAME              name the container\n"
+          "  -e, --env NAME[=VALUE]       set an environment variable (NAME alone: the caller's)\n"
+          "      --env-file FILE          read environment variables from FILE\n"
+          "  -w, --workdir DIR            working directory inside the container\n"
+          "  -u, --user USER[:GROUP]      user name or id, group name or id\n"
+          "      --entrypoint CMD         replace the image's Entrypoint (and clear its Cmd)\n"
+          "  -h, --hostname NAME          container host name\n"
+          "      --read-only              mount the container's root filesystem read-only\n"
+          "  -v, --volume HOST:CTR[:ro]   bind mount a host path\n"
+          "      --tmpfs PATH[:OPTS]      mount a tmpfs\n"
+          "      --cap-add CAP            add a capability (ALL for every one)\n"
+          "      --cap-drop CAP           drop a capability (ALL for every one)\n"
+          "      --security-opt OPT       seccomp=unconfined|PROFILE.json, no-new-privileges\n"
+          "      --privileged             every capability, no seccomp, no masked paths\n"
+          "      --init                   run husk's init as pid 1\n"
+          "      --network none|host      network namespace (default none)\n"
+          "      --ulimit NAME=SOFT[:HARD] set a resource limit\n"
+          "  -i, --interactive            keep stdin open\n"
+          "  -t, --tty                    allocate a pseudo-terminal\n"
+          "      --help                   show this help\n");
 }
 
 static bool
@@ -37,6 +61,259 @@ env_has (char **env, const char *name)
     if (strncmp (env[i], name, n) == 0 && env[i][n] == '=')
       return true;
   return false;
+}
+
+/* "NAME=VALUE" replaces an earlier NAME: the later setting wins.  */
+static void
+env_set (char ***env, const char *kv)
+{
+  size_t n = strcspn (kv, "=");
+  for (size_t i = 0; *env && (*env)[i]; i++)
+    if (strncmp ((*env)[i], kv, n) == 0 && (*env)[i][n] == '=')
+      {
+        free ((*env)[i]);
+        (*env)[i] = husk_xstrdup (kv);
+        return;
+      }
+  husk_strv_append (env, kv);
+}
+
+/* -e NAME=VALUE, or NAME alone for the caller's value (skipped when the caller has none).  */
+static int
+env_add_arg (char ***env, const char *arg, const char *what, struct husk_error **err)
+{
+  const char *eq = strchr (arg, '=');
+  if (arg[0] == '\0' || arg[0] == '=')
+    return husk_cli_usage_error (err, "run", "%s \"%s\": no variable name", what, arg);
+  if (eq == NULL)
+    {
+      const char *v = getenv (arg);
+      if (v)
+        {
+          cleanup_free char *kv = husk_strdup_printf ("%s=%s", arg, v);
+          env_set (env, kv);
+        }
+      return 0;
+    }
+  env_set (env, arg);
+  return 0;
+}
+
+static int
+env_add_file (char ***env, const char *path, struct husk_error **err)
+{
+  cleanup_file FILE *f = fopen (path, "re");
+  cleanup_free char *line = NULL;
+  size_t cap = 0;
+  ssize_t n;
+
+  if (f == NULL)
+    return husk_error_set (err, errno, "env file \"%s\"", path);
+  while ((n = getline (&line, &cap, f)) > 0)
+    {
+      char *p = line;
+      line[strcspn (line, "\r\n")] = '\0';
+      while (*p == ' ' || *p == '\t')
+        p++;
+      if (*p == '\0' || *p == '#')
+        continue;
+      if (env_add_arg (env, p, "env file", err) < 0)
+        return husk_error_wrap (err, "env file \"%s\"", path);
+    }
+  if (ferror (f))
+    return husk_error_set (err, errno, "env file \"%s\"", path);
+  return 0;
+}
+
+static int
+parse_volume (const char *arg, struct husk_mount *m, struct husk_error **err)
+{
+  cleanup_free char *copy = husk_xstrdup (arg);
+  char *ctr = strchr (copy, ':'), *mode = NULL;
+  struct stat st;
+
+  if (ctr == NULL)
+    return husk_cli_usage_error (err, "run", "volume \"%s\": expected HOST:CONTAINER[:ro]", arg);
+  *ctr++ = '\0';
+  mode = strchr (ctr, ':');
+  if (mode)
+    *mode++ = '\0';
+  if (copy[0] != '/')
+    return husk_cli_usage_error (err, "run",
+                                 "volume \"%s\": the host path must be absolute (named volumes "
+                                 "are not supported)", arg);
+  if (ctr[0] != '/' || strcmp (ctr, "/") == 0)
+    return husk_cli_usage_error (err, "run",
+                                 "volume \"%s\": the container path must be absolute and not /",
+                                 arg);
+  if (mode && strcmp (mode, "ro") != 0 && strcmp (mode, "rw") != 0)
+    return husk_cli_usage_error (err, "run", "volume \"%s\": unknown mode \"%s\" (ro or rw)", arg,
+                                 mode);
+  if (stat (copy, &st) < 0)
+    return husk_error_set (err, errno, "volume \"%s\": \"%s\"", arg, copy);
+  m->kind = HUSK_MOUNT_BIND;
+  m->source = husk_xstrdup (copy);
+  m->dest = husk_xstrdup (ctr);
+  m->readonly = mode && strcmp (mode, "ro") == 0;
+  return 0;
+}
+
+static int
+parse_tmpfs (const char *arg, struct husk_mount *m, struct husk_error **err)
+{
+  const char *colon = strchr (arg, ':');
+  size_t n = colon ? (size_t) (colon - arg) : strlen (arg);
+
+  if (arg[0] != '/' || n == 1)
+    return husk_cli_usage_error (err, "run", "tmpfs \"%s\": the path must be absolute and not /",
+                                 arg);
+  m->kind = HUSK_MOUNT_TMPFS;
+  m->dest = husk_strdup_printf ("%.*s", (int) n, arg);
+  m->options = colon ? husk_xstrdup (colon + 1) : NULL;
+  return 0;
+}
+
+static const struct
+{
+  const char *name;
+  int resource;
+} ulimit_names[] = {
+  { "core", RLIMIT_CORE },         { "cpu", RLIMIT_CPU },           { "data", RLIMIT_DATA },
+  { "fsize", RLIMIT_FSIZE },       { "locks", RLIMIT_LOCKS },       { "memlock", RLIMIT_MEMLOCK },
+  { "msgqueue", RLIMIT_MSGQUEUE }, { "nice", RLIMIT_NICE },         { "nofile", RLIMIT_NOFILE },
+  { "nproc", RLIMIT_NPROC },       { "rss", RLIMIT_RSS },           { "rtprio", RLIMIT_RTPRIO },
+  { "rttime", RLIMIT_RTTIME },     { "sigpending", RLIMIT_SIGPENDING },
+  { "stack", RLIMIT_STACK },       { "as", RLIMIT_AS },
+};
+
+static int
+parse_limit_value (const char *s, uint64_t *ret)
+{
+  if (strcmp (s, "-1") == 0 || strcmp (s, "unlimited") == 0)
+    {
+      *ret = RLIM_INFINITY;
+      return 0;
+    }
+  return husk_parse_u64 (s, UINT64_MAX - 1, ret);
+}
+
+static int
+parse_ulimit (const char *arg, struct husk_rlimit *rl, struct husk_error **err)
+{
+  cleanup_free char *copy = husk_xstrdup (arg);
+  char *eq = strchr (copy, '='), *colon;
+  bool found = false;
+
+  if (eq == NULL)
+    return husk_cli_usage_error (err, "run", "ulimit \"%s\": expected NAME=SOFT[:HARD]", arg);
+  *eq++ = '\0';
+  for (size_t i = 0; i < sizeof (ulimit_names) / sizeof (ulimit_names[0]); i++)
+    if (strcmp (copy, ulimit_names[i].name) == 0)
+      {
+        rl->resource = ulimit_names[i].resource;
+        found = true;
+      }
+  if (!found)
+    return husk_cli_usage_error (err, "run", "ulimit \"%s\": unknown limit \"%s\"", arg, copy);
+  colon = strchr (eq, ':');
+  if (colon)
+    *colon++ = '\0';
+  if (parse_limit_value (eq, &rl->soft) < 0 || (colon && parse_limit_value (colon, &rl->hard) < 0))
+    return husk_cli_usage_error (err, "run", "ulimit \"%s\": not a number", arg);
+  if (!colon)
+    rl->hard = rl->soft;
+  if (rl->soft > rl->hard)
+    return husk_cli_usage_error (err, "run", "ulimit \"%s\": soft limit above the hard limit",
+                                 arg);
+  return 0;
+}
+
+static bool
+valid_name (const char *s)
+{
+  if (!isalnum ((unsigned char) s[0]) || strlen (s) > 128)
+    return false;
+  for (const char *p = s; *p; p++)
+    if (!isalnum ((unsigned char) *p) && *p != '_' && *p != '.' && *p != '-')
+      return false;
+  return true;
+}
+
+/* Whether a container already carries NAME (in containers/ID/config.json).  */
+static int
+name_in_use (struct husk_store *s, const char *name, struct husk_error **err)
+{
+  int dfd = openat (s->rootfd, "containers", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  cleanup_dir DIR *d = NULL;
+  struct dirent *de;
+
+  if (dfd < 0)
+    return errno == ENOENT ? 0 : husk_error_set (err, errno, "open \"containers\"");
+  d = fdopendir (dfd);
+  if (d == NULL)
+    {
+      close (dfd);
+      return husk_error_set (err, errno, "open \"containers\"");
+    }
+  while ((de = readdir (d)) != NULL)
+    {
+      cleanup_free char *path = NULL, *buf = NULL;
+      cleanup_json husk_json *j = NULL;
+      cleanup_error struct husk_error *e = NULL;
+      const char *n;
+      size_t len;
+
+      if (de->d_name[0] == '.')
+        continue;
+      path = husk_strdup_printf ("%s/config.json", de->d_name);
+      if (husk_read_file_at (dirfd (d), path, 1 << 20, &buf, &len, &e) < 0)
+        continue;
+      j = husk_json_parse (buf, len, &e);
+      n = j ? husk_json_get_string (j, "name") : NULL;
+      if (n && strcmp (n, name) == 0)
+        return 1;
+    }
+  return 0;
+}
+
+static int
+parse_security_opt (const char *arg, struct husk_container_spec *spec, char **ret_profile,
+                    struct husk_error **err)
+{
+  if (strcmp (arg, "no-new-privileges") == 0 || strcmp (arg, "no-new-privileges:true") == 0
+      || strcmp (arg, "no-new-privileges=true") == 0)
+    spec->no_new_privs = true;
+  else if (strcmp (arg, "no-new-privileges:false") == 0
+           || strcmp (arg, "no-new-privileges=false") == 0)
+    spec->no_new_privs = false;
+  else if (strcmp (arg, "seccomp=unconfined") == 0 || strcmp (arg, "seccomp:unconfined") == 0)
+    spec->seccomp = HUSK_SECCOMP_UNCONFINED;
+  else if (husk_str_has_prefix (arg, "seccomp=") || husk_str_has_prefix (arg, "seccomp:"))
+    {
+      size_t len;
+      free (*ret_profile);
+      *ret_profile = NULL;
+      if (husk_read_file_at (AT_FDCWD, arg + 8, 4 << 20, ret_profile, &len, err) < 0)
+        return husk_error_wrap (err, "seccomp profile \"%s\"", arg + 8);
+      spec->seccomp = HUSK_SECCOMP_PROFILE;
+    }
+  else
+    return husk_cli_usage_error (err, "run",
+                                 "security option \"%s\": unknown (seccomp=unconfined, "
+                                 "seccomp=PROFILE.json or no-new-privileges)", arg);
+  return 0;
+}
+
+static void
+mounts_clear (struct husk_mount *m, size_t n)
+{
+  for (size_t i = 0; i < n; i++)
+    {
+      free ((char *) m[i].source);
+      free ((char *) m[i].dest);
+      free ((char *) m[i].options);
+    }
+  free (m);
 }
 
 struct rm_job
@@ -55,8 +332,8 @@ do_remove (void *arg, struct husk_error **err)
 
 static int
 write_container_record (struct husk_store *s, const char *dir, const char *id,
-                        const struct husk_image *img, const char *image_ref, char **args,
-                        struct husk_error **err)
+                        const struct husk_image *img, const char *image_ref, const char *name,
+                        char **args, struct husk_error **err)
 {
   cleanup_jgen husk_jgen *gen = husk_jgen_new (true);
   cleanup_free char *path = husk_strdup_printf ("%s/config.json", dir);
@@ -71,6 +348,11 @@ write_container_record (struct husk_store *s, const char *dir, const char *id,
   husk_jgen_map_open (gen);
   husk_jgen_key (gen, "id");
   husk_jgen_string (gen, id);
+  if (name)
+    {
+      husk_jgen_key (gen, "name");
+      husk_jgen_string (gen, name);
+    }
   husk_jgen_key (gen, "image");
   husk_jgen_string (gen, img->id);
   husk_jgen_key (gen, "image_name");
@@ -87,50 +369,222 @@ write_container_record (struct husk_store *s, const char *dir, const char *id,
   return husk_write_file_atomic_at (s->rootfd, path, buf, len, 0600, err);
 }
 
+enum
+{
+  OPT_RM = 256,
+  OPT_NAME,
+  OPT_ENV_FILE,
+  OPT_ENTRYPOINT,
+  OPT_READ_ONLY,
+  OPT_TMPFS,
+  OPT_CAP_ADD,
+  OPT_CAP_DROP,
+  OPT_SECURITY_OPT,
+  OPT_PRIVILEGED,
+  OPT_INIT,
+  OPT_NETWORK,
+  OPT_ULIMIT,
+  OPT_HELP,
+};
+
 int
 husk_cmd_run (struct husk_global *g, int argc, char **argv, struct husk_error **err)
 {
-  static const struct option opts[] = { { "rm", no_argument, NULL, 'r' },
-                                        { "help", no_argument, NULL, 'h' },
+  static const struct option opts[] = { { "rm", no_argument, NULL, OPT_RM },
+                                        { "name", required_argument, NULL, OPT_NAME },
+                                        { "env", required_argument, NULL, 'e' },
+                                        { "env-file", required_argument, NULL, OPT_ENV_FILE },
+                                        { "workdir", required_argument, NULL, 'w' },
+                                        { "user", required_argument, NULL, 'u' },
+                                        { "entrypoint", required_argument, NULL, OPT_ENTRYPOINT },
+                                        { "hostname", required_argument, NULL, 'h' },
+                                        { "read-only", no_argument, NULL, OPT_READ_ONLY },
+                                        { "volume", required_argument, NULL, 'v' },
+                                        { "tmpfs", required_argument, NULL, OPT_TMPFS },
+                                        { "cap-add", required_argument, NULL, OPT_CAP_ADD },
+                                        { "cap-drop", required_argument, NULL, OPT_CAP_DROP },
+                                        { "security-opt", required_argument, NULL,
+                                          OPT_SECURITY_OPT },
+                                        { "privileged", no_argument, NULL, OPT_PRIVILEGED },
+                                        { "init", no_argument, NULL, OPT_INIT },
+                                        { "network", required_argument, NULL, OPT_NETWORK },
+                                        { "net", required_argument, NULL, OPT_NETWORK },
+                                        { "ulimit", required_argument, NULL, OPT_ULIMIT },
+                                        { "interactive", no_argument, NULL, 'i' },
+                                        { "tty", no_argument, NULL, 't' },
+                                        { "help", no_argument, NULL, OPT_HELP },
                                         { NULL, 0, NULL, 0 } };
   cleanup_store struct husk_store *store = NULL;
   cleanup_free char *config_buf = NULL;
   cleanup_free char *cdir = NULL;
   cleanup_free char *upper = NULL, *work = NULL, *rootfs = NULL, *hostname = NULL;
-  cleanup_free char *hostenv = NULL;
+  cleanup_free char *hostenv = NULL, *profile = NULL;
+  cleanup_free struct husk_rlimit *rlimits = NULL;
   cleanup_strv char **lowers = NULL;
   cleanup_strv char **args = NULL;
   cleanup_strv char **env = NULL;
+  cleanup_strv char **user_env = NULL; /* -e and --env-file, in order.  */
+  struct husk_mount *mounts = NULL;
+  size_t n_mounts = 0, n_rlimits = 0;
   struct husk_image_list list = { 0 };
   struct husk_image_config cfg = { 0 };
   struct husk_idmap mapbuf;
   const struct husk_idmap *map;
   const struct husk_image *img;
   struct husk_container_spec spec;
+  struct rm_job rm_job;
+  cleanup_error struct husk_error *rmerr = NULL;
+  const char *name = NULL, *workdir = NULL, *user = NULL, *entrypoint = NULL;
+  const char *hostname_opt = NULL;
+  uint64_t cap_add = 0, cap_drop = 0, mask;
+  bool has_entrypoint = false;
   char id[HUSK_DIGEST_HEX_LEN + 1];
   bool rm = false;
   size_t config_len;
   int c, status = 0, r = -1;
 
+  memset (&spec, 0, sizeof (spec));
+  user_env = husk_xcalloc (1, sizeof (char *));
   optind = 1;
-  while ((c = husk_cli_getopt ("run", argc, argv, "+h", opts, err)) != -1)
+  while ((c = husk_cli_getopt ("run", argc, argv, "+e:w:u:h:v:it", opts, err)) != -1)
     switch (c)
       {
-      case 'r':
+      case OPT_RM:
         rm = true;
         break;
+      case OPT_NAME:
+        if (!valid_name (optarg))
+          {
+            husk_cli_usage_error (err, "run",
+                                  "name \"%s\": only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed",
+                                  optarg);
+            goto fail;
+          }
+        name = optarg;
+        break;
+      case 'e':
+        if (env_add_arg (&user_env, optarg, "env", err) < 0)
+          goto fail;
+        break;
+      case OPT_ENV_FILE:
+        if (env_add_file (&user_env, optarg, err) < 0)
+          goto fail;
+        break;
+      case 'w':
+        if (optarg[0] != '/')
+          {
+            husk_cli_usage_error (err, "run", "workdir \"%s\": must be an absolute path", optarg);
+            goto fail;
+          }
+        workdir = optarg;
+        break;
+      case 'u':
+        if (optarg[0] == '\0' || optarg[0] == ':' || husk_str_has_suffix (optarg, ":"))
+          {
+            husk_cli_usage_error (err, "run", "user \"%s\": expected USER[:GROUP]", optarg);
+            goto fail;
+          }
+        user = optarg;
+        break;
+      case OPT_ENTRYPOINT:
+        entrypoint = optarg;
+        has_entrypoint = true;
+        break;
       case 'h':
+        if (optarg[0] == '\0' || strlen (optarg) > 64)
+          {
+            husk_cli_usage_error (err, "run", "hostname \"%s\": must be 1 to 64 characters",
+                                  optarg);
+            goto fail;
+          }
+        hostname_opt = optarg;
+        break;
+      case OPT_READ_ONLY:
+        spec.readonly_rootfs = true;
+        break;
+      case 'v':
+      case OPT_TMPFS:
+        mounts = husk_xrealloc (mounts, (n_mounts + 1) * sizeof (*mounts));
+        memset (&mounts[n_mounts], 0, sizeof (*mounts));
+        n_mounts++;
+        if ((c == 'v' ? parse_volume (optarg, &mounts[n_mounts - 1], err)
+                      : parse_tmpfs (optarg, &mounts[n_mounts - 1], err))
+            < 0)
+          goto fail;
+        break;
+      case OPT_CAP_ADD:
+      case OPT_CAP_DROP:
+        if (husk_caps_parse (optarg, &mask, err) < 0)
+          {
+            (*err)->status = HUSK_EXIT_USAGE;
+            goto fail;
+          }
+        if (c == OPT_CAP_ADD)
+          cap_add |= mask;
+        else
+          cap_drop |= mask;
+        break;
+      case OPT_SECURITY_OPT:
+        if (parse_security_opt (optarg, &spec, &profile, err) < 0)
+          goto fail;
+        break;
+      case OPT_PRIVILEGED:
+        spec.privileged = true;
+        break;
+      case OPT_INIT:
+        spec.init = true;
+        break;
+      case OPT_NETWORK:
+        if (strcmp (optarg, "none") == 0)
+          spec.network = HUSK_NETWORK_NONE;
+        else if (strcmp (optarg, "host") == 0)
+          spec.network = HUSK_NETWORK_HOST;
+        else
+          {
+            husk_cli_usage_error (err, "run", "network \"%s\": not supported (none or host)",
+                                  optarg);
+            goto fail;
+          }
+        break;
+      case OPT_ULIMIT:
+        rlimits = husk_xrealloc (rlimits, (n_rlimits + 1) * sizeof (*rlimits));
+        if (parse_ulimit (optarg, &rlimits[n_rlimits], err) < 0)
+          goto fail;
+        n_rlimits++;
+        break;
+      case 'i':
+        spec.interactive = true;
+        break;
+      case 't':
+        spec.tty = true;
+        break;
+      case OPT_HELP:
         run_usage ();
-        return 0;
+        r = 0;
+        goto fail;
       default:
-        return -1;
+        goto fail;
       }
   if (optind >= argc)
-    return husk_cli_usage_error (err, "run", "expects an image");
+    {
+      husk_cli_usage_error (err, "run", "expects an image");
+      goto fail;
+    }
 
   if (husk_cli_open_store (g, &store, err) < 0 || husk_cli_idmap (&mapbuf, &map, err) < 0
       || husk_images_load (store, &list, err) < 0)
     goto fail;
+  if (name)
+    {
+      int used = name_in_use (store, name, err);
+      if (used < 0)
+        goto fail;
+      if (used)
+        {
+          husk_error_set (err, 0, "name \"%s\": already in use by a container", name);
+          goto fail;
+        }
+    }
   img = husk_images_lookup (&list, argv[optind], err);
   if (img == NULL)
     goto fail;
@@ -141,14 +595,21 @@ husk_cmd_run (struct husk_global *g, int argc, char **argv, struct husk_error **
       goto fail;
     }
 
-  /* Docker's rule: arguments replace Cmd; Entrypoint stays in front.  */
+  /* Docker's rule: arguments replace Cmd; Entrypoint stays in front; --entrypoint replaces
+     Entrypoint and clears Cmd.  */
   args = husk_xcalloc (1, sizeof (char *));
-  for (size_t i = 0; cfg.entrypoint[i]; i++)
-    husk_strv_append (&args, cfg.entrypoint[i]);
+  if (has_entrypoint)
+    {
+      if (*entrypoint)
+        husk_strv_append (&args, entrypoint);
+    }
+  else
+    for (size_t i = 0; cfg.entrypoint[i]; i++)
+      husk_strv_append (&args, cfg.entrypoint[i]);
   if (optind + 1 < argc)
     for (int i = optind + 1; i < argc; i++)
       husk_strv_append (&args, argv[i]);
-  else
+  else if (!has_entrypoint)
     for (size_t i = 0; cfg.cmd[i]; i++)
       husk_strv_append (&args, cfg.cmd[i]);
 
@@ -172,21 +633,27 @@ husk_cmd_run (struct husk_global *g, int argc, char **argv, struct husk_error **
 
   if (husk_random_hex (id, HUSK_DIGEST_HEX_LEN, err) < 0)
     goto fail;
-  hostname = husk_strdup_printf ("%.12s", id);
+  hostname = hostname_opt ? husk_xstrdup (hostname_opt) : husk_strdup_printf ("%.12s", id);
   env = husk_xcalloc (1, sizeof (char *));
   if (!env_has (cfg.env, "PATH"))
     husk_strv_append (&env, DEFAULT_PATH);
-  for (size_t i = 0; cfg.env[i]; i++)
-    husk_strv_append (&env, cfg.env[i]);
   hostenv = husk_strdup_printf ("HOSTNAME=%s", hostname);
   husk_strv_append (&env, hostenv);
-  if (!env_has (cfg.env, "HOME"))
-    husk_strv_append (&env, "HOME=/root");
+  for (size_t i = 0; cfg.env[i]; i++)
+    env_set (&env, cfg.env[i]);
+  for (size_t i = 0; user_env[i]; i++)
+    env_set (&env, user_env[i]);
+  /* HOME, when neither the image nor -e sets it, comes from the user's passwd entry.  */
 
   cdir = husk_strdup_printf ("containers/%s", id);
   upper = husk_strdup_printf ("%s/%s/upper", store->root, cdir);
   work = husk_strdup_printf ("%s/%s/work", store->root, cdir);
   rootfs = husk_strdup_printf ("%s/%s/rootfs", store->root, cdir);
+  if (mkdirat (store->rootfd, "containers", 0700) < 0 && errno != EEXIST)
+    {
+      husk_error_set (err, errno, "create \"containers\" in the store");
+      goto fail;
+    }
   if (mkdirat (store->rootfd, cdir, 0700) < 0 || mkdir (upper, 0755) < 0 || mkdir (work, 0700) < 0
       || mkdir (rootfs, 0700) < 0)
     {
@@ -199,30 +666,62 @@ husk_cmd_run (struct husk_global *g, int argc, char **argv, struct husk_error **
     if (stat (lowers[husk_strv_len (lowers) - 1], &st) == 0)
       chmod (upper, st.st_mode & 07777);
   }
-  if (write_container_record (store, cdir, id, img, argv[optind], args, err) < 0)
+  if (write_container_record (store, cdir, id, img, argv[optind], name, args, err) < 0)
     goto fail_rm;
 
-  memset (&spec, 0, sizeof (spec));
   spec.lowerdirs = lowers;
   spec.upperdir = upper;
   spec.workdir = work;
   spec.rootfs = rootfs;
   spec.args = args;
   spec.env = env;
-  spec.cwd = cfg.workdir && *cfg.workdir ? cfg.workdir : "/";
+  spec.cwd = workdir ? workdir : cfg.workdir && *cfg.workdir ? cfg.workdir : "/";
   spec.hostname = hostname;
   spec.idmap = map;
+  spec.user = user ? user : cfg.user;
+  spec.mounts = mounts;
+  spec.n_mounts = n_mounts;
+  spec.rlimits = rlimits;
+  spec.n_rlimits = n_rlimits;
+  spec.seccomp_profile = profile;
+  if (spec.privileged)
+    {
+      spec.caps = husk_caps_all ();
+      spec.seccomp = HUSK_SECCOMP_UNCONFINED;
+    }
+  else
+    spec.caps = (husk_caps_default () | cap_add) & ~cap_drop;
+  /* As in Docker, an explicit --cap-add wins over --cap-drop ALL.  */
+  if (!spec.privileged && cap_drop == husk_caps_all ())
+    spec.caps = cap_add;
+  if (rm)
+    {
+      /* Removed from inside the container's own user namespace once it exits: no second
+         namespace and id map to set up.  */
+      rm_job.store = store;
+      rm_job.relpath = cdir;
+      spec.after_fn = do_remove;
+      spec.after_arg = &rm_job;
+      spec.after_err = &rmerr;
+    }
   r = husk_container_run (&spec, &status, err);
+  if (r == 0 && rm)
+    {
+      if (rmerr)
+        fprintf (stderr, "husk: warning: container %.12s: %s\n", id, rmerr->msg);
+      goto fail;
+    }
 
 fail_rm:
   if (rm || r < 0)
     {
       struct rm_job job = { .store = store, .relpath = cdir };
-      cleanup_error struct husk_error *rmerr = NULL;
-      if (husk_userns_run (map, do_remove, &job, &rmerr) < 0)
-        fprintf (stderr, "husk: warning: container %.12s: %s\n", id, rmerr->msg);
+      cleanup_error struct husk_error *e = NULL;
+      if (husk_userns_run (map, do_remove, &job, &e) < 0)
+        fprintf (stderr, "husk: warning: container %.12s: %s\n", id, e->msg);
     }
 fail:
+  mounts_clear (mounts, n_mounts);
   husk_images_clear (&list);
   husk_image_config_clear (&cfg);
   if (r < 0)
@@ -231,5 +730,5 @@ fail:
         (*err)->status = HUSK_EXIT_USAGE;
       return -1;
     }
-  return status;
+  return r == 0 && !store ? 0 : status;
 }

@@ -9,6 +9,8 @@
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -16,7 +18,13 @@
 
 #include "cleanup.h"
 #include "container.h"
+#include "caps.h"
+#include "init.h"
 #include "mounts.h"
+#include "network.h"
+#include "seccomp-filter.h"
+#include "tty.h"
+#include "user.h"
 #include "util.h"
 #include "banned.h"
 
@@ -34,28 +42,67 @@ forward_signal (int sig)
 static const int forwarded_signals[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2 };
 #define N_FORWARDED (sizeof (forwarded_signals) / sizeof (forwarded_signals[0]))
 
-/* mkdir -p inside the container, where "/" is already the container's root.  */
-static int
-make_workdir (const char *cwd, struct husk_error **err)
+struct child_ctx
 {
-  if (husk_mkdir_p (cwd, 0755, err) < 0)
-    return -1;
+  const struct husk_container_spec *spec;
+  const struct husk_seccomp_prog *seccomp; /* NULL: unconfined.  */
+  int go, report, ttysock;
+};
+
+static bool
+env_has (char **env, const char *name)
+{
+  size_t n = strlen (name);
+  for (size_t i = 0; env && env[i]; i++)
+    if (strncmp (env[i], name, n) == 0 && env[i][n] == '=')
+      return true;
+  return false;
+}
+
+/* Become USER: groups first, while still allowed to set them.  */
+static int
+switch_user (const struct husk_container_spec *spec, const struct husk_user *u,
+             struct husk_error **err)
+{
+  const char *name = spec->user && *spec->user ? spec->user : "root";
+
+  if (setgroups (u->n_groups, u->groups) < 0)
+    {
+      /* A single-id namespace denies setgroups; with no groups to set that is no loss.  */
+      if (!(errno == EPERM && u->n_groups == 0))
+        return husk_error_set (err, errno, "user \"%s\": set supplementary groups%s",
+                               name, errno == EPERM ? " (no subordinate gid range)" : "");
+    }
+  if (setresgid (u->gid, u->gid, u->gid) < 0)
+    return husk_error_set (err, errno == EINVAL ? 0 : errno,
+                           "user \"%s\": gid %u%s", name, (unsigned) u->gid,
+                           errno == EINVAL ? " is not mapped in the container's user namespace"
+                                           : "");
+  if (setresuid (u->uid, u->uid, u->uid) < 0)
+    return husk_error_set (err, errno == EINVAL ? 0 : errno,
+                           "user \"%s\": uid %u%s", name, (unsigned) u->uid,
+                           errno == EINVAL ? " is not mapped in the container's user namespace"
+                                           : "");
   return 0;
 }
 
 /* The container's first process: everything between clone and exec.  It cannot return to a
    caller, so every failure goes to REPORT and ends in _exit.  */
 static void __attribute__ ((noreturn))
-container_child (const struct husk_container_spec *spec, int go, int report)
+container_child (const struct child_ctx *ctx)
 {
+  const struct husk_container_spec *spec = ctx->spec;
   struct husk_error *err = NULL;
+  struct husk_user user;
   const char *argv0 = spec->args[0];
+  char **env = NULL;
+  int report = ctx->report;
   char c;
   int status = 125;
 
-  if (read (go, &c, 1) != 1)
+  if (read (ctx->go, &c, 1) != 1)
     _exit (125); /* The parent is gone.  */
-  close (go);
+  close (ctx->go);
 
   if (spec->idmap)
     {
@@ -76,6 +123,8 @@ container_child (const struct husk_container_spec *spec, int go, int report)
       husk_error_set (&err, errno, "set hostname");
       goto fail;
     }
+  if (spec->network == HUSK_NETWORK_NONE && husk_network_lo_up (&err) < 0)
+    goto fail;
   /* Nothing mounted here may propagate back to the host.  */
   if (mount (NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
     {
@@ -85,16 +134,45 @@ container_child (const struct husk_container_spec *spec, int go, int report)
   if (husk_mount_overlay (spec->lowerdirs, spec->upperdir, spec->workdir, spec->rootfs,
                           spec->idmap != NULL, &err)
           < 0
-      || husk_setup_rootfs (spec->rootfs, &err) < 0)
+      || husk_setup_rootfs (spec, &err) < 0)
     goto fail;
 
-  /* Its own session: no way to reach the caller's terminal as a controlling tty.  */
+  /* Its own session: the caller's terminal can never become its controlling terminal, so
+     TIOCSTI on an inherited descriptor fails (CVE-2017-5226).  */
   setsid ();
+  if (spec->tty)
+    {
+      if (husk_tty_child (ctx->ttysock, &err) < 0)
+        goto fail;
+      close (ctx->ttysock);
+    }
+  else if (!spec->interactive)
+    {
+      int null = open ("/dev/null", O_RDONLY | O_CLOEXEC);
+      if (null < 0 || dup2 (null, STDIN_FILENO) < 0)
+        {
+          husk_error_set (&err, errno, "open \"/dev/null\" as stdin");
+          goto fail;
+        }
+      close (null);
+    }
 
-  environ = spec->env;
+  if (husk_user_resolve (spec->user, "/etc", &user, &err) < 0)
+    goto fail;
+  for (size_t i = 0; spec->env && spec->env[i]; i++)
+    husk_strv_append (&env, spec->env[i]);
+  if (!env_has (env, "HOME"))
+    {
+      cleanup_free char *home = husk_strdup_printf ("HOME=%s", user.home);
+      husk_strv_append (&env, home);
+    }
+  if (env == NULL)
+    env = husk_xcalloc (1, sizeof (char *));
+  environ = env;
+
   if (spec->cwd && *spec->cwd)
     {
-      if (make_workdir (spec->cwd, &err) < 0 || chdir (spec->cwd) < 0)
+      if (husk_mkdir_p (spec->cwd, 0755, &err) < 0 || chdir (spec->cwd) < 0)
         {
           if (err == NULL)
             husk_error_set (&err, errno, "chdir \"%s\"", spec->cwd);
@@ -102,12 +180,50 @@ container_child (const struct husk_container_spec *spec, int go, int report)
           goto fail;
         }
     }
+  if (spec->readonly_rootfs && husk_rootfs_readonly (&err) < 0)
+    goto fail;
+
+  for (size_t i = 0; i < spec->n_rlimits; i++)
+    {
+      struct rlimit rl = { .rlim_cur = spec->rlimits[i].soft, .rlim_max = spec->rlimits[i].hard };
+      if (setrlimit (spec->rlimits[i].resource, &rl) < 0)
+        {
+          husk_error_set (&err, errno, "ulimit %d: set to %llu:%llu", spec->rlimits[i].resource,
+                          (unsigned long long) rl.rlim_cur, (unsigned long long) rl.rlim_max);
+          goto fail;
+        }
+    }
+
+  /* Privileges last.  The bounding set needs CAP_SETPCAP, and a filter loaded without
+     no_new_privs needs CAP_SYS_ADMIN: both before the user switch drops them.  */
+  if (husk_caps_bound (spec->caps, &err) < 0)
+    goto fail;
+  if (ctx->seccomp && !spec->no_new_privs && husk_seccomp_load (ctx->seccomp, &err) < 0)
+    goto fail;
+  if (switch_user (spec, &user, &err) < 0 || husk_caps_set (spec->caps, user.uid == 0, &err) < 0)
+    goto fail;
+  if (spec->no_new_privs && prctl (PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+    {
+      husk_error_set (&err, errno, "set no_new_privs");
+      goto fail;
+    }
+  if (ctx->seccomp && spec->no_new_privs && husk_seccomp_load (ctx->seccomp, &err) < 0)
+    goto fail;
+
+  if (spec->init)
+    {
+      pid_t child = husk_init_fork ();
+      if (child < 0)
+        {
+          husk_error_set (&err, errno, "init: fork");
+          goto fail;
+        }
+    }
 
   /* Nothing of husk's reaches the container: every descriptor above stdio closes on exec.  */
   if (close_range (3, ~0U, CLOSE_RANGE_CLOEXEC) < 0)
     for (int fd = 3; fd < 1024; fd++)
-      if (fd != report)
-        fcntl (fd, F_SETFD, FD_CLOEXEC);
+      fcntl (fd, F_SETFD, FD_CLOEXEC);
 
   execvp (argv0, spec->args);
 
@@ -132,14 +248,78 @@ fail:
   _exit (husk_error_status (err, status));
 }
 
+/* SPEC->after_fn in a child that joins USERNS (-1: husk's own namespace, husk is root).  */
+static int
+run_after (const struct husk_container_spec *spec, int userns, struct husk_error **err)
+{
+  int report[2];
+  cleanup_close int report_r = -1;
+  pid_t pid;
+  int status;
+
+  if (userns < 0)
+    return spec->after_fn (spec->after_arg, err);
+  if (pipe2 (report, O_CLOEXEC) < 0)
+    return husk_error_set (err, errno, "pipe");
+  report_r = report[0];
+  fflush (NULL);
+  pid = fork ();
+  if (pid < 0)
+    {
+      close (report[1]);
+      return husk_error_set (err, errno, "fork");
+    }
+  if (pid == 0)
+    {
+      struct husk_error *cerr = NULL;
+      close (report[0]);
+      /* The user namespace outlives its processes while this descriptor holds it; its owner
+         has every capability in it.  */
+      if (setns (userns, CLONE_NEWUSER) < 0)
+        husk_error_set (&cerr, errno, "join the container's user namespace");
+      else
+        spec->after_fn (spec->after_arg, &cerr);
+      if (cerr)
+        {
+          husk_child_report (report[1], 1, cerr);
+          _exit (1);
+        }
+      _exit (0);
+    }
+  close (report[1]);
+  if (husk_child_collect (report_r, err) > 0)
+    {
+      while (waitpid (pid, NULL, 0) < 0 && errno == EINTR)
+        ;
+      return -1;
+    }
+  while (waitpid (pid, &status, 0) < 0)
+    if (errno != EINTR)
+      return husk_error_set (err, errno, "wait");
+  if (!WIFEXITED (status) || WEXITSTATUS (status) != 0)
+    return husk_error_set (err, 0, "cleanup helper failed (status %d)", status);
+  return 0;
+}
+
+static void
+kill_and_reap (pid_t pid)
+{
+  kill (pid, SIGKILL);
+  while (waitpid (pid, NULL, 0) < 0 && errno == EINTR)
+    ;
+}
+
 int
 husk_container_run (const struct husk_container_spec *spec, int *ret_status,
                     struct husk_error **err)
 {
-  int go[2], report[2];
-  cleanup_close int go_w = -1, report_r = -1;
+  int go[2], report[2], tsock[2] = { -1, -1 };
+  cleanup_close int go_w = -1, report_r = -1, tty_r = -1, master = -1, userns = -1;
   struct sigaction sa, old[N_FORWARDED];
-  unsigned long flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC;
+  struct husk_seccomp_prog prog = { 0 };
+  struct child_ctx ctx = { .spec = spec };
+  unsigned long flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC
+                        | CLONE_NEWCGROUP;
   pid_t pid;
   int status, r;
 
@@ -147,17 +327,40 @@ husk_container_run (const struct husk_container_spec *spec, int *ret_status,
     return husk_error_set (err, 0, "no command to run: the image has no Entrypoint or Cmd");
   if (spec->idmap)
     flags |= CLONE_NEWUSER;
+  if (spec->network == HUSK_NETWORK_NONE)
+    flags |= CLONE_NEWNET;
+
+  /* Compiled once, here; the container only loads it.  */
+  if (spec->seccomp == HUSK_SECCOMP_DEFAULT
+      && husk_seccomp_build_default (spec->caps, &prog, err) < 0)
+    return -1;
+  if (spec->seccomp == HUSK_SECCOMP_PROFILE
+      && husk_seccomp_build_profile (spec->seccomp_profile, strlen (spec->seccomp_profile),
+                                     spec->caps, &prog, err)
+             < 0)
+    return -1;
+  if (prog.filter)
+    ctx.seccomp = &prog;
 
   if (pipe2 (go, O_CLOEXEC) < 0)
-    return husk_error_set (err, errno, "pipe");
-  if (pipe2 (report, O_CLOEXEC) < 0)
+    {
+      husk_seccomp_prog_clear (&prog);
+      return husk_error_set (err, errno, "pipe");
+    }
+  if (pipe2 (report, O_CLOEXEC) < 0
+      || (spec->tty && socketpair (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, tsock) < 0))
     {
       close (go[0]);
       close (go[1]);
+      husk_seccomp_prog_clear (&prog);
       return husk_error_set (err, errno, "pipe");
     }
   go_w = go[1];
   report_r = report[0];
+  tty_r = tsock[0];
+  ctx.go = go[0];
+  ctx.report = report[1];
+  ctx.ttysock = tsock[1];
 
   memset (&sa, 0, sizeof (sa));
   sa.sa_handler = forward_signal;
@@ -174,6 +377,9 @@ husk_container_run (const struct husk_container_spec *spec, int *ret_status,
       int e = errno;
       close (go[0]);
       close (report[1]);
+      if (tsock[1] >= 0)
+        close (tsock[1]);
+      husk_seccomp_prog_clear (&prog);
       for (size_t i = 0; i < N_FORWARDED; i++)
         sigaction (forwarded_signals[i], &old[i], NULL);
       if (e == EPERM || e == ENOSPC || e == EUSERS)
@@ -187,17 +393,27 @@ husk_container_run (const struct husk_container_spec *spec, int *ret_status,
         signal (forwarded_signals[i], SIG_DFL);
       close (go[1]);
       close (report[0]);
+      if (tsock[0] >= 0)
+        close (tsock[0]);
       prctl (PR_SET_PDEATHSIG, SIGKILL);
-      container_child (spec, go[0], report[1]);
+      container_child (&ctx);
     }
   close (go[0]);
   close (report[1]);
+  if (tsock[1] >= 0)
+    close (tsock[1]);
+  husk_seccomp_prog_clear (&prog);
   forward_pid = pid;
+  if (spec->idmap && spec->after_fn)
+    {
+      char path[64];
+      snprintf (path, sizeof (path), "/proc/%d/ns/user", (int) pid);
+      userns = open (path, O_RDONLY | O_CLOEXEC);
+    }
 
   if (spec->idmap && husk_idmap_apply (spec->idmap, pid, err) < 0)
     {
-      kill (pid, SIGKILL);
-      waitpid (pid, NULL, 0);
+      kill_and_reap (pid);
       r = -1;
       husk_error_wrap (err, "user namespace");
       goto out;
@@ -205,15 +421,37 @@ husk_container_run (const struct husk_container_spec *spec, int *ret_status,
   if (write (go_w, "g", 1) != 1)
     {
       husk_error_set (err, errno, "start container");
-      kill (pid, SIGKILL);
-      waitpid (pid, NULL, 0);
+      kill_and_reap (pid);
       r = -1;
       goto out;
     }
   close (TAKE_FD (go_w));
 
+  if (spec->tty)
+    {
+      cleanup_error struct husk_error *terr = NULL;
+      if (husk_tty_receive (tty_r, &master, &terr) < 0)
+        {
+          /* The container failed before it had a terminal: its report says why.  */
+          if (husk_child_collect (report_r, err) == 0)
+            {
+              *err = TAKE_PTR (terr);
+              kill (pid, SIGKILL);
+            }
+          while (waitpid (pid, NULL, 0) < 0 && errno == EINTR)
+            ;
+          r = -1;
+          goto out;
+        }
+    }
+
   /* The report pipe closes on exec: data means setup or exec failed.  */
   r = husk_child_collect (report_r, err) > 0 ? -1 : 0;
+  if (r == 0 && master >= 0 && husk_tty_relay (master, spec->interactive, err) < 0)
+    {
+      kill (pid, SIGKILL);
+      r = -1;
+    }
   while (waitpid (pid, &status, 0) < 0)
     if (errno != EINTR)
       {
@@ -223,7 +461,13 @@ husk_container_run (const struct husk_container_spec *spec, int *ret_status,
         goto out;
       }
   if (r == 0)
-    *ret_status = WIFEXITED (status) ? WEXITSTATUS (status) : 128 + WTERMSIG (status);
+    {
+      *ret_status = WIFEXITED (status) ? WEXITSTATUS (status) : 128 + WTERMSIG (status);
+      if (spec->after_fn && (spec->idmap == NULL || userns >= 0))
+        run_after (spec, userns, spec->after_err);
+      else if (spec->after_fn)
+        husk_error_set (spec->after_err, 0, "the container's user namespace is gone");
+    }
   else if ((*err)->status == 0)
     (*err)->status = 125;
 

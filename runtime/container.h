@@ -3,9 +3,44 @@
 #define HUSK_CONTAINER_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "error.h"
 #include "userns.h"
+
+enum husk_mount_kind
+{
+  HUSK_MOUNT_BIND,  /* source: an absolute host path.  */
+  HUSK_MOUNT_TMPFS, /* options: tmpfs options ("size=64m,mode=1777"), or NULL.  */
+};
+
+struct husk_mount
+{
+  enum husk_mount_kind kind;
+  const char *source;
+  const char *dest; /* Absolute, inside the container.  */
+  const char *options;
+  bool readonly;
+};
+
+struct husk_rlimit
+{
+  int resource; /* RLIMIT_*.  */
+  uint64_t soft, hard;
+};
+
+enum husk_network
+{
+  HUSK_NETWORK_NONE, /* A new network namespace with only lo, up.  */
+  HUSK_NETWORK_HOST, /* The caller's network namespace.  */
+};
+
+enum husk_seccomp_mode
+{
+  HUSK_SECCOMP_DEFAULT,
+  HUSK_SECCOMP_UNCONFINED,
+  HUSK_SECCOMP_PROFILE, /* seccomp_profile: the text of a Docker-style JSON profile.  */
+};
 
 struct husk_container_spec
 {
@@ -14,15 +49,38 @@ struct husk_container_spec
   const char *workdir;
   const char *rootfs;      /* Where the overlay is mounted (in the container's namespace).  */
   char **args;             /* argv; args[0] is looked up in the container's PATH.  */
-  char **env;
-  const char *cwd;
+  char **env;              /* HOME is added from the user's passwd entry when missing.  */
+  const char *cwd;         /* Created when missing.  */
   const char *hostname;
   const struct husk_idmap *idmap; /* NULL: no user namespace (husk runs as root).  */
+
+  const char *user;        /* "USER[:GROUP]", names or numbers; NULL or "" for root.  */
+  const struct husk_mount *mounts;
+  size_t n_mounts;
+  bool readonly_rootfs;
+  enum husk_network network;
+  uint64_t caps;           /* Capability set (bit N = capability N).  */
+  bool privileged;         /* No masked or read-only paths.  */
+  bool no_new_privs;
+  enum husk_seccomp_mode seccomp;
+  const char *seccomp_profile;
+  const struct husk_rlimit *rlimits;
+  size_t n_rlimits;
+  bool init;               /* husk's own init as pid 1.  */
+  bool tty;                /* A pseudo-terminal for stdio.  */
+  bool interactive;        /* Keep stdin; else /dev/null.  */
+
+  /* Run after the container exits, as root of its user namespace (no new id map to write):
+     for --rm.  Its failure lands in *after_err, never changes the exit status.  */
+  int (*after_fn) (void *arg, struct husk_error **err);
+  void *after_arg;
+  struct husk_error **after_err;
 };
 
 /* Run the container in the foreground.  *RET_STATUS is its exit status (128+N for signal N).
    Failures of husk itself come back in *ERR with the exit status Docker uses: 125 for husk,
-   126 when the command cannot be executed, 127 when it is not found.  */
+   126 when the command cannot be executed, 127 when it is not found.  AFTER_FN runs only when
+   the container ran (the return is 0).  */
 int husk_container_run (const struct husk_container_spec *spec, int *ret_status,
                         struct husk_error **err);
 

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "cleanup.h"
+#include "container.h"
 #include "mounts.h"
 #include "util.h"
 #include "banned.h"
@@ -173,23 +174,192 @@ ensure_dir (const char *path, mode_t mode, struct husk_error **err)
 static const char *const dev_nodes[] = { "null", "zero", "full", "random", "urandom", "tty" };
 #define N_DEV_NODES (sizeof (dev_nodes) / sizeof (dev_nodes[0]))
 
+/* Docker's masked paths: hidden behind /dev/null (files) or an empty read-only tmpfs (dirs).  */
+static const char *const masked_paths[] = {
+  "/proc/asound",       "/proc/acpi",       "/proc/kcore",
+  "/proc/keys",         "/proc/latency_stats", "/proc/timer_list", "/proc/timer_stats",
+  "/proc/sched_debug",  "/proc/scsi",       "/sys/firmware",    "/sys/devices/virtual/powercap",
+};
+static const char *const readonly_paths[] = {
+  "/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger",
+};
+#define N_ELEMS(a) (sizeof (a) / sizeof ((a)[0]))
+
+static int
+setattr_ro (int mfd, bool recursive, const char *what, struct husk_error **err)
+{
+  struct mount_attr attr = { .attr_set = MOUNT_ATTR_RDONLY };
+  if (mount_setattr (mfd, "", AT_EMPTY_PATH | (recursive ? AT_RECURSIVE : 0), &attr,
+                     sizeof (attr))
+      < 0)
+    return husk_error_set (err, errno, "make \"%s\" read-only", what);
+  return 0;
+}
+
+/* Make DEST (absolute, in the container) exist as a directory, or as a file when FILE.  */
+static int
+make_mountpoint (const char *dest, bool file, struct husk_error **err)
+{
+  cleanup_free char *parent = husk_xstrdup (dest);
+  char *slash = strrchr (parent, '/');
+  struct stat st;
+  int fd;
+
+  if (lstat (dest, &st) == 0)
+    {
+      if (S_ISLNK (st.st_mode))
+        return husk_error_set (err, 0, "mount on \"%s\": is a symbolic link", dest);
+      return 0;
+    }
+  if (!file)
+    return husk_mkdir_p (dest, 0755, err);
+  if (slash && slash != parent)
+    {
+      *slash = '\0';
+      if (husk_mkdir_p (parent, 0755, err) < 0)
+        return -1;
+    }
+  fd = open (dest, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644);
+  if (fd < 0)
+    return husk_error_set (err, errno, "create \"%s\"", dest);
+  close (fd);
+  return 0;
+}
+
+/* tmpfs options for --tmpfs: "size=64m,mode=1777"; the flag-like ones become mount attributes.  */
+static int
+new_tmpfs (const char *options, bool readonly, struct husk_error **err)
+{
+  cleanup_free char *copy = husk_xstrdup (options ? options : "");
+  const char *opts[32];
+  size_t n = 0;
+  unsigned attrs = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC;
+  bool has_mode = false;
+  char *save = NULL;
+
+  for (char *o = strtok_r (copy, ",", &save); o; o = strtok_r (NULL, ",", &save))
+    {
+      char *eq = strchr (o, '=');
+      if (strcmp (o, "ro") == 0)
+        readonly = true;
+      else if (strcmp (o, "rw") == 0)
+        readonly = false;
+      else if (strcmp (o, "exec") == 0)
+        attrs &= ~(unsigned) MOUNT_ATTR_NOEXEC;
+      else if (strcmp (o, "noexec") == 0)
+        attrs |= MOUNT_ATTR_NOEXEC;
+      else if (strcmp (o, "suid") == 0)
+        attrs &= ~(unsigned) MOUNT_ATTR_NOSUID;
+      else if (strcmp (o, "nosuid") == 0)
+        attrs |= MOUNT_ATTR_NOSUID;
+      else if (strcmp (o, "dev") == 0)
+        attrs &= ~(unsigned) MOUNT_ATTR_NODEV;
+      else if (strcmp (o, "nodev") == 0)
+        attrs |= MOUNT_ATTR_NODEV;
+      else if (n + 2 < N_ELEMS (opts) - 1)
+        {
+          if (eq)
+            *eq++ = '\0';
+          has_mode |= strcmp (o, "mode") == 0;
+          opts[n++] = o;
+          opts[n++] = eq;
+        }
+    }
+  if (!has_mode && n + 2 < N_ELEMS (opts))
+    {
+      opts[n++] = "mode";
+      opts[n++] = "1777";
+    }
+  opts[n] = NULL;
+  if (readonly)
+    attrs |= MOUNT_ATTR_RDONLY;
+  return new_fs ("tmpfs", opts, attrs, err);
+}
+
+/* Masked and read-only paths, after /proc and /sys are in place.  */
+static int
+mask_paths (struct husk_error **err)
+{
+  static const char *const ro_opts[] = { "mode", "755", "size", "0", NULL };
+  cleanup_close int nullfd = -1, emptyfd = -1;
+
+  for (size_t i = 0; i < N_ELEMS (masked_paths); i++)
+    {
+      const char *p = masked_paths[i];
+      cleanup_close int m = -1;
+      struct stat st;
+
+      if (stat (p, &st) < 0)
+        continue; /* Not on this kernel.  */
+      if (S_ISDIR (st.st_mode))
+        {
+          if (emptyfd < 0)
+            {
+              emptyfd = new_fs ("tmpfs", ro_opts, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID
+                                                      | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC,
+                                err);
+              if (emptyfd < 0)
+                return -1;
+            }
+          m = (int) open_tree (emptyfd, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
+        }
+      else
+        {
+          if (nullfd < 0)
+            {
+              nullfd = open ("/dev/null", O_PATH | O_CLOEXEC);
+              if (nullfd < 0)
+                return husk_error_set (err, errno, "open \"/dev/null\"");
+            }
+          m = (int) open_tree (nullfd, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
+        }
+      if (m < 0)
+        return husk_error_set (err, errno, "mask \"%s\"", p);
+      if (move_mount (m, "", AT_FDCWD, p, MOVE_MOUNT_F_EMPTY_PATH) < 0)
+        return husk_error_set (err, errno, "mask \"%s\"", p);
+    }
+  for (size_t i = 0; i < N_ELEMS (readonly_paths); i++)
+    {
+      const char *p = readonly_paths[i];
+      cleanup_close int m = (int) open_tree (AT_FDCWD, p,
+                                             OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);
+      if (m < 0)
+        {
+          if (errno == ENOENT)
+            continue;
+          return husk_error_set (err, errno, "bind \"%s\"", p);
+        }
+      if (setattr_ro (m, true, p, err) < 0)
+        return -1;
+      if (move_mount (m, "", AT_FDCWD, p, MOVE_MOUNT_F_EMPTY_PATH) < 0)
+        return husk_error_set (err, errno, "make \"%s\" read-only", p);
+    }
+  return 0;
+}
+
 int
-husk_setup_rootfs (const char *target, struct husk_error **err)
+husk_setup_rootfs (const struct husk_container_spec *spec, struct husk_error **err)
 {
   static const char *const dev_opts[] = { "mode", "755", "size", "65536k", NULL };
   static const char *const pts_opts[] = { "newinstance", NULL, "ptmxmode", "0666",
                                           "mode", "0620", NULL };
   static const char *const shm_opts[] = { "mode", "1777", "size", "65536k", NULL };
-  cleanup_close int procfd = -1, devfd = -1, ptsfd = -1, shmfd = -1;
+  const unsigned nse = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC;
+  cleanup_close int procfd = -1, devfd = -1, ptsfd = -1, shmfd = -1, mqfd = -1, sysfd = -1;
   int nodefds[N_DEV_NODES];
+  cleanup_free int *mfds = husk_xcalloc (spec->n_mounts + 1, sizeof (int));
+  const char *target = spec->rootfs;
   int ret = -1;
 
   for (size_t i = 0; i < N_DEV_NODES; i++)
     nodefds[i] = -1;
+  for (size_t i = 0; i < spec->n_mounts; i++)
+    mfds[i] = -1;
 
-  /* Every filesystem is created while the host's /proc is still in this mount namespace: the
-     kernel only lets a user namespace mount proc where a fully visible one exists.  */
-  procfd = new_fs ("proc", NULL, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC, err);
+  /* Every filesystem is created while the host's /proc and /sys are still in this mount
+     namespace: the kernel only lets a user namespace mount proc or sysfs where a fully visible
+     one exists.  */
+  procfd = new_fs ("proc", NULL, nse, err);
   if (procfd < 0)
     goto out;
   devfd = new_fs ("tmpfs", dev_opts, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC, err);
@@ -198,9 +368,25 @@ husk_setup_rootfs (const char *target, struct husk_error **err)
   ptsfd = new_fs ("devpts", pts_opts, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC, err);
   if (ptsfd < 0)
     goto out;
-  shmfd = new_fs ("tmpfs", shm_opts, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC,
-                  err);
+  shmfd = new_fs ("tmpfs", shm_opts, nse, err);
   if (shmfd < 0)
+    goto out;
+  mqfd = new_fs ("mqueue", NULL, nse, err);
+  if (mqfd < 0)
+    goto out;
+  /* A new sysfs shows the network namespace that mounts it, and only its owner may: with the
+     host's network the host's /sys is bound in instead, read-only all the way down.  */
+  if (spec->network == HUSK_NETWORK_NONE)
+    sysfd = new_fs ("sysfs", NULL, nse | MOUNT_ATTR_RDONLY, err);
+  else
+    {
+      sysfd = (int) open_tree (AT_FDCWD, "/sys", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);
+      if (sysfd < 0)
+        husk_error_set (err, errno, "bind \"/sys\"");
+      else if (setattr_ro (sysfd, true, "/sys", err) < 0)
+        goto out;
+    }
+  if (sysfd < 0)
     goto out;
   /* Device nodes are the host's, bound in: a user namespace may not create them.  */
   for (size_t i = 0; i < N_DEV_NODES; i++)
@@ -212,6 +398,32 @@ husk_setup_rootfs (const char *target, struct husk_error **err)
         {
           husk_error_set (err, errno, "bind \"%s\"", path);
           goto out;
+        }
+    }
+  /* Volumes are looked up on the host, as the caller's user, before pivot_root.  */
+  for (size_t i = 0; i < spec->n_mounts; i++)
+    {
+      const struct husk_mount *m = &spec->mounts[i];
+      if (m->kind == HUSK_MOUNT_BIND)
+        {
+          mfds[i] = (int) open_tree (AT_FDCWD, m->source,
+                                     OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);
+          if (mfds[i] < 0)
+            {
+              husk_error_set (err, errno, "volume \"%s\"", m->source);
+              goto out;
+            }
+          if (m->readonly && setattr_ro (mfds[i], true, m->source, err) < 0)
+            goto out;
+        }
+      else
+        {
+          mfds[i] = new_tmpfs (m->options, m->readonly, err);
+          if (mfds[i] < 0)
+            {
+              husk_error_wrap (err, "tmpfs \"%s\"", m->dest);
+              goto out;
+            }
         }
     }
 
@@ -241,6 +453,8 @@ husk_setup_rootfs (const char *target, struct husk_error **err)
   /* From here paths resolve inside the container: a symlink in the image cannot lead out.  */
   if (ensure_dir ("/proc", 0555, err) < 0 || attach (procfd, "/proc", err) < 0)
     goto out;
+  if (ensure_dir ("/sys", 0555, err) < 0 || attach (sysfd, "/sys", err) < 0)
+    goto out;
   if (ensure_dir ("/dev", 0755, err) < 0 || attach (devfd, "/dev", err) < 0)
     goto out;
   for (size_t i = 0; i < N_DEV_NODES; i++)
@@ -259,7 +473,8 @@ husk_setup_rootfs (const char *target, struct husk_error **err)
         goto out;
     }
   if (ensure_dir ("/dev/pts", 0755, err) < 0 || attach (ptsfd, "/dev/pts", err) < 0
-      || ensure_dir ("/dev/shm", 01777, err) < 0 || attach (shmfd, "/dev/shm", err) < 0)
+      || ensure_dir ("/dev/shm", 01777, err) < 0 || attach (shmfd, "/dev/shm", err) < 0
+      || ensure_dir ("/dev/mqueue", 01777, err) < 0 || attach (mqfd, "/dev/mqueue", err) < 0)
     goto out;
   {
     static const char *const links[][2] = {
@@ -274,11 +489,46 @@ husk_setup_rootfs (const char *target, struct husk_error **err)
           goto out;
         }
   }
+  if (!spec->privileged && mask_paths (err) < 0)
+    goto out;
+  for (size_t i = 0; i < spec->n_mounts; i++)
+    {
+      const struct husk_mount *m = &spec->mounts[i];
+      bool file = false;
+      if (m->kind == HUSK_MOUNT_BIND)
+        {
+          struct stat st;
+          if (fstat (mfds[i], &st) < 0)
+            {
+              husk_error_set (err, errno, "volume \"%s\"", m->source);
+              goto out;
+            }
+          file = !S_ISDIR (st.st_mode);
+        }
+      if (make_mountpoint (m->dest, file, err) < 0 || attach (mfds[i], m->dest, err) < 0)
+        {
+          husk_error_wrap (err, "%s \"%s\"", m->kind == HUSK_MOUNT_BIND ? "volume" : "tmpfs",
+                           m->kind == HUSK_MOUNT_BIND ? m->source : m->dest);
+          goto out;
+        }
+    }
   ret = 0;
 
 out:
   for (size_t i = 0; i < N_DEV_NODES; i++)
     if (nodefds[i] >= 0)
       close (nodefds[i]);
+  for (size_t i = 0; i < spec->n_mounts; i++)
+    if (mfds[i] >= 0)
+      close (mfds[i]);
   return ret;
+}
+
+int
+husk_rootfs_readonly (struct husk_error **err)
+{
+  struct mount_attr attr = { .attr_set = MOUNT_ATTR_RDONLY };
+  if (mount_setattr (AT_FDCWD, "/", 0, &attr, sizeof (attr)) < 0)
+    return husk_error_set (err, errno, "make the root filesystem read-only");
+  return 0;
 }

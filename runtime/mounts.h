@@ -11,9 +11,15 @@
 int husk_mount_overlay (char *const *lowerdirs, const char *upper, const char *work,
                         const char *target, bool rootless, struct husk_error **err);
 
-/* Everything from the overlay on TARGET to a process rooted in it: /proc, a minimal /dev and
-   pivot_root.  Run in the container's mount namespace.  */
-int husk_setup_rootfs (const char *target, struct husk_error **err);
+struct husk_container_spec;
+
+/* Everything from the overlay on SPEC->rootfs to a process rooted in it: /proc, /sys read-only,
+   a minimal /dev, pivot_root, Docker's masked and read-only paths (unless privileged), then the
+   volumes and tmpfs mounts.  Run in the container's mount namespace.  */
+int husk_setup_rootfs (const struct husk_container_spec *spec, struct husk_error **err);
+
+/* --read-only: the container's "/" (only that mount) becomes read-only.  */
+int husk_rootfs_readonly (struct husk_error **err);
 
 /* "a,b:c" -> "a\,b\:c": overlayfs splits its option string on these.  */
 char *husk_overlay_escape (const char *path);

@@ -101,15 +101,14 @@ husk_idmap_has_range (const struct husk_idmap *m)
   return m->n_uids > 1;
 }
 
-static int
-run_helper (const char *prog, pid_t pid, const struct husk_idrange *r, size_t n,
-            struct husk_error **err)
+static pid_t
+spawn_helper (const char *prog, pid_t pid, const struct husk_idrange *r, size_t n,
+              struct husk_error **err)
 {
   char *argv[2 + 3 * HUSK_IDMAP_MAX + 1];
   char buf[3 * HUSK_IDMAP_MAX + 1][16];
   size_t a = 0;
   pid_t child;
-  int status;
 
   argv[a++] = (char *) prog;
   snprintf (buf[0], sizeof (buf[0]), "%d", (int) pid);
@@ -127,7 +126,10 @@ run_helper (const char *prog, pid_t pid, const struct husk_idrange *r, size_t n,
 
   child = fork ();
   if (child < 0)
-    return husk_error_set (err, errno, "fork");
+    {
+      husk_error_set (err, errno, "fork");
+      return -1;
+    }
   if (child == 0)
     {
       int null = open ("/dev/null", O_RDONLY | O_CLOEXEC);
@@ -140,6 +142,14 @@ run_helper (const char *prog, pid_t pid, const struct husk_idrange *r, size_t n,
         fprintf (stderr, "husk: exec \"%s\": %s\n", prog, strerror (errno));
       _exit (127);
     }
+  return child;
+}
+
+static int
+wait_helper (const char *prog, pid_t child, struct husk_error **err)
+{
+  int status;
+
   while (waitpid (child, &status, 0) < 0)
     if (errno != EINTR)
       return husk_error_set (err, errno, "wait for \"%s\"", prog);
@@ -171,9 +181,22 @@ husk_idmap_apply (const struct husk_idmap *m, pid_t pid, struct husk_error **err
 
   if (husk_idmap_has_range (m))
     {
-      if (run_helper ("newuidmap", pid, m->uids, m->n_uids, err) < 0
-          || run_helper ("newgidmap", pid, m->gids, m->n_gids, err) < 0)
+      /* The two helpers write different files: run them side by side.  */
+      cleanup_error struct husk_error *gerr = NULL;
+      pid_t u = spawn_helper ("newuidmap", pid, m->uids, m->n_uids, err), g;
+      int ru, rg;
+      if (u < 0)
         return -1;
+      g = spawn_helper ("newgidmap", pid, m->gids, m->n_gids, &gerr);
+      ru = wait_helper ("newuidmap", u, err);
+      rg = g < 0 ? -1 : wait_helper ("newgidmap", g, &gerr);
+      if (ru < 0)
+        return -1;
+      if (rg < 0)
+        {
+          *err = TAKE_PTR (gerr);
+          return -1;
+        }
       return 0;
     }
   /* A single id may be mapped by its owner without help, but only once setgroups is denied:

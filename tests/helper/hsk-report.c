@@ -14,7 +14,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <sched.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
 #include <sys/resource.h>
+#include <termios.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/utsname.h>
@@ -31,6 +37,7 @@ usage (void)
            "  uidmap | gidmap   print /proc/self/{u,g}id_map, one mapping per line,\n"
            "                    fields separated by one space\n"
            "  ids               print \"uid=N gid=N\"\n"
+           "  euid              print the effective uid and gid, \"euid=N egid=N\"\n"
            "  pid               print getpid()\n"
            "  hostname          print the UTS nodename\n"
            "  cwd               print the working directory\n"
@@ -41,7 +48,14 @@ usage (void)
            "  kill-self SIG     die from signal SIG (number or name); as the init of a\n"
            "                    pid namespace only SEGV, FPE and ILL can do it (exit 3\n"
            "                    if the signal was ignored)\n"
-           "  mounts            print /proc/self/mountinfo\n",
+           "  mounts            print /proc/self/mountinfo\n"
+           "  status FIELD      print FIELD's value from /proc/self/status\n"
+           "  groups            print the supplementary groups, space-separated\n"
+           "  try OP [ARG]      attempt OP and print \"ok\" or the errno name (exit 0\n"
+           "                    either way): write PATH (open for writing), mount PATH\n"
+           "                    (a tmpfs), unshare user|mnt|net|pid, kill PID (SIGTERM),\n"
+           "                    tiocsti (push a character into the terminal of\n"
+           "                    the first of fds 0-2 that is one)\n",
            prog);
   return 2;
 }
@@ -237,6 +251,101 @@ cmd_kill_self (const char *arg)
   return 3;
 }
 
+static const char *
+errno_name (int e)
+{
+  static char buf[32];
+  switch (e)
+    {
+    case EPERM: return "EPERM";
+    case EACCES: return "EACCES";
+    case EROFS: return "EROFS";
+    case ENOENT: return "ENOENT";
+    case ESRCH: return "ESRCH";
+    case EINVAL: return "EINVAL";
+    case ENOTTY: return "ENOTTY";
+    case EIO: return "EIO";
+    case ETXTBSY: return "ETXTBSY";
+    case ENOSYS: return "ENOSYS";
+    case EBADF: return "EBADF";
+    case ENOSPC: return "ENOSPC";
+    default:
+      snprintf (buf, sizeof (buf), "errno %d", e);
+      return buf;
+    }
+}
+
+static int
+cmd_status (const char *field)
+{
+  char line[512];
+  size_t n = strlen (field);
+  FILE *f = fopen ("/proc/self/status", "re");
+
+  if (f == NULL)
+    return fail ("open", "/proc/self/status");
+  while (fgets (line, sizeof (line), f) != NULL)
+    if (strncmp (line, field, n) == 0 && line[n] == ':')
+      {
+        char *v = line + n + 1;
+        while (*v == ' ' || *v == '\t')
+          v++;
+        fputs (v, stdout);
+        fclose (f);
+        return 0;
+      }
+  fclose (f);
+  fprintf (stderr, "%s: no field \"%s\" in /proc/self/status\n", prog, field);
+  return 1;
+}
+
+static int
+cmd_try (int argc, char **argv)
+{
+  const char *op = argv[2], *arg = argc > 3 ? argv[3] : NULL;
+  int r;
+
+  errno = 0;
+  if (strcmp (op, "write") == 0 && arg)
+    {
+      r = open (arg, O_WRONLY | O_APPEND | O_CLOEXEC);
+      if (r >= 0)
+        close (r);
+    }
+  else if (strcmp (op, "mount") == 0 && arg)
+    r = mount ("tmpfs", arg, "tmpfs", 0, NULL);
+  else if (strcmp (op, "unshare") == 0 && arg)
+    {
+      int flag = strcmp (arg, "user") == 0  ? CLONE_NEWUSER
+                 : strcmp (arg, "mnt") == 0 ? CLONE_NEWNS
+                 : strcmp (arg, "net") == 0 ? CLONE_NEWNET
+                 : strcmp (arg, "pid") == 0 ? CLONE_NEWPID
+                                            : 0;
+      if (flag == 0)
+        return usage ();
+      r = unshare (flag);
+    }
+  else if (strcmp (op, "kill") == 0 && arg)
+    {
+      long pid;
+      if (!parse_long (arg, 1, INT_MAX, &pid))
+        return usage ();
+      r = kill ((pid_t) pid, SIGTERM);
+    }
+  else if (strcmp (op, "tiocsti") == 0)
+    {
+      char c = '\n';
+      int fd = 0;
+      while (fd < 2 && !isatty (fd))
+        fd++;
+      r = ioctl (fd, TIOCSTI, &c);
+    }
+  else
+    return usage ();
+  printf ("%s\n", r < 0 ? errno_name (errno) : "ok");
+  return 0;
+}
+
 int
 main (int argc, char **argv)
 {
@@ -268,6 +377,11 @@ main (int argc, char **argv)
     {
       NARGS (0);
       printf ("uid=%lu gid=%lu\n", (unsigned long)getuid (), (unsigned long)getgid ());
+    }
+  else if (strcmp (cmd, "euid") == 0)
+    {
+      NARGS (0);
+      printf ("euid=%lu egid=%lu\n", (unsigned long)geteuid (), (unsigned long)getegid ());
     }
   else if (strcmp (cmd, "pid") == 0)
     {
@@ -331,6 +445,29 @@ main (int argc, char **argv)
     {
       NARGS (0);
       return cat_file ("/proc/self/mountinfo");
+    }
+  else if (strcmp (cmd, "status") == 0)
+    {
+      NARGS (1);
+      return cmd_status (argv[2]);
+    }
+  else if (strcmp (cmd, "groups") == 0)
+    {
+      gid_t g[256];
+      int n;
+      NARGS (0);
+      n = getgroups (256, g);
+      if (n < 0)
+        return fail ("getgroups", "self");
+      for (int i = 0; i < n; i++)
+        printf ("%s%lu", i ? " " : "", (unsigned long)g[i]);
+      putchar ('\n');
+    }
+  else if (strcmp (cmd, "try") == 0)
+    {
+      if (argc < 3 || argc > 4)
+        return usage ();
+      return cmd_try (argc, argv);
     }
   else
     {

@@ -158,9 +158,9 @@ teardown_file() {
 	[[ "$stderr" == *to-err* ]] || fail "stderr: $stderr"
 }
 
-@test "stdin reaches the container" {
+@test "stdin reaches the container (-i)" {
 	run --separate-stderr bash -c 'echo piped-in | "$@"' _ \
-		timeout 300 "$HUSK" --root "$STORE" run --rm basic cat
+		timeout 300 "$HUSK" --root "$STORE" run --rm -i basic cat
 	assert_status 0
 	assert_output "piped-in"
 }

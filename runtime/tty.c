@@ -1,0 +1,196 @@
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include "cleanup.h"
+#include "tty.h"
+#include "util.h"
+#include "banned.h"
+
+static int
+send_fd (int sock, int fd)
+{
+  char byte = 't';
+  struct iovec iov = { .iov_base = &byte, .iov_len = 1 };
+  union
+  {
+    char buf[CMSG_SPACE (sizeof (int))];
+    struct cmsghdr align;
+  } u;
+  struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf,
+                        .msg_controllen = sizeof (u.buf) };
+  struct cmsghdr *c = CMSG_FIRSTHDR (&msg);
+
+  memset (&u, 0, sizeof (u));
+  c->cmsg_level = SOL_SOCKET;
+  c->cmsg_type = SCM_RIGHTS;
+  c->cmsg_len = CMSG_LEN (sizeof (int));
+  memcpy (CMSG_DATA (c), &fd, sizeof (int));
+  return sendmsg (sock, &msg, MSG_NOSIGNAL) == 1 ? 0 : -1;
+}
+
+int
+husk_tty_child (int sock, struct husk_error **err)
+{
+  cleanup_close int master = -1, slave = -1;
+  char name[64];
+  int fd;
+
+  master = open ("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
+  if (master < 0)
+    return husk_error_set (err, errno, "tty: open \"/dev/ptmx\"");
+  if (unlockpt (master) < 0 || ptsname_r (master, name, sizeof (name)) != 0)
+    return husk_error_set (err, errno, "tty: unlock the pseudo-terminal");
+  slave = ioctl (master, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC);
+  if (slave < 0)
+    return husk_error_set (err, errno, "tty: open \"%s\"", name);
+  fd = open ("/dev/console", O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+  if (fd < 0)
+    return husk_error_set (err, errno, "tty: create \"/dev/console\"");
+  close (fd);
+  if (mount (name, "/dev/console", NULL, MS_BIND, NULL) < 0)
+    return husk_error_set (err, errno, "tty: bind \"%s\" on \"/dev/console\"", name);
+  if (send_fd (sock, master) < 0)
+    return husk_error_set (err, errno, "tty: send the terminal to husk");
+  if (ioctl (slave, TIOCSCTTY, 0) < 0)
+    return husk_error_set (err, errno, "tty: make \"%s\" the controlling terminal", name);
+  for (int i = 0; i < 3; i++)
+    if (dup2 (slave, i) < 0)
+      return husk_error_set (err, errno, "tty: dup2");
+  return 0;
+}
+
+int
+husk_tty_receive (int sock, int *ret_master, struct husk_error **err)
+{
+  char byte;
+  struct iovec iov = { .iov_base = &byte, .iov_len = 1 };
+  union
+  {
+    char buf[CMSG_SPACE (sizeof (int))];
+    struct cmsghdr align;
+  } u;
+  struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf,
+                        .msg_controllen = sizeof (u.buf) };
+  struct cmsghdr *c;
+  ssize_t n;
+  int fd;
+
+  do
+    n = recvmsg (sock, &msg, MSG_CMSG_CLOEXEC);
+  while (n < 0 && errno == EINTR);
+  if (n < 0)
+    return husk_error_set (err, errno, "tty: receive the terminal");
+  c = CMSG_FIRSTHDR (&msg);
+  if (n == 0 || c == NULL || c->cmsg_type != SCM_RIGHTS)
+    return husk_error_set (err, 0, "tty: the container sent no terminal");
+  memcpy (&fd, CMSG_DATA (c), sizeof (int));
+  *ret_master = fd;
+  return 0;
+}
+
+static void
+copy_winsize (int master)
+{
+  struct winsize ws;
+  if (ioctl (STDIN_FILENO, TIOCGWINSZ, &ws) == 0
+      || ioctl (STDOUT_FILENO, TIOCGWINSZ, &ws) == 0)
+    ioctl (master, TIOCSWINSZ, &ws);
+}
+
+int
+husk_tty_relay (int master, bool interactive, struct husk_error **err)
+{
+  struct termios saved, raw;
+  bool restore = false, in_open = interactive, out_open = true;
+  struct sigaction ign = { .sa_handler = SIG_IGN }, oldpipe;
+  sigset_t winch, oldmask;
+  cleanup_close int sfd = -1;
+  char buf[16384];
+  int r = 0;
+
+  if (isatty (STDIN_FILENO) && tcgetattr (STDIN_FILENO, &saved) == 0)
+    {
+      raw = saved;
+      cfmakeraw (&raw);
+      /* Output processing stays on: the container's terminal already turned \n into \r\n.  */
+      if (tcsetattr (STDIN_FILENO, TCSADRAIN, &raw) == 0)
+        restore = true;
+    }
+  sigaction (SIGPIPE, &ign, &oldpipe);
+  sigemptyset (&winch);
+  sigaddset (&winch, SIGWINCH);
+  sigprocmask (SIG_BLOCK, &winch, &oldmask);
+  sfd = signalfd (-1, &winch, SFD_CLOEXEC | SFD_NONBLOCK);
+  copy_winsize (master);
+
+  for (;;)
+    {
+      struct pollfd p[3] = { { .fd = master, .events = POLLIN },
+                             { .fd = sfd, .events = POLLIN },
+                             { .fd = in_open ? STDIN_FILENO : -1, .events = POLLIN } };
+      ssize_t n;
+
+      if (poll (p, 3, -1) < 0)
+        {
+          if (errno == EINTR)
+            continue;
+          r = husk_error_set (err, errno, "tty: poll");
+          break;
+        }
+      if (p[1].revents & POLLIN)
+        {
+          struct signalfd_siginfo si;
+          while (read (sfd, &si, sizeof (si)) > 0)
+            ;
+          copy_winsize (master);
+        }
+      if (p[2].revents & (POLLIN | POLLHUP | POLLERR))
+        {
+          n = read (STDIN_FILENO, buf, sizeof (buf));
+          if (n > 0)
+            husk_write_all (master, buf, (size_t) n);
+          else if (n == 0 || errno != EINTR)
+            {
+              struct termios t;
+              char eof = 4;
+              if (tcgetattr (master, &t) == 0 && t.c_cc[VEOF] != _POSIX_VDISABLE)
+                eof = (char) t.c_cc[VEOF];
+              husk_write_all (master, &eof, 1);
+              in_open = false;
+            }
+        }
+      if (p[0].revents & (POLLIN | POLLHUP | POLLERR))
+        {
+          n = read (master, buf, sizeof (buf));
+          if (n > 0)
+            {
+              /* With the caller's output gone, keep draining so the container never blocks
+                 on a full terminal.  */
+              if (out_open && husk_write_all (STDOUT_FILENO, buf, (size_t) n) < 0)
+                out_open = false;
+              continue;
+            }
+          if (n < 0 && errno == EINTR)
+            continue;
+          break; /* EIO: every copy of the container's side is closed.  */
+        }
+    }
+  if (restore)
+    tcsetattr (STDIN_FILENO, TCSADRAIN, &saved);
+  sigprocmask (SIG_SETMASK, &oldmask, NULL);
+  sigaction (SIGPIPE, &oldpipe, NULL);
+  return r;
+}

@@ -1,0 +1,27 @@
+/* USER[:GROUP] as Docker reads it, resolved against the container's own /etc/passwd and
+   /etc/group (run after pivot_root, never through the host's NSS).  */
+#ifndef HUSK_USER_H
+#define HUSK_USER_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "error.h"
+
+#define HUSK_USER_MAX_GROUPS 64
+
+struct husk_user
+{
+  uid_t uid;
+  gid_t gid;
+  size_t n_groups; /* Supplementary groups, from /etc/group.  */
+  gid_t groups[HUSK_USER_MAX_GROUPS];
+  char home[256]; /* From passwd; "/" when the user has no entry.  */
+};
+
+/* Resolve SPEC ("name", "1000", "name:group", "1000:1000"; NULL or "" is root) with the
+   passwd and group files under ETC (normally "/etc").  */
+int husk_user_resolve (const char *spec, const char *etc, struct husk_user *ret,
+                       struct husk_error **err);
+
+#endif
