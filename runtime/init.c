@@ -5,6 +5,7 @@
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
+#include <termios.h>
 #include <unistd.h>
 
 #include "init.h"
@@ -58,6 +59,13 @@ husk_init_fork (void)
     }
   if (child == 0)
     {
+      /* The command leads its own process group, in the foreground of the container's
+         terminal when it has one: a Ctrl-C typed there reaches the command's group alone, and
+         pid 1 passes on only what husk sends it, so nothing arrives twice.  SIGTTOU is still
+         blocked here, which lets tcsetpgrp work from the background.  */
+      setpgid (0, 0);
+      if (isatty (STDIN_FILENO))
+        tcsetpgrp (STDIN_FILENO, getpid ());
       sigprocmask (SIG_SETMASK, &old, NULL);
       return 0;
     }

@@ -351,6 +351,45 @@ done"
 	assert_one_error_line
 }
 
+@test "-it --init: the command owns the terminal's foreground, one Ctrl-C reaches it once" {
+	command -v script >/dev/null || skip "no script(1)"
+	local d=$BATS_TEST_TMPDIR/ctrlc i pid
+	mkdir -p "$d"
+	# The command counts SIGINTs; ready and stop are files in a volume, so no timing is guessed.
+	# Two deliveries close together may merge into one pending signal, so the count alone cannot
+	# catch a double delivery: the command must also lead the terminal's foreground group (pid 1,
+	# the init, then never sees keyboard signals).  /proc/PID/stat: pid, comm, state, ppid, pgrp,
+	# session, tty_nr, tpgid.
+	cat >"$d/inner.sh" <<'EOF'
+set -- $(cat /proc/$$/stat)
+echo "pid=$1 pgrp=$5 tpgid=$8"
+n=0
+trap 'n=$((n+1))' INT
+touch /ci/ready
+i=0
+while [ ! -e /ci/stop ] && [ $i -lt 200 ]; do sleep 0.1; i=$((i+1)); done
+echo "count=$n"
+EOF
+	mkfifo "$d/in"
+	script -qec "\"$HUSK\" --root \"$STORE\" run --rm -it --init -v $d:/ci basic sh /ci/inner.sh" \
+		/dev/null <"$d/in" >"$d/out" 2>&1 &
+	pid=$!
+	exec 7>"$d/in"
+	for i in $(seq 200); do
+		[ -e "$d/ready" ] && break
+		sleep 0.1
+	done
+	[ -e "$d/ready" ] || fail "the container never got ready: $(cat "$d/out")"
+	printf '\003' >&7
+	sleep 1
+	touch "$d/stop"
+	wait "$pid"
+	exec 7>&-
+	run cat "$d/out"
+	assert_output_contains "pid=2 pgrp=2 tpgid=2"
+	assert_output_contains "count=1"
+}
+
 @test "--init reaps orphaned zombies" {
 	run --separate-stderr husk run --rm --init basic sh -c \
 		'sh -c "sleep 0.1 & exit 0"; sleep 0.5; grep -l "^State:.*Z" /proc/[0-9]*/status | wc -l'
