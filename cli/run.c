@@ -53,16 +53,6 @@ run_usage (void)
           "      --help                   show this help\n");
 }
 
-static bool
-env_has (char **env, const char *name)
-{
-  size_t n = strlen (name);
-  for (size_t i = 0; env && env[i]; i++)
-    if (strncmp (env[i], name, n) == 0 && env[i][n] == '=')
-      return true;
-  return false;
-}
-
 /* "NAME=VALUE" replaces an earlier NAME: the later setting wins.  */
 static void
 env_set (char ***env, const char *kv)
@@ -635,7 +625,7 @@ husk_cmd_run (struct husk_global *g, int argc, char **argv, struct husk_error **
     goto fail;
   hostname = hostname_opt ? husk_xstrdup (hostname_opt) : husk_strdup_printf ("%.12s", id);
   env = husk_xcalloc (1, sizeof (char *));
-  if (!env_has (cfg.env, "PATH"))
+  if (!husk_env_has (cfg.env, "PATH"))
     husk_strv_append (&env, DEFAULT_PATH);
   hostenv = husk_strdup_printf ("HOSTNAME=%s", hostname);
   husk_strv_append (&env, hostenv);

@@ -79,6 +79,16 @@ husk_str_has_suffix (const char *s, const char *suffix)
   return ls >= lx && memcmp (s + ls - lx, suffix, lx) == 0;
 }
 
+bool
+husk_env_has (char *const *env, const char *name)
+{
+  size_t n = strlen (name);
+  for (size_t i = 0; env && env[i]; i++)
+    if (strncmp (env[i], name, n) == 0 && env[i][n] == '=')
+      return true;
+  return false;
+}
+
 size_t
 husk_strv_len (char *const *v)
 {

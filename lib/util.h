@@ -23,6 +23,8 @@ bool husk_str_has_suffix (const char *s, const char *suffix);
 size_t husk_strv_len (char *const *v);
 void husk_strv_append (char ***v, const char *s);
 void husk_strv_free (char **v);
+/* Whether the "NAME=VALUE" vector ENV sets NAME.  */
+bool husk_env_has (char *const *env, const char *name);
 
 /* Parse a whole decimal string into an unsigned value no larger than MAX.  */
 int husk_parse_u64 (const char *s, uint64_t max, uint64_t *ret_value);

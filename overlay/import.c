@@ -13,21 +13,6 @@
 #include "util.h"
 #include "banned.h"
 
-static int64_t
-layer_size (struct husk_store *s, const char *chain_id)
-{
-  cleanup_free char *p = husk_strdup_printf ("layers/%s/size", husk_digest_hex (chain_id));
-  cleanup_free char *buf = NULL;
-  uint64_t v;
-
-  if (husk_read_file_at (s->rootfd, p, 64, &buf, NULL, NULL) < 0)
-    return 0;
-  buf[strcspn (buf, "\n")] = '\0';
-  if (husk_parse_u64 (buf, INT64_MAX, &v) < 0)
-    return 0;
-  return (int64_t) v;
-}
-
 struct stager
 {
   struct husk_store *s;
@@ -251,7 +236,7 @@ husk_image_commit (struct husk_store *s, const struct husk_import *im,
   img.layers = chain_ids;
   img.created = cfg.created;
   for (size_t i = 0; i < m.n_layers; i++)
-    img.size += layer_size (s, chain_ids[i]);
+    img.size += husk_layer_size (s, chain_ids[i]);
   if (husk_images_add (s, &img, err) < 0)
     goto out;
   memcpy (res.id, img.id, sizeof (res.id));

@@ -49,16 +49,6 @@ struct child_ctx
   int go, report, ttysock;
 };
 
-static bool
-env_has (char **env, const char *name)
-{
-  size_t n = strlen (name);
-  for (size_t i = 0; env && env[i]; i++)
-    if (strncmp (env[i], name, n) == 0 && env[i][n] == '=')
-      return true;
-  return false;
-}
-
 /* Become USER: groups first, while still allowed to set them.  */
 static int
 switch_user (const struct husk_container_spec *spec, const struct husk_user *u,
@@ -161,7 +151,7 @@ container_child (const struct child_ctx *ctx)
     goto fail;
   for (size_t i = 0; spec->env && spec->env[i]; i++)
     husk_strv_append (&env, spec->env[i]);
-  if (!env_has (env, "HOME"))
+  if (!husk_env_has (env, "HOME"))
     {
       cleanup_free char *home = husk_strdup_printf ("HOME=%s", user.home);
       husk_strv_append (&env, home);
