@@ -17,26 +17,11 @@
 #include "manifest.h"
 #include "reference.h"
 #include "util.h"
+#include "tarcleanup.h"
 #include "banned.h"
 
 #define SMALL_MAX (16 * 1024 * 1024)
 #define COPY_BUF (256 * 1024)
-
-static void
-read_freep (struct archive **a)
-{
-  if (*a)
-    archive_read_free (*a);
-}
-#define cleanup_aread __attribute__ ((cleanup (read_freep)))
-
-static void
-write_freep (struct archive **a)
-{
-  if (*a)
-    archive_write_free (*a);
-}
-#define cleanup_awrite __attribute__ ((cleanup (write_freep)))
 
 /* ------------------------------------------------------------------ reading */
 
@@ -140,7 +125,7 @@ open_reader (const char *path, struct husk_error **err)
 static int
 tarindex_build (struct tarindex *t, struct husk_error **err)
 {
-  cleanup_aread struct archive *a = open_reader (t->path, err);
+  cleanup_archive_read struct archive *a = open_reader (t->path, err);
   struct archive_entry *e;
   int r;
 
@@ -219,7 +204,7 @@ static int
 read_members (const struct tarindex *t, char **names, char **bufs, size_t *lens,
               struct husk_error **err)
 {
-  cleanup_aread struct archive *a = open_reader (t->path, err);
+  cleanup_archive_read struct archive *a = open_reader (t->path, err);
   struct archive_entry *e;
   int r;
 
@@ -618,7 +603,7 @@ uncompressed_layer (struct husk_store *s, const char *digest, const char *diff_i
                     int64_t *ret_size, struct husk_error **err)
 {
   cleanup_free char *p = husk_strdup_printf ("%s/blobs/sha256/%s", s->root, husk_digest_hex (digest));
-  cleanup_aread struct archive *a = archive_read_new ();
+  cleanup_archive_read struct archive *a = archive_read_new ();
   cleanup_sha256 struct husk_sha256 *h = husk_sha256_new ();
   struct archive_entry *e;
   const void *block;
@@ -695,7 +680,7 @@ int
 husk_archive_save (struct husk_store *s, const struct husk_image *const *imgs, char **const *names,
                    size_t n, int outfd, struct husk_error **err)
 {
-  cleanup_awrite struct archive *a = archive_write_new ();
+  cleanup_archive_write struct archive *a = archive_write_new ();
   cleanup_jgen husk_jgen *mj = husk_jgen_new (false);
   cleanup_jgen husk_jgen *rj = husk_jgen_new (false);
   cleanup_strv char **written = husk_xcalloc (1, sizeof (char *));

@@ -18,6 +18,7 @@
 #include "unpack.h"
 #include "util.h"
 #include "whiteout.h"
+#include "tarcleanup.h"
 #include "banned.h"
 
 #define READ_BUF_SIZE (1024 * 1024)
@@ -707,21 +708,13 @@ finish_dirtimes (struct unpacker *u, struct husk_error **err)
   return ret;
 }
 
-static void
-archive_freep (struct archive **a)
-{
-  if (*a)
-    archive_read_free (*a);
-}
-#define cleanup_archive __attribute__ ((cleanup (archive_freep)))
-
 /* Drive both readers.  DIFF, when not NULL, receives the diff_id.  */
 static int
 unpack_stream (struct source *src, int rootfd, bool rootless, struct husk_unpack_stats *stats,
                char *diff, struct husk_error **err)
 {
-  cleanup_archive struct archive *raw = archive_read_new ();
-  cleanup_archive struct archive *tar = archive_read_new ();
+  cleanup_archive_read struct archive *raw = archive_read_new ();
+  cleanup_archive_read struct archive *tar = archive_read_new ();
   cleanup_sha256 struct husk_sha256 *diffhash = husk_sha256_new ();
   struct tarstream ts = { .raw = raw, .hash = diffhash };
   struct unpacker u = { .rootfd = rootfd, .rootless = rootless, .stats = stats };
