@@ -1,0 +1,85 @@
+/* Containers that outlive a command: their records in the store and their state while they run.
+
+   STORE/containers/ID/
+     config.json   what the container is: name, image, and the whole spec to start it again
+     state.json    created | running | exited, exit code, start and finish times (the monitor
+                   writes it; absent means created)
+     ctr.log       its output, one JSON object a line:
+                   {"log":"TEXT","stream":"stdout"|"stderr","time":"RFC3339Nano UTC"}
+                   (TEXT ends in "\n" unless the line was cut at 16 KiB or the output ended)
+     upper/ work/ rootfs/
+   STORE/container-names/NAME   a symlink to ID: symlinkat is what makes names unique
+
+   RUNDIR/ID/ (RUNDIR: $XDG_RUNTIME_DIR/husk, /run/husk for root, else /tmp/husk-run-UID)
+     pid           "PID PID_START MONITOR_PID MONITOR_START": the container's pid 1 on the
+                   host and its monitor, each with its start time (/proc/PID/stat field 22) so
+                   a reused pid is never mistaken for them
+     attach.sock   the monitor's socket for husk attach and start -a
+
+   IDs are 64 hex characters; any unique prefix or the name selects a container.  */
+#ifndef HUSK_RECORD_H
+#define HUSK_RECORD_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "container.h"
+#include "error.h"
+
+struct husk_store;
+
+enum husk_ctr_status
+{
+  HUSK_CTR_CREATED,
+  HUSK_CTR_RUNNING,
+  HUSK_CTR_EXITED,
+};
+
+struct husk_ctr
+{
+  char id[65];
+  char *name;
+  char *image;      /* The image's ID, "sha256:HEX".  */
+  char *image_name; /* As the user wrote it.  */
+  char *created;    /* RFC 3339, UTC.  */
+  bool auto_remove; /* --rm.  */
+  char *stop_signal; /* The image's StopSignal, or NULL for SIGTERM.  */
+
+  /* Everything needed to start it; every string and array is owned by the record.  Paths
+     (lowerdirs, upperdir, workdir, rootfs) are absolute for this store.  */
+  struct husk_container_spec spec;
+
+  /* State, repaired on load: a container whose monitor is gone is exited.  */
+  enum husk_ctr_status status;
+  pid_t pid;         /* Its pid 1 on the host, while running.  */
+  pid_t monitor_pid; /* While running.  */
+  int exit_code;     /* When exited.  */
+  char *started_at;  /* RFC 3339 with nanoseconds, or NULL.  */
+  char *finished_at;
+};
+
+/* RUNDIR, created 0700 when missing (and checked to be the caller's own).  */
+int husk_rundir (char **ret, struct husk_error **err);
+
+/* QUERY: a full ID, a unique ID prefix, or a name.  "no such container: QUERY" otherwise.  */
+int husk_ctr_load (struct husk_store *s, const char *query, struct husk_ctr **ret,
+                   struct husk_error **err);
+/* Every container, newest first.  */
+int husk_ctr_list (struct husk_store *s, struct husk_ctr ***ret, size_t *ret_n,
+                   struct husk_error **err);
+void husk_ctr_free (struct husk_ctr *c);
+void husk_ctr_list_free (struct husk_ctr **v, size_t n);
+
+/* "store/containers/ID" as an absolute path, and the log file's.  */
+char *husk_ctr_dir (struct husk_store *s, const struct husk_ctr *c);
+char *husk_ctr_log_path (struct husk_store *s, const struct husk_ctr *c);
+
+static inline void
+husk_ctr_freep (struct husk_ctr **c)
+{
+  husk_ctr_free (*c);
+}
+#define cleanup_ctr __attribute__ ((cleanup (husk_ctr_freep)))
+
+#endif
