@@ -234,6 +234,12 @@ monitor_main (struct husk_store *s, struct husk_ctr *c, int attach_fd, int ready
   char startup_error[512] = "";
 
   setsid ();
+  {
+    /* Whatever the caller had open (a test harness's pipes, a terminal) is not ours to
+       hold for the container's lifetime.  */
+    int keep[] = { ready, attach_fd, s->rootfd, s->lockfd, s->gclockfd };
+    husk_close_fds_except (keep, sizeof (keep) / sizeof (keep[0]));
+  }
   signal (SIGPIPE, SIG_IGN);
   signal (SIGHUP, SIG_IGN);
   signal (SIGINT, SIG_IGN);
