@@ -315,6 +315,15 @@ done"
 	husk rm -f lc-p3
 }
 
+@test "container prune sweeps what interrupted commands left" {
+	mkdir -p "$STORE/containers/.rm-0123" "$STORE/containers/$(printf 'a%.0s' $(seq 64))/upper"
+	touch -d '2 minutes ago' "$STORE/containers/$(printf 'a%.0s' $(seq 64))"
+	run --separate-stderr husk container prune
+	assert_status 0
+	[ ! -e "$STORE/containers/.rm-0123" ]
+	[ ! -e "$STORE/containers/$(printf 'a%.0s' $(seq 64))" ]
+}
+
 @test "container inspect: state, config, mounts, times" {
 	husk run -d --name lc-insp -e FOO=bar -v "$BATS_TEST_TMPDIR:/mnt:ro" basic sh -c 'exit 4'
 	husk wait lc-insp
