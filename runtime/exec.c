@@ -65,65 +65,12 @@ not_running (struct husk_error **err, const struct husk_ctr *ctr)
   return husk_error_set (err, 0, "container %.12s is not running", ctr->id);
 }
 
-/* Field 22 of /proc/PID/stat: the start time, in clock ticks after boot.  */
-static int
-proc_start_time (pid_t pid, unsigned long long *ret)
-{
-  char path[64], buf[1024];
-  cleanup_close int fd = -1;
-  ssize_t n;
-  char *p;
-
-  snprintf (path, sizeof (path), "/proc/%d/stat", (int) pid);
-  fd = open (path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0)
-    return -1;
-  n = husk_read_all (fd, buf, sizeof (buf) - 1);
-  if (n <= 0)
-    return -1;
-  buf[n] = '\0';
-  /* The command name may hold spaces and parentheses: fields start after the last ')'.  */
-  p = strrchr (buf, ')');
-  if (p == NULL)
-    return -1;
-  p++;
-  for (int field = 3; field < 22; field++)
-    {
-      p = strchr (p + 1, ' ');
-      if (p == NULL)
-        return -1;
-    }
-  if (sscanf (p, " %llu", ret) != 1)
-    return -1;
-  return 0;
-}
-
-/* Whether PID is still the process the record started: RUNDIR/ID/pid holds
-   "PID PID_START MONITOR_PID MONITOR_START".  */
-static bool
-is_containers_pid1 (const struct husk_ctr *ctr)
-{
-  cleanup_free char *rundir = NULL, *path = NULL, *buf = NULL;
-  cleanup_error struct husk_error *e = NULL;
-  unsigned long long want, have;
-  long pid;
-  size_t len;
-
-  if (husk_rundir (&rundir, &e) < 0)
-    return false;
-  path = husk_strdup_printf ("%s/%s/pid", rundir, ctr->id);
-  if (husk_read_file_at (AT_FDCWD, path, 4096, &buf, &len, &e) < 0)
-    return false;
-  if (sscanf (buf, "%ld %llu", &pid, &want) != 2 || pid != (long) ctr->pid)
-    return false;
-  return proc_start_time (ctr->pid, &have) == 0 && have == want;
-}
-
 /* RUNDIR/ID/seccomp caches the container's compiled filter: compiling Docker's profile with
    libseccomp takes milliseconds, the largest part of an exec.  Its first line names what it
    was built from (husk's version, the mode, the capabilities, the profile's digest), so a
    different build is never loaded; the rest is the program.  RUNDIR is the caller's own
-   (0700, checked by husk_rundir) and no container mounts it.  */
+   (0700, checked by husk_rundir), no container mounts it, and RUNDIR/ID goes with the
+   container.  */
 #define FILTER_MAX (4096 * 8) /* BPF_MAXINSNS instructions of 8 bytes.  */
 
 static char *
@@ -141,7 +88,7 @@ static int
 build_filter (const struct husk_ctr *ctr, struct husk_seccomp_prog *ret, struct husk_error **err)
 {
   const struct husk_container_spec *cs = &ctr->spec;
-  cleanup_free char *rundir = NULL, *path = NULL, *key = NULL, *buf = NULL, *out = NULL;
+  cleanup_free char *path = NULL, *key = NULL, *buf = NULL, *out = NULL;
   cleanup_error struct husk_error *e = NULL;
   size_t len, klen;
 
@@ -149,9 +96,8 @@ build_filter (const struct husk_ctr *ctr, struct husk_seccomp_prog *ret, struct 
     return 0;
   key = filter_key (cs);
   klen = strlen (key);
-  if (husk_rundir (&rundir, &e) == 0)
+  if (husk_ctr_run_path (ctr, "seccomp", &path, &e) == 0)
     {
-      path = husk_strdup_printf ("%s/%s/seccomp", rundir, ctr->id);
       if (husk_read_file_at (AT_FDCWD, path, klen + FILTER_MAX, &buf, &len, &e) == 0
           && len > klen && memcmp (buf, key, klen) == 0 && (len - klen) % 8 == 0)
         {
@@ -363,7 +309,7 @@ husk_exec (const struct husk_ctr *ctr, const struct husk_exec_opts *opts, int *r
         return not_running (err, ctr);
       return husk_error_set (err, errno, "container %.12s: open its process", ctr->id);
     }
-  if (!is_containers_pid1 (ctr))
+  if (!husk_proc_alive (ctr->pid, ctr->pid_start))
     return not_running (err, ctr);
 
   ctx.nsflags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWCGROUP;

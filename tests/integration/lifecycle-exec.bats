@@ -8,7 +8,7 @@ load helpers
 setup_file() {
 	ensure_images
 	new_store "$BATS_FILE_TMPDIR/store"
-	export STORE
+	export STORE HUSK
 	pull basic latest
 	# The containers the tests exec into: the defaults, and one with every setting exec
 	# inherits (hostname, workdir, env, no-new-privileges, capabilities, seccomp).
@@ -190,11 +190,11 @@ EPERM"
 }
 
 @test "exec: 127 for a command not found, 126 for one not executable" {
-	run --separate-stderr husk exec ex no-such-command
+	run -127 --separate-stderr husk exec ex no-such-command
 	assert_status 127
 	assert_one_error_line
 	assert_stderr_contains "exec \"no-such-command\": executable file not found in \$PATH"
-	run --separate-stderr husk exec ex /no/such/file
+	run -127 --separate-stderr husk exec ex /no/such/file
 	assert_status 127
 	assert_one_error_line
 	run --separate-stderr husk exec ex /usr/local/bin/notexec
@@ -249,7 +249,7 @@ end"
 }
 
 @test "exec -d: a command that cannot start is an error" {
-	run --separate-stderr husk exec -d ex no-such-command
+	run -127 --separate-stderr husk exec -d ex no-such-command
 	assert_status 127
 	assert_one_error_line
 }
