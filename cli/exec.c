@@ -107,7 +107,8 @@ husk_cmd_exec (struct husk_global *g, int argc, char **argv, struct husk_error *
   if (argv[optind + 1][0] == '\0')
     return husk_cli_usage_error (err, "exec", "the command is empty");
 
-  if (husk_cli_open_store (g, &store, err) < 0 || husk_ctr_load (store, argv[optind], &ctr, err) < 0)
+  if (husk_cli_open_store (g, &store, err) < 0
+      || husk_ctr_load (store, argv[optind], &ctr, err) < 0)
     return -1;
   if (ctr->status != HUSK_CTR_RUNNING)
     return husk_error_set (err, 0, "container %.12s is not running", ctr->id);
