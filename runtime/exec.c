@@ -2,7 +2,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <inttypes.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -16,7 +15,6 @@
 
 #include "caps.h"
 #include "cleanup.h"
-#include "digest.h"
 #include "exec.h"
 #include "seccomp-filter.h"
 #include "tty.h"
@@ -65,48 +63,13 @@ not_running (struct husk_error **err, const struct husk_ctr *ctr)
   return husk_error_set (err, 0, "container %.12s is not running", ctr->id);
 }
 
-/* RUNDIR/ID/seccomp caches the container's compiled filter: compiling Docker's profile with
-   libseccomp takes milliseconds, the largest part of an exec.  Its first line names what it
-   was built from (husk's version, the mode, the capabilities, the profile's digest), so a
-   different build is never loaded; the rest is the program.  RUNDIR is the caller's own
-   (0700, checked by husk_rundir), no container mounts it, and RUNDIR/ID goes with the
-   container.  */
-#define FILTER_MAX (4096 * 8) /* BPF_MAXINSNS instructions of 8 bytes.  */
-
-static char *
-filter_key (const struct husk_container_spec *cs)
-{
-  char digest[HUSK_DIGEST_LEN + 1] = "-";
-
-  if (cs->seccomp == HUSK_SECCOMP_PROFILE)
-    husk_sha256_buf (cs->seccomp_profile, strlen (cs->seccomp_profile), digest);
-  return husk_strdup_printf ("husk-seccomp %s %d %" PRIx64 " %s\n", PACKAGE_VERSION,
-                             (int) cs->seccomp, cs->caps, digest);
-}
-
+/* The container's filter, built as its start built it.  No compiled program is kept on disk
+   for later execs to load: whatever could write it (a container given the runtime directory
+   as a volume) could weaken every later exec.  The default program is built into husk.  */
 static int
 build_filter (const struct husk_ctr *ctr, struct husk_seccomp_prog *ret, struct husk_error **err)
 {
   const struct husk_container_spec *cs = &ctr->spec;
-  cleanup_free char *path = NULL, *key = NULL, *buf = NULL, *out = NULL;
-  cleanup_error struct husk_error *e = NULL;
-  size_t len, klen;
-
-  if (cs->seccomp == HUSK_SECCOMP_UNCONFINED)
-    return 0;
-  key = filter_key (cs);
-  klen = strlen (key);
-  if (husk_ctr_run_path (ctr, "seccomp", &path, &e) == 0)
-    {
-      if (husk_read_file_at (AT_FDCWD, path, klen + FILTER_MAX, &buf, &len, &e) == 0
-          && len > klen && memcmp (buf, key, klen) == 0 && (len - klen) % 8 == 0)
-        {
-          ret->len = (len - klen) / 8;
-          ret->filter = husk_xmalloc (len - klen);
-          memcpy (ret->filter, buf + klen, len - klen);
-          return 0;
-        }
-    }
 
   if (cs->seccomp == HUSK_SECCOMP_DEFAULT && husk_seccomp_build_default (cs->caps, ret, err) < 0)
     return -1;
@@ -115,15 +78,6 @@ build_filter (const struct husk_ctr *ctr, struct husk_seccomp_prog *ret, struct 
                                      ret, err)
              < 0)
     return -1;
-  if (path && ret->filter && ret->len * 8 <= FILTER_MAX)
-    {
-      /* Only a cache: a failure to write it costs the next exec time, nothing else.  */
-      out = husk_xmalloc (klen + ret->len * 8);
-      memcpy (out, key, klen);
-      memcpy (out + klen, ret->filter, ret->len * 8);
-      husk_error_free (&e);
-      husk_write_file_atomic_at (AT_FDCWD, path, out, klen + ret->len * 8, 0600, &e);
-    }
   return 0;
 }
 
