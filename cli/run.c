@@ -573,7 +573,7 @@ create_container (struct husk_global *g, int argc, char **argv, bool *ret_detach
   rec.stop_signal = cfg.stop_signal;
   rec.layers = img->layers;
   rec.spec = spec;
-  if (husk_ctr_save_config (store, &rec, err) < 0)
+  if (husk_ctr_save_config (store, &rec, !(rm && !*ret_detach), err) < 0)
     goto fail_name;
   husk_store_gc_unlock (store);
   locked = false;
