@@ -14,6 +14,7 @@
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/utsname.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -256,11 +257,14 @@ parse_action (const husk_json *rule, const char *what, uint32_t *ret, struct hus
   int64_t e = EPERM;
 
   if (a == NULL)
-    a = husk_json_get_string (rule, "defaultAction");
+    {
+      a = husk_json_get_string (rule, "defaultAction");
+      ej = husk_json_get (rule, "defaultErrnoRet");
+    }
   if (a == NULL)
     return husk_error_set (err, 0, "seccomp profile: %s has no action", what);
-  if (ej && !husk_json_int64 (ej, &e))
-    return husk_error_set (err, 0, "seccomp profile: %s: errnoRet is not a number", what);
+  if (ej && (!husk_json_int64 (ej, &e) || e < 0 || e > 4095))
+    return husk_error_set (err, 0, "seccomp profile: %s: errnoRet is not an errno", what);
   if (strcmp (a, "SCMP_ACT_ALLOW") == 0)
     *ret = SCMP_ACT_ALLOW;
   else if (strcmp (a, "SCMP_ACT_ERRNO") == 0)
@@ -273,6 +277,12 @@ parse_action (const husk_json *rule, const char *what, uint32_t *ret, struct hus
     *ret = SCMP_ACT_TRAP;
   else if (strcmp (a, "SCMP_ACT_LOG") == 0)
     *ret = SCMP_ACT_LOG;
+  else if (strcmp (a, "SCMP_ACT_TRACE") == 0)
+    /* With no tracer attached the kernel fails the call with ENOSYS, as with Docker.  */
+    *ret = SCMP_ACT_TRACE ((uint16_t) (ej ? e : 0));
+  else if (strcmp (a, "SCMP_ACT_NOTIFY") == 0)
+    return husk_error_set (err, 0, "seccomp profile: %s: SCMP_ACT_NOTIFY needs a seccomp agent, "
+                                   "which husk does not have", what);
   else
     return husk_error_set (err, 0, "seccomp profile: %s: unsupported action \"%s\"", what, a);
   return 0;
@@ -298,12 +308,53 @@ parse_op (const char *op, enum scmp_compare *ret)
   return -1;
 }
 
-/* Docker's includes/excludes: {"caps": [...]} (other keys, such as minKernel, are not
-   checked).  */
+/* The architecture as Docker's profiles name it in "arches" conditions.  */
+static const char *
+native_arch_name (void)
+{
+#if defined(__x86_64__) && defined(__ILP32__)
+  return "x32";
+#elif defined(__x86_64__)
+  return "amd64";
+#elif defined(__i386__)
+  return "x86";
+#elif defined(__aarch64__)
+  return "arm64";
+#elif defined(__arm__)
+  return "arm";
+#elif defined(__powerpc64__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+  return "ppc64le";
+#elif defined(__s390x__)
+  return "s390x";
+#elif defined(__riscv) && __riscv_xlen == 64
+  return "riscv64";
+#else
+  return "unknown";
+#endif
+}
+
+/* Whether the running kernel is at least "MAJOR.MINOR".  An unreadable version counts as new
+   enough, as for Docker (a rule is not dropped for want of a number).  */
 static bool
-caps_match (const husk_json *cond, uint64_t caps, bool include)
+kernel_at_least (const char *want)
+{
+  struct utsname u;
+  unsigned wmaj = 0, wmin = 0, kmaj = 0, kmin = 0;
+
+  if (sscanf (want, "%u.%u", &wmaj, &wmin) < 1 || uname (&u) < 0
+      || sscanf (u.release, "%u.%u", &kmaj, &kmin) < 1)
+    return true;
+  return kmaj > wmaj || (kmaj == wmaj && kmin >= wmin);
+}
+
+/* Docker's includes/excludes: every condition given ("caps", "arches", "minKernel") must hold
+   for an include, and none may hold for an exclude.  */
+static bool
+cond_match (const husk_json *cond, uint64_t caps, bool include)
 {
   const husk_json *list = cond ? husk_json_get (cond, "caps") : NULL;
+  const husk_json *arches = cond ? husk_json_get (cond, "arches") : NULL;
+  const char *min_kernel = cond ? husk_json_get_string (cond, "minKernel") : NULL;
   size_t n = list ? husk_json_array_len (list) : 0;
 
   for (size_t i = 0; i < n; i++)
@@ -317,6 +368,20 @@ caps_match (const husk_json *cond, uint64_t caps, bool include)
       if (!include && has)
         return false;
     }
+  if (arches && husk_json_array_len (arches) > 0)
+    {
+      bool found = false;
+      for (size_t i = 0; i < husk_json_array_len (arches); i++)
+        {
+          const char *a = husk_json_string (husk_json_array_at (arches, i));
+          if (a && strcmp (a, native_arch_name ()) == 0)
+            found = true;
+        }
+      if (found != include)
+        return false;
+    }
+  if (min_kernel && kernel_at_least (min_kernel) != include)
+    return false;
   return true;
 }
 
@@ -349,8 +414,8 @@ husk_seccomp_build_profile (const char *json, size_t len, uint64_t caps,
       char what[32];
 
       snprintf (what, sizeof (what), "syscalls[%zu]", i);
-      if (!caps_match (husk_json_get (rule, "includes"), caps, true)
-          || !caps_match (husk_json_get (rule, "excludes"), caps, false))
+      if (!cond_match (husk_json_get (rule, "includes"), caps, true)
+          || !cond_match (husk_json_get (rule, "excludes"), caps, false))
         continue;
       if (parse_action (rule, what, &action, err) < 0)
         return -1;

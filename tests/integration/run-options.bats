@@ -244,6 +244,63 @@ JSON
 	assert_output_contains "touch-ok"
 }
 
+# profile_rule COND: a profile that denies mkdir with EPERM under Docker's condition COND.
+profile_rule() {
+	cat >"$BATS_TEST_TMPDIR/cond.json" <<JSON
+{"defaultAction": "SCMP_ACT_ALLOW",
+ "syscalls": [{"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_ERRNO", "errnoRet": 1, $1}]}
+JSON
+}
+
+mkdir_with_profile() {
+	run --separate-stderr husk run --rm --security-opt "seccomp=$BATS_TEST_TMPDIR/cond.json" basic \
+		sh -c 'mkdir /tmp/d 2>/dev/null && echo made || echo denied'
+	assert_status 0
+}
+
+@test "seccomp profile conditions: arches and minKernel, in includes and excludes" {
+	case $(uname -m) in
+	x86_64) native=amd64 ;;
+	aarch64) native=arm64 ;;
+	*) skip "no Docker arch name mapped for $(uname -m) in this test" ;;
+	esac
+	profile_rule "\"includes\": {\"arches\": [\"$native\"]}"
+	mkdir_with_profile
+	assert_output denied
+	profile_rule '"includes": {"arches": ["s390x"]}'
+	mkdir_with_profile
+	assert_output made
+	profile_rule "\"excludes\": {\"arches\": [\"$native\"]}"
+	mkdir_with_profile
+	assert_output made
+	profile_rule '"includes": {"minKernel": "3.0"}'
+	mkdir_with_profile
+	assert_output denied
+	profile_rule '"includes": {"minKernel": "999.0"}'
+	mkdir_with_profile
+	assert_output made
+	profile_rule '"excludes": {"minKernel": "3.0"}'
+	mkdir_with_profile
+	assert_output made
+}
+
+@test "seccomp profile actions: SCMP_ACT_TRACE fails the call without a tracer; NOTIFY is refused" {
+	cat >"$BATS_TEST_TMPDIR/trace.json" <<'JSON'
+{"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [{"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_TRACE"}]}
+JSON
+	run --separate-stderr husk run --rm --security-opt "seccomp=$BATS_TEST_TMPDIR/trace.json" basic \
+		sh -c 'mkdir /tmp/d 2>&1; echo rc=$?'
+	assert_output_contains "rc=1"
+	assert_output_contains "not implemented"
+	cat >"$BATS_TEST_TMPDIR/notify.json" <<'JSON'
+{"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [{"names": ["mkdir"], "action": "SCMP_ACT_NOTIFY"}]}
+JSON
+	run --separate-stderr husk run --rm --security-opt "seccomp=$BATS_TEST_TMPDIR/notify.json" basic true
+	assert_status 125
+	assert_one_error_line
+	assert_stderr_contains 'SCMP_ACT_NOTIFY needs a seccomp agent'
+}
+
 @test "--security-opt with a bad profile or an unknown option: one error, 125" {
 	echo '{"defaultAction": "SCMP_ACT_NOPE"}' >"$BATS_TEST_TMPDIR/bad.json"
 	run --separate-stderr husk run --rm --security-opt "seccomp=$BATS_TEST_TMPDIR/bad.json" basic true
