@@ -30,6 +30,7 @@ static const struct command commands[] = {
   { "system", husk_cmd_system, "show disk use (system df)" },
   { "save", husk_cmd_save, "write images as a docker-archive" },
   { "load", husk_cmd_load, "import the images of a docker-archive" },
+  { "logs", husk_cmd_logs, "print a container's output" },
 };
 
 static void

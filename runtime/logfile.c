@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cleanup.h"
@@ -39,13 +40,21 @@ int
 husk_logw_open (const char *path, struct husk_logw **ret, struct husk_error **err)
 {
   struct husk_logw *w;
-  int fd = open (path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOCTTY, 0600);
+  struct stat st;
+  char last;
+  /* Readable too, for the check of its last byte.  */
+  int fd = open (path, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC | O_NOCTTY, 0600);
 
   if (fd < 0)
     return husk_error_set (err, errno, "open log \"%s\"", path);
   w = husk_xcalloc (1, sizeof (*w));
   w->fd = fd;
   w->gen = husk_jgen_new (false);
+  /* A writer that died inside a line (a full disk, a killed monitor) left the file without its
+     last "\n": the next line must not be glued to that piece.  */
+  if (fstat (fd, &st) == 0 && st.st_size > 0 && pread (fd, &last, 1, st.st_size - 1) == 1
+      && last != '\n')
+    w->torn = true;
   *ret = w;
   return 0;
 }

@@ -27,7 +27,8 @@ enum
 
 struct husk_logw;
 
-/* Open PATH for appending (created 0600, close-on-exec).  */
+/* Open PATH for appending (created 0600, close-on-exec).  When it ends inside a line (a writer
+   died mid-write), the first line written starts with a "\n" so that it stays whole.  */
 int husk_logw_open (const char *path, struct husk_logw **ret, struct husk_error **err);
 
 /* Add LEN bytes the container wrote on STREAM (HUSK_LOG_STDOUT or HUSK_LOG_STDERR).  Every line

@@ -346,6 +346,24 @@ test_logfile (void)
   husk_error_free (&err);
   husk_logw_close (TAKE_PTR (w));
   husk_logw_close (NULL);
+  /* A file a dead writer left inside a line: the next line stays whole.  */
+  unlink (path);
+  {
+    FILE *f = fopen (path, "we");
+    if (f)
+      {
+        fputs ("{\"log\":\"cut sh", f);
+        fclose (f);
+      }
+  }
+  ok (husk_logw_open (path, &w, &err) == 0, "open a file that ends inside a line");
+  rc = husk_logw_write (w, HUSK_LOG_STDOUT, "whole\n", 6, &err);
+  n = read_log (path, e, &valid);
+  ok (rc == 0 && !valid && n == 1 && ENTRY_IS (&e[0], HUSK_LOG_STDOUT, "whole\n"),
+      "the first line after a torn one starts on a line of its own");
+  clear_entries (e, n);
+  husk_logw_close (TAKE_PTR (w));
+
   ok (husk_logw_open ("/nonexistent/ctr.log", &w, &err) < 0 && err
           && strstr (err->msg, "/nonexistent/ctr.log") != NULL,
       "an open failure names the file");
