@@ -28,6 +28,7 @@
 /* When the file is quiet, how often to look at the container's state anyway (ms): the monitor's
    pidfd and the directory's events normally say it first.  */
 #define QUIET_RECHECK_MS 2000
+#define NO_INOTIFY_MS 250
 
 static void
 logs_usage (void)
@@ -92,7 +93,7 @@ parse_duration (const char *s, int64_t *ret_ns)
     }
   if (!(total < 9e18))
     return -1;
-  *ret_ns = (int64_t)(sign * total);
+  *ret_ns = (int64_t) (sign * total);
   return 0;
 }
 
@@ -108,9 +109,9 @@ parse_unix (const char *s, struct timespec *ret)
     return -1;
   for (; *p >= '0' && *p <= '9'; p++)
     {
-      if (sec > (uint64_t)INT64_MAX / 10 - 10)
+      if (sec > (uint64_t) INT64_MAX / 10 - 10)
         return -1;
-      sec = sec * 10 + (uint64_t)(*p - '0');
+      sec = sec * 10 + (uint64_t) (*p - '0');
     }
   if (*p == '.')
     {
@@ -125,7 +126,7 @@ parse_unix (const char *s, struct timespec *ret)
     }
   if (*p != '\0')
     return -1;
-  ret->tv_sec = (time_t)sec;
+  ret->tv_sec = (time_t) sec;
   ret->tv_nsec = nsec;
   return 0;
 }
@@ -155,7 +156,7 @@ parse_local (const char *s, struct timespec *ret)
         continue;
       tm.tm_isdst = -1;
       t = mktime (&tm);
-      if (t == (time_t)-1)
+      if (t == (time_t) -1)
         continue;
       ret->tv_sec = t;
       ret->tv_nsec = frac.tv_nsec;
@@ -173,14 +174,14 @@ parse_time (const char *flag, const char *s, const struct timespec *now, struct 
   if (parse_duration (s, &ns) == 0)
     {
       int64_t nsec = now->tv_nsec - ns % 1000000000;
-      ret->tv_sec = now->tv_sec - (time_t)(ns / 1000000000) + (time_t)(nsec / 1000000000);
+      ret->tv_sec = now->tv_sec - (time_t) (ns / 1000000000) + (time_t) (nsec / 1000000000);
       nsec %= 1000000000;
       if (nsec < 0)
         {
           nsec += 1000000000;
           ret->tv_sec--;
         }
-      ret->tv_nsec = (long)nsec;
+      ret->tv_nsec = (long) nsec;
       return 0;
     }
   if (parse_unix (s, ret) == 0 || husk_rfc3339_parse (s, ret) == 0 || parse_local (s, ret) == 0)
@@ -319,10 +320,10 @@ drain (struct reader *r, struct husk_error **err)
         return husk_error_set (err, errno, "read log");
       if (n == 0)
         break;
-      r->len += (size_t)n;
+      r->len += (size_t) n;
       while ((nl = memchr (r->buf + start, '\n', r->len - start)) != NULL)
         {
-          size_t end = (size_t)(nl - r->buf);
+          size_t end = (size_t) (nl - r->buf);
           if (r->skipping)
             r->skipping = false;
           else if (handle_line (r, r->buf + start, end - start, err) < 0)
@@ -349,21 +350,21 @@ tail_offset (int fd, uint64_t n, off_t *ret, struct husk_error **err)
   pos = st.st_size;
   while (pos > 0)
     {
-      size_t k = pos < READ_CHUNK ? (size_t)pos : READ_CHUNK;
+      size_t k = pos < READ_CHUNK ? (size_t) pos : READ_CHUNK;
       ssize_t got;
-      pos -= (off_t)k;
+      pos -= (off_t) k;
       do
         got = pread (fd, blk, k, pos);
       while (got < 0 && errno == EINTR);
       if (got < 0)
         return husk_error_set (err, errno, "read log");
-      if ((size_t)got != k)
+      if ((size_t) got != k)
         return husk_error_set (err, 0, "read log: the file shrank");
       /* The last newline ends the last complete line: N lines back is the N+1st.  */
       for (size_t i = k; i-- > 0;)
         if (blk[i] == '\n' && ++seen == n + 1)
           {
-            *ret = pos + (off_t)i + 1;
+            *ret = pos + (off_t) i + 1;
             return 0;
           }
     }
@@ -419,6 +420,8 @@ open_log (const char *path, int *ret, struct husk_error **err)
 static int
 watch_log (struct follow *f, struct husk_error **err)
 {
+  if (f->ino < 0)
+    return 0;
   f->file_wd = inotify_add_watch (f->ino, f->log_path, IN_MODIFY | IN_DELETE_SELF | IN_MOVE_SELF);
   if (f->file_wd < 0 && errno != ENOENT)
     return husk_error_set (err, errno, "watch log \"%s\"", f->log_path);
@@ -434,11 +437,15 @@ follow (struct follow *f, struct reader *r, struct husk_error **err)
   int running;
 
   f->ino = inotify_init1 (IN_CLOEXEC | IN_NONBLOCK);
-  if (f->ino < 0)
+  if (f->ino < 0 && errno != EMFILE && errno != ENOSYS)
     return husk_error_set (err, errno, "inotify");
-  /* The directory: state.json replaced when the container stops, ctr.log created.  */
-  if (inotify_add_watch (f->ino, f->dir, IN_MOVED_TO | IN_CREATE | IN_CLOSE_WRITE | IN_DELETE_SELF)
-      < 0)
+  /* Out of inotify instances (fs.inotify.max_user_instances): look at the file every
+     NO_INOTIFY_MS instead.  The directory: state.json replaced when the container stops,
+     ctr.log created.  */
+  if (f->ino >= 0
+      && inotify_add_watch (f->ino, f->dir,
+                            IN_MOVED_TO | IN_CREATE | IN_CLOSE_WRITE | IN_DELETE_SELF)
+             < 0)
     return husk_error_set (err, errno, "watch \"%s\"", f->dir);
   if (watch_log (f, err) < 0)
     return -1;
@@ -449,7 +456,7 @@ follow (struct follow *f, struct reader *r, struct husk_error **err)
     return -1;
   if (running && monitor > 0)
     {
-      f->pidfd = (int)syscall (SYS_pidfd_open, monitor, 0);
+      f->pidfd = (int) syscall (SYS_pidfd_open, monitor, 0);
       /* Without pidfds (before Linux 5.3), the quiet re-checks do.  */
       if (f->pidfd >= 0)
         {
@@ -468,7 +475,7 @@ follow (struct follow *f, struct reader *r, struct husk_error **err)
   while (running)
     {
       struct pollfd p[2] = { { f->ino, POLLIN, 0 }, { f->pidfd, POLLIN, 0 } };
-      int timeout = QUIET_RECHECK_MS, n;
+      int timeout = f->ino >= 0 ? QUIET_RECHECK_MS : NO_INOTIFY_MS, n;
       bool recheck = false;
 
       if (r->fd < 0)
@@ -486,15 +493,15 @@ follow (struct follow *f, struct reader *r, struct husk_error **err)
           struct timespec now;
           int64_t left;
           clock_gettime (CLOCK_REALTIME, &now);
-          left = ((int64_t)o->until.tv_sec - now.tv_sec) * 1000
+          left = ((int64_t) o->until.tv_sec - now.tv_sec) * 1000
                  + (o->until.tv_nsec - now.tv_nsec) / 1000000;
           if (left <= 0)
             return 0;
           if (left < timeout)
-            timeout = (int)left + 1;
+            timeout = (int) left + 1;
         }
 
-      n = poll (p, f->pidfd >= 0 ? 2 : 1, timeout);
+      n = poll (p, 2, timeout); /* A descriptor of -1 is not polled.  */
       if (n < 0 && errno == EINTR)
         continue;
       if (n < 0)
@@ -513,7 +520,7 @@ follow (struct follow *f, struct reader *r, struct husk_error **err)
           while ((len = read (f->ino, ev, sizeof (ev))) > 0)
             for (char *q = ev; q < ev + len;)
               {
-                const struct inotify_event *e = (const struct inotify_event *)q;
+                const struct inotify_event *e = (const struct inotify_event *) q;
                 if (e->wd != f->file_wd || (e->mask & (IN_DELETE_SELF | IN_MOVE_SELF | IN_IGNORED)))
                   recheck = true;
                 q += sizeof (*e) + e->len;

@@ -109,11 +109,11 @@ utf8_seq (const unsigned char *s, size_t n)
       if (i >= n)
         return 0;
       if (s[i] < lo || s[i] > hi)
-        return -(int)i;
+        return -(int) i;
       lo = 0x80;
       hi = 0xbf;
     }
-  return (int)need;
+  return (int) need;
 }
 
 /* How many bytes at the end of S (N bytes) are the valid start of a sequence cut short: a line
@@ -137,7 +137,7 @@ utf8_cut_tail (const unsigned char *s, size_t n)
 static const char *
 utf8_sanitize (struct husk_logw *w, const char *text, size_t len, size_t *ret_len)
 {
-  const unsigned char *s = (const unsigned char *)text;
+  const unsigned char *s = (const unsigned char *) text;
   size_t i = 0, o;
 
   while (i < len)
@@ -151,7 +151,7 @@ utf8_sanitize (struct husk_logw *w, const char *text, size_t len, size_t *ret_le
       r = utf8_seq (s + i, len - i);
       if (r <= 0)
         break;
-      i += (size_t)r;
+      i += (size_t) r;
     }
   *ret_len = len;
   if (i == len)
@@ -171,13 +171,13 @@ utf8_sanitize (struct husk_logw *w, const char *text, size_t len, size_t *ret_le
       int r = utf8_seq (s + i, len - i);
       if (r > 0)
         {
-          memcpy (w->scratch + o, s + i, (size_t)r);
-          o += (size_t)r;
-          i += (size_t)r;
+          memcpy (w->scratch + o, s + i, (size_t) r);
+          o += (size_t) r;
+          i += (size_t) r;
           continue;
         }
       /* An invalid sequence, or one the end of the text cut short.  */
-      i += r < 0 ? (size_t)-r : len - i;
+      i += r < 0 ? (size_t) -r : len - i;
       memcpy (w->scratch + o, "\xef\xbf\xbd", 3);
       o += 3;
     }
@@ -197,8 +197,8 @@ husk_rfc3339_format (const struct timespec *t, char *buf, size_t size)
   if (gmtime_r (&sec, &tm) == NULL)
     return;
   if (snprintf (buf, size, "%04d-%02d-%02dT%02d:%02d:%02d.%09ldZ", tm.tm_year + 1900, tm.tm_mon + 1,
-                tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (long)t->tv_nsec)
-      >= (int)size)
+                tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (long) t->tv_nsec)
+      >= (int) size)
     buf[0] = '\0';
 }
 
@@ -277,7 +277,7 @@ husk_logw_write (struct husk_logw *w, int stream, const char *buf, size_t len,
         p->buf = husk_xmalloc (HUSK_LOG_LINE_MAX + 1);
       if (nl != NULL)
         {
-          size_t seg = (size_t)(nl - buf) + 1;
+          size_t seg = (size_t) (nl - buf) + 1;
           if (p->len == 0)
             emit (w, stream, buf, seg);
           else
@@ -294,7 +294,7 @@ husk_logw_write (struct husk_logw *w, int stream, const char *buf, size_t len,
           /* The line reaches the limit: write its first HUSK_LOG_LINE_MAX bytes as a piece.  */
           size_t keep;
           memcpy (p->buf + p->len, buf, room);
-          keep = utf8_cut_tail ((const unsigned char *)p->buf, HUSK_LOG_LINE_MAX);
+          keep = utf8_cut_tail ((const unsigned char *) p->buf, HUSK_LOG_LINE_MAX);
           emit (w, stream, p->buf, HUSK_LOG_LINE_MAX - keep);
           memmove (p->buf, p->buf + HUSK_LOG_LINE_MAX - keep, keep);
           p->len = keep;
@@ -387,7 +387,7 @@ husk_rfc3339_parse (const char *s, struct timespec *ret)
   tm.tm_min = min;
   tm.tm_sec = sec;
   t = timegm (&tm);
-  ret->tv_sec = t - (time_t)oh * 3600 - (time_t)om * 60;
+  ret->tv_sec = t - (time_t) oh * 3600 - (time_t) om * 60;
   ret->tv_nsec = nsec;
   return 0;
 }
