@@ -30,6 +30,17 @@ static const struct command commands[] = {
   { "system", husk_cmd_system, "show disk use (system df)" },
   { "save", husk_cmd_save, "write images as a docker-archive" },
   { "load", husk_cmd_load, "import the images of a docker-archive" },
+  { "create", husk_cmd_create, "create a container" },
+  { "start", husk_cmd_start, "start containers" },
+  { "restart", husk_cmd_restart, "restart containers" },
+  { "ps", husk_cmd_ps, "list containers" },
+  { "stop", husk_cmd_stop, "stop containers" },
+  { "kill", husk_cmd_kill, "send a signal to containers" },
+  { "wait", husk_cmd_wait, "wait for containers to stop and print their exit codes" },
+  { "attach", husk_cmd_attach, "attach to a running container" },
+  { "rm", husk_cmd_rm, "remove containers" },
+  { "rename", husk_cmd_rename, "rename a container" },
+  { "container", husk_cmd_container, "manage containers (ls, create, start, stop, rm, prune, ...)" },
   { "logs", husk_cmd_logs, "print a container's output" },
 };
 
