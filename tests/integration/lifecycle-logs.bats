@@ -243,3 +243,118 @@ setup() {
 		assert_output_contains "$f"
 	done
 }
+
+# ------------------------------------------------------------ real monitors
+# What a detached container's monitor wrote.
+
+# Wait until a `husk logs -f ... ID` follows: it has its inotify descriptor.
+wait_following() { # ID
+	local i p
+	for i in $(seq 1 300); do
+		for p in $(pgrep -f -- "logs -f.* $1\$"); do
+			if ls -l "/proc/$p/fd" 2>/dev/null | grep -q inotify; then
+				return 0
+			fi
+		done
+		sleep 0.1
+	done
+	fail "no husk logs -f follows $1"
+}
+
+@test "logs: a detached container's stdout and stderr, as its monitor logged them" {
+	local id
+	id=$(husk run -d basic sh -c 'echo out; echo err >&2; echo out2; printf partial')
+	run --separate-stderr husk wait "$id"
+	assert_status 0
+	assert_output 0
+	run --separate-stderr husk logs "$id"
+	assert_status 0
+	assert_output "$(printf 'out\nout2\npartial')"
+	[ "$stderr" = err ] || fail "stderr:" "$stderr"
+	# The order of the two streams in the file is the monitor's, so only the last line here.
+	run --separate-stderr husk logs -t --tail 1 "$id"
+	assert_status 0
+	[[ "$output" =~ ^20[0-9][0-9]-[01][0-9]-[0-3][0-9]T[0-9:]{8}\.[0-9]{9}Z\ partial$ ]] ||
+		fail "stdout:" "$output"
+	husk rm "$id" >/dev/null
+}
+
+@test "logs: binary bytes and a 20000-byte line from a real container" {
+	local id
+	id=$(husk run -d basic sh -c 'printf "\377\376 bin\n"; head -c 20000 /dev/zero | tr "\0" a; echo')
+	husk wait "$id" >/dev/null
+	husk logs "$id" >"$BATS_TEST_TMPDIR/out"
+	{
+		printf '\357\277\275\357\277\275 bin\n'
+		head -c 20000 /dev/zero | tr '\0' a
+		echo
+	} >"$BATS_TEST_TMPDIR/want"
+	cmp "$BATS_TEST_TMPDIR/out" "$BATS_TEST_TMPDIR/want"
+	# The long line is two entries in the file: 16 KiB, then the rest with its newline.
+	[ "$(grep -c '"stream":"stdout"' "$STORE/containers/$id/ctr.log")" = 3 ]
+	husk rm "$id" >/dev/null
+}
+
+@test "logs: -f prints what a running container writes and exits 0 when it exits" {
+	local id pid i
+	mkdir -p "$BATS_TEST_TMPDIR/shared"
+	chmod 0777 "$BATS_TEST_TMPDIR/shared"
+	id=$(husk run -d -v "$BATS_TEST_TMPDIR/shared:/shared" basic sh -c \
+		'echo first; while [ ! -e /shared/go ]; do sleep 0.1; done; echo second >&2; echo third; exit 7')
+	husk logs -f "$id" >"$BATS_TEST_TMPDIR/out" 2>"$BATS_TEST_TMPDIR/err" &
+	pid=$!
+	# Once -f has printed the first line, the container may go on.
+	for i in $(seq 1 300); do
+		grep -q first "$BATS_TEST_TMPDIR/out" && break
+		sleep 0.1
+	done
+	grep -q first "$BATS_TEST_TMPDIR/out" || fail "husk logs -f printed nothing"
+	kill -0 "$pid" || fail "husk logs -f ended while the container was running"
+	touch "$BATS_TEST_TMPDIR/shared/go"
+	wait "$pid" || fail "husk logs -f exited $?"
+	[ "$(cat "$BATS_TEST_TMPDIR/out")" = "$(printf 'first\nthird')" ] ||
+		fail "stdout:" "$(cat "$BATS_TEST_TMPDIR/out")"
+	[ "$(cat "$BATS_TEST_TMPDIR/err")" = second ] || fail "stderr:" "$(cat "$BATS_TEST_TMPDIR/err")"
+	run --separate-stderr husk wait "$id"
+	assert_output 7
+	husk rm "$id" >/dev/null
+}
+
+@test "logs: -f --tail 0 prints only what comes after" {
+	local id pid i
+	mkdir -p "$BATS_TEST_TMPDIR/shared"
+	chmod 0777 "$BATS_TEST_TMPDIR/shared"
+	id=$(husk run -d -v "$BATS_TEST_TMPDIR/shared:/shared" basic sh -c \
+		'echo old; touch /shared/ready; while [ ! -e /shared/go ]; do sleep 0.1; done; echo new')
+	for i in $(seq 1 300); do
+		[ -e "$BATS_TEST_TMPDIR/shared/ready" ] && grep -q old "$STORE/containers/$id/ctr.log" && break
+		sleep 0.1
+	done
+	husk logs -f --tail 0 "$id" >"$BATS_TEST_TMPDIR/out" &
+	pid=$!
+	wait_following "$id"
+	touch "$BATS_TEST_TMPDIR/shared/go"
+	wait "$pid" || fail "husk logs -f exited $?"
+	[ "$(cat "$BATS_TEST_TMPDIR/out")" = new ] || fail "stdout:" "$(cat "$BATS_TEST_TMPDIR/out")"
+	husk rm "$id" >/dev/null
+}
+
+@test "logs: a created container that never started: -f prints nothing and exits 0" {
+	husk create --name logs-created basic echo never >/dev/null
+	run --separate-stderr husk logs -f logs-created
+	assert_status 0
+	assert_output ""
+	[ -z "$stderr" ] || fail "stderr:" "$stderr"
+	husk rm logs-created >/dev/null
+}
+
+@test "logs: -f ends when the container is removed" {
+	local id pid
+	id=$(husk run -d basic sh -c 'echo hello; sleep 1000')
+	husk logs -f "$id" >"$BATS_TEST_TMPDIR/out" &
+	pid=$!
+	wait_following "$id"
+	husk rm -f "$id" >/dev/null
+	wait "$pid" || fail "husk logs -f exited $?"
+	[ "$(cat "$BATS_TEST_TMPDIR/out")" = hello ] || fail "stdout:" "$(cat "$BATS_TEST_TMPDIR/out")"
+}
