@@ -15,10 +15,10 @@ setup_file() {
 	# A container that ran and exited, and is kept (no --rm).
 	husk run --name logtest basic true >/dev/null
 	CDIR=$(ctr_dir logtest)
-	[ -n "$CDIR" ] && [ -d "$CDIR" ] || {
+	if [ -z "$CDIR" ] || [ ! -d "$CDIR" ]; then
 		echo "no container directory for logtest in $STORE/containers" >&2
 		return 1
-	}
+	fi
 	export CDIR
 }
 
@@ -249,12 +249,12 @@ setup() {
 
 # Wait until a `husk logs -f ... ID` follows: it has its inotify descriptor.
 wait_following() { # ID
-	local i p
+	local i p fd
 	for i in $(seq 1 300); do
 		for p in $(pgrep -f -- "logs -f.* $1\$"); do
-			if ls -l "/proc/$p/fd" 2>/dev/null | grep -q inotify; then
-				return 0
-			fi
+			for fd in "/proc/$p/fd/"*; do
+				[[ "$(readlink "$fd" 2>/dev/null)" == *inotify* ]] && return 0
+			done
 		done
 		sleep 0.1
 	done
