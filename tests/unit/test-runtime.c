@@ -260,7 +260,7 @@ test_logfile (void)
   rc = husk_logw_write (w, HUSK_LOG_STDOUT, "hel", 3, &err);
   rc |= husk_logw_write (w, HUSK_LOG_STDOUT, "lo\nwor", 6, &err);
   ok (rc == 0 && stat (path, &st) == 0 && st.st_size > 0, "a complete line is written at once");
-  rc |= husk_logw_write (w, HUSK_LOG_STDOUT, "ld\n\nlast\n", 11, &err);
+  rc |= husk_logw_write (w, HUSK_LOG_STDOUT, "ld\n\nlast\n", 9, &err);
   clock_gettime (CLOCK_REALTIME, &after);
   n = read_log (path, e, &valid);
   ok (rc == 0 && valid && n == 4 && ENTRY_IS (&e[0], HUSK_LOG_STDOUT, "hello\n")
@@ -370,12 +370,23 @@ test_logfile (void)
   husk_error_free (&err);
 
   /* The reader's half.  */
-  ok (husk_log_entry_parse ("{\"log\":\"x\",\"stream\":\"tty\",\"time\":\"2024-01-02T03:04:05Z\"}",
-                            68, &e[0], &err)
-          < 0,
+#define PARSE(lit) husk_log_entry_parse (lit, sizeof (lit) - 1, &e[0], &err)
+  ok (PARSE ("{\"log\":\"x\",\"stream\":\"stdout\",\"time\":\"2024-01-02T03:04:05Z\"}") == 0
+          && ENTRY_IS (&e[0], HUSK_LOG_STDOUT, "x"),
+      "an entry parses");
+  husk_log_entry_clear (&e[0]);
+  ok (PARSE ("{\"log\":\"x\",\"stream\":\"tty\",\"time\":\"2024-01-02T03:04:05Z\"}") < 0 && err
+          && strcmp (err->msg, "not a log entry") == 0,
       "an unknown stream is not an entry");
   husk_error_free (&err);
-  ok (husk_log_entry_parse ("{\"log\":\"x\",\"str", 17, &e[0], &err) < 0,
+  ok (PARSE ("{\"log\":\"x\",\"stream\":\"stdout\",\"time\":\"yesterday\"}") < 0 && err
+          && strcmp (err->msg, "not a log entry") == 0,
+      "an entry needs a time");
+  husk_error_free (&err);
+  ok (PARSE ("{\"log\":1,\"stream\":\"stdout\",\"time\":\"2024-01-02T03:04:05Z\"}") < 0,
+      "an entry needs a string log");
+  husk_error_free (&err);
+  ok (PARSE ("{\"log\":\"x\",\"str") < 0 && err && strstr (err->msg, "invalid json") != NULL,
       "a torn line is not an entry");
   husk_error_free (&err);
   ok (husk_log_entry_parse ("[1]", 3, &e[0], &err) < 0, "an array is not an entry");
