@@ -58,7 +58,8 @@ grep -q "^$USER_NAME:" /etc/subuid || usermod --add-subuids "$RANGE" "$USER_NAME
 grep -q "^$USER_NAME:" /etc/subgid || usermod --add-subgids "$RANGE" "$USER_NAME"
 home=$(getent passwd "$USER_NAME" | cut -d: -f6)
 
-work=/tmp/husk-lifecycle-$$
+# Short: RUNDIR/ID/attach.sock must fit a socket address (108 bytes).
+work=/tmp/hl-$$
 rm -rf "$work"
 mkdir "$work"
 as_user() { runuser -u "$USER_NAME" -- env -i PATH=/usr/local/bin:/usr/bin:/bin HOME="$home" \
@@ -110,12 +111,13 @@ ms() { printf '%.2f' "$(echo "$1 / 1000" | bc -l)"; }
 
 # The monitor's pid: the third field of RUNDIR/ID/pid (runtime/record.h).
 monitor_pid() { # ID
-	awk '{ print $3 }' "$work/run/husk/$1/pid" 2>/dev/null
+	awk '{ print $3 }' "$work/run/husk/$1/pid" 2>/dev/null || true
 }
 # du -sk of a container's directories: the store's and RUNDIR's (as root: the upper directory
 # holds files of the subordinate ids).
 ctr_kib() { # ID
-	du -sk "$work/store/containers/$1" "$work/run/husk/$1" 2>/dev/null | awk '{ s += $1 } END { print s + 0 }'
+	{ du -sk "$work/store/containers/$1" "$work/run/husk/$1" 2>/dev/null || true; } |
+		awk '{ s += $1 } END { print s + 0 }'
 }
 
 summary=()
@@ -148,7 +150,9 @@ for n in "${BATCHES[@]}"; do
 	pss=$(awk '/^Pss:/ { print $2 }' "/proc/$mpid/smaps_rollup")
 	pss_mean=$(while read -r id; do
 		p=$(monitor_pid "$id")
-		[ -n "$p" ] && awk '/^Pss:/ { print $2 }' "/proc/$p/smaps_rollup" 2>/dev/null
+		if [ -n "$p" ]; then
+			awk '/^Pss:/ { print $2 }' "/proc/$p/smaps_rollup" 2>/dev/null || true
+		fi
 	done <"$work/ids-$n" | mean)
 
 	if [ -z "$exec_ctr" ]; then
