@@ -5,6 +5,7 @@
 
 #include "cleanup.h"
 #include "commands.h"
+#include "monitor.h"
 #include "common.h"
 #include "util.h"
 #include "banned.h"
@@ -67,6 +68,10 @@ main (int argc, char **argv)
   struct husk_global g = { 0 };
   const struct command *cmd = NULL;
   int i, ret;
+
+  /* A detached container's monitor, re-executed by itself (runtime/monitor.c).  */
+  if (argc > 1 && strcmp (argv[1], HUSK_MONITOR_ARG) == 0)
+    return husk_monitor_exec_main (argc, argv);
 
   for (i = 1; i < argc && argv[i][0] == '-'; i++)
     {

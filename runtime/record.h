@@ -104,6 +104,9 @@ int husk_ctr_remove_files (struct husk_ctr_rm *job, struct husk_error **err);
 /* The same from outside, through a user namespace with the caller's map; also RUNDIR/ID.  */
 int husk_ctr_remove (struct husk_store *s, const struct husk_ctr *c, struct husk_error **err);
 
+/* Remove what interrupted commands left in containers/ (with the caller's id map M).  */
+int husk_ctr_sweep (struct husk_store *s, const struct husk_idmap *map, struct husk_error **err);
+
 /* Claim NAME for ID: fails with "name in use" when another container has it.  */
 int husk_ctr_name_claim (struct husk_store *s, const char *name, const char *id,
                          struct husk_error **err);
