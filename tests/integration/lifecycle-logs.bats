@@ -82,13 +82,16 @@ setup() {
 		fail "got:" "$(od -c "$BATS_TEST_TMPDIR/out")"
 }
 
-@test "logs: the ID, an ID prefix and the name select the container" {
+@test "logs: the ID, an ID prefix and the name select the container; husk container logs" {
 	local id
 	id=$(basename "$CDIR")
 	run --separate-stderr husk logs "$id"
 	assert_status 0
 	assert_output_contains "out one"
 	run --separate-stderr husk logs "${id:0:12}"
+	assert_status 0
+	assert_output_contains "out one"
+	run --separate-stderr husk container logs logtest
 	assert_status 0
 	assert_output_contains "out one"
 }
