@@ -21,6 +21,7 @@ static const struct command commands[] = {
   { "pull", husk_cmd_pull, "import an image into the store" },
   { "images", husk_cmd_images, "list the images in the store" },
   { "run", husk_cmd_run, "run a command in a new container" },
+  { "exec", husk_cmd_exec, "run a command in a running container" },
   { "login", husk_cmd_login, "store credentials for a registry" },
   { "logout", husk_cmd_logout, "remove stored registry credentials" },
   { "tag", husk_cmd_tag, "give an image more names" },

@@ -338,7 +338,8 @@ gen_bool (husk_jgen *g, const char *key, bool v)
 }
 
 int
-husk_ctr_save_config (struct husk_store *s, const struct husk_ctr *c, struct husk_error **err)
+husk_ctr_save_config (struct husk_store *s, const struct husk_ctr *c, bool durable,
+                      struct husk_error **err)
 {
   const struct husk_container_spec *sp = &c->spec;
   cleanup_jgen husk_jgen *g = husk_jgen_new (true);
@@ -405,6 +406,8 @@ husk_ctr_save_config (struct husk_store *s, const struct husk_ctr *c, struct hus
   gen_bool (g, "interactive", sp->interactive);
   husk_jgen_map_close (g);
   buf = husk_jgen_buf (g, &len);
+  if (!durable)
+    return husk_write_file_replace_at (s->rootfd, path, buf, len, 0600, err);
   return husk_write_file_atomic_at (s->rootfd, path, buf, len, 0600, err);
 }
 

@@ -80,8 +80,10 @@ void husk_ctr_list_free (struct husk_ctr **v, size_t n);
 char *husk_ctr_dir (struct husk_store *s, const struct husk_ctr *c);
 char *husk_ctr_log_path (struct husk_store *s, const struct husk_ctr *c);
 
-/* Write config.json (durably) and state.json (atomically, no fsync).  */
-int husk_ctr_save_config (struct husk_store *s, const struct husk_ctr *c, struct husk_error **err);
+/* Write config.json (atomically; DURABLE: with fsync) and state.json (atomically, no fsync).
+   A foreground --rm container skips the fsync: it is gone when husk returns.  */
+int husk_ctr_save_config (struct husk_store *s, const struct husk_ctr *c, bool durable,
+                          struct husk_error **err);
 int husk_ctr_save_state (struct husk_store *s, const struct husk_ctr *c, struct husk_error **err);
 
 /* RUNDIR/ID/pid from C's pid, monitor_pid and their start times (RUNDIR/ID created).  */

@@ -118,9 +118,15 @@ assert r[0]["State"] == "running" and r[0]["ID"] == sys.argv[1], r
 	assert_status 0
 	assert_output 5
 	husk rm lc-wait
-	husk run -d --rm --name lc-wait-rm basic sh -c 'sleep 0.5; exit 6'
-	run --separate-stderr husk wait lc-wait-rm
-	assert_output 6
+	# The container ends only once "wait" is (very likely) connected: a --rm container that
+	# is gone before wait starts has no status left to give.
+	husk run -d --rm --name lc-wait-rm -v "$BATS_TEST_TMPDIR:/sync" basic \
+		sh -c 'until [ -e /sync/go ]; do sleep 0.1; done; exit 6'
+	husk wait lc-wait-rm >"$BATS_TEST_TMPDIR/wait.out" 2>&1 &
+	sleep 1
+	touch "$BATS_TEST_TMPDIR/go"
+	wait $! || fail "wait failed: $(cat "$BATS_TEST_TMPDIR/wait.out")"
+	[ "$(cat "$BATS_TEST_TMPDIR/wait.out")" = 6 ] || fail "$(cat "$BATS_TEST_TMPDIR/wait.out")"
 	run --separate-stderr husk ps -a
 	[[ "$output" != *lc-wait-rm* ]] || fail "--rm container still listed" "$output"
 }
