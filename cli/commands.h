@@ -9,6 +9,7 @@ int husk_cmd_login (struct husk_global *g, int argc, char **argv, struct husk_er
 int husk_cmd_logout (struct husk_global *g, int argc, char **argv, struct husk_error **err);
 int husk_cmd_run (struct husk_global *g, int argc, char **argv, struct husk_error **err);
 int husk_cmd_exec (struct husk_global *g, int argc, char **argv, struct husk_error **err);
+int husk_cmd_logs (struct husk_global *g, int argc, char **argv, struct husk_error **err);
 
 int husk_cmd_tag (struct husk_global *g, int argc, char **argv, struct husk_error **err);
 int husk_cmd_rmi (struct husk_global *g, int argc, char **argv, struct husk_error **err);

@@ -192,6 +192,7 @@ static const struct
   { "kill", husk_cmd_kill, "signal containers (husk kill)" },
   { "wait", husk_cmd_wait, "wait for containers to stop (husk wait)" },
   { "attach", husk_cmd_attach, "attach to a container (husk attach)" },
+  { "logs", husk_cmd_logs, "print a container's output (husk logs)" },
   { "rm", husk_cmd_rm, "remove containers (husk rm)" },
   { "prune", husk_cmd_container_prune, "remove every container that is not running" },
   { "rename", husk_cmd_rename, "rename a container (husk rename)" },

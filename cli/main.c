@@ -43,6 +43,7 @@ static const struct command commands[] = {
   { "rm", husk_cmd_rm, "remove containers" },
   { "rename", husk_cmd_rename, "rename a container" },
   { "container", husk_cmd_container, "manage containers (ls, create, start, stop, rm, prune, ...)" },
+  { "logs", husk_cmd_logs, "print a container's output" },
 };
 
 static void

@@ -3,7 +3,9 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/types.h>
 #include <yajl/yajl_gen.h>
+#include <yajl/yajl_parse.h>
 #include <yajl/yajl_tree.h>
 
 #include "json.h"
@@ -287,4 +289,189 @@ husk_jgen_buf (husk_jgen *g, size_t *ret_len)
   if (ret_len)
     *ret_len = len;
   return (const char *) buf;
+}
+
+void
+husk_jgen_string_len (husk_jgen *g, const char *s, size_t len)
+{
+  yajl_gen_string (g->g, (const unsigned char *) s, len);
+}
+
+void
+husk_jgen_next_line (husk_jgen *g)
+{
+  yajl_gen_reset (g->g, "\n");
+}
+
+void
+husk_jgen_clear (husk_jgen *g)
+{
+  yajl_gen_clear (g->g);
+}
+
+struct strings_ctx
+{
+  const char *const *keys;
+  size_t n;
+  struct husk_json_str *ret;
+  size_t depth;
+  ssize_t pending; /* The key just read at depth 1, or -1.  */
+  bool not_object;
+};
+
+/* A value begins: at depth 0 it must be the object, at depth 1 it is the pending key's.  */
+static int
+strings_value (struct strings_ctx *c, bool is_map)
+{
+  if (c->depth == 0 && !is_map)
+    {
+      c->not_object = true;
+      return 0;
+    }
+  c->pending = -1;
+  return 1;
+}
+
+static int
+strings_scalar (void *ctx)
+{
+  return strings_value (ctx, false);
+}
+
+static int
+strings_number (void *ctx, const char *s, size_t len)
+{
+  (void) s;
+  (void) len;
+  return strings_value (ctx, false);
+}
+
+static int
+strings_bool (void *ctx, int b)
+{
+  (void) b;
+  return strings_value (ctx, false);
+}
+
+static int
+strings_string (void *ctx, const unsigned char *s, size_t len)
+{
+  struct strings_ctx *c = ctx;
+  ssize_t k = c->pending;
+
+  if (!strings_value (c, false))
+    return 0;
+  if (c->depth == 1 && k >= 0 && c->ret[k].s == NULL)
+    {
+      c->ret[k].s = husk_xmalloc (len + 1);
+      memcpy (c->ret[k].s, s, len);
+      c->ret[k].s[len] = '\0';
+      c->ret[k].len = len;
+    }
+  return 1;
+}
+
+static int
+strings_map_key (void *ctx, const unsigned char *key, size_t len)
+{
+  struct strings_ctx *c = ctx;
+
+  c->pending = -1;
+  if (c->depth != 1)
+    return 1;
+  for (size_t i = 0; i < c->n; i++)
+    if (strlen (c->keys[i]) == len && memcmp (c->keys[i], key, len) == 0)
+      {
+        c->pending = (ssize_t) i;
+        break;
+      }
+  return 1;
+}
+
+static int
+strings_start_map (void *ctx)
+{
+  struct strings_ctx *c = ctx;
+  if (!strings_value (c, true))
+    return 0;
+  c->depth++;
+  return 1;
+}
+
+static int
+strings_start_array (void *ctx)
+{
+  struct strings_ctx *c = ctx;
+  if (!strings_value (c, false))
+    return 0;
+  c->depth++;
+  return 1;
+}
+
+static int
+strings_end (void *ctx)
+{
+  struct strings_ctx *c = ctx;
+  c->depth--;
+  return 1;
+}
+
+void
+husk_json_strs_clear (struct husk_json_str *v, size_t n)
+{
+  for (size_t i = 0; i < n; i++)
+    {
+      free (v[i].s);
+      v[i].s = NULL;
+      v[i].len = 0;
+    }
+}
+
+int
+husk_json_parse_strings (const char *buf, size_t len, const char *const *keys, size_t n,
+                         struct husk_json_str *ret, struct husk_error **err)
+{
+  static const yajl_callbacks cb = {
+    .yajl_null = strings_scalar,
+    .yajl_boolean = strings_bool,
+    .yajl_number = strings_number,
+    .yajl_string = strings_string,
+    .yajl_start_map = strings_start_map,
+    .yajl_map_key = strings_map_key,
+    .yajl_end_map = strings_end,
+    .yajl_start_array = strings_start_array,
+    .yajl_end_array = strings_end,
+  };
+  struct strings_ctx c = { .keys = keys, .n = n, .ret = ret, .pending = -1 };
+  yajl_handle h;
+  yajl_status st;
+
+  for (size_t i = 0; i < n; i++)
+    ret[i] = (struct husk_json_str){ NULL, 0 };
+  h = yajl_alloc (&cb, NULL, &c);
+  if (h == NULL)
+    abort ();
+  st = yajl_parse (h, (const unsigned char *) buf, len);
+  if (st == yajl_status_ok)
+    st = yajl_complete_parse (h);
+  if (st != yajl_status_ok)
+    {
+      if (c.not_object)
+        husk_error_set (err, 0, "invalid json: not an object");
+      else
+        {
+          unsigned char *msg = yajl_get_error (h, 0, (const unsigned char *) buf, len);
+          char *nl = msg ? strchr ((char *) msg, '\n') : NULL;
+          if (nl)
+            *nl = '\0';
+          husk_error_set (err, 0, "invalid json: %s", msg ? (char *) msg : "parse error");
+          if (msg)
+            yajl_free_error (h, msg);
+        }
+      yajl_free (h);
+      husk_json_strs_clear (ret, n);
+      return -1;
+    }
+  yajl_free (h);
+  return 0;
 }

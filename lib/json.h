@@ -54,6 +54,27 @@ void husk_jgen_null (husk_jgen *g);
 void husk_jgen_value (husk_jgen *g, const husk_json *v);
 /* The output so far; valid until the generator is freed.  */
 const char *husk_jgen_buf (husk_jgen *g, size_t *ret_len);
+/* S of LEN bytes, which may hold NUL bytes (written as \u0000).  The generator copies bytes
+   as they are: the caller makes sure S is valid UTF-8.  */
+void husk_jgen_string_len (husk_jgen *g, const char *s, size_t len);
+/* After a complete value: write "\n" and start the next value (JSON lines).  */
+void husk_jgen_next_line (husk_jgen *g);
+/* Empty the output buffer (the generator's state is unchanged).  */
+void husk_jgen_clear (husk_jgen *g);
+
+/* The string members KEYS[0..N) of the object in BUF (LEN bytes), with their lengths, so that
+   strings holding NUL bytes come out whole.  RET[i] is set for each key found with a string
+   value (an allocated, NUL-terminated copy) and left {NULL, 0} otherwise; other members and
+   nested values are skipped.  Invalid JSON or a value that is not an object is an error; on
+   error RET is cleared.  Free with husk_json_strs_clear.  */
+struct husk_json_str
+{
+  char *s;
+  size_t len;
+};
+int husk_json_parse_strings (const char *buf, size_t len, const char *const *keys, size_t n,
+                             struct husk_json_str *ret, struct husk_error **err);
+void husk_json_strs_clear (struct husk_json_str *v, size_t n);
 
 static inline void
 husk_jgen_key (husk_jgen *g, const char *k)

@@ -1,0 +1,663 @@
+/* husk logs: print a container's output from its log file, and follow it while it runs.  */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/inotify.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cleanup.h"
+#include "commands.h"
+#include "logfile.h"
+#include "record.h"
+#include "util.h"
+#include "banned.h"
+
+/* A line longer than this is no entry the writer made (16 KiB of text, 6 bytes a byte at
+   worst when escaped): it is skipped.  */
+#define LINE_MAX_BYTES (1 << 20)
+#define READ_CHUNK (64 * 1024)
+/* When the file is quiet, how often to look at the container's state anyway (ms): the monitor's
+   pidfd and the directory's events normally say it first.  */
+#define QUIET_RECHECK_MS 2000
+#define NO_INOTIFY_MS 250
+
+static void
+logs_usage (void)
+{
+  printf ("Usage: husk logs [OPTIONS] CONTAINER\n\n"
+          "Print what a container wrote to its stdout and stderr, each to husk's own.\n\n"
+          "Options:\n"
+          "  -f, --follow        keep printing new output until the container exits\n"
+          "  -n, --tail N        only the last N lines (\"all\", the default, for every line)\n"
+          "  -t, --timestamps    put the time of each line in front of it\n"
+          "      --since TIME    only lines from TIME on\n"
+          "      --until TIME    only lines before TIME\n"
+          "  -h, --help          show this help\n\n"
+          "TIME is an RFC 3339 time (2024-01-02T15:04:05Z, or local time without a zone),\n"
+          "Unix seconds (1704207845.5) or a duration before now (10m, 1h30m).\n");
+}
+
+struct logs_opts
+{
+  bool follow, timestamps, has_tail, has_since, has_until;
+  uint64_t tail;
+  struct timespec since, until;
+};
+
+/* ------------------------------------------------------------------ time arguments */
+
+/* A Go duration ("300ms", "1.5h", "1h30m", "-10m"), in nanoseconds.  */
+static int
+parse_duration (const char *s, int64_t *ret_ns)
+{
+  static const struct
+  {
+    const char *unit;
+    double ns;
+  } units[] = { { "ns", 1 },     { "us", 1e3 }, { "\xc2\xb5s", 1e3 }, { "ms", 1e6 },
+                { "h", 3600e9 }, { "m", 60e9 }, { "s", 1e9 } };
+  double sign = 1, total = 0;
+
+  if (*s == '-' || *s == '+')
+    sign = *s++ == '-' ? -1 : 1;
+  if (*s == '\0')
+    return -1;
+  while (*s != '\0')
+    {
+      double v = 0, scale = 1;
+      bool any = false;
+      size_t k;
+      for (; *s >= '0' && *s <= '9'; s++, any = true)
+        v = v * 10 + (*s - '0');
+      if (*s == '.')
+        for (s++; *s >= '0' && *s <= '9'; s++, any = true)
+          v += (*s - '0') * (scale /= 10);
+      if (!any)
+        return -1;
+      for (k = 0; k < sizeof (units) / sizeof (units[0]); k++)
+        if (husk_str_has_prefix (s, units[k].unit))
+          break;
+      if (k == sizeof (units) / sizeof (units[0]))
+        return -1;
+      total += v * units[k].ns;
+      s += strlen (units[k].unit);
+    }
+  if (!(total < 9e18))
+    return -1;
+  *ret_ns = (int64_t) (sign * total);
+  return 0;
+}
+
+/* "SECONDS[.FRACTION]".  */
+static int
+parse_unix (const char *s, struct timespec *ret)
+{
+  uint64_t sec = 0;
+  long nsec = 0;
+  const char *p = s;
+
+  if (*p < '0' || *p > '9')
+    return -1;
+  for (; *p >= '0' && *p <= '9'; p++)
+    {
+      if (sec > (uint64_t) INT64_MAX / 10 - 10)
+        return -1;
+      sec = sec * 10 + (uint64_t) (*p - '0');
+    }
+  if (*p == '.')
+    {
+      int n = 0;
+      for (p++; *p >= '0' && *p <= '9'; p++, n++)
+        if (n < 9)
+          nsec = nsec * 10 + (*p - '0');
+      if (n == 0)
+        return -1;
+      for (; n < 9; n++)
+        nsec *= 10;
+    }
+  if (*p != '\0')
+    return -1;
+  ret->tv_sec = (time_t) sec;
+  ret->tv_nsec = nsec;
+  return 0;
+}
+
+/* A time without a zone is local, as docker reads it: "2006-01-02T15:04:05[.FRACTION]",
+   "2006-01-02T15:04", "2006-01-02".  */
+static int
+parse_local (const char *s, struct timespec *ret)
+{
+  static const char *const formats[] = { "%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M", "%Y-%m-%d" };
+
+  for (size_t i = 0; i < sizeof (formats) / sizeof (formats[0]); i++)
+    {
+      struct tm tm = { 0 };
+      struct timespec frac = { 0 };
+      const char *end = strptime (s, formats[i], &tm);
+      time_t t;
+      if (end == NULL)
+        continue;
+      if (*end == '.' && i == 0)
+        {
+          cleanup_free char *f = husk_strdup_printf ("0%s", end);
+          if (parse_unix (f, &frac) < 0)
+            continue;
+        }
+      else if (*end != '\0')
+        continue;
+      tm.tm_isdst = -1;
+      t = mktime (&tm);
+      if (t == (time_t) -1)
+        continue;
+      ret->tv_sec = t;
+      ret->tv_nsec = frac.tv_nsec;
+      return 0;
+    }
+  return -1;
+}
+
+static int
+parse_time (const char *flag, const char *s, const struct timespec *now, struct timespec *ret,
+            struct husk_error **err)
+{
+  int64_t ns;
+
+  if (parse_duration (s, &ns) == 0)
+    {
+      int64_t nsec = now->tv_nsec - ns % 1000000000;
+      ret->tv_sec = now->tv_sec - (time_t) (ns / 1000000000) + (time_t) (nsec / 1000000000);
+      nsec %= 1000000000;
+      if (nsec < 0)
+        {
+          nsec += 1000000000;
+          ret->tv_sec--;
+        }
+      ret->tv_nsec = (long) nsec;
+      return 0;
+    }
+  if (parse_unix (s, ret) == 0 || husk_rfc3339_parse (s, ret) == 0 || parse_local (s, ret) == 0)
+    return 0;
+  return husk_cli_usage_error (err, "logs",
+                               "%s \"%s\": not a time (RFC 3339, Unix seconds or a duration "
+                               "such as 10m)",
+                               flag, s);
+}
+
+static int
+ts_cmp (const struct timespec *a, const struct timespec *b)
+{
+  if (a->tv_sec != b->tv_sec)
+    return a->tv_sec < b->tv_sec ? -1 : 1;
+  if (a->tv_nsec != b->tv_nsec)
+    return a->tv_nsec < b->tv_nsec ? -1 : 1;
+  return 0;
+}
+
+/* ------------------------------------------------------------------ output */
+
+/* Output goes to husk's stdout or stderr by stream, buffered; switching streams flushes, so the
+   two keep their order where they meet (a terminal).  */
+struct out
+{
+  int fd;
+  size_t len;
+  char buf[READ_CHUNK];
+};
+
+static int
+out_flush (struct out *o, struct husk_error **err)
+{
+  if (o->len > 0 && husk_write_all (o->fd, o->buf, o->len) < 0)
+    return husk_error_set (err, errno, "write to %s", o->fd == 1 ? "stdout" : "stderr");
+  o->len = 0;
+  return 0;
+}
+
+static int
+out_put (struct out *o, int fd, const char *s, size_t len, struct husk_error **err)
+{
+  if (fd != o->fd && out_flush (o, err) < 0)
+    return -1;
+  o->fd = fd;
+  if (o->len + len > sizeof (o->buf) && out_flush (o, err) < 0)
+    return -1;
+  if (len > sizeof (o->buf))
+    {
+      if (husk_write_all (fd, s, len) < 0)
+        return husk_error_set (err, errno, "write to %s", fd == 1 ? "stdout" : "stderr");
+      return 0;
+    }
+  memcpy (o->buf + o->len, s, len);
+  o->len += len;
+  return 0;
+}
+
+/* ------------------------------------------------------------------ reading */
+
+struct reader
+{
+  int fd;
+  char *buf;
+  size_t len, cap;
+  bool skipping; /* Inside a line too long to be an entry.  */
+  const struct logs_opts *opts;
+  struct out *out;
+};
+
+/* One line of the file: printed when it is an entry that passes the filters, skipped when it
+   is not an entry at all (a torn write, a foreign line).  */
+static int
+handle_line (struct reader *r, const char *line, size_t len, struct husk_error **err)
+{
+  struct husk_log_entry e;
+  struct husk_error *perr = NULL;
+  int fd, rc = 0;
+
+  if (len == 0)
+    return 0;
+  if (husk_log_entry_parse (line, len, &e, &perr) < 0)
+    {
+      husk_error_free (&perr);
+      return 0;
+    }
+  if ((r->opts->has_since && ts_cmp (&e.time, &r->opts->since) < 0)
+      || (r->opts->has_until && ts_cmp (&e.time, &r->opts->until) >= 0))
+    goto out;
+  fd = e.stream == HUSK_LOG_STDERR ? 2 : 1;
+  if (r->opts->timestamps)
+    {
+      char ts[HUSK_RFC3339_NANO_SIZE + 1];
+      size_t n;
+      husk_rfc3339_format (&e.time, ts, sizeof (ts) - 1);
+      n = strlen (ts);
+      ts[n++] = ' ';
+      rc = out_put (r->out, fd, ts, n, err);
+    }
+  if (rc == 0)
+    rc = out_put (r->out, fd, e.text, e.len, err);
+out:
+  husk_log_entry_clear (&e);
+  return rc;
+}
+
+/* Print every complete line from the file's current offset to its end; an unfinished last
+   line stays in the buffer until the rest of it arrives.  */
+static int
+drain (struct reader *r, struct husk_error **err)
+{
+  for (;;)
+    {
+      ssize_t n;
+      size_t start = 0;
+      char *nl;
+
+      if (r->len == r->cap)
+        {
+          if (r->cap >= LINE_MAX_BYTES)
+            {
+              r->skipping = true;
+              r->len = 0;
+            }
+          else
+            {
+              r->cap = r->cap ? r->cap * 2 : READ_CHUNK;
+              r->buf = husk_xrealloc (r->buf, r->cap);
+            }
+        }
+      n = read (r->fd, r->buf + r->len, r->cap - r->len);
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n < 0)
+        return husk_error_set (err, errno, "read log");
+      if (n == 0)
+        break;
+      r->len += (size_t) n;
+      while ((nl = memchr (r->buf + start, '\n', r->len - start)) != NULL)
+        {
+          size_t end = (size_t) (nl - r->buf);
+          if (r->skipping)
+            r->skipping = false;
+          else if (handle_line (r, r->buf + start, end - start, err) < 0)
+            return -1;
+          start = end + 1;
+        }
+      memmove (r->buf, r->buf + start, r->len - start);
+      r->len -= start;
+    }
+  return out_flush (r->out, err);
+}
+
+/* The offset of the first of the last N complete lines, read from the end in blocks.  */
+static int
+tail_offset (int fd, uint64_t n, off_t *ret, struct husk_error **err)
+{
+  cleanup_free char *blk = husk_xmalloc (READ_CHUNK);
+  struct stat st;
+  off_t pos;
+  uint64_t seen = 0;
+
+  if (fstat (fd, &st) < 0)
+    return husk_error_set (err, errno, "stat log");
+  pos = st.st_size;
+  while (pos > 0)
+    {
+      size_t k = pos < READ_CHUNK ? (size_t) pos : READ_CHUNK;
+      ssize_t got;
+      pos -= (off_t) k;
+      do
+        got = pread (fd, blk, k, pos);
+      while (got < 0 && errno == EINTR);
+      if (got < 0)
+        return husk_error_set (err, errno, "read log");
+      if ((size_t) got != k)
+        return husk_error_set (err, 0, "read log: the file shrank");
+      /* The last newline ends the last complete line: N lines back is the N+1st.  */
+      for (size_t i = k; i-- > 0;)
+        if (blk[i] == '\n' && ++seen == n + 1)
+          {
+            *ret = pos + (off_t) i + 1;
+            return 0;
+          }
+    }
+  *ret = 0;
+  return 0;
+}
+
+/* ------------------------------------------------------------------ following */
+
+struct follow
+{
+  struct husk_store *store;
+  const char *query;
+  char *dir;
+  char *log_path;
+  int ino;     /* inotify */
+  int pidfd;   /* The monitor, or -1.  */
+  int file_wd; /* The log's watch, or -1.  */
+};
+
+/* Whether the container still runs; a container that is gone has stopped.  */
+static int
+still_running (struct follow *f, pid_t *ret_monitor, struct husk_error **err)
+{
+  cleanup_ctr struct husk_ctr *c = NULL;
+  struct husk_error *lerr = NULL;
+
+  if (husk_ctr_load (f->store, f->query, &c, &lerr) < 0)
+    {
+      if (lerr && lerr->errnum != 0 && lerr->errnum != ENOENT)
+        {
+          *err = lerr;
+          return -1;
+        }
+      husk_error_free (&lerr);
+      return 0;
+    }
+  if (ret_monitor)
+    *ret_monitor = c->monitor_pid;
+  return c->status == HUSK_CTR_RUNNING;
+}
+
+static int
+open_log (const char *path, int *ret, struct husk_error **err)
+{
+  int fd = open (path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+  if (fd < 0 && errno != ENOENT)
+    return husk_error_set (err, errno, "open log \"%s\"", path);
+  *ret = fd;
+  return 0;
+}
+
+static int
+watch_log (struct follow *f, struct husk_error **err)
+{
+  if (f->ino < 0)
+    return 0;
+  f->file_wd = inotify_add_watch (f->ino, f->log_path, IN_MODIFY | IN_DELETE_SELF | IN_MOVE_SELF);
+  if (f->file_wd < 0 && errno != ENOENT)
+    return husk_error_set (err, errno, "watch log \"%s\"", f->log_path);
+  return 0;
+}
+
+/* Follow until the container stops; R's fd may be -1 until the monitor creates the file.  */
+static int
+follow (struct follow *f, struct reader *r, struct husk_error **err)
+{
+  const struct logs_opts *o = r->opts;
+  pid_t monitor = 0;
+  int running;
+
+  f->ino = inotify_init1 (IN_CLOEXEC | IN_NONBLOCK);
+  if (f->ino < 0 && errno != EMFILE && errno != ENOSYS)
+    return husk_error_set (err, errno, "inotify");
+  /* Out of inotify instances (fs.inotify.max_user_instances): look at the file every
+     NO_INOTIFY_MS instead.  The directory: state.json replaced when the container stops,
+     ctr.log created.  */
+  if (f->ino >= 0
+      && inotify_add_watch (f->ino, f->dir,
+                            IN_MOVED_TO | IN_CREATE | IN_CLOSE_WRITE | IN_DELETE_SELF)
+             < 0)
+    return husk_error_set (err, errno, "watch \"%s\"", f->dir);
+  if (watch_log (f, err) < 0)
+    return -1;
+
+  /* Watches first, then the state: a stop between the two is not missed.  */
+  running = still_running (f, &monitor, err);
+  if (running < 0)
+    return -1;
+  if (running && monitor > 0)
+    {
+      f->pidfd = (int) syscall (SYS_pidfd_open, monitor, 0);
+      /* Without pidfds (before Linux 5.3), the quiet re-checks do.  */
+      if (f->pidfd >= 0)
+        {
+          pid_t again = 0;
+          running = still_running (f, &again, err);
+          if (running < 0)
+            return -1;
+          if (again != monitor)
+            {
+              close (f->pidfd);
+              f->pidfd = -1;
+            }
+        }
+    }
+
+  while (running)
+    {
+      struct pollfd p[2] = { { f->ino, POLLIN, 0 }, { f->pidfd, POLLIN, 0 } };
+      int timeout = f->ino >= 0 ? QUIET_RECHECK_MS : NO_INOTIFY_MS, n;
+      bool recheck = false;
+
+      if (r->fd < 0)
+        {
+          if (open_log (f->log_path, &r->fd, err) < 0)
+            return -1;
+          if (r->fd >= 0 && f->file_wd < 0 && watch_log (f, err) < 0)
+            return -1;
+        }
+      if (r->fd >= 0 && drain (r, err) < 0)
+        return -1;
+
+      if (o->has_until)
+        {
+          struct timespec now;
+          int64_t left;
+          clock_gettime (CLOCK_REALTIME, &now);
+          left = ((int64_t) o->until.tv_sec - now.tv_sec) * 1000
+                 + (o->until.tv_nsec - now.tv_nsec) / 1000000;
+          if (left <= 0)
+            return 0;
+          if (left < timeout)
+            timeout = (int) left + 1;
+        }
+
+      n = poll (p, 2, timeout); /* A descriptor of -1 is not polled.  */
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n < 0)
+        return husk_error_set (err, errno, "poll");
+      if (n == 0)
+        recheck = true;
+      if (f->pidfd >= 0 && (p[1].revents & POLLIN))
+        {
+          running = 0; /* The monitor exits after the container and after its last write.  */
+          break;
+        }
+      if (p[0].revents & POLLIN)
+        {
+          char ev[4096] __attribute__ ((aligned (__alignof__(struct inotify_event))));
+          ssize_t len;
+          while ((len = read (f->ino, ev, sizeof (ev))) > 0)
+            for (char *q = ev; q < ev + len;)
+              {
+                const struct inotify_event *e = (const struct inotify_event *) q;
+                if (e->wd != f->file_wd || (e->mask & (IN_DELETE_SELF | IN_MOVE_SELF | IN_IGNORED)))
+                  recheck = true;
+                q += sizeof (*e) + e->len;
+              }
+          if (len < 0 && errno != EAGAIN && errno != EINTR)
+            return husk_error_set (err, errno, "read inotify events");
+        }
+      if (recheck)
+        {
+          running = still_running (f, NULL, err);
+          if (running < 0)
+            return -1;
+        }
+    }
+
+  /* The container stopped: what the monitor wrote last is in the file now.  */
+  if (r->fd < 0 && open_log (f->log_path, &r->fd, err) < 0)
+    return -1;
+  return r->fd >= 0 ? drain (r, err) : 0;
+}
+
+/* ------------------------------------------------------------------ the command */
+
+enum
+{
+  OPT_SINCE = 256,
+  OPT_UNTIL,
+};
+
+int
+husk_cmd_logs (struct husk_global *g, int argc, char **argv, struct husk_error **err)
+{
+  static const struct option opts[] = { { "follow", no_argument, NULL, 'f' },
+                                        { "tail", required_argument, NULL, 'n' },
+                                        { "timestamps", no_argument, NULL, 't' },
+                                        { "since", required_argument, NULL, OPT_SINCE },
+                                        { "until", required_argument, NULL, OPT_UNTIL },
+                                        { "help", no_argument, NULL, 'h' },
+                                        { NULL, 0, NULL, 0 } };
+  cleanup_store struct husk_store *store = NULL;
+  cleanup_ctr struct husk_ctr *c = NULL;
+  cleanup_free char *log_path = NULL;
+  cleanup_free char *dir = NULL;
+  cleanup_free char *rbuf = NULL;
+  cleanup_close int fd = -1;
+  cleanup_close int ino = -1;
+  cleanup_close int pidfd = -1;
+  cleanup_free struct out *out = husk_xcalloc (1, sizeof (struct out));
+  struct logs_opts o = { 0 };
+  struct reader r = { 0 };
+  struct timespec now;
+  int ch, rc;
+
+  clock_gettime (CLOCK_REALTIME, &now);
+  optind = 1;
+  while ((ch = husk_cli_getopt ("logs", argc, argv, "+fn:th", opts, err)) != -1)
+    switch (ch)
+      {
+      case 'f':
+        o.follow = true;
+        break;
+      case 't':
+        o.timestamps = true;
+        break;
+      case 'n':
+        if (strcmp (optarg, "all") == 0)
+          o.has_tail = false;
+        else if (husk_parse_u64 (optarg, INT64_MAX, &o.tail) == 0)
+          o.has_tail = true;
+        else
+          return husk_cli_usage_error (err, "logs",
+                                       "--tail \"%s\": not a number of lines or \"all\"", optarg);
+        break;
+      case OPT_SINCE:
+        if (parse_time ("--since", optarg, &now, &o.since, err) < 0)
+          return -1;
+        o.has_since = true;
+        break;
+      case OPT_UNTIL:
+        if (parse_time ("--until", optarg, &now, &o.until, err) < 0)
+          return -1;
+        o.has_until = true;
+        break;
+      case 'h':
+        logs_usage ();
+        return 0;
+      default:
+        return -1;
+      }
+  if (argc - optind != 1)
+    return husk_cli_usage_error (err, "logs", "expects one container");
+
+  if (husk_cli_open_store (g, &store, err) < 0)
+    return -1;
+  if (husk_ctr_load (store, argv[optind], &c, err) < 0)
+    return -1;
+  log_path = husk_ctr_log_path (store, c);
+  dir = husk_ctr_dir (store, c);
+  if (open_log (log_path, &fd, err) < 0)
+    return husk_error_wrap (err, "logs %s", argv[optind]);
+  if (fd >= 0 && o.has_tail)
+    {
+      off_t start;
+      if (tail_offset (fd, o.tail, &start, err) < 0 || lseek (fd, start, SEEK_SET) < 0)
+        {
+          if (*err == NULL)
+            husk_error_set (err, errno, "seek log");
+          return husk_error_wrap (err, "logs %s", argv[optind]);
+        }
+    }
+
+  r.opts = &o;
+  r.out = out;
+  out->fd = 1;
+  r.fd = fd;
+  if (o.follow && c->status == HUSK_CTR_RUNNING)
+    {
+      struct follow f = { .store = store,
+                          .query = c->id,
+                          .dir = dir,
+                          .log_path = log_path,
+                          .ino = -1,
+                          .pidfd = -1,
+                          .file_wd = -1 };
+      rc = follow (&f, &r, err);
+      ino = f.ino;
+      pidfd = f.pidfd;
+    }
+  else
+    rc = r.fd >= 0 ? drain (&r, err) : 0;
+  /* The reader may have opened the file while following.  */
+  fd = r.fd;
+  rbuf = r.buf;
+  if (rc < 0)
+    {
+      out_flush (out, NULL);
+      return husk_error_wrap (err, "logs %s", argv[optind]);
+    }
+  return 0;
+}
