@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -80,16 +81,43 @@ husk_attach_recv (int fd, int *ret_type, char *buf, size_t *ret_len)
 }
 
 int
+husk_unix_address (const char *path, struct sockaddr_un *sa, int *ret_dirfd,
+                   struct husk_error **err)
+{
+  const char *slash = strrchr (path, '/');
+  cleanup_free char *dir = NULL;
+  int dfd;
+
+  memset (sa, 0, sizeof (*sa));
+  sa->sun_family = AF_UNIX;
+  *ret_dirfd = -1;
+  if (strlen (path) < sizeof (sa->sun_path))
+    {
+      memcpy (sa->sun_path, path, strlen (path) + 1);
+      return 0;
+    }
+  /* Longer than a socket address holds: name it through a descriptor of its directory.  */
+  if (slash == NULL || strlen (slash) > sizeof (sa->sun_path) - 32)
+    return husk_error_set (err, 0, "socket \"%s\": path too long", path);
+  dir = husk_strdup_printf ("%.*s", (int) (slash - path), path);
+  dfd = open (*dir ? dir : "/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (dfd < 0)
+    return husk_error_set (err, errno, "socket \"%s\": open its directory", path);
+  snprintf (sa->sun_path, sizeof (sa->sun_path), "/proc/self/fd/%d%s", dfd, slash);
+  *ret_dirfd = dfd;
+  return 0;
+}
+
+int
 husk_attach_connect (const char *sockpath, unsigned flags, int *ret_fd, struct husk_error **err)
 {
-  struct sockaddr_un sa = { .sun_family = AF_UNIX };
-  cleanup_close int fd = -1;
+  struct sockaddr_un sa;
+  cleanup_close int fd = -1, dirfd = -1;
   unsigned char hello[4] = { (unsigned char) (flags >> 24), (unsigned char) (flags >> 16),
                              (unsigned char) (flags >> 8), (unsigned char) flags };
 
-  if (strlen (sockpath) >= sizeof (sa.sun_path))
-    return husk_error_set (err, 0, "attach socket \"%s\": path too long", sockpath);
-  memcpy (sa.sun_path, sockpath, strlen (sockpath) + 1);
+  if (husk_unix_address (sockpath, &sa, &dirfd, err) < 0)
+    return -1;
   fd = socket (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0)
     return husk_error_set (err, errno, "socket");

@@ -34,6 +34,12 @@ int husk_attach_send (int fd, int type, const void *buf, size_t len);
 /* Read one frame; BUF holds HUSK_ATTACH_MAX_FRAME bytes.  0 at a clean end, -1 on error.  */
 int husk_attach_recv (int fd, int *ret_type, char *buf, size_t *ret_len);
 
+struct sockaddr_un;
+/* A unix socket address for PATH; one too long for sun_path goes through /proc/self/fd and
+   a descriptor of its directory (*RET_DIRFD, to close after bind or connect; else -1).  */
+int husk_unix_address (const char *path, struct sockaddr_un *sa, int *ret_dirfd,
+                       struct husk_error **err);
+
 /* Connect to SOCKPATH and say hello with FLAGS.  */
 int husk_attach_connect (const char *sockpath, unsigned flags, int *ret_fd,
                          struct husk_error **err);

@@ -179,14 +179,12 @@ static int
 listen_socket (const struct husk_ctr *c, struct husk_error **err)
 {
   cleanup_free char *path = NULL;
-  struct sockaddr_un sa = { .sun_family = AF_UNIX };
-  cleanup_close int fd = -1;
+  struct sockaddr_un sa;
+  cleanup_close int fd = -1, dirfd = -1;
 
-  if (husk_ctr_run_path (c, "attach.sock", &path, err) < 0)
+  if (husk_ctr_run_path (c, "attach.sock", &path, err) < 0
+      || husk_unix_address (path, &sa, &dirfd, err) < 0)
     return -1;
-  if (strlen (path) >= sizeof (sa.sun_path))
-    return husk_error_set (err, 0, "attach socket \"%s\": path too long", path);
-  memcpy (sa.sun_path, path, strlen (path) + 1);
   unlink (path);
   fd = socket (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
   if (fd < 0 || bind (fd, (struct sockaddr *) &sa, sizeof (sa)) < 0 || listen (fd, 16) < 0)

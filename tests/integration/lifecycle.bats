@@ -164,6 +164,18 @@ done"
 	husk rm lc-tty
 }
 
+@test "a runtime directory too long for a socket address still works" {
+	[ "$(id -u)" != 0 ] || skip "root's runtime directory is /run/husk"
+	long=$BATS_TEST_TMPDIR/$(printf 'r%.0s' $(seq 90))
+	mkdir -m 0700 "$long"
+	id=$(XDG_RUNTIME_DIR=$long husk run -d -i --name lc-longdir basic cat)
+	[ -S "$long/husk/$id/attach.sock" ]
+	run --separate-stderr bash -c 'echo through-a-long-path | XDG_RUNTIME_DIR=$1 "$0" --root "$2" attach lc-longdir' "$HUSK" "$long" "$STORE"
+	assert_status 0
+	assert_output through-a-long-path
+	XDG_RUNTIME_DIR=$long husk rm lc-longdir
+}
+
 # ----------------------------------------------------------- stop, kill
 @test "stop sends SIGTERM and waits: a container that handles it exits 0" {
 	husk run -d --name lc-term basic sh -c 'trap "exit 0" TERM; while :; do sleep 0.1; done'
