@@ -98,6 +98,35 @@ test_digest (void)
   ok (husk_digest_check ("sha512:abcd", &err) < 0 && strstr (err->msg, "not supported"),
       "other algorithm named as unsupported");
   husk_error_free (&err);
+
+  /* The small-document SHA-256 (sha256.c) against OpenSSL's streams (digest.c), across the
+     padding's one-block and two-block cases and several blocks.  */
+  {
+    static const size_t lens[] = { 1, 3, 55, 56, 57, 63, 64, 65, 119, 120, 128, 1000, 4099 };
+    unsigned char data[4099];
+    bool same = true;
+
+    for (size_t i = 0; i < sizeof (data); i++)
+      data[i] = (unsigned char) (i * 131 + 7);
+    for (size_t i = 0; i < sizeof (lens) / sizeof (lens[0]); i++)
+      {
+        char a[HUSK_DIGEST_LEN + 1], b[HUSK_DIGEST_LEN + 1];
+        struct husk_sha256 *h = husk_sha256_new ();
+        husk_sha256_update (h, data, lens[i]);
+        husk_sha256_final (h, b);
+        husk_sha256_free (h);
+        husk_sha256_buf (data, lens[i], a);
+        if (strcmp (a, b) != 0)
+          {
+            printf ("# length %zu: %s, OpenSSL %s\n", lens[i], a, b);
+            same = false;
+          }
+      }
+    ok (same, "sha256 of small documents equals OpenSSL's for 13 lengths");
+    husk_sha256_buf ("abc", 3, d);
+    is_str (d, "sha256:ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad",
+            "sha256 of \"abc\" (FIPS 180-4 example)");
+  }
 }
 
 /* A tree for path resolution:
