@@ -9,6 +9,7 @@
 
 #include "cleanup.h"
 #include "digest.h"
+#include "passwd.h"
 #include "json.h"
 #include "safepath.h"
 #include "tap.h"
@@ -253,6 +254,41 @@ test_util (void)
   husk_strv_free (sv);
 }
 
+static void
+test_passwd (void)
+{
+  char path[] = "/tmp/husk-passwd-XXXXXX";
+  static const char text[] = "root:x:0:0:root:/root:/bin/bash\n"
+                             "# not an entry\n"
+                             "short:x:7\n"
+                             "alice:x:1000:1000:Alice,,,:/home/alice:/bin/sh\n"
+                             "nohome:x:1001:1001::\n"
+                             "last:x:4294967294:1:no newline:/l:/bin/sh";
+  char *name = NULL, *home = NULL;
+  int fd = mkstemp (path);
+
+  if (fd < 0 || write (fd, text, strlen (text)) != (ssize_t) strlen (text))
+    {
+      ok (0, "write a passwd file");
+      return;
+    }
+  close (fd);
+  ok (husk_host_passwd (path, 1000, &name, &home) == 0 && name && home, "a uid is found");
+  is_str (name, "alice", "its name");
+  is_str (home, "/home/alice", "its home");
+  free (name), free (home), name = home = NULL;
+  ok (husk_host_passwd (path, 1001, &name, &home) == 0 && home == NULL, "an empty home is NULL");
+  free (name), name = NULL;
+  ok (husk_host_passwd (path, 4294967294U, &name, NULL) == 0, "the last line without a newline");
+  is_str (name, "last", "its name");
+  free (name), name = NULL;
+  ok (husk_host_passwd (path, 7, &name, &home) < 0 && name == NULL && home == NULL,
+      "a line with too few fields is no entry");
+  ok (husk_host_passwd (path, 4242, &name, NULL) < 0, "an unknown uid is not found");
+  ok (husk_host_passwd ("/nonexistent/passwd", 0, &name, NULL) < 0, "a missing file finds nothing");
+  unlink (path);
+}
+
 int
 main (void)
 {
@@ -261,5 +297,6 @@ main (void)
   test_digest ();
   test_safepath ();
   test_util ();
+  test_passwd ();
   return tap_done ();
 }
