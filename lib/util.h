@@ -39,6 +39,10 @@ int husk_read_file_at (int dirfd, const char *path, size_t max_size, char **ret_
 /* Write a file through a temporary name in the same directory, fsync, rename.  */
 int husk_write_file_atomic_at (int dirfd, const char *path, const void *buf, size_t len,
                                mode_t mode, struct husk_error **err);
+/* The same without the fsync, for a file that need not outlive a crash of the host (the
+   record of a --rm container, removed when it exits): readers still see all of it or none.  */
+int husk_write_file_replace_at (int dirfd, const char *path, const void *buf, size_t len,
+                                mode_t mode, struct husk_error **err);
 
 /* mkdir -p of PATH (a plain host path the caller controls).  */
 int husk_mkdir_p (const char *path, mode_t mode, struct husk_error **err);
