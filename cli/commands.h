@@ -9,10 +9,13 @@
    A new command is declared plainly and lands in both binaries.  */
 #define HUSK_FULL_ONLY __attribute__ ((weak))
 
-HUSK_FULL_ONLY int husk_cmd_pull (struct husk_global *g, int argc, char **argv, struct husk_error **err);
+HUSK_FULL_ONLY int husk_cmd_pull (struct husk_global *g, int argc, char **argv,
+                                  struct husk_error **err);
 int husk_cmd_images (struct husk_global *g, int argc, char **argv, struct husk_error **err);
-HUSK_FULL_ONLY int husk_cmd_login (struct husk_global *g, int argc, char **argv, struct husk_error **err);
-HUSK_FULL_ONLY int husk_cmd_logout (struct husk_global *g, int argc, char **argv, struct husk_error **err);
+HUSK_FULL_ONLY int husk_cmd_login (struct husk_global *g, int argc, char **argv,
+                                   struct husk_error **err);
+HUSK_FULL_ONLY int husk_cmd_logout (struct husk_global *g, int argc, char **argv,
+                                    struct husk_error **err);
 int husk_cmd_run (struct husk_global *g, int argc, char **argv, struct husk_error **err);
 
 int husk_cmd_tag (struct husk_global *g, int argc, char **argv, struct husk_error **err);
@@ -23,8 +26,10 @@ int husk_cmd_inspect (struct husk_global *g, int argc, char **argv, struct husk_
 int husk_cmd_history (struct husk_global *g, int argc, char **argv, struct husk_error **err);
 int husk_cmd_system (struct husk_global *g, int argc, char **argv, struct husk_error **err);
 
-HUSK_FULL_ONLY int husk_cmd_save (struct husk_global *g, int argc, char **argv, struct husk_error **err);
-HUSK_FULL_ONLY int husk_cmd_load (struct husk_global *g, int argc, char **argv, struct husk_error **err);
+HUSK_FULL_ONLY int husk_cmd_save (struct husk_global *g, int argc, char **argv,
+                                  struct husk_error **err);
+HUSK_FULL_ONLY int husk_cmd_load (struct husk_global *g, int argc, char **argv,
+                                  struct husk_error **err);
 /* Import the docker-archive PATH (husk load, husk pull docker-archive:FILE).  */
 int husk_cli_load_archive (struct husk_global *g, const char *path, bool quiet, bool pull,
                            struct husk_error **err);

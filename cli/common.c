@@ -56,12 +56,12 @@ husk_cli_exec_full (struct husk_global *g, struct husk_error **err)
   char *slash;
 
   if (n <= 0 || (size_t) n >= sizeof (self) - 1)
-    return husk_error_set (err, n < 0 ? errno : ENAMETOOLONG, "%s: find husk's own binary",
-                           g->argv[0]);
+    return husk_error_set (err, n < 0 ? errno : ENAMETOOLONG,
+                           "find husk's own binary (/proc/self/exe)");
   self[n] = '\0';
   slash = strrchr (self, '/');
   if (slash == NULL)
-    return husk_error_set (err, 0, "%s: find husk's own binary", g->argv[0]);
+    return husk_error_set (err, 0, "find husk's own binary (/proc/self/exe)");
   *slash = '\0';
   beside = husk_strdup_printf ("%s/husk-full", self);
   full = access (beside, X_OK) == 0 ? beside : HUSK_PKGLIBEXECDIR "/husk-full";
