@@ -60,6 +60,8 @@ cleanup() {
 trap cleanup EXIT
 chmod 0755 "$work"
 cp "$HUSK" "$work/husk"
+# husk runs husk-full (for pull) from beside itself, or from its install directory.
+if [ -x "$(dirname "$HUSK")/husk-full" ]; then cp "$(dirname "$HUSK")/husk-full" "$work/"; fi
 
 # ------------------------------------------------------------ the image
 "$TOP/tests/mkimage.sh" "$work/bench" --tag latest --cmd '["true"]' >/dev/null
@@ -160,7 +162,7 @@ for t in $TOOLS; do
 		as_user podman tag "localhost${work}/bench:latest" localhost/bench:latest
 		;;
 	esac
-	# Warm up: caches, the seccomp filter cache, podman's storage.
+	# Warm up: caches, podman's storage.
 	round "$t" 100000 2 >/dev/null || die "$t failed"
 	: >"$work/times-$t"
 done

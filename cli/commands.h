@@ -3,10 +3,19 @@
 
 #include "common.h"
 
-int husk_cmd_pull (struct husk_global *g, int argc, char **argv, struct husk_error **err);
+/* Commands that need libcurl, libarchive or ISA-L are linked into husk-full only (HUSK_FULL_CLI
+   in Makefile.am): the lean husk sees them as weak, NULL symbols and execs husk-full for them
+   (husk_cli_exec_full), so "husk run" and the container commands never load those libraries.
+   A new command is declared plainly and lands in both binaries.  */
+#define HUSK_FULL_ONLY __attribute__ ((weak))
+
+HUSK_FULL_ONLY int husk_cmd_pull (struct husk_global *g, int argc, char **argv,
+                                  struct husk_error **err);
 int husk_cmd_images (struct husk_global *g, int argc, char **argv, struct husk_error **err);
-int husk_cmd_login (struct husk_global *g, int argc, char **argv, struct husk_error **err);
-int husk_cmd_logout (struct husk_global *g, int argc, char **argv, struct husk_error **err);
+HUSK_FULL_ONLY int husk_cmd_login (struct husk_global *g, int argc, char **argv,
+                                   struct husk_error **err);
+HUSK_FULL_ONLY int husk_cmd_logout (struct husk_global *g, int argc, char **argv,
+                                    struct husk_error **err);
 int husk_cmd_run (struct husk_global *g, int argc, char **argv, struct husk_error **err);
 int husk_cmd_exec (struct husk_global *g, int argc, char **argv, struct husk_error **err);
 int husk_cmd_logs (struct husk_global *g, int argc, char **argv, struct husk_error **err);
@@ -19,8 +28,10 @@ int husk_cmd_inspect (struct husk_global *g, int argc, char **argv, struct husk_
 int husk_cmd_history (struct husk_global *g, int argc, char **argv, struct husk_error **err);
 int husk_cmd_system (struct husk_global *g, int argc, char **argv, struct husk_error **err);
 
-int husk_cmd_save (struct husk_global *g, int argc, char **argv, struct husk_error **err);
-int husk_cmd_load (struct husk_global *g, int argc, char **argv, struct husk_error **err);
+HUSK_FULL_ONLY int husk_cmd_save (struct husk_global *g, int argc, char **argv,
+                                  struct husk_error **err);
+HUSK_FULL_ONLY int husk_cmd_load (struct husk_global *g, int argc, char **argv,
+                                  struct husk_error **err);
 /* Import the docker-archive PATH (husk load, husk pull docker-archive:FILE).  */
 int husk_cli_load_archive (struct husk_global *g, const char *path, bool quiet, bool pull,
                            struct husk_error **err);

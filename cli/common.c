@@ -1,6 +1,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -41,6 +42,32 @@ husk_cli_idmap (struct husk_idmap *buf, const struct husk_idmap **ret, struct hu
     return -1;
   *ret = buf;
   return 0;
+}
+
+/* husk-full sits next to husk in the build tree, and in $(pkglibexecdir) once installed.  It
+   is found from /proc/self/exe, never from PATH or the environment, which a caller (or a
+   container that shares a writable directory with it) could point elsewhere.  */
+int
+husk_cli_exec_full (struct husk_global *g, struct husk_error **err)
+{
+  char self[PATH_MAX];
+  ssize_t n = readlink ("/proc/self/exe", self, sizeof (self) - 1);
+  cleanup_free char *beside = NULL;
+  const char *full;
+  char *slash;
+
+  if (n <= 0 || (size_t) n >= sizeof (self) - 1)
+    return husk_error_set (err, n < 0 ? errno : ENAMETOOLONG,
+                           "find husk's own binary (/proc/self/exe)");
+  self[n] = '\0';
+  slash = strrchr (self, '/');
+  if (slash == NULL)
+    return husk_error_set (err, 0, "find husk's own binary (/proc/self/exe)");
+  *slash = '\0';
+  beside = husk_strdup_printf ("%s/husk-full", self);
+  full = access (beside, X_OK) == 0 ? beside : HUSK_PKGLIBEXECDIR "/husk-full";
+  execv (full, g->argv);
+  return husk_error_set (err, errno, "run \"%s\"", full);
 }
 
 int

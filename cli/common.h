@@ -18,6 +18,7 @@
 struct husk_global
 {
   const char *root; /* --root, or NULL for the default.  */
+  char **argv;      /* main's, whole: what husk-full is given.  */
 };
 
 /* Open the store named by --root or the default.  */
@@ -25,6 +26,11 @@ int husk_cli_open_store (struct husk_global *g, struct husk_store **ret, struct 
 
 /* The id map to work under: NULL when husk runs as real root (no user namespace).  */
 int husk_cli_idmap (struct husk_idmap *buf, const struct husk_idmap **ret, struct husk_error **err);
+
+/* Replace this process with husk-full, given the whole command line, for a command that needs
+   libcurl, libarchive or ISA-L (those live in husk-full only: see commands.h).  Returns only on
+   failure.  */
+int husk_cli_exec_full (struct husk_global *g, struct husk_error **err);
 
 /* A usage error for COMMAND, with exit status 125.  */
 int husk_cli_usage_error (struct husk_error **err, const char *command, const char *fmt, ...)

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "commands.h"
+#include "common.h"
 #include "util.h"
 #include "banned.h"
 
@@ -45,6 +46,7 @@ husk_cmd_image (struct husk_global *g, int argc, char **argv, struct husk_error 
     }
   for (size_t i = 0; i < sizeof (subcommands) / sizeof (subcommands[0]); i++)
     if (strcmp (argv[1], subcommands[i].name) == 0)
-      return subcommands[i].fn (g, argc - 1, argv + 1, err);
+      return subcommands[i].fn ? subcommands[i].fn (g, argc - 1, argv + 1, err)
+                               : husk_cli_exec_full (g, err);
   return husk_cli_usage_error (err, "image", "unknown command \"%s\"", argv[1]);
 }

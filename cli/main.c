@@ -66,7 +66,7 @@ int
 main (int argc, char **argv)
 {
   cleanup_error struct husk_error *err = NULL;
-  struct husk_global g = { 0 };
+  struct husk_global g = { .argv = argv };
   const struct command *cmd = NULL;
   int i, ret;
 
@@ -124,8 +124,11 @@ main (int argc, char **argv)
       return HUSK_EXIT_USAGE;
     }
 
-  /* Each command sees its own name as argv[0].  */
-  ret = cmd->fn (&g, argc - i, argv + i, &err);
+  /* Each command sees its own name as argv[0].  NULL: it lives in husk-full (commands.h).  */
+  if (cmd->fn == NULL)
+    ret = husk_cli_exec_full (&g, &err);
+  else
+    ret = cmd->fn (&g, argc - i, argv + i, &err);
   if (ret < 0)
     {
       fflush (stdout);

@@ -39,7 +39,6 @@ int husk_read_file_at (int dirfd, const char *path, size_t max_size, char **ret_
 /* Write a file through a temporary name in the same directory, fsync, rename.  */
 int husk_write_file_atomic_at (int dirfd, const char *path, const void *buf, size_t len,
                                mode_t mode, struct husk_error **err);
-
 /* The same without fsync: readers never see a partial file, but a crash may lose the write
    (for state that is repaired when found stale).  */
 int husk_write_file_replace_at (int dirfd, const char *path, const void *buf, size_t len,

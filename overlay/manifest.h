@@ -28,6 +28,8 @@ int husk_descriptor_parse (const husk_json *v, struct husk_descriptor *ret,
                            struct husk_error **err);
 void husk_descriptor_clear (struct husk_descriptor *d);
 
+/* Whether MEDIA_TYPE names a layer husk can apply.  */
+bool husk_layer_media_type_ok (const char *media_type);
 bool husk_media_is_index (const char *media_type);
 bool husk_media_is_manifest (const char *media_type);
 

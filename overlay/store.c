@@ -3,7 +3,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <pwd.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
@@ -11,6 +10,7 @@
 #include <unistd.h>
 
 #include "cleanup.h"
+#include "passwd.h"
 #include "store.h"
 #include "util.h"
 #include "banned.h"
@@ -20,6 +20,7 @@ husk_store_default_root (void)
 {
   const char *xdg = getenv ("XDG_DATA_HOME");
   const char *home = getenv ("HOME");
+  cleanup_free char *pwhome = NULL;
 
   if (geteuid () == 0)
     return husk_xstrdup ("/var/lib/husk");
@@ -27,8 +28,8 @@ husk_store_default_root (void)
     return husk_strdup_printf ("%s/husk", xdg);
   if (home == NULL || *home != '/')
     {
-      struct passwd *pw = getpwuid (geteuid ());
-      home = pw ? pw->pw_dir : NULL;
+      husk_host_passwd (NULL, geteuid (), NULL, &pwhome);
+      home = pwhome;
     }
   if (home == NULL)
     return NULL;

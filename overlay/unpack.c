@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "cleanup.h"
+#include "manifest.h"
 #include "safepath.h"
 #include "unpack.h"
 #include "util.h"
@@ -22,28 +23,6 @@
 #include "banned.h"
 
 #define READ_BUF_SIZE (1024 * 1024)
-
-static const char *const layer_media_types[] = {
-  "application/vnd.oci.image.layer.v1.tar",
-  "application/vnd.oci.image.layer.v1.tar+gzip",
-  "application/vnd.oci.image.layer.v1.tar+zstd",
-  "application/vnd.oci.image.layer.nondistributable.v1.tar",
-  "application/vnd.oci.image.layer.nondistributable.v1.tar+gzip",
-  "application/vnd.oci.image.layer.nondistributable.v1.tar+zstd",
-  "application/vnd.docker.image.rootfs.diff.tar",
-  "application/vnd.docker.image.rootfs.diff.tar.gzip",
-  "application/vnd.docker.image.rootfs.diff.tar.zstd",
-  "application/vnd.docker.image.rootfs.foreign.diff.tar.gzip",
-};
-
-bool
-husk_layer_media_type_ok (const char *media_type)
-{
-  for (size_t i = 0; i < sizeof (layer_media_types) / sizeof (layer_media_types[0]); i++)
-    if (strcmp (media_type, layer_media_types[i]) == 0)
-      return true;
-  return false;
-}
 
 /* The compressed side: reads the source, counts, hashes and (optionally) copies it.  */
 struct source

@@ -29,9 +29,6 @@ struct husk_unpack_stats
   uint64_t whiteouts;        /* Deletions and opaque markers applied.  */
 };
 
-/* Whether MEDIA_TYPE names a layer husk can apply.  */
-bool husk_layer_media_type_ok (const char *media_type);
-
 /* Read the blob from SRCFD, unpack it and verify it by size, digest and diff_id, leaving the
    result staged under tmp/ (*RET_STAGED, a path relative to the store).  The caller holds the
    store lock and later publishes or discards it.  ROOTLESS: no device nodes.  */

@@ -346,6 +346,7 @@ husk_setup_rootfs (const struct husk_container_spec *spec, struct husk_error **e
   static const char *const shm_opts[] = { "mode", "1777", "size", "65536k", NULL };
   const unsigned nse = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC;
   cleanup_close int procfd = -1, devfd = -1, ptsfd = -1, shmfd = -1, mqfd = -1, sysfd = -1;
+  cleanup_close int cgfd = -1;
   int nodefds[N_DEV_NODES];
   cleanup_free int *mfds = husk_xcalloc (spec->n_mounts + 1, sizeof (int));
   const char *target = spec->rootfs;
@@ -388,6 +389,14 @@ husk_setup_rootfs (const struct husk_container_spec *spec, struct husk_error **e
     }
   if (sysfd < 0)
     goto out;
+  {
+    /* The cgroup2 hierarchy on /sys/fs/cgroup, read-only and rooted at the container's cgroup
+       namespace, as Docker and podman mount it (also on a host whose own /sys/fs/cgroup is
+       the hybrid v1 layout).  Where the kernel refuses, /sys/fs/cgroup stays as it is.  */
+    struct husk_error *cgerr = NULL;
+    cgfd = new_fs ("cgroup2", NULL, nse | MOUNT_ATTR_RDONLY, &cgerr);
+    husk_error_free (&cgerr);
+  }
   /* Device nodes are the host's, bound in: a user namespace may not create them.  */
   for (size_t i = 0; i < N_DEV_NODES; i++)
     {
@@ -455,6 +464,12 @@ husk_setup_rootfs (const struct husk_container_spec *spec, struct husk_error **e
     goto out;
   if (ensure_dir ("/sys", 0555, err) < 0 || attach (sysfd, "/sys", err) < 0)
     goto out;
+  if (cgfd >= 0)
+    {
+      struct husk_error *cgerr = NULL;
+      attach (cgfd, "/sys/fs/cgroup", &cgerr);
+      husk_error_free (&cgerr);
+    }
   if (ensure_dir ("/dev", 0755, err) < 0 || attach (devfd, "/dev", err) < 0)
     goto out;
   for (size_t i = 0; i < N_DEV_NODES; i++)

@@ -1,4 +1,4 @@
-/* Networking inside the container's network namespace (libmnl).  */
+/* Networking inside the container's network namespace.  */
 #ifndef HUSK_NETWORK_H
 #define HUSK_NETWORK_H
 

@@ -4,6 +4,7 @@
 #ifndef HUSK_SECCOMP_H
 #define HUSK_SECCOMP_H
 
+#include <linux/filter.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -15,9 +16,21 @@ struct husk_seccomp_prog
   size_t len;
 };
 
-/* The default profile for a container holding capabilities CAPS.  */
+/* The default profile for a container holding capabilities CAPS: the program compiled at build
+   time when CAPS agree with the default set on the capabilities the profile looks at, else
+   husk_seccomp_compile_default's.  */
 int husk_seccomp_build_default (uint64_t caps, struct husk_seccomp_prog *ret,
                                 struct husk_error **err);
+/* The default profile compiled now, with libseccomp.  */
+int husk_seccomp_compile_default (uint64_t caps, struct husk_seccomp_prog *ret,
+                                  struct husk_error **err);
+
+/* Written by seccomp-gen at build time (seccomp-default.c): the default profile for
+   husk_caps_default (), for this machine's architectures; LEN 0 when it could not be built
+   (a cross build).  */
+extern const struct sock_filter husk_seccomp_embedded[];
+extern const size_t husk_seccomp_embedded_len;
+extern const uint64_t husk_seccomp_embedded_caps;
 /* A Docker-style JSON profile (defaultAction, syscalls[].names/action/errnoRet/args,
    includes/excludes by caps).  */
 int husk_seccomp_build_profile (const char *json, size_t len, uint64_t caps,

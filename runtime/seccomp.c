@@ -197,8 +197,9 @@ new_ctx (uint32_t def, struct husk_error **err)
   return ctx;
 }
 
-static int
-build_default (uint64_t caps, struct husk_seccomp_prog *ret, struct husk_error **err)
+int
+husk_seccomp_compile_default (uint64_t caps, struct husk_seccomp_prog *ret,
+                              struct husk_error **err)
 {
   cleanup_scmp scmp_filter_ctx ctx = new_ctx (SCMP_ACT_ERRNO (EPERM), err);
   static const uint64_t personas[] = { 0x0, 0x0008, 0x20000, 0x20008, 0xffffffff };
@@ -239,15 +240,39 @@ build_default (uint64_t caps, struct husk_seccomp_prog *ret, struct husk_error *
 }
 
 
-/* The default filter is compiled in this process on every run, never read back from a file:
+#ifndef HUSK_SECCOMP_GEN
+/* The capabilities the default filter depends on: two sets that agree on these get the same
+   program.  */
+static uint64_t
+filter_caps (uint64_t caps)
+{
+  uint64_t m = 0;
+  for (size_t g = 0; g < sizeof (gated) / sizeof (gated[0]); g++)
+    m |= UINT64_C (1) << gated[g].cap;
+  return caps & m;
+}
+
+/* The default filter for the default capabilities is compiled when husk is built
+   (seccomp-gen.c writes it into seccomp-default.c), so a default run compiles nothing; other
+   capability sets are compiled here, in this process.  Neither is ever read back from a file:
    a cached program is only as trustworthy as the directory it sits in, and a rootless
    container's root owns the user's files (a bind mount of $HOME would let a container weaken
    every later one).  */
 int
 husk_seccomp_build_default (uint64_t caps, struct husk_seccomp_prog *ret, struct husk_error **err)
 {
-  return build_default (caps, ret, err);
+  if (husk_seccomp_embedded_len > 0
+      && filter_caps (caps) == filter_caps (husk_seccomp_embedded_caps))
+    {
+      size_t size = husk_seccomp_embedded_len * sizeof (struct sock_filter);
+      ret->filter = husk_xmalloc (size);
+      memcpy (ret->filter, husk_seccomp_embedded, size);
+      ret->len = husk_seccomp_embedded_len;
+      return 0;
+    }
+  return husk_seccomp_compile_default (caps, ret, err);
 }
+#endif
 
 static int
 parse_action (const husk_json *rule, const char *what, uint32_t *ret, struct husk_error **err)

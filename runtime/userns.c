@@ -3,7 +3,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
-#include <pwd.h>
 #include <sched.h>
 #include <stdio.h>
 #include <string.h>
@@ -12,6 +11,7 @@
 #include <unistd.h>
 
 #include "cleanup.h"
+#include "passwd.h"
 #include "userns.h"
 #include "util.h"
 #include "banned.h"
@@ -73,10 +73,10 @@ husk_idmap_for_user (uid_t uid, gid_t gid, const char *subuid, const char *subgi
                      struct husk_idmap *ret, struct husk_error **err)
 {
   struct husk_idmap m;
-  struct passwd *pw = getpwuid (uid);
-  cleanup_free char *name = pw ? husk_xstrdup (pw->pw_name) : NULL;
+  cleanup_free char *name = NULL;
   size_t n;
 
+  husk_host_passwd (NULL, uid, &name, NULL);
   memset (&m, 0, sizeof (m));
   m.uid = uid;
   m.gid = gid;

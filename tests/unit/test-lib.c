@@ -9,6 +9,7 @@
 
 #include "cleanup.h"
 #include "digest.h"
+#include "passwd.h"
 #include "json.h"
 #include "safepath.h"
 #include "tap.h"
@@ -98,6 +99,35 @@ test_digest (void)
   ok (husk_digest_check ("sha512:abcd", &err) < 0 && strstr (err->msg, "not supported"),
       "other algorithm named as unsupported");
   husk_error_free (&err);
+
+  /* The small-document SHA-256 (sha256.c) against OpenSSL's streams (digest.c), across the
+     padding's one-block and two-block cases and several blocks.  */
+  {
+    static const size_t lens[] = { 1, 3, 55, 56, 57, 63, 64, 65, 119, 120, 128, 1000, 4099 };
+    unsigned char data[4099];
+    bool same = true;
+
+    for (size_t i = 0; i < sizeof (data); i++)
+      data[i] = (unsigned char) (i * 131 + 7);
+    for (size_t i = 0; i < sizeof (lens) / sizeof (lens[0]); i++)
+      {
+        char a[HUSK_DIGEST_LEN + 1], b[HUSK_DIGEST_LEN + 1];
+        struct husk_sha256 *h = husk_sha256_new ();
+        husk_sha256_update (h, data, lens[i]);
+        husk_sha256_final (h, b);
+        husk_sha256_free (h);
+        husk_sha256_buf (data, lens[i], a);
+        if (strcmp (a, b) != 0)
+          {
+            printf ("# length %zu: %s, OpenSSL %s\n", lens[i], a, b);
+            same = false;
+          }
+      }
+    ok (same, "sha256 of small documents equals OpenSSL's for 13 lengths");
+    husk_sha256_buf ("abc", 3, d);
+    is_str (d, "sha256:ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad",
+            "sha256 of \"abc\" (FIPS 180-4 example)");
+  }
 }
 
 /* A tree for path resolution:
@@ -224,6 +254,41 @@ test_util (void)
   husk_strv_free (sv);
 }
 
+static void
+test_passwd (void)
+{
+  char path[] = "/tmp/husk-passwd-XXXXXX";
+  static const char text[] = "root:x:0:0:root:/root:/bin/bash\n"
+                             "# not an entry\n"
+                             "short:x:7\n"
+                             "alice:x:1000:1000:Alice,,,:/home/alice:/bin/sh\n"
+                             "nohome:x:1001:1001::\n"
+                             "last:x:4294967294:1:no newline:/l:/bin/sh";
+  char *name = NULL, *home = NULL;
+  int fd = mkstemp (path);
+
+  if (fd < 0 || write (fd, text, strlen (text)) != (ssize_t) strlen (text))
+    {
+      ok (0, "write a passwd file");
+      return;
+    }
+  close (fd);
+  ok (husk_host_passwd (path, 1000, &name, &home) == 0 && name && home, "a uid is found");
+  is_str (name, "alice", "its name");
+  is_str (home, "/home/alice", "its home");
+  free (name), free (home), name = home = NULL;
+  ok (husk_host_passwd (path, 1001, &name, &home) == 0 && home == NULL, "an empty home is NULL");
+  free (name), name = NULL;
+  ok (husk_host_passwd (path, 4294967294U, &name, NULL) == 0, "the last line without a newline");
+  is_str (name, "last", "its name");
+  free (name), name = NULL;
+  ok (husk_host_passwd (path, 7, &name, &home) < 0 && name == NULL && home == NULL,
+      "a line with too few fields is no entry");
+  ok (husk_host_passwd (path, 4242, &name, NULL) < 0, "an unknown uid is not found");
+  ok (husk_host_passwd ("/nonexistent/passwd", 0, &name, NULL) < 0, "a missing file finds nothing");
+  unlink (path);
+}
+
 int
 main (void)
 {
@@ -232,5 +297,6 @@ main (void)
   test_digest ();
   test_safepath ();
   test_util ();
+  test_passwd ();
   return tap_done ();
 }

@@ -141,6 +141,38 @@ test_seccomp (void)
   husk_seccomp_prog_clear (&q);
   ok (p.filter == NULL && p.len == 0, "clear empties it");
 
+  /* The program seccomp-gen compiled into husk at build time is what libseccomp compiles now
+     for the default capabilities, and what a default run loads.  */
+  ok (husk_seccomp_embedded_caps == husk_caps_default (),
+      "the embedded program is for the default capabilities");
+  ok (husk_seccomp_compile_default (husk_caps_default (), &p, &err) == 0
+          && p.len == husk_seccomp_embedded_len
+          && memcmp (p.filter, husk_seccomp_embedded, p.len * sizeof (struct sock_filter)) == 0,
+      "the embedded default program equals libseccomp's at run time (%zu instructions)",
+      husk_seccomp_embedded_len);
+  husk_seccomp_prog_clear (&p);
+  ok (husk_seccomp_build_default (husk_caps_default () | (UINT64_C (1) << CAP_NET_ADMIN), &p,
+                                  &err)
+              == 0
+          && husk_seccomp_compile_default (husk_caps_default () | (UINT64_C (1) << CAP_NET_ADMIN),
+                                           &q, &err)
+                 == 0
+          && p.len == q.len && memcmp (p.filter, q.filter, p.len * sizeof (struct sock_filter)) == 0,
+      "a capability the profile ignores (CAP_NET_ADMIN) gets the same program");
+  husk_seccomp_prog_clear (&p);
+  husk_seccomp_prog_clear (&q);
+  ok (husk_seccomp_build_default (husk_caps_default () | (UINT64_C (1) << CAP_SYS_PTRACE), &p,
+                                  &err)
+              == 0
+          && husk_seccomp_compile_default (husk_caps_default () | (UINT64_C (1) << CAP_SYS_PTRACE),
+                                           &q, &err)
+                 == 0
+          && p.len == q.len && p.len != husk_seccomp_embedded_len
+          && memcmp (p.filter, q.filter, p.len * sizeof (struct sock_filter)) == 0,
+      "CAP_SYS_PTRACE, which the profile looks at, gets a program compiled at run time");
+  husk_seccomp_prog_clear (&p);
+  husk_seccomp_prog_clear (&q);
+
   ok (husk_seccomp_build_profile (good, strlen (good), husk_caps_default (), &p, &err) == 0
           && p.len > 0,
       "a profile with names, name, args, includes and an unknown syscall compiles");
