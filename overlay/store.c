@@ -39,7 +39,8 @@ husk_store_default_root (void)
 int
 husk_store_open (const char *root, struct husk_store **ret, struct husk_error **err)
 {
-  static const char *const dirs[] = { "blobs", "blobs/sha256", "layers", "containers", "tmp" };
+  static const char *const dirs[] = { "blobs",      "blobs/sha256",    "layers",
+                                      "containers", "container-names", "tmp" };
   struct husk_store *s;
   int fd;
 
@@ -124,14 +125,15 @@ husk_store_gc_lock (struct husk_store *s, bool exclusive, struct husk_error **er
 {
   if (s->gclockfd < 0)
     {
-      s->gclockfd = openat (s->rootfd, "gc.lock", O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW,
-                            0600);
+      /* The lock is on the containers directory itself: no file to create.  */
+      s->gclockfd = openat (s->rootfd, "containers",
+                            O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
       if (s->gclockfd < 0)
-        return husk_error_set (err, errno, "store \"%s\": open gc.lock", s->root);
+        return husk_error_set (err, errno, "store \"%s\": open \"containers\"", s->root);
     }
   while (flock (s->gclockfd, exclusive ? LOCK_EX : LOCK_SH) < 0)
     if (errno != EINTR)
-      return husk_error_set (err, errno, "store \"%s\": lock gc.lock", s->root);
+      return husk_error_set (err, errno, "store \"%s\": lock \"containers\"", s->root);
   return 0;
 }
 

@@ -2,11 +2,11 @@
 
    ROOT/
      lock                    flock: exclusive while anything is published or removed
-     gc.lock                 flock: see husk_store_gc_lock
      blobs/sha256/HEX        verified blobs (manifests, configs, layers as pulled)
      layers/HEX/diff         an unpacked layer: an overlayfs lower directory, keyed by chain ID
      images.json             image records and their names
-     containers/ID/          per-container upper, work and rootfs directories
+     containers/ID/          per-container records, logs, upper, work and rootfs directories
+     container-names/NAME    a symlink to the container with that name
      tmp/                    work in progress; never trusted, swept by later commands  */
 #ifndef HUSK_STORE_H
 #define HUSK_STORE_H
@@ -36,7 +36,7 @@ void husk_store_close (struct husk_store *s);
 int husk_store_lock (struct husk_store *s, struct husk_error **err);
 void husk_store_unlock (struct husk_store *s);
 
-/* gc.lock: removing images takes it exclusively (before the store lock); creating a
+/* A flock on containers/: removing images takes it exclusively (before the store lock); creating a
    container holds it shared from the image lookup until its record is written, so an image
    is never removed between the two.  A pull never takes it, so creating never waits for one.  */
 int husk_store_gc_lock (struct husk_store *s, bool exclusive, struct husk_error **err);
