@@ -30,6 +30,9 @@ static const struct command commands[] = {
   { "system", husk_cmd_system, "show disk use (system df)" },
   { "save", husk_cmd_save, "write images as a docker-archive" },
   { "load", husk_cmd_load, "import the images of a docker-archive" },
+  { "diff", husk_cmd_diff, "list a container's changed files" },
+  { "cp", husk_cmd_cp, "copy files between a container and the host" },
+  { "top", husk_cmd_top, "show a container's processes" },
 };
 
 static void
