@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -15,6 +16,7 @@
 #include "cleanup.h"
 #include "enter.h"
 #include "mounts.h"
+#include "safepath.h"
 #include "userns.h"
 #include "util.h"
 #include "banned.h"
@@ -67,12 +69,45 @@ enter_running (void *arg, struct husk_error **err)
   return call_with_root (job, "/", err);
 }
 
+/* The container's volumes where it has them, as when it runs, so a copy to or from a path
+   below one reaches the volume.  A mount point that is missing (a container that never ran)
+   or is not a directory or file is left alone; tmpfs mounts hold nothing while it is stopped.  */
+static int
+bind_volumes (const struct husk_container_spec *spec, int rootfd, struct husk_error **err)
+{
+  for (size_t i = 0; i < spec->n_mounts; i++)
+    {
+      const struct husk_mount *m = &spec->mounts[i];
+      cleanup_close int mfd = -1, target = -1;
+      struct stat st;
+
+      if (m->kind != HUSK_MOUNT_BIND)
+        continue;
+      target = husk_open_in_root (rootfd, m->dest, O_PATH | O_NOFOLLOW, 0, HUSK_RESOLVE_IN_ROOT);
+      if (target < 0 || fstat (target, &st) < 0 || !(S_ISDIR (st.st_mode) || S_ISREG (st.st_mode)))
+        continue;
+      mfd = (int) open_tree (AT_FDCWD, m->source, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);
+      if (mfd < 0)
+        return husk_error_set (err, errno, "volume \"%s\"", m->source);
+      if (m->readonly)
+        {
+          struct mount_attr attr = { .attr_set = MOUNT_ATTR_RDONLY };
+          if (mount_setattr (mfd, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof (attr)) < 0)
+            return husk_error_set (err, errno, "volume \"%s\": make it read-only", m->source);
+        }
+      if (move_mount (mfd, "", target, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
+        return husk_error_set (err, errno, "volume \"%s\" on \"%s\"", m->source, m->dest);
+    }
+  return 0;
+}
+
 /* In the child, as root of its own user namespace (or real root): the overlay, privately.  */
 static int
 enter_stopped (void *arg, struct husk_error **err)
 {
   struct enter_job *job = arg;
   const struct husk_container_spec *spec = job->spec;
+  cleanup_close int rootfd = -1;
 
   if (unshare (CLONE_NEWNS) < 0)
     return husk_error_set (err, errno, "create a mount namespace");
@@ -82,7 +117,12 @@ enter_stopped (void *arg, struct husk_error **err)
                           spec->idmap != NULL, err)
       < 0)
     return -1;
-  return call_with_root (job, spec->rootfs, err);
+  rootfd = open (spec->rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (rootfd < 0)
+    return husk_error_set (err, errno, "open the container's root");
+  if (bind_volumes (spec, rootfd, err) < 0)
+    return -1;
+  return job->fn (rootfd, job->arg, err);
 }
 
 /* FN in a forked child; its error comes back through a pipe.  */
