@@ -22,9 +22,10 @@
 static void
 cp_usage (void)
 {
-  printf ("Usage: husk cp [OPTIONS] CONTAINER:SRC DEST\n"
-          "       husk cp [OPTIONS] SRC CONTAINER:DEST\n\n"
-          "Copy files and directories between a container and the host.\n\n"
+  printf ("Usage: husk cp [OPTIONS] CONTAINER:SRC DEST|-\n"
+          "       husk cp [OPTIONS] SRC|- CONTAINER:DEST\n\n"
+          "Copy files and directories between a container and the host (\"-\": a tar stream\n"
+          "on standard output or input).\n\n"
           "Options:\n"
           "  -L, --follow-link  follow a symbolic link at SRC\n"
           "      --help         show this help\n");
@@ -57,6 +58,7 @@ struct cp_job
   struct cp_side src, dst;
   bool follow;
   bool to_container;
+  bool stream; /* The host side is "-": a tar stream on stdin or stdout.  */
 };
 
 static void
@@ -243,6 +245,42 @@ copy_resolved (struct cp_job *job, struct husk_error **err)
   return 0;
 }
 
+/* "-": the source as a tar stream on stdout, or the stream on stdin into the destination,
+   which must be a directory.  */
+static int
+copy_stream (struct cp_job *job, struct husk_error **err)
+{
+  struct cp_side *s = &job->src, *d = &job->dst;
+  enum dst_kind kind;
+  struct stat st;
+
+  if (!job->to_container)
+    {
+      if (fstatat (s->parent, s->name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+        return husk_error_set (err, errno, "\"%s\"", s->arg);
+      if ((s->trailing_slash || s->contents) && !S_ISDIR (st.st_mode))
+        return husk_error_set (err, ENOTDIR, "\"%s\"", s->arg);
+      if (husk_copy_to_tar (s->parent, s->name, s->contents ? "" : s->base, STDOUT_FILENO, err)
+          < 0)
+        return husk_error_wrap (err, "copy \"%s\" to a tar stream", s->arg);
+      return 0;
+    }
+  if (dst_classify (d, &kind, err) < 0)
+    return -1;
+  if (kind != DST_DIR)
+    return husk_error_set (err, 0, "\"%s\": %s (a tar stream goes into a directory)", d->arg,
+                           kind == DST_MISSING ? "no such directory" : "not a directory");
+  {
+    cleanup_close int dfd = openat (d->parent, d->name,
+                                    O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (dfd < 0)
+      return husk_error_set (err, errno, "\"%s\"", d->arg);
+    if (husk_copy_from_tar (STDIN_FILENO, dfd, false, err) < 0)
+      return husk_error_wrap (err, "extract a tar stream to \"%s\"", d->arg);
+  }
+  return 0;
+}
+
 /* In the child that sees the container's "/" as ROOTFD.  */
 static int
 copy_in_root (int rootfd, void *arg, struct husk_error **err)
@@ -258,6 +296,8 @@ copy_in_root (int rootfd, void *arg, struct husk_error **err)
                          job->follow || job->src.trailing_slash || job->src.contents, err)
            < 0)
     return -1;
+  if (job->stream)
+    return copy_stream (job, err);
   return copy_resolved (job, err);
 }
 
@@ -319,8 +359,7 @@ husk_cmd_cp (struct husk_global *g, int argc, char **argv, struct husk_error **e
     return husk_cli_usage_error (err, "cp", "copying between containers is not supported");
   if (!src_in && !dst_in)
     return husk_cli_usage_error (err, "cp", "one of the paths must be CONTAINER:PATH");
-  if (strcmp (src_in ? dst_path : src_path, "-") == 0)
-    return husk_cli_usage_error (err, "cp", "tar streams (\"-\") are not supported");
+  job.stream = strcmp (src_in ? dst_path : src_path, "-") == 0;
   if (*src_path == '\0' || *dst_path == '\0')
     return husk_cli_usage_error (err, "cp", "empty path");
   job.to_container = dst_in;
@@ -331,7 +370,9 @@ husk_cmd_cp (struct husk_global *g, int argc, char **argv, struct husk_error **e
       || husk_ctr_load (store, src_in ? src_ctr : dst_ctr, &ctr, err) < 0)
     goto out;
   /* The host side, resolved here: the child may no longer see the host's files by name.  */
-  if (job.to_container)
+  if (job.stream)
+    ;
+  else if (job.to_container)
     {
       if (side_resolve (&job.src, -1, job.follow || job.src.trailing_slash || job.src.contents,
                         err)

@@ -24,4 +24,17 @@ int husk_copy_entry (int srcdir, const char *name, int dstdir, const char *dstna
 int husk_copy_contents (int srcfd, int dstfd, const struct husk_copy_opts *o,
                         struct husk_error **err);
 
+/* Write NAME in SRCDIR (recursively) to OUTFD as a tar stream, its entries named below
+   ARCNAME; with ARCNAME "" NAME must be a directory and the entries are what it holds.
+   Owners, modes and times are recorded as they are; hard links within stay links.  */
+int husk_copy_to_tar (int srcdir, const char *name, const char *arcname, int outfd,
+                      struct husk_error **err);
+
+/* Extract the tar stream (plain or gzip) read from INFD into the directory DSTFD.  No entry
+   can leave it: ".." is refused, absolute names are taken from DSTFD, symlinks on the way are
+   resolved as if DSTFD were "/", hard links must name what is below DSTFD without a symlink.
+   Owners come from the stream (CHOWN_ROOT: uid and gid 0 instead; an id not mapped here
+   leaves the file to the caller), and modes and times.  */
+int husk_copy_from_tar (int infd, int dstfd, bool chown_root, struct husk_error **err);
+
 #endif
