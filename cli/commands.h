@@ -27,4 +27,25 @@ int husk_cmd_top (struct husk_global *g, int argc, char **argv, struct husk_erro
 int husk_cli_load_archive (struct husk_global *g, const char *path, bool quiet, bool pull,
                            struct husk_error **err);
 
+/* Containers.  */
+int husk_cmd_create (struct husk_global *g, int argc, char **argv, struct husk_error **err);
+int husk_cmd_start (struct husk_global *g, int argc, char **argv, struct husk_error **err);
+int husk_cmd_restart (struct husk_global *g, int argc, char **argv, struct husk_error **err);
+int husk_cmd_ps (struct husk_global *g, int argc, char **argv, struct husk_error **err);
+int husk_cmd_stop (struct husk_global *g, int argc, char **argv, struct husk_error **err);
+int husk_cmd_kill (struct husk_global *g, int argc, char **argv, struct husk_error **err);
+int husk_cmd_wait (struct husk_global *g, int argc, char **argv, struct husk_error **err);
+int husk_cmd_rm (struct husk_global *g, int argc, char **argv, struct husk_error **err);
+int husk_cmd_container_prune (struct husk_global *g, int argc, char **argv,
+                              struct husk_error **err);
+int husk_cmd_attach (struct husk_global *g, int argc, char **argv, struct husk_error **err);
+int husk_cmd_rename (struct husk_global *g, int argc, char **argv, struct husk_error **err);
+int husk_cmd_container_inspect (struct husk_global *g, int argc, char **argv,
+                                struct husk_error **err);
+/* One container as husk inspect shows it.  */
+struct husk_ctr;
+#include "json.h"
+void husk_cli_container_json (struct husk_store *s, const struct husk_ctr *c, husk_jgen *g);
+int husk_cmd_container (struct husk_global *g, int argc, char **argv, struct husk_error **err);
+
 #endif

@@ -9,6 +9,7 @@
 
 #include "cleanup.h"
 #include "common.h"
+#include "record.h"
 #include "util.h"
 #include "banned.h"
 
@@ -85,6 +86,12 @@ husk_cli_getopt (const char *command, int argc, char **argv, const char *shortop
 void
 husk_cli_format_age (const char *created, char *buf, size_t size)
 {
+  husk_cli_format_since (created, true, buf, size);
+}
+
+void
+husk_cli_format_since (const char *created, bool ago, char *buf, size_t size)
+{
   struct tm tm;
   time_t t, now = time (NULL);
   double d;
@@ -106,14 +113,15 @@ husk_cli_format_age (const char *created, char *buf, size_t size)
   d = difftime (now, t);
   if (d < 1)
     {
-      snprintf (buf, size, "Less than a second ago");
+      snprintf (buf, size, "Less than a second%s", ago ? " ago" : "");
       return;
     }
   for (size_t i = 0; i < sizeof (units) / sizeof (units[0]); i++)
     if (d >= units[i].secs)
       {
         long n = (long) (d / units[i].secs);
-        snprintf (buf, size, "%ld %s%s ago", n, units[i].unit, n == 1 ? "" : "s");
+        snprintf (buf, size, "%ld %s%s%s", n, units[i].unit, n == 1 ? "" : "s",
+                  ago ? " ago" : "");
         return;
       }
 }
@@ -135,3 +143,40 @@ husk_cli_format_size (int64_t size, char *buf, size_t len)
   else
     snprintf (buf, len, "%.3g%s", v, units[u]);
 }
+
+/* Run FN on each container named in ARGV[FIRST..]: one failure is the error; with several
+   containers each failure is printed and the rest go on, as docker does.  */
+int
+husk_cli_each_container (struct husk_global *g, const char *cmd, int argc, char **argv, int first,
+                int (*fn) (struct husk_store *s, struct husk_ctr *c, const char *arg, void *data,
+                           struct husk_error **err),
+                void *data, struct husk_error **err)
+{
+  cleanup_store struct husk_store *store = NULL;
+  int failed = 0;
+
+  if (first >= argc)
+    return husk_cli_usage_error (err, cmd, "expects at least one container");
+  if (husk_cli_open_store (g, &store, err) < 0)
+    return -1;
+  for (int i = first; i < argc; i++)
+    {
+      cleanup_ctr struct husk_ctr *ctr = NULL;
+      cleanup_error struct husk_error *e = NULL;
+
+      if (husk_ctr_load (store, argv[i], &ctr, &e) < 0 || fn (store, ctr, argv[i], data, &e) < 0)
+        {
+          if (argc - first == 1)
+            {
+              *err = TAKE_PTR (e);
+              return -1;
+            }
+          fprintf (stderr, "husk: %s\n", e->msg);
+          failed++;
+        }
+    }
+  if (failed)
+    return husk_error_set (err, 0, "%s: %d of %d containers failed", cmd, failed, argc - first);
+  return 0;
+}
+

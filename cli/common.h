@@ -37,7 +37,18 @@ int husk_cli_getopt (const char *command, int argc, char **argv, const char *sho
 
 /* "3 days ago" from an RFC 3339 time, "N/A" without one.  */
 void husk_cli_format_age (const char *created, char *buf, size_t size);
+/* The same, with or without " ago" ("Up 5 seconds").  */
+void husk_cli_format_since (const char *created, bool ago, char *buf, size_t size);
 /* "1.23MB", as docker prints sizes.  */
 void husk_cli_format_size (int64_t size, char *buf, size_t len);
+
+struct husk_ctr;
+/* Run FN on each container named in ARGV[FIRST..]: one failure is the error; with several
+   containers each failure is printed and the rest go on, as docker does.  */
+int husk_cli_each_container (struct husk_global *g, const char *cmd, int argc, char **argv,
+                             int first,
+                             int (*fn) (struct husk_store *s, struct husk_ctr *c,
+                                        const char *arg, void *data, struct husk_error **err),
+                             void *data, struct husk_error **err);
 
 #endif

@@ -149,8 +149,13 @@ do_rmi (void *arg, struct husk_error **err)
   cleanup_strv char **out = husk_xcalloc (1, sizeof (char *));
   int rc = -1;
 
-  if (husk_store_lock (job->store, err) < 0)
+  if (husk_store_gc_lock (job->store, true, err) < 0)
     return -1;
+  if (husk_store_lock (job->store, err) < 0)
+    {
+      husk_store_gc_unlock (job->store);
+      return -1;
+    }
   if (husk_images_load (job->store, &list, err) < 0
       || husk_images_in_use (job->store, &in_use, err) < 0)
     goto out;
@@ -176,6 +181,7 @@ do_rmi (void *arg, struct husk_error **err)
 out:
   husk_images_clear (&list);
   husk_store_unlock (job->store);
+  husk_store_gc_unlock (job->store);
   return rc;
 }
 

@@ -18,19 +18,29 @@
 #include "container.h"
 #include "image.h"
 #include "json.h"
+#include "monitor.h"
+#include "record.h"
 #include "util.h"
 #include "banned.h"
 
 #define CONFIG_MAX (8 * 1024 * 1024)
+static const char *cmd = "run"; /* Or "create": for messages.  */
+
 #define DEFAULT_PATH "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 static void
-run_usage (void)
+run_usage (bool create)
 {
-  printf ("Usage: husk run [OPTIONS] IMAGE [COMMAND [ARG...]]\n\n"
-          "Run a command in a new container and exit with its status.\n\n"
-          "Options:\n"
-          "      --rm                     remove the container when it exits\n"
+  if (create)
+    printf ("Usage: husk create [OPTIONS] IMAGE [COMMAND [ARG...]]\n\n"
+            "Create a container and print its ID; \"husk start\" runs it.\n\n"
+            "Options:\n");
+  else
+    printf ("Usage: husk run [OPTIONS] IMAGE [COMMAND [ARG...]]\n\n"
+            "Run a command in a new container and exit with its status.\n\n"
+            "Options:\n"
+            "  -d, --detach                 run in the background and print the container's ID\n");
+  printf ("      --rm                     remove the container when it exits\n"
           "      --name NAME              name the container\n"
           "  -e, --env NAME[=VALUE]       set an environment variable (NAME alone: the caller's)\n"
           "      --env-file FILE          read environment variables from FILE\n"
@@ -74,7 +84,7 @@ env_add_arg (char ***env, const char *arg, const char *what, struct husk_error *
 {
   const char *eq = strchr (arg, '=');
   if (arg[0] == '\0' || arg[0] == '=')
-    return husk_cli_usage_error (err, "run", "%s \"%s\": no variable name", what, arg);
+    return husk_cli_usage_error (err, cmd, "%s \"%s\": no variable name", what, arg);
   if (eq == NULL)
     {
       const char *v = getenv (arg);
@@ -123,21 +133,21 @@ parse_volume (const char *arg, struct husk_mount *m, struct husk_error **err)
   struct stat st;
 
   if (ctr == NULL)
-    return husk_cli_usage_error (err, "run", "volume \"%s\": expected HOST:CONTAINER[:ro]", arg);
+    return husk_cli_usage_error (err, cmd, "volume \"%s\": expected HOST:CONTAINER[:ro]", arg);
   *ctr++ = '\0';
   mode = strchr (ctr, ':');
   if (mode)
     *mode++ = '\0';
   if (copy[0] != '/')
-    return husk_cli_usage_error (err, "run",
+    return husk_cli_usage_error (err, cmd,
                                  "volume \"%s\": the host path must be absolute (named volumes "
                                  "are not supported)", arg);
   if (ctr[0] != '/' || strcmp (ctr, "/") == 0)
-    return husk_cli_usage_error (err, "run",
+    return husk_cli_usage_error (err, cmd,
                                  "volume \"%s\": the container path must be absolute and not /",
                                  arg);
   if (mode && strcmp (mode, "ro") != 0 && strcmp (mode, "rw") != 0)
-    return husk_cli_usage_error (err, "run", "volume \"%s\": unknown mode \"%s\" (ro or rw)", arg,
+    return husk_cli_usage_error (err, cmd, "volume \"%s\": unknown mode \"%s\" (ro or rw)", arg,
                                  mode);
   if (stat (copy, &st) < 0)
     return husk_error_set (err, errno, "volume \"%s\": \"%s\"", arg, copy);
@@ -155,7 +165,7 @@ parse_tmpfs (const char *arg, struct husk_mount *m, struct husk_error **err)
   size_t n = colon ? (size_t) (colon - arg) : strlen (arg);
 
   if (arg[0] != '/' || n == 1)
-    return husk_cli_usage_error (err, "run", "tmpfs \"%s\": the path must be absolute and not /",
+    return husk_cli_usage_error (err, cmd, "tmpfs \"%s\": the path must be absolute and not /",
                                  arg);
   m->kind = HUSK_MOUNT_TMPFS;
   m->dest = husk_strdup_printf ("%.*s", (int) n, arg);
@@ -195,7 +205,7 @@ parse_ulimit (const char *arg, struct husk_rlimit *rl, struct husk_error **err)
   bool found = false;
 
   if (eq == NULL)
-    return husk_cli_usage_error (err, "run", "ulimit \"%s\": expected NAME=SOFT[:HARD]", arg);
+    return husk_cli_usage_error (err, cmd, "ulimit \"%s\": expected NAME=SOFT[:HARD]", arg);
   *eq++ = '\0';
   for (size_t i = 0; i < sizeof (ulimit_names) / sizeof (ulimit_names[0]); i++)
     if (strcmp (copy, ulimit_names[i].name) == 0)
@@ -204,65 +214,17 @@ parse_ulimit (const char *arg, struct husk_rlimit *rl, struct husk_error **err)
         found = true;
       }
   if (!found)
-    return husk_cli_usage_error (err, "run", "ulimit \"%s\": unknown limit \"%s\"", arg, copy);
+    return husk_cli_usage_error (err, cmd, "ulimit \"%s\": unknown limit \"%s\"", arg, copy);
   colon = strchr (eq, ':');
   if (colon)
     *colon++ = '\0';
   if (parse_limit_value (eq, &rl->soft) < 0 || (colon && parse_limit_value (colon, &rl->hard) < 0))
-    return husk_cli_usage_error (err, "run", "ulimit \"%s\": not a number", arg);
+    return husk_cli_usage_error (err, cmd, "ulimit \"%s\": not a number", arg);
   if (!colon)
     rl->hard = rl->soft;
   if (rl->soft > rl->hard)
-    return husk_cli_usage_error (err, "run", "ulimit \"%s\": soft limit above the hard limit",
+    return husk_cli_usage_error (err, cmd, "ulimit \"%s\": soft limit above the hard limit",
                                  arg);
-  return 0;
-}
-
-static bool
-valid_name (const char *s)
-{
-  if (!isalnum ((unsigned char) s[0]) || strlen (s) > 128)
-    return false;
-  for (const char *p = s; *p; p++)
-    if (!isalnum ((unsigned char) *p) && *p != '_' && *p != '.' && *p != '-')
-      return false;
-  return true;
-}
-
-/* Whether a container already carries NAME (in containers/ID/config.json).  */
-static int
-name_in_use (struct husk_store *s, const char *name, struct husk_error **err)
-{
-  int dfd = openat (s->rootfd, "containers", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  cleanup_dir DIR *d = NULL;
-  struct dirent *de;
-
-  if (dfd < 0)
-    return errno == ENOENT ? 0 : husk_error_set (err, errno, "open \"containers\"");
-  d = fdopendir (dfd);
-  if (d == NULL)
-    {
-      close (dfd);
-      return husk_error_set (err, errno, "open \"containers\"");
-    }
-  while ((de = readdir (d)) != NULL)
-    {
-      cleanup_free char *path = NULL, *buf = NULL;
-      cleanup_json husk_json *j = NULL;
-      cleanup_error struct husk_error *e = NULL;
-      const char *n;
-      size_t len;
-
-      if (de->d_name[0] == '.')
-        continue;
-      path = husk_strdup_printf ("%s/config.json", de->d_name);
-      if (husk_read_file_at (dirfd (d), path, 1 << 20, &buf, &len, &e) < 0)
-        continue;
-      j = husk_json_parse (buf, len, &e);
-      n = j ? husk_json_get_string (j, "name") : NULL;
-      if (n && strcmp (n, name) == 0)
-        return 1;
-    }
   return 0;
 }
 
@@ -288,7 +250,7 @@ parse_security_opt (const char *arg, struct husk_container_spec *spec, char **re
       spec->seccomp = HUSK_SECCOMP_PROFILE;
     }
   else
-    return husk_cli_usage_error (err, "run",
+    return husk_cli_usage_error (err, cmd,
                                  "security option \"%s\": unknown (seccomp=unconfined, "
                                  "seccomp=PROFILE.json or no-new-privileges)", arg);
   return 0;
@@ -306,57 +268,13 @@ mounts_clear (struct husk_mount *m, size_t n)
   free (m);
 }
 
-struct rm_job
-{
-  struct husk_store *store;
-  const char *relpath;
-};
 
 /* Runs in the user namespace: the upper layer holds files of every mapped id.  */
 static int
 do_remove (void *arg, struct husk_error **err)
 {
-  struct rm_job *job = arg;
-  return husk_rm_rf_at (job->store->rootfd, job->relpath, err);
-}
-
-static int
-write_container_record (struct husk_store *s, const char *dir, const char *id,
-                        const struct husk_image *img, const char *image_ref, const char *name,
-                        char **args, struct husk_error **err)
-{
-  cleanup_jgen husk_jgen *gen = husk_jgen_new (true);
-  cleanup_free char *path = husk_strdup_printf ("%s/config.json", dir);
-  char created[64];
-  time_t now = time (NULL);
-  struct tm tm;
-  const char *buf;
-  size_t len;
-
-  gmtime_r (&now, &tm);
-  strftime (created, sizeof (created), "%Y-%m-%dT%H:%M:%SZ", &tm);
-  husk_jgen_map_open (gen);
-  husk_jgen_key (gen, "id");
-  husk_jgen_string (gen, id);
-  if (name)
-    {
-      husk_jgen_key (gen, "name");
-      husk_jgen_string (gen, name);
-    }
-  husk_jgen_key (gen, "image");
-  husk_jgen_string (gen, img->id);
-  husk_jgen_key (gen, "image_name");
-  husk_jgen_string (gen, image_ref);
-  husk_jgen_key (gen, "created");
-  husk_jgen_string (gen, created);
-  husk_jgen_key (gen, "args");
-  husk_jgen_array_open (gen);
-  for (size_t i = 0; args[i]; i++)
-    husk_jgen_string (gen, args[i]);
-  husk_jgen_array_close (gen);
-  husk_jgen_map_close (gen);
-  buf = husk_jgen_buf (gen, &len);
-  return husk_write_file_atomic_at (s->rootfd, path, buf, len, 0600, err);
+  struct husk_ctr_rm *job = arg;
+  return husk_ctr_remove_files (job, err);
 }
 
 enum
@@ -377,10 +295,15 @@ enum
   OPT_HELP,
 };
 
-int
-husk_cmd_run (struct husk_global *g, int argc, char **argv, struct husk_error **err)
+/* Parse run's or create's options, then write the container's record (config.json) and its
+   directories.  *RET_ARGI is the index of the image argument.  Returns 1 after --help.  */
+static int
+create_container (struct husk_global *g, int argc, char **argv, bool *ret_detach,
+                  struct husk_store **ret_store, struct husk_ctr **ret_ctr,
+                  struct husk_error **err)
 {
   static const struct option opts[] = { { "rm", no_argument, NULL, OPT_RM },
+                                        { "detach", no_argument, NULL, 'd' },
                                         { "name", required_argument, NULL, OPT_NAME },
                                         { "env", required_argument, NULL, 'e' },
                                         { "env-file", required_argument, NULL, OPT_ENV_FILE },
@@ -404,13 +327,13 @@ husk_cmd_run (struct husk_global *g, int argc, char **argv, struct husk_error **
                                         { "tty", no_argument, NULL, 't' },
                                         { "help", no_argument, NULL, OPT_HELP },
                                         { NULL, 0, NULL, 0 } };
+  bool create = strcmp (cmd, "create") == 0;
   cleanup_store struct husk_store *store = NULL;
   cleanup_free char *config_buf = NULL;
-  cleanup_free char *cdir = NULL;
-  cleanup_free char *upper = NULL, *work = NULL, *rootfs = NULL, *hostname = NULL;
+  cleanup_free char *cdir = NULL, *name = NULL;
+  cleanup_free char *hostname = NULL;
   cleanup_free char *hostenv = NULL, *profile = NULL;
   cleanup_free struct husk_rlimit *rlimits = NULL;
-  cleanup_strv char **lowers = NULL;
   cleanup_strv char **args = NULL;
   cleanup_strv char **env = NULL;
   cleanup_strv char **user_env = NULL; /* -e and --env-file, in order.  */
@@ -418,39 +341,48 @@ husk_cmd_run (struct husk_global *g, int argc, char **argv, struct husk_error **
   size_t n_mounts = 0, n_rlimits = 0;
   struct husk_image_list list = { 0 };
   struct husk_image_config cfg = { 0 };
-  struct husk_idmap mapbuf;
-  const struct husk_idmap *map;
   const struct husk_image *img;
   struct husk_container_spec spec;
-  struct rm_job rm_job;
-  cleanup_error struct husk_error *rmerr = NULL;
-  const char *name = NULL, *workdir = NULL, *user = NULL, *entrypoint = NULL;
+  struct husk_ctr rec;
+  const char *name_opt = NULL, *workdir = NULL, *user = NULL, *entrypoint = NULL;
   const char *hostname_opt = NULL;
   uint64_t cap_add = 0, cap_drop = 0, mask;
-  bool has_entrypoint = false;
+  bool has_entrypoint = false, rm = false, locked = false, made_dir = false;
   char id[HUSK_DIGEST_HEX_LEN + 1];
-  bool rm = false;
+  char created[64];
   size_t config_len;
-  int c, status = 0, r = -1;
+  int c, r = -1;
 
   memset (&spec, 0, sizeof (spec));
+  memset (&rec, 0, sizeof (rec));
+  *ret_detach = false;
   user_env = husk_xcalloc (1, sizeof (char *));
   optind = 1;
-  while ((c = husk_cli_getopt ("run", argc, argv, "+e:w:u:h:v:it", opts, err)) != -1)
+  while ((c = husk_cli_getopt (cmd, argc, argv, create ? "+e:w:u:h:v:it" : "+de:w:u:h:v:it",
+                               opts, err))
+         != -1)
     switch (c)
       {
       case OPT_RM:
         rm = true;
         break;
-      case OPT_NAME:
-        if (!valid_name (optarg))
+      case 'd':
+        if (create)
           {
-            husk_cli_usage_error (err, "run",
+            husk_cli_usage_error (err, cmd, "unknown flag \"%s\"", argv[optind - 1]);
+            goto fail;
+          }
+        *ret_detach = true;
+        break;
+      case OPT_NAME:
+        if (!husk_ctr_name_valid (optarg))
+          {
+            husk_cli_usage_error (err, cmd,
                                   "name \"%s\": only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed",
                                   optarg);
             goto fail;
           }
-        name = optarg;
+        name_opt = optarg;
         break;
       case 'e':
         if (env_add_arg (&user_env, optarg, "env", err) < 0)
@@ -463,7 +395,7 @@ husk_cmd_run (struct husk_global *g, int argc, char **argv, struct husk_error **
       case 'w':
         if (optarg[0] != '/')
           {
-            husk_cli_usage_error (err, "run", "workdir \"%s\": must be an absolute path", optarg);
+            husk_cli_usage_error (err, cmd, "workdir \"%s\": must be an absolute path", optarg);
             goto fail;
           }
         workdir = optarg;
@@ -471,7 +403,7 @@ husk_cmd_run (struct husk_global *g, int argc, char **argv, struct husk_error **
       case 'u':
         if (optarg[0] == '\0' || optarg[0] == ':' || husk_str_has_suffix (optarg, ":"))
           {
-            husk_cli_usage_error (err, "run", "user \"%s\": expected USER[:GROUP]", optarg);
+            husk_cli_usage_error (err, cmd, "user \"%s\": expected USER[:GROUP]", optarg);
             goto fail;
           }
         user = optarg;
@@ -483,7 +415,7 @@ husk_cmd_run (struct husk_global *g, int argc, char **argv, struct husk_error **
       case 'h':
         if (optarg[0] == '\0' || strlen (optarg) > 64)
           {
-            husk_cli_usage_error (err, "run", "hostname \"%s\": must be 1 to 64 characters",
+            husk_cli_usage_error (err, cmd, "hostname \"%s\": must be 1 to 64 characters",
                                   optarg);
             goto fail;
           }
@@ -531,7 +463,7 @@ husk_cmd_run (struct husk_global *g, int argc, char **argv, struct husk_error **
           spec.network = HUSK_NETWORK_HOST;
         else
           {
-            husk_cli_usage_error (err, "run", "network \"%s\": not supported (none or host)",
+            husk_cli_usage_error (err, cmd, "network \"%s\": not supported (none or host)",
                                   optarg);
             goto fail;
           }
@@ -549,32 +481,26 @@ husk_cmd_run (struct husk_global *g, int argc, char **argv, struct husk_error **
         spec.tty = true;
         break;
       case OPT_HELP:
-        run_usage ();
-        r = 0;
+        run_usage (create);
+        r = 1;
         goto fail;
       default:
         goto fail;
       }
   if (optind >= argc)
     {
-      husk_cli_usage_error (err, "run", "expects an image");
+      husk_cli_usage_error (err, cmd, "expects an image");
       goto fail;
     }
 
-  if (husk_cli_open_store (g, &store, err) < 0 || husk_cli_idmap (&mapbuf, &map, err) < 0
-      || husk_images_load (store, &list, err) < 0)
+  if (husk_cli_open_store (g, &store, err) < 0)
     goto fail;
-  if (name)
-    {
-      int used = name_in_use (store, name, err);
-      if (used < 0)
-        goto fail;
-      if (used)
-        {
-          husk_error_set (err, 0, "name \"%s\": already in use by a container", name);
-          goto fail;
-        }
-    }
+  /* Shared: no image can be removed from the lookup until the record names it.  */
+  if (husk_store_gc_lock (store, false, err) < 0)
+    goto fail;
+  locked = true;
+  if (husk_images_load (store, &list, err) < 0)
+    goto fail;
   img = husk_images_lookup (&list, argv[optind], err);
   if (img == NULL)
     goto fail;
@@ -602,20 +528,21 @@ husk_cmd_run (struct husk_global *g, int argc, char **argv, struct husk_error **
   else if (!has_entrypoint)
     for (size_t i = 0; cfg.cmd[i]; i++)
       husk_strv_append (&args, cfg.cmd[i]);
+  if (args[0] == NULL || *args[0] == '\0')
+    {
+      husk_error_set (err, 0, "image \"%s\": no command to run: it has no Entrypoint or Cmd "
+                              "and none was given", argv[optind]);
+      goto fail;
+    }
 
   for (size_t i = 0; img->layers[i]; i++)
-    {
-      cleanup_free char *rel = husk_store_layer_relpath (img->layers[i]);
-      cleanup_free char *abs = husk_strdup_printf ("%s/%s", store->root, rel);
-      if (!husk_store_has_layer (store, img->layers[i]))
-        {
-          husk_error_set (err, 0, "image \"%s\": layer %s is missing from the store", argv[optind],
-                          img->layers[i]);
-          goto fail;
-        }
-      husk_strv_append (&lowers, abs);
-    }
-  if (lowers == NULL)
+    if (!husk_store_has_layer (store, img->layers[i]))
+      {
+        husk_error_set (err, 0, "image \"%s\": layer %s is missing from the store", argv[optind],
+                        img->layers[i]);
+        goto fail;
+      }
+  if (img->layers[0] == NULL)
     {
       husk_error_set (err, 0, "image \"%s\": has no layers", argv[optind]);
       goto fail;
@@ -635,39 +562,51 @@ husk_cmd_run (struct husk_global *g, int argc, char **argv, struct husk_error **
     env_set (&env, user_env[i]);
   /* HOME, when neither the image nor -e sets it, comes from the user's passwd entry.  */
 
+  if (name_opt)
+    {
+      if (husk_ctr_name_claim (store, name_opt, id, err) < 0)
+        goto fail;
+      name = husk_xstrdup (name_opt);
+    }
+  else if (husk_ctr_name_generate (store, id, &name, err) < 0)
+    goto fail;
+
   cdir = husk_strdup_printf ("containers/%s", id);
-  upper = husk_strdup_printf ("%s/%s/upper", store->root, cdir);
-  work = husk_strdup_printf ("%s/%s/work", store->root, cdir);
-  rootfs = husk_strdup_printf ("%s/%s/rootfs", store->root, cdir);
   if (mkdirat (store->rootfd, "containers", 0700) < 0 && errno != EEXIST)
     {
       husk_error_set (err, errno, "create \"containers\" in the store");
-      goto fail;
+      goto fail_name;
     }
-  if (mkdirat (store->rootfd, cdir, 0700) < 0 || mkdir (upper, 0755) < 0 || mkdir (work, 0700) < 0
-      || mkdir (rootfs, 0700) < 0)
+  if (mkdirat (store->rootfd, cdir, 0700) < 0)
     {
-      husk_error_set (err, errno, "container %.12s: create its directories", id);
-      goto fail_rm;
+      husk_error_set (err, errno, "container %.12s: create its directory", id);
+      goto fail_name;
     }
+  made_dir = true;
   {
-    /* The container's "/" takes its mode from the upper directory: give it the image's.  */
+    cleanup_close int dfd = openat (store->rootfd, cdir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     struct stat st;
-    if (stat (lowers[husk_strv_len (lowers) - 1], &st) == 0)
-      chmod (upper, st.st_mode & 07777);
-  }
-  if (write_container_record (store, cdir, id, img, argv[optind], name, args, err) < 0)
-    goto fail_rm;
+    mode_t root_mode = 0755;
 
-  spec.lowerdirs = lowers;
-  spec.upperdir = upper;
-  spec.workdir = work;
-  spec.rootfs = rootfs;
+    /* The container's "/" takes its mode from the upper directory: give it the image's.  */
+    for (size_t i = 0; img->layers[i]; i++)
+      {
+        cleanup_free char *rel = husk_store_layer_relpath (img->layers[i]);
+        if (img->layers[i + 1] == NULL && fstatat (store->rootfd, rel, &st, 0) == 0)
+          root_mode = st.st_mode & 07777;
+      }
+    if (dfd < 0 || mkdirat (dfd, "upper", root_mode) < 0 || mkdirat (dfd, "work", 0700) < 0
+        || mkdirat (dfd, "rootfs", 0700) < 0 || fchmodat (dfd, "upper", root_mode, 0) < 0)
+      {
+        husk_error_set (err, errno, "container %.12s: create its directories", id);
+        goto fail_name;
+      }
+  }
+
   spec.args = args;
   spec.env = env;
   spec.cwd = workdir ? workdir : cfg.workdir && *cfg.workdir ? cfg.workdir : "/";
   spec.hostname = hostname;
-  spec.idmap = map;
   spec.user = user ? user : cfg.user;
   spec.mounts = mounts;
   spec.n_mounts = n_mounts;
@@ -684,41 +623,155 @@ husk_cmd_run (struct husk_global *g, int argc, char **argv, struct husk_error **
   /* As in Docker, an explicit --cap-add wins over --cap-drop ALL.  */
   if (!spec.privileged && cap_drop == husk_caps_all ())
     spec.caps = cap_add;
-  if (rm)
-    {
-      /* Removed from inside the container's own user namespace once it exits: no second
-         namespace and id map to set up.  */
-      rm_job.store = store;
-      rm_job.relpath = cdir;
-      spec.after_fn = do_remove;
-      spec.after_arg = &rm_job;
-      spec.after_err = &rmerr;
-    }
-  r = husk_container_run (&spec, &status, err);
-  if (r == 0 && rm)
-    {
-      if (rmerr)
-        fprintf (stderr, "husk: warning: container %.12s: %s\n", id, rmerr->msg);
-      goto fail;
-    }
 
-fail_rm:
-  if (rm || r < 0)
+  husk_now_rfc3339 (created, sizeof (created));
+  memcpy (rec.id, id, sizeof (rec.id));
+  rec.name = name;
+  rec.image = (char *) img->id;
+  rec.image_name = argv[optind];
+  rec.created = created;
+  rec.auto_remove = rm;
+  rec.stop_signal = cfg.stop_signal;
+  rec.layers = img->layers;
+  rec.spec = spec;
+  if (husk_ctr_save_config (store, &rec, err) < 0)
+    goto fail_name;
+  husk_store_gc_unlock (store);
+  locked = false;
+
+  if (husk_ctr_load (store, id, ret_ctr, err) < 0)
+    goto fail_name;
+  *ret_store = TAKE_PTR (store);
+  r = 0;
+  goto fail;
+
+fail_name:
+  husk_ctr_name_release (store, name, id);
+  if (made_dir)
     {
-      struct rm_job job = { .store = store, .relpath = cdir };
       cleanup_error struct husk_error *e = NULL;
-      if (husk_userns_run (map, do_remove, &job, &e) < 0)
-        fprintf (stderr, "husk: warning: container %.12s: %s\n", id, e->msg);
+      struct husk_idmap mapbuf;
+      const struct husk_idmap *map;
+      struct husk_ctr_rm job = { .store = store, .id = id, .name = NULL };
+      if (husk_cli_idmap (&mapbuf, &map, &e) == 0)
+        husk_userns_run (map, do_remove, &job, &e);
     }
 fail:
+  if (locked)
+    husk_store_gc_unlock (store);
   mounts_clear (mounts, n_mounts);
   husk_images_clear (&list);
   husk_image_config_clear (&cfg);
+  if (r < 0 && *err && (*err)->status == 0)
+    (*err)->status = HUSK_EXIT_USAGE;
+  return r;
+}
+
+int
+husk_cmd_create (struct husk_global *g, int argc, char **argv, struct husk_error **err)
+{
+  cleanup_store struct husk_store *store = NULL;
+  cleanup_ctr struct husk_ctr *ctr = NULL;
+  bool detach;
+  int r;
+
+  cmd = "create";
+  r = create_container (g, argc, argv, &detach, &store, &ctr, err);
+  if (r != 0)
+    return r < 0 ? -1 : 0;
+  printf ("%s\n", ctr->id);
+  return 0;
+}
+
+struct foreground
+{
+  struct husk_store *store;
+  struct husk_ctr *ctr;
+};
+
+/* The container runs: the foreground husk is its monitor, so ps, stop and kill see it.  */
+static int
+foreground_started (void *arg, pid_t pid)
+{
+  struct foreground *f = arg;
+  struct husk_ctr *c = f->ctr;
+  char now[64];
+
+  husk_now_rfc3339 (now, sizeof (now));
+  c->status = HUSK_CTR_RUNNING;
+  c->pid = pid;
+  c->pid_start = husk_proc_start_time (pid);
+  c->monitor_pid = getpid ();
+  c->monitor_start = husk_proc_start_time (getpid ());
+  free (c->started_at);
+  c->started_at = husk_xstrdup (now);
+  if (husk_ctr_write_pidfile (c, NULL) == 0)
+    husk_ctr_save_state (f->store, c, NULL);
+  return 0;
+}
+
+int
+husk_cmd_run (struct husk_global *g, int argc, char **argv, struct husk_error **err)
+{
+  cleanup_store struct husk_store *store = NULL;
+  cleanup_ctr struct husk_ctr *ctr = NULL;
+  cleanup_error struct husk_error *rmerr = NULL;
+  struct husk_ctr_rm rm_job;
+  struct foreground fg;
+  bool detach;
+  int r, status = 0;
+
+  cmd = "run";
+  r = create_container (g, argc, argv, &detach, &store, &ctr, err);
+  if (r != 0)
+    return r < 0 ? -1 : 0;
+  if (detach)
+    {
+      if (husk_monitor_start (store, ctr, -1, err) < 0)
+        {
+          husk_ctr_remove (store, ctr, NULL);
+          return -1;
+        }
+      printf ("%s\n", ctr->id);
+      return 0;
+    }
+
+  rm_job.store = store;
+  rm_job.id = ctr->id;
+  rm_job.name = ctr->name;
+  if (ctr->auto_remove)
+    {
+      /* Removed from inside the container's own user namespace once it exits: no second
+         namespace and id map to set up.  */
+      ctr->spec.after_fn = do_remove;
+      ctr->spec.after_arg = &rm_job;
+      ctr->spec.after_err = &rmerr;
+    }
+  fg.store = store;
+  fg.ctr = ctr;
+  r = husk_container_run (&ctr->spec, foreground_started, &fg, &status, err);
   if (r < 0)
     {
-      if (*err && (*err)->status == 0)
-        (*err)->status = HUSK_EXIT_USAGE;
+      husk_ctr_remove_rundir (ctr);
+      husk_ctr_remove (store, ctr, NULL);
       return -1;
     }
-  return r == 0 && !store ? 0 : status;
+  husk_ctr_remove_rundir (ctr);
+  if (ctr->auto_remove)
+    {
+      if (rmerr)
+        fprintf (stderr, "husk: warning: container %.12s: %s\n", ctr->id, rmerr->msg);
+      return status;
+    }
+  {
+    char now[64];
+    husk_now_rfc3339 (now, sizeof (now));
+    ctr->status = HUSK_CTR_EXITED;
+    ctr->exit_code = status;
+    free (ctr->finished_at);
+    ctr->finished_at = husk_xstrdup (now);
+    ctr->pid = ctr->monitor_pid = 0;
+    husk_ctr_save_state (store, ctr, NULL);
+  }
+  return status;
 }

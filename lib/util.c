@@ -204,9 +204,9 @@ husk_read_file_at (int dirfd, const char *path, size_t max_size, char **ret_buf,
   return 0;
 }
 
-int
-husk_write_file_atomic_at (int dirfd, const char *path, const void *buf, size_t len, mode_t mode,
-                           struct husk_error **err)
+static int
+write_replace_at (int dirfd, const char *path, const void *buf, size_t len, mode_t mode,
+                  bool sync, struct husk_error **err)
 {
   cleanup_free char *tmp = NULL;
   cleanup_close int fd = -1;
@@ -218,7 +218,7 @@ husk_write_file_atomic_at (int dirfd, const char *path, const void *buf, size_t 
   fd = openat (dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode);
   if (fd < 0)
     return husk_error_set (err, errno, "create \"%s\"", tmp);
-  if (husk_write_all (fd, buf, len) < 0 || fsync (fd) < 0)
+  if (husk_write_all (fd, buf, len) < 0 || (sync && fsync (fd) < 0))
     {
       int e = errno;
       unlinkat (dirfd, tmp, 0);
@@ -231,6 +231,20 @@ husk_write_file_atomic_at (int dirfd, const char *path, const void *buf, size_t 
       return husk_error_set (err, e, "rename \"%s\"", path);
     }
   return 0;
+}
+
+int
+husk_write_file_atomic_at (int dirfd, const char *path, const void *buf, size_t len, mode_t mode,
+                           struct husk_error **err)
+{
+  return write_replace_at (dirfd, path, buf, len, mode, true, err);
+}
+
+int
+husk_write_file_replace_at (int dirfd, const char *path, const void *buf, size_t len,
+                            mode_t mode, struct husk_error **err)
+{
+  return write_replace_at (dirfd, path, buf, len, mode, false, err);
 }
 
 int

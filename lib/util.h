@@ -40,6 +40,11 @@ int husk_read_file_at (int dirfd, const char *path, size_t max_size, char **ret_
 int husk_write_file_atomic_at (int dirfd, const char *path, const void *buf, size_t len,
                                mode_t mode, struct husk_error **err);
 
+/* The same without fsync: readers never see a partial file, but a crash may lose the write
+   (for state that is repaired when found stale).  */
+int husk_write_file_replace_at (int dirfd, const char *path, const void *buf, size_t len,
+                                mode_t mode, struct husk_error **err);
+
 /* mkdir -p of PATH (a plain host path the caller controls).  */
 int husk_mkdir_p (const char *path, mode_t mode, struct husk_error **err);
 

@@ -298,6 +298,7 @@ husk_image_config_clear (struct husk_image_config *c)
   husk_strv_free (c->diff_ids);
   free (c->workdir);
   free (c->user);
+  free (c->stop_signal);
   free (c->architecture);
   free (c->os);
   free (c->created);
@@ -345,6 +346,7 @@ husk_image_config_parse (const char *buf, size_t len, struct husk_image_config *
       }
   c.workdir = dup_or_null (husk_json_get_string (cfg, "WorkingDir"));
   c.user = dup_or_null (husk_json_get_string (cfg, "User"));
+  c.stop_signal = dup_or_null (husk_json_get_string (cfg, "StopSignal"));
   c.architecture = dup_or_null (husk_json_get_string (root, "architecture"));
   c.os = dup_or_null (husk_json_get_string (root, "os"));
   c.created = dup_or_null (husk_json_get_string (root, "created"));

@@ -77,6 +77,7 @@ struct husk_image_config
   char **cmd;
   char *workdir;
   char *user;
+  char *stop_signal;
   char *architecture;
   char *os;
   char **diff_ids;

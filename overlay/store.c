@@ -58,6 +58,7 @@ husk_store_open (const char *root, struct husk_store **ret, struct husk_error **
   s->root = husk_xstrdup (root);
   s->rootfd = fd;
   s->lockfd = -1;
+  s->gclockfd = -1;
   *ret = s;
   return 0;
 }
@@ -69,6 +70,8 @@ husk_store_close (struct husk_store *s)
     return;
   if (s->lockfd >= 0)
     close (s->lockfd);
+  if (s->gclockfd >= 0)
+    close (s->gclockfd);
   close (s->rootfd);
   free (s->root);
   free (s);
@@ -113,6 +116,29 @@ husk_store_lock (struct husk_store *s, struct husk_error **err)
       }
   sweep_tmp (s);
   return 0;
+}
+
+int
+husk_store_gc_lock (struct husk_store *s, bool exclusive, struct husk_error **err)
+{
+  if (s->gclockfd < 0)
+    {
+      s->gclockfd = openat (s->rootfd, "gc.lock", O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW,
+                            0600);
+      if (s->gclockfd < 0)
+        return husk_error_set (err, errno, "store \"%s\": open gc.lock", s->root);
+    }
+  while (flock (s->gclockfd, exclusive ? LOCK_EX : LOCK_SH) < 0)
+    if (errno != EINTR)
+      return husk_error_set (err, errno, "store \"%s\": lock gc.lock", s->root);
+  return 0;
+}
+
+void
+husk_store_gc_unlock (struct husk_store *s)
+{
+  if (s->gclockfd >= 0)
+    flock (s->gclockfd, LOCK_UN);
 }
 
 void

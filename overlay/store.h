@@ -2,6 +2,7 @@
 
    ROOT/
      lock                    flock: exclusive while anything is published or removed
+     gc.lock                 flock: see husk_store_gc_lock
      blobs/sha256/HEX        verified blobs (manifests, configs, layers as pulled)
      layers/HEX/diff         an unpacked layer: an overlayfs lower directory, keyed by chain ID
      images.json             image records and their names
@@ -23,6 +24,7 @@ struct husk_store
   int rootfd;
   int lockfd;
   int lock_depth;
+  int gclockfd;
 };
 
 /* Default location: $XDG_DATA_HOME/husk, ~/.local/share/husk, or /var/lib/husk for root.  */
@@ -33,6 +35,12 @@ void husk_store_close (struct husk_store *s);
 
 int husk_store_lock (struct husk_store *s, struct husk_error **err);
 void husk_store_unlock (struct husk_store *s);
+
+/* gc.lock: removing images takes it exclusively (before the store lock); creating a
+   container holds it shared from the image lookup until its record is written, so an image
+   is never removed between the two.  A pull never takes it, so creating never waits for one.  */
+int husk_store_gc_lock (struct husk_store *s, bool exclusive, struct husk_error **err);
+void husk_store_gc_unlock (struct husk_store *s);
 
 bool husk_store_has_blob (struct husk_store *s, const char *digest);
 /* Verify BUF against DIGEST and publish it.  */

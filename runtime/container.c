@@ -47,6 +47,7 @@ struct child_ctx
   const struct husk_container_spec *spec;
   const struct husk_seccomp_prog *seccomp; /* NULL: unconfined.  */
   int go, report, ttysock;
+  int stdio[3]; /* -1: keep husk's.  */
 };
 
 /* Become USER: groups first, while still allowed to set them.  */
@@ -130,13 +131,19 @@ container_child (const struct child_ctx *ctx)
   /* Its own session: the caller's terminal can never become its controlling terminal, so
      TIOCSTI on an inherited descriptor fails (CVE-2017-5226).  */
   setsid ();
+  for (int i = 0; i < 3; i++)
+    if (ctx->stdio[i] >= 0 && dup2 (ctx->stdio[i], i) < 0)
+      {
+        husk_error_set (&err, errno, "set up stdio");
+        goto fail;
+      }
   if (spec->tty)
     {
       if (husk_tty_child (ctx->ttysock, &err) < 0)
         goto fail;
       close (ctx->ttysock);
     }
-  else if (!spec->interactive)
+  else if (!spec->interactive && ctx->stdio[0] < 0)
     {
       int null = open ("/dev/null", O_RDONLY | O_CLOEXEC);
       if (null < 0 || dup2 (null, STDIN_FILENO) < 0)
@@ -300,25 +307,28 @@ kill_and_reap (pid_t pid)
 }
 
 int
-husk_container_run (const struct husk_container_spec *spec, int *ret_status,
-                    struct husk_error **err)
+husk_container_spawn (const struct husk_container_spec *spec, const int stdio[3],
+                       struct husk_container_proc *ret, struct husk_error **err)
 {
   int go[2], report[2], tsock[2] = { -1, -1 };
   cleanup_close int go_w = -1, report_r = -1, tty_r = -1, master = -1, userns = -1;
-  struct sigaction sa, old[N_FORWARDED];
   struct husk_seccomp_prog prog = { 0 };
-  struct child_ctx ctx = { .spec = spec };
+  struct child_ctx ctx = { .spec = spec, .stdio = { -1, -1, -1 } };
   unsigned long flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC
                         | CLONE_NEWCGROUP;
   pid_t pid;
-  int status, r;
 
+  ret->pid = -1;
+  ret->master = -1;
+  ret->userns = -1;
   if (spec->args == NULL || spec->args[0] == NULL || *spec->args[0] == '\0')
     return husk_error_set (err, 0, "no command to run: the image has no Entrypoint or Cmd");
   if (spec->idmap)
     flags |= CLONE_NEWUSER;
   if (spec->network == HUSK_NETWORK_NONE)
     flags |= CLONE_NEWNET;
+  if (stdio)
+    memcpy (ctx.stdio, stdio, sizeof (ctx.stdio));
 
   /* Compiled once, here; the container only loads it.  */
   if (spec->seccomp == HUSK_SECCOMP_DEFAULT
@@ -352,13 +362,6 @@ husk_container_run (const struct husk_container_spec *spec, int *ret_status,
   ctx.report = report[1];
   ctx.ttysock = tsock[1];
 
-  memset (&sa, 0, sizeof (sa));
-  sa.sa_handler = forward_signal;
-  sigemptyset (&sa.sa_mask);
-  sa.sa_flags = SA_RESTART;
-  for (size_t i = 0; i < N_FORWARDED; i++)
-    sigaction (forwarded_signals[i], &sa, &old[i]);
-
   fflush (NULL);
   /* clone with a NULL stack behaves like fork, in new namespaces.  */
   pid = (pid_t) syscall (SYS_clone, flags | SIGCHLD, NULL, NULL, NULL, NULL);
@@ -370,8 +373,6 @@ husk_container_run (const struct husk_container_spec *spec, int *ret_status,
       if (tsock[1] >= 0)
         close (tsock[1]);
       husk_seccomp_prog_clear (&prog);
-      for (size_t i = 0; i < N_FORWARDED; i++)
-        sigaction (forwarded_signals[i], &old[i], NULL);
       if (e == EPERM || e == ENOSPC || e == EUSERS)
         return husk_error_set (err, e, "create namespaces (are unprivileged user namespaces "
                                        "enabled? see user.max_user_namespaces)");
@@ -381,6 +382,7 @@ husk_container_run (const struct husk_container_spec *spec, int *ret_status,
     {
       for (size_t i = 0; i < N_FORWARDED; i++)
         signal (forwarded_signals[i], SIG_DFL);
+      signal (SIGPIPE, SIG_DFL);
       close (go[1]);
       close (report[0]);
       if (tsock[0] >= 0)
@@ -404,16 +406,15 @@ husk_container_run (const struct husk_container_spec *spec, int *ret_status,
   if (spec->idmap && husk_idmap_apply (spec->idmap, pid, err) < 0)
     {
       kill_and_reap (pid);
-      r = -1;
-      husk_error_wrap (err, "user namespace");
-      goto out;
+      forward_pid = 0;
+      return husk_error_wrap (err, "user namespace");
     }
   if (write (go_w, "g", 1) != 1)
     {
       husk_error_set (err, errno, "start container");
       kill_and_reap (pid);
-      r = -1;
-      goto out;
+      forward_pid = 0;
+      return -1;
     }
   close (TAKE_FD (go_w));
 
@@ -430,40 +431,92 @@ husk_container_run (const struct husk_container_spec *spec, int *ret_status,
             }
           while (waitpid (pid, NULL, 0) < 0 && errno == EINTR)
             ;
-          r = -1;
-          goto out;
+          forward_pid = 0;
+          goto failed;
         }
     }
 
   /* The report pipe closes on exec: data means setup or exec failed.  */
-  r = husk_child_collect (report_r, err) > 0 ? -1 : 0;
-  if (r == 0 && master >= 0 && husk_tty_relay (master, spec->interactive, err) < 0)
+  if (husk_child_collect (report_r, err) > 0)
     {
-      kill (pid, SIGKILL);
+      while (waitpid (pid, NULL, 0) < 0 && errno == EINTR)
+        ;
+      forward_pid = 0;
+      goto failed;
+    }
+  ret->pid = pid;
+  ret->master = TAKE_FD (master);
+  ret->userns = TAKE_FD (userns);
+  return 0;
+
+failed:
+  if ((*err)->status == 0)
+    (*err)->status = 125;
+  return -1;
+}
+
+int
+husk_container_after (const struct husk_container_spec *spec, int userns,
+                      struct husk_error **err)
+{
+  if (spec->after_fn == NULL)
+    return 0;
+  if (spec->idmap && userns < 0)
+    return husk_error_set (err, 0, "the container's user namespace is gone");
+  return run_after (spec, spec->idmap ? userns : -1, err);
+}
+
+int
+husk_container_run (const struct husk_container_spec *spec,
+                    int (*started) (void *arg, pid_t pid), void *started_arg, int *ret_status,
+                    struct husk_error **err)
+{
+  struct husk_container_proc proc;
+  struct sigaction sa, old[N_FORWARDED];
+  int status, r;
+
+  memset (&sa, 0, sizeof (sa));
+  sa.sa_handler = forward_signal;
+  sigemptyset (&sa.sa_mask);
+  sa.sa_flags = SA_RESTART;
+  for (size_t i = 0; i < N_FORWARDED; i++)
+    sigaction (forwarded_signals[i], &sa, &old[i]);
+
+  r = husk_container_spawn (spec, NULL, &proc, err);
+  if (r == 0 && started)
+    started (started_arg, proc.pid);
+  if (r == 0 && proc.master >= 0 && husk_tty_relay (proc.master, spec->interactive, err) < 0)
+    {
+      kill (proc.pid, SIGKILL);
       r = -1;
     }
-  while (waitpid (pid, &status, 0) < 0)
+  while (proc.pid > 0 && waitpid (proc.pid, &status, 0) < 0)
     if (errno != EINTR)
       {
         if (r == 0)
           husk_error_set (err, errno, "wait for the container");
         r = -1;
-        goto out;
+        break;
       }
+  forward_pid = 0;
   if (r == 0)
     {
-      *ret_status = WIFEXITED (status) ? WEXITSTATUS (status) : 128 + WTERMSIG (status);
-      if (spec->after_fn && (spec->idmap == NULL || userns >= 0))
-        run_after (spec, userns, spec->after_err);
-      else if (spec->after_fn)
-        husk_error_set (spec->after_err, 0, "the container's user namespace is gone");
+      *ret_status = husk_wait_status (status);
+      husk_container_after (spec, proc.userns, spec->after_err);
     }
   else if ((*err)->status == 0)
     (*err)->status = 125;
-
-out:
-  forward_pid = 0;
+  if (proc.master >= 0)
+    close (proc.master);
+  if (proc.userns >= 0)
+    close (proc.userns);
   for (size_t i = 0; i < N_FORWARDED; i++)
     sigaction (forwarded_signals[i], &old[i], NULL);
   return r;
+}
+
+int
+husk_wait_status (int status)
+{
+  return WIFEXITED (status) ? WEXITSTATUS (status) : 128 + WTERMSIG (status);
 }

@@ -77,11 +77,33 @@ struct husk_container_spec
   struct husk_error **after_err;
 };
 
-/* Run the container in the foreground.  *RET_STATUS is its exit status (128+N for signal N).
-   Failures of husk itself come back in *ERR with the exit status Docker uses: 125 for husk,
-   126 when the command cannot be executed, 127 when it is not found.  AFTER_FN runs only when
-   the container ran (the return is 0).  */
-int husk_container_run (const struct husk_container_spec *spec, int *ret_status,
-                        struct husk_error **err);
+struct husk_container_proc
+{
+  pid_t pid;  /* The container's pid 1, a child of the caller.  */
+  int master; /* With -t: the pty's master; else -1.  */
+  int userns; /* Its user namespace, kept for AFTER_FN; else -1.  */
+};
+
+/* Start the container and return once its command has been executed.  STDIO (or NULL) gives
+   descriptors for its stdin, stdout and stderr; -1 keeps the caller's (stdin becomes
+   /dev/null without -i).  The caller waits for PROC->pid and closes the descriptors.
+   Failures come back in *ERR with the exit status Docker uses: 125 for husk, 126 when the
+   command cannot be executed, 127 when it is not found.  */
+int husk_container_spawn (const struct husk_container_spec *spec, const int stdio[3],
+                          struct husk_container_proc *ret, struct husk_error **err);
+
+/* After the container exited: SPEC->after_fn in its user namespace (USERNS).  */
+int husk_container_after (const struct husk_container_spec *spec, int userns,
+                          struct husk_error **err);
+
+/* Run the container in the foreground, forwarding signals; STARTED (if not NULL) is called
+   once it runs.  *RET_STATUS is its exit status (128+N for signal N).  AFTER_FN runs only
+   when the container ran (the return is 0).  */
+int husk_container_run (const struct husk_container_spec *spec,
+                        int (*started) (void *arg, pid_t pid), void *started_arg,
+                        int *ret_status, struct husk_error **err);
+
+/* A waitpid status as an exit status: 128+N for signal N.  */
+int husk_wait_status (int status);
 
 #endif

@@ -57,6 +57,11 @@ struct husk_ctr
   int exit_code;     /* When exited.  */
   char *started_at;  /* RFC 3339 with nanoseconds, or NULL.  */
   char *finished_at;
+  char *error;       /* Why it stopped, when husk knows better than the exit code.  */
+  uint64_t pid_start, monitor_start; /* /proc/PID/stat start times.  */
+
+  struct husk_idmap idmap; /* spec.idmap points here unless husk runs as root.  */
+  char **layers;           /* Chain IDs, base first: spec.lowerdirs comes from these.  */
 };
 
 /* RUNDIR, created 0700 when missing (and checked to be the caller's own).  */
@@ -74,6 +79,48 @@ void husk_ctr_list_free (struct husk_ctr **v, size_t n);
 /* "store/containers/ID" as an absolute path, and the log file's.  */
 char *husk_ctr_dir (struct husk_store *s, const struct husk_ctr *c);
 char *husk_ctr_log_path (struct husk_store *s, const struct husk_ctr *c);
+
+/* Write config.json (durably) and state.json (atomically, no fsync).  */
+int husk_ctr_save_config (struct husk_store *s, const struct husk_ctr *c, struct husk_error **err);
+int husk_ctr_save_state (struct husk_store *s, const struct husk_ctr *c, struct husk_error **err);
+
+/* RUNDIR/ID/pid from C's pid, monitor_pid and their start times (RUNDIR/ID created).  */
+int husk_ctr_write_pidfile (const struct husk_ctr *c, struct husk_error **err);
+/* Remove RUNDIR/ID.  */
+void husk_ctr_remove_rundir (const struct husk_ctr *c);
+/* "RUNDIR/ID/NAME".  */
+int husk_ctr_run_path (const struct husk_ctr *c, const char *name, char **ret,
+                       struct husk_error **err);
+
+/* Removing a container: its directory (renamed out of sight first) and its name.  */
+struct husk_ctr_rm
+{
+  struct husk_store *store;
+  const char *id;
+  const char *name; /* Or NULL.  */
+};
+/* Call as root of the container's user namespace (the upper layer holds every mapped id).  */
+int husk_ctr_remove_files (struct husk_ctr_rm *job, struct husk_error **err);
+/* The same from outside, through a user namespace with the caller's map; also RUNDIR/ID.  */
+int husk_ctr_remove (struct husk_store *s, const struct husk_ctr *c, struct husk_error **err);
+
+/* Claim NAME for ID: fails with "name in use" when another container has it.  */
+int husk_ctr_name_claim (struct husk_store *s, const char *name, const char *id,
+                         struct husk_error **err);
+void husk_ctr_name_release (struct husk_store *s, const char *name, const char *id);
+/* A free readable name ("brave_otter"), claimed for ID.  */
+int husk_ctr_name_generate (struct husk_store *s, const char *id, char **ret,
+                            struct husk_error **err);
+bool husk_ctr_name_valid (const char *name);
+
+/* Field 22 of /proc/PID/stat; 0 when PID does not exist.  */
+uint64_t husk_proc_start_time (pid_t pid);
+/* Whether PID is still the process that started at START.  */
+bool husk_proc_alive (pid_t pid, uint64_t start);
+
+/* Now as RFC 3339 UTC with nanoseconds.  */
+void husk_now_rfc3339 (char *buf, size_t size);
+const char *husk_ctr_status_name (enum husk_ctr_status st);
 
 static inline void
 husk_ctr_freep (struct husk_ctr **c)

@@ -1,0 +1,62 @@
+/* husk attach: the output (and input) of a detached container.  */
+#include "config.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "attach.h"
+#include "cleanup.h"
+#include "commands.h"
+#include "record.h"
+#include "util.h"
+#include "banned.h"
+
+int
+husk_cmd_attach (struct husk_global *g, int argc, char **argv, struct husk_error **err)
+{
+  static const struct option opts[] = { { "no-stdin", no_argument, NULL, 'n' },
+                                        { "help", no_argument, NULL, 'h' },
+                                        { NULL, 0, NULL, 0 } };
+  cleanup_store struct husk_store *store = NULL;
+  cleanup_ctr struct husk_ctr *ctr = NULL;
+  cleanup_free char *sock = NULL;
+  cleanup_close int fd = -1;
+  bool no_stdin = false, send_stdin;
+  int c, status = 0;
+
+  optind = 1;
+  while ((c = husk_cli_getopt ("attach", argc, argv, "+h", opts, err)) != -1)
+    switch (c)
+      {
+      case 'n':
+        no_stdin = true;
+        break;
+      case 'h':
+        printf ("Usage: husk attach [--no-stdin] CONTAINER\n\n"
+                "Relay a running container's output, and its input when it was started with "
+                "-i, until it exits; exit with its status.\n");
+        return 0;
+      default:
+        return -1;
+      }
+  if (argc - optind != 1)
+    return husk_cli_usage_error (err, "attach", "expects one container");
+  if (husk_cli_open_store (g, &store, err) < 0
+      || husk_ctr_load (store, argv[optind], &ctr, err) < 0)
+    return -1;
+  if (ctr->status != HUSK_CTR_RUNNING)
+    return husk_error_set (err, 0, "container %.12s is not running", ctr->id);
+  send_stdin = !no_stdin && ctr->spec.interactive;
+  if (husk_ctr_run_path (ctr, "attach.sock", &sock, err) < 0)
+    return -1;
+  if (husk_attach_connect (sock,
+                           HUSK_ATTACH_WANT_OUTPUT | (send_stdin ? HUSK_ATTACH_WANT_STDIN : 0),
+                           &fd, err)
+      < 0)
+    return husk_error_wrap (err, "container %.12s (a foreground run cannot be attached to)",
+                            ctr->id);
+  if (husk_attach_relay (fd, ctr->spec.tty, send_stdin, &status, err) < 0)
+    return -1;
+  return status;
+}

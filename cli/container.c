@@ -1,0 +1,218 @@
+/* husk container SUBCOMMAND, and husk container inspect.  */
+#include "config.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "cleanup.h"
+#include "commands.h"
+#include "json.h"
+#include "record.h"
+#include "util.h"
+#include "banned.h"
+
+static void
+gen_str (husk_jgen *g, const char *key, const char *v)
+{
+  husk_jgen_key (g, key);
+  if (v)
+    husk_jgen_string (g, v);
+  else
+    husk_jgen_null (g);
+}
+
+static void
+gen_strv (husk_jgen *g, const char *key, char *const *v)
+{
+  husk_jgen_key (g, key);
+  husk_jgen_array_open (g);
+  for (size_t i = 0; v && v[i]; i++)
+    husk_jgen_string (g, v[i]);
+  husk_jgen_array_close (g);
+}
+
+void
+husk_cli_container_json (struct husk_store *s, const struct husk_ctr *c, husk_jgen *g)
+{
+  const struct husk_container_spec *sp = &c->spec;
+  cleanup_free char *dir = husk_ctr_dir (s, c);
+  cleanup_free char *log = husk_ctr_log_path (s, c);
+
+  husk_jgen_map_open (g);
+  gen_str (g, "Id", c->id);
+  gen_str (g, "Name", c->name);
+  gen_str (g, "Created", c->created);
+  gen_str (g, "Path", sp->args ? sp->args[0] : NULL);
+  husk_jgen_key (g, "Args");
+  husk_jgen_array_open (g);
+  for (size_t i = 1; sp->args && sp->args[0] && sp->args[i]; i++)
+    husk_jgen_string (g, sp->args[i]);
+  husk_jgen_array_close (g);
+  husk_jgen_key (g, "State");
+  husk_jgen_map_open (g);
+  gen_str (g, "Status", husk_ctr_status_name (c->status));
+  husk_jgen_key (g, "Running");
+  husk_jgen_bool (g, c->status == HUSK_CTR_RUNNING);
+  husk_jgen_key (g, "Pid");
+  husk_jgen_int (g, c->status == HUSK_CTR_RUNNING ? c->pid : 0);
+  husk_jgen_key (g, "MonitorPid");
+  husk_jgen_int (g, c->status == HUSK_CTR_RUNNING ? c->monitor_pid : 0);
+  husk_jgen_key (g, "ExitCode");
+  husk_jgen_int (g, c->exit_code);
+  gen_str (g, "Error", c->error ? c->error : "");
+  gen_str (g, "StartedAt", c->started_at);
+  gen_str (g, "FinishedAt", c->finished_at);
+  husk_jgen_map_close (g);
+  gen_str (g, "Image", c->image);
+  gen_str (g, "ImageName", c->image_name);
+  gen_str (g, "LogPath", log);
+  husk_jgen_key (g, "AutoRemove");
+  husk_jgen_bool (g, c->auto_remove);
+  husk_jgen_key (g, "Config");
+  husk_jgen_map_open (g);
+  gen_str (g, "Hostname", sp->hostname);
+  gen_str (g, "User", sp->user ? sp->user : "");
+  gen_strv (g, "Env", sp->env);
+  gen_strv (g, "Cmd", sp->args);
+  gen_str (g, "WorkingDir", sp->cwd);
+  husk_jgen_key (g, "Tty");
+  husk_jgen_bool (g, sp->tty);
+  husk_jgen_key (g, "OpenStdin");
+  husk_jgen_bool (g, sp->interactive);
+  gen_str (g, "StopSignal", c->stop_signal ? c->stop_signal : "SIGTERM");
+  husk_jgen_map_close (g);
+  husk_jgen_key (g, "HostConfig");
+  husk_jgen_map_open (g);
+  gen_str (g, "NetworkMode", sp->network == HUSK_NETWORK_HOST ? "host" : "none");
+  husk_jgen_key (g, "Privileged");
+  husk_jgen_bool (g, sp->privileged);
+  husk_jgen_key (g, "ReadonlyRootfs");
+  husk_jgen_bool (g, sp->readonly_rootfs);
+  husk_jgen_key (g, "Init");
+  husk_jgen_bool (g, sp->init);
+  husk_jgen_key (g, "NoNewPrivileges");
+  husk_jgen_bool (g, sp->no_new_privs);
+  gen_str (g, "Seccomp", sp->seccomp == HUSK_SECCOMP_UNCONFINED ? "unconfined"
+                         : sp->seccomp == HUSK_SECCOMP_PROFILE  ? "profile"
+                                                                : "default");
+  husk_jgen_map_close (g);
+  husk_jgen_key (g, "Mounts");
+  husk_jgen_array_open (g);
+  for (size_t i = 0; i < sp->n_mounts; i++)
+    {
+      const struct husk_mount *m = &sp->mounts[i];
+      husk_jgen_map_open (g);
+      gen_str (g, "Type", m->kind == HUSK_MOUNT_TMPFS ? "tmpfs" : "bind");
+      gen_str (g, "Source", m->source ? m->source : "");
+      gen_str (g, "Destination", m->dest);
+      husk_jgen_key (g, "RW");
+      husk_jgen_bool (g, !m->readonly);
+      husk_jgen_map_close (g);
+    }
+  husk_jgen_array_close (g);
+  husk_jgen_key (g, "GraphDriver");
+  husk_jgen_map_open (g);
+  gen_str (g, "Name", "overlay");
+  husk_jgen_key (g, "Data");
+  husk_jgen_map_open (g);
+  {
+    cleanup_free char *lower = husk_xstrdup ("");
+    for (size_t i = 0; sp->lowerdirs && sp->lowerdirs[i]; i++)
+      {
+        char *n = husk_strdup_printf ("%s%s%s", sp->lowerdirs[i], *lower ? ":" : "", lower);
+        free (lower);
+        lower = n;
+      }
+    gen_str (g, "LowerDir", lower);
+  }
+  gen_str (g, "UpperDir", sp->upperdir);
+  gen_str (g, "WorkDir", sp->workdir);
+  gen_str (g, "MergedDir", sp->rootfs);
+  husk_jgen_map_close (g);
+  husk_jgen_map_close (g);
+  gen_str (g, "Dir", dir);
+  husk_jgen_map_close (g);
+}
+
+int
+husk_cmd_container_inspect (struct husk_global *g, int argc, char **argv,
+                            struct husk_error **err)
+{
+  static const struct option opts[] = { { "help", no_argument, NULL, 'h' },
+                                        { NULL, 0, NULL, 0 } };
+  cleanup_store struct husk_store *store = NULL;
+  cleanup_jgen husk_jgen *gen = husk_jgen_new (true);
+  const char *buf;
+  size_t len;
+  int c;
+
+  optind = 1;
+  while ((c = husk_cli_getopt ("container inspect", argc, argv, "+h", opts, err)) != -1)
+    switch (c)
+      {
+      case 'h':
+        printf ("Usage: husk container inspect CONTAINER...\n\nShow containers as JSON.\n");
+        return 0;
+      default:
+        return -1;
+      }
+  if (optind >= argc)
+    return husk_cli_usage_error (err, "container inspect", "expects at least one container");
+  if (husk_cli_open_store (g, &store, err) < 0)
+    return -1;
+  husk_jgen_array_open (gen);
+  for (int i = optind; i < argc; i++)
+    {
+      cleanup_ctr struct husk_ctr *ctr = NULL;
+      if (husk_ctr_load (store, argv[i], &ctr, err) < 0)
+        return -1;
+      husk_cli_container_json (store, ctr, gen);
+    }
+  husk_jgen_array_close (gen);
+  buf = husk_jgen_buf (gen, &len);
+  fwrite (buf, 1, len, stdout);
+  if (len == 0 || buf[len - 1] != '\n')
+    putchar ('\n');
+  return 0;
+}
+
+static const struct
+{
+  const char *name;
+  int (*fn) (struct husk_global *g, int argc, char **argv, struct husk_error **err);
+  const char *summary;
+} subcommands[] = {
+  { "ls", husk_cmd_ps, "list containers (husk ps)" },
+  { "ps", husk_cmd_ps, "list containers (husk ps)" },
+  { "create", husk_cmd_create, "create a container (husk create)" },
+  { "run", husk_cmd_run, "run a command in a new container (husk run)" },
+  { "start", husk_cmd_start, "start containers (husk start)" },
+  { "stop", husk_cmd_stop, "stop containers (husk stop)" },
+  { "restart", husk_cmd_restart, "restart containers (husk restart)" },
+  { "kill", husk_cmd_kill, "signal containers (husk kill)" },
+  { "wait", husk_cmd_wait, "wait for containers to stop (husk wait)" },
+  { "attach", husk_cmd_attach, "attach to a container (husk attach)" },
+  { "rm", husk_cmd_rm, "remove containers (husk rm)" },
+  { "prune", husk_cmd_container_prune, "remove every container that is not running" },
+  { "rename", husk_cmd_rename, "rename a container (husk rename)" },
+  { "inspect", husk_cmd_container_inspect, "show containers as JSON" },
+};
+
+int
+husk_cmd_container (struct husk_global *g, int argc, char **argv, struct husk_error **err)
+{
+  if (argc < 2)
+    return husk_cli_usage_error (err, "container", "expects a command");
+  if (strcmp (argv[1], "--help") == 0 || strcmp (argv[1], "-h") == 0)
+    {
+      printf ("Usage: husk container COMMAND [OPTIONS] [ARG...]\n\nManage containers.\n\n"
+              "Commands:\n");
+      for (size_t i = 0; i < sizeof (subcommands) / sizeof (subcommands[0]); i++)
+        printf ("  %-8s %s\n", subcommands[i].name, subcommands[i].summary);
+      return 0;
+    }
+  for (size_t i = 0; i < sizeof (subcommands) / sizeof (subcommands[0]); i++)
+    if (strcmp (argv[1], subcommands[i].name) == 0)
+      return subcommands[i].fn (g, argc - 1, argv + 1, err);
+  return husk_cli_usage_error (err, "container", "unknown command \"%s\"", argv[1]);
+}

@@ -1,0 +1,125 @@
+/* husk rm, husk container prune.  */
+#include "config.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "cleanup.h"
+#include "commands.h"
+#include "monitor.h"
+#include "record.h"
+#include "util.h"
+#include "banned.h"
+
+struct rm_opts
+{
+  bool force;
+};
+
+static int
+rm_one (struct husk_store *s, struct husk_ctr *c, const char *arg, void *data,
+        struct husk_error **err)
+{
+  struct rm_opts *o = data;
+
+  if (c->status == HUSK_CTR_RUNNING)
+    {
+      if (!o->force)
+        return husk_error_set (err, 0, "container %.12s is running: stop it first or use -f",
+                               c->id);
+      if (husk_ctr_stop (c, "SIGKILL", 0, err) < 0)
+        return -1;
+      /* Its monitor removed an --rm container itself.  */
+      if (c->auto_remove)
+        {
+          printf ("%s\n", arg);
+          return 0;
+        }
+    }
+  if (husk_ctr_remove (s, c, err) < 0)
+    return -1;
+  printf ("%s\n", arg);
+  return 0;
+}
+
+int
+husk_cmd_rm (struct husk_global *g, int argc, char **argv, struct husk_error **err)
+{
+  static const struct option opts[] = { { "force", no_argument, NULL, 'f' },
+                                        { "volumes", no_argument, NULL, 'v' },
+                                        { "help", no_argument, NULL, 'h' },
+                                        { NULL, 0, NULL, 0 } };
+  struct rm_opts o = { 0 };
+  int c;
+
+  optind = 1;
+  while ((c = husk_cli_getopt ("rm", argc, argv, "+fvh", opts, err)) != -1)
+    switch (c)
+      {
+      case 'f':
+        o.force = true;
+        break;
+      case 'v':
+        /* husk makes no anonymous volumes: there is nothing more to remove.  */
+        break;
+      case 'h':
+        printf ("Usage: husk rm [-f] [-v] CONTAINER...\n\n"
+                "Remove containers.\n\n"
+                "Options:\n"
+                "  -f, --force     kill and remove a running container\n"
+                "  -v, --volumes   accepted for docker's sake: husk has no anonymous volumes\n");
+        return 0;
+      default:
+        return -1;
+      }
+  return husk_cli_each_container (g, "rm", argc, argv, optind, rm_one, &o, err);
+}
+
+int
+husk_cmd_container_prune (struct husk_global *g, int argc, char **argv, struct husk_error **err)
+{
+  static const struct option opts[] = { { "force", no_argument, NULL, 'f' },
+                                        { "help", no_argument, NULL, 'h' },
+                                        { NULL, 0, NULL, 0 } };
+  cleanup_store struct husk_store *store = NULL;
+  struct husk_ctr **v = NULL;
+  size_t n = 0;
+  int c, failed = 0;
+
+  optind = 1;
+  while ((c = husk_cli_getopt ("container prune", argc, argv, "+fh", opts, err)) != -1)
+    switch (c)
+      {
+      case 'f':
+        break; /* husk never asks.  */
+      case 'h':
+        printf ("Usage: husk container prune [-f]\n\n"
+                "Remove every container that is not running.\n");
+        return 0;
+      default:
+        return -1;
+      }
+  if (optind != argc)
+    return husk_cli_usage_error (err, "container prune", "takes no arguments");
+  if (husk_cli_open_store (g, &store, err) < 0 || husk_ctr_list (store, &v, &n, err) < 0)
+    return -1;
+  printf ("Deleted Containers:\n");
+  for (size_t i = 0; i < n; i++)
+    {
+      cleanup_error struct husk_error *e = NULL;
+      if (v[i]->status == HUSK_CTR_RUNNING)
+        continue;
+      if (husk_ctr_remove (store, v[i], &e) < 0)
+        {
+          fprintf (stderr, "husk: %s\n", e->msg);
+          failed++;
+          continue;
+        }
+      printf ("%s\n", v[i]->id);
+    }
+  husk_ctr_list_free (v, n);
+  if (failed)
+    return husk_error_set (err, 0, "container prune: %d containers could not be removed",
+                           failed);
+  return 0;
+}

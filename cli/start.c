@@ -1,0 +1,162 @@
+/* husk start, husk restart.  */
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "attach.h"
+#include "cleanup.h"
+#include "commands.h"
+#include "monitor.h"
+#include "record.h"
+#include "util.h"
+#include "banned.h"
+
+/* Start C; with ATTACH, relay its stdio until it exits and put its status in *RET_STATUS.  */
+static int
+start_one (struct husk_store *store, struct husk_ctr *c, bool attach, bool interactive,
+           int *ret_status, struct husk_error **err)
+{
+  int sv[2];
+  cleanup_close int mine = -1;
+
+  if (c->status == HUSK_CTR_RUNNING)
+    return attach ? husk_error_set (err, 0, "container %.12s is already running", c->id) : 0;
+  if (!attach)
+    return husk_monitor_start (store, c, -1, err);
+  if (socketpair (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
+    return husk_error_set (err, errno, "socketpair");
+  mine = sv[0];
+  {
+    unsigned flags = HUSK_ATTACH_WANT_OUTPUT | (interactive ? HUSK_ATTACH_WANT_STDIN : 0);
+    unsigned char hello[4] = { 0, 0, 0, (unsigned char) flags };
+    husk_attach_send (mine, HUSK_ATTACH_HELLO, hello, sizeof (hello));
+  }
+  if (husk_monitor_start (store, c, sv[1], err) < 0)
+    return -1;
+  return husk_attach_relay (mine, c->spec.tty, interactive && c->spec.interactive, ret_status,
+                            err);
+}
+
+int
+husk_cmd_start (struct husk_global *g, int argc, char **argv, struct husk_error **err)
+{
+  static const struct option opts[] = { { "attach", no_argument, NULL, 'a' },
+                                        { "interactive", no_argument, NULL, 'i' },
+                                        { "help", no_argument, NULL, 'h' },
+                                        { NULL, 0, NULL, 0 } };
+  cleanup_store struct husk_store *store = NULL;
+  bool attach = false, interactive = false;
+  int c, rc = 0, status = 0;
+
+  optind = 1;
+  while ((c = husk_cli_getopt ("start", argc, argv, "+aih", opts, err)) != -1)
+    switch (c)
+      {
+      case 'a':
+        attach = true;
+        break;
+      case 'i':
+        interactive = true;
+        break;
+      case 'h':
+        printf ("Usage: husk start [OPTIONS] CONTAINER...\n\n"
+                "Start created or stopped containers.\n\n"
+                "Options:\n"
+                "  -a, --attach        relay the container's output and exit with its status\n"
+                "  -i, --interactive   forward stdin (with -a)\n");
+        return 0;
+      default:
+        return -1;
+      }
+  if (optind >= argc)
+    return husk_cli_usage_error (err, "start", "expects at least one container");
+  if (attach && argc - optind > 1)
+    return husk_cli_usage_error (err, "start", "-a takes one container");
+  if (husk_cli_open_store (g, &store, err) < 0)
+    return -1;
+  for (int i = optind; i < argc; i++)
+    {
+      cleanup_ctr struct husk_ctr *ctr = NULL;
+      cleanup_error struct husk_error *e = NULL;
+
+      if (husk_ctr_load (store, argv[i], &ctr, &e) < 0
+          || start_one (store, ctr, attach, interactive, &status, &e) < 0)
+        {
+          if (argc - optind == 1)
+            {
+              *err = TAKE_PTR (e);
+              return -1;
+            }
+          fprintf (stderr, "husk: %s\n", e->msg);
+          rc = 1;
+          continue;
+        }
+      if (!attach)
+        printf ("%s\n", argv[i]);
+    }
+  if (attach)
+    return status;
+  if (rc)
+    return husk_error_set (err, 0, "not every container started");
+  return 0;
+}
+
+int
+husk_cmd_restart (struct husk_global *g, int argc, char **argv, struct husk_error **err)
+{
+  static const struct option opts[] = { { "time", required_argument, NULL, 't' },
+                                        { "help", no_argument, NULL, 'h' },
+                                        { NULL, 0, NULL, 0 } };
+  cleanup_store struct husk_store *store = NULL;
+  int c, timeout = 10, failed = 0;
+  uint64_t v;
+
+  optind = 1;
+  while ((c = husk_cli_getopt ("restart", argc, argv, "+t:h", opts, err)) != -1)
+    switch (c)
+      {
+      case 't':
+        if (husk_parse_u64 (optarg, 86400, &v) < 0)
+          return husk_cli_usage_error (err, "restart", "time \"%s\": not a number of seconds",
+                                       optarg);
+        timeout = (int) v;
+        break;
+      case 'h':
+        printf ("Usage: husk restart [-t SECONDS] CONTAINER...\n\n"
+                "Stop containers (as husk stop does) and start them again.\n");
+        return 0;
+      default:
+        return -1;
+      }
+  if (optind >= argc)
+    return husk_cli_usage_error (err, "restart", "expects at least one container");
+  if (husk_cli_open_store (g, &store, err) < 0)
+    return -1;
+  for (int i = optind; i < argc; i++)
+    {
+      cleanup_ctr struct husk_ctr *ctr = NULL, *again = NULL;
+      cleanup_error struct husk_error *e = NULL;
+
+      if (husk_ctr_load (store, argv[i], &ctr, &e) < 0
+          || husk_ctr_stop (ctr, NULL, timeout, &e) < 0
+          || husk_ctr_load (store, ctr->id, &again, &e) < 0
+          || husk_monitor_start (store, again, -1, &e) < 0)
+        {
+          if (argc - optind == 1)
+            {
+              *err = TAKE_PTR (e);
+              return -1;
+            }
+          fprintf (stderr, "husk: %s\n", e->msg);
+          failed++;
+          continue;
+        }
+      printf ("%s\n", argv[i]);
+    }
+  return failed ? husk_error_set (err, 0, "%d of the containers did not restart", failed) : 0;
+}

@@ -1,0 +1,165 @@
+/* husk stop, husk kill, husk wait.  */
+#include "config.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "attach.h"
+#include "cleanup.h"
+#include "commands.h"
+#include "monitor.h"
+#include "record.h"
+#include "util.h"
+#include "banned.h"
+
+struct stop_opts
+{
+  int timeout;
+  const char *signal;
+};
+
+static int
+stop_one (struct husk_store *s, struct husk_ctr *c, const char *arg, void *data,
+          struct husk_error **err)
+{
+  struct stop_opts *o = data;
+  (void) s;
+  if (husk_ctr_stop (c, o->signal, o->timeout, err) < 0)
+    return -1;
+  printf ("%s\n", arg);
+  return 0;
+}
+
+int
+husk_cmd_stop (struct husk_global *g, int argc, char **argv, struct husk_error **err)
+{
+  static const struct option opts[] = { { "time", required_argument, NULL, 't' },
+                                        { "signal", required_argument, NULL, 's' },
+                                        { "help", no_argument, NULL, 'h' },
+                                        { NULL, 0, NULL, 0 } };
+  struct stop_opts o = { .timeout = 10 };
+  uint64_t v;
+  int c;
+
+  optind = 1;
+  while ((c = husk_cli_getopt ("stop", argc, argv, "+t:s:h", opts, err)) != -1)
+    switch (c)
+      {
+      case 't':
+        if (husk_parse_u64 (optarg, 86400, &v) < 0)
+          return husk_cli_usage_error (err, "stop", "time \"%s\": not a number of seconds",
+                                       optarg);
+        o.timeout = (int) v;
+        break;
+      case 's':
+        if (husk_signal_parse (optarg) < 0)
+          return husk_cli_usage_error (err, "stop", "signal \"%s\": unknown", optarg);
+        o.signal = optarg;
+        break;
+      case 'h':
+        printf ("Usage: husk stop [-t SECONDS] [-s SIGNAL] CONTAINER...\n\n"
+                "Send the image's StopSignal (SIGTERM by default), then SIGKILL after SECONDS "
+                "(10).\n");
+        return 0;
+      default:
+        return -1;
+      }
+  return husk_cli_each_container (g, "stop", argc, argv, optind, stop_one, &o, err);
+}
+
+static int
+kill_one (struct husk_store *s, struct husk_ctr *c, const char *arg, void *data,
+          struct husk_error **err)
+{
+  (void) s;
+  if (husk_ctr_kill (c, *(int *) data, err) < 0)
+    return -1;
+  printf ("%s\n", arg);
+  return 0;
+}
+
+int
+husk_cmd_kill (struct husk_global *g, int argc, char **argv, struct husk_error **err)
+{
+  static const struct option opts[] = { { "signal", required_argument, NULL, 's' },
+                                        { "help", no_argument, NULL, 'h' },
+                                        { NULL, 0, NULL, 0 } };
+  int c, sig = SIGKILL;
+
+  optind = 1;
+  while ((c = husk_cli_getopt ("kill", argc, argv, "+s:h", opts, err)) != -1)
+    switch (c)
+      {
+      case 's':
+        sig = husk_signal_parse (optarg);
+        if (sig < 0)
+          return husk_cli_usage_error (err, "kill", "signal \"%s\": unknown", optarg);
+        break;
+      case 'h':
+        printf ("Usage: husk kill [-s SIGNAL] CONTAINER...\n\n"
+                "Send SIGNAL (SIGKILL by default) to the containers' main process.\n");
+        return 0;
+      default:
+        return -1;
+      }
+  return husk_cli_each_container (g, "kill", argc, argv, optind, kill_one, &sig, err);
+}
+
+static int
+wait_one (struct husk_store *s, struct husk_ctr *c, const char *arg, void *data,
+          struct husk_error **err)
+{
+  cleanup_free char *sock = NULL;
+  cleanup_ctr struct husk_ctr *after = NULL;
+  cleanup_close int fd = -1;
+  (void) arg;
+  (void) data;
+
+  /* The monitor tells attached clients the status before it goes, which also covers --rm.  */
+  if (c->status == HUSK_CTR_RUNNING && husk_ctr_run_path (c, "attach.sock", &sock, NULL) == 0
+      && husk_attach_connect (sock, 0, &fd, NULL) == 0)
+    {
+      char buf[HUSK_ATTACH_MAX_FRAME];
+      int type, k;
+      size_t len;
+      while ((k = husk_attach_recv (fd, &type, buf, &len)) > 0)
+        if (type == HUSK_ATTACH_EXIT && len == 4)
+          {
+            unsigned char *b = (unsigned char *) buf;
+            printf ("%d\n", (int) (((unsigned) b[0] << 24) | ((unsigned) b[1] << 16)
+                                   | ((unsigned) b[2] << 8) | b[3]));
+            return 0;
+          }
+    }
+  /* Foreground runs have no socket: wait for their husk.  */
+  if (c->status == HUSK_CTR_RUNNING && husk_ctr_wait_monitor (c, -1, err) < 0)
+    return -1;
+  if (husk_ctr_load (s, c->id, &after, err) < 0)
+    return -1;
+  printf ("%d\n", after->exit_code);
+  return 0;
+}
+
+int
+husk_cmd_wait (struct husk_global *g, int argc, char **argv, struct husk_error **err)
+{
+  static const struct option opts[] = { { "help", no_argument, NULL, 'h' },
+                                        { NULL, 0, NULL, 0 } };
+  int c;
+
+  optind = 1;
+  while ((c = husk_cli_getopt ("wait", argc, argv, "+h", opts, err)) != -1)
+    switch (c)
+      {
+      case 'h':
+        printf ("Usage: husk wait CONTAINER...\n\n"
+                "Wait until the containers stop, then print their exit codes.\n");
+        return 0;
+      default:
+        return -1;
+      }
+  return husk_cli_each_container (g, "wait", argc, argv, optind, wait_one, NULL, err);
+}

@@ -1,0 +1,32 @@
+/* The monitor of a detached container.  */
+#ifndef HUSK_MONITOR_H
+#define HUSK_MONITOR_H
+
+#include "error.h"
+#include "record.h"
+
+struct husk_store;
+
+/* Fork C's monitor, which starts the container and outlives the caller; return once the
+   container runs (or failed to start, with *ERR set).  ATTACH_FD, unless -1, is one end of a
+   connected socket the monitor serves as its first attach client (husk start -a): it is
+   closed here.  */
+int husk_monitor_start (struct husk_store *s, struct husk_ctr *c, int attach_fd,
+                        struct husk_error **err);
+
+/* Send SIG to C's pid 1, if it is still the process the record names.  */
+int husk_ctr_kill (const struct husk_ctr *c, int sig, struct husk_error **err);
+
+/* Wait up to TIMEOUT_MS (-1: for ever) for C's monitor to finish.  Returns 1 when it has,
+   0 on timeout.  */
+int husk_ctr_wait_monitor (const struct husk_ctr *c, int timeout_ms, struct husk_error **err);
+
+/* docker stop: SIGNAL (the image's StopSignal when NULL, else SIGTERM), then SIGKILL after
+   TIMEOUT seconds; returns once the monitor has recorded the exit.  */
+int husk_ctr_stop (const struct husk_ctr *c, const char *signal, int timeout,
+                   struct husk_error **err);
+
+/* "SIGTERM", "TERM", "15" -> 15; -1 when unknown.  */
+int husk_signal_parse (const char *s);
+
+#endif
