@@ -288,6 +288,80 @@ tree_container() { # NAME
 	assert_output 0
 }
 
+# ----------------------------------------------------------- tar streams
+@test "cp with -: a tar stream out of a container and into one" {
+	tree_container cp-tar
+	husk cp cp-tar:/d - >"$T/d.tar"
+	run --separate-stderr tar -tvf "$T/d.tar"
+	assert_status 0
+	[ "${#lines[@]}" -eq 6 ] || fail "expected 6 entries:" "$output"
+	assert_output_contains " d/sub/f"
+	assert_output_contains " d/link -> top"
+	[[ "$output" == *" d/top link to d/hard"* || "$output" == *" d/hard link to d/top"* ]] ||
+		fail "no hard link entry:" "$output"
+	husk cp cp-tar:/d/. - >"$T/contents.tar"
+	run --separate-stderr bash -c "tar -tf '$T/contents.tar' | sort"
+	assert_status 0
+	assert_output "hard
+link
+sub/
+sub/f
+top"
+
+	# In: owners come from the stream (ids the container does not map stay its root's).
+	mkdir -p "$T/in/x/y"
+	echo tf >"$T/in/x/y/f"
+	touch -d @$MTIME "$T/in/x/y"
+	tar --owner=0 --group=0 -cf "$T/in.tar" -C "$T/in" x
+	run --separate-stderr husk cp - cp-tar:/tmp <"$T/in.tar"
+	assert_status 0
+	run --separate-stderr husk cp cp-tar:/tmp/x "$T/back"
+	assert_status 0
+	[ "$(cat "$T/back/y/f")" = tf ]
+	[ "$(stat -c %Y "$T/back/y")" = $MTIME ]
+	# The destination of a stream must be a directory.
+	run --separate-stderr husk cp - cp-tar:/no-such-dir <"$T/in.tar"
+	assert_status 1
+	assert_one_error_line
+}
+
+@test "cp with -: no tar entry leaves the destination" {
+	mkdir -p "$T/host"
+	run --separate-stderr husk run --name cp-tar-evil basic mkdir -p "$T/host"
+	assert_status 0
+	python3 - "$T" <<'PY'
+import io, sys, tarfile
+t = sys.argv[1]
+def add(tf, name, data=None, **kw):
+	i = tarfile.TarInfo(name)
+	for k, v in kw.items():
+		setattr(i, k, v)
+	if data is not None:
+		i.size = len(data)
+	tf.addfile(i, io.BytesIO(data) if data is not None else None)
+with tarfile.open(t + "/dotdot.tar", "w") as tf:
+	add(tf, "../../../../../../../.." + t + "/host/dotdot", b"x")
+with tarfile.open(t + "/link.tar", "w") as tf:
+	add(tf, "lnk", type=tarfile.SYMTYPE, linkname="/../../../../../../.." + t + "/host")
+	add(tf, "lnk/through-link", b"y")
+with tarfile.open(t + "/hard.tar", "w") as tf:
+	add(tf, "hl", type=tarfile.LNKTYPE, linkname="../../../../../../etc/passwd")
+PY
+	run --separate-stderr husk cp - cp-tar-evil:/ <"$T/dotdot.tar"
+	assert_status 1
+	assert_one_error_line
+	run --separate-stderr husk cp - cp-tar-evil:/ <"$T/hard.tar"
+	assert_status 1
+	assert_one_error_line
+	# The symlink resolves inside the container, which has a directory of that path.
+	run --separate-stderr husk cp - cp-tar-evil:/ <"$T/link.tar"
+	assert_status 0
+	[ -z "$(ls -A "$T/host")" ] || fail "written on the host: $(ls -A "$T/host")"
+	run --separate-stderr husk diff cp-tar-evil
+	assert_status 0
+	assert_output_contains "A $T/host/through-link"
+}
+
 # --------------------------------------------------------------- hostile
 # A container whose symlinks point at the host: /esc at a host directory by its absolute path,
 # /up climbing out with "..", /leak at a host file.  It has a directory of the same path.
