@@ -196,6 +196,9 @@ static const struct
   { "prune", husk_cmd_container_prune, "remove every container that is not running" },
   { "rename", husk_cmd_rename, "rename a container (husk rename)" },
   { "inspect", husk_cmd_container_inspect, "show containers as JSON" },
+  { "diff", husk_cmd_diff, "list a container's changed files (husk diff)" },
+  { "cp", husk_cmd_cp, "copy files between a container and the host (husk cp)" },
+  { "top", husk_cmd_top, "show a container's processes (husk top)" },
 };
 
 int
