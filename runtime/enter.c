@@ -179,6 +179,10 @@ husk_rootfs_run (const struct husk_container_spec *spec, pid_t pid,
 {
   struct enter_job job = { .spec = spec, .pid = pid, .fn = fn, .arg = arg };
 
+  /* A running container's overlay is only ever reached through its own mount namespace:
+     overlayfs does not support one upper directory in two mounts.  Nothing yet keeps the
+     container from being started while a stopped one is mounted here (records have no lock
+     for it); the window is the length of the copy.  */
   if (pid > 0)
     return run_child (enter_running, &job, err);
   if (spec->idmap)
