@@ -8,6 +8,7 @@ int husk_cmd_images (struct husk_global *g, int argc, char **argv, struct husk_e
 int husk_cmd_login (struct husk_global *g, int argc, char **argv, struct husk_error **err);
 int husk_cmd_logout (struct husk_global *g, int argc, char **argv, struct husk_error **err);
 int husk_cmd_run (struct husk_global *g, int argc, char **argv, struct husk_error **err);
+int husk_cmd_exec (struct husk_global *g, int argc, char **argv, struct husk_error **err);
 
 int husk_cmd_tag (struct husk_global *g, int argc, char **argv, struct husk_error **err);
 int husk_cmd_rmi (struct husk_global *g, int argc, char **argv, struct husk_error **err);

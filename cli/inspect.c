@@ -5,6 +5,7 @@
 
 #include "cleanup.h"
 #include "commands.h"
+#include "record.h"
 #include "image.h"
 #include "json.h"
 #include "manifest.h"
@@ -138,14 +139,31 @@ husk_cmd_inspect (struct husk_global *g, int argc, char **argv, struct husk_erro
         return -1;
       }
   if (optind >= argc)
-    return husk_cli_usage_error (err, "inspect", "expects at least one image");
+    return husk_cli_usage_error (err, "inspect", "expects at least one image or container");
   if (husk_cli_open_store (g, &store, err) < 0 || husk_images_load (store, &list, err) < 0)
     return -1;
   husk_jgen_array_open (gen);
   for (int i = optind; i < argc; i++)
     {
-      const struct husk_image *img = husk_images_lookup (&list, argv[i], err);
-      if (img == NULL || inspect_one (store, img, gen, err) < 0)
+      cleanup_error struct husk_error *imgerr = NULL;
+      const struct husk_image *img = husk_images_lookup (&list, argv[i], &imgerr);
+      if (img == NULL)
+        {
+          /* Not an image: a container, as docker inspect takes either.  */
+          cleanup_ctr struct husk_ctr *ctr = NULL;
+          cleanup_error struct husk_error *ctrerr = NULL;
+          if (husk_ctr_load (store, argv[i], &ctr, &ctrerr) < 0)
+            {
+              if (strstr (imgerr->msg, "not found") && strstr (ctrerr->msg, "no such container"))
+                husk_error_set (err, 0, "no such image or container: %s", argv[i]);
+              else
+                *err = TAKE_PTR (imgerr);
+              goto out;
+            }
+          husk_cli_container_json (store, ctr, gen);
+          continue;
+        }
+      if (inspect_one (store, img, gen, err) < 0)
         goto out;
     }
   husk_jgen_array_close (gen);

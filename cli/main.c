@@ -5,6 +5,7 @@
 
 #include "cleanup.h"
 #include "commands.h"
+#include "monitor.h"
 #include "common.h"
 #include "util.h"
 #include "banned.h"
@@ -20,6 +21,7 @@ static const struct command commands[] = {
   { "pull", husk_cmd_pull, "import an image into the store" },
   { "images", husk_cmd_images, "list the images in the store" },
   { "run", husk_cmd_run, "run a command in a new container" },
+  { "exec", husk_cmd_exec, "run a command in a running container" },
   { "login", husk_cmd_login, "store credentials for a registry" },
   { "logout", husk_cmd_logout, "remove stored registry credentials" },
   { "tag", husk_cmd_tag, "give an image more names" },
@@ -69,6 +71,10 @@ main (int argc, char **argv)
   struct husk_global g = { 0 };
   const struct command *cmd = NULL;
   int i, ret;
+
+  /* A detached container's monitor, re-executed by itself (runtime/monitor.c).  */
+  if (argc > 1 && strcmp (argv[1], HUSK_MONITOR_ARG) == 0)
+    return husk_monitor_exec_main (argc, argv);
 
   for (i = 1; i < argc && argv[i][0] == '-'; i++)
     {

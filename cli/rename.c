@@ -48,7 +48,7 @@ husk_cmd_rename (struct husk_global *g, int argc, char **argv, struct husk_error
     return -1;
   old = ctr->name;
   ctr->name = husk_xstrdup (argv[optind + 1]);
-  if (husk_ctr_save_config (store, ctr, err) < 0)
+  if (husk_ctr_save_config (store, ctr, true, err) < 0)
     {
       husk_ctr_name_release (store, ctr->name, ctr->id);
       free (ctr->name);

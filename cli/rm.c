@@ -103,6 +103,13 @@ husk_cmd_container_prune (struct husk_global *g, int argc, char **argv, struct h
     return husk_cli_usage_error (err, "container prune", "takes no arguments");
   if (husk_cli_open_store (g, &store, err) < 0 || husk_ctr_list (store, &v, &n, err) < 0)
     return -1;
+  {
+    cleanup_error struct husk_error *e = NULL;
+    struct husk_idmap mapbuf;
+    const struct husk_idmap *map;
+    if (husk_cli_idmap (&mapbuf, &map, &e) < 0 || husk_ctr_sweep (store, map, &e) < 0)
+      fprintf (stderr, "husk: warning: %s\n", e->msg);
+  }
   printf ("Deleted Containers:\n");
   for (size_t i = 0; i < n; i++)
     {

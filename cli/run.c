@@ -16,6 +16,7 @@
 #include "commands.h"
 #include "caps.h"
 #include "container.h"
+#include "env.h"
 #include "image.h"
 #include "json.h"
 #include "monitor.h"
@@ -61,68 +62,6 @@ run_usage (bool create)
           "  -i, --interactive            keep stdin open\n"
           "  -t, --tty                    allocate a pseudo-terminal\n"
           "      --help                   show this help\n");
-}
-
-/* "NAME=VALUE" replaces an earlier NAME: the later setting wins.  */
-static void
-env_set (char ***env, const char *kv)
-{
-  size_t n = strcspn (kv, "=");
-  for (size_t i = 0; *env && (*env)[i]; i++)
-    if (strncmp ((*env)[i], kv, n) == 0 && (*env)[i][n] == '=')
-      {
-        free ((*env)[i]);
-        (*env)[i] = husk_xstrdup (kv);
-        return;
-      }
-  husk_strv_append (env, kv);
-}
-
-/* -e NAME=VALUE, or NAME alone for the caller's value (skipped when the caller has none).  */
-static int
-env_add_arg (char ***env, const char *arg, const char *what, struct husk_error **err)
-{
-  const char *eq = strchr (arg, '=');
-  if (arg[0] == '\0' || arg[0] == '=')
-    return husk_cli_usage_error (err, cmd, "%s \"%s\": no variable name", what, arg);
-  if (eq == NULL)
-    {
-      const char *v = getenv (arg);
-      if (v)
-        {
-          cleanup_free char *kv = husk_strdup_printf ("%s=%s", arg, v);
-          env_set (env, kv);
-        }
-      return 0;
-    }
-  env_set (env, arg);
-  return 0;
-}
-
-static int
-env_add_file (char ***env, const char *path, struct husk_error **err)
-{
-  cleanup_file FILE *f = fopen (path, "re");
-  cleanup_free char *line = NULL;
-  size_t cap = 0;
-  ssize_t n;
-
-  if (f == NULL)
-    return husk_error_set (err, errno, "env file \"%s\"", path);
-  while ((n = getline (&line, &cap, f)) > 0)
-    {
-      char *p = line;
-      line[strcspn (line, "\r\n")] = '\0';
-      while (*p == ' ' || *p == '\t')
-        p++;
-      if (*p == '\0' || *p == '#')
-        continue;
-      if (env_add_arg (env, p, "env file", err) < 0)
-        return husk_error_wrap (err, "env file \"%s\"", path);
-    }
-  if (ferror (f))
-    return husk_error_set (err, errno, "env file \"%s\"", path);
-  return 0;
 }
 
 static int
@@ -385,11 +324,11 @@ create_container (struct husk_global *g, int argc, char **argv, bool *ret_detach
         name_opt = optarg;
         break;
       case 'e':
-        if (env_add_arg (&user_env, optarg, "env", err) < 0)
+        if (husk_cli_env_add_arg (&user_env, cmd, optarg, "env", err) < 0)
           goto fail;
         break;
       case OPT_ENV_FILE:
-        if (env_add_file (&user_env, optarg, err) < 0)
+        if (husk_cli_env_add_file (&user_env, cmd, optarg, err) < 0)
           goto fail;
         break;
       case 'w':
@@ -557,9 +496,9 @@ create_container (struct husk_global *g, int argc, char **argv, bool *ret_detach
   hostenv = husk_strdup_printf ("HOSTNAME=%s", hostname);
   husk_strv_append (&env, hostenv);
   for (size_t i = 0; cfg.env[i]; i++)
-    env_set (&env, cfg.env[i]);
+    husk_cli_env_set (&env, cfg.env[i]);
   for (size_t i = 0; user_env[i]; i++)
-    env_set (&env, user_env[i]);
+    husk_cli_env_set (&env, user_env[i]);
   /* HOME, when neither the image nor -e sets it, comes from the user's passwd entry.  */
 
   if (name_opt)
@@ -634,7 +573,7 @@ create_container (struct husk_global *g, int argc, char **argv, bool *ret_detach
   rec.stop_signal = cfg.stop_signal;
   rec.layers = img->layers;
   rec.spec = spec;
-  if (husk_ctr_save_config (store, &rec, err) < 0)
+  if (husk_ctr_save_config (store, &rec, !(rm && !*ret_detach), err) < 0)
     goto fail_name;
   husk_store_gc_unlock (store);
   locked = false;

@@ -376,3 +376,32 @@ husk_random_hex (char *buf, size_t hex_len, struct husk_error **err)
   buf[hex_len] = '\0';
   return 0;
 }
+
+void
+husk_close_fds_except (const int *keep, size_t n_keep)
+{
+  cleanup_dir DIR *d = opendir ("/proc/self/fd");
+  struct dirent *de;
+  int self;
+
+  if (d == NULL)
+    return;
+  self = dirfd (d);
+  while ((de = readdir (d)) != NULL)
+    {
+      uint64_t v;
+      bool kept = false;
+      int fd;
+
+      if (husk_parse_u64 (de->d_name, INT32_MAX, &v) < 0)
+        continue;
+      fd = (int) v;
+      if (fd <= 2 || fd == self)
+        continue;
+      for (size_t i = 0; i < n_keep; i++)
+        if (keep[i] == fd)
+          kept = true;
+      if (!kept)
+        close (fd);
+    }
+}

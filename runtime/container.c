@@ -77,6 +77,106 @@ switch_user (const struct husk_container_spec *spec, const struct husk_user *u,
   return 0;
 }
 
+int
+husk_container_become_root (struct husk_error **err)
+{
+  if (setresgid (0, 0, 0) < 0 || setresuid (0, 0, 0) < 0)
+    return husk_error_set (err, errno, "become root in the user namespace");
+  /* Denied in a single-id namespace; otherwise the host's groups must not come along.  */
+  if (setgroups (0, NULL) < 0 && errno != EPERM)
+    return husk_error_set (err, errno, "setgroups");
+  return 0;
+}
+
+void
+husk_container_exec_process (const struct husk_container_spec *spec,
+                             const struct husk_seccomp_prog *seccomp, int report,
+                             int fail_status)
+{
+  struct husk_error *err = NULL;
+  struct husk_user user;
+  const char *argv0 = spec->args[0];
+  char **env = NULL;
+  int status = fail_status;
+
+  if (husk_user_resolve (spec->user, "/etc", &user, &err) < 0)
+    goto fail;
+  for (size_t i = 0; spec->env && spec->env[i]; i++)
+    husk_strv_append (&env, spec->env[i]);
+  if (!husk_env_has (env, "HOME"))
+    {
+      cleanup_free char *home = husk_strdup_printf ("HOME=%s", user.home);
+      husk_strv_append (&env, home);
+    }
+  if (env == NULL)
+    env = husk_xcalloc (1, sizeof (char *));
+  environ = env;
+
+  for (size_t i = 0; i < spec->n_rlimits; i++)
+    {
+      struct rlimit rl = { .rlim_cur = spec->rlimits[i].soft, .rlim_max = spec->rlimits[i].hard };
+      if (setrlimit (spec->rlimits[i].resource, &rl) < 0)
+        {
+          husk_error_set (&err, errno, "ulimit %d: set to %llu:%llu", spec->rlimits[i].resource,
+                          (unsigned long long) rl.rlim_cur, (unsigned long long) rl.rlim_max);
+          goto fail;
+        }
+    }
+
+  /* Privileges last.  The bounding set needs CAP_SETPCAP, and a filter loaded without
+     no_new_privs needs CAP_SYS_ADMIN: both before the user switch drops them.  */
+  if (husk_caps_bound (spec->caps, &err) < 0)
+    goto fail;
+  if (seccomp && !spec->no_new_privs && husk_seccomp_load (seccomp, &err) < 0)
+    goto fail;
+  if (switch_user (spec, &user, &err) < 0 || husk_caps_set (spec->caps, user.uid == 0, &err) < 0)
+    goto fail;
+  if (spec->no_new_privs && prctl (PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+    {
+      husk_error_set (&err, errno, "set no_new_privs");
+      goto fail;
+    }
+  if (seccomp && spec->no_new_privs && husk_seccomp_load (seccomp, &err) < 0)
+    goto fail;
+
+  if (spec->init)
+    {
+      pid_t child = husk_init_fork ();
+      if (child < 0)
+        {
+          husk_error_set (&err, errno, "init: fork");
+          goto fail;
+        }
+    }
+
+  /* Nothing of husk's reaches the container: every descriptor above stdio closes on exec.  */
+  if (close_range (3, ~0U, CLOSE_RANGE_CLOEXEC) < 0)
+    for (int fd = 3; fd < 1024; fd++)
+      fcntl (fd, F_SETFD, FD_CLOEXEC);
+
+  execvp (argv0, spec->args);
+
+  if (errno == ENOENT && strchr (argv0, '/') == NULL)
+    {
+      status = 127;
+      husk_error_set (&err, 0, "exec \"%s\": executable file not found in $PATH", argv0);
+    }
+  else if (errno == ENOENT)
+    {
+      status = 127;
+      husk_error_set (&err, 0, "exec \"%s\": no such file or directory", argv0);
+    }
+  else
+    {
+      status = 126;
+      husk_error_set (&err, errno, "exec \"%s\"", argv0);
+    }
+
+fail:
+  husk_child_report (report, husk_error_status (err, status), err);
+  _exit (husk_error_status (err, status));
+}
+
 /* The container's first process: everything between clone and exec.  It cannot return to a
    caller, so every failure goes to REPORT and ends in _exit.  */
 static void __attribute__ ((noreturn))
@@ -84,31 +184,15 @@ container_child (const struct child_ctx *ctx)
 {
   const struct husk_container_spec *spec = ctx->spec;
   struct husk_error *err = NULL;
-  struct husk_user user;
-  const char *argv0 = spec->args[0];
-  char **env = NULL;
   int report = ctx->report;
   char c;
-  int status = 125;
 
   if (read (ctx->go, &c, 1) != 1)
     _exit (125); /* The parent is gone.  */
   close (ctx->go);
 
-  if (spec->idmap)
-    {
-      if (setresgid (0, 0, 0) < 0 || setresuid (0, 0, 0) < 0)
-        {
-          husk_error_set (&err, errno, "become root in the user namespace");
-          goto fail;
-        }
-      /* Denied in a single-id namespace; otherwise the host's groups must not come along.  */
-      if (setgroups (0, NULL) < 0 && errno != EPERM)
-        {
-          husk_error_set (&err, errno, "setgroups");
-          goto fail;
-        }
-    }
+  if (spec->idmap && husk_container_become_root (&err) < 0)
+    goto fail;
   if (sethostname (spec->hostname, strlen (spec->hostname)) < 0)
     {
       husk_error_set (&err, errno, "set hostname");
@@ -154,19 +238,6 @@ container_child (const struct child_ctx *ctx)
       close (null);
     }
 
-  if (husk_user_resolve (spec->user, "/etc", &user, &err) < 0)
-    goto fail;
-  for (size_t i = 0; spec->env && spec->env[i]; i++)
-    husk_strv_append (&env, spec->env[i]);
-  if (!husk_env_has (env, "HOME"))
-    {
-      cleanup_free char *home = husk_strdup_printf ("HOME=%s", user.home);
-      husk_strv_append (&env, home);
-    }
-  if (env == NULL)
-    env = husk_xcalloc (1, sizeof (char *));
-  environ = env;
-
   if (spec->cwd && *spec->cwd)
     {
       if (husk_mkdir_p (spec->cwd, 0755, &err) < 0 || chdir (spec->cwd) < 0)
@@ -179,70 +250,11 @@ container_child (const struct child_ctx *ctx)
     }
   if (spec->readonly_rootfs && husk_rootfs_readonly (&err) < 0)
     goto fail;
-
-  for (size_t i = 0; i < spec->n_rlimits; i++)
-    {
-      struct rlimit rl = { .rlim_cur = spec->rlimits[i].soft, .rlim_max = spec->rlimits[i].hard };
-      if (setrlimit (spec->rlimits[i].resource, &rl) < 0)
-        {
-          husk_error_set (&err, errno, "ulimit %d: set to %llu:%llu", spec->rlimits[i].resource,
-                          (unsigned long long) rl.rlim_cur, (unsigned long long) rl.rlim_max);
-          goto fail;
-        }
-    }
-
-  /* Privileges last.  The bounding set needs CAP_SETPCAP, and a filter loaded without
-     no_new_privs needs CAP_SYS_ADMIN: both before the user switch drops them.  */
-  if (husk_caps_bound (spec->caps, &err) < 0)
-    goto fail;
-  if (ctx->seccomp && !spec->no_new_privs && husk_seccomp_load (ctx->seccomp, &err) < 0)
-    goto fail;
-  if (switch_user (spec, &user, &err) < 0 || husk_caps_set (spec->caps, user.uid == 0, &err) < 0)
-    goto fail;
-  if (spec->no_new_privs && prctl (PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
-    {
-      husk_error_set (&err, errno, "set no_new_privs");
-      goto fail;
-    }
-  if (ctx->seccomp && spec->no_new_privs && husk_seccomp_load (ctx->seccomp, &err) < 0)
-    goto fail;
-
-  if (spec->init)
-    {
-      pid_t child = husk_init_fork ();
-      if (child < 0)
-        {
-          husk_error_set (&err, errno, "init: fork");
-          goto fail;
-        }
-    }
-
-  /* Nothing of husk's reaches the container: every descriptor above stdio closes on exec.  */
-  if (close_range (3, ~0U, CLOSE_RANGE_CLOEXEC) < 0)
-    for (int fd = 3; fd < 1024; fd++)
-      fcntl (fd, F_SETFD, FD_CLOEXEC);
-
-  execvp (argv0, spec->args);
-
-  if (errno == ENOENT && strchr (argv0, '/') == NULL)
-    {
-      status = 127;
-      husk_error_set (&err, 0, "exec \"%s\": executable file not found in $PATH", argv0);
-    }
-  else if (errno == ENOENT)
-    {
-      status = 127;
-      husk_error_set (&err, 0, "exec \"%s\": no such file or directory", argv0);
-    }
-  else
-    {
-      status = 126;
-      husk_error_set (&err, errno, "exec \"%s\"", argv0);
-    }
+  husk_container_exec_process (spec, ctx->seccomp, report, 125);
 
 fail:
-  husk_child_report (report, husk_error_status (err, status), err);
-  _exit (husk_error_status (err, status));
+  husk_child_report (report, husk_error_status (err, 125), err);
+  _exit (husk_error_status (err, 125));
 }
 
 /* SPEC->after_fn in a child that joins USERNS (-1: husk's own namespace, husk is root).  */

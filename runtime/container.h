@@ -106,4 +106,20 @@ int husk_container_run (const struct husk_container_spec *spec,
 /* A waitpid status as an exit status: 128+N for signal N.  */
 int husk_wait_status (int status);
 
+/* For a process in a container's namespaces (its first, or one husk exec joins) after fork.  */
+struct husk_seccomp_prog;
+
+/* Become root of the user namespace just entered, without the host's supplementary groups.  */
+int husk_container_become_root (struct husk_error **err);
+
+/* The end of every container process, with its root and working directory in place: resolve
+   SPEC->user in the container's /etc, set SPEC->env (HOME from passwd when missing), the
+   limits, the bounding set, the user, the capabilities, no_new_privs and SECCOMP (NULL: none),
+   then close every descriptor above stdio on exec and exec SPEC->args.  Never returns: a
+   failure is reported on REPORT (husk_child_report) with FAIL_STATUS, or 126 when the command
+   cannot be executed and 127 when it is not found, and the process _exits with it.  */
+void husk_container_exec_process (const struct husk_container_spec *spec,
+                                  const struct husk_seccomp_prog *seccomp, int report,
+                                  int fail_status) __attribute__ ((noreturn));
+
 #endif

@@ -216,6 +216,207 @@ record_exit (struct monitor *m, int status, const char *error)
   husk_ctr_save_state (m->store, c, NULL);
 }
 
+/* Past this point the monitor only pumps output, serves clients and records the end.  */
+static void __attribute__ ((noreturn))
+monitor_loop (struct monitor *m, pid_t pid, int userns)
+{
+  struct husk_ctr *c = m->ctr;
+  struct husk_ctr_rm rm_job = { .store = m->store, .id = c->id, .name = c->name };
+  cleanup_error struct husk_error *rmerr = NULL;
+  int pidfd, status = 0;
+  bool out_open, err_open;
+
+  prctl (PR_SET_NAME, "husk-monitor", 0, 0, 0);
+  if (c->auto_remove)
+    {
+      c->spec.after_fn = remove_after;
+      c->spec.after_arg = &rm_job;
+      c->spec.after_err = &rmerr;
+    }
+  pidfd = (int) syscall (SYS_pidfd_open, pid, 0);
+  out_open = m->out >= 0;
+  err_open = m->errfd >= 0;
+  for (bool exited = false; !exited || out_open || err_open;)
+    {
+      struct pollfd p[4 + MAX_CLIENTS];
+      size_t n = 0, base;
+      int k;
+
+      p[n++] = (struct pollfd){ .fd = exited ? -1 : pidfd, .events = POLLIN };
+      p[n++] = (struct pollfd){ .fd = out_open ? m->out : -1, .events = POLLIN };
+      p[n++] = (struct pollfd){ .fd = err_open ? m->errfd : -1, .events = POLLIN };
+      p[n++] = (struct pollfd){ .fd = exited ? -1 : m->listen, .events = POLLIN };
+      base = n;
+      for (size_t i = 0; i < m->n_clients; i++)
+        p[n++] = (struct pollfd){ .fd = m->clients[i].fd, .events = POLLIN };
+      /* Once it has exited, only what it wrote is left: give that a moment, no more (a
+         descriptor passed elsewhere could keep a pipe open).  */
+      k = poll (p, n, exited ? 2000 : -1);
+      if (k < 0)
+        {
+          if (errno == EINTR)
+            continue;
+          break;
+        }
+      if (k == 0)
+        break;
+      if (p[0].revents)
+        exited = true;
+      if (p[1].revents && !pump_output (m, m->out, 1))
+        out_open = false;
+      if (p[2].revents && !pump_output (m, m->errfd, 2))
+        err_open = false;
+      if (p[3].revents & POLLIN)
+        {
+          int fd = accept4 (m->listen, NULL, NULL, SOCK_CLOEXEC);
+          if (fd >= 0)
+            client_add (m, fd);
+        }
+      /* Clients last, from the end: dropping one moves the last into its place.  */
+      for (size_t i = n - base; i-- > 0;)
+        if (p[base + i].revents && i < m->n_clients)
+          client_input (m, i);
+    }
+  while (waitpid (pid, &status, 0) < 0 && errno == EINTR)
+    ;
+  status = husk_wait_status (status);
+  husk_logw_flush (m->log, NULL);
+  if (!c->auto_remove)
+    record_exit (m, status, NULL);
+  {
+    unsigned char b[4] = { (unsigned char) (status >> 24), (unsigned char) (status >> 16),
+                           (unsigned char) (status >> 8), (unsigned char) status };
+    for (size_t i = 0; i < m->n_clients; i++)
+      if (m->clients[i].hello)
+        husk_attach_send (m->clients[i].fd, HUSK_ATTACH_EXIT, b, sizeof (b));
+  }
+  close (m->listen);
+  husk_ctr_remove_rundir (c);
+  if (c->auto_remove)
+    {
+      husk_logw_close (m->log);
+      m->log = NULL;
+      husk_container_after (&c->spec, userns, &rmerr);
+    }
+  for (size_t i = 0; i < m->n_clients; i++)
+    close (m->clients[i].fd);
+  _exit (0);
+}
+
+static void
+keep_on_exec (int fd)
+{
+  if (fd >= 0)
+    fcntl (fd, F_SETFD, 0);
+}
+
+/* Replace the monitor's image with a fresh husk that runs only the loop: nothing of the
+   command that started it (its heap, the compiled filter, parsed JSON) stays resident for
+   the container's lifetime.  Returns only when the exec failed; the loop then runs here.  */
+static void
+monitor_exec (struct monitor *m, pid_t pid, int userns)
+{
+  const struct husk_ctr *c = m->ctr;
+  char **argv = NULL;
+  char num[32];
+
+  if (getenv ("HUSK_MONITOR_NO_EXEC"))
+    return;
+#define ARG_INT(v)                                                                             \
+  do                                                                                           \
+    {                                                                                          \
+      snprintf (num, sizeof (num), "%d", (int) (v));                                           \
+      husk_strv_append (&argv, num);                                                           \
+    }                                                                                          \
+  while (0)
+  husk_strv_append (&argv, "husk-monitor");
+  husk_strv_append (&argv, HUSK_MONITOR_ARG);
+  husk_strv_append (&argv, m->store->root);
+  husk_strv_append (&argv, c->id);
+  husk_strv_append (&argv, c->name ? c->name : "");
+  husk_strv_append (&argv, c->started_at ? c->started_at : "");
+  ARG_INT ((c->auto_remove ? 1 : 0) | (c->spec.tty ? 2 : 0) | (c->spec.idmap ? 4 : 0));
+  ARG_INT (pid);
+  ARG_INT (m->out);
+  ARG_INT (m->errfd);
+  ARG_INT (m->in);
+  ARG_INT (m->listen);
+  ARG_INT (userns);
+  for (size_t i = 0; i < m->n_clients; i++)
+    {
+      ARG_INT (m->clients[i].fd);
+      ARG_INT (m->clients[i].hello ? (int) m->clients[i].flags : -1);
+    }
+#undef ARG_INT
+  keep_on_exec (m->out);
+  keep_on_exec (m->errfd);
+  keep_on_exec (m->in);
+  keep_on_exec (m->listen);
+  keep_on_exec (userns);
+  for (size_t i = 0; i < m->n_clients; i++)
+    keep_on_exec (m->clients[i].fd);
+  husk_logw_close (m->log);
+  m->log = NULL;
+  execv ("/proc/self/exe", argv);
+  /* Still here: go on in this image, with the log reopened.  */
+  husk_strv_free (argv);
+  {
+    cleanup_free char *logpath = husk_ctr_log_path (m->store, c);
+    husk_logw_open (logpath, &m->log, NULL);
+  }
+}
+
+static int
+arg_int (const char *s)
+{
+  return (int) strtol (s, NULL, 10);
+}
+
+int
+husk_monitor_exec_main (int argc, char **argv)
+{
+  static struct husk_idmap some_map; /* Only tells husk_container_after there is a userns.  */
+  struct husk_store *s = NULL;
+  struct husk_ctr c;
+  struct monitor m = { .ctr = &c, .out = -1, .errfd = -1, .in = -1, .listen = -1 };
+  int flags, userns;
+  pid_t pid;
+
+  if (argc < 13)
+    return 125;
+  memset (&c, 0, sizeof (c));
+  if (husk_store_open (argv[2], &s, NULL) < 0)
+    return 125;
+  m.store = s;
+  snprintf (c.id, sizeof (c.id), "%s", argv[3]);
+  c.name = argv[4][0] ? argv[4] : NULL;
+  c.started_at = argv[5][0] ? husk_xstrdup (argv[5]) : NULL;
+  flags = arg_int (argv[6]);
+  c.auto_remove = flags & 1;
+  c.spec.tty = flags & 2;
+  c.spec.idmap = flags & 4 ? &some_map : NULL;
+  pid = arg_int (argv[7]);
+  m.out = arg_int (argv[8]);
+  m.errfd = arg_int (argv[9]);
+  m.in = arg_int (argv[10]);
+  m.listen = arg_int (argv[11]);
+  userns = arg_int (argv[12]);
+  for (int i = 13; i + 1 < argc && m.n_clients < MAX_CLIENTS; i += 2)
+    {
+      int fl = arg_int (argv[i + 1]);
+      m.clients[m.n_clients++] = (struct client){ .fd = arg_int (argv[i]),
+                                                  .flags = fl < 0 ? 0 : (unsigned) fl,
+                                                  .hello = fl >= 0 };
+    }
+  c.status = HUSK_CTR_RUNNING;
+  m.buf = husk_xmalloc (HUSK_ATTACH_MAX_FRAME);
+  {
+    cleanup_free char *logpath = husk_ctr_log_path (s, &c);
+    husk_logw_open (logpath, &m.log, NULL);
+  }
+  monitor_loop (&m, pid, userns);
+}
+
 /* The monitor's life after the fork.  READY gets an error report or is closed once the
    container runs.  */
 static void __attribute__ ((noreturn))
@@ -227,13 +428,16 @@ monitor_main (struct husk_store *s, struct husk_ctr *c, int attach_fd, int ready
   int outp[2] = { -1, -1 }, errp[2] = { -1, -1 }, inp[2] = { -1, -1 };
   int stdio[3] = { -1, -1, -1 };
   struct husk_container_proc proc;
-  struct husk_ctr_rm rm_job = { .store = s, .id = c->id, .name = c->name };
-  cleanup_error struct husk_error *rmerr = NULL;
-  int null, pidfd, status = 0;
-  bool out_open, err_open;
+  int null;
   char startup_error[512] = "";
 
   setsid ();
+  {
+    /* Whatever the caller had open (a test harness's pipes, a terminal) is not ours to
+       hold for the container's lifetime.  */
+    int keep[] = { ready, attach_fd, s->rootfd, s->lockfd, s->gclockfd };
+    husk_close_fds_except (keep, sizeof (keep) / sizeof (keep[0]));
+  }
   signal (SIGPIPE, SIG_IGN);
   signal (SIGHUP, SIG_IGN);
   signal (SIGINT, SIG_IGN);
@@ -281,9 +485,9 @@ monitor_main (struct husk_store *s, struct husk_ctr *c, int attach_fd, int ready
 
   if (c->auto_remove)
     {
+      /* Only so that the spawn keeps the user namespace for the removal: the loop sets
+         the real job.  */
       c->spec.after_fn = remove_after;
-      c->spec.after_arg = &rm_job;
-      c->spec.after_err = &rmerr;
     }
   if (husk_container_spawn (&c->spec, stdio, &proc, &err) < 0)
     goto fail;
@@ -332,76 +536,8 @@ monitor_main (struct husk_store *s, struct husk_ctr *c, int attach_fd, int ready
   }
   close (ready);
   ready = -1;
-  prctl (PR_SET_NAME, "husk-monitor", 0, 0, 0);
-
-  pidfd = (int) syscall (SYS_pidfd_open, proc.pid, 0);
-  out_open = m.out >= 0;
-  err_open = m.errfd >= 0;
-  for (bool exited = false; !exited || out_open || err_open;)
-    {
-      struct pollfd p[4 + MAX_CLIENTS];
-      size_t n = 0, base;
-      int k;
-
-      p[n++] = (struct pollfd){ .fd = exited ? -1 : pidfd, .events = POLLIN };
-      p[n++] = (struct pollfd){ .fd = out_open ? m.out : -1, .events = POLLIN };
-      p[n++] = (struct pollfd){ .fd = err_open ? m.errfd : -1, .events = POLLIN };
-      p[n++] = (struct pollfd){ .fd = exited ? -1 : m.listen, .events = POLLIN };
-      base = n;
-      for (size_t i = 0; i < m.n_clients; i++)
-        p[n++] = (struct pollfd){ .fd = m.clients[i].fd, .events = POLLIN };
-      /* Once it has exited, only what it wrote is left: give that a moment, no more (a
-         descriptor passed elsewhere could keep a pipe open).  */
-      k = poll (p, n, exited ? 2000 : -1);
-      if (k < 0)
-        {
-          if (errno == EINTR)
-            continue;
-          break;
-        }
-      if (k == 0)
-        break;
-      if (p[0].revents)
-        exited = true;
-      if (p[1].revents && !pump_output (&m, m.out, 1))
-        out_open = false;
-      if (p[2].revents && !pump_output (&m, m.errfd, 2))
-        err_open = false;
-      if (p[3].revents & POLLIN)
-        {
-          int fd = accept4 (m.listen, NULL, NULL, SOCK_CLOEXEC);
-          if (fd >= 0)
-            client_add (&m, fd);
-        }
-      /* Clients last, from the end: dropping one moves the last into its place.  */
-      for (size_t i = n - base; i-- > 0;)
-        if (p[base + i].revents && i < m.n_clients)
-          client_input (&m, i);
-    }
-  while (waitpid (proc.pid, &status, 0) < 0 && errno == EINTR)
-    ;
-  status = husk_wait_status (status);
-  husk_logw_flush (m.log, NULL);
-  if (!c->auto_remove)
-    record_exit (&m, status, NULL);
-  {
-    unsigned char b[4] = { (unsigned char) (status >> 24), (unsigned char) (status >> 16),
-                           (unsigned char) (status >> 8), (unsigned char) status };
-    for (size_t i = 0; i < m.n_clients; i++)
-      if (m.clients[i].hello)
-        husk_attach_send (m.clients[i].fd, HUSK_ATTACH_EXIT, b, sizeof (b));
-  }
-  close (m.listen);
-  husk_ctr_remove_rundir (c);
-  if (c->auto_remove)
-    {
-      husk_logw_close (m.log);
-      m.log = NULL;
-      husk_container_after (&c->spec, proc.userns, &rmerr);
-    }
-  for (size_t i = 0; i < m.n_clients; i++)
-    close (m.clients[i].fd);
-  _exit (0);
+  monitor_exec (&m, proc.pid, proc.userns);
+  monitor_loop (&m, proc.pid, proc.userns);
 
 fail:
   snprintf (startup_error, sizeof (startup_error), "%s", err ? err->msg : "failed to start");

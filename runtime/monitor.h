@@ -14,6 +14,11 @@ struct husk_store;
 int husk_monitor_start (struct husk_store *s, struct husk_ctr *c, int attach_fd,
                         struct husk_error **err);
 
+/* The hidden command line a monitor re-executes itself with (husk HUSK_MONITOR_ARG ...):
+   main() hands it to husk_monitor_exec_main.  */
+#define HUSK_MONITOR_ARG "__monitor"
+int husk_monitor_exec_main (int argc, char **argv);
+
 /* Send SIG to C's pid 1, if it is still the process the record names.  */
 int husk_ctr_kill (const struct husk_ctr *c, int sig, struct husk_error **err);
 

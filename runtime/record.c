@@ -338,7 +338,8 @@ gen_bool (husk_jgen *g, const char *key, bool v)
 }
 
 int
-husk_ctr_save_config (struct husk_store *s, const struct husk_ctr *c, struct husk_error **err)
+husk_ctr_save_config (struct husk_store *s, const struct husk_ctr *c, bool durable,
+                      struct husk_error **err)
 {
   const struct husk_container_spec *sp = &c->spec;
   cleanup_jgen husk_jgen *g = husk_jgen_new (true);
@@ -405,6 +406,8 @@ husk_ctr_save_config (struct husk_store *s, const struct husk_ctr *c, struct hus
   gen_bool (g, "interactive", sp->interactive);
   husk_jgen_map_close (g);
   buf = husk_jgen_buf (g, &len);
+  if (!durable)
+    return husk_write_file_replace_at (s->rootfd, path, buf, len, 0600, err);
   return husk_write_file_atomic_at (s->rootfd, path, buf, len, 0600, err);
 }
 
@@ -671,6 +674,8 @@ repair_state (struct husk_store *s, struct husk_ctr *c)
   husk_ctr_remove_rundir (c);
 }
 
+static bool is_hex (const char *s);
+
 /* ---------------------------------------------------------------- remove  */
 
 int
@@ -687,6 +692,50 @@ husk_ctr_remove_files (struct husk_ctr_rm *job, struct husk_error **err)
     return husk_error_wrap (err, "container %.12s: remove", job->id);
   husk_ctr_name_release (s, job->name, job->id);
   return 0;
+}
+
+/* Leftovers of interrupted commands: a removal cut short (".rm-ID"), or a creation killed
+   before its record was written (no config.json, older than a minute).  */
+static int
+sweep_in_userns (void *arg, struct husk_error **err)
+{
+  struct husk_store *s = arg;
+  cleanup_close int fd = openat (s->rootfd, "containers", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  cleanup_dir DIR *d = NULL;
+  struct dirent *de;
+
+  if (fd < 0)
+    return errno == ENOENT ? 0 : husk_error_set (err, errno, "store \"%s\": containers", s->root);
+  d = fdopendir (fd);
+  if (d == NULL)
+    return husk_error_set (err, errno, "store \"%s\": containers", s->root);
+  fd = -1;
+  while ((de = readdir (d)) != NULL)
+    {
+      cleanup_free char *cfg = NULL;
+      struct stat st;
+
+      if (strncmp (de->d_name, ".rm-", 4) == 0)
+        {
+          husk_rm_rf_at (dirfd (d), de->d_name, NULL);
+          continue;
+        }
+      if (strlen (de->d_name) != 64 || !is_hex (de->d_name))
+        continue;
+      cfg = husk_strdup_printf ("%s/config.json", de->d_name);
+      if (faccessat (dirfd (d), cfg, F_OK, AT_SYMLINK_NOFOLLOW) == 0)
+        continue;
+      if (fstatat (dirfd (d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0
+          && time (NULL) - st.st_mtime > 60)
+        husk_rm_rf_at (dirfd (d), de->d_name, NULL);
+    }
+  return 0;
+}
+
+int
+husk_ctr_sweep (struct husk_store *s, const struct husk_idmap *map, struct husk_error **err)
+{
+  return husk_userns_run (map, sweep_in_userns, s, err);
 }
 
 static int

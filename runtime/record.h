@@ -80,8 +80,10 @@ void husk_ctr_list_free (struct husk_ctr **v, size_t n);
 char *husk_ctr_dir (struct husk_store *s, const struct husk_ctr *c);
 char *husk_ctr_log_path (struct husk_store *s, const struct husk_ctr *c);
 
-/* Write config.json (durably) and state.json (atomically, no fsync).  */
-int husk_ctr_save_config (struct husk_store *s, const struct husk_ctr *c, struct husk_error **err);
+/* Write config.json (atomically; DURABLE: with fsync) and state.json (atomically, no fsync).
+   A foreground --rm container skips the fsync: it is gone when husk returns.  */
+int husk_ctr_save_config (struct husk_store *s, const struct husk_ctr *c, bool durable,
+                          struct husk_error **err);
 int husk_ctr_save_state (struct husk_store *s, const struct husk_ctr *c, struct husk_error **err);
 
 /* RUNDIR/ID/pid from C's pid, monitor_pid and their start times (RUNDIR/ID created).  */
@@ -103,6 +105,9 @@ struct husk_ctr_rm
 int husk_ctr_remove_files (struct husk_ctr_rm *job, struct husk_error **err);
 /* The same from outside, through a user namespace with the caller's map; also RUNDIR/ID.  */
 int husk_ctr_remove (struct husk_store *s, const struct husk_ctr *c, struct husk_error **err);
+
+/* Remove what interrupted commands left in containers/ (with the caller's id map M).  */
+int husk_ctr_sweep (struct husk_store *s, const struct husk_idmap *map, struct husk_error **err);
 
 /* Claim NAME for ID: fails with "name in use" when another container has it.  */
 int husk_ctr_name_claim (struct husk_store *s, const char *name, const char *id,

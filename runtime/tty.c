@@ -41,8 +41,8 @@ send_fd (int sock, int fd)
   return sendmsg (sock, &msg, MSG_NOSIGNAL) == 1 ? 0 : -1;
 }
 
-int
-husk_tty_child (int sock, struct husk_error **err)
+static int
+tty_child (int sock, bool console, struct husk_error **err)
 {
   cleanup_close int master = -1, slave = -1;
   char name[64];
@@ -56,12 +56,15 @@ husk_tty_child (int sock, struct husk_error **err)
   slave = ioctl (master, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC);
   if (slave < 0)
     return husk_error_set (err, errno, "tty: open \"%s\"", name);
-  fd = open ("/dev/console", O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
-  if (fd < 0)
-    return husk_error_set (err, errno, "tty: create \"/dev/console\"");
-  close (fd);
-  if (mount (name, "/dev/console", NULL, MS_BIND, NULL) < 0)
-    return husk_error_set (err, errno, "tty: bind \"%s\" on \"/dev/console\"", name);
+  if (console)
+    {
+      fd = open ("/dev/console", O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+      if (fd < 0)
+        return husk_error_set (err, errno, "tty: create \"/dev/console\"");
+      close (fd);
+      if (mount (name, "/dev/console", NULL, MS_BIND, NULL) < 0)
+        return husk_error_set (err, errno, "tty: bind \"%s\" on \"/dev/console\"", name);
+    }
   if (send_fd (sock, master) < 0)
     return husk_error_set (err, errno, "tty: send the terminal to husk");
   if (ioctl (slave, TIOCSCTTY, 0) < 0)
@@ -70,6 +73,18 @@ husk_tty_child (int sock, struct husk_error **err)
     if (dup2 (slave, i) < 0)
       return husk_error_set (err, errno, "tty: dup2");
   return 0;
+}
+
+int
+husk_tty_child (int sock, struct husk_error **err)
+{
+  return tty_child (sock, true, err);
+}
+
+int
+husk_tty_child_exec (int sock, struct husk_error **err)
+{
+  return tty_child (sock, false, err);
 }
 
 int

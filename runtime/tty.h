@@ -11,6 +11,10 @@
    controlling terminal, stdin/stdout/stderr and /dev/console; the master goes over SOCK.  */
 int husk_tty_child (int sock, struct husk_error **err);
 
+/* The same for a process joining a running container (husk exec): /dev/console stays the
+   container's own.  */
+int husk_tty_child_exec (int sock, struct husk_error **err);
+
 /* In husk: receive the master from SOCK.  */
 int husk_tty_receive (int sock, int *ret_master, struct husk_error **err);
 

@@ -1,0 +1,397 @@
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "caps.h"
+#include "cleanup.h"
+#include "exec.h"
+#include "seccomp-filter.h"
+#include "tty.h"
+#include "userns.h"
+#include "util.h"
+#include "banned.h"
+
+/* Who joins what:
+     husk    stays in every namespace of the caller: it checks the container, builds the
+             seccomp filter, relays the terminal and waits.
+     joiner  a child that turns non-dumpable, closes what it does not need, joins every
+             namespace of the container's pid 1 through a pidfd, and clones the command's
+             process with CLONE_PARENT, so that process is husk's own child (husk waits for
+             it directly) yet is born in the container's pid namespace.  Then it exits.
+     command becomes root of the user namespace, takes its stdio, chdirs and ends in
+             husk_container_exec_process, the same tail as the container's first process.
+   husk itself never enters the container: its /proc stays the host's (the sanitizers and
+   glibc read /proc/self) and nothing in the container can reach it.  */
+
+static volatile sig_atomic_t forward_pid;
+
+static void
+forward_signal (int sig)
+{
+  if (forward_pid > 0)
+    kill ((pid_t) forward_pid, sig);
+}
+
+static const int forwarded_signals[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2 };
+#define N_FORWARDED (sizeof (forwarded_signals) / sizeof (forwarded_signals[0]))
+
+struct exec_ctx
+{
+  const char *id;
+  const struct husk_container_spec *spec; /* The command's: the container's, amended.  */
+  const struct husk_seccomp_prog *seccomp;
+  int pidfd;
+  unsigned long nsflags;
+  int report, ttysock, pidpipe; /* Write ends; ttysock -1 without a terminal.  */
+  bool detach;
+};
+
+static int
+not_running (struct husk_error **err, const struct husk_ctr *ctr)
+{
+  return husk_error_set (err, 0, "container %.12s is not running", ctr->id);
+}
+
+/* The container's filter, built as its start built it.  No compiled program is kept on disk
+   for later execs to load: whatever could write it (a container given the runtime directory
+   as a volume) could weaken every later exec.  The default program is built into husk.  */
+static int
+build_filter (const struct husk_ctr *ctr, struct husk_seccomp_prog *ret, struct husk_error **err)
+{
+  const struct husk_container_spec *cs = &ctr->spec;
+
+  if (cs->seccomp == HUSK_SECCOMP_DEFAULT && husk_seccomp_build_default (cs->caps, ret, err) < 0)
+    return -1;
+  if (cs->seccomp == HUSK_SECCOMP_PROFILE
+      && husk_seccomp_build_profile (cs->seccomp_profile, strlen (cs->seccomp_profile), cs->caps,
+                                     ret, err)
+             < 0)
+    return -1;
+  return 0;
+}
+
+/* Close every descriptor above stdio but the KEEP ones.  */
+static void
+close_all_but (const int *keep, size_t n)
+{
+  unsigned int from = 3;
+
+  for (;;)
+    {
+      unsigned int next = ~0U;
+      for (size_t i = 0; i < n; i++)
+        if (keep[i] >= (int) from && (unsigned int) keep[i] < next)
+          next = (unsigned int) keep[i];
+      if (next > from)
+        close_range (from, next == ~0U ? ~0U : next - 1, 0);
+      if (next == ~0U)
+        return;
+      from = next + 1;
+    }
+}
+
+static int
+stdio_null (bool all, struct husk_error **err)
+{
+  cleanup_close int null = open ("/dev/null", O_RDWR | O_CLOEXEC);
+
+  if (null < 0)
+    return husk_error_set (err, errno, "open \"/dev/null\"");
+  for (int fd = 0; fd < (all ? 3 : 1); fd++)
+    if (dup2 (null, fd) < 0)
+      return husk_error_set (err, errno, "open \"/dev/null\" as stdio");
+  return 0;
+}
+
+/* The command's process: born in the container's namespaces, still non-dumpable.  */
+static void __attribute__ ((noreturn))
+exec_command (const struct exec_ctx *ctx)
+{
+  const struct husk_container_spec *spec = ctx->spec;
+  struct husk_error *err = NULL;
+
+  if (spec->idmap && husk_container_become_root (&err) < 0)
+    goto fail;
+  /* Its own session, as in husk run: the caller's terminal never becomes its controlling
+     terminal, so TIOCSTI on an inherited descriptor fails (CVE-2017-5226).  */
+  setsid ();
+  if (ctx->detach)
+    {
+      if (stdio_null (true, &err) < 0)
+        goto fail;
+    }
+  else if (spec->tty)
+    {
+      if (husk_tty_child_exec (ctx->ttysock, &err) < 0)
+        goto fail;
+      close (ctx->ttysock);
+    }
+  else if (!spec->interactive && stdio_null (false, &err) < 0)
+    goto fail;
+
+  /* Joining the mount namespace put the root and working directory at its root: nothing of
+     the host's remains to be reached through them.  */
+  if (chdir (spec->cwd) < 0)
+    {
+      husk_error_set (&err, errno, "working directory \"%s\"", spec->cwd);
+      goto fail;
+    }
+  husk_container_exec_process (spec, ctx->seccomp, ctx->report, 126);
+
+fail:
+  husk_child_report (ctx->report, husk_error_status (err, 126), err);
+  _exit (husk_error_status (err, 126));
+}
+
+/* The joiner: between husk and the container.  */
+static void __attribute__ ((noreturn))
+exec_join (const struct exec_ctx *ctx)
+{
+  struct husk_error *err = NULL;
+  const int keep[] = { ctx->pidfd, ctx->report, ctx->ttysock, ctx->pidpipe };
+  int32_t child;
+
+  /* Non-dumpable before it holds anything of the container's: a process of the container
+     (even one with CAP_SYS_PTRACE there) can neither ptrace it nor open its /proc files
+     while it still holds husk's state, as runc's CVE-2016-9962 allowed.  The flag is
+     inherited by the command's process until its exec.  */
+  if (prctl (PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+    {
+      husk_error_set (&err, errno, "make the process non-dumpable");
+      goto fail;
+    }
+  /* Nothing of husk's is carried in: the store, the record, the caller's other
+     descriptors.  */
+  close_all_but (keep, sizeof (keep) / sizeof (keep[0]));
+
+  if (setns (ctx->pidfd, (int) ctx->nsflags) < 0)
+    {
+      if (errno == ESRCH)
+        {
+          husk_error_set (&err, 0, "container %.12s is not running", ctx->id);
+          err->status = 1;
+        }
+      else
+        husk_error_set (&err, errno, "join the container's namespaces");
+      goto fail;
+    }
+  close (ctx->pidfd);
+
+  /* A child of husk itself, in the container's pid namespace (setns set it for children).  */
+  child = (int32_t) syscall (SYS_clone, CLONE_PARENT | SIGCHLD, NULL, NULL, NULL, NULL);
+  if (child < 0)
+    {
+      husk_error_set (&err, errno, "fork in the container");
+      goto fail;
+    }
+  if (child == 0)
+    {
+      close (ctx->pidpipe);
+      exec_command (ctx);
+    }
+  if (husk_write_all (ctx->pidpipe, &child, sizeof (child)) < 0)
+    {
+      kill (child, SIGKILL);
+      _exit (126);
+    }
+  _exit (0);
+
+fail:
+  husk_child_report (ctx->report, husk_error_status (err, 126), err);
+  _exit (husk_error_status (err, 126));
+}
+
+static void
+reap (pid_t pid, int *ret_status)
+{
+  int status = 0;
+  while (waitpid (pid, &status, 0) < 0)
+    if (errno != EINTR)
+      return;
+  if (ret_status)
+    *ret_status = status;
+}
+
+int
+husk_exec (const struct husk_ctr *ctr, const struct husk_exec_opts *opts, int *ret_status,
+           struct husk_error **err)
+{
+  const struct husk_container_spec *cs = &ctr->spec;
+  struct husk_container_spec spec = *cs;
+  struct husk_seccomp_prog prog = { 0 };
+  struct exec_ctx ctx = { .id = ctr->id, .spec = &spec, .detach = opts->detach };
+  cleanup_close int pidfd = -1, report_r = -1, tty_r = -1, pid_r = -1, master = -1;
+  int report[2] = { -1, -1 }, tsock[2] = { -1, -1 }, pipefd[2] = { -1, -1 };
+  struct sigaction sa, old[N_FORWARDED];
+  pid_t joiner, child = -1;
+  int32_t child32;
+  int status, r = -1;
+  ssize_t n;
+
+  if (opts->args == NULL || opts->args[0] == NULL || *opts->args[0] == '\0')
+    return husk_error_set (err, 0, "no command to run");
+  if (ctr->status != HUSK_CTR_RUNNING || ctr->pid <= 0)
+    return not_running (err, ctr);
+
+  spec.args = opts->args;
+  spec.env = opts->env ? opts->env : cs->env;
+  spec.user = opts->user ? opts->user : cs->user;
+  spec.cwd = opts->cwd ? opts->cwd : cs->cwd && *cs->cwd ? cs->cwd : "/";
+  spec.caps = opts->privileged ? husk_caps_all () : cs->caps;
+  spec.tty = opts->tty && !opts->detach;
+  spec.interactive = opts->interactive && !opts->detach;
+  spec.init = false;
+  spec.after_fn = NULL;
+
+  /* The pidfd pins the process: if it is the container's pid 1 now, setns through it can
+     only ever join that process's namespaces, or fail with ESRCH once it is gone.  */
+  pidfd = (int) syscall (SYS_pidfd_open, ctr->pid, 0);
+  if (pidfd < 0)
+    {
+      if (errno == ESRCH)
+        return not_running (err, ctr);
+      return husk_error_set (err, errno, "container %.12s: open its process", ctr->id);
+    }
+  if (!husk_proc_alive (ctr->pid, ctr->pid_start))
+    return not_running (err, ctr);
+
+  ctx.nsflags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWCGROUP;
+  if (cs->idmap)
+    ctx.nsflags |= CLONE_NEWUSER;
+  if (cs->network == HUSK_NETWORK_NONE)
+    ctx.nsflags |= CLONE_NEWNET;
+
+  /* Built here, as for the container's first process, from the container's capabilities:
+     the command only loads it, last.  */
+  if (build_filter (ctr, &prog, err) < 0)
+    return -1;
+  if (prog.filter)
+    ctx.seccomp = &prog;
+
+  if (pipe2 (report, O_CLOEXEC) < 0 || pipe2 (pipefd, O_CLOEXEC) < 0
+      || (spec.tty && socketpair (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, tsock) < 0))
+    {
+      husk_error_set (err, errno, "pipe");
+      for (int i = 0; i < 2; i++)
+        {
+          if (report[i] >= 0)
+            close (report[i]);
+          if (pipefd[i] >= 0)
+            close (pipefd[i]);
+        }
+      husk_seccomp_prog_clear (&prog);
+      return -1;
+    }
+  report_r = report[0];
+  pid_r = pipefd[0];
+  tty_r = tsock[0];
+  ctx.pidfd = pidfd;
+  ctx.report = report[1];
+  ctx.pidpipe = pipefd[1];
+  ctx.ttysock = tsock[1];
+
+  memset (&sa, 0, sizeof (sa));
+  sa.sa_handler = forward_signal;
+  sigemptyset (&sa.sa_mask);
+  sa.sa_flags = SA_RESTART;
+  for (size_t i = 0; i < N_FORWARDED; i++)
+    sigaction (forwarded_signals[i], &sa, &old[i]);
+
+  fflush (NULL);
+  joiner = fork ();
+  if (joiner == 0)
+    {
+      for (size_t i = 0; i < N_FORWARDED; i++)
+        signal (forwarded_signals[i], SIG_DFL);
+      exec_join (&ctx);
+    }
+  close (report[1]);
+  close (pipefd[1]);
+  if (tsock[1] >= 0)
+    close (tsock[1]);
+  husk_seccomp_prog_clear (&prog);
+  if (joiner < 0)
+    {
+      husk_error_set (err, errno, "fork");
+      goto out;
+    }
+
+  do
+    n = read (pid_r, &child32, sizeof (child32));
+  while (n < 0 && errno == EINTR);
+  reap (joiner, NULL);
+  if (n != (ssize_t) sizeof (child32))
+    {
+      /* The joiner failed; its report says why.  */
+      if (husk_child_collect (report_r, err) == 0)
+        husk_error_set (err, 0, "join the container: failed");
+      goto out;
+    }
+  child = (pid_t) child32;
+  forward_pid = child;
+
+  if (spec.tty)
+    {
+      cleanup_error struct husk_error *terr = NULL;
+      if (husk_tty_receive (tty_r, &master, &terr) < 0)
+        {
+          if (husk_child_collect (report_r, err) == 0)
+            {
+              *err = TAKE_PTR (terr);
+              kill (child, SIGKILL);
+            }
+          reap (child, NULL);
+          goto out;
+        }
+    }
+
+  /* The report pipe closes on exec: data means setup or exec failed.  */
+  if (husk_child_collect (report_r, err) > 0)
+    {
+      reap (child, NULL);
+      goto out;
+    }
+  if (opts->detach)
+    {
+      /* Not waited for: when husk exits, the host's init (or the nearest subreaper) adopts
+         and reaps it, as a runtime's shim does for docker exec -d.  It never becomes a child
+         of the container's pid 1, which may not reap.  */
+      *ret_status = 0;
+      r = 0;
+      goto out;
+    }
+  if (master >= 0 && husk_tty_relay (master, spec.interactive, err) < 0)
+    {
+      kill (child, SIGKILL);
+      reap (child, NULL);
+      goto out;
+    }
+  status = 0;
+  while (waitpid (child, &status, 0) < 0)
+    if (errno != EINTR)
+      {
+        husk_error_set (err, errno, "wait for the command");
+        goto out;
+      }
+  *ret_status = WIFEXITED (status) ? WEXITSTATUS (status) : 128 + WTERMSIG (status);
+  r = 0;
+
+out:
+  forward_pid = 0;
+  for (size_t i = 0; i < N_FORWARDED; i++)
+    sigaction (forwarded_signals[i], &old[i], NULL);
+  if (r < 0 && (*err)->status == 0)
+    (*err)->status = 126;
+  return r;
+}

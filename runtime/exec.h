@@ -1,0 +1,30 @@
+/* husk exec: a new process in a running container, in every one of its namespaces and under
+   the same confinement as its first process (capabilities, seccomp, no_new_privs, limits).  */
+#ifndef HUSK_EXEC_H
+#define HUSK_EXEC_H
+
+#include <stdbool.h>
+
+#include "error.h"
+#include "record.h"
+
+struct husk_exec_opts
+{
+  char **args;      /* argv; args[0] is looked up in the environment's PATH.  */
+  char **env;       /* The whole environment; NULL: the container's.  */
+  const char *user; /* "USER[:GROUP]"; NULL: the container's.  */
+  const char *cwd;  /* Must exist in the container; NULL: the container's.  */
+  bool privileged;  /* Every capability (the container's seccomp filter stays).  */
+  bool tty;         /* A pseudo-terminal from the container's devpts.  */
+  bool interactive; /* Keep stdin; else /dev/null.  */
+  bool detach;      /* Return once the command runs; its stdio is /dev/null.  */
+};
+
+/* Run OPTS->args in CTR, which must be running (else "container ID is not running" with
+   errno ESRCH).  *RET_STATUS is the command's exit status (128+N for signal N; 0 with
+   OPTS->detach).  Failures come back in *ERR with status 126 when the process could not be
+   set up or executed, and 127 when the command is not found.  */
+int husk_exec (const struct husk_ctr *ctr, const struct husk_exec_opts *opts, int *ret_status,
+               struct husk_error **err);
+
+#endif
