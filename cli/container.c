@@ -197,6 +197,9 @@ static const struct
   { "prune", husk_cmd_container_prune, "remove every container that is not running" },
   { "rename", husk_cmd_rename, "rename a container (husk rename)" },
   { "inspect", husk_cmd_container_inspect, "show containers as JSON" },
+  { "diff", husk_cmd_diff, "list a container's changed files (husk diff)" },
+  { "cp", husk_cmd_cp, "copy files between a container and the host (husk cp)" },
+  { "top", husk_cmd_top, "show a container's processes (husk top)" },
 };
 
 int
@@ -214,6 +217,7 @@ husk_cmd_container (struct husk_global *g, int argc, char **argv, struct husk_er
     }
   for (size_t i = 0; i < sizeof (subcommands) / sizeof (subcommands[0]); i++)
     if (strcmp (argv[1], subcommands[i].name) == 0)
-      return subcommands[i].fn (g, argc - 1, argv + 1, err);
+      return subcommands[i].fn ? subcommands[i].fn (g, argc - 1, argv + 1, err)
+                               : husk_cli_exec_full (g, err);
   return husk_cli_usage_error (err, "container", "unknown command \"%s\"", argv[1]);
 }

@@ -44,6 +44,9 @@ static const struct command commands[] = {
   { "rename", husk_cmd_rename, "rename a container" },
   { "container", husk_cmd_container, "manage containers (ls, create, start, stop, rm, prune, ...)" },
   { "logs", husk_cmd_logs, "print a container's output" },
+  { "diff", husk_cmd_diff, "list a container's changed files" },
+  { "cp", husk_cmd_cp, "copy files between a container and the host" },
+  { "top", husk_cmd_top, "show a container's processes" },
 };
 
 static void

@@ -1,0 +1,191 @@
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "cleanup.h"
+#include "enter.h"
+#include "mounts.h"
+#include "safepath.h"
+#include "userns.h"
+#include "util.h"
+#include "banned.h"
+
+#ifndef SYS_pidfd_open
+# define SYS_pidfd_open 434
+#endif
+
+struct enter_job
+{
+  const struct husk_container_spec *spec;
+  pid_t pid;
+  int (*fn) (int rootfd, void *arg, struct husk_error **err);
+  void *arg;
+};
+
+static int
+call_with_root (struct enter_job *job, const char *root, struct husk_error **err)
+{
+  cleanup_close int rootfd = open (root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+
+  if (rootfd < 0)
+    return husk_error_set (err, errno, "open the container's root");
+  return job->fn (rootfd, job->arg, err);
+}
+
+/* In the child: into the running container's namespaces.  */
+static int
+enter_running (void *arg, struct husk_error **err)
+{
+  struct enter_job *job = arg;
+  cleanup_close int pidfd = -1;
+  int flags = CLONE_NEWNS | (job->spec->idmap ? CLONE_NEWUSER : 0);
+
+  /* Once in the container's user namespace its root could otherwise ptrace this process
+     and reach the host descriptors it holds.  */
+  if (prctl (PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+    return husk_error_set (err, errno, "prctl");
+  pidfd = (int) syscall (SYS_pidfd_open, job->pid, 0);
+  if (pidfd < 0)
+    {
+      if (errno == ESRCH)
+        return husk_error_set (err, 0, "the container is no longer running");
+      return husk_error_set (err, errno, "pidfd_open %d", (int) job->pid);
+    }
+  /* One call joins both, the user namespace first, so the mount namespace is joined with
+     the capabilities its owner grants.  */
+  if (setns (pidfd, flags) < 0)
+    return husk_error_set (err, errno, "join the container's namespaces");
+  return call_with_root (job, "/", err);
+}
+
+/* The container's volumes where it has them, as when it runs, so a copy to or from a path
+   below one reaches the volume.  A mount point that is missing (a container that never ran)
+   or is not a directory or file is left alone; tmpfs mounts hold nothing while it is stopped.  */
+static int
+bind_volumes (const struct husk_container_spec *spec, int rootfd, struct husk_error **err)
+{
+  for (size_t i = 0; i < spec->n_mounts; i++)
+    {
+      const struct husk_mount *m = &spec->mounts[i];
+      cleanup_close int mfd = -1, target = -1;
+      struct stat st;
+
+      if (m->kind != HUSK_MOUNT_BIND)
+        continue;
+      target = husk_open_in_root (rootfd, m->dest, O_PATH | O_NOFOLLOW, 0, HUSK_RESOLVE_IN_ROOT);
+      if (target < 0 || fstat (target, &st) < 0 || !(S_ISDIR (st.st_mode) || S_ISREG (st.st_mode)))
+        continue;
+      mfd = (int) open_tree (AT_FDCWD, m->source, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);
+      if (mfd < 0)
+        return husk_error_set (err, errno, "volume \"%s\"", m->source);
+      if (m->readonly)
+        {
+          struct mount_attr attr = { .attr_set = MOUNT_ATTR_RDONLY };
+          if (mount_setattr (mfd, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof (attr)) < 0)
+            return husk_error_set (err, errno, "volume \"%s\": make it read-only", m->source);
+        }
+      if (move_mount (mfd, "", target, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
+        return husk_error_set (err, errno, "volume \"%s\" on \"%s\"", m->source, m->dest);
+    }
+  return 0;
+}
+
+/* In the child, as root of its own user namespace (or real root): the overlay, privately.  */
+static int
+enter_stopped (void *arg, struct husk_error **err)
+{
+  struct enter_job *job = arg;
+  const struct husk_container_spec *spec = job->spec;
+  cleanup_close int rootfd = -1;
+
+  if (unshare (CLONE_NEWNS) < 0)
+    return husk_error_set (err, errno, "create a mount namespace");
+  if (mount (NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+    return husk_error_set (err, errno, "make mounts private");
+  if (husk_mount_overlay (spec->lowerdirs, spec->upperdir, spec->workdir, spec->rootfs,
+                          spec->idmap != NULL, err)
+      < 0)
+    return -1;
+  rootfd = open (spec->rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (rootfd < 0)
+    return husk_error_set (err, errno, "open the container's root");
+  if (bind_volumes (spec, rootfd, err) < 0)
+    return -1;
+  return job->fn (rootfd, job->arg, err);
+}
+
+/* FN in a forked child; its error comes back through a pipe.  */
+static int
+run_child (int (*fn) (void *arg, struct husk_error **err), void *arg, struct husk_error **err)
+{
+  int report[2];
+  cleanup_close int report_r = -1;
+  cleanup_pid pid_t child = 0;
+  int status, r;
+
+  if (pipe2 (report, O_CLOEXEC) < 0)
+    return husk_error_set (err, errno, "pipe");
+  report_r = report[0];
+  fflush (NULL);
+  child = fork ();
+  if (child < 0)
+    {
+      child = 0;
+      close (report[1]);
+      return husk_error_set (err, errno, "fork");
+    }
+  if (child == 0)
+    {
+      struct husk_error *cerr = NULL;
+      close (report[0]);
+      prctl (PR_SET_PDEATHSIG, SIGKILL);
+      if (fn (arg, &cerr) < 0)
+        {
+          fflush (NULL);
+          husk_child_report (report[1], husk_error_status (cerr, 0), cerr);
+          _exit (1);
+        }
+      fflush (NULL);
+      _exit (0);
+    }
+  close (report[1]);
+  r = husk_child_collect (report_r, err);
+  while (waitpid (child, &status, 0) < 0)
+    if (errno != EINTR)
+      return husk_error_set (err, errno, "wait");
+  child = 0;
+  if (r > 0)
+    return -1;
+  if (!WIFEXITED (status) || WEXITSTATUS (status) != 0)
+    return husk_error_set (err, 0, "helper process failed (status %d)", status);
+  return 0;
+}
+
+int
+husk_rootfs_run (const struct husk_container_spec *spec, pid_t pid,
+                 int (*fn) (int rootfd, void *arg, struct husk_error **err), void *arg,
+                 struct husk_error **err)
+{
+  struct enter_job job = { .spec = spec, .pid = pid, .fn = fn, .arg = arg };
+
+  /* A running container's overlay is only ever reached through its own mount namespace:
+     overlayfs does not support one upper directory in two mounts.  Nothing yet keeps the
+     container from being started while a stopped one is mounted here (records have no lock
+     for it); the window is the length of the copy.  */
+  if (pid > 0)
+    return run_child (enter_running, &job, err);
+  if (spec->idmap)
+    return husk_userns_run (spec->idmap, enter_stopped, &job, err);
+  return run_child (enter_stopped, &job, err);
+}
