@@ -330,6 +330,8 @@ husk_cmd_cp (struct husk_global *g, int argc, char **argv, struct husk_error **e
                                         { NULL, 0, NULL, 0 } };
   cleanup_store struct husk_store *store = NULL;
   cleanup_ctr struct husk_ctr *ctr = NULL;
+  cleanup_close int lock = -1;
+  char locked_id[65];
   cleanup_free char *src_ctr = NULL, *dst_ctr = NULL;
   const char *src_path, *dst_path;
   struct cp_job job;
@@ -381,6 +383,16 @@ husk_cmd_cp (struct husk_global *g, int argc, char **argv, struct husk_error **e
     }
   else if (side_resolve (&job.dst, -1, true, err) < 0)
     goto out;
+  /* A stopped container's overlay is mounted for the copy: no start may mount it as well.  */
+  if (ctr->status != HUSK_CTR_RUNNING)
+    {
+      memcpy (locked_id, ctr->id, sizeof (locked_id));
+      husk_ctr_free (ctr);
+      ctr = NULL;
+      lock = husk_ctr_lock (store, locked_id, &ctr, err);
+      if (lock < 0)
+        goto out;
+    }
   if (husk_rootfs_run (&ctr->spec, ctr->status == HUSK_CTR_RUNNING ? ctr->pid : 0, copy_in_root,
                        &job, err)
       < 0)

@@ -17,10 +17,15 @@ struct rm_opts
 };
 
 static int
-rm_one (struct husk_store *s, struct husk_ctr *c, const char *arg, void *data,
+rm_one (struct husk_store *s, struct husk_ctr *loaded, const char *arg, void *data,
         struct husk_error **err)
 {
   struct rm_opts *o = data;
+  cleanup_ctr struct husk_ctr *c = NULL;
+  cleanup_close int lock = husk_ctr_lock (s, loaded->id, &c, err);
+
+  if (lock < 0)
+    return -1;
 
   if (c->status == HUSK_CTR_RUNNING)
     {

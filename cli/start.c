@@ -18,12 +18,17 @@
 
 /* Start C; with ATTACH, relay its stdio until it exits and put its status in *RET_STATUS.  */
 static int
-start_one (struct husk_store *store, struct husk_ctr *c, bool attach, bool interactive,
+start_one (struct husk_store *store, struct husk_ctr *loaded, bool attach, bool interactive,
            int *ret_status, struct husk_error **err)
 {
   int sv[2];
-  cleanup_close int mine = -1;
+  cleanup_close int mine = -1, lock = -1;
+  cleanup_ctr struct husk_ctr *c = NULL;
 
+  /* Held until the monitor runs the container: two starts at once make one monitor.  */
+  lock = husk_ctr_lock (store, loaded->id, &c, err);
+  if (lock < 0)
+    return -1;
   if (c->status == HUSK_CTR_RUNNING)
     return attach ? husk_error_set (err, 0, "container %.12s is already running", c->id) : 0;
   if (!attach)
@@ -38,6 +43,7 @@ start_one (struct husk_store *store, struct husk_ctr *c, bool attach, bool inter
   }
   if (husk_monitor_start (store, c, sv[1], err) < 0)
     return -1;
+  close (TAKE_FD (lock));
   return husk_attach_relay (mine, c->spec.tty, interactive && c->spec.interactive, ret_status,
                             err);
 }
@@ -139,11 +145,13 @@ husk_cmd_restart (struct husk_global *g, int argc, char **argv, struct husk_erro
     return -1;
   for (int i = optind; i < argc; i++)
     {
-      cleanup_ctr struct husk_ctr *ctr = NULL, *again = NULL;
+      cleanup_ctr struct husk_ctr *ctr = NULL, *locked = NULL, *again = NULL;
       cleanup_error struct husk_error *e = NULL;
+      cleanup_close int lock = -1;
 
       if (husk_ctr_load (store, argv[i], &ctr, &e) < 0
-          || husk_ctr_stop (ctr, NULL, timeout, &e) < 0
+          || (lock = husk_ctr_lock (store, ctr->id, &locked, &e)) < 0
+          || husk_ctr_stop (locked, NULL, timeout, &e) < 0
           || husk_ctr_load (store, ctr->id, &again, &e) < 0
           || husk_monitor_start (store, again, -1, &e) < 0)
         {

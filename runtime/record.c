@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -675,6 +676,27 @@ repair_state (struct husk_store *s, struct husk_ctr *c)
 }
 
 static bool is_hex (const char *s);
+
+int
+husk_ctr_lock (struct husk_store *s, const char *id, struct husk_ctr **ret,
+               struct husk_error **err)
+{
+  cleanup_free char *path = husk_strdup_printf ("containers/%s", id);
+  cleanup_close int fd = openat (s->rootfd, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+
+  if (fd < 0)
+    return husk_error_set (err, errno == ENOENT ? 0 : errno, errno == ENOENT
+                               ? "no such container: %.12s" : "container %.12s: open", id);
+  while (flock (fd, LOCK_EX) < 0)
+    if (errno != EINTR)
+      return husk_error_set (err, errno, "container %.12s: lock", id);
+  /* Removed while we waited: the lock guards nothing.  */
+  if (ret && husk_ctr_load (s, id, ret, err) < 0)
+    return -1;
+  if (ret == NULL && !container_exists (s, id))
+    return husk_error_set (err, 0, "no such container: %.12s", id);
+  return TAKE_FD (fd);
+}
 
 /* ---------------------------------------------------------------- remove  */
 

@@ -106,6 +106,12 @@ int husk_ctr_remove_files (struct husk_ctr_rm *job, struct husk_error **err);
 /* The same from outside, through a user namespace with the caller's map; also RUNDIR/ID.  */
 int husk_ctr_remove (struct husk_store *s, const struct husk_ctr *c, struct husk_error **err);
 
+/* Lock container ID against other commands that change whether it runs (start, restart, rm,
+   and cp into a stopped one, which mounts its overlay): a descriptor to close to unlock.
+   *RET (may be NULL) gets the record as it is once locked.  */
+int husk_ctr_lock (struct husk_store *s, const char *id, struct husk_ctr **ret,
+                   struct husk_error **err);
+
 /* Remove what interrupted commands left in containers/ (with the caller's id map M).  */
 int husk_ctr_sweep (struct husk_store *s, const struct husk_idmap *map, struct husk_error **err);
 

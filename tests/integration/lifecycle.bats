@@ -75,6 +75,20 @@ inspect_field() { # NAME PYTHON-EXPR-ON-c
 	husk rm -f lc-created
 }
 
+@test "two starts of one container at once make one monitor" {
+	id=$(husk create --name lc-twice basic sleep 100)
+	husk start lc-twice >/dev/null &
+	a=$!
+	husk start lc-twice >/dev/null &
+	b=$!
+	wait "$a"
+	wait "$b"
+	[ "$(state lc-twice)" = running ]
+	n=$(pgrep -fc "__monitor $STORE $id") || true
+	[ "$n" = 1 ] || fail "$n monitors for one container"
+	husk rm -f lc-twice
+}
+
 @test "run -d without --name gets a readable unique name" {
 	a=$(husk run -d basic true)
 	b=$(husk run -d basic true)
