@@ -39,8 +39,42 @@ forward_signal (int sig)
     kill ((pid_t) forward_pid, sig);
 }
 
-static const int forwarded_signals[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2 };
-#define N_FORWARDED (sizeof (forwarded_signals) / sizeof (forwarded_signals[0]))
+static const int forwarded_signals[HUSK_N_FORWARDED]
+    = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2 };
+
+void
+husk_forward_begin (struct husk_forward *f)
+{
+  struct sigaction sa;
+
+  memset (&sa, 0, sizeof (sa));
+  sa.sa_handler = forward_signal;
+  sigemptyset (&sa.sa_mask);
+  sa.sa_flags = SA_RESTART;
+  for (size_t i = 0; i < HUSK_N_FORWARDED; i++)
+    sigaction (forwarded_signals[i], &sa, &f->old[i]);
+}
+
+void
+husk_forward_to (pid_t pid)
+{
+  forward_pid = pid;
+}
+
+void
+husk_forward_end (struct husk_forward *f)
+{
+  forward_pid = 0;
+  for (size_t i = 0; i < HUSK_N_FORWARDED; i++)
+    sigaction (forwarded_signals[i], &f->old[i], NULL);
+}
+
+void
+husk_forward_child_reset (void)
+{
+  for (size_t i = 0; i < HUSK_N_FORWARDED; i++)
+    signal (forwarded_signals[i], SIG_DFL);
+}
 
 struct child_ctx
 {
@@ -392,8 +426,7 @@ husk_container_spawn (const struct husk_container_spec *spec, const int stdio[3]
     }
   if (pid == 0)
     {
-      for (size_t i = 0; i < N_FORWARDED; i++)
-        signal (forwarded_signals[i], SIG_DFL);
+      husk_forward_child_reset ();
       signal (SIGPIPE, SIG_DFL);
       close (go[1]);
       close (report[0]);
@@ -484,16 +517,10 @@ husk_container_run (const struct husk_container_spec *spec,
                     struct husk_error **err)
 {
   struct husk_container_proc proc;
-  struct sigaction sa, old[N_FORWARDED];
+  struct husk_forward fwd;
   int status, r;
 
-  memset (&sa, 0, sizeof (sa));
-  sa.sa_handler = forward_signal;
-  sigemptyset (&sa.sa_mask);
-  sa.sa_flags = SA_RESTART;
-  for (size_t i = 0; i < N_FORWARDED; i++)
-    sigaction (forwarded_signals[i], &sa, &old[i]);
-
+  husk_forward_begin (&fwd);
   r = husk_container_spawn (spec, NULL, &proc, err);
   if (r == 0 && started)
     started (started_arg, proc.pid);
@@ -522,8 +549,7 @@ husk_container_run (const struct husk_container_spec *spec,
     close (proc.master);
   if (proc.userns >= 0)
     close (proc.userns);
-  for (size_t i = 0; i < N_FORWARDED; i++)
-    sigaction (forwarded_signals[i], &old[i], NULL);
+  husk_forward_end (&fwd);
   return r;
 }
 

@@ -34,18 +34,6 @@
    husk itself never enters the container: its /proc stays the host's (the sanitizers and
    glibc read /proc/self) and nothing in the container can reach it.  */
 
-static volatile sig_atomic_t forward_pid;
-
-static void
-forward_signal (int sig)
-{
-  if (forward_pid > 0)
-    kill ((pid_t) forward_pid, sig);
-}
-
-static const int forwarded_signals[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2 };
-#define N_FORWARDED (sizeof (forwarded_signals) / sizeof (forwarded_signals[0]))
-
 struct exec_ctx
 {
   const char *id;
@@ -233,7 +221,7 @@ husk_exec (const struct husk_ctr *ctr, const struct husk_exec_opts *opts, int *r
   struct exec_ctx ctx = { .id = ctr->id, .spec = &spec, .detach = opts->detach };
   cleanup_close int pidfd = -1, report_r = -1, tty_r = -1, pid_r = -1, master = -1;
   int report[2] = { -1, -1 }, tsock[2] = { -1, -1 }, pipefd[2] = { -1, -1 };
-  struct sigaction sa, old[N_FORWARDED];
+  struct husk_forward fwd;
   pid_t joiner, child = -1;
   int32_t child32;
   int status, r = -1;
@@ -301,19 +289,13 @@ husk_exec (const struct husk_ctr *ctr, const struct husk_exec_opts *opts, int *r
   ctx.pidpipe = pipefd[1];
   ctx.ttysock = tsock[1];
 
-  memset (&sa, 0, sizeof (sa));
-  sa.sa_handler = forward_signal;
-  sigemptyset (&sa.sa_mask);
-  sa.sa_flags = SA_RESTART;
-  for (size_t i = 0; i < N_FORWARDED; i++)
-    sigaction (forwarded_signals[i], &sa, &old[i]);
+  husk_forward_begin (&fwd);
 
   fflush (NULL);
   joiner = fork ();
   if (joiner == 0)
     {
-      for (size_t i = 0; i < N_FORWARDED; i++)
-        signal (forwarded_signals[i], SIG_DFL);
+      husk_forward_child_reset ();
       exec_join (&ctx);
     }
   close (report[1]);
@@ -339,7 +321,7 @@ husk_exec (const struct husk_ctr *ctr, const struct husk_exec_opts *opts, int *r
       goto out;
     }
   child = (pid_t) child32;
-  forward_pid = child;
+  husk_forward_to (child);
 
   if (spec.tty)
     {
@@ -384,13 +366,11 @@ husk_exec (const struct husk_ctr *ctr, const struct husk_exec_opts *opts, int *r
         husk_error_set (err, errno, "wait for the command");
         goto out;
       }
-  *ret_status = WIFEXITED (status) ? WEXITSTATUS (status) : 128 + WTERMSIG (status);
+  *ret_status = husk_wait_status (status);
   r = 0;
 
 out:
-  forward_pid = 0;
-  for (size_t i = 0; i < N_FORWARDED; i++)
-    sigaction (forwarded_signals[i], &old[i], NULL);
+  husk_forward_end (&fwd);
   if (r < 0 && (*err)->status == 0)
     (*err)->status = 126;
   return r;
