@@ -380,28 +380,20 @@ husk_random_hex (char *buf, size_t hex_len, struct husk_error **err)
 void
 husk_close_fds_except (const int *keep, size_t n_keep)
 {
-  cleanup_dir DIR *d = opendir ("/proc/self/fd");
-  struct dirent *de;
-  int self;
+  unsigned int from = 3;
 
-  if (d == NULL)
-    return;
-  self = dirfd (d);
-  while ((de = readdir (d)) != NULL)
+  /* close_range over the gaps between the kept descriptors, lowest first: no allocation and
+     no /proc, so it also serves between fork and exec.  */
+  for (;;)
     {
-      uint64_t v;
-      bool kept = false;
-      int fd;
-
-      if (husk_parse_u64 (de->d_name, INT32_MAX, &v) < 0)
-        continue;
-      fd = (int) v;
-      if (fd <= 2 || fd == self)
-        continue;
+      unsigned int next = ~0U;
       for (size_t i = 0; i < n_keep; i++)
-        if (keep[i] == fd)
-          kept = true;
-      if (!kept)
-        close (fd);
+        if (keep[i] >= (int) from && (unsigned int) keep[i] < next)
+          next = (unsigned int) keep[i];
+      if (next > from)
+        close_range (from, next == ~0U ? ~0U : next - 1, 0);
+      if (next == ~0U)
+        return;
+      from = next + 1;
     }
 }

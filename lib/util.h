@@ -50,7 +50,7 @@ int husk_mkdir_p (const char *path, mode_t mode, struct husk_error **err);
 /* Remove NAME below DIRFD recursively, without following symlinks or crossing mounts.  */
 int husk_rm_rf_at (int dirfd, const char *name, struct husk_error **err);
 
-/* Close every descriptor above stderr but those in KEEP.  */
+/* Close every descriptor above stderr but those in KEEP (negative entries are ignored).  */
 void husk_close_fds_except (const int *keep, size_t n_keep);
 
 /* 64 lowercase hex characters of randomness, for IDs.  */

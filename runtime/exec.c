@@ -69,26 +69,6 @@ build_filter (const struct husk_ctr *ctr, struct husk_seccomp_prog *ret, struct 
   return 0;
 }
 
-/* Close every descriptor above stdio but the KEEP ones.  */
-static void
-close_all_but (const int *keep, size_t n)
-{
-  unsigned int from = 3;
-
-  for (;;)
-    {
-      unsigned int next = ~0U;
-      for (size_t i = 0; i < n; i++)
-        if (keep[i] >= (int) from && (unsigned int) keep[i] < next)
-          next = (unsigned int) keep[i];
-      if (next > from)
-        close_range (from, next == ~0U ? ~0U : next - 1, 0);
-      if (next == ~0U)
-        return;
-      from = next + 1;
-    }
-}
-
 static int
 stdio_null (bool all, struct husk_error **err)
 {
@@ -161,7 +141,7 @@ exec_join (const struct exec_ctx *ctx)
     }
   /* Nothing of husk's is carried in: the store, the record, the caller's other
      descriptors.  */
-  close_all_but (keep, sizeof (keep) / sizeof (keep[0]));
+  husk_close_fds_except (keep, sizeof (keep) / sizeof (keep[0]));
 
   if (setns (ctx->pidfd, (int) ctx->nsflags) < 0)
     {
