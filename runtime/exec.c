@@ -224,15 +224,13 @@ husk_exec (const struct husk_ctr *ctr, const struct husk_exec_opts *opts, int *r
 
   /* The pidfd pins the process: if it is the container's pid 1 now, setns through it can
      only ever join that process's namespaces, or fail with ESRCH once it is gone.  */
-  pidfd = (int) syscall (SYS_pidfd_open, ctr->pid, 0);
+  pidfd = husk_proc_pidfd (ctr->pid, ctr->pid_start);
   if (pidfd < 0)
     {
       if (errno == ESRCH)
         return not_running (err, ctr);
       return husk_error_set (err, errno, "container %.12s: open its process", ctr->id);
     }
-  if (!husk_proc_alive (ctr->pid, ctr->pid_start))
-    return not_running (err, ctr);
 
   ctx.nsflags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWCGROUP;
   if (cs->idmap)

@@ -600,32 +600,12 @@ husk_signal_parse (const char *s)
   return -1;
 }
 
-/* A pidfd for PID if it is still the process that started at START; -1 when it is gone.  */
-static int
-pidfd_checked (pid_t pid, uint64_t start)
-{
-  int fd;
-
-  if (pid <= 0)
-    return -1;
-  fd = (int) syscall (SYS_pidfd_open, pid, 0);
-  if (fd < 0)
-    return -1;
-  /* Checked after opening: the pidfd pins the process, so a match now stays true.  */
-  if (!husk_proc_alive (pid, start))
-    {
-      close (fd);
-      return -1;
-    }
-  return fd;
-}
-
 int
 husk_ctr_kill (const struct husk_ctr *c, int sig, struct husk_error **err)
 {
   cleanup_close int fd = -1;
 
-  if (c->status != HUSK_CTR_RUNNING || (fd = pidfd_checked (c->pid, c->pid_start)) < 0)
+  if (c->status != HUSK_CTR_RUNNING || (fd = husk_proc_pidfd (c->pid, c->pid_start)) < 0)
     return husk_error_set (err, 0, "container %.12s is not running", c->id);
   if (syscall (SYS_pidfd_send_signal, fd, sig, NULL, 0) < 0)
     return husk_error_set (err, errno, "container %.12s: send signal %d", c->id, sig);
@@ -635,7 +615,7 @@ husk_ctr_kill (const struct husk_ctr *c, int sig, struct husk_error **err)
 int
 husk_ctr_wait_monitor (const struct husk_ctr *c, int timeout_ms, struct husk_error **err)
 {
-  cleanup_close int fd = pidfd_checked (c->monitor_pid, c->monitor_start);
+  cleanup_close int fd = husk_proc_pidfd (c->monitor_pid, c->monitor_start);
   struct pollfd p;
   int r;
 

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -96,6 +97,29 @@ bool
 husk_proc_alive (pid_t pid, uint64_t start)
 {
   return pid > 0 && start != 0 && husk_proc_start_time (pid) == start;
+}
+
+int
+husk_proc_pidfd (pid_t pid, uint64_t start)
+{
+  int fd;
+
+  if (pid <= 0)
+    {
+      errno = ESRCH;
+      return -1;
+    }
+  fd = (int) syscall (SYS_pidfd_open, pid, 0);
+  if (fd < 0)
+    return -1;
+  /* Checked after opening: the pidfd pins the process, so a match now stays true.  */
+  if (!husk_proc_alive (pid, start))
+    {
+      close (fd);
+      errno = ESRCH;
+      return -1;
+    }
+  return fd;
 }
 
 int

@@ -129,6 +129,10 @@ uint64_t husk_proc_start_time (pid_t pid);
 /* Whether PID is still the process that started at START.  */
 bool husk_proc_alive (pid_t pid, uint64_t start);
 
+/* A pidfd for PID if it is still the process that started at START (checked after opening,
+   so a match stays true); -1 with errno ESRCH when it is gone.  */
+int husk_proc_pidfd (pid_t pid, uint64_t start);
+
 /* Now as RFC 3339 UTC with nanoseconds.  */
 void husk_now_rfc3339 (char *buf, size_t size);
 const char *husk_ctr_status_name (enum husk_ctr_status st);
