@@ -740,22 +740,39 @@ husk_ctr_remove_files (struct husk_ctr_rm *job, struct husk_error **err)
   return 0;
 }
 
+/* STORE/containers for reading, or NULL: with *ERR set, or without when it does not exist.  */
+static DIR *
+open_containers (struct husk_store *s, struct husk_error **err)
+{
+  int fd = openat (s->rootfd, "containers", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  DIR *d;
+
+  if (fd < 0)
+    {
+      if (errno != ENOENT)
+        husk_error_set (err, errno, "store \"%s\": containers", s->root);
+      return NULL;
+    }
+  d = fdopendir (fd);
+  if (d == NULL)
+    {
+      husk_error_set (err, errno, "store \"%s\": containers", s->root);
+      close (fd);
+    }
+  return d;
+}
+
 /* Leftovers of interrupted commands: a removal cut short (".rm-ID"), or a creation killed
    before its record was written (no config.json, older than a minute).  */
 static int
 sweep_in_userns (void *arg, struct husk_error **err)
 {
   struct husk_store *s = arg;
-  cleanup_close int fd = openat (s->rootfd, "containers", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  cleanup_dir DIR *d = NULL;
+  cleanup_dir DIR *d = open_containers (s, err);
   struct dirent *de;
 
-  if (fd < 0)
-    return errno == ENOENT ? 0 : husk_error_set (err, errno, "store \"%s\": containers", s->root);
-  d = fdopendir (fd);
   if (d == NULL)
-    return husk_error_set (err, errno, "store \"%s\": containers", s->root);
-  fd = -1;
+    return *err ? -1 : 0;
   while ((de = readdir (d)) != NULL)
     {
       cleanup_free char *cfg = NULL;
@@ -815,8 +832,14 @@ load_id (struct husk_store *s, const char *id, struct husk_ctr **ret, struct hus
     return husk_error_wrap (err, "container %.12s", id);
   if (geteuid () != 0)
     {
-      if (husk_idmap_for_user (geteuid (), getegid (), NULL, NULL, &c->idmap, err) < 0)
+      /* The caller's map, read once per process: ps of a thousand containers reads
+         /etc/subuid once, not a thousand times.  */
+      static struct husk_idmap map;
+      static bool have_map;
+      if (!have_map && husk_idmap_for_user (geteuid (), getegid (), NULL, NULL, &map, err) < 0)
         return -1;
+      have_map = true;
+      c->idmap = map;
       c->spec.idmap = &c->idmap;
     }
   load_state (s, c);
@@ -861,13 +884,10 @@ husk_ctr_load (struct husk_store *s, const char *query, struct husk_ctr **ret,
     }
   if (is_hex (query) && qlen < 64)
     {
-      cleanup_close int fd = openat (s->rootfd, "containers",
-                                     O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-      cleanup_dir DIR *d = fd >= 0 ? fdopendir (fd) : NULL;
+      cleanup_error struct husk_error *e = NULL;
+      cleanup_dir DIR *d = open_containers (s, &e);
       struct dirent *de;
 
-      if (d)
-        fd = -1;
       while (d && (de = readdir (d)) != NULL)
         {
           if (strncmp (de->d_name, query, qlen) != 0 || strlen (de->d_name) != 64)
@@ -896,20 +916,15 @@ int
 husk_ctr_list (struct husk_store *s, struct husk_ctr ***ret, size_t *ret_n,
                struct husk_error **err)
 {
-  cleanup_close int fd = openat (s->rootfd, "containers", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  cleanup_dir DIR *d = NULL;
+  cleanup_dir DIR *d = open_containers (s, err);
   struct husk_ctr **v = NULL;
   size_t n = 0;
   struct dirent *de;
 
   *ret = NULL;
   *ret_n = 0;
-  if (fd < 0)
-    return errno == ENOENT ? 0 : husk_error_set (err, errno, "store \"%s\": containers", s->root);
-  d = fdopendir (fd);
   if (d == NULL)
-    return husk_error_set (err, errno, "store \"%s\": containers", s->root);
-  fd = -1;
+    return *err ? -1 : 0;
   while ((de = readdir (d)) != NULL)
     {
       struct husk_ctr *c = NULL;
