@@ -48,6 +48,19 @@ void husk_cli_format_since (const char *created, bool ago, char *buf, size_t siz
 /* "1.23MB", as docker prints sizes.  */
 void husk_cli_format_size (int64_t size, char *buf, size_t len);
 
+/* -e and --env-file, as run and exec read them.  */
+/* "NAME=VALUE" replaces an earlier NAME in *ENV: the later setting wins.  */
+void husk_cli_env_set (char ***env, const char *kv);
+
+/* -e NAME=VALUE, or NAME alone for the caller's value (skipped when the caller has none).
+   COMMAND and WHAT name the flag in a usage error.  */
+int husk_cli_env_add_arg (char ***env, const char *command, const char *arg, const char *what,
+                          struct husk_error **err);
+
+/* The lines of FILE as -e arguments; blank lines and "#" comments are skipped.  */
+int husk_cli_env_add_file (char ***env, const char *command, const char *path,
+                           struct husk_error **err);
+
 struct husk_ctr;
 /* Run FN on each container named in ARGV[FIRST..]: one failure is the error; with several
    containers each failure is printed and the rest go on, as docker does.  */

@@ -5,7 +5,6 @@
 
 #include "cleanup.h"
 #include "commands.h"
-#include "env.h"
 #include "exec.h"
 #include "record.h"
 #include "util.h"

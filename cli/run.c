@@ -16,7 +16,6 @@
 #include "commands.h"
 #include "caps.h"
 #include "container.h"
-#include "env.h"
 #include "image.h"
 #include "json.h"
 #include "monitor.h"
