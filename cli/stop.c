@@ -122,17 +122,13 @@ wait_one (struct husk_store *s, struct husk_ctr *c, const char *arg, void *data,
   if (c->status == HUSK_CTR_RUNNING && husk_ctr_run_path (c, "attach.sock", &sock, NULL) == 0
       && husk_attach_connect (sock, 0, &fd, NULL) == 0)
     {
-      char buf[HUSK_ATTACH_MAX_FRAME];
-      int type, k;
-      size_t len;
-      while ((k = husk_attach_recv (fd, &type, buf, &len)) > 0)
-        if (type == HUSK_ATTACH_EXIT && len == 4)
-          {
-            unsigned char *b = (unsigned char *) buf;
-            printf ("%d\n", (int) (((unsigned) b[0] << 24) | ((unsigned) b[1] << 16)
-                                   | ((unsigned) b[2] << 8) | b[3]));
-            return 0;
-          }
+      /* Asked for no output: the relay only waits for the status.  */
+      int status;
+      if (husk_attach_relay (fd, false, false, &status, NULL) == 0)
+        {
+          printf ("%d\n", status);
+          return 0;
+        }
     }
   /* Foreground runs have no socket: wait for their husk.  */
   if (c->status == HUSK_CTR_RUNNING && husk_ctr_wait_monitor (c, -1, err) < 0)

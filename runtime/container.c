@@ -291,57 +291,33 @@ fail:
   _exit (husk_error_status (err, 125));
 }
 
+struct after_job
+{
+  const struct husk_container_spec *spec;
+  int userns;
+};
+
+/* In the child: join the container's user namespace, which outlives its processes while the
+   descriptor holds it; its owner has every capability in it.  */
+static int
+after_in_userns (void *arg, struct husk_error **err)
+{
+  struct after_job *job = arg;
+
+  if (setns (job->userns, CLONE_NEWUSER) < 0)
+    return husk_error_set (err, errno, "join the container's user namespace");
+  return job->spec->after_fn (job->spec->after_arg, err);
+}
+
 /* SPEC->after_fn in a child that joins USERNS (-1: husk's own namespace, husk is root).  */
 static int
 run_after (const struct husk_container_spec *spec, int userns, struct husk_error **err)
 {
-  int report[2];
-  cleanup_close int report_r = -1;
-  pid_t pid;
-  int status;
+  struct after_job job = { .spec = spec, .userns = userns };
 
   if (userns < 0)
     return spec->after_fn (spec->after_arg, err);
-  if (pipe2 (report, O_CLOEXEC) < 0)
-    return husk_error_set (err, errno, "pipe");
-  report_r = report[0];
-  fflush (NULL);
-  pid = fork ();
-  if (pid < 0)
-    {
-      close (report[1]);
-      return husk_error_set (err, errno, "fork");
-    }
-  if (pid == 0)
-    {
-      struct husk_error *cerr = NULL;
-      close (report[0]);
-      /* The user namespace outlives its processes while this descriptor holds it; its owner
-         has every capability in it.  */
-      if (setns (userns, CLONE_NEWUSER) < 0)
-        husk_error_set (&cerr, errno, "join the container's user namespace");
-      else
-        spec->after_fn (spec->after_arg, &cerr);
-      if (cerr)
-        {
-          husk_child_report (report[1], 1, cerr);
-          _exit (1);
-        }
-      _exit (0);
-    }
-  close (report[1]);
-  if (husk_child_collect (report_r, err) > 0)
-    {
-      while (waitpid (pid, NULL, 0) < 0 && errno == EINTR)
-        ;
-      return -1;
-    }
-  while (waitpid (pid, &status, 0) < 0)
-    if (errno != EINTR)
-      return husk_error_set (err, errno, "wait");
-  if (!WIFEXITED (status) || WEXITSTATUS (status) != 0)
-    return husk_error_set (err, 0, "cleanup helper failed (status %d)", status);
-  return 0;
+  return husk_child_run (after_in_userns, &job, err);
 }
 
 static void

@@ -125,53 +125,6 @@ enter_stopped (void *arg, struct husk_error **err)
   return job->fn (rootfd, job->arg, err);
 }
 
-/* FN in a forked child; its error comes back through a pipe.  */
-static int
-run_child (int (*fn) (void *arg, struct husk_error **err), void *arg, struct husk_error **err)
-{
-  int report[2];
-  cleanup_close int report_r = -1;
-  cleanup_pid pid_t child = 0;
-  int status, r;
-
-  if (pipe2 (report, O_CLOEXEC) < 0)
-    return husk_error_set (err, errno, "pipe");
-  report_r = report[0];
-  fflush (NULL);
-  child = fork ();
-  if (child < 0)
-    {
-      child = 0;
-      close (report[1]);
-      return husk_error_set (err, errno, "fork");
-    }
-  if (child == 0)
-    {
-      struct husk_error *cerr = NULL;
-      close (report[0]);
-      prctl (PR_SET_PDEATHSIG, SIGKILL);
-      if (fn (arg, &cerr) < 0)
-        {
-          fflush (NULL);
-          husk_child_report (report[1], husk_error_status (cerr, 0), cerr);
-          _exit (1);
-        }
-      fflush (NULL);
-      _exit (0);
-    }
-  close (report[1]);
-  r = husk_child_collect (report_r, err);
-  while (waitpid (child, &status, 0) < 0)
-    if (errno != EINTR)
-      return husk_error_set (err, errno, "wait");
-  child = 0;
-  if (r > 0)
-    return -1;
-  if (!WIFEXITED (status) || WEXITSTATUS (status) != 0)
-    return husk_error_set (err, 0, "helper process failed (status %d)", status);
-  return 0;
-}
-
 int
 husk_rootfs_run (const struct husk_container_spec *spec, pid_t pid,
                  int (*fn) (int rootfd, void *arg, struct husk_error **err), void *arg,
@@ -184,8 +137,8 @@ husk_rootfs_run (const struct husk_container_spec *spec, pid_t pid,
      container from being started while a stopped one is mounted here (records have no lock
      for it); the window is the length of the copy.  */
   if (pid > 0)
-    return run_child (enter_running, &job, err);
+    return husk_child_run (enter_running, &job, err);
   if (spec->idmap)
     return husk_userns_run (spec->idmap, enter_stopped, &job, err);
-  return run_child (enter_stopped, &job, err);
+  return husk_child_run (enter_stopped, &job, err);
 }

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include "cleanup.h"
@@ -357,5 +358,53 @@ husk_userns_run (const struct husk_idmap *m, int (*fn) (void *arg, struct husk_e
     return -1;
   if (!WIFEXITED (status) || WEXITSTATUS (status) != 0)
     return husk_error_set (err, 0, "user namespace helper failed (status %d)", status);
+  return 0;
+}
+
+/* FN in a forked child; its error comes back through a pipe.  */
+int
+husk_child_run (int (*fn) (void *arg, struct husk_error **err), void *arg,
+                struct husk_error **err)
+{
+  int report[2];
+  cleanup_close int report_r = -1;
+  cleanup_pid pid_t child = 0;
+  int status, r;
+
+  if (pipe2 (report, O_CLOEXEC) < 0)
+    return husk_error_set (err, errno, "pipe");
+  report_r = report[0];
+  fflush (NULL);
+  child = fork ();
+  if (child < 0)
+    {
+      child = 0;
+      close (report[1]);
+      return husk_error_set (err, errno, "fork");
+    }
+  if (child == 0)
+    {
+      struct husk_error *cerr = NULL;
+      close (report[0]);
+      prctl (PR_SET_PDEATHSIG, SIGKILL);
+      if (fn (arg, &cerr) < 0)
+        {
+          fflush (NULL);
+          husk_child_report (report[1], husk_error_status (cerr, 0), cerr);
+          _exit (1);
+        }
+      fflush (NULL);
+      _exit (0);
+    }
+  close (report[1]);
+  r = husk_child_collect (report_r, err);
+  while (waitpid (child, &status, 0) < 0)
+    if (errno != EINTR)
+      return husk_error_set (err, errno, "wait");
+  child = 0;
+  if (r > 0)
+    return -1;
+  if (!WIFEXITED (status) || WEXITSTATUS (status) != 0)
+    return husk_error_set (err, 0, "helper process failed (status %d)", status);
   return 0;
 }

@@ -45,6 +45,10 @@ int husk_idmap_apply (const struct husk_idmap *m, pid_t pid, struct husk_error *
 int husk_userns_run (const struct husk_idmap *m, int (*fn) (void *arg, struct husk_error **err),
                      void *arg, struct husk_error **err);
 
+/* FN(ARG) in a forked child (killed if husk dies); its error comes back in *ERR.  */
+int husk_child_run (int (*fn) (void *arg, struct husk_error **err), void *arg,
+                    struct husk_error **err);
+
 /* For a child between fork and exec: send ERR (or a plain failure) to FD.  */
 void husk_child_report (int fd, int status, const struct husk_error *err);
 /* Read what a child reported on FD until EOF; returns 1 with *ERR set when it reported.  */
