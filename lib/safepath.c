@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -292,4 +293,42 @@ husk_mkdirs_in_root (int rootfd, const char *path, mode_t mode, enum husk_resolv
       }
     }
   return husk_open_in_root (rootfd, copy, O_RDONLY | O_DIRECTORY, 0, how);
+}
+
+int
+husk_read_in_root (int rootfd, const char *path, size_t max_size, enum husk_resolve how,
+                   char **ret_buf, size_t *ret_len)
+{
+  cleanup_close int fd = -1;
+  cleanup_free char *buf = NULL;
+  struct stat st;
+  size_t len = 0;
+
+  fd = husk_open_in_root (rootfd, path, O_RDONLY | O_NONBLOCK | O_NOCTTY, 0, how);
+  if (fd < 0)
+    return fd;
+  if (fstat (fd, &st) < 0)
+    return -errno;
+  if (!S_ISREG (st.st_mode))
+    return -EINVAL;
+  if ((uint64_t) st.st_size > max_size)
+    return -EFBIG;
+  buf = husk_xmalloc ((size_t) st.st_size + 1);
+  /* The size may change under us: never read past what was allocated.  */
+  while (len < (size_t) st.st_size)
+    {
+      ssize_t n = read (fd, buf + len, (size_t) st.st_size - len);
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n < 0)
+        return -errno;
+      if (n == 0)
+        break;
+      len += (size_t) n;
+    }
+  buf[len] = '\0';
+  *ret_buf = TAKE_PTR (buf);
+  if (ret_len)
+    *ret_len = len;
+  return 0;
 }

@@ -27,6 +27,13 @@ int husk_open_in_root (int rootfd, const char *path, int flags, mode_t mode, enu
    O_DIRECTORY fd or -errno.  */
 int husk_mkdirs_in_root (int rootfd, const char *path, mode_t mode, enum husk_resolve how);
 
+/* Read the regular file PATH inside ROOTFD (resolved as HOW) into a NUL-terminated buffer of
+   at most MAX_SIZE bytes.  The file is opened non-blocking and must be a regular file: a FIFO,
+   device or socket an image or container planted there is refused (EINVAL), never waited on.
+   Returns 0, or -errno (ENOENT when it is missing, EFBIG when larger than MAX_SIZE).  */
+int husk_read_in_root (int rootfd, const char *path, size_t max_size, enum husk_resolve how,
+                       char **ret_buf, size_t *ret_len);
+
 /* Tests force the fallback walk, as on a kernel without openat2.  */
 void husk_safepath_force_fallback (bool on);
 

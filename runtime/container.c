@@ -22,6 +22,7 @@
 #include "init.h"
 #include "mounts.h"
 #include "network.h"
+#include "safepath.h"
 #include "seccomp-filter.h"
 #include "tty.h"
 #include "user.h"
@@ -122,67 +123,115 @@ husk_container_become_root (struct husk_error **err)
   return 0;
 }
 
-void
-husk_container_exec_process (const struct husk_container_spec *spec,
-                             const struct husk_seccomp_prog *seccomp, int report,
-                             int fail_status)
+int
+husk_process_prepare (const struct husk_container_spec *spec, int rootfd,
+                      struct husk_process_prep *ret, struct husk_error **err)
 {
-  struct husk_error *err = NULL;
-  struct husk_user user;
-  const char *argv0 = spec->args[0];
   char **env = NULL;
-  int status = fail_status;
 
-  if (husk_user_resolve (spec->user, "/etc", &user, &err) < 0)
-    goto fail;
+  if (husk_user_resolve (spec->user, rootfd, &ret->user, err) < 0)
+    return -1;
   for (size_t i = 0; spec->env && spec->env[i]; i++)
     husk_strv_append (&env, spec->env[i]);
   if (!husk_env_has (env, "HOME"))
     {
-      cleanup_free char *home = husk_strdup_printf ("HOME=%s", user.home);
+      cleanup_free char *home = husk_strdup_printf ("HOME=%s", ret->user.home);
       husk_strv_append (&env, home);
     }
   if (env == NULL)
     env = husk_xcalloc (1, sizeof (char *));
-  environ = env;
+  ret->env = env;
+  return 0;
+}
 
+void
+husk_process_prep_clear (struct husk_process_prep *prep)
+{
+  husk_strv_free (prep->env);
+  prep->env = NULL;
+}
+
+int
+husk_process_drop_privileges (const struct husk_container_spec *spec,
+                              const struct husk_user *user,
+                              const struct husk_seccomp_prog *seccomp, struct husk_error **err)
+{
   for (size_t i = 0; i < spec->n_rlimits; i++)
     {
       struct rlimit rl = { .rlim_cur = spec->rlimits[i].soft, .rlim_max = spec->rlimits[i].hard };
       if (setrlimit (spec->rlimits[i].resource, &rl) < 0)
-        {
-          husk_error_set (&err, errno, "ulimit %d: set to %llu:%llu", spec->rlimits[i].resource,
-                          (unsigned long long) rl.rlim_cur, (unsigned long long) rl.rlim_max);
-          goto fail;
-        }
+        return husk_error_set (err, errno, "ulimit %d: set to %llu:%llu",
+                               spec->rlimits[i].resource, (unsigned long long) rl.rlim_cur,
+                               (unsigned long long) rl.rlim_max);
     }
 
-  /* Privileges last.  The bounding set needs CAP_SETPCAP, and a filter loaded without
-     no_new_privs needs CAP_SYS_ADMIN: both before the user switch drops them.  */
-  if (husk_caps_bound (spec->caps, &err) < 0)
-    goto fail;
-  if (seccomp && !spec->no_new_privs && husk_seccomp_load (seccomp, &err) < 0)
-    goto fail;
-  if (switch_user (spec, &user, &err) < 0 || husk_caps_set (spec->caps, user.uid == 0, &err) < 0)
-    goto fail;
+  /* The bounding set needs CAP_SETPCAP, and a filter loaded without no_new_privs needs
+     CAP_SYS_ADMIN: both before the user switch drops them.  */
+  if (husk_caps_bound (spec->caps, err) < 0)
+    return -1;
+  if (seccomp && !spec->no_new_privs && husk_seccomp_load (seccomp, err) < 0)
+    return -1;
+  if (switch_user (spec, user, err) < 0 || husk_caps_set (spec->caps, user->uid == 0, err) < 0)
+    return -1;
   if (spec->no_new_privs && prctl (PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
-    {
-      husk_error_set (&err, errno, "set no_new_privs");
-      goto fail;
-    }
-  if (seccomp && spec->no_new_privs && husk_seccomp_load (seccomp, &err) < 0)
-    goto fail;
+    return husk_error_set (err, errno, "set no_new_privs");
+  if (seccomp && spec->no_new_privs && husk_seccomp_load (seccomp, err) < 0)
+    return -1;
+  return 0;
+}
 
-  if (spec->init)
-    {
-      pid_t child = husk_init_fork ();
-      if (child < 0)
-        {
-          husk_error_set (&err, errno, "init: fork");
-          goto fail;
-        }
-    }
+int
+husk_chdir_in_root (const char *cwd, bool create, struct husk_error **err)
+{
+  cleanup_close int rootfd = -1, fd = -1;
+  char buf[4096];
 
+  if (cwd == NULL || *cwd == '\0')
+    cwd = "/";
+  if (*cwd != '/')
+    return husk_error_set (err, 0, "working directory \"%s\": not an absolute path", cwd);
+  rootfd = open ("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (rootfd < 0)
+    return husk_error_set (err, errno, "working directory: open \"/\"");
+  /* Resolved as the container sees its tree: symlinks stay below "/", and a magic link
+     (/proc/self/fd/N, /proc/self/cwd, /proc/self/root) is refused, never followed to whatever
+     a descriptor points at (CVE-2024-21626).  */
+  fd = husk_open_in_root (rootfd, cwd, O_PATH | O_DIRECTORY, 0, HUSK_RESOLVE_IN_ROOT);
+  if (fd == -ENOENT && create)
+    {
+      int d = husk_mkdirs_in_root (rootfd, cwd, 0755, HUSK_RESOLVE_IN_ROOT);
+      if (d >= 0)
+        close (d);
+      fd = d < 0 ? d : husk_open_in_root (rootfd, cwd, O_PATH | O_DIRECTORY, 0,
+                                          HUSK_RESOLVE_IN_ROOT);
+    }
+  if (fd < 0)
+    {
+      if (fd == -ELOOP || fd == -EXDEV)
+        return husk_error_set (err, 0, "working directory \"%s\": goes through a link that "
+                                       "leads out of the container",
+                               cwd);
+      return husk_error_set (err, -fd, "working directory \"%s\"", cwd);
+    }
+  if (fchdir (fd) < 0)
+    return husk_error_set (err, errno, "working directory \"%s\"", cwd);
+  /* Whatever the path went through, the result must be below the container's root: the
+     kernel names a directory outside it "(unreachable)", which getcwd reports as ENOENT.  */
+  if (getcwd (buf, sizeof (buf)) == NULL ? errno != ERANGE : buf[0] != '/')
+    return husk_error_set (err, 0, "working directory \"%s\": outside the container's root",
+                           cwd);
+  return 0;
+}
+
+void
+husk_process_exec (const struct husk_container_spec *spec, char **env, int report,
+                   int fail_status)
+{
+  struct husk_error *err = NULL;
+  const char *argv0 = spec->args[0];
+  int status = fail_status;
+
+  environ = env;
   /* Nothing of husk's reaches the container: every descriptor above stdio closes on exec.  */
   if (close_range (3, ~0U, CLOSE_RANGE_CLOEXEC) < 0)
     for (int fd = 3; fd < 1024; fd++)
@@ -205,8 +254,6 @@ husk_container_exec_process (const struct husk_container_spec *spec,
       status = 126;
       husk_error_set (&err, errno, "exec \"%s\"", argv0);
     }
-
-fail:
   husk_child_report (report, husk_error_status (err, status), err);
   _exit (husk_error_status (err, status));
 }
@@ -221,6 +268,14 @@ container_child (const struct child_ctx *ctx)
   int report = ctx->report;
   char c;
 
+  {
+    /* Before any path is resolved: no descriptor of husk's or of its caller's (the store, the
+       caller's directories) may stay open for a path through /proc/self/fd to reach
+       (CVE-2024-21626).  Only the pipes to husk and the stdio to be installed are kept.  */
+    const int keep[] = { ctx->go, report, ctx->ttysock, ctx->stdio[0], ctx->stdio[1],
+                         ctx->stdio[2] };
+    husk_close_fds_except (keep, sizeof (keep) / sizeof (keep[0]));
+  }
   if (read (ctx->go, &c, 1) != 1)
     _exit (125); /* The parent is gone.  */
   close (ctx->go);
@@ -272,19 +327,30 @@ container_child (const struct child_ctx *ctx)
       close (null);
     }
 
-  if (spec->cwd && *spec->cwd)
-    {
-      if (husk_mkdir_p (spec->cwd, 0755, &err) < 0 || chdir (spec->cwd) < 0)
-        {
-          if (err == NULL)
-            husk_error_set (&err, errno, "chdir \"%s\"", spec->cwd);
-          husk_error_wrap (&err, "working directory");
-          goto fail;
-        }
-    }
+  if (husk_chdir_in_root (spec->cwd, true, &err) < 0)
+    goto fail;
   if (spec->readonly_rootfs && husk_rootfs_readonly (&err) < 0)
     goto fail;
-  husk_container_exec_process (spec, ctx->seccomp, report, 125);
+  {
+    struct husk_process_prep prep = { 0 };
+    int rootfd = open ("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (rootfd < 0)
+      {
+        husk_error_set (&err, errno, "open \"/\"");
+        goto fail;
+      }
+    if (husk_process_prepare (spec, rootfd, &prep, &err) < 0)
+      goto fail;
+    close (rootfd);
+    if (husk_process_drop_privileges (spec, &prep.user, ctx->seccomp, &err) < 0)
+      goto fail;
+    if (spec->init && husk_init_fork () < 0)
+      {
+        husk_error_set (&err, errno, "init: fork");
+        goto fail;
+      }
+    husk_process_exec (spec, prep.env, report, 125);
+  }
 
 fail:
   husk_child_report (report, husk_error_status (err, 125), err);

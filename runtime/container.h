@@ -7,6 +7,7 @@
 #include <signal.h>
 
 #include "error.h"
+#include "user.h"
 #include "userns.h"
 
 enum husk_mount_kind
@@ -126,14 +127,46 @@ struct husk_seccomp_prog;
 /* Become root of the user namespace just entered, without the host's supplementary groups.  */
 int husk_container_become_root (struct husk_error **err);
 
-/* The end of every container process, with its root and working directory in place: resolve
-   SPEC->user in the container's /etc, set SPEC->env (HOME from passwd when missing), the
-   limits, the bounding set, the user, the capabilities, no_new_privs and SECCOMP (NULL: none),
-   then close every descriptor above stdio on exec and exec SPEC->args.  Never returns: a
-   failure is reported on REPORT (husk_child_report) with FAIL_STATUS, or 126 when the command
-   cannot be executed and 127 when it is not found, and the process _exits with it.  */
-void husk_container_exec_process (const struct husk_container_spec *spec,
-                                  const struct husk_seccomp_prog *seccomp, int report,
-                                  int fail_status) __attribute__ ((noreturn));
+/* A container process's tail, in three steps that every way of starting one takes in this
+   order: read what it needs from the container's files (prepare), drop to the container's
+   privileges (drop), then resolve its working directory and exec (husk_chdir_in_root,
+   husk_process_exec).  A process joining a running container prepares in husk, outside the
+   container, and drops before it touches any file of the container: a container process that
+   can ptrace it then only ever sees the container's own privileges.  */
+struct husk_process_prep
+{
+  struct husk_user user; /* SPEC->user resolved in the container's /etc.  */
+  char **env;            /* SPEC->env, with HOME from passwd when it has none.  */
+};
+
+/* Resolve SPEC->user with the container's /etc/passwd and /etc/group below ROOTFD (an O_PATH
+   descriptor of the container's "/", see husk_user_resolve) and build the environment.
+   Errors: those of husk_user_resolve.  Free with husk_process_prep_clear.  */
+int husk_process_prepare (const struct husk_container_spec *spec, int rootfd,
+                          struct husk_process_prep *ret, struct husk_error **err);
+void husk_process_prep_clear (struct husk_process_prep *prep);
+
+/* Take the container's privileges: SPEC's rlimits, the bounding set, USER's groups, gid and
+   uid, SPEC's capabilities (none for a user other than root), no_new_privs, and SECCOMP (NULL:
+   none; loaded before the user switch without no_new_privs, last with it).  The process must
+   be root of its user namespace.  Reads no file.  */
+int husk_process_drop_privileges (const struct husk_container_spec *spec,
+                                  const struct husk_user *user,
+                                  const struct husk_seccomp_prog *seccomp,
+                                  struct husk_error **err);
+
+/* chdir to CWD (absolute; NULL or "" is "/") as the container sees it: resolved below the
+   process's root with symlinks kept inside it and magic links (/proc/self/fd/N and the like)
+   refused, created with mode 0755 when missing and CREATE, then checked with getcwd to be
+   below the root (CVE-2024-21626, runc GHSA-xr7r-f8xq-vfvv).  Errors: the path leads out of
+   the root (no errno), or its errno (ENOENT, ENOTDIR, EACCES).  */
+int husk_chdir_in_root (const char *cwd, bool create, struct husk_error **err);
+
+/* Set ENV, mark every descriptor above stdio close-on-exec and exec SPEC->args (looked up in
+   ENV's PATH).  Never returns: a failure is reported on REPORT (husk_child_report) with 127
+   when the command is not found, 126 when it cannot be executed, and the process _exits with
+   that status.  FAIL_STATUS is kept for failures before exec.  */
+void husk_process_exec (const struct husk_container_spec *spec, char **env, int report,
+                        int fail_status) __attribute__ ((noreturn));
 
 #endif

@@ -29,8 +29,11 @@
              namespace of the container's pid 1 through a pidfd, and clones the command's
              process with CLONE_PARENT, so that process is husk's own child (husk waits for
              it directly) yet is born in the container's pid namespace.  Then it exits.
-     command becomes root of the user namespace, takes its stdio, chdirs and ends in
-             husk_container_exec_process, the same tail as the container's first process.
+             Before the clone it takes the container's privileges (its user, capabilities,
+             no_new_privs and seccomp filter), with the user read from the container's /etc
+             by husk beforehand.
+     command takes its stdio, chdirs inside the container's root and execs, the same tail
+             as the container's first process.
    husk itself never enters the container: its /proc stays the host's (the sanitizers and
    glibc read /proc/self) and nothing in the container can reach it.  */
 
@@ -39,6 +42,7 @@ struct exec_ctx
   const char *id;
   const struct husk_container_spec *spec; /* The command's: the container's, amended.  */
   const struct husk_seccomp_prog *seccomp;
+  const struct husk_process_prep *prep; /* The user and environment, read in husk.  */
   int pidfd;
   unsigned long nsflags;
   int report, ttysock, pidpipe; /* Write ends; ttysock -1 without a terminal.  */
@@ -82,15 +86,14 @@ stdio_null (bool all, struct husk_error **err)
   return 0;
 }
 
-/* The command's process: born in the container's namespaces, still non-dumpable.  */
+/* The command's process: born in the container's namespaces with the container's privileges
+   already taken, still non-dumpable.  */
 static void __attribute__ ((noreturn))
 exec_command (const struct exec_ctx *ctx)
 {
   const struct husk_container_spec *spec = ctx->spec;
   struct husk_error *err = NULL;
 
-  if (spec->idmap && husk_container_become_root (&err) < 0)
-    goto fail;
   /* Its own session, as in husk run: the caller's terminal never becomes its controlling
      terminal, so TIOCSTI on an inherited descriptor fails (CVE-2017-5226).  */
   setsid ();
@@ -108,14 +111,11 @@ exec_command (const struct exec_ctx *ctx)
   else if (!spec->interactive && stdio_null (false, &err) < 0)
     goto fail;
 
-  /* Joining the mount namespace put the root and working directory at its root: nothing of
-     the host's remains to be reached through them.  */
-  if (chdir (spec->cwd) < 0)
-    {
-      husk_error_set (&err, errno, "working directory \"%s\"", spec->cwd);
-      goto fail;
-    }
-  husk_container_exec_process (spec, ctx->seccomp, ctx->report, 126);
+  /* Resolved as the container sees it, never through a magic link: the only descriptors still
+     open are the pipes to husk (CVE-2024-21626).  */
+  if (husk_chdir_in_root (spec->cwd, false, &err) < 0)
+    goto fail;
+  husk_process_exec (spec, ctx->prep->env, ctx->report, 126);
 
 fail:
   husk_child_report (ctx->report, husk_error_status (err, 126), err);
@@ -156,6 +156,16 @@ exec_join (const struct exec_ctx *ctx)
     }
   close (ctx->pidfd);
 
+  /* The container's privileges before anything of the container is touched and before a
+     process of it can see this one: the joiner is not in the container's pid namespace, its
+     child is.  Non-dumpable alone does not keep out a container that holds CAP_SYS_PTRACE in
+     husk's own user namespace (husk run by root with --cap-add SYS_PTRACE); with the host's
+     capabilities gone there is nothing left to steal.  */
+  if (ctx->spec->idmap && husk_container_become_root (&err) < 0)
+    goto fail;
+  if (husk_process_drop_privileges (ctx->spec, &ctx->prep->user, ctx->seccomp, &err) < 0)
+    goto fail;
+
   /* A child of husk itself, in the container's pid namespace (setns set it for children).  */
   child = (int32_t) syscall (SYS_clone, CLONE_PARENT | SIGCHLD, NULL, NULL, NULL, NULL);
   if (child < 0)
@@ -180,6 +190,28 @@ fail:
   _exit (husk_error_status (err, 126));
 }
 
+/* SPEC's user and environment from the container's /etc, read by husk from outside through
+   /proc/PID/root: the joining process must not read the container's files while it still
+   holds husk's privileges.  PIDFD pins PID: the root is used only if the process is still
+   alive after it was opened, so a recycled pid cannot lend another root.  */
+static int
+prepare_outside (const struct husk_ctr *ctr, int pidfd, const struct husk_container_spec *spec,
+                 struct husk_process_prep *ret, struct husk_error **err)
+{
+  cleanup_close int rootfd = -1;
+  char path[64];
+
+  snprintf (path, sizeof (path), "/proc/%d/root", (int) ctr->pid);
+  rootfd = open (path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (rootfd < 0 || syscall (SYS_pidfd_send_signal, pidfd, 0, NULL, 0) < 0)
+    {
+      if (errno == ESRCH || errno == ENOENT)
+        return not_running (err, ctr);
+      return husk_error_set (err, errno, "container %.12s: open its root", ctr->id);
+    }
+  return husk_process_prepare (spec, rootfd, ret, err);
+}
+
 static void
 reap (pid_t pid, int *ret_status)
 {
@@ -198,7 +230,8 @@ husk_exec (const struct husk_ctr *ctr, const struct husk_exec_opts *opts, int *r
   const struct husk_container_spec *cs = &ctr->spec;
   struct husk_container_spec spec = *cs;
   struct husk_seccomp_prog prog = { 0 };
-  struct exec_ctx ctx = { .id = ctr->id, .spec = &spec, .detach = opts->detach };
+  struct husk_process_prep prep = { 0 };
+  struct exec_ctx ctx = { .id = ctr->id, .spec = &spec, .prep = &prep, .detach = opts->detach };
   cleanup_close int pidfd = -1, report_r = -1, tty_r = -1, pid_r = -1, master = -1;
   int report[2] = { -1, -1 }, tsock[2] = { -1, -1 }, pipefd[2] = { -1, -1 };
   struct husk_forward fwd;
@@ -232,6 +265,9 @@ husk_exec (const struct husk_ctr *ctr, const struct husk_exec_opts *opts, int *r
       return husk_error_set (err, errno, "container %.12s: open its process", ctr->id);
     }
 
+  if (prepare_outside (ctr, pidfd, &spec, &prep, err) < 0)
+    return -1;
+
   ctx.nsflags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWCGROUP;
   if (cs->idmap)
     ctx.nsflags |= CLONE_NEWUSER;
@@ -241,7 +277,10 @@ husk_exec (const struct husk_ctr *ctr, const struct husk_exec_opts *opts, int *r
   /* Built here, as for the container's first process, from the container's capabilities:
      the command only loads it, last.  */
   if (build_filter (ctr, &prog, err) < 0)
-    return -1;
+    {
+      husk_process_prep_clear (&prep);
+      return -1;
+    }
   if (prog.filter)
     ctx.seccomp = &prog;
 
@@ -257,6 +296,7 @@ husk_exec (const struct husk_ctr *ctr, const struct husk_exec_opts *opts, int *r
             close (pipefd[i]);
         }
       husk_seccomp_prog_clear (&prog);
+      husk_process_prep_clear (&prep);
       return -1;
     }
   report_r = report[0];
@@ -349,6 +389,7 @@ husk_exec (const struct husk_ctr *ctr, const struct husk_exec_opts *opts, int *r
 
 out:
   husk_forward_end (&fwd);
+  husk_process_prep_clear (&prep);
   if (r < 0 && (*err)->status == 0)
     (*err)->status = 126;
   return r;

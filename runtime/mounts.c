@@ -12,6 +12,7 @@
 #include "cleanup.h"
 #include "container.h"
 #include "mounts.h"
+#include "safepath.h"
 #include "util.h"
 #include "banned.h"
 
@@ -196,34 +197,62 @@ setattr_ro (int mfd, bool recursive, const char *what, struct husk_error **err)
   return 0;
 }
 
-/* Make DEST (absolute, in the container) exist as a directory, or as a file when FILE.  */
+/* DEST (absolute, in the container) as a descriptor to mount on, made a directory, or an
+   empty file when FILE, where it is missing.  Resolved below "/" as the container sees its
+   tree: symlinks in the image stay inside it, and a magic link (/proc/self/fd/N,
+   /proc/self/cwd) is refused rather than followed to a descriptor of husk's.  A symlink as
+   the last component is refused.  */
 static int
-make_mountpoint (const char *dest, bool file, struct husk_error **err)
+open_mountpoint (const char *dest, bool file, struct husk_error **err)
 {
-  cleanup_free char *parent = husk_xstrdup (dest);
-  char *slash = strrchr (parent, '/');
+  cleanup_close int rootfd = open ("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+  cleanup_close int parent = -1;
   struct stat st;
   int fd;
 
-  if (lstat (dest, &st) == 0)
+  if (rootfd < 0)
+    return husk_error_set (err, errno, "open \"/\"");
+  fd = husk_open_in_root (rootfd, dest, O_PATH | O_NOFOLLOW, 0, HUSK_RESOLVE_IN_ROOT);
+  if (fd >= 0)
     {
-      if (S_ISLNK (st.st_mode))
-        return husk_error_set (err, 0, "mount on \"%s\": is a symbolic link", dest);
-      return 0;
+      if (fstat (fd, &st) == 0 && S_ISLNK (st.st_mode))
+        {
+          close (fd);
+          return husk_error_set (err, 0, "mount on \"%s\": is a symbolic link", dest);
+        }
+      return fd;
     }
-  if (!file)
-    return husk_mkdir_p (dest, 0755, err);
-  if (slash && slash != parent)
+  if (fd == -ENOENT && !file)
+    fd = husk_mkdirs_in_root (rootfd, dest, 0755, HUSK_RESOLVE_IN_ROOT);
+  else if (fd == -ENOENT)
     {
-      *slash = '\0';
-      if (husk_mkdir_p (parent, 0755, err) < 0)
-        return -1;
+      cleanup_free char *dir = husk_xstrdup (dest);
+      char *slash = strrchr (dir, '/');
+      const char *name = slash ? slash + 1 : dir;
+      if (slash)
+        *slash = '\0';
+      parent = husk_mkdirs_in_root (rootfd, slash && *dir ? dir : "/", 0755,
+                                    HUSK_RESOLVE_IN_ROOT);
+      fd = parent;
+      if (parent >= 0)
+        {
+          fd = openat (parent, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+          if (fd >= 0 || errno == EEXIST)
+            {
+              if (fd >= 0)
+                close (fd);
+              fd = openat (parent, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+            }
+          fd = fd < 0 ? -errno : fd;
+        }
     }
-  fd = open (dest, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644);
+  if (fd == -ELOOP || fd == -EXDEV)
+    return husk_error_set (err, 0, "mount on \"%s\": goes through a link that leads out of "
+                                   "the container",
+                           dest);
   if (fd < 0)
-    return husk_error_set (err, errno, "create \"%s\"", dest);
-  close (fd);
-  return 0;
+    return husk_error_set (err, -fd, "mount on \"%s\"", dest);
+  return fd;
 }
 
 /* tmpfs options for --tmpfs: "size=64m,mode=1777"; the flag-like ones become mount attributes.  */
@@ -520,12 +549,23 @@ husk_setup_rootfs (const struct husk_container_spec *spec, struct husk_error **e
             }
           file = !S_ISDIR (st.st_mode);
         }
-      if (make_mountpoint (m->dest, file, err) < 0 || attach (mfds[i], m->dest, err) < 0)
-        {
-          husk_error_wrap (err, "%s \"%s\"", m->kind == HUSK_MOUNT_BIND ? "volume" : "tmpfs",
-                           m->kind == HUSK_MOUNT_BIND ? m->source : m->dest);
-          goto out;
-        }
+      {
+        cleanup_close int mp = open_mountpoint (m->dest, file, err);
+        bool ok = mp >= 0;
+        if (ok
+            && move_mount (mfds[i], "", mp, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH)
+                   < 0)
+          {
+            husk_error_set (err, errno, "mount on \"%s\"", m->dest);
+            ok = false;
+          }
+        if (!ok)
+          {
+            husk_error_wrap (err, "%s \"%s\"", m->kind == HUSK_MOUNT_BIND ? "volume" : "tmpfs",
+                             m->kind == HUSK_MOUNT_BIND ? m->source : m->dest);
+            goto out;
+          }
+      }
     }
   ret = 0;
 

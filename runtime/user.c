@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "cleanup.h"
+#include "safepath.h"
 #include "user.h"
 #include "util.h"
 #include "banned.h"
@@ -41,19 +42,33 @@ split_fields (char *line, char **fields, size_t max)
   return n;
 }
 
-/* Find the passwd entry whose name is NAME or (when NAME is NULL) whose uid is UID.  */
+/* /etc/passwd and /etc/group are read whole, with a bound, and only when they are regular files:
+   a FIFO an image puts there must not stall the process that reads it.  */
+#define ETC_FILE_MAX (16u * 1024 * 1024)
+
+/* The container's FILE ("/etc/passwd") into *RET_BUF; a missing file gives an empty buffer.  */
 static int
-find_passwd (const char *path, const char *name, uid_t uid, struct husk_user *u, char **ret_name,
+read_etc (int rootfd, const char *file, char **ret_buf)
+{
+  int r = husk_read_in_root (rootfd, file, ETC_FILE_MAX, HUSK_RESOLVE_IN_ROOT, ret_buf, NULL);
+  if (r == -ENOENT)
+    {
+      *ret_buf = husk_xstrdup ("");
+      return 0;
+    }
+  return r;
+}
+
+/* Find the passwd entry whose name is NAME or (when NAME is NULL) whose uid is UID, in the
+   text BUF (changed in place).  */
+static void
+find_passwd (char *buf, const char *name, uid_t uid, struct husk_user *u, char **ret_name,
              bool *found)
 {
-  cleanup_file FILE *f = fopen (path, "re");
-  cleanup_free char *line = NULL;
-  size_t cap = 0;
+  char *save = NULL;
 
   *found = false;
-  if (f == NULL)
-    return errno == ENOENT ? 0 : -errno;
-  while (getline (&line, &cap, f) > 0)
+  for (char *line = strtok_r (buf, "\n", &save); line; line = strtok_r (NULL, "\n", &save))
     {
       char *fl[7];
       uint32_t id, gid;
@@ -66,24 +81,20 @@ find_passwd (const char *path, const char *name, uid_t uid, struct husk_user *u,
       snprintf (u->home, sizeof (u->home), "%s", *fl[5] ? fl[5] : "/");
       *ret_name = husk_xstrdup (fl[0]);
       *found = true;
-      return 0;
+      return;
     }
-  return 0;
 }
 
 /* The group named NAME, and the supplementary groups of USER (when not NULL).  */
-static int
-scan_groups (const char *path, const char *name, gid_t *ret_gid, bool *found, const char *user,
+static void
+scan_groups (const char *text, const char *name, gid_t *ret_gid, bool *found, const char *user,
              struct husk_user *u)
 {
-  cleanup_file FILE *f = fopen (path, "re");
-  cleanup_free char *line = NULL;
-  size_t cap = 0;
+  cleanup_free char *buf = husk_xstrdup (text);
+  char *lsave = NULL;
 
   *found = false;
-  if (f == NULL)
-    return errno == ENOENT ? 0 : -errno;
-  while (getline (&line, &cap, f) > 0)
+  for (char *line = strtok_r (buf, "\n", &lsave); line; line = strtok_r (NULL, "\n", &lsave))
     {
       char *fl[4], *save = NULL;
       uint32_t gid;
@@ -107,16 +118,13 @@ scan_groups (const char *path, const char *name, gid_t *ret_gid, bool *found, co
             break;
           }
     }
-  return 0;
 }
 
 int
-husk_user_resolve (const char *spec, const char *etc, struct husk_user *ret,
-                   struct husk_error **err)
+husk_user_resolve (const char *spec, int rootfd, struct husk_user *ret, struct husk_error **err)
 {
   cleanup_free char *user = husk_xstrdup (spec && *spec ? spec : "0");
-  cleanup_free char *passwd = husk_strdup_printf ("%s/passwd", etc);
-  cleanup_free char *group = husk_strdup_printf ("%s/group", etc);
+  cleanup_free char *passwd = NULL, *group = NULL;
   cleanup_free char *name = NULL;
   struct husk_user u;
   char *grp = strchr (user, ':');
@@ -129,18 +137,27 @@ husk_user_resolve (const char *spec, const char *etc, struct husk_user *ret,
     *grp++ = '\0';
   if (*user == '\0' || (grp && *grp == '\0'))
     return husk_error_set (err, 0, "user \"%s\": empty user or group name", spec);
-  numeric = parse_id (user, &id);
-  r = find_passwd (passwd, numeric ? NULL : user, numeric ? id : 0, &u, &name, &found);
+  r = read_etc (rootfd, "/etc/passwd", &passwd);
   if (r < 0)
-    return husk_error_set (err, -r, "user \"%s\": read \"%s\"", spec, passwd);
+    return husk_error_set (err, r == -EINVAL ? 0 : -r, "user \"%s\": read \"/etc/passwd\"%s", spec,
+                           r == -EINVAL ? ": not a regular file" : "");
+  numeric = parse_id (user, &id);
+  find_passwd (passwd, numeric ? NULL : user, numeric ? id : 0, &u, &name, &found);
   if (!found)
     {
       if (!numeric)
-        return husk_error_set (err, 0, "user \"%s\": no such user in the container's %s", spec,
-                               passwd);
+        return husk_error_set (err, 0, "user \"%s\": no such user in the container's /etc/passwd",
+                               spec);
       u.uid = id;
       u.gid = 0;
       snprintf (u.home, sizeof (u.home), "/");
+    }
+  if (grp || name)
+    {
+      r = read_etc (rootfd, "/etc/group", &group);
+      if (r < 0)
+        return husk_error_set (err, r == -EINVAL ? 0 : -r, "user \"%s\": read \"/etc/group\"%s",
+                               spec, r == -EINVAL ? ": not a regular file" : "");
     }
   if (grp)
     {
@@ -150,20 +167,14 @@ husk_user_resolve (const char *spec, const char *etc, struct husk_user *ret,
           gid = id;
           grp = NULL;
         }
-      r = scan_groups (group, grp, &gid, &found, name, &u);
-      if (r < 0)
-        return husk_error_set (err, -r, "user \"%s\": read \"%s\"", spec, group);
+      scan_groups (group, grp, &gid, &found, name, &u);
       if (grp && !found)
-        return husk_error_set (err, 0, "user \"%s\": no such group in the container's %s", spec,
-                               group);
+        return husk_error_set (err, 0, "user \"%s\": no such group in the container's /etc/group",
+                               spec);
       u.gid = gid;
     }
   else if (name)
-    {
-      r = scan_groups (group, NULL, NULL, &found, name, &u);
-      if (r < 0)
-        return husk_error_set (err, -r, "user \"%s\": read \"%s\"", spec, group);
-    }
+    scan_groups (group, NULL, NULL, &found, name, &u);
   *ret = u;
   return 0;
 }

@@ -20,8 +20,12 @@ struct husk_user
 };
 
 /* Resolve SPEC ("name", "1000", "name:group", "1000:1000"; NULL or "" is root) with the
-   passwd and group files under ETC (normally "/etc").  */
-int husk_user_resolve (const char *spec, const char *etc, struct husk_user *ret,
+   container's /etc/passwd and /etc/group, resolved inside ROOTFD (an O_PATH descriptor of the
+   container's "/": symlinks stay inside it, magic links are refused).  Each file is read only
+   when it is a regular file of at most 16 MiB, without blocking; a missing file counts as
+   empty.  Errors: no such user or group, or the file could not be read (its errno; 0 with
+   "not a regular file" for a FIFO, device or socket).  */
+int husk_user_resolve (const char *spec, int rootfd, struct husk_user *ret,
                        struct husk_error **err);
 
 #endif

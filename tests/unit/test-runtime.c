@@ -31,7 +31,7 @@ write_file (const char *name, const char *text)
 {
   char path[256];
   FILE *f;
-  snprintf (path, sizeof (path), "%s/%s", etc, name);
+  snprintf (path, sizeof (path), "%s/etc/%s", etc, name);
   f = fopen (path, "we");
   if (f)
     {
@@ -45,12 +45,19 @@ test_user (void)
 {
   struct husk_user u;
   struct husk_error *err = NULL;
+  int root;
 
   if (mkdtemp (etc) == NULL)
     {
       ok (0, "mkdtemp");
       return;
     }
+  {
+    char path[256];
+    snprintf (path, sizeof (path), "%s/etc", etc);
+    mkdir (path, 0755);
+  }
+  root = open (etc, O_PATH | O_DIRECTORY | O_CLOEXEC);
   write_file ("passwd", "root:x:0:0:root:/root:/bin/sh\n"
                         "# a comment line is skipped\n"
                         "broken line\n"
@@ -59,49 +66,78 @@ test_user (void)
   write_file ("group", "root:x:0:\napp:x:1000:\nstaff:x:50:app,other\naudio:x:63:other,app\n"
                        "video:x:44:\n");
 
-  ok (husk_user_resolve (NULL, etc, &u, &err) == 0 && u.uid == 0 && u.gid == 0
+  ok (husk_user_resolve (NULL, root, &u, &err) == 0 && u.uid == 0 && u.gid == 0
           && strcmp (u.home, "/root") == 0,
       "no user is root, home /root");
-  ok (husk_user_resolve ("app", etc, &u, &err) == 0 && u.uid == 1000 && u.gid == 1000
+  ok (husk_user_resolve ("app", root, &u, &err) == 0 && u.uid == 1000 && u.gid == 1000
           && u.n_groups == 2 && u.groups[0] == 50 && u.groups[1] == 63
           && strcmp (u.home, "/home/app") == 0,
       "a name: ids, home and supplementary groups from passwd and group");
-  ok (husk_user_resolve ("1000", etc, &u, &err) == 0 && u.uid == 1000 && u.n_groups == 2,
+  ok (husk_user_resolve ("1000", root, &u, &err) == 0 && u.uid == 1000 && u.n_groups == 2,
       "a number with a passwd entry gets its groups");
-  ok (husk_user_resolve ("4242", etc, &u, &err) == 0 && u.uid == 4242 && u.gid == 0
+  ok (husk_user_resolve ("4242", root, &u, &err) == 0 && u.uid == 4242 && u.gid == 0
           && u.n_groups == 0 && strcmp (u.home, "/") == 0,
       "a number without an entry: gid 0, home /");
-  ok (husk_user_resolve ("app:video", etc, &u, &err) == 0 && u.gid == 44,
+  ok (husk_user_resolve ("app:video", root, &u, &err) == 0 && u.gid == 44,
       "name:group by name");
-  ok (husk_user_resolve ("4242:77", etc, &u, &err) == 0 && u.uid == 4242 && u.gid == 77,
+  ok (husk_user_resolve ("4242:77", root, &u, &err) == 0 && u.uid == 4242 && u.gid == 77,
       "uid:gid numbers");
-  ok (husk_user_resolve ("nohome", etc, &u, &err) == 0 && u.gid == 50
+  ok (husk_user_resolve ("nohome", root, &u, &err) == 0 && u.gid == 50
           && strcmp (u.home, "/") == 0,
       "an empty home field becomes /");
 
-  ok (husk_user_resolve ("ghost", etc, &u, &err) < 0 && err
+  ok (husk_user_resolve ("ghost", root, &u, &err) < 0 && err
           && strstr (err->msg, "user \"ghost\": no such user") != NULL,
       "an unknown name is an error naming it");
   husk_error_free (&err);
-  ok (husk_user_resolve ("app:ghosts", etc, &u, &err) < 0 && err
+  ok (husk_user_resolve ("app:ghosts", root, &u, &err) < 0 && err
           && strstr (err->msg, "no such group") != NULL,
       "an unknown group is an error");
   husk_error_free (&err);
-  ok (husk_user_resolve ("4294967295", etc, &u, &err) < 0, "the invalid id -1 is not a number");
+  ok (husk_user_resolve ("4294967295", root, &u, &err) < 0, "the invalid id -1 is not a number");
   husk_error_free (&err);
 
   {
+    /* Hostile images: a FIFO must not block the reader, and a symlink out of the root stays
+       inside it.  */
+    char path[256], host[256];
+    snprintf (path, sizeof (path), "%s/etc/group", etc);
+    unlink (path);
+    mkfifo (path, 0644);
+    ok (husk_user_resolve ("app", root, &u, &err) < 0 && err
+            && strstr (err->msg, "not a regular file") != NULL,
+        "a FIFO as /etc/group is refused without blocking");
+    husk_error_free (&err);
+    unlink (path);
+    snprintf (path, sizeof (path), "%s/etc/passwd", etc);
+    snprintf (host, sizeof (host), "%s.passwd", etc);
+    rename (path, host);
+    symlink ("../../../../../../../../../../..", path);
+    ok (husk_user_resolve ("root", root, &u, &err) < 0 && err
+            && strstr (err->msg, "no such user") == NULL,
+        "a symlink from /etc/passwd up and out stays in the root");
+    husk_error_free (&err);
+    unlink (path);
+    symlink (host, path);
+    ok (husk_user_resolve ("app", root, &u, &err) < 0 && err
+            && strstr (err->msg, "no such user") != NULL,
+        "an absolute symlink to a host file is resolved inside the root");
+    husk_error_free (&err);
+    unlink (path);
+    unlink (host);
+  }
+
+  {
     char path[256];
-    snprintf (path, sizeof (path), "%s/passwd", etc);
-    unlink (path);
-    snprintf (path, sizeof (path), "%s/group", etc);
-    unlink (path);
+    snprintf (path, sizeof (path), "%s/etc", etc);
+    rmdir (path);
     rmdir (etc);
   }
-  ok (husk_user_resolve ("0:0", etc, &u, &err) == 0 && u.uid == 0,
+  ok (husk_user_resolve ("0:0", root, &u, &err) == 0 && u.uid == 0,
       "numbers work without /etc/passwd");
-  ok (husk_user_resolve ("app", etc, &u, &err) < 0, "names do not");
+  ok (husk_user_resolve ("app", root, &u, &err) < 0, "names do not");
   husk_error_free (&err);
+  close (root);
 }
 
 static void
