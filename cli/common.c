@@ -11,6 +11,7 @@
 
 #include "cleanup.h"
 #include "common.h"
+#include "selfexe.h"
 #include "record.h"
 #include "util.h"
 #include "banned.h"
@@ -51,16 +52,13 @@ husk_cli_idmap (struct husk_idmap *buf, const struct husk_idmap **ret, struct hu
 int
 husk_cli_exec_full (struct husk_global *g, struct husk_error **err)
 {
-  char self[PATH_MAX];
-  ssize_t n = readlink ("/proc/self/exe", self, sizeof (self) - 1);
+  cleanup_free char *self = husk_self_exe_path ();
   cleanup_free char *beside = NULL;
   const char *full;
   char *slash;
 
-  if (n <= 0 || (size_t) n >= sizeof (self) - 1)
-    return husk_error_set (err, n < 0 ? errno : ENAMETOOLONG,
-                           "find husk's own binary (/proc/self/exe)");
-  self[n] = '\0';
+  if (self == NULL)
+    return husk_error_set (err, errno, "find husk's own binary (/proc/self/exe)");
   slash = strrchr (self, '/');
   if (slash == NULL)
     return husk_error_set (err, 0, "find husk's own binary (/proc/self/exe)");

@@ -6,6 +6,7 @@
 #include "cleanup.h"
 #include "commands.h"
 #include "monitor.h"
+#include "selfexe.h"
 #include "common.h"
 #include "util.h"
 #include "banned.h"
@@ -15,38 +16,41 @@ struct command
   const char *name;
   int (*fn) (struct husk_global *g, int argc, char **argv, struct husk_error **err);
   const char *summary;
+  /* It forks processes into containers: it runs from a sealed copy of husk's binary
+     (runtime/selfexe.h, CVE-2019-5736).  */
+  bool enters;
 };
 
 static const struct command commands[] = {
-  { "pull", husk_cmd_pull, "import an image into the store" },
-  { "images", husk_cmd_images, "list the images in the store" },
-  { "run", husk_cmd_run, "run a command in a new container" },
-  { "exec", husk_cmd_exec, "run a command in a running container" },
-  { "login", husk_cmd_login, "store credentials for a registry" },
-  { "logout", husk_cmd_logout, "remove stored registry credentials" },
-  { "tag", husk_cmd_tag, "give an image more names" },
-  { "rmi", husk_cmd_rmi, "remove images" },
-  { "image", husk_cmd_image, "manage images (ls, tag, rm, prune, inspect, history)" },
-  { "inspect", husk_cmd_inspect, "show images as JSON" },
-  { "history", husk_cmd_history, "show an image's history" },
-  { "system", husk_cmd_system, "show disk use (system df)" },
-  { "save", husk_cmd_save, "write images as a docker-archive" },
-  { "load", husk_cmd_load, "import the images of a docker-archive" },
-  { "create", husk_cmd_create, "create a container" },
-  { "start", husk_cmd_start, "start containers" },
-  { "restart", husk_cmd_restart, "restart containers" },
-  { "ps", husk_cmd_ps, "list containers" },
-  { "stop", husk_cmd_stop, "stop containers" },
-  { "kill", husk_cmd_kill, "send a signal to containers" },
-  { "wait", husk_cmd_wait, "wait for containers to stop and print their exit codes" },
-  { "attach", husk_cmd_attach, "attach to a running container" },
-  { "rm", husk_cmd_rm, "remove containers" },
-  { "rename", husk_cmd_rename, "rename a container" },
-  { "container", husk_cmd_container, "manage containers (ls, create, start, stop, rm, prune, ...)" },
-  { "logs", husk_cmd_logs, "print a container's output" },
-  { "diff", husk_cmd_diff, "list a container's changed files" },
-  { "cp", husk_cmd_cp, "copy files between a container and the host" },
-  { "top", husk_cmd_top, "show a container's processes" },
+  { "pull", husk_cmd_pull, "import an image into the store", false },
+  { "images", husk_cmd_images, "list the images in the store", false },
+  { "run", husk_cmd_run, "run a command in a new container", true },
+  { "exec", husk_cmd_exec, "run a command in a running container", true },
+  { "login", husk_cmd_login, "store credentials for a registry", false },
+  { "logout", husk_cmd_logout, "remove stored registry credentials", false },
+  { "tag", husk_cmd_tag, "give an image more names", false },
+  { "rmi", husk_cmd_rmi, "remove images", false },
+  { "image", husk_cmd_image, "manage images (ls, tag, rm, prune, inspect, history)", false },
+  { "inspect", husk_cmd_inspect, "show images as JSON", false },
+  { "history", husk_cmd_history, "show an image's history", false },
+  { "system", husk_cmd_system, "show disk use (system df)", false },
+  { "save", husk_cmd_save, "write images as a docker-archive", false },
+  { "load", husk_cmd_load, "import the images of a docker-archive", false },
+  { "create", husk_cmd_create, "create a container", false },
+  { "start", husk_cmd_start, "start containers", true },
+  { "restart", husk_cmd_restart, "restart containers", true },
+  { "ps", husk_cmd_ps, "list containers", false },
+  { "stop", husk_cmd_stop, "stop containers", false },
+  { "kill", husk_cmd_kill, "send a signal to containers", false },
+  { "wait", husk_cmd_wait, "wait for containers to stop and print their exit codes", false },
+  { "attach", husk_cmd_attach, "attach to a running container", false },
+  { "rm", husk_cmd_rm, "remove containers", false },
+  { "rename", husk_cmd_rename, "rename a container", false },
+  { "container", husk_cmd_container, "manage containers (ls, create, start, stop, rm, prune, ...)", true },
+  { "logs", husk_cmd_logs, "print a container's output", false },
+  { "diff", husk_cmd_diff, "list a container's changed files", false },
+  { "cp", husk_cmd_cp, "copy files between a container and the host", false },
+  { "top", husk_cmd_top, "show a container's processes", false },
 };
 
 static void
@@ -73,9 +77,18 @@ main (int argc, char **argv)
   const struct command *cmd = NULL;
   int i, ret;
 
-  /* A detached container's monitor, re-executed by itself (runtime/monitor.c).  */
+  husk_self_exe_init ();
+  /* A detached container's monitor, re-executed by itself (runtime/monitor.c) from the
+     sealed copy its parent ran; sealing here is a check, unless something else started it.  */
   if (argc > 1 && strcmp (argv[1], HUSK_MONITOR_ARG) == 0)
-    return husk_monitor_exec_main (argc, argv);
+    {
+      if (husk_self_exe_seal (argv, &err) < 0)
+        {
+          fprintf (stderr, "husk: %s\n", err->msg);
+          return HUSK_EXIT_FAILURE;
+        }
+      return husk_monitor_exec_main (argc, argv);
+    }
 
   for (i = 1; i < argc && argv[i][0] == '-'; i++)
     {
@@ -125,6 +138,12 @@ main (int argc, char **argv)
     {
       fprintf (stderr, "husk: unknown command \"%s\" (see \"husk --help\")\n", argv[i]);
       return HUSK_EXIT_USAGE;
+    }
+
+  if (cmd->enters && cmd->fn && husk_self_exe_seal (argv, &err) < 0)
+    {
+      fprintf (stderr, "husk: %s\n", err->msg);
+      return HUSK_EXIT_FAILURE;
     }
 
   /* Each command sees its own name as argv[0].  NULL: it lives in husk-full (commands.h).  */

@@ -124,6 +124,7 @@ int
 husk_user_resolve (const char *spec, int rootfd, struct husk_user *ret, struct husk_error **err)
 {
   cleanup_free char *user = husk_xstrdup (spec && *spec ? spec : "0");
+  const char *shown = spec && *spec ? spec : "root";
   cleanup_free char *passwd = NULL, *group = NULL;
   cleanup_free char *name = NULL;
   struct husk_user u;
@@ -136,10 +137,10 @@ husk_user_resolve (const char *spec, int rootfd, struct husk_user *ret, struct h
   if (grp)
     *grp++ = '\0';
   if (*user == '\0' || (grp && *grp == '\0'))
-    return husk_error_set (err, 0, "user \"%s\": empty user or group name", spec);
+    return husk_error_set (err, 0, "user \"%s\": empty user or group name", shown);
   r = read_etc (rootfd, "/etc/passwd", &passwd);
   if (r < 0)
-    return husk_error_set (err, r == -EINVAL ? 0 : -r, "user \"%s\": read \"/etc/passwd\"%s", spec,
+    return husk_error_set (err, r == -EINVAL ? 0 : -r, "user \"%s\": read \"/etc/passwd\"%s", shown,
                            r == -EINVAL ? ": not a regular file" : "");
   numeric = parse_id (user, &id);
   find_passwd (passwd, numeric ? NULL : user, numeric ? id : 0, &u, &name, &found);
@@ -147,7 +148,7 @@ husk_user_resolve (const char *spec, int rootfd, struct husk_user *ret, struct h
     {
       if (!numeric)
         return husk_error_set (err, 0, "user \"%s\": no such user in the container's /etc/passwd",
-                               spec);
+                               shown);
       u.uid = id;
       u.gid = 0;
       snprintf (u.home, sizeof (u.home), "/");
@@ -157,7 +158,7 @@ husk_user_resolve (const char *spec, int rootfd, struct husk_user *ret, struct h
       r = read_etc (rootfd, "/etc/group", &group);
       if (r < 0)
         return husk_error_set (err, r == -EINVAL ? 0 : -r, "user \"%s\": read \"/etc/group\"%s",
-                               spec, r == -EINVAL ? ": not a regular file" : "");
+                               shown, r == -EINVAL ? ": not a regular file" : "");
     }
   if (grp)
     {
@@ -170,7 +171,7 @@ husk_user_resolve (const char *spec, int rootfd, struct husk_user *ret, struct h
       scan_groups (group, grp, &gid, &found, name, &u);
       if (grp && !found)
         return husk_error_set (err, 0, "user \"%s\": no such group in the container's /etc/group",
-                               spec);
+                               shown);
       u.gid = gid;
     }
   else if (name)
