@@ -209,7 +209,12 @@ prepare_outside (const struct husk_ctr *ctr, int pidfd, const struct husk_contai
         return not_running (err, ctr);
       return husk_error_set (err, errno, "container %.12s: open its root", ctr->id);
     }
-  return husk_process_prepare (spec, rootfd, ret, err);
+  if (husk_process_prepare (spec, rootfd, ret, err) < 0)
+    {
+      (*err)->status = 126; /* As when the command cannot be run.  */
+      return -1;
+    }
+  return 0;
 }
 
 static void
