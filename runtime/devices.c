@@ -37,18 +37,19 @@
                         (outside this cgroup, on a mount that is not nodev) could open it: a
                         container must not be able to leave a door to a host disk for another
                         local user.  CAP_MKNOD stays in the default set (fifos need none).
-     c 5:1  console     husk binds no /dev/console; the host's console is a host device.
+     c 5:1  console     the host's console.  With -t the container's /dev/console is its own
+                        pty slave bound there (136:N), which the pts rule covers.
      c 10:200 tun       runc allowed it once and dropped it; husk has no --device yet.
      c 5:2, 136:* m     a pty node made on a host-visible filesystem is not needed.  */
 #define RWM (HUSK_DEV_READ | HUSK_DEV_WRITE | HUSK_DEV_MKNOD)
 #define RW (HUSK_DEV_READ | HUSK_DEV_WRITE)
 
 const struct husk_device_rule husk_devices_default[] = {
-  { 'c', 1, 3, RWM },   { 'c', 1, 5, RWM }, { 'c', 1, 7, RWM },
-  { 'c', 1, 8, RWM },   { 'c', 1, 9, RWM }, { 'c', 5, 0, RWM },
-  { 'c', 5, 2, RW },    { 'c', 136, HUSK_DEV_ANY, RW },
+  { 'c', 1, 3, RWM }, { 'c', 1, 5, RWM }, { 'c', 1, 7, RWM }, { 'c', 1, 8, RWM },
+  { 'c', 1, 9, RWM }, { 'c', 5, 0, RWM }, { 'c', 5, 2, RW },  { 'c', 136, HUSK_DEV_ANY, RW },
 };
-const size_t husk_devices_n_default = sizeof (husk_devices_default) / sizeof (husk_devices_default[0]);
+const size_t husk_devices_n_default
+    = sizeof (husk_devices_default) / sizeof (husk_devices_default[0]);
 
 /* --------------------------------------------------------------- mechanism  */
 
@@ -65,7 +66,7 @@ static bool
 is_fs (const char *path, long magic)
 {
   struct statfs sf;
-  return statfs (path, &sf) == 0 && (long) sf.f_type == magic;
+  return statfs (path, &sf) == 0 && (long)sf.f_type == magic;
 }
 
 /* The device hierarchies mounted here: v1 "devices", then cgroup2 (the whole of
@@ -97,23 +98,22 @@ husk_device_rule_format (const struct husk_device_rule *r, char *buf, size_t siz
   char maj[16] = "*", min[16] = "*";
 
   if (r->major != HUSK_DEV_ANY)
-    snprintf (maj, sizeof (maj), "%d", (int) r->major);
+    snprintf (maj, sizeof (maj), "%d", (int)r->major);
   if (r->minor != HUSK_DEV_ANY)
-    snprintf (min, sizeof (min), "%d", (int) r->minor);
+    snprintf (min, sizeof (min), "%d", (int)r->minor);
   snprintf (buf, size, "%c %s:%s %s%s%s", r->type, maj, min, r->access & HUSK_DEV_READ ? "r" : "",
             r->access & HUSK_DEV_WRITE ? "w" : "", r->access & HUSK_DEV_MKNOD ? "m" : "");
 }
 
 /* One write(2) of TEXT to DIRFD/FILE: cgroup files take one rule or pid per write.  */
 static int
-write_cg (int dirfd, const char *file, const char *text, const char *where,
-          struct husk_error **err)
+write_cg (int dirfd, const char *file, const char *text, const char *where, struct husk_error **err)
 {
   cleanup_close int fd = openat (dirfd, file, O_WRONLY | O_CLOEXEC);
 
   if (fd < 0)
     return husk_error_set (err, errno, "%s/%s", where, file);
-  if (write (fd, text, strlen (text)) != (ssize_t) strlen (text))
+  if (write (fd, text, strlen (text)) != (ssize_t)strlen (text))
     return husk_error_set (err, errno, "%s/%s: write \"%s\"", where, file, text);
   return 0;
 }
@@ -146,9 +146,8 @@ static void
 emit (struct prog *p, uint8_t code, uint8_t dst, uint8_t src, int16_t off, int32_t imm)
 {
   if (p->n < sizeof (p->insn) / sizeof (p->insn[0]))
-    p->insn[p->n] = (struct bpf_insn){
-      .code = code, .dst_reg = dst, .src_reg = src, .off = off, .imm = imm
-    };
+    p->insn[p->n]
+        = (struct bpf_insn){ .code = code, .dst_reg = dst, .src_reg = src, .off = off, .imm = imm };
   p->n++;
 }
 
@@ -168,8 +167,7 @@ build_program (const struct husk_device_rule *rules, size_t n_rules, struct prog
   const unsigned all = HUSK_DEV_READ | HUSK_DEV_WRITE | HUSK_DEV_MKNOD;
 
   p->n = 0;
-  emit (p, BPF_LDX | BPF_MEM | BPF_W, r2, r1, offsetof (struct bpf_cgroup_dev_ctx, access_type),
-        0);
+  emit (p, BPF_LDX | BPF_MEM | BPF_W, r2, r1, offsetof (struct bpf_cgroup_dev_ctx, access_type), 0);
   emit (p, BPF_ALU64 | BPF_MOV | BPF_X, r3, r2, 0, 0);
   emit (p, BPF_ALU64 | BPF_AND | BPF_K, r2, 0, 0, 0xffff);
   emit (p, BPF_ALU64 | BPF_RSH | BPF_K, r3, 0, 0, 16);
@@ -194,14 +192,14 @@ build_program (const struct husk_device_rule *rules, size_t n_rules, struct prog
       if (r->access != all)
         {
           emit (p, BPF_ALU64 | BPF_MOV | BPF_X, r0, r3, 0, 0);
-          emit (p, BPF_ALU64 | BPF_AND | BPF_K, r0, 0, 0, (int32_t) (~r->access & all));
+          emit (p, BPF_ALU64 | BPF_AND | BPF_K, r0, 0, 0, (int32_t)(~r->access & all));
           emit_jne (p, r0, 0, pending, &n_pending);
         }
       emit (p, BPF_ALU64 | BPF_MOV | BPF_K, r0, 0, 0, 1);
       emit (p, BPF_JMP | BPF_EXIT, 0, 0, 0, 0);
       /* Each pending jump lands on the instruction after this block.  */
       for (size_t k = 0; k < n_pending && p->n <= sizeof (p->insn) / sizeof (p->insn[0]); k++)
-        p->insn[pending[k]].off = (int16_t) (p->n - pending[k] - 1);
+        p->insn[pending[k]].off = (int16_t)(p->n - pending[k] - 1);
     }
   emit (p, BPF_ALU64 | BPF_MOV | BPF_K, r0, 0, 0, 0);
   emit (p, BPF_JMP | BPF_EXIT, 0, 0, 0, 0);
@@ -213,7 +211,7 @@ build_program (const struct husk_device_rule *rules, size_t n_rules, struct prog
 static int
 sys_bpf (int cmd, union bpf_attr *attr)
 {
-  return (int) syscall (SYS_bpf, cmd, attr, sizeof (*attr));
+  return (int)syscall (SYS_bpf, cmd, attr, sizeof (*attr));
 }
 
 int
@@ -230,9 +228,9 @@ husk_devices_bpf_load (const struct husk_device_rule *rules, size_t n_rules,
   memset (&attr, 0, sizeof (attr));
   attr.prog_type = BPF_PROG_TYPE_CGROUP_DEVICE;
   attr.expected_attach_type = BPF_CGROUP_DEVICE;
-  attr.insns = (uint64_t) (uintptr_t) p.insn;
-  attr.insn_cnt = (uint32_t) p.n;
-  attr.license = (uint64_t) (uintptr_t) "GPL";
+  attr.insns = (uint64_t)(uintptr_t)p.insn;
+  attr.insn_cnt = (uint32_t)p.n;
+  attr.license = (uint64_t)(uintptr_t) "GPL";
   snprintf (attr.prog_name, sizeof (attr.prog_name), "husk_devices");
   fd = sys_bpf (BPF_PROG_LOAD, &attr);
   if (fd >= 0)
@@ -242,7 +240,7 @@ husk_devices_bpf_load (const struct husk_device_rule *rules, size_t n_rules,
   /* The verifier refused it: load again to read why.  */
   log[0] = '\0';
   attr.log_level = 1;
-  attr.log_buf = (uint64_t) (uintptr_t) log;
+  attr.log_buf = (uint64_t)(uintptr_t)log;
   attr.log_size = sizeof (log);
   fd = sys_bpf (BPF_PROG_LOAD, &attr);
   if (fd >= 0)
@@ -258,8 +256,8 @@ husk_devices_bpf_attach (int cgfd, int progfd, struct husk_error **err)
   union bpf_attr attr;
 
   memset (&attr, 0, sizeof (attr));
-  attr.target_fd = (uint32_t) cgfd;
-  attr.attach_bpf_fd = (uint32_t) progfd;
+  attr.target_fd = (uint32_t)cgfd;
+  attr.attach_bpf_fd = (uint32_t)progfd;
   attr.attach_type = BPF_CGROUP_DEVICE;
   attr.attach_flags = BPF_F_ALLOW_MULTI;
   if (sys_bpf (BPF_PROG_ATTACH, &attr) < 0)
@@ -301,8 +299,7 @@ make_cgroup (const struct hierarchy *h, const char *name, struct husk_error **er
     return husk_error_set (err, errno, "open \"%s/" PARENT "\"", h->path);
   /* Left by an earlier run (a killed monitor): its rules are not to be trusted to be ours.  */
   if (unlinkat (parentfd, name, AT_REMOVEDIR) < 0 && errno != ENOENT)
-    return husk_error_set (err, errno, "remove the old cgroup \"%s/" PARENT "/%s\"", h->path,
-                           name);
+    return husk_error_set (err, errno, "remove the old cgroup \"%s/" PARENT "/%s\"", h->path, name);
   if (mkdirat (parentfd, name, 0755) < 0)
     return husk_error_set (err, errno, "create \"%s/" PARENT "/%s\"", h->path, name);
   fd = openat (parentfd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
@@ -330,8 +327,7 @@ setup_v1 (int cgfd, const char *where, const struct husk_device_rule *rules, siz
 }
 
 static int
-setup_v2 (int cgfd, const struct husk_device_rule *rules, size_t n_rules,
-          struct husk_error **err)
+setup_v2 (int cgfd, const struct husk_device_rule *rules, size_t n_rules, struct husk_error **err)
 {
   cleanup_close int progfd = husk_devices_bpf_load (rules, n_rules, err);
 
@@ -341,8 +337,8 @@ setup_v2 (int cgfd, const struct husk_device_rule *rules, size_t n_rules,
 }
 
 int
-husk_devices_cgroup_apply (const char *name, const struct husk_device_rule *rules,
-                           size_t n_rules, pid_t pid, struct husk_error **err)
+husk_devices_cgroup_apply (const char *name, const struct husk_device_rule *rules, size_t n_rules,
+                           pid_t pid, struct husk_error **err)
 {
   struct hierarchy h[2];
   int fds[2] = { -1, -1 };
@@ -354,9 +350,10 @@ husk_devices_cgroup_apply (const char *name, const struct husk_device_rule *rule
   if (!name_valid (name))
     return husk_error_set (err, 0, "device cgroup: invalid name \"%s\"", name ? name : "");
   if (n == 0)
-    return husk_error_set (err, 0, "device cgroup: neither a cgroup v1 \"devices\" hierarchy "
-                                   "nor cgroup2 is mounted under " CGROUP_ROOT);
-  snprintf (pidbuf, sizeof (pidbuf), "%d", (int) pid);
+    return husk_error_set (err, 0,
+                           "device cgroup: neither a cgroup v1 \"devices\" hierarchy "
+                           "nor cgroup2 is mounted under " CGROUP_ROOT);
+  snprintf (pidbuf, sizeof (pidbuf), "%d", (int)pid);
   for (size_t i = 0; i < n; i++)
     {
       cleanup_free char *where = husk_strdup_printf ("%s/" PARENT "/%s", h[i].path, name);
@@ -402,7 +399,7 @@ husk_devices_cgroup_join (const char *name, struct husk_error **err)
 
   if (!name_valid (name))
     return husk_error_set (err, 0, "device cgroup: invalid name \"%s\"", name ? name : "");
-  snprintf (pidbuf, sizeof (pidbuf), "%d", (int) getpid ());
+  snprintf (pidbuf, sizeof (pidbuf), "%d", (int)getpid ());
   for (size_t i = 0; i < n; i++)
     {
       cleanup_free char *where = husk_strdup_printf ("%s/" PARENT "/%s", h[i].path, name);
@@ -419,8 +416,9 @@ husk_devices_cgroup_join (const char *name, struct husk_error **err)
       joined++;
     }
   if (joined == 0)
-    return husk_error_set (err, 0, "the container has no device cgroup (was it started by an "
-                                   "older husk?)");
+    return husk_error_set (err, 0,
+                           "the container has no device cgroup (was it started by an "
+                           "older husk?)");
   return 0;
 }
 
