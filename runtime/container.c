@@ -508,8 +508,7 @@ husk_container_spawn (const struct husk_container_spec *spec, const int stdio[3]
     }
   /* As root, into its device cgroup before it runs anything of the container's.  */
   if (ctx.late_cgroupns
-      && husk_devices_cgroup_apply (spec->device_cgroup, spec->devices, spec->n_devices, pid,
-                                    err)
+      && husk_devices_cgroup_apply (spec->device_cgroup, spec->devices, spec->n_devices, pid, err)
              < 0)
     {
       kill_and_reap (pid);

@@ -91,8 +91,8 @@ bind_volumes (const struct husk_container_spec *spec, int rootfd, struct husk_er
         return husk_error_set (err, errno, "volume \"%s\"", m->source);
       {
         /* nodev as in the container (the overlay itself is, husk_mount_overlay).  */
-        struct mount_attr attr = { .attr_set = MOUNT_ATTR_NODEV
-                                               | (m->readonly ? MOUNT_ATTR_RDONLY : 0) };
+        struct mount_attr attr
+            = { .attr_set = MOUNT_ATTR_NODEV | (m->readonly ? MOUNT_ATTR_RDONLY : 0) };
         if (mount_setattr (mfd, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof (attr)) < 0)
           return husk_error_set (err, errno, "volume \"%s\": set nodev%s", m->source,
                                  m->readonly ? " and read-only" : "");

@@ -295,8 +295,9 @@ new_tmpfs (const char *options, bool readonly, struct husk_error **err)
       else if (strcmp (o, "nosuid") == 0)
         attrs |= MOUNT_ATTR_NOSUID;
       else if (strcmp (o, "dev") == 0)
-        return husk_error_set (err, 0, "option \"dev\" is not supported: every writable mount "
-                                       "in a container is nodev");
+        return husk_error_set (err, 0,
+                               "option \"dev\" is not supported: every writable mount "
+                               "in a container is nodev");
       else if (strcmp (o, "nodev") == 0)
         ; /* Always.  */
       else if (n + 2 < N_ELEMS (opts) - 1)
