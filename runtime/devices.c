@@ -218,7 +218,7 @@ int
 husk_devices_bpf_load (const struct husk_device_rule *rules, size_t n_rules,
                        struct husk_error **err)
 {
-  static struct prog p; /* 4 KiB: not on the stack of a process about to clone.  */
+  static struct prog p; /* 4 KiB of instructions: not on the stack.  */
   union bpf_attr attr;
   char log[4096];
   int fd;
