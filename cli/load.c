@@ -51,7 +51,7 @@ do_load (void *arg, struct husk_error **err)
                  "there is no /etc/subuid range to map them\n",
                  label ? label : loaded[i].res.id, (uintmax_t) loaded[i].res.squashed_owners);
       if (loaded[i].res.skipped_devices > 0 && !job->quiet)
-        fprintf (stderr, "husk: note: image \"%s\": %ju device nodes skipped (rootless)\n",
+        fprintf (stderr, "husk: note: image \"%s\": %ju device nodes skipped (never unpacked)\n",
                  label ? label : loaded[i].res.id, (uintmax_t) loaded[i].res.skipped_devices);
       if (job->pull)
         printf ("%s\n", loaded[i].res.id);

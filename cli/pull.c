@@ -77,7 +77,7 @@ do_pull (void *arg, struct husk_error **err)
              "no /etc/subuid range to map them\n",
              name ? name : res.id, (uintmax_t) res.squashed_owners);
   if (res.skipped_devices > 0 && !job->quiet)
-    fprintf (stderr, "husk: note: image \"%s\": %ju device nodes skipped (rootless)\n",
+    fprintf (stderr, "husk: note: image \"%s\": %ju device nodes skipped (never unpacked)\n",
              name ? name : res.id, (uintmax_t) res.skipped_devices);
   printf ("%s\n", res.id);
   return 0;

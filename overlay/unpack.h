@@ -24,7 +24,7 @@ struct husk_unpack_stats
   uint64_t entries;
   uint64_t bytes;            /* Uncompressed.  */
   uint64_t squashed_owners;  /* Entries whose owner is not mapped, left to the user.  */
-  uint64_t skipped_devices;  /* Device nodes not created (rootless).  */
+  uint64_t skipped_devices;  /* Char and block nodes, never created.  */
   uint64_t skipped_xattrs;
   uint64_t whiteouts;        /* Deletions and opaque markers applied.  */
 };

@@ -83,6 +83,7 @@ struct child_ctx
   const struct husk_seccomp_prog *seccomp; /* NULL: unconfined.  */
   int go, report, ttysock;
   int stdio[3]; /* -1: keep husk's.  */
+  bool late_cgroupns; /* Its cgroup namespace once the parent has placed it (devices).  */
 };
 
 /* Become USER: groups first, while still allowed to set them.  */
@@ -279,6 +280,12 @@ container_child (const struct child_ctx *ctx)
   if (read (ctx->go, &c, 1) != 1)
     _exit (125); /* The parent is gone.  */
   close (ctx->go);
+  /* Now that it is in its device cgroup, that cgroup becomes the root of its namespace.  */
+  if (ctx->late_cgroupns && unshare (CLONE_NEWCGROUP) < 0)
+    {
+      husk_error_set (&err, errno, "create the cgroup namespace");
+      goto fail;
+    }
 
   if (spec->idmap && husk_container_become_root (&err) < 0)
     goto fail;
@@ -415,6 +422,9 @@ husk_container_spawn (const struct husk_container_spec *spec, const int stdio[3]
     flags |= CLONE_NEWUSER;
   if (spec->network == HUSK_NETWORK_NONE)
     flags |= CLONE_NEWNET;
+  ctx.late_cgroupns = spec->idmap == NULL && spec->device_cgroup != NULL;
+  if (ctx.late_cgroupns)
+    flags &= ~(unsigned long) CLONE_NEWCGROUP;
   if (stdio)
     memcpy (ctx.stdio, stdio, sizeof (ctx.stdio));
 
@@ -495,6 +505,16 @@ husk_container_spawn (const struct husk_container_spec *spec, const int stdio[3]
       kill_and_reap (pid);
       forward_pid = 0;
       return husk_error_wrap (err, "user namespace");
+    }
+  /* As root, into its device cgroup before it runs anything of the container's.  */
+  if (ctx.late_cgroupns
+      && husk_devices_cgroup_apply (spec->device_cgroup, spec->devices, spec->n_devices, pid, err)
+             < 0)
+    {
+      kill_and_reap (pid);
+      forward_pid = 0;
+      husk_devices_cgroup_remove (spec->device_cgroup);
+      return -1;
     }
   if (write (go_w, "g", 1) != 1)
     {

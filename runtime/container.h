@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <signal.h>
 
+#include "devices.h"
 #include "error.h"
 #include "user.h"
 #include "userns.h"
@@ -71,6 +72,14 @@ struct husk_container_spec
   bool init;               /* husk's own init as pid 1.  */
   bool tty;                /* A pseudo-terminal for stdio.  */
   bool interactive;        /* Keep stdin; else /dev/null.  */
+
+  /* Without IDMAP (husk runs as root): the container's device cgroup, named DEVICE_CGROUP
+     (its ID), allowing only DEVICES (runtime/devices.h); its processes are placed in it
+     before they run anything of the container's.  NULL: none.  Ignored with IDMAP: no node
+     in a user namespace's mounts can be opened.  */
+  const char *device_cgroup;
+  const struct husk_device_rule *devices;
+  size_t n_devices;
 
   /* Run after the container exits, as root of its user namespace (no new id map to write):
      for --rm.  Its failure lands in *after_err, never changes the exit status.  */

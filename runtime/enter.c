@@ -89,12 +89,14 @@ bind_volumes (const struct husk_container_spec *spec, int rootfd, struct husk_er
       mfd = (int) open_tree (AT_FDCWD, m->source, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);
       if (mfd < 0)
         return husk_error_set (err, errno, "volume \"%s\"", m->source);
-      if (m->readonly)
-        {
-          struct mount_attr attr = { .attr_set = MOUNT_ATTR_RDONLY };
-          if (mount_setattr (mfd, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof (attr)) < 0)
-            return husk_error_set (err, errno, "volume \"%s\": make it read-only", m->source);
-        }
+      {
+        /* nodev as in the container (the overlay itself is, husk_mount_overlay).  */
+        struct mount_attr attr
+            = { .attr_set = MOUNT_ATTR_NODEV | (m->readonly ? MOUNT_ATTR_RDONLY : 0) };
+        if (mount_setattr (mfd, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof (attr)) < 0)
+          return husk_error_set (err, errno, "volume \"%s\": set nodev%s", m->source,
+                                 m->readonly ? " and read-only" : "");
+      }
       if (move_mount (mfd, "", target, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
         return husk_error_set (err, errno, "volume \"%s\" on \"%s\"", m->source, m->dest);
     }

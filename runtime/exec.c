@@ -143,6 +143,12 @@ exec_join (const struct exec_ctx *ctx)
      descriptors.  */
   husk_close_fds_except (keep, sizeof (keep) / sizeof (keep[0]));
 
+  /* As root, into the container's device cgroup while the host's /sys is still in sight:
+     the command's process inherits it.  */
+  if (ctx->spec->idmap == NULL && ctx->spec->device_cgroup
+      && husk_devices_cgroup_join (ctx->spec->device_cgroup, &err) < 0)
+    goto fail;
+
   if (setns (ctx->pidfd, (int) ctx->nsflags) < 0)
     {
       if (errno == ESRCH)

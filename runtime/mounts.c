@@ -74,7 +74,7 @@ mount_overlay_legacy (char *const *lowerdirs, const char *upper, const char *wor
   if (strlen (data) >= (size_t) sysconf (_SC_PAGESIZE))
     return husk_error_set (err, 0,
                            "mount overlay: %zu layers do not fit this kernel's option page", n);
-  if (mount ("overlay", target, "overlay", 0, data) < 0)
+  if (mount ("overlay", target, "overlay", MS_NODEV, data) < 0)
     return husk_error_set (err, errno, "mount overlay on \"%s\"", target);
   return 0;
 }
@@ -114,7 +114,8 @@ husk_mount_overlay (char *const *lowerdirs, const char *upper, const char *work,
       context_message (fsfd, msg, sizeof (msg));
       return husk_error_set (err, e, "mount overlay%s%s", *msg ? ": " : "", msg);
     }
-  mfd = fsmount (fsfd, FSMOUNT_CLOEXEC, 0);
+  /* nodev: no device node in an image's layers or the upper layer opens a device.  */
+  mfd = fsmount (fsfd, FSMOUNT_CLOEXEC, MOUNT_ATTR_NODEV);
   if (mfd < 0)
     return husk_error_set (err, errno, "mount overlay: fsmount");
   if (move_mount (mfd, "", AT_FDCWD, target, MOVE_MOUNT_F_EMPTY_PATH) < 0)
@@ -194,6 +195,18 @@ setattr_ro (int mfd, bool recursive, const char *what, struct husk_error **err)
                      sizeof (attr))
       < 0)
     return husk_error_set (err, errno, "make \"%s\" read-only", what);
+  return 0;
+}
+
+/* A volume: nodev all the way down (a node on the host's filesystem, or one the container
+   makes there, opens nothing from inside), and read-only when READONLY.  */
+static int
+set_bind_attrs (int mfd, bool readonly, const char *what, struct husk_error **err)
+{
+  struct mount_attr attr = { .attr_set = MOUNT_ATTR_NODEV | (readonly ? MOUNT_ATTR_RDONLY : 0) };
+  if (mount_setattr (mfd, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof (attr)) < 0)
+    return husk_error_set (err, errno, "volume \"%s\": set nodev%s", what,
+                           readonly ? " and read-only" : "");
   return 0;
 }
 
@@ -282,9 +295,11 @@ new_tmpfs (const char *options, bool readonly, struct husk_error **err)
       else if (strcmp (o, "nosuid") == 0)
         attrs |= MOUNT_ATTR_NOSUID;
       else if (strcmp (o, "dev") == 0)
-        attrs &= ~(unsigned) MOUNT_ATTR_NODEV;
+        return husk_error_set (err, 0,
+                               "option \"dev\" is not supported: every writable mount "
+                               "in a container is nodev");
       else if (strcmp (o, "nodev") == 0)
-        attrs |= MOUNT_ATTR_NODEV;
+        ; /* Always.  */
       else if (n + 2 < N_ELEMS (opts) - 1)
         {
           if (eq)
@@ -392,7 +407,9 @@ husk_setup_rootfs (const struct husk_container_spec *spec, struct husk_error **e
   procfd = new_fs ("proc", NULL, nse, err);
   if (procfd < 0)
     goto out;
-  devfd = new_fs ("tmpfs", dev_opts, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC, err);
+  /* /dev is nodev: the default nodes are bind mounts of the host's, each a mount of its own;
+     a node made in /dev itself opens nothing.  devpts stays dev: its ptys are opened.  */
+  devfd = new_fs ("tmpfs", dev_opts, nse, err);
   if (devfd < 0)
     goto out;
   ptsfd = new_fs ("devpts", pts_opts, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC, err);
@@ -451,7 +468,7 @@ husk_setup_rootfs (const struct husk_container_spec *spec, struct husk_error **e
               husk_error_set (err, errno, "volume \"%s\"", m->source);
               goto out;
             }
-          if (m->readonly && setattr_ro (mfds[i], true, m->source, err) < 0)
+          if (set_bind_attrs (mfds[i], m->readonly, m->source, err) < 0)
             goto out;
         }
       else

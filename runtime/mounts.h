@@ -6,8 +6,9 @@
 
 #include "error.h"
 
-/* Mount the overlay of LOWERDIRS (base first) with UPPER and WORK on TARGET.  ROOTLESS selects
-   overlayfs's user.* xattrs.  */
+/* Mount the overlay of LOWERDIRS (base first) with UPPER and WORK on TARGET, nodev (no node
+   in an image or the upper layer opens a device).  ROOTLESS selects overlayfs's user.*
+   xattrs.  */
 int husk_mount_overlay (char *const *lowerdirs, const char *upper, const char *work,
                         const char *target, bool rootless, struct husk_error **err);
 

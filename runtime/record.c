@@ -533,6 +533,11 @@ parse_config (struct husk_store *s, struct husk_ctr *c, const char *buf, size_t 
   sp->init = get_bool (j, "init");
   sp->tty = get_bool (j, "tty");
   sp->interactive = get_bool (j, "interactive");
+  /* Every container gets the default device rules (there is no --device yet); the cgroup
+     is used only when husk runs as root.  */
+  sp->device_cgroup = c->id;
+  sp->devices = husk_devices_default;
+  sp->n_devices = husk_devices_n_default;
 
   /* Paths follow the store, wherever it is now.  */
   for (size_t i = 0; c->layers[i]; i++)
@@ -632,6 +637,10 @@ husk_ctr_remove_rundir (const struct husk_ctr *c)
     if (dfd >= 0)
       husk_rm_rf_at (dfd, c->id, NULL);
   }
+  /* The container has exited (or its monitor is gone and repair_state killed it): its device
+     cgroup goes with its run directory.  Rootless there is none to remove.  */
+  if (geteuid () == 0)
+    husk_devices_cgroup_remove (c->id);
 }
 
 static bool

@@ -88,7 +88,7 @@ int husk_ctr_save_state (struct husk_store *s, const struct husk_ctr *c, struct 
 
 /* RUNDIR/ID/pid from C's pid, monitor_pid and their start times (RUNDIR/ID created).  */
 int husk_ctr_write_pidfile (const struct husk_ctr *c, struct husk_error **err);
-/* Remove RUNDIR/ID.  */
+/* Remove RUNDIR/ID and, as root, the container's device cgroup (runtime/devices.h).  */
 void husk_ctr_remove_rundir (const struct husk_ctr *c);
 /* "RUNDIR/ID/NAME".  */
 int husk_ctr_run_path (const struct husk_ctr *c, const char *name, char **ret,

@@ -13,7 +13,8 @@ SPEC has one entry a line (fields split on spaces; "#" lines are comments):
   symlink PATH TARGET
   hardlink PATH TARGET
   fifo PATH [MODE]
-  char PATH MAJOR MINOR
+  char PATH MAJOR MINOR [MODE]                  MODE defaults to 0666
+  block PATH MAJOR MINOR [MODE]
   xattr NAME VALUE                             on the entry before it
   xattrhex NAME HEX                            the same, a binary value
 Every entry gets mtime 1000000000 unless "mtime N" follows it.
@@ -72,10 +73,10 @@ def main():
         elif kind == "fifo":
             ti.type = tarfile.FIFOTYPE
             ti.mode = int(f[2], 8) if len(f) > 2 else 0o644
-        elif kind == "char":
-            ti.type = tarfile.CHRTYPE
+        elif kind in ("char", "block"):
+            ti.type = tarfile.CHRTYPE if kind == "char" else tarfile.BLKTYPE
             ti.devmajor, ti.devminor = int(f[2]), int(f[3])
-            ti.mode = 0o666
+            ti.mode = int(f[4], 8) if len(f) > 4 else 0o666
         else:
             sys.exit("mklayer.py: line %d: unknown entry kind %r" % (lineno, kind))
         if kind in ("dir", "file") and len(f) > 3:
