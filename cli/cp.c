@@ -27,6 +27,8 @@ cp_usage (void)
           "Copy files and directories between a container and the host (\"-\": a tar stream\n"
           "on standard output or input).\n\n"
           "Options:\n"
+          "  -a, --archive      keep owners, and on a copy out setuid and setgid bits (and\n"
+          "                     device nodes in a tar stream)\n"
           "  -L, --follow-link  follow a symbolic link at SRC\n"
           "      --help         show this help\n");
 }
@@ -57,6 +59,7 @@ struct cp_job
 {
   struct cp_side src, dst;
   bool follow;
+  bool archive; /* -a */
   bool to_container;
   bool stream; /* The host side is "-": a tar stream on stdin or stdout.  */
 };
@@ -181,6 +184,11 @@ dst_classify (struct cp_side *d, enum dst_kind *ret, struct husk_error **err)
       *ret = DST_MISSING;
       return 0;
     }
+  /* On the host a link at DEST may have been planted by a container that can write there (a
+     volume): following it would write wherever it points.  */
+  if (S_ISLNK (st.st_mode) && !d->in_container)
+    return husk_error_set (err, 0, "\"%s\": a symbolic link, which cp does not follow on the host",
+                           d->arg);
   if (S_ISLNK (st.st_mode))
     return husk_error_set (err, ELOOP, "\"%s\"", d->arg);
   *ret = S_ISDIR (st.st_mode) ? DST_DIR : DST_FILE;
@@ -192,13 +200,19 @@ static int
 copy_resolved (struct cp_job *job, struct husk_error **err)
 {
   struct cp_side *s = &job->src, *d = &job->dst;
-  struct husk_copy_opts o = { .chown_root = job->to_container };
+  /* Into a container: its root's, set-id bits kept (they grant nothing on the host).  Out of
+     one: the caller's, without set-id bits, unless -a.  */
+  struct husk_copy_opts o = { .chown_root = job->to_container && !job->archive,
+                              .keep_owner = job->archive,
+                              .keep_setid = job->to_container || job->archive };
   enum dst_kind kind;
   struct stat st;
   bool dir;
 
   if (fstatat (s->parent, s->name, &st, AT_SYMLINK_NOFOLLOW) < 0)
     return husk_error_set (err, errno, "\"%s\"", s->arg);
+  if (S_ISCHR (st.st_mode) || S_ISBLK (st.st_mode))
+    return husk_error_set (err, 0, "\"%s\": a device node is not copied", s->arg);
   dir = S_ISDIR (st.st_mode);
   if ((s->trailing_slash || s->contents) && !dir)
     return husk_error_set (err, ENOTDIR, "\"%s\"", s->arg);
@@ -260,7 +274,10 @@ copy_stream (struct cp_job *job, struct husk_error **err)
         return husk_error_set (err, errno, "\"%s\"", s->arg);
       if ((s->trailing_slash || s->contents) && !S_ISDIR (st.st_mode))
         return husk_error_set (err, ENOTDIR, "\"%s\"", s->arg);
-      if (husk_copy_to_tar (s->parent, s->name, s->contents ? "" : s->base, STDOUT_FILENO, err)
+      if ((S_ISCHR (st.st_mode) || S_ISBLK (st.st_mode)) && !job->archive)
+        return husk_error_set (err, 0, "\"%s\": a device node is not copied (without -a)", s->arg);
+      if (husk_copy_to_tar (s->parent, s->name, s->contents ? "" : s->base, job->archive,
+                            STDOUT_FILENO, err)
           < 0)
         return husk_error_wrap (err, "copy \"%s\" to a tar stream", s->arg);
       return 0;
@@ -325,7 +342,8 @@ enum
 int
 husk_cmd_cp (struct husk_global *g, int argc, char **argv, struct husk_error **err)
 {
-  static const struct option opts[] = { { "follow-link", no_argument, NULL, 'L' },
+  static const struct option opts[] = { { "archive", no_argument, NULL, 'a' },
+                                        { "follow-link", no_argument, NULL, 'L' },
                                         { "help", no_argument, NULL, OPT_HELP },
                                         { NULL, 0, NULL, 0 } };
   cleanup_store struct husk_store *store = NULL;
@@ -341,9 +359,12 @@ husk_cmd_cp (struct husk_global *g, int argc, char **argv, struct husk_error **e
   memset (&job, 0, sizeof (job));
   job.src.parent = job.dst.parent = -1;
   optind = 1;
-  while ((c = husk_cli_getopt ("cp", argc, argv, "+L", opts, err)) != -1)
+  while ((c = husk_cli_getopt ("cp", argc, argv, "+aL", opts, err)) != -1)
     switch (c)
       {
+      case 'a':
+        job.archive = true;
+        break;
       case 'L':
         job.follow = true;
         break;
@@ -381,7 +402,8 @@ husk_cmd_cp (struct husk_global *g, int argc, char **argv, struct husk_error **e
           < 0)
         goto out;
     }
-  else if (side_resolve (&job.dst, -1, true, err) < 0)
+  /* A link at the host DEST is not followed (dst_classify refuses it).  */
+  else if (side_resolve (&job.dst, -1, false, err) < 0)
     goto out;
   /* A stopped container's overlay is mounted for the copy: no start may mount it as well.  */
   if (ctr->status != HUSK_CTR_RUNNING)

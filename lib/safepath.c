@@ -20,13 +20,53 @@
 
 #define MAX_SYMLINKS 40
 
-static bool force_fallback;
+#ifndef SYS_fchmodat2
+#define SYS_fchmodat2 452 /* The same number on every architecture.  */
+#endif
+
+static bool force_fallback, force_chmod_fallback;
 static bool no_openat2; /* Learned once: the kernel says ENOSYS.  */
+static bool no_fchmodat2;
 
 void
 husk_safepath_force_fallback (bool on)
 {
   force_fallback = on;
+}
+
+void
+husk_safepath_force_chmod_fallback (bool on)
+{
+  force_chmod_fallback = on;
+}
+
+int
+husk_chmod_at_nofollow (int dirfd, const char *name, mode_t mode)
+{
+  struct stat st;
+  int fd, r;
+
+  if (!force_chmod_fallback && !no_fchmodat2)
+    {
+      if (syscall (SYS_fchmodat2, dirfd, name, mode, AT_SYMLINK_NOFOLLOW) == 0)
+        return 0;
+      if (errno != ENOSYS)
+        return -errno;
+      no_fchmodat2 = true;
+    }
+  /* O_NONBLOCK: a fifo opens at once without a writer.  Only a fifo is accepted, so nothing
+     else (a device a container swapped in) is ever opened for long or changed.  */
+  fd = openat (dirfd, name, O_RDONLY | O_NONBLOCK | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC);
+  if (fd < 0)
+    return -errno;
+  if (fstat (fd, &st) < 0)
+    r = -errno;
+  else if (!S_ISFIFO (st.st_mode))
+    r = -ENXIO;
+  else
+    r = fchmod (fd, mode) < 0 ? -errno : 0;
+  close (fd);
+  return r;
 }
 
 #if defined(HAVE_LINUX_OPENAT2_H) && HAVE_DECL_SYS_OPENAT2

@@ -34,7 +34,17 @@ int husk_mkdirs_in_root (int rootfd, const char *path, mode_t mode, enum husk_re
 int husk_read_in_root (int rootfd, const char *path, size_t max_size, enum husk_resolve how,
                        char **ret_buf, size_t *ret_len);
 
+/* Set the mode of NAME (one component) in DIRFD without following a symlink there, as
+   chmod(2) would on anything else: for what has no descriptor worth opening (a fifo just made
+   by mknodat).  Uses fchmodat2 (Linux 6.6) with AT_SYMLINK_NOFOLLOW; on an older kernel, opens
+   NAME O_RDONLY | O_NONBLOCK | O_NOFOLLOW and requires a fifo there.  Never goes through
+   /proc, which may be a container's.  Returns 0 or -errno: ELOOP or EOPNOTSUPP for a symlink,
+   ENXIO (fallback) for anything but a fifo.  */
+int husk_chmod_at_nofollow (int dirfd, const char *name, mode_t mode);
+
 /* Tests force the fallback walk, as on a kernel without openat2.  */
 void husk_safepath_force_fallback (bool on);
+/* And the fallback of husk_chmod_at_nofollow.  */
+void husk_safepath_force_chmod_fallback (bool on);
 
 #endif

@@ -23,6 +23,7 @@ struct tar_out
 {
   struct archive *a;
   struct archive_entry_linkresolver *links;
+  bool archive; /* cp -a: set-id bits and device nodes too.  */
 };
 
 static int
@@ -68,16 +69,27 @@ tar_one (struct tar_out *t, int dirfd, const char *name, const char *arcname,
     return husk_error_set (err, errno, "\"%s\"", arcname);
   if (S_ISSOCK (st.st_mode))
     return 0;
-  if (S_ISREG (st.st_mode) || S_ISDIR (st.st_mode))
+  if ((S_ISCHR (st.st_mode) || S_ISBLK (st.st_mode)) && !t->archive)
     {
-      fd = openat (dirfd, name,
-                   O_RDONLY | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC
-                       | (S_ISDIR (st.st_mode) ? O_DIRECTORY : 0));
+      husk_copy_warn_device (arcname);
+      return 0;
+    }
+  if (S_ISREG (st.st_mode))
+    {
+      fd = husk_copy_open_regular (dirfd, name, &st, arcname, err);
+      if (fd < 0)
+        return -1;
+    }
+  else if (S_ISDIR (st.st_mode))
+    {
+      fd = openat (dirfd, name, O_RDONLY | O_NOFOLLOW | O_DIRECTORY | O_CLOEXEC);
       if (fd < 0)
         return husk_error_set (err, errno, "\"%s\"", arcname);
     }
   e = archive_entry_new ();
   archive_entry_copy_stat (e, &st);
+  if (!t->archive)
+    archive_entry_set_perm (e, st.st_mode & 07777 & ~(mode_t)(S_ISUID | S_ISGID));
   if (S_ISDIR (st.st_mode))
     {
       cleanup_free char *dirname = husk_strdup_printf ("%s/", arcname);
@@ -147,10 +159,10 @@ tar_dir_contents (struct tar_out *t, int dfd, const char *arcdir, struct husk_er
 }
 
 int
-husk_copy_to_tar (int srcdir, const char *name, const char *arcname, int outfd,
+husk_copy_to_tar (int srcdir, const char *name, const char *arcname, bool archive, int outfd,
                   struct husk_error **err)
 {
-  struct tar_out t = { 0 };
+  struct tar_out t = { .archive = archive };
   int r = -1;
 
   t.a = archive_write_new ();
@@ -283,6 +295,12 @@ extract_entry (struct archive *a, struct archive_entry *e, int dstfd, const char
   struct stat st;
   bool exists;
 
+  /* Never a device node (see husk_copy_entry), and nothing there is removed for one.  */
+  if ((type == AE_IFCHR || type == AE_IFBLK) && hardlink == NULL)
+    {
+      husk_copy_warn_device (rel);
+      return 0;
+    }
   parent = open_parent (dstfd, path, &name);
   if (parent < 0)
     return husk_error_set (err, -parent, "\"%s\"", rel);
@@ -379,20 +397,21 @@ extract_entry (struct archive *a, struct archive_entry *e, int dstfd, const char
         return 0;
       }
     case AE_IFIFO:
-    case AE_IFCHR:
-    case AE_IFBLK:
-      if (mknodat (parent, name, type | 0600, archive_entry_rdev (e)) < 0)
-        return husk_error_set (err, errno, "\"%s\": mknod", rel);
-      fd = openat (parent, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
-      if (fd < 0)
-        return husk_error_set (err, errno, "\"%s\"", rel);
-      if (fchownat (parent, name, uid, gid, AT_SYMLINK_NOFOLLOW) < 0 && errno != EINVAL)
-        return husk_error_set (err, errno, "\"%s\": chown", rel);
-      if (fchmodat (parent, name, mode & 07777, 0) < 0)
-        return husk_error_set (err, errno, "\"%s\": chmod", rel);
-      if (utimensat (parent, name, ts, AT_SYMLINK_NOFOLLOW) < 0)
-        return husk_error_set (err, errno, "\"%s\": set times", rel);
-      return 0;
+      {
+        /* Between mknodat and the calls below, whoever can write PARENT may put a symlink at
+           NAME: none of them follows one.  */
+        int r;
+        if (mknodat (parent, name, S_IFIFO | 0600, 0) < 0)
+          return husk_error_set (err, errno, "\"%s\": mknod", rel);
+        if (fchownat (parent, name, uid, gid, AT_SYMLINK_NOFOLLOW) < 0 && errno != EINVAL)
+          return husk_error_set (err, errno, "\"%s\": chown", rel);
+        r = husk_chmod_at_nofollow (parent, name, mode & 07777);
+        if (r < 0)
+          return husk_error_set (err, -r, "\"%s\": chmod", rel);
+        if (utimensat (parent, name, ts, AT_SYMLINK_NOFOLLOW) < 0)
+          return husk_error_set (err, errno, "\"%s\": set times", rel);
+        return 0;
+      }
     default:
       return 0;
     }

@@ -22,6 +22,7 @@
 #include <sys/resource.h>
 #include <termios.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/types.h>
 #include <sys/utsname.h>
 #include <unistd.h>
@@ -55,7 +56,11 @@ usage (void)
            "                    either way): write PATH (open for writing), mount PATH\n"
            "                    (a tmpfs), unshare user|mnt|net|pid, kill PID (SIGTERM),\n"
            "                    tiocsti (push a character into the terminal of\n"
-           "                    the first of fds 0-2 that is one)\n",
+           "                    the first of fds 0-2 that is one)\n"
+           "  race PATH TARGET  keep a symlink to TARGET at PATH until killed: whatever\n"
+           "                    else appears there is swapped (renameat2 RENAME_EXCHANGE)\n"
+           "                    for a fresh link and moved aside to PATH.N; a container\n"
+           "                    racing husk cp, for the tests\n",
            prog);
   return 2;
 }
@@ -346,6 +351,45 @@ cmd_try (int argc, char **argv)
   return 0;
 }
 
+#ifndef RENAME_EXCHANGE
+# define RENAME_EXCHANGE (1 << 1)
+#endif
+
+/* PATH.race holds the next symlink; each time something appears at PATH it is exchanged with
+   that link in one step and then moved out of the way, so PATH is a symlink again at once
+   and whoever made it keeps working in the moved copy.  Only a signal ends it.  */
+static int
+cmd_race (const char *path, const char *target)
+{
+  char spare[PATH_MAX], aside[PATH_MAX];
+  unsigned long n = 0;
+
+  if (snprintf (spare, sizeof (spare), "%s.race", path) >= (int)sizeof (spare))
+    return usage ();
+  for (;;)
+    {
+      struct stat st;
+      if (symlink (target, spare) < 0 && errno != EEXIST)
+        {
+          if (errno != ENOENT) /* The directory is not there yet.  */
+            return fail ("symlink", spare);
+          continue;
+        }
+      if (syscall (SYS_renameat2, AT_FDCWD, path, AT_FDCWD, spare, RENAME_EXCHANGE) < 0)
+        {
+          if (errno != ENOENT)
+            return fail ("renameat2", path);
+          continue;
+        }
+      if (lstat (spare, &st) == 0 && !S_ISLNK (st.st_mode))
+        {
+          snprintf (aside, sizeof (aside), "%s.%lu", path, n++);
+          if (rename (spare, aside) < 0)
+            return fail ("rename", spare);
+        }
+    }
+}
+
 int
 main (int argc, char **argv)
 {
@@ -462,6 +506,11 @@ main (int argc, char **argv)
       for (int i = 0; i < n; i++)
         printf ("%s%lu", i ? " " : "", (unsigned long)g[i]);
       putchar ('\n');
+    }
+  else if (strcmp (cmd, "race") == 0)
+    {
+      NARGS (2);
+      return cmd_race (argv[2], argv[3]);
     }
   else if (strcmp (cmd, "try") == 0)
     {

@@ -238,6 +238,44 @@ test_safepath (void)
   close (rootfd);
 }
 
+/* husk_chmod_at_nofollow: a fifo's mode changes; a symlink at the name is not followed, so
+   what it points at keeps its mode.  Both the fchmodat2 call and the fallback.  */
+static void
+test_chmod_nofollow (void)
+{
+  char tmpl[] = "/tmp/husk-test-XXXXXX";
+  struct husk_error *err = NULL;
+  const char *modes[] = { "fchmodat2", "fallback" };
+  cleanup_close int dirfd = -1;
+  struct stat st;
+  int fd, r;
+
+  ok (mkdtemp (tmpl) != NULL, "chmod-nofollow: temporary directory");
+  dirfd = open (tmpl, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  fd = openat (dirfd, "target", O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  ok (fd >= 0 && fchmod (fd, 0600) == 0, "chmod-nofollow: target file 0600");
+  if (fd >= 0)
+    close (fd);
+  ok (symlinkat ("target", dirfd, "link") == 0, "chmod-nofollow: symlink to it");
+  ok (mknodat (dirfd, "fifo", S_IFIFO | 0600, 0) == 0, "chmod-nofollow: fifo");
+  for (int i = 0; i < 2; i++)
+    {
+      husk_safepath_force_chmod_fallback (i == 1);
+      r = husk_chmod_at_nofollow (dirfd, "fifo", 0640 + i);
+      ok (r == 0 && fstatat (dirfd, "fifo", &st, AT_SYMLINK_NOFOLLOW) == 0
+              && (st.st_mode & 07777) == (mode_t)(0640 + i),
+          "[%s] a fifo's mode is set (got %d)", modes[i], r);
+      r = husk_chmod_at_nofollow (dirfd, "link", 0666);
+      ok (r < 0 && fstatat (dirfd, "target", &st, 0) == 0 && (st.st_mode & 07777) == 0600,
+          "[%s] a symlink is not followed (got %d)", modes[i], r);
+    }
+  r = husk_chmod_at_nofollow (dirfd, "target", 0644);
+  ok (r == -ENXIO && fstatat (dirfd, "target", &st, 0) == 0 && (st.st_mode & 07777) == 0600,
+      "[fallback] only a fifo is changed (got %d)", r);
+  husk_safepath_force_chmod_fallback (false);
+  ok (husk_rm_rf_at (AT_FDCWD, tmpl, &err) == 0, "chmod-nofollow: cleaned up");
+}
+
 static void
 test_util (void)
 {
@@ -296,6 +334,7 @@ main (void)
   test_json ();
   test_digest ();
   test_safepath ();
+  test_chmod_nofollow ();
   test_util ();
   test_passwd ();
   return tap_done ();
