@@ -11,8 +11,8 @@ bats_require_minimum_version 1.5.0
 load helpers
 
 # How many copies a race gets, and for how long at most: the old husk lost within a few.
-ATTEMPTS=150
-RACE_SECONDS=90
+ATTEMPTS=${HUSK_RACE_ATTEMPTS:-40}
+RACE_SECONDS=${HUSK_RACE_SECONDS:-25}
 
 setup_file() {
 	ensure_images
