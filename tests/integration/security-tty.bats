@@ -33,12 +33,16 @@ pty() {
 # The container's side.  PROBE: which of fds 0-2 are terminals, then try to switch each to
 # raw mode with echo off.  READ: read a line from each of fds 0-2 (a terminal fd may be open
 # for reading whatever its number); "ready" first, for the test to type.  (busybox's read
-# builtin spins on EBADF: head instead.)
+# builtin spins on EBADF: head instead; and no $(...) around it, where fd 1 is another.)
 PROBE='for fd in 0 1 2; do [ -t $fd ] && echo "fd$fd: a terminal"; done
 for fd in 0 1 2; do stty -echo -icanon <&$fd 2>/dev/null; done
 echo probed'
 READ='echo ready
-for fd in 0 1 2; do x=$(timeout 3 head -n 1 <&$fd 2>/dev/null) && [ -n "$x" ] && echo "got$fd:$x"; done
+for fd in 0 1 2; do
+	timeout 3 head -n 1 <&$fd >/tmp/line 2>/dev/null
+	x=$(cat /tmp/line); rm -f /tmp/line
+	[ -n "$x" ] && echo "got$fd:$x"
+done
 echo read-done'
 
 # The terminal's echo and canonical mode after the run, as they were before.
