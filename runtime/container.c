@@ -22,6 +22,7 @@
 #include "init.h"
 #include "mounts.h"
 #include "network.h"
+#include "relay.h"
 #include "safepath.h"
 #include "seccomp-filter.h"
 #include "tty.h"
@@ -578,12 +579,17 @@ husk_container_run (const struct husk_container_spec *spec,
                     int (*started) (void *arg, pid_t pid), void *started_arg, int *ret_status,
                     struct husk_error **err)
 {
-  struct husk_container_proc proc;
+  struct husk_container_proc proc = { .pid = -1, .master = -1, .userns = -1 };
+  struct husk_relay relay = HUSK_RELAY_INIT;
   struct husk_forward fwd;
   int status, r;
 
   husk_forward_begin (&fwd);
-  r = husk_container_spawn (spec, NULL, &proc, err);
+  /* Without -t, pipes in place of the caller's terminal (relay.h).  */
+  r = spec->tty ? 0 : husk_relay_open (&relay, spec->interactive, err);
+  if (r == 0)
+    r = husk_container_spawn (spec, relay.child, &proc, err);
+  husk_relay_close_child (&relay);
   if (r == 0 && started)
     started (started_arg, proc.pid);
   if (r == 0 && proc.master >= 0 && husk_tty_relay (proc.master, spec->interactive, err) < 0)
@@ -591,6 +597,12 @@ husk_container_run (const struct husk_container_spec *spec,
       kill (proc.pid, SIGKILL);
       r = -1;
     }
+  if (r == 0 && husk_relay_active (&relay) && husk_relay_run (&relay, proc.pid, err) < 0)
+    {
+      kill (proc.pid, SIGKILL);
+      r = -1;
+    }
+  husk_relay_close (&relay);
   while (proc.pid > 0 && waitpid (proc.pid, &status, 0) < 0)
     if (errno != EINTR)
       {

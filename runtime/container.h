@@ -108,8 +108,10 @@ int husk_container_after (const struct husk_container_spec *spec, int userns,
                           struct husk_error **err);
 
 /* Run the container in the foreground, forwarding signals; STARTED (if not NULL) is called
-   once it runs.  *RET_STATUS is its exit status (128+N for signal N).  AFTER_FN runs only
-   when the container ran (the return is 0).  */
+   once it runs.  Its stdio is the caller's, except that a terminal among them is relayed:
+   through a pipe without SPEC->tty (relay.h), from the container's own pty with it (tty.h).
+   *RET_STATUS is its exit status (128+N for signal N).  AFTER_FN runs only when the
+   container ran (the return is 0).  */
 int husk_container_run (const struct husk_container_spec *spec,
                         int (*started) (void *arg, pid_t pid), void *started_arg,
                         int *ret_status, struct husk_error **err);

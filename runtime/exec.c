@@ -16,6 +16,7 @@
 #include "caps.h"
 #include "cleanup.h"
 #include "exec.h"
+#include "relay.h"
 #include "seccomp-filter.h"
 #include "tty.h"
 #include "userns.h"
@@ -46,6 +47,7 @@ struct exec_ctx
   int pidfd;
   unsigned long nsflags;
   int report, ttysock, pidpipe; /* Write ends; ttysock -1 without a terminal.  */
+  int stdio[3];                 /* The relay's pipes for fds 0-2 (relay.h); -1: the caller's.  */
   bool detach;
 };
 
@@ -108,7 +110,8 @@ exec_command (const struct exec_ctx *ctx)
         goto fail;
       close (ctx->ttysock);
     }
-  else if (!spec->interactive && stdio_null (false, &err) < 0)
+  else if (husk_relay_child_stdio (ctx->stdio, &err) < 0
+           || (!spec->interactive && stdio_null (false, &err) < 0))
     goto fail;
 
   /* Resolved as the container sees it, never through a magic link: the only descriptors still
@@ -127,7 +130,8 @@ static void __attribute__ ((noreturn))
 exec_join (const struct exec_ctx *ctx)
 {
   struct husk_error *err = NULL;
-  const int keep[] = { ctx->pidfd, ctx->report, ctx->ttysock, ctx->pidpipe };
+  const int keep[] = { ctx->pidfd,    ctx->report,   ctx->ttysock, ctx->pidpipe,
+                       ctx->stdio[0], ctx->stdio[1], ctx->stdio[2] };
   int32_t child;
 
   /* Non-dumpable before it holds anything of the container's: a process of the container
@@ -243,6 +247,7 @@ husk_exec (const struct husk_ctr *ctr, const struct husk_exec_opts *opts, int *r
   struct husk_seccomp_prog prog = { 0 };
   struct husk_process_prep prep = { 0 };
   struct exec_ctx ctx = { .id = ctr->id, .spec = &spec, .prep = &prep, .detach = opts->detach };
+  struct husk_relay relay = HUSK_RELAY_INIT;
   cleanup_close int pidfd = -1, report_r = -1, tty_r = -1, pid_r = -1, master = -1;
   int report[2] = { -1, -1 }, tsock[2] = { -1, -1 }, pipefd[2] = { -1, -1 };
   struct husk_forward fwd;
@@ -318,6 +323,17 @@ husk_exec (const struct husk_ctr *ctr, const struct husk_exec_opts *opts, int *r
   ctx.pidpipe = pipefd[1];
   ctx.ttysock = tsock[1];
 
+  /* Without -t, pipes in place of the caller's terminal (relay.h).  */
+  if (!spec.tty && !opts->detach && husk_relay_open (&relay, spec.interactive, err) < 0)
+    {
+      close (report[1]);
+      close (pipefd[1]);
+      husk_seccomp_prog_clear (&prog);
+      husk_process_prep_clear (&prep);
+      return -1;
+    }
+  memcpy (ctx.stdio, relay.child, sizeof (ctx.stdio));
+
   husk_forward_begin (&fwd);
 
   fflush (NULL);
@@ -331,6 +347,7 @@ husk_exec (const struct husk_ctr *ctr, const struct husk_exec_opts *opts, int *r
   close (pipefd[1]);
   if (tsock[1] >= 0)
     close (tsock[1]);
+  husk_relay_close_child (&relay);
   husk_seccomp_prog_clear (&prog);
   if (joiner < 0)
     {
@@ -388,6 +405,12 @@ husk_exec (const struct husk_ctr *ctr, const struct husk_exec_opts *opts, int *r
       reap (child, NULL);
       goto out;
     }
+  if (husk_relay_active (&relay) && husk_relay_run (&relay, child, err) < 0)
+    {
+      kill (child, SIGKILL);
+      reap (child, NULL);
+      goto out;
+    }
   status = 0;
   while (waitpid (child, &status, 0) < 0)
     if (errno != EINTR)
@@ -399,6 +422,7 @@ husk_exec (const struct husk_ctr *ctr, const struct husk_exec_opts *opts, int *r
   r = 0;
 
 out:
+  husk_relay_close (&relay);
   husk_forward_end (&fwd);
   husk_process_prep_clear (&prep);
   if (r < 0 && (*err)->status == 0)

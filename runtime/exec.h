@@ -22,8 +22,9 @@ struct husk_exec_opts
 
 /* Run OPTS->args in CTR, which must be running (else "container ID is not running" with
    errno ESRCH).  *RET_STATUS is the command's exit status (128+N for signal N; 0 with
-   OPTS->detach).  Failures come back in *ERR with status 126 when the process could not be
-   set up or executed, and 127 when the command is not found.  */
+   OPTS->detach).  Its stdio is the caller's, except that without OPTS->tty a terminal among
+   them is relayed through a pipe (relay.h).  Failures come back in *ERR with status 126 when
+   the process could not be set up or executed, and 127 when the command is not found.  */
 int husk_exec (const struct husk_ctr *ctr, const struct husk_exec_opts *opts, int *ret_status,
                struct husk_error **err);
 

@@ -55,8 +55,8 @@ usage (void)
            "  try OP [ARG]      attempt OP and print \"ok\" or the errno name (exit 0\n"
            "                    either way): write PATH (open for writing), mount PATH\n"
            "                    (a tmpfs), unshare user|mnt|net|pid, kill PID (SIGTERM),\n"
-           "                    tiocsti (push a character into the terminal of\n"
-           "                    the first of fds 0-2 that is one)\n"
+           "                    tiocsti [TEXT] (push TEXT, or a newline, into the\n"
+           "                    terminal of the first of fds 0-2 that is one)\n"
            "  race PATH TARGET  keep a symlink to TARGET at PATH until killed: whatever\n"
            "                    else appears there is swapped (renameat2 RENAME_EXCHANGE)\n"
            "                    for a fresh link and moved aside to PATH.N; a container\n"
@@ -339,11 +339,14 @@ cmd_try (int argc, char **argv)
     }
   else if (strcmp (op, "tiocsti") == 0)
     {
-      char c = '\n';
+      /* ARG, or a newline: what a shell reading that terminal next would run.  */
+      const char *text = arg ? arg : "\n";
       int fd = 0;
       while (fd < 2 && !isatty (fd))
         fd++;
-      r = ioctl (fd, TIOCSTI, &c);
+      r = 0;
+      for (const char *c = text; *c && r == 0; c++)
+        r = ioctl (fd, TIOCSTI, c);
     }
   else
     return usage ();

@@ -181,10 +181,12 @@ pts/ptmx
 
 @test "escape: TIOCSTI into the caller's terminal fails (CVE-2017-5226)" {
 	command -v script >/dev/null || skip "no script(1)"
+	# No descriptor of the terminal reaches the container (ENOTTY); were one to, its own
+	# session would still make TIOCSTI fail (EPERM).  security-tty.bats tests the rest.
 	run script -qec "\"$HUSK\" --root \"$STORE\" run --rm basic hsk-report try tiocsti" /dev/null
-	assert_output_contains "EPERM"
+	[[ "$output" == *ENOTTY* || "$output" == *EPERM* ]] || fail "TIOCSTI: $output"
 	run script -qec "\"$HUSK\" --root \"$STORE\" run --rm --security-opt seccomp=unconfined basic hsk-report try tiocsti" /dev/null
-	assert_output_contains "EPERM"
+	[[ "$output" == *ENOTTY* || "$output" == *EPERM* ]] || fail "TIOCSTI: $output"
 }
 
 @test "CVE-2019-5736: the container cannot open husk's binary through /proc/1/exe" {

@@ -10,7 +10,9 @@
 #include <sys/capability.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
+#include <sys/wait.h>
 #include <sys/xattr.h>
+#include <termios.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -19,6 +21,7 @@
 #include "diff.h"
 #include "json.h"
 #include "logfile.h"
+#include "relay.h"
 #include "seccomp-filter.h"
 #include "tap.h"
 #include "user.h"
@@ -611,6 +614,121 @@ test_diff (void)
   }
 }
 
+/* In a child (fds 0-2 are the test's to change there): 0 when the relay behaved.  MODE 0: no
+   terminal on stdio, nothing to relay.  MODE 1: a pseudo-terminal on fds 0-2, a "container"
+   writing to both pipes; its output reaches the terminal apart, its status stays its own, the
+   terminal's modes are untouched.  MODE 2: the "container" exits at once but leaves a process
+   holding its stdout: the relay gives up after HUSK_RELAY_DRAIN_MS.  */
+static int
+relay_case (int mode, int master, const char *slave_name)
+{
+  struct husk_relay r = HUSK_RELAY_INIT;
+  struct husk_error *err = NULL;
+  struct termios before, after;
+  struct stat st;
+  struct timespec t0, t1;
+  int fd, status;
+  pid_t pid;
+
+  fd = mode == 0 ? open ("/dev/null", O_RDWR) : open (slave_name, O_RDWR);
+  if (fd < 0 || dup2 (fd, 0) < 0 || dup2 (fd, 1) < 0 || dup2 (fd, 2) < 0)
+    return 10;
+  if (mode != 0)
+    close (master);
+  if (husk_relay_open (&r, false, &err) < 0)
+    return 11;
+  if (mode == 0)
+    return husk_relay_active (&r) || r.child[0] != -1 || r.child[1] != -1 ? 12 : 0;
+  /* Without -i, stdin is not relayed; stdout and stderr are pipes above stdio.  */
+  if (r.child[0] != -1 || r.mine[0] != -1 || r.child[1] < 3 || r.child[2] < 3
+      || fstat (r.child[1], &st) < 0 || !S_ISFIFO (st.st_mode))
+    return 13;
+  tcgetattr (0, &before);
+  pid = fork ();
+  if (pid == 0)
+    {
+      husk_relay_child_stdio (r.child, &err);
+      if (isatty (1) || isatty (2))
+        _exit (20);
+      if (mode == 2 && fork () == 0)
+        {
+          sleep (HUSK_RELAY_DRAIN_MS / 1000 + 4);
+          _exit (0);
+        }
+      if (mode == 1)
+        {
+          (void)!write (1, "to-out\n", 7);
+          (void)!write (2, "to-err\n", 7);
+        }
+      _exit (5);
+    }
+  husk_relay_close_child (&r);
+  clock_gettime (CLOCK_MONOTONIC, &t0);
+  if (husk_relay_run (&r, pid, &err) < 0)
+    return 14;
+  clock_gettime (CLOCK_MONOTONIC, &t1);
+  if (waitpid (pid, &status, 0) != pid || !WIFEXITED (status) || WEXITSTATUS (status) != 5)
+    return 15;
+  tcgetattr (0, &after);
+  if (before.c_lflag != after.c_lflag)
+    return 16;
+  if (mode == 2
+      && (t1.tv_sec - t0.tv_sec < HUSK_RELAY_DRAIN_MS / 1000 - 1
+          || t1.tv_sec - t0.tv_sec > HUSK_RELAY_DRAIN_MS / 1000 + 3))
+    return 17;
+  return 0;
+}
+
+static int
+relay_run_case (int mode, char *out, size_t size)
+{
+  int master, status;
+  size_t len = 0;
+  pid_t pid;
+
+  master = posix_openpt (O_RDWR | O_NOCTTY | O_CLOEXEC);
+  if (master < 0 || grantpt (master) < 0 || unlockpt (master) < 0)
+    return -1;
+  fflush (stdout);
+  pid = fork ();
+  if (pid == 0)
+    _exit (relay_case (mode, master, ptsname (master)));
+  if (waitpid (pid, &status, 0) != pid)
+    return -1;
+  /* The child and its children are gone: read what reached the terminal, without waiting
+     (in mode 0 the slave was never opened, and a read would block).  */
+  fcntl (master, F_SETFL, O_NONBLOCK);
+  for (;;)
+    {
+      ssize_t n;
+      if (len + 1 >= size)
+        break;
+      n = read (master, out + len, size - 1 - len);
+      if (n <= 0)
+        break;
+      len += (size_t)n;
+    }
+  out[len] = '\0';
+  close (master);
+  return WIFEXITED (status) ? WEXITSTATUS (status) : 100 + WTERMSIG (status);
+}
+
+static void
+test_relay (void)
+{
+  char out[4096];
+  int r;
+
+  r = relay_run_case (0, out, sizeof (out));
+  ok (r == 0, "relay: no terminal on stdio, no pipes (got %d)", r);
+  r = relay_run_case (1, out, sizeof (out));
+  ok (r == 0, "relay: a terminal on stdio becomes pipes, the status and modes stay (got %d)", r);
+  ok (strstr (out, "to-out") && strstr (out, "to-err"),
+      "relay: stdout and stderr reach the terminal");
+  r = relay_run_case (2, out, sizeof (out));
+  ok (r == 0, "relay: a process left holding stdout does not hold the relay (got %d)", r);
+}
+
 int
 main (void)
 {
@@ -619,5 +737,6 @@ main (void)
   test_seccomp ();
   test_logfile ();
   test_diff ();
+  test_relay ();
   return tap_done ();
 }
