@@ -17,12 +17,21 @@ setup_file() {
 	pull basic latest
 }
 
+# husk as the interpreter of a script in a busybox image runs only when it is linked
+# statically: a dynamic build (the sanitizer one) needs a loader the image does not have.
+need_static_husk() {
+	if LC_ALL=C readelf -l "$HUSK" 2>/dev/null | grep -q 'program interpreter'; then
+		skip "this husk is linked dynamically and cannot run inside a busybox image"
+	fi
+}
+
 teardown_file() {
 	husk rm -f exe-target ptr fifo-run >/dev/null 2>&1 || true
 	remove_store "$STORE"
 }
 
 @test "CVE-2019-5736: a container cannot rewrite husk's binary through /proc/self/exe" {
+	need_static_husk
 	local bin=$BATS_TEST_TMPDIR/bin before after pipe_pid
 	mkdir -p "$bin"
 	cp "$HUSK" "$bin/husk"
@@ -91,6 +100,7 @@ teardown_file() {
 }
 
 @test "CVE-2019-5736: every process husk starts in a container runs from a sealed copy" {
+	need_static_husk
 	# The first process, a detached one and an exec'd one: as long as they are husk, before
 	# their exec, /proc/PID/exe is a memfd; a script whose interpreter is /proc/self/exe runs
 	# that copy, never the binary on disk.
