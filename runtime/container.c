@@ -210,8 +210,9 @@ husk_chdir_in_root (const char *cwd, bool create, struct husk_error **err)
   if (fd < 0)
     {
       if (fd == -ELOOP || fd == -EXDEV)
-        return husk_error_set (err, 0, "working directory \"%s\": goes through a link that "
-                                       "leads out of the container",
+        return husk_error_set (err, 0, "working directory \"%s\": refused: it resolves "
+                                       "through a magic link (/proc/*/fd, cwd, root) or a "
+                                       "symlink loop",
                                cwd);
       return husk_error_set (err, -fd, "working directory \"%s\"", cwd);
     }

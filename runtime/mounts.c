@@ -260,8 +260,8 @@ open_mountpoint (const char *dest, bool file, struct husk_error **err)
         }
     }
   if (fd == -ELOOP || fd == -EXDEV)
-    return husk_error_set (err, 0, "mount on \"%s\": goes through a link that leads out of "
-                                   "the container",
+    return husk_error_set (err, 0, "mount on \"%s\": refused: it resolves through a magic "
+                                   "link (/proc/*/fd, cwd, root) or a symlink loop",
                            dest);
   if (fd < 0)
     return husk_error_set (err, -fd, "mount on \"%s\"", dest);
