@@ -313,12 +313,8 @@ container_child (const struct child_ctx *ctx)
   /* Its own session: the caller's terminal can never become its controlling terminal, so
      TIOCSTI on an inherited descriptor fails (CVE-2017-5226).  */
   setsid ();
-  for (int i = 0; i < 3; i++)
-    if (ctx->stdio[i] >= 0 && dup2 (ctx->stdio[i], i) < 0)
-      {
-        husk_error_set (&err, errno, "set up stdio");
-        goto fail;
-      }
+  if (husk_relay_child_stdio (ctx->stdio, &err) < 0)
+    goto fail;
   if (spec->tty)
     {
       if (husk_tty_child (ctx->ttysock, &err) < 0)

@@ -60,6 +60,8 @@ refused() { # ERRNO_NAME
 	assert_output "$(expected_map gid)"
 }
 
+# As root the container makes its cgroup namespace only once husk has put it in its device
+# cgroup (runtime/devices.c): this also checks that late namespace.
 @test "cgroup namespace: the container's cgroup is its root" {
 	run --separate-stderr husk run --rm basic cat /proc/self/cgroup
 	assert_status 0

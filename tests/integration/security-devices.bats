@@ -288,14 +288,6 @@ c 136:* rw" ] || fail "devices.list:" "$(cat "$cg/devices.list")"
 	husk rm -f "$id" >/dev/null
 }
 
-@test "devices: the cgroup namespace is still rooted at the container's cgroup" {
-	run --separate-stderr husk run --rm basic cat /proc/self/cgroup
-	assert_status 0
-	while read -r line; do
-		[[ "$line" == *:/ ]] || fail "not at the namespace root: $line" "$output"
-	done <<<"$output"
-}
-
 # ------------------------------------------------------------------ rootless
 @test "devices: rootless, the kernel refuses device nodes on a user namespace's mounts (SB_I_NODEV)" {
 	[ "$(test_mode)" != root ] || skip "as root there is no user namespace: nodev and the device cgroup do it"
