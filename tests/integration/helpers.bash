@@ -192,6 +192,26 @@ pull() {
 	fi
 }
 
+# ------------------------------------------------------------- processes
+# proc_live PID: the process exists and has not finished.  A zombie has finished: after husk
+# rm -f, monitors are re-parented to a pid 1 that may reap them slowly, and kill -0 still
+# succeeds on them.
+proc_live() { # PID
+	local stat
+	stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
+	stat=${stat##*) }
+	[[ "${stat%% *}" != [ZX] ]]
+}
+
+# wait_gone PID [SECONDS]: wait (at most SECONDS, 10) until proc_live PID fails.
+wait_gone() { # PID [SECONDS]
+	local end=$((SECONDS + ${2:-10}))
+	while proc_live "$1"; do
+		[ "$SECONDS" -lt "$end" ] || return 1
+		sleep 0.05
+	done
+}
+
 # ------------------------------------------------------------------ stores
 # A fresh store under the test's (or the file's) tmpdir.
 new_store() { # [DIR]

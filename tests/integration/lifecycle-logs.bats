@@ -312,7 +312,7 @@ wait_following() { # ID
 		sleep 0.1
 	done
 	grep -q first "$BATS_TEST_TMPDIR/out" || fail "husk logs -f printed nothing"
-	kill -0 "$pid" || fail "husk logs -f ended while the container was running"
+	proc_live "$pid" || fail "husk logs -f ended while the container was running"
 	touch "$BATS_TEST_TMPDIR/shared/go"
 	wait "$pid" || fail "husk logs -f exited $?"
 	[ "$(cat "$BATS_TEST_TMPDIR/out")" = "$(printf 'first\nthird')" ] ||

@@ -53,7 +53,7 @@ inspect_field() { # NAME PYTHON-EXPR-ON-c
 	assert_output_contains "Up "
 	[ "$(state lc-web)" = running ]
 	pid=$(inspect_field lc-web 'c["State"]["Pid"]')
-	[ "$pid" -gt 0 ] && kill -0 "$pid"
+	[ "$pid" -gt 0 ] && proc_live "$pid"
 	run --separate-stderr husk ps -q
 	assert_output_contains "${id:0:12}"
 	husk rm -f lc-web
@@ -407,11 +407,7 @@ assert m["Destination"] == "/mnt" and m["RW"] is False, m
 	pid=$(inspect_field lc-crash 'c["State"]["Pid"]')
 	[ "$mon" -gt 0 ]
 	kill -9 "$mon"
-	for _ in $(seq 50); do
-		kill -0 "$pid" 2>/dev/null || break
-		sleep 0.1
-	done
-	! kill -0 "$pid" 2>/dev/null || fail "the container outlived its monitor"
+	wait_gone "$pid" 5 || fail "the container outlived its monitor"
 	run --separate-stderr husk ps -a
 	assert_output_contains "Exited (255)"
 	[ "$(state lc-crash)" = exited ]
@@ -442,8 +438,8 @@ assert m["Destination"] == "/mnt" and m["RW"] is False, m
 	[ ! -e "$STORE/containers/$id" ]
 	[ ! -e "$STORE/container-names/lc-leak" ]
 	[ ! -e "$(rundir)/$id" ]
-	! kill -0 "$mon" 2>/dev/null
-	! kill -0 "$pid" 2>/dev/null
+	wait_gone "$mon" || fail "monitor $mon is still running"
+	wait_gone "$pid" || fail "container process $pid is still running"
 	! grep -q "$STORE" /proc/self/mountinfo
 }
 
@@ -481,6 +477,6 @@ assert m["Destination"] == "/mnt" and m["RW"] is False, m
 		[ ! -e "$(rundir)/$id" ] || fail "runtime state left: $id"
 	done
 	for pid in $mons; do
-		! kill -0 "$pid" 2>/dev/null || fail "monitor $pid is still running"
+		wait_gone "$pid" || fail "monitor $pid is still running"
 	done
 }
