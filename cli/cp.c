@@ -334,6 +334,66 @@ split_arg (const char *arg, char **ret_ctr, const char **ret_path)
   return true;
 }
 
+/* Run the copy in CTR's filesystem, whatever it does meanwhile.  A running container is
+   joined through a pidfd taken while the record names its process; one that exits before the
+   join (the pidfd is dead, or setns finds the process gone) is waited for until its monitor
+   records the exit, then copied into as a stopped container, under its lock so no start
+   mounts the overlay as well.  *CTR may be replaced by a fresher record.  */
+static int
+copy_into (struct husk_store *store, struct husk_ctr **ctr, struct cp_job *job,
+           struct husk_error **err)
+{
+  char id[sizeof ((*ctr)->id)];
+  unsigned wait_us = 1000;
+  uint64_t waited_us = 0;
+
+  memcpy (id, (*ctr)->id, sizeof (id));
+  for (;;)
+    {
+      cleanup_error struct husk_error *e = NULL;
+
+      if ((*ctr)->status == HUSK_CTR_RUNNING)
+        {
+          cleanup_close int pidfd = husk_proc_pidfd ((*ctr)->pid, (*ctr)->pid_start);
+          if (pidfd >= 0)
+            {
+              if (husk_rootfs_run (&(*ctr)->spec, pidfd, copy_in_root, job, &e) == 0)
+                return 0;
+              if (e->errnum != ESRCH)
+                {
+                  *err = TAKE_PTR (e);
+                  return -1;
+                }
+              husk_error_free (&e);
+            }
+          /* It has exited; its monitor is about to say so.  */
+          if (waited_us > 10 * 1000 * 1000)
+            return husk_error_set (err, 0, "container \"%s\": exited, but its record still "
+                                           "says running", id);
+          usleep (wait_us);
+          waited_us += wait_us;
+          wait_us = wait_us < 100000 ? wait_us * 2 : wait_us;
+          husk_ctr_free (*ctr);
+          *ctr = NULL;
+          if (husk_ctr_load (store, id, ctr, err) < 0)
+            return -1;
+          continue;
+        }
+      {
+        /* A stopped container's overlay is mounted for the copy: no start may mount it as
+           well.  Under the lock the record is read again: it may have started since.  */
+        cleanup_close int lock = -1;
+        husk_ctr_free (*ctr);
+        *ctr = NULL;
+        lock = husk_ctr_lock (store, id, ctr, err);
+        if (lock < 0)
+          return -1;
+        if ((*ctr)->status != HUSK_CTR_RUNNING)
+          return husk_rootfs_run (&(*ctr)->spec, -1, copy_in_root, job, err);
+      }
+    }
+}
+
 enum
 {
   OPT_HELP = 256,
@@ -348,8 +408,6 @@ husk_cmd_cp (struct husk_global *g, int argc, char **argv, struct husk_error **e
                                         { NULL, 0, NULL, 0 } };
   cleanup_store struct husk_store *store = NULL;
   cleanup_ctr struct husk_ctr *ctr = NULL;
-  cleanup_close int lock = -1;
-  char locked_id[65];
   cleanup_free char *src_ctr = NULL, *dst_ctr = NULL;
   const char *src_path, *dst_path;
   struct cp_job job;
@@ -405,19 +463,7 @@ husk_cmd_cp (struct husk_global *g, int argc, char **argv, struct husk_error **e
   /* A link at the host DEST is not followed (dst_classify refuses it).  */
   else if (side_resolve (&job.dst, -1, false, err) < 0)
     goto out;
-  /* A stopped container's overlay is mounted for the copy: no start may mount it as well.  */
-  if (ctr->status != HUSK_CTR_RUNNING)
-    {
-      memcpy (locked_id, ctr->id, sizeof (locked_id));
-      husk_ctr_free (ctr);
-      ctr = NULL;
-      lock = husk_ctr_lock (store, locked_id, &ctr, err);
-      if (lock < 0)
-        goto out;
-    }
-  if (husk_rootfs_run (&ctr->spec, ctr->status == HUSK_CTR_RUNNING ? ctr->pid : 0, copy_in_root,
-                       &job, err)
-      < 0)
+  if (copy_into (store, &ctr, &job, err) < 0)
     goto out;
   r = 0;
 out:

@@ -21,14 +21,10 @@
 #include "util.h"
 #include "banned.h"
 
-#ifndef SYS_pidfd_open
-# define SYS_pidfd_open 434
-#endif
-
 struct enter_job
 {
   const struct husk_container_spec *spec;
-  pid_t pid;
+  int pidfd;
   int (*fn) (int rootfd, void *arg, struct husk_error **err);
   void *arg;
 };
@@ -43,29 +39,26 @@ call_with_root (struct enter_job *job, const char *root, struct husk_error **err
   return job->fn (rootfd, job->arg, err);
 }
 
-/* In the child: into the running container's namespaces.  */
+/* In the child: into the running container's namespaces, through the pidfd its caller
+   took while the record still named the process, so a recycled pid can never be joined.  */
 static int
 enter_running (void *arg, struct husk_error **err)
 {
   struct enter_job *job = arg;
-  cleanup_close int pidfd = -1;
   int flags = CLONE_NEWNS | (job->spec->idmap ? CLONE_NEWUSER : 0);
 
   /* Once in the container's user namespace its root could otherwise ptrace this process
      and reach the host descriptors it holds.  */
   if (prctl (PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
     return husk_error_set (err, errno, "prctl");
-  pidfd = (int) syscall (SYS_pidfd_open, job->pid, 0);
-  if (pidfd < 0)
-    {
-      if (errno == ESRCH)
-        return husk_error_set (err, 0, "the container is no longer running");
-      return husk_error_set (err, errno, "pidfd_open %d", (int) job->pid);
-    }
   /* One call joins both, the user namespace first, so the mount namespace is joined with
      the capabilities its owner grants.  */
-  if (setns (pidfd, flags) < 0)
-    return husk_error_set (err, errno, "join the container's namespaces");
+  if (setns (job->pidfd, flags) < 0)
+    {
+      if (errno == ESRCH)
+        return husk_error_set (err, ESRCH, "the container has exited");
+      return husk_error_set (err, errno, "join the container's namespaces");
+    }
   return call_with_root (job, "/", err);
 }
 
@@ -128,17 +121,17 @@ enter_stopped (void *arg, struct husk_error **err)
 }
 
 int
-husk_rootfs_run (const struct husk_container_spec *spec, pid_t pid,
+husk_rootfs_run (const struct husk_container_spec *spec, int pidfd,
                  int (*fn) (int rootfd, void *arg, struct husk_error **err), void *arg,
                  struct husk_error **err)
 {
-  struct enter_job job = { .spec = spec, .pid = pid, .fn = fn, .arg = arg };
+  struct enter_job job = { .spec = spec, .pidfd = pidfd, .fn = fn, .arg = arg };
 
   /* A running container's overlay is only ever reached through its own mount namespace:
      overlayfs does not support one upper directory in two mounts.  Nothing yet keeps the
      container from being started while a stopped one is mounted here (records have no lock
      for it); the window is the length of the copy.  */
-  if (pid > 0)
+  if (pidfd >= 0)
     return husk_child_run (enter_running, &job, err);
   if (spec->idmap)
     return husk_userns_run (spec->idmap, enter_stopped, &job, err);

@@ -20,12 +20,14 @@ teardown_file() {
 
 setup() {
 	RUNNING=()
+	LOADS=()
 	T=$BATS_TEST_TMPDIR
 }
 
 # Containers a test leaves running are removed whatever happened.
 teardown() {
 	local n
+	[ ${#LOADS[@]} -eq 0 ] || kill "${LOADS[@]}" 2>/dev/null || true
 	for n in "${RUNNING[@]}"; do
 		husk rm -f "$n" >/dev/null 2>&1 || true
 	done
@@ -286,6 +288,50 @@ tree_container() { # NAME
 	run --separate-stderr husk wait cp-live
 	assert_status 0
 	assert_output 0
+}
+
+# The same window held open: strace delays cp's setns by a second, and the container exits
+# meanwhile.  The copy must still land, in the stopped container.
+@test "cp in: a container that exits before cp joins it gets the copy once stopped" {
+	command -v strace >/dev/null || skip "strace is not installed"
+	# The copy into the stopped container maps the subuid range with newuidmap, which runs
+	# without its set-uid privileges under ptrace; the loop test below covers this mode.
+	[ "$(test_mode)" != sub ] || skip "newuidmap cannot gain its privileges under strace"
+	echo landed >"$T/f"
+	husk run -d --name cp-late basic sleep 0.3 >/dev/null
+	RUNNING+=(cp-late)
+	run --separate-stderr strace -f -qq -o /dev/null -e trace=setns \
+		-e inject=setns:delay_enter=1000000 "$HUSK" --root "$STORE" cp "$T/f" cp-late:/f
+	assert_status 0
+	husk container inspect cp-late | grep -q '"Status": *"exited"' ||
+		fail "cp-late still runs: the delay did not open the window"
+	[ "$(husk cp cp-late:/f - | tar -xO)" = landed ]
+}
+
+# The window: cp reads the record (running, pid P), the container exits, cp joins P.  Each
+# copy must land, in the running container or, once it has exited, in the stopped one; never
+# "join the container's namespaces: No such process".  Two busy loops load the CPUs so the
+# exits spread over the copies; HUSK_RACE_ATTEMPTS sets the number of containers (20).
+@test "cp in: into a container while it exits, under CPU load, every copy lands" {
+	local i n=${HUSK_RACE_ATTEMPTS:-20} copies=0 errs=$T/errs
+	echo landed >"$T/f"
+	for i in 1 2; do
+		(while :; do :; done) &
+		LOADS+=($!)
+	done
+	for i in $(seq "$n"); do
+		husk run -d --name "cp-exit-$i" basic sleep 0.2 >/dev/null
+		RUNNING+=("cp-exit-$i")
+		for _ in 1 2 3 4 5 6 7 8 9 10; do
+			husk cp "$T/f" "cp-exit-$i:/f" 2>>"$errs" || echo "copy $copies into cp-exit-$i failed" >>"$errs"
+			copies=$((copies + 1))
+		done
+	done
+	[ ! -s "$errs" ] || fail "of $copies copies:" "$(sort "$errs" | uniq -c)"
+	for i in $(seq "$n"); do
+		husk wait "cp-exit-$i" >/dev/null
+		[ "$(husk cp "cp-exit-$i:/f" - | tar -xO)" = landed ] || fail "cp-exit-$i has no /f"
+	done
 }
 
 # ----------------------------------------------------------- tar streams
