@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <stdio.h>
@@ -12,6 +13,7 @@
 #include "cleanup.h"
 #include "common.h"
 #include "selfexe.h"
+#include "signame.h"
 #include "record.h"
 #include "util.h"
 #include "banned.h"
@@ -268,4 +270,19 @@ husk_cli_env_add_file (char ***env, const char *command, const char *path,
   if (ferror (f))
     return husk_error_set (err, errno, "env file \"%s\"", path);
   return 0;
+}
+
+int
+husk_cli_stop_signal (const struct husk_ctr *c)
+{
+  cleanup_error struct husk_error *e = NULL;
+  int sig;
+
+  if (c->stop_signal == NULL || *c->stop_signal == '\0')
+    return SIGTERM;
+  sig = husk_signal_parse (c->stop_signal, &e);
+  if (sig > 0)
+    return sig;
+  fprintf (stderr, "husk: warning: container %.12s: stop %s: sending SIGTERM\n", c->id, e->msg);
+  return SIGTERM;
 }

@@ -62,6 +62,11 @@ int husk_cli_env_add_file (char ***env, const char *command, const char *path,
                            struct husk_error **err);
 
 struct husk_ctr;
+/* The signal husk stop and husk restart send C first: its record's stop_signal (the image's
+   StopSignal) or SIGTERM.  A stop_signal husk_signal_parse does not know is a one-line
+   warning on stderr, naming the container, and SIGTERM: the container still stops.  */
+int husk_cli_stop_signal (const struct husk_ctr *c);
+
 /* Run FN on each container named in ARGV[FIRST..]: one failure is the error; with several
    containers each failure is printed and the rest go on, as docker does.  */
 int husk_cli_each_container (struct husk_global *g, const char *cmd, int argc, char **argv,
