@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -67,7 +68,10 @@ husk_cli_exec_full (struct husk_global *g, struct husk_error **err)
   *slash = '\0';
   beside = husk_strdup_printf ("%s/husk-full", self);
   full = access (beside, X_OK) == 0 ? beside : HUSK_PKGLIBEXECDIR "/husk-full";
+  /* husk-full's main takes the caller's umask for its own caller_umask.  */
+  umask (g->caller_umask);
   execv (full, g->argv);
+  umask (0022);
   return husk_error_set (err, errno, "run \"%s\"", full);
 }
 

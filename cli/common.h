@@ -4,6 +4,7 @@
 
 #include <getopt.h>
 #include <stdbool.h>
+#include <sys/types.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -19,6 +20,10 @@ struct husk_global
 {
   const char *root; /* --root, or NULL for the default.  */
   char **argv;      /* main's, whole: what husk-full is given.  */
+  /* The umask husk was started with.  husk itself runs with 0022, so that nothing a container
+     sees depends on it; only files written for the caller on the host (husk save -o) honour
+     it, and husk-full is given it back.  */
+  mode_t caller_umask;
 };
 
 /* Open the store named by --root or the default.  */

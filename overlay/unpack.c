@@ -830,7 +830,9 @@ husk_layer_stage (struct husk_store *s, int srcfd, const struct husk_layer_desc 
       goto out;
     }
   difffd = openat (s->rootfd, tmpdiff, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (difffd < 0)
+  /* The layer's root is a container's "/" when no entry names it: 0755 exactly, never what
+     the umask left of it.  */
+  if (difffd < 0 || fchmod (difffd, 0755) < 0)
     {
       husk_error_set (err, errno, "open \"%s\"", tmpdiff);
       goto out;
