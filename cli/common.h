@@ -66,6 +66,14 @@ int husk_cli_env_add_arg (char ***env, const char *command, const char *arg, con
 int husk_cli_env_add_file (char ***env, const char *command, const char *path,
                            struct husk_error **err);
 
+struct husk_unmapped_ids;
+/* The one-line warning on stderr when a rootless pull or load (under MAP) could not give files
+   their owners (husk_unmapped_ids, overlay/unpack.h): how many files, which ids (the smallest
+   and largest uid and gid), and why: no /etc/subuid range at all, or ids beyond the range.
+   IMAGE names the image.  Nothing when UN has no files.  */
+void husk_cli_warn_unmapped (const char *image, const struct husk_unmapped_ids *un,
+                             const struct husk_idmap *map);
+
 struct husk_ctr;
 /* The signal husk stop and husk restart send C first: its record's stop_signal (the image's
    StopSignal) or SIGTERM.  A stop_signal husk_signal_parse does not know is a one-line
