@@ -1,17 +1,23 @@
 #include "config.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "cleanup.h"
 #include "common.h"
 #include "selfexe.h"
+#include "signame.h"
+#include "unpack.h"
+#include "userns.h"
 #include "record.h"
 #include "util.h"
 #include "banned.h"
@@ -65,7 +71,10 @@ husk_cli_exec_full (struct husk_global *g, struct husk_error **err)
   *slash = '\0';
   beside = husk_strdup_printf ("%s/husk-full", self);
   full = access (beside, X_OK) == 0 ? beside : HUSK_PKGLIBEXECDIR "/husk-full";
+  /* husk-full's main takes the caller's umask for its own caller_umask.  */
+  umask (g->caller_umask);
   execv (full, g->argv);
+  umask (0022);
   return husk_error_set (err, errno, "run \"%s\"", full);
 }
 
@@ -268,4 +277,72 @@ husk_cli_env_add_file (char ***env, const char *command, const char *path,
   if (ferror (f))
     return husk_error_set (err, errno, "env file \"%s\"", path);
   return 0;
+}
+
+int
+husk_cli_stop_signal (const struct husk_ctr *c)
+{
+  cleanup_error struct husk_error *e = NULL;
+  int sig;
+
+  if (c->stop_signal == NULL || *c->stop_signal == '\0')
+    return SIGTERM;
+  sig = husk_signal_parse (c->stop_signal, &e);
+  if (sig > 0)
+    return sig;
+  fprintf (stderr, "husk: warning: container %.12s: stop %s: sending SIGTERM\n", c->id, e->msg);
+  return SIGTERM;
+}
+
+/* " (uid 3000000, gid 10-20)": the ids of UN, for a message.  */
+static char *
+unmapped_ids_text (const struct husk_unmapped_ids *un)
+{
+  char uids[32] = "", gids[32] = "";
+
+  if (un->uids > 0 && un->uid_min == un->uid_max)
+    snprintf (uids, sizeof (uids), "uid %" PRIu32, un->uid_min);
+  else if (un->uids > 0)
+    snprintf (uids, sizeof (uids), "uid %" PRIu32 "-%" PRIu32, un->uid_min, un->uid_max);
+  if (un->gids > 0 && un->gid_min == un->gid_max)
+    snprintf (gids, sizeof (gids), "gid %" PRIu32, un->gid_min);
+  else if (un->gids > 0)
+    snprintf (gids, sizeof (gids), "gid %" PRIu32 "-%" PRIu32, un->gid_min, un->gid_max);
+  return husk_strdup_printf ("%s%s%s", uids, *uids && *gids ? ", " : "", gids);
+}
+
+/* The highest container id of ranges R[0..N): they start at 0 (the user) and follow on.  */
+static uint64_t
+mapped_top (const struct husk_idrange *r, size_t n)
+{
+  uint64_t top = 0;
+  for (size_t i = 0; i < n; i++)
+    if (r[i].size > 0 && (uint64_t) r[i].container + r[i].size - 1 > top)
+      top = (uint64_t) r[i].container + r[i].size - 1;
+  return top;
+}
+
+void
+husk_cli_warn_unmapped (const char *image, const struct husk_unmapped_ids *un,
+                        const struct husk_idmap *map)
+{
+  cleanup_free char *ids = NULL;
+  bool one = un->files == 1;
+
+  if (un->files == 0)
+    return;
+  ids = unmapped_ids_text (un);
+  if (map == NULL || (map->n_uids <= 1 && map->n_gids <= 1))
+    fprintf (stderr,
+             "husk: warning: image \"%s\": %ju %s owned by other users (%s) %s to you: there is "
+             "no /etc/subuid range to map them\n",
+             image, (uintmax_t) un->files, one ? "file" : "files", ids, one ? "belongs" : "belong");
+  else
+    fprintf (stderr,
+             "husk: warning: image \"%s\": %ju %s owned by other users (%s) %s to you: the ids "
+             "are outside those your /etc/subuid and /etc/subgid ranges map (uid 0-%ju, gid "
+             "0-%ju)\n",
+             image, (uintmax_t) un->files, one ? "file" : "files", ids, one ? "belongs" : "belong",
+             (uintmax_t) mapped_top (map->uids, map->n_uids),
+             (uintmax_t) mapped_top (map->gids, map->n_gids));
 }

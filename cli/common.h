@@ -4,6 +4,7 @@
 
 #include <getopt.h>
 #include <stdbool.h>
+#include <sys/types.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -19,6 +20,10 @@ struct husk_global
 {
   const char *root; /* --root, or NULL for the default.  */
   char **argv;      /* main's, whole: what husk-full is given.  */
+  /* The umask husk was started with.  husk itself runs with 0022, so that nothing a container
+     sees depends on it; only files written for the caller on the host (husk save -o) honour
+     it, and husk-full is given it back.  */
+  mode_t caller_umask;
 };
 
 /* Open the store named by --root or the default.  */
@@ -61,7 +66,20 @@ int husk_cli_env_add_arg (char ***env, const char *command, const char *arg, con
 int husk_cli_env_add_file (char ***env, const char *command, const char *path,
                            struct husk_error **err);
 
+struct husk_unmapped_ids;
+/* The one-line warning on stderr when a rootless pull or load (under MAP) could not give files
+   their owners (husk_unmapped_ids, overlay/unpack.h): how many files, which ids (the smallest
+   and largest uid and gid), and why: no /etc/subuid range at all, or ids beyond the range.
+   IMAGE names the image.  Nothing when UN has no files.  */
+void husk_cli_warn_unmapped (const char *image, const struct husk_unmapped_ids *un,
+                             const struct husk_idmap *map);
+
 struct husk_ctr;
+/* The signal husk stop and husk restart send C first: its record's stop_signal (the image's
+   StopSignal) or SIGTERM.  A stop_signal husk_signal_parse does not know is a one-line
+   warning on stderr, naming the container, and SIGTERM: the container still stops.  */
+int husk_cli_stop_signal (const struct husk_ctr *c);
+
 /* Run FN on each container named in ARGV[FIRST..]: one failure is the error; with several
    containers each failure is printed and the rest go on, as docker does.  */
 int husk_cli_each_container (struct husk_global *g, const char *cmd, int argc, char **argv,

@@ -27,6 +27,7 @@ struct load_job
   const char *path;
   bool quiet;
   bool rootless;
+  const struct husk_idmap *map; /* The user namespace's, for the warning on owners.  */
   bool pull; /* husk pull docker-archive:FILE: print IDs, as pull does.  */
 };
 
@@ -45,11 +46,8 @@ do_load (void *arg, struct husk_error **err)
   for (size_t i = 0; i < n; i++)
     {
       const char *label = loaded[i].names && loaded[i].names[0] ? loaded[i].names[0] : NULL;
-      if (loaded[i].res.squashed_owners > 0)
-        fprintf (stderr,
-                 "husk: warning: image \"%s\": %ju files owned by other users belong to you: "
-                 "there is no /etc/subuid range to map them\n",
-                 label ? label : loaded[i].res.id, (uintmax_t) loaded[i].res.squashed_owners);
+      husk_cli_warn_unmapped (label ? label : loaded[i].res.id, &loaded[i].res.unmapped,
+                              job->map);
       if (loaded[i].res.skipped_devices > 0 && !job->quiet)
         fprintf (stderr, "husk: note: image \"%s\": %ju device nodes skipped (never unpacked)\n",
                  label ? label : loaded[i].res.id, (uintmax_t) loaded[i].res.skipped_devices);
@@ -78,6 +76,7 @@ husk_cli_load_archive (struct husk_global *g, const char *path, bool quiet, bool
     return -1;
   job.store = store;
   job.rootless = map != NULL;
+  job.map = map;
   fflush (stdout);
   return husk_userns_run (map, do_load, &job, err) < 0 ? -1 : 0;
 }

@@ -2,6 +2,7 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "cleanup.h"
 #include "commands.h"
@@ -77,6 +78,11 @@ main (int argc, char **argv)
   const struct command *cmd = NULL;
   int i, ret;
 
+  /* The caller's umask must not reach anything a container sees: mountpoints and -w
+     directories made for it, files husk copies in or unpacks, the container's own processes
+     (docker, podman, runc and crun all give 0022).  Files that must stay private are created
+     with explicit modes (0700, 0600), which 0022 leaves as they are.  */
+  g.caller_umask = umask (0022);
   husk_self_exe_init ();
   /* A detached container's monitor, re-executed by itself (runtime/monitor.c) from the
      sealed copy its parent ran; sealing here is a check, unless something else started it.  */

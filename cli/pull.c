@@ -42,6 +42,7 @@ struct pull_job
   bool tls_verify;
   bool quiet;
   bool rootless; /* In a user namespace: uid 0 there is not the host's root.  */
+  const struct husk_idmap *map; /* That namespace's, for the warning on owners.  */
 };
 
 /* Runs as root of the user's namespace, so files get their owners' mapped ids.  */
@@ -71,11 +72,7 @@ do_pull (void *arg, struct husk_error **err)
       if (husk_registry_pull (job->store, job->reference, &o, &res, &name, err) < 0)
         return -1;
     }
-  if (res.squashed_owners > 0)
-    fprintf (stderr,
-             "husk: warning: image \"%s\": %ju files owned by other users belong to you: there is "
-             "no /etc/subuid range to map them\n",
-             name ? name : res.id, (uintmax_t) res.squashed_owners);
+  husk_cli_warn_unmapped (name ? name : res.id, &res.unmapped, job->map);
   if (res.skipped_devices > 0 && !job->quiet)
     fprintf (stderr, "husk: note: image \"%s\": %ju device nodes skipped (never unpacked)\n",
              name ? name : res.id, (uintmax_t) res.skipped_devices);
@@ -169,6 +166,7 @@ husk_cmd_pull (struct husk_global *g, int argc, char **argv, struct husk_error *
   job.dir = dir;
   job.tag = tag;
   job.rootless = map != NULL;
+  job.map = map;
   if (husk_userns_run (map, do_pull, &job, err) < 0)
     return -1;
   return 0;

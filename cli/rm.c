@@ -1,6 +1,7 @@
 /* husk rm, husk container prune.  */
 #include "config.h"
 
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -32,7 +33,7 @@ rm_one (struct husk_store *s, struct husk_ctr *loaded, const char *arg, void *da
       if (!o->force)
         return husk_error_set (err, 0, "container %.12s is running: stop it first or use -f",
                                c->id);
-      if (husk_ctr_stop (c, "SIGKILL", 0, err) < 0)
+      if (husk_ctr_stop (c, SIGKILL, 0, err) < 0)
         return -1;
       /* Its monitor removed an --rm container itself.  */
       if (c->auto_remove)

@@ -20,6 +20,7 @@
 #include "json.h"
 #include "monitor.h"
 #include "record.h"
+#include "signame.h"
 #include "util.h"
 #include "banned.h"
 
@@ -447,6 +448,15 @@ create_container (struct husk_global *g, int argc, char **argv, bool *ret_detach
     {
       husk_error_wrap (err, "image \"%s\"", argv[optind]);
       goto fail;
+    }
+  /* Kept as the image gives it (docker inspect shows it so), but said now, not only when the
+     container is stopped.  */
+  if (cfg.stop_signal)
+    {
+      cleanup_error struct husk_error *serr = NULL;
+      if (husk_signal_parse (cfg.stop_signal, &serr) < 0)
+        fprintf (stderr, "husk: warning: image \"%s\": stop %s: husk stop will send SIGTERM\n",
+                 argv[optind], serr->msg);
     }
 
   /* Docker's rule: arguments replace Cmd; Entrypoint stays in front; --entrypoint replaces

@@ -69,7 +69,9 @@ husk_cmd_save (struct husk_global *g, int argc, char **argv, struct husk_error *
       names[i] = imgs[i]->names;
     }
   tmp = husk_strdup_printf ("%s.husk-tmp-%ld", output, (long) getpid ());
-  fd = open (tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+  /* The caller's file: its umask applies, as for any file a command writes (husk runs with
+     0022 of its own, main.c).  */
+  fd = open (tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644 & ~g->caller_umask);
   if (fd < 0)
     {
       husk_error_set (err, errno, "save: create \"%s\"", tmp);

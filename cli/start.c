@@ -151,7 +151,7 @@ husk_cmd_restart (struct husk_global *g, int argc, char **argv, struct husk_erro
 
       if (husk_ctr_load (store, argv[i], &ctr, &e) < 0
           || (lock = husk_ctr_lock (store, ctr->id, &locked, &e)) < 0
-          || husk_ctr_stop (locked, NULL, timeout, &e) < 0
+          || husk_ctr_stop (locked, husk_cli_stop_signal (locked), timeout, &e) < 0
           || husk_ctr_load (store, ctr->id, &again, &e) < 0
           || husk_monitor_start (store, again, -1, &e) < 0)
         {

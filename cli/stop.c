@@ -12,13 +12,14 @@
 #include "commands.h"
 #include "monitor.h"
 #include "record.h"
+#include "signame.h"
 #include "util.h"
 #include "banned.h"
 
 struct stop_opts
 {
   int timeout;
-  const char *signal;
+  int signal; /* -s, or 0 for each container's own stop signal.  */
 };
 
 static int
@@ -27,7 +28,8 @@ stop_one (struct husk_store *s, struct husk_ctr *c, const char *arg, void *data,
 {
   struct stop_opts *o = data;
   (void) s;
-  if (husk_ctr_stop (c, o->signal, o->timeout, err) < 0)
+  if (husk_ctr_stop (c, o->signal > 0 ? o->signal : husk_cli_stop_signal (c), o->timeout, err)
+      < 0)
     return -1;
   printf ("%s\n", arg);
   return 0;
@@ -41,6 +43,7 @@ husk_cmd_stop (struct husk_global *g, int argc, char **argv, struct husk_error *
                                         { "help", no_argument, NULL, 'h' },
                                         { NULL, 0, NULL, 0 } };
   struct stop_opts o = { .timeout = 10 };
+  cleanup_error struct husk_error *e = NULL;
   uint64_t v;
   int c;
 
@@ -55,9 +58,9 @@ husk_cmd_stop (struct husk_global *g, int argc, char **argv, struct husk_error *
         o.timeout = (int) v;
         break;
       case 's':
-        if (husk_signal_parse (optarg) < 0)
-          return husk_cli_usage_error (err, "stop", "signal \"%s\": unknown", optarg);
-        o.signal = optarg;
+        o.signal = husk_signal_parse (optarg, &e);
+        if (o.signal < 0)
+          return husk_cli_usage_error (err, "stop", "%s", e->msg);
         break;
       case 'h':
         printf ("Usage: husk stop [-t SECONDS] [-s SIGNAL] CONTAINER...\n\n"
@@ -87,6 +90,7 @@ husk_cmd_kill (struct husk_global *g, int argc, char **argv, struct husk_error *
   static const struct option opts[] = { { "signal", required_argument, NULL, 's' },
                                         { "help", no_argument, NULL, 'h' },
                                         { NULL, 0, NULL, 0 } };
+  cleanup_error struct husk_error *e = NULL;
   int c, sig = SIGKILL;
 
   optind = 1;
@@ -94,9 +98,9 @@ husk_cmd_kill (struct husk_global *g, int argc, char **argv, struct husk_error *
     switch (c)
       {
       case 's':
-        sig = husk_signal_parse (optarg);
+        sig = husk_signal_parse (optarg, &e);
         if (sig < 0)
-          return husk_cli_usage_error (err, "kill", "signal \"%s\": unknown", optarg);
+          return husk_cli_usage_error (err, "kill", "%s", e->msg);
         break;
       case 'h':
         printf ("Usage: husk kill [-s SIGNAL] CONTAINER...\n\n"

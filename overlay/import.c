@@ -106,7 +106,7 @@ stage_worker (void *arg)
         }
       pthread_mutex_lock (&st->lock);
       st->res.layers_new++;
-      st->res.squashed_owners += stats.squashed_owners;
+      husk_unmapped_ids_merge (&st->res.unmapped, &stats.unmapped);
       st->res.skipped_devices += stats.skipped_devices;
       pthread_mutex_unlock (&st->lock);
     }
@@ -211,7 +211,7 @@ husk_image_commit (struct husk_store *s, const struct husk_import *im,
     if (stage_layers (&st, err) < 0)
       goto out;
     res.layers_new = st.res.layers_new;
-    res.squashed_owners = st.res.squashed_owners;
+    res.unmapped = st.res.unmapped;
     res.skipped_devices = st.res.skipped_devices;
   }
   for (size_t i = 0; i < m.n_layers; i++)

@@ -12,13 +12,14 @@
 #include "error.h"
 #include "manifest.h"
 #include "store.h"
+#include "unpack.h"
 
 struct husk_pull_result
 {
   char id[HUSK_DIGEST_HEX_LEN + 1];
   unsigned layers_new;
   unsigned layers_shared;
-  uint64_t squashed_owners;  /* Files left to the user: no id range to map their owners.  */
+  struct husk_unmapped_ids unmapped; /* Owners a rootless unpack could not map (unpack.h).  */
   uint64_t skipped_devices;
 };
 

@@ -374,33 +374,76 @@ clear_name (int parentfd, const char *name, bool keep_dir, bool *ret_is_dir, str
   return 0;
 }
 
+static void
+note_unmapped (uint64_t *n, uint32_t *min, uint32_t *max, uint32_t id)
+{
+  if ((*n)++ == 0 || id < *min)
+    *min = id;
+  if (*n == 1 || id > *max)
+    *max = id;
+}
+
+void
+husk_unmapped_ids_merge (struct husk_unmapped_ids *dst, const struct husk_unmapped_ids *src)
+{
+  if (src->uids > 0)
+    {
+      if (dst->uids == 0 || src->uid_min < dst->uid_min)
+        dst->uid_min = src->uid_min;
+      if (dst->uids == 0 || src->uid_max > dst->uid_max)
+        dst->uid_max = src->uid_max;
+    }
+  if (src->gids > 0)
+    {
+      if (dst->gids == 0 || src->gid_min < dst->gid_min)
+        dst->gid_min = src->gid_min;
+      if (dst->gids == 0 || src->gid_max > dst->gid_max)
+        dst->gid_max = src->gid_max;
+    }
+  dst->files += src->files;
+  dst->uids += src->uids;
+  dst->gids += src->gids;
+}
+
+static int
+chown_entry (int fd, const char *name, uid_t uid, gid_t gid)
+{
+  int r = name ? fchownat (fd, name, uid, gid, AT_SYMLINK_NOFOLLOW) : fchown (fd, uid, gid);
+  return r < 0 ? -errno : 0;
+}
+
 static int
 apply_owner (struct unpacker *u, int fd, const char *name, struct archive_entry *e,
              struct husk_error **err)
 {
   uid_t uid = (uid_t) archive_entry_uid (e);
   gid_t gid = (gid_t) archive_entry_gid (e);
+  struct husk_unmapped_ids *un = &u->stats->unmapped;
+  bool uid_out, gid_out;
   int r;
 
   if (archive_entry_uid (e) < 0 || archive_entry_uid (e) > UINT32_MAX - 1
       || archive_entry_gid (e) < 0 || archive_entry_gid (e) > UINT32_MAX - 1)
     return husk_error_set (err, 0, "owner %jd:%jd out of range", (intmax_t) archive_entry_uid (e),
                            (intmax_t) archive_entry_gid (e));
-  if (name)
-    r = fchownat (fd, name, uid, gid, AT_SYMLINK_NOFOLLOW);
-  else
-    r = fchown (fd, uid, gid);
-  if (r < 0)
+  r = chown_entry (fd, name, uid, gid);
+  /* EINVAL: an id with no mapping in this user namespace (outside the caller's subordinate
+     ranges, or no range at all).  Each id is tried alone, to keep the one that maps and to
+     tell the caller which ids were out; the entry otherwise stays the user's.  */
+  if (r == -EINVAL && u->rootless)
     {
-      /* EINVAL: the id has no mapping in this user namespace (no subuid range).  The entry
-         stays owned by the user, which the caller reports once.  */
-      if (errno == EINVAL && u->rootless)
-        {
-          u->stats->squashed_owners++;
-          return 0;
-        }
-      return husk_error_set (err, errno, "chown %u:%u", (unsigned) uid, (unsigned) gid);
+      uid_out = chown_entry (fd, name, uid, (gid_t) -1) == -EINVAL;
+      gid_out = chown_entry (fd, name, (uid_t) -1, gid) == -EINVAL;
+      if (uid_out)
+        note_unmapped (&un->uids, &un->uid_min, &un->uid_max, (uint32_t) uid);
+      if (gid_out)
+        note_unmapped (&un->gids, &un->gid_min, &un->gid_max, (uint32_t) gid);
+      if (uid_out || gid_out)
+        un->files++;
+      return 0;
     }
+  if (r < 0)
+    return husk_error_set (err, -r, "chown %u:%u", (unsigned) uid, (unsigned) gid);
   return 0;
 }
 
@@ -830,7 +873,9 @@ husk_layer_stage (struct husk_store *s, int srcfd, const struct husk_layer_desc 
       goto out;
     }
   difffd = openat (s->rootfd, tmpdiff, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (difffd < 0)
+  /* The layer's root is a container's "/" when no entry names it: 0755 exactly, never what
+     the umask left of it.  */
+  if (difffd < 0 || fchmod (difffd, 0755) < 0)
     {
       husk_error_set (err, errno, "open \"%s\"", tmpdiff);
       goto out;

@@ -19,11 +19,26 @@ struct husk_layer_desc
   const char *chain_id;
 };
 
+/* Owners a rootless unpack could not give: ids with no mapping in its user namespace (the
+   caller's own id and its /etc/subuid, /etc/subgid ranges).  Such an entry keeps the ids that
+   are mapped; the others stay the unpacking user's (root in a container).  */
+struct husk_unmapped_ids
+{
+  uint64_t files;            /* Entries with an unmapped uid or gid.  */
+  uint64_t uids, gids;       /* Entries whose uid (gid) is unmapped: the ranges below are
+                                valid only when these are not 0.  */
+  uint32_t uid_min, uid_max; /* As the layer gives them: container ids.  */
+  uint32_t gid_min, gid_max;
+};
+
+/* Add SRC's entries and ranges to DST.  */
+void husk_unmapped_ids_merge (struct husk_unmapped_ids *dst, const struct husk_unmapped_ids *src);
+
 struct husk_unpack_stats
 {
   uint64_t entries;
   uint64_t bytes;            /* Uncompressed.  */
-  uint64_t squashed_owners;  /* Entries whose owner is not mapped, left to the user.  */
+  struct husk_unmapped_ids unmapped;
   uint64_t skipped_devices;  /* Char and block nodes, never created.  */
   uint64_t skipped_xattrs;
   uint64_t whiteouts;        /* Deletions and opaque markers applied.  */

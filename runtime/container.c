@@ -235,6 +235,8 @@ husk_process_exec (const struct husk_container_spec *spec, char **env, int repor
   int status = fail_status;
 
   environ = env;
+  /* Again for husk exec, whose process comes here without passing container_child.  */
+  umask (HUSK_PROCESS_UMASK);
   /* Nothing of husk's reaches the container: every descriptor above stdio closes on exec.  */
   if (close_range (3, ~0U, CLOSE_RANGE_CLOEXEC) < 0)
     for (int fd = 3; fd < 1024; fd++)
@@ -282,6 +284,8 @@ container_child (const struct child_ctx *ctx)
   if (read (ctx->go, &c, 1) != 1)
     _exit (125); /* The parent is gone.  */
   close (ctx->go);
+  /* Mountpoints, the -w directory and the process: whatever the caller's umask.  */
+  umask (HUSK_PROCESS_UMASK);
   /* Now that it is in its device cgroup, that cgroup becomes the root of its namespace.  */
   if (ctx->late_cgroupns && unshare (CLONE_NEWCGROUP) < 0)
     {

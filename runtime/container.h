@@ -45,6 +45,12 @@ enum husk_seccomp_mode
   HUSK_SECCOMP_PROFILE, /* seccomp_profile: the text of a Docker-style JSON profile.  */
 };
 
+/* The umask of every container process (its first and each husk exec) and of the container's
+   setup (mountpoints, the working directory), whatever husk's caller had: the OCI runtime
+   spec's process.user.umask, which husk's engine never sets, defaults to this in runc and
+   crun, and docker and podman give it.  */
+#define HUSK_PROCESS_UMASK 0022
+
 struct husk_container_spec
 {
   char **lowerdirs;        /* Absolute, base layer first.  */

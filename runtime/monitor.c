@@ -9,7 +9,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
@@ -582,25 +581,6 @@ husk_monitor_start (struct husk_store *s, struct husk_ctr *c, int attach_fd,
 }
 
 int
-husk_signal_parse (const char *s)
-{
-  uint64_t v;
-  const char *name = s;
-
-  if (husk_parse_u64 (s, 64, &v) == 0)
-    return v >= 1 ? (int) v : -1;
-  if (strncasecmp (name, "SIG", 3) == 0)
-    name += 3;
-  for (int i = 1; i < NSIG; i++)
-    {
-      const char *abbrev = sigabbrev_np (i);
-      if (abbrev && strcasecmp (abbrev, name) == 0)
-        return i;
-    }
-  return -1;
-}
-
-int
 husk_ctr_kill (const struct husk_ctr *c, int sig, struct husk_error **err)
 {
   cleanup_close int fd = -1;
@@ -632,15 +612,11 @@ husk_ctr_wait_monitor (const struct husk_ctr *c, int timeout_ms, struct husk_err
 }
 
 int
-husk_ctr_stop (const struct husk_ctr *c, const char *signal, int timeout,
-               struct husk_error **err)
+husk_ctr_stop (const struct husk_ctr *c, int sig, int timeout, struct husk_error **err)
 {
-  const char *name = signal ? signal : c->stop_signal ? c->stop_signal : "SIGTERM";
-  int sig = husk_signal_parse (name), r;
   cleanup_error struct husk_error *e = NULL;
+  int r;
 
-  if (sig < 0)
-    sig = SIGTERM;
   if (c->status != HUSK_CTR_RUNNING)
     return 0;
   if (husk_ctr_kill (c, sig, &e) == 0)

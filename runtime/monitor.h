@@ -26,12 +26,9 @@ int husk_ctr_kill (const struct husk_ctr *c, int sig, struct husk_error **err);
    0 on timeout.  */
 int husk_ctr_wait_monitor (const struct husk_ctr *c, int timeout_ms, struct husk_error **err);
 
-/* docker stop: SIGNAL (the image's StopSignal when NULL, else SIGTERM), then SIGKILL after
-   TIMEOUT seconds; returns once the monitor has recorded the exit.  */
-int husk_ctr_stop (const struct husk_ctr *c, const char *signal, int timeout,
-                   struct husk_error **err);
-
-/* "SIGTERM", "TERM", "15" -> 15; -1 when unknown.  */
-int husk_signal_parse (const char *s);
+/* docker stop: signal SIG (1..64; the caller picks it: husk stop -s, else the record's
+   stop_signal, else SIGTERM), then SIGKILL after TIMEOUT seconds (-1: never); returns once
+   the monitor has recorded the exit.  */
+int husk_ctr_stop (const struct husk_ctr *c, int sig, int timeout, struct husk_error **err);
 
 #endif

@@ -34,6 +34,8 @@ Writes (or adds to) the OCI image layout OUTDIR and prints the image ID.
   --cmd JSON              config Cmd, a JSON array: --cmd '["sh","-c","id"]'
   --entrypoint JSON       config Entrypoint, a JSON array
   --workdir DIR           config WorkingDir
+  --stop-signal SIG       config StopSignal, written as given (any text: the
+                          tests also need names husk does not know)
   --env K=V               config Env entry, repeatable; PATH=$DEFAULT_PATH
                           is included unless an --env sets PATH
   --add SRC:DEST          copy host file (or directory) SRC to DEST in the
@@ -157,6 +159,8 @@ cmd=
 entrypoint=
 workdir=
 has_workdir=false
+stop_signal=
+has_stop_signal=false
 envs=
 adds=
 layers=
@@ -175,7 +179,7 @@ while [ $# -gt 0 ]; do
 	esac
 	case $1 in
 	-h | --help) usage 0 ;;
-	--tag | --cmd | --entrypoint | --workdir | --env | --add | --layer | --layer-tar | --empty-history | --compression | --owner-file)
+	--tag | --cmd | --entrypoint | --workdir | --stop-signal | --env | --add | --layer | --layer-tar | --empty-history | --compression | --owner-file)
 		[ $# -ge 2 ] || die "option $1 needs a value"
 		no_newline "$1" "$2"
 		;;
@@ -197,6 +201,10 @@ while [ $# -gt 0 ]; do
 	--workdir)
 		workdir=$2
 		has_workdir=true
+		;;
+	--stop-signal)
+		stop_signal=$2
+		has_stop_signal=true
 		;;
 	--env)
 		case $2 in
@@ -409,6 +417,7 @@ cfg="\"Env\":[${env_json#,}]"
 if [ -n "$entrypoint" ]; then cfg="$cfg,\"Entrypoint\":$entrypoint"; fi
 if [ -n "$cmd" ]; then cfg="$cfg,\"Cmd\":$cmd"; fi
 if $has_workdir; then cfg="$cfg,\"WorkingDir\":$(json_str "$workdir")"; fi
+if $has_stop_signal; then cfg="$cfg,\"StopSignal\":$(json_str "$stop_signal")"; fi
 
 arch=$(go_arch)
 printf '{"created":"%s","architecture":"%s","os":"linux","config":{%s},"rootfs":{"type":"layers","diff_ids":[%s]},"history":[%s]}' \

@@ -49,6 +49,9 @@ usage (void)
            "  kill-self SIG     die from signal SIG (number or name); as the init of a\n"
            "                    pid namespace only SEGV, FPE and ILL can do it (exit 3\n"
            "                    if the signal was ignored)\n"
+           "  wait-signal       block every signal, print \"ready\", then print \"signal N\"\n"
+           "                    for the first one that comes (its number, as the\n"
+           "                    kernel gives it) and exit 0; the target of husk stop\n"
            "  mounts            print /proc/self/mountinfo\n"
            "  status FIELD      print FIELD's value from /proc/self/status\n"
            "  groups            print the supplementary groups, space-separated\n"
@@ -393,6 +396,30 @@ cmd_race (const char *path, const char *target)
     }
 }
 
+/* Blocked signals are queued even for the init of a pid namespace, which drops a signal it
+ * has no handler for: so block them all and take the first with sigwaitinfo. */
+static int
+cmd_wait_signal (void)
+{
+  sigset_t all;
+  siginfo_t si;
+  int sig;
+
+  sigfillset (&all);
+  if (sigprocmask (SIG_BLOCK, &all, NULL) < 0)
+    return fail ("sigprocmask", "all");
+  printf ("ready\n");
+  fflush (stdout);
+  do
+    sig = sigwaitinfo (&all, &si);
+  while (sig < 0 && errno == EINTR);
+  if (sig < 0)
+    return fail ("sigwaitinfo", "all");
+  printf ("signal %d\n", sig);
+  fflush (stdout);
+  return 0;
+}
+
 int
 main (int argc, char **argv)
 {
@@ -487,6 +514,11 @@ main (int argc, char **argv)
     {
       NARGS (1);
       return cmd_kill_self (argv[2]);
+    }
+  else if (strcmp (cmd, "wait-signal") == 0)
+    {
+      NARGS (0);
+      return cmd_wait_signal ();
     }
   else if (strcmp (cmd, "mounts") == 0)
     {

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -12,6 +13,7 @@
 #include "passwd.h"
 #include "json.h"
 #include "safepath.h"
+#include "signame.h"
 #include "tap.h"
 #include "util.h"
 
@@ -327,6 +329,78 @@ test_passwd (void)
   unlink (path);
 }
 
+/* docker's names and numbers (moby/sys signal_linux.go): RTMIN is 34, every case, with or
+   without SIG.  */
+static void
+test_signals (void)
+{
+  static const struct
+  {
+    const char *spec;
+    int sig;
+  } good[] = {
+    { "SIGTERM", SIGTERM }, { "term", SIGTERM },     { "SigTerm", SIGTERM },  { "15", 15 },
+    { "1", 1 },             { "64", 64 },            { "KILL", SIGKILL },     { "sigusr1", SIGUSR1 },
+    { "SIGCLD", SIGCHLD },  { "IOT", SIGABRT },      { "SIGPOLL", SIGIO },    { "SIGWINCH", SIGWINCH },
+    { "SIGPWR", SIGPWR },   { "SIGSYS", SIGSYS },    { "STKFLT", 16 },        { "SIGRTMIN", 34 },
+    { "RTMIN", 34 },        { "SIGRTMIN+3", 37 },    { "rtmin+3", 37 },       { "sigRtMin+15", 49 },
+    { "SIGRTMIN+30", 64 },  { "SIGRTMAX", 64 },      { "RTMAX-1", 63 },       { "SIGRTMAX-14", 50 },
+    { "SIGRTMAX-30", 34 },  { "RTMIN+0", 34 },
+  };
+  static const char *const bad[] = { "",          "0",         "65",        "99999999999999999999",
+                                     "-1",        "+3",        "15x",       "SIG",
+                                     "SIGFOO",    "TERM ",     " TERM",     "SIGSIGTERM",
+                                     "RTMIN+",    "RTMIN+31",  "RTMIN-1",   "RTMAX+1",
+                                     "RTMAX-31",  "RTMIN+-1",  "RTMIN+3x",  "SIGRTMIN3",
+                                     "RTMIN++3",  "SIGRT" };
+  struct husk_error *err = NULL;
+
+  for (size_t i = 0; i < sizeof (good) / sizeof (good[0]); i++)
+    {
+      int sig = husk_signal_parse (good[i].spec, &err);
+      ok (sig == good[i].sig && err == NULL, "signal \"%s\" is %d (got %d)", good[i].spec,
+          good[i].sig, sig);
+      husk_error_free (&err);
+    }
+  for (size_t i = 0; i < sizeof (bad) / sizeof (bad[0]); i++)
+    {
+      int sig = husk_signal_parse (bad[i], &err);
+      ok (sig < 0 && err != NULL && strncmp (err->msg, "signal \"", 8) == 0,
+          "signal \"%s\" refused (got %d: %s)", bad[i], sig, err ? err->msg : "no error");
+      husk_error_free (&err);
+    }
+  husk_signal_parse ("SIGFOO", &err);
+  is_str (err->msg,
+          "signal \"SIGFOO\": unknown (a name such as SIGTERM or SIGRTMIN+3, or a number from 1 "
+          "to 64)",
+          "an unknown name says what is known");
+  husk_error_free (&err);
+  husk_signal_parse ("65", &err);
+  is_str (err->msg, "signal \"65\": out of range (signals are 1 to 64)",
+          "a number past 64 says the range");
+  husk_error_free (&err);
+  /* Every number docker's table names is reachable by name too.  */
+  for (int n = 1; n <= 64; n++)
+    {
+      char spec[16];
+      int sig;
+      if (n == 32 || n == 33)
+        continue;
+      if (n >= 34)
+        snprintf (spec, sizeof (spec), "SIGRTMIN+%d", n - 34);
+      else
+        snprintf (spec, sizeof (spec), "%d", n);
+      sig = husk_signal_parse (spec, &err);
+      husk_error_free (&err);
+      if (sig != n)
+        {
+          ok (false, "signal %d by name \"%s\" (got %d)", n, spec, sig);
+          return;
+        }
+    }
+  ok (true, "SIGRTMIN+0..30 are 34..64");
+}
+
 int
 main (void)
 {
@@ -337,5 +411,6 @@ main (void)
   test_chmod_nofollow ();
   test_util ();
   test_passwd ();
+  test_signals ();
   return tap_done ();
 }
