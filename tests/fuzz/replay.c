@@ -55,6 +55,7 @@ replay (const char *mode, const char *path, const char *label)
   if (pid == 0)
     {
       cleanup_free char *buf = NULL;
+      cleanup_free uint8_t *exact = NULL;
       cleanup_error struct husk_error *e = NULL;
       size_t len = 0;
 
@@ -65,7 +66,11 @@ replay (const char *mode, const char *path, const char *label)
         }
       if (husk_fuzz_select (mode) < 0)
         _exit (3);
-      husk_fuzz_one ((const uint8_t *) buf, len);
+      /* Exactly LEN bytes, as libFuzzer hands them over: under ASan, a read past the end is
+         caught here too (the file's buffer has a NUL after it).  */
+      exact = husk_xmalloc (len ? len : 1);
+      memcpy (exact, buf, len);
+      husk_fuzz_one (exact, len);
       exit (0); /* exit, not _exit: the mode's scratch directory goes.  */
     }
   while (waitpid (pid, &status, 0) < 0 && errno == EINTR)
