@@ -4,7 +4,8 @@
    Besides crashes and sanitizer reports, some modes check a property the parser promises:
    the unpacker and the whiteout code write nothing outside their root, a reference prints
    to a string that parses to itself, a removed auth entry is gone from a file that still
-   parses, a log entry's time prints back to the same instant.  A broken property aborts.
+   parses, a saved container record loads as the same record, a log entry's time prints back
+   to the same instant.  A broken property aborts.
 
    Adding a mode: a function taking (data, size), a row in MODES, seeds in
    tests/fuzz/corpus/NAME/ (docs/fuzzing.md).  */
@@ -402,8 +403,79 @@ fuzz_seccomp (const uint8_t *data, size_t size)
   return 0;
 }
 
+static bool
+str_eq (const char *a, const char *b)
+{
+  return a == b || (a && b && strcmp (a, b) == 0);
+}
+
+static bool
+strv_eq (char *const *a, char *const *b)
+{
+  size_t n = husk_strv_len (a);
+
+  if (n != husk_strv_len (b))
+    return false;
+  for (size_t i = 0; i < n; i++)
+    if (!str_eq (a[i], b[i]))
+      return false;
+  return true;
+}
+
+/* What husk_ctr_save_config writes must load as the same container: else a restart would
+   run a different one.  */
+static void
+assert_record_round_trip (const struct husk_ctr *c)
+{
+  cleanup_free char *dir = husk_strdup_printf ("containers/%s", c->id);
+  cleanup_free char *path = husk_strdup_printf ("%s/config.json", dir);
+  cleanup_free char *buf = NULL;
+  cleanup_ctr struct husk_ctr *d = husk_xcalloc (1, sizeof (*d));
+  cleanup_error struct husk_error *e = NULL;
+  const struct husk_container_spec *a = &c->spec, *b = &d->spec;
+  size_t len;
+
+  memcpy (d->id, c->id, sizeof (d->id));
+  if (mkdirat (store->rootfd, dir, 0700) < 0 && errno != EEXIST)
+    {
+      fprintf (stderr, "husk-fuzz: record: mkdir: %s\n", strerror (errno));
+      exit (2);
+    }
+  FUZZ_ASSERT (husk_ctr_save_config (store, c, false, &e) == 0, "save: %s", e->msg);
+  FUZZ_ASSERT (husk_read_file_at (store->rootfd, path, 1 << 24, &buf, &len, &e) == 0,
+               "read back: %s", e->msg);
+  FUZZ_ASSERT (husk_ctr_parse_config (store, d, buf, len, &e) == 0,
+               "the saved record does not load: %s", e->msg);
+  FUZZ_ASSERT (str_eq (c->name, d->name) && str_eq (c->image, d->image)
+                   && str_eq (c->image_name, d->image_name) && str_eq (c->created, d->created)
+                   && str_eq (c->stop_signal, d->stop_signal) && c->auto_remove == d->auto_remove
+                   && strv_eq (c->layers, d->layers),
+               "the record's identity changed");
+  FUZZ_ASSERT (strv_eq (a->args, b->args) && strv_eq (a->env, b->env) && str_eq (a->cwd, b->cwd)
+                   && str_eq (a->hostname, b->hostname) && str_eq (a->user, b->user)
+                   && a->readonly_rootfs == b->readonly_rootfs && a->network == b->network
+                   && a->caps == b->caps && a->privileged == b->privileged
+                   && a->no_new_privs == b->no_new_privs && a->seccomp == b->seccomp
+                   && str_eq (a->seccomp_profile, b->seccomp_profile) && a->init == b->init
+                   && a->tty == b->tty && a->interactive == b->interactive,
+               "the spec changed");
+  FUZZ_ASSERT (a->n_mounts == b->n_mounts && a->n_rlimits == b->n_rlimits, "counts changed");
+  for (size_t i = 0; i < a->n_mounts; i++)
+    FUZZ_ASSERT (a->mounts[i].kind == b->mounts[i].kind
+                     && str_eq (a->mounts[i].source, b->mounts[i].source)
+                     && str_eq (a->mounts[i].dest, b->mounts[i].dest)
+                     && str_eq (a->mounts[i].options, b->mounts[i].options)
+                     && a->mounts[i].readonly == b->mounts[i].readonly,
+                 "mounts[%zu] changed", i);
+  for (size_t i = 0; i < a->n_rlimits; i++)
+    FUZZ_ASSERT (a->rlimits[i].resource == b->rlimits[i].resource
+                     && a->rlimits[i].soft == b->rlimits[i].soft
+                     && a->rlimits[i].hard == b->rlimits[i].hard,
+                 "rlimits[%zu] changed", i);
+}
+
 /* A container's record: config.json, then state.json, then the pid file, split at NUL bytes
-   (neither JSON document holds one).  */
+   (neither JSON document holds one).  A record that loads is saved and loaded again.  */
 static int
 fuzz_record (const uint8_t *data, size_t size)
 {
@@ -421,7 +493,8 @@ fuzz_record (const uint8_t *data, size_t size)
       if ((size_t) (state - s) + state_len < size)
         pid = state + state_len + 1;
     }
-  husk_ctr_parse_config (store, c, config, config_len, &e);
+  if (husk_ctr_parse_config (store, c, config, config_len, &e) == 0)
+    assert_record_round_trip (c);
   husk_ctr_parse_state (c, state, state_len);
   husk_ctr_parse_pidfile (c, pid);
   husk_ctr_status_name (c->status);
