@@ -8,6 +8,7 @@
 #include <yajl/yajl_parse.h>
 #include <yajl/yajl_tree.h>
 
+#include "cleanup.h"
 #include "json.h"
 #include "util.h"
 #include "banned.h"
@@ -20,15 +21,21 @@ husk_json *
 husk_json_parse (const char *buf, size_t len, struct husk_error **err)
 {
   char errbuf[256];
+  cleanup_free char *text = NULL;
   yajl_val v;
 
-  if (memchr (buf, '\0', len) != NULL || buf[len] != '\0')
+  if (memchr (buf, '\0', len) != NULL)
     {
       husk_error_set (err, 0, "invalid json: contains a NUL byte");
       return NULL;
     }
+  /* yajl_tree_parse wants a C string, and BUF[LEN] is not ours to read (a caller may hand
+     over a slice or an exactly sized buffer): a copy costs little next to the parse.  */
+  text = husk_xmalloc (len + 1);
+  memcpy (text, buf, len);
+  text[len] = '\0';
   errbuf[0] = '\0';
-  v = yajl_tree_parse (buf, errbuf, sizeof (errbuf));
+  v = yajl_tree_parse (text, errbuf, sizeof (errbuf));
   if (v == NULL)
     {
       /* yajl's message spans lines; keep the first.  */

@@ -451,9 +451,9 @@ get_bool (const husk_json *j, const char *key)
   return v;
 }
 
-static int
-parse_config (struct husk_store *s, struct husk_ctr *c, const char *buf, size_t len,
-              struct husk_error **err)
+int
+husk_ctr_parse_config (struct husk_store *s, struct husk_ctr *c, const char *buf, size_t len,
+                       struct husk_error **err)
 {
   struct husk_container_spec *sp = &c->spec;
   cleanup_json husk_json *j = husk_json_parse (buf, len, err);
@@ -576,19 +576,15 @@ husk_ctr_save_state (struct husk_store *s, const struct husk_ctr *c, struct husk
   return husk_write_file_replace_at (s->rootfd, path, buf, len, 0600, err);
 }
 
-static void
-load_state (struct husk_store *s, struct husk_ctr *c)
+void
+husk_ctr_parse_state (struct husk_ctr *c, const char *buf, size_t len)
 {
-  cleanup_free char *path = husk_strdup_printf ("containers/%s/state.json", c->id);
-  cleanup_free char *buf = NULL;
   cleanup_json husk_json *j = NULL;
   const char *st;
   int64_t n;
 
   c->status = HUSK_CTR_CREATED;
-  if (husk_read_file_at (s->rootfd, path, 1 << 20, &buf, NULL, NULL) < 0)
-    return;
-  j = husk_json_parse (buf, strlen (buf), NULL);
+  j = husk_json_parse (buf, len, NULL);
   if (j == NULL)
     return;
   st = husk_json_get_string (j, "status");
@@ -601,6 +597,18 @@ load_state (struct husk_store *s, struct husk_ctr *c)
   c->started_at = dup_string (j, "started_at");
   c->finished_at = dup_string (j, "finished_at");
   c->error = dup_string (j, "error");
+}
+
+static void
+load_state (struct husk_store *s, struct husk_ctr *c)
+{
+  cleanup_free char *path = husk_strdup_printf ("containers/%s/state.json", c->id);
+  cleanup_free char *buf = NULL;
+
+  c->status = HUSK_CTR_CREATED;
+  if (husk_read_file_at (s->rootfd, path, 1 << 20, &buf, NULL, NULL) < 0)
+    return;
+  husk_ctr_parse_state (c, buf, strlen (buf));
 }
 
 /* RUNDIR/ID/pid: "PID PID_START MONITOR_PID MONITOR_START".  */
@@ -643,16 +651,12 @@ husk_ctr_remove_rundir (const struct husk_ctr *c)
     husk_devices_cgroup_remove (c->id);
 }
 
-static bool
-read_pidfile (struct husk_ctr *c)
+bool
+husk_ctr_parse_pidfile (struct husk_ctr *c, const char *buf)
 {
-  cleanup_free char *path = NULL, *buf = NULL;
   int pid, mpid;
   uint64_t ps, ms;
 
-  if (husk_ctr_run_path (c, "pid", &path, NULL) < 0
-      || husk_read_file_at (AT_FDCWD, path, 256, &buf, NULL, NULL) < 0)
-    return false;
   if (sscanf (buf, "%d %" SCNu64 " %d %" SCNu64, &pid, &ps, &mpid, &ms) != 4)
     return false;
   c->pid = pid;
@@ -660,6 +664,17 @@ read_pidfile (struct husk_ctr *c)
   c->monitor_pid = mpid;
   c->monitor_start = ms;
   return true;
+}
+
+static bool
+read_pidfile (struct husk_ctr *c)
+{
+  cleanup_free char *path = NULL, *buf = NULL;
+
+  if (husk_ctr_run_path (c, "pid", &path, NULL) < 0
+      || husk_read_file_at (AT_FDCWD, path, 256, &buf, NULL, NULL) < 0)
+    return false;
+  return husk_ctr_parse_pidfile (c, buf);
 }
 
 /* A container that state.json calls running but whose monitor is gone (killed, crashed,
@@ -837,7 +852,7 @@ load_id (struct husk_store *s, const char *id, struct husk_ctr **ret, struct hus
 
   snprintf (c->id, sizeof (c->id), "%s", id);
   if (husk_read_file_at (s->rootfd, path, CONFIG_MAX, &buf, &len, err) < 0
-      || parse_config (s, c, buf, len, err) < 0)
+      || husk_ctr_parse_config (s, c, buf, len, err) < 0)
     return husk_error_wrap (err, "container %.12s", id);
   if (geteuid () != 0)
     {

@@ -80,6 +80,16 @@ void husk_ctr_list_free (struct husk_ctr **v, size_t n);
 char *husk_ctr_dir (struct husk_store *s, const struct husk_ctr *c);
 char *husk_ctr_log_path (struct husk_store *s, const struct husk_ctr *c);
 
+/* The parsers behind husk_ctr_load, for its callers' tests and the fuzzer (tests/fuzz): C's
+   record from config.json's BUF (LEN bytes), paths made absolute for store S, with C->id set
+   beforehand; its state from state.json (anything unreadable leaves it "created"); and
+   RUNDIR/ID/pid's NUL-terminated BUF, false when it does not hold four numbers.  What they
+   fill is freed with C.  */
+int husk_ctr_parse_config (struct husk_store *s, struct husk_ctr *c, const char *buf, size_t len,
+                           struct husk_error **err);
+void husk_ctr_parse_state (struct husk_ctr *c, const char *buf, size_t len);
+bool husk_ctr_parse_pidfile (struct husk_ctr *c, const char *buf);
+
 /* Write config.json (atomically; DURABLE: with fsync) and state.json (atomically, no fsync).
    A foreground --rm container skips the fsync: it is gone when husk returns.  */
 int husk_ctr_save_config (struct husk_store *s, const struct husk_ctr *c, bool durable,
