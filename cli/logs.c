@@ -248,19 +248,27 @@ struct reader
   int fd;
   char *buf;
   size_t len, cap;
+  off_t off;     /* The file offset of BUF's first byte.  */
   bool skipping; /* Inside a line too long to be an entry.  */
+  /* Per stream (index stream - 1): entries before this offset belong to lines --tail left
+     out; whether its last entry left a line unfinished; whether that line is printed.  */
+  off_t skip_before[2];
+  bool in_line[2];
+  bool show[2];
   const struct logs_opts *opts;
   struct out *out;
 };
 
-/* One line of the file: printed when it is an entry that passes the filters, skipped when it
-   is not an entry at all (a torn write, a foreign line).  */
+/* One line of the file, at offset OFF: printed when it is an entry that passes the filters,
+   skipped when it is not an entry at all (a torn write, a foreign line).  The filters and -t
+   apply to lines of output, not to the entries that hold their pieces: a line is printed as a
+   whole or not at all, by the time of its first piece, and that time is put before it.  */
 static int
-handle_line (struct reader *r, const char *line, size_t len, struct husk_error **err)
+handle_line (struct reader *r, const char *line, size_t len, off_t off, struct husk_error **err)
 {
   struct husk_log_entry e;
   struct husk_error *perr = NULL;
-  int fd, rc = 0;
+  int fd, i, rc = 0;
 
   if (len == 0)
     return 0;
@@ -269,28 +277,34 @@ handle_line (struct reader *r, const char *line, size_t len, struct husk_error *
       husk_error_free (&perr);
       return 0;
     }
-  if ((r->opts->has_since && ts_cmp (&e.time, &r->opts->since) < 0)
-      || (r->opts->has_until && ts_cmp (&e.time, &r->opts->until) >= 0))
+  i = e.stream - 1;
+  if (off < r->skip_before[i])
     goto out;
   fd = e.stream == HUSK_LOG_STDERR ? 2 : 1;
-  if (r->opts->timestamps)
+  if (!r->in_line[i])
     {
-      char ts[HUSK_RFC3339_NANO_SIZE + 1];
-      size_t n;
-      husk_rfc3339_format (&e.time, ts, sizeof (ts) - 1);
-      n = strlen (ts);
-      ts[n++] = ' ';
-      rc = out_put (r->out, fd, ts, n, err);
+      r->show[i] = !((r->opts->has_since && ts_cmp (&e.time, &r->opts->since) < 0)
+                     || (r->opts->has_until && ts_cmp (&e.time, &r->opts->until) >= 0));
+      if (r->show[i] && r->opts->timestamps)
+        {
+          char ts[HUSK_RFC3339_NANO_SIZE + 1];
+          size_t n;
+          husk_rfc3339_format (&e.time, ts, sizeof (ts) - 1);
+          n = strlen (ts);
+          ts[n++] = ' ';
+          rc = out_put (r->out, fd, ts, n, err);
+        }
     }
-  if (rc == 0)
+  r->in_line[i] = e.partial;
+  if (rc == 0 && r->show[i])
     rc = out_put (r->out, fd, e.text, e.len, err);
 out:
   husk_log_entry_clear (&e);
   return rc;
 }
 
-/* Print every complete line from the file's current offset to its end; an unfinished last
-   line stays in the buffer until the rest of it arrives.  */
+/* Print every complete line of the file from its current offset to its end; an unfinished last
+   line of the file stays in the buffer until the rest of it arrives.  */
 static int
 drain (struct reader *r, struct husk_error **err)
 {
@@ -305,6 +319,7 @@ drain (struct reader *r, struct husk_error **err)
           if (r->cap >= LINE_MAX_BYTES)
             {
               r->skipping = true;
+              r->off += (off_t) r->len;
               r->len = 0;
             }
           else
@@ -326,29 +341,116 @@ drain (struct reader *r, struct husk_error **err)
           size_t end = (size_t) (nl - r->buf);
           if (r->skipping)
             r->skipping = false;
-          else if (handle_line (r, r->buf + start, end - start, err) < 0)
+          else if (handle_line (r, r->buf + start, end - start, r->off + (off_t) start, err) < 0)
             return -1;
           start = end + 1;
         }
       memmove (r->buf, r->buf + start, r->len - start);
       r->len -= start;
+      r->off += (off_t) start;
     }
   return out_flush (r->out, err);
 }
 
-/* The offset of the first of the last N complete lines, read from the end in blocks.  */
+/* Where --tail N starts, found by reading the file backwards, an entry at a time.  The last N
+   lines of output are those whose last pieces are the last N that end a line (an unfinished
+   last line of a stream counts as one); their earlier pieces may lie further back, past entries
+   of the other stream's older lines.  */
+struct tail
+{
+  uint64_t want, lines;
+  enum
+  {
+    TAIL_UNSEEN, /* No entry of the stream yet.  */
+    TAIL_OPEN,   /* Inside a line that is printed: looking for its first piece.  */
+    TAIL_DONE,   /* Its older lines are not printed.  */
+  } state[2];
+  off_t start;          /* The first entry printed.  */
+  off_t skip_before[2]; /* See struct reader.  */
+};
+
+static bool
+tail_done (const struct tail *t)
+{
+  for (int i = 0; i < 2; i++)
+    if (t->state[i] == TAIL_OPEN || (t->state[i] == TAIL_UNSEEN && t->lines < t->want))
+      return false;
+  return true;
+}
+
+/* The file's line at OFF (LEN bytes, END the offset just past its "\n").  */
+static void
+tail_line (struct tail *t, const char *line, size_t len, off_t off, off_t end)
+{
+  struct husk_log_entry e;
+  struct husk_error *perr = NULL;
+  int i;
+
+  if (len == 0)
+    return;
+  if (husk_log_entry_parse (line, len, &e, &perr) < 0)
+    {
+      husk_error_free (&perr);
+      return;
+    }
+  i = e.stream - 1;
+  if (t->state[i] == TAIL_OPEN && e.partial)
+    t->start = off; /* An earlier piece of the line.  */
+  else if (t->state[i] != TAIL_DONE)
+    {
+      /* The last piece of a line.  */
+      if (t->lines == t->want)
+        {
+          t->state[i] = TAIL_DONE;
+          t->skip_before[i] = end;
+        }
+      else
+        {
+          t->lines++;
+          t->state[i] = TAIL_OPEN;
+          t->start = off;
+        }
+    }
+  husk_log_entry_clear (&e);
+}
+
+/* LEN bytes (at most LINE_MAX_BYTES) at OFF into *BUF, allocated at first use.  */
 static int
-tail_offset (int fd, uint64_t n, off_t *ret, struct husk_error **err)
+read_at (int fd, char **buf, size_t len, off_t off, struct husk_error **err)
+{
+  ssize_t got;
+
+  if (*buf == NULL)
+    *buf = husk_xmalloc (LINE_MAX_BYTES);
+  do
+    got = pread (fd, *buf, len, off);
+  while (got < 0 && errno == EINTR);
+  if (got < 0)
+    return husk_error_set (err, errno, "read log");
+  if ((size_t) got != len)
+    return husk_error_set (err, 0, "read log: the file shrank");
+  return 0;
+}
+
+/* Find where the last N lines of output start (see struct tail), reading the file from the
+   end in blocks; the reader starts at *RET_START and leaves out, per stream, the entries
+   before RET_SKIP_BEFORE.  */
+static int
+tail_offset (int fd, uint64_t n, off_t *ret_start, off_t ret_skip_before[2],
+             struct husk_error **err)
 {
   cleanup_free char *blk = husk_xmalloc (READ_CHUNK);
+  cleanup_free char *lbuf = NULL;
+  struct tail t = { .want = n };
   struct stat st;
-  off_t pos;
-  uint64_t seen = 0;
+  off_t pos, line_end = -1; /* The "\n" of the line being looked for, once there is one.  */
 
   if (fstat (fd, &st) < 0)
     return husk_error_set (err, errno, "stat log");
   pos = st.st_size;
-  while (pos > 0)
+  t.start = 0;
+  /* Even --tail 0 looks for the last "\n": the reader starts after it.  */
+  while (pos > 0 && (line_end < 0 || !tail_done (&t)))
     {
       size_t k = pos < READ_CHUNK ? (size_t) pos : READ_CHUNK;
       ssize_t got;
@@ -360,15 +462,48 @@ tail_offset (int fd, uint64_t n, off_t *ret, struct husk_error **err)
         return husk_error_set (err, errno, "read log");
       if ((size_t) got != k)
         return husk_error_set (err, 0, "read log: the file shrank");
-      /* The last newline ends the last complete line: N lines back is the N+1st.  */
-      for (size_t i = k; i-- > 0;)
-        if (blk[i] == '\n' && ++seen == n + 1)
-          {
-            *ret = pos + (off_t) i + 1;
-            return 0;
-          }
+      for (size_t i = k; i-- > 0 && (line_end < 0 || !tail_done (&t));)
+        {
+          off_t nl = pos + (off_t) i, from = nl + 1;
+          size_t len;
+          if (blk[i] != '\n')
+            continue;
+          if (line_end < 0)
+            {
+              /* What follows the file's last "\n" is no entry yet.  */
+              line_end = nl;
+              t.start = from;
+              continue;
+            }
+          len = (size_t) (line_end - from);
+          if (len > LINE_MAX_BYTES)
+            ; /* Not an entry the writer made.  */
+          else if (line_end < pos + (off_t) k)
+            tail_line (&t, blk + i + 1, len, from, line_end + 1);
+          else
+            {
+              /* The line goes on past this block.  */
+              if (read_at (fd, &lbuf, len, from, err) < 0)
+                return -1;
+              tail_line (&t, lbuf, len, from, line_end + 1);
+            }
+          line_end = nl;
+        }
     }
-  *ret = 0;
+  if (pos == 0 && line_end > 0 && !tail_done (&t))
+    {
+      /* The file's first line.  */
+      size_t len = (size_t) line_end;
+      if (len <= LINE_MAX_BYTES)
+        {
+          if (read_at (fd, &lbuf, len, 0, err) < 0)
+            return -1;
+          tail_line (&t, lbuf, len, 0, line_end + 1);
+        }
+    }
+  *ret_start = t.start;
+  ret_skip_before[0] = t.skip_before[0];
+  ret_skip_before[1] = t.skip_before[1];
   return 0;
 }
 
@@ -623,13 +758,15 @@ husk_cmd_logs (struct husk_global *g, int argc, char **argv, struct husk_error *
     return husk_error_wrap (err, "logs %s", argv[optind]);
   if (fd >= 0 && o.has_tail)
     {
-      off_t start;
-      if (tail_offset (fd, o.tail, &start, err) < 0 || lseek (fd, start, SEEK_SET) < 0)
+      off_t start = 0;
+      if (tail_offset (fd, o.tail, &start, r.skip_before, err) < 0
+          || lseek (fd, start, SEEK_SET) < 0)
         {
           if (*err == NULL)
             husk_error_set (err, errno, "seek log");
           return husk_error_wrap (err, "logs %s", argv[optind]);
         }
+      r.off = start;
     }
 
   r.opts = &o;

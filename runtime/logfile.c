@@ -16,12 +16,10 @@
 #include "util.h"
 #include "banned.h"
 
-/* What is pending of one stream: an unfinished line, at most HUSK_LOG_LINE_MAX bytes (the
-   buffer has room for one more, the "\n" that completes it).  Allocated at first use, so an
-   idle monitor holds no buffers.  */
+/* What waits of one stream: the start of a UTF-8 character its last write cut short.  */
 struct pending
 {
-  char *buf;
+  char buf[4];
   size_t len;
 };
 
@@ -31,6 +29,9 @@ struct husk_logw
   bool torn; /* A write failed: the file may end inside a line.  */
   husk_jgen *gen;
   struct pending part[2];
+  /* A waiting character joined to what follows it: HUSK_LOG_LINE_MAX + 1 bytes, allocated
+     at first use (an idle monitor holds no buffer).  */
+  char *piece;
   char *scratch; /* For text with invalid UTF-8.  */
   size_t scratch_size;
   char time[64]; /* The current call's timestamp, "" until needed.  */
@@ -66,8 +67,7 @@ husk_logw_close (struct husk_logw *w)
     return;
   close (w->fd);
   husk_jgen_free (w->gen);
-  free (w->part[0].buf);
-  free (w->part[1].buf);
+  free (w->piece);
   free (w->scratch);
   free (w);
 }
@@ -116,8 +116,8 @@ utf8_seq (const unsigned char *s, size_t n)
   return (int) need;
 }
 
-/* How many bytes at the end of S (N bytes) are the valid start of a sequence cut short: a line
-   cut at HUSK_LOG_LINE_MAX keeps them for its next piece instead of splitting a character.  */
+/* How many bytes at the end of S (N bytes) are the valid start of a sequence cut short: they
+   wait for the stream's next piece instead of splitting a character.  */
 static size_t
 utf8_cut_tail (const unsigned char *s, size_t n)
 {
@@ -270,43 +270,37 @@ husk_logw_write (struct husk_logw *w, int stream, const char *buf, size_t len,
   begin (w);
   while (len > 0)
     {
+      /* A piece is at most HUSK_LOG_LINE_MAX bytes, or one more when that is its "\n".  */
       size_t room = HUSK_LOG_LINE_MAX - p->len;
-      const char *nl = memchr (buf, '\n', len < room + 1 ? len : room + 1);
+      size_t seg = len < room + 1 ? len : room + 1;
+      const char *nl = memchr (buf, '\n', seg);
+      const char *text = buf;
+      size_t n, keep = 0;
 
-      if (p->buf == NULL && (nl == NULL || p->len > 0))
-        p->buf = husk_xmalloc (HUSK_LOG_LINE_MAX + 1);
       if (nl != NULL)
+        seg = (size_t) (nl - buf) + 1;
+      else if (seg > room)
+        seg = room;
+      n = seg;
+      if (p->len > 0)
         {
-          size_t seg = (size_t) (nl - buf) + 1;
-          if (p->len == 0)
-            emit (w, stream, buf, seg);
-          else
-            {
-              memcpy (p->buf + p->len, buf, seg);
-              emit (w, stream, p->buf, p->len + seg);
-              p->len = 0;
-            }
-          buf += seg;
-          len -= seg;
+          if (w->piece == NULL)
+            w->piece = husk_xmalloc (HUSK_LOG_LINE_MAX + 1);
+          memcpy (w->piece, p->buf, p->len);
+          memcpy (w->piece + p->len, buf, seg);
+          text = w->piece;
+          n += p->len;
+          p->len = 0;
         }
-      else if (len > room)
-        {
-          /* The line reaches the limit: write its first HUSK_LOG_LINE_MAX bytes as a piece.  */
-          size_t keep;
-          memcpy (p->buf + p->len, buf, room);
-          keep = utf8_cut_tail ((const unsigned char *) p->buf, HUSK_LOG_LINE_MAX);
-          emit (w, stream, p->buf, HUSK_LOG_LINE_MAX - keep);
-          memmove (p->buf, p->buf + HUSK_LOG_LINE_MAX - keep, keep);
-          p->len = keep;
-          buf += room;
-          len -= room;
-        }
-      else
-        {
-          memcpy (p->buf + p->len, buf, len);
-          p->len += len;
-          len = 0;
-        }
+      if (nl == NULL)
+        keep = utf8_cut_tail ((const unsigned char *) text, n);
+      if (n > keep)
+        emit (w, stream, text, n - keep);
+      /* TEXT may be the piece buffer: P's bytes are not in it any more.  */
+      memmove (p->buf, text + n - keep, keep);
+      p->len = keep;
+      buf += seg;
+      len -= seg;
     }
   return commit (w, err);
 }
@@ -421,6 +415,7 @@ husk_log_entry_parse (const char *line, size_t len, struct husk_log_entry *ret,
     }
   e.text = TAKE_PTR (v[0].s);
   e.len = v[0].len;
+  e.partial = e.len == 0 || e.text[e.len - 1] != '\n';
   husk_json_strs_clear (v, 3);
   *ret = e;
   return 0;

@@ -3,11 +3,17 @@
 
    One JSON object a line, as docker's json-file driver writes them:
      {"log":"TEXT","stream":"stdout"|"stderr","time":"2006-01-02T15:04:05.999999999Z"}
-   TEXT is one line of output with its "\n", or a piece without one: a line longer than
-   HUSK_LOG_LINE_MAX bytes is cut into pieces of that size, and a line still unfinished when the
-   writer is flushed is written as it is.  Bytes that are not UTF-8 become U+FFFD, so every line
-   is valid JSON whatever the container wrote.  The time is when the line was completed (or cut,
-   or flushed): CLOCK_REALTIME, UTC, always 9 fraction digits.  */
+   TEXT is a piece of the output of one stream, written as soon as the container wrote it.  A
+   piece whose TEXT ends in "\n" ends a line of output; one without (a "partial" entry, as
+   docker's json-file driver leaves a partial message without its "\n") is continued by the
+   next entry of the same stream, whatever entries of the other stream come between.  A line is
+   in pieces when it arrived in several reads, when it is longer than HUSK_LOG_LINE_MAX bytes
+   (pieces are at most that long) or when it is still unfinished.  Reading the TEXTs of a stream
+   in order gives its bytes back, except that bytes that are not UTF-8 become U+FFFD (so every
+   line of the file is valid JSON whatever the container wrote); a character split between two
+   reads is kept whole.  The time is when the piece was written: CLOCK_REALTIME, UTC, always 9
+   fraction digits.  Files of earlier husk versions have the same form (they held back a line
+   until its end, so they have fewer pieces) and read back the same.  */
 #ifndef HUSK_LOGFILE_H
 #define HUSK_LOGFILE_H
 
@@ -31,14 +37,17 @@ struct husk_logw;
    died mid-write), the first line written starts with a "\n" so that it stays whole.  */
 int husk_logw_open (const char *path, struct husk_logw **ret, struct husk_error **err);
 
-/* Add LEN bytes the container wrote on STREAM (HUSK_LOG_STDOUT or HUSK_LOG_STDERR).  Every line
-   they complete is written, with a single write(2) for the call; the rest waits, per stream,
-   for its end (or its cut at HUSK_LOG_LINE_MAX).  No fsync.  On a failed write the lines of
-   this call are lost, not retried; the pending rest is kept and the next line starts clean.  */
+/* Add LEN bytes the container wrote on STREAM (HUSK_LOG_STDOUT or HUSK_LOG_STDERR): all of them
+   are written at once, as entries that each end at a "\n" or are cut at HUSK_LOG_LINE_MAX
+   bytes, the last one partial when they do not end in "\n"; a single write(2) for the call.
+   Only a UTF-8 character they leave unfinished (1-3 bytes) waits for the next call on STREAM.
+   No fsync.  On a failed write the entries of this call are lost, not retried, and the next
+   entry starts on a line of the file of its own.  */
 int husk_logw_write (struct husk_logw *w, int stream, const char *buf, size_t len,
                      struct husk_error **err);
 
-/* Write the unfinished lines of both streams as they are (when the output ends).  */
+/* Write what waits of both streams (an unfinished character, stored as U+FFFD) when the
+   output ends.  */
 int husk_logw_flush (struct husk_logw *w, struct husk_error **err);
 
 /* Close without flushing.  NULL is fine.  */
@@ -58,6 +67,7 @@ struct husk_log_entry
   struct timespec time;
   char *text; /* Allocated; may hold NUL bytes.  */
   size_t len;
+  bool partial; /* TEXT does not end in "\n": the stream's next entry continues its line.  */
 };
 
 /* Parse LINE (LEN bytes, without its "\n").  An entry without a known stream, a parsable time

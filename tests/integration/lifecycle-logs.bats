@@ -107,11 +107,12 @@ setup() {
 		'2024-01-02T03:04:08.000000000Z err two')" ] || fail "stderr:" "$stderr"
 }
 
-@test "logs: --tail N prints the last N lines of the file; 0 none; all every one" {
-	# The last three lines of the file: err two, partial, and the torn line.
+@test "logs: --tail N prints the last N lines of output; 0 none; all every one" {
+	# The last three lines of output: odd, err two and the unfinished partial (lines of
+	# the file that are not entries do not count).
 	run --separate-stderr husk logs --tail 3 logtest
 	assert_status 0
-	assert_output "partial"
+	[ "$output" = "$(printf 'odd[\t\357\277\275\303\251"]\npartial')" ] || fail "stdout:" "$output"
 	[ "$stderr" = "err two" ] || fail "stderr:" "$stderr"
 	run --separate-stderr husk logs -n 0 logtest
 	assert_status 0
@@ -177,6 +178,61 @@ setup() {
 	run --separate-stderr husk logs --since 3h --until 1.5h logtest
 	assert_status 0
 	assert_output "two hours ago"
+}
+
+# Lines in pieces, the two streams' pieces interleaved, as a monitor writes a
+# line it gets in several reads: stdout "ab\n" "cd" (unfinished), stderr "xy\n".
+write_pieces_log() {
+	{
+		entry stdout 2024-01-02T03:04:01Z 'a'
+		entry stderr 2024-01-02T03:04:02Z 'x'
+		entry stdout 2024-01-02T03:04:03Z 'b\n'
+		echo 'not json at all'
+		entry stdout 2024-01-02T03:04:04Z 'c'
+		entry stderr 2024-01-02T03:04:05Z 'y\n'
+		entry stdout 2024-01-02T03:04:06Z 'd'
+	} >"$CDIR/ctr.log"
+}
+
+@test "logs: pieces of a line come back as one line, with one time before it (-t)" {
+	write_pieces_log
+	run --separate-stderr husk logs logtest
+	assert_status 0
+	assert_output "$(printf 'ab\ncd')"
+	[ "$stderr" = xy ] || fail "stderr:" "$stderr"
+	run --separate-stderr husk logs -t logtest
+	assert_status 0
+	assert_output "$(printf '2024-01-02T03:04:01.000000000Z ab\n2024-01-02T03:04:04.000000000Z cd')"
+	[ "$stderr" = "2024-01-02T03:04:02.000000000Z xy" ] || fail "stderr:" "$stderr"
+}
+
+@test "logs: --tail counts lines of output, not their pieces" {
+	write_pieces_log
+	run --separate-stderr husk logs --tail 1 logtest
+	assert_status 0
+	assert_output cd
+	[ -z "$stderr" ] || fail "stderr:" "$stderr"
+	# The stderr line ended after "ab": it is one of the last two, "ab" is not.
+	run --separate-stderr husk logs -t --tail 2 logtest
+	assert_status 0
+	assert_output "2024-01-02T03:04:04.000000000Z cd"
+	[ "$stderr" = "2024-01-02T03:04:02.000000000Z xy" ] || fail "stderr:" "$stderr"
+	run --separate-stderr husk logs --tail 3 logtest
+	assert_status 0
+	assert_output "$(printf 'ab\ncd')"
+	[ "$stderr" = xy ] || fail "stderr:" "$stderr"
+}
+
+@test "logs: --since and --until take a line by the time of its first piece" {
+	write_pieces_log
+	run --separate-stderr husk logs --since 2024-01-02T03:04:02Z logtest
+	assert_status 0
+	assert_output cd
+	[ "$stderr" = xy ] || fail "stderr:" "$stderr"
+	run --separate-stderr husk logs --until 2024-01-02T03:04:02Z logtest
+	assert_status 0
+	assert_output ab
+	[ -z "$stderr" ] || fail "stderr:" "$stderr"
 }
 
 @test "logs: -f on a container that is not running prints the log and exits 0" {
@@ -274,10 +330,11 @@ wait_following() { # ID
 	assert_status 0
 	assert_output "$(printf 'out\nout2\npartial')"
 	[ "$stderr" = err ] || fail "stderr:" "$stderr"
-	# The order of the two streams in the file is the monitor's, so only the last line here.
-	run --separate-stderr husk logs -t --tail 1 "$id"
+	# The order of the two streams in the file is the monitor's: of the last two lines, the
+	# stdout one is partial (the stderr line may have been logged before or after it).
+	run --separate-stderr husk logs -t --tail 2 "$id"
 	assert_status 0
-	[[ "$output" =~ ^20[0-9][0-9]-[01][0-9]-[0-3][0-9]T[0-9:]{8}\.[0-9]{9}Z\ partial$ ]] ||
+	[[ "${output##*$'\n'}" =~ ^20[0-9][0-9]-[01][0-9]-[0-3][0-9]T[0-9:]{8}\.[0-9]{9}Z\ partial$ ]] ||
 		fail "stdout:" "$output"
 	husk rm "$id" >/dev/null
 }
@@ -293,8 +350,10 @@ wait_following() { # ID
 		echo
 	} >"$BATS_TEST_TMPDIR/want"
 	cmp "$BATS_TEST_TMPDIR/out" "$BATS_TEST_TMPDIR/want"
-	# The long line is two entries in the file: 16 KiB, then the rest with its newline.
-	[ "$(grep -c '"stream":"stdout"' "$STORE/containers/$id/ctr.log")" = 3 ]
+	# The long line is in pieces of at most 16 KiB (more when it arrived in several reads).
+	[ "$(grep -c '"stream":"stdout"' "$STORE/containers/$id/ctr.log")" -ge 3 ]
+	[ "$(awk '{ if (length($0) > m) m = length($0) } END { print m }' \
+		"$STORE/containers/$id/ctr.log")" -lt 16500 ]
 	husk rm "$id" >/dev/null
 }
 
@@ -360,4 +419,136 @@ wait_following() { # ID
 	husk rm -f "$id" >/dev/null
 	wait "$pid" || fail "husk logs -f exited $?"
 	[ "$(cat "$BATS_TEST_TMPDIR/out")" = hello ] || fail "stdout:" "$(cat "$BATS_TEST_TMPDIR/out")"
+}
+
+# Wait until `husk logs ARGS...` prints the bytes of the file WANT on stdout (and,
+# when ERR is set, those of the file ERR on stderr).
+wait_logs() { # WANT ARGS...
+	local want=$1 i
+	shift
+	for i in $(seq 1 300); do
+		husk logs "$@" >"$BATS_TEST_TMPDIR/got" 2>"$BATS_TEST_TMPDIR/got-err" || true
+		if cmp -s "$BATS_TEST_TMPDIR/got" "$want" &&
+			{ [ -z "${ERR:-}" ] || cmp -s "$BATS_TEST_TMPDIR/got-err" "$ERR"; }; then
+			return 0
+		fi
+		sleep 0.1
+	done
+	fail "husk logs $* did not print what was expected; stdout:" \
+		"$(od -c "$BATS_TEST_TMPDIR/got" | head -20)" "stderr:" \
+		"$(od -c "$BATS_TEST_TMPDIR/got-err" | head -20)"
+}
+
+# Wait until the file FILE holds the bytes of the file WANT.
+wait_file() { # FILE WANT
+	local i
+	for i in $(seq 1 300); do
+		cmp -s "$1" "$2" && return 0
+		sleep 0.1
+	done
+	fail "$1 does not hold what was expected:" "$(od -c "$1" | head -20)"
+}
+
+@test "logs: a running container's unfinished line shows in logs and in logs -f" {
+	local id pid
+	id=$(husk run -d basic sh -c 'printf "prompt> "; sleep 1000')
+	printf 'prompt> ' >"$BATS_TEST_TMPDIR/want"
+	wait_logs "$BATS_TEST_TMPDIR/want" "$id"
+	husk logs -f "$id" >"$BATS_TEST_TMPDIR/follow" &
+	pid=$!
+	wait_file "$BATS_TEST_TMPDIR/follow" "$BATS_TEST_TMPDIR/want"
+	proc_live "$pid" || fail "husk logs -f ended while the container was running"
+	husk rm -f "$id" >/dev/null
+	wait "$pid" || fail "husk logs -f exited $?"
+}
+
+@test "logs: with -t (a terminal) the shell's prompt shows in logs and logs -f while it waits" {
+	local id pid i
+	id=$(husk run -dit basic sh </dev/null)
+	for i in $(seq 1 300); do
+		husk logs "$id" | grep -qF '/ # ' && break
+		sleep 0.1
+	done
+	husk logs "$id" | grep -qF '/ # ' || fail "no prompt in husk logs:" "$(husk logs "$id" | od -c)"
+	husk logs -f "$id" >"$BATS_TEST_TMPDIR/follow" &
+	pid=$!
+	for i in $(seq 1 300); do
+		grep -qF '/ # ' "$BATS_TEST_TMPDIR/follow" && break
+		sleep 0.1
+	done
+	grep -qF '/ # ' "$BATS_TEST_TMPDIR/follow" || fail "no prompt from husk logs -f"
+	proc_live "$pid" || fail "husk logs -f ended while the container was running"
+	husk rm -f "$id" >/dev/null
+	wait "$pid" || fail "husk logs -f exited $?"
+}
+
+@test "logs: pieces written apart on stdout and stderr show at once and join into lines" {
+	local id log
+	mkdir -p "$BATS_TEST_TMPDIR/shared"
+	chmod 0777 "$BATS_TEST_TMPDIR/shared"
+	id=$(husk run -d -v "$BATS_TEST_TMPDIR/shared:/shared" basic sh -c '
+		printf a; printf x >&2
+		until [ -e /shared/go ]; do sleep 0.1; done
+		printf "b\n"; printf "y\n" >&2; printf c
+		until [ -e /shared/go2 ]; do sleep 0.1; done
+		echo d')
+	printf a >"$BATS_TEST_TMPDIR/want"
+	printf x >"$BATS_TEST_TMPDIR/want-err"
+	ERR=$BATS_TEST_TMPDIR/want-err wait_logs "$BATS_TEST_TMPDIR/want" "$id"
+	touch "$BATS_TEST_TMPDIR/shared/go"
+	printf 'ab\nc' >"$BATS_TEST_TMPDIR/want"
+	printf 'xy\n' >"$BATS_TEST_TMPDIR/want-err"
+	ERR=$BATS_TEST_TMPDIR/want-err wait_logs "$BATS_TEST_TMPDIR/want" "$id"
+	touch "$BATS_TEST_TMPDIR/shared/go2"
+	husk wait "$id" >/dev/null
+	log=$STORE/containers/$id/ctr.log
+	# The file holds the pieces as they came: a, b, c, d on stdout; x, y on stderr.
+	[ "$(grep -c '"stream":"stdout"' "$log")" = 4 ] || fail "log:" "$(cat "$log")"
+	[ "$(grep -c '"stream":"stderr"' "$log")" = 2 ] || fail "log:" "$(cat "$log")"
+	run --separate-stderr husk logs "$id"
+	assert_status 0
+	assert_output "$(printf 'ab\ncd')"
+	[ "$stderr" = xy ] || fail "stderr:" "$stderr"
+	run --separate-stderr husk logs -t "$id"
+	assert_status 0
+	[[ "$output" =~ ^20[0-9-]{8}T[0-9:.]{18}Z\ ab$'\n'20[0-9-]{8}T[0-9:.]{18}Z\ cd$ ]] ||
+		fail "stdout:" "$output"
+	[[ "$stderr" =~ ^20[0-9-]{8}T[0-9:.]{18}Z\ xy$ ]] || fail "stderr:" "$stderr"
+	run --separate-stderr husk logs --tail 1 "$id"
+	assert_status 0
+	assert_output cd
+	[ -z "$stderr" ] || fail "stderr:" "$stderr"
+	run --separate-stderr husk logs --tail 2 "$id"
+	assert_status 0
+	assert_output cd
+	[ "$stderr" = xy ] || fail "stderr:" "$stderr"
+	husk rm "$id" >/dev/null
+}
+
+@test "logs: a 1 MiB line without newline is stored in pieces and reads back byte-exact" {
+	local id log
+	id=$(husk run -d basic sh -c 'seq 1 200000 | tr -d "\n"; sleep 1000')
+	seq 1 200000 | tr -d '\n' >"$BATS_TEST_TMPDIR/want"
+	[ "$(stat -c %s "$BATS_TEST_TMPDIR/want")" -gt 1048576 ]
+	wait_logs "$BATS_TEST_TMPDIR/want" "$id"
+	log=$STORE/containers/$id/ctr.log
+	[ "$(grep -c '"stream":"stdout"' "$log")" -ge 64 ] || fail "too few entries in the log"
+	[ "$(awk '{ if (length($0) > m) m = length($0) } END { print m }' "$log")" -lt 16500 ] ||
+		fail "an entry longer than 16 KiB"
+	# One line of output: --tail 1 is all of it, -t puts one time before it.
+	husk logs --tail 1 "$id" >"$BATS_TEST_TMPDIR/tail"
+	cmp "$BATS_TEST_TMPDIR/tail" "$BATS_TEST_TMPDIR/want"
+	husk logs -t "$id" >"$BATS_TEST_TMPDIR/ts"
+	head -c 31 "$BATS_TEST_TMPDIR/ts" | grep -qE '^20[0-9-]{8}T[0-9:.]{18}Z $' ||
+		fail "no time first:" "$(head -c 40 "$BATS_TEST_TMPDIR/ts")"
+	tail -c +32 "$BATS_TEST_TMPDIR/ts" | cmp - "$BATS_TEST_TMPDIR/want"
+	husk rm -f "$id" >/dev/null
+}
+
+@test "logs: binary bytes without a newline show while the container runs" {
+	local id
+	id=$(husk run -d basic sh -c 'printf "\001\002\377bin\000x\303\251"; sleep 1000')
+	printf '\001\002\357\277\275bin\000x\303\251' >"$BATS_TEST_TMPDIR/want"
+	wait_logs "$BATS_TEST_TMPDIR/want" "$id"
+	husk rm -f "$id" >/dev/null
 }

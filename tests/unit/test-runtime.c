@@ -303,6 +303,31 @@ entry_is (const struct husk_log_entry *e, int stream, const char *text, size_t l
 }
 #define ENTRY_IS(e, stream, lit) entry_is (e, stream, lit, sizeof (lit) - 1)
 
+/* Whether the texts of STREAM's entries among the N of E, in order, are WANT (LEN bytes), and
+   every entry but the last of each line is marked partial.  */
+static bool
+stream_is (const struct husk_log_entry *e, size_t n, int stream, const char *want, size_t len)
+{
+  size_t at = 0;
+
+  for (size_t i = 0; i < n; i++)
+    {
+      if (e[i].stream != stream)
+        continue;
+      if (at + e[i].len > len || memcmp (want + at, e[i].text, e[i].len) != 0
+          || e[i].partial != (e[i].text[e[i].len - 1] != '\n'))
+        {
+          printf ("#   entry %zu at byte %zu: \"%.*s\"\n", i, at, (int)e[i].len, e[i].text);
+          return false;
+        }
+      at += e[i].len;
+    }
+  if (at != len)
+    printf ("#   %zu bytes, not %zu\n", at, len);
+  return at == len;
+}
+#define STREAM_IS(e, n, stream, lit) stream_is (e, n, stream, lit, sizeof (lit) - 1)
+
 static void
 test_logfile (void)
 {
@@ -326,25 +351,28 @@ test_logfile (void)
     }
   path = husk_strdup_printf ("%s/ctr.log", dir);
 
-  /* Lines split across chunks; the time is taken when a line completes.  */
+  /* Every chunk is written at once, a line split across chunks in pieces.  */
   clock_gettime (CLOCK_REALTIME, &before);
   before.tv_nsec = 0;
   ok (husk_logw_open (path, &w, &err) == 0, "open a log");
   ok (stat (path, &st) == 0 && (st.st_mode & 0777) == 0600, "the log is created 0600");
   rc = husk_logw_write (w, HUSK_LOG_STDOUT, "hel", 3, &err);
+  n = read_log (path, e, &valid);
+  ok (rc == 0 && valid && n == 1 && ENTRY_IS (&e[0], HUSK_LOG_STDOUT, "hel") && e[0].partial,
+      "an unfinished line is written at once, as a partial entry");
+  clear_entries (e, n);
   rc |= husk_logw_write (w, HUSK_LOG_STDOUT, "lo\nwor", 6, &err);
-  ok (rc == 0 && stat (path, &st) == 0 && st.st_size > 0, "a complete line is written at once");
   rc |= husk_logw_write (w, HUSK_LOG_STDOUT, "ld\n\nlast\n", 9, &err);
   clock_gettime (CLOCK_REALTIME, &after);
   n = read_log (path, e, &valid);
-  ok (rc == 0 && valid && n == 4 && ENTRY_IS (&e[0], HUSK_LOG_STDOUT, "hello\n")
-          && ENTRY_IS (&e[1], HUSK_LOG_STDOUT, "world\n") && ENTRY_IS (&e[2], HUSK_LOG_STDOUT, "\n")
-          && ENTRY_IS (&e[3], HUSK_LOG_STDOUT, "last\n"),
-      "lines split across chunks are joined, one entry a line");
-  ok (n == 4 && e[0].time.tv_sec >= before.tv_sec && e[3].time.tv_sec <= after.tv_sec
+  ok (rc == 0 && valid && n == 6 && ENTRY_IS (&e[1], HUSK_LOG_STDOUT, "lo\n") && !e[1].partial
+          && ENTRY_IS (&e[2], HUSK_LOG_STDOUT, "wor") && ENTRY_IS (&e[4], HUSK_LOG_STDOUT, "\n")
+          && STREAM_IS (e, n, HUSK_LOG_STDOUT, "hello\nworld\n\nlast\n"),
+      "the pieces of lines split across chunks join into them");
+  ok (n == 6 && e[0].time.tv_sec >= before.tv_sec && e[5].time.tv_sec <= after.tv_sec
           && (e[0].time.tv_sec < e[1].time.tv_sec
               || (e[0].time.tv_sec == e[1].time.tv_sec && e[0].time.tv_nsec <= e[1].time.tv_nsec)),
-      "entries carry the time their line completed");
+      "entries carry the time they were written");
   clear_entries (e, n);
   husk_logw_close (TAKE_PTR (w));
 
@@ -360,14 +388,15 @@ test_logfile (void)
   memcpy (big + HUSK_LOG_LINE_MAX - 1, "\xc3\xa9\n", 3);
   rc |= husk_logw_write (w, HUSK_LOG_STDERR, big, HUSK_LOG_LINE_MAX + 2, &err);
   n = read_log (path, e, &valid);
-  ok (rc == 0 && valid && n == 6 && e[0].len == HUSK_LOG_LINE_MAX && e[1].len == HUSK_LOG_LINE_MAX
-          && e[2].len == 40000 - 2 * HUSK_LOG_LINE_MAX + 1 && e[2].text[e[2].len - 1] == '\n'
-          && e[0].text[e[0].len - 1] == 'a',
-      "a 40000-byte line: two 16 KiB pieces without \"\\n\" and the rest with it");
-  ok (n == 6 && e[3].len == HUSK_LOG_LINE_MAX + 1 && e[3].stream == HUSK_LOG_STDOUT,
+  ok (rc == 0 && valid && n == 7 && e[0].len == HUSK_LOG_LINE_MAX && e[1].len == HUSK_LOG_LINE_MAX
+          && e[2].len == 40000 - 2 * HUSK_LOG_LINE_MAX && e[0].partial && e[2].partial
+          && e[0].text[e[0].len - 1] == 'a' && ENTRY_IS (&e[3], HUSK_LOG_STDOUT, "\n"),
+      "a 40000-byte chunk: two 16 KiB pieces and the rest, all partial; its \"\\n\" on its own");
+  ok (n == 7 && e[4].len == HUSK_LOG_LINE_MAX + 1 && e[4].stream == HUSK_LOG_STDOUT
+          && !e[4].partial,
       "a line of exactly 16 KiB stays whole with its \"\\n\"");
-  ok (n == 6 && e[4].len == HUSK_LOG_LINE_MAX - 1 && e[4].stream == HUSK_LOG_STDERR
-          && ENTRY_IS (&e[5], HUSK_LOG_STDERR, "\xc3\xa9\n"),
+  ok (n == 7 && e[5].len == HUSK_LOG_LINE_MAX - 1 && e[5].stream == HUSK_LOG_STDERR
+          && ENTRY_IS (&e[6], HUSK_LOG_STDERR, "\xc3\xa9\n"),
       "a cut that would split a character moves the character to the next piece");
   clear_entries (e, n);
   husk_logw_close (TAKE_PTR (w));
@@ -402,20 +431,20 @@ test_logfile (void)
   rc |= husk_logw_write (w, HUSK_LOG_STDERR, "-end\n", 5, &err);
   rc |= husk_logw_write (w, HUSK_LOG_STDERR, "partial \xe2\x82", 10, &err);
   n = read_log (path, e, &valid);
-  ok (rc == 0 && valid && n == 3 && ENTRY_IS (&e[0], HUSK_LOG_STDERR, "e1\n")
-          && ENTRY_IS (&e[1], HUSK_LOG_STDOUT, "o1-end\n")
-          && ENTRY_IS (&e[2], HUSK_LOG_STDERR, "e2-end\n"),
-      "two streams interleaved keep their lines apart");
+  ok (rc == 0 && valid && n == 7 && STREAM_IS (e, n, HUSK_LOG_STDOUT, "o1-end\no2")
+          && STREAM_IS (e, n, HUSK_LOG_STDERR, "e1\ne2-end\npartial "),
+      "two streams interleaved keep their lines apart, unfinished ones written at once");
+  ok (n == 7 && ENTRY_IS (&e[6], HUSK_LOG_STDERR, "partial "),
+      "an unfinished character at the end waits");
   clear_entries (e, n);
   ok (husk_logw_flush (w, &err) == 0, "flush");
   n = read_log (path, e, &valid);
-  ok (valid && n == 5 && ENTRY_IS (&e[3], HUSK_LOG_STDOUT, "o2")
-          && ENTRY_IS (&e[4], HUSK_LOG_STDERR, "partial \xef\xbf\xbd"),
-      "flush writes the unfinished lines as they are");
+  ok (valid && n == 8 && ENTRY_IS (&e[7], HUSK_LOG_STDERR, "\xef\xbf\xbd"),
+      "flush writes the unfinished character as U+FFFD");
   clear_entries (e, n);
-  ok (husk_logw_flush (w, &err) == 0 && read_log (path, e, &valid) == 5,
+  ok (husk_logw_flush (w, &err) == 0 && read_log (path, e, &valid) == 8,
       "a second flush writes nothing");
-  clear_entries (e, 5);
+  clear_entries (e, 8);
   ok (husk_logw_write (w, 3, "x\n", 2, &err) < 0 && err != NULL, "stream 3 is an error");
   husk_error_free (&err);
   husk_logw_close (TAKE_PTR (w));
@@ -446,8 +475,8 @@ test_logfile (void)
   /* The reader's half.  */
 #define PARSE(lit) husk_log_entry_parse (lit, sizeof (lit) - 1, &e[0], &err)
   ok (PARSE ("{\"log\":\"x\",\"stream\":\"stdout\",\"time\":\"2024-01-02T03:04:05Z\"}") == 0
-          && ENTRY_IS (&e[0], HUSK_LOG_STDOUT, "x"),
-      "an entry parses");
+          && ENTRY_IS (&e[0], HUSK_LOG_STDOUT, "x") && e[0].partial,
+      "an entry parses; without a final \"\\n\" it is partial");
   husk_log_entry_clear (&e[0]);
   ok (PARSE ("{\"log\":\"x\",\"stream\":\"tty\",\"time\":\"2024-01-02T03:04:05Z\"}") < 0 && err
           && strcmp (err->msg, "not a log entry") == 0,
@@ -470,7 +499,8 @@ test_logfile (void)
         = "{\"log\":\"a\\u0000b\\n\",\"attrs\":{\"log\":\"no\"},\"stream\":\"stderr\","
           "\"time\":\"2024-01-02T03:04:05.5+01:00\"}";
     ok (husk_log_entry_parse (l, sizeof (l) - 1, &e[0], &err) == 0
-            && ENTRY_IS (&e[0], HUSK_LOG_STDERR, "a\0b\n") && e[0].time.tv_sec == 1704164645 - 3600
+            && ENTRY_IS (&e[0], HUSK_LOG_STDERR, "a\0b\n") && !e[0].partial
+            && e[0].time.tv_sec == 1704164645 - 3600
             && e[0].time.tv_nsec == 500000000,
         "an entry: escaped NUL, nested members skipped, an offset and a fraction");
     husk_log_entry_clear (&e[0]);
