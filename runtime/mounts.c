@@ -7,6 +7,7 @@
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include "cleanup.h"
@@ -322,9 +323,16 @@ mask_paths (struct husk_error **err)
         {
           if (nullfd < 0)
             {
-              nullfd = open ("/dev/null", O_PATH | O_CLOEXEC);
+              struct stat nst;
+              nullfd = open ("/dev/null", O_PATH | O_NOFOLLOW | O_CLOEXEC);
               if (nullfd < 0)
                 return husk_error_set (err, errno, "open \"/dev/null\"");
+              /* What masks the kernel's files must be the null device, never whatever a
+                 symlink there leads to (CVE-2025-31133): masks come before any volume, and
+                 the node is checked all the same.  */
+              if (fstat (nullfd, &nst) < 0 || !S_ISCHR (nst.st_mode)
+                  || nst.st_rdev != makedev (1, 3))
+                return husk_error_set (err, 0, "mask: \"/dev/null\" is not the null device");
             }
           m = (int) open_tree (nullfd, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
         }
