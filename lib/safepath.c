@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 #ifdef HAVE_LINUX_OPENAT2_H
@@ -19,6 +20,10 @@
 #include "banned.h"
 
 #define MAX_SYMLINKS 40
+
+#ifndef PROC_SUPER_MAGIC
+#define PROC_SUPER_MAGIC 0x9fa0
+#endif
 
 #ifndef SYS_fchmodat2
 #define SYS_fchmodat2 452 /* The same number on every architecture.  */
@@ -333,6 +338,164 @@ husk_mkdirs_in_root (int rootfd, const char *path, mode_t mode, enum husk_resolv
       }
     }
   return husk_open_in_root (rootfd, copy, O_RDONLY | O_DIRECTORY, 0, how);
+}
+
+/* Make NAME in DIRFD, as the last component when LAST: a directory, or what CREATE says.
+   Someone else making it first is no error: the caller opens whatever is there.  */
+static int
+make_component (int dirfd, const char *name, bool last, enum husk_mkpath create)
+{
+  int fd;
+
+  if (!last || create == HUSK_MKPATH_DIR)
+    return mkdirat (dirfd, name, 0755) < 0 && errno != EEXIST ? -errno : 0;
+  fd = openat (dirfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC,
+               0644);
+  if (fd < 0)
+    return errno == EEXIST ? 0 : -errno;
+  close (fd);
+  return 0;
+}
+
+int
+husk_mkpath_in_root (int rootfd, const char *path, enum husk_mkpath create, bool no_procfs)
+{
+  cleanup_free char *todo = husk_xstrdup (path);
+  int *stack = NULL; /* The directories walked through, from the root down, for "..".  */
+  size_t depth = 0;
+  int symlinks = 0;
+  int cur, ret;
+
+  cur = fcntl (rootfd, F_DUPFD_CLOEXEC, 3);
+  if (cur < 0)
+    return -errno;
+  for (;;)
+    {
+      char *p = todo, *comp, *rest;
+      struct stat st;
+      struct statfs sfs;
+      bool last;
+      int next;
+
+      while (*p == '/')
+        p++;
+      if (*p == '\0')
+        {
+          /* It named a directory already held (the root itself, or "a/..").  */
+          ret = cur;
+          cur = -1;
+          goto out;
+        }
+      comp = p;
+      rest = strchr (p, '/');
+      if (rest)
+        *rest++ = '\0';
+      else
+        rest = p + strlen (p);
+      while (*rest == '/')
+        rest++;
+      last = *rest == '\0';
+
+      if (strcmp (comp, ".") == 0 || strcmp (comp, "..") == 0)
+        {
+          if (comp[1] == '.' && depth > 0)
+            {
+              close (cur);
+              cur = stack[--depth];
+            }
+          memmove (todo, rest, strlen (rest) + 1);
+          continue;
+        }
+
+      next = openat (cur, comp, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+      if (next < 0 && errno == ENOENT && create != HUSK_MKPATH_NONE)
+        {
+          ret = make_component (cur, comp, last, create);
+          if (ret < 0)
+            goto out;
+          /* Whatever is there now, maybe a symlink swapped in: it is looked at below.  */
+          next = openat (cur, comp, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+        }
+      if (next < 0)
+        {
+          ret = -errno;
+          goto out;
+        }
+      if (fstat (next, &st) < 0 || fstatfs (next, &sfs) < 0)
+        {
+          ret = -errno;
+          close (next);
+          goto out;
+        }
+      if (no_procfs && sfs.f_type == PROC_SUPER_MAGIC)
+        {
+          close (next);
+          ret = -EXDEV;
+          goto out;
+        }
+      if (S_ISLNK (st.st_mode))
+        {
+          char target[PATH_MAX];
+          ssize_t n;
+
+          if (++symlinks > MAX_SYMLINKS)
+            {
+              close (next);
+              ret = -ELOOP;
+              goto out;
+            }
+          n = readlinkat (next, "", target, sizeof (target) - 1);
+          close (next);
+          if (n < 0)
+            {
+              ret = -errno;
+              goto out;
+            }
+          target[n] = '\0';
+          if (target[0] == '/')
+            {
+              /* Absolute: from the root again, which is ROOTFD.  */
+              while (depth > 0)
+                close (stack[--depth]);
+              close (cur);
+              cur = fcntl (rootfd, F_DUPFD_CLOEXEC, 3);
+              if (cur < 0)
+                {
+                  ret = -errno;
+                  goto out;
+                }
+            }
+          {
+            char *joined = husk_strdup_printf ("%s/%s", target, rest);
+            free (todo);
+            todo = joined;
+          }
+          continue;
+        }
+      if (last)
+        {
+          ret = next;
+          goto out;
+        }
+      if (!S_ISDIR (st.st_mode))
+        {
+          close (next);
+          ret = -ENOTDIR;
+          goto out;
+        }
+      stack = husk_xrealloc (stack, (depth + 1) * sizeof (int));
+      stack[depth++] = cur;
+      cur = next;
+      memmove (todo, rest, strlen (rest) + 1);
+    }
+
+out:
+  if (cur >= 0)
+    close (cur);
+  while (depth > 0)
+    close (stack[--depth]);
+  free (stack);
+  return ret;
 }
 
 int

@@ -27,6 +27,25 @@ int husk_open_in_root (int rootfd, const char *path, int flags, mode_t mode, enu
    O_DIRECTORY fd or -errno.  */
 int husk_mkdirs_in_root (int rootfd, const char *path, mode_t mode, enum husk_resolve how);
 
+/* What husk_mkpath_in_root makes of a missing last component.  */
+enum husk_mkpath
+{
+  HUSK_MKPATH_NONE, /* Nothing: ENOENT, and no directory on the way is made either.  */
+  HUSK_MKPATH_DIR,  /* A directory (0755).  */
+  HUSK_MKPATH_FILE, /* An empty regular file (0644).  */
+};
+
+/* PATH inside ROOTFD as an O_PATH descriptor of what it names, with every symlink followed,
+   the last component's too, as if ROOTFD were "/": an absolute target restarts at ROOTFD and
+   ".." stops there.  One component is opened at a time with O_NOFOLLOW and the walk holds
+   each directory it went through, so nothing swapped in between two steps is followed by
+   the kernel, and what is returned is what the walk checked (CVE-2021-30465).  Missing
+   directories on the way are made (0755) and a missing last component as CREATE says.  With
+   NO_PROCFS, stepping onto a procfs is refused with EXDEV: its links lead to descriptors and
+   roots, and a mount there would cover the kernel's own files (CVE-2019-19921).  Returns the
+   fd, or -errno: ELOOP after 40 symlinks (a loop), ENOTDIR, ENOENT.  */
+int husk_mkpath_in_root (int rootfd, const char *path, enum husk_mkpath create, bool no_procfs);
+
 /* Read the regular file PATH inside ROOTFD (resolved as HOW) into a NUL-terminated buffer of
    at most MAX_SIZE bytes.  The file is opened non-blocking and must be a regular file: a FIFO,
    device or socket an image or container planted there is refused (EINVAL), never waited on.

@@ -7,6 +7,7 @@
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include "cleanup.h"
@@ -210,58 +211,29 @@ set_bind_attrs (int mfd, bool readonly, const char *what, struct husk_error **er
   return 0;
 }
 
-/* DEST (absolute, in the container) as a descriptor to mount on, made a directory, or an
-   empty file when FILE, where it is missing.  Resolved below "/" as the container sees its
-   tree: symlinks in the image stay inside it, and a magic link (/proc/self/fd/N,
-   /proc/self/cwd) is refused rather than followed to a descriptor of husk's.  A symlink as
-   the last component is refused.  */
+/* DEST (absolute, in the container) as a descriptor to mount on.  Resolved below "/" as the
+   container sees its tree, through every symlink, the last component's too, as podman does:
+   an image whose /etc/localtime links to a zoneinfo file it lacks gets the volume on that
+   file, made inside the root.  A missing directory is made on the way, and a missing last
+   component as a directory, or an empty file when FILE.  Nothing leads out of the root, and
+   nothing onto the container's /proc (CVE-2019-19921): a mount there would cover the kernel's
+   files, and /proc/PID links reach descriptors and roots of husk's (CVE-2024-45310).  The
+   mount goes onto the descriptor, never a path looked up again, so a symlink swapped in
+   after the walk is not followed (CVE-2021-30465).  */
 static int
 open_mountpoint (const char *dest, bool file, struct husk_error **err)
 {
   cleanup_close int rootfd = open ("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
-  cleanup_close int parent = -1;
-  struct stat st;
   int fd;
 
   if (rootfd < 0)
     return husk_error_set (err, errno, "open \"/\"");
-  fd = husk_open_in_root (rootfd, dest, O_PATH | O_NOFOLLOW, 0, HUSK_RESOLVE_IN_ROOT);
-  if (fd >= 0)
-    {
-      if (fstat (fd, &st) == 0 && S_ISLNK (st.st_mode))
-        {
-          close (fd);
-          return husk_error_set (err, 0, "mount on \"%s\": is a symbolic link", dest);
-        }
-      return fd;
-    }
-  if (fd == -ENOENT && !file)
-    fd = husk_mkdirs_in_root (rootfd, dest, 0755, HUSK_RESOLVE_IN_ROOT);
-  else if (fd == -ENOENT)
-    {
-      cleanup_free char *dir = husk_xstrdup (dest);
-      char *slash = strrchr (dir, '/');
-      const char *name = slash ? slash + 1 : dir;
-      if (slash)
-        *slash = '\0';
-      parent = husk_mkdirs_in_root (rootfd, slash && *dir ? dir : "/", 0755,
-                                    HUSK_RESOLVE_IN_ROOT);
-      fd = parent;
-      if (parent >= 0)
-        {
-          fd = openat (parent, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
-          if (fd >= 0 || errno == EEXIST)
-            {
-              if (fd >= 0)
-                close (fd);
-              fd = openat (parent, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
-            }
-          fd = fd < 0 ? -errno : fd;
-        }
-    }
-  if (fd == -ELOOP || fd == -EXDEV)
-    return husk_error_set (err, 0, "mount on \"%s\": refused: it resolves through a magic "
-                                   "link (/proc/*/fd, cwd, root) or a symlink loop",
+  fd = husk_mkpath_in_root (rootfd, dest, file ? HUSK_MKPATH_FILE : HUSK_MKPATH_DIR, true);
+  if (fd == -EXDEV)
+    return husk_error_set (err, 0, "mount on \"%s\": refused: it resolves into /proc", dest);
+  if (fd == -ELOOP)
+    return husk_error_set (err, 0, "mount on \"%s\": refused: a symlink loop (more than 40 "
+                                   "symlinks)",
                            dest);
   if (fd < 0)
     return husk_error_set (err, -fd, "mount on \"%s\"", dest);
@@ -351,9 +323,16 @@ mask_paths (struct husk_error **err)
         {
           if (nullfd < 0)
             {
-              nullfd = open ("/dev/null", O_PATH | O_CLOEXEC);
+              struct stat nst;
+              nullfd = open ("/dev/null", O_PATH | O_NOFOLLOW | O_CLOEXEC);
               if (nullfd < 0)
                 return husk_error_set (err, errno, "open \"/dev/null\"");
+              /* What masks the kernel's files must be the null device, never whatever a
+                 symlink there leads to (CVE-2025-31133): masks come before any volume, and
+                 the node is checked all the same.  */
+              if (fstat (nullfd, &nst) < 0 || !S_ISCHR (nst.st_mode)
+                  || nst.st_rdev != makedev (1, 3))
+                return husk_error_set (err, 0, "mask: \"/dev/null\" is not the null device");
             }
           m = (int) open_tree (nullfd, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
         }

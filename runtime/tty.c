@@ -11,6 +11,7 @@
 #include <sys/mount.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <termios.h>
 #include <unistd.h>
 
@@ -58,11 +59,25 @@ tty_child (int sock, bool console, struct husk_error **err)
     return husk_error_set (err, errno, "tty: open \"%s\"", name);
   if (console)
     {
-      fd = open ("/dev/console", O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+      /* By descriptors, the pty's and the file's, not by names: nothing the container could
+         have placed at /dev/pts/N or /dev/console (a volume there, a symlink into /proc) is
+         followed, and the terminal lands on the file checked here (CVE-2025-52565).  */
+      cleanup_close int cons = -1, tree = -1;
+      struct stat st;
+
+      fd = open ("/dev/console", O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY, 0600);
       if (fd < 0)
         return husk_error_set (err, errno, "tty: create \"/dev/console\"");
       close (fd);
-      if (mount (name, "/dev/console", NULL, MS_BIND, NULL) < 0)
+      cons = open ("/dev/console", O_PATH | O_NOFOLLOW | O_CLOEXEC);
+      if (cons < 0 || fstat (cons, &st) < 0)
+        return husk_error_set (err, errno, "tty: open \"/dev/console\"");
+      if (!S_ISREG (st.st_mode))
+        return husk_error_set (err, 0, "tty: \"/dev/console\": not the file husk made");
+      tree = (int) open_tree (slave, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
+      if (tree < 0
+          || move_mount (tree, "", cons, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH)
+                 < 0)
         return husk_error_set (err, errno, "tty: bind \"%s\" on \"/dev/console\"", name);
     }
   if (send_fd (sock, master) < 0)

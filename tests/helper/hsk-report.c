@@ -19,11 +19,14 @@
 #include <sched.h>
 #include <sys/ioctl.h>
 #include <sys/mount.h>
+#include <sys/ptrace.h>
+#include <time.h>
 #include <sys/resource.h>
 #include <termios.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/types.h>
+#include <sys/wait.h>
 #include <sys/utsname.h>
 #include <unistd.h>
 
@@ -63,7 +66,14 @@ usage (void)
            "  race PATH TARGET  keep a symlink to TARGET at PATH until killed: whatever\n"
            "                    else appears there is swapped (renameat2 RENAME_EXCHANGE)\n"
            "                    for a fresh link and moved aside to PATH.N; a container\n"
-           "                    racing husk cp, for the tests\n",
+           "                    racing husk cp, for the tests\n"
+           "  flip PATH TARGET  make PATH a directory, then swap it with a symlink to\n"
+           "                    TARGET and back (RENAME_EXCHANGE) until killed: a\n"
+           "                    container racing a mount destination\n"
+           "  watch-husk SECS   for SECS seconds, try every new process whose executable\n"
+           "                    is still husk (argv[0] husk): open /proc/PID/fd/N,\n"
+           "                    /proc/PID/mem, /proc/PID/environ, PTRACE_ATTACH; print\n"
+           "                    \"PID WHAT ok\" for each that worked, then \"seen N\"\n",
            prog);
   return 2;
 }
@@ -420,6 +430,131 @@ cmd_wait_signal (void)
   return 0;
 }
 
+/* PATH is a directory or a symlink to TARGET, alternately, as fast as renameat2 goes.  */
+static int
+cmd_flip (const char *path, const char *target)
+{
+  char other[PATH_MAX];
+
+  if (snprintf (other, sizeof (other), "%s.flip", path) >= (int)sizeof (other))
+    return usage ();
+  if (mkdir (path, 0755) < 0 && errno != EEXIST)
+    return fail ("mkdir", path);
+  if (symlink (target, other) < 0 && errno != EEXIST)
+    return fail ("symlink", other);
+  for (;;)
+    if (syscall (SYS_renameat2, AT_FDCWD, path, AT_FDCWD, other, RENAME_EXCHANGE) < 0)
+      return fail ("renameat2", path);
+}
+
+/* Whether PID is still husk: its argv[0] (readable by anyone, unlike /proc/PID/exe of a
+   non-dumpable process) names husk.  */
+static bool
+is_husk (const char *pid)
+{
+  char path[64], arg0[PATH_MAX];
+  const char *base;
+  ssize_t n;
+  int fd;
+
+  snprintf (path, sizeof (path), "/proc/%s/cmdline", pid);
+  fd = open (path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return false;
+  n = read (fd, arg0, sizeof (arg0) - 1);
+  close (fd);
+  if (n <= 0)
+    return false;
+  arg0[n] = '\0';
+  base = strrchr (arg0, '/');
+  base = base ? base + 1 : arg0;
+  return strcmp (base, "husk") == 0;
+}
+
+/* Every way a process of the container could reach into a husk process it can see.  Only
+   what worked while the process was still husk counts: after its exec it is the command,
+   which the container may rightly inspect.  */
+static int
+cmd_watch_husk (const char *secs)
+{
+  static const char *const files[] = { "mem", "environ" };
+  long limit, seen = 0;
+  time_t end;
+
+  if (!parse_long (secs, 1, 3600, &limit))
+    return usage ();
+  end = time (NULL) + limit;
+  setvbuf (stdout, NULL, _IOLBF, 0);
+  while (time (NULL) < end)
+    {
+      DIR *d = opendir ("/proc");
+      struct dirent *e;
+
+      if (d == NULL)
+        return fail ("opendir", "/proc");
+      while ((e = readdir (d)) != NULL)
+        {
+          char path[64];
+          long pid;
+          int fd;
+          DIR *fds;
+
+          if (!parse_long (e->d_name, 2, INT_MAX, &pid) || pid == getpid () || !is_husk (e->d_name))
+            continue;
+          seen++;
+          for (size_t i = 0; i < sizeof (files) / sizeof (files[0]); i++)
+            {
+              snprintf (path, sizeof (path), "/proc/%ld/%s", pid, files[i]);
+              fd = open (path, O_RDONLY | O_CLOEXEC);
+              if (fd >= 0)
+                {
+                  close (fd);
+                  if (is_husk (e->d_name))
+                    printf ("%ld %s ok\n", pid, files[i]);
+                }
+            }
+          /* Listing the numbers is allowed to whoever may read the directory; what counts is
+             reaching a descriptor through one of them.  */
+          snprintf (path, sizeof (path), "/proc/%ld/fd", pid);
+          fds = opendir (path);
+          if (fds)
+            {
+              struct dirent *f;
+              while ((f = readdir (fds)) != NULL)
+                {
+                  char fdpath[320];
+                  if (f->d_name[0] == '.')
+                    continue;
+                  snprintf (fdpath, sizeof (fdpath), "/proc/%ld/fd/%s", pid, f->d_name);
+                  fd = open (fdpath, O_PATH | O_CLOEXEC);
+                  if (fd >= 0)
+                    {
+                      close (fd);
+                      if (is_husk (e->d_name))
+                        printf ("%ld fd/%s ok\n", pid, f->d_name);
+                    }
+                }
+              closedir (fds);
+            }
+          /* SEIZE, then INTERRUPT and wait: a stop of the watcher's own making, undone by the
+             detach, never a SIGSTOP left pending in someone else's process.  */
+          if (ptrace (PTRACE_SEIZE, (pid_t)pid, NULL, NULL) == 0)
+            {
+              bool was_husk = is_husk (e->d_name);
+              int st;
+              if (ptrace (PTRACE_INTERRUPT, (pid_t)pid, NULL, NULL) == 0
+                  && waitpid ((pid_t)pid, &st, __WALL) == (pid_t)pid)
+                ptrace (PTRACE_DETACH, (pid_t)pid, NULL, NULL);
+              if (was_husk)
+                printf ("%ld ptrace ok\n", pid);
+            }
+        }
+      closedir (d);
+    }
+  printf ("seen %ld\n", seen);
+  return 0;
+}
+
 int
 main (int argc, char **argv)
 {
@@ -546,6 +681,16 @@ main (int argc, char **argv)
     {
       NARGS (2);
       return cmd_race (argv[2], argv[3]);
+    }
+  else if (strcmp (cmd, "flip") == 0)
+    {
+      NARGS (2);
+      return cmd_flip (argv[2], argv[3]);
+    }
+  else if (strcmp (cmd, "watch-husk") == 0)
+    {
+      NARGS (1);
+      return cmd_watch_husk (argv[2]);
     }
   else if (strcmp (cmd, "try") == 0)
     {

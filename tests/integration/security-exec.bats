@@ -26,7 +26,7 @@ need_static_husk() {
 }
 
 teardown_file() {
-	husk rm -f exe-target ptr fifo-run >/dev/null 2>&1 || true
+	husk rm -f exe-target ptr fifo-run watched inh >/dev/null 2>&1 || true
 	remove_store "$STORE"
 }
 
@@ -196,4 +196,55 @@ teardown_file() {
 	assert_one_error_line
 	assert_stderr_contains "/etc/passwd"
 	husk rm -f fifo-run >/dev/null
+}
+
+@test "CVE-2016-9962: a container's root cannot ptrace, read the memory of or open the descriptors of husk joining it" {
+	husk run -d --name watched basic sleep 100000 >/dev/null
+	# The watcher tries everything on each process that is still husk; a PATH of 11000 missing
+	# directories keeps exec's process husk for a while (execvp tries each), so it is seen.
+	husk exec -d watched sh -c 'hsk-report watch-husk 6 >/tmp/watch 2>&1'
+	local path i
+	path=$(seq -s: -f '/nx/%g' 1 11000):/bin
+	sleep 0.3
+	for i in $(seq 1 15); do
+		husk exec -e "PATH=$path" watched true || fail "exec $i failed"
+	done
+	for _ in $(seq 1 100); do
+		run husk exec watched cat /tmp/watch
+		[[ "$output" == *seen* ]] && break
+		sleep 0.1
+	done
+	husk rm -f watched >/dev/null
+	local reached
+	reached=$(printf '%s\n' "$output" | grep ' ok$' | sort -u | head -20)
+	[ -z "$reached" ] || fail "the container reached into husk:" "$reached"
+	[[ "$output" =~ seen\ ([0-9]+) ]] && [ "${BASH_REMATCH[1]}" -gt 0 ] ||
+		fail "the watcher never saw husk in the container: $output"
+}
+
+@test "CVE-2022-29162: no inheritable or ambient capabilities in run, exec, -u and --cap-add" {
+	local cmd='grep -E "^Cap(Inh|Amb):" /proc/self/status'
+	run --separate-stderr husk run --rm basic sh -c "$cmd"
+	assert_status 0
+	assert_output "CapInh:	0000000000000000
+CapAmb:	0000000000000000"
+	run --separate-stderr husk run --rm --cap-add ALL basic sh -c "$cmd"
+	assert_output "CapInh:	0000000000000000
+CapAmb:	0000000000000000"
+	husk run -d --name inh --cap-add NET_ADMIN basic sleep 100000 >/dev/null
+	run --separate-stderr husk exec inh sh -c "$cmd"
+	assert_output "CapInh:	0000000000000000
+CapAmb:	0000000000000000"
+	run --separate-stderr husk exec --privileged inh sh -c "$cmd"
+	assert_output "CapInh:	0000000000000000
+CapAmb:	0000000000000000"
+	if [ "$(test_mode)" != nosub ]; then
+		# A non-root user: an inheritable set would come back as permitted through a file
+		# capability or an exec of a capable binary.
+		run --separate-stderr husk exec -u 1234 inh sh -c "$cmd; grep ^CapPrm /proc/self/status"
+		assert_output "CapInh:	0000000000000000
+CapAmb:	0000000000000000
+CapPrm:	0000000000000000"
+	fi
+	husk rm -f inh >/dev/null
 }

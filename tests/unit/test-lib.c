@@ -401,6 +401,52 @@ test_signals (void)
   ok (true, "SIGRTMIN+0..30 are 34..64");
 }
 
+/* husk_mkpath_in_root: the last symlink followed inside the root, what is missing made,
+   loops and /proc refused.  */
+static void
+test_mkpath (void)
+{
+  char tmpl[] = "/tmp/husk-mkpath-XXXXXX";
+  int rootfd, fd;
+  struct stat st = { 0 }, want;
+
+  if (mkdtemp (tmpl) == NULL)
+    {
+      ok (0, "mkdtemp");
+      return;
+    }
+  rootfd = open (tmpl, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  mkdirat (rootfd, "etc", 0755);
+  symlinkat ("/usr/share/zoneinfo/Europe/Paris", rootfd, "etc/localtime");
+  symlinkat ("../../../../../etc", rootfd, "up");
+  symlinkat ("a", rootfd, "b");
+  symlinkat ("b", rootfd, "a");
+  symlinkat ("/proc/self", rootfd, "p");
+
+  fd = husk_mkpath_in_root (rootfd, "/etc/localtime", HUSK_MKPATH_NONE, true);
+  ok (fd == -ENOENT, "a dangling link with nothing to make is ENOENT (%d)", fd);
+  ok (faccessat (rootfd, "usr", F_OK, AT_SYMLINK_NOFOLLOW) < 0, "and made nothing");
+  fd = husk_mkpath_in_root (rootfd, "/etc/localtime", HUSK_MKPATH_FILE, true);
+  ok (fd >= 0 && fstat (fd, &st) == 0 && S_ISREG (st.st_mode), "its target is made a file");
+  ok (fstatat (rootfd, "usr/share/zoneinfo/Europe/Paris", &want, AT_SYMLINK_NOFOLLOW) == 0
+          && fd >= 0 && want.st_ino == st.st_ino,
+      "inside the root, at the link's target");
+  if (fd >= 0)
+    close (fd);
+  fd = husk_mkpath_in_root (rootfd, "up/new", HUSK_MKPATH_DIR, true);
+  ok (fd >= 0 && fstatat (rootfd, "etc/new", &want, 0) == 0 && S_ISDIR (want.st_mode),
+      "a climb out stops at the root");
+  if (fd >= 0)
+    close (fd);
+  ok (husk_mkpath_in_root (rootfd, "a", HUSK_MKPATH_DIR, true) == -ELOOP, "a loop is ELOOP");
+  ok (husk_mkpath_in_root (rootfd, "/", HUSK_MKPATH_DIR, true) >= 0, "the root itself");
+  close (rootfd);
+  rootfd = open ("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+  ok (husk_mkpath_in_root (rootfd, "/proc/self/fd", HUSK_MKPATH_NONE, true) == -EXDEV,
+      "a step onto procfs is EXDEV");
+  close (rootfd);
+}
+
 int
 main (void)
 {
@@ -408,6 +454,7 @@ main (void)
   test_json ();
   test_digest ();
   test_safepath ();
+  test_mkpath ();
   test_chmod_nofollow ();
   test_util ();
   test_passwd ();
