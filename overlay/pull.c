@@ -292,7 +292,7 @@ husk_registry_pull (struct husk_store *s, const char *reference,
     return -1;
   if (o->platform && husk_platform_parse (o->platform, &os, &arch, &variant, err) < 0)
     goto out;
-  reg = husk_registry_new (ref.domain, o->tls_verify, err);
+  reg = husk_registry_new (ref.domain, o->tls_verify, HUSK_REGISTRY_PULL, err);
   if (reg == NULL)
     goto out;
   if (o->display == HUSK_PULL_LINES)

@@ -15,12 +15,26 @@
 
 struct husk_registry;
 
+/* What the client's Bearer tokens are asked for (the scope "repository:REPO:ACTIONS" of the
+   distribution spec's token authentication).  */
+enum husk_registry_access
+{
+  HUSK_REGISTRY_PULL, /* "pull" */
+  HUSK_REGISTRY_PUSH, /* "pull,push": a push also reads (mounts, existing blobs).  */
+};
+
 /* A client for DOMAIN (a reference's domain: "docker.io", "127.0.0.1:5000").  TLS_VERIFY
-   false: HTTPS without certificate checks, falling back to plain HTTP.  Credentials come from
-   the auth files unless set with husk_registry_set_credentials.  */
+   false: HTTPS without certificate checks, falling back to plain HTTP, as for a loopback
+   registry; which of the two a registry speaks is decided once, by the client's first
+   request, and kept.  ACCESS: the token scope's actions.  Credentials come from the auth files
+   unless set with husk_registry_set_credentials.  NULL with *ERR set when an auth file is
+   unreadable.  */
 struct husk_registry *husk_registry_new (const char *domain, bool tls_verify,
+                                         enum husk_registry_access access,
                                          struct husk_error **err);
 void husk_registry_free (struct husk_registry *r);
+/* Replace the credentials (copied; either may be NULL).  Part of the setup: call it before
+   the client's first request, never while another thread uses it.  */
 void husk_registry_set_credentials (struct husk_registry *r, const char *user, const char *pass);
 
 /* GET /v2/ with whatever auth the registry asks for: checks credentials (husk login).  */
