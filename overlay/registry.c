@@ -87,7 +87,7 @@ struct resp
   bool body_started;
   int fd_errno;
   const _Atomic bool *cancel;
-  struct husk_blob_progress *progress;
+  const struct husk_blob_progress *progress;
   char errbody[ERRBODY_MAX + 1];
   size_t errlen;
 };
@@ -398,8 +398,8 @@ on_body (char *data, size_t size, size_t nmemb, void *arg)
           return 0;
         }
       rs->written += n;
-      if (rs->progress)
-        atomic_fetch_add (&rs->progress->bytes, n);
+      if (rs->progress && rs->progress->received)
+        rs->progress->received (rs->progress->arg, rs->written);
       return size * nmemb;
     }
   if (rs->len + n > rs->max)
@@ -1081,7 +1081,7 @@ out:
 int
 husk_registry_stream_blob (struct husk_registry *r, const char *repo,
                            const struct husk_descriptor *d, int fd, const _Atomic bool *cancel,
-                           struct husk_blob_progress *progress, struct husk_error **err)
+                           const struct husk_blob_progress *progress, struct husk_error **err)
 {
   CURL *c = curl_easy_init ();
   cleanup_free char *path = husk_strdup_printf ("%s/blobs/%s", repo, d->digest);

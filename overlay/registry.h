@@ -51,17 +51,21 @@ int husk_registry_get_blob (struct husk_registry *r, const char *repo,
                             const struct husk_descriptor *d, size_t max, char **ret_buf,
                             size_t *ret_len, struct husk_error **err);
 
+/* How a blob download reports what it has: RECEIVED is called from the downloading thread
+   after each piece is written, with the bytes written so far.  */
 struct husk_blob_progress
 {
-  _Atomic uint64_t bytes; /* Received so far.  */
+  void (*received) (void *arg, uint64_t bytes);
+  void *arg;
 };
 
 /* Write the blob D of REPO into FD as it arrives (no verification here: the reader verifies),
    resuming with a Range request when the transfer breaks.  Stops when *CANCEL becomes true or
-   FD's reader goes away.  */
+   FD's reader goes away.  PROGRESS may be NULL.  */
 int husk_registry_stream_blob (struct husk_registry *r, const char *repo,
                                const struct husk_descriptor *d, int fd,
-                               const _Atomic bool *cancel, struct husk_blob_progress *progress,
+                               const _Atomic bool *cancel,
+                               const struct husk_blob_progress *progress,
                                struct husk_error **err);
 
 /* A WWW-Authenticate challenge: the scheme and the parameters husk uses.  Values may be quoted
