@@ -169,7 +169,8 @@ test_platforms (void)
 
 /* A plain-HTTP registry on 127.0.0.1 that resets any connection opening with a TLS handshake,
    as a loopback registry without TLS looks to a client trying HTTPS first.  It serves /v2/ and
-   one blob, a connection each.  */
+   one blob, a connection each: anonymously in repository "t", with a Bearer token from /token
+   in repository "b".  */
 struct fake_registry
 {
   int listen_fd;
@@ -179,6 +180,9 @@ struct fake_registry
   _Atomic unsigned tls_attempts, http_requests;
   const char *blob;
   char blob_path[64 + HUSK_DIGEST_LEN];
+  char bearer_blob_path[64 + HUSK_DIGEST_LEN];
+  pthread_mutex_t lock;
+  char token_query[512]; /* The last token request's query string.  */
 };
 
 struct fake_conn
@@ -201,7 +205,7 @@ fake_conn_thread (void *arg)
   struct fake_conn *fc = arg;
   struct fake_registry *fr = fc->fr;
   int fd = fc->fd;
-  char req[4096], head[256];
+  char req[4096], head[512], challenge[160] = "";
   size_t len = 0;
   const char *body = NULL;
   int status = 404;
@@ -229,11 +233,33 @@ fake_conn_thread (void *arg)
     status = 200, body = "{}";
   else if (strncmp (req, fr->blob_path, strlen (fr->blob_path)) == 0)
     status = 200, body = fr->blob;
+  else if (strncmp (req, "GET /token?", 11) == 0)
+    {
+      pthread_mutex_lock (&fr->lock);
+      snprintf (fr->token_query, sizeof (fr->token_query), "%.*s", (int) strcspn (req + 11, " "),
+                req + 11);
+      pthread_mutex_unlock (&fr->lock);
+      status = 200, body = "{\"token\":\"tok3n\",\"expires_in\":300}";
+    }
+  else if (strncmp (req, fr->bearer_blob_path, strlen (fr->bearer_blob_path)) == 0)
+    {
+      if (strstr (req, "\r\nAuthorization: Bearer tok3n\r\n"))
+        status = 200, body = fr->blob;
+      else
+        {
+          status = 401;
+          snprintf (challenge, sizeof (challenge),
+                    "WWW-Authenticate: Bearer realm=\"http://127.0.0.1:%d/token\","
+                    "service=\"fake\"\r\n",
+                    fr->port);
+        }
+    }
   if (body == NULL)
     body = "{\"errors\":[]}";
   snprintf (head, sizeof (head),
-            "HTTP/1.1 %d %s\r\nContent-Length: %zu\r\nConnection: close\r\n\r\n", status,
-            status == 200 ? "OK" : "Not Found", strlen (body));
+            "HTTP/1.1 %d %s\r\nContent-Length: %zu\r\n%sConnection: close\r\n\r\n", status,
+            status == 200 ? "OK" : status == 401 ? "Unauthorized" : "Not Found", strlen (body),
+            challenge);
   if (husk_write_all (fd, head, strlen (head)) == 0)
     husk_write_all (fd, body, strlen (body));
   close (fd);
@@ -289,6 +315,9 @@ fake_registry_start (struct fake_registry *fr, const char *blob_digest)
     return -1;
   fr->port = ntohs (sa.sin_port);
   snprintf (fr->blob_path, sizeof (fr->blob_path), "GET /v2/t/blobs/%s ", blob_digest);
+  snprintf (fr->bearer_blob_path, sizeof (fr->bearer_blob_path), "GET /v2/b/blobs/%s ",
+            blob_digest);
+  pthread_mutex_init (&fr->lock, NULL);
   return pthread_create (&fr->thread, NULL, fake_accept_thread, fr) == 0 ? 0 : -1;
 }
 
@@ -308,6 +337,7 @@ fake_registry_stop (struct fake_registry *fr)
     }
   pthread_join (fr->thread, NULL);
   close (fr->listen_fd);
+  pthread_mutex_destroy (&fr->lock);
 }
 
 #define RACE_THREADS 6
@@ -410,6 +440,50 @@ test_shared_client_downgrade (void)
       extra_tls, RACE_ROUNDS);
 }
 
+/* The token's scope asks for what the client was made for: pull, or pull and push.  */
+static void
+test_token_scope (void)
+{
+  static const char blob[] = "a blob behind a token\n";
+  static const struct
+  {
+    enum husk_registry_access access;
+    const char *query;
+  } cases[] = {
+    { HUSK_REGISTRY_PULL, "service=fake&scope=repository%3Ab%3Apull" },
+    { HUSK_REGISTRY_PUSH, "service=fake&scope=repository%3Ab%3Apull%2Cpush" },
+  };
+  struct fake_registry fr = { .blob = blob };
+  char digest[HUSK_DIGEST_LEN + 1];
+  struct husk_descriptor d = { 0 };
+
+  husk_sha256_buf (blob, strlen (blob), digest);
+  d.digest = digest;
+  d.size = (int64_t) strlen (blob);
+  if (fake_registry_start (&fr, digest) < 0)
+    {
+      ok (0, "start the fake registry: %s", strerror (errno));
+      return;
+    }
+  for (size_t i = 0; i < sizeof (cases) / sizeof (cases[0]); i++)
+    {
+      cleanup_free char *domain = husk_strdup_printf ("127.0.0.1:%d", fr.port);
+      cleanup_free char *buf = NULL;
+      struct husk_error *err = NULL;
+      struct husk_registry *reg = husk_registry_new (domain, true, cases[i].access, &err);
+      size_t len;
+      int rc = reg ? husk_registry_get_blob (reg, "b", &d, 1024, &buf, &len, &err) : -1;
+
+      ok (rc == 0, "a blob behind a Bearer token (%s)", err ? err->msg : "no error");
+      pthread_mutex_lock (&fr.lock);
+      is_str (fr.token_query, cases[i].query, "the token request's scope");
+      pthread_mutex_unlock (&fr.lock);
+      husk_error_free (&err);
+      husk_registry_free (reg);
+    }
+  fake_registry_stop (&fr);
+}
+
 int
 main (void)
 {
@@ -417,5 +491,6 @@ main (void)
   test_auth_file ();
   test_platforms ();
   test_shared_client_downgrade ();
+  test_token_scope ();
   return tap_done ();
 }
