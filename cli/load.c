@@ -6,6 +6,7 @@
 #include "cleanup.h"
 #include "commands.h"
 #include "dockerarchive.h"
+#include "progressbar.h"
 #include "util.h"
 #include "banned.h"
 
@@ -37,11 +38,18 @@ do_load (void *arg, struct husk_error **err)
 {
   struct load_job *job = arg;
   struct husk_archive_loaded *loaded = NULL;
+  struct husk_cli_progress bar;
   size_t n = 0;
+  int rc;
 
-  if (husk_archive_load (job->store, job->path, job->rootless, job->quiet ? NULL : stderr,
-                         &loaded, &n, err)
-      < 0)
+  rc = husk_archive_load (job->store, job->path, job->rootless,
+                          husk_cli_progress_start (&bar,
+                                                   job->quiet ? HUSK_CLI_PROGRESS_QUIET
+                                                              : HUSK_CLI_PROGRESS_LINES,
+                                                   stderr),
+                          &loaded, &n, err);
+  husk_cli_progress_finish (&bar);
+  if (rc < 0)
     return -1;
   for (size_t i = 0; i < n; i++)
     {

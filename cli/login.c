@@ -154,7 +154,7 @@ husk_cmd_login (struct husk_global *g, int argc, char **argv, struct husk_error 
   if (strchr (user, ':'))
     return husk_error_set (err, 0, "login \"%s\": user name \"%s\" holds a colon", name, user);
 
-  reg = husk_registry_new (name, tls_verify, err);
+  reg = husk_registry_new (name, tls_verify, HUSK_REGISTRY_PULL, err);
   if (reg == NULL)
     return husk_error_wrap (err, "login \"%s\"", name);
   husk_registry_set_credentials (reg, user, pass);

@@ -8,6 +8,7 @@
 #include "commands.h"
 #include "layout.h"
 #include "manifest.h"
+#include "progressbar.h"
 #include "pull.h"
 #include "reference.h"
 #include "util.h"
@@ -51,27 +52,33 @@ do_pull (void *arg, struct husk_error **err)
 {
   struct pull_job *job = arg;
   struct husk_pull_result res = { 0 };
+  struct husk_cli_progress bar;
   cleanup_free char *name = NULL;
+  int rc;
 
   if (job->dir)
     {
-      if (husk_layout_pull (job->store, job->dir, job->tag, job->rootless,
-                            job->quiet ? NULL : stderr, &res, &name, err)
-          < 0)
-        return -1;
+      /* A layout is read at disk speed: a line per layer, terminal or not.  */
+      const struct husk_progress *progress = husk_cli_progress_start (
+          &bar, job->quiet ? HUSK_CLI_PROGRESS_QUIET : HUSK_CLI_PROGRESS_LINES, stderr);
+      rc = husk_layout_pull (job->store, job->dir, job->tag, job->rootless, progress, &res,
+                             &name, err);
     }
   else
     {
       struct husk_pull_options o = { .platform = job->platform,
                                      .tls_verify = job->tls_verify,
-                                     .rootless = job->rootless,
-                                     .out = stderr };
-      o.display = job->quiet             ? HUSK_PULL_QUIET
-                  : isatty (STDERR_FILENO) ? HUSK_PULL_TERMINAL
-                                           : HUSK_PULL_LINES;
-      if (husk_registry_pull (job->store, job->reference, &o, &res, &name, err) < 0)
-        return -1;
+                                     .rootless = job->rootless };
+      o.progress = husk_cli_progress_start (&bar,
+                                            job->quiet               ? HUSK_CLI_PROGRESS_QUIET
+                                            : isatty (STDERR_FILENO) ? HUSK_CLI_PROGRESS_TERMINAL
+                                                                     : HUSK_CLI_PROGRESS_LINES,
+                                            stderr);
+      rc = husk_registry_pull (job->store, job->reference, &o, &res, &name, err);
     }
+  husk_cli_progress_finish (&bar);
+  if (rc < 0)
+    return -1;
   husk_cli_warn_unmapped (name ? name : res.id, &res.unmapped, job->map);
   if (res.skipped_devices > 0 && !job->quiet)
     fprintf (stderr, "husk: note: image \"%s\": %ju device nodes skipped (never unpacked)\n",

@@ -347,7 +347,8 @@ digest_from_name (const char *name)
 
 static int
 load_one (struct husk_store *s, const struct tarindex *t, const husk_json *item, size_t idx,
-          bool rootless, FILE *progress, struct husk_archive_loaded *out, struct husk_error **err)
+          bool rootless, const struct husk_progress *progress, struct husk_archive_loaded *out,
+          struct husk_error **err)
 {
   const char *config_name = husk_json_get_string (item, "Config");
   const husk_json *layers = husk_json_get (item, "Layers");
@@ -502,8 +503,8 @@ undo_loaded (struct husk_store *s, const struct husk_image_list *before,
 }
 
 int
-husk_archive_load (struct husk_store *s, const char *path, bool rootless, FILE *progress,
-                   struct husk_archive_loaded **ret_loaded, size_t *ret_n, struct husk_error **err)
+husk_archive_load (struct husk_store *s, const char *path, bool rootless,
+                   const struct husk_progress *progress, struct husk_archive_loaded **ret_loaded, size_t *ret_n, struct husk_error **err)
 {
   struct tarindex t = { .path = path };
   const struct member *mm;

@@ -9,11 +9,11 @@
 #define HUSK_DOCKERARCHIVE_H
 
 #include <stdbool.h>
-#include <stdio.h>
 
 #include "error.h"
 #include "image.h"
 #include "import.h"
+#include "progress.h"
 #include "store.h"
 
 struct husk_archive_loaded
@@ -22,8 +22,10 @@ struct husk_archive_loaded
   char **names; /* Full references, possibly empty.  */
 };
 
-/* Import every image of the docker-archive PATH.  *RET_LOADED gets *RET_N results.  */
-int husk_archive_load (struct husk_store *s, const char *path, bool rootless, FILE *progress,
+/* Import every image of the docker-archive PATH.  *RET_LOADED gets *RET_N results.  PROGRESS
+   (may be NULL) hears each image's layer events in turn (progress.h).  */
+int husk_archive_load (struct husk_store *s, const char *path, bool rootless,
+                       const struct husk_progress *progress,
                        struct husk_archive_loaded **ret_loaded, size_t *ret_n,
                        struct husk_error **err);
 void husk_archive_loaded_free (struct husk_archive_loaded *l, size_t n);

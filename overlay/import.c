@@ -39,12 +39,15 @@ stage_one (struct stager *st, size_t i, struct husk_unpack_stats *stats, struct 
                                .media_type = ld->media_type,
                                .diff_id = st->diff_ids[i],
                                .chain_id = st->chain_ids[i] };
+  struct husk_progress_event ev = { .kind = HUSK_PROGRESS_LAYER_STARTED,
+                                     .index = i,
+                                     .n_layers = st->m->n_layers,
+                                     .digest = ld->digest,
+                                     .size = ld->size };
   struct husk_error *src_err = NULL;
   int bfd, r;
 
-  if (st->im->progress)
-    fprintf (st->im->progress, "Layer %.19s: unpacking %jd bytes\n", ld->digest,
-             (intmax_t) ld->size);
+  husk_progress_emit (st->im->progress, &ev);
   bfd = st->src->open_blob (st->src->arg, ld, err);
   if (bfd < 0)
     return -1;
@@ -63,8 +66,11 @@ stage_one (struct stager *st, size_t i, struct husk_unpack_stats *stats, struct 
       husk_error_free (&src_err);
       return -1;
     }
-  if (r == 0 && st->im->progress)
-    fprintf (st->im->progress, "Layer %.19s: done\n", ld->digest);
+  if (r == 0)
+    {
+      ev.kind = HUSK_PROGRESS_LAYER_DONE;
+      husk_progress_emit (st->im->progress, &ev);
+    }
   return r;
 }
 
@@ -196,14 +202,19 @@ husk_image_commit (struct husk_store *s, const struct husk_import *im,
   todo = husk_xcalloc (m.n_layers + 1, sizeof (bool));
   for (size_t i = 0; i < m.n_layers; i++)
     {
+      struct husk_progress_event ev = { .kind = HUSK_PROGRESS_LAYER_QUEUED,
+                                        .index = i,
+                                        .n_layers = m.n_layers,
+                                        .digest = m.layers[i].digest,
+                                        .size = m.layers[i].size };
       if (husk_store_has_layer (s, chain_ids[i]))
         {
           res.layers_shared++;
-          if (im->progress)
-            fprintf (im->progress, "Layer %.19s: already present\n", m.layers[i].digest);
-          continue;
+          ev.kind = HUSK_PROGRESS_LAYER_SKIPPED;
         }
-      todo[i] = true;
+      else
+        todo[i] = true;
+      husk_progress_emit (im->progress, &ev);
     }
   {
     struct stager st = { .s = s, .im = im, .src = src, .m = &m, .diff_ids = cfg.diff_ids,

@@ -6,11 +6,11 @@
 
 #include <stdatomic.h>
 #include <stdbool.h>
-#include <stdio.h>
 
 #include "digest.h"
 #include "error.h"
 #include "manifest.h"
+#include "progress.h"
 #include "store.h"
 #include "unpack.h"
 
@@ -44,9 +44,12 @@ struct husk_import
   size_t config_len;
   char **names;           /* Full references to give the image; may be NULL.  */
   bool rootless;          /* Unpacking in a user namespace: no device nodes.  */
-  FILE *progress;         /* A line per layer, or NULL.  */
+  const struct husk_progress *progress; /* Layer events (progress.h), or NULL.  */
 };
 
+/* Commit the image IM to S, its new layers read through SRC.  Emits LAYER_QUEUED or
+   LAYER_SKIPPED for every layer of the manifest first, then LAYER_STARTED and LAYER_DONE for
+   each new one, to IM->progress.  *RET on success; on failure the store is left as it was.  */
 int husk_image_commit (struct husk_store *s, const struct husk_import *im,
                        const struct husk_import_source *src, struct husk_pull_result *ret,
                        struct husk_error **err);

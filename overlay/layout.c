@@ -206,8 +206,8 @@ select_descriptor (struct layout *l, const husk_json *index, const char *tag,
 
 int
 husk_layout_pull (struct husk_store *s, const char *dir, const char *tag, bool rootless,
-                  FILE *progress, struct husk_pull_result *ret, char **ret_name,
-                  struct husk_error **err)
+                  const struct husk_progress *progress, struct husk_pull_result *ret,
+                  char **ret_name, struct husk_error **err)
 {
   cleanup_free char *layout_buf = NULL;
   cleanup_free char *index_buf = NULL;

@@ -6,7 +6,6 @@
 #include <signal.h>
 #include <stdatomic.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "cleanup.h"
@@ -29,9 +28,8 @@ struct blob_job
   bool running;
   int wfd;
   const struct husk_descriptor *d;
-  struct husk_blob_progress progress;
-  bool opened, finished;
-  _Atomic double started; /* When its download began (for the rate).  */
+  size_t index; /* In the manifest.  */
+  bool opened;
   int rc;
   struct husk_error *err;
   struct remote *remote;
@@ -44,19 +42,28 @@ struct remote
   const struct husk_manifest *m;
   struct blob_job *jobs;
   _Atomic bool cancel;
-  /* The terminal display.  */
-  FILE *out;
-  pthread_t display;
-  bool display_running;
-  _Atomic bool display_stop;
-  unsigned lines; /* Lines drawn last time.  */
+  const struct husk_progress *progress;
   pthread_mutex_t lock; /* Guards the jobs' opened and d.  */
 };
+
+static void
+job_received (void *arg, uint64_t bytes)
+{
+  struct blob_job *job = arg;
+  struct husk_progress_event ev = { .kind = HUSK_PROGRESS_LAYER_BYTES,
+                                    .index = job->index,
+                                    .n_layers = job->remote->m->n_layers,
+                                    .digest = job->d->digest,
+                                    .size = job->d->size,
+                                    .bytes = bytes };
+  husk_progress_emit (job->remote->progress, &ev);
+}
 
 static void *
 download_thread (void *arg)
 {
   struct blob_job *job = arg;
+  struct husk_blob_progress progress = { .received = job_received, .arg = job };
   sigset_t set;
 
   /* A reader that stopped reading (its layer failed) closes the pipe: the write fails with
@@ -65,7 +72,8 @@ download_thread (void *arg)
   sigaddset (&set, SIGPIPE);
   pthread_sigmask (SIG_BLOCK, &set, NULL);
   job->rc = husk_registry_stream_blob (job->remote->reg, job->remote->repo, job->d, job->wfd,
-                                       &job->remote->cancel, &job->progress, &job->err);
+                                       &job->remote->cancel,
+                                       job->remote->progress ? &progress : NULL, &job->err);
   close (job->wfd);
   job->wfd = -1;
   return NULL;
@@ -95,14 +103,6 @@ job_for (struct remote *rm, const struct husk_descriptor *d, bool open)
   return job;
 }
 
-static double
-now_s (void)
-{
-  struct timespec ts;
-  clock_gettime (CLOCK_MONOTONIC, &ts);
-  return (double) ts.tv_sec + (double) ts.tv_nsec / 1e9;
-}
-
 static int
 open_layer (void *arg, const struct husk_descriptor *d, struct husk_error **err)
 {
@@ -118,7 +118,6 @@ open_layer (void *arg, const struct husk_descriptor *d, struct husk_error **err)
   (void) fcntl (fds[1], F_SETPIPE_SZ, PIPE_SIZE);
   job->wfd = fds[1];
   job->remote = rm;
-  atomic_store (&job->started, now_s ());
   if (pthread_create (&job->thread, NULL, download_thread, job) != 0)
     {
       close (fds[0]);
@@ -139,7 +138,6 @@ close_layer (void *arg, const struct husk_descriptor *d, struct husk_error **err
     return 0;
   pthread_join (job->thread, NULL);
   job->running = false;
-  job->finished = true;
   if (job->rc < 0)
     {
       *err = job->err;
@@ -147,67 +145,6 @@ close_layer (void *arg, const struct husk_descriptor *d, struct husk_error **err
       return -1;
     }
   return 0;
-}
-
-/* ------------------------------------------------------------- display  */
-
-static void
-human (char *buf, size_t n, double v)
-{
-  static const char *const units[] = { "B", "kB", "MB", "GB", "TB" };
-  size_t u = 0;
-  while (v >= 1000 && u + 1 < sizeof (units) / sizeof (units[0]))
-    {
-      v /= 1000;
-      u++;
-    }
-  snprintf (buf, n, u ? "%.1f %s" : "%.0f %s", v, units[u]);
-}
-
-static void
-draw (struct remote *rm, double now, bool final)
-{
-  if (rm->lines)
-    fprintf (rm->out, "\033[%uA", rm->lines);
-  rm->lines = 0;
-  for (size_t i = 0; i < rm->m->n_layers; i++)
-    {
-      struct blob_job *job = &rm->jobs[i];
-      const struct husk_descriptor *d = &rm->m->layers[i];
-      uint64_t got = atomic_load (&job->progress.bytes);
-      char a[32], b[32], rate[32];
-
-      human (a, sizeof (a), (double) got);
-      human (b, sizeof (b), (double) d->size);
-      double elapsed = now - atomic_load (&job->started);
-      human (rate, sizeof (rate), elapsed > 0 ? (double) got / elapsed : 0);
-      if (!job->opened)
-        fprintf (rm->out, "\033[2K%.19s  %s\n", d->digest, final ? "already present" : "waiting");
-      else if (job->finished || got >= (uint64_t) d->size)
-        fprintf (rm->out, "\033[2K%.19s  %s  done\n", d->digest, b);
-      else
-        fprintf (rm->out, "\033[2K%.19s  %s / %s  %s/s\n", d->digest, a, b, rate);
-      rm->lines++;
-    }
-  fflush (rm->out);
-}
-
-static void *
-display_thread (void *arg)
-{
-  struct remote *rm = arg;
-
-  while (!atomic_load (&rm->display_stop))
-    {
-      draw (rm, now_s (), false);
-      for (int i = 0; i < 4 && !atomic_load (&rm->display_stop); i++)
-        {
-          struct timespec ts = { .tv_sec = 0, .tv_nsec = 50 * 1000000L };
-          nanosleep (&ts, NULL);
-        }
-    }
-  draw (rm, now_s (), true);
-  return NULL;
 }
 
 /* ------------------------------------------------------------ manifests  */
@@ -292,12 +229,17 @@ husk_registry_pull (struct husk_store *s, const char *reference,
     return -1;
   if (o->platform && husk_platform_parse (o->platform, &os, &arch, &variant, err) < 0)
     goto out;
-  reg = husk_registry_new (ref.domain, o->tls_verify, err);
+  reg = husk_registry_new (ref.domain, o->tls_verify, HUSK_REGISTRY_PULL, err);
   if (reg == NULL)
     goto out;
-  if (o->display == HUSK_PULL_LINES)
-    fprintf (o->out, "Pulling %s/%s%s%s\n", ref.domain, ref.path, ref.digest ? "@" : ":",
-             ref.digest ? ref.digest : ref.tag);
+  if (o->progress)
+    {
+      cleanup_free char *what = husk_strdup_printf ("%s/%s%s%s", ref.domain, ref.path,
+                                                    ref.digest ? "@" : ":",
+                                                    ref.digest ? ref.digest : ref.tag);
+      struct husk_progress_event ev = { .kind = HUSK_PROGRESS_PULL, .name = what };
+      husk_progress_emit (o->progress, &ev);
+    }
   if (fetch_manifest (reg, ref.path, ref.digest ? ref.digest : ref.tag, ref.digest, -1, &buf,
                       &len, &mt, err)
       < 0)
@@ -341,13 +283,16 @@ husk_registry_pull (struct husk_store *s, const char *reference,
 
   jobs = husk_xcalloc (m.n_layers, sizeof (*jobs));
   for (size_t i = 0; i < m.n_layers; i++)
-    jobs[i].wfd = -1;
+    {
+      jobs[i].wfd = -1;
+      jobs[i].index = i;
+    }
   pthread_mutex_init (&rm.lock, NULL);
   rm.reg = reg;
   rm.repo = ref.path;
   rm.m = &m;
   rm.jobs = jobs;
-  rm.out = o->out;
+  rm.progress = o->progress;
   src.cancel = &rm.cancel;
   if (ref.tag)
     name = husk_reference_string (&ref);
@@ -357,16 +302,8 @@ husk_registry_pull (struct husk_store *s, const char *reference,
   im.config = config;
   im.config_len = config_len;
   im.names = name ? names : NULL;
-  im.progress = o->display == HUSK_PULL_LINES ? o->out : NULL;
-  if (o->display == HUSK_PULL_TERMINAL
-      && pthread_create (&rm.display, NULL, display_thread, &rm) == 0)
-    rm.display_running = true;
+  im.progress = o->progress;
   rc = husk_image_commit (s, &im, &src, ret, err);
-  if (rm.display_running)
-    {
-      atomic_store (&rm.display_stop, true);
-      pthread_join (rm.display, NULL);
-    }
   for (size_t i = 0; i < m.n_layers; i++)
     {
       if (jobs[i].running)

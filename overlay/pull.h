@@ -5,28 +5,25 @@
 #define HUSK_PULL_H
 
 #include <stdbool.h>
-#include <stdio.h>
 
 #include "error.h"
 #include "import.h"
+#include "progress.h"
 #include "store.h"
-
-enum husk_pull_display
-{
-  HUSK_PULL_QUIET,    /* Nothing.  */
-  HUSK_PULL_LINES,    /* A line per event (not a terminal).  */
-  HUSK_PULL_TERMINAL, /* A display redrawn in place: per layer, bytes of total and rate.  */
-};
 
 struct husk_pull_options
 {
   const char *platform; /* "OS/ARCH[/VARIANT]", or NULL for this machine.  */
   bool tls_verify;
   bool rootless;
-  enum husk_pull_display display;
-  FILE *out; /* Where the progress goes.  */
+  /* Hears PULL once the reference is parsed, the import's layer events, and LAYER_BYTES
+     from the download threads; may be NULL.  */
+  const struct husk_progress *progress;
 };
 
+/* Pull REFERENCE ("[DOMAIN/]PATH[:TAG][@DIGEST]") into S.  *RET: the image's ID and layer
+   counts; *RET_NAME (may be NULL): the name it was given, or NULL for a pull by digest.
+   Errors are wrapped "pull \"REFERENCE\": ...".  */
 int husk_registry_pull (struct husk_store *s, const char *reference,
                         const struct husk_pull_options *o, struct husk_pull_result *ret,
                         char **ret_name, struct husk_error **err);

@@ -49,16 +49,24 @@ struct token
 
 struct husk_registry
 {
+  /* Set up by husk_registry_new and husk_registry_set_credentials, before any request, and
+     never changed after: read without the lock.  */
   char *domain;
   char *host;   /* The API host: docker.io's is registry-1.docker.io.  */
-  char *scheme; /* "https", or "http" once a registry that may speak it did.  */
+  const char *actions; /* The token scope's actions: "pull" or "pull,push".  */
   bool tls_verify;
   bool may_downgrade; /* Loopback, or --tls-verify=false: plain HTTP when TLS fails.  */
   char *user, *pass;
   char *ca_blob; /* System CAs plus the registry's certs.d ones; NULL for curl's default.  */
   size_t ca_len;
 
+  /* Held by the one thread deciding the scheme, so the others wait for its answer instead of
+     each probing (and each deciding) on its own.  Taken before LOCK, never inside it.  */
+  pthread_mutex_t probe_lock;
+
   pthread_mutex_t lock; /* Guards what follows.  */
+  /* "https" or "http" (static strings), set once and never changed; NULL until decided.  */
+  const char *scheme;
   enum auth_kind auth;
   char *realm, *service;
   struct token *tokens;
@@ -79,7 +87,7 @@ struct resp
   bool body_started;
   int fd_errno;
   const _Atomic bool *cancel;
-  struct husk_blob_progress *progress;
+  const struct husk_blob_progress *progress;
   char errbody[ERRBODY_MAX + 1];
   size_t errlen;
 };
@@ -229,7 +237,8 @@ curl_init_once (void)
 }
 
 struct husk_registry *
-husk_registry_new (const char *domain, bool tls_verify, struct husk_error **err)
+husk_registry_new (const char *domain, bool tls_verify, enum husk_registry_access access,
+                   struct husk_error **err)
 {
   struct husk_registry *r;
   char *user = NULL, *pass = NULL;
@@ -241,13 +250,16 @@ husk_registry_new (const char *domain, bool tls_verify, struct husk_error **err)
     return NULL;
   r = husk_xcalloc (1, sizeof (*r));
   pthread_mutex_init (&r->lock, NULL);
+  pthread_mutex_init (&r->probe_lock, NULL);
   r->domain = husk_xstrdup (domain);
   r->host = husk_xstrdup (strcmp (domain, "docker.io") == 0 ? "registry-1.docker.io" : domain);
-  /* Docker talks plain HTTP to loopback registries; a loopback registry that speaks TLS is
-     still verified, so HTTPS is tried first and HTTP when the server does not answer TLS.  */
-  r->scheme = husk_xstrdup ("https");
+  r->actions = access == HUSK_REGISTRY_PUSH ? "pull,push" : "pull";
   r->tls_verify = tls_verify;
+  /* Docker talks plain HTTP to loopback registries; a loopback registry that speaks TLS is
+     still verified, so HTTPS is tried first and HTTP when the server does not answer TLS
+     (decide_scheme).  Any other registry is HTTPS from the start.  */
   r->may_downgrade = !tls_verify || host_is_loopback (domain);
+  r->scheme = r->may_downgrade ? NULL : "https";
   r->user = user;
   r->pass = pass;
   load_cert_dirs (r);
@@ -278,12 +290,12 @@ husk_registry_free (struct husk_registry *r)
   free (r->service);
   free (r->domain);
   free (r->host);
-  free (r->scheme);
   free (r->user);
   if (r->pass)
     explicit_bzero (r->pass, strlen (r->pass));
   free (r->pass);
   free (r->ca_blob);
+  pthread_mutex_destroy (&r->probe_lock);
   pthread_mutex_destroy (&r->lock);
   free (r);
 }
@@ -386,8 +398,8 @@ on_body (char *data, size_t size, size_t nmemb, void *arg)
           return 0;
         }
       rs->written += n;
-      if (rs->progress)
-        atomic_fetch_add (&rs->progress->bytes, n);
+      if (rs->progress && rs->progress->received)
+        rs->progress->received (rs->progress->arg, rs->written);
       return size * nmemb;
     }
   if (rs->len + n > rs->max)
@@ -593,16 +605,16 @@ bad:
 }
 
 static char *
-repo_scope (const char *repo)
+repo_scope (const struct husk_registry *r, const char *repo)
 {
-  return repo ? husk_strdup_printf ("repository:%s:pull", repo) : husk_xstrdup ("");
+  return repo ? husk_strdup_printf ("repository:%s:%s", repo, r->actions) : husk_xstrdup ("");
 }
 
 /* The Authorization value to send for REPO now, or NULL.  Caller holds no lock.  */
 static char *
 current_authz (struct husk_registry *r, const char *repo)
 {
-  cleanup_free char *scope = repo_scope (repo);
+  cleanup_free char *scope = repo_scope (r, repo);
   char *out = NULL;
 
   pthread_mutex_lock (&r->lock);
@@ -650,7 +662,7 @@ static int
 fetch_token (struct husk_registry *r, CURL *c, const char *repo, const struct husk_challenge *ch,
              struct husk_error **err)
 {
-  cleanup_free char *scope = repo_scope (repo);
+  cleanup_free char *scope = repo_scope (r, repo);
   cleanup_free char *url = NULL;
   cleanup_free char *authz = NULL;
   cleanup_json husk_json *doc = NULL;
@@ -836,18 +848,74 @@ status_reason (long status)
     }
 }
 
+/* Whether SCHEME://HOST/v2/ gets an HTTP answer, whatever its status: the server speaks that
+   scheme.  *RET_CODE: how the exchange ended.  */
+static bool
+speaks (struct husk_registry *r, CURL *c, const char *scheme, CURLcode *ret_code)
+{
+  cleanup_free char *origin = husk_strdup_printf ("%s://%s", scheme, r->host);
+  cleanup_free char *url = husk_strdup_printf ("%s/v2/", origin);
+  struct resp rs = { .fd = -1, .max = 64 * 1024 };
+  char errbuf[CURL_ERROR_SIZE];
+  bool answered;
+
+  *ret_code = exchange (r, c, url, origin, NULL, NULL, &rs, errbuf);
+  answered = rs.status > 0;
+  resp_clear (&rs);
+  return answered;
+}
+
+/* The scheme to talk to R in.  A registry that may speak plain HTTP is asked once, by the
+   first request that needs it, while the others wait: HTTPS if /v2/ answers over TLS, else
+   HTTP if it answers over that after a TLS failure.  The answer is kept for the client's life
+   (threads downloading blobs share it; issue 10).  When neither answered (the server is down),
+   nothing is kept and this try goes out over HTTPS, to fail or be retried.  */
+static const char *
+client_scheme (struct husk_registry *r, CURL *c)
+{
+  const char *scheme;
+
+  pthread_mutex_lock (&r->lock);
+  scheme = r->scheme;
+  pthread_mutex_unlock (&r->lock);
+  if (scheme)
+    return scheme;
+
+  pthread_mutex_lock (&r->probe_lock);
+  pthread_mutex_lock (&r->lock);
+  scheme = r->scheme; /* Decided by the thread this one waited for.  */
+  pthread_mutex_unlock (&r->lock);
+  if (scheme == NULL)
+    {
+      CURLcode code;
+      if (speaks (r, c, "https", &code))
+        scheme = "https";
+      else if ((code == CURLE_SSL_CONNECT_ERROR || code == CURLE_RECV_ERROR
+                || code == CURLE_GOT_NOTHING)
+               && speaks (r, c, "http", &code))
+        scheme = "http";
+      if (scheme)
+        {
+          pthread_mutex_lock (&r->lock);
+          r->scheme = scheme;
+          pthread_mutex_unlock (&r->lock);
+        }
+    }
+  pthread_mutex_unlock (&r->probe_lock);
+  return scheme ? scheme : "https";
+}
+
 /* GET /v2/PATH of REPO with auth, retries and (for a blob into an fd) resumption.  */
 static int
 request (struct husk_registry *r, CURL *c, const char *repo, const char *path, const char *accept,
          struct resp *rs, struct husk_error **err)
 {
   bool auth_tried = false;
-  bool downgraded = false;
   int attempt = 0;
 
   for (;;)
     {
-      cleanup_free char *origin = husk_strdup_printf ("%s://%s", r->scheme, r->host);
+      cleanup_free char *origin = husk_strdup_printf ("%s://%s", client_scheme (r, c), r->host);
       cleanup_free char *url = husk_strdup_printf ("%s/v2/%s", origin, path);
       cleanup_free char *authz = current_authz (r, repo);
       char errbuf[CURL_ERROR_SIZE];
@@ -871,16 +939,6 @@ request (struct husk_registry *r, CURL *c, const char *repo, const char *path, c
             return husk_error_set (err, rs->fd_errno, "write");
           if (rs->too_big)
             return husk_error_set (err, 0, "larger than %zu bytes", rs->max);
-          if (r->may_downgrade && !downgraded && strcmp (r->scheme, "https") == 0
-              && (code == CURLE_SSL_CONNECT_ERROR || code == CURLE_RECV_ERROR
-                  || code == CURLE_GOT_NOTHING))
-            {
-              /* A loopback registry, or --tls-verify=false: plain HTTP when TLS fails.  */
-              free (r->scheme);
-              r->scheme = husk_xstrdup ("http");
-              downgraded = true;
-              continue;
-            }
           if (rs->written > before)
             attempt = 0; /* Progress: resume without counting it against the tries.  */
           if (transient (code) && ++attempt < MAX_TRIES)
@@ -1023,7 +1081,7 @@ out:
 int
 husk_registry_stream_blob (struct husk_registry *r, const char *repo,
                            const struct husk_descriptor *d, int fd, const _Atomic bool *cancel,
-                           struct husk_blob_progress *progress, struct husk_error **err)
+                           const struct husk_blob_progress *progress, struct husk_error **err)
 {
   CURL *c = curl_easy_init ();
   cleanup_free char *path = husk_strdup_printf ("%s/blobs/%s", repo, d->digest);

@@ -15,12 +15,26 @@
 
 struct husk_registry;
 
+/* What the client's Bearer tokens are asked for (the scope "repository:REPO:ACTIONS" of the
+   distribution spec's token authentication).  */
+enum husk_registry_access
+{
+  HUSK_REGISTRY_PULL, /* "pull" */
+  HUSK_REGISTRY_PUSH, /* "pull,push": a push also reads (mounts, existing blobs).  */
+};
+
 /* A client for DOMAIN (a reference's domain: "docker.io", "127.0.0.1:5000").  TLS_VERIFY
-   false: HTTPS without certificate checks, falling back to plain HTTP.  Credentials come from
-   the auth files unless set with husk_registry_set_credentials.  */
+   false: HTTPS without certificate checks, falling back to plain HTTP, as for a loopback
+   registry; which of the two a registry speaks is decided once, by the client's first
+   request, and kept.  ACCESS: the token scope's actions.  Credentials come from the auth files
+   unless set with husk_registry_set_credentials.  NULL with *ERR set when an auth file is
+   unreadable.  */
 struct husk_registry *husk_registry_new (const char *domain, bool tls_verify,
+                                         enum husk_registry_access access,
                                          struct husk_error **err);
 void husk_registry_free (struct husk_registry *r);
+/* Replace the credentials (copied; either may be NULL).  Part of the setup: call it before
+   the client's first request, never while another thread uses it.  */
 void husk_registry_set_credentials (struct husk_registry *r, const char *user, const char *pass);
 
 /* GET /v2/ with whatever auth the registry asks for: checks credentials (husk login).  */
@@ -37,17 +51,21 @@ int husk_registry_get_blob (struct husk_registry *r, const char *repo,
                             const struct husk_descriptor *d, size_t max, char **ret_buf,
                             size_t *ret_len, struct husk_error **err);
 
+/* How a blob download reports what it has: RECEIVED is called from the downloading thread
+   after each piece is written, with the bytes written so far.  */
 struct husk_blob_progress
 {
-  _Atomic uint64_t bytes; /* Received so far.  */
+  void (*received) (void *arg, uint64_t bytes);
+  void *arg;
 };
 
 /* Write the blob D of REPO into FD as it arrives (no verification here: the reader verifies),
    resuming with a Range request when the transfer breaks.  Stops when *CANCEL becomes true or
-   FD's reader goes away.  */
+   FD's reader goes away.  PROGRESS may be NULL.  */
 int husk_registry_stream_blob (struct husk_registry *r, const char *repo,
                                const struct husk_descriptor *d, int fd,
-                               const _Atomic bool *cancel, struct husk_blob_progress *progress,
+                               const _Atomic bool *cancel,
+                               const struct husk_blob_progress *progress,
                                struct husk_error **err);
 
 /* A WWW-Authenticate challenge: the scheme and the parameters husk uses.  Values may be quoted
