@@ -21,6 +21,7 @@
 #include "diff.h"
 #include "json.h"
 #include "logfile.h"
+#include "record.h"
 #include "relay.h"
 #include "seccomp-filter.h"
 #include "tap.h"
@@ -759,6 +760,56 @@ test_relay (void)
   ok (r == 0, "relay: a process left holding stdout does not hold the relay (got %d)", r);
 }
 
+/* husk_proc_alive: a process that has exited is gone even while it is a zombie nobody has
+   reaped yet (a monitor re-parented to a pid 1 that reaps slowly); a pid whose start time
+   differs is another process.  */
+static void
+test_proc_alive (void)
+{
+  int p[2];
+  pid_t pid;
+  uint64_t start;
+  char path[64], buf[512];
+  bool zombie = false;
+
+  if (pipe (p) < 0)
+    {
+      ok (false, "pipe: %s", strerror (errno));
+      return;
+    }
+  pid = fork ();
+  if (pid == 0)
+    {
+      char c;
+      close (p[1]);
+      (void) !read (p[0], &c, 1);
+      _exit (0);
+    }
+  close (p[0]);
+  start = husk_proc_start_time (pid);
+  ok (start != 0 && husk_proc_alive (pid, start), "a running child is alive");
+  ok (!husk_proc_alive (pid, start + 1), "another start time is another process");
+  close (p[1]); /* The child exits; it stays a zombie until waited for.  */
+  snprintf (path, sizeof (path), "/proc/%d/stat", (int) pid);
+  for (int i = 0; i < 2000 && !zombie; i++)
+    {
+      FILE *f = fopen (path, "re");
+      char *rp;
+      if (f && fgets (buf, sizeof (buf), f) && (rp = strrchr (buf, ')')) && rp[1] == ' '
+          && rp[2] == 'Z')
+        zombie = true;
+      if (f)
+        fclose (f);
+      if (!zombie)
+        usleep (1000);
+    }
+  ok (zombie, "the child became a zombie");
+  ok (!husk_proc_alive (pid, start), "a zombie is not alive");
+  ok (husk_proc_pidfd (pid, start) < 0 && errno == ESRCH, "no pidfd is handed out for a zombie");
+  waitpid (pid, NULL, 0);
+  ok (!husk_proc_alive (pid, start), "a reaped child is not alive");
+}
+
 int
 main (void)
 {
@@ -768,5 +819,6 @@ main (void)
   test_logfile ();
   test_diff ();
   test_relay ();
+  test_proc_alive ();
   return tap_done ();
 }
