@@ -99,14 +99,83 @@ try_openat2 (int rootfd, const char *path, int flags, mode_t mode, enum husk_res
 }
 #endif
 
-/* The walk: one component at a time with O_PATH|O_NOFOLLOW, symlinks expanded by hand.  */
+/* What walk does with a path.  husk_open_in_root (without openat2), husk_mkdirs_in_root and
+   husk_mkpath_in_root are this one walk with different options.  */
+struct walk_opts
+{
+  enum husk_resolve how; /* Symlinks expanded as if the root were "/", or refused (ELOOP).  */
+  bool follow_last;      /* A symlink as the last component is expanded too; otherwise it is
+                            opened itself (O_PATH in FLAGS) or refused (ELOOP).  */
+  int flags;             /* Of the last component's open (O_NOFOLLOW always added).  */
+  mode_t mode;           /* With O_CREAT in FLAGS.  */
+  enum husk_mkpath make; /* What a missing last component becomes; other than NONE, missing
+                            components before it are made directories.  */
+  mode_t dir_mode;       /* Of the directories made.  */
+  bool make_in_targets;  /* Make what is missing on the way a symlink points too, not only the
+                            components PATH names itself.  */
+  bool no_procfs;        /* Stepping onto a procfs is EXDEV.  */
+};
+
+/* Make NAME in DIRFD, as the last component when LAST: a directory, or what W says.  Someone
+   else making it first is no error: the caller opens whatever is there.  */
 static int
-fallback_open (int rootfd, const char *path, int flags, mode_t mode, enum husk_resolve how)
+make_component (int dirfd, const char *name, bool last, const struct walk_opts *w)
+{
+  int fd;
+
+  if (!last || w->make == HUSK_MKPATH_DIR)
+    return mkdirat (dirfd, name, w->dir_mode) < 0 && errno != EEXIST ? -errno : 0;
+  fd = openat (dirfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC,
+               0644);
+  if (fd < 0)
+    return errno == EEXIST ? 0 : -errno;
+  close (fd);
+  return 0;
+}
+
+/* NAME in DIRFD opened with FLAGS | O_NOFOLLOW, made first when it is missing and MAKE.
+   Whatever is there after, maybe a symlink swapped in, is for the caller to look at.  */
+static int
+open_component (int dirfd, const char *name, int flags, mode_t mode, bool last, bool make,
+                const struct walk_opts *w)
+{
+  int fd, r;
+
+  fd = openat (dirfd, name, flags | O_NOFOLLOW | O_CLOEXEC, mode);
+  if (fd < 0 && errno == ENOENT && make)
+    {
+      r = make_component (dirfd, name, last, w);
+      if (r < 0)
+        return r;
+      fd = openat (dirfd, name, flags | O_NOFOLLOW | O_CLOEXEC, mode);
+    }
+  return fd < 0 ? -errno : fd;
+}
+
+/* EXDEV when W refuses procfs and FD is on one.  */
+static int
+check_fs (int fd, const struct walk_opts *w)
+{
+  struct statfs sfs;
+
+  if (!w->no_procfs)
+    return 0;
+  if (fstatfs (fd, &sfs) < 0)
+    return -errno;
+  return sfs.f_type == PROC_SUPER_MAGIC ? -EXDEV : 0;
+}
+
+/* The walk: one component at a time with O_NOFOLLOW, symlinks expanded by hand, each
+   directory walked through held open, so nothing swapped in between two steps is followed by
+   the kernel and what is returned is what the walk checked.  Returns the fd or -errno.  */
+static int
+walk (int rootfd, const char *path, const struct walk_opts *w)
 {
   cleanup_free char *todo = husk_xstrdup (path);
   cleanup_close int cur = -1;
   int *stack = NULL; /* Directory fds from the root down, for "..".  */
   size_t depth = 0;
+  size_t own = strlen (todo); /* How much of the end of TODO is PATH's, not a link target's.  */
   int symlinks = 0;
   int ret;
 
@@ -117,22 +186,25 @@ fallback_open (int rootfd, const char *path, int flags, mode_t mode, enum husk_r
   for (;;)
     {
       char *p = todo, *comp, *rest;
-      bool last;
+      bool last, make;
       struct stat st;
-      int next;
+      int next = -1;
 
       while (*p == '/')
         p++;
       if (*p == '\0')
         {
-          /* The path named a directory we already hold (or the root itself).  */
-          if (flags & O_PATH)
-            ret = fcntl (cur, F_DUPFD_CLOEXEC, 3);
+          /* The path named a directory we already hold (the root itself, or "a/..").  */
+          if (w->flags & O_PATH)
+            ret = TAKE_FD (cur);
           else
-            ret = openat (cur, ".", (flags & ~(O_CREAT | O_EXCL | O_NOFOLLOW)) | O_CLOEXEC);
-          ret = ret < 0 ? -errno : ret;
+            {
+              ret = openat (cur, ".", (w->flags & ~(O_CREAT | O_EXCL | O_NOFOLLOW)) | O_CLOEXEC);
+              ret = ret < 0 ? -errno : ret;
+            }
           goto out;
         }
+      make = w->make != HUSK_MKPATH_NONE && (w->make_in_targets || strlen (p) <= own);
       comp = p;
       rest = strchr (p, '/');
       if (rest)
@@ -142,6 +214,9 @@ fallback_open (int rootfd, const char *path, int flags, mode_t mode, enum husk_r
       while (*rest == '/')
         rest++;
       last = *rest == '\0';
+      /* Whatever this step does, REST ends TODO after it.  */
+      if (own > strlen (rest))
+        own = strlen (rest);
 
       if (strcmp (comp, ".") == 0)
         {
@@ -150,7 +225,7 @@ fallback_open (int rootfd, const char *path, int flags, mode_t mode, enum husk_r
         }
       if (strcmp (comp, "..") == 0)
         {
-          if (how == HUSK_RESOLVE_NO_SYMLINKS && depth == 0)
+          if (w->how == HUSK_RESOLVE_NO_SYMLINKS && depth == 0)
             {
               ret = -EXDEV;
               goto out;
@@ -167,12 +242,12 @@ fallback_open (int rootfd, const char *path, int flags, mode_t mode, enum husk_r
       if (last)
         {
           /* The final component is opened for real, never through a symlink: a symlink here is
-             returned itself (O_PATH|O_NOFOLLOW), refused, or expanded below.  */
-          next = openat (cur, comp, flags | O_NOFOLLOW | O_CLOEXEC, mode);
+             returned itself (O_PATH without FOLLOW_LAST), refused, or expanded below.  */
+          next = open_component (cur, comp, w->flags, w->mode, true, make, w);
           if (next >= 0)
             {
               bool is_link = false;
-              if ((flags & (O_PATH | O_NOFOLLOW)) == O_PATH)
+              if ((w->flags & O_PATH) && w->follow_last)
                 {
                   if (fstat (next, &st) < 0)
                     {
@@ -184,21 +259,25 @@ fallback_open (int rootfd, const char *path, int flags, mode_t mode, enum husk_r
                 }
               if (!is_link)
                 {
-                  ret = next;
+                  ret = check_fs (next, w);
+                  if (ret < 0)
+                    close (next);
+                  else
+                    ret = next;
                   goto out;
                 }
-              close (next);
+              /* NEXT is the symlink, expanded below.  */
             }
           else
             {
-              int e = errno;
+              int e = -next;
               if ((e != ELOOP && e != ENOTDIR)
                   || fstatat (cur, comp, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISLNK (st.st_mode))
                 {
                   ret = -e;
                   goto out;
                 }
-              if (flags & O_NOFOLLOW)
+              if (!w->follow_last)
                 {
                   ret = -ELOOP;
                   goto out;
@@ -206,15 +285,19 @@ fallback_open (int rootfd, const char *path, int flags, mode_t mode, enum husk_r
             }
         }
 
-      next = openat (cur, comp, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+      if (next < 0)
+        next = open_component (cur, comp, O_PATH, 0, last, make, w);
       if (next < 0)
         {
-          ret = -errno;
+          ret = next;
           goto out;
         }
       if (fstat (next, &st) < 0)
+        ret = -errno;
+      else
+        ret = check_fs (next, w);
+      if (ret < 0)
         {
-          ret = -errno;
           close (next);
           goto out;
         }
@@ -224,7 +307,7 @@ fallback_open (int rootfd, const char *path, int flags, mode_t mode, enum husk_r
           ssize_t n;
           cleanup_free char *joined = NULL;
 
-          if (how == HUSK_RESOLVE_NO_SYMLINKS || ++symlinks > MAX_SYMLINKS)
+          if (w->how == HUSK_RESOLVE_NO_SYMLINKS || ++symlinks > MAX_SYMLINKS)
             {
               close (next);
               ret = -ELOOP;
@@ -240,7 +323,7 @@ fallback_open (int rootfd, const char *path, int flags, mode_t mode, enum husk_r
           target[n] = '\0';
           if (target[0] == '/')
             {
-              /* Absolute: restart at the root.  */
+              /* Absolute: restart at the root, which is ROOTFD.  */
               while (depth > 0)
                 close (stack[--depth]);
               close (cur);
@@ -278,6 +361,14 @@ out:
 int
 husk_open_in_root (int rootfd, const char *path, int flags, mode_t mode, enum husk_resolve how)
 {
+  struct walk_opts w = {
+    .how = how,
+    .follow_last = !(flags & O_NOFOLLOW),
+    .flags = flags,
+    .mode = mode,
+    .make = HUSK_MKPATH_NONE,
+  };
+
 #if defined(HAVE_LINUX_OPENAT2_H) && HAVE_DECL_SYS_OPENAT2
   if (!force_fallback && !no_openat2)
     {
@@ -287,215 +378,42 @@ husk_open_in_root (int rootfd, const char *path, int flags, mode_t mode, enum hu
       no_openat2 = true;
     }
 #endif
-  return fallback_open (rootfd, path, flags, mode, how);
+  return walk (rootfd, path, &w);
 }
 
 int
 husk_mkdirs_in_root (int rootfd, const char *path, mode_t mode, enum husk_resolve how)
 {
-  cleanup_free char *copy = husk_xstrdup (path);
-  size_t len = strlen (copy);
-  char *p;
+  struct walk_opts w = {
+    .how = how,
+    .follow_last = true,
+    .flags = O_RDONLY | O_DIRECTORY,
+    .make = HUSK_MKPATH_DIR,
+    .dir_mode = mode,
+    .make_in_targets = false,
+  };
 
   /* Fast path: it is there already.  */
-  int fd = husk_open_in_root (rootfd, copy, O_RDONLY | O_DIRECTORY, 0, how);
-  if (fd >= 0 || fd != -ENOENT)
+  int fd = husk_open_in_root (rootfd, path, O_RDONLY | O_DIRECTORY, 0, how);
+  if (fd != -ENOENT)
     return fd;
-
-  /* Create one component at a time, each below the directory resolved so far.  */
-  for (p = copy; p <= copy + len; p++)
-    {
-      if (*p != '/' && *p != '\0')
-        continue;
-      if (p == copy)
-        continue;
-      {
-        char saved = *p;
-        cleanup_close int parent = -1;
-        char *slash;
-        const char *name;
-
-        *p = '\0';
-        slash = strrchr (copy, '/');
-        if (slash)
-          {
-            *slash = '\0';
-            parent = husk_open_in_root (rootfd, *copy ? copy : "/", O_PATH | O_DIRECTORY, 0, how);
-            *slash = '/';
-            name = slash + 1;
-          }
-        else
-          {
-            parent = fcntl (rootfd, F_DUPFD_CLOEXEC, 3);
-            name = copy;
-          }
-        if (parent < 0)
-          return slash ? parent : -errno;
-        if (*name && strcmp (name, ".") != 0 && strcmp (name, "..") != 0
-            && mkdirat (parent, name, mode) < 0 && errno != EEXIST)
-          return -errno;
-        *p = saved;
-      }
-    }
-  return husk_open_in_root (rootfd, copy, O_RDONLY | O_DIRECTORY, 0, how);
-}
-
-/* Make NAME in DIRFD, as the last component when LAST: a directory, or what CREATE says.
-   Someone else making it first is no error: the caller opens whatever is there.  */
-static int
-make_component (int dirfd, const char *name, bool last, enum husk_mkpath create)
-{
-  int fd;
-
-  if (!last || create == HUSK_MKPATH_DIR)
-    return mkdirat (dirfd, name, 0755) < 0 && errno != EEXIST ? -errno : 0;
-  fd = openat (dirfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC,
-               0644);
-  if (fd < 0)
-    return errno == EEXIST ? 0 : -errno;
-  close (fd);
-  return 0;
+  return walk (rootfd, path, &w);
 }
 
 int
 husk_mkpath_in_root (int rootfd, const char *path, enum husk_mkpath create, bool no_procfs)
 {
-  cleanup_free char *todo = husk_xstrdup (path);
-  int *stack = NULL; /* The directories walked through, from the root down, for "..".  */
-  size_t depth = 0;
-  int symlinks = 0;
-  int cur, ret;
+  struct walk_opts w = {
+    .how = HUSK_RESOLVE_IN_ROOT,
+    .follow_last = true,
+    .flags = O_PATH,
+    .make = create,
+    .dir_mode = 0755,
+    .make_in_targets = true,
+    .no_procfs = no_procfs,
+  };
 
-  cur = fcntl (rootfd, F_DUPFD_CLOEXEC, 3);
-  if (cur < 0)
-    return -errno;
-  for (;;)
-    {
-      char *p = todo, *comp, *rest;
-      struct stat st;
-      struct statfs sfs;
-      bool last;
-      int next;
-
-      while (*p == '/')
-        p++;
-      if (*p == '\0')
-        {
-          /* It named a directory already held (the root itself, or "a/..").  */
-          ret = cur;
-          cur = -1;
-          goto out;
-        }
-      comp = p;
-      rest = strchr (p, '/');
-      if (rest)
-        *rest++ = '\0';
-      else
-        rest = p + strlen (p);
-      while (*rest == '/')
-        rest++;
-      last = *rest == '\0';
-
-      if (strcmp (comp, ".") == 0 || strcmp (comp, "..") == 0)
-        {
-          if (comp[1] == '.' && depth > 0)
-            {
-              close (cur);
-              cur = stack[--depth];
-            }
-          memmove (todo, rest, strlen (rest) + 1);
-          continue;
-        }
-
-      next = openat (cur, comp, O_PATH | O_NOFOLLOW | O_CLOEXEC);
-      if (next < 0 && errno == ENOENT && create != HUSK_MKPATH_NONE)
-        {
-          ret = make_component (cur, comp, last, create);
-          if (ret < 0)
-            goto out;
-          /* Whatever is there now, maybe a symlink swapped in: it is looked at below.  */
-          next = openat (cur, comp, O_PATH | O_NOFOLLOW | O_CLOEXEC);
-        }
-      if (next < 0)
-        {
-          ret = -errno;
-          goto out;
-        }
-      if (fstat (next, &st) < 0 || fstatfs (next, &sfs) < 0)
-        {
-          ret = -errno;
-          close (next);
-          goto out;
-        }
-      if (no_procfs && sfs.f_type == PROC_SUPER_MAGIC)
-        {
-          close (next);
-          ret = -EXDEV;
-          goto out;
-        }
-      if (S_ISLNK (st.st_mode))
-        {
-          char target[PATH_MAX];
-          ssize_t n;
-
-          if (++symlinks > MAX_SYMLINKS)
-            {
-              close (next);
-              ret = -ELOOP;
-              goto out;
-            }
-          n = readlinkat (next, "", target, sizeof (target) - 1);
-          close (next);
-          if (n < 0)
-            {
-              ret = -errno;
-              goto out;
-            }
-          target[n] = '\0';
-          if (target[0] == '/')
-            {
-              /* Absolute: from the root again, which is ROOTFD.  */
-              while (depth > 0)
-                close (stack[--depth]);
-              close (cur);
-              cur = fcntl (rootfd, F_DUPFD_CLOEXEC, 3);
-              if (cur < 0)
-                {
-                  ret = -errno;
-                  goto out;
-                }
-            }
-          {
-            char *joined = husk_strdup_printf ("%s/%s", target, rest);
-            free (todo);
-            todo = joined;
-          }
-          continue;
-        }
-      if (last)
-        {
-          ret = next;
-          goto out;
-        }
-      if (!S_ISDIR (st.st_mode))
-        {
-          close (next);
-          ret = -ENOTDIR;
-          goto out;
-        }
-      stack = husk_xrealloc (stack, (depth + 1) * sizeof (int));
-      stack[depth++] = cur;
-      cur = next;
-      memmove (todo, rest, strlen (rest) + 1);
-    }
-
-out:
-  if (cur >= 0)
-    close (cur);
-  while (depth > 0)
-    close (stack[--depth]);
-  free (stack);
-  return ret;
+  return walk (rootfd, path, &w);
 }
 
 int

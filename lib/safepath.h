@@ -23,8 +23,9 @@ enum husk_resolve
    last component.  */
 int husk_open_in_root (int rootfd, const char *path, int flags, mode_t mode, enum husk_resolve how);
 
-/* Open the directory PATH inside ROOTFD, creating missing components with MODE.  Returns an
-   O_DIRECTORY fd or -errno.  */
+/* Open the directory PATH inside ROOTFD, creating missing components with MODE.  Only the
+   components PATH names are made, never what a symlink on the way points at: through a
+   dangling symlink it is ENOENT.  Returns an O_DIRECTORY fd or -errno.  */
 int husk_mkdirs_in_root (int rootfd, const char *path, mode_t mode, enum husk_resolve how);
 
 /* What husk_mkpath_in_root makes of a missing last component.  */

@@ -221,6 +221,43 @@ test_safepath_mode (int rootfd, const char *mode)
   husk_rm_rf_at (rootfd, "new", NULL);
 }
 
+/* husk_mkdirs_in_root makes what PATH names, never what a symlink on the way points at
+   (unlike husk_mkpath_in_root, which makes both): through a dangling link it is ENOENT.  It
+   goes through a link to a directory that is there, and makes directories with its MODE.  */
+static void
+test_mkdirs_links_mode (int rootfd, const char *mode)
+{
+  struct stat st;
+  int fd;
+
+  symlinkat ("/gone/deeper", rootfd, "dangling");
+  fd = husk_mkdirs_in_root (rootfd, "dangling/sub", 0755, HUSK_RESOLVE_IN_ROOT);
+  ok (fd == -ENOENT && faccessat (rootfd, "gone", F_OK, AT_SYMLINK_NOFOLLOW) < 0,
+      "[%s] mkdirs through a dangling link is ENOENT and makes nothing (got %d)", mode, fd);
+  if (fd >= 0)
+    close (fd);
+  fd = husk_mkdirs_in_root (rootfd, "dangling", 0755, HUSK_RESOLVE_IN_ROOT);
+  ok (fd == -ENOENT && faccessat (rootfd, "gone", F_OK, AT_SYMLINK_NOFOLLOW) < 0,
+      "[%s] ... also as the last component (got %d)", mode, fd);
+  if (fd >= 0)
+    close (fd);
+  fd = husk_mkdirs_in_root (rootfd, "link-abs/made/in", 0700, HUSK_RESOLVE_IN_ROOT);
+  ok (fd >= 0 && fstatat (rootfd, "dir/made/in", &st, AT_SYMLINK_NOFOLLOW) == 0
+          && S_ISDIR (st.st_mode) && (st.st_mode & 07777) == 0700,
+      "[%s] mkdirs goes through a link to a directory, with its mode", mode);
+  if (fd >= 0)
+    close (fd);
+  fd = husk_mkpath_in_root (rootfd, "dangling/sub", HUSK_MKPATH_DIR, false);
+  ok (fd >= 0 && fstatat (rootfd, "gone/deeper/sub", &st, AT_SYMLINK_NOFOLLOW) == 0
+          && S_ISDIR (st.st_mode),
+      "[%s] mkpath through the same link makes its target", mode);
+  if (fd >= 0)
+    close (fd);
+  unlinkat (rootfd, "dangling", 0);
+  husk_rm_rf_at (rootfd, "gone", NULL);
+  husk_rm_rf_at (rootfd, "dir/made", NULL);
+}
+
 static void
 test_safepath (void)
 {
@@ -231,8 +268,10 @@ test_safepath (void)
   ok (rootfd >= 0, "test tree made");
   husk_safepath_force_fallback (false);
   test_safepath_mode (rootfd, "openat2");
+  test_mkdirs_links_mode (rootfd, "openat2");
   husk_safepath_force_fallback (true);
   test_safepath_mode (rootfd, "fallback");
+  test_mkdirs_links_mode (rootfd, "fallback");
   husk_safepath_force_fallback (false);
 
   ok (husk_rm_rf_at (AT_FDCWD, tmpl, &err) == 0, "rm -rf of the tree");
