@@ -291,6 +291,10 @@ monitor_loop (struct monitor *m, pid_t pid, int userns)
   husk_ctr_remove_rundir (c);
   if (c->auto_remove)
     {
+      /* Under the container's lock: a copy into it once it has stopped (husk cp) holds the
+         same lock while its overlay is mounted, so the two never overlap.  */
+      cleanup_error struct husk_error *lerr = NULL;
+      cleanup_close int lock = husk_ctr_lock (m->store, c->id, NULL, &lerr);
       husk_logw_close (m->log);
       m->log = NULL;
       husk_container_after (&c->spec, userns, &rmerr);

@@ -335,6 +335,32 @@ tree_container() { # NAME
 	done
 }
 
+# An --rm container removed by its monitor while copies of a directory of 300 files go into it:
+# once it is gone its name is free at once, and nothing of it is left once pruned.
+@test "cp in: an --rm container that exits during copies is removed whole, its name free at once" {
+	local i k
+	mkdir "$T/big"
+	for i in $(seq 300); do echo "$i" >"$T/big/f$i"; done
+	for k in 1 2 3 4 5 6; do
+		husk run -d --rm --name "cp-rm-$k" basic sleep "0.$k" >/dev/null
+		RUNNING+=("cp-rm-$k")
+		for i in $(seq 12); do
+			husk cp "$T/big" "cp-rm-$k:/tmp/b$i" 2>/dev/null || true
+		done
+	done
+	for k in 1 2 3 4 5 6; do
+		for _ in $(seq 100); do
+			husk ps -a --format json | grep -q "\"cp-rm-$k\"" || break
+			sleep 0.1
+		done
+		run --separate-stderr husk run --rm --name "cp-rm-$k" basic true
+		assert_status 0
+	done
+	husk container prune -f >/dev/null
+	[ -z "$(ls -A "$STORE/containers")" ] || fail "left in containers/: $(ls -A "$STORE/containers")"
+	[ -z "$(ls -A "$STORE/container-names")" ] || fail "names left: $(ls -A "$STORE/container-names")"
+}
+
 # ----------------------------------------------------------- tar streams
 @test "cp with -: a tar stream out of a container and into one" {
 	tree_container cp-tar
