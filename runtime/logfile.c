@@ -381,7 +381,12 @@ husk_rfc3339_parse (const char *s, struct timespec *ret)
   tm.tm_min = min;
   tm.tm_sec = sec;
   t = timegm (&tm);
-  ret->tv_sec = t - (time_t) oh * 3600 - (time_t) om * 60;
+  t -= (time_t) oh * 3600 + (time_t) om * 60;
+  /* An offset can carry 0000-01-01 or 9999-12-31 out of the years RFC 3339 writes (found by
+     the log fuzzer: such a time could not be printed back).  */
+  if (t < -62135596800LL || t > 253402300799LL)
+    return -1;
+  ret->tv_sec = t;
   ret->tv_nsec = nsec;
   return 0;
 }
