@@ -9,6 +9,7 @@
 #include "cleanup.h"
 #include "commands.h"
 #include "record.h"
+#include "rundir.h"
 #include "util.h"
 #include "banned.h"
 

@@ -12,6 +12,8 @@
 #include "commands.h"
 #include "copy.h"
 #include "enter.h"
+#include "lock.h"
+#include "proc.h"
 #include "record.h"
 #include "safepath.h"
 #include "util.h"

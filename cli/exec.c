@@ -123,7 +123,9 @@ husk_cmd_exec (struct husk_global *g, int argc, char **argv, struct husk_error *
 
   o.args = argv + optind + 1;
   o.env = env;
-  if (husk_exec (ctr, &o, &status, err) < 0)
+  if (husk_exec (&(struct husk_exec_target){ .id = ctr->id, .spec = &ctr->spec,
+                                              .pid = ctr->pid, .pid_start = ctr->pid_start },
+                 &o, &status, err) < 0)
     return -1;
   return status;
 }

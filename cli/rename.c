@@ -7,6 +7,7 @@
 
 #include "cleanup.h"
 #include "commands.h"
+#include "names.h"
 #include "record.h"
 #include "util.h"
 #include "banned.h"

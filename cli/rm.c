@@ -7,8 +7,10 @@
 
 #include "cleanup.h"
 #include "commands.h"
+#include "lock.h"
 #include "monitor.h"
 #include "record.h"
+#include "remove.h"
 #include "util.h"
 #include "banned.h"
 

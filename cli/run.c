@@ -19,8 +19,13 @@
 #include "image.h"
 #include "json.h"
 #include "monitor.h"
+#include "names.h"
+#include "proc.h"
 #include "record.h"
+#include "remove.h"
+#include "rundir.h"
 #include "signame.h"
+#include "timestamp.h"
 #include "util.h"
 #include "banned.h"
 

@@ -12,6 +12,7 @@
 #include "commands.h"
 #include "monitor.h"
 #include "record.h"
+#include "rundir.h"
 #include "signame.h"
 #include "util.h"
 #include "banned.h"

@@ -16,6 +16,7 @@
 #include "caps.h"
 #include "cleanup.h"
 #include "exec.h"
+#include "proc.h"
 #include "relay.h"
 #include "seccomp-filter.h"
 #include "tty.h"
@@ -52,7 +53,7 @@ struct exec_ctx
 };
 
 static int
-not_running (struct husk_error **err, const struct husk_ctr *ctr)
+not_running (struct husk_error **err, const struct husk_exec_target *ctr)
 {
   return husk_error_set (err, 0, "container %.12s is not running", ctr->id);
 }
@@ -61,9 +62,9 @@ not_running (struct husk_error **err, const struct husk_ctr *ctr)
    for later execs to load: whatever could write it (a container given the runtime directory
    as a volume) could weaken every later exec.  The default program is built into husk.  */
 static int
-build_filter (const struct husk_ctr *ctr, struct husk_seccomp_prog *ret, struct husk_error **err)
+build_filter (const struct husk_exec_target *ctr, struct husk_seccomp_prog *ret, struct husk_error **err)
 {
-  const struct husk_container_spec *cs = &ctr->spec;
+  const struct husk_container_spec *cs = ctr->spec;
 
   if (cs->seccomp == HUSK_SECCOMP_DEFAULT && husk_seccomp_build_default (cs->caps, ret, err) < 0)
     return -1;
@@ -205,7 +206,7 @@ fail:
    holds husk's privileges.  PIDFD pins PID: the root is used only if the process is still
    alive after it was opened, so a recycled pid cannot lend another root.  */
 static int
-prepare_outside (const struct husk_ctr *ctr, int pidfd, const struct husk_container_spec *spec,
+prepare_outside (const struct husk_exec_target *ctr, int pidfd, const struct husk_container_spec *spec,
                  struct husk_process_prep *ret, struct husk_error **err)
 {
   cleanup_close int rootfd = -1;
@@ -239,10 +240,10 @@ reap (pid_t pid, int *ret_status)
 }
 
 int
-husk_exec (const struct husk_ctr *ctr, const struct husk_exec_opts *opts, int *ret_status,
+husk_exec (const struct husk_exec_target *ctr, const struct husk_exec_opts *opts, int *ret_status,
            struct husk_error **err)
 {
-  const struct husk_container_spec *cs = &ctr->spec;
+  const struct husk_container_spec *cs = ctr->spec;
   struct husk_container_spec spec = *cs;
   struct husk_seccomp_prog prog = { 0 };
   struct husk_process_prep prep = { 0 };
@@ -258,7 +259,7 @@ husk_exec (const struct husk_ctr *ctr, const struct husk_exec_opts *opts, int *r
 
   if (opts->args == NULL || opts->args[0] == NULL || *opts->args[0] == '\0')
     return husk_error_set (err, 0, "no command to run");
-  if (ctr->status != HUSK_CTR_RUNNING || ctr->pid <= 0)
+  if (ctr->pid <= 0)
     return not_running (err, ctr);
 
   spec.args = opts->args;

@@ -4,9 +4,11 @@
 #define HUSK_EXEC_H
 
 #include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
 
 #include "error.h"
-#include "record.h"
+#include "container.h"
 
 struct husk_exec_opts
 {
@@ -20,12 +22,23 @@ struct husk_exec_opts
   bool detach;      /* Return once the command runs; its stdio is /dev/null.  */
 };
 
-/* Run OPTS->args in CTR, which must be running (else "container ID is not running" with
-   errno ESRCH).  *RET_STATUS is the command's exit status (128+N for signal N; 0 with
+/* The running container to join: its first process, named by pid and start time (so a
+   reused pid is never joined), and the spec it was started with (confinement, id map,
+   namespaces).  */
+struct husk_exec_target
+{
+  const char *id; /* For messages: "container ID[:12] is not running".  */
+  const struct husk_container_spec *spec;
+  pid_t pid;
+  uint64_t pid_start; /* Field 22 of /proc/PID/stat.  */
+};
+
+/* Run OPTS->args in the container CTR names, which must still run (else "container ID is
+   not running").  *RET_STATUS is the command's exit status (128+N for signal N; 0 with
    OPTS->detach).  Its stdio is the caller's, except that without OPTS->tty a terminal among
    them is relayed through a pipe (relay.h).  Failures come back in *ERR with status 126 when
    the process could not be set up or executed, and 127 when the command is not found.  */
-int husk_exec (const struct husk_ctr *ctr, const struct husk_exec_opts *opts, int *ret_status,
+int husk_exec (const struct husk_exec_target *ctr, const struct husk_exec_opts *opts, int *ret_status,
                struct husk_error **err);
 
 #endif

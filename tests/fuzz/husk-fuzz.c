@@ -35,6 +35,7 @@
 #include "record.h"
 #include "reference.h"
 #include "registry.h"
+#include "rundir.h"
 #include "seccomp-filter.h"
 #include "store.h"
 #include "unpack.h"

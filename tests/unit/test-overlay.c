@@ -7,11 +7,15 @@
 #include <fcntl.h>
 #include <sched.h>
 #include <stdlib.h>
+#include <stdio.h>
+#include <string.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/xattr.h>
 #include <unistd.h>
 
 #include "cleanup.h"
+#include "diff.h"
 #include "layout.h"
 #include "reference.h"
 #include "safepath.h"
@@ -375,6 +379,130 @@ become_userns_root (void)
   close (fd);
 }
 
+/* A file, directory, whiteout or opaque directory at PATH below the diff tree.  */
+static char difftree[] = "/tmp/husk-test-diff.XXXXXX";
+
+static void
+mk (char type, const char *path)
+{
+  char full[512];
+  int fd;
+
+  snprintf (full, sizeof (full), "%s/%s", difftree, path);
+  switch (type)
+    {
+    case 'f':
+      fd = open (full, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+      if (fd >= 0)
+        close (fd);
+      break;
+    case 'd':
+      mkdir (full, 0755);
+      break;
+    case 'w':
+      /* Since Linux 5.8 anyone may make a 0:0 character device: overlayfs's whiteout.  */
+      if (mknod (full, S_IFCHR | 0000, makedev (0, 0)) < 0)
+        printf ("# mknod %s: %s\n", full, strerror (errno));
+      break;
+    case 'o':
+    case 'O':
+      mkdir (full, 0755);
+      if (setxattr (full, type == 'O' && geteuid () == 0 ? "trusted.overlay.opaque"
+                                                        : "user.overlay.opaque", "y", 1, 0) < 0)
+        printf ("# setxattr %s: %s\n", full, strerror (errno));
+      break;
+    }
+}
+
+static void
+test_diff (void)
+{
+  static const char *const tree[] = {
+    /* The base layer.  */
+    "dl1", "dl1/etc", "fl1/etc/motd", "fl1/etc/passwd", "fl1/gone", "dl1/dir", "fl1/dir/a",
+    "fl1/dir/b", "dl1/dir/sub", "fl1/dir/sub/x", "fl1/wh2", "fl1/keep", "dl1/l1opq",
+    "fl1/l1opq/hidden", "dl1/l2dir",
+    /* The layer above: a whiteout and an opaque directory of its own.  */
+    "dl2", "dl2/etc", "fl2/etc/motd", "wl2/wh2", "dl2/l2dir", "fl2/l2dir/y", "Ol2/l1opq",
+    "fl2/l1opq/n",
+    /* The container's upper directory.  */
+    "dup", "dup/etc", "fup/etc/motd", "wup/gone", "fup/new", "dup/newdir", "fup/newdir/f",
+    "oup/dir", "fup/dir/a", "dup/dir/sub", "fup/dir/sub/z", "fup/wh2", "dup/l1opq",
+    "fup/l1opq/hidden", "dup/l2dir", "wup/l2dir/ghost",
+  };
+  static const char *const expected[] = {
+    "C /dir", "C /dir/a", "D /dir/b", "C /dir/sub", "D /dir/sub/x", "A /dir/sub/z", "C /etc",
+    "C /etc/motd", "D /gone", "C /l1opq", "A /l1opq/hidden", "C /l2dir", "A /new", "A /newdir",
+    "A /newdir/f", "A /wh2",
+  };
+  cleanup_error struct husk_error *err = NULL;
+  struct husk_change *v = NULL;
+  size_t n = 0;
+  char l1[512], l2[512], up[512];
+  char *lowers[] = { l1, l2, NULL };
+  char got[2048] = "", want[2048] = "";
+  char xattr_probe[512];
+
+  if (mkdtemp (difftree) == NULL)
+    {
+      ok (0, "diff: mkdtemp: %s", strerror (errno));
+      return;
+    }
+  snprintf (xattr_probe, sizeof (xattr_probe), "%s", difftree);
+  if (setxattr (xattr_probe, "user.husk-probe", "y", 1, 0) < 0)
+    {
+      printf ("ok %d - # SKIP diff: no user xattrs on /tmp (%s)\n", ++tap_n, strerror (errno));
+      rmdir (difftree);
+      return;
+    }
+  for (size_t i = 0; i < sizeof (tree) / sizeof (tree[0]); i++)
+    mk (tree[i][0], tree[i] + 1);
+  snprintf (l1, sizeof (l1), "%s/l1", difftree);
+  snprintf (l2, sizeof (l2), "%s/l2", difftree);
+  snprintf (up, sizeof (up), "%s/up", difftree);
+
+  ok (husk_diff_dirs (up, lowers, &v, &n, &err) == 0, "diff: a tree with whiteouts and opaque "
+                                                      "directories%s%s",
+      err ? ": " : "", err ? err->msg : "");
+  for (size_t i = 0; i < n; i++)
+    snprintf (got + strlen (got), sizeof (got) - strlen (got), "%c %s\n", v[i].kind, v[i].path);
+  for (size_t i = 0; i < sizeof (expected) / sizeof (expected[0]); i++)
+    snprintf (want + strlen (want), sizeof (want) - strlen (want), "%s\n", expected[i]);
+  is_str (got, want, "diff: A, C and D, sorted by path");
+  husk_changes_free (v, n);
+
+  /* No layers: everything in upper is new, whiteouts are nothing.  */
+  {
+    char *none[] = { NULL };
+    char sub[512];
+    v = NULL;
+    n = 0;
+    snprintf (sub, sizeof (sub), "%s/up/newdir", difftree);
+    ok (husk_diff_dirs (sub, none, &v, &n, &err) == 0 && n == 1 && v[0].kind == HUSK_CHANGE_ADD
+            && strcmp (v[0].path, "/f") == 0,
+        "diff: no layers");
+    husk_changes_free (v, n);
+  }
+
+  /* A missing layer is an error that names it.  */
+  {
+    char missing[600];
+    char *bad[] = { missing, NULL };
+    snprintf (missing, sizeof (missing), "%s/nope", difftree);
+    v = NULL;
+    n = 0;
+    ok (husk_diff_dirs (up, bad, &v, &n, &err) < 0 && err && strstr (err->msg, "nope"),
+        "diff: a missing layer fails");
+  }
+
+  {
+    cleanup_error struct husk_error *e = NULL;
+    int dfd = open ("/tmp", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    husk_rm_rf_at (dfd, difftree + strlen ("/tmp/"), &e);
+    close (dfd);
+  }
+}
+
 int
 main (void)
 {
@@ -383,6 +511,7 @@ main (void)
   test_chain_id ();
   test_layout_split ();
   test_unpack ();
+  test_diff ();
   husk_safepath_force_fallback (true);
   test_unpack ();
   return tap_done ();

@@ -20,12 +20,14 @@
 #ifndef HUSK_RECORD_H
 #define HUSK_RECORD_H
 
+#include <dirent.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
 
 #include "container.h"
 #include "error.h"
+#include "json.h"
 
 struct husk_store;
 
@@ -64,8 +66,6 @@ struct husk_ctr
   char **layers;           /* Chain IDs, base first: spec.lowerdirs comes from these.  */
 };
 
-/* RUNDIR, created 0700 when missing (and checked to be the caller's own).  */
-int husk_rundir (char **ret, struct husk_error **err);
 
 /* QUERY: a full ID, a unique ID prefix, or a name.  "no such container: QUERY" otherwise.  */
 int husk_ctr_load (struct husk_store *s, const char *query, struct husk_ctr **ret,
@@ -88,7 +88,6 @@ char *husk_ctr_log_path (struct husk_store *s, const struct husk_ctr *c);
 int husk_ctr_parse_config (struct husk_store *s, struct husk_ctr *c, const char *buf, size_t len,
                            struct husk_error **err);
 void husk_ctr_parse_state (struct husk_ctr *c, const char *buf, size_t len);
-bool husk_ctr_parse_pidfile (struct husk_ctr *c, const char *buf);
 
 /* Write config.json (atomically; DURABLE: with fsync) and state.json (atomically, no fsync).
    A foreground --rm container skips the fsync: it is gone when husk returns.  */
@@ -96,56 +95,27 @@ int husk_ctr_save_config (struct husk_store *s, const struct husk_ctr *c, bool d
                           struct husk_error **err);
 int husk_ctr_save_state (struct husk_store *s, const struct husk_ctr *c, struct husk_error **err);
 
-/* RUNDIR/ID/pid from C's pid, monitor_pid and their start times (RUNDIR/ID created).  */
-int husk_ctr_write_pidfile (const struct husk_ctr *c, struct husk_error **err);
-/* Remove RUNDIR/ID and, as root, the container's device cgroup (runtime/devices.h).  */
-void husk_ctr_remove_rundir (const struct husk_ctr *c);
-/* "RUNDIR/ID/NAME".  */
-int husk_ctr_run_path (const struct husk_ctr *c, const char *name, char **ret,
-                       struct husk_error **err);
 
-/* Removing a container: its directory (renamed out of sight first) and its name.  */
-struct husk_ctr_rm
-{
-  struct husk_store *store;
-  const char *id;
-  const char *name; /* Or NULL.  */
-};
-/* Call as root of the container's user namespace (the upper layer holds every mapped id).  */
-int husk_ctr_remove_files (struct husk_ctr_rm *job, struct husk_error **err);
-/* The same from outside, through a user namespace with the caller's map; also RUNDIR/ID.  */
-int husk_ctr_remove (struct husk_store *s, const struct husk_ctr *c, struct husk_error **err);
 
-/* Lock container ID against other commands that change whether it runs (start, restart, rm,
-   and cp into a stopped one, which mounts its overlay): a descriptor to close to unlock.
-   *RET (may be NULL) gets the record as it is once locked.  */
-int husk_ctr_lock (struct husk_store *s, const char *id, struct husk_ctr **ret,
-                   struct husk_error **err);
 
-/* Remove what interrupted commands left in containers/ (with the caller's id map M).  */
-int husk_ctr_sweep (struct husk_store *s, const struct husk_idmap *map, struct husk_error **err);
 
-/* Claim NAME for ID: fails with "name in use" when another container has it.  */
-int husk_ctr_name_claim (struct husk_store *s, const char *name, const char *id,
-                         struct husk_error **err);
-void husk_ctr_name_release (struct husk_store *s, const char *name, const char *id);
-/* A free readable name ("brave_otter"), claimed for ID.  */
-int husk_ctr_name_generate (struct husk_store *s, const char *id, char **ret,
-                            struct husk_error **err);
-bool husk_ctr_name_valid (const char *name);
 
-/* Field 22 of /proc/PID/stat; 0 when PID does not exist.  */
-uint64_t husk_proc_start_time (pid_t pid);
-/* Whether PID is still the process that started at START.  */
-bool husk_proc_alive (pid_t pid, uint64_t start);
 
-/* A pidfd for PID if it is still the process that started at START (checked after opening,
-   so a match stays true); -1 with errno ESRCH when it is gone.  */
-int husk_proc_pidfd (pid_t pid, uint64_t start);
-
-/* Now as RFC 3339 UTC with nanoseconds.  */
-void husk_now_rfc3339 (char *buf, size_t size);
 const char *husk_ctr_status_name (enum husk_ctr_status st);
+
+/* For engine/'s record files only: shared pieces of reading and writing records.  */
+bool husk_ctr_exists (struct husk_store *s, const char *id); /* containers/ID/config.json.  */
+bool husk_ctr_is_hex (const char *s);                          /* Non-empty, [0-9a-f] only.  */
+/* STORE/containers for reading, or NULL: with *ERR set, or without when it does not exist.  */
+DIR *husk_ctr_open_dir (struct husk_store *s, struct husk_error **err);
+/* C's state from state.json ("created" when unreadable).  */
+void husk_ctr_load_state (struct husk_store *s, struct husk_ctr *c);
+/* A container that state.json calls running but whose monitor is gone has exited: record
+   that, and make sure nothing of it is left running.  */
+void husk_ctr_repair_state (struct husk_store *s, struct husk_ctr *c);
+/* KEY's string in J, copied, or NULL; and KEY: V into G unless V is NULL.  */
+char *husk_ctr_json_dup (const husk_json *j, const char *key);
+void husk_ctr_json_opt_string (husk_jgen *g, const char *key, const char *v);
 
 static inline void
 husk_ctr_freep (struct husk_ctr **c)

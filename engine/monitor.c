@@ -22,10 +22,15 @@
 
 #include "attach.h"
 #include "cleanup.h"
+#include "lock.h"
 #include "logfile.h"
 #include "monitor.h"
+#include "proc.h"
 #include "record.h"
+#include "remove.h"
+#include "rundir.h"
 #include "store.h"
+#include "timestamp.h"
 #include "util.h"
 #include "banned.h"
 

@@ -1,0 +1,38 @@
+/* Container locks: see lock.h.  */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include "cleanup.h"
+#include "lock.h"
+#include "names.h"
+#include "record.h"
+#include "store.h"
+#include "util.h"
+#include "banned.h"
+
+int
+husk_ctr_lock (struct husk_store *s, const char *id, struct husk_ctr **ret,
+               struct husk_error **err)
+{
+  cleanup_free char *path = husk_strdup_printf ("containers/%s", id);
+  cleanup_close int fd = openat (s->rootfd, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+
+  if (fd < 0)
+    return husk_error_set (err, errno == ENOENT ? 0 : errno, errno == ENOENT
+                               ? "no such container: %.12s" : "container %.12s: open", id);
+  while (flock (fd, LOCK_EX) < 0)
+    if (errno != EINTR)
+      return husk_error_set (err, errno, "container %.12s: lock", id);
+  /* Removed while we waited: the lock guards nothing.  */
+  if (ret && husk_ctr_load (s, id, ret, err) < 0)
+    return -1;
+  if (ret == NULL && !husk_ctr_exists (s, id))
+    return husk_error_set (err, 0, "no such container: %.12s", id);
+  return TAKE_FD (fd);
+}

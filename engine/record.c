@@ -1,0 +1,229 @@
+/* Container records: loading and listing them (record.h).  */
+#include "config.h"
+
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cleanup.h"
+#include "names.h"
+#include "record.h"
+#include "store.h"
+#include "util.h"
+#include "banned.h"
+
+#define CONFIG_MAX (4u << 20)
+
+char *
+husk_ctr_dir (struct husk_store *s, const struct husk_ctr *c)
+{
+  return husk_strdup_printf ("%s/containers/%s", s->root, c->id);
+}
+
+char *
+husk_ctr_log_path (struct husk_store *s, const struct husk_ctr *c)
+{
+  return husk_strdup_printf ("%s/containers/%s/ctr.log", s->root, c->id);
+}
+
+
+/* STORE/containers for reading, or NULL: with *ERR set, or without when it does not exist.  */
+DIR *
+husk_ctr_open_dir (struct husk_store *s, struct husk_error **err)
+{
+  int fd = openat (s->rootfd, "containers", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  DIR *d;
+
+  if (fd < 0)
+    {
+      if (errno != ENOENT)
+        husk_error_set (err, errno, "store \"%s\": containers", s->root);
+      return NULL;
+    }
+  d = fdopendir (fd);
+  if (d == NULL)
+    {
+      husk_error_set (err, errno, "store \"%s\": containers", s->root);
+      close (fd);
+    }
+  return d;
+}
+
+
+static int
+load_id (struct husk_store *s, const char *id, struct husk_ctr **ret, struct husk_error **err)
+{
+  cleanup_free char *path = husk_strdup_printf ("containers/%s/config.json", id);
+  cleanup_free char *buf = NULL;
+  cleanup_ctr struct husk_ctr *c = husk_xcalloc (1, sizeof (*c));
+  size_t len;
+
+  snprintf (c->id, sizeof (c->id), "%s", id);
+  if (husk_read_file_at (s->rootfd, path, CONFIG_MAX, &buf, &len, err) < 0
+      || husk_ctr_parse_config (s, c, buf, len, err) < 0)
+    return husk_error_wrap (err, "container %.12s", id);
+  if (geteuid () != 0)
+    {
+      /* The caller's map, read once per process: ps of a thousand containers reads
+         /etc/subuid once, not a thousand times.  */
+      static struct husk_idmap map;
+      static bool have_map;
+      if (!have_map && husk_idmap_for_user (geteuid (), getegid (), NULL, NULL, &map, err) < 0)
+        return -1;
+      have_map = true;
+      c->idmap = map;
+      c->spec.idmap = &c->idmap;
+    }
+  husk_ctr_load_state (s, c);
+  if (c->status == HUSK_CTR_RUNNING)
+    husk_ctr_repair_state (s, c);
+  *ret = TAKE_PTR (c);
+  return 0;
+}
+
+bool
+husk_ctr_is_hex (const char *s)
+{
+  if (*s == '\0')
+    return false;
+  for (; *s; s++)
+    if (!isdigit ((unsigned char) *s) && !(*s >= 'a' && *s <= 'f'))
+      return false;
+  return true;
+}
+
+int
+husk_ctr_load (struct husk_store *s, const char *query, struct husk_ctr **ret,
+               struct husk_error **err)
+{
+  cleanup_free char *match = NULL;
+  size_t qlen = strlen (query);
+
+  if (qlen == 64 && husk_ctr_is_hex (query) && husk_ctr_exists (s, query))
+    return load_id (s, query, ret, err);
+  if (husk_ctr_name_valid (query))
+    {
+      cleanup_close int dfd = openat (s->rootfd, "container-names",
+                                      O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+      char target[80];
+      ssize_t n = dfd >= 0 ? readlinkat (dfd, query, target, sizeof (target) - 1) : -1;
+      if (n == 64)
+        {
+          target[n] = '\0';
+          if (husk_ctr_is_hex (target) && husk_ctr_exists (s, target))
+            return load_id (s, target, ret, err);
+        }
+    }
+  if (husk_ctr_is_hex (query) && qlen < 64)
+    {
+      cleanup_error struct husk_error *e = NULL;
+      cleanup_dir DIR *d = husk_ctr_open_dir (s, &e);
+      struct dirent *de;
+
+      while (d && (de = readdir (d)) != NULL)
+        {
+          if (strncmp (de->d_name, query, qlen) != 0 || strlen (de->d_name) != 64)
+            continue;
+          if (match)
+            return husk_error_set (err, 0, "container \"%s\": ambiguous, more than one ID "
+                                           "starts with it", query);
+          match = husk_xstrdup (de->d_name);
+        }
+      if (match && husk_ctr_exists (s, match))
+        return load_id (s, match, ret, err);
+    }
+  return husk_error_set (err, 0, "no such container: %s", query);
+}
+
+static int
+cmp_created (const void *a, const void *b)
+{
+  const struct husk_ctr *x = *(struct husk_ctr *const *) a;
+  const struct husk_ctr *y = *(struct husk_ctr *const *) b;
+  const char *cx = x->created ? x->created : "", *cy = y->created ? y->created : "";
+  return strcmp (cy, cx);
+}
+
+int
+husk_ctr_list (struct husk_store *s, struct husk_ctr ***ret, size_t *ret_n,
+               struct husk_error **err)
+{
+  cleanup_dir DIR *d = husk_ctr_open_dir (s, err);
+  struct husk_ctr **v = NULL;
+  size_t n = 0;
+  struct dirent *de;
+
+  *ret = NULL;
+  *ret_n = 0;
+  if (d == NULL)
+    return *err ? -1 : 0;
+  while ((de = readdir (d)) != NULL)
+    {
+      struct husk_ctr *c = NULL;
+      cleanup_error struct husk_error *e = NULL;
+
+      if (strlen (de->d_name) != 64 || !husk_ctr_is_hex (de->d_name))
+        continue;
+      /* One being created or removed right now has no record: not a container (yet).  */
+      if (load_id (s, de->d_name, &c, &e) < 0)
+        continue;
+      v = husk_xrealloc (v, (n + 1) * sizeof (*v));
+      v[n++] = c;
+    }
+  if (n)
+    qsort (v, n, sizeof (*v), cmp_created);
+  *ret = v;
+  *ret_n = n;
+  return 0;
+}
+
+void
+husk_ctr_free (struct husk_ctr *c)
+{
+  struct husk_container_spec *sp;
+
+  if (c == NULL)
+    return;
+  sp = &c->spec;
+  free (c->name);
+  free (c->image);
+  free (c->image_name);
+  free (c->created);
+  free (c->stop_signal);
+  free (c->started_at);
+  free (c->finished_at);
+  free (c->error);
+  husk_strv_free (c->layers);
+  husk_strv_free (sp->lowerdirs);
+  free ((char *) sp->upperdir);
+  free ((char *) sp->workdir);
+  free ((char *) sp->rootfs);
+  husk_strv_free (sp->args);
+  husk_strv_free (sp->env);
+  free ((char *) sp->cwd);
+  free ((char *) sp->hostname);
+  free ((char *) sp->user);
+  for (size_t i = 0; i < sp->n_mounts; i++)
+    {
+      free ((char *) sp->mounts[i].source);
+      free ((char *) sp->mounts[i].dest);
+      free ((char *) sp->mounts[i].options);
+    }
+  free ((void *) sp->mounts);
+  free ((char *) sp->seccomp_profile);
+  free ((void *) sp->rlimits);
+  free (c);
+}
+
+void
+husk_ctr_list_free (struct husk_ctr **v, size_t n)
+{
+  for (size_t i = 0; i < n; i++)
+    husk_ctr_free (v[i]);
+  free (v);
+}
