@@ -111,7 +111,7 @@ median() { sort -n | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]
 mean() { awk '{ s += $1 } END { if (NR) print int(s / NR); else print 0 }'; }
 ms() { printf '%.2f' "$(echo "$1 / 1000" | bc -l)"; }
 
-# The monitor's pid: the third field of RUNDIR/ID/pid (runtime/record.h).
+# The monitor's pid: the third field of RUNDIR/ID/pid (engine/rundir.h).
 monitor_pid() { # ID
 	awk '{ print $3 }' "$work/run/husk/$1/pid" 2>/dev/null || true
 }
