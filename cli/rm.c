@@ -4,6 +4,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cleanup.h"
 #include "commands.h"
@@ -35,9 +36,12 @@ rm_one (struct husk_store *s, struct husk_ctr *loaded, const char *arg, void *da
       if (!o->force)
         return husk_error_set (err, 0, "container %.12s is running: stop it first or use -f",
                                c->id);
+      /* An --rm container's monitor removes it itself, under this lock: never wait for it
+         while holding the lock.  */
+      if (c->auto_remove)
+        close (TAKE_FD (lock));
       if (husk_ctr_stop (c, SIGKILL, 0, err) < 0)
         return -1;
-      /* Its monitor removed an --rm container itself.  */
       if (c->auto_remove)
         {
           printf ("%s\n", arg);

@@ -49,6 +49,41 @@ start_one (struct husk_store *store, struct husk_ctr *loaded, bool attach, bool 
                             err);
 }
 
+/* Stop QUERY as husk stop does, then start it again under its lock.  A running --rm
+   container is marked first so that its monitor keeps it (docker and podman restart it too),
+   and the lock is let go while it stops: its monitor takes the lock to decide.  */
+static int
+restart_one (struct husk_store *store, const char *query, int timeout, struct husk_error **err)
+{
+  cleanup_ctr struct husk_ctr *ctr = NULL, *locked = NULL, *again = NULL;
+  cleanup_close int lock = -1;
+
+  if (husk_ctr_load (store, query, &ctr, err) < 0
+      || (lock = husk_ctr_lock (store, ctr->id, &locked, err)) < 0)
+    return -1;
+  if (locked->status == HUSK_CTR_RUNNING && locked->auto_remove)
+    {
+      if (husk_ctr_restart_mark (lock, locked->id, err) < 0)
+        return -1;
+      close (TAKE_FD (lock));
+      if (husk_ctr_stop (locked, husk_cli_stop_signal (locked), timeout, err) < 0)
+        {
+          cleanup_close int l = husk_ctr_lock (store, ctr->id, NULL, NULL);
+          husk_ctr_restart_take (l);
+          return -1;
+        }
+      /* Gone if it exited on its own before the mark was seen: then it was removed.  */
+      if ((lock = husk_ctr_lock (store, ctr->id, NULL, err)) < 0)
+        return -1;
+      husk_ctr_restart_take (lock);
+    }
+  else if (husk_ctr_stop (locked, husk_cli_stop_signal (locked), timeout, err) < 0)
+    return -1;
+  if (husk_ctr_load (store, ctr->id, &again, err) < 0)
+    return -1;
+  return husk_monitor_start (store, again, -1, err);
+}
+
 int
 husk_cmd_start (struct husk_global *g, int argc, char **argv, struct husk_error **err)
 {
@@ -146,15 +181,9 @@ husk_cmd_restart (struct husk_global *g, int argc, char **argv, struct husk_erro
     return -1;
   for (int i = optind; i < argc; i++)
     {
-      cleanup_ctr struct husk_ctr *ctr = NULL, *locked = NULL, *again = NULL;
       cleanup_error struct husk_error *e = NULL;
-      cleanup_close int lock = -1;
 
-      if (husk_ctr_load (store, argv[i], &ctr, &e) < 0
-          || (lock = husk_ctr_lock (store, ctr->id, &locked, &e)) < 0
-          || husk_ctr_stop (locked, husk_cli_stop_signal (locked), timeout, &e) < 0
-          || husk_ctr_load (store, ctr->id, &again, &e) < 0
-          || husk_monitor_start (store, again, -1, &e) < 0)
+      if (restart_one (store, argv[i], timeout, &e) < 0)
         {
           if (argc - optind == 1)
             {

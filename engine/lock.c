@@ -36,3 +36,22 @@ husk_ctr_lock (struct husk_store *s, const char *id, struct husk_ctr **ret,
     return husk_error_set (err, 0, "no such container: %.12s", id);
   return TAKE_FD (fd);
 }
+
+#define RESTART_MARK "restarting"
+
+int
+husk_ctr_restart_mark (int lock, const char *id, struct husk_error **err)
+{
+  int fd = openat (lock, RESTART_MARK, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644);
+
+  if (fd < 0)
+    return husk_error_set (err, errno, "container %.12s: mark for restart", id);
+  close (fd);
+  return 0;
+}
+
+bool
+husk_ctr_restart_take (int lock)
+{
+  return lock >= 0 && unlinkat (lock, RESTART_MARK, 0) == 0;
+}

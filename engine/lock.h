@@ -2,6 +2,8 @@
 #ifndef HUSK_LOCK_H
 #define HUSK_LOCK_H
 
+#include <stdbool.h>
+
 #include "error.h"
 
 struct husk_store;
@@ -12,5 +14,12 @@ struct husk_ctr;
    *RET (may be NULL) gets the record as it is once locked.  */
 int husk_ctr_lock (struct husk_store *s, const char *id, struct husk_ctr **ret,
                    struct husk_error **err);
+
+/* A restart of a running --rm container: under LOCK (from husk_ctr_lock), mark it so that its
+   monitor, which decides under the same lock, records the exit instead of removing it.
+   husk_ctr_restart_mark: 0, or -1 with *ERR ("container ID: mark for restart").
+   husk_ctr_restart_take: whether the mark was there; it is gone afterwards either way.  */
+int husk_ctr_restart_mark (int lock, const char *id, struct husk_error **err);
+bool husk_ctr_restart_take (int lock);
 
 #endif

@@ -300,9 +300,17 @@ monitor_loop (struct monitor *m, pid_t pid, int userns)
          same lock while its overlay is mounted, so the two never overlap.  */
       cleanup_error struct husk_error *lerr = NULL;
       cleanup_close int lock = husk_ctr_lock (m->store, c->id, NULL, &lerr);
-      husk_logw_close (m->log);
-      m->log = NULL;
-      husk_container_after (&c->spec, userns, &rmerr);
+
+      /* Without the lock (removed meanwhile, or an I/O error) removing is still right: the
+         files are this container's alone.  A restart asked to keep it.  */
+      if (husk_ctr_restart_take (lock))
+        record_exit (m, status, NULL);
+      else
+        {
+          husk_logw_close (m->log);
+          m->log = NULL;
+          husk_container_after (&c->spec, userns, &rmerr);
+        }
     }
   for (size_t i = 0; i < m->n_clients; i++)
     close (m->clients[i].fd);

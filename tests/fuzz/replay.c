@@ -161,7 +161,9 @@ replay_layout (const char *top)
 int
 main (int argc, char **argv)
 {
-  char tmpl[] = "/tmp/husk-fuzz-replay.XXXXXX";
+  const char *tmpdir = getenv ("TMPDIR");
+  cleanup_free char *tmpl = husk_strdup_printf ("%s/husk-fuzz-replay.XXXXXX",
+                                   tmpdir && *tmpdir ? tmpdir : "/tmp");
   const char *srcdir = getenv ("srcdir");
 
   if (argc == 2 && strcmp (argv[1], "--list-modes") == 0)

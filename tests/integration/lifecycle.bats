@@ -311,6 +311,33 @@ done"
 	assert_status 1
 }
 
+# Its monitor removes an --rm container under the container's lock: rm -f once held that
+# lock while it waited for the monitor, stalled 30 s and failed "did not stop after SIGKILL".
+@test "rm -f of a running --rm container: exit 0, and it is gone" {
+	husk run -d --rm --name lc-rm-rm basic sleep 100
+	run --separate-stderr husk rm -f lc-rm-rm
+	assert_status 0
+	assert_output lc-rm-rm
+	[ -z "$stderr" ] || fail "$stderr"
+	run --separate-stderr husk container inspect lc-rm-rm
+	assert_status 1
+}
+
+@test "restart of a running --rm container runs it again; stopped, it is removed" {
+	husk run -d --rm --name lc-rm-restart basic sleep 100
+	pid1=$(inspect_field lc-rm-restart 'c["State"]["Pid"]')
+	run --separate-stderr husk restart -t 0 lc-rm-restart
+	assert_status 0
+	assert_output lc-rm-restart
+	[ "$(state lc-rm-restart)" = running ]
+	pid2=$(inspect_field lc-rm-restart 'c["State"]["Pid"]')
+	[ "$pid1" != "$pid2" ] || fail "the same process: $pid1"
+	run --separate-stderr husk stop -t 0 lc-rm-restart
+	assert_status 0
+	run --separate-stderr husk container inspect lc-rm-restart
+	assert_status 1
+}
+
 @test "rm of several: each failure is reported, the others go" {
 	husk create --name lc-one basic true
 	run --separate-stderr husk rm lc-one lc-missing
