@@ -370,7 +370,7 @@ copy_into (struct husk_store *store, struct husk_ctr **ctr, struct cp_job *job,
             }
           /* It has exited; its monitor is about to say so.  */
           if (waited_us > 10 * 1000 * 1000)
-            return husk_error_set (err, 0, "container \"%s\": exited, but its record still "
+            return husk_error_set (err, 0, "container %.12s: exited, but its record still "
                                            "says running", id);
           usleep (wait_us);
           waited_us += wait_us;

@@ -877,7 +877,7 @@ husk_layer_stage (struct husk_store *s, int srcfd, const struct husk_layer_desc 
      the umask left of it.  */
   if (difffd < 0 || fchmod (difffd, 0755) < 0)
     {
-      husk_error_set (err, errno, "open \"%s\"", tmpdiff);
+      husk_error_set (err, errno, difffd < 0 ? "open \"%s\"" : "chmod \"%s\"", tmpdiff);
       goto out;
     }
   if (!husk_store_has_blob (s, desc->digest))
