@@ -12,6 +12,7 @@
 #include "cleanup.h"
 #include "commands.h"
 #include "image.h"
+#include "record.h"
 #include "util.h"
 #include "banned.h"
 
@@ -109,30 +110,19 @@ do_df (void *arg, struct husk_error **err)
     }
   {
     /* Every layer directory counts, also those no image names any more.  */
-    cleanup_close int fd = openat (s->rootfd, "layers", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    cleanup_dir DIR *d = fd >= 0 ? fdopendir (fd) : NULL;
-    struct dirent *de;
-    if (d)
-      fd = -1;
-    while (d && (de = readdir (d)) != NULL)
+    cleanup_strv char **layers = husk_store_list_layers (s);
+    for (size_t k = 0; layers[k]; k++)
       {
-        cleanup_free char *chain = NULL;
-        int64_t sz;
-        if (de->d_name[0] == '.')
-          continue;
-        chain = husk_strdup_printf ("sha256:%s", de->d_name);
-        sz = husk_layer_size (s, chain);
+        int64_t sz = husk_layer_size (s, layers[k]);
         img_size += (uint64_t) sz;
-        if (!strv_has (active_layers, chain))
+        if (!strv_has (active_layers, layers[k]))
           img_reclaim += (uint64_t) sz;
       }
   }
   {
-    cleanup_close int fd = openat (s->rootfd, "containers", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    cleanup_dir DIR *d = fd >= 0 ? fdopendir (fd) : NULL;
+    cleanup_error struct husk_error *e = NULL;
+    cleanup_dir DIR *d = husk_ctr_open_dir (s, &e);
     struct dirent *de;
-    if (d)
-      fd = -1;
     while (d && (de = readdir (d)) != NULL)
       {
         cleanup_free char *upper = NULL;

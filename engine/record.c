@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cleanup.h"
@@ -22,33 +23,45 @@
 char *
 husk_ctr_dir (struct husk_store *s, const struct husk_ctr *c)
 {
-  return husk_strdup_printf ("%s/containers/%s", s->root, c->id);
+  return husk_strdup_printf ("%s/containers/%s", husk_store_root (s), c->id);
 }
 
 char *
 husk_ctr_log_path (struct husk_store *s, const struct husk_ctr *c)
 {
-  return husk_strdup_printf ("%s/containers/%s/ctr.log", s->root, c->id);
+  return husk_strdup_printf ("%s/containers/%s/ctr.log", husk_store_root (s), c->id);
 }
 
+
+int
+husk_ctr_dirs_create (struct husk_store *s, struct husk_error **err)
+{
+  static const char *const dirs[] = { "containers", "container-names" };
+
+  for (size_t i = 0; i < sizeof (dirs) / sizeof (dirs[0]); i++)
+    if (mkdirat (husk_store_rootfd (s), dirs[i], 0700) < 0 && errno != EEXIST)
+      return husk_error_set (err, errno, "store \"%s\": mkdir \"%s\"", husk_store_root (s),
+                             dirs[i]);
+  return 0;
+}
 
 /* STORE/containers for reading, or NULL: with *ERR set, or without when it does not exist.  */
 DIR *
 husk_ctr_open_dir (struct husk_store *s, struct husk_error **err)
 {
-  int fd = openat (s->rootfd, "containers", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  int fd = openat (husk_store_rootfd (s), "containers", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   DIR *d;
 
   if (fd < 0)
     {
       if (errno != ENOENT)
-        husk_error_set (err, errno, "store \"%s\": containers", s->root);
+        husk_error_set (err, errno, "store \"%s\": containers", husk_store_root (s));
       return NULL;
     }
   d = fdopendir (fd);
   if (d == NULL)
     {
-      husk_error_set (err, errno, "store \"%s\": containers", s->root);
+      husk_error_set (err, errno, "store \"%s\": containers", husk_store_root (s));
       close (fd);
     }
   return d;
@@ -64,7 +77,7 @@ load_id (struct husk_store *s, const char *id, struct husk_ctr **ret, struct hus
   size_t len;
 
   snprintf (c->id, sizeof (c->id), "%s", id);
-  if (husk_read_file_at (s->rootfd, path, CONFIG_MAX, &buf, &len, err) < 0
+  if (husk_read_file_at (husk_store_rootfd (s), path, CONFIG_MAX, &buf, &len, err) < 0
       || husk_ctr_parse_config (s, c, buf, len, err) < 0)
     return husk_error_wrap (err, "container %.12s", id);
   if (geteuid () != 0)
@@ -108,8 +121,7 @@ husk_ctr_load (struct husk_store *s, const char *query, struct husk_ctr **ret,
     return load_id (s, query, ret, err);
   if (husk_ctr_name_valid (query))
     {
-      cleanup_close int dfd = openat (s->rootfd, "container-names",
-                                      O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+      cleanup_close int dfd = husk_store_open_subdir (s, "container-names", false, NULL);
       char target[80];
       ssize_t n = dfd >= 0 ? readlinkat (dfd, query, target, sizeof (target) - 1) : -1;
       if (n == 64)

@@ -67,6 +67,10 @@ struct husk_ctr
 };
 
 
+/* Make STORE/containers and STORE/container-names (mode 0700) where they are missing: the
+   engine's part of opening a store (the store itself makes only its own directories).  */
+int husk_ctr_dirs_create (struct husk_store *s, struct husk_error **err);
+
 /* QUERY: a full ID, a unique ID prefix, or a name.  "no such container: QUERY" otherwise.  */
 int husk_ctr_load (struct husk_store *s, const char *query, struct husk_ctr **ret,
                    struct husk_error **err);
