@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "cleanup.h"
+#include "imagegc.h"
 #include "names.h"
 #include "record.h"
 #include "store.h"
@@ -68,8 +69,10 @@ husk_ctr_open_dir (struct husk_store *s, struct husk_error **err)
 }
 
 
+/* containers/ID/config.json alone: no id map, no state.  */
 static int
-load_id (struct husk_store *s, const char *id, struct husk_ctr **ret, struct husk_error **err)
+load_config (struct husk_store *s, const char *id, struct husk_ctr **ret,
+             struct husk_error **err)
 {
   cleanup_free char *path = husk_strdup_printf ("containers/%s/config.json", id);
   cleanup_free char *buf = NULL;
@@ -80,6 +83,17 @@ load_id (struct husk_store *s, const char *id, struct husk_ctr **ret, struct hus
   if (husk_read_file_at (husk_store_rootfd (s), path, CONFIG_MAX, &buf, &len, err) < 0
       || husk_ctr_parse_config (s, c, buf, len, err) < 0)
     return husk_error_wrap (err, "container %.12s", id);
+  *ret = TAKE_PTR (c);
+  return 0;
+}
+
+static int
+load_id (struct husk_store *s, const char *id, struct husk_ctr **ret, struct husk_error **err)
+{
+  cleanup_ctr struct husk_ctr *c = NULL;
+
+  if (load_config (s, id, &c, err) < 0)
+    return -1;
   if (geteuid () != 0)
     {
       /* The caller's map, read once per process: ps of a thousand containers reads
@@ -191,6 +205,46 @@ husk_ctr_list (struct husk_store *s, struct husk_ctr ***ret, size_t *ret_n,
     qsort (v, n, sizeof (*v), cmp_created);
   *ret = v;
   *ret_n = n;
+  return 0;
+}
+
+static void
+append_new (char ***v, const char *s)
+{
+  for (size_t i = 0; (*v)[i]; i++)
+    if (strcmp ((*v)[i], s) == 0)
+      return;
+  husk_strv_append (v, s);
+}
+
+int
+husk_ctr_images_in_use (struct husk_store *s, struct husk_images_in_use *ret,
+                        struct husk_error **err)
+{
+  cleanup_dir DIR *d = husk_ctr_open_dir (s, err);
+  cleanup_strv char **ids = husk_xcalloc (1, sizeof (char *));
+  cleanup_strv char **chains = husk_xcalloc (1, sizeof (char *));
+  struct dirent *de;
+
+  if (d == NULL && *err)
+    return -1;
+  while (d && (de = readdir (d)) != NULL)
+    {
+      cleanup_ctr struct husk_ctr *c = NULL;
+      cleanup_error struct husk_error *e = NULL;
+
+      if (strlen (de->d_name) != 64 || !husk_ctr_is_hex (de->d_name))
+        continue;
+      /* One being created has no record yet: nothing to protect then.  */
+      if (load_config (s, de->d_name, &c, &e) < 0)
+        continue;
+      if (c->image && *c->image)
+        append_new (&ids, c->image);
+      for (size_t k = 0; c->layers && c->layers[k]; k++)
+        append_new (&chains, c->layers[k]);
+    }
+  ret->ids = TAKE_PTR (ids);
+  ret->chains = TAKE_PTR (chains);
   return 0;
 }
 
