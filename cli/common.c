@@ -27,6 +27,7 @@ husk_cli_open_store (struct husk_global *g, struct husk_store **ret, struct husk
 {
   cleanup_free char *def = NULL;
   const char *root = g->root;
+  struct husk_store *s;
 
   if (root == NULL)
     {
@@ -35,7 +36,15 @@ husk_cli_open_store (struct husk_global *g, struct husk_store **ret, struct husk
         return husk_error_set (err, 0, "no store: HOME is not set (use --root)");
       root = def;
     }
-  return husk_store_open (root, ret, err);
+  if (husk_store_open (root, &s, err) < 0)
+    return -1;
+  if (husk_ctr_dirs_create (s, err) < 0)
+    {
+      husk_store_close (s);
+      return -1;
+    }
+  *ret = s;
+  return 0;
 }
 
 int

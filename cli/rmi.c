@@ -3,11 +3,12 @@
 #include "config.h"
 
 #include <stdio.h>
-#include <string.h>
 
 #include "cleanup.h"
 #include "commands.h"
 #include "image.h"
+#include "imagegc.h"
+#include "record.h"
 #include "util.h"
 #include "banned.h"
 
@@ -45,108 +46,14 @@ struct rmi_job
   bool all;
 };
 
-static bool
-strv_has (char **v, const char *s)
-{
-  for (size_t i = 0; v && v[i]; i++)
-    if (strcmp (v[i], s) == 0)
-      return true;
-  return false;
-}
-
-/* The name of IMG that REF means, or NULL when REF is an ID.  */
-static const char *
-name_meant (const struct husk_image *img, const char *ref)
-{
-  for (size_t k = 0; img->names && img->names[k]; k++)
-    {
-      char *one[2] = { img->names[k], NULL };
-      struct husk_image probe = { .id = "", .names = one };
-      struct husk_image_list l = { .items = &probe, .n = 1 };
-      if (husk_images_lookup (&l, ref, NULL) != NULL)
-        return img->names[k];
-    }
-  return NULL;
-}
-
-static int
-apply_rmi (struct rmi_job *job, struct husk_image_list *list, char **in_use, char ***out,
-           struct husk_error **err)
-{
-  for (size_t a = 0; job->refs[a]; a++)
-    {
-      const char *ref = job->refs[a];
-      const struct husk_image *found = husk_images_lookup (list, ref, err);
-      struct husk_image *img;
-      const char *name;
-      size_t idx;
-      bool used;
-
-      if (found == NULL)
-        return -1;
-      idx = (size_t) (found - list->items);
-      img = &list->items[idx];
-      used = strv_has (in_use, img->id);
-      name = name_meant (img, ref);
-      if (name && husk_strv_len (img->names) > 1)
-        {
-          cleanup_free char *line = husk_strdup_printf ("Untagged: %s", name);
-          husk_strv_append (out, line);
-          husk_image_untag (img, name);
-          continue;
-        }
-      if (!name && husk_strv_len (img->names) > 1 && !job->force)
-        return husk_error_set (err, 0,
-                               "image \"%s\": it has %zu names (remove them one by one, or use -f)",
-                               ref, husk_strv_len (img->names));
-      if (used && !job->force)
-        return husk_error_set (err, 0, "image \"%s\": a container uses it (use -f to remove its "
-                                       "names and keep it for the container)", ref);
-      while (img->names && img->names[0])
-        {
-          cleanup_free char *line = husk_strdup_printf ("Untagged: %s", img->names[0]);
-          husk_strv_append (out, line);
-          husk_image_untag (img, img->names[0]);
-        }
-      if (!used)
-        {
-          cleanup_free char *line = husk_strdup_printf ("Deleted: sha256:%s", img->id);
-          husk_strv_append (out, line);
-          husk_images_drop (list, idx);
-        }
-    }
-  return 0;
-}
-
-static void
-apply_prune (struct rmi_job *job, struct husk_image_list *list, char **in_use, char ***out)
-{
-  for (size_t i = list->n; i-- > 0;)
-    {
-      struct husk_image *img = &list->items[i];
-      cleanup_free char *line = NULL;
-
-      if (strv_has (in_use, img->id) || (!job->all && husk_strv_len (img->names) > 0))
-        continue;
-      for (size_t k = 0; img->names && img->names[k]; k++)
-        {
-          cleanup_free char *u = husk_strdup_printf ("Untagged: %s", img->names[k]);
-          husk_strv_append (out, u);
-        }
-      line = husk_strdup_printf ("Deleted: sha256:%s", img->id);
-      husk_strv_append (out, line);
-      husk_images_drop (list, i);
-    }
-}
-
 static int
 do_rmi (void *arg, struct husk_error **err)
 {
   struct rmi_job *job = arg;
   struct husk_image_list list = { 0 };
   struct husk_gc_result gc = { 0 };
-  cleanup_strv char **in_use = NULL;
-  cleanup_strv char **out = husk_xcalloc (1, sizeof (char *));
+  struct husk_images_in_use in_use = { 0 };
+  struct husk_image_changes changes = { 0 };
   int rc = -1;
 
   if (husk_store_gc_lock (job->store, true, err) < 0)
@@ -157,19 +64,21 @@ do_rmi (void *arg, struct husk_error **err)
       return -1;
     }
   if (husk_images_load (job->store, &list, err) < 0
-      || husk_images_in_use (job->store, &in_use, err) < 0)
+      || husk_ctr_images_in_use (job->store, &in_use, err) < 0)
     goto out;
   if (job->prune)
-    apply_prune (job, &list, in_use, &out);
-  else if (apply_rmi (job, &list, in_use, &out, err) < 0)
+    husk_images_prune (&list, job->all, &in_use, &changes);
+  else if (husk_images_remove (&list, job->refs, job->force, &in_use, &changes, err) < 0)
     goto out;
   /* The records first: a kill after this leaves unreferenced files, which the next prune
      removes, never a record whose layers are gone.  */
   if (husk_images_save (job->store, &list, err) < 0)
     goto out;
-  for (size_t i = 0; out[i]; i++)
-    printf ("%s\n", out[i]);
-  if (husk_images_gc (job->store, &list, &gc, err) < 0)
+  for (size_t i = 0; i < changes.n; i++)
+    printf ("%s%s\n",
+            changes.items[i].kind == HUSK_IMAGE_DELETED ? "Deleted: sha256:" : "Untagged: ",
+            changes.items[i].what);
+  if (husk_images_gc (job->store, &list, &in_use, &gc, err) < 0)
     goto out;
   if (job->prune)
     {
@@ -179,6 +88,8 @@ do_rmi (void *arg, struct husk_error **err)
     }
   rc = 0;
 out:
+  husk_image_changes_clear (&changes);
+  husk_images_in_use_clear (&in_use);
   husk_images_clear (&list);
   husk_store_unlock (job->store);
   husk_store_gc_unlock (job->store);

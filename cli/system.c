@@ -12,6 +12,8 @@
 #include "cleanup.h"
 #include "commands.h"
 #include "image.h"
+#include "imagegc.h"
+#include "record.h"
 #include "util.h"
 #include "banned.h"
 
@@ -83,14 +85,14 @@ do_df (void *arg, struct husk_error **err)
 {
   struct husk_store *s = arg;
   struct husk_image_list list = { 0 };
-  cleanup_strv char **in_use = NULL;
+  struct husk_images_in_use in_use = { 0 };
   cleanup_strv char **active_layers = husk_xcalloc (1, sizeof (char *));
   uint64_t img_size = 0, img_reclaim = 0, ctr_size = 0;
   size_t active = 0, containers = 0, images;
 
   if (husk_store_lock (s, err) < 0)
     return -1;
-  if (husk_images_load (s, &list, err) < 0 || husk_images_in_use (s, &in_use, err) < 0)
+  if (husk_images_load (s, &list, err) < 0 || husk_ctr_images_in_use (s, &in_use, err) < 0)
     {
       husk_store_unlock (s);
       husk_images_clear (&list);
@@ -98,7 +100,7 @@ do_df (void *arg, struct husk_error **err)
     }
   for (size_t i = 0; i < list.n; i++)
     {
-      bool used = strv_has (in_use, list.items[i].id);
+      bool used = husk_images_in_use_has (&in_use, list.items[i].id);
       active += used;
       for (size_t k = 0; list.items[i].layers[k]; k++)
         {
@@ -109,30 +111,19 @@ do_df (void *arg, struct husk_error **err)
     }
   {
     /* Every layer directory counts, also those no image names any more.  */
-    cleanup_close int fd = openat (s->rootfd, "layers", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    cleanup_dir DIR *d = fd >= 0 ? fdopendir (fd) : NULL;
-    struct dirent *de;
-    if (d)
-      fd = -1;
-    while (d && (de = readdir (d)) != NULL)
+    cleanup_strv char **layers = husk_store_list_layers (s);
+    for (size_t k = 0; layers[k]; k++)
       {
-        cleanup_free char *chain = NULL;
-        int64_t sz;
-        if (de->d_name[0] == '.')
-          continue;
-        chain = husk_strdup_printf ("sha256:%s", de->d_name);
-        sz = husk_layer_size (s, chain);
+        int64_t sz = husk_layer_size (s, layers[k]);
         img_size += (uint64_t) sz;
-        if (!strv_has (active_layers, chain))
+        if (!strv_has (active_layers, layers[k]))
           img_reclaim += (uint64_t) sz;
       }
   }
   {
-    cleanup_close int fd = openat (s->rootfd, "containers", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    cleanup_dir DIR *d = fd >= 0 ? fdopendir (fd) : NULL;
+    cleanup_error struct husk_error *e = NULL;
+    cleanup_dir DIR *d = husk_ctr_open_dir (s, &e);
     struct dirent *de;
-    if (d)
-      fd = -1;
     while (d && (de = readdir (d)) != NULL)
       {
         cleanup_free char *upper = NULL;
@@ -149,6 +140,7 @@ do_df (void *arg, struct husk_error **err)
   husk_store_unlock (s);
   images = list.n;
   husk_images_clear (&list);
+  husk_images_in_use_clear (&in_use);
 
   printf ("%-12s  %-6s  %-6s  %-10s  %s\n", "TYPE", "TOTAL", "ACTIVE", "SIZE", "RECLAIMABLE");
   print_row ("Images", images, active, img_size, img_reclaim);

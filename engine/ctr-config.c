@@ -118,8 +118,8 @@ husk_ctr_save_config (struct husk_store *s, const struct husk_ctr *c, bool durab
   husk_jgen_map_close (g);
   buf = husk_jgen_buf (g, &len);
   if (!durable)
-    return husk_write_file_replace_at (s->rootfd, path, buf, len, 0600, err);
-  return husk_write_file_atomic_at (s->rootfd, path, buf, len, 0600, err);
+    return husk_write_file_replace_at (husk_store_rootfd (s), path, buf, len, 0600, err);
+  return husk_write_file_atomic_at (husk_store_rootfd (s), path, buf, len, 0600, err);
 }
 
 char *
@@ -228,14 +228,16 @@ husk_ctr_parse_config (struct husk_store *s, struct husk_ctr *c, const char *buf
   /* Paths follow the store, wherever it is now.  */
   for (size_t i = 0; c->layers[i]; i++)
     {
-      cleanup_free char *abs = NULL;
-      if (husk_digest_check (c->layers[i], err) < 0)
+      cleanup_free char *abs = husk_store_layer_dir (s, c->layers[i], err);
+      if (abs == NULL)
         return husk_error_wrap (err, "layers[%zu]", i);
-      abs = husk_strdup_printf ("%s/layers/%s/diff", s->root, husk_digest_hex (c->layers[i]));
       husk_strv_append (&sp->lowerdirs, abs);
     }
-  sp->upperdir = husk_strdup_printf ("%s/containers/%s/upper", s->root, c->id);
-  sp->workdir = husk_strdup_printf ("%s/containers/%s/work", s->root, c->id);
-  sp->rootfs = husk_strdup_printf ("%s/containers/%s/rootfs", s->root, c->id);
+  {
+    const char *root = husk_store_root (s);
+    sp->upperdir = husk_strdup_printf ("%s/containers/%s/upper", root, c->id);
+    sp->workdir = husk_strdup_printf ("%s/containers/%s/work", root, c->id);
+    sp->rootfs = husk_strdup_printf ("%s/containers/%s/rootfs", root, c->id);
+  }
   return 0;
 }

@@ -345,7 +345,7 @@ monitor_exec (struct monitor *m, pid_t pid, int userns)
   while (0)
   husk_strv_append (&argv, "husk-monitor");
   husk_strv_append (&argv, HUSK_MONITOR_ARG);
-  husk_strv_append (&argv, m->store->root);
+  husk_strv_append (&argv, husk_store_root (m->store));
   husk_strv_append (&argv, c->id);
   husk_strv_append (&argv, c->name ? c->name : "");
   husk_strv_append (&argv, c->started_at ? c->started_at : "");
@@ -449,7 +449,8 @@ monitor_main (struct husk_store *s, struct husk_ctr *c, int attach_fd, int ready
   {
     /* Whatever the caller had open (a test harness's pipes, a terminal) is not ours to
        hold for the container's lifetime.  */
-    int keep[] = { ready, attach_fd, s->rootfd, s->lockfd, s->gclockfd };
+    int keep[2 + HUSK_STORE_N_FDS] = { ready, attach_fd };
+    husk_store_fds (s, keep + 2);
     husk_close_fds_except (keep, sizeof (keep) / sizeof (keep[0]));
   }
   signal (SIGPIPE, SIG_IGN);

@@ -33,21 +33,14 @@ husk_ctr_name_valid (const char *s)
 static int
 names_dir (struct husk_store *s, struct husk_error **err)
 {
-  int fd;
-
-  if (mkdirat (s->rootfd, "container-names", 0700) < 0 && errno != EEXIST)
-    return husk_error_set (err, errno, "store \"%s\": create \"container-names\"", s->root);
-  fd = openat (s->rootfd, "container-names", O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
-  if (fd < 0)
-    return husk_error_set (err, errno, "store \"%s\": open \"container-names\"", s->root);
-  return fd;
+  return husk_store_open_subdir (s, "container-names", true, err);
 }
 
 bool
 husk_ctr_exists (struct husk_store *s, const char *id)
 {
   cleanup_free char *p = husk_strdup_printf ("containers/%s/config.json", id);
-  return faccessat (s->rootfd, p, F_OK, AT_SYMLINK_NOFOLLOW) == 0;
+  return faccessat (husk_store_rootfd (s), p, F_OK, AT_SYMLINK_NOFOLLOW) == 0;
 }
 
 int
@@ -104,7 +97,7 @@ husk_ctr_name_release (struct husk_store *s, const char *name, const char *id)
 
   if (name == NULL)
     return;
-  dfd = openat (s->rootfd, "container-names", O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+  dfd = husk_store_open_subdir (s, "container-names", false, NULL);
   if (dfd < 0)
     return;
   n = readlinkat (dfd, name, target, sizeof (target) - 1);

@@ -8,9 +8,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cleanup.h"
+#include "imagegc.h"
 #include "names.h"
 #include "record.h"
 #include "store.h"
@@ -22,41 +24,55 @@
 char *
 husk_ctr_dir (struct husk_store *s, const struct husk_ctr *c)
 {
-  return husk_strdup_printf ("%s/containers/%s", s->root, c->id);
+  return husk_strdup_printf ("%s/containers/%s", husk_store_root (s), c->id);
 }
 
 char *
 husk_ctr_log_path (struct husk_store *s, const struct husk_ctr *c)
 {
-  return husk_strdup_printf ("%s/containers/%s/ctr.log", s->root, c->id);
+  return husk_strdup_printf ("%s/containers/%s/ctr.log", husk_store_root (s), c->id);
 }
 
+
+int
+husk_ctr_dirs_create (struct husk_store *s, struct husk_error **err)
+{
+  static const char *const dirs[] = { "containers", "container-names" };
+
+  for (size_t i = 0; i < sizeof (dirs) / sizeof (dirs[0]); i++)
+    if (mkdirat (husk_store_rootfd (s), dirs[i], 0700) < 0 && errno != EEXIST)
+      return husk_error_set (err, errno, "store \"%s\": mkdir \"%s\"", husk_store_root (s),
+                             dirs[i]);
+  return 0;
+}
 
 /* STORE/containers for reading, or NULL: with *ERR set, or without when it does not exist.  */
 DIR *
 husk_ctr_open_dir (struct husk_store *s, struct husk_error **err)
 {
-  int fd = openat (s->rootfd, "containers", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  int fd = openat (husk_store_rootfd (s), "containers", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   DIR *d;
 
   if (fd < 0)
     {
       if (errno != ENOENT)
-        husk_error_set (err, errno, "store \"%s\": containers", s->root);
+        husk_error_set (err, errno, "store \"%s\": containers", husk_store_root (s));
       return NULL;
     }
   d = fdopendir (fd);
   if (d == NULL)
     {
-      husk_error_set (err, errno, "store \"%s\": containers", s->root);
+      husk_error_set (err, errno, "store \"%s\": containers", husk_store_root (s));
       close (fd);
     }
   return d;
 }
 
 
+/* containers/ID/config.json alone: no id map, no state.  */
 static int
-load_id (struct husk_store *s, const char *id, struct husk_ctr **ret, struct husk_error **err)
+load_config (struct husk_store *s, const char *id, struct husk_ctr **ret,
+             struct husk_error **err)
 {
   cleanup_free char *path = husk_strdup_printf ("containers/%s/config.json", id);
   cleanup_free char *buf = NULL;
@@ -64,9 +80,20 @@ load_id (struct husk_store *s, const char *id, struct husk_ctr **ret, struct hus
   size_t len;
 
   snprintf (c->id, sizeof (c->id), "%s", id);
-  if (husk_read_file_at (s->rootfd, path, CONFIG_MAX, &buf, &len, err) < 0
+  if (husk_read_file_at (husk_store_rootfd (s), path, CONFIG_MAX, &buf, &len, err) < 0
       || husk_ctr_parse_config (s, c, buf, len, err) < 0)
     return husk_error_wrap (err, "container %.12s", id);
+  *ret = TAKE_PTR (c);
+  return 0;
+}
+
+static int
+load_id (struct husk_store *s, const char *id, struct husk_ctr **ret, struct husk_error **err)
+{
+  cleanup_ctr struct husk_ctr *c = NULL;
+
+  if (load_config (s, id, &c, err) < 0)
+    return -1;
   if (geteuid () != 0)
     {
       /* The caller's map, read once per process: ps of a thousand containers reads
@@ -108,8 +135,7 @@ husk_ctr_load (struct husk_store *s, const char *query, struct husk_ctr **ret,
     return load_id (s, query, ret, err);
   if (husk_ctr_name_valid (query))
     {
-      cleanup_close int dfd = openat (s->rootfd, "container-names",
-                                      O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+      cleanup_close int dfd = husk_store_open_subdir (s, "container-names", false, NULL);
       char target[80];
       ssize_t n = dfd >= 0 ? readlinkat (dfd, query, target, sizeof (target) - 1) : -1;
       if (n == 64)
@@ -179,6 +205,46 @@ husk_ctr_list (struct husk_store *s, struct husk_ctr ***ret, size_t *ret_n,
     qsort (v, n, sizeof (*v), cmp_created);
   *ret = v;
   *ret_n = n;
+  return 0;
+}
+
+static void
+append_new (char ***v, const char *s)
+{
+  for (size_t i = 0; (*v)[i]; i++)
+    if (strcmp ((*v)[i], s) == 0)
+      return;
+  husk_strv_append (v, s);
+}
+
+int
+husk_ctr_images_in_use (struct husk_store *s, struct husk_images_in_use *ret,
+                        struct husk_error **err)
+{
+  cleanup_dir DIR *d = husk_ctr_open_dir (s, err);
+  cleanup_strv char **ids = husk_xcalloc (1, sizeof (char *));
+  cleanup_strv char **chains = husk_xcalloc (1, sizeof (char *));
+  struct dirent *de;
+
+  if (d == NULL && *err)
+    return -1;
+  while (d && (de = readdir (d)) != NULL)
+    {
+      cleanup_ctr struct husk_ctr *c = NULL;
+      cleanup_error struct husk_error *e = NULL;
+
+      if (strlen (de->d_name) != 64 || !husk_ctr_is_hex (de->d_name))
+        continue;
+      /* One being created has no record yet: nothing to protect then.  */
+      if (load_config (s, de->d_name, &c, &e) < 0)
+        continue;
+      if (c->image && *c->image)
+        append_new (&ids, c->image);
+      for (size_t k = 0; c->layers && c->layers[k]; k++)
+        append_new (&chains, c->layers[k]);
+    }
+  ret->ids = TAKE_PTR (ids);
+  ret->chains = TAKE_PTR (chains);
   return 0;
 }
 

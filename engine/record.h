@@ -30,6 +30,7 @@
 #include "json.h"
 
 struct husk_store;
+struct husk_images_in_use;
 
 enum husk_ctr_status
 {
@@ -67,12 +68,23 @@ struct husk_ctr
 };
 
 
+/* Make STORE/containers and STORE/container-names (mode 0700) where they are missing: the
+   engine's part of opening a store (the store itself makes only its own directories).  */
+int husk_ctr_dirs_create (struct husk_store *s, struct husk_error **err);
+
 /* QUERY: a full ID, a unique ID prefix, or a name.  "no such container: QUERY" otherwise.  */
 int husk_ctr_load (struct husk_store *s, const char *query, struct husk_ctr **ret,
                    struct husk_error **err);
 /* Every container, newest first.  */
 int husk_ctr_list (struct husk_store *s, struct husk_ctr ***ret, size_t *ret_n,
                    struct husk_error **err);
+/* What every container record holds on to (imagegc.h): its image's ID and its layers' chain
+   IDs, for removing images.  Records are read as husk_ctr_load reads them, without their
+   state (nothing is repaired or written, so it may run in a user namespace); a container being
+   created or removed has no record and holds nothing, which the images-in-use lock
+   (husk_store_gc_lock) makes safe.  Errors: "store \"ROOT\": containers".  */
+int husk_ctr_images_in_use (struct husk_store *s, struct husk_images_in_use *ret,
+                            struct husk_error **err);
 void husk_ctr_free (struct husk_ctr *c);
 void husk_ctr_list_free (struct husk_ctr **v, size_t n);
 

@@ -24,25 +24,25 @@
 int
 husk_ctr_remove_files (struct husk_ctr_rm *job, struct husk_error **err)
 {
-  struct husk_store *s = job->store;
+  int rootfd = husk_store_rootfd (job->store);
   cleanup_free char *from = husk_strdup_printf ("containers/%s", job->id);
   cleanup_free char *to = husk_strdup_printf ("containers/.rm-%s", job->id);
 
   unsigned wait_us = 1000;
 
   /* Out of every listing at once; a crash leaves only a directory no command reads.  */
-  if (renameat (s->rootfd, from, s->rootfd, to) < 0 && errno != ENOENT)
+  if (renameat (rootfd, from, rootfd, to) < 0 && errno != ENOENT)
     return husk_error_set (err, errno, "container %.12s: remove", job->id);
   /* The container is gone for every command from here: its name is free at once, whatever
      becomes of the files.  */
-  husk_ctr_name_release (s, job->name, job->id);
+  husk_ctr_name_release (job->store, job->name, job->id);
   /* A copy that joined the container before it exited may still be writing into its upper
      directory (ENOTEMPTY): try again for most of a second; what is left after that
      is swept by container prune.  */
   for (int tries = 0;; tries++)
     {
       cleanup_error struct husk_error *e = NULL;
-      if (husk_rm_rf_at (s->rootfd, to, &e) == 0)
+      if (husk_rm_rf_at (rootfd, to, &e) == 0)
         return 0;
       if (tries == 10 || (e->errnum != ENOTEMPTY && e->errnum != EBUSY))
         {

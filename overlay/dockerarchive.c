@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "dockerarchive.h"
+#include "imagegc.h"
 #include "cleanup.h"
 #include "json.h"
 #include "manifest.h"
@@ -496,7 +497,7 @@ undo_loaded (struct husk_store *s, const struct husk_image_list *before,
             husk_images_drop (&now, i);
         }
       if (husk_images_save (s, &now, NULL) == 0)
-        husk_images_gc (s, &now, NULL, NULL);
+        husk_images_gc (s, &now, NULL, NULL, NULL);
     }
   husk_images_clear (&now);
   husk_store_unlock (s);

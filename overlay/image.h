@@ -43,23 +43,9 @@ char *husk_image_name_for_tag (const char *name, struct husk_error **err);
 /* Remove NAME from IMG's names; true when it was there.  */
 bool husk_image_untag (struct husk_image *img, const char *name);
 
-/* Remove the record at index I of L (the list only; see husk_images_gc for the files).  */
+/* Remove the record at index I of L (the list only; see husk_images_gc, imagegc.h, for the
+   files).  */
 void husk_images_drop (struct husk_image_list *l, size_t i);
-
-/* IDs (hex) of the images that containers in the store were made from.  */
-int husk_images_in_use (struct husk_store *s, char ***ret_ids, struct husk_error **err);
-
-/* Delete every layer directory and blob that no image in L references, each moved under tmp/
-   first so that a kill leaves nothing half-deleted in place.  Runs where the layers' owners
-   are mapped (the user namespace).  The caller holds the store lock.  */
-struct husk_gc_result
-{
-  unsigned layers;
-  unsigned blobs;
-  uint64_t bytes; /* Unpacked size of the layers removed.  */
-};
-int husk_images_gc (struct husk_store *s, const struct husk_image_list *l,
-                    struct husk_gc_result *ret, struct husk_error **err);
 
 /* The unpacked size of a layer, from layers/CHAIN/size (0 when unknown).  */
 int64_t husk_layer_size (struct husk_store *s, const char *chain_id);

@@ -1,3 +1,5 @@
+/* The registry client: setup (TLS, certs.d, credentials), the HTTP exchange, the scheme, and
+   requests with retries and resumption (registry.h).  Authentication is token.c's.  */
 #include "config.h"
 
 #include <arpa/inet.h>
@@ -11,89 +13,30 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "auth.h"
 #include "cleanup.h"
 #include "digest.h"
 #include "json.h"
-#include "registry.h"
+#include "registry-private.h"
 #include "util.h"
 #include "banned.h"
 
-#define MAX_TRIES 5
 #define MAX_REDIRECTS 10
 #define MANIFEST_MAX (8 * 1024 * 1024)
-#define TOKEN_MAX (1024 * 1024)
-#define ERRBODY_MAX 2048
+/* How long the scheme probe waits for /v2/'s answer over one scheme: other requests wait for
+   the probe, and a server that accepts connections but never answers must not hold them past
+   this.  */
+#define PROBE_TIMEOUT_S 30
 #define SYSTEM_CA_BUNDLE "/etc/ssl/certs/ca-certificates.crt"
 
 static const char manifest_accept[]
     = "Accept: " HUSK_MT_OCI_MANIFEST ", " HUSK_MT_OCI_INDEX ", " HUSK_MT_DOCKER_MANIFEST
       ", " HUSK_MT_DOCKER_LIST;
 
-enum auth_kind
-{
-  AUTH_UNKNOWN,
-  AUTH_BEARER,
-  AUTH_BASIC,
-};
-
-struct token
-{
-  char *scope;
-  char *value;
-  time_t expires; /* CLOCK_MONOTONIC seconds.  */
-};
-
-struct husk_registry
-{
-  /* Set up by husk_registry_new and husk_registry_set_credentials, before any request, and
-     never changed after: read without the lock.  */
-  char *domain;
-  char *host;   /* The API host: docker.io's is registry-1.docker.io.  */
-  const char *actions; /* The token scope's actions: "pull" or "pull,push".  */
-  bool tls_verify;
-  bool may_downgrade; /* Loopback, or --tls-verify=false: plain HTTP when TLS fails.  */
-  char *user, *pass;
-  char *ca_blob; /* System CAs plus the registry's certs.d ones; NULL for curl's default.  */
-  size_t ca_len;
-
-  /* Held by the one thread deciding the scheme, so the others wait for its answer instead of
-     each probing (and each deciding) on its own.  Taken before LOCK, never inside it.  */
-  pthread_mutex_t probe_lock;
-
-  pthread_mutex_t lock; /* Guards what follows.  */
-  /* "https" or "http" (static strings), set once and never changed; NULL until decided.  */
-  const char *scheme;
-  enum auth_kind auth;
-  char *realm, *service;
-  struct token *tokens;
-  size_t n_tokens;
-};
-
-struct resp
-{
-  long status;
-  char *www_auth, *location, *content_type, *retry_after, *docker_digest;
-  /* Body into a buffer...  */
-  char *buf;
-  size_t len, max;
-  bool too_big;
-  /* ... or into an fd.  */
-  int fd;
-  uint64_t range_from, skip, written;
-  bool body_started;
-  int fd_errno;
-  const _Atomic bool *cancel;
-  const struct husk_blob_progress *progress;
-  char errbody[ERRBODY_MAX + 1];
-  size_t errlen;
-};
-
 static void
-resp_reset_headers (struct resp *rs)
+resp_reset_headers (struct husk_resp *rs)
 {
   free (rs->www_auth);
   free (rs->location);
@@ -108,29 +51,13 @@ resp_reset_headers (struct resp *rs)
   rs->skip = 0;
 }
 
-static void
-resp_clear (struct resp *rs)
+void
+husk_resp_clear (struct husk_resp *rs)
 {
   resp_reset_headers (rs);
   free (rs->buf);
   rs->buf = NULL;
   rs->len = 0;
-}
-
-static time_t
-now_mono (void)
-{
-  struct timespec ts;
-  clock_gettime (CLOCK_MONOTONIC, &ts);
-  return ts.tv_sec;
-}
-
-static void
-sleep_ms (long ms)
-{
-  struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L };
-  while (nanosleep (&ts, &ts) < 0 && errno == EINTR)
-    ;
 }
 
 /* ------------------------------------------------------------------ setup  */
@@ -325,7 +252,7 @@ header_value (const char *line, size_t n, const char *name)
 static size_t
 on_header (char *data, size_t size, size_t nmemb, void *arg)
 {
-  struct resp *rs = arg;
+  struct husk_resp *rs = arg;
   size_t n = size * nmemb;
   char *v;
 
@@ -359,7 +286,7 @@ on_header (char *data, size_t size, size_t nmemb, void *arg)
 static size_t
 on_body (char *data, size_t size, size_t nmemb, void *arg)
 {
-  struct resp *rs = arg;
+  struct husk_resp *rs = arg;
   size_t n = size * nmemb;
 
   if (rs->status < 200 || rs->status >= 300)
@@ -425,7 +352,7 @@ same_origin (const char *url, const char *origin)
 }
 
 static void
-setup_handle (struct husk_registry *r, CURL *c, struct resp *rs, struct curl_slist *headers,
+setup_handle (struct husk_registry *r, CURL *c, struct husk_resp *rs, struct curl_slist *headers,
               char *errbuf)
 {
   curl_easy_reset (c);
@@ -459,9 +386,9 @@ setup_handle (struct husk_registry *r, CURL *c, struct resp *rs, struct curl_sli
 
 /* One request, following redirects by hand: AUTHZ (an Authorization header value) goes only to
    ORIGIN, never to another host a redirect names.  */
-static CURLcode
-exchange (struct husk_registry *r, CURL *c, const char *url, const char *origin,
-          const char *accept, const char *authz, struct resp *rs, char *errbuf)
+CURLcode
+husk_registry_exchange (struct husk_registry *r, CURL *c, const char *url, const char *origin,
+          const char *accept, const char *authz, struct husk_resp *rs, char *errbuf)
 {
   cleanup_free char *cur = husk_xstrdup (url);
 
@@ -488,6 +415,8 @@ exchange (struct husk_registry *r, CURL *c, const char *url, const char *origin,
       resp_reset_headers (rs);
       errbuf[0] = '\0';
       setup_handle (r, c, rs, headers, errbuf);
+      if (rs->timeout_s > 0)
+        curl_easy_setopt (c, CURLOPT_TIMEOUT, rs->timeout_s);
       curl_easy_setopt (c, CURLOPT_URL, cur);
       code = curl_easy_perform (c);
       curl_slist_free_all (headers);
@@ -503,281 +432,6 @@ exchange (struct husk_registry *r, CURL *c, const char *url, const char *origin,
     }
   snprintf (errbuf, CURL_ERROR_SIZE, "more than %d redirects", MAX_REDIRECTS);
   return CURLE_TOO_MANY_REDIRECTS;
-}
-
-/* ----------------------------------------------------------------- auth  */
-
-void
-husk_challenge_clear (struct husk_challenge *ch)
-{
-  free (ch->scheme);
-  free (ch->realm);
-  free (ch->service);
-  free (ch->scope);
-  memset (ch, 0, sizeof (*ch));
-}
-
-static bool
-is_token_char (char c)
-{
-  return c > ' ' && c < 127 && strchr ("()<>@,;:\\\"/[]?={}", c) == NULL;
-}
-
-/* Parse a WWW-Authenticate value: a scheme, then comma-separated key=value parameters whose
-   values are tokens or quoted strings with backslash escapes.  Only the first challenge is
-   read.  */
-int
-husk_challenge_parse (const char *s, struct husk_challenge *ret)
-{
-  struct husk_challenge ch = { 0 };
-  const char *p = s, *start;
-
-  while (*p == ' ' || *p == '\t')
-    p++;
-  start = p;
-  while (is_token_char (*p))
-    p++;
-  if (p == start)
-    return -1;
-  ch.scheme = husk_xmalloc ((size_t) (p - start) + 1);
-  memcpy (ch.scheme, start, (size_t) (p - start));
-  ch.scheme[p - start] = '\0';
-  for (;;)
-    {
-      cleanup_free char *key = NULL;
-      char *val;
-      size_t vlen = 0;
-
-      while (*p == ' ' || *p == '\t' || *p == ',')
-        p++;
-      if (*p == '\0')
-        break;
-      start = p;
-      while (is_token_char (*p))
-        p++;
-      if (p == start)
-        goto bad;
-      key = husk_xmalloc ((size_t) (p - start) + 1);
-      memcpy (key, start, (size_t) (p - start));
-      key[p - start] = '\0';
-      while (*p == ' ' || *p == '\t')
-        p++;
-      if (*p != '=')
-        break; /* The next challenge's scheme: stop at the first one.  */
-      p++;
-      while (*p == ' ' || *p == '\t')
-        p++;
-      val = husk_xmalloc (strlen (p) + 1);
-      if (*p == '"')
-        {
-          p++;
-          while (*p && *p != '"')
-            {
-              if (*p == '\\' && p[1])
-                p++;
-              val[vlen++] = *p++;
-            }
-          if (*p != '"')
-            {
-              free (val);
-              goto bad;
-            }
-          p++;
-        }
-      else
-        while (is_token_char (*p) || *p == '/' || *p == ':')
-          val[vlen++] = *p++;
-      val[vlen] = '\0';
-      if (strcasecmp (key, "realm") == 0 && ch.realm == NULL)
-        ch.realm = val;
-      else if (strcasecmp (key, "service") == 0 && ch.service == NULL)
-        ch.service = val;
-      else if (strcasecmp (key, "scope") == 0 && ch.scope == NULL)
-        ch.scope = val;
-      else
-        free (val);
-    }
-  *ret = ch;
-  return 0;
-bad:
-  husk_challenge_clear (&ch);
-  return -1;
-}
-
-static char *
-repo_scope (const struct husk_registry *r, const char *repo)
-{
-  return repo ? husk_strdup_printf ("repository:%s:%s", repo, r->actions) : husk_xstrdup ("");
-}
-
-/* The Authorization value to send for REPO now, or NULL.  Caller holds no lock.  */
-static char *
-current_authz (struct husk_registry *r, const char *repo)
-{
-  cleanup_free char *scope = repo_scope (r, repo);
-  char *out = NULL;
-
-  pthread_mutex_lock (&r->lock);
-  if (r->auth == AUTH_BEARER)
-    {
-      for (size_t i = 0; i < r->n_tokens; i++)
-        if (strcmp (r->tokens[i].scope, scope) == 0 && r->tokens[i].expires > now_mono ())
-          {
-            out = husk_strdup_printf ("Bearer %s", r->tokens[i].value);
-            break;
-          }
-    }
-  else if (r->auth == AUTH_BASIC && r->user)
-    {
-      cleanup_free char *b64 = husk_auth_basic_token (r->user, r->pass);
-      out = husk_strdup_printf ("Basic %s", b64);
-    }
-  pthread_mutex_unlock (&r->lock);
-  return out;
-}
-
-static void
-store_token (struct husk_registry *r, const char *scope, const char *value, int64_t expires_in)
-{
-  pthread_mutex_lock (&r->lock);
-  for (size_t i = 0; i < r->n_tokens; i++)
-    if (strcmp (r->tokens[i].scope, scope) == 0)
-      {
-        free (r->tokens[i].value);
-        r->tokens[i].value = husk_xstrdup (value);
-        r->tokens[i].expires = now_mono () + expires_in;
-        pthread_mutex_unlock (&r->lock);
-        return;
-      }
-  r->tokens = husk_xrealloc (r->tokens, (r->n_tokens + 1) * sizeof (*r->tokens));
-  r->tokens[r->n_tokens].scope = husk_xstrdup (scope);
-  r->tokens[r->n_tokens].value = husk_xstrdup (value);
-  r->tokens[r->n_tokens].expires = now_mono () + expires_in;
-  r->n_tokens++;
-  pthread_mutex_unlock (&r->lock);
-}
-
-/* Ask the token service of CH for a token for REPO.  */
-static int
-fetch_token (struct husk_registry *r, CURL *c, const char *repo, const struct husk_challenge *ch,
-             struct husk_error **err)
-{
-  cleanup_free char *scope = repo_scope (r, repo);
-  cleanup_free char *url = NULL;
-  cleanup_free char *authz = NULL;
-  cleanup_json husk_json *doc = NULL;
-  struct resp rs = { .fd = -1, .max = TOKEN_MAX };
-  char errbuf[CURL_ERROR_SIZE];
-  const char *want_scope = repo ? scope : ch->scope;
-  const char *tok;
-  int64_t expires_in = 60;
-  CURLcode code = CURLE_OK;
-  int rc = -1;
-
-  if (ch->realm == NULL
-      || !(husk_str_has_prefix (ch->realm, "https://") || husk_str_has_prefix (ch->realm, "http://")))
-    return husk_error_set (err, 0, "bearer challenge has no usable realm \"%s\"",
-                           ch->realm ? ch->realm : "");
-  {
-    char *svc = ch->service ? curl_easy_escape (c, ch->service, 0) : NULL;
-    char *sc = want_scope && *want_scope ? curl_easy_escape (c, want_scope, 0) : NULL;
-    url = husk_strdup_printf ("%s%c%s%s%s%s", ch->realm, strchr (ch->realm, '?') ? '&' : '?',
-                              svc ? "service=" : "", svc ? svc : "", sc ? (svc ? "&scope=" : "scope=") : "",
-                              sc ? sc : "");
-    curl_free (svc);
-    curl_free (sc);
-  }
-  if (r->user)
-    {
-      cleanup_free char *b64 = husk_auth_basic_token (r->user, r->pass);
-      authz = husk_strdup_printf ("Basic %s", b64);
-    }
-  for (int attempt = 0; attempt < MAX_TRIES; attempt++)
-    {
-      cleanup_free char *origin = husk_xstrdup (url);
-      char *slash = strchr (strstr (origin, "://") + 3, '/');
-      if (slash)
-        *slash = '\0';
-      origin[strcspn (origin, "?")] = '\0';
-      resp_clear (&rs);
-      code = exchange (r, c, url, origin, NULL, authz, &rs, errbuf);
-      if (code == CURLE_OK && rs.status < 500 && rs.status != 429)
-        break;
-      if (attempt + 1 < MAX_TRIES)
-        sleep_ms (250L << attempt);
-    }
-  if (code != CURLE_OK)
-    {
-      husk_error_set (err, 0, "token service \"%s\": %s", ch->realm,
-                      *errbuf ? errbuf : curl_easy_strerror (code));
-      goto out;
-    }
-  if (rs.status == 401 || rs.status == 403)
-    {
-      husk_error_set (err, 0, "token service \"%s\": %s (HTTP %ld)", ch->realm,
-                      r->user ? "credentials rejected" : "authentication required", rs.status);
-      goto out;
-    }
-  if (rs.status != 200)
-    {
-      husk_error_set (err, 0, "token service \"%s\": HTTP %ld", ch->realm, rs.status);
-      goto out;
-    }
-  doc = husk_json_parse (rs.buf ? rs.buf : "", rs.len, err);
-  if (doc == NULL)
-    {
-      husk_error_wrap (err, "token service \"%s\"", ch->realm);
-      goto out;
-    }
-  tok = husk_json_get_string (doc, "token");
-  if (tok == NULL || *tok == '\0')
-    tok = husk_json_get_string (doc, "access_token");
-  if (tok == NULL || *tok == '\0' || strpbrk (tok, "\r\n") != NULL)
-    {
-      husk_error_set (err, 0, "token service \"%s\": no token in its answer", ch->realm);
-      goto out;
-    }
-  husk_json_int64 (husk_json_get (doc, "expires_in"), &expires_in);
-  if (expires_in < 60)
-    expires_in = 60; /* The spec's minimum; a shorter one is taken as 60 s.  */
-  /* Keep a margin so a token does not expire in flight.  */
-  store_token (r, scope, tok, expires_in - 10);
-  rc = 0;
-out:
-  resp_clear (&rs);
-  return rc;
-}
-
-/* After a 401 with the challenge WWW_AUTH: get what the next try needs.  */
-static int
-handle_challenge (struct husk_registry *r, CURL *c, const char *repo, const char *www_auth,
-                  struct husk_error **err)
-{
-  struct husk_challenge ch = { 0 };
-  int rc = 0;
-
-  if (www_auth == NULL || husk_challenge_parse (www_auth, &ch) < 0)
-    return husk_error_set (err, 0, "authentication required (HTTP 401 without a usable challenge)");
-  if (strcasecmp (ch.scheme, "Bearer") == 0)
-    {
-      pthread_mutex_lock (&r->lock);
-      r->auth = AUTH_BEARER;
-      pthread_mutex_unlock (&r->lock);
-      rc = fetch_token (r, c, repo, &ch, err);
-    }
-  else if (strcasecmp (ch.scheme, "Basic") == 0)
-    {
-      pthread_mutex_lock (&r->lock);
-      r->auth = AUTH_BASIC;
-      pthread_mutex_unlock (&r->lock);
-      if (r->user == NULL)
-        rc = husk_error_set (err, 0, "authentication required (log in with husk login %s)",
-                             r->domain);
-    }
-  else
-    rc = husk_error_set (err, 0, "unsupported authentication scheme \"%s\"", ch.scheme);
-  husk_challenge_clear (&ch);
-  return rc;
 }
 
 /* -------------------------------------------------------------- requests  */
@@ -803,7 +457,7 @@ transient (CURLcode code)
 
 /* The delay before try ATTEMPT+1: Retry-After when the server gave seconds, else backoff.  */
 static long
-retry_delay_ms (const struct resp *rs, int attempt)
+retry_delay_ms (const struct husk_resp *rs, int attempt)
 {
   uint64_t secs;
   if (rs->retry_after && husk_parse_u64 (rs->retry_after, 60, &secs) == 0)
@@ -813,7 +467,7 @@ retry_delay_ms (const struct resp *rs, int attempt)
 
 /* A registry error body's first message ({"errors":[{"code":..,"message":..}]}).  */
 static char *
-registry_message (const struct resp *rs)
+registry_message (const struct husk_resp *rs)
 {
   cleanup_json husk_json *doc = NULL;
   const husk_json *e;
@@ -855,21 +509,25 @@ speaks (struct husk_registry *r, CURL *c, const char *scheme, CURLcode *ret_code
 {
   cleanup_free char *origin = husk_strdup_printf ("%s://%s", scheme, r->host);
   cleanup_free char *url = husk_strdup_printf ("%s/v2/", origin);
-  struct resp rs = { .fd = -1, .max = 64 * 1024 };
+  struct husk_resp rs = { .fd = -1, .max = 64 * 1024, .timeout_s = PROBE_TIMEOUT_S };
   char errbuf[CURL_ERROR_SIZE];
   bool answered;
 
-  *ret_code = exchange (r, c, url, origin, NULL, NULL, &rs, errbuf);
+  *ret_code = husk_registry_exchange (r, c, url, origin, NULL, NULL, &rs, errbuf);
   answered = rs.status > 0;
-  resp_clear (&rs);
+  husk_resp_clear (&rs);
   return answered;
 }
 
 /* The scheme to talk to R in.  A registry that may speak plain HTTP is asked once, by the
    first request that needs it, while the others wait: HTTPS if /v2/ answers over TLS, else
    HTTP if it answers over that after a TLS failure.  The answer is kept for the client's life
-   (threads downloading blobs share it; issue 10).  When neither answered (the server is down),
-   nothing is kept and this try goes out over HTTPS, to fail or be retried.  */
+   (threads downloading blobs share it; issue 10): written once under LOCK, never freed or
+   replaced, and a receive error on a later request is that request's error, not a reason to
+   change it.  Each probe is bounded (PROBE_TIMEOUT_S).  When neither answered (the server is
+   down), nothing is kept and this try goes out over HTTPS, to fail or be retried.  A pull asks
+   for its manifest before any blob, so the scheme is decided before the parallel downloads
+   start.  */
 static const char *
 client_scheme (struct husk_registry *r, CURL *c)
 {
@@ -908,7 +566,7 @@ client_scheme (struct husk_registry *r, CURL *c)
 /* GET /v2/PATH of REPO with auth, retries and (for a blob into an fd) resumption.  */
 static int
 request (struct husk_registry *r, CURL *c, const char *repo, const char *path, const char *accept,
-         struct resp *rs, struct husk_error **err)
+         struct husk_resp *rs, struct husk_error **err)
 {
   bool auth_tried = false;
   int attempt = 0;
@@ -917,7 +575,7 @@ request (struct husk_registry *r, CURL *c, const char *repo, const char *path, c
     {
       cleanup_free char *origin = husk_strdup_printf ("%s://%s", client_scheme (r, c), r->host);
       cleanup_free char *url = husk_strdup_printf ("%s/v2/%s", origin, path);
-      cleanup_free char *authz = current_authz (r, repo);
+      cleanup_free char *authz = husk_registry_authz (r, repo);
       char errbuf[CURL_ERROR_SIZE];
       uint64_t before = rs->written;
       CURLcode code;
@@ -930,7 +588,7 @@ request (struct husk_registry *r, CURL *c, const char *repo, const char *path, c
           rs->buf = NULL;
           rs->len = 0;
         }
-      code = exchange (r, c, url, origin, accept, authz, rs, errbuf);
+      code = husk_registry_exchange (r, c, url, origin, accept, authz, rs, errbuf);
       if (code != CURLE_OK)
         {
           if (rs->fd_errno == ECANCELED)
@@ -943,7 +601,7 @@ request (struct husk_registry *r, CURL *c, const char *repo, const char *path, c
             attempt = 0; /* Progress: resume without counting it against the tries.  */
           if (transient (code) && ++attempt < MAX_TRIES)
             {
-              sleep_ms (250L << attempt);
+              husk_sleep_ms (250L << attempt);
               continue;
             }
           return husk_error_set (err, 0, "%s", *errbuf ? errbuf : curl_easy_strerror (code));
@@ -954,13 +612,13 @@ request (struct husk_registry *r, CURL *c, const char *repo, const char *path, c
             return husk_error_set (err, 0, "%s (HTTP 401)",
                                    r->user ? "credentials rejected" : "authentication required");
           auth_tried = true;
-          if (handle_challenge (r, c, repo, rs->www_auth, err) < 0)
+          if (husk_registry_challenge (r, c, repo, rs->www_auth, err) < 0)
             return -1;
           continue;
         }
       if ((rs->status == 429 || rs->status >= 500) && ++attempt < MAX_TRIES)
         {
-          sleep_ms (retry_delay_ms (rs, attempt - 1));
+          husk_sleep_ms (retry_delay_ms (rs, attempt - 1));
           continue;
         }
       if (rs->status == 200 || (rs->status == 206 && rs->fd >= 0 && rs->range_from > 0))
@@ -977,7 +635,7 @@ int
 husk_registry_ping (struct husk_registry *r, struct husk_error **err)
 {
   CURL *c = curl_easy_init ();
-  struct resp rs = { .fd = -1, .max = 64 * 1024 };
+  struct husk_resp rs = { .fd = -1, .max = 64 * 1024 };
   int rc;
 
   if (c == NULL)
@@ -985,7 +643,7 @@ husk_registry_ping (struct husk_registry *r, struct husk_error **err)
   rc = request (r, c, NULL, "", NULL, &rs, err);
   if (rc < 0)
     husk_error_wrap (err, "registry \"%s\"", r->domain);
-  resp_clear (&rs);
+  husk_resp_clear (&rs);
   curl_easy_cleanup (c);
   return rc;
 }
@@ -997,7 +655,7 @@ husk_registry_get_manifest (struct husk_registry *r, const char *repo, const cha
 {
   CURL *c = curl_easy_init ();
   cleanup_free char *path = husk_strdup_printf ("%s/manifests/%s", repo, ref);
-  struct resp rs = { .fd = -1, .max = MANIFEST_MAX };
+  struct husk_resp rs = { .fd = -1, .max = MANIFEST_MAX };
   int rc = -1;
 
   if (c == NULL)
@@ -1020,7 +678,7 @@ husk_registry_get_manifest (struct husk_registry *r, const char *repo, const cha
   *ret_digest = TAKE_PTR (rs.docker_digest);
   rc = 0;
 out:
-  resp_clear (&rs);
+  husk_resp_clear (&rs);
   curl_easy_cleanup (c);
   return rc;
 }
@@ -1032,7 +690,7 @@ husk_registry_get_blob (struct husk_registry *r, const char *repo,
 {
   CURL *c = NULL;
   cleanup_free char *path = NULL;
-  struct resp rs = { .fd = -1, .max = max };
+  struct husk_resp rs = { .fd = -1, .max = max };
   char got[HUSK_DIGEST_LEN + 1];
   int rc = -1;
 
@@ -1073,7 +731,7 @@ husk_registry_get_blob (struct husk_registry *r, const char *repo,
   *ret_buf = TAKE_PTR (rs.buf);
   rc = 0;
 out:
-  resp_clear (&rs);
+  husk_resp_clear (&rs);
   curl_easy_cleanup (c);
   return rc;
 }
@@ -1085,7 +743,7 @@ husk_registry_stream_blob (struct husk_registry *r, const char *repo,
 {
   CURL *c = curl_easy_init ();
   cleanup_free char *path = husk_strdup_printf ("%s/blobs/%s", repo, d->digest);
-  struct resp rs = { .fd = fd, .cancel = cancel, .progress = progress };
+  struct husk_resp rs = { .fd = fd, .cancel = cancel, .progress = progress };
   int rc;
 
   if (c == NULL)
@@ -1093,7 +751,7 @@ husk_registry_stream_blob (struct husk_registry *r, const char *repo,
   rc = request (r, c, repo, path, NULL, &rs, err);
   if (rc < 0)
     husk_error_wrap (err, "blob %s", d->digest);
-  resp_clear (&rs);
+  husk_resp_clear (&rs);
   curl_easy_cleanup (c);
   return rc;
 }

@@ -39,8 +39,7 @@ husk_store_default_root (void)
 int
 husk_store_open (const char *root, struct husk_store **ret, struct husk_error **err)
 {
-  static const char *const dirs[] = { "blobs",      "blobs/sha256",    "layers",
-                                      "containers", "container-names", "tmp" };
+  static const char *const dirs[] = { "blobs", "blobs/sha256", "layers", "tmp" };
   struct husk_store *s;
   int fd;
 
@@ -63,6 +62,46 @@ husk_store_open (const char *root, struct husk_store **ret, struct husk_error **
   s->gclockfd = -1;
   *ret = s;
   return 0;
+}
+
+const char *
+husk_store_root (const struct husk_store *s)
+{
+  return s->root;
+}
+
+int
+husk_store_rootfd (const struct husk_store *s)
+{
+  return s->rootfd;
+}
+
+int
+husk_store_open_subdir (struct husk_store *s, const char *name, bool create,
+                        struct husk_error **err)
+{
+  int fd;
+
+  if (create && mkdirat (s->rootfd, name, 0700) < 0 && errno != EEXIST)
+    {
+      husk_error_set (err, errno, "store \"%s\": create \"%s\"", s->root, name);
+      return -1;
+    }
+  fd = openat (s->rootfd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+  if (fd < 0)
+    {
+      husk_error_set (err, errno, "store \"%s\": open \"%s\"", s->root, name);
+      return -1;
+    }
+  return fd;
+}
+
+void
+husk_store_fds (const struct husk_store *s, int ret[HUSK_STORE_N_FDS])
+{
+  ret[0] = s->rootfd;
+  ret[1] = s->lockfd;
+  ret[2] = s->gclockfd;
 }
 
 void
@@ -125,15 +164,16 @@ husk_store_gc_lock (struct husk_store *s, bool exclusive, struct husk_error **er
 {
   if (s->gclockfd < 0)
     {
-      /* The lock is on the containers directory itself: no file to create.  */
-      s->gclockfd = openat (s->rootfd, "containers",
-                            O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+      /* The lock is on the root directory itself, through a descriptor of its own (a flock
+         belongs to its open file description): no file to create.  */
+      s->gclockfd = openat (s->rootfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
       if (s->gclockfd < 0)
-        return husk_error_set (err, errno, "store \"%s\": open \"containers\"", s->root);
+        return husk_error_set (err, errno, "store \"%s\": open for the images-in-use lock",
+                               s->root);
     }
   while (flock (s->gclockfd, exclusive ? LOCK_EX : LOCK_SH) < 0)
     if (errno != EINTR)
-      return husk_error_set (err, errno, "store \"%s\": lock \"containers\"", s->root);
+      return husk_error_set (err, errno, "store \"%s\": images-in-use lock", s->root);
   return 0;
 }
 
@@ -236,6 +276,35 @@ char *
 husk_store_layer_relpath (const char *chain_id)
 {
   return husk_strdup_printf ("layers/%s/diff", husk_digest_hex (chain_id));
+}
+
+char *
+husk_store_layer_dir (struct husk_store *s, const char *chain_id, struct husk_error **err)
+{
+  if (husk_digest_check (chain_id, err) < 0)
+    return NULL;
+  return husk_strdup_printf ("%s/layers/%s/diff", s->root, husk_digest_hex (chain_id));
+}
+
+char **
+husk_store_list_layers (struct husk_store *s)
+{
+  cleanup_close int fd = openat (s->rootfd, "layers", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  cleanup_dir DIR *d = fd >= 0 ? fdopendir (fd) : NULL;
+  char **out = husk_xcalloc (1, sizeof (char *));
+  struct dirent *de;
+
+  if (d)
+    fd = -1; /* Owned by d now.  */
+  while (d && (de = readdir (d)) != NULL)
+    {
+      cleanup_free char *chain = NULL;
+      if (de->d_name[0] == '.')
+        continue;
+      chain = husk_strdup_printf ("sha256:%s", de->d_name);
+      husk_strv_append (&out, chain);
+    }
+  return out;
 }
 
 bool

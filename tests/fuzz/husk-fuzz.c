@@ -438,13 +438,13 @@ assert_record_round_trip (const struct husk_ctr *c)
   size_t len;
 
   memcpy (d->id, c->id, sizeof (d->id));
-  if (mkdirat (store->rootfd, dir, 0700) < 0 && errno != EEXIST)
+  if (mkdirat (husk_store_rootfd (store), dir, 0700) < 0 && errno != EEXIST)
     {
       fprintf (stderr, "husk-fuzz: record: mkdir: %s\n", strerror (errno));
       exit (2);
     }
   FUZZ_ASSERT (husk_ctr_save_config (store, c, false, &e) == 0, "save: %s", e->msg);
-  FUZZ_ASSERT (husk_read_file_at (store->rootfd, path, 1 << 24, &buf, &len, &e) == 0,
+  FUZZ_ASSERT (husk_read_file_at (husk_store_rootfd (store), path, 1 << 24, &buf, &len, &e) == 0,
                "read back: %s", e->msg);
   FUZZ_ASSERT (husk_ctr_parse_config (store, d, buf, len, &e) == 0,
                "the saved record does not load: %s", e->msg);
@@ -623,7 +623,7 @@ husk_fuzz_select (const char *name)
       atexit (remove_scratch);
       storedir = husk_strdup_printf ("%s/store", scratch);
       /* SCRATCH/store, beside the root: only record's parser uses it (its root path).  */
-      if (husk_store_open (storedir, &store, &e) < 0)
+      if (husk_store_open (storedir, &store, &e) < 0 || husk_ctr_dirs_create (store, &e) < 0)
         {
           fprintf (stderr, "husk-fuzz: store: %s\n", e->msg);
           return -1;

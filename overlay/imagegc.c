@@ -1,0 +1,233 @@
+/* Removing images: see imagegc.h.  */
+#include "config.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cleanup.h"
+#include "imagegc.h"
+#include "manifest.h"
+#include "util.h"
+#include "banned.h"
+
+static bool
+strv_contains (char *const *v, const char *s)
+{
+  for (size_t i = 0; v && v[i]; i++)
+    if (strcmp (v[i], s) == 0)
+      return true;
+  return false;
+}
+
+void
+husk_images_in_use_clear (struct husk_images_in_use *u)
+{
+  husk_strv_free (u->ids);
+  husk_strv_free (u->chains);
+  u->ids = u->chains = NULL;
+}
+
+bool
+husk_images_in_use_has (const struct husk_images_in_use *u, const char *id)
+{
+  return u && strv_contains (u->ids, id);
+}
+
+void
+husk_image_changes_clear (struct husk_image_changes *c)
+{
+  for (size_t i = 0; i < c->n; i++)
+    free (c->items[i].what);
+  free (c->items);
+  c->items = NULL;
+  c->n = 0;
+}
+
+static void
+change (struct husk_image_changes *c, enum husk_image_change_kind kind, const char *what)
+{
+  c->items = husk_xrealloc (c->items, (c->n + 1) * sizeof (*c->items));
+  c->items[c->n].kind = kind;
+  c->items[c->n].what = husk_xstrdup (what);
+  c->n++;
+}
+
+/* The name of IMG that REF means, or NULL when REF is an ID.  */
+static const char *
+name_meant (const struct husk_image *img, const char *ref)
+{
+  for (size_t k = 0; img->names && img->names[k]; k++)
+    {
+      char *one[2] = { img->names[k], NULL };
+      struct husk_image probe = { .id = "", .names = one };
+      struct husk_image_list l = { .items = &probe, .n = 1 };
+      if (husk_images_lookup (&l, ref, NULL) != NULL)
+        return img->names[k];
+    }
+  return NULL;
+}
+
+int
+husk_images_remove (struct husk_image_list *l, char *const *refs, bool force,
+                    const struct husk_images_in_use *in_use,
+                    struct husk_image_changes *changes, struct husk_error **err)
+{
+  for (size_t a = 0; refs[a]; a++)
+    {
+      const char *ref = refs[a];
+      const struct husk_image *found = husk_images_lookup (l, ref, err);
+      struct husk_image *img;
+      const char *name;
+      size_t idx;
+      bool used;
+
+      if (found == NULL)
+        return -1;
+      idx = (size_t) (found - l->items);
+      img = &l->items[idx];
+      used = husk_images_in_use_has (in_use, img->id);
+      name = name_meant (img, ref);
+      if (name && husk_strv_len (img->names) > 1)
+        {
+          change (changes, HUSK_IMAGE_UNTAGGED, name);
+          husk_image_untag (img, name);
+          continue;
+        }
+      if (!name && husk_strv_len (img->names) > 1 && !force)
+        return husk_error_set (err, 0,
+                               "image \"%s\": it has %zu names (remove them one by one, or use -f)",
+                               ref, husk_strv_len (img->names));
+      if (used && !force)
+        return husk_error_set (err, 0, "image \"%s\": a container uses it (use -f to remove its "
+                                       "names and keep it for the container)", ref);
+      while (img->names && img->names[0])
+        {
+          change (changes, HUSK_IMAGE_UNTAGGED, img->names[0]);
+          husk_image_untag (img, img->names[0]);
+        }
+      if (!used)
+        {
+          change (changes, HUSK_IMAGE_DELETED, img->id);
+          husk_images_drop (l, idx);
+        }
+    }
+  return 0;
+}
+
+void
+husk_images_prune (struct husk_image_list *l, bool all, const struct husk_images_in_use *in_use,
+                   struct husk_image_changes *changes)
+{
+  for (size_t i = l->n; i-- > 0;)
+    {
+      struct husk_image *img = &l->items[i];
+
+      if (husk_images_in_use_has (in_use, img->id) || (!all && husk_strv_len (img->names) > 0))
+        continue;
+      for (size_t k = 0; img->names && img->names[k]; k++)
+        change (changes, HUSK_IMAGE_UNTAGGED, img->names[k]);
+      change (changes, HUSK_IMAGE_DELETED, img->id);
+      husk_images_drop (l, i);
+    }
+}
+
+/* Move DIR/NAME under tmp/ and delete it there.  */
+static int
+gc_remove (struct husk_store *s, const char *dir, const char *name, struct husk_error **err)
+{
+  cleanup_free char *tmp = NULL;
+  cleanup_free char *from = husk_strdup_printf ("%s/%s", dir, name);
+  cleanup_free char *to = NULL;
+
+  if (husk_store_mkdtemp (s, "gc", &tmp, err) < 0)
+    return -1;
+  to = husk_strdup_printf ("%s/%s", tmp, name);
+  if (renameat (s->rootfd, from, s->rootfd, to) < 0)
+    {
+      int e = errno;
+      husk_rm_rf_at (s->rootfd, tmp, NULL);
+      return husk_error_set (err, e, "remove \"%s\"", from);
+    }
+  if (husk_rm_rf_at (s->rootfd, tmp, err) < 0)
+    return husk_error_wrap (err, "remove \"%s\"", from);
+  return 0;
+}
+
+int
+husk_images_gc (struct husk_store *s, const struct husk_image_list *l,
+                const struct husk_images_in_use *in_use, struct husk_gc_result *ret,
+                struct husk_error **err)
+{
+  cleanup_strv char **layers = husk_xcalloc (1, sizeof (char *));
+  cleanup_strv char **blobs = husk_xcalloc (1, sizeof (char *));
+  struct husk_gc_result res = { 0 };
+  bool blobs_known = true;
+  const char *dirs[] = { "layers", "blobs/sha256" };
+
+  /* A container's layers stay while it does, whatever became of its image's record.  */
+  for (size_t k = 0; in_use && in_use->chains[k]; k++)
+    husk_strv_append (&layers, husk_digest_hex (in_use->chains[k]));
+  for (size_t i = 0; i < l->n; i++)
+    {
+      const struct husk_image *img = &l->items[i];
+      cleanup_free char *buf = NULL;
+      struct husk_manifest m;
+      size_t len;
+
+      for (size_t k = 0; img->layers && img->layers[k]; k++)
+        husk_strv_append (&layers, husk_digest_hex (img->layers[k]));
+      if (img->config && *img->config)
+        husk_strv_append (&blobs, husk_digest_hex (img->config));
+      if (img->manifest && *img->manifest)
+        husk_strv_append (&blobs, husk_digest_hex (img->manifest));
+      /* Without the manifest the layer blobs an image needs are unknown: keep every blob.  */
+      if (husk_store_read_blob (s, img->manifest, 16 * 1024 * 1024, &buf, &len, NULL) < 0
+          || husk_manifest_parse (buf, len, &m, NULL) < 0)
+        {
+          blobs_known = false;
+          continue;
+        }
+      for (size_t k = 0; k < m.n_layers; k++)
+        husk_strv_append (&blobs, husk_digest_hex (m.layers[k].digest));
+      husk_manifest_clear (&m);
+    }
+
+  for (size_t which = 0; which < 2; which++)
+    {
+      cleanup_close int fd = openat (s->rootfd, dirs[which], O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+      cleanup_dir DIR *d = NULL;
+      cleanup_strv char **doomed = husk_xcalloc (1, sizeof (char *));
+      struct dirent *de;
+
+      if (which == 1 && !blobs_known)
+        break;
+      if (fd < 0 || (d = fdopendir (fd)) == NULL)
+        return husk_error_set (err, errno, "store \"%s\": open \"%s\"", s->root, dirs[which]);
+      fd = -1;
+      while ((de = readdir (d)) != NULL)
+        if (de->d_name[0] != '.' && !strv_contains (which == 0 ? layers : blobs, de->d_name))
+          husk_strv_append (&doomed, de->d_name);
+      for (size_t k = 0; doomed[k]; k++)
+        {
+          if (which == 0)
+            {
+              cleanup_free char *chain = husk_strdup_printf ("sha256:%s", doomed[k]);
+              res.bytes += (uint64_t) husk_layer_size (s, chain);
+            }
+          if (gc_remove (s, dirs[which], doomed[k], err) < 0)
+            return -1;
+          if (which == 0)
+            res.layers++;
+          else
+            res.blobs++;
+        }
+    }
+  if (ret)
+    *ret = res;
+  return 0;
+}
