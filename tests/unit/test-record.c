@@ -26,6 +26,99 @@
 
 static struct husk_store *store;
 
+/* Written by husk before records were mapped by tables (commit 3c3287e's ctr-config.c and
+   ctr-state.c, saving make_record (ID_A, "full", true) and make_record (ID_C, NULL, false)):
+   they must load as those records, and save again to the same bytes.  */
+static const char old_full_config[] =
+  "{\n"
+  "  \"id\": \"ab00000000000000000000000000000000000000000000000000000000000001\",\n"
+  "  \"name\": \"full\",\n"
+  "  \"image\": \"sha256:1111111111111111111111111111111111111111111111111111111111111111\",\n"
+  "  \"image_name\": \"localhost/app:1\",\n"
+  "  \"created\": \"2026-01-02T03:04:05Z\",\n"
+  "  \"auto_remove\": true,\n"
+  "  \"stop_signal\": \"SIGQUIT\",\n"
+  "  \"layers\": [\n"
+  "    \"sha256:1111111111111111111111111111111111111111111111111111111111111111\",\n"
+  "    \"sha256:2222222222222222222222222222222222222222222222222222222222222222\"\n"
+  "  ],\n"
+  "  \"args\": [\n"
+  "    \"/bin/sh\",\n"
+  "    \"-c\"\n"
+  "  ],\n"
+  "  \"env\": [\n"
+  "    \"PATH=/bin\",\n"
+  "    \"A=\\\"quoted\\\" \xc3\xa9\"\n"
+  "  ],\n"
+  "  \"cwd\": \"/work\",\n"
+  "  \"hostname\": \"box\",\n"
+  "  \"user\": \"1000:1000\",\n"
+  "  \"mounts\": [\n"
+  "    {\n"
+  "      \"kind\": \"bind\",\n"
+  "      \"source\": \"/srv/data\",\n"
+  "      \"dest\": \"/data\",\n"
+  "      \"readonly\": true\n"
+  "    },\n"
+  "    {\n"
+  "      \"kind\": \"tmpfs\",\n"
+  "      \"dest\": \"/tmp\",\n"
+  "      \"options\": \"size=64m\",\n"
+  "      \"readonly\": false\n"
+  "    }\n"
+  "  ],\n"
+  "  \"readonly_rootfs\": true,\n"
+  "  \"network\": \"host\",\n"
+  "  \"caps\": 1099511627781,\n"
+  "  \"privileged\": true,\n"
+  "  \"no_new_privs\": true,\n"
+  "  \"seccomp\": \"profile\",\n"
+  "  \"seccomp_profile\": \"{\\\"defaultAction\\\":\\\"SCMP_ACT_ALLOW\\\"}\",\n"
+  "  \"rlimits\": [\n"
+  "    {\n"
+  "      \"resource\": 7,\n"
+  "      \"soft\": 1024,\n"
+  "      \"hard\": -1\n"
+  "    }\n"
+  "  ],\n"
+  "  \"init\": true,\n"
+  "  \"tty\": true,\n"
+  "  \"interactive\": true\n"
+  "}\n";
+static const char old_full_state[] =
+  "{\"status\":\"exited\",\"exit_code\":137,\"started_at\":\"2026-01-02T03:04:06.000000001Z\",\"finished_at\":\"2026-01-02T03:04:07.5Z\",\"error\":\"killed \\\"hard\\\"\"}";
+static const char old_bare_config[] =
+  "{\n"
+  "  \"id\": \"cd00000000000000000000000000000000000000000000000000000000000003\",\n"
+  "  \"image\": \"sha256:1111111111111111111111111111111111111111111111111111111111111111\",\n"
+  "  \"created\": \"2026-01-01T00:00:00Z\",\n"
+  "  \"auto_remove\": false,\n"
+  "  \"layers\": [\n"
+  "\n"
+  "  ],\n"
+  "  \"args\": [\n"
+  "    \"/bin/sh\"\n"
+  "  ],\n"
+  "  \"env\": [\n"
+  "\n"
+  "  ],\n"
+  "  \"mounts\": [\n"
+  "\n"
+  "  ],\n"
+  "  \"readonly_rootfs\": false,\n"
+  "  \"network\": \"none\",\n"
+  "  \"caps\": 0,\n"
+  "  \"privileged\": false,\n"
+  "  \"no_new_privs\": false,\n"
+  "  \"seccomp\": \"default\",\n"
+  "  \"rlimits\": [\n"
+  "\n"
+  "  ],\n"
+  "  \"init\": false,\n"
+  "  \"tty\": false,\n"
+  "  \"interactive\": false\n"
+  "}\n";
+
 static bool
 str_eq (const char *a, const char *b)
 {
@@ -363,6 +456,75 @@ test_lookup (void)
 #undef FAILS
 }
 
+static int
+put_file (struct husk_store *s, const char *id, const char *name, const char *text,
+          struct husk_error **err)
+{
+  cleanup_free char *dir = husk_strdup_printf ("containers/%s", id);
+  cleanup_free char *path = husk_strdup_printf ("%s/%s", dir, name);
+
+  if ((mkdirat (s->rootfd, "containers", 0700) < 0 && errno != EEXIST)
+      || (mkdirat (s->rootfd, dir, 0700) < 0 && errno != EEXIST))
+    return husk_error_set (err, errno, "mkdir %s", dir);
+  return husk_write_file_atomic_at (s->rootfd, path, text, strlen (text), 0600, err);
+}
+
+static bool
+file_is (struct husk_store *s, const char *id, const char *name, const char *want)
+{
+  cleanup_free char *path = husk_strdup_printf ("containers/%s/%s", id, name);
+  cleanup_free char *buf = NULL;
+  size_t len;
+
+  if (husk_read_file_at (s->rootfd, path, 1 << 20, &buf, &len, NULL) < 0)
+    return false;
+  if (len == strlen (want) && memcmp (buf, want, len) == 0)
+    return true;
+  printf ("#   %s is:\n%s\n", name, buf);
+  return false;
+}
+
+static void
+test_old_records (void)
+{
+  char dir[] = "/tmp/husk-test-record-old.XXXXXX";
+  cleanup_store struct husk_store *old = NULL;
+  cleanup_ctr struct husk_ctr *full = make_record (ID_A, "full", true);
+  cleanup_ctr struct husk_ctr *bare = make_record (ID_C, NULL, false);
+  cleanup_ctr struct husk_ctr *got = NULL;
+  cleanup_ctr struct husk_ctr *got2 = NULL;
+  struct husk_error *err = NULL;
+
+  if (mkdtemp (dir) == NULL || husk_store_open (dir, &old, &err) < 0)
+    {
+      ok (0, "a second store");
+      husk_error_free (&err);
+      return;
+    }
+  ok (put_file (old, ID_A, "config.json", old_full_config, &err) == 0
+          && put_file (old, ID_A, "state.json", old_full_state, &err) == 0
+          && put_file (old, ID_C, "config.json", old_bare_config, &err) == 0,
+      "records written by the previous code");
+  husk_error_free (&err);
+  ok (husk_ctr_load (old, ID_A, &got, &err) == 0 && same_record (full, got),
+      "an old record with every field loads whole");
+  husk_error_free (&err);
+  ok (husk_ctr_load (old, ID_C, &got2, &err) == 0 && same_record (bare, got2),
+      "an old record without the optional fields loads whole");
+  husk_error_free (&err);
+  ok (got && husk_ctr_save_config (old, got, true, &err) == 0
+          && husk_ctr_save_state (old, got, &err) == 0
+          && file_is (old, ID_A, "config.json", old_full_config)
+          && file_is (old, ID_A, "state.json", old_full_state),
+      "saved again, its config.json and state.json are the same bytes");
+  husk_error_free (&err);
+  ok (got2 && husk_ctr_save_config (old, got2, true, &err) == 0
+          && file_is (old, ID_C, "config.json", old_bare_config),
+      "and so is the other's config.json");
+  husk_error_free (&err);
+  husk_rm_rf_at (AT_FDCWD, dir, NULL);
+}
+
 int
 main (void)
 {
@@ -378,6 +540,7 @@ main (void)
   test_state_parse ();
   test_names ();
   test_lookup ();
+  test_old_records ();
   husk_store_close (store);
   husk_rm_rf_at (AT_FDCWD, dir, NULL);
   return tap_done ();
