@@ -357,8 +357,8 @@ decode_strings (const struct husk_jsonmap_field *f, const husk_json *v, char *p,
 }
 
 static int
-decode_array (const struct husk_jsonmap_field *f, const husk_json *v, char *base,
-              const char *path, struct husk_error **err)
+decode_array (const struct husk_jsonmap_field *f, const husk_json *v, char *base, const char *path,
+              struct husk_error **err)
 {
   char *p = base + f->offset;
   size_t n = husk_json_array_len (v);
@@ -396,8 +396,8 @@ decode_array (const struct husk_jsonmap_field *f, const husk_json *v, char *base
 }
 
 static int
-decode_field (const struct husk_jsonmap_field *f, const husk_json *v, char *base,
-              const char *path, struct husk_error **err)
+decode_field (const struct husk_jsonmap_field *f, const husk_json *v, char *base, const char *path,
+              struct husk_error **err)
 {
   char *p = base + f->offset;
   int64_t i;
@@ -428,8 +428,8 @@ decode_field (const struct husk_jsonmap_field *f, const husk_json *v, char *base
           {
             if (f->flags & HUSK_JM_LAX)
               return missing (f, path, err);
-            return husk_error_set (err, 0, "\"%s%s\": expected a string of at most %zu bytes",
-                                   path, f->key, f->size - 1);
+            return husk_error_set (err, 0, "\"%s%s\": expected a string of at most %zu bytes", path,
+                                   f->key, f->size - 1);
           }
         memset (p, 0, f->size);
         memcpy (p, s, strlen (s));
@@ -483,8 +483,8 @@ decode_field (const struct husk_jsonmap_field *f, const husk_json *v, char *base
 }
 
 static int
-decode_table (const husk_json *v, const struct husk_jsonmap_field *t, char *base,
-              const char *path, struct husk_error **err)
+decode_table (const husk_json *v, const struct husk_jsonmap_field *t, char *base, const char *path,
+              struct husk_error **err)
 {
   for (; t->key; t++)
     if (decode_field (t, husk_json_get (v, t->key), base, path, err) < 0)
@@ -507,8 +507,8 @@ husk_jsonmap_decode (const husk_json *v, const struct husk_jsonmap_field *table,
 }
 
 int
-husk_jsonmap_parse (const char *buf, size_t len, const struct husk_jsonmap_field *table,
-                    void *obj, struct husk_error **err)
+husk_jsonmap_parse (const char *buf, size_t len, const struct husk_jsonmap_field *table, void *obj,
+                    struct husk_error **err)
 {
   cleanup_json husk_json *v = husk_json_parse (buf, len, err);
 

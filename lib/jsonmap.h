@@ -71,8 +71,8 @@ enum
   HUSK_JM_OMIT_EMPTY = 1 << 1,
   /* Decoding: a value of the wrong type, out of range or (ENUM) not a known name is taken as
      absent rather than an error (so a REQUIRED member is then missing); an element of an ARRAY
-     that is not an object decodes as an element with every member absent.  For documents whose readers always forgave that
-     (container records written by earlier versions).  */
+     that is not an object decodes as an element with every member absent.  For documents whose
+     readers always forgave that (container records written by earlier versions).  */
   HUSK_JM_LAX = 1 << 2,
   /* Encoded, never decoded (nor freed): a value the reader knows better (a record's ID is its
      directory's name).  */
@@ -92,10 +92,10 @@ struct husk_jsonmap_field
   enum husk_jsonmap_type type;
   unsigned flags;
   size_t offset;
-  size_t size;                            /* CHARS: the array's size; ARRAY: an element's.  */
-  size_t count_offset;                    /* ARRAY: the size_t count.  */
-  const struct husk_jsonmap_field *sub;   /* OBJECT, ARRAY.  */
-  const struct husk_jsonmap_enum *names;  /* ENUM.  */
+  size_t size;                           /* CHARS: the array's size; ARRAY: an element's.  */
+  size_t count_offset;                   /* ARRAY: the size_t count.  */
+  const struct husk_jsonmap_field *sub;  /* OBJECT, ARRAY.  */
+  const struct husk_jsonmap_enum *names; /* ENUM.  */
 };
 
 /* Write OBJ as a JSON object of TABLE's members, in TABLE's order.  */
@@ -131,8 +131,7 @@ void husk_jsonmap_clear (const struct husk_jsonmap_field *table, void *obj);
   HUSK_JM_ROW_ (k, HUSK_JMT_STRING, S, M,                                                          \
                 HUSK_JM_IS_ (S, M, char *) || HUSK_JM_IS_ (S, M, const char *), f, )
 #define HUSK_JM_CHARS(k, S, M, f)                                                                  \
-  HUSK_JM_ROW_ (k, HUSK_JMT_CHARS, S, M,                                                           \
-                HUSK_JM_IS_ (S, M, char[sizeof (((S *) 0)->M)]), f,                                \
+  HUSK_JM_ROW_ (k, HUSK_JMT_CHARS, S, M, HUSK_JM_IS_ (S, M, char[sizeof (((S *) 0)->M)]), f,       \
                 .size = sizeof (((S *) 0)->M))
 #define HUSK_JM_INT(k, S, M, f) HUSK_JM_ROW_ (k, HUSK_JMT_INT, S, M, HUSK_JM_IS_ (S, M, int), f, )
 #define HUSK_JM_INT64(k, S, M, f)                                                                  \
@@ -153,9 +152,11 @@ void husk_jsonmap_clear (const struct husk_jsonmap_field *table, void *obj);
   HUSK_JM_ROW_ (k, HUSK_JMT_OBJECT, S, M, 1, f, .sub = (sub_))
 /* The nested JSON object K mapped onto members of S itself (SUB's offsets are S's).  */
 #define HUSK_JM_NESTED(k, sub_, f)                                                                 \
-  { .key = (k), .type = HUSK_JMT_OBJECT, .flags = (f), .offset = 0, .sub = (sub_) }
+  {                                                                                                \
+    .key = (k), .type = HUSK_JMT_OBJECT, .flags = (f), .offset = 0, .sub = (sub_)                  \
+  }
 #define HUSK_JM_ARRAY(k, S, M, N, sub_, f)                                                         \
-  HUSK_JM_ROW_ (k, HUSK_JMT_ARRAY, S, M, HUSK_JM_IS_ (S, N, size_t), f,                          \
+  HUSK_JM_ROW_ (k, HUSK_JMT_ARRAY, S, M, HUSK_JM_IS_ (S, N, size_t), f,                            \
                 .size = sizeof (*((S *) 0)->M), .count_offset = offsetof (S, N), .sub = (sub_))
 #define HUSK_JM_END                                                                                \
   {                                                                                                \

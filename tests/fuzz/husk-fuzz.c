@@ -590,7 +590,10 @@ struct fz_doc
 };
 
 static const struct husk_jsonmap_enum fz_names[] = {
-  { "created", 0 }, { "running", 1 }, { "exited", 2 }, { NULL, 0 },
+  { "created", 0 },
+  { "running", 1 },
+  { "exited", 2 },
+  { NULL, 0 },
 };
 
 /* K is required in an array's elements only: an object that is absent is written with its
@@ -612,7 +615,7 @@ static const struct husk_jsonmap_field fz_item_lax[]
     = FZ_ITEM_FIELDS (HUSK_JM_LAX, HUSK_JM_REQUIRED);
 static const struct husk_jsonmap_field fz_nested_fields[] = FZ_NESTED_FIELDS (0);
 static const struct husk_jsonmap_field fz_nested_lax[] = FZ_NESTED_FIELDS (HUSK_JM_LAX);
-#define FZ_DOC_FIELDS(flags, one_t, item, nested)                                                         \
+#define FZ_DOC_FIELDS(flags, one_t, item, nested)                                                  \
   {                                                                                                \
     HUSK_JM_CHARS ("id", struct fz_doc, id, flags), HUSK_JM_STRING ("s", struct fz_doc, s, flags), \
         HUSK_JM_INT ("i", struct fz_doc, i, flags),                                                \
@@ -623,7 +626,7 @@ static const struct husk_jsonmap_field fz_nested_lax[] = FZ_NESTED_FIELDS (HUSK_
         HUSK_JM_ENUM ("e", struct fz_doc, e, fz_names, flags),                                     \
         HUSK_JM_STRV ("v", struct fz_doc, v, flags),                                               \
         HUSK_JM_STRMAP ("map", struct fz_doc, map, (flags) | HUSK_JM_OMIT_EMPTY),                  \
-        HUSK_JM_OBJECT ("one", struct fz_doc, one, one_t, flags),                                   \
+        HUSK_JM_OBJECT ("one", struct fz_doc, one, one_t, flags),                                  \
         HUSK_JM_ARRAY ("items", struct fz_doc, items, n_items, item, flags),                       \
         HUSK_JM_NESTED ("nested", nested, flags), HUSK_JM_END,                                     \
   }
@@ -663,8 +666,8 @@ fz_jsonmap_round_trip (const struct husk_jsonmap_field *t, const uint8_t *data, 
       return;
     }
   first = fz_encode (t, &d, &len1);
-  FUZZ_ASSERT (husk_jsonmap_parse (first, len1, t, &again, &e) == 0,
-               "\"%s\" does not decode: %s", first, e->msg);
+  FUZZ_ASSERT (husk_jsonmap_parse (first, len1, t, &again, &e) == 0, "\"%s\" does not decode: %s",
+               first, e->msg);
   second = fz_encode (t, &again, &len2);
   FUZZ_ASSERT (len1 == len2 && memcmp (first, second, len1) == 0,
                "\"%s\" decodes and encodes as \"%s\"", first, second);

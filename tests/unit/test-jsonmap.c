@@ -54,7 +54,10 @@ struct doc
 };
 
 static const struct husk_jsonmap_enum colors[] = {
-  { "red", RED }, { "green", GREEN }, { "blue", BLUE }, { NULL, 0 },
+  { "red", RED },
+  { "green", GREEN },
+  { "blue", BLUE },
+  { NULL, 0 },
 };
 
 static const struct husk_jsonmap_field inner_fields[] = {
@@ -321,7 +324,7 @@ test_lax (void)
               "\"color\":\"pink\",\"args\":[\"a\",1],\"inner\":5,"
               "\"items\":[1,{\"k\":2,\"n\":3}]}",
               &d, &err)
-              == 0,
+          == 0,
       "a LAX table takes values of the wrong type");
   if (err)
     printf ("#   %s\n", err->msg);

@@ -27,13 +27,13 @@ str_eq_ (const char *a, const char *b)
 #define LEN(lit) lit, sizeof (lit) - 1
 
 /* The error of a call that must fail, compared whole.  */
-#define FAILS_WITH(call, want_msg, what)                                                               \
+#define FAILS_WITH(call, want_msg, what)                                                           \
   do                                                                                               \
     {                                                                                              \
       struct husk_error *_e = NULL;                                                                \
       int _rc = (call);                                                                            \
       ok (_rc < 0 && _e != NULL, what);                                                            \
-      is_str (_e ? _e->msg : NULL, want_msg, what ": the error");                                       \
+      is_str (_e ? _e->msg : NULL, want_msg, what ": the error");                                  \
       husk_error_free (&_e);                                                                       \
     }                                                                                              \
   while (0)
@@ -69,10 +69,10 @@ test_manifest (void)
               "an array");
   FAILS_WITH (husk_manifest_parse (LEN ("{\"schemaVersion\":2,\"layers\":[]}"), &m, &_e),
               "manifest config: descriptor is not an object", "no config");
-  FAILS_WITH (husk_manifest_parse (
-                  LEN ("{\"schemaVersion\":2,\"config\":{\"digest\":\"" D1 "\"},\"layers\":[]}"),
-                  &m, &_e),
-              "manifest config: descriptor " D1 " has no valid size", "a config without size");
+  FAILS_WITH (
+      husk_manifest_parse (
+          LEN ("{\"schemaVersion\":2,\"config\":{\"digest\":\"" D1 "\"},\"layers\":[]}"), &m, &_e),
+      "manifest config: descriptor " D1 " has no valid size", "a config without size");
   FAILS_WITH (husk_manifest_parse (LEN ("{\"schemaVersion\":2,\"config\":{\"digest\":\"" D1
                                         "\",\"size\":\"7\"},\"layers\":[]}"),
                                    &m, &_e),
@@ -107,18 +107,17 @@ test_manifest (void)
                                         "\",\"digest\":\"" D2 "\",\"size\":1},\"x\"]}"),
                                    &m, &_e),
               "manifest layer 1: descriptor is not an object", "a layer that is a string");
-  FAILS_WITH (husk_manifest_parse (LEN ("{\"schemaVersion\":2,\"config\":{\"digest\":\"" D1
-                                        "\",\"size\":1},\"layers\":[{\"mediaType\":"
-                                        "\"application/x-tar\",\"digest\":\"" D2
-                                        "\",\"size\":1}]}"),
-                                   &m, &_e),
-              "layer " D2 ": unsupported media type \"application/x-tar\"",
-              "an unknown layer media type");
-  FAILS_WITH (husk_manifest_parse (LEN ("{\"schemaVersion\":2,\"config\":{\"digest\":\"" D1
-                                        "\",\"size\":1},\"layers\":[{\"digest\":\"" D2
-                                        "\",\"size\":1}]}"),
-                                   &m, &_e),
-              "layer " D2 ": unsupported media type \"\"", "a layer without a media type");
+  FAILS_WITH (
+      husk_manifest_parse (LEN ("{\"schemaVersion\":2,\"config\":{\"digest\":\"" D1
+                                "\",\"size\":1},\"layers\":[{\"mediaType\":"
+                                "\"application/x-tar\",\"digest\":\"" D2 "\",\"size\":1}]}"),
+                           &m, &_e),
+      "layer " D2 ": unsupported media type \"application/x-tar\"", "an unknown layer media type");
+  FAILS_WITH (
+      husk_manifest_parse (LEN ("{\"schemaVersion\":2,\"config\":{\"digest\":\"" D1
+                                "\",\"size\":1},\"layers\":[{\"digest\":\"" D2 "\",\"size\":1}]}"),
+                           &m, &_e),
+      "layer " D2 ": unsupported media type \"\"", "a layer without a media type");
   ok (m.n_layers == 0 && m.layers == NULL, "a failed parse leaves the manifest empty");
 }
 
@@ -152,8 +151,7 @@ test_index (void)
       "an index: an entry by variant");
   husk_descriptor_clear (&d);
   husk_error_free (&e);
-  FAILS_WITH (husk_index_select (doc, strlen (doc), "linux", "arm", "v7", &d, &_e),
-              offers,
+  FAILS_WITH (husk_index_select (doc, strlen (doc), "linux", "arm", "v7", &d, &_e), offers,
               "no such variant: the error lists what there is, not attestations");
   FAILS_WITH (husk_index_select (LEN ("{\"manifests\":[]}"), "linux", "s390x", NULL, &d, &_e),
               "no image for linux/s390x (the index offers: nothing)", "an empty index");
@@ -164,9 +162,9 @@ test_index (void)
   FAILS_WITH (husk_index_select (LEN ("{\"manifests\":[{\"digest\":\"" D1 "\"}]}"), "linux",
                                  "s390x", NULL, &d, &_e),
               "index entry 0: descriptor " D1 " has no valid size", "an entry without size");
-  FAILS_WITH (husk_index_select (LEN ("{\"manifests\":[{\"size\":3}]}"), "linux", "s390x", NULL,
-                                 &d, &_e),
-              "index entry 0: descriptor has no digest", "an entry without digest");
+  FAILS_WITH (
+      husk_index_select (LEN ("{\"manifests\":[{\"size\":3}]}"), "linux", "s390x", NULL, &d, &_e),
+      "index entry 0: descriptor has no digest", "an entry without digest");
   FAILS_WITH (husk_index_select (LEN ("{\"manifests\":["), "linux", "s390x", NULL, &d, &_e),
               "invalid json: parse error: premature EOF", "a torn index");
 

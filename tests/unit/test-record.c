@@ -29,95 +29,96 @@ static struct husk_store *store;
 /* Written by husk before records were mapped by tables (commit 3c3287e's ctr-config.c and
    ctr-state.c, saving make_record (ID_A, "full", true) and make_record (ID_C, NULL, false)):
    they must load as those records, and save again to the same bytes.  */
-static const char old_full_config[] =
-  "{\n"
-  "  \"id\": \"ab00000000000000000000000000000000000000000000000000000000000001\",\n"
-  "  \"name\": \"full\",\n"
-  "  \"image\": \"sha256:1111111111111111111111111111111111111111111111111111111111111111\",\n"
-  "  \"image_name\": \"localhost/app:1\",\n"
-  "  \"created\": \"2026-01-02T03:04:05Z\",\n"
-  "  \"auto_remove\": true,\n"
-  "  \"stop_signal\": \"SIGQUIT\",\n"
-  "  \"layers\": [\n"
-  "    \"sha256:1111111111111111111111111111111111111111111111111111111111111111\",\n"
-  "    \"sha256:2222222222222222222222222222222222222222222222222222222222222222\"\n"
-  "  ],\n"
-  "  \"args\": [\n"
-  "    \"/bin/sh\",\n"
-  "    \"-c\"\n"
-  "  ],\n"
-  "  \"env\": [\n"
-  "    \"PATH=/bin\",\n"
-  "    \"A=\\\"quoted\\\" \xc3\xa9\"\n"
-  "  ],\n"
-  "  \"cwd\": \"/work\",\n"
-  "  \"hostname\": \"box\",\n"
-  "  \"user\": \"1000:1000\",\n"
-  "  \"mounts\": [\n"
-  "    {\n"
-  "      \"kind\": \"bind\",\n"
-  "      \"source\": \"/srv/data\",\n"
-  "      \"dest\": \"/data\",\n"
-  "      \"readonly\": true\n"
-  "    },\n"
-  "    {\n"
-  "      \"kind\": \"tmpfs\",\n"
-  "      \"dest\": \"/tmp\",\n"
-  "      \"options\": \"size=64m\",\n"
-  "      \"readonly\": false\n"
-  "    }\n"
-  "  ],\n"
-  "  \"readonly_rootfs\": true,\n"
-  "  \"network\": \"host\",\n"
-  "  \"caps\": 1099511627781,\n"
-  "  \"privileged\": true,\n"
-  "  \"no_new_privs\": true,\n"
-  "  \"seccomp\": \"profile\",\n"
-  "  \"seccomp_profile\": \"{\\\"defaultAction\\\":\\\"SCMP_ACT_ALLOW\\\"}\",\n"
-  "  \"rlimits\": [\n"
-  "    {\n"
-  "      \"resource\": 7,\n"
-  "      \"soft\": 1024,\n"
-  "      \"hard\": -1\n"
-  "    }\n"
-  "  ],\n"
-  "  \"init\": true,\n"
-  "  \"tty\": true,\n"
-  "  \"interactive\": true\n"
-  "}\n";
-static const char old_full_state[] =
-  "{\"status\":\"exited\",\"exit_code\":137,\"started_at\":\"2026-01-02T03:04:06.000000001Z\",\"finished_at\":\"2026-01-02T03:04:07.5Z\",\"error\":\"killed \\\"hard\\\"\"}";
-static const char old_bare_config[] =
-  "{\n"
-  "  \"id\": \"cd00000000000000000000000000000000000000000000000000000000000003\",\n"
-  "  \"image\": \"sha256:1111111111111111111111111111111111111111111111111111111111111111\",\n"
-  "  \"created\": \"2026-01-01T00:00:00Z\",\n"
-  "  \"auto_remove\": false,\n"
-  "  \"layers\": [\n"
-  "\n"
-  "  ],\n"
-  "  \"args\": [\n"
-  "    \"/bin/sh\"\n"
-  "  ],\n"
-  "  \"env\": [\n"
-  "\n"
-  "  ],\n"
-  "  \"mounts\": [\n"
-  "\n"
-  "  ],\n"
-  "  \"readonly_rootfs\": false,\n"
-  "  \"network\": \"none\",\n"
-  "  \"caps\": 0,\n"
-  "  \"privileged\": false,\n"
-  "  \"no_new_privs\": false,\n"
-  "  \"seccomp\": \"default\",\n"
-  "  \"rlimits\": [\n"
-  "\n"
-  "  ],\n"
-  "  \"init\": false,\n"
-  "  \"tty\": false,\n"
-  "  \"interactive\": false\n"
-  "}\n";
+static const char old_full_config[]
+    = "{\n"
+      "  \"id\": \"ab00000000000000000000000000000000000000000000000000000000000001\",\n"
+      "  \"name\": \"full\",\n"
+      "  \"image\": \"sha256:1111111111111111111111111111111111111111111111111111111111111111\",\n"
+      "  \"image_name\": \"localhost/app:1\",\n"
+      "  \"created\": \"2026-01-02T03:04:05Z\",\n"
+      "  \"auto_remove\": true,\n"
+      "  \"stop_signal\": \"SIGQUIT\",\n"
+      "  \"layers\": [\n"
+      "    \"sha256:1111111111111111111111111111111111111111111111111111111111111111\",\n"
+      "    \"sha256:2222222222222222222222222222222222222222222222222222222222222222\"\n"
+      "  ],\n"
+      "  \"args\": [\n"
+      "    \"/bin/sh\",\n"
+      "    \"-c\"\n"
+      "  ],\n"
+      "  \"env\": [\n"
+      "    \"PATH=/bin\",\n"
+      "    \"A=\\\"quoted\\\" \xc3\xa9\"\n"
+      "  ],\n"
+      "  \"cwd\": \"/work\",\n"
+      "  \"hostname\": \"box\",\n"
+      "  \"user\": \"1000:1000\",\n"
+      "  \"mounts\": [\n"
+      "    {\n"
+      "      \"kind\": \"bind\",\n"
+      "      \"source\": \"/srv/data\",\n"
+      "      \"dest\": \"/data\",\n"
+      "      \"readonly\": true\n"
+      "    },\n"
+      "    {\n"
+      "      \"kind\": \"tmpfs\",\n"
+      "      \"dest\": \"/tmp\",\n"
+      "      \"options\": \"size=64m\",\n"
+      "      \"readonly\": false\n"
+      "    }\n"
+      "  ],\n"
+      "  \"readonly_rootfs\": true,\n"
+      "  \"network\": \"host\",\n"
+      "  \"caps\": 1099511627781,\n"
+      "  \"privileged\": true,\n"
+      "  \"no_new_privs\": true,\n"
+      "  \"seccomp\": \"profile\",\n"
+      "  \"seccomp_profile\": \"{\\\"defaultAction\\\":\\\"SCMP_ACT_ALLOW\\\"}\",\n"
+      "  \"rlimits\": [\n"
+      "    {\n"
+      "      \"resource\": 7,\n"
+      "      \"soft\": 1024,\n"
+      "      \"hard\": -1\n"
+      "    }\n"
+      "  ],\n"
+      "  \"init\": true,\n"
+      "  \"tty\": true,\n"
+      "  \"interactive\": true\n"
+      "}\n";
+static const char old_full_state[]
+    = "{\"status\":\"exited\",\"exit_code\":137,\"started_at\":\"2026-01-02T03:04:06.000000001Z\","
+      "\"finished_at\":\"2026-01-02T03:04:07.5Z\",\"error\":\"killed \\\"hard\\\"\"}";
+static const char old_bare_config[]
+    = "{\n"
+      "  \"id\": \"cd00000000000000000000000000000000000000000000000000000000000003\",\n"
+      "  \"image\": \"sha256:1111111111111111111111111111111111111111111111111111111111111111\",\n"
+      "  \"created\": \"2026-01-01T00:00:00Z\",\n"
+      "  \"auto_remove\": false,\n"
+      "  \"layers\": [\n"
+      "\n"
+      "  ],\n"
+      "  \"args\": [\n"
+      "    \"/bin/sh\"\n"
+      "  ],\n"
+      "  \"env\": [\n"
+      "\n"
+      "  ],\n"
+      "  \"mounts\": [\n"
+      "\n"
+      "  ],\n"
+      "  \"readonly_rootfs\": false,\n"
+      "  \"network\": \"none\",\n"
+      "  \"caps\": 0,\n"
+      "  \"privileged\": false,\n"
+      "  \"no_new_privs\": false,\n"
+      "  \"seccomp\": \"default\",\n"
+      "  \"rlimits\": [\n"
+      "\n"
+      "  ],\n"
+      "  \"init\": false,\n"
+      "  \"tty\": false,\n"
+      "  \"interactive\": false\n"
+      "}\n";
 
 static bool
 str_eq (const char *a, const char *b)
@@ -364,9 +365,9 @@ test_names (void)
   husk_error_free (&err);
   husk_ctr_name_release (store, "web", ID_B);
 
-  ok (husk_ctr_name_valid ("a") && husk_ctr_name_valid ("A1_b.c-d")
-          && !husk_ctr_name_valid ("") && !husk_ctr_name_valid ("_a")
-          && !husk_ctr_name_valid ("a/b") && !husk_ctr_name_valid ("a b"),
+  ok (husk_ctr_name_valid ("a") && husk_ctr_name_valid ("A1_b.c-d") && !husk_ctr_name_valid ("")
+          && !husk_ctr_name_valid ("_a") && !husk_ctr_name_valid ("a/b")
+          && !husk_ctr_name_valid ("a b"),
       "valid names: [a-zA-Z0-9][a-zA-Z0-9_.-]*");
 
   for (unsigned i = 0; i < 200 && all_ok; i++)
@@ -416,7 +417,7 @@ test_lookup (void)
           && husk_ctr_name_claim (store, "other", ID_B, &err) == 0,
       "a second container whose ID shares a prefix with the first");
   husk_error_free (&err);
-#define LOADS(q, want, what)                                                                        \
+#define LOADS(q, want, what)                                                                       \
   do                                                                                               \
     {                                                                                              \
       int _rc = husk_ctr_load (store, q, &got, &err);                                              \
@@ -428,12 +429,12 @@ test_lookup (void)
       got = NULL;                                                                                  \
     }                                                                                              \
   while (0)
-#define FAILS(q, want_msg, what)                                                                       \
+#define FAILS(q, want_msg, what)                                                                   \
   do                                                                                               \
     {                                                                                              \
       int _rc = husk_ctr_load (store, q, &got, &err);                                              \
       ok (_rc < 0 && got == NULL && err != NULL, what);                                            \
-      is_str (err ? err->msg : NULL, want_msg, what ": the error");                                     \
+      is_str (err ? err->msg : NULL, want_msg, what ": the error");                                \
       husk_error_free (&err);                                                                      \
       husk_ctr_free (got);                                                                         \
       got = NULL;                                                                                  \
