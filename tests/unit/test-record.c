@@ -526,6 +526,81 @@ test_old_records (void)
   husk_rm_rf_at (AT_FDCWD, dir, NULL);
 }
 
+/* What the config.json reader forgives, as the hand-written one did, and what it does not.  */
+static void
+test_config_parse (void)
+{
+  struct husk_error *err = NULL;
+  struct husk_ctr *c;
+
+#define PARSE(lit) husk_ctr_parse_config (store, c, lit, sizeof (lit) - 1, &err)
+#define FRESH()                                                                                    \
+  do                                                                                               \
+    {                                                                                              \
+      c = husk_xcalloc (1, sizeof (*c));                                                           \
+      memcpy (c->id, ID_A, sizeof (c->id));                                                        \
+    }                                                                                              \
+  while (0)
+  FRESH ();
+  ok (PARSE ("{\"id\":\"" ID_C "\",\"name\":7,\"auto_remove\":\"yes\",\"network\":\"bridge\","
+             "\"seccomp\":\"strict\",\"caps\":\"all\",\"mounts\":{},\"rlimits\":[1],"
+             "\"unknown\":{\"x\":[]}}")
+              == 0
+          && strcmp (c->id, ID_A) == 0 && c->name == NULL && !c->auto_remove
+          && c->spec.network == HUSK_NETWORK_NONE && c->spec.seccomp == HUSK_SECCOMP_DEFAULT
+          && c->spec.caps == 0 && c->spec.n_mounts == 0 && c->spec.n_rlimits == 1
+          && c->spec.rlimits[0].resource == 0 && c->layers && c->layers[0] == NULL
+          && c->spec.args && c->spec.args[0] == NULL && c->spec.env && c->spec.env[0] == NULL,
+      "config.json: members of the wrong type or unknown names read as their defaults, the ID "
+      "is the directory's, absent lists are empty");
+  husk_error_free (&err);
+  husk_ctr_free (c);
+
+  FRESH ();
+  ok (PARSE ("{\"layers\":\"sha256:1\"}") < 0 && err
+          && strcmp (err->msg, "\"layers\": expected an array of strings, got a string") == 0,
+      "config.json: the string arrays must be arrays of strings");
+  husk_error_free (&err);
+  husk_ctr_free (c);
+
+  FRESH ();
+  ok (PARSE ("{\"args\":[\"a\",null]}") < 0 && err
+          && strcmp (err->msg, "\"args[1]\": expected a string, got null") == 0,
+      "config.json: an element of one that is not a string is an error");
+  husk_error_free (&err);
+  husk_ctr_free (c);
+
+  FRESH ();
+  ok (PARSE ("{\"mounts\":[{\"kind\":\"bind\",\"dest\":\"/a\"}]}") < 0 && err
+          && strcmp (err->msg, "mounts[0]: incomplete") == 0,
+      "config.json: a bind mount needs a source");
+  husk_error_free (&err);
+  husk_ctr_free (c);
+
+  FRESH ();
+  ok (PARSE ("{\"mounts\":[\"tmpfs\"]}") < 0 && err
+          && strcmp (err->msg, "mounts[0]: incomplete") == 0,
+      "config.json: a mount that is not an object is incomplete");
+  husk_error_free (&err);
+  husk_ctr_free (c);
+
+  FRESH ();
+  ok (PARSE ("{\"seccomp\":\"profile\"}") < 0 && err
+          && strcmp (err->msg, "seccomp profile missing") == 0,
+      "config.json: a seccomp profile needs its text");
+  husk_error_free (&err);
+  husk_ctr_free (c);
+
+  FRESH ();
+  ok (PARSE ("{\"layers\":[\"sha256:1\"]}") < 0 && err
+          && strcmp (err->msg, "layers[0]: digest \"sha256:1\": malformed") == 0,
+      "config.json: layers are digests");
+  husk_error_free (&err);
+  husk_ctr_free (c);
+#undef PARSE
+#undef FRESH
+}
+
 int
 main (void)
 {
@@ -542,6 +617,7 @@ main (void)
   test_names ();
   test_lookup ();
   test_old_records ();
+  test_config_parse ();
   husk_store_close (store);
   husk_rm_rf_at (AT_FDCWD, dir, NULL);
   return tap_done ();
