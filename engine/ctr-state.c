@@ -10,6 +10,7 @@
 
 #include "cleanup.h"
 #include "json.h"
+#include "jsonmap.h"
 #include "proc.h"
 #include "record.h"
 #include "rundir.h"
@@ -18,18 +19,32 @@
 #include "util.h"
 #include "banned.h"
 
+static const struct husk_jsonmap_enum status_names[] = {
+  { "created", HUSK_CTR_CREATED },
+  { "running", HUSK_CTR_RUNNING },
+  { "exited", HUSK_CTR_EXITED },
+  { NULL, 0 },
+};
+
+/* state.json: {"status":"exited","exit_code":137,"started_at":...,"finished_at":...,"error":...}
+   in this order, on one line; the times and the error only when set.  Every member is LAX, as
+   the reader has always been: husk_ctr_parse_state has no error to give, and takes what it
+   can from a file it did not write.  */
+static const struct husk_jsonmap_field state_fields[] = {
+  HUSK_JM_ENUM ("status", struct husk_ctr, status, status_names, HUSK_JM_LAX),
+  HUSK_JM_INT ("exit_code", struct husk_ctr, exit_code, HUSK_JM_LAX),
+  HUSK_JM_STRING ("started_at", struct husk_ctr, started_at, HUSK_JM_LAX),
+  HUSK_JM_STRING ("finished_at", struct husk_ctr, finished_at, HUSK_JM_LAX),
+  HUSK_JM_STRING ("error", struct husk_ctr, error, HUSK_JM_LAX),
+  HUSK_JM_END,
+};
+
 const char *
 husk_ctr_status_name (enum husk_ctr_status st)
 {
-  switch (st)
-    {
-    case HUSK_CTR_CREATED:
-      return "created";
-    case HUSK_CTR_RUNNING:
-      return "running";
-    case HUSK_CTR_EXITED:
-      return "exited";
-    }
+  for (const struct husk_jsonmap_enum *e = status_names; e->name; e++)
+    if (e->value == (int) st)
+      return e->name;
   return "unknown";
 }
 
@@ -42,39 +57,17 @@ husk_ctr_save_state (struct husk_store *s, const struct husk_ctr *c, struct husk
   const char *buf;
   size_t len;
 
-  husk_jgen_map_open (g);
-  husk_ctr_json_opt_string (g, "status", husk_ctr_status_name (c->status));
-  husk_jgen_key (g, "exit_code");
-  husk_jgen_int (g, c->exit_code);
-  husk_ctr_json_opt_string (g, "started_at", c->started_at);
-  husk_ctr_json_opt_string (g, "finished_at", c->finished_at);
-  husk_ctr_json_opt_string (g, "error", c->error);
-  husk_jgen_map_close (g);
+  husk_jsonmap_encode (g, state_fields, c);
   buf = husk_jgen_buf (g, &len);
-  return husk_write_file_replace_at (s->rootfd, path, buf, len, 0600, err);
+  return husk_write_file_replace_at (husk_store_rootfd (s), path, buf, len, 0600, err);
 }
 
 void
 husk_ctr_parse_state (struct husk_ctr *c, const char *buf, size_t len)
 {
-  cleanup_json husk_json *j = NULL;
-  const char *st;
-  int64_t n;
-
+  /* Anything unreadable (not JSON, not an object) clears the state: created.  */
   c->status = HUSK_CTR_CREATED;
-  j = husk_json_parse (buf, len, NULL);
-  if (j == NULL)
-    return;
-  st = husk_json_get_string (j, "status");
-  if (st && strcmp (st, "running") == 0)
-    c->status = HUSK_CTR_RUNNING;
-  else if (st && strcmp (st, "exited") == 0)
-    c->status = HUSK_CTR_EXITED;
-  if (husk_json_int64 (husk_json_get (j, "exit_code"), &n))
-    c->exit_code = (int) n;
-  c->started_at = husk_ctr_json_dup (j, "started_at");
-  c->finished_at = husk_ctr_json_dup (j, "finished_at");
-  c->error = husk_ctr_json_dup (j, "error");
+  husk_jsonmap_parse (buf, len, state_fields, c, NULL);
 }
 
 void
@@ -84,7 +77,7 @@ husk_ctr_load_state (struct husk_store *s, struct husk_ctr *c)
   cleanup_free char *buf = NULL;
 
   c->status = HUSK_CTR_CREATED;
-  if (husk_read_file_at (s->rootfd, path, 1 << 20, &buf, NULL, NULL) < 0)
+  if (husk_read_file_at (husk_store_rootfd (s), path, 1 << 20, &buf, NULL, NULL) < 0)
     return;
   husk_ctr_parse_state (c, buf, strlen (buf));
 }

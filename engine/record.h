@@ -125,9 +125,6 @@ void husk_ctr_load_state (struct husk_store *s, struct husk_ctr *c);
 /* A container that state.json calls running but whose monitor is gone has exited: record
    that, and make sure nothing of it is left running.  */
 void husk_ctr_repair_state (struct husk_store *s, struct husk_ctr *c);
-/* KEY's string in J, copied, or NULL; and KEY: V into G unless V is NULL.  */
-char *husk_ctr_json_dup (const husk_json *j, const char *key);
-void husk_ctr_json_opt_string (husk_jgen *g, const char *key, const char *v);
 
 static inline void
 husk_ctr_freep (struct husk_ctr **c)

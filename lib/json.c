@@ -1,6 +1,8 @@
 #include "config.h"
 
 #include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/types.h>
@@ -95,8 +97,20 @@ husk_json_get_string (const husk_json *v, const char *key)
 bool
 husk_json_int64 (const husk_json *v, int64_t *ret_value)
 {
-  if (v == NULL || !YAJL_IS_INTEGER (Y (v)))
+  if (v == NULL || !YAJL_IS_NUMBER (Y (v)))
     return false;
+  if (!YAJL_IS_INTEGER (Y (v)))
+    {
+      /* yajl reads the magnitude before the sign, so INT64_MIN, which the generator writes,
+         comes back as a double: read its text.  */
+      const char *r = Y (v)->u.number.r;
+      uint64_t mag;
+      if (r[0] != '-' || husk_parse_u64 (r + 1, (uint64_t) INT64_MAX + 1, &mag) < 0
+          || mag != (uint64_t) INT64_MAX + 1)
+        return false;
+      *ret_value = INT64_MIN;
+      return true;
+    }
   *ret_value = YAJL_GET_INTEGER (Y (v));
   return true;
 }
@@ -113,6 +127,56 @@ husk_json_bool (const husk_json *v, bool *ret_value)
   else
     return false;
   return true;
+}
+
+bool
+husk_json_uint64 (const husk_json *v, uint64_t *ret_value)
+{
+  if (v == NULL || !YAJL_IS_NUMBER (Y (v)))
+    return false;
+  if (YAJL_IS_INTEGER (Y (v)))
+    {
+      if (YAJL_GET_INTEGER (Y (v)) < 0)
+        return false;
+      *ret_value = (uint64_t) YAJL_GET_INTEGER (Y (v));
+      return true;
+    }
+  /* Past INT64_MAX: digits only (no sign, fraction or exponent), at most 2^64-1.  */
+  return husk_parse_u64 (Y (v)->u.number.r, UINT64_MAX, ret_value) == 0;
+}
+
+bool
+husk_json_is_null (const husk_json *v)
+{
+  return v != NULL && YAJL_IS_NULL (Y (v));
+}
+
+const char *
+husk_json_kind (const husk_json *v)
+{
+  yajl_val y = Y (v);
+
+  if (y == NULL)
+    return "nothing";
+  switch (y->type)
+    {
+    case yajl_t_string:
+      return "a string";
+    case yajl_t_number:
+      return YAJL_IS_INTEGER (y) ? "an integer" : "a number";
+    case yajl_t_object:
+      return "an object";
+    case yajl_t_array:
+      return "an array";
+    case yajl_t_true:
+    case yajl_t_false:
+      return "a boolean";
+    case yajl_t_null:
+      return "null";
+    case yajl_t_any:
+      break;
+    }
+  return "an unknown value";
 }
 
 size_t
@@ -239,6 +303,14 @@ void
 husk_jgen_int (husk_jgen *g, int64_t v)
 {
   yajl_gen_integer (g->g, v);
+}
+
+void
+husk_jgen_uint64 (husk_jgen *g, uint64_t v)
+{
+  char buf[24];
+  int n = snprintf (buf, sizeof (buf), "%" PRIu64, v);
+  yajl_gen_number (g->g, buf, (size_t) n);
 }
 
 void

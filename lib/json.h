@@ -27,6 +27,13 @@ const char *husk_json_get_string (const husk_json *v, const char *key);
 bool husk_json_int64 (const husk_json *v, int64_t *ret_value);
 /* true/false; false when V is not a boolean (RET untouched).  */
 bool husk_json_bool (const husk_json *v, bool *ret_value);
+/* An integer from 0 to 2^64-1 (JSON has no limit; yajl parses past INT64_MAX as a double, whose
+   text is read here); false otherwise (RET untouched).  */
+bool husk_json_uint64 (const husk_json *v, uint64_t *ret_value);
+bool husk_json_is_null (const husk_json *v);
+/* What V is, for messages: "a string", "an integer", "a number", "a boolean", "null",
+   "an object", "an array" ("nothing" for NULL).  */
+const char *husk_json_kind (const husk_json *v);
 
 size_t husk_json_array_len (const husk_json *v);
 const husk_json *husk_json_array_at (const husk_json *v, size_t i);
@@ -48,6 +55,7 @@ void husk_jgen_array_open (husk_jgen *g);
 void husk_jgen_array_close (husk_jgen *g);
 void husk_jgen_string (husk_jgen *g, const char *s);
 void husk_jgen_int (husk_jgen *g, int64_t v);
+void husk_jgen_uint64 (husk_jgen *g, uint64_t v);
 void husk_jgen_bool (husk_jgen *g, bool v);
 void husk_jgen_null (husk_jgen *g);
 /* Copy a parsed value into the output as it is.  */

@@ -5,7 +5,8 @@
    the unpacker and the whiteout code write nothing outside their root, a reference prints
    to a string that parses to itself, a removed auth entry is gone from a file that still
    parses, a saved container record loads as the same record, a log entry's time prints back
-   to the same instant.  A broken property aborts.
+   to the same instant, what the JSON mapping decodes encodes and decodes to the same bytes.  A
+   broken property aborts.
 
    Adding a mode: a function taking (data, size), a row in MODES, seeds in
    tests/fuzz/corpus/NAME/ (docs/fuzzing.md).  */
@@ -30,6 +31,7 @@
 #include "fuzz.h"
 #include "image.h"
 #include "json.h"
+#include "jsonmap.h"
 #include "logfile.h"
 #include "manifest.h"
 #include "record.h"
@@ -562,6 +564,125 @@ fuzz_log (const uint8_t *data, size_t size)
   return 0;
 }
 
+/* lib/jsonmap's decoder, with a table of every type and the same table LAX: what decodes
+   encodes, and that encoding decodes and encodes to the same bytes.  */
+struct fz_item
+{
+  char *k;
+  int64_t n;
+  uint64_t u;
+};
+
+struct fz_doc
+{
+  char id[13];
+  char *s;
+  int i;
+  int64_t i64;
+  uint64_t u64, wrap;
+  bool b;
+  int e;
+  char **v, **map;
+  struct fz_item one;
+  struct fz_item *items;
+  size_t n_items;
+  char *deep;
+};
+
+static const struct husk_jsonmap_enum fz_names[] = {
+  { "created", 0 },
+  { "running", 1 },
+  { "exited", 2 },
+  { NULL, 0 },
+};
+
+/* K is required in an array's elements only: an object that is absent is written with its
+   members, and an absent K would then be missing.  */
+#define FZ_ITEM_FIELDS(flags, req)                                                                 \
+  {                                                                                                \
+    HUSK_JM_STRING ("k", struct fz_item, k, (flags) | (req)),                                      \
+        HUSK_JM_INT64 ("n", struct fz_item, n, flags),                                             \
+        HUSK_JM_UINT64 ("u", struct fz_item, u, (flags) | HUSK_JM_OMIT_EMPTY), HUSK_JM_END,        \
+  }
+#define FZ_NESTED_FIELDS(flags)                                                                    \
+  {                                                                                                \
+    HUSK_JM_STRING ("deep", struct fz_doc, deep, flags), HUSK_JM_END,                              \
+  }
+static const struct husk_jsonmap_field fz_one_fields[] = FZ_ITEM_FIELDS (0, 0);
+static const struct husk_jsonmap_field fz_one_lax[] = FZ_ITEM_FIELDS (HUSK_JM_LAX, 0);
+static const struct husk_jsonmap_field fz_item_fields[] = FZ_ITEM_FIELDS (0, HUSK_JM_REQUIRED);
+static const struct husk_jsonmap_field fz_item_lax[]
+    = FZ_ITEM_FIELDS (HUSK_JM_LAX, HUSK_JM_REQUIRED);
+static const struct husk_jsonmap_field fz_nested_fields[] = FZ_NESTED_FIELDS (0);
+static const struct husk_jsonmap_field fz_nested_lax[] = FZ_NESTED_FIELDS (HUSK_JM_LAX);
+#define FZ_DOC_FIELDS(flags, one_t, item, nested)                                                  \
+  {                                                                                                \
+    HUSK_JM_CHARS ("id", struct fz_doc, id, flags), HUSK_JM_STRING ("s", struct fz_doc, s, flags), \
+        HUSK_JM_INT ("i", struct fz_doc, i, flags),                                                \
+        HUSK_JM_INT64 ("i64", struct fz_doc, i64, (flags) | HUSK_JM_OMIT_EMPTY),                   \
+        HUSK_JM_UINT64 ("u64", struct fz_doc, u64, flags),                                         \
+        HUSK_JM_U64_AS_I64 ("wrap", struct fz_doc, wrap, flags),                                   \
+        HUSK_JM_BOOL ("b", struct fz_doc, b, flags),                                               \
+        HUSK_JM_ENUM ("e", struct fz_doc, e, fz_names, flags),                                     \
+        HUSK_JM_STRV ("v", struct fz_doc, v, flags),                                               \
+        HUSK_JM_STRMAP ("map", struct fz_doc, map, (flags) | HUSK_JM_OMIT_EMPTY),                  \
+        HUSK_JM_OBJECT ("one", struct fz_doc, one, one_t, flags),                                  \
+        HUSK_JM_ARRAY ("items", struct fz_doc, items, n_items, item, flags),                       \
+        HUSK_JM_NESTED ("nested", nested, flags), HUSK_JM_END,                                     \
+  }
+static const struct husk_jsonmap_field fz_doc_fields[]
+    = FZ_DOC_FIELDS (0, fz_one_fields, fz_item_fields, fz_nested_fields);
+static const struct husk_jsonmap_field fz_doc_lax[]
+    = FZ_DOC_FIELDS (HUSK_JM_LAX, fz_one_lax, fz_item_lax, fz_nested_lax);
+
+static char *
+fz_encode (const struct husk_jsonmap_field *t, const struct fz_doc *d, size_t *ret_len)
+{
+  cleanup_jgen husk_jgen *g = husk_jgen_new (false);
+  const char *buf;
+  char *out;
+
+  husk_jsonmap_encode (g, t, d);
+  buf = husk_jgen_buf (g, ret_len);
+  out = husk_xmalloc (*ret_len + 1);
+  memcpy (out, buf, *ret_len);
+  out[*ret_len] = '\0';
+  return out;
+}
+
+static void
+fz_jsonmap_round_trip (const struct husk_jsonmap_field *t, const uint8_t *data, size_t size)
+{
+  struct fz_doc d = { 0 }, again = { 0 };
+  cleanup_error struct husk_error *e = NULL;
+  cleanup_free char *first = NULL, *second = NULL;
+  size_t len1, len2;
+
+  if (husk_jsonmap_parse ((const char *) data, size, t, &d, &e) < 0)
+    {
+      FUZZ_ASSERT (e != NULL && strchr (e->msg, '\n') == NULL && d.s == NULL && d.v == NULL
+                       && d.items == NULL,
+                   "a failed decode leaves an error of one line and nothing owned");
+      return;
+    }
+  first = fz_encode (t, &d, &len1);
+  FUZZ_ASSERT (husk_jsonmap_parse (first, len1, t, &again, &e) == 0, "\"%s\" does not decode: %s",
+               first, e->msg);
+  second = fz_encode (t, &again, &len2);
+  FUZZ_ASSERT (len1 == len2 && memcmp (first, second, len1) == 0,
+               "\"%s\" decodes and encodes as \"%s\"", first, second);
+  husk_jsonmap_clear (t, &d);
+  husk_jsonmap_clear (t, &again);
+}
+
+static int
+fuzz_jsonmap (const uint8_t *data, size_t size)
+{
+  fz_jsonmap_round_trip (fz_doc_fields, data, size);
+  fz_jsonmap_round_trip (fz_doc_lax, data, size);
+  return 0;
+}
+
 /* ---------------------------------------------------------------- table  */
 
 struct mode
@@ -583,6 +704,7 @@ static const struct mode modes[] = {
   { "record", fuzz_record, true },
   { "frames", fuzz_frames, false },
   { "log", fuzz_log, false },
+  { "jsonmap", fuzz_jsonmap, false },
 };
 
 static const struct mode *mode;
