@@ -29,8 +29,8 @@
 #include "record.h"
 #include "remove.h"
 #include "rundir.h"
+#include "state.h"
 #include "store.h"
-#include "timestamp.h"
 #include "util.h"
 #include "banned.h"
 
@@ -206,15 +206,9 @@ static void
 record_exit (struct monitor *m, int status, const char *error)
 {
   struct husk_ctr *c = m->ctr;
-  char now[64];
 
-  husk_now_rfc3339 (now, sizeof (now));
-  c->status = HUSK_CTR_EXITED;
-  c->exit_code = status;
-  free (c->finished_at);
-  c->finished_at = husk_xstrdup (now);
-  free (c->error);
-  c->error = error ? husk_xstrdup (error) : NULL;
+  /* Every status may end as exited (a start that failed ends a created or exited one).  */
+  husk_ctr_set_exited (c, status, error, NULL, NULL);
   husk_ctr_save_state (m->store, c, NULL);
 }
 
@@ -529,19 +523,10 @@ monitor_main (struct husk_store *s, struct husk_ctr *c, int attach_fd, int ready
     }
 
   {
-    char now[64];
-    husk_now_rfc3339 (now, sizeof (now));
     c->pid = proc.pid;
     c->pid_start = husk_proc_start_time (proc.pid);
-    c->status = HUSK_CTR_RUNNING;
-    c->exit_code = 0;
-    free (c->started_at);
-    c->started_at = husk_xstrdup (now);
-    free (c->finished_at);
-    c->finished_at = NULL;
-    free (c->error);
-    c->error = NULL;
-    if (husk_ctr_write_pidfile (c, &err) < 0 || husk_ctr_save_state (s, c, &err) < 0)
+    if (husk_ctr_set_running (c, NULL, &err) < 0 || husk_ctr_write_pidfile (c, &err) < 0
+        || husk_ctr_save_state (s, c, &err) < 0)
       {
         kill (proc.pid, SIGKILL);
         waitpid (proc.pid, NULL, 0);

@@ -1,4 +1,5 @@
-/* Unit tests for engine/: container log files (writer, reader, RFC 3339 times).  */
+/* Unit tests for engine/: container log files (writer, reader, RFC 3339 times), the
+   container state machine.  */
 #include "config.h"
 
 #include <errno.h>
@@ -13,6 +14,8 @@
 #include "cleanup.h"
 #include "json.h"
 #include "logfile.h"
+#include "record.h"
+#include "state.h"
 #include "tap.h"
 #include "util.h"
 
@@ -291,10 +294,72 @@ test_logfile (void)
   rmdir (dir);
 }
 
+static void
+test_state (void)
+{
+  static const enum husk_ctr_status all[] = { HUSK_CTR_CREATED, HUSK_CTR_RUNNING,
+                                               HUSK_CTR_EXITED };
+  /* [from][to], in the order of all[].  */
+  static const bool legal[3][3] = { { false, true, true },
+                                    { false, false, true },
+                                    { false, true, true } };
+  struct husk_ctr c = { .id = "0123456789abcdef" };
+  struct husk_error *err = NULL;
+  bool table_ok = true;
+
+  for (size_t i = 0; i < 3; i++)
+    for (size_t k = 0; k < 3; k++)
+      if (husk_ctr_transition_ok (all[i], all[k]) != legal[i][k])
+        {
+          printf ("# %s -> %s\n", husk_ctr_status_name (all[i]), husk_ctr_status_name (all[k]));
+          table_ok = false;
+        }
+  ok (table_ok, "transitions: created and exited may start, every status may end as exited, "
+                "none goes back to created");
+
+  c.status = HUSK_CTR_CREATED;
+  c.exit_code = 3;
+  c.error = husk_xstrdup ("old");
+  c.finished_at = husk_xstrdup ("2024-01-01T00:00:00Z");
+  ok (husk_ctr_set_running (&c, "2024-01-02T03:04:05.000000001Z", &err) == 0
+          && c.status == HUSK_CTR_RUNNING && c.exit_code == 0 && c.error == NULL
+          && c.finished_at == NULL,
+      "created -> running clears the exit code, the error and finished_at");
+  is_str (c.started_at, "2024-01-02T03:04:05.000000001Z", "running sets started_at");
+
+  ok (husk_ctr_set_running (&c, NULL, &err) < 0 && c.status == HUSK_CTR_RUNNING,
+      "running -> running is refused and changes nothing");
+  is_str (err ? err->msg : NULL, "container 0123456789ab: cannot go from running to running",
+          "the error names both states");
+  husk_error_free (&err);
+
+  ok (husk_ctr_set_exited (&c, 137, NULL, "2024-01-02T03:04:06Z", &err) == 0
+          && c.status == HUSK_CTR_EXITED && c.exit_code == 137 && c.error == NULL,
+      "running -> exited records the exit code");
+  is_str (c.finished_at, "2024-01-02T03:04:06Z", "exited sets finished_at");
+  is_str (c.started_at, "2024-01-02T03:04:05.000000001Z", "exited keeps started_at");
+
+  ok (husk_ctr_set_exited (&c, 127, "no such file", NULL, &err) == 0 && c.exit_code == 127,
+      "exited -> exited: a start that failed again");
+  is_str (c.error, "no such file", "the error is kept");
+  ok (c.finished_at && strcmp (c.finished_at, "2024-01-02T03:04:06Z") != 0
+          && c.finished_at[strlen (c.finished_at) - 1] == 'Z',
+      "without a time the current one is used");
+
+  ok (husk_ctr_set_running (&c, NULL, &err) == 0 && c.status == HUSK_CTR_RUNNING
+          && c.error == NULL && c.finished_at == NULL && c.started_at,
+      "exited -> running: started again");
+
+  free (c.started_at);
+  free (c.finished_at);
+  free (c.error);
+}
+
 
 int
 main (void)
 {
   test_logfile ();
+  test_state ();
   return tap_done ();
 }
