@@ -84,7 +84,7 @@ main (int argc, char **argv)
      with explicit modes (0700, 0600), which 0022 leaves as they are.  */
   g.caller_umask = umask (0022);
   husk_self_exe_init ();
-  /* A detached container's monitor, re-executed by itself (engine/monitor.c) from the
+  /* A detached container's monitor, re-executed by itself (engine/monitor-start.c) from the
      sealed copy its parent ran; sealing here is a check, unless something else started it.  */
   if (argc > 1 && strcmp (argv[1], HUSK_MONITOR_ARG) == 0)
     {
@@ -93,7 +93,9 @@ main (int argc, char **argv)
           fprintf (stderr, "husk: %s\n", err->msg);
           return HUSK_EXIT_FAILURE;
         }
-      return husk_monitor_exec_main (argc, argv);
+      husk_monitor_exec_main (argc, argv, &err);
+      fprintf (stderr, "husk: %s\n", err->msg);
+      return 125;
     }
 
   for (i = 1; i < argc && argv[i][0] == '-'; i++)

@@ -8,8 +8,8 @@
 
 #include "cleanup.h"
 #include "commands.h"
+#include "control.h"
 #include "lock.h"
-#include "monitor.h"
 #include "record.h"
 #include "remove.h"
 #include "util.h"

@@ -25,6 +25,7 @@
 #include "remove.h"
 #include "rundir.h"
 #include "signame.h"
+#include "state.h"
 #include "timestamp.h"
 #include "util.h"
 #include "banned.h"
@@ -648,16 +649,13 @@ foreground_started (void *arg, pid_t pid)
 {
   struct foreground *f = arg;
   struct husk_ctr *c = f->ctr;
-  char now[64];
 
-  husk_now_rfc3339 (now, sizeof (now));
-  c->status = HUSK_CTR_RUNNING;
+  /* A container create just made: it is "created", so this cannot fail.  */
+  husk_ctr_set_running (c, NULL, NULL);
   c->pid = pid;
   c->pid_start = husk_proc_start_time (pid);
   c->monitor_pid = getpid ();
   c->monitor_start = husk_proc_start_time (getpid ());
-  free (c->started_at);
-  c->started_at = husk_xstrdup (now);
   if (husk_ctr_write_pidfile (c, NULL) == 0)
     husk_ctr_save_state (f->store, c, NULL);
   return 0;
@@ -716,15 +714,8 @@ husk_cmd_run (struct husk_global *g, int argc, char **argv, struct husk_error **
         fprintf (stderr, "husk: warning: container %.12s: %s\n", ctr->id, rmerr->msg);
       return status;
     }
-  {
-    char now[64];
-    husk_now_rfc3339 (now, sizeof (now));
-    ctr->status = HUSK_CTR_EXITED;
-    ctr->exit_code = status;
-    free (ctr->finished_at);
-    ctr->finished_at = husk_xstrdup (now);
-    ctr->pid = ctr->monitor_pid = 0;
-    husk_ctr_save_state (store, ctr, NULL);
-  }
+  husk_ctr_set_exited (ctr, status, NULL, NULL, NULL);
+  ctr->pid = ctr->monitor_pid = 0;
+  husk_ctr_save_state (store, ctr, NULL);
   return status;
 }

@@ -11,6 +11,7 @@
 #include "attach.h"
 #include "cleanup.h"
 #include "commands.h"
+#include "control.h"
 #include "lock.h"
 #include "monitor.h"
 #include "record.h"

@@ -10,7 +10,7 @@
 #include "attach.h"
 #include "cleanup.h"
 #include "commands.h"
-#include "monitor.h"
+#include "control.h"
 #include "record.h"
 #include "rundir.h"
 #include "signame.h"

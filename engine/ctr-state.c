@@ -14,8 +14,8 @@
 #include "proc.h"
 #include "record.h"
 #include "rundir.h"
+#include "state.h"
 #include "store.h"
-#include "timestamp.h"
 #include "util.h"
 #include "banned.h"
 
@@ -49,17 +49,31 @@ husk_ctr_status_name (enum husk_ctr_status st)
 }
 
 
-int
-husk_ctr_save_state (struct husk_store *s, const struct husk_ctr *c, struct husk_error **err)
+/* C's state.json, written relative to DIRFD.  */
+static int
+save_state (int dirfd, const char *path, const struct husk_ctr *c, struct husk_error **err)
 {
   cleanup_jgen husk_jgen *g = husk_jgen_new (false);
-  cleanup_free char *path = husk_strdup_printf ("containers/%s/state.json", c->id);
   const char *buf;
   size_t len;
 
   husk_jsonmap_encode (g, state_fields, c);
   buf = husk_jgen_buf (g, &len);
-  return husk_write_file_replace_at (husk_store_rootfd (s), path, buf, len, 0600, err);
+  return husk_write_file_replace_at (dirfd, path, buf, len, 0600, err);
+}
+
+int
+husk_ctr_save_state (struct husk_store *s, const struct husk_ctr *c, struct husk_error **err)
+{
+  cleanup_free char *path = husk_strdup_printf ("containers/%s/state.json", c->id);
+
+  return save_state (husk_store_rootfd (s), path, c, err);
+}
+
+int
+husk_ctr_save_state_at (int dirfd, const struct husk_ctr *c, struct husk_error **err)
+{
+  return save_state (dirfd, "state.json", c, err);
 }
 
 void
@@ -88,7 +102,6 @@ husk_ctr_load_state (struct husk_store *s, struct husk_ctr *c)
 void
 husk_ctr_repair_state (struct husk_store *s, struct husk_ctr *c)
 {
-  char now[64];
   bool have_pids = husk_ctr_read_pidfile (c);
 
   if (have_pids && husk_proc_alive (c->monitor_pid, c->monitor_start))
@@ -117,13 +130,8 @@ husk_ctr_repair_state (struct husk_store *s, struct husk_ctr *c)
     free (fresh.finished_at);
     free (fresh.error);
   }
-  husk_now_rfc3339 (now, sizeof (now));
-  c->status = HUSK_CTR_EXITED;
-  c->exit_code = 255;
-  free (c->finished_at);
-  c->finished_at = husk_xstrdup (now);
-  free (c->error);
-  c->error = husk_xstrdup ("its monitor is gone (killed, crashed or the machine restarted)");
+  husk_ctr_set_exited (c, 255, "its monitor is gone (killed, crashed or the machine restarted)",
+                       NULL, NULL);
   c->pid = c->monitor_pid = 0;
   husk_ctr_save_state (s, c, NULL);
   husk_ctr_remove_rundir (c);

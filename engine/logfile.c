@@ -40,11 +40,17 @@ struct husk_logw
 int
 husk_logw_open (const char *path, struct husk_logw **ret, struct husk_error **err)
 {
+  return husk_logw_open_at (AT_FDCWD, path, ret, err);
+}
+
+int
+husk_logw_open_at (int dirfd, const char *path, struct husk_logw **ret, struct husk_error **err)
+{
   struct husk_logw *w;
   struct stat st;
   char last;
   /* Readable too, for the check of its last byte.  */
-  int fd = open (path, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC | O_NOCTTY, 0600);
+  int fd = openat (dirfd, path, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC | O_NOCTTY, 0600);
 
   if (fd < 0)
     return husk_error_set (err, errno, "open log \"%s\"", path);

@@ -36,6 +36,9 @@ struct husk_logw;
 /* Open PATH for appending (created 0600, close-on-exec).  When it ends inside a line (a writer
    died mid-write), the first line written starts with a "\n" so that it stays whole.  */
 int husk_logw_open (const char *path, struct husk_logw **ret, struct husk_error **err);
+/* The same with PATH relative to DIRFD (AT_FDCWD: as husk_logw_open).  */
+int husk_logw_open_at (int dirfd, const char *path, struct husk_logw **ret,
+                       struct husk_error **err);
 
 /* Add LEN bytes the container wrote on STREAM (HUSK_LOG_STDOUT or HUSK_LOG_STDERR): all of them
    are written at once, as entries that each end at a "\n" or are cut at HUSK_LOG_LINE_MAX

@@ -106,6 +106,9 @@ void husk_ctr_parse_state (struct husk_ctr *c, const char *buf, size_t len);
 int husk_ctr_save_config (struct husk_store *s, const struct husk_ctr *c, bool durable,
                           struct husk_error **err);
 int husk_ctr_save_state (struct husk_store *s, const struct husk_ctr *c, struct husk_error **err);
+/* The same into DIRFD, a descriptor of containers/ID: what a monitor holds instead of the
+   store.  */
+int husk_ctr_save_state_at (int dirfd, const struct husk_ctr *c, struct husk_error **err);
 
 
 

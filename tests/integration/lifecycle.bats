@@ -445,6 +445,42 @@ assert m["Destination"] == "/mnt" and m["RW"] is False, m
 	husk rm -f lc-crash
 }
 
+@test "a monitor holds its container's directory and log, not the store: image removal never waits for it" {
+	pull plain latest
+	for mode in exec no-exec; do
+		if [ "$mode" = no-exec ]; then
+			id=$(HUSK_MONITOR_NO_EXEC=1 husk run -d --name lc-nostore basic sleep 1000)
+		else
+			id=$(husk run -d --name lc-nostore basic sleep 1000)
+		fi
+		mon=$(inspect_field lc-nostore 'c["State"]["MonitorPid"]')
+		[ "$mon" -gt 0 ] && proc_live "$mon" || fail "$mode: no monitor: $mon"
+		store=$(realpath "$STORE")
+		held=$(for fd in /proc/"$mon"/fd/*; do readlink "$fd"; done)
+		[[ "$held" == *"$store/containers/$id"* ]] || fail "$mode: its directory is not held: $held"
+		while read -r path; do
+			case $path in
+			"$store" | "$store/lock" | "$store/containers" | "$store/layers"* | "$store/blobs"* | \
+				"$store/images.json" | "$store/container-names"*)
+				fail "$mode: the monitor holds $path" ;;
+			esac
+		done <<<"$held"
+		# Nobody holds the store's lock nor the lock image removal takes on containers/.
+		flock -n -x "$STORE/lock" true || fail "$mode: the store's lock is held"
+		flock -n -x "$STORE/containers" true || fail "$mode: the lock on containers/ is held"
+		# An image no container uses goes; the one this container uses is kept by the in-use
+		# check, not by a lock.
+		run --separate-stderr husk rmi plain
+		assert_status 0
+		run --separate-stderr husk rmi basic
+		[ "$status" -ne 0 ] || fail "$mode: an image in use was removed"
+		assert_stderr_contains 'image "basic": a container uses it'
+		[ "$(state lc-nostore)" = running ]
+		husk rm -f lc-nostore >/dev/null
+		pull plain latest
+	done
+}
+
 @test "state lost with the runtime directory (a reboot) is repaired on the next command" {
 	id=$(husk run -d --name lc-reboot basic sleep 100)
 	mon=$(inspect_field lc-reboot 'c["State"]["MonitorPid"]')

@@ -1,4 +1,5 @@
-/* Unit tests for engine/: container log files (writer, reader, RFC 3339 times).  */
+/* Unit tests for engine/: container log files (writer, reader, RFC 3339 times), the
+   container state machine, the monitor's command line.  */
 #include "config.h"
 
 #include <errno.h>
@@ -13,6 +14,9 @@
 #include "cleanup.h"
 #include "json.h"
 #include "logfile.h"
+#include "monitor-args.h"
+#include "record.h"
+#include "state.h"
 #include "tap.h"
 #include "util.h"
 
@@ -291,10 +295,265 @@ test_logfile (void)
   rmdir (dir);
 }
 
+static void
+test_state (void)
+{
+  static const enum husk_ctr_status all[] = { HUSK_CTR_CREATED, HUSK_CTR_RUNNING,
+                                               HUSK_CTR_EXITED };
+  /* [from][to], in the order of all[].  */
+  static const bool legal[3][3] = { { false, true, true },
+                                    { false, false, true },
+                                    { false, true, true } };
+  struct husk_ctr c = { .id = "0123456789abcdef" };
+  struct husk_error *err = NULL;
+  bool table_ok = true;
+
+  for (size_t i = 0; i < 3; i++)
+    for (size_t k = 0; k < 3; k++)
+      if (husk_ctr_transition_ok (all[i], all[k]) != legal[i][k])
+        {
+          printf ("# %s -> %s\n", husk_ctr_status_name (all[i]), husk_ctr_status_name (all[k]));
+          table_ok = false;
+        }
+  ok (table_ok, "transitions: created and exited may start, every status may end as exited, "
+                "none goes back to created");
+
+  c.status = HUSK_CTR_CREATED;
+  c.exit_code = 3;
+  c.error = husk_xstrdup ("old");
+  c.finished_at = husk_xstrdup ("2024-01-01T00:00:00Z");
+  ok (husk_ctr_set_running (&c, "2024-01-02T03:04:05.000000001Z", &err) == 0
+          && c.status == HUSK_CTR_RUNNING && c.exit_code == 0 && c.error == NULL
+          && c.finished_at == NULL,
+      "created -> running clears the exit code, the error and finished_at");
+  is_str (c.started_at, "2024-01-02T03:04:05.000000001Z", "running sets started_at");
+
+  ok (husk_ctr_set_running (&c, NULL, &err) < 0 && c.status == HUSK_CTR_RUNNING,
+      "running -> running is refused and changes nothing");
+  is_str (err ? err->msg : NULL, "container 0123456789ab: cannot go from running to running",
+          "the error names both states");
+  husk_error_free (&err);
+
+  ok (husk_ctr_set_exited (&c, 137, NULL, "2024-01-02T03:04:06Z", &err) == 0
+          && c.status == HUSK_CTR_EXITED && c.exit_code == 137 && c.error == NULL,
+      "running -> exited records the exit code");
+  is_str (c.finished_at, "2024-01-02T03:04:06Z", "exited sets finished_at");
+  is_str (c.started_at, "2024-01-02T03:04:05.000000001Z", "exited keeps started_at");
+
+  ok (husk_ctr_set_exited (&c, 127, "no such file", NULL, &err) == 0 && c.exit_code == 127,
+      "exited -> exited: a start that failed again");
+  is_str (c.error, "no such file", "the error is kept");
+  ok (c.finished_at && strcmp (c.finished_at, "2024-01-02T03:04:06Z") != 0
+          && c.finished_at[strlen (c.finished_at) - 1] == 'Z',
+      "without a time the current one is used");
+
+  ok (husk_ctr_set_running (&c, NULL, &err) == 0 && c.status == HUSK_CTR_RUNNING
+          && c.error == NULL && c.finished_at == NULL && c.started_at,
+      "exited -> running: started again");
+
+  free (c.started_at);
+  free (c.finished_at);
+  free (c.error);
+}
+
+#define ID64 "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+
+/* Decode the NULL-terminated V; the error's message, or NULL when it decoded.  */
+static char *
+decode_error (const char *const *v, struct husk_monitor_args *ret)
+{
+  struct husk_error *err = NULL;
+  char *msg = NULL;
+  int n = 0;
+
+  while (v[n])
+    n++;
+  if (husk_monitor_args_decode (n, (char *const *) v, ret, &err) < 0)
+    {
+      msg = husk_xstrdup (err ? err->msg : "(no message)");
+      husk_error_free (&err);
+    }
+  return msg;
+}
+
+static void
+test_monitor_args (void)
+{
+  /* In the place of "--protocol 1".  */
+  static const struct
+  {
+    const char *key, *value, *error;
+  } bad[] = {
+    { "--protocol", "2", "monitor: protocol version 2, this husk speaks version 1" },
+    { "--protocol", "x", "monitor: --protocol \"x\": not a number" },
+    { "--pid", "12", "monitor: no protocol version (--protocol N after the store and the ID)" },
+  };
+  /* The first argument after the version: a key and a value, or a key alone.  */
+  static const struct
+  {
+    const char *key, *value, *error;
+  } malformed[] = {
+    { "--pid", "abc", "monitor: --pid \"abc\": not a process id" },
+    { "--pid", "0", "monitor: --pid \"0\": not a process id" },
+    { "--out-fd", "-2", "monitor: --out-fd \"-2\": not a descriptor" },
+    { "--out-fd", "99999999999", "monitor: --out-fd \"99999999999\": not a descriptor" },
+    { "--colour", "blue", "monitor: unknown argument \"--colour\"" },
+    { "12", NULL, "monitor: unknown argument \"12\"" },
+    { "--pid=12", NULL, "monitor: unknown argument \"--pid=12\"" },
+    { "--store", "/s", "monitor: unknown argument \"--store\"" },
+    { "--name", "", "monitor: --name: empty" },
+    { "--client", "x:1", "monitor: --client \"x:1\": not a descriptor" },
+    { "--client", "5:y", "monitor: --client \"5:y\": the flags are not a number" },
+    { "--dir-fd", "4", "monitor: --dir-fd given twice" },
+  };
+  struct husk_monitor_args a, b;
+  char **argv;
+  char *msg;
+  bool same;
+
+  husk_monitor_args_init (&a);
+  ok (a.dir_fd == -1 && a.out_fd == -1 && a.userns_fd == -1 && a.name == NULL && !a.auto_remove,
+      "fresh arguments: no descriptors, no strings, no flags");
+  a.store = "/var/lib/husk=odd name";
+  a.id = ID64;
+  a.name = "web";
+  a.started_at = "2024-01-02T03:04:05.000000006Z";
+  a.auto_remove = true;
+  a.idmap = true;
+  a.pid = 4242;
+  a.dir_fd = 3;
+  a.listen_fd = 7;
+  a.out_fd = 4;
+  a.err_fd = 5;
+  a.userns_fd = 8;
+  a.n_clients = 2;
+  a.clients[0] = (struct husk_monitor_client){ .fd = 9, .hello = true, .flags = 0xffffffffu };
+  a.clients[1] = (struct husk_monitor_client){ .fd = 10 };
+  argv = husk_monitor_args_encode (&a);
+  is_str (argv[1], HUSK_MONITOR_ARG, "the monitor's command word comes first");
+  ok (strcmp (argv[2], a.store) == 0 && strcmp (argv[3], ID64) == 0,
+      "then the store and the ID, for ps");
+  ok (strcmp (argv[4], "--protocol") == 0 && strcmp (argv[5], "1") == 0,
+      "then the protocol version");
+  {
+    bool named = true, has_name = false;
+    for (size_t k = 6; argv[k]; k++)
+      {
+        bool flag = strcmp (argv[k], "--rm") == 0 || strcmp (argv[k], "--idmap") == 0;
+        named = named && strncmp (argv[k], "--", 2) == 0 && (flag || argv[k + 1]);
+        has_name = has_name
+                   || (strcmp (argv[k], "--name") == 0 && strcmp (argv[k + 1], "web") == 0);
+        if (!flag && argv[k + 1])
+          k++;
+      }
+    ok (named && has_name, "every other argument is named; the name is a word of its own");
+  }
+  ok (husk_monitor_args_decode ((int) husk_strv_len (argv), argv, &b, NULL) == 0,
+      "the encoded arguments decode");
+  same = strcmp (b.store, a.store) == 0 && strcmp (b.id, a.id) == 0
+         && strcmp (b.name, a.name) == 0 && strcmp (b.started_at, a.started_at) == 0
+         && b.auto_remove && !b.tty && b.idmap && b.pid == 4242 && b.dir_fd == 3
+         && b.listen_fd == 7 && b.out_fd == 4 && b.err_fd == 5 && b.in_fd == -1
+         && b.userns_fd == 8 && b.n_clients == 2 && b.clients[0].fd == 9 && b.clients[0].hello
+         && b.clients[0].flags == 0xffffffffu && b.clients[1].fd == 10 && !b.clients[1].hello;
+  ok (same, "the round trip gives the same arguments back");
+  husk_strv_free (argv);
+
+  husk_monitor_args_init (&a);
+  a.store = "/s";
+  a.id = ID64;
+  a.tty = true;
+  a.pid = 1;
+  a.dir_fd = 0;
+  a.listen_fd = 1;
+  argv = husk_monitor_args_encode (&a);
+  ok (husk_monitor_args_decode ((int) husk_strv_len (argv), argv, &b, NULL) == 0 && b.tty
+          && b.name == NULL && b.started_at == NULL && !b.auto_remove && b.n_clients == 0
+          && b.out_fd == -1,
+      "without a name, a start time or clients the round trip holds too");
+  husk_strv_free (argv);
+
+  for (size_t i = 0; i < sizeof (bad) / sizeof (bad[0]); i++)
+    {
+      const char *v[] = { "husk-monitor", HUSK_MONITOR_ARG, "/s", ID64, bad[i].key, bad[i].value,
+                          NULL };
+      msg = decode_error (v, &b);
+      is_str (msg, bad[i].error, "\"%s %s\" first is refused", bad[i].key, bad[i].value);
+      free (msg);
+    }
+  for (size_t i = 0; i < sizeof (malformed) / sizeof (malformed[0]); i++)
+    {
+      /* First, so that it is read before a good value of the same key.  */
+      const char *v[16] = { "husk-monitor", HUSK_MONITOR_ARG, "/s", ID64, "--protocol", "1" };
+      const char *rest[] = { "--pid", "12", "--dir-fd", "3", "--listen-fd", "4" };
+      size_t n = 6;
+      v[n++] = malformed[i].key;
+      if (malformed[i].value)
+        v[n++] = malformed[i].value;
+      for (size_t k = 0; k < sizeof (rest) / sizeof (rest[0]); k++)
+        v[n++] = rest[k];
+      v[n] = NULL;
+      msg = decode_error (v, &b);
+      is_str (msg, malformed[i].error, "\"%s\" is refused", malformed[i].key);
+      free (msg);
+    }
+  {
+    const char *v[] = { "husk-monitor", HUSK_MONITOR_ARG, "/s", ID64, "--protocol", "1",
+                        "--pid", "12", "--dir-fd", "3", "--listen-fd", NULL };
+    msg = decode_error (v, &b);
+    is_str (msg, "monitor: --listen-fd: a value is missing", "a value cut off is named");
+    free (msg);
+  }
+  {
+    const char *v[] = { "husk-monitor", HUSK_MONITOR_ARG, "/s", ID64, "--protocol", "1",
+                        "--pid", "12", "--listen-fd", "4", NULL };
+    msg = decode_error (v, &b);
+    is_str (msg, "monitor: --dir-fd is missing", "a missing argument is named");
+    free (msg);
+  }
+  {
+    const char *v[] = { "husk-monitor", HUSK_MONITOR_ARG, "/s", "../../etc", "--protocol", "1",
+                        "--pid", "12", "--dir-fd", "3", "--listen-fd", "4", NULL };
+    msg = decode_error (v, &b);
+    is_str (msg, "monitor: \"../../etc\": not a container ID", "the ID is checked");
+    free (msg);
+  }
+  {
+    const char *v[] = { "husk-monitor", HUSK_MONITOR_ARG, "s", ID64, "--protocol", "1",
+                        "--pid", "12", "--dir-fd", "3", "--listen-fd", "4", NULL };
+    msg = decode_error (v, &b);
+    is_str (msg, "monitor: store \"s\": not an absolute path", "the store is checked");
+    free (msg);
+  }
+  {
+    const char *v[] = { "husk-monitor", "run", "/s", ID64, "--protocol", "1", NULL };
+    msg = decode_error (v, &b);
+    is_str (msg, "monitor: not a monitor's command line", "another command is refused");
+    free (msg);
+  }
+  {
+    char **many = NULL;
+    const char *fixed[] = { "husk-monitor", HUSK_MONITOR_ARG, "/s", ID64, "--protocol", "1",
+                            "--pid", "12", "--dir-fd", "3", "--listen-fd", "4" };
+    for (size_t i = 0; i < sizeof (fixed) / sizeof (fixed[0]); i++)
+      husk_strv_append (&many, fixed[i]);
+    for (int i = 0; i <= HUSK_MONITOR_MAX_CLIENTS; i++)
+      {
+        husk_strv_append (&many, "--client");
+        husk_strv_append (&many, "20:1");
+      }
+    msg = decode_error ((const char *const *) many, &b);
+    is_str (msg, "monitor: more than 32 --client", "at most 32 clients");
+    free (msg);
+    husk_strv_free (many);
+  }
+}
 
 int
 main (void)
 {
   test_logfile ();
+  test_state ();
+  test_monitor_args ();
   return tap_done ();
 }
