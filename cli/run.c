@@ -16,6 +16,7 @@
 #include "commands.h"
 #include "caps.h"
 #include "container.h"
+#include "defaults.h"
 #include "image.h"
 #include "json.h"
 #include "monitor.h"
@@ -173,17 +174,17 @@ parse_ulimit (const char *arg, struct husk_rlimit *rl, struct husk_error **err)
 }
 
 static int
-parse_security_opt (const char *arg, struct husk_container_spec *spec, char **ret_profile,
+parse_security_opt (const char *arg, struct husk_security_opts *sec, char **ret_profile,
                     struct husk_error **err)
 {
   if (strcmp (arg, "no-new-privileges") == 0 || strcmp (arg, "no-new-privileges:true") == 0
       || strcmp (arg, "no-new-privileges=true") == 0)
-    spec->no_new_privs = true;
+    sec->no_new_privs = true;
   else if (strcmp (arg, "no-new-privileges:false") == 0
            || strcmp (arg, "no-new-privileges=false") == 0)
-    spec->no_new_privs = false;
+    sec->no_new_privs = false;
   else if (strcmp (arg, "seccomp=unconfined") == 0 || strcmp (arg, "seccomp:unconfined") == 0)
-    spec->seccomp = HUSK_SECCOMP_UNCONFINED;
+    sec->seccomp_unconfined = true;
   else if (husk_str_has_prefix (arg, "seccomp=") || husk_str_has_prefix (arg, "seccomp:"))
     {
       size_t len;
@@ -191,7 +192,8 @@ parse_security_opt (const char *arg, struct husk_container_spec *spec, char **re
       *ret_profile = NULL;
       if (husk_read_file_at (AT_FDCWD, arg + 8, 4 << 20, ret_profile, &len, err) < 0)
         return husk_error_wrap (err, "seccomp profile \"%s\"", arg + 8);
-      spec->seccomp = HUSK_SECCOMP_PROFILE;
+      sec->seccomp_unconfined = false;
+      sec->seccomp_profile = *ret_profile;
     }
   else
     return husk_cli_usage_error (err, cmd,
@@ -287,10 +289,11 @@ create_container (struct husk_global *g, int argc, char **argv, bool *ret_detach
   struct husk_image_config cfg = { 0 };
   const struct husk_image *img;
   struct husk_container_spec spec;
+  struct husk_security_opts sec = { 0 };
   struct husk_ctr rec;
   const char *name_opt = NULL, *workdir = NULL, *user = NULL, *entrypoint = NULL;
   const char *hostname_opt = NULL;
-  uint64_t cap_add = 0, cap_drop = 0, mask;
+  uint64_t mask;
   bool has_entrypoint = false, rm = false, locked = false, made_dir = false;
   char id[HUSK_DIGEST_HEX_LEN + 1];
   char created[64];
@@ -386,16 +389,16 @@ create_container (struct husk_global *g, int argc, char **argv, bool *ret_detach
             goto fail;
           }
         if (c == OPT_CAP_ADD)
-          cap_add |= mask;
+          sec.cap_add |= mask;
         else
-          cap_drop |= mask;
+          sec.cap_drop |= mask;
         break;
       case OPT_SECURITY_OPT:
-        if (parse_security_opt (optarg, &spec, &profile, err) < 0)
+        if (parse_security_opt (optarg, &sec, &profile, err) < 0)
           goto fail;
         break;
       case OPT_PRIVILEGED:
-        spec.privileged = true;
+        sec.privileged = true;
         break;
       case OPT_INIT:
         spec.init = true;
@@ -565,17 +568,7 @@ create_container (struct husk_global *g, int argc, char **argv, bool *ret_detach
   spec.n_mounts = n_mounts;
   spec.rlimits = rlimits;
   spec.n_rlimits = n_rlimits;
-  spec.seccomp_profile = profile;
-  if (spec.privileged)
-    {
-      spec.caps = husk_caps_all ();
-      spec.seccomp = HUSK_SECCOMP_UNCONFINED;
-    }
-  else
-    spec.caps = (husk_caps_default () | cap_add) & ~cap_drop;
-  /* As in Docker, an explicit --cap-add wins over --cap-drop ALL.  */
-  if (!spec.privileged && cap_drop == husk_caps_all ())
-    spec.caps = cap_add;
+  husk_defaults_apply (&spec, &sec);
 
   husk_now_rfc3339 (created, sizeof (created));
   memcpy (rec.id, id, sizeof (rec.id));
@@ -584,6 +577,7 @@ create_container (struct husk_global *g, int argc, char **argv, bool *ret_detach
   rec.image_name = argv[optind];
   rec.created = created;
   rec.auto_remove = rm;
+  rec.privileged = sec.privileged;
   rec.stop_signal = cfg.stop_signal;
   rec.layers = img->layers;
   rec.spec = spec;
@@ -613,6 +607,8 @@ fail:
   if (locked)
     husk_store_gc_unlock (store);
   mounts_clear (mounts, n_mounts);
+  husk_strv_free (spec.masked_paths);
+  husk_strv_free (spec.readonly_paths);
   husk_images_clear (&list);
   husk_image_config_clear (&cfg);
   if (r < 0 && *err && (*err)->status == 0)

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "cleanup.h"
+#include "defaults.h"
 #include "devices.h"
 #include "digest.h"
 #include "json.h"
@@ -90,7 +91,9 @@ husk_ctr_save_config (struct husk_store *s, const struct husk_ctr *c, bool durab
   husk_ctr_json_opt_string (g, "network", sp->network == HUSK_NETWORK_HOST ? "host" : "none");
   husk_jgen_key (g, "caps");
   husk_jgen_int (g, (int64_t) sp->caps);
-  gen_bool (g, "privileged", sp->privileged);
+  gen_bool (g, "privileged", c->privileged);
+  gen_strv (g, "masked_paths", sp->masked_paths);
+  gen_strv (g, "readonly_paths", sp->readonly_paths);
   gen_bool (g, "no_new_privs", sp->no_new_privs);
   husk_ctr_json_opt_string (g, "seccomp",
                   sp->seccomp == HUSK_SECCOMP_UNCONFINED ? "unconfined"
@@ -189,7 +192,18 @@ husk_ctr_parse_config (struct husk_store *s, struct husk_ctr *c, const char *buf
   sp->network = v && strcmp (v, "host") == 0 ? HUSK_NETWORK_HOST : HUSK_NETWORK_NONE;
   if (husk_json_int64 (husk_json_get (j, "caps"), &n))
     sp->caps = (uint64_t) n;
-  sp->privileged = get_bool (j, "privileged");
+  c->privileged = get_bool (j, "privileged");
+  /* A record written before the spec held its paths has Docker's, or none when privileged,
+     as that husk applied them.  */
+  if (husk_json_get (j, "masked_paths") == NULL && husk_json_get (j, "readonly_paths") == NULL)
+    husk_defaults_paths (c->privileged, &sp->masked_paths, &sp->readonly_paths);
+  else if ((sp->masked_paths = husk_json_strv (husk_json_get (j, "masked_paths"),
+                                               "masked_paths", err))
+               == NULL
+           || (sp->readonly_paths = husk_json_strv (husk_json_get (j, "readonly_paths"),
+                                                    "readonly_paths", err))
+                  == NULL)
+    return -1;
   sp->no_new_privs = get_bool (j, "no_new_privs");
   v = husk_json_get_string (j, "seccomp");
   sp->seccomp = v && strcmp (v, "unconfined") == 0 ? HUSK_SECCOMP_UNCONFINED
