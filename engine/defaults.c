@@ -11,9 +11,18 @@
 /* Hidden behind /dev/null (files) or an empty read-only tmpfs (directories): kernel state a
    container has no business reading, as Docker lists them.  */
 const char *const husk_default_masked_paths[] = {
-  "/proc/asound",      "/proc/acpi",       "/proc/kcore",      "/proc/keys",
-  "/proc/latency_stats", "/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug",
-  "/proc/scsi",        "/sys/firmware",    "/sys/devices/virtual/powercap", NULL,
+  "/proc/asound",
+  "/proc/acpi",
+  "/proc/kcore",
+  "/proc/keys",
+  "/proc/latency_stats",
+  "/proc/timer_list",
+  "/proc/timer_stats",
+  "/proc/sched_debug",
+  "/proc/scsi",
+  "/sys/firmware",
+  "/sys/devices/virtual/powercap",
+  NULL,
 };
 const char *const husk_default_readonly_paths[] = {
   "/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger", NULL,
