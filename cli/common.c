@@ -229,15 +229,7 @@ husk_cli_each_container (struct husk_global *g, const char *cmd, int argc, char 
 void
 husk_cli_env_set (char ***env, const char *kv)
 {
-  size_t n = strcspn (kv, "=");
-  for (size_t i = 0; *env && (*env)[i]; i++)
-    if (strncmp ((*env)[i], kv, n) == 0 && (*env)[i][n] == '=')
-      {
-        free ((*env)[i]);
-        (*env)[i] = husk_xstrdup (kv);
-        return;
-      }
-  husk_strv_append (env, kv);
+  husk_env_set (env, kv);
 }
 
 int

@@ -85,7 +85,7 @@ husk_cli_container_json (struct husk_store *s, const struct husk_ctr *c, husk_jg
   husk_jgen_map_open (g);
   gen_str (g, "NetworkMode", sp->network == HUSK_NETWORK_HOST ? "host" : "none");
   husk_jgen_key (g, "Privileged");
-  husk_jgen_bool (g, sp->privileged);
+  husk_jgen_bool (g, c->privileged);
   husk_jgen_key (g, "ReadonlyRootfs");
   husk_jgen_bool (g, sp->readonly_rootfs);
   husk_jgen_key (g, "Init");

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "caps.h"
 #include "cleanup.h"
 #include "commands.h"
 #include "exec.h"
@@ -93,7 +94,9 @@ husk_cmd_exec (struct husk_global *g, int argc, char **argv, struct husk_error *
         o.cwd = optarg;
         break;
       case OPT_PRIVILEGED:
-        o.privileged = true;
+        /* docker exec --privileged: every capability.  */
+        o.caps_given = true;
+        o.caps = husk_caps_all ();
         break;
       case OPT_HELP:
         exec_usage ();

@@ -16,8 +16,8 @@
 #include "commands.h"
 #include "caps.h"
 #include "container.h"
-#include "image.h"
-#include "json.h"
+#include "create.h"
+#include "defaults.h"
 #include "monitor.h"
 #include "names.h"
 #include "proc.h"
@@ -30,10 +30,7 @@
 #include "util.h"
 #include "banned.h"
 
-#define CONFIG_MAX (8 * 1024 * 1024)
 static const char *cmd = "run"; /* Or "create": for messages.  */
-
-#define DEFAULT_PATH "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 static void
 run_usage (bool create)
@@ -174,17 +171,17 @@ parse_ulimit (const char *arg, struct husk_rlimit *rl, struct husk_error **err)
 }
 
 static int
-parse_security_opt (const char *arg, struct husk_container_spec *spec, char **ret_profile,
+parse_security_opt (const char *arg, struct husk_security_opts *sec, char **ret_profile,
                     struct husk_error **err)
 {
   if (strcmp (arg, "no-new-privileges") == 0 || strcmp (arg, "no-new-privileges:true") == 0
       || strcmp (arg, "no-new-privileges=true") == 0)
-    spec->no_new_privs = true;
+    sec->no_new_privs = true;
   else if (strcmp (arg, "no-new-privileges:false") == 0
            || strcmp (arg, "no-new-privileges=false") == 0)
-    spec->no_new_privs = false;
+    sec->no_new_privs = false;
   else if (strcmp (arg, "seccomp=unconfined") == 0 || strcmp (arg, "seccomp:unconfined") == 0)
-    spec->seccomp = HUSK_SECCOMP_UNCONFINED;
+    sec->seccomp_unconfined = true;
   else if (husk_str_has_prefix (arg, "seccomp=") || husk_str_has_prefix (arg, "seccomp:"))
     {
       size_t len;
@@ -192,7 +189,8 @@ parse_security_opt (const char *arg, struct husk_container_spec *spec, char **re
       *ret_profile = NULL;
       if (husk_read_file_at (AT_FDCWD, arg + 8, 4 << 20, ret_profile, &len, err) < 0)
         return husk_error_wrap (err, "seccomp profile \"%s\"", arg + 8);
-      spec->seccomp = HUSK_SECCOMP_PROFILE;
+      sec->seccomp_unconfined = false;
+      sec->seccomp_profile = *ret_profile;
     }
   else
     return husk_cli_usage_error (err, cmd,
@@ -240,8 +238,15 @@ enum
   OPT_HELP,
 };
 
-/* Parse run's or create's options, then write the container's record (config.json) and its
-   directories.  *RET_ARGI is the index of the image argument.  Returns 1 after --help.  */
+static void
+print_warning (void *arg, const char *msg)
+{
+  (void) arg;
+  fprintf (stderr, "husk: warning: %s\n", msg);
+}
+
+/* Parse run's or create's options, then create the container (engine/create.h).  Returns 1
+   after --help.  */
 static int
 create_container (struct husk_global *g, int argc, char **argv, bool *ret_detach,
                   struct husk_store **ret_store, struct husk_ctr **ret_ctr,
@@ -274,32 +279,15 @@ create_container (struct husk_global *g, int argc, char **argv, bool *ret_detach
                                         { NULL, 0, NULL, 0 } };
   bool create = strcmp (cmd, "create") == 0;
   cleanup_store struct husk_store *store = NULL;
-  cleanup_free char *config_buf = NULL;
-  cleanup_free char *cdir = NULL, *name = NULL;
-  cleanup_free char *hostname = NULL;
-  cleanup_free char *hostenv = NULL, *profile = NULL;
+  cleanup_free char *profile = NULL;
   cleanup_free struct husk_rlimit *rlimits = NULL;
-  cleanup_strv char **args = NULL;
-  cleanup_strv char **env = NULL;
   cleanup_strv char **user_env = NULL; /* -e and --env-file, in order.  */
   struct husk_mount *mounts = NULL;
   size_t n_mounts = 0, n_rlimits = 0;
-  struct husk_image_list list = { 0 };
-  struct husk_image_config cfg = { 0 };
-  const struct husk_image *img;
-  struct husk_container_spec spec;
-  struct husk_ctr rec;
-  const char *name_opt = NULL, *workdir = NULL, *user = NULL, *entrypoint = NULL;
-  const char *hostname_opt = NULL;
-  uint64_t cap_add = 0, cap_drop = 0, mask;
-  bool has_entrypoint = false, rm = false, locked = false, made_dir = false;
-  char id[HUSK_DIGEST_HEX_LEN + 1];
-  char created[64];
-  size_t config_len;
+  struct husk_create_opts o = { .warn = print_warning };
+  uint64_t mask;
   int c, r = -1;
 
-  memset (&spec, 0, sizeof (spec));
-  memset (&rec, 0, sizeof (rec));
   *ret_detach = false;
   user_env = husk_xcalloc (1, sizeof (char *));
   optind = 1;
@@ -309,7 +297,7 @@ create_container (struct husk_global *g, int argc, char **argv, bool *ret_detach
     switch (c)
       {
       case OPT_RM:
-        rm = true;
+        o.auto_remove = true;
         break;
       case 'd':
         if (create)
@@ -327,7 +315,7 @@ create_container (struct husk_global *g, int argc, char **argv, bool *ret_detach
                                   optarg);
             goto fail;
           }
-        name_opt = optarg;
+        o.name = optarg;
         break;
       case 'e':
         if (husk_cli_env_add_arg (&user_env, cmd, optarg, "env", err) < 0)
@@ -343,7 +331,7 @@ create_container (struct husk_global *g, int argc, char **argv, bool *ret_detach
             husk_cli_usage_error (err, cmd, "workdir \"%s\": must be an absolute path", optarg);
             goto fail;
           }
-        workdir = optarg;
+        o.workdir = optarg;
         break;
       case 'u':
         if (optarg[0] == '\0' || optarg[0] == ':' || husk_str_has_suffix (optarg, ":"))
@@ -351,11 +339,10 @@ create_container (struct husk_global *g, int argc, char **argv, bool *ret_detach
             husk_cli_usage_error (err, cmd, "user \"%s\": expected USER[:GROUP]", optarg);
             goto fail;
           }
-        user = optarg;
+        o.user = optarg;
         break;
       case OPT_ENTRYPOINT:
-        entrypoint = optarg;
-        has_entrypoint = true;
+        o.entrypoint = optarg;
         break;
       case 'h':
         if (optarg[0] == '\0' || strlen (optarg) > 64)
@@ -364,10 +351,10 @@ create_container (struct husk_global *g, int argc, char **argv, bool *ret_detach
                                   optarg);
             goto fail;
           }
-        hostname_opt = optarg;
+        o.hostname = optarg;
         break;
       case OPT_READ_ONLY:
-        spec.readonly_rootfs = true;
+        o.readonly_rootfs = true;
         break;
       case 'v':
       case OPT_TMPFS:
@@ -387,25 +374,25 @@ create_container (struct husk_global *g, int argc, char **argv, bool *ret_detach
             goto fail;
           }
         if (c == OPT_CAP_ADD)
-          cap_add |= mask;
+          o.security.cap_add |= mask;
         else
-          cap_drop |= mask;
+          o.security.cap_drop |= mask;
         break;
       case OPT_SECURITY_OPT:
-        if (parse_security_opt (optarg, &spec, &profile, err) < 0)
+        if (parse_security_opt (optarg, &o.security, &profile, err) < 0)
           goto fail;
         break;
       case OPT_PRIVILEGED:
-        spec.privileged = true;
+        o.security.privileged = true;
         break;
       case OPT_INIT:
-        spec.init = true;
+        o.init = true;
         break;
       case OPT_NETWORK:
         if (strcmp (optarg, "none") == 0)
-          spec.network = HUSK_NETWORK_NONE;
+          o.network = HUSK_NETWORK_NONE;
         else if (strcmp (optarg, "host") == 0)
-          spec.network = HUSK_NETWORK_HOST;
+          o.network = HUSK_NETWORK_HOST;
         else
           {
             husk_cli_usage_error (err, cmd, "network \"%s\": not supported (none or host)",
@@ -420,10 +407,10 @@ create_container (struct husk_global *g, int argc, char **argv, bool *ret_detach
         n_rlimits++;
         break;
       case 'i':
-        spec.interactive = true;
+        o.interactive = true;
         break;
       case 't':
-        spec.tty = true;
+        o.tty = true;
         break;
       case OPT_HELP:
         run_usage (create);
@@ -438,184 +425,21 @@ create_container (struct husk_global *g, int argc, char **argv, bool *ret_detach
       goto fail;
     }
 
-  if (husk_cli_open_store (g, &store, err) < 0)
+  o.image = argv[optind];
+  o.args = argv + optind + 1;
+  o.env = user_env;
+  o.mounts = mounts;
+  o.n_mounts = n_mounts;
+  o.rlimits = rlimits;
+  o.n_rlimits = n_rlimits;
+  o.durable = !(o.auto_remove && !*ret_detach);
+  if (husk_cli_open_store (g, &store, err) < 0 || husk_create (store, &o, ret_ctr, err) < 0)
     goto fail;
-  /* Shared: no image can be removed from the lookup until the record names it.  */
-  if (husk_store_gc_lock (store, false, err) < 0)
-    goto fail;
-  locked = true;
-  if (husk_images_load (store, &list, err) < 0)
-    goto fail;
-  img = husk_images_lookup (&list, argv[optind], err);
-  if (img == NULL)
-    goto fail;
-  if (husk_store_read_blob (store, img->config, CONFIG_MAX, &config_buf, &config_len, err) < 0
-      || husk_image_config_parse (config_buf, config_len, &cfg, err) < 0)
-    {
-      husk_error_wrap (err, "image \"%s\"", argv[optind]);
-      goto fail;
-    }
-  /* Kept as the image gives it (docker inspect shows it so), but said now, not only when the
-     container is stopped.  */
-  if (cfg.stop_signal)
-    {
-      cleanup_error struct husk_error *serr = NULL;
-      if (husk_signal_parse (cfg.stop_signal, &serr) < 0)
-        fprintf (stderr, "husk: warning: image \"%s\": stop %s: husk stop will send SIGTERM\n",
-                 argv[optind], serr->msg);
-    }
-
-  /* Docker's rule: arguments replace Cmd; Entrypoint stays in front; --entrypoint replaces
-     Entrypoint and clears Cmd.  */
-  args = husk_xcalloc (1, sizeof (char *));
-  if (has_entrypoint)
-    {
-      if (*entrypoint)
-        husk_strv_append (&args, entrypoint);
-    }
-  else
-    for (size_t i = 0; cfg.entrypoint[i]; i++)
-      husk_strv_append (&args, cfg.entrypoint[i]);
-  if (optind + 1 < argc)
-    for (int i = optind + 1; i < argc; i++)
-      husk_strv_append (&args, argv[i]);
-  else if (!has_entrypoint)
-    for (size_t i = 0; cfg.cmd[i]; i++)
-      husk_strv_append (&args, cfg.cmd[i]);
-  if (args[0] == NULL || *args[0] == '\0')
-    {
-      husk_error_set (err, 0, "image \"%s\": no command to run: it has no Entrypoint or Cmd "
-                              "and none was given", argv[optind]);
-      goto fail;
-    }
-
-  for (size_t i = 0; img->layers[i]; i++)
-    if (!husk_store_has_layer (store, img->layers[i]))
-      {
-        husk_error_set (err, 0, "image \"%s\": layer %s is missing from the store", argv[optind],
-                        img->layers[i]);
-        goto fail;
-      }
-  if (img->layers[0] == NULL)
-    {
-      husk_error_set (err, 0, "image \"%s\": has no layers", argv[optind]);
-      goto fail;
-    }
-
-  if (husk_random_hex (id, HUSK_DIGEST_HEX_LEN, err) < 0)
-    goto fail;
-  hostname = hostname_opt ? husk_xstrdup (hostname_opt) : husk_strdup_printf ("%.12s", id);
-  env = husk_xcalloc (1, sizeof (char *));
-  if (!husk_env_has (cfg.env, "PATH"))
-    husk_strv_append (&env, DEFAULT_PATH);
-  hostenv = husk_strdup_printf ("HOSTNAME=%s", hostname);
-  husk_strv_append (&env, hostenv);
-  for (size_t i = 0; cfg.env[i]; i++)
-    husk_cli_env_set (&env, cfg.env[i]);
-  for (size_t i = 0; user_env[i]; i++)
-    husk_cli_env_set (&env, user_env[i]);
-  /* HOME, when neither the image nor -e sets it, comes from the user's passwd entry.  */
-
-  if (name_opt)
-    {
-      if (husk_ctr_name_claim (store, name_opt, id, err) < 0)
-        goto fail;
-      name = husk_xstrdup (name_opt);
-    }
-  else if (husk_ctr_name_generate (store, id, &name, err) < 0)
-    goto fail;
-
-  cdir = husk_strdup_printf ("containers/%s", id);
-  if (mkdirat (store->rootfd, "containers", 0700) < 0 && errno != EEXIST)
-    {
-      husk_error_set (err, errno, "create \"containers\" in the store");
-      goto fail_name;
-    }
-  if (mkdirat (store->rootfd, cdir, 0700) < 0)
-    {
-      husk_error_set (err, errno, "container %.12s: create its directory", id);
-      goto fail_name;
-    }
-  made_dir = true;
-  {
-    cleanup_close int dfd = openat (store->rootfd, cdir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    struct stat st;
-    mode_t root_mode = 0755;
-
-    /* The container's "/" takes its mode from the upper directory: give it the image's.  */
-    for (size_t i = 0; img->layers[i]; i++)
-      {
-        cleanup_free char *rel = husk_store_layer_relpath (img->layers[i]);
-        if (img->layers[i + 1] == NULL && fstatat (store->rootfd, rel, &st, 0) == 0)
-          root_mode = st.st_mode & 07777;
-      }
-    if (dfd < 0 || mkdirat (dfd, "upper", root_mode) < 0 || mkdirat (dfd, "work", 0700) < 0
-        || mkdirat (dfd, "rootfs", 0700) < 0 || fchmodat (dfd, "upper", root_mode, 0) < 0)
-      {
-        husk_error_set (err, errno, "container %.12s: create its directories", id);
-        goto fail_name;
-      }
-  }
-
-  spec.args = args;
-  spec.env = env;
-  spec.cwd = workdir ? workdir : cfg.workdir && *cfg.workdir ? cfg.workdir : "/";
-  spec.hostname = hostname;
-  spec.user = user ? user : cfg.user;
-  spec.mounts = mounts;
-  spec.n_mounts = n_mounts;
-  spec.rlimits = rlimits;
-  spec.n_rlimits = n_rlimits;
-  spec.seccomp_profile = profile;
-  if (spec.privileged)
-    {
-      spec.caps = husk_caps_all ();
-      spec.seccomp = HUSK_SECCOMP_UNCONFINED;
-    }
-  else
-    spec.caps = (husk_caps_default () | cap_add) & ~cap_drop;
-  /* As in Docker, an explicit --cap-add wins over --cap-drop ALL.  */
-  if (!spec.privileged && cap_drop == husk_caps_all ())
-    spec.caps = cap_add;
-
-  husk_now_rfc3339 (created, sizeof (created));
-  memcpy (rec.id, id, sizeof (rec.id));
-  rec.name = name;
-  rec.image = (char *) img->id;
-  rec.image_name = argv[optind];
-  rec.created = created;
-  rec.auto_remove = rm;
-  rec.stop_signal = cfg.stop_signal;
-  rec.layers = img->layers;
-  rec.spec = spec;
-  if (husk_ctr_save_config (store, &rec, !(rm && !*ret_detach), err) < 0)
-    goto fail_name;
-  husk_store_gc_unlock (store);
-  locked = false;
-
-  if (husk_ctr_load (store, id, ret_ctr, err) < 0)
-    goto fail_name;
   *ret_store = TAKE_PTR (store);
   r = 0;
-  goto fail;
 
-fail_name:
-  husk_ctr_name_release (store, name, id);
-  if (made_dir)
-    {
-      cleanup_error struct husk_error *e = NULL;
-      struct husk_idmap mapbuf;
-      const struct husk_idmap *map;
-      struct husk_ctr_rm job = { .store = store, .id = id, .name = NULL };
-      if (husk_cli_idmap (&mapbuf, &map, &e) == 0)
-        husk_userns_run (map, do_remove, &job, &e);
-    }
 fail:
-  if (locked)
-    husk_store_gc_unlock (store);
   mounts_clear (mounts, n_mounts);
-  husk_images_clear (&list);
-  husk_image_config_clear (&cfg);
   if (r < 0 && *err && (*err)->status == 0)
     (*err)->status = HUSK_EXIT_USAGE;
   return r;

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "cleanup.h"
+#include "defaults.h"
 #include "devices.h"
 #include "digest.h"
 #include "json.h"
@@ -76,7 +77,9 @@ static const struct husk_jsonmap_field config_fields[] = {
   HUSK_JM_BOOL ("readonly_rootfs", struct husk_ctr, spec.readonly_rootfs, LAX),
   HUSK_JM_ENUM ("network", struct husk_ctr, spec.network, networks, LAX),
   HUSK_JM_U64_AS_I64 ("caps", struct husk_ctr, spec.caps, LAX),
-  HUSK_JM_BOOL ("privileged", struct husk_ctr, spec.privileged, LAX),
+  HUSK_JM_BOOL ("privileged", struct husk_ctr, privileged, LAX),
+  HUSK_JM_STRV ("masked_paths", struct husk_ctr, spec.masked_paths, 0),
+  HUSK_JM_STRV ("readonly_paths", struct husk_ctr, spec.readonly_paths, 0),
   HUSK_JM_BOOL ("no_new_privs", struct husk_ctr, spec.no_new_privs, LAX),
   HUSK_JM_ENUM ("seccomp", struct husk_ctr, spec.seccomp, seccomp_modes, LAX),
   HUSK_JM_STRING ("seccomp_profile", struct husk_ctr, spec.seccomp_profile, LAX),
@@ -110,8 +113,14 @@ husk_ctr_parse_config (struct husk_store *s, struct husk_ctr *c, const char *buf
 {
   struct husk_container_spec *sp = &c->spec;
 
+  /* Absent or an unknown name: the default filter, never none.  */
+  sp->seccomp = HUSK_SECCOMP_DEFAULT;
   if (husk_jsonmap_parse (buf, len, config_fields, c, err) < 0)
     return -1;
+  /* A record written before the spec held its paths has Docker's, or none when privileged,
+     as that husk applied them.  */
+  if (sp->masked_paths == NULL && sp->readonly_paths == NULL)
+    husk_defaults_paths (c->privileged, &sp->masked_paths, &sp->readonly_paths);
   /* Absent lists are empty ones.  */
   if (c->layers == NULL)
     c->layers = husk_xcalloc (1, sizeof (char *));

@@ -274,6 +274,8 @@ husk_ctr_free (struct husk_ctr *c)
   free ((char *) sp->cwd);
   free ((char *) sp->hostname);
   free ((char *) sp->user);
+  husk_strv_free (sp->masked_paths);
+  husk_strv_free (sp->readonly_paths);
   for (size_t i = 0; i < sp->n_mounts; i++)
     {
       free ((char *) sp->mounts[i].source);

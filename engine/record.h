@@ -47,6 +47,7 @@ struct husk_ctr
   char *image_name; /* As the user wrote it.  */
   char *created;    /* RFC 3339, UTC.  */
   bool auto_remove; /* --rm.  */
+  bool privileged;  /* --privileged, as the user asked it (the spec holds what it meant).  */
   char *stop_signal; /* The image's StopSignal, or NULL for SIGTERM.  */
 
   /* Everything needed to start it; every string and array is owned by the record.  Paths

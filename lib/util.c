@@ -89,6 +89,20 @@ husk_env_has (char *const *env, const char *name)
   return false;
 }
 
+void
+husk_env_set (char ***env, const char *kv)
+{
+  size_t n = strcspn (kv, "=");
+  for (size_t i = 0; *env && (*env)[i]; i++)
+    if (strncmp ((*env)[i], kv, n) == 0 && (*env)[i][n] == '=')
+      {
+        free ((*env)[i]);
+        (*env)[i] = husk_xstrdup (kv);
+        return;
+      }
+  husk_strv_append (env, kv);
+}
+
 size_t
 husk_strv_len (char *const *v)
 {

@@ -25,6 +25,9 @@ void husk_strv_append (char ***v, const char *s);
 void husk_strv_free (char **v);
 /* Whether the "NAME=VALUE" vector ENV sets NAME.  */
 bool husk_env_has (char *const *env, const char *name);
+/* Set "NAME=VALUE" KV in *ENV, replacing an earlier NAME: the later setting wins (Docker's
+   rule for the image's Env, then -e and --env-file).  */
+void husk_env_set (char ***env, const char *kv);
 
 /* Parse a whole decimal string into an unsigned value no larger than MAX.  */
 int husk_parse_u64 (const char *s, uint64_t max, uint64_t *ret_value);

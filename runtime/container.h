@@ -38,11 +38,14 @@ enum husk_network
   HUSK_NETWORK_HOST, /* The caller's network namespace.  */
 };
 
+/* Which seccomp filter the container's processes load: the caller's explicit choice (the zero
+   value loads none; husk's engine picks for a container, engine/defaults.h).  */
 enum husk_seccomp_mode
 {
-  HUSK_SECCOMP_DEFAULT,
-  HUSK_SECCOMP_UNCONFINED,
-  HUSK_SECCOMP_PROFILE, /* seccomp_profile: the text of a Docker-style JSON profile.  */
+  HUSK_SECCOMP_UNCONFINED, /* No filter.  */
+  HUSK_SECCOMP_DEFAULT,    /* The program built into husk with the effect of Docker's default
+                              profile for the spec's capabilities (runtime/seccomp-filter.h).  */
+  HUSK_SECCOMP_PROFILE,    /* seccomp_profile: the text of a Docker-style JSON profile.  */
 };
 
 /* The umask of every container process (its first and each husk exec) and of the container's
@@ -67,9 +70,15 @@ struct husk_container_spec
   const struct husk_mount *mounts;
   size_t n_mounts;
   bool readonly_rootfs;
+  /* The OCI runtime spec's linux.maskedPaths and linux.readonlyPaths: absolute paths in the
+     container, NULL-terminated (NULL: none), applied after /proc, /sys and /dev are in place
+     and before the mounts.  A masked file is covered by /dev/null, a masked directory by an
+     empty read-only tmpfs; a read-only path is bound onto itself read-only.  A path that does
+     not exist is skipped.  Exactly these: runtime/ adds no list of its own.  */
+  char **masked_paths;
+  char **readonly_paths;
   enum husk_network network;
   uint64_t caps;           /* Capability set (bit N = capability N).  */
-  bool privileged;         /* No masked or read-only paths.  */
   bool no_new_privs;
   enum husk_seccomp_mode seccomp;
   const char *seccomp_profile;

@@ -13,7 +13,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "caps.h"
 #include "cleanup.h"
 #include "exec.h"
 #include "proc.h"
@@ -266,7 +265,7 @@ husk_exec (const struct husk_exec_target *ctr, const struct husk_exec_opts *opts
   spec.env = opts->env ? opts->env : cs->env;
   spec.user = opts->user ? opts->user : cs->user;
   spec.cwd = opts->cwd ? opts->cwd : cs->cwd && *cs->cwd ? cs->cwd : "/";
-  spec.caps = opts->privileged ? husk_caps_all () : cs->caps;
+  spec.caps = opts->caps_given ? opts->caps : cs->caps;
   spec.tty = opts->tty && !opts->detach;
   spec.interactive = opts->interactive && !opts->detach;
   spec.init = false;

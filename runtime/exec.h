@@ -16,7 +16,9 @@ struct husk_exec_opts
   char **env;       /* The whole environment; NULL: the container's.  */
   const char *user; /* "USER[:GROUP]"; NULL: the container's.  */
   const char *cwd;  /* Must exist in the container; NULL: the container's.  */
-  bool privileged;  /* Every capability (the container's seccomp filter stays).  */
+  bool caps_given;  /* CAPS is the command's capability set (bit N = capability N); else it
+                       gets the container's.  The container's seccomp filter stays.  */
+  uint64_t caps;
   bool tty;         /* A pseudo-terminal from the container's devpts.  */
   bool interactive; /* Keep stdin; else /dev/null.  */
   bool detach;      /* Return once the command runs; its stdio is /dev/null.  */

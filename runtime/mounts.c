@@ -177,15 +177,6 @@ ensure_dir (const char *path, mode_t mode, struct husk_error **err)
 static const char *const dev_nodes[] = { "null", "zero", "full", "random", "urandom", "tty" };
 #define N_DEV_NODES (sizeof (dev_nodes) / sizeof (dev_nodes[0]))
 
-/* Docker's masked paths: hidden behind /dev/null (files) or an empty read-only tmpfs (dirs).  */
-static const char *const masked_paths[] = {
-  "/proc/asound",       "/proc/acpi",       "/proc/kcore",
-  "/proc/keys",         "/proc/latency_stats", "/proc/timer_list", "/proc/timer_stats",
-  "/proc/sched_debug",  "/proc/scsi",       "/sys/firmware",    "/sys/devices/virtual/powercap",
-};
-static const char *const readonly_paths[] = {
-  "/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger",
-};
 #define N_ELEMS(a) (sizeof (a) / sizeof ((a)[0]))
 
 static int
@@ -292,19 +283,21 @@ new_tmpfs (const char *options, bool readonly, struct husk_error **err)
   return new_fs ("tmpfs", opts, attrs, err);
 }
 
-/* Masked and read-only paths, after /proc and /sys are in place.  */
+/* SPEC's masked and read-only paths, after /proc and /sys are in place.  */
 static int
-mask_paths (struct husk_error **err)
+mask_paths (const struct husk_container_spec *spec, struct husk_error **err)
 {
   static const char *const ro_opts[] = { "mode", "755", "size", "0", NULL };
   cleanup_close int nullfd = -1, emptyfd = -1;
 
-  for (size_t i = 0; i < N_ELEMS (masked_paths); i++)
+  for (size_t i = 0; spec->masked_paths && spec->masked_paths[i]; i++)
     {
-      const char *p = masked_paths[i];
+      const char *p = spec->masked_paths[i];
       cleanup_close int m = -1;
       struct stat st;
 
+      if (p[0] != '/')
+        return husk_error_set (err, 0, "masked path \"%s\": not an absolute path", p);
       if (stat (p, &st) < 0)
         continue; /* Not on this kernel.  */
       if (S_ISDIR (st.st_mode))
@@ -341,11 +334,14 @@ mask_paths (struct husk_error **err)
       if (move_mount (m, "", AT_FDCWD, p, MOVE_MOUNT_F_EMPTY_PATH) < 0)
         return husk_error_set (err, errno, "mask \"%s\"", p);
     }
-  for (size_t i = 0; i < N_ELEMS (readonly_paths); i++)
+  for (size_t i = 0; spec->readonly_paths && spec->readonly_paths[i]; i++)
     {
-      const char *p = readonly_paths[i];
-      cleanup_close int m = (int) open_tree (AT_FDCWD, p,
-                                             OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);
+      const char *p = spec->readonly_paths[i];
+      cleanup_close int m = -1;
+
+      if (p[0] != '/')
+        return husk_error_set (err, 0, "read-only path \"%s\": not an absolute path", p);
+      m = (int) open_tree (AT_FDCWD, p, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);
       if (m < 0)
         {
           if (errno == ENOENT)
@@ -529,7 +525,7 @@ husk_setup_rootfs (const struct husk_container_spec *spec, struct husk_error **e
           goto out;
         }
   }
-  if (!spec->privileged && mask_paths (err) < 0)
+  if (mask_paths (spec, err) < 0)
     goto out;
   for (size_t i = 0; i < spec->n_mounts; i++)
     {

@@ -15,8 +15,10 @@ int husk_mount_overlay (char *const *lowerdirs, const char *upper, const char *w
 struct husk_container_spec;
 
 /* Everything from the overlay on SPEC->rootfs to a process rooted in it: /proc, /sys read-only,
-   a minimal /dev, pivot_root, Docker's masked and read-only paths (unless privileged), then the
-   volumes and tmpfs mounts.  Run in the container's mount namespace.  */
+   a minimal /dev, pivot_root, SPEC's masked and read-only paths (OCI linux.maskedPaths and
+   linux.readonlyPaths: exactly those the spec lists), then the volumes and tmpfs mounts.  Run
+   in the container's mount namespace.  Errors name the path: "mask \"/proc/kcore\"", or
+   "masked path \"proc\": not an absolute path".  */
 int husk_setup_rootfs (const struct husk_container_spec *spec, struct husk_error **err);
 
 /* --read-only: the container's "/" (only that mount) becomes read-only.  */

@@ -453,12 +453,14 @@ assert_record_round_trip (const struct husk_ctr *c)
   FUZZ_ASSERT (str_eq (c->name, d->name) && str_eq (c->image, d->image)
                    && str_eq (c->image_name, d->image_name) && str_eq (c->created, d->created)
                    && str_eq (c->stop_signal, d->stop_signal) && c->auto_remove == d->auto_remove
+                   && c->privileged == d->privileged
                    && strv_eq (c->layers, d->layers),
                "the record's identity changed");
   FUZZ_ASSERT (strv_eq (a->args, b->args) && strv_eq (a->env, b->env) && str_eq (a->cwd, b->cwd)
                    && str_eq (a->hostname, b->hostname) && str_eq (a->user, b->user)
                    && a->readonly_rootfs == b->readonly_rootfs && a->network == b->network
-                   && a->caps == b->caps && a->privileged == b->privileged
+                   && a->caps == b->caps && strv_eq (a->masked_paths, b->masked_paths)
+                   && strv_eq (a->readonly_paths, b->readonly_paths)
                    && a->no_new_privs == b->no_new_privs && a->seccomp == b->seccomp
                    && str_eq (a->seccomp_profile, b->seccomp_profile) && a->init == b->init
                    && a->tty == b->tty && a->interactive == b->interactive,

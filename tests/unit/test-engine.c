@@ -1,5 +1,6 @@
 /* Unit tests for engine/: container log files (writer, reader, RFC 3339 times), the
-   container state machine, the monitor's command line.  */
+   container state machine, the monitor's command line, and Docker's defaults for a
+   container's confinement.  */
 #include "config.h"
 
 #include <errno.h>
@@ -11,7 +12,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "caps.h"
 #include "cleanup.h"
+#include "defaults.h"
 #include "json.h"
 #include "logfile.h"
 #include "monitor-args.h"
@@ -549,11 +552,66 @@ test_monitor_args (void)
   }
 }
 
+/* What husk_defaults_apply puts in a spec: Docker's rules for capabilities, the seccomp choice
+   and the masked and read-only paths, and what --privileged changes.  */
+static void
+test_defaults (void)
+{
+  const uint64_t net_admin = UINT64_C (1) << 12, chown_cap = UINT64_C (1) << 0;
+  struct husk_container_spec spec;
+  struct husk_security_opts o;
+
+  memset (&spec, 0, sizeof (spec));
+  memset (&o, 0, sizeof (o));
+  husk_defaults_apply (&spec, &o);
+  ok (spec.caps == husk_caps_default (), "defaults: Docker's capability set");
+  ok (spec.seccomp == HUSK_SECCOMP_DEFAULT, "defaults: the default seccomp program, chosen");
+  ok (husk_strv_len (spec.masked_paths) == 11 && husk_strv_len (spec.readonly_paths) == 5
+          && strcmp (spec.masked_paths[2], "/proc/kcore") == 0
+          && strcmp (spec.readonly_paths[3], "/proc/sys") == 0,
+      "defaults: Docker's masked and read-only paths");
+  husk_strv_free (spec.masked_paths);
+  husk_strv_free (spec.readonly_paths);
+
+  o.cap_add = net_admin;
+  o.cap_drop = chown_cap;
+  o.seccomp_profile = "{}";
+  o.no_new_privs = true;
+  husk_defaults_apply (&spec, &o);
+  ok (spec.caps == ((husk_caps_default () | net_admin) & ~chown_cap), "--cap-add, --cap-drop");
+  ok (spec.seccomp == HUSK_SECCOMP_PROFILE && strcmp (spec.seccomp_profile, "{}") == 0
+          && spec.no_new_privs,
+      "a profile and no-new-privileges");
+  husk_strv_free (spec.masked_paths);
+  husk_strv_free (spec.readonly_paths);
+
+  o.cap_drop = husk_caps_all ();
+  o.seccomp_unconfined = true;
+  husk_defaults_apply (&spec, &o);
+  ok (spec.caps == net_admin, "--cap-add wins over --cap-drop ALL");
+  ok (spec.seccomp == HUSK_SECCOMP_UNCONFINED, "seccomp=unconfined");
+  husk_strv_free (spec.masked_paths);
+  husk_strv_free (spec.readonly_paths);
+
+  memset (&o, 0, sizeof (o));
+  o.privileged = true;
+  o.seccomp_profile = "{}";
+  husk_defaults_apply (&spec, &o);
+  ok (spec.caps == husk_caps_all () && spec.seccomp == HUSK_SECCOMP_UNCONFINED,
+      "privileged: every capability, no seccomp filter even with a profile");
+  ok (spec.masked_paths && spec.masked_paths[0] == NULL && spec.readonly_paths
+          && spec.readonly_paths[0] == NULL,
+      "privileged: no masked or read-only paths");
+  husk_strv_free (spec.masked_paths);
+  husk_strv_free (spec.readonly_paths);
+}
+
 int
 main (void)
 {
   test_logfile ();
   test_state ();
   test_monitor_args ();
+  test_defaults ();
   return tap_done ();
 }

@@ -1,0 +1,266 @@
+/* A container from an image and the user's options (create.h).  */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cleanup.h"
+#include "create.h"
+#include "defaults.h"
+#include "digest.h"
+#include "image.h"
+#include "names.h"
+#include "record.h"
+#include "remove.h"
+#include "signame.h"
+#include "store.h"
+#include "timestamp.h"
+#include "userns.h"
+#include "util.h"
+#include "banned.h"
+
+#define CONFIG_MAX (8 * 1024 * 1024)
+
+/* What a container's PATH is when its image sets none: Docker's.  */
+#define DEFAULT_PATH "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+/* Docker's rule: arguments replace Cmd; Entrypoint stays in front; --entrypoint replaces
+   Entrypoint and clears Cmd.  */
+static char **
+build_command (const struct husk_create_opts *opts, const struct husk_image_config *cfg)
+{
+  char **args = husk_xcalloc (1, sizeof (char *));
+
+  if (opts->entrypoint)
+    {
+      if (*opts->entrypoint)
+        husk_strv_append (&args, opts->entrypoint);
+    }
+  else
+    for (size_t i = 0; cfg->entrypoint[i]; i++)
+      husk_strv_append (&args, cfg->entrypoint[i]);
+  if (opts->args && opts->args[0])
+    for (size_t i = 0; opts->args[i]; i++)
+      husk_strv_append (&args, opts->args[i]);
+  else if (!opts->entrypoint)
+    for (size_t i = 0; cfg->cmd[i]; i++)
+      husk_strv_append (&args, cfg->cmd[i]);
+  return args;
+}
+
+/* Docker's order: PATH when the image has none, HOSTNAME, the image's Env, then the user's;
+   a later NAME replaces an earlier one.  HOME, when none of them sets it, comes from the
+   user's passwd entry when the container starts (runtime/container.h).  */
+static char **
+build_env (const struct husk_create_opts *opts, const struct husk_image_config *cfg,
+           const char *hostname)
+{
+  char **env = husk_xcalloc (1, sizeof (char *));
+  cleanup_free char *hostenv = husk_strdup_printf ("HOSTNAME=%s", hostname);
+
+  if (!husk_env_has (cfg->env, "PATH"))
+    husk_strv_append (&env, DEFAULT_PATH);
+  husk_strv_append (&env, hostenv);
+  for (size_t i = 0; cfg->env[i]; i++)
+    husk_env_set (&env, cfg->env[i]);
+  for (size_t i = 0; opts->env && opts->env[i]; i++)
+    husk_env_set (&env, opts->env[i]);
+  return env;
+}
+
+/* STORE/containers/ID/ with upper/, work/ and rootfs/.  The container's "/" takes its mode
+   from the upper directory: it gets the mode of the image's top layer.  */
+static int
+make_dirs (struct husk_store *s, const char *id, char *const *layers, bool *made_dir,
+           struct husk_error **err)
+{
+  cleanup_free char *cdir = husk_strdup_printf ("containers/%s", id);
+  cleanup_close int dfd = -1;
+  mode_t root_mode = 0755;
+  struct stat st;
+
+  if (mkdirat (husk_store_rootfd (s), "containers", 0700) < 0 && errno != EEXIST)
+    return husk_error_set (err, errno, "create \"containers\" in the store");
+  if (mkdirat (husk_store_rootfd (s), cdir, 0700) < 0)
+    return husk_error_set (err, errno, "container %.12s: create its directory", id);
+  *made_dir = true;
+  dfd = openat (husk_store_rootfd (s), cdir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  for (size_t i = 0; layers[i]; i++)
+    {
+      cleanup_free char *rel = husk_store_layer_relpath (layers[i]);
+      if (layers[i + 1] == NULL && fstatat (husk_store_rootfd (s), rel, &st, 0) == 0)
+        root_mode = st.st_mode & 07777;
+    }
+  if (dfd < 0 || mkdirat (dfd, "upper", root_mode) < 0 || mkdirat (dfd, "work", 0700) < 0
+      || mkdirat (dfd, "rootfs", 0700) < 0 || fchmodat (dfd, "upper", root_mode, 0) < 0)
+    return husk_error_set (err, errno, "container %.12s: create its directories", id);
+  return 0;
+}
+
+/* Runs in the user namespace: the upper layer holds files of every mapped id.  */
+static int
+remove_in_userns (void *arg, struct husk_error **err)
+{
+  return husk_ctr_remove_files (arg, err);
+}
+
+/* After a failure: release NAME and remove what make_dirs made, as the caller's user
+   namespace (husk's own when it runs as root).  Failures are dropped: the sweep of a later
+   command (husk_ctr_sweep) finishes what this leaves.  */
+static void
+undo (struct husk_store *s, const char *id, const char *name, bool made_dir)
+{
+  cleanup_error struct husk_error *e = NULL;
+  struct husk_ctr_rm job = { .store = s, .id = id, .name = NULL };
+  struct husk_idmap map;
+
+  if (name)
+    husk_ctr_name_release (s, name, id);
+  if (!made_dir)
+    return;
+  if (geteuid () == 0)
+    husk_userns_run (NULL, remove_in_userns, &job, &e);
+  else if (husk_idmap_for_user (geteuid (), getegid (), NULL, NULL, &map, &e) == 0)
+    husk_userns_run (&map, remove_in_userns, &job, &e);
+}
+
+int
+husk_create (struct husk_store *s, const struct husk_create_opts *opts, struct husk_ctr **ret,
+             struct husk_error **err)
+{
+  cleanup_free char *config_buf = NULL, *name = NULL, *hostname = NULL;
+  cleanup_strv char **args = NULL, **env = NULL;
+  struct husk_image_list list = { 0 };
+  struct husk_image_config cfg = { 0 };
+  const struct husk_image *img;
+  struct husk_container_spec spec;
+  struct husk_ctr rec;
+  bool made_dir = false;
+  char id[HUSK_DIGEST_HEX_LEN + 1];
+  char created[64];
+  size_t config_len;
+  int r = -1;
+
+  memset (&spec, 0, sizeof (spec));
+  memset (&rec, 0, sizeof (rec));
+
+  /* Shared: no image can be removed from the lookup until the record names it.  */
+  if (husk_store_gc_lock (s, false, err) < 0)
+    return -1;
+  if (husk_images_load (s, &list, err) < 0)
+    goto out;
+  img = husk_images_lookup (&list, opts->image, err);
+  if (img == NULL)
+    goto out;
+  if (husk_store_read_blob (s, img->config, CONFIG_MAX, &config_buf, &config_len, err) < 0
+      || husk_image_config_parse (config_buf, config_len, &cfg, err) < 0)
+    {
+      husk_error_wrap (err, "image \"%s\"", opts->image);
+      goto out;
+    }
+  /* Kept as the image gives it (docker inspect shows it so), but said now, not only when the
+     container is stopped.  */
+  if (cfg.stop_signal && opts->warn)
+    {
+      cleanup_error struct husk_error *serr = NULL;
+      if (husk_signal_parse (cfg.stop_signal, &serr) < 0)
+        {
+          cleanup_free char *msg = husk_strdup_printf (
+              "image \"%s\": stop %s: husk stop will send SIGTERM", opts->image, serr->msg);
+          opts->warn (opts->warn_arg, msg);
+        }
+    }
+
+  args = build_command (opts, &cfg);
+  if (args[0] == NULL || *args[0] == '\0')
+    {
+      husk_error_set (err, 0,
+                      "image \"%s\": no command to run: it has no Entrypoint or Cmd "
+                      "and none was given",
+                      opts->image);
+      goto out;
+    }
+  for (size_t i = 0; img->layers[i]; i++)
+    if (!husk_store_has_layer (s, img->layers[i]))
+      {
+        husk_error_set (err, 0, "image \"%s\": layer %s is missing from the store", opts->image,
+                        img->layers[i]);
+        goto out;
+      }
+  if (img->layers[0] == NULL)
+    {
+      husk_error_set (err, 0, "image \"%s\": has no layers", opts->image);
+      goto out;
+    }
+
+  if (husk_random_hex (id, HUSK_DIGEST_HEX_LEN, err) < 0)
+    goto out;
+  hostname = opts->hostname ? husk_xstrdup (opts->hostname) : husk_strdup_printf ("%.12s", id);
+  env = build_env (opts, &cfg, hostname);
+
+  if (opts->name)
+    {
+      if (husk_ctr_name_claim (s, opts->name, id, err) < 0)
+        goto out;
+      name = husk_xstrdup (opts->name);
+    }
+  else if (husk_ctr_name_generate (s, id, &name, err) < 0)
+    goto out;
+  if (make_dirs (s, id, img->layers, &made_dir, err) < 0)
+    goto fail;
+
+  spec.args = args;
+  spec.env = env;
+  spec.cwd = opts->workdir ? opts->workdir : cfg.workdir && *cfg.workdir ? cfg.workdir : "/";
+  spec.hostname = hostname;
+  spec.user = opts->user ? opts->user : cfg.user;
+  spec.mounts = opts->mounts;
+  spec.n_mounts = opts->n_mounts;
+  spec.rlimits = opts->rlimits;
+  spec.n_rlimits = opts->n_rlimits;
+  spec.network = opts->network;
+  spec.readonly_rootfs = opts->readonly_rootfs;
+  spec.init = opts->init;
+  spec.tty = opts->tty;
+  spec.interactive = opts->interactive;
+  husk_defaults_apply (&spec, &opts->security);
+
+  husk_now_rfc3339 (created, sizeof (created));
+  memcpy (rec.id, id, sizeof (rec.id));
+  rec.name = name;
+  rec.image = (char *) img->id;
+  rec.image_name = (char *) opts->image;
+  rec.created = created;
+  rec.auto_remove = opts->auto_remove;
+  rec.privileged = opts->security.privileged;
+  rec.stop_signal = cfg.stop_signal;
+  rec.layers = img->layers;
+  rec.spec = spec;
+  if (husk_ctr_save_config (s, &rec, opts->durable, err) < 0)
+    goto fail;
+  husk_store_gc_unlock (s);
+  if (husk_ctr_load (s, id, ret, err) < 0)
+    {
+      undo (s, id, name, made_dir);
+      r = -1;
+      goto done;
+    }
+  r = 0;
+  goto done;
+
+fail:
+  undo (s, id, name, made_dir);
+out:
+  husk_store_gc_unlock (s);
+done:
+  husk_strv_free (spec.masked_paths);
+  husk_strv_free (spec.readonly_paths);
+  husk_images_clear (&list);
+  husk_image_config_clear (&cfg);
+  return r;
+}
