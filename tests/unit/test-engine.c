@@ -354,6 +354,33 @@ test_state (void)
           && c.error == NULL && c.finished_at == NULL && c.started_at,
       "exited -> running: started again");
 
+
+  /* What a monitor writes through its containers/ID descriptor reads back the same.  */
+  {
+    char dir[] = "/tmp/husk-state-XXXXXX";
+    cleanup_free char *buf = NULL;
+    struct husk_ctr back = { .id = "0123456789abcdef" };
+    cleanup_close int dfd = -1;
+
+    husk_ctr_set_exited (&c, 2, "it \"failed\"", "2024-01-02T03:04:07Z", NULL);
+    ok (mkdtemp (dir) != NULL && (dfd = open (dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) >= 0
+            && husk_ctr_save_state_at (dfd, &c, NULL) == 0
+            && husk_read_file_at (dfd, "state.json", 1 << 16, &buf, NULL, NULL) == 0,
+        "state.json is written through a directory descriptor");
+    if (buf)
+      husk_ctr_parse_state (&back, buf, strlen (buf));
+    ok (back.status == HUSK_CTR_EXITED && back.exit_code == 2 && back.started_at
+            && strcmp (back.started_at, c.started_at) == 0 && back.finished_at
+            && strcmp (back.finished_at, "2024-01-02T03:04:07Z") == 0 && back.error
+            && strcmp (back.error, "it \"failed\"") == 0,
+        "and reads back the same");
+    free (back.started_at);
+    free (back.finished_at);
+    free (back.error);
+    if (dfd >= 0)
+      unlinkat (dfd, "state.json", 0);
+    rmdir (dir);
+  }
   free (c.started_at);
   free (c.finished_at);
   free (c.error);
