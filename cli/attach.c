@@ -51,9 +51,8 @@ husk_cmd_attach (struct husk_global *g, int argc, char **argv, struct husk_error
   send_stdin = !no_stdin && ctr->spec.interactive;
   if (husk_ctr_run_path (ctr, "attach.sock", &sock, err) < 0)
     return -1;
-  if (husk_attach_connect (sock,
-                           HUSK_ATTACH_WANT_OUTPUT | (send_stdin ? HUSK_ATTACH_WANT_STDIN : 0),
-                           &fd, err)
+  if (husk_attach_connect (
+          sock, HUSK_ATTACH_WANT_OUTPUT | (send_stdin ? HUSK_ATTACH_WANT_STDIN : 0), &fd, err)
       < 0)
     return husk_error_wrap (err, "container %.12s (a foreground run cannot be attached to)",
                             ctr->id);

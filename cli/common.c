@@ -98,8 +98,8 @@ husk_cli_usage_error (struct husk_error **err, const char *command, const char *
     msg = NULL;
   va_end (ap);
   if (command)
-    husk_error_set (err, 0, "%s: %s (see \"husk %s --help\")", command,
-                    msg ? msg : "usage error", command);
+    husk_error_set (err, 0, "%s: %s (see \"husk %s --help\")", command, msg ? msg : "usage error",
+                    command);
   else
     husk_error_set (err, 0, "%s (see \"husk --help\")", msg ? msg : "usage error");
   (*err)->status = HUSK_EXIT_USAGE;
@@ -143,9 +143,10 @@ husk_cli_format_since (const char *created, bool ago, char *buf, size_t size)
   {
     double secs;
     const char *unit;
-  } units[] = { { 365.25 * 86400, "year" }, { 30 * 86400, "month" }, { 7 * 86400, "week" },
-                { 86400, "day" },           { 3600, "hour" },        { 60, "minute" },
-                { 1, "second" } };
+  } units[] = {
+    { 365.25 * 86400, "year" }, { 30 * 86400, "month" }, { 7 * 86400, "week" }, { 86400, "day" },
+    { 3600, "hour" },           { 60, "minute" },        { 1, "second" }
+  };
 
   memset (&tm, 0, sizeof (tm));
   if (created == NULL || strptime (created, "%Y-%m-%dT%H:%M:%S", &tm) == NULL)
@@ -164,8 +165,7 @@ husk_cli_format_since (const char *created, bool ago, char *buf, size_t size)
     if (d >= units[i].secs)
       {
         long n = (long) (d / units[i].secs);
-        snprintf (buf, size, "%ld %s%s%s", n, units[i].unit, n == 1 ? "" : "s",
-                  ago ? " ago" : "");
+        snprintf (buf, size, "%ld %s%s%s", n, units[i].unit, n == 1 ? "" : "s", ago ? " ago" : "");
         return;
       }
 }
@@ -192,9 +192,9 @@ husk_cli_format_size (int64_t size, char *buf, size_t len)
    containers each failure is printed and the rest go on, as docker does.  */
 int
 husk_cli_each_container (struct husk_global *g, const char *cmd, int argc, char **argv, int first,
-                int (*fn) (struct husk_store *s, struct husk_ctr *c, const char *arg, void *data,
-                           struct husk_error **err),
-                void *data, struct husk_error **err)
+                         int (*fn) (struct husk_store *s, struct husk_ctr *c, const char *arg,
+                                    void *data, struct husk_error **err),
+                         void *data, struct husk_error **err)
 {
   cleanup_store struct husk_store *store = NULL;
   int failed = 0;
@@ -254,8 +254,7 @@ husk_cli_env_add_arg (char ***env, const char *command, const char *arg, const c
 }
 
 int
-husk_cli_env_add_file (char ***env, const char *command, const char *path,
-                       struct husk_error **err)
+husk_cli_env_add_file (char ***env, const char *command, const char *path, struct husk_error **err)
 {
   cleanup_file FILE *f = fopen (path, "re");
   cleanup_free char *line = NULL;

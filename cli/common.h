@@ -42,7 +42,7 @@ int husk_cli_usage_error (struct husk_error **err, const char *command, const ch
     __attribute__ ((format (printf, 3, 4)));
 
 /* getopt_long with husk's messages: returns the option, -1 at the end, or -2 after setting
-   *ERR for an unknown flag or a missing argument.  */
+ *ERR for an unknown flag or a missing argument.  */
 int husk_cli_getopt (const char *command, int argc, char **argv, const char *shortopts,
                      const struct option *longopts, struct husk_error **err);
 
@@ -84,8 +84,8 @@ int husk_cli_stop_signal (const struct husk_ctr *c);
    containers each failure is printed and the rest go on, as docker does.  */
 int husk_cli_each_container (struct husk_global *g, const char *cmd, int argc, char **argv,
                              int first,
-                             int (*fn) (struct husk_store *s, struct husk_ctr *c,
-                                        const char *arg, void *data, struct husk_error **err),
+                             int (*fn) (struct husk_store *s, struct husk_ctr *c, const char *arg,
+                                        void *data, struct husk_error **err),
                              void *data, struct husk_error **err);
 
 #endif

@@ -92,9 +92,10 @@ husk_cli_container_json (struct husk_store *s, const struct husk_ctr *c, husk_jg
   husk_jgen_bool (g, sp->init);
   husk_jgen_key (g, "NoNewPrivileges");
   husk_jgen_bool (g, sp->no_new_privs);
-  gen_str (g, "Seccomp", sp->seccomp == HUSK_SECCOMP_UNCONFINED ? "unconfined"
-                         : sp->seccomp == HUSK_SECCOMP_PROFILE  ? "profile"
-                                                                : "default");
+  gen_str (g, "Seccomp",
+           sp->seccomp == HUSK_SECCOMP_UNCONFINED ? "unconfined"
+           : sp->seccomp == HUSK_SECCOMP_PROFILE  ? "profile"
+                                                  : "default");
   husk_jgen_map_close (g);
   husk_jgen_key (g, "Mounts");
   husk_jgen_array_open (g);
@@ -135,11 +136,9 @@ husk_cli_container_json (struct husk_store *s, const struct husk_ctr *c, husk_jg
 }
 
 int
-husk_cmd_container_inspect (struct husk_global *g, int argc, char **argv,
-                            struct husk_error **err)
+husk_cmd_container_inspect (struct husk_global *g, int argc, char **argv, struct husk_error **err)
 {
-  static const struct option opts[] = { { "help", no_argument, NULL, 'h' },
-                                        { NULL, 0, NULL, 0 } };
+  static const struct option opts[] = { { "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 } };
   cleanup_store struct husk_store *store = NULL;
   cleanup_jgen husk_jgen *gen = husk_jgen_new (true);
   const char *buf;

@@ -45,8 +45,8 @@ enum dst_kind
 /* One side of the copy as the user wrote it.  */
 struct cp_side
 {
-  const char *arg;     /* "CONTAINER:PATH" or "PATH", for messages.  */
-  const char *path;    /* The path part.  */
+  const char *arg;  /* "CONTAINER:PATH" or "PATH", for messages.  */
+  const char *path; /* The path part.  */
   bool in_container;
   bool trailing_slash; /* "dir/": must be a directory.  */
   bool contents;       /* "dir/." (or "/", "."): what the directory holds, not itself.  */
@@ -290,8 +290,8 @@ copy_stream (struct cp_job *job, struct husk_error **err)
     return husk_error_set (err, 0, "\"%s\": %s (a tar stream goes into a directory)", d->arg,
                            kind == DST_MISSING ? "no such directory" : "not a directory");
   {
-    cleanup_close int dfd = openat (d->parent, d->name,
-                                    O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    cleanup_close int dfd
+        = openat (d->parent, d->name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     if (dfd < 0)
       return husk_error_set (err, errno, "\"%s\"", d->arg);
     if (husk_copy_from_tar (STDIN_FILENO, dfd, false, err) < 0)
@@ -370,8 +370,10 @@ copy_into (struct husk_store *store, struct husk_ctr **ctr, struct cp_job *job,
             }
           /* It has exited; its monitor is about to say so.  */
           if (waited_us > 10 * 1000 * 1000)
-            return husk_error_set (err, 0, "container %.12s: exited, but its record still "
-                                           "says running", id);
+            return husk_error_set (err, 0,
+                                   "container %.12s: exited, but its record still "
+                                   "says running",
+                                   id);
           usleep (wait_us);
           waited_us += wait_us;
           wait_us = wait_us < 100000 ? wait_us * 2 : wait_us;
@@ -457,8 +459,7 @@ husk_cmd_cp (struct husk_global *g, int argc, char **argv, struct husk_error **e
     ;
   else if (job.to_container)
     {
-      if (side_resolve (&job.src, -1, job.follow || job.src.trailing_slash || job.src.contents,
-                        err)
+      if (side_resolve (&job.src, -1, job.follow || job.src.trailing_slash || job.src.contents, err)
           < 0)
         goto out;
     }

@@ -47,8 +47,8 @@ enum
 int
 husk_cmd_diff (struct husk_global *g, int argc, char **argv, struct husk_error **err)
 {
-  static const struct option opts[] = { { "help", no_argument, NULL, OPT_HELP },
-                                        { NULL, 0, NULL, 0 } };
+  static const struct option opts[]
+      = { { "help", no_argument, NULL, OPT_HELP }, { NULL, 0, NULL, 0 } };
   cleanup_store struct husk_store *store = NULL;
   cleanup_ctr struct husk_ctr *ctr = NULL;
   int c;

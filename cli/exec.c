@@ -83,8 +83,7 @@ husk_cmd_exec (struct husk_global *g, int argc, char **argv, struct husk_error *
         break;
       case 'u':
         if (optarg[0] == '\0' || optarg[0] == ':' || husk_str_has_suffix (optarg, ":"))
-          return husk_cli_usage_error (err, "exec", "user \"%s\": expected USER[:GROUP]",
-                                       optarg);
+          return husk_cli_usage_error (err, "exec", "user \"%s\": expected USER[:GROUP]", optarg);
         o.user = optarg;
         break;
       case 'w':
@@ -126,9 +125,11 @@ husk_cmd_exec (struct husk_global *g, int argc, char **argv, struct husk_error *
 
   o.args = argv + optind + 1;
   o.env = env;
-  if (husk_exec (&(struct husk_exec_target){ .id = ctr->id, .spec = &ctr->spec,
-                                              .pid = ctr->pid, .pid_start = ctr->pid_start },
-                 &o, &status, err) < 0)
+  if (husk_exec (
+          &(struct husk_exec_target){
+              .id = ctr->id, .spec = &ctr->spec, .pid = ctr->pid, .pid_start = ctr->pid_start },
+          &o, &status, err)
+      < 0)
     return -1;
   return status;
 }

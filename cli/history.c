@@ -84,8 +84,7 @@ husk_cmd_history (struct husk_global *g, int argc, char **argv, struct husk_erro
     }
 
   if (!quiet)
-    printf ("%-12s  %-16s  %-45s  %-8s  %s\n", "IMAGE", "CREATED", "CREATED BY", "SIZE",
-            "COMMENT");
+    printf ("%-12s  %-16s  %-45s  %-8s  %s\n", "IMAGE", "CREATED", "CREATED BY", "SIZE", "COMMENT");
   for (size_t i = n; i-- > 0;)
     {
       const husk_json *h = husk_json_array_at (hist, i);

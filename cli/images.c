@@ -77,8 +77,7 @@ husk_cmd_images (struct husk_global *g, int argc, char **argv, struct husk_error
     return -1;
 
   if (!quiet)
-    printf ("%-40s  %-16s  %-12s  %-16s  %s\n", "REPOSITORY", "TAG", "IMAGE ID", "CREATED",
-            "SIZE");
+    printf ("%-40s  %-16s  %-12s  %-16s  %s\n", "REPOSITORY", "TAG", "IMAGE ID", "CREATED", "SIZE");
   for (size_t i = 0; i < list.n; i++)
     {
       const struct husk_image *img = &list.items[i];

@@ -119,8 +119,7 @@ inspect_one (struct husk_store *s, const struct husk_image *img, husk_jgen *g,
 int
 husk_cmd_inspect (struct husk_global *g, int argc, char **argv, struct husk_error **err)
 {
-  static const struct option opts[] = { { "help", no_argument, NULL, 'h' },
-                                        { NULL, 0, NULL, 0 } };
+  static const struct option opts[] = { { "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 } };
   cleanup_store struct husk_store *store = NULL;
   cleanup_jgen husk_jgen *gen = husk_jgen_new (true);
   struct husk_image_list list = { 0 };

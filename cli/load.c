@@ -29,7 +29,7 @@ struct load_job
   bool quiet;
   bool rootless;
   const struct husk_idmap *map; /* The user namespace's, for the warning on owners.  */
-  bool pull; /* husk pull docker-archive:FILE: print IDs, as pull does.  */
+  bool pull;                    /* husk pull docker-archive:FILE: print IDs, as pull does.  */
 };
 
 /* Runs as root of the user's namespace, like a pull.  */
@@ -42,20 +42,18 @@ do_load (void *arg, struct husk_error **err)
   size_t n = 0;
   int rc;
 
-  rc = husk_archive_load (job->store, job->path, job->rootless,
-                          husk_cli_progress_start (&bar,
-                                                   job->quiet ? HUSK_CLI_PROGRESS_QUIET
-                                                              : HUSK_CLI_PROGRESS_LINES,
-                                                   stderr),
-                          &loaded, &n, err);
+  rc = husk_archive_load (
+      job->store, job->path, job->rootless,
+      husk_cli_progress_start (&bar, job->quiet ? HUSK_CLI_PROGRESS_QUIET : HUSK_CLI_PROGRESS_LINES,
+                               stderr),
+      &loaded, &n, err);
   husk_cli_progress_finish (&bar);
   if (rc < 0)
     return -1;
   for (size_t i = 0; i < n; i++)
     {
       const char *label = loaded[i].names && loaded[i].names[0] ? loaded[i].names[0] : NULL;
-      husk_cli_warn_unmapped (label ? label : loaded[i].res.id, &loaded[i].res.unmapped,
-                              job->map);
+      husk_cli_warn_unmapped (label ? label : loaded[i].res.id, &loaded[i].res.unmapped, job->map);
       if (loaded[i].res.skipped_devices > 0 && !job->quiet)
         fprintf (stderr, "husk: note: image \"%s\": %ju device nodes skipped (never unpacked)\n",
                  label ? label : loaded[i].res.id, (uintmax_t) loaded[i].res.skipped_devices);

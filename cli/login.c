@@ -83,12 +83,11 @@ login_usage (void)
 int
 husk_cmd_login (struct husk_global *g, int argc, char **argv, struct husk_error **err)
 {
-  static const struct option opts[] = { { "username", required_argument, NULL, 'u' },
-                                        { "password", required_argument, NULL, 'p' },
-                                        { "password-stdin", no_argument, NULL, 'S' },
-                                        { "tls-verify", optional_argument, NULL, 'T' },
-                                        { "help", no_argument, NULL, 'h' },
-                                        { NULL, 0, NULL, 0 } };
+  static const struct option opts[] = {
+    { "username", required_argument, NULL, 'u' }, { "password", required_argument, NULL, 'p' },
+    { "password-stdin", no_argument, NULL, 'S' }, { "tls-verify", optional_argument, NULL, 'T' },
+    { "help", no_argument, NULL, 'h' },           { NULL, 0, NULL, 0 }
+  };
   cleanup_registry struct husk_registry *reg = NULL;
   cleanup_free char *user = NULL;
   cleanup_free char *pass = NULL;
@@ -130,7 +129,8 @@ husk_cmd_login (struct husk_global *g, int argc, char **argv, struct husk_error 
   if (argc - optind != 1)
     return husk_cli_usage_error (err, "login", "expects exactly one registry");
   if (pass && from_stdin)
-    return husk_cli_usage_error (err, "login", "--password and --password-stdin exclude each other");
+    return husk_cli_usage_error (err, "login",
+                                 "--password and --password-stdin exclude each other");
   name = husk_auth_registry_name (argv[optind]);
   if (!valid_registry (name))
     return husk_cli_usage_error (err, "login", "invalid registry \"%s\"", argv[optind]);
@@ -166,4 +166,3 @@ husk_cmd_login (struct husk_global *g, int argc, char **argv, struct husk_error 
   printf ("Login Succeeded\n");
   return 0;
 }
-

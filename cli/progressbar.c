@@ -193,8 +193,7 @@ husk_cli_progress_start (struct husk_cli_progress *p, enum husk_cli_progress_mod
   p->iface.event = on_event;
   p->iface.arg = p;
   pthread_mutex_init (&p->lock, NULL);
-  if (mode == HUSK_CLI_PROGRESS_TERMINAL
-      && pthread_create (&p->thread, NULL, draw_thread, p) == 0)
+  if (mode == HUSK_CLI_PROGRESS_TERMINAL && pthread_create (&p->thread, NULL, draw_thread, p) == 0)
     p->thread_running = true;
   return mode == HUSK_CLI_PROGRESS_QUIET ? NULL : &p->iface;
 }

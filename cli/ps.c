@@ -103,12 +103,10 @@ print_json (const struct husk_ctr *c, const char *status)
 int
 husk_cmd_ps (struct husk_global *g, int argc, char **argv, struct husk_error **err)
 {
-  static const struct option opts[] = { { "all", no_argument, NULL, 'a' },
-                                        { "quiet", no_argument, NULL, 'q' },
-                                        { "no-trunc", no_argument, NULL, 'T' },
-                                        { "format", required_argument, NULL, 'f' },
-                                        { "help", no_argument, NULL, 'h' },
-                                        { NULL, 0, NULL, 0 } };
+  static const struct option opts[]
+      = { { "all", no_argument, NULL, 'a' },      { "quiet", no_argument, NULL, 'q' },
+          { "no-trunc", no_argument, NULL, 'T' }, { "format", required_argument, NULL, 'f' },
+          { "help", no_argument, NULL, 'h' },     { NULL, 0, NULL, 0 } };
   cleanup_store struct husk_store *store = NULL;
   struct husk_ctr **v = NULL;
   struct row *rows = NULL;
@@ -152,10 +150,10 @@ husk_cmd_ps (struct husk_global *g, int argc, char **argv, struct husk_error **e
   if (husk_cli_open_store (g, &store, err) < 0 || husk_ctr_list (store, &v, &n, err) < 0)
     return -1;
   rows = husk_xcalloc (n + 1, sizeof (*rows));
-  rows[n_rows++] = (struct row){ { husk_xstrdup ("CONTAINER ID"), husk_xstrdup ("IMAGE"),
-                                   husk_xstrdup ("COMMAND"), husk_xstrdup ("CREATED"),
-                                   husk_xstrdup ("STATUS"), husk_xstrdup ("PORTS"),
-                                   husk_xstrdup ("NAMES") } };
+  rows[n_rows++]
+      = (struct row){ { husk_xstrdup ("CONTAINER ID"), husk_xstrdup ("IMAGE"),
+                        husk_xstrdup ("COMMAND"), husk_xstrdup ("CREATED"), husk_xstrdup ("STATUS"),
+                        husk_xstrdup ("PORTS"), husk_xstrdup ("NAMES") } };
   for (size_t i = 0; i < n; i++)
     {
       const struct husk_ctr *ct = v[i];
@@ -171,11 +169,11 @@ husk_cmd_ps (struct husk_global *g, int argc, char **argv, struct husk_error **e
       else
         {
           husk_cli_format_age (ct->created, created, sizeof (created));
-          rows[n_rows++] = (struct row){ {
-              husk_strdup_printf ("%.*s", trunc ? 12 : 64, ct->id),
-              husk_xstrdup (ct->image_name ? ct->image_name : ""), command_line (ct, trunc),
-              husk_xstrdup (created), husk_xstrdup (status), husk_xstrdup (""),
-              husk_xstrdup (ct->name ? ct->name : "") } };
+          rows[n_rows++] = (struct row){ { husk_strdup_printf ("%.*s", trunc ? 12 : 64, ct->id),
+                                           husk_xstrdup (ct->image_name ? ct->image_name : ""),
+                                           command_line (ct, trunc), husk_xstrdup (created),
+                                           husk_xstrdup (status), husk_xstrdup (""),
+                                           husk_xstrdup (ct->name ? ct->name : "") } };
         }
     }
   if (!quiet && !json)

@@ -36,13 +36,13 @@ pull_usage (void)
 struct pull_job
 {
   struct husk_store *store;
-  const char *dir;       /* An oci: layout, or NULL for a registry.  */
+  const char *dir; /* An oci: layout, or NULL for a registry.  */
   const char *tag;
   const char *reference; /* A registry reference.  */
   const char *platform;
   bool tls_verify;
   bool quiet;
-  bool rootless; /* In a user namespace: uid 0 there is not the host's root.  */
+  bool rootless;                /* In a user namespace: uid 0 there is not the host's root.  */
   const struct husk_idmap *map; /* That namespace's, for the warning on owners.  */
 };
 
@@ -61,14 +61,13 @@ do_pull (void *arg, struct husk_error **err)
       /* A layout is read at disk speed: a line per layer, terminal or not.  */
       const struct husk_progress *progress = husk_cli_progress_start (
           &bar, job->quiet ? HUSK_CLI_PROGRESS_QUIET : HUSK_CLI_PROGRESS_LINES, stderr);
-      rc = husk_layout_pull (job->store, job->dir, job->tag, job->rootless, progress, &res,
-                             &name, err);
+      rc = husk_layout_pull (job->store, job->dir, job->tag, job->rootless, progress, &res, &name,
+                             err);
     }
   else
     {
-      struct husk_pull_options o = { .platform = job->platform,
-                                     .tls_verify = job->tls_verify,
-                                     .rootless = job->rootless };
+      struct husk_pull_options o
+          = { .platform = job->platform, .tls_verify = job->tls_verify, .rootless = job->rootless };
       o.progress = husk_cli_progress_start (&bar,
                                             job->quiet               ? HUSK_CLI_PROGRESS_QUIET
                                             : isatty (STDERR_FILENO) ? HUSK_CLI_PROGRESS_TERMINAL

@@ -15,8 +15,7 @@
 int
 husk_cmd_rename (struct husk_global *g, int argc, char **argv, struct husk_error **err)
 {
-  static const struct option opts[] = { { "help", no_argument, NULL, 'h' },
-                                        { NULL, 0, NULL, 0 } };
+  static const struct option opts[] = { { "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 } };
   cleanup_store struct husk_store *store = NULL;
   cleanup_ctr struct husk_ctr *ctr = NULL;
   char *old;
@@ -35,15 +34,13 @@ husk_cmd_rename (struct husk_global *g, int argc, char **argv, struct husk_error
   if (argc - optind != 2)
     return husk_cli_usage_error (err, "rename", "expects a container and a new name");
   if (!husk_ctr_name_valid (argv[optind + 1]))
-    return husk_cli_usage_error (err, "rename",
-                                 "name \"%s\": only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed",
-                                 argv[optind + 1]);
+    return husk_cli_usage_error (
+        err, "rename", "name \"%s\": only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed", argv[optind + 1]);
   if (husk_cli_open_store (g, &store, err) < 0
       || husk_ctr_load (store, argv[optind], &ctr, err) < 0)
     return -1;
   if (ctr->name && strcmp (ctr->name, argv[optind + 1]) == 0)
-    return husk_error_set (err, 0, "container %.12s is already named \"%s\"", ctr->id,
-                           ctr->name);
+    return husk_error_set (err, 0, "container %.12s is already named \"%s\"", ctr->id, ctr->name);
   /* The new name is claimed first: a failure leaves the old one in place.  */
   if (husk_ctr_name_claim (store, argv[optind + 1], ctr->id, err) < 0)
     return -1;

@@ -138,7 +138,6 @@ husk_cmd_container_prune (struct husk_global *g, int argc, char **argv, struct h
     }
   husk_ctr_list_free (v, n);
   if (failed)
-    return husk_error_set (err, 0, "container prune: %d containers could not be removed",
-                           failed);
+    return husk_error_set (err, 0, "container prune: %d containers could not be removed", failed);
   return 0;
 }

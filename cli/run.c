@@ -83,11 +83,11 @@ parse_volume (const char *arg, struct husk_mount *m, struct husk_error **err)
   if (copy[0] != '/')
     return husk_cli_usage_error (err, cmd,
                                  "volume \"%s\": the host path must be absolute (named volumes "
-                                 "are not supported)", arg);
-  if (ctr[0] != '/' || strcmp (ctr, "/") == 0)
-    return husk_cli_usage_error (err, cmd,
-                                 "volume \"%s\": the container path must be absolute and not /",
+                                 "are not supported)",
                                  arg);
+  if (ctr[0] != '/' || strcmp (ctr, "/") == 0)
+    return husk_cli_usage_error (
+        err, cmd, "volume \"%s\": the container path must be absolute and not /", arg);
   if (mode && strcmp (mode, "ro") != 0 && strcmp (mode, "rw") != 0)
     return husk_cli_usage_error (err, cmd, "volume \"%s\": unknown mode \"%s\" (ro or rw)", arg,
                                  mode);
@@ -120,10 +120,12 @@ static const struct
   const char *name;
   int resource;
 } ulimit_names[] = {
-  { "core", RLIMIT_CORE },         { "cpu", RLIMIT_CPU },           { "data", RLIMIT_DATA },
-  { "fsize", RLIMIT_FSIZE },       { "locks", RLIMIT_LOCKS },       { "memlock", RLIMIT_MEMLOCK },
-  { "msgqueue", RLIMIT_MSGQUEUE }, { "nice", RLIMIT_NICE },         { "nofile", RLIMIT_NOFILE },
-  { "nproc", RLIMIT_NPROC },       { "rss", RLIMIT_RSS },           { "rtprio", RLIMIT_RTPRIO },
+  { "core", RLIMIT_CORE },         { "cpu", RLIMIT_CPU },
+  { "data", RLIMIT_DATA },         { "fsize", RLIMIT_FSIZE },
+  { "locks", RLIMIT_LOCKS },       { "memlock", RLIMIT_MEMLOCK },
+  { "msgqueue", RLIMIT_MSGQUEUE }, { "nice", RLIMIT_NICE },
+  { "nofile", RLIMIT_NOFILE },     { "nproc", RLIMIT_NPROC },
+  { "rss", RLIMIT_RSS },           { "rtprio", RLIMIT_RTPRIO },
   { "rttime", RLIMIT_RTTIME },     { "sigpending", RLIMIT_SIGPENDING },
   { "stack", RLIMIT_STACK },       { "as", RLIMIT_AS },
 };
@@ -165,8 +167,7 @@ parse_ulimit (const char *arg, struct husk_rlimit *rl, struct husk_error **err)
   if (!colon)
     rl->hard = rl->soft;
   if (rl->soft > rl->hard)
-    return husk_cli_usage_error (err, cmd, "ulimit \"%s\": soft limit above the hard limit",
-                                 arg);
+    return husk_cli_usage_error (err, cmd, "ulimit \"%s\": soft limit above the hard limit", arg);
   return 0;
 }
 
@@ -195,7 +196,8 @@ parse_security_opt (const char *arg, struct husk_security_opts *sec, char **ret_
   else
     return husk_cli_usage_error (err, cmd,
                                  "security option \"%s\": unknown (seccomp=unconfined, "
-                                 "seccomp=PROFILE.json or no-new-privileges)", arg);
+                                 "seccomp=PROFILE.json or no-new-privileges)",
+                                 arg);
   return 0;
 }
 
@@ -210,7 +212,6 @@ mounts_clear (struct husk_mount *m, size_t n)
     }
   free (m);
 }
-
 
 /* Runs in the user namespace: the upper layer holds files of every mapped id.  */
 static int
@@ -249,34 +250,33 @@ print_warning (void *arg, const char *msg)
    after --help.  */
 static int
 create_container (struct husk_global *g, int argc, char **argv, bool *ret_detach,
-                  struct husk_store **ret_store, struct husk_ctr **ret_ctr,
-                  struct husk_error **err)
+                  struct husk_store **ret_store, struct husk_ctr **ret_ctr, struct husk_error **err)
 {
-  static const struct option opts[] = { { "rm", no_argument, NULL, OPT_RM },
-                                        { "detach", no_argument, NULL, 'd' },
-                                        { "name", required_argument, NULL, OPT_NAME },
-                                        { "env", required_argument, NULL, 'e' },
-                                        { "env-file", required_argument, NULL, OPT_ENV_FILE },
-                                        { "workdir", required_argument, NULL, 'w' },
-                                        { "user", required_argument, NULL, 'u' },
-                                        { "entrypoint", required_argument, NULL, OPT_ENTRYPOINT },
-                                        { "hostname", required_argument, NULL, 'h' },
-                                        { "read-only", no_argument, NULL, OPT_READ_ONLY },
-                                        { "volume", required_argument, NULL, 'v' },
-                                        { "tmpfs", required_argument, NULL, OPT_TMPFS },
-                                        { "cap-add", required_argument, NULL, OPT_CAP_ADD },
-                                        { "cap-drop", required_argument, NULL, OPT_CAP_DROP },
-                                        { "security-opt", required_argument, NULL,
-                                          OPT_SECURITY_OPT },
-                                        { "privileged", no_argument, NULL, OPT_PRIVILEGED },
-                                        { "init", no_argument, NULL, OPT_INIT },
-                                        { "network", required_argument, NULL, OPT_NETWORK },
-                                        { "net", required_argument, NULL, OPT_NETWORK },
-                                        { "ulimit", required_argument, NULL, OPT_ULIMIT },
-                                        { "interactive", no_argument, NULL, 'i' },
-                                        { "tty", no_argument, NULL, 't' },
-                                        { "help", no_argument, NULL, OPT_HELP },
-                                        { NULL, 0, NULL, 0 } };
+  static const struct option opts[]
+      = { { "rm", no_argument, NULL, OPT_RM },
+          { "detach", no_argument, NULL, 'd' },
+          { "name", required_argument, NULL, OPT_NAME },
+          { "env", required_argument, NULL, 'e' },
+          { "env-file", required_argument, NULL, OPT_ENV_FILE },
+          { "workdir", required_argument, NULL, 'w' },
+          { "user", required_argument, NULL, 'u' },
+          { "entrypoint", required_argument, NULL, OPT_ENTRYPOINT },
+          { "hostname", required_argument, NULL, 'h' },
+          { "read-only", no_argument, NULL, OPT_READ_ONLY },
+          { "volume", required_argument, NULL, 'v' },
+          { "tmpfs", required_argument, NULL, OPT_TMPFS },
+          { "cap-add", required_argument, NULL, OPT_CAP_ADD },
+          { "cap-drop", required_argument, NULL, OPT_CAP_DROP },
+          { "security-opt", required_argument, NULL, OPT_SECURITY_OPT },
+          { "privileged", no_argument, NULL, OPT_PRIVILEGED },
+          { "init", no_argument, NULL, OPT_INIT },
+          { "network", required_argument, NULL, OPT_NETWORK },
+          { "net", required_argument, NULL, OPT_NETWORK },
+          { "ulimit", required_argument, NULL, OPT_ULIMIT },
+          { "interactive", no_argument, NULL, 'i' },
+          { "tty", no_argument, NULL, 't' },
+          { "help", no_argument, NULL, OPT_HELP },
+          { NULL, 0, NULL, 0 } };
   bool create = strcmp (cmd, "create") == 0;
   cleanup_store struct husk_store *store = NULL;
   cleanup_free char *profile = NULL;
@@ -291,8 +291,8 @@ create_container (struct husk_global *g, int argc, char **argv, bool *ret_detach
   *ret_detach = false;
   user_env = husk_xcalloc (1, sizeof (char *));
   optind = 1;
-  while ((c = husk_cli_getopt (cmd, argc, argv, create ? "+e:w:u:h:v:it" : "+de:w:u:h:v:it",
-                               opts, err))
+  while ((c = husk_cli_getopt (cmd, argc, argv, create ? "+e:w:u:h:v:it" : "+de:w:u:h:v:it", opts,
+                               err))
          != -1)
     switch (c)
       {
@@ -310,9 +310,8 @@ create_container (struct husk_global *g, int argc, char **argv, bool *ret_detach
       case OPT_NAME:
         if (!husk_ctr_name_valid (optarg))
           {
-            husk_cli_usage_error (err, cmd,
-                                  "name \"%s\": only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed",
-                                  optarg);
+            husk_cli_usage_error (
+                err, cmd, "name \"%s\": only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed", optarg);
             goto fail;
           }
         o.name = optarg;
@@ -347,8 +346,7 @@ create_container (struct husk_global *g, int argc, char **argv, bool *ret_detach
       case 'h':
         if (optarg[0] == '\0' || strlen (optarg) > 64)
           {
-            husk_cli_usage_error (err, cmd, "hostname \"%s\": must be 1 to 64 characters",
-                                  optarg);
+            husk_cli_usage_error (err, cmd, "hostname \"%s\": must be 1 to 64 characters", optarg);
             goto fail;
           }
         o.hostname = optarg;
@@ -395,8 +393,7 @@ create_container (struct husk_global *g, int argc, char **argv, bool *ret_detach
           o.network = HUSK_NETWORK_HOST;
         else
           {
-            husk_cli_usage_error (err, cmd, "network \"%s\": not supported (none or host)",
-                                  optarg);
+            husk_cli_usage_error (err, cmd, "network \"%s\": not supported (none or host)", optarg);
             goto fail;
           }
         break;

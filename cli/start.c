@@ -46,8 +46,7 @@ start_one (struct husk_store *store, struct husk_ctr *loaded, bool attach, bool 
   if (husk_monitor_start (store, c, sv[1], err) < 0)
     return -1;
   close (TAKE_FD (lock));
-  return husk_attach_relay (mine, c->spec.tty, interactive && c->spec.interactive, ret_status,
-                            err);
+  return husk_attach_relay (mine, c->spec.tty, interactive && c->spec.interactive, ret_status, err);
 }
 
 /* Stop QUERY as husk stop does, then start it again under its lock.  A running --rm

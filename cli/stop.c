@@ -29,8 +29,7 @@ stop_one (struct husk_store *s, struct husk_ctr *c, const char *arg, void *data,
 {
   struct stop_opts *o = data;
   (void) s;
-  if (husk_ctr_stop (c, o->signal > 0 ? o->signal : husk_cli_stop_signal (c), o->timeout, err)
-      < 0)
+  if (husk_ctr_stop (c, o->signal > 0 ? o->signal : husk_cli_stop_signal (c), o->timeout, err) < 0)
     return -1;
   printf ("%s\n", arg);
   return 0;
@@ -54,8 +53,7 @@ husk_cmd_stop (struct husk_global *g, int argc, char **argv, struct husk_error *
       {
       case 't':
         if (husk_parse_u64 (optarg, 86400, &v) < 0)
-          return husk_cli_usage_error (err, "stop", "time \"%s\": not a number of seconds",
-                                       optarg);
+          return husk_cli_usage_error (err, "stop", "time \"%s\": not a number of seconds", optarg);
         o.timeout = (int) v;
         break;
       case 's':
@@ -147,8 +145,7 @@ wait_one (struct husk_store *s, struct husk_ctr *c, const char *arg, void *data,
 int
 husk_cmd_wait (struct husk_global *g, int argc, char **argv, struct husk_error **err)
 {
-  static const struct option opts[] = { { "help", no_argument, NULL, 'h' },
-                                        { NULL, 0, NULL, 0 } };
+  static const struct option opts[] = { { "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 } };
   int c;
 
   optind = 1;

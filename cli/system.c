@@ -49,8 +49,7 @@ tree_size (int fd0)
         continue;
       if (S_ISDIR (st.st_mode))
         {
-          int fd = openat (dirfd (d), de->d_name,
-                           O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+          int fd = openat (dirfd (d), de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
           if (fd >= 0)
             total += tree_size (fd);
         }

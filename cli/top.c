@@ -48,7 +48,10 @@ format_stime (time_t start, time_t now, char *buf, size_t size)
 
   localtime_r (&start, &s);
   localtime_r (&now, &n);
-  strftime (buf, size, s.tm_year != n.tm_year ? "%Y" : s.tm_yday != n.tm_yday ? "%b%d" : "%H:%M",
+  strftime (buf, size,
+            s.tm_year != n.tm_year   ? "%Y"
+            : s.tm_yday != n.tm_yday ? "%b%d"
+                                     : "%H:%M",
             &s);
 }
 

@@ -22,8 +22,13 @@
 int
 husk_attach_send (int fd, int type, const void *buf, size_t len)
 {
-  unsigned char hdr[8] = { (unsigned char) type, 0, 0, 0, (unsigned char) (len >> 24),
-                           (unsigned char) (len >> 16), (unsigned char) (len >> 8),
+  unsigned char hdr[8] = { (unsigned char) type,
+                           0,
+                           0,
+                           0,
+                           (unsigned char) (len >> 24),
+                           (unsigned char) (len >> 16),
+                           (unsigned char) (len >> 8),
                            (unsigned char) len };
   struct iovec iov[2] = { { hdr, sizeof (hdr) }, { (void *) buf, len } };
   struct msghdr msg = { .msg_iov = iov, .msg_iovlen = len ? 2 : 1 };
@@ -213,8 +218,7 @@ husk_attach_relay (int fd, bool tty, bool send_stdin, int *ret_status, struct hu
           if (type == HUSK_ATTACH_STDOUT || type == HUSK_ATTACH_STDERR)
             {
               fflush (NULL);
-              husk_write_all (type == HUSK_ATTACH_STDOUT ? STDOUT_FILENO : STDERR_FILENO, buf,
-                              len);
+              husk_write_all (type == HUSK_ATTACH_STDOUT ? STDOUT_FILENO : STDERR_FILENO, buf, len);
             }
           else if (type == HUSK_ATTACH_EXIT && len == 4)
             {

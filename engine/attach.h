@@ -47,7 +47,6 @@ int husk_attach_connect (const char *sockpath, unsigned flags, int *ret_fd,
 /* Relay between the caller's stdio and a connected socket until the container exits; its
    exit status lands in *RET_STATUS.  With TTY and a terminal on stdin, the terminal is raw and
    its size follows.  With SEND_STDIN, stdin is forwarded and its end passed on.  */
-int husk_attach_relay (int fd, bool tty, bool send_stdin, int *ret_status,
-                       struct husk_error **err);
+int husk_attach_relay (int fd, bool tty, bool send_stdin, int *ret_status, struct husk_error **err);
 
 #endif

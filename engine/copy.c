@@ -90,8 +90,9 @@ copy_data (int in, int out, const char *rel, struct husk_error **err)
       if (cfr)
         {
           n = copy_file_range (in, NULL, out, NULL, 1 << 30, 0);
-          if (n < 0 && (errno == EXDEV || errno == EINVAL || errno == ENOSYS
-                        || errno == EOPNOTSUPP || errno == EBADF))
+          if (n < 0
+              && (errno == EXDEV || errno == EINVAL || errno == ENOSYS || errno == EOPNOTSUPP
+                  || errno == EBADF))
             {
               cfr = false;
               continue;
@@ -161,7 +162,7 @@ set_meta (struct copy_ctx *c, int fd, int dirfd, const char *name, const struct 
   mode_t mode = st->st_mode & 07777;
 
   if (!c->o->keep_setid)
-    mode &= ~(mode_t)(S_ISUID | S_ISGID);
+    mode &= ~(mode_t) (S_ISUID | S_ISGID);
   if (c->o->chown_root || c->o->keep_owner)
     {
       uid_t uid = c->o->keep_owner ? st->st_uid : 0;
@@ -247,7 +248,8 @@ copy_one (struct copy_ctx *c, int srcdir, const char *name, int dstdir, const ch
 
   if (S_ISDIR (st.st_mode))
     {
-      cleanup_close int src = openat (srcdir, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+      cleanup_close int src
+          = openat (srcdir, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
       cleanup_close int dst = -1;
       if (src < 0)
         return husk_error_set (err, errno, "\"%s\"", rel);
@@ -371,8 +373,7 @@ husk_copy_entry (int srcdir, const char *name, int dstdir, const char *dstname,
 }
 
 int
-husk_copy_contents (int srcfd, int dstfd, const struct husk_copy_opts *o,
-                    struct husk_error **err)
+husk_copy_contents (int srcfd, int dstfd, const struct husk_copy_opts *o, struct husk_error **err)
 {
   struct copy_ctx c = { .o = o, .dstroot = dstfd };
   int r = copy_dir_contents (&c, srcfd, dstfd, "", err);

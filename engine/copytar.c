@@ -89,7 +89,7 @@ tar_one (struct tar_out *t, int dirfd, const char *name, const char *arcname,
   e = archive_entry_new ();
   archive_entry_copy_stat (e, &st);
   if (!t->archive)
-    archive_entry_set_perm (e, st.st_mode & 07777 & ~(mode_t)(S_ISUID | S_ISGID));
+    archive_entry_set_perm (e, st.st_mode & 07777 & ~(mode_t) (S_ISUID | S_ISGID));
   if (S_ISDIR (st.st_mode))
     {
       cleanup_free char *dirname = husk_strdup_printf ("%s/", arcname);
@@ -286,10 +286,9 @@ extract_entry (struct archive *a, struct archive_entry *e, int dstfd, const char
   mode_t mode = archive_entry_mode (e);
   mode_t type = mode & S_IFMT;
   const char *hardlink = archive_entry_hardlink (e);
-  struct timespec ts[2] = { { .tv_sec = archive_entry_mtime (e),
-                              .tv_nsec = archive_entry_mtime_nsec (e) },
-                            { .tv_sec = archive_entry_mtime (e),
-                              .tv_nsec = archive_entry_mtime_nsec (e) } };
+  struct timespec ts[2]
+      = { { .tv_sec = archive_entry_mtime (e), .tv_nsec = archive_entry_mtime_nsec (e) },
+          { .tv_sec = archive_entry_mtime (e), .tv_nsec = archive_entry_mtime_nsec (e) } };
   uid_t uid = chown_root ? 0 : (uid_t) archive_entry_uid (e);
   gid_t gid = chown_root ? 0 : (gid_t) archive_entry_gid (e);
   struct stat st;
@@ -308,8 +307,10 @@ extract_entry (struct archive *a, struct archive_entry *e, int dstfd, const char
   if (exists && !(S_ISDIR (st.st_mode) && type == AE_IFDIR && hardlink == NULL))
     {
       if (S_ISDIR (st.st_mode))
-        return husk_error_set (err, 0, "\"%s\": cannot overwrite a directory with a "
-                                       "non-directory", rel);
+        return husk_error_set (err, 0,
+                               "\"%s\": cannot overwrite a directory with a "
+                               "non-directory",
+                               rel);
       if (unlinkat (parent, name, 0) < 0)
         return husk_error_set (err, errno, "\"%s\": remove", rel);
       exists = false;
@@ -340,8 +341,8 @@ extract_entry (struct archive *a, struct archive_entry *e, int dstfd, const char
           }
       }
       if (tparent < 0 || linkat (tparent, tname, parent, name, 0) < 0)
-        return husk_error_set (err, tparent < 0 ? -tparent : errno, "\"%s\": link to \"%s\"",
-                               rel, hardlink);
+        return husk_error_set (err, tparent < 0 ? -tparent : errno, "\"%s\": link to \"%s\"", rel,
+                               hardlink);
       return 0;
     }
 
@@ -470,13 +471,11 @@ husk_copy_from_tar (int infd, int dstfd, bool chown_root, struct husk_error **er
   for (size_t i = n_dirs; i-- > 0;)
     {
       struct timespec ts[2] = { dirs[i].mtime, dirs[i].mtime };
-      cleanup_close int fd = husk_open_in_root (dstfd, dirs[i].path,
-                                                O_RDONLY | O_DIRECTORY | O_NOFOLLOW, 0,
-                                                HUSK_RESOLVE_IN_ROOT);
+      cleanup_close int fd = husk_open_in_root (
+          dstfd, dirs[i].path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW, 0, HUSK_RESOLVE_IN_ROOT);
       if (fd < 0 || fchmod (fd, dirs[i].mode) < 0 || futimens (fd, ts) < 0)
         {
-          husk_error_set (err, fd < 0 ? -fd : errno, "\"%s\": set mode and times",
-                          dirs[i].path);
+          husk_error_set (err, fd < 0 ? -fd : errno, "\"%s\": set mode and times", dirs[i].path);
           goto out;
         }
     }

@@ -48,7 +48,6 @@ husk_ctr_status_name (enum husk_ctr_status st)
   return "unknown";
 }
 
-
 /* C's state.json, written relative to DIRFD.  */
 static int
 save_state (int dirfd, const char *path, const struct husk_ctr *c, struct husk_error **err)
@@ -95,7 +94,6 @@ husk_ctr_load_state (struct husk_store *s, struct husk_ctr *c)
     return;
   husk_ctr_parse_state (c, buf, strlen (buf));
 }
-
 
 /* A container that state.json calls running but whose monitor is gone (killed, crashed,
    rebooted) has exited: record that, and make sure nothing of it is left running.  */

@@ -17,16 +17,16 @@
 #include "banned.h"
 
 int
-husk_ctr_lock (struct husk_store *s, const char *id, struct husk_ctr **ret,
-               struct husk_error **err)
+husk_ctr_lock (struct husk_store *s, const char *id, struct husk_ctr **ret, struct husk_error **err)
 {
   cleanup_free char *path = husk_strdup_printf ("containers/%s", id);
-  cleanup_close int fd = openat (husk_store_rootfd (s), path,
-                                 O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+  cleanup_close int fd
+      = openat (husk_store_rootfd (s), path, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
 
   if (fd < 0)
-    return husk_error_set (err, errno == ENOENT ? 0 : errno, errno == ENOENT
-                               ? "no such container: %.12s" : "container %.12s: open", id);
+    return husk_error_set (err, errno == ENOENT ? 0 : errno,
+                           errno == ENOENT ? "no such container: %.12s" : "container %.12s: open",
+                           id);
   while (flock (fd, LOCK_EX) < 0)
     if (errno != EINTR)
       return husk_error_set (err, errno, "container %.12s: lock", id);

@@ -52,8 +52,7 @@ husk_ctr_name_claim (struct husk_store *s, const char *name, const char *id,
   ssize_t n;
 
   if (!husk_ctr_name_valid (name))
-    return husk_error_set (err, 0, "name \"%s\": only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed",
-                           name);
+    return husk_error_set (err, 0, "name \"%s\": only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed", name);
   dfd = names_dir (s, err);
   if (dfd < 0)
     return -1;
@@ -75,8 +74,7 @@ husk_ctr_name_claim (struct husk_store *s, const char *name, const char *id,
       if (!husk_ctr_exists (s, target))
         {
           struct stat st;
-          if (fstatat (dfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0
-              && time (NULL) - st.st_mtime > 60)
+          if (fstatat (dfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && time (NULL) - st.st_mtime > 60)
             {
               unlinkat (dfd, name, 0);
               continue;
@@ -109,28 +107,25 @@ husk_ctr_name_release (struct husk_store *s, const char *name, const char *id)
 }
 
 static const char *const name_left[] = {
-  "amber",   "bold",    "brisk",   "calm",    "clever",  "cosmic",  "crisp",  "daring",
-  "dusty",   "eager",   "fancy",   "fuzzy",   "gentle",  "glad",    "golden", "happy",
-  "hidden",  "humble",  "icy",     "jolly",   "keen",    "kind",    "lively", "lucky",
-  "mellow",  "merry",   "misty",   "modest",  "nimble",  "noble",   "odd",    "plucky",
-  "polite",  "proud",   "quick",   "quiet",   "rapid",   "rosy",    "rustic", "shy",
-  "silent",  "sleepy",  "snowy",   "steady",  "sunny",   "swift",   "tidy",   "vivid",
-  "wandering", "witty", "young",   "zesty",
+  "amber",  "bold",   "brisk",  "calm",      "clever", "cosmic", "crisp",  "daring", "dusty",
+  "eager",  "fancy",  "fuzzy",  "gentle",    "glad",   "golden", "happy",  "hidden", "humble",
+  "icy",    "jolly",  "keen",   "kind",      "lively", "lucky",  "mellow", "merry",  "misty",
+  "modest", "nimble", "noble",  "odd",       "plucky", "polite", "proud",  "quick",  "quiet",
+  "rapid",  "rosy",   "rustic", "shy",       "silent", "sleepy", "snowy",  "steady", "sunny",
+  "swift",  "tidy",   "vivid",  "wandering", "witty",  "young",  "zesty",
 };
 
 static const char *const name_right[] = {
-  "badger",  "beetle",  "bison",   "crane",   "cricket", "dolphin", "eagle",  "falcon",
-  "ferret",  "finch",   "gecko",   "gopher",  "heron",   "ibis",    "jackal", "koala",
-  "lark",    "lemur",   "lynx",    "magpie",  "marten",  "mole",    "moose",  "newt",
-  "ocelot",  "orca",    "otter",   "owl",     "panda",   "pelican", "puffin", "quail",
-  "rabbit",  "raven",   "robin",   "salmon",  "seal",    "shrew",   "sparrow", "stoat",
-  "swan",    "tapir",   "tern",    "toad",    "trout",   "turtle",  "viper",  "walrus",
-  "weasel",  "wombat",  "wren",    "yak",
+  "badger", "beetle", "bison",   "crane",  "cricket", "dolphin", "eagle",  "falcon", "ferret",
+  "finch",  "gecko",  "gopher",  "heron",  "ibis",    "jackal",  "koala",  "lark",   "lemur",
+  "lynx",   "magpie", "marten",  "mole",   "moose",   "newt",    "ocelot", "orca",   "otter",
+  "owl",    "panda",  "pelican", "puffin", "quail",   "rabbit",  "raven",  "robin",  "salmon",
+  "seal",   "shrew",  "sparrow", "stoat",  "swan",    "tapir",   "tern",   "toad",   "trout",
+  "turtle", "viper",  "walrus",  "weasel", "wombat",  "wren",    "yak",
 };
 
 int
-husk_ctr_name_generate (struct husk_store *s, const char *id, char **ret,
-                        struct husk_error **err)
+husk_ctr_name_generate (struct husk_store *s, const char *id, char **ret, struct husk_error **err)
 {
   const size_t nl = sizeof (name_left) / sizeof (name_left[0]);
   const size_t nr = sizeof (name_right) / sizeof (name_right[0]);

@@ -33,7 +33,6 @@ husk_ctr_log_path (struct husk_store *s, const struct husk_ctr *c)
   return husk_strdup_printf ("%s/containers/%s/ctr.log", husk_store_root (s), c->id);
 }
 
-
 int
 husk_ctr_dirs_create (struct husk_store *s, struct husk_error **err)
 {
@@ -68,11 +67,9 @@ husk_ctr_open_dir (struct husk_store *s, struct husk_error **err)
   return d;
 }
 
-
 /* containers/ID/config.json alone: no id map, no state.  */
 static int
-load_config (struct husk_store *s, const char *id, struct husk_ctr **ret,
-             struct husk_error **err)
+load_config (struct husk_store *s, const char *id, struct husk_ctr **ret, struct husk_error **err)
 {
   cleanup_free char *path = husk_strdup_printf ("containers/%s/config.json", id);
   cleanup_free char *buf = NULL;
@@ -156,8 +153,10 @@ husk_ctr_load (struct husk_store *s, const char *query, struct husk_ctr **ret,
           if (strncmp (de->d_name, query, qlen) != 0 || strlen (de->d_name) != 64)
             continue;
           if (match)
-            return husk_error_set (err, 0, "container \"%s\": ambiguous, more than one ID "
-                                           "starts with it", query);
+            return husk_error_set (err, 0,
+                                   "container \"%s\": ambiguous, more than one ID "
+                                   "starts with it",
+                                   query);
           match = husk_xstrdup (de->d_name);
         }
       if (match && husk_ctr_exists (s, match))
@@ -176,8 +175,7 @@ cmp_created (const void *a, const void *b)
 }
 
 int
-husk_ctr_list (struct husk_store *s, struct husk_ctr ***ret, size_t *ret_n,
-               struct husk_error **err)
+husk_ctr_list (struct husk_store *s, struct husk_ctr ***ret, size_t *ret_n, struct husk_error **err)
 {
   cleanup_dir DIR *d = husk_ctr_open_dir (s, err);
   struct husk_ctr **v = NULL;

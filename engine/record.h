@@ -43,11 +43,11 @@ struct husk_ctr
 {
   char id[65];
   char *name;
-  char *image;      /* The image's ID, "sha256:HEX".  */
-  char *image_name; /* As the user wrote it.  */
-  char *created;    /* RFC 3339, UTC.  */
-  bool auto_remove; /* --rm.  */
-  bool privileged;  /* --privileged, as the user asked it (the spec holds what it meant).  */
+  char *image;       /* The image's ID, "sha256:HEX".  */
+  char *image_name;  /* As the user wrote it.  */
+  char *created;     /* RFC 3339, UTC.  */
+  bool auto_remove;  /* --rm.  */
+  bool privileged;   /* --privileged, as the user asked it (the spec holds what it meant).  */
   char *stop_signal; /* The image's StopSignal, or NULL for SIGTERM.  */
 
   /* Everything needed to start it; every string and array is owned by the record.  Paths
@@ -61,13 +61,12 @@ struct husk_ctr
   int exit_code;     /* When exited.  */
   char *started_at;  /* RFC 3339 with nanoseconds, or NULL.  */
   char *finished_at;
-  char *error;       /* Why it stopped, when husk knows better than the exit code.  */
+  char *error; /* Why it stopped, when husk knows better than the exit code.  */
   uint64_t pid_start, monitor_start; /* /proc/PID/stat start times.  */
 
   struct husk_idmap idmap; /* spec.idmap points here unless husk runs as root.  */
   char **layers;           /* Chain IDs, base first: spec.lowerdirs comes from these.  */
 };
-
 
 /* Make STORE/containers and STORE/container-names (mode 0700) where they are missing: the
    engine's part of opening a store (the store itself makes only its own directories).  */
@@ -111,17 +110,11 @@ int husk_ctr_save_state (struct husk_store *s, const struct husk_ctr *c, struct 
    store.  */
 int husk_ctr_save_state_at (int dirfd, const struct husk_ctr *c, struct husk_error **err);
 
-
-
-
-
-
-
 const char *husk_ctr_status_name (enum husk_ctr_status st);
 
 /* For engine/'s record files only: shared pieces of reading and writing records.  */
 bool husk_ctr_exists (struct husk_store *s, const char *id); /* containers/ID/config.json.  */
-bool husk_ctr_is_hex (const char *s);                          /* Non-empty, [0-9a-f] only.  */
+bool husk_ctr_is_hex (const char *s);                        /* Non-empty, [0-9a-f] only.  */
 /* STORE/containers for reading, or NULL: with *ERR set, or without when it does not exist.  */
 DIR *husk_ctr_open_dir (struct husk_store *s, struct husk_error **err);
 /* C's state from state.json ("created" when unreadable).  */

@@ -54,7 +54,6 @@ husk_ctr_remove_files (struct husk_ctr_rm *job, struct husk_error **err)
     }
 }
 
-
 /* Leftovers of interrupted commands: a removal cut short (".rm-ID"), or a creation killed
    before its record was written (no config.json, older than a minute).  */
 static int

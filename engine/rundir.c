@@ -36,15 +36,14 @@ husk_rundir (char **ret, struct husk_error **err)
   if (lstat (dir, &st) < 0)
     return husk_error_set (err, errno, "runtime directory \"%s\"", dir);
   if (!S_ISDIR (st.st_mode) || st.st_uid != geteuid () || (st.st_mode & 077) != 0)
-    return husk_error_set (err, 0,
-                           "runtime directory \"%s\": not a private directory of this user", dir);
+    return husk_error_set (err, 0, "runtime directory \"%s\": not a private directory of this user",
+                           dir);
   *ret = TAKE_PTR (dir);
   return 0;
 }
 
 int
-husk_ctr_run_path (const struct husk_ctr *c, const char *name, char **ret,
-                   struct husk_error **err)
+husk_ctr_run_path (const struct husk_ctr *c, const char *name, char **ret, struct husk_error **err)
 {
   cleanup_free char *dir = NULL;
 
@@ -54,7 +53,6 @@ husk_ctr_run_path (const struct husk_ctr *c, const char *name, char **ret,
               : husk_strdup_printf ("%s/%s", dir, c->id);
   return 0;
 }
-
 
 /* RUNDIR/ID/pid: "PID PID_START MONITOR_PID MONITOR_START".  */
 int
@@ -72,8 +70,8 @@ husk_ctr_write_pidfile (const struct husk_ctr *c, struct husk_error **err)
   dfd = open (dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
   if (dfd < 0)
     return husk_error_set (err, errno, "open \"%s\"", dir);
-  len = snprintf (buf, sizeof (buf), "%d %" PRIu64 " %d %" PRIu64 "\n", (int) c->pid,
-                  c->pid_start, (int) c->monitor_pid, c->monitor_start);
+  len = snprintf (buf, sizeof (buf), "%d %" PRIu64 " %d %" PRIu64 "\n", (int) c->pid, c->pid_start,
+                  (int) c->monitor_pid, c->monitor_start);
   return husk_write_file_replace_at (dfd, "pid", buf, (size_t) len, 0600, err);
 }
 
@@ -90,8 +88,8 @@ husk_ctr_remove_rundir (const struct husk_ctr *c)
     if (dfd >= 0)
       husk_rm_rf_at (dfd, c->id, NULL);
   }
-  /* The container has exited (or its monitor is gone and husk_ctr_repair_state killed it): its device
-     cgroup goes with its run directory.  Rootless there is none to remove.  */
+  /* The container has exited (or its monitor is gone and husk_ctr_repair_state killed it): its
+     device cgroup goes with its run directory.  Rootless there is none to remove.  */
   if (geteuid () == 0)
     husk_devices_cgroup_remove (c->id);
 }

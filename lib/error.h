@@ -8,13 +8,13 @@
 
 struct husk_error
 {
-  int errnum;  /* 0 when the failure has no errno behind it.  */
-  int status;  /* Exit status the command should end with, 0 for the command's default.  */
+  int errnum; /* 0 when the failure has no errno behind it.  */
+  int status; /* Exit status the command should end with, 0 for the command's default.  */
   char *msg;
 };
 
 /* Set *ERR (which must be NULL) from a format; ERRNUM, when non-zero, is appended as strerror.
-   Always returns -1, or -ERRNUM when ERRNUM is set, so "return husk_error_set (...)" reads well.  */
+   Always returns -1, or -ERRNUM when ERRNUM is set, so "return husk_error_set (...)" reads well. */
 int husk_error_set (struct husk_error **err, int errnum, const char *fmt, ...)
     __attribute__ ((format (printf, 3, 4)));
 

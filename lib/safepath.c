@@ -11,7 +11,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 #ifdef HAVE_LINUX_OPENAT2_H
-# include <linux/openat2.h>
+#include <linux/openat2.h>
 #endif
 
 #include "cleanup.h"
@@ -125,8 +125,7 @@ make_component (int dirfd, const char *name, bool last, const struct walk_opts *
 
   if (!last || w->make == HUSK_MKPATH_DIR)
     return mkdirat (dirfd, name, w->dir_mode) < 0 && errno != EEXIST ? -errno : 0;
-  fd = openat (dirfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC,
-               0644);
+  fd = openat (dirfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC, 0644);
   if (fd < 0)
     return errno == EEXIST ? 0 : -errno;
   close (fd);
@@ -271,8 +270,8 @@ walk (int rootfd, const char *path, const struct walk_opts *w)
           else
             {
               int e = -next;
-              if ((e != ELOOP && e != ENOTDIR)
-                  || fstatat (cur, comp, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISLNK (st.st_mode))
+              if ((e != ELOOP && e != ENOTDIR) || fstatat (cur, comp, &st, AT_SYMLINK_NOFOLLOW) < 0
+                  || !S_ISLNK (st.st_mode))
                 {
                   ret = -e;
                   goto out;

@@ -35,8 +35,8 @@ block (uint32_t h[8], const unsigned char *p)
   uint32_t w[64], a, b, c, d, e, f, g, hh;
 
   for (int t = 0; t < 16; t++)
-    w[t] = (uint32_t) p[4 * t] << 24 | (uint32_t) p[4 * t + 1] << 16
-           | (uint32_t) p[4 * t + 2] << 8 | (uint32_t) p[4 * t + 3];
+    w[t] = (uint32_t) p[4 * t] << 24 | (uint32_t) p[4 * t + 1] << 16 | (uint32_t) p[4 * t + 2] << 8
+           | (uint32_t) p[4 * t + 3];
   for (int t = 16; t < 64; t++)
     {
       uint32_t s0 = ror (w[t - 15], 7) ^ ror (w[t - 15], 18) ^ (w[t - 15] >> 3);
@@ -46,8 +46,8 @@ block (uint32_t h[8], const unsigned char *p)
   a = h[0], b = h[1], c = h[2], d = h[3], e = h[4], f = h[5], g = h[6], hh = h[7];
   for (int t = 0; t < 64; t++)
     {
-      uint32_t t1 = hh + (ror (e, 6) ^ ror (e, 11) ^ ror (e, 25)) + ((e & f) ^ (~e & g)) + k[t]
-                    + w[t];
+      uint32_t t1
+          = hh + (ror (e, 6) ^ ror (e, 11) ^ ror (e, 25)) + ((e & f) ^ (~e & g)) + k[t] + w[t];
       uint32_t t2 = (ror (a, 2) ^ ror (a, 13) ^ ror (a, 22)) + ((a & b) ^ (a & c) ^ (b & c));
       hh = g, g = f, f = e, e = d + t1, d = c, c = b, b = a, a = t1 + t2;
     }

@@ -18,19 +18,43 @@ static const struct
   const char *name;
   int sig;
 } names[] = {
-  { "HUP", SIGHUP },     { "INT", SIGINT },       { "QUIT", SIGQUIT },   { "ILL", SIGILL },
-  { "TRAP", SIGTRAP },   { "ABRT", SIGABRT },     { "BUS", SIGBUS },     { "FPE", SIGFPE },
-  { "KILL", SIGKILL },   { "USR1", SIGUSR1 },     { "SEGV", SIGSEGV },   { "USR2", SIGUSR2 },
-  { "PIPE", SIGPIPE },   { "ALRM", SIGALRM },     { "TERM", SIGTERM },
+  { "HUP", SIGHUP },
+  { "INT", SIGINT },
+  { "QUIT", SIGQUIT },
+  { "ILL", SIGILL },
+  { "TRAP", SIGTRAP },
+  { "ABRT", SIGABRT },
+  { "BUS", SIGBUS },
+  { "FPE", SIGFPE },
+  { "KILL", SIGKILL },
+  { "USR1", SIGUSR1 },
+  { "SEGV", SIGSEGV },
+  { "USR2", SIGUSR2 },
+  { "PIPE", SIGPIPE },
+  { "ALRM", SIGALRM },
+  { "TERM", SIGTERM },
 #ifdef SIGSTKFLT
   { "STKFLT", SIGSTKFLT },
 #endif
-  { "CHLD", SIGCHLD },   { "CONT", SIGCONT },     { "STOP", SIGSTOP },   { "TSTP", SIGTSTP },
-  { "TTIN", SIGTTIN },   { "TTOU", SIGTTOU },     { "URG", SIGURG },     { "XCPU", SIGXCPU },
-  { "XFSZ", SIGXFSZ },   { "VTALRM", SIGVTALRM }, { "PROF", SIGPROF },   { "WINCH", SIGWINCH },
-  { "IO", SIGIO },       { "PWR", SIGPWR },       { "SYS", SIGSYS },
+  { "CHLD", SIGCHLD },
+  { "CONT", SIGCONT },
+  { "STOP", SIGSTOP },
+  { "TSTP", SIGTSTP },
+  { "TTIN", SIGTTIN },
+  { "TTOU", SIGTTOU },
+  { "URG", SIGURG },
+  { "XCPU", SIGXCPU },
+  { "XFSZ", SIGXFSZ },
+  { "VTALRM", SIGVTALRM },
+  { "PROF", SIGPROF },
+  { "WINCH", SIGWINCH },
+  { "IO", SIGIO },
+  { "PWR", SIGPWR },
+  { "SYS", SIGSYS },
   /* Aliases.  */
-  { "IOT", SIGIOT },     { "CLD", SIGCHLD },      { "POLL", SIGPOLL },
+  { "IOT", SIGIOT },
+  { "CLD", SIGCHLD },
+  { "POLL", SIGPOLL },
 };
 
 /* "RTMIN", "RTMIN+N", "RTMAX", "RTMAX-N" (NAME without "SIG", any case): the number, or -1.  */
@@ -65,8 +89,9 @@ husk_signal_parse (const char *spec, struct husk_error **err)
   int sig;
 
   if (spec == NULL || *spec == '\0')
-    return husk_error_set (err, 0, "signal \"\": empty (a name such as SIGTERM or SIGRTMIN+3, "
-                                   "or a number from 1 to 64)");
+    return husk_error_set (err, 0,
+                           "signal \"\": empty (a name such as SIGTERM or SIGRTMIN+3, "
+                           "or a number from 1 to 64)");
   if (husk_parse_u64 (spec, HUSK_SIGRTMAX, &v) == 0 && v >= 1)
     return (int) v;
   if (strspn (spec, "0123456789") == strlen (spec))

@@ -181,8 +181,8 @@ husk_write_all (int fd, const void *buf, size_t len)
 }
 
 int
-husk_read_file_at (int dirfd, const char *path, size_t max_size, char **ret_buf,
-                   size_t *ret_len, struct husk_error **err)
+husk_read_file_at (int dirfd, const char *path, size_t max_size, char **ret_buf, size_t *ret_len,
+                   struct husk_error **err)
 {
   cleanup_close int fd = -1;
   cleanup_free char *buf = NULL;
@@ -219,8 +219,8 @@ husk_read_file_at (int dirfd, const char *path, size_t max_size, char **ret_buf,
 }
 
 static int
-write_replace_at (int dirfd, const char *path, const void *buf, size_t len, mode_t mode,
-                  bool sync, struct husk_error **err)
+write_replace_at (int dirfd, const char *path, const void *buf, size_t len, mode_t mode, bool sync,
+                  struct husk_error **err)
 {
   cleanup_free char *tmp = NULL;
   cleanup_close int fd = -1;
@@ -255,8 +255,8 @@ husk_write_file_atomic_at (int dirfd, const char *path, const void *buf, size_t 
 }
 
 int
-husk_write_file_replace_at (int dirfd, const char *path, const void *buf, size_t len,
-                            mode_t mode, struct husk_error **err)
+husk_write_file_replace_at (int dirfd, const char *path, const void *buf, size_t len, mode_t mode,
+                            struct husk_error **err)
 {
   return write_replace_at (dirfd, path, buf, len, mode, false, err);
 }

@@ -147,7 +147,8 @@ lookup_in (const char *path, const char *registry, char **ret_user, char **ret_p
       if (b64 == NULL || *b64 == '\0')
         continue; /* A credential helper entry: not supported, look further.  */
       if (decode_auth (b64, ret_user, ret_pass) < 0)
-        return husk_error_set (err, 0, "auth file \"%s\": entry \"%s\" is not base64 of user:password",
+        return husk_error_set (err, 0,
+                               "auth file \"%s\": entry \"%s\" is not base64 of user:password",
                                path, husk_json_object_key (auths, i));
       return 1;
     }
@@ -155,8 +156,7 @@ lookup_in (const char *path, const char *registry, char **ret_user, char **ret_p
 }
 
 int
-husk_auth_lookup (const char *registry, char **ret_user, char **ret_pass,
-                  struct husk_error **err)
+husk_auth_lookup (const char *registry, char **ret_user, char **ret_pass, struct husk_error **err)
 {
   cleanup_free char *own = husk_auth_file_path ();
   cleanup_free char *docker = docker_config_path ();
@@ -231,8 +231,7 @@ write_auths (const char *path, const husk_json *doc, const char *registry, const
 }
 
 int
-husk_auth_store (const char *registry, const char *user, const char *pass,
-                 struct husk_error **err)
+husk_auth_store (const char *registry, const char *user, const char *pass, struct husk_error **err)
 {
   cleanup_free char *path = husk_auth_file_path ();
   cleanup_json husk_json *doc = NULL;

@@ -1,5 +1,6 @@
 /* Registry credentials: husk's own auth.json ($REGISTRY_AUTH_FILE, or
-   $XDG_RUNTIME_DIR/containers/auth.json, as podman keeps it) and Docker's config.json (read only).  */
+   $XDG_RUNTIME_DIR/containers/auth.json, as podman keeps it) and Docker's config.json (read only).
+ */
 #ifndef HUSK_AUTH_H
 #define HUSK_AUTH_H
 
@@ -9,7 +10,7 @@
 char *husk_auth_file_path (void);
 
 /* Credentials for REGISTRY (a reference's domain, "docker.io", "localhost:5000"): 1 with
-   *RET_USER and *RET_PASS set, 0 when none are stored, -1 on a broken file.  */
+ *RET_USER and *RET_PASS set, 0 when none are stored, -1 on a broken file.  */
 int husk_auth_lookup (const char *registry, char **ret_user, char **ret_pass,
                       struct husk_error **err);
 

@@ -195,8 +195,8 @@ opaque_deletions (struct diff_ctx *ctx, int upfd, const char *rel, const size_t 
           break;
         }
       {
-        cleanup_free char *path = husk_strdup_printf ("%s%s%s", rel, *rel ? "/" : "",
-                                                      names[i].name);
+        cleanup_free char *path
+            = husk_strdup_printf ("%s%s%s", rel, *rel ? "/" : "", names[i].name);
         add_change (ctx, HUSK_CHANGE_DELETE, path);
       }
     }
@@ -286,8 +286,8 @@ husk_changes_free (struct husk_change *v, size_t n)
 }
 
 int
-husk_diff_dirs (const char *upper, char *const *lowerdirs, struct husk_change **ret,
-                size_t *ret_n, struct husk_error **err)
+husk_diff_dirs (const char *upper, char *const *lowerdirs, struct husk_change **ret, size_t *ret_n,
+                struct husk_error **err)
 {
   struct diff_ctx ctx = { 0 };
   cleanup_close int upfd = -1;

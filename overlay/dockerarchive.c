@@ -59,8 +59,8 @@ tarindex_clear (struct tarindex *t)
 static char *
 normalize (const char *dir, const char *name)
 {
-  cleanup_free char *joined = dir && *name != '/' ? husk_strdup_printf ("%s/%s", dir, name)
-                                                   : husk_xstrdup (name);
+  cleanup_free char *joined
+      = dir && *name != '/' ? husk_strdup_printf ("%s/%s", dir, name) : husk_xstrdup (name);
   char *out = husk_xcalloc (1, strlen (joined) + 1);
   size_t o = 0;
   char *p = joined;
@@ -213,7 +213,8 @@ read_members (const struct tarindex *t, char **names, char **bufs, size_t *lens,
     return -1;
   while ((r = archive_read_next_header (a, &e)) == ARCHIVE_OK || r == ARCHIVE_WARN)
     {
-      cleanup_free char *name = archive_entry_pathname (e) ? normalize (NULL, archive_entry_pathname (e)) : NULL;
+      cleanup_free char *name
+          = archive_entry_pathname (e) ? normalize (NULL, archive_entry_pathname (e)) : NULL;
       for (size_t i = 0; name && names[i]; i++)
         if (bufs[i] == NULL && strcmp (names[i], name) == 0)
           {
@@ -240,8 +241,8 @@ read_members (const struct tarindex *t, char **names, char **bufs, size_t *lens,
 struct blob_source
 {
   const struct tarindex *t;
-  char **digests;  /* Layer digests as the synthesized manifest names them...  */
-  char **members;  /* ...and the archive member each is in.  */
+  char **digests; /* Layer digests as the synthesized manifest names them...  */
+  char **members; /* ...and the archive member each is in.  */
   pid_t *pids;
   size_t n_pids;
 };
@@ -285,7 +286,8 @@ archive_open_blob (void *arg, const struct husk_descriptor *d, struct husk_error
         _exit (1);
       while ((r = archive_read_next_header (a, &e)) == ARCHIVE_OK || r == ARCHIVE_WARN)
         {
-          char *name = archive_entry_pathname (e) ? normalize (NULL, archive_entry_pathname (e)) : NULL;
+          char *name
+              = archive_entry_pathname (e) ? normalize (NULL, archive_entry_pathname (e)) : NULL;
           bool match = name && strcmp (name, member) == 0;
           free (name);
           if (!match)
@@ -505,7 +507,8 @@ undo_loaded (struct husk_store *s, const struct husk_image_list *before,
 
 int
 husk_archive_load (struct husk_store *s, const char *path, bool rootless,
-                   const struct husk_progress *progress, struct husk_archive_loaded **ret_loaded, size_t *ret_n, struct husk_error **err)
+                   const struct husk_progress *progress, struct husk_archive_loaded **ret_loaded,
+                   size_t *ret_n, struct husk_error **err)
 {
   struct tarindex t = { .path = path };
   const struct member *mm;
@@ -547,8 +550,7 @@ husk_archive_load (struct husk_store *s, const char *path, bool rootless,
   loaded = husk_xcalloc (husk_json_array_len (manifest), sizeof (*loaded));
   for (size_t i = 0; i < husk_json_array_len (manifest); i++)
     {
-      if (load_one (s, &t, husk_json_array_at (manifest, i), i, rootless, progress, &loaded[n],
-                    err)
+      if (load_one (s, &t, husk_json_array_at (manifest, i), i, rootless, progress, &loaded[n], err)
           < 0)
         {
           husk_error_wrap (err, "docker-archive \"%s\"", path);
@@ -604,7 +606,8 @@ static int
 uncompressed_layer (struct husk_store *s, const char *digest, const char *diff_id, int tmpfd,
                     int64_t *ret_size, struct husk_error **err)
 {
-  cleanup_free char *p = husk_strdup_printf ("%s/blobs/sha256/%s", s->root, husk_digest_hex (digest));
+  cleanup_free char *p
+      = husk_strdup_printf ("%s/blobs/sha256/%s", s->root, husk_digest_hex (digest));
   cleanup_archive_read struct archive *a = archive_read_new ();
   cleanup_sha256 struct husk_sha256 *h = husk_sha256_new ();
   struct archive_entry *e;
@@ -737,8 +740,8 @@ husk_archive_save (struct husk_store *s, const struct husk_image *const *imgs, c
       husk_jgen_array_open (mj);
       for (size_t k = 0; k < m.n_layers; k++)
         {
-          cleanup_free char *lname = husk_strdup_printf ("%s/layer.tar",
-                                                         husk_digest_hex (cfg.diff_ids[k]));
+          cleanup_free char *lname
+              = husk_strdup_printf ("%s/layer.tar", husk_digest_hex (cfg.diff_ids[k]));
           bool seen = false;
           for (size_t w = 0; written[w]; w++)
             seen = seen || strcmp (written[w], lname) == 0;

@@ -415,4 +415,3 @@ husk_layer_size (struct husk_store *s, const char *chain_id)
     return 0;
   return (int64_t) v;
 }
-

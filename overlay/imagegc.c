@@ -74,8 +74,8 @@ name_meant (const struct husk_image *img, const char *ref)
 
 int
 husk_images_remove (struct husk_image_list *l, char *const *refs, bool force,
-                    const struct husk_images_in_use *in_use,
-                    struct husk_image_changes *changes, struct husk_error **err)
+                    const struct husk_images_in_use *in_use, struct husk_image_changes *changes,
+                    struct husk_error **err)
 {
   for (size_t a = 0; refs[a]; a++)
     {
@@ -103,8 +103,10 @@ husk_images_remove (struct husk_image_list *l, char *const *refs, bool force,
                                "image \"%s\": it has %zu names (remove them one by one, or use -f)",
                                ref, husk_strv_len (img->names));
       if (used && !force)
-        return husk_error_set (err, 0, "image \"%s\": a container uses it (use -f to remove its "
-                                       "names and keep it for the container)", ref);
+        return husk_error_set (err, 0,
+                               "image \"%s\": a container uses it (use -f to remove its "
+                               "names and keep it for the container)",
+                               ref);
       while (img->names && img->names[0])
         {
           change (changes, HUSK_IMAGE_UNTAGGED, img->names[0]);

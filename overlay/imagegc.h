@@ -51,8 +51,8 @@ void husk_image_changes_clear (struct husk_image_changes *c);
    Errors: husk_images_lookup's, "image \"REF\": it has N names (...)", "image \"REF\": a
    container uses it (...)".  */
 int husk_images_remove (struct husk_image_list *l, char *const *refs, bool force,
-                        const struct husk_images_in_use *in_use,
-                        struct husk_image_changes *changes, struct husk_error **err);
+                        const struct husk_images_in_use *in_use, struct husk_image_changes *changes,
+                        struct husk_error **err);
 
 /* husk image prune on L: drop every image not in IN_USE that has no name (ALL: also those
    with names), appending what it did to *CHANGES.  */

@@ -40,10 +40,10 @@ stage_one (struct stager *st, size_t i, struct husk_unpack_stats *stats, struct 
                                .diff_id = st->diff_ids[i],
                                .chain_id = st->chain_ids[i] };
   struct husk_progress_event ev = { .kind = HUSK_PROGRESS_LAYER_STARTED,
-                                     .index = i,
-                                     .n_layers = st->m->n_layers,
-                                     .digest = ld->digest,
-                                     .size = ld->size };
+                                    .index = i,
+                                    .n_layers = st->m->n_layers,
+                                    .digest = ld->digest,
+                                    .size = ld->size };
   struct husk_error *src_err = NULL;
   int bfd, r;
 
@@ -217,8 +217,14 @@ husk_image_commit (struct husk_store *s, const struct husk_import *im,
       husk_progress_emit (im->progress, &ev);
     }
   {
-    struct stager st = { .s = s, .im = im, .src = src, .m = &m, .diff_ids = cfg.diff_ids,
-                         .chain_ids = chain_ids, .staged = staged, .todo = todo };
+    struct stager st = { .s = s,
+                         .im = im,
+                         .src = src,
+                         .m = &m,
+                         .diff_ids = cfg.diff_ids,
+                         .chain_ids = chain_ids,
+                         .staged = staged,
+                         .todo = todo };
     if (stage_layers (&st, err) < 0)
       goto out;
     res.layers_new = st.res.layers_new;

@@ -32,18 +32,18 @@ struct husk_import_source
      short stream.  */
   int (*close_blob) (void *arg, const struct husk_descriptor *d, struct husk_error **err);
   void *arg;
-  unsigned parallel;      /* Layers staged at once; 0 or 1: one after the other.  */
-  _Atomic bool *cancel;   /* Optional: set when a layer fails, so the others stop early.  */
+  unsigned parallel;    /* Layers staged at once; 0 or 1: one after the other.  */
+  _Atomic bool *cancel; /* Optional: set when a layer fails, so the others stop early.  */
 };
 
 struct husk_import
 {
-  const char *manifest;   /* The manifest's bytes, as its digest covers them.  */
+  const char *manifest; /* The manifest's bytes, as its digest covers them.  */
   size_t manifest_len;
-  const char *config;     /* The config's bytes (verified here against the manifest).  */
+  const char *config; /* The config's bytes (verified here against the manifest).  */
   size_t config_len;
-  char **names;           /* Full references to give the image; may be NULL.  */
-  bool rootless;          /* Unpacking in a user namespace: no device nodes.  */
+  char **names;                         /* Full references to give the image; may be NULL.  */
+  bool rootless;                        /* Unpacking in a user namespace: no device nodes.  */
   const struct husk_progress *progress; /* Layer events (progress.h), or NULL.  */
 };
 

@@ -85,8 +85,8 @@ read_blob (struct layout *l, const struct husk_descriptor *d, char **ret_buf, si
   if (n < 0)
     return husk_error_set (err, errno, "blob %s: read", d->digest);
   if (n != d->size)
-    return husk_error_set (err, 0, "blob %s: size mismatch (descriptor says %jd bytes)",
-                           d->digest, (intmax_t) d->size);
+    return husk_error_set (err, 0, "blob %s: size mismatch (descriptor says %jd bytes)", d->digest,
+                           (intmax_t) d->size);
   buf[n] = '\0';
   husk_sha256_buf (buf, (size_t) n, got);
   if (strcmp (got, d->digest) != 0)
@@ -243,8 +243,8 @@ husk_layout_pull (struct husk_store *s, const char *dir, const char *tag, bool r
     return husk_error_wrap (err, "oci layout \"%s\": oci-layout", dir);
   version = husk_json_get_string (layout_json, "imageLayoutVersion");
   if (version == NULL || !husk_str_has_prefix (version, "1."))
-    return husk_error_set (err, 0, "oci layout \"%s\": unsupported imageLayoutVersion \"%s\"",
-                           dir, version ? version : "");
+    return husk_error_set (err, 0, "oci layout \"%s\": unsupported imageLayoutVersion \"%s\"", dir,
+                           version ? version : "");
 
   if (husk_read_file_at (fd, "index.json", SMALL_BLOB_MAX, &index_buf, &len, err) < 0)
     return husk_error_wrap (err, "oci layout \"%s\"", dir);

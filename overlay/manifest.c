@@ -98,9 +98,8 @@ husk_host_arch (void)
   {
     const char *uname, *go;
   } arches[] = {
-    { "x86_64", "amd64" }, { "aarch64", "arm64" },     { "armv7l", "arm" },
-    { "i686", "386" },     { "i386", "386" },          { "ppc64le", "ppc64le" },
-    { "s390x", "s390x" },  { "riscv64", "riscv64" },
+    { "x86_64", "amd64" }, { "aarch64", "arm64" },   { "armv7l", "arm" },  { "i686", "386" },
+    { "i386", "386" },     { "ppc64le", "ppc64le" }, { "s390x", "s390x" }, { "riscv64", "riscv64" },
   };
   struct utsname u;
 
@@ -178,7 +177,8 @@ husk_index_select (const char *buf, size_t len, const char *os, const char *arch
       husk_descriptor_clear (&d);
     }
   return husk_error_set (err, 0, "no image for %s/%s%s%s (the index offers: %s)", os, arch,
-                         variant ? "/" : "", variant ? variant : "", *offered ? offered : "nothing");
+                         variant ? "/" : "", variant ? variant : "",
+                         *offered ? offered : "nothing");
 }
 
 void

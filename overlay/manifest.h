@@ -20,7 +20,7 @@ struct husk_descriptor
   char *media_type; /* May be NULL (Docker's older documents omit it).  */
   char *digest;     /* Checked: a well-formed sha256 digest.  */
   int64_t size;
-  char *ref_name;   /* The org.opencontainers.image.ref.name annotation, or NULL.  */
+  char *ref_name; /* The org.opencontainers.image.ref.name annotation, or NULL.  */
   char *os, *architecture, *variant; /* The platform, when the descriptor has one.  */
 };
 

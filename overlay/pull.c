@@ -176,7 +176,8 @@ fetch_manifest (struct husk_registry *reg, const char *repo, const char *ref,
                            expect_digest, len, (intmax_t) expect_size);
   if (!expect_digest && hdr_digest && husk_digest_is_sha256 (hdr_digest)
       && strcmp (got, hdr_digest) != 0)
-    return husk_error_set (err, 0, "manifest \"%s\": digest mismatch (registry says %s, content is %s)",
+    return husk_error_set (err, 0,
+                           "manifest \"%s\": digest mismatch (registry says %s, content is %s)",
                            ref, hdr_digest, got);
   doc = husk_json_parse (buf, len, err);
   if (doc == NULL)
@@ -202,9 +203,8 @@ fetch_manifest (struct husk_registry *reg, const char *repo, const char *ref,
 }
 
 int
-husk_registry_pull (struct husk_store *s, const char *reference,
-                    const struct husk_pull_options *o, struct husk_pull_result *ret,
-                    char **ret_name, struct husk_error **err)
+husk_registry_pull (struct husk_store *s, const char *reference, const struct husk_pull_options *o,
+                    struct husk_pull_result *ret, char **ret_name, struct husk_error **err)
 {
   cleanup_registry struct husk_registry *reg = NULL;
   cleanup_free char *buf = NULL;
@@ -219,8 +219,9 @@ husk_registry_pull (struct husk_store *s, const char *reference,
   struct husk_manifest m = { 0 };
   struct remote rm = { 0 };
   struct husk_import im = { .rootless = o->rootless };
-  struct husk_import_source src = { .open_blob = open_layer, .close_blob = close_layer,
-                                    .arg = &rm, .parallel = PARALLEL_LAYERS };
+  struct husk_import_source src = {
+    .open_blob = open_layer, .close_blob = close_layer, .arg = &rm, .parallel = PARALLEL_LAYERS
+  };
   char *names[2] = { NULL, NULL };
   size_t len, config_len;
   int rc = -1;
@@ -234,14 +235,14 @@ husk_registry_pull (struct husk_store *s, const char *reference,
     goto out;
   if (o->progress)
     {
-      cleanup_free char *what = husk_strdup_printf ("%s/%s%s%s", ref.domain, ref.path,
-                                                    ref.digest ? "@" : ":",
-                                                    ref.digest ? ref.digest : ref.tag);
+      cleanup_free char *what
+          = husk_strdup_printf ("%s/%s%s%s", ref.domain, ref.path, ref.digest ? "@" : ":",
+                                ref.digest ? ref.digest : ref.tag);
       struct husk_progress_event ev = { .kind = HUSK_PROGRESS_PULL, .name = what };
       husk_progress_emit (o->progress, &ev);
     }
-  if (fetch_manifest (reg, ref.path, ref.digest ? ref.digest : ref.tag, ref.digest, -1, &buf,
-                      &len, &mt, err)
+  if (fetch_manifest (reg, ref.path, ref.digest ? ref.digest : ref.tag, ref.digest, -1, &buf, &len,
+                      &mt, err)
       < 0)
     goto out;
   if (husk_media_is_index (mt))
@@ -250,15 +251,15 @@ husk_registry_pull (struct husk_store *s, const char *reference,
       cleanup_free char *cbuf = NULL;
       cleanup_free char *cmt = NULL;
       size_t clen;
-      if (husk_index_select (buf, len, os ? os : "linux", arch ? arch : husk_host_arch (),
-                             variant, &child, err)
+      if (husk_index_select (buf, len, os ? os : "linux", arch ? arch : husk_host_arch (), variant,
+                             &child, err)
           < 0)
         {
           husk_error_wrap (err, "index");
           goto out;
         }
-      if (fetch_manifest (reg, ref.path, child.digest, child.digest, child.size, &cbuf, &clen,
-                          &cmt, err)
+      if (fetch_manifest (reg, ref.path, child.digest, child.digest, child.size, &cbuf, &clen, &cmt,
+                          err)
           < 0)
         {
           husk_descriptor_clear (&child);
@@ -266,7 +267,8 @@ husk_registry_pull (struct husk_store *s, const char *reference,
         }
       if (!husk_media_is_manifest (cmt))
         {
-          husk_error_set (err, 0, "manifest %s: unsupported media type \"%s\" (an index inside an index)",
+          husk_error_set (err, 0,
+                          "manifest %s: unsupported media type \"%s\" (an index inside an index)",
                           child.digest, cmt);
           husk_descriptor_clear (&child);
           goto out;

@@ -8,10 +8,10 @@
 
 struct husk_reference
 {
-  char *domain;   /* "docker.io", "localhost:5000", ...  */
-  char *path;     /* "library/busybox"  */
-  char *tag;      /* NULL when only a digest was given.  */
-  char *digest;   /* NULL unless pinned.  */
+  char *domain;    /* "docker.io", "localhost:5000", ...  */
+  char *path;      /* "library/busybox"  */
+  char *tag;       /* NULL when only a digest was given.  */
+  char *digest;    /* NULL unless pinned.  */
   bool had_domain; /* The input named its registry.  */
 };
 

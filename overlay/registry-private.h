@@ -36,7 +36,7 @@ struct husk_registry
   /* Set up by husk_registry_new and husk_registry_set_credentials, before any request, and
      never changed after: read without the lock.  */
   char *domain;
-  char *host;   /* The API host: docker.io's is registry-1.docker.io.  */
+  char *host;          /* The API host: docker.io's is registry-1.docker.io.  */
   const char *actions; /* The token scope's actions: "pull" or "pull,push".  */
   bool tls_verify;
   bool may_downgrade; /* Loopback, or --tls-verify=false: plain HTTP when TLS fails.  */

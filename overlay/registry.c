@@ -31,9 +31,8 @@
 #define PROBE_TIMEOUT_S 30
 #define SYSTEM_CA_BUNDLE "/etc/ssl/certs/ca-certificates.crt"
 
-static const char manifest_accept[]
-    = "Accept: " HUSK_MT_OCI_MANIFEST ", " HUSK_MT_OCI_INDEX ", " HUSK_MT_DOCKER_MANIFEST
-      ", " HUSK_MT_DOCKER_LIST;
+static const char manifest_accept[] = "Accept: " HUSK_MT_OCI_MANIFEST ", " HUSK_MT_OCI_INDEX
+                                      ", " HUSK_MT_DOCKER_MANIFEST ", " HUSK_MT_DOCKER_LIST;
 
 static void
 resp_reset_headers (struct husk_resp *rs)
@@ -388,7 +387,7 @@ setup_handle (struct husk_registry *r, CURL *c, struct husk_resp *rs, struct cur
    ORIGIN, never to another host a redirect names.  */
 CURLcode
 husk_registry_exchange (struct husk_registry *r, CURL *c, const char *url, const char *origin,
-          const char *accept, const char *authz, struct husk_resp *rs, char *errbuf)
+                        const char *accept, const char *authz, struct husk_resp *rs, char *errbuf)
 {
   cleanup_free char *cur = husk_xstrdup (url);
 
@@ -488,17 +487,28 @@ status_reason (long status)
 {
   switch (status)
     {
-    case 400: return "bad request";
-    case 401: return "authentication required";
-    case 403: return "access denied";
-    case 404: return "not found";
-    case 416: return "range not satisfiable";
-    case 429: return "too many requests";
-    case 500: return "internal server error";
-    case 502: return "bad gateway";
-    case 503: return "service unavailable";
-    case 504: return "gateway timeout";
-    default: return "unexpected response";
+    case 400:
+      return "bad request";
+    case 401:
+      return "authentication required";
+    case 403:
+      return "access denied";
+    case 404:
+      return "not found";
+    case 416:
+      return "range not satisfiable";
+    case 429:
+      return "too many requests";
+    case 500:
+      return "internal server error";
+    case 502:
+      return "bad gateway";
+    case 503:
+      return "service unavailable";
+    case 504:
+      return "gateway timeout";
+    default:
+      return "unexpected response";
     }
 }
 
@@ -684,9 +694,8 @@ out:
 }
 
 int
-husk_registry_get_blob (struct husk_registry *r, const char *repo,
-                        const struct husk_descriptor *d, size_t max, char **ret_buf,
-                        size_t *ret_len, struct husk_error **err)
+husk_registry_get_blob (struct husk_registry *r, const char *repo, const struct husk_descriptor *d,
+                        size_t max, char **ret_buf, size_t *ret_len, struct husk_error **err)
 {
   CURL *c = NULL;
   cleanup_free char *path = NULL;

@@ -30,8 +30,7 @@ enum husk_registry_access
    unless set with husk_registry_set_credentials.  NULL with *ERR set when an auth file is
    unreadable.  */
 struct husk_registry *husk_registry_new (const char *domain, bool tls_verify,
-                                         enum husk_registry_access access,
-                                         struct husk_error **err);
+                                         enum husk_registry_access access, struct husk_error **err);
 void husk_registry_free (struct husk_registry *r);
 /* Replace the credentials (copied; either may be NULL).  Part of the setup: call it before
    the client's first request, never while another thread uses it.  */
@@ -63,10 +62,8 @@ struct husk_blob_progress
    resuming with a Range request when the transfer breaks.  Stops when *CANCEL becomes true or
    FD's reader goes away.  PROGRESS may be NULL.  */
 int husk_registry_stream_blob (struct husk_registry *r, const char *repo,
-                               const struct husk_descriptor *d, int fd,
-                               const _Atomic bool *cancel,
-                               const struct husk_blob_progress *progress,
-                               struct husk_error **err);
+                               const struct husk_descriptor *d, int fd, const _Atomic bool *cancel,
+                               const struct husk_blob_progress *progress, struct husk_error **err);
 
 /* A WWW-Authenticate challenge: the scheme and the parameters husk uses.  Values may be quoted
    strings with backslash escapes.  Only the first challenge of the header is read.  */

@@ -241,8 +241,8 @@ husk_store_read_blob (struct husk_store *s, const char *digest, size_t max, char
     return husk_error_wrap (err, "blob %s", digest);
   husk_sha256_buf (buf, len, got);
   if (strcmp (got, digest) != 0)
-    return husk_error_set (err, 0, "blob %s: digest mismatch in the store (content is %s)",
-                           digest, got);
+    return husk_error_set (err, 0, "blob %s: digest mismatch in the store (content is %s)", digest,
+                           got);
   *ret_buf = TAKE_PTR (buf);
   if (ret_len)
     *ret_len = len;

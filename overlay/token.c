@@ -184,15 +184,16 @@ fetch_token (struct husk_registry *r, CURL *c, const char *repo, const struct hu
   int rc = -1;
 
   if (ch->realm == NULL
-      || !(husk_str_has_prefix (ch->realm, "https://") || husk_str_has_prefix (ch->realm, "http://")))
+      || !(husk_str_has_prefix (ch->realm, "https://")
+           || husk_str_has_prefix (ch->realm, "http://")))
     return husk_error_set (err, 0, "bearer challenge has no usable realm \"%s\"",
                            ch->realm ? ch->realm : "");
   {
     char *svc = ch->service ? curl_easy_escape (c, ch->service, 0) : NULL;
     char *sc = want_scope && *want_scope ? curl_easy_escape (c, want_scope, 0) : NULL;
     url = husk_strdup_printf ("%s%c%s%s%s%s", ch->realm, strchr (ch->realm, '?') ? '&' : '?',
-                              svc ? "service=" : "", svc ? svc : "", sc ? (svc ? "&scope=" : "scope=") : "",
-                              sc ? sc : "");
+                              svc ? "service=" : "", svc ? svc : "",
+                              sc ? (svc ? "&scope=" : "scope=") : "", sc ? sc : "");
     curl_free (svc);
     curl_free (sc);
   }
@@ -260,7 +261,7 @@ out:
 /* After a 401 with the challenge WWW_AUTH: get what the next try needs.  */
 int
 husk_registry_challenge (struct husk_registry *r, CURL *c, const char *repo, const char *www_auth,
-                  struct husk_error **err)
+                         struct husk_error **err)
 {
   struct husk_challenge ch = { 0 };
   int rc = 0;

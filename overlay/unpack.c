@@ -353,7 +353,8 @@ path_error (int e)
 
 /* Remove whatever NAME is in PARENTFD so that an entry of another kind can take its place.  */
 static int
-clear_name (int parentfd, const char *name, bool keep_dir, bool *ret_is_dir, struct husk_error **err)
+clear_name (int parentfd, const char *name, bool keep_dir, bool *ret_is_dir,
+            struct husk_error **err)
 {
   struct stat st;
 
@@ -481,8 +482,8 @@ apply_xattrs (struct unpacker *u, int fd, struct archive_entry *e, struct husk_e
 static void
 entry_times (struct archive_entry *e, struct timespec times[2])
 {
-  times[0].tv_sec = archive_entry_atime_is_set (e) ? archive_entry_atime (e)
-                                                   : archive_entry_mtime (e);
+  times[0].tv_sec
+      = archive_entry_atime_is_set (e) ? archive_entry_atime (e) : archive_entry_mtime (e);
   times[0].tv_nsec = archive_entry_atime_is_set (e) ? archive_entry_atime_nsec (e)
                                                     : archive_entry_mtime_nsec (e);
   times[1].tv_sec = archive_entry_mtime (e);
@@ -595,8 +596,7 @@ unpack_entry (struct unpacker *u, struct archive *a, struct archive_entry *e, co
 
       if (target == NULL)
         return husk_error_wrap (err, "hardlink to \"%s\"", hardlink);
-      tfd = husk_open_in_root (u->rootfd, target, O_PATH | O_NOFOLLOW, 0,
-                               HUSK_RESOLVE_NO_SYMLINKS);
+      tfd = husk_open_in_root (u->rootfd, target, O_PATH | O_NOFOLLOW, 0, HUSK_RESOLVE_NO_SYMLINKS);
       if (tfd < 0)
         return husk_error_set (err, 0, "hardlink to \"%s\": %s", hardlink,
                                tfd == -ENOENT ? "target not in this layer" : path_error (-tfd));
@@ -902,7 +902,8 @@ husk_layer_stage (struct husk_store *s, int srcfd, const struct husk_layer_desc 
     {
       husk_error_free (err);
       if (src.too_long)
-        husk_error_set (err, 0, "layer %s: size mismatch (more than the %jd bytes its descriptor says)",
+        husk_error_set (err, 0,
+                        "layer %s: size mismatch (more than the %jd bytes its descriptor says)",
                         desc->digest, (intmax_t) desc->size);
       else
         husk_error_set (err, 0, "layer %s: size mismatch (%ju bytes, descriptor says %jd)",
@@ -930,8 +931,7 @@ husk_layer_stage (struct husk_store *s, int srcfd, const struct husk_layer_desc 
     /* The unpacked size travels with the layer.  */
     cleanup_free char *sizepath = husk_strdup_printf ("%s/size", tmpdir);
     cleanup_free char *sizetext = husk_strdup_printf ("%ju\n", (uintmax_t) stats->bytes);
-    if (husk_write_file_atomic_at (s->rootfd, sizepath, sizetext, strlen (sizetext), 0644, err)
-        < 0)
+    if (husk_write_file_atomic_at (s->rootfd, sizepath, sizetext, strlen (sizetext), 0644, err) < 0)
       goto out;
   }
   *ret_staged = TAKE_PTR (tmpdir);
@@ -948,8 +948,8 @@ husk_layer_publish (struct husk_store *s, const char *staged, const struct husk_
                     struct husk_error **err)
 {
   cleanup_free char *tmpblob = husk_strdup_printf ("%s/blob", staged);
-  cleanup_free char *blobpath = husk_strdup_printf ("blobs/sha256/%s",
-                                                    husk_digest_hex (desc->digest));
+  cleanup_free char *blobpath
+      = husk_strdup_printf ("blobs/sha256/%s", husk_digest_hex (desc->digest));
   cleanup_free char *layerdir = husk_strdup_printf ("layers/%s", husk_digest_hex (desc->chain_id));
 
   /* Each step is a rename of something verified, so a killed pull leaves only tmp/ behind or a

@@ -12,10 +12,10 @@
 
 struct husk_layer_desc
 {
-  const char *digest;     /* Of the blob as stored (often compressed).  */
+  const char *digest; /* Of the blob as stored (often compressed).  */
   int64_t size;
   const char *media_type;
-  const char *diff_id;    /* Of the uncompressed tar, from the config.  */
+  const char *diff_id; /* Of the uncompressed tar, from the config.  */
   const char *chain_id;
 };
 
@@ -37,11 +37,11 @@ void husk_unmapped_ids_merge (struct husk_unmapped_ids *dst, const struct husk_u
 struct husk_unpack_stats
 {
   uint64_t entries;
-  uint64_t bytes;            /* Uncompressed.  */
+  uint64_t bytes; /* Uncompressed.  */
   struct husk_unmapped_ids unmapped;
-  uint64_t skipped_devices;  /* Char and block nodes, never created.  */
+  uint64_t skipped_devices; /* Char and block nodes, never created.  */
   uint64_t skipped_xattrs;
-  uint64_t whiteouts;        /* Deletions and opaque markers applied.  */
+  uint64_t whiteouts; /* Deletions and opaque markers applied.  */
 };
 
 /* Read the blob from SRCFD, unpack it and verify it by size, digest and diff_id, leaving the

@@ -83,7 +83,7 @@ struct child_ctx
   const struct husk_container_spec *spec;
   const struct husk_seccomp_prog *seccomp; /* NULL: unconfined.  */
   int go, report, ttysock;
-  int stdio[3]; /* -1: keep husk's.  */
+  int stdio[3];       /* -1: keep husk's.  */
   bool late_cgroupns; /* Its cgroup namespace once the parent has placed it (devices).  */
 };
 
@@ -98,19 +98,17 @@ switch_user (const struct husk_container_spec *spec, const struct husk_user *u,
     {
       /* A single-id namespace denies setgroups; with no groups to set that is no loss.  */
       if (!(errno == EPERM && u->n_groups == 0))
-        return husk_error_set (err, errno, "user \"%s\": set supplementary groups%s",
-                               name, errno == EPERM ? " (no subordinate gid range)" : "");
+        return husk_error_set (err, errno, "user \"%s\": set supplementary groups%s", name,
+                               errno == EPERM ? " (no subordinate gid range)" : "");
     }
   if (setresgid (u->gid, u->gid, u->gid) < 0)
-    return husk_error_set (err, errno == EINVAL ? 0 : errno,
-                           "user \"%s\": gid %u%s", name, (unsigned) u->gid,
-                           errno == EINVAL ? " is not mapped in the container's user namespace"
-                                           : "");
+    return husk_error_set (
+        err, errno == EINVAL ? 0 : errno, "user \"%s\": gid %u%s", name, (unsigned) u->gid,
+        errno == EINVAL ? " is not mapped in the container's user namespace" : "");
   if (setresuid (u->uid, u->uid, u->uid) < 0)
-    return husk_error_set (err, errno == EINVAL ? 0 : errno,
-                           "user \"%s\": uid %u%s", name, (unsigned) u->uid,
-                           errno == EINVAL ? " is not mapped in the container's user namespace"
-                                           : "");
+    return husk_error_set (
+        err, errno == EINVAL ? 0 : errno, "user \"%s\": uid %u%s", name, (unsigned) u->uid,
+        errno == EINVAL ? " is not mapped in the container's user namespace" : "");
   return 0;
 }
 
@@ -154,17 +152,15 @@ husk_process_prep_clear (struct husk_process_prep *prep)
 }
 
 int
-husk_process_drop_privileges (const struct husk_container_spec *spec,
-                              const struct husk_user *user,
+husk_process_drop_privileges (const struct husk_container_spec *spec, const struct husk_user *user,
                               const struct husk_seccomp_prog *seccomp, struct husk_error **err)
 {
   for (size_t i = 0; i < spec->n_rlimits; i++)
     {
       struct rlimit rl = { .rlim_cur = spec->rlimits[i].soft, .rlim_max = spec->rlimits[i].hard };
       if (setrlimit (spec->rlimits[i].resource, &rl) < 0)
-        return husk_error_set (err, errno, "ulimit %d: set to %llu:%llu",
-                               spec->rlimits[i].resource, (unsigned long long) rl.rlim_cur,
-                               (unsigned long long) rl.rlim_max);
+        return husk_error_set (err, errno, "ulimit %d: set to %llu:%llu", spec->rlimits[i].resource,
+                               (unsigned long long) rl.rlim_cur, (unsigned long long) rl.rlim_max);
     }
 
   /* The bounding set needs CAP_SETPCAP, and a filter loaded without no_new_privs needs
@@ -204,15 +200,16 @@ husk_chdir_in_root (const char *cwd, bool create, struct husk_error **err)
       int d = husk_mkdirs_in_root (rootfd, cwd, 0755, HUSK_RESOLVE_IN_ROOT);
       if (d >= 0)
         close (d);
-      fd = d < 0 ? d : husk_open_in_root (rootfd, cwd, O_PATH | O_DIRECTORY, 0,
-                                          HUSK_RESOLVE_IN_ROOT);
+      fd = d < 0 ? d
+                 : husk_open_in_root (rootfd, cwd, O_PATH | O_DIRECTORY, 0, HUSK_RESOLVE_IN_ROOT);
     }
   if (fd < 0)
     {
       if (fd == -ELOOP || fd == -EXDEV)
-        return husk_error_set (err, 0, "working directory \"%s\": refused: it resolves "
-                                       "through a magic link (/proc/*/fd, cwd, root) or a "
-                                       "symlink loop",
+        return husk_error_set (err, 0,
+                               "working directory \"%s\": refused: it resolves "
+                               "through a magic link (/proc/*/fd, cwd, root) or a "
+                               "symlink loop",
                                cwd);
       return husk_error_set (err, -fd, "working directory \"%s\"", cwd);
     }
@@ -221,14 +218,12 @@ husk_chdir_in_root (const char *cwd, bool create, struct husk_error **err)
   /* Whatever the path went through, the result must be below the container's root: the
      kernel names a directory outside it "(unreachable)", which getcwd reports as ENOENT.  */
   if (getcwd (buf, sizeof (buf)) == NULL ? errno != ERANGE : buf[0] != '/')
-    return husk_error_set (err, 0, "working directory \"%s\": outside the container's root",
-                           cwd);
+    return husk_error_set (err, 0, "working directory \"%s\": outside the container's root", cwd);
   return 0;
 }
 
 void
-husk_process_exec (const struct husk_container_spec *spec, char **env, int report,
-                   int fail_status)
+husk_process_exec (const struct husk_container_spec *spec, char **env, int report, int fail_status)
 {
   struct husk_error *err = NULL;
   const char *argv0 = spec->args[0];
@@ -265,8 +260,7 @@ husk_process_exec (const struct husk_container_spec *spec, char **env, int repor
 
 /* The container's first process: everything between clone and exec.  It cannot return to a
    caller, so every failure goes to REPORT and ends in _exit.  */
-static void __attribute__ ((noreturn))
-container_child (const struct child_ctx *ctx)
+static void __attribute__ ((noreturn)) container_child (const struct child_ctx *ctx)
 {
   const struct husk_container_spec *spec = ctx->spec;
   struct husk_error *err = NULL;
@@ -277,8 +271,8 @@ container_child (const struct child_ctx *ctx)
     /* Before any path is resolved: no descriptor of husk's or of its caller's (the store, the
        caller's directories) may stay open for a path through /proc/self/fd to reach
        (CVE-2024-21626).  Only the pipes to husk and the stdio to be installed are kept.  */
-    const int keep[] = { ctx->go, report, ctx->ttysock, ctx->stdio[0], ctx->stdio[1],
-                         ctx->stdio[2] };
+    const int keep[]
+        = { ctx->go, report, ctx->ttysock, ctx->stdio[0], ctx->stdio[1], ctx->stdio[2] };
     husk_close_fds_except (keep, sizeof (keep) / sizeof (keep[0]));
   }
   if (read (ctx->go, &c, 1) != 1)
@@ -405,14 +399,13 @@ kill_and_reap (pid_t pid)
 
 int
 husk_container_spawn (const struct husk_container_spec *spec, const int stdio[3],
-                       struct husk_container_proc *ret, struct husk_error **err)
+                      struct husk_container_proc *ret, struct husk_error **err)
 {
   int go[2], report[2], tsock[2] = { -1, -1 };
   cleanup_close int go_w = -1, report_r = -1, tty_r = -1, master = -1, userns = -1;
   struct husk_seccomp_prog prog = { 0 };
   struct child_ctx ctx = { .spec = spec, .stdio = { -1, -1, -1 } };
-  unsigned long flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC
-                        | CLONE_NEWCGROUP;
+  unsigned long flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWCGROUP;
   pid_t pid;
 
   ret->pid = -1;
@@ -474,8 +467,9 @@ husk_container_spawn (const struct husk_container_spec *spec, const int stdio[3]
         close (tsock[1]);
       husk_seccomp_prog_clear (&prog);
       if (e == EPERM || e == ENOSPC || e == EUSERS)
-        return husk_error_set (err, e, "create namespaces (are unprivileged user namespaces "
-                                       "enabled? see user.max_user_namespaces)");
+        return husk_error_set (err, e,
+                               "create namespaces (are unprivileged user namespaces "
+                               "enabled? see user.max_user_namespaces)");
       return husk_error_set (err, e, "create namespaces");
     }
   if (pid == 0)
@@ -565,8 +559,7 @@ failed:
 }
 
 int
-husk_container_after (const struct husk_container_spec *spec, int userns,
-                      struct husk_error **err)
+husk_container_after (const struct husk_container_spec *spec, int userns, struct husk_error **err)
 {
   if (spec->after_fn == NULL)
     return 0;
@@ -576,9 +569,8 @@ husk_container_after (const struct husk_container_spec *spec, int userns,
 }
 
 int
-husk_container_run (const struct husk_container_spec *spec,
-                    int (*started) (void *arg, pid_t pid), void *started_arg, int *ret_status,
-                    struct husk_error **err)
+husk_container_run (const struct husk_container_spec *spec, int (*started) (void *arg, pid_t pid),
+                    void *started_arg, int *ret_status, struct husk_error **err)
 {
   struct husk_container_proc proc = { .pid = -1, .master = -1, .userns = -1 };
   struct husk_relay relay = HUSK_RELAY_INIT;

@@ -56,17 +56,17 @@ enum husk_seccomp_mode
 
 struct husk_container_spec
 {
-  char **lowerdirs;        /* Absolute, base layer first.  */
-  const char *upperdir;    /* Absolute; this container's own.  */
+  char **lowerdirs;     /* Absolute, base layer first.  */
+  const char *upperdir; /* Absolute; this container's own.  */
   const char *workdir;
-  const char *rootfs;      /* Where the overlay is mounted (in the container's namespace).  */
-  char **args;             /* argv; args[0] is looked up in the container's PATH.  */
-  char **env;              /* HOME is added from the user's passwd entry when missing.  */
-  const char *cwd;         /* Created when missing.  */
+  const char *rootfs; /* Where the overlay is mounted (in the container's namespace).  */
+  char **args;        /* argv; args[0] is looked up in the container's PATH.  */
+  char **env;         /* HOME is added from the user's passwd entry when missing.  */
+  const char *cwd;    /* Created when missing.  */
   const char *hostname;
   const struct husk_idmap *idmap; /* NULL: no user namespace (husk runs as root).  */
 
-  const char *user;        /* "USER[:GROUP]", names or numbers; NULL or "" for root.  */
+  const char *user; /* "USER[:GROUP]", names or numbers; NULL or "" for root.  */
   const struct husk_mount *mounts;
   size_t n_mounts;
   bool readonly_rootfs;
@@ -78,15 +78,15 @@ struct husk_container_spec
   char **masked_paths;
   char **readonly_paths;
   enum husk_network network;
-  uint64_t caps;           /* Capability set (bit N = capability N).  */
+  uint64_t caps; /* Capability set (bit N = capability N).  */
   bool no_new_privs;
   enum husk_seccomp_mode seccomp;
   const char *seccomp_profile;
   const struct husk_rlimit *rlimits;
   size_t n_rlimits;
-  bool init;               /* husk's own init as pid 1.  */
-  bool tty;                /* A pseudo-terminal for stdio.  */
-  bool interactive;        /* Keep stdin; else /dev/null.  */
+  bool init;        /* husk's own init as pid 1.  */
+  bool tty;         /* A pseudo-terminal for stdio.  */
+  bool interactive; /* Keep stdin; else /dev/null.  */
 
   /* Without IDMAP (husk runs as root): the container's device cgroup, named DEVICE_CGROUP
      (its ID), allowing only DEVICES (runtime/devices.h); its processes are placed in it
@@ -128,8 +128,8 @@ int husk_container_after (const struct husk_container_spec *spec, int userns,
    *RET_STATUS is its exit status (128+N for signal N).  AFTER_FN runs only when the
    container ran (the return is 0).  */
 int husk_container_run (const struct husk_container_spec *spec,
-                        int (*started) (void *arg, pid_t pid), void *started_arg,
-                        int *ret_status, struct husk_error **err);
+                        int (*started) (void *arg, pid_t pid), void *started_arg, int *ret_status,
+                        struct husk_error **err);
 
 /* SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1 and SIGUSR2 sent to husk go on to the process
    named by husk_forward_to, between begin and end (which restores the old handlers).  A child
@@ -178,8 +178,7 @@ void husk_process_prep_clear (struct husk_process_prep *prep);
    be root of its user namespace.  Reads no file.  */
 int husk_process_drop_privileges (const struct husk_container_spec *spec,
                                   const struct husk_user *user,
-                                  const struct husk_seccomp_prog *seccomp,
-                                  struct husk_error **err);
+                                  const struct husk_seccomp_prog *seccomp, struct husk_error **err);
 
 /* chdir to CWD (absolute; NULL or "" is "/") as the container sees it: resolved below the
    process's root with symlinks kept inside it and magic links (/proc/self/fd/N and the like)

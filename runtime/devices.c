@@ -66,7 +66,7 @@ static bool
 is_fs (const char *path, long magic)
 {
   struct statfs sf;
-  return statfs (path, &sf) == 0 && (long)sf.f_type == magic;
+  return statfs (path, &sf) == 0 && (long) sf.f_type == magic;
 }
 
 /* The device hierarchies mounted here: v1 "devices", then cgroup2 (the whole of
@@ -98,9 +98,9 @@ husk_device_rule_format (const struct husk_device_rule *r, char *buf, size_t siz
   char maj[16] = "*", min[16] = "*";
 
   if (r->major != HUSK_DEV_ANY)
-    snprintf (maj, sizeof (maj), "%d", (int)r->major);
+    snprintf (maj, sizeof (maj), "%d", (int) r->major);
   if (r->minor != HUSK_DEV_ANY)
-    snprintf (min, sizeof (min), "%d", (int)r->minor);
+    snprintf (min, sizeof (min), "%d", (int) r->minor);
   snprintf (buf, size, "%c %s:%s %s%s%s", r->type, maj, min, r->access & HUSK_DEV_READ ? "r" : "",
             r->access & HUSK_DEV_WRITE ? "w" : "", r->access & HUSK_DEV_MKNOD ? "m" : "");
 }
@@ -113,7 +113,7 @@ write_cg (int dirfd, const char *file, const char *text, const char *where, stru
 
   if (fd < 0)
     return husk_error_set (err, errno, "%s/%s", where, file);
-  if (write (fd, text, strlen (text)) != (ssize_t)strlen (text))
+  if (write (fd, text, strlen (text)) != (ssize_t) strlen (text))
     return husk_error_set (err, errno, "%s/%s: write \"%s\"", where, file, text);
   return 0;
 }
@@ -192,14 +192,14 @@ build_program (const struct husk_device_rule *rules, size_t n_rules, struct prog
       if (r->access != all)
         {
           emit (p, BPF_ALU64 | BPF_MOV | BPF_X, r0, r3, 0, 0);
-          emit (p, BPF_ALU64 | BPF_AND | BPF_K, r0, 0, 0, (int32_t)(~r->access & all));
+          emit (p, BPF_ALU64 | BPF_AND | BPF_K, r0, 0, 0, (int32_t) (~r->access & all));
           emit_jne (p, r0, 0, pending, &n_pending);
         }
       emit (p, BPF_ALU64 | BPF_MOV | BPF_K, r0, 0, 0, 1);
       emit (p, BPF_JMP | BPF_EXIT, 0, 0, 0, 0);
       /* Each pending jump lands on the instruction after this block.  */
       for (size_t k = 0; k < n_pending && p->n <= sizeof (p->insn) / sizeof (p->insn[0]); k++)
-        p->insn[pending[k]].off = (int16_t)(p->n - pending[k] - 1);
+        p->insn[pending[k]].off = (int16_t) (p->n - pending[k] - 1);
     }
   emit (p, BPF_ALU64 | BPF_MOV | BPF_K, r0, 0, 0, 0);
   emit (p, BPF_JMP | BPF_EXIT, 0, 0, 0, 0);
@@ -211,7 +211,7 @@ build_program (const struct husk_device_rule *rules, size_t n_rules, struct prog
 static int
 sys_bpf (int cmd, union bpf_attr *attr)
 {
-  return (int)syscall (SYS_bpf, cmd, attr, sizeof (*attr));
+  return (int) syscall (SYS_bpf, cmd, attr, sizeof (*attr));
 }
 
 int
@@ -228,9 +228,9 @@ husk_devices_bpf_load (const struct husk_device_rule *rules, size_t n_rules,
   memset (&attr, 0, sizeof (attr));
   attr.prog_type = BPF_PROG_TYPE_CGROUP_DEVICE;
   attr.expected_attach_type = BPF_CGROUP_DEVICE;
-  attr.insns = (uint64_t)(uintptr_t)p.insn;
-  attr.insn_cnt = (uint32_t)p.n;
-  attr.license = (uint64_t)(uintptr_t) "GPL";
+  attr.insns = (uint64_t) (uintptr_t) p.insn;
+  attr.insn_cnt = (uint32_t) p.n;
+  attr.license = (uint64_t) (uintptr_t) "GPL";
   snprintf (attr.prog_name, sizeof (attr.prog_name), "husk_devices");
   fd = sys_bpf (BPF_PROG_LOAD, &attr);
   if (fd >= 0)
@@ -240,7 +240,7 @@ husk_devices_bpf_load (const struct husk_device_rule *rules, size_t n_rules,
   /* The verifier refused it: load again to read why.  */
   log[0] = '\0';
   attr.log_level = 1;
-  attr.log_buf = (uint64_t)(uintptr_t)log;
+  attr.log_buf = (uint64_t) (uintptr_t) log;
   attr.log_size = sizeof (log);
   fd = sys_bpf (BPF_PROG_LOAD, &attr);
   if (fd >= 0)
@@ -256,8 +256,8 @@ husk_devices_bpf_attach (int cgfd, int progfd, struct husk_error **err)
   union bpf_attr attr;
 
   memset (&attr, 0, sizeof (attr));
-  attr.target_fd = (uint32_t)cgfd;
-  attr.attach_bpf_fd = (uint32_t)progfd;
+  attr.target_fd = (uint32_t) cgfd;
+  attr.attach_bpf_fd = (uint32_t) progfd;
   attr.attach_type = BPF_CGROUP_DEVICE;
   attr.attach_flags = BPF_F_ALLOW_MULTI;
   if (sys_bpf (BPF_PROG_ATTACH, &attr) < 0)
@@ -357,7 +357,7 @@ husk_devices_cgroup_apply (const char *name, const struct husk_device_rule *rule
     return husk_error_set (err, 0,
                            "device cgroup: neither a cgroup v1 \"devices\" hierarchy "
                            "nor cgroup2 is mounted under " CGROUP_ROOT);
-  snprintf (pidbuf, sizeof (pidbuf), "%d", (int)pid);
+  snprintf (pidbuf, sizeof (pidbuf), "%d", (int) pid);
   for (size_t i = 0; i < n; i++)
     {
       cleanup_free char *where = husk_strdup_printf ("%s/" PARENT "/%s", h[i].path, name);
@@ -403,7 +403,7 @@ husk_devices_cgroup_join (const char *name, struct husk_error **err)
 
   if (!name_valid (name))
     return husk_error_set (err, 0, "device cgroup: invalid name \"%s\"", name ? name : "");
-  snprintf (pidbuf, sizeof (pidbuf), "%d", (int)getpid ());
+  snprintf (pidbuf, sizeof (pidbuf), "%d", (int) getpid ());
   for (size_t i = 0; i < n; i++)
     {
       cleanup_free char *where = husk_strdup_printf ("%s/" PARENT "/%s", h[i].path, name);

@@ -64,8 +64,9 @@ enter_running (void *arg, struct husk_error **err)
 
 /* The container's volumes where it has them, as when it runs, so a copy to or from a path
    below one reaches the volume; a destination is resolved as the container's start resolves
-   it, through every symlink and inside the root.  A mount point that is missing (a container that never ran)
-   or is not a directory or file is left alone; tmpfs mounts hold nothing while it is stopped.  */
+   it, through every symlink and inside the root.  A mount point that is missing (a container that
+   never ran) or is not a directory or file is left alone; tmpfs mounts hold nothing while it is
+   stopped.  */
 static int
 bind_volumes (const struct husk_container_spec *spec, int rootfd, struct husk_error **err)
 {
@@ -81,7 +82,8 @@ bind_volumes (const struct husk_container_spec *spec, int rootfd, struct husk_er
       target = husk_mkpath_in_root (rootfd, m->dest, HUSK_MKPATH_NONE, true);
       if (target < 0 || fstat (target, &st) < 0 || !(S_ISDIR (st.st_mode) || S_ISREG (st.st_mode)))
         continue;
-      mfd = (int) open_tree (AT_FDCWD, m->source, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);
+      mfd = (int) open_tree (AT_FDCWD, m->source,
+                             OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);
       if (mfd < 0)
         return husk_error_set (err, errno, "volume \"%s\"", m->source);
       {

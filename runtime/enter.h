@@ -13,8 +13,8 @@
    the container's user namespace (when SPEC->idmap) and mount namespace, so the overlay is
    never mounted twice and the container's own mounts are seen; if that process has exited by
    then, the error's errnum is ESRCH and FN has not run, so the caller may retry on the
-   stopped container.  With PIDFD == -1 the child mounts SPEC's overlay on SPEC->rootfs in a mount namespace
-   of its own, as root of a new user namespace with SPEC->idmap.  Either way the child is
+   stopped container.  With PIDFD == -1 the child mounts SPEC's overlay on SPEC->rootfs in a mount
+   namespace of its own, as root of a new user namespace with SPEC->idmap.  Either way the child is
    root there: files it creates belong to the container's root, and on the host to the
    caller.  It inherits the caller's descriptors, which is how it reaches host files.  */
 int husk_rootfs_run (const struct husk_container_spec *spec, int pidfd,

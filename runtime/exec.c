@@ -61,7 +61,8 @@ not_running (struct husk_error **err, const struct husk_exec_target *ctr)
    for later execs to load: whatever could write it (a container given the runtime directory
    as a volume) could weaken every later exec.  The default program is built into husk.  */
 static int
-build_filter (const struct husk_exec_target *ctr, struct husk_seccomp_prog *ret, struct husk_error **err)
+build_filter (const struct husk_exec_target *ctr, struct husk_seccomp_prog *ret,
+              struct husk_error **err)
 {
   const struct husk_container_spec *cs = ctr->spec;
 
@@ -90,8 +91,7 @@ stdio_null (bool all, struct husk_error **err)
 
 /* The command's process: born in the container's namespaces with the container's privileges
    already taken, still non-dumpable.  */
-static void __attribute__ ((noreturn))
-exec_command (const struct exec_ctx *ctx)
+static void __attribute__ ((noreturn)) exec_command (const struct exec_ctx *ctx)
 {
   const struct husk_container_spec *spec = ctx->spec;
   struct husk_error *err = NULL;
@@ -126,8 +126,7 @@ fail:
 }
 
 /* The joiner: between husk and the container.  */
-static void __attribute__ ((noreturn))
-exec_join (const struct exec_ctx *ctx)
+static void __attribute__ ((noreturn)) exec_join (const struct exec_ctx *ctx)
 {
   struct husk_error *err = NULL;
   const int keep[] = { ctx->pidfd,    ctx->report,   ctx->ttysock, ctx->pidpipe,
@@ -205,8 +204,9 @@ fail:
    holds husk's privileges.  PIDFD pins PID: the root is used only if the process is still
    alive after it was opened, so a recycled pid cannot lend another root.  */
 static int
-prepare_outside (const struct husk_exec_target *ctr, int pidfd, const struct husk_container_spec *spec,
-                 struct husk_process_prep *ret, struct husk_error **err)
+prepare_outside (const struct husk_exec_target *ctr, int pidfd,
+                 const struct husk_container_spec *spec, struct husk_process_prep *ret,
+                 struct husk_error **err)
 {
   cleanup_close int rootfd = -1;
   char path[64];

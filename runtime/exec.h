@@ -40,7 +40,7 @@ struct husk_exec_target
    OPTS->detach).  Its stdio is the caller's, except that without OPTS->tty a terminal among
    them is relayed through a pipe (relay.h).  Failures come back in *ERR with status 126 when
    the process could not be set up or executed, and 127 when the command is not found.  */
-int husk_exec (const struct husk_exec_target *ctr, const struct husk_exec_opts *opts, int *ret_status,
-               struct husk_error **err);
+int husk_exec (const struct husk_exec_target *ctr, const struct husk_exec_opts *opts,
+               int *ret_status, struct husk_error **err);
 
 #endif

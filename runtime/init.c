@@ -11,8 +11,7 @@
 #include "init.h"
 #include "banned.h"
 
-static void __attribute__ ((noreturn))
-init_loop (pid_t child, const sigset_t *all)
+static void __attribute__ ((noreturn)) init_loop (pid_t child, const sigset_t *all)
 {
   for (;;)
     {

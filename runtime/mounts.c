@@ -73,16 +73,16 @@ mount_overlay_legacy (char *const *lowerdirs, const char *upper, const char *wor
                                rootless ? ",userxattr" : "");
   }
   if (strlen (data) >= (size_t) sysconf (_SC_PAGESIZE))
-    return husk_error_set (err, 0,
-                           "mount overlay: %zu layers do not fit this kernel's option page", n);
+    return husk_error_set (err, 0, "mount overlay: %zu layers do not fit this kernel's option page",
+                           n);
   if (mount ("overlay", target, "overlay", MS_NODEV, data) < 0)
     return husk_error_set (err, errno, "mount overlay on \"%s\"", target);
   return 0;
 }
 
 int
-husk_mount_overlay (char *const *lowerdirs, const char *upper, const char *work,
-                    const char *target, bool rootless, struct husk_error **err)
+husk_mount_overlay (char *const *lowerdirs, const char *upper, const char *work, const char *target,
+                    bool rootless, struct husk_error **err)
 {
   cleanup_close int fsfd = -1;
   cleanup_close int mfd = -1;
@@ -183,8 +183,7 @@ static int
 setattr_ro (int mfd, bool recursive, const char *what, struct husk_error **err)
 {
   struct mount_attr attr = { .attr_set = MOUNT_ATTR_RDONLY };
-  if (mount_setattr (mfd, "", AT_EMPTY_PATH | (recursive ? AT_RECURSIVE : 0), &attr,
-                     sizeof (attr))
+  if (mount_setattr (mfd, "", AT_EMPTY_PATH | (recursive ? AT_RECURSIVE : 0), &attr, sizeof (attr))
       < 0)
     return husk_error_set (err, errno, "make \"%s\" read-only", what);
   return 0;
@@ -223,8 +222,9 @@ open_mountpoint (const char *dest, bool file, struct husk_error **err)
   if (fd == -EXDEV)
     return husk_error_set (err, 0, "mount on \"%s\": refused: it resolves into /proc", dest);
   if (fd == -ELOOP)
-    return husk_error_set (err, 0, "mount on \"%s\": refused: a symlink loop (more than 40 "
-                                   "symlinks)",
+    return husk_error_set (err, 0,
+                           "mount on \"%s\": refused: a symlink loop (more than 40 "
+                           "symlinks)",
                            dest);
   if (fd < 0)
     return husk_error_set (err, -fd, "mount on \"%s\"", dest);
@@ -304,8 +304,9 @@ mask_paths (const struct husk_container_spec *spec, struct husk_error **err)
         {
           if (emptyfd < 0)
             {
-              emptyfd = new_fs ("tmpfs", ro_opts, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID
-                                                      | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC,
+              emptyfd = new_fs ("tmpfs", ro_opts,
+                                MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV
+                                    | MOUNT_ATTR_NOEXEC,
                                 err);
               if (emptyfd < 0)
                 return -1;
@@ -360,8 +361,8 @@ int
 husk_setup_rootfs (const struct husk_container_spec *spec, struct husk_error **err)
 {
   static const char *const dev_opts[] = { "mode", "755", "size", "65536k", NULL };
-  static const char *const pts_opts[] = { "newinstance", NULL, "ptmxmode", "0666",
-                                          "mode", "0620", NULL };
+  static const char *const pts_opts[]
+      = { "newinstance", NULL, "ptmxmode", "0666", "mode", "0620", NULL };
   static const char *const shm_opts[] = { "mode", "1777", "size", "65536k", NULL };
   const unsigned nse = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC;
   cleanup_close int procfd = -1, devfd = -1, ptsfd = -1, shmfd = -1, mqfd = -1, sysfd = -1;
@@ -402,7 +403,8 @@ husk_setup_rootfs (const struct husk_container_spec *spec, struct husk_error **e
     sysfd = new_fs ("sysfs", NULL, nse | MOUNT_ATTR_RDONLY, err);
   else
     {
-      sysfd = (int) open_tree (AT_FDCWD, "/sys", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);
+      sysfd
+          = (int) open_tree (AT_FDCWD, "/sys", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);
       if (sysfd < 0)
         husk_error_set (err, errno, "bind \"/sys\"");
       else if (setattr_ro (sysfd, true, "/sys", err) < 0)
@@ -514,8 +516,8 @@ husk_setup_rootfs (const struct husk_container_spec *spec, struct husk_error **e
     goto out;
   {
     static const char *const links[][2] = {
-      { "pts/ptmx", "/dev/ptmx" },       { "/proc/self/fd", "/dev/fd" },
-      { "/proc/self/fd/0", "/dev/stdin" }, { "/proc/self/fd/1", "/dev/stdout" },
+      { "pts/ptmx", "/dev/ptmx" },          { "/proc/self/fd", "/dev/fd" },
+      { "/proc/self/fd/0", "/dev/stdin" },  { "/proc/self/fd/1", "/dev/stdout" },
       { "/proc/self/fd/2", "/dev/stderr" },
     };
     for (size_t i = 0; i < sizeof (links) / sizeof (links[0]); i++)

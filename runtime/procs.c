@@ -62,7 +62,8 @@ read_stat (int procfd, const char *pid, struct husk_proc *p, char **ret_comm)
   /* Fields 3 to 22: state ppid pgrp session tty_nr tpgid flags minflt cminflt majflt cmajflt
      utime stime cutime cstime priority nice num_threads itrealvalue starttime.  */
   q = close_paren + 1;
-  if (sscanf (q, " %*c %d %*d %*d %d %*d %*u %*u %*u %*u %*u %llu %llu %*d %*d %*d %*d %*d %*d %llu",
+  if (sscanf (q,
+              " %*c %d %*d %*d %d %*d %*u %*u %*u %*u %*u %llu %llu %*d %*d %*d %*d %*d %*d %llu",
               &ppid, &tty, &f[0], &f[1], &f[2])
       != 5)
     return -1;
@@ -162,7 +163,8 @@ husk_procs_in_pidns (pid_t pid, struct husk_proc **ret, size_t *ret_n, struct hu
       if (fstatat (procfd, path, &st, 0) < 0 || st.st_dev != ns.st_dev || st.st_ino != ns.st_ino)
         continue;
       p.pid = (pid_t) num;
-      if (read_stat (procfd, de->d_name, &p, &comm) < 0 || read_euid (procfd, de->d_name, &p.euid) < 0)
+      if (read_stat (procfd, de->d_name, &p, &comm) < 0
+          || read_euid (procfd, de->d_name, &p.euid) < 0)
         continue;
       p.cmd = read_cmdline (procfd, de->d_name, comm);
       v = husk_xrealloc (v, (n + 1) * sizeof (*v));

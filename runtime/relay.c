@@ -113,7 +113,7 @@ now_ms (void)
 {
   struct timespec ts;
   clock_gettime (CLOCK_MONOTONIC, &ts);
-  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+  return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 /* Without pidfd_open (before Linux 5.3): ask without reaping.  */
@@ -123,7 +123,7 @@ has_exited (pid_t pid)
   siginfo_t si;
 
   memset (&si, 0, sizeof (si));
-  if (waitid (P_PID, (id_t)pid, &si, WEXITED | WNOHANG | WNOWAIT) < 0)
+  if (waitid (P_PID, (id_t) pid, &si, WEXITED | WNOHANG | WNOWAIT) < 0)
     return errno != EINTR; /* ECHILD: nothing left to wait for.  */
   return si.si_pid != 0;
 }
@@ -138,7 +138,7 @@ pump (int fd, int out, bool *out_ok, char *buf, size_t size)
     return errno == EINTR || errno == EAGAIN;
   if (n == 0)
     return false;
-  if (*out_ok && husk_write_all (out, buf, (size_t)n) < 0)
+  if (*out_ok && husk_write_all (out, buf, (size_t) n) < 0)
     *out_ok = false; /* The caller's terminal is gone: keep draining, drop the rest.  */
   return true;
 }
@@ -154,7 +154,7 @@ husk_relay_run (struct husk_relay *r, pid_t pid, struct husk_error **err)
   int64_t deadline = 0;
   int ret = 0;
 
-  pidfd = (int)syscall (SYS_pidfd_open, pid, 0);
+  pidfd = (int) syscall (SYS_pidfd_open, pid, 0);
   /* A write to a pipe the container closed fails with EPIPE instead of killing husk.  */
   sigaction (SIGPIPE, &ign, &oldpipe);
 
@@ -168,7 +168,7 @@ husk_relay_run (struct husk_relay *r, pid_t pid, struct husk_error **err)
           int64_t left = deadline - now_ms ();
           if (left <= 0)
             break;
-          timeout = (int)left;
+          timeout = (int) left;
         }
       else if (pidfd < 0)
         timeout = 50;
@@ -197,7 +197,7 @@ husk_relay_run (struct husk_relay *r, pid_t pid, struct husk_error **err)
           ssize_t n = read (STDIN_FILENO, inbuf, sizeof (inbuf));
           if (n > 0)
             {
-              in_len = (size_t)n;
+              in_len = (size_t) n;
               in_off = 0;
             }
           else if (n == 0 || (errno != EINTR && errno != EAGAIN))
@@ -208,7 +208,7 @@ husk_relay_run (struct husk_relay *r, pid_t pid, struct husk_error **err)
           ssize_t n = write (r->mine[0], inbuf + in_off, in_len - in_off);
           if (n > 0)
             {
-              in_off += (size_t)n;
+              in_off += (size_t) n;
               if (in_off == in_len)
                 in_len = in_off = 0;
             }

@@ -12,7 +12,7 @@
 
 struct husk_seccomp_prog
 {
-  void *filter;  /* struct sock_filter[len].  */
+  void *filter; /* struct sock_filter[len].  */
   size_t len;
 };
 

@@ -27,6 +27,7 @@
 
 /* The syscalls Docker's default profile allows to everyone.  Names unknown to this architecture
    (the *32 variants on x86-64, say) are skipped.  */
+/* clang-format off */
 static const char *const allowed[] = {
   "accept", "accept4", "access", "adjtimex", "alarm", "arch_prctl", "bind", "brk", "cachestat",
   "capget", "capset", "chdir", "chmod", "chown", "chown32", "clock_adjtime", "clock_adjtime64",
@@ -83,6 +84,7 @@ static const char *const allowed[] = {
   "utimensat_time64", "utimes", "vfork", "vmsplice", "wait4", "waitid", "waitpid", "write",
   "writev", NULL,
 };
+/* clang-format on */
 
 /* Allowed only to a container that holds the capability, as in Docker.  */
 static const struct
@@ -90,22 +92,25 @@ static const struct
   int cap;
   const char *const names[24];
 } gated[] = {
-  { CAP_SYS_ADMIN,
-    { "bpf", "clone", "clone3", "fanotify_init", "fsconfig", "fsmount", "fsopen", "fspick",
-      "lookup_dcookie", "mount", "mount_setattr", "move_mount", "open_tree", "perf_event_open",
-      "quotactl", "quotactl_fd", "setdomainname", "sethostname", "setns", "syslog", "umount",
-      "umount2", "unshare", NULL } },
+  { CAP_SYS_ADMIN, { "bpf",           "clone",           "clone3",
+                     "fanotify_init", "fsconfig",        "fsmount",
+                     "fsopen",        "fspick",          "lookup_dcookie",
+                     "mount",         "mount_setattr",   "move_mount",
+                     "open_tree",     "perf_event_open", "quotactl",
+                     "quotactl_fd",   "setdomainname",   "sethostname",
+                     "setns",         "syslog",          "umount",
+                     "umount2",       "unshare",         NULL } },
   { CAP_SYS_BOOT, { "reboot", NULL } },
   { CAP_SYS_CHROOT, { "chroot", NULL } },
   { CAP_SYS_MODULE, { "delete_module", "init_module", "finit_module", NULL } },
   { CAP_SYS_PACCT, { "acct", NULL } },
-  { CAP_SYS_PTRACE, { "kcmp", "pidfd_getfd", "process_madvise", "process_vm_readv",
-                      "process_vm_writev", "ptrace", NULL } },
+  { CAP_SYS_PTRACE,
+    { "kcmp", "pidfd_getfd", "process_madvise", "process_vm_readv", "process_vm_writev", "ptrace",
+      NULL } },
   { CAP_SYS_RAWIO, { "iopl", "ioperm", NULL } },
   { CAP_SYS_TIME, { "settimeofday", "stime", "clock_settime", "clock_settime64", NULL } },
   { CAP_SYS_TTY_CONFIG, { "vhangup", NULL } },
-  { CAP_SYS_NICE, { "get_mempolicy", "mbind", "set_mempolicy", "set_mempolicy_home_node",
-                    NULL } },
+  { CAP_SYS_NICE, { "get_mempolicy", "mbind", "set_mempolicy", "set_mempolicy_home_node", NULL } },
   { CAP_SYSLOG, { "syslog", NULL } },
   { CAP_BPF, { "bpf", NULL } },
   { CAP_PERFMON, { "perf_event_open", NULL } },
@@ -157,8 +162,7 @@ export_prog (scmp_filter_ctx ctx, struct husk_seccomp_prog *ret, struct husk_err
     return husk_error_set (err, errno, "seccomp: stat");
   if (st.st_size <= 0 || st.st_size % (off_t) sizeof (struct sock_filter) != 0
       || st.st_size / (off_t) sizeof (struct sock_filter) > BPF_MAXINSNS)
-    return husk_error_set (err, 0, "seccomp: the filter has %lld bytes",
-                           (long long) st.st_size);
+    return husk_error_set (err, 0, "seccomp: the filter has %lld bytes", (long long) st.st_size);
   buf = husk_xmalloc ((size_t) st.st_size);
   if (pread (fd, buf, (size_t) st.st_size, 0) != st.st_size)
     {
@@ -198,8 +202,7 @@ new_ctx (uint32_t def, struct husk_error **err)
 }
 
 int
-husk_seccomp_compile_default (uint64_t caps, struct husk_seccomp_prog *ret,
-                              struct husk_error **err)
+husk_seccomp_compile_default (uint64_t caps, struct husk_seccomp_prog *ret, struct husk_error **err)
 {
   cleanup_scmp scmp_filter_ctx ctx = new_ctx (SCMP_ACT_ERRNO (EPERM), err);
   static const uint64_t personas[] = { 0x0, 0x0008, 0x20000, 0x20008, 0xffffffff };
@@ -238,7 +241,6 @@ husk_seccomp_compile_default (uint64_t caps, struct husk_seccomp_prog *ret,
   }
   return export_prog (ctx, ret, err);
 }
-
 
 #ifndef HUSK_SECCOMP_GEN
 /* The capabilities the default filter depends on: two sets that agree on these get the same
@@ -306,8 +308,10 @@ parse_action (const husk_json *rule, const char *what, uint32_t *ret, struct hus
     /* With no tracer attached the kernel fails the call with ENOSYS, as with Docker.  */
     *ret = SCMP_ACT_TRACE ((uint16_t) (ej ? e : 0));
   else if (strcmp (a, "SCMP_ACT_NOTIFY") == 0)
-    return husk_error_set (err, 0, "seccomp profile: %s: SCMP_ACT_NOTIFY needs a seccomp agent, "
-                                   "which husk does not have", what);
+    return husk_error_set (err, 0,
+                           "seccomp profile: %s: SCMP_ACT_NOTIFY needs a seccomp agent, "
+                           "which husk does not have",
+                           what);
   else
     return husk_error_set (err, 0, "seccomp profile: %s: unsupported action \"%s\"", what, a);
   return 0;
@@ -320,9 +324,12 @@ parse_op (const char *op, enum scmp_compare *ret)
   {
     const char *name;
     enum scmp_compare op;
-  } ops[] = { { "SCMP_CMP_NE", SCMP_CMP_NE },         { "SCMP_CMP_LT", SCMP_CMP_LT },
-              { "SCMP_CMP_LE", SCMP_CMP_LE },         { "SCMP_CMP_EQ", SCMP_CMP_EQ },
-              { "SCMP_CMP_GE", SCMP_CMP_GE },         { "SCMP_CMP_GT", SCMP_CMP_GT },
+  } ops[] = { { "SCMP_CMP_NE", SCMP_CMP_NE },
+              { "SCMP_CMP_LT", SCMP_CMP_LT },
+              { "SCMP_CMP_LE", SCMP_CMP_LE },
+              { "SCMP_CMP_EQ", SCMP_CMP_EQ },
+              { "SCMP_CMP_GE", SCMP_CMP_GE },
+              { "SCMP_CMP_GT", SCMP_CMP_GT },
               { "SCMP_CMP_MASKED_EQ", SCMP_CMP_MASKED_EQ } };
   for (size_t i = 0; op && i < sizeof (ops) / sizeof (ops[0]); i++)
     if (strcmp (op, ops[i].name) == 0)
@@ -457,7 +464,8 @@ husk_seccomp_build_profile (const char *json, size_t len, uint64_t caps,
                   && !husk_json_int64 (husk_json_get (aj, "valueTwo"), &value2))
               || parse_op (husk_json_get_string (aj, "op"), &op) < 0)
             return husk_error_set (err, 0, "seccomp profile: %s: bad args[%zu]", what, a);
-          cmp[n_cmp++] = (struct scmp_arg_cmp){ .arg = (unsigned) index, .op = op,
+          cmp[n_cmp++] = (struct scmp_arg_cmp){ .arg = (unsigned) index,
+                                                .op = op,
                                                 .datum_a = (uint64_t) value,
                                                 .datum_b = (uint64_t) value2 };
         }

@@ -19,13 +19,13 @@
 /* Newer than the C library's headers on Debian 12; the kernel ignores nothing it does not
    know: an unknown flag is EINVAL, which is handled.  */
 #ifndef MFD_EXEC
-# define MFD_EXEC 0x0010U
+#define MFD_EXEC 0x0010U
 #endif
 #ifndef F_SEAL_FUTURE_WRITE
-# define F_SEAL_FUTURE_WRITE 0x0010
+#define F_SEAL_FUTURE_WRITE 0x0010
 #endif
 #ifndef F_SEAL_EXEC
-# define F_SEAL_EXEC 0x0020
+#define F_SEAL_EXEC 0x0020
 #endif
 
 #define SEALS_REQUIRED (F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE)

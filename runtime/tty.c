@@ -30,8 +30,9 @@ send_fd (int sock, int fd)
     char buf[CMSG_SPACE (sizeof (int))];
     struct cmsghdr align;
   } u;
-  struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf,
-                        .msg_controllen = sizeof (u.buf) };
+  struct msghdr msg = {
+    .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof (u.buf)
+  };
   struct cmsghdr *c = CMSG_FIRSTHDR (&msg);
 
   memset (&u, 0, sizeof (u));
@@ -76,8 +77,7 @@ tty_child (int sock, bool console, struct husk_error **err)
         return husk_error_set (err, 0, "tty: \"/dev/console\": not the file husk made");
       tree = (int) open_tree (slave, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
       if (tree < 0
-          || move_mount (tree, "", cons, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH)
-                 < 0)
+          || move_mount (tree, "", cons, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
         return husk_error_set (err, errno, "tty: bind \"%s\" on \"/dev/console\"", name);
     }
   if (send_fd (sock, master) < 0)
@@ -112,8 +112,9 @@ husk_tty_receive (int sock, int *ret_master, struct husk_error **err)
     char buf[CMSG_SPACE (sizeof (int))];
     struct cmsghdr align;
   } u;
-  struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf,
-                        .msg_controllen = sizeof (u.buf) };
+  struct msghdr msg = {
+    .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof (u.buf)
+  };
   struct cmsghdr *c;
   ssize_t n;
   int fd;
@@ -135,8 +136,7 @@ static void
 copy_winsize (int master)
 {
   struct winsize ws;
-  if (ioctl (STDIN_FILENO, TIOCGWINSZ, &ws) == 0
-      || ioctl (STDOUT_FILENO, TIOCGWINSZ, &ws) == 0)
+  if (ioctl (STDIN_FILENO, TIOCGWINSZ, &ws) == 0 || ioctl (STDOUT_FILENO, TIOCGWINSZ, &ws) == 0)
     ioctl (master, TIOCSWINSZ, &ws);
 }
 

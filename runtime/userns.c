@@ -61,8 +61,8 @@ read_subid_file (const char *path, const char *name, uid_t id, struct husk_idran
         continue;
       if (*n == HUSK_IDMAP_MAX - 1)
         break;
-      ranges[*n] = (struct husk_idrange){ .container = next, .host = (uint32_t) s,
-                                          .size = (uint32_t) c };
+      ranges[*n]
+          = (struct husk_idrange){ .container = next, .host = (uint32_t) s, .size = (uint32_t) c };
       next += (uint32_t) c;
       (*n)++;
     }
@@ -282,9 +282,12 @@ husk_userns_run (const struct husk_idmap *m, int (*fn) (void *arg, struct husk_e
       int e = errno;
       for (int i = 0; i < 2; i++)
         {
-          if (ready[i] >= 0) close (ready[i]);
-          if (go[i] >= 0) close (go[i]);
-          if (report[i] >= 0) close (report[i]);
+          if (ready[i] >= 0)
+            close (ready[i]);
+          if (go[i] >= 0)
+            close (go[i]);
+          if (report[i] >= 0)
+            close (report[i]);
         }
       return husk_error_set (err, e, "pipe");
     }
@@ -363,8 +366,7 @@ husk_userns_run (const struct husk_idmap *m, int (*fn) (void *arg, struct husk_e
 
 /* FN in a forked child; its error comes back through a pipe.  */
 int
-husk_child_run (int (*fn) (void *arg, struct husk_error **err), void *arg,
-                struct husk_error **err)
+husk_child_run (int (*fn) (void *arg, struct husk_error **err), void *arg, struct husk_error **err)
 {
   int report[2];
   cleanup_close int report_r = -1;

@@ -53,7 +53,7 @@
     {                                                                                              \
       if (!(cond))                                                                                 \
         {                                                                                          \
-          fprintf (stderr, "husk-fuzz: %s:%d: property broken: %s: ", __FILE__, __LINE__, #cond); \
+          fprintf (stderr, "husk-fuzz: %s:%d: property broken: %s: ", __FILE__, __LINE__, #cond);  \
           fprintf (stderr, __VA_ARGS__);                                                           \
           fputc ('\n', stderr);                                                                    \
           abort ();                                                                                \
@@ -357,8 +357,7 @@ fuzz_whiteout (const uint8_t *data, size_t size)
   if (rootfd < 0 || mkdirat (rootfd, "dir", 0755) < 0 || mkdirat (rootfd, "dir/sub", 0755) < 0
       || (fd = openat (rootfd, "file", O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644)) < 0
       || symlinkat ("../outside/sentinel", rootfd, "link") < 0
-      || symlinkat ("../outside", rootfd, "dirlink") < 0
-      || symlinkat ("/", rootfd, "rootlink") < 0)
+      || symlinkat ("../outside", rootfd, "dirlink") < 0 || symlinkat ("/", rootfd, "rootlink") < 0)
     {
       fprintf (stderr, "husk-fuzz: whiteout: set up: %s\n", strerror (errno));
       exit (2);
@@ -380,8 +379,7 @@ fuzz_whiteout (const uint8_t *data, size_t size)
         continue;
       if (kind == HUSK_WHITEOUT_OPAQUE)
         husk_whiteout_set_opaque (rootfd, geteuid () != 0, &e);
-      else if (kind == HUSK_WHITEOUT_DELETE
-               && husk_whiteout_delete (rootfd, target, &e) == 0)
+      else if (kind == HUSK_WHITEOUT_DELETE && husk_whiteout_delete (rootfd, target, &e) == 0)
         FUZZ_ASSERT (husk_whiteout_is_device (rootfd, target),
                      "\"%s\" applied, but \"%s\" is no whiteout", name, target);
     }
@@ -453,8 +451,7 @@ assert_record_round_trip (const struct husk_ctr *c)
   FUZZ_ASSERT (str_eq (c->name, d->name) && str_eq (c->image, d->image)
                    && str_eq (c->image_name, d->image_name) && str_eq (c->created, d->created)
                    && str_eq (c->stop_signal, d->stop_signal) && c->auto_remove == d->auto_remove
-                   && c->privileged == d->privileged
-                   && strv_eq (c->layers, d->layers),
+                   && c->privileged == d->privileged && strv_eq (c->layers, d->layers),
                "the record's identity changed");
   FUZZ_ASSERT (strv_eq (a->args, b->args) && strv_eq (a->env, b->env) && str_eq (a->cwd, b->cwd)
                    && str_eq (a->hostname, b->hostname) && str_eq (a->user, b->user)
@@ -740,8 +737,7 @@ husk_fuzz_select (const char *name)
 
       if (prepare_scratch () < 0)
         {
-          fprintf (stderr, "husk-fuzz: cannot prepare a scratch directory: %s\n",
-                   strerror (errno));
+          fprintf (stderr, "husk-fuzz: cannot prepare a scratch directory: %s\n", strerror (errno));
           return -1;
         }
       atexit (remove_scratch);

@@ -86,8 +86,8 @@ replay (const char *mode, const char *path, const char *label)
         printf ("# killed by signal %d; replay: HUSK_FUZZ_MODE=%s husk-fuzz %s\n",
                 WTERMSIG (status), mode, path);
       else
-        printf ("# exit status %d; replay: HUSK_FUZZ_MODE=%s husk-fuzz %s\n",
-                WEXITSTATUS (status), mode, path);
+        printf ("# exit status %d; replay: HUSK_FUZZ_MODE=%s husk-fuzz %s\n", WEXITSTATUS (status),
+                mode, path);
     }
 }
 
@@ -162,8 +162,8 @@ int
 main (int argc, char **argv)
 {
   const char *tmpdir = getenv ("TMPDIR");
-  cleanup_free char *tmpl = husk_strdup_printf ("%s/husk-fuzz-replay.XXXXXX",
-                                   tmpdir && *tmpdir ? tmpdir : "/tmp");
+  cleanup_free char *tmpl
+      = husk_strdup_printf ("%s/husk-fuzz-replay.XXXXXX", tmpdir && *tmpdir ? tmpdir : "/tmp");
   const char *srcdir = getenv ("srcdir");
 
   if (argc == 2 && strcmp (argv[1], "--list-modes") == 0)
@@ -188,10 +188,10 @@ main (int argc, char **argv)
       replay_layout (argv[i]);
   else
     {
-      cleanup_free char *reg = husk_strdup_printf ("%s/tests/fuzz/regressions",
-                                                   srcdir ? srcdir : ".");
-      cleanup_free char *corpus = husk_strdup_printf ("%s/tests/fuzz/corpus",
-                                                      srcdir ? srcdir : ".");
+      cleanup_free char *reg
+          = husk_strdup_printf ("%s/tests/fuzz/regressions", srcdir ? srcdir : ".");
+      cleanup_free char *corpus
+          = husk_strdup_printf ("%s/tests/fuzz/corpus", srcdir ? srcdir : ".");
       replay_layout (reg);
       replay_layout (corpus);
     }

@@ -204,7 +204,7 @@ parse_signal (const char *s)
   long v;
 
   if (parse_long (s, 1, NSIG - 1, &v))
-    return (int)v;
+    return (int) v;
   if (strncmp (s, "SIG", 3) == 0)
     s += 3;
   for (size_t i = 0; i < sizeof (signames) / sizeof (signames[0]); i++)
@@ -231,13 +231,13 @@ cmd_kill_self (const char *arg)
       return 2;
     }
   /* No core file in the container's working directory. */
-  (void)setrlimit (RLIMIT_CORE, &nocore);
+  (void) setrlimit (RLIMIT_CORE, &nocore);
   memset (&sa, 0, sizeof (sa));
   sa.sa_handler = SIG_DFL;
-  (void)sigaction (sig, &sa, NULL);
+  (void) sigaction (sig, &sa, NULL);
   sigemptyset (&set);
   sigaddset (&set, sig);
-  (void)sigprocmask (SIG_UNBLOCK, &set, NULL);
+  (void) sigprocmask (SIG_UNBLOCK, &set, NULL);
   fflush (NULL);
 
   if (kill (getpid (), sig) < 0)
@@ -256,7 +256,7 @@ cmd_kill_self (const char *arg)
         /* Both volatile: gcc turns 1/x into a compare, no idiv. */
         volatile int num = 7, zero = 0;
         volatile int r = num / zero;
-        (void)r;
+        (void) r;
         break;
       }
     case SIGILL:
@@ -265,7 +265,7 @@ cmd_kill_self (const char *arg)
     default:
       break;
     }
-  fprintf (stderr, "%s: signal %d to myself (pid %ld) was ignored\n", prog, sig, (long)getpid ());
+  fprintf (stderr, "%s: signal %d to myself (pid %ld) was ignored\n", prog, sig, (long) getpid ());
   return 3;
 }
 
@@ -275,18 +275,30 @@ errno_name (int e)
   static char buf[32];
   switch (e)
     {
-    case EPERM: return "EPERM";
-    case EACCES: return "EACCES";
-    case EROFS: return "EROFS";
-    case ENOENT: return "ENOENT";
-    case ESRCH: return "ESRCH";
-    case EINVAL: return "EINVAL";
-    case ENOTTY: return "ENOTTY";
-    case EIO: return "EIO";
-    case ETXTBSY: return "ETXTBSY";
-    case ENOSYS: return "ENOSYS";
-    case EBADF: return "EBADF";
-    case ENOSPC: return "ENOSPC";
+    case EPERM:
+      return "EPERM";
+    case EACCES:
+      return "EACCES";
+    case EROFS:
+      return "EROFS";
+    case ENOENT:
+      return "ENOENT";
+    case ESRCH:
+      return "ESRCH";
+    case EINVAL:
+      return "EINVAL";
+    case ENOTTY:
+      return "ENOTTY";
+    case EIO:
+      return "EIO";
+    case ETXTBSY:
+      return "ETXTBSY";
+    case ENOSYS:
+      return "ENOSYS";
+    case EBADF:
+      return "EBADF";
+    case ENOSPC:
+      return "ENOSPC";
     default:
       snprintf (buf, sizeof (buf), "errno %d", e);
       return buf;
@@ -368,7 +380,7 @@ cmd_try (int argc, char **argv)
 }
 
 #ifndef RENAME_EXCHANGE
-# define RENAME_EXCHANGE (1 << 1)
+#define RENAME_EXCHANGE (1 << 1)
 #endif
 
 /* PATH.race holds the next symlink; each time something appears at PATH it is exchanged with
@@ -380,7 +392,7 @@ cmd_race (const char *path, const char *target)
   char spare[PATH_MAX], aside[PATH_MAX];
   unsigned long n = 0;
 
-  if (snprintf (spare, sizeof (spare), "%s.race", path) >= (int)sizeof (spare))
+  if (snprintf (spare, sizeof (spare), "%s.race", path) >= (int) sizeof (spare))
     return usage ();
   for (;;)
     {
@@ -436,7 +448,7 @@ cmd_flip (const char *path, const char *target)
 {
   char other[PATH_MAX];
 
-  if (snprintf (other, sizeof (other), "%s.flip", path) >= (int)sizeof (other))
+  if (snprintf (other, sizeof (other), "%s.flip", path) >= (int) sizeof (other))
     return usage ();
   if (mkdir (path, 0755) < 0 && errno != EEXIST)
     return fail ("mkdir", path);
@@ -538,13 +550,13 @@ cmd_watch_husk (const char *secs)
             }
           /* SEIZE, then INTERRUPT and wait: a stop of the watcher's own making, undone by the
              detach, never a SIGSTOP left pending in someone else's process.  */
-          if (ptrace (PTRACE_SEIZE, (pid_t)pid, NULL, NULL) == 0)
+          if (ptrace (PTRACE_SEIZE, (pid_t) pid, NULL, NULL) == 0)
             {
               bool was_husk = is_husk (e->d_name);
               int st;
-              if (ptrace (PTRACE_INTERRUPT, (pid_t)pid, NULL, NULL) == 0
-                  && waitpid ((pid_t)pid, &st, __WALL) == (pid_t)pid)
-                ptrace (PTRACE_DETACH, (pid_t)pid, NULL, NULL);
+              if (ptrace (PTRACE_INTERRUPT, (pid_t) pid, NULL, NULL) == 0
+                  && waitpid ((pid_t) pid, &st, __WALL) == (pid_t) pid)
+                ptrace (PTRACE_DETACH, (pid_t) pid, NULL, NULL);
               if (was_husk)
                 printf ("%ld ptrace ok\n", pid);
             }
@@ -585,17 +597,17 @@ main (int argc, char **argv)
   else if (strcmp (cmd, "ids") == 0)
     {
       NARGS (0);
-      printf ("uid=%lu gid=%lu\n", (unsigned long)getuid (), (unsigned long)getgid ());
+      printf ("uid=%lu gid=%lu\n", (unsigned long) getuid (), (unsigned long) getgid ());
     }
   else if (strcmp (cmd, "euid") == 0)
     {
       NARGS (0);
-      printf ("euid=%lu egid=%lu\n", (unsigned long)geteuid (), (unsigned long)getegid ());
+      printf ("euid=%lu egid=%lu\n", (unsigned long) geteuid (), (unsigned long) getegid ());
     }
   else if (strcmp (cmd, "pid") == 0)
     {
       NARGS (0);
-      printf ("%ld\n", (long)getpid ());
+      printf ("%ld\n", (long) getpid ());
     }
   else if (strcmp (cmd, "hostname") == 0)
     {
@@ -628,8 +640,8 @@ main (int argc, char **argv)
       NARGS (1);
       if (lstat (argv[2], &st) < 0)
         return fail ("stat", argv[2]);
-      printf ("%lu %lu %04o\n", (unsigned long)st.st_uid, (unsigned long)st.st_gid,
-              (unsigned)(st.st_mode & 07777));
+      printf ("%lu %lu %04o\n", (unsigned long) st.st_uid, (unsigned long) st.st_gid,
+              (unsigned) (st.st_mode & 07777));
     }
   else if (strcmp (cmd, "fds") == 0)
     {
@@ -643,7 +655,7 @@ main (int argc, char **argv)
       if (!parse_long (argv[2], 0, 255, &n))
         return usage ();
       fflush (NULL);
-      _exit ((int)n);
+      _exit ((int) n);
     }
   else if (strcmp (cmd, "kill-self") == 0)
     {
@@ -674,7 +686,7 @@ main (int argc, char **argv)
       if (n < 0)
         return fail ("getgroups", "self");
       for (int i = 0; i < n; i++)
-        printf ("%s%lu", i ? " " : "", (unsigned long)g[i]);
+        printf ("%s%lu", i ? " " : "", (unsigned long) g[i]);
       putchar ('\n');
     }
   else if (strcmp (cmd, "race") == 0)

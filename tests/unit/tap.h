@@ -30,7 +30,7 @@ static int tap_n, tap_failed;
       int _eq = (_a == NULL && _b == NULL) || (_a && _b && strcmp (_a, _b) == 0);                  \
       ok (_eq, __VA_ARGS__);                                                                       \
       if (!_eq)                                                                                    \
-        printf ("#   got:      \"%s\"\n#   expected: \"%s\"\n", _a ? _a : "(null)",            \
+        printf ("#   got:      \"%s\"\n#   expected: \"%s\"\n", _a ? _a : "(null)",                \
                 _b ? _b : "(null)");                                                               \
     }                                                                                              \
   while (0)

@@ -53,7 +53,7 @@ cgroup2_root (void)
   struct statfs sf;
 
   for (size_t i = 0; i < 2; i++)
-    if (statfs (where[i], &sf) == 0 && (long)sf.f_type == CGROUP2_SUPER_MAGIC)
+    if (statfs (where[i], &sf) == 0 && (long) sf.f_type == CGROUP2_SUPER_MAGIC)
       return where[i];
   return NULL;
 }
@@ -102,7 +102,7 @@ child (const char *procs, const char *dir, int out)
   char pid[32], path[4096];
   int fd = open (procs, O_WRONLY | O_CLOEXEC);
 
-  snprintf (pid, sizeof (pid), "%d", (int)getpid ());
+  snprintf (pid, sizeof (pid), "%d", (int) getpid ());
   if (fd < 0 || write (fd, pid, strlen (pid)) < 0)
     _exit (3);
   close (fd);
@@ -122,7 +122,7 @@ child (const char *procs, const char *dir, int out)
   r[C_MKNOD_BLOCK] = try_mknod (path, S_IFBLK | 0600, makedev (7, 0));
   snprintf (path, sizeof (path), "%s/fifo", dir);
   r[C_MKNOD_FIFO] = try_mknod (path, S_IFIFO | 0600, 0);
-  if (write (out, r, sizeof (r)) != (ssize_t)sizeof (r))
+  if (write (out, r, sizeof (r)) != (ssize_t) sizeof (r))
     _exit (4);
   _exit (0);
 }
@@ -152,7 +152,7 @@ test_bpf (void)
   ok (progfd >= 0, "the kernel's verifier accepts the program for the default rules%s%s",
       err ? ": " : "", err ? err->msg : "");
   husk_error_free (&err);
-  snprintf (cg, sizeof (cg), "%s/husk-unit-%d", root, (int)getpid ());
+  snprintf (cg, sizeof (cg), "%s/husk-unit-%d", root, (int) getpid ());
   rmdir (cg);
   if (progfd < 0 || mkdir (cg, 0755) < 0 || mkdtemp (dir) == NULL)
     {
@@ -172,8 +172,8 @@ test_bpf (void)
   close (p[1]);
   n = read (p[0], r, sizeof (r));
   waitpid (pid, &status, 0);
-  ok (n == (ssize_t)sizeof (r), "the child joined the cgroup and reported (status %d)", status);
-  if (n != (ssize_t)sizeof (r))
+  ok (n == (ssize_t) sizeof (r), "the child joined the cgroup and reported (status %d)", status);
+  if (n != (ssize_t) sizeof (r))
     memset (r, 0xff, sizeof (r));
   ok (r[C_NULL_RW] == 0, "/dev/null opens read-write (%s)", strerror (r[C_NULL_RW]));
   ok (r[C_URANDOM_R] == 0, "/dev/urandom opens (%s)", strerror (r[C_URANDOM_R]));

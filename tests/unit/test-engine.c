@@ -43,15 +43,15 @@ read_log (const char *path, struct husk_log_entry *e, bool *ret_all_valid)
     {
       struct husk_error *err = NULL;
       husk_json *j;
-      nl = memchr (p, '\n', (size_t)(buf + len - p));
+      nl = memchr (p, '\n', (size_t) (buf + len - p));
       if (nl == NULL)
         {
           *ret_all_valid = false; /* Every entry ends its line.  */
           break;
         }
       *nl = '\0';
-      j = husk_json_parse (p, (size_t)(nl - p), &err);
-      if (j == NULL || husk_log_entry_parse (p, (size_t)(nl - p), &e[n], &err) < 0)
+      j = husk_json_parse (p, (size_t) (nl - p), &err);
+      if (j == NULL || husk_log_entry_parse (p, (size_t) (nl - p), &e[n], &err) < 0)
         {
           printf ("# bad line \"%s\": %s\n", p, err ? err->msg : "?");
           *ret_all_valid = false;
@@ -76,7 +76,7 @@ entry_is (const struct husk_log_entry *e, int stream, const char *text, size_t l
 {
   if (e->stream == stream && e->len == len && memcmp (e->text, text, len) == 0)
     return true;
-  printf ("#   got stream %d, %zu bytes: \"%.*s\"\n", e->stream, e->len, (int)e->len, e->text);
+  printf ("#   got stream %d, %zu bytes: \"%.*s\"\n", e->stream, e->len, (int) e->len, e->text);
   return false;
 }
 #define ENTRY_IS(e, stream, lit) entry_is (e, stream, lit, sizeof (lit) - 1)
@@ -95,7 +95,7 @@ stream_is (const struct husk_log_entry *e, size_t n, int stream, const char *wan
       if (at + e[i].len > len || memcmp (want + at, e[i].text, e[i].len) != 0
           || e[i].partial != (e[i].text[e[i].len - 1] != '\n'))
         {
-          printf ("#   entry %zu at byte %zu: \"%.*s\"\n", i, at, (int)e[i].len, e[i].text);
+          printf ("#   entry %zu at byte %zu: \"%.*s\"\n", i, at, (int) e[i].len, e[i].text);
           return false;
         }
       at += e[i].len;
@@ -278,8 +278,7 @@ test_logfile (void)
           "\"time\":\"2024-01-02T03:04:05.5+01:00\"}";
     ok (husk_log_entry_parse (l, sizeof (l) - 1, &e[0], &err) == 0
             && ENTRY_IS (&e[0], HUSK_LOG_STDERR, "a\0b\n") && !e[0].partial
-            && e[0].time.tv_sec == 1704164645 - 3600
-            && e[0].time.tv_nsec == 500000000,
+            && e[0].time.tv_sec == 1704164645 - 3600 && e[0].time.tv_nsec == 500000000,
         "an entry: escaped NUL, nested members skipped, an offset and a fraction");
     husk_log_entry_clear (&e[0]);
   }
@@ -301,12 +300,10 @@ test_logfile (void)
 static void
 test_state (void)
 {
-  static const enum husk_ctr_status all[] = { HUSK_CTR_CREATED, HUSK_CTR_RUNNING,
-                                               HUSK_CTR_EXITED };
+  static const enum husk_ctr_status all[] = { HUSK_CTR_CREATED, HUSK_CTR_RUNNING, HUSK_CTR_EXITED };
   /* [from][to], in the order of all[].  */
-  static const bool legal[3][3] = { { false, true, true },
-                                    { false, false, true },
-                                    { false, true, true } };
+  static const bool legal[3][3]
+      = { { false, true, true }, { false, false, true }, { false, true, true } };
   struct husk_ctr c = { .id = "0123456789abcdef" };
   struct husk_error *err = NULL;
   bool table_ok = true;
@@ -350,10 +347,9 @@ test_state (void)
           && c.finished_at[strlen (c.finished_at) - 1] == 'Z',
       "without a time the current one is used");
 
-  ok (husk_ctr_set_running (&c, NULL, &err) == 0 && c.status == HUSK_CTR_RUNNING
-          && c.error == NULL && c.finished_at == NULL && c.started_at,
+  ok (husk_ctr_set_running (&c, NULL, &err) == 0 && c.status == HUSK_CTR_RUNNING && c.error == NULL
+          && c.finished_at == NULL && c.started_at,
       "exited -> running: started again");
-
 
   /* What a monitor writes through its containers/ID descriptor reads back the same.  */
   {
@@ -471,8 +467,8 @@ test_monitor_args (void)
       {
         bool flag = strcmp (argv[k], "--rm") == 0 || strcmp (argv[k], "--idmap") == 0;
         named = named && strncmp (argv[k], "--", 2) == 0 && (flag || argv[k + 1]);
-        has_name = has_name
-                   || (strcmp (argv[k], "--name") == 0 && strcmp (argv[k + 1], "web") == 0);
+        has_name
+            = has_name || (strcmp (argv[k], "--name") == 0 && strcmp (argv[k + 1], "web") == 0);
         if (!flag && argv[k + 1])
           k++;
       }
@@ -480,12 +476,12 @@ test_monitor_args (void)
   }
   ok (husk_monitor_args_decode ((int) husk_strv_len (argv), argv, &b, NULL) == 0,
       "the encoded arguments decode");
-  same = strcmp (b.store, a.store) == 0 && strcmp (b.id, a.id) == 0
-         && strcmp (b.name, a.name) == 0 && strcmp (b.started_at, a.started_at) == 0
-         && b.auto_remove && !b.tty && b.idmap && b.pid == 4242 && b.dir_fd == 3
-         && b.listen_fd == 7 && b.out_fd == 4 && b.err_fd == 5 && b.in_fd == -1
-         && b.userns_fd == 8 && b.n_clients == 2 && b.clients[0].fd == 9 && b.clients[0].hello
-         && b.clients[0].flags == 0xffffffffu && b.clients[1].fd == 10 && !b.clients[1].hello;
+  same = strcmp (b.store, a.store) == 0 && strcmp (b.id, a.id) == 0 && strcmp (b.name, a.name) == 0
+         && strcmp (b.started_at, a.started_at) == 0 && b.auto_remove && !b.tty && b.idmap
+         && b.pid == 4242 && b.dir_fd == 3 && b.listen_fd == 7 && b.out_fd == 4 && b.err_fd == 5
+         && b.in_fd == -1 && b.userns_fd == 8 && b.n_clients == 2 && b.clients[0].fd == 9
+         && b.clients[0].hello && b.clients[0].flags == 0xffffffffu && b.clients[1].fd == 10
+         && !b.clients[1].hello;
   ok (same, "the round trip gives the same arguments back");
   husk_strv_free (argv);
 
@@ -505,8 +501,8 @@ test_monitor_args (void)
 
   for (size_t i = 0; i < sizeof (bad) / sizeof (bad[0]); i++)
     {
-      const char *v[] = { "husk-monitor", HUSK_MONITOR_ARG, "/s", ID64, bad[i].key, bad[i].value,
-                          NULL };
+      const char *v[]
+          = { "husk-monitor", HUSK_MONITOR_ARG, "/s", ID64, bad[i].key, bad[i].value, NULL };
       msg = decode_error (v, &b);
       is_str (msg, bad[i].error, "\"%s %s\" first is refused", bad[i].key, bad[i].value);
       free (msg);
@@ -528,29 +524,32 @@ test_monitor_args (void)
       free (msg);
     }
   {
-    const char *v[] = { "husk-monitor", HUSK_MONITOR_ARG, "/s", ID64, "--protocol", "1",
-                        "--pid", "12", "--dir-fd", "3", "--listen-fd", NULL };
+    const char *v[]
+        = { "husk-monitor", HUSK_MONITOR_ARG, "/s", ID64,          "--protocol", "1", "--pid",
+            "12",           "--dir-fd",       "3",  "--listen-fd", NULL };
     msg = decode_error (v, &b);
     is_str (msg, "monitor: --listen-fd: a value is missing", "a value cut off is named");
     free (msg);
   }
   {
-    const char *v[] = { "husk-monitor", HUSK_MONITOR_ARG, "/s", ID64, "--protocol", "1",
-                        "--pid", "12", "--listen-fd", "4", NULL };
+    const char *v[] = { "husk-monitor", HUSK_MONITOR_ARG, "/s", ID64, "--protocol", "1", "--pid",
+                        "12",           "--listen-fd",    "4",  NULL };
     msg = decode_error (v, &b);
     is_str (msg, "monitor: --dir-fd is missing", "a missing argument is named");
     free (msg);
   }
   {
-    const char *v[] = { "husk-monitor", HUSK_MONITOR_ARG, "/s", "../../etc", "--protocol", "1",
-                        "--pid", "12", "--dir-fd", "3", "--listen-fd", "4", NULL };
+    const char *v[]
+        = { "husk-monitor", HUSK_MONITOR_ARG, "/s", "../../etc",   "--protocol", "1", "--pid",
+            "12",           "--dir-fd",       "3",  "--listen-fd", "4",          NULL };
     msg = decode_error (v, &b);
     is_str (msg, "monitor: \"../../etc\": not a container ID", "the ID is checked");
     free (msg);
   }
   {
-    const char *v[] = { "husk-monitor", HUSK_MONITOR_ARG, "s", ID64, "--protocol", "1",
-                        "--pid", "12", "--dir-fd", "3", "--listen-fd", "4", NULL };
+    const char *v[]
+        = { "husk-monitor", HUSK_MONITOR_ARG, "s", ID64,          "--protocol", "1", "--pid",
+            "12",           "--dir-fd",       "3", "--listen-fd", "4",          NULL };
     msg = decode_error (v, &b);
     is_str (msg, "monitor: store \"s\": not an absolute path", "the store is checked");
     free (msg);
@@ -563,8 +562,9 @@ test_monitor_args (void)
   }
   {
     char **many = NULL;
-    const char *fixed[] = { "husk-monitor", HUSK_MONITOR_ARG, "/s", ID64, "--protocol", "1",
-                            "--pid", "12", "--dir-fd", "3", "--listen-fd", "4" };
+    const char *fixed[]
+        = { "husk-monitor", HUSK_MONITOR_ARG, "/s", ID64,          "--protocol", "1", "--pid",
+            "12",           "--dir-fd",       "3",  "--listen-fd", "4" };
     for (size_t i = 0; i < sizeof (fixed) / sizeof (fixed[0]); i++)
       husk_strv_append (&many, fixed[i]);
     for (int i = 0; i <= HUSK_MONITOR_MAX_CLIENTS; i++)

@@ -76,7 +76,8 @@ make_record (const char *root, const char *dir, char image, const char *layers)
       list = next;
     }
   json = husk_strdup_printf ("{\"id\":\"%s\",\"image\":\"%s\",\"layers\":[%s],"
-                             "\"args\":[\"sh\"],\"env\":[]}", dir, img, list);
+                             "\"args\":[\"sh\"],\"env\":[]}",
+                             dir, img, list);
   husk_mkdir_p (path, 0700, NULL);
   husk_write_file_atomic_at (fd, file, json, strlen (json), 0600, NULL);
 }

@@ -58,8 +58,7 @@ test_json (void)
 
   {
     const char bad[] = "{\"a\":";
-    ok (husk_json_parse (bad, strlen (bad), &err) == NULL && err != NULL,
-        "truncated json refused");
+    ok (husk_json_parse (bad, strlen (bad), &err) == NULL && err != NULL, "truncated json refused");
     ok (strstr (err->msg, "invalid json") != NULL, "error says invalid json: %s", err->msg);
     husk_error_free (&err);
   }
@@ -93,7 +92,8 @@ test_digest (void)
   is_str (d, "sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a",
           "sha256 of the OCI empty descriptor");
   ok (husk_digest_is_sha256 (d), "valid digest accepted");
-  ok (!husk_digest_is_sha256 ("sha256:44136FA355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a"),
+  ok (!husk_digest_is_sha256 (
+          "sha256:44136FA355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a"),
       "uppercase hex refused");
   ok (!husk_digest_is_sha256 ("sha256:abc"), "short digest refused");
   ok (!husk_digest_is_sha256 ("sha256:../../../../etc/passwd/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"),
@@ -304,7 +304,7 @@ test_chmod_nofollow (void)
       husk_safepath_force_chmod_fallback (i == 1);
       r = husk_chmod_at_nofollow (dirfd, "fifo", 0640 + i);
       ok (r == 0 && fstatat (dirfd, "fifo", &st, AT_SYMLINK_NOFOLLOW) == 0
-              && (st.st_mode & 07777) == (mode_t)(0640 + i),
+              && (st.st_mode & 07777) == (mode_t) (0640 + i),
           "[%s] a fifo's mode is set (got %d)", modes[i], r);
       r = husk_chmod_at_nofollow (dirfd, "link", 0666);
       ok (r < 0 && fstatat (dirfd, "target", &st, 0) == 0 && (st.st_mode & 07777) == 0600,
@@ -378,20 +378,39 @@ test_signals (void)
     const char *spec;
     int sig;
   } good[] = {
-    { "SIGTERM", SIGTERM }, { "term", SIGTERM },     { "SigTerm", SIGTERM },  { "15", 15 },
-    { "1", 1 },             { "64", 64 },            { "KILL", SIGKILL },     { "sigusr1", SIGUSR1 },
-    { "SIGCLD", SIGCHLD },  { "IOT", SIGABRT },      { "SIGPOLL", SIGIO },    { "SIGWINCH", SIGWINCH },
-    { "SIGPWR", SIGPWR },   { "SIGSYS", SIGSYS },    { "STKFLT", 16 },        { "SIGRTMIN", 34 },
-    { "RTMIN", 34 },        { "SIGRTMIN+3", 37 },    { "rtmin+3", 37 },       { "sigRtMin+15", 49 },
-    { "SIGRTMIN+30", 64 },  { "SIGRTMAX", 64 },      { "RTMAX-1", 63 },       { "SIGRTMAX-14", 50 },
-    { "SIGRTMAX-30", 34 },  { "RTMIN+0", 34 },
+    { "SIGTERM", SIGTERM },
+    { "term", SIGTERM },
+    { "SigTerm", SIGTERM },
+    { "15", 15 },
+    { "1", 1 },
+    { "64", 64 },
+    { "KILL", SIGKILL },
+    { "sigusr1", SIGUSR1 },
+    { "SIGCLD", SIGCHLD },
+    { "IOT", SIGABRT },
+    { "SIGPOLL", SIGIO },
+    { "SIGWINCH", SIGWINCH },
+    { "SIGPWR", SIGPWR },
+    { "SIGSYS", SIGSYS },
+    { "STKFLT", 16 },
+    { "SIGRTMIN", 34 },
+    { "RTMIN", 34 },
+    { "SIGRTMIN+3", 37 },
+    { "rtmin+3", 37 },
+    { "sigRtMin+15", 49 },
+    { "SIGRTMIN+30", 64 },
+    { "SIGRTMAX", 64 },
+    { "RTMAX-1", 63 },
+    { "SIGRTMAX-14", 50 },
+    { "SIGRTMAX-30", 34 },
+    { "RTMIN+0", 34 },
   };
-  static const char *const bad[] = { "",          "0",         "65",        "99999999999999999999",
-                                     "-1",        "+3",        "15x",       "SIG",
-                                     "SIGFOO",    "TERM ",     " TERM",     "SIGSIGTERM",
-                                     "RTMIN+",    "RTMIN+31",  "RTMIN-1",   "RTMAX+1",
-                                     "RTMAX-31",  "RTMIN+-1",  "RTMIN+3x",  "SIGRTMIN3",
-                                     "RTMIN++3",  "SIGRT" };
+  static const char *const bad[] = { "",         "0",        "65",       "99999999999999999999",
+                                     "-1",       "+3",       "15x",      "SIG",
+                                     "SIGFOO",   "TERM ",    " TERM",    "SIGSIGTERM",
+                                     "RTMIN+",   "RTMIN+31", "RTMIN-1",  "RTMAX+1",
+                                     "RTMAX-31", "RTMIN+-1", "RTMIN+3x", "SIGRTMIN3",
+                                     "RTMIN++3", "SIGRT" };
   struct husk_error *err = NULL;
 
   for (size_t i = 0; i < sizeof (good) / sizeof (good[0]); i++)

@@ -57,7 +57,8 @@ test_references (void)
   check_ref ("127.0.0.1:5000/app", "127.0.0.1:5000/app:latest");
   check_ref ("[::1]:5000/app", "[::1]:5000/app:latest");
   check_ref ("app@sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a",
-             "docker.io/library/app@sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a");
+             "docker.io/library/"
+             "app@sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a");
   check_ref ("a__b-c/e---f", "docker.io/a__b-c/e---f:latest");
   check_ref ("a__b.c-d/e", NULL); /* a dot makes it a registry host, and "_" is not a host */
   check_ref ("Upper", NULL);
@@ -223,9 +224,12 @@ test_unpack (void)
 {
   {
     static const struct entry e[] = {
-      { 'd', "./", NULL },         { 'd', "./etc", NULL },
-      { 'f', "./etc/hello", "hi" }, { 'l', "./etc/link", "hello" },
-      { 'h', "./etc/hard", "etc/hello" }, { 's', "./bin/suid", "#!" },
+      { 'd', "./", NULL },
+      { 'd', "./etc", NULL },
+      { 'f', "./etc/hello", "hi" },
+      { 'l', "./etc/link", "hello" },
+      { 'h', "./etc/hard", "etc/hello" },
+      { 's', "./bin/suid", "#!" },
       { 'f', "implicit/dir/file", "x" },
     };
     char sandbox[] = "/tmp/husk-unpack-XXXXXX";
@@ -253,9 +257,11 @@ test_unpack (void)
   }
   {
     static const struct entry e[] = {
-      { 'd', "dir", NULL },         { 'f', "dir/.wh.gone", "" }, { 'f', "dir/kept", "k" },
-      { 'f', "dir/.wh.kept2", "" }, { 'f', "dir/kept2", "k" },   { 'f', "dir/sub/.wh..wh..opq", "" },
-      { 'f', "dir/sub/file", "f" }, { 'f', "dir/early", "e" },   { 'f', "dir/.wh.early", "" },
+      { 'd', "dir", NULL },         { 'f', "dir/.wh.gone", "" },
+      { 'f', "dir/kept", "k" },     { 'f', "dir/.wh.kept2", "" },
+      { 'f', "dir/kept2", "k" },    { 'f', "dir/sub/.wh..wh..opq", "" },
+      { 'f', "dir/sub/file", "f" }, { 'f', "dir/early", "e" },
+      { 'f', "dir/.wh.early", "" },
     };
     char sandbox[] = "/tmp/husk-unpack-XXXXXX";
     char *msg = NULL;
@@ -310,7 +316,8 @@ test_unpack (void)
   }
   {
     static const struct entry e[] = { { 'f', "f", "x" }, { 'h', "h", "/f" } };
-    hostile ("absolute hardlink target", e, 2, "hardlink to \"/f\": absolute paths are not allowed");
+    hostile ("absolute hardlink target", e, 2,
+             "hardlink to \"/f\": absolute paths are not allowed");
   }
   {
     static const struct entry e[] = { { 'h', "h", "../victim" } };
@@ -337,8 +344,8 @@ test_unpack (void)
     hostile ("whiteout through a planted symlink", e, 2, "path goes through a symlink");
   }
   {
-    static const struct entry e[] = { { 'f', "gone", "x" }, { 'f', ".wh.gone", "" },
-                                      { 'h', "link", "gone" } };
+    static const struct entry e[]
+        = { { 'f', "gone", "x" }, { 'f', ".wh.gone", "" }, { 'h', "link", "gone" } };
     hostile ("hardlink to a whiteout", e, 3, "target not in this layer");
   }
   {
@@ -407,8 +414,11 @@ mk (char type, const char *path)
     case 'o':
     case 'O':
       mkdir (full, 0755);
-      if (setxattr (full, type == 'O' && geteuid () == 0 ? "trusted.overlay.opaque"
-                                                        : "user.overlay.opaque", "y", 1, 0) < 0)
+      if (setxattr (full,
+                    type == 'O' && geteuid () == 0 ? "trusted.overlay.opaque"
+                                                   : "user.overlay.opaque",
+                    "y", 1, 0)
+          < 0)
         printf ("# setxattr %s: %s\n", full, strerror (errno));
       break;
     }
@@ -419,21 +429,52 @@ test_diff (void)
 {
   static const char *const tree[] = {
     /* The base layer.  */
-    "dl1", "dl1/etc", "fl1/etc/motd", "fl1/etc/passwd", "fl1/gone", "dl1/dir", "fl1/dir/a",
-    "fl1/dir/b", "dl1/dir/sub", "fl1/dir/sub/x", "fl1/wh2", "fl1/keep", "dl1/l1opq",
-    "fl1/l1opq/hidden", "dl1/l2dir",
+    "dl1",
+    "dl1/etc",
+    "fl1/etc/motd",
+    "fl1/etc/passwd",
+    "fl1/gone",
+    "dl1/dir",
+    "fl1/dir/a",
+    "fl1/dir/b",
+    "dl1/dir/sub",
+    "fl1/dir/sub/x",
+    "fl1/wh2",
+    "fl1/keep",
+    "dl1/l1opq",
+    "fl1/l1opq/hidden",
+    "dl1/l2dir",
     /* The layer above: a whiteout and an opaque directory of its own.  */
-    "dl2", "dl2/etc", "fl2/etc/motd", "wl2/wh2", "dl2/l2dir", "fl2/l2dir/y", "Ol2/l1opq",
+    "dl2",
+    "dl2/etc",
+    "fl2/etc/motd",
+    "wl2/wh2",
+    "dl2/l2dir",
+    "fl2/l2dir/y",
+    "Ol2/l1opq",
     "fl2/l1opq/n",
     /* The container's upper directory.  */
-    "dup", "dup/etc", "fup/etc/motd", "wup/gone", "fup/new", "dup/newdir", "fup/newdir/f",
-    "oup/dir", "fup/dir/a", "dup/dir/sub", "fup/dir/sub/z", "fup/wh2", "dup/l1opq",
-    "fup/l1opq/hidden", "dup/l2dir", "wup/l2dir/ghost",
+    "dup",
+    "dup/etc",
+    "fup/etc/motd",
+    "wup/gone",
+    "fup/new",
+    "dup/newdir",
+    "fup/newdir/f",
+    "oup/dir",
+    "fup/dir/a",
+    "dup/dir/sub",
+    "fup/dir/sub/z",
+    "fup/wh2",
+    "dup/l1opq",
+    "fup/l1opq/hidden",
+    "dup/l2dir",
+    "wup/l2dir/ghost",
   };
   static const char *const expected[] = {
-    "C /dir", "C /dir/a", "D /dir/b", "C /dir/sub", "D /dir/sub/x", "A /dir/sub/z", "C /etc",
-    "C /etc/motd", "D /gone", "C /l1opq", "A /l1opq/hidden", "C /l2dir", "A /new", "A /newdir",
-    "A /newdir/f", "A /wh2",
+    "C /dir", "C /dir/a",    "D /dir/b",    "C /dir/sub", "D /dir/sub/x",    "A /dir/sub/z",
+    "C /etc", "C /etc/motd", "D /gone",     "C /l1opq",   "A /l1opq/hidden", "C /l2dir",
+    "A /new", "A /newdir",   "A /newdir/f", "A /wh2",
   };
   cleanup_error struct husk_error *err = NULL;
   struct husk_change *v = NULL;
@@ -461,8 +502,9 @@ test_diff (void)
   snprintf (l2, sizeof (l2), "%s/l2", difftree);
   snprintf (up, sizeof (up), "%s/up", difftree);
 
-  ok (husk_diff_dirs (up, lowers, &v, &n, &err) == 0, "diff: a tree with whiteouts and opaque "
-                                                      "directories%s%s",
+  ok (husk_diff_dirs (up, lowers, &v, &n, &err) == 0,
+      "diff: a tree with whiteouts and opaque "
+      "directories%s%s",
       err ? ": " : "", err ? err->msg : "");
   for (size_t i = 0; i < n; i++)
     snprintf (got + strlen (got), sizeof (got) - strlen (got), "%c %s\n", v[i].kind, v[i].path);

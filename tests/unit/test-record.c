@@ -579,8 +579,8 @@ test_config_parse (void)
           && strcmp (c->id, ID_A) == 0 && c->name == NULL && !c->auto_remove
           && c->spec.network == HUSK_NETWORK_NONE && c->spec.seccomp == HUSK_SECCOMP_DEFAULT
           && c->spec.caps == 0 && c->spec.n_mounts == 0 && c->spec.n_rlimits == 1
-          && c->spec.rlimits[0].resource == 0 && c->layers && c->layers[0] == NULL
-          && c->spec.args && c->spec.args[0] == NULL && c->spec.env && c->spec.env[0] == NULL,
+          && c->spec.rlimits[0].resource == 0 && c->layers && c->layers[0] == NULL && c->spec.args
+          && c->spec.args[0] == NULL && c->spec.env && c->spec.env[0] == NULL,
       "config.json: members of the wrong type or unknown names read as their defaults, the ID "
       "is the directory's, absent lists are empty");
   husk_error_free (&err);

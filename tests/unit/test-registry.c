@@ -27,9 +27,10 @@ test_challenges (void)
 {
   struct husk_challenge ch;
 
-  ok (husk_challenge_parse ("Bearer realm=\"https://auth.docker.io/token\",service=\"registry.docker.io\","
-                            "scope=\"repository:library/busybox:pull\"",
-                            &ch)
+  ok (husk_challenge_parse (
+          "Bearer realm=\"https://auth.docker.io/token\",service=\"registry.docker.io\","
+          "scope=\"repository:library/busybox:pull\"",
+          &ch)
           == 0,
       "a Docker Hub challenge parses");
   is_str (ch.scheme, "Bearer", "scheme");
@@ -38,8 +39,8 @@ test_challenges (void)
   is_str (ch.scope, "repository:library/busybox:pull", "scope");
   husk_challenge_clear (&ch);
 
-  ok (husk_challenge_parse ("Bearer  realm = \"http://h/t\" , service=\"a \\\"q\\\" b\",scope=\"x,y\"",
-                            &ch)
+  ok (husk_challenge_parse (
+          "Bearer  realm = \"http://h/t\" , service=\"a \\\"q\\\" b\",scope=\"x,y\"", &ch)
           == 0,
       "spaces, escapes and commas inside quotes");
   is_str (ch.service, "a \"q\" b", "escaped quotes are unescaped");
@@ -100,9 +101,8 @@ test_auth_file (void)
   /* Docker's file, keyed by its v1 URL.  */
   {
     cleanup_free char *cfg = husk_strdup_printf ("%s/config.json", docker);
-    static const char doc[]
-        = "{\"auths\":{\"https://index.docker.io/v1/\":{\"auth\":\"ZDpwdw==\"},"
-          "\"bad.example\":{\"auth\":\"!!!\"}}}";
+    static const char doc[] = "{\"auths\":{\"https://index.docker.io/v1/\":{\"auth\":\"ZDpwdw==\"},"
+                              "\"bad.example\":{\"auth\":\"!!!\"}}}";
     husk_mkdir_p (docker, 0700, &err);
     husk_write_file_atomic_at (AT_FDCWD, cfg, doc, strlen (doc), 0600, &err);
     ok (husk_auth_remove (NULL, &err) == 1, "remove all from husk's file");
@@ -146,11 +146,13 @@ test_platforms (void)
   ok (husk_index_select (idx, strlen (idx), "linux", "arm", "v7", &d, &err) == 0, "arm/v7");
   ok (d.digest && d.digest[7] == '2', "the v7 entry");
   husk_descriptor_clear (&d);
-  ok (husk_index_select (idx, strlen (idx), "linux", "arm", NULL, &d, &err) == 0, "arm, any variant");
+  ok (husk_index_select (idx, strlen (idx), "linux", "arm", NULL, &d, &err) == 0,
+      "arm, any variant");
   ok (d.digest && d.digest[7] == '1', "the first arm entry");
   husk_descriptor_clear (&d);
   ok (husk_index_select (idx, strlen (idx), "linux", "s390x", NULL, &d, &err) < 0, "missing");
-  is_str (err ? err->msg : NULL, "no image for linux/s390x (the index offers: linux/arm/v6, linux/arm/v7)",
+  is_str (err ? err->msg : NULL,
+          "no image for linux/s390x (the index offers: linux/arm/v6, linux/arm/v7)",
           "the error lists the platforms, not the attestation");
   husk_error_free (&err);
 
@@ -161,7 +163,8 @@ test_platforms (void)
   free (variant);
   ok (husk_platform_parse ("linux", &os, &arch, &variant, &err) < 0, "os alone is refused");
   husk_error_free (&err);
-  ok (husk_platform_parse ("linux/arm/v7/x", &os, &arch, &variant, &err) < 0, "four parts are refused");
+  ok (husk_platform_parse ("linux/arm/v7/x", &os, &arch, &variant, &err) < 0,
+      "four parts are refused");
   husk_error_free (&err);
   ok (husk_platform_parse ("/amd64", &os, &arch, &variant, &err) < 0, "an empty os is refused");
   husk_error_free (&err);
@@ -258,8 +261,10 @@ fake_conn_thread (void *arg)
     body = "{\"errors\":[]}";
   snprintf (head, sizeof (head),
             "HTTP/1.1 %d %s\r\nContent-Length: %zu\r\n%sConnection: close\r\n\r\n", status,
-            status == 200 ? "OK" : status == 401 ? "Unauthorized" : "Not Found", strlen (body),
-            challenge);
+            status == 200   ? "OK"
+            : status == 401 ? "Unauthorized"
+                            : "Not Found",
+            strlen (body), challenge);
   if (husk_write_all (fd, head, strlen (head)) == 0)
     husk_write_all (fd, body, strlen (body));
   close (fd);
@@ -324,7 +329,8 @@ fake_registry_start (struct fake_registry *fr, const char *blob_digest)
 static void
 fake_registry_stop (struct fake_registry *fr)
 {
-  struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons ((uint16_t) fr->port),
+  struct sockaddr_in sa = { .sin_family = AF_INET,
+                            .sin_port = htons ((uint16_t) fr->port),
                             .sin_addr.s_addr = htonl (INADDR_LOOPBACK) };
   int fd = socket (AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 
@@ -432,8 +438,10 @@ test_shared_client_downgrade (void)
         extra_tls++;
     }
   fake_registry_stop (&fr);
-  ok (failures == 0, "%d threads x %d clients: every download over the HTTP fallback succeeds "
-      "(%u failed)", RACE_THREADS, RACE_ROUNDS, failures);
+  ok (failures == 0,
+      "%d threads x %d clients: every download over the HTTP fallback succeeds "
+      "(%u failed)",
+      RACE_THREADS, RACE_ROUNDS, failures);
   if (first_msg)
     printf ("#   first failure: %s\n", first_msg);
   ok (extra_tls == 0, "each client tries TLS once, not once per thread (%u of %d clients did more)",

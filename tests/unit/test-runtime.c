@@ -81,12 +81,10 @@ test_user (void)
   ok (husk_user_resolve ("4242", root, &u, &err) == 0 && u.uid == 4242 && u.gid == 0
           && u.n_groups == 0 && strcmp (u.home, "/") == 0,
       "a number without an entry: gid 0, home /");
-  ok (husk_user_resolve ("app:video", root, &u, &err) == 0 && u.gid == 44,
-      "name:group by name");
+  ok (husk_user_resolve ("app:video", root, &u, &err) == 0 && u.gid == 44, "name:group by name");
   ok (husk_user_resolve ("4242:77", root, &u, &err) == 0 && u.uid == 4242 && u.gid == 77,
       "uid:gid numbers");
-  ok (husk_user_resolve ("nohome", root, &u, &err) == 0 && u.gid == 50
-          && strcmp (u.home, "/") == 0,
+  ok (husk_user_resolve ("nohome", root, &u, &err) == 0 && u.gid == 50 && strcmp (u.home, "/") == 0,
       "an empty home field becomes /");
 
   ok (husk_user_resolve ("ghost", root, &u, &err) < 0 && err
@@ -171,7 +169,8 @@ test_seccomp (void)
   static const char good[]
       = "{\"defaultAction\":\"SCMP_ACT_ERRNO\",\"syscalls\":[{\"names\":[\"read\",\"write\","
         "\"no_such_syscall\"],\"action\":\"SCMP_ACT_ALLOW\"},{\"name\":\"personality\","
-        "\"action\":\"SCMP_ACT_ALLOW\",\"args\":[{\"index\":0,\"value\":0,\"op\":\"SCMP_CMP_EQ\"}]},"
+        "\"action\":\"SCMP_ACT_ALLOW\",\"args\":[{\"index\":0,\"value\":0,\"op\":\"SCMP_CMP_EQ\"}]}"
+        ","
         "{\"names\":[\"mount\"],\"action\":\"SCMP_ACT_ALLOW\",\"includes\":{\"caps\":"
         "[\"CAP_SYS_ADMIN\"]}}]}";
 
@@ -193,18 +192,17 @@ test_seccomp (void)
       "the embedded default program equals libseccomp's at run time (%zu instructions)",
       husk_seccomp_embedded_len);
   husk_seccomp_prog_clear (&p);
-  ok (husk_seccomp_build_default (husk_caps_default () | (UINT64_C (1) << CAP_NET_ADMIN), &p,
-                                  &err)
+  ok (husk_seccomp_build_default (husk_caps_default () | (UINT64_C (1) << CAP_NET_ADMIN), &p, &err)
               == 0
           && husk_seccomp_compile_default (husk_caps_default () | (UINT64_C (1) << CAP_NET_ADMIN),
                                            &q, &err)
                  == 0
-          && p.len == q.len && memcmp (p.filter, q.filter, p.len * sizeof (struct sock_filter)) == 0,
+          && p.len == q.len
+          && memcmp (p.filter, q.filter, p.len * sizeof (struct sock_filter)) == 0,
       "a capability the profile ignores (CAP_NET_ADMIN) gets the same program");
   husk_seccomp_prog_clear (&p);
   husk_seccomp_prog_clear (&q);
-  ok (husk_seccomp_build_default (husk_caps_default () | (UINT64_C (1) << CAP_SYS_PTRACE), &p,
-                                  &err)
+  ok (husk_seccomp_build_default (husk_caps_default () | (UINT64_C (1) << CAP_SYS_PTRACE), &p, &err)
               == 0
           && husk_seccomp_compile_default (husk_caps_default () | (UINT64_C (1) << CAP_SYS_PTRACE),
                                            &q, &err)
@@ -288,8 +286,8 @@ relay_case (int mode, int master, const char *slave_name)
         }
       if (mode == 1)
         {
-          (void)!write (1, "to-out\n", 7);
-          (void)!write (2, "to-err\n", 7);
+          (void) !write (1, "to-out\n", 7);
+          (void) !write (2, "to-err\n", 7);
         }
       _exit (5);
     }
@@ -337,7 +335,7 @@ relay_run_case (int mode, char *out, size_t size)
       n = read (master, out + len, size - 1 - len);
       if (n <= 0)
         break;
-      len += (size_t)n;
+      len += (size_t) n;
     }
   out[len] = '\0';
   close (master);
@@ -420,4 +418,3 @@ main (void)
   test_proc_alive ();
   return tap_done ();
 }
-
