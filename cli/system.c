@@ -59,15 +59,6 @@ tree_size (int fd0)
   return total;
 }
 
-static bool
-strv_has (char **v, const char *s)
-{
-  for (size_t i = 0; v && v[i]; i++)
-    if (strcmp (v[i], s) == 0)
-      return true;
-  return false;
-}
-
 static void
 print_row (const char *type, size_t total, size_t active, uint64_t size, uint64_t reclaim)
 {
@@ -104,7 +95,7 @@ do_df (void *arg, struct husk_error **err)
       for (size_t k = 0; list.items[i].layers[k]; k++)
         {
           const char *l = list.items[i].layers[k];
-          if (used && !strv_has (active_layers, l))
+          if (used && !husk_strv_contains (active_layers, l))
             husk_strv_append (&active_layers, l);
         }
     }
@@ -115,7 +106,7 @@ do_df (void *arg, struct husk_error **err)
       {
         int64_t sz = husk_layer_size (s, layers[k]);
         img_size += (uint64_t) sz;
-        if (!strv_has (active_layers, layers[k]))
+        if (!husk_strv_contains (active_layers, layers[k]))
           img_reclaim += (uint64_t) sz;
       }
   }

@@ -112,6 +112,15 @@ husk_strv_len (char *const *v)
   return n;
 }
 
+bool
+husk_strv_contains (char *const *v, const char *s)
+{
+  for (size_t i = 0; v != NULL && v[i] != NULL; i++)
+    if (strcmp (v[i], s) == 0)
+      return true;
+  return false;
+}
+
 void
 husk_strv_append (char ***v, const char *s)
 {

@@ -21,6 +21,8 @@ bool husk_str_has_suffix (const char *s, const char *suffix);
 
 /* NULL-terminated string vectors.  */
 size_t husk_strv_len (char *const *v);
+/* Whether V (NULL or NULL-terminated) holds a string equal to S.  */
+bool husk_strv_contains (char *const *v, const char *s);
 void husk_strv_append (char ***v, const char *s);
 void husk_strv_free (char **v);
 /* Whether the "NAME=VALUE" vector ENV sets NAME.  */

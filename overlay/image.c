@@ -163,15 +163,6 @@ remove_name (char **names, const char *name)
     names[j] = NULL;
 }
 
-static bool
-strv_contains (char **v, const char *s)
-{
-  for (size_t i = 0; v && v[i]; i++)
-    if (strcmp (v[i], s) == 0)
-      return true;
-  return false;
-}
-
 int
 husk_images_add (struct husk_store *s, const struct husk_image *img, struct husk_error **err)
 {
@@ -205,7 +196,7 @@ husk_images_add (struct husk_store *s, const struct husk_image *img, struct husk
   if (target->layers == NULL)
     target->layers = husk_xcalloc (1, sizeof (char *));
   for (size_t k = 0; img->names && img->names[k]; k++)
-    if (!strv_contains (target->names, img->names[k]))
+    if (!husk_strv_contains (target->names, img->names[k]))
       husk_strv_append (&target->names, img->names[k]);
   free (target->manifest);
   target->manifest = husk_xstrdup (img->manifest);
@@ -235,7 +226,7 @@ static const struct husk_image *
 find_name (const struct husk_image_list *l, const char *name)
 {
   for (size_t i = 0; i < l->n; i++)
-    if (strv_contains (l->items[i].names, name))
+    if (husk_strv_contains (l->items[i].names, name))
       return &l->items[i];
   return NULL;
 }
@@ -387,7 +378,7 @@ husk_image_untag (struct husk_image *img, const char *name)
   /* NAME may be one of IMG's own strings, freed on the way.  */
   cleanup_free char *copy = husk_xstrdup (name);
 
-  if (!strv_contains (img->names, copy))
+  if (!husk_strv_contains (img->names, copy))
     return false;
   remove_name (img->names, copy);
   return true;

@@ -15,15 +15,6 @@
 #include "util.h"
 #include "banned.h"
 
-static bool
-strv_contains (char *const *v, const char *s)
-{
-  for (size_t i = 0; v && v[i]; i++)
-    if (strcmp (v[i], s) == 0)
-      return true;
-  return false;
-}
-
 void
 husk_images_in_use_clear (struct husk_images_in_use *u)
 {
@@ -35,7 +26,7 @@ husk_images_in_use_clear (struct husk_images_in_use *u)
 bool
 husk_images_in_use_has (const struct husk_images_in_use *u, const char *id)
 {
-  return u && strv_contains (u->ids, id);
+  return u && husk_strv_contains (u->ids, id);
 }
 
 void
@@ -212,7 +203,7 @@ husk_images_gc (struct husk_store *s, const struct husk_image_list *l,
         return husk_error_set (err, errno, "store \"%s\": open \"%s\"", s->root, dirs[which]);
       fd = -1;
       while ((de = readdir (d)) != NULL)
-        if (de->d_name[0] != '.' && !strv_contains (which == 0 ? layers : blobs, de->d_name))
+        if (de->d_name[0] != '.' && !husk_strv_contains (which == 0 ? layers : blobs, de->d_name))
           husk_strv_append (&doomed, de->d_name);
       for (size_t k = 0; doomed[k]; k++)
         {

@@ -264,6 +264,23 @@ husk_child_collect (int fd, struct husk_error **err)
   return 1;
 }
 
+/* In a child: FN (ARG), its error (if any) reported on REPORT for husk_child_collect, and the
+   child's exit, 0 or 1, with stdio flushed first.  */
+static void __attribute__ ((noreturn))
+child_run (int (*fn) (void *arg, struct husk_error **err), void *arg, int report)
+{
+  struct husk_error *cerr = NULL;
+
+  if (fn (arg, &cerr) < 0)
+    {
+      fflush (NULL);
+      husk_child_report (report, husk_error_status (cerr, 0), cerr);
+      _exit (1);
+    }
+  fflush (NULL);
+  _exit (0);
+}
+
 int
 husk_userns_run (const struct husk_idmap *m, int (*fn) (void *arg, struct husk_error **err),
                  void *arg, struct husk_error **err)
@@ -321,14 +338,7 @@ husk_userns_run (const struct husk_idmap *m, int (*fn) (void *arg, struct husk_e
           _exit (1);
         }
       setgroups (0, NULL);
-      if (fn (arg, &cerr) < 0)
-        {
-          fflush (NULL);
-          husk_child_report (report[1], husk_error_status (cerr, 0), cerr);
-          _exit (1);
-        }
-      fflush (NULL);
-      _exit (0);
+      child_run (fn, arg, report[1]);
     }
   close (ready[1]);
   close (go[0]);
@@ -386,17 +396,9 @@ husk_child_run (int (*fn) (void *arg, struct husk_error **err), void *arg, struc
     }
   if (child == 0)
     {
-      struct husk_error *cerr = NULL;
       close (report[0]);
       prctl (PR_SET_PDEATHSIG, SIGKILL);
-      if (fn (arg, &cerr) < 0)
-        {
-          fflush (NULL);
-          husk_child_report (report[1], husk_error_status (cerr, 0), cerr);
-          _exit (1);
-        }
-      fflush (NULL);
-      _exit (0);
+      child_run (fn, arg, report[1]);
     }
   close (report[1]);
   r = husk_child_collect (report_r, err);

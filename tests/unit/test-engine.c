@@ -405,20 +405,18 @@ decode_error (const char *const *v, struct husk_monitor_args *ret)
 static void
 test_monitor_args (void)
 {
-  /* In the place of "--protocol 1".  */
-  static const struct
+  struct arg_case
   {
     const char *key, *value, *error;
-  } bad[] = {
+  };
+  /* In the place of "--protocol 1".  */
+  static const struct arg_case bad[] = {
     { "--protocol", "2", "monitor: protocol version 2, this husk speaks version 1" },
     { "--protocol", "x", "monitor: --protocol \"x\": not a number" },
     { "--pid", "12", "monitor: no protocol version (--protocol N after the store and the ID)" },
   };
   /* The first argument after the version: a key and a value, or a key alone.  */
-  static const struct
-  {
-    const char *key, *value, *error;
-  } malformed[] = {
+  static const struct arg_case malformed[] = {
     { "--pid", "abc", "monitor: --pid \"abc\": not a process id" },
     { "--pid", "0", "monitor: --pid \"0\": not a process id" },
     { "--out-fd", "-2", "monitor: --out-fd \"-2\": not a descriptor" },

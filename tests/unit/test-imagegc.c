@@ -37,15 +37,6 @@ id_of (char c)
   return husk_xstrdup (hex);
 }
 
-static bool
-strv_has (char *const *v, const char *s)
-{
-  for (size_t i = 0; v && v[i]; i++)
-    if (strcmp (v[i], s) == 0)
-      return true;
-  return false;
-}
-
 static void
 make_layer (const char *root, char c)
 {
@@ -174,11 +165,12 @@ test_imagegc (void)
   }
 
   ok (husk_ctr_images_in_use (s, &in_use, &err) == 0, "list the images in use");
-  ok (husk_strv_len (in_use.ids) == 2 && strv_has (in_use.ids, ida) && strv_has (in_use.ids, idz),
+  ok (husk_strv_len (in_use.ids) == 2 && husk_strv_contains (in_use.ids, ida)
+          && husk_strv_contains (in_use.ids, idz),
       "image IDs: those of the two records, not the one being removed");
-  ok (husk_strv_len (in_use.chains) == 3 && strv_has (in_use.chains, la)
-          && strv_has (in_use.chains, lb) && strv_has (in_use.chains, le)
-          && !strv_has (in_use.chains, ld),
+  ok (husk_strv_len (in_use.chains) == 3 && husk_strv_contains (in_use.chains, la)
+          && husk_strv_contains (in_use.chains, lb) && husk_strv_contains (in_use.chains, le)
+          && !husk_strv_contains (in_use.chains, ld),
       "chain IDs: the records' layers, once each");
   ok (husk_images_in_use_has (&in_use, ida) && !husk_images_in_use_has (&in_use, idb),
       "husk_images_in_use_has");

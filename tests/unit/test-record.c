@@ -137,15 +137,6 @@ strv_eq (char *const *a, char *const *b)
   return (a == NULL || a[i] == NULL) && (b == NULL || b[i] == NULL);
 }
 
-static bool
-strv_has (char *const *v, const char *s)
-{
-  for (size_t i = 0; v && v[i]; i++)
-    if (strcmp (v[i], s) == 0)
-      return true;
-  return false;
-}
-
 static char **
 strv (const char *a, const char *b)
 {
@@ -394,7 +385,7 @@ test_names (void)
       n = readlinkat (store->rootfd, link, target, sizeof (target) - 1);
       if (n >= 0)
         target[n] = '\0';
-      if (!husk_ctr_name_valid (name) || strv_has (seen, name) || n != 64
+      if (!husk_ctr_name_valid (name) || husk_strv_contains (seen, name) || n != 64
           || strcmp (target, id) != 0)
         {
           printf ("#   %u: \"%s\" invalid, repeated or not claimed\n", i, name);
