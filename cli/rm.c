@@ -37,13 +37,27 @@ rm_one (struct husk_store *s, struct husk_ctr *loaded, const char *arg, void *da
         return husk_error_set (err, 0, "container %.12s is running: stop it first or use -f",
                                c->id);
       /* An --rm container's monitor removes it itself, under this lock: never wait for it
-         while holding the lock.  */
+         while holding the lock.  A restart's mark would have the monitor keep it: rm wins.  */
       if (c->auto_remove)
-        close (TAKE_FD (lock));
+        {
+          husk_ctr_restart_take (lock);
+          close (TAKE_FD (lock));
+        }
       if (husk_ctr_stop (c, SIGKILL, 0, err) < 0)
         return -1;
       if (c->auto_remove)
         {
+          cleanup_ctr struct husk_ctr *left = NULL;
+          cleanup_error struct husk_error *e = NULL;
+
+          /* Removed by its monitor, as it should be; else a restart marked it again
+             meanwhile and it was kept: remove it here, unless it already runs again.  */
+          lock = husk_ctr_lock (s, c->id, &left, &e);
+          if (lock >= 0 && left->status == HUSK_CTR_RUNNING)
+            return husk_error_set (err, 0, "container %.12s: restarted while it was removed",
+                                   c->id);
+          if (lock >= 0 && husk_ctr_remove (s, left, err) < 0)
+            return -1;
           printf ("%s\n", arg);
           return 0;
         }

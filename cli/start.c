@@ -33,6 +33,9 @@ start_one (struct husk_store *store, struct husk_ctr *loaded, bool attach, bool 
     return -1;
   if (c->status == HUSK_CTR_RUNNING)
     return attach ? husk_error_set (err, 0, "container %.12s is already running", c->id) : 0;
+  /* A restart mark on a container that does not run was left by a restart that was killed:
+     its next exit must remove an --rm container again.  */
+  husk_ctr_restart_take (lock);
   if (!attach)
     return husk_monitor_start (store, c, -1, err);
   if (socketpair (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
@@ -73,14 +76,19 @@ restart_one (struct husk_store *store, const char *query, int timeout, struct hu
           return -1;
         }
       /* Gone if it exited on its own before the mark was seen: then it was removed.  */
-      if ((lock = husk_ctr_lock (store, ctr->id, NULL, err)) < 0)
+      if ((lock = husk_ctr_lock (store, ctr->id, &again, err)) < 0)
         return -1;
       husk_ctr_restart_take (lock);
+      /* Another restart or a start got there first, while the lock was let go.  */
+      if (again->status == HUSK_CTR_RUNNING)
+        return 0;
+      return husk_monitor_start (store, again, -1, err);
     }
-  else if (husk_ctr_stop (locked, husk_cli_stop_signal (locked), timeout, err) < 0)
+  if (husk_ctr_stop (locked, husk_cli_stop_signal (locked), timeout, err) < 0)
     return -1;
   if (husk_ctr_load (store, ctr->id, &again, err) < 0)
     return -1;
+  husk_ctr_restart_take (lock);
   return husk_monitor_start (store, again, -1, err);
 }
 

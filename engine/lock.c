@@ -11,6 +11,7 @@
 #include "cleanup.h"
 #include "lock.h"
 #include "names.h"
+#include "proc.h"
 #include "record.h"
 #include "store.h"
 #include "util.h"
@@ -43,16 +44,37 @@ husk_ctr_lock (struct husk_store *s, const char *id, struct husk_ctr **ret, stru
 int
 husk_ctr_restart_mark (int lock, const char *id, struct husk_error **err)
 {
-  int fd = openat (lock, RESTART_MARK, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644);
+  char buf[64];
+  int n = snprintf (buf, sizeof (buf), "%d %llu\n", (int) getpid (),
+                    (unsigned long long) husk_proc_start_time (getpid ()));
+  cleanup_close int fd
+      = openat (lock, RESTART_MARK, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
 
-  if (fd < 0)
+  if (fd < 0 || write (fd, buf, (size_t) n) != n)
     return husk_error_set (err, errno, "container %.12s: mark for restart", id);
-  close (fd);
   return 0;
 }
 
 bool
 husk_ctr_restart_take (int lock)
 {
-  return lock >= 0 && unlinkat (lock, RESTART_MARK, 0) == 0;
+  char buf[64];
+  ssize_t n = -1;
+  int pid = 0;
+  unsigned long long start = 0;
+  cleanup_close int fd = -1;
+
+  if (lock < 0)
+    return false;
+  fd = openat (lock, RESTART_MARK, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0)
+    return false;
+  n = read (fd, buf, sizeof (buf) - 1);
+  unlinkat (lock, RESTART_MARK, 0);
+  if (n <= 0)
+    return false;
+  buf[n] = '\0';
+  /* Only a restart that still runs is waiting to start the container again.  */
+  return sscanf (buf, "%d %llu", &pid, &start) == 2 && pid > 0
+         && husk_proc_alive ((pid_t) pid, (uint64_t) start);
 }

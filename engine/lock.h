@@ -16,9 +16,12 @@ int husk_ctr_lock (struct husk_store *s, const char *id, struct husk_ctr **ret,
                    struct husk_error **err);
 
 /* A restart of a running --rm container: under LOCK (from husk_ctr_lock), mark it so that its
-   monitor, which decides under the same lock, records the exit instead of removing it.
+   monitor, which decides under the same lock, records the exit instead of removing it.  The
+   mark (containers/ID/restarting) names the restarting process by pid and start time.
    husk_ctr_restart_mark: 0, or -1 with *ERR ("container ID: mark for restart").
-   husk_ctr_restart_take: whether the mark was there; it is gone afterwards either way.  */
+   husk_ctr_restart_take: whether a mark was there and its restart still runs (a killed
+   restart's mark counts for nothing); the mark is gone afterwards either way.  LOCK may be -1
+   (false).  */
 int husk_ctr_restart_mark (int lock, const char *id, struct husk_error **err);
 bool husk_ctr_restart_take (int lock);
 

@@ -157,7 +157,15 @@ monitor_main (struct husk_store *s, struct husk_ctr *c, int attach_fd, int ready
   char startup_error[512] = "";
 
   husk_monitor_init (&m);
+  /* The re-executed monitor takes the store by an absolute path (monitor-args.h): a relative
+     --root is made one here, before anything changes directory.  */
   m.root = husk_store_root (s);
+  if (m.root[0] != '/')
+    {
+      char *abs = realpath (m.root, NULL);
+      if (abs)
+        m.root = abs; /* The monitor's until it exits.  */
+    }
   m.ctr = c;
   setsid ();
   m.dirfd = openat (husk_store_rootfd (s), dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
@@ -282,6 +290,10 @@ husk_monitor_start (struct husk_store *s, struct husk_ctr *c, int attach_fd,
   cleanup_close int ready_r = -1;
   pid_t pid;
 
+  /* A second monitor would take over the first's pid file and socket, and run the container
+     twice on one upper directory.  */
+  if (!husk_ctr_transition_ok (c->status, HUSK_CTR_RUNNING))
+    return husk_error_set (err, 0, "container %.12s is already running", c->id);
   if (pipe2 (ready, O_CLOEXEC) < 0)
     return husk_error_set (err, errno, "pipe");
   ready_r = ready[0];

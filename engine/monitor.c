@@ -252,11 +252,15 @@ husk_monitor_loop (struct husk_monitor *m, pid_t pid, int userns)
         husk_attach_send (m->clients[i].fd, HUSK_ATTACH_EXIT, b, sizeof (b));
   }
   close (m->listen);
-  husk_ctr_remove_rundir (c);
-  if (c->auto_remove)
+  if (!c->auto_remove)
+    husk_ctr_remove_rundir (c);
+  else
     {
       /* Under the container's lock: a copy into it once it has stopped (husk cp) holds the
-         same lock while its overlay is mounted, so the two never overlap.  */
+         same lock while its overlay is mounted, so the two never overlap.  The pid file goes
+         only under the lock too: until then the record still reads as running, so that a
+         start or restart waiting for the lock never finds it "exited" (its monitor gone) and
+         starts it again while this monitor is about to remove it.  */
       cleanup_error struct husk_error *lerr = NULL;
       cleanup_store struct husk_store *s = NULL;
       cleanup_close int lock = -1;
@@ -265,9 +269,12 @@ husk_monitor_loop (struct husk_monitor *m, pid_t pid, int userns)
         lock = husk_ctr_lock (s, c->id, NULL, &lerr);
       /* Without the lock (removed meanwhile, or an I/O error) removing is still right: the
          files are this container's alone.  A restart asked to keep it.  */
-      if (husk_ctr_restart_take (lock))
+      bool keep = husk_ctr_restart_take (lock);
+
+      if (keep)
         husk_monitor_record_exit (m, status, NULL);
-      else if (s)
+      husk_ctr_remove_rundir (c);
+      if (!keep && s)
         {
           rm_job.store = s;
           husk_logw_close (m->log);

@@ -338,6 +338,62 @@ done"
 	assert_status 1
 }
 
+# A restart that is killed while it waits for the stop leaves its mark: it must count for
+# nothing, or the container would be kept when it next stops.  sleep as pid 1 ignores SIGTERM,
+# so the restart waits its -t.
+@test "restart of an --rm container killed mid-way: the container is still removed when it stops" {
+	husk run -d --rm --name lc-rm-killed basic sleep 100
+	run timeout -s KILL 1 "$HUSK" --root "$STORE" restart -t 30 lc-rm-killed
+	[ "$status" -eq 137 ] || fail "restart was not killed: $status $output"
+	[ "$(state lc-rm-killed)" = running ]
+	run --separate-stderr husk stop -t 0 lc-rm-killed
+	assert_status 0
+	run --separate-stderr husk container inspect lc-rm-killed
+	assert_status 1
+}
+
+@test "rm -f of an --rm container while a restart waits: rm wins, the container is gone" {
+	husk run -d --rm --name lc-rm-race basic sleep 100
+	husk restart -t 5 lc-rm-race >"$BATS_TEST_TMPDIR/restart.out" 2>&1 &
+	local restart=$!
+	sleep 0.5
+	run --separate-stderr husk rm -f lc-rm-race
+	assert_status 0
+	assert_output lc-rm-race
+	wait "$restart" || true
+	run --separate-stderr husk container inspect lc-rm-race
+	assert_status 1
+}
+
+@test "two restarts of one running --rm container at once leave one monitor, one container" {
+	id=$(husk run -d --rm --name lc-rm-twice basic sleep 100)
+	for round in 1 2 3; do
+		husk restart -t 0 lc-rm-twice >/dev/null 2>&1 &
+		a=$!
+		husk restart -t 0 lc-rm-twice >/dev/null 2>&1 &
+		b=$!
+		wait "$a" || true
+		wait "$b" || true
+		[ "$(state lc-rm-twice)" = running ] || fail "round $round: $(state lc-rm-twice)"
+		n=$(pgrep -fc "__monitor $STORE $id") || true
+		[ "$n" = 1 ] || fail "round $round: $n monitors for one container"
+	done
+	husk rm -f lc-rm-twice
+}
+
+# The re-executed monitor takes the store by an absolute path: a relative --root is made one.
+@test "run -d with a relative --root: the monitor keeps the container running" {
+	cd "$(dirname "$STORE")"
+	local rel
+	rel=./$(basename "$STORE")
+	"$HUSK" --root "$rel" run -d --name lc-relroot basic sleep 100
+	sleep 1
+	run --separate-stderr "$HUSK" --root "$rel" container inspect lc-relroot
+	assert_status 0
+	[ "$(state lc-relroot)" = running ] || fail "$(state lc-relroot)"
+	husk rm -f lc-relroot
+}
+
 @test "rm of several: each failure is reported, the others go" {
 	husk create --name lc-one basic true
 	run --separate-stderr husk rm lc-one lc-missing
