@@ -6,7 +6,7 @@
 #include "cleanup.h"
 #include "commands.h"
 #include "dockerarchive.h"
-#include "progressbar.h"
+#include "format.h"
 #include "util.h"
 #include "banned.h"
 

@@ -8,7 +8,7 @@
 #include "commands.h"
 #include "layout.h"
 #include "manifest.h"
-#include "progressbar.h"
+#include "format.h"
 #include "pull.h"
 #include "reference.h"
 #include "util.h"
