@@ -10,14 +10,17 @@
 #include "banned.h"
 
 static const struct husk_cli_option logout_options[] = {
-  { "all", 'a', NULL, "remove the credentials of every registry" },
-  { "help", 'h', NULL, "show this help" },
-  { NULL, 0, NULL, NULL },
+  { "all", 'a', HUSK_CLI_ARG_NONE, NULL, "remove the credentials of every registry" },
+  HUSK_CLI_OPTION_HELP,
+  HUSK_CLI_OPTIONS_END,
 };
 
 static const struct husk_cli_command logout_command = {
-  "logout", "[OPTIONS] REGISTRY", "Remove the credentials husk login stored for REGISTRY.",
-  logout_options, NULL,
+  "logout",
+  "[OPTIONS] REGISTRY",
+  "Remove the credentials husk login stored for REGISTRY.",
+  logout_options,
+  NULL,
 };
 
 int

@@ -37,7 +37,7 @@ husk_cli_next_option (const struct husk_cli_command *cmd, int argc, char **argv,
                       struct husk_error **err)
 {
   struct option longopts[MAX_OPTIONS + 1];
-  char shortopts[2 * MAX_OPTIONS + 2];
+  char shortopts[3 * MAX_OPTIONS + 2];
   size_t n = count_options (cmd), k = 0;
   int c;
 
@@ -45,12 +45,17 @@ husk_cli_next_option (const struct husk_cli_command *cmd, int argc, char **argv,
   for (size_t i = 0; i < n; i++)
     {
       const struct husk_cli_option *o = &cmd->options[i];
-      longopts[i] = (struct option){ o->name, o->metavar ? required_argument : no_argument, NULL,
-                                     o->key };
+      longopts[i] = (struct option){ o->name,
+                                     o->arg == HUSK_CLI_ARG_REQUIRED   ? required_argument
+                                     : o->arg == HUSK_CLI_ARG_OPTIONAL ? optional_argument
+                                                                       : no_argument,
+                                     NULL, o->key };
       if (is_short (o->key))
         {
           shortopts[k++] = (char) o->key;
-          if (o->metavar)
+          if (o->arg != HUSK_CLI_ARG_NONE)
+            shortopts[k++] = ':';
+          if (o->arg == HUSK_CLI_ARG_OPTIONAL)
             shortopts[k++] = ':';
         }
     }
@@ -61,8 +66,7 @@ husk_cli_next_option (const struct husk_cli_command *cmd, int argc, char **argv,
   if (c < 0)
     return c;
   for (size_t i = 0; i < n; i++)
-    if (cmd->options[i].key == c && strcmp (cmd->options[i].name, "help") == 0
-        && cmd->options[i].metavar == NULL)
+    if (cmd->options[i].key == c && strcmp (cmd->options[i].name, "help") == 0)
       {
         husk_cli_print_help (cmd);
         return HUSK_CLI_HELP_SHOWN;
@@ -70,16 +74,27 @@ husk_cli_next_option (const struct husk_cli_command *cmd, int argc, char **argv,
   return c;
 }
 
-/* "-f, --force", "    --name NAME".  */
+/* "-f, --force", "    --name NAME", "    --tls-verify[=BOOL]".  */
 static void
 format_flags (const struct husk_cli_option *o, char *buf, size_t size)
 {
+  const char *meta = o->metavar ? o->metavar : "VALUE";
+  char shortname[8] = "    ";
+
   if (is_short (o->key))
-    snprintf (buf, size, "-%c, --%s%s%s", o->key, o->name, o->metavar ? " " : "",
-              o->metavar ? o->metavar : "");
-  else
-    snprintf (buf, size, "    --%s%s%s", o->name, o->metavar ? " " : "",
-              o->metavar ? o->metavar : "");
+    snprintf (shortname, sizeof (shortname), "-%c, ", o->key);
+  switch (o->arg)
+    {
+    case HUSK_CLI_ARG_NONE:
+      snprintf (buf, size, "%s--%s", shortname, o->name);
+      break;
+    case HUSK_CLI_ARG_REQUIRED:
+      snprintf (buf, size, "%s--%s %s", shortname, o->name, meta);
+      break;
+    case HUSK_CLI_ARG_OPTIONAL:
+      snprintf (buf, size, "%s--%s[=%s]", shortname, o->name, meta);
+      break;
+    }
 }
 
 void
@@ -100,8 +115,16 @@ husk_cli_print_help (const struct husk_cli_command *cmd)
     printf ("\nOptions:\n");
   for (size_t i = 0; i < n; i++)
     {
+      const char *help = cmd->options[i].help, *nl;
       format_flags (&cmd->options[i], buf, sizeof (buf));
-      printf ("  %-*s  %s\n", (int) width, buf, cmd->options[i].help);
+      printf ("  %-*s  ", (int) width, buf);
+      /* Further lines of the help line up under its first.  */
+      while ((nl = strchr (help, '\n')) != NULL)
+        {
+          printf ("%.*s\n%*s", (int) (nl - help), help, (int) width + 4, "");
+          help = nl + 1;
+        }
+      printf ("%s\n", help);
     }
   if (cmd->notes)
     printf ("\n%s\n", cmd->notes);

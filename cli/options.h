@@ -6,30 +6,51 @@
 
 #include "error.h"
 
+/* Whether an option takes an argument (getopt_long's has_arg).  */
+enum husk_cli_arg
+{
+  HUSK_CLI_ARG_NONE,     /* --force */
+  HUSK_CLI_ARG_REQUIRED, /* --time SECONDS, --time=SECONDS, -t SECONDS, -tSECONDS */
+  HUSK_CLI_ARG_OPTIONAL, /* --tls-verify or --tls-verify=false: only with "=", long only */
+};
+
 /* One option.  */
 struct husk_cli_option
 {
-  const char *name;    /* The long name, without "--".  */
-  int key;             /* What the parser returns for it: the short letter ('f' is -f), or a
-                          value from 256 up for an option that has only the long name.  */
-  const char *metavar; /* NULL: the option takes no argument.  Otherwise it requires one, and
-                          this names it in --help ("SECONDS", "HOST:CTR[:ro|rw]").  */
-  const char *help;    /* One line for --help.  */
+  const char *name; /* The long name, without "--".  */
+  int key;          /* What the parser returns for it: the short letter ('f' is -f and
+                       --force), or a value from 256 up for an option that has only the
+                       long name.  */
+  enum husk_cli_arg arg;
+  const char *metavar; /* The argument's name in --help ("SECONDS", "HOST:CTR[:ro|rw]"); NULL
+                          without one.  */
+  const char *help;    /* For --help: a line, or lines separated by "\n".  */
 };
 
-/* Key of the row that means --help, when the command has no -h: any value from 256 up that the
-   command's other rows do not use.  */
+/* Key of the help row of a command whose -h means something else (run's --hostname), or that
+   has no -h: a value from 256 up that the command's other rows do not use.  */
 #define HUSK_CLI_OPT_HELP 1000
+
+/* The usual last rows: -h and --help, then the end of the table.  */
+#define HUSK_CLI_OPTION_HELP                                                                       \
+  {                                                                                                \
+    "help", 'h', HUSK_CLI_ARG_NONE, NULL, "show this help"                                         \
+  }
+#define HUSK_CLI_OPTIONS_END                                                                       \
+  {                                                                                                \
+    NULL, 0, HUSK_CLI_ARG_NONE, NULL, NULL                                                         \
+  }
 
 /* One command.  */
 struct husk_cli_command
 {
-  const char *name;                       /* "rm", "container prune": in messages.  */
-  const char *usage;                      /* What follows "husk NAME " on the usage line.  */
-  const char *summary;                    /* One sentence.  */
-  const struct husk_cli_option *options;  /* Ended by a row whose name is NULL.  The row named
-                                             "help" (no argument) prints the help.  */
-  const char *notes;                      /* NULL, or a paragraph printed after the options.  */
+  const char *name;    /* "rm", "container prune": in messages.  */
+  const char *usage;   /* What follows "husk NAME " on the usage line.  A second form goes
+                          after "\n", indented and whole ("       husk cp ...").  */
+  const char *summary; /* What the command does: a sentence, or paragraphs.  */
+  const struct husk_cli_option *options; /* Ended by a row whose name is NULL.  The row named
+                                            "help" prints the help.  */
+  const char *notes;                     /* NULL, or a paragraph printed after the options.  */
 };
 
 /* What husk_cli_next_option returns after printing the help.  */

@@ -13,8 +13,8 @@
 #include "banned.h"
 
 static const struct husk_cli_option rename_options[] = {
-  { "help", 'h', NULL, "show this help" },
-  { NULL, 0, NULL, NULL },
+  HUSK_CLI_OPTION_HELP,
+  HUSK_CLI_OPTIONS_END,
 };
 
 static const struct husk_cli_command rename_command = {

@@ -55,10 +55,11 @@ rm_one (struct husk_store *s, struct husk_ctr *loaded, const char *arg, void *da
 }
 
 static const struct husk_cli_option rm_options[] = {
-  { "force", 'f', NULL, "kill and remove a running container" },
-  { "volumes", 'v', NULL, "accepted for docker's sake: husk has no anonymous volumes" },
-  { "help", 'h', NULL, "show this help" },
-  { NULL, 0, NULL, NULL },
+  { "force", 'f', HUSK_CLI_ARG_NONE, NULL, "kill and remove a running container" },
+  { "volumes", 'v', HUSK_CLI_ARG_NONE, NULL,
+    "accepted for docker's sake: husk has no anonymous volumes" },
+  HUSK_CLI_OPTION_HELP,
+  HUSK_CLI_OPTIONS_END,
 };
 
 static const struct husk_cli_command rm_command = {
@@ -90,9 +91,9 @@ husk_cmd_rm (struct husk_global *g, int argc, char **argv, struct husk_error **e
 }
 
 static const struct husk_cli_option prune_options[] = {
-  { "force", 'f', NULL, "accepted for docker's sake: husk never asks" },
-  { "help", 'h', NULL, "show this help" },
-  { NULL, 0, NULL, NULL },
+  { "force", 'f', HUSK_CLI_ARG_NONE, NULL, "accepted for docker's sake: husk never asks" },
+  HUSK_CLI_OPTION_HELP,
+  HUSK_CLI_OPTIONS_END,
 };
 
 static const struct husk_cli_command prune_command = {

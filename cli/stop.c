@@ -36,16 +36,19 @@ stop_one (struct husk_store *s, struct husk_ctr *c, const char *arg, void *data,
 }
 
 static const struct husk_cli_option stop_options[] = {
-  { "time", 't', "SECONDS", "seconds to wait before SIGKILL (default 10)" },
-  { "signal", 's', "SIGNAL", "signal to send first (default: the image's StopSignal, or SIGTERM)" },
-  { "help", 'h', NULL, "show this help" },
-  { NULL, 0, NULL, NULL },
+  { "time", 't', HUSK_CLI_ARG_REQUIRED, "SECONDS", "seconds to wait before SIGKILL (default 10)" },
+  { "signal", 's', HUSK_CLI_ARG_REQUIRED, "SIGNAL",
+    "signal to send first (default: the image's StopSignal, or SIGTERM)" },
+  HUSK_CLI_OPTION_HELP,
+  HUSK_CLI_OPTIONS_END,
 };
 
 static const struct husk_cli_command stop_command = {
-  "stop", "[-t SECONDS] [-s SIGNAL] CONTAINER...",
+  "stop",
+  "[-t SECONDS] [-s SIGNAL] CONTAINER...",
   "Send the image's StopSignal (SIGTERM by default), then SIGKILL after SECONDS (10).",
-  stop_options, NULL,
+  stop_options,
+  NULL,
 };
 
 int
@@ -90,14 +93,18 @@ kill_one (struct husk_store *s, struct husk_ctr *c, const char *arg, void *data,
 }
 
 static const struct husk_cli_option kill_options[] = {
-  { "signal", 's', "SIGNAL", "signal to send, by name or number (default SIGKILL)" },
-  { "help", 'h', NULL, "show this help" },
-  { NULL, 0, NULL, NULL },
+  { "signal", 's', HUSK_CLI_ARG_REQUIRED, "SIGNAL",
+    "signal to send, by name or number (default SIGKILL)" },
+  HUSK_CLI_OPTION_HELP,
+  HUSK_CLI_OPTIONS_END,
 };
 
 static const struct husk_cli_command kill_command = {
-  "kill", "[-s SIGNAL] CONTAINER...",
-  "Send SIGNAL (SIGKILL by default) to the containers' main process.", kill_options, NULL,
+  "kill",
+  "[-s SIGNAL] CONTAINER...",
+  "Send SIGNAL (SIGKILL by default) to the containers' main process.",
+  kill_options,
+  NULL,
 };
 
 int
@@ -155,12 +162,12 @@ wait_one (struct husk_store *s, struct husk_ctr *c, const char *arg, void *data,
 }
 
 static const struct husk_cli_option wait_options[] = {
-  { "help", 'h', NULL, "show this help" },
-  { NULL, 0, NULL, NULL },
+  HUSK_CLI_OPTION_HELP,
+  HUSK_CLI_OPTIONS_END,
 };
 
 static const struct husk_cli_command wait_command = {
-  "wait", "CONTAINER...", "Wait until the containers stop, then print their exit codes.",
+  "wait",       "CONTAINER...", "Wait until the containers stop, then print their exit codes.",
   wait_options, NULL,
 };
 

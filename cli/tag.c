@@ -10,15 +10,17 @@
 #include "banned.h"
 
 static const struct husk_cli_option tag_options[] = {
-  { "help", 'h', NULL, "show this help" },
-  { NULL, 0, NULL, NULL },
+  HUSK_CLI_OPTION_HELP,
+  HUSK_CLI_OPTIONS_END,
 };
 
 static const struct husk_cli_command tag_command = {
-  "tag", "IMAGE NAME...",
+  "tag",
+  "IMAGE NAME...",
   "Give an image more names.  A NAME without a registry is local: \"app:1\" is\n"
   "localhost/app:1.  A name another image had moves to this one.",
-  tag_options, NULL,
+  tag_options,
+  NULL,
 };
 
 int
