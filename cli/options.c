@@ -32,6 +32,28 @@ count_options (const struct husk_cli_command *cmd)
   return n;
 }
 
+/* getopt_long with husk's messages: the option, -1 at the end, or -2 after setting *ERR to a
+   usage error for COMMAND: an unknown flag or a missing argument.  */
+static int
+getopt_message (const char *command, int argc, char **argv, const char *shortopts,
+                const struct option *longopts, struct husk_error **err)
+{
+  int c;
+
+  opterr = 0;
+  c = getopt_long (argc, argv, shortopts, longopts, NULL);
+  if (c == '?' || c == ':')
+    {
+      const char *arg = argv[optind - 1];
+      if (c == ':' || (optopt && strchr (shortopts, optopt) && optopt != '?'))
+        husk_cli_usage_error (err, command, "flag \"%s\" needs a value", arg);
+      else
+        husk_cli_usage_error (err, command, "unknown flag \"%s\"", arg);
+      return -2;
+    }
+  return c;
+}
+
 int
 husk_cli_next_option (const struct husk_cli_command *cmd, int argc, char **argv,
                       struct husk_error **err)
@@ -62,7 +84,7 @@ husk_cli_next_option (const struct husk_cli_command *cmd, int argc, char **argv,
   shortopts[k] = '\0';
   memset (&longopts[n], 0, sizeof (longopts[n]));
 
-  c = husk_cli_getopt (cmd->name, argc, argv, shortopts, longopts, err);
+  c = getopt_message (cmd->name, argc, argv, shortopts, longopts, err);
   if (c < 0)
     return c;
   for (size_t i = 0; i < n; i++)

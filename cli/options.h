@@ -4,6 +4,8 @@
 #ifndef HUSK_CLI_OPTIONS_H
 #define HUSK_CLI_OPTIONS_H
 
+#include <getopt.h>
+
 #include "error.h"
 
 /* Whether an option takes an argument (getopt_long's has_arg).  */
@@ -20,16 +22,14 @@ struct husk_cli_option
   const char *name; /* The long name, without "--".  */
   int key;          /* What the parser returns for it: the short letter ('f' is -f and
                        --force), or a value from 256 up for an option that has only the
-                       long name.  */
+                       long name.  An error's wording ("needs a value" or "unknown flag")
+                       looks the key's low byte up among the short letters, as husk always
+                       did; a key of 256 (low byte 0) always reads "needs a value".  */
   enum husk_cli_arg arg;
   const char *metavar; /* The argument's name in --help ("SECONDS", "HOST:CTR[:ro|rw]"); NULL
                           without one.  */
   const char *help;    /* For --help: a line, or lines separated by "\n".  */
 };
-
-/* Key of the help row of a command whose -h means something else (run's --hostname), or that
-   has no -h: a value from 256 up that the command's other rows do not use.  */
-#define HUSK_CLI_OPT_HELP 1000
 
 /* The usual last rows: -h and --help, then the end of the table.  */
 #define HUSK_CLI_OPTION_HELP                                                                       \
@@ -56,7 +56,7 @@ struct husk_cli_command
 /* What husk_cli_next_option returns after printing the help.  */
 #define HUSK_CLI_HELP_SHOWN (-3)
 
-/* getopt_long over CMD's table, with husk's messages (husk_cli_getopt): returns the key of the
+/* getopt_long over CMD's table, with husk's messages: returns the key of the
    next option (optarg holds its argument), -1 at the first operand or "--" (getopt's "+": the
    operands start at optind), -2 after setting *ERR to a usage error (exit status 125) for an
    unknown option or a missing argument, or HUSK_CLI_HELP_SHOWN after printing CMD's help on
