@@ -32,14 +32,10 @@ struct husk_cli_option
 };
 
 /* The usual last rows: -h and --help, then the end of the table.  */
-#define HUSK_CLI_OPTION_HELP                                                                       \
-  {                                                                                                \
-    "help", 'h', HUSK_CLI_ARG_NONE, NULL, "show this help"                                         \
-  }
-#define HUSK_CLI_OPTIONS_END                                                                       \
-  {                                                                                                \
-    NULL, 0, HUSK_CLI_ARG_NONE, NULL, NULL                                                         \
-  }
+/* clang-format off */
+#define HUSK_CLI_OPTION_HELP { "help", 'h', HUSK_CLI_ARG_NONE, NULL, "show this help" }
+#define HUSK_CLI_OPTIONS_END { NULL, 0, HUSK_CLI_ARG_NONE, NULL, NULL }
+/* clang-format on */
 
 /* One command.  */
 struct husk_cli_command
@@ -56,11 +52,11 @@ struct husk_cli_command
 /* What husk_cli_next_option returns after printing the help.  */
 #define HUSK_CLI_HELP_SHOWN (-3)
 
-/* getopt_long over CMD's table, with husk's messages: returns the key of the
-   next option (optarg holds its argument), -1 at the first operand or "--" (getopt's "+": the
-   operands start at optind), -2 after setting *ERR to a usage error (exit status 125) for an
-   unknown option or a missing argument, or HUSK_CLI_HELP_SHOWN after printing CMD's help on
-   stdout for its "help" row.  Set optind to 1 before the first call.  */
+/* getopt_long over CMD's table, with husk's messages: returns the key of the next option (optarg
+   holds its argument), -1 at the first operand or "--" (getopt's "+": the operands start at
+   optind), -2 after setting *ERR to a usage error (exit status 125) for an unknown option or a
+   missing argument, or HUSK_CLI_HELP_SHOWN after printing CMD's help on stdout for its "help" row.
+   Set optind to 1 before the first call.  */
 int husk_cli_next_option (const struct husk_cli_command *cmd, int argc, char **argv,
                           struct husk_error **err);
 
