@@ -13,12 +13,29 @@
 #include "util.h"
 #include "banned.h"
 
+enum
+{
+  OPT_NO_STDIN = 257, /* Not 256: see husk_cli_option.key.  */
+};
+
+static const struct husk_cli_option attach_options[] = {
+  { "no-stdin", OPT_NO_STDIN, HUSK_CLI_ARG_NONE, NULL, "do not forward standard input" },
+  HUSK_CLI_OPTION_HELP,
+  HUSK_CLI_OPTIONS_END,
+};
+
+static const struct husk_cli_command attach_command = {
+  "attach",
+  "[--no-stdin] CONTAINER",
+  "Relay a running container's output, and its input when it was started with -i,\n"
+  "until it exits; exit with its status.",
+  attach_options,
+  NULL,
+};
+
 int
 husk_cmd_attach (struct husk_global *g, int argc, char **argv, struct husk_error **err)
 {
-  static const struct option opts[] = { { "no-stdin", no_argument, NULL, 'n' },
-                                        { "help", no_argument, NULL, 'h' },
-                                        { NULL, 0, NULL, 0 } };
   cleanup_store struct husk_store *store = NULL;
   cleanup_ctr struct husk_ctr *ctr = NULL;
   cleanup_free char *sock = NULL;
@@ -27,16 +44,13 @@ husk_cmd_attach (struct husk_global *g, int argc, char **argv, struct husk_error
   int c, status = 0;
 
   optind = 1;
-  while ((c = husk_cli_getopt ("attach", argc, argv, "+h", opts, err)) != -1)
+  while ((c = husk_cli_next_option (&attach_command, argc, argv, err)) != -1)
     switch (c)
       {
-      case 'n':
+      case OPT_NO_STDIN:
         no_stdin = true;
         break;
-      case 'h':
-        printf ("Usage: husk attach [--no-stdin] CONTAINER\n\n"
-                "Relay a running container's output, and its input when it was started with "
-                "-i, until it exits; exit with its status.\n");
+      case HUSK_CLI_HELP_SHOWN:
         return 0;
       default:
         return -1;

@@ -2,6 +2,7 @@
 #define HUSK_COMMANDS_H
 
 #include "common.h"
+#include "options.h"
 
 /* Commands that need libcurl, libarchive or ISA-L are linked into husk-full only (HUSK_FULL_CLI
    in Makefile.am): the lean husk sees them as weak, NULL symbols and execs husk-full for them

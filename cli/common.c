@@ -106,26 +106,6 @@ husk_cli_usage_error (struct husk_error **err, const char *command, const char *
   return -1;
 }
 
-int
-husk_cli_getopt (const char *command, int argc, char **argv, const char *shortopts,
-                 const struct option *longopts, struct husk_error **err)
-{
-  int c;
-
-  opterr = 0;
-  c = getopt_long (argc, argv, shortopts, longopts, NULL);
-  if (c == '?' || c == ':')
-    {
-      const char *arg = argv[optind - 1];
-      if (c == ':' || (optopt && strchr (shortopts, optopt) && optopt != '?'))
-        husk_cli_usage_error (err, command, "flag \"%s\" needs a value", arg);
-      else
-        husk_cli_usage_error (err, command, "unknown flag \"%s\"", arg);
-      return -2;
-    }
-  return c;
-}
-
 /* "3 days ago", as docker images shows it.  */
 void
 husk_cli_format_age (const char *created, char *buf, size_t size)

@@ -41,11 +41,6 @@ int husk_cli_exec_full (struct husk_global *g, struct husk_error **err);
 int husk_cli_usage_error (struct husk_error **err, const char *command, const char *fmt, ...)
     __attribute__ ((format (printf, 3, 4)));
 
-/* getopt_long with husk's messages: returns the option, -1 at the end, or -2 after setting
- *ERR for an unknown flag or a missing argument.  */
-int husk_cli_getopt (const char *command, int argc, char **argv, const char *shortopts,
-                     const struct option *longopts, struct husk_error **err);
-
 /* "3 days ago" from an RFC 3339 time, "N/A" without one.  */
 void husk_cli_format_age (const char *created, char *buf, size_t size);
 /* The same, with or without " ago" ("Up 5 seconds").  */

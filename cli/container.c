@@ -135,10 +135,18 @@ husk_cli_container_json (struct husk_store *s, const struct husk_ctr *c, husk_jg
   husk_jgen_map_close (g);
 }
 
+static const struct husk_cli_option inspect_options[] = {
+  HUSK_CLI_OPTION_HELP,
+  HUSK_CLI_OPTIONS_END,
+};
+
+static const struct husk_cli_command inspect_command = {
+  "container inspect", "CONTAINER...", "Show containers as JSON.", inspect_options, NULL,
+};
+
 int
 husk_cmd_container_inspect (struct husk_global *g, int argc, char **argv, struct husk_error **err)
 {
-  static const struct option opts[] = { { "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 } };
   cleanup_store struct husk_store *store = NULL;
   cleanup_jgen husk_jgen *gen = husk_jgen_new (true);
   const char *buf;
@@ -146,11 +154,10 @@ husk_cmd_container_inspect (struct husk_global *g, int argc, char **argv, struct
   int c;
 
   optind = 1;
-  while ((c = husk_cli_getopt ("container inspect", argc, argv, "+h", opts, err)) != -1)
+  while ((c = husk_cli_next_option (&inspect_command, argc, argv, err)) != -1)
     switch (c)
       {
-      case 'h':
-        printf ("Usage: husk container inspect CONTAINER...\n\nShow containers as JSON.\n");
+      case HUSK_CLI_HELP_SHOWN:
         return 0;
       default:
         return -1;

@@ -21,20 +21,6 @@
 
 #define MAX_FOLLOW 40
 
-static void
-cp_usage (void)
-{
-  printf ("Usage: husk cp [OPTIONS] CONTAINER:SRC DEST|-\n"
-          "       husk cp [OPTIONS] SRC|- CONTAINER:DEST\n\n"
-          "Copy files and directories between a container and the host (\"-\": a tar stream\n"
-          "on standard output or input).\n\n"
-          "Options:\n"
-          "  -a, --archive      keep owners, and on a copy out setuid and setgid bits (and\n"
-          "                     device nodes in a tar stream)\n"
-          "  -L, --follow-link  follow a symbolic link at SRC\n"
-          "      --help         show this help\n");
-}
-
 enum dst_kind
 {
   DST_MISSING,
@@ -403,13 +389,27 @@ enum
   OPT_HELP = 256,
 };
 
+static const struct husk_cli_option cp_options[] = {
+  { "archive", 'a', HUSK_CLI_ARG_NONE, NULL,
+    "keep owners, and on a copy out setuid and setgid bits (and\n"
+    "device nodes in a tar stream)" },
+  { "follow-link", 'L', HUSK_CLI_ARG_NONE, NULL, "follow a symbolic link at SRC" },
+  { "help", OPT_HELP, HUSK_CLI_ARG_NONE, NULL, "show this help" },
+  HUSK_CLI_OPTIONS_END,
+};
+
+static const struct husk_cli_command cp_command = {
+  "cp",
+  "[OPTIONS] CONTAINER:SRC DEST|-\n       husk cp [OPTIONS] SRC|- CONTAINER:DEST",
+  "Copy files and directories between a container and the host (\"-\": a tar stream\n"
+  "on standard output or input).",
+  cp_options,
+  NULL,
+};
+
 int
 husk_cmd_cp (struct husk_global *g, int argc, char **argv, struct husk_error **err)
 {
-  static const struct option opts[] = { { "archive", no_argument, NULL, 'a' },
-                                        { "follow-link", no_argument, NULL, 'L' },
-                                        { "help", no_argument, NULL, OPT_HELP },
-                                        { NULL, 0, NULL, 0 } };
   cleanup_store struct husk_store *store = NULL;
   cleanup_ctr struct husk_ctr *ctr = NULL;
   cleanup_free char *src_ctr = NULL, *dst_ctr = NULL;
@@ -421,7 +421,7 @@ husk_cmd_cp (struct husk_global *g, int argc, char **argv, struct husk_error **e
   memset (&job, 0, sizeof (job));
   job.src.parent = job.dst.parent = -1;
   optind = 1;
-  while ((c = husk_cli_getopt ("cp", argc, argv, "+aL", opts, err)) != -1)
+  while ((c = husk_cli_next_option (&cp_command, argc, argv, err)) != -1)
     switch (c)
       {
       case 'a':
@@ -430,8 +430,7 @@ husk_cmd_cp (struct husk_global *g, int argc, char **argv, struct husk_error **e
       case 'L':
         job.follow = true;
         break;
-      case OPT_HELP:
-        cp_usage ();
+      case HUSK_CLI_HELP_SHOWN:
         return 0;
       default:
         return -1;

@@ -12,15 +12,6 @@
 #include "util.h"
 #include "banned.h"
 
-static void
-diff_usage (void)
-{
-  printf ("Usage: husk diff CONTAINER\n\n"
-          "List the files a container added (A), changed (C) and deleted (D) against its image.\n\n"
-          "Options:\n"
-          "      --help  show this help\n");
-}
-
 /* Runs where every id that owns a file in the layers is mapped; prints from there.  */
 static int
 print_diff (void *arg, struct husk_error **err)
@@ -44,21 +35,31 @@ enum
   OPT_HELP = 256,
 };
 
+static const struct husk_cli_option diff_options[] = {
+  { "help", OPT_HELP, HUSK_CLI_ARG_NONE, NULL, "show this help" },
+  HUSK_CLI_OPTIONS_END,
+};
+
+static const struct husk_cli_command diff_command = {
+  "diff",
+  "CONTAINER",
+  "List the files a container added (A), changed (C) and deleted (D) against its image.",
+  diff_options,
+  NULL,
+};
+
 int
 husk_cmd_diff (struct husk_global *g, int argc, char **argv, struct husk_error **err)
 {
-  static const struct option opts[]
-      = { { "help", no_argument, NULL, OPT_HELP }, { NULL, 0, NULL, 0 } };
   cleanup_store struct husk_store *store = NULL;
   cleanup_ctr struct husk_ctr *ctr = NULL;
   int c;
 
   optind = 1;
-  while ((c = husk_cli_getopt ("diff", argc, argv, "+", opts, err)) != -1)
+  while ((c = husk_cli_next_option (&diff_command, argc, argv, err)) != -1)
     switch (c)
       {
-      case OPT_HELP:
-        diff_usage ();
+      case HUSK_CLI_HELP_SHOWN:
         return 0;
       default:
         return -1;

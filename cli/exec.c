@@ -11,24 +11,6 @@
 #include "util.h"
 #include "banned.h"
 
-static void
-exec_usage (void)
-{
-  printf ("Usage: husk exec [OPTIONS] CONTAINER COMMAND [ARG...]\n\n"
-          "Run a command in a running container and exit with its status.\n\n"
-          "Options:\n"
-          "  -d, --detach                 run the command in the background\n"
-          "  -e, --env NAME[=VALUE]       set an environment variable (NAME alone: the caller's)\n"
-          "      --env-file FILE          read environment variables from FILE\n"
-          "  -i, --interactive            keep stdin open\n"
-          "  -t, --tty                    allocate a pseudo-terminal\n"
-          "  -u, --user USER[:GROUP]      user name or id, group name or id (default: the "
-          "container's)\n"
-          "  -w, --workdir DIR            working directory (default: the container's)\n"
-          "      --privileged             every capability for the command\n"
-          "      --help                   show this help\n");
-}
-
 enum
 {
   OPT_ENV_FILE = 256,
@@ -36,19 +18,33 @@ enum
   OPT_HELP,
 };
 
+static const struct husk_cli_option exec_options[] = {
+  { "detach", 'd', HUSK_CLI_ARG_NONE, NULL, "run the command in the background" },
+  { "env", 'e', HUSK_CLI_ARG_REQUIRED, "NAME[=VALUE]",
+    "set an environment variable (NAME alone: the caller's)" },
+  { "env-file", OPT_ENV_FILE, HUSK_CLI_ARG_REQUIRED, "FILE",
+    "read environment variables from FILE" },
+  { "interactive", 'i', HUSK_CLI_ARG_NONE, NULL, "keep stdin open" },
+  { "tty", 't', HUSK_CLI_ARG_NONE, NULL, "allocate a pseudo-terminal" },
+  { "user", 'u', HUSK_CLI_ARG_REQUIRED, "USER[:GROUP]",
+    "user name or id, group name or id (default: the container's)" },
+  { "workdir", 'w', HUSK_CLI_ARG_REQUIRED, "DIR", "working directory (default: the container's)" },
+  { "privileged", OPT_PRIVILEGED, HUSK_CLI_ARG_NONE, NULL, "every capability for the command" },
+  { "help", OPT_HELP, HUSK_CLI_ARG_NONE, NULL, "show this help" },
+  HUSK_CLI_OPTIONS_END,
+};
+
+static const struct husk_cli_command exec_command = {
+  "exec",
+  "[OPTIONS] CONTAINER COMMAND [ARG...]",
+  "Run a command in a running container and exit with its status.",
+  exec_options,
+  NULL,
+};
+
 int
 husk_cmd_exec (struct husk_global *g, int argc, char **argv, struct husk_error **err)
 {
-  static const struct option opts[] = { { "detach", no_argument, NULL, 'd' },
-                                        { "env", required_argument, NULL, 'e' },
-                                        { "env-file", required_argument, NULL, OPT_ENV_FILE },
-                                        { "interactive", no_argument, NULL, 'i' },
-                                        { "tty", no_argument, NULL, 't' },
-                                        { "user", required_argument, NULL, 'u' },
-                                        { "workdir", required_argument, NULL, 'w' },
-                                        { "privileged", no_argument, NULL, OPT_PRIVILEGED },
-                                        { "help", no_argument, NULL, OPT_HELP },
-                                        { NULL, 0, NULL, 0 } };
   cleanup_store struct husk_store *store = NULL;
   cleanup_ctr struct husk_ctr *ctr = NULL;
   cleanup_strv char **user_env = NULL; /* -e and --env-file, in order.  */
@@ -58,7 +54,7 @@ husk_cmd_exec (struct husk_global *g, int argc, char **argv, struct husk_error *
 
   user_env = husk_xcalloc (1, sizeof (char *));
   optind = 1;
-  while ((c = husk_cli_getopt ("exec", argc, argv, "+de:itu:w:", opts, err)) != -1)
+  while ((c = husk_cli_next_option (&exec_command, argc, argv, err)) != -1)
     switch (c)
       {
       case 'd':
@@ -97,8 +93,7 @@ husk_cmd_exec (struct husk_global *g, int argc, char **argv, struct husk_error *
         o.caps_given = true;
         o.caps = husk_caps_all ();
         break;
-      case OPT_HELP:
-        exec_usage ();
+      case HUSK_CLI_HELP_SHOWN:
         return 0;
       default:
         return -1;

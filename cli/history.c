@@ -10,26 +10,31 @@
 #include "util.h"
 #include "banned.h"
 
-static void
-history_usage (void)
+enum
 {
-  printf ("Usage: husk history [--no-trunc] [-q] IMAGE\n\n"
-          "Show how an image was built, newest step first, from its config's history;\n"
-          "steps that made no layer (empty_layer) are shown with size 0B.\n\n"
-          "Options:\n"
-          "      --no-trunc  do not shorten IDs and commands\n"
-          "  -q, --quiet     print only the IDs (the image's for the newest step,\n"
-          "                  <missing> for the others)\n"
-          "  -h, --help      show this help\n");
-}
+  OPT_NO_TRUNC = 257, /* Not 256: see husk_cli_option.key.  */
+};
+
+static const struct husk_cli_option history_options[] = {
+  { "no-trunc", OPT_NO_TRUNC, HUSK_CLI_ARG_NONE, NULL, "do not shorten IDs and commands" },
+  { "quiet", 'q', HUSK_CLI_ARG_NONE, NULL,
+    "print only the IDs (the image's for the newest step,\n<missing> for the others)" },
+  HUSK_CLI_OPTION_HELP,
+  HUSK_CLI_OPTIONS_END,
+};
+
+static const struct husk_cli_command history_command = {
+  "history",
+  "[--no-trunc] [-q] IMAGE",
+  "Show how an image was built, newest step first, from its config's history;\n"
+  "steps that made no layer (empty_layer) are shown with size 0B.",
+  history_options,
+  NULL,
+};
 
 int
 husk_cmd_history (struct husk_global *g, int argc, char **argv, struct husk_error **err)
 {
-  static const struct option opts[] = { { "no-trunc", no_argument, NULL, 'n' },
-                                        { "quiet", no_argument, NULL, 'q' },
-                                        { "help", no_argument, NULL, 'h' },
-                                        { NULL, 0, NULL, 0 } };
   cleanup_store struct husk_store *store = NULL;
   cleanup_free char *cbuf = NULL;
   cleanup_json husk_json *config = NULL;
@@ -42,17 +47,16 @@ husk_cmd_history (struct husk_global *g, int argc, char **argv, struct husk_erro
   int c, rc = -1;
 
   optind = 1;
-  while ((c = husk_cli_getopt ("history", argc, argv, "+qh", opts, err)) != -1)
+  while ((c = husk_cli_next_option (&history_command, argc, argv, err)) != -1)
     switch (c)
       {
-      case 'n':
+      case OPT_NO_TRUNC:
         notrunc = true;
         break;
       case 'q':
         quiet = true;
         break;
-      case 'h':
-        history_usage ();
+      case HUSK_CLI_HELP_SHOWN:
         return 0;
       default:
         return -1;

@@ -12,16 +12,6 @@
 #include "banned.h"
 
 static void
-images_usage (void)
-{
-  printf ("Usage: husk images [-q]\n\n"
-          "List the images in the store.\n\n"
-          "Options:\n"
-          "  -q, --quiet  print only image IDs\n"
-          "  -h, --help   show this help\n");
-}
-
-static void
 split_name (const char *name, char **ret_repo, char **ret_tag)
 {
   const char *at = strchr (name, '@');
@@ -47,26 +37,32 @@ split_name (const char *name, char **ret_repo, char **ret_tag)
     }
 }
 
+static const struct husk_cli_option images_options[] = {
+  { "quiet", 'q', HUSK_CLI_ARG_NONE, NULL, "print only image IDs" },
+  HUSK_CLI_OPTION_HELP,
+  HUSK_CLI_OPTIONS_END,
+};
+
+static const struct husk_cli_command images_command = {
+  "images", "[-q]", "List the images in the store.", images_options, NULL,
+};
+
 int
 husk_cmd_images (struct husk_global *g, int argc, char **argv, struct husk_error **err)
 {
-  static const struct option opts[] = { { "quiet", no_argument, NULL, 'q' },
-                                        { "help", no_argument, NULL, 'h' },
-                                        { NULL, 0, NULL, 0 } };
   cleanup_store struct husk_store *store = NULL;
   struct husk_image_list list;
   bool quiet = false;
   int c;
 
   optind = 1;
-  while ((c = husk_cli_getopt ("images", argc, argv, "+qh", opts, err)) != -1)
+  while ((c = husk_cli_next_option (&images_command, argc, argv, err)) != -1)
     switch (c)
       {
       case 'q':
         quiet = true;
         break;
-      case 'h':
-        images_usage ();
+      case HUSK_CLI_HELP_SHOWN:
         return 0;
       default:
         return -1;

@@ -15,16 +15,6 @@
 #define BLOB_MAX (16 * 1024 * 1024)
 
 static void
-inspect_usage (void)
-{
-  printf ("Usage: husk inspect IMAGE...\n\n"
-          "Print images as a JSON array: ID, names, manifest digest, the config, layers\n"
-          "with their digests and sizes, and the history.\n\n"
-          "Options:\n"
-          "  -h, --help  show this help\n");
-}
-
-static void
 gen_member_copy (husk_jgen *g, const char *key, const husk_json *v)
 {
   husk_jgen_key (g, key);
@@ -116,10 +106,23 @@ inspect_one (struct husk_store *s, const struct husk_image *img, husk_jgen *g,
   return 0;
 }
 
+static const struct husk_cli_option inspect_options[] = {
+  HUSK_CLI_OPTION_HELP,
+  HUSK_CLI_OPTIONS_END,
+};
+
+static const struct husk_cli_command inspect_command = {
+  "inspect",
+  "IMAGE...",
+  "Print images as a JSON array: ID, names, manifest digest, the config, layers\n"
+  "with their digests and sizes, and the history.",
+  inspect_options,
+  NULL,
+};
+
 int
 husk_cmd_inspect (struct husk_global *g, int argc, char **argv, struct husk_error **err)
 {
-  static const struct option opts[] = { { "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 } };
   cleanup_store struct husk_store *store = NULL;
   cleanup_jgen husk_jgen *gen = husk_jgen_new (true);
   struct husk_image_list list = { 0 };
@@ -128,11 +131,10 @@ husk_cmd_inspect (struct husk_global *g, int argc, char **argv, struct husk_erro
   int c, rc = -1;
 
   optind = 1;
-  while ((c = husk_cli_getopt ("inspect", argc, argv, "+h", opts, err)) != -1)
+  while ((c = husk_cli_next_option (&inspect_command, argc, argv, err)) != -1)
     switch (c)
       {
-      case 'h':
-        inspect_usage ();
+      case HUSK_CLI_HELP_SHOWN:
         return 0;
       default:
         return -1;

@@ -6,21 +6,9 @@
 #include "cleanup.h"
 #include "commands.h"
 #include "dockerarchive.h"
-#include "progressbar.h"
+#include "format.h"
 #include "util.h"
 #include "banned.h"
-
-static void
-load_usage (void)
-{
-  printf ("Usage: husk load [-q] -i FILE\n\n"
-          "Import the images of a docker-archive (\"docker save\" output, the classic layout or\n"
-          "that of Docker 25 and later, or \"husk save\" output).\n\n"
-          "Options:\n"
-          "  -i, --input FILE  the archive\n"
-          "  -q, --quiet       print only \"Loaded image\" lines\n"
-          "  -h, --help        show this help\n");
-}
 
 struct load_job
 {
@@ -87,19 +75,31 @@ husk_cli_load_archive (struct husk_global *g, const char *path, bool quiet, bool
   return husk_userns_run (map, do_load, &job, err) < 0 ? -1 : 0;
 }
 
+static const struct husk_cli_option load_options[] = {
+  { "input", 'i', HUSK_CLI_ARG_REQUIRED, "FILE", "the archive" },
+  { "quiet", 'q', HUSK_CLI_ARG_NONE, NULL, "print only \"Loaded image\" lines" },
+  HUSK_CLI_OPTION_HELP,
+  HUSK_CLI_OPTIONS_END,
+};
+
+static const struct husk_cli_command load_command = {
+  "load",
+  "[-q] -i FILE",
+  "Import the images of a docker-archive (\"docker save\" output, the classic layout or\n"
+  "that of Docker 25 and later, or \"husk save\" output).",
+  load_options,
+  NULL,
+};
+
 int
 husk_cmd_load (struct husk_global *g, int argc, char **argv, struct husk_error **err)
 {
-  static const struct option opts[] = { { "input", required_argument, NULL, 'i' },
-                                        { "quiet", no_argument, NULL, 'q' },
-                                        { "help", no_argument, NULL, 'h' },
-                                        { NULL, 0, NULL, 0 } };
   const char *input = NULL;
   bool quiet = false;
   int c;
 
   optind = 1;
-  while ((c = husk_cli_getopt ("load", argc, argv, "+i:qh", opts, err)) != -1)
+  while ((c = husk_cli_next_option (&load_command, argc, argv, err)) != -1)
     switch (c)
       {
       case 'i':
@@ -108,8 +108,7 @@ husk_cmd_load (struct husk_global *g, int argc, char **argv, struct husk_error *
       case 'q':
         quiet = true;
         break;
-      case 'h':
-        load_usage ();
+      case HUSK_CLI_HELP_SHOWN:
         return 0;
       default:
         return -1;

@@ -67,27 +67,36 @@ prompt (const char *what, bool hide)
   return line;
 }
 
-static void
-login_usage (void)
+enum
 {
-  printf ("Usage: husk login [OPTIONS] REGISTRY\n\n"
-          "Check credentials with REGISTRY and store them for husk pull.\n\n"
-          "Options:\n"
-          "  -u, --username USER    the user name (asked for on a terminal when missing)\n"
-          "  -p, --password PASS    the password (visible to other users: prefer the next)\n"
-          "      --password-stdin   read the password from standard input\n"
-          "      --tls-verify=false do not verify the registry's certificate (and allow HTTP)\n"
-          "  -h, --help             show this help\n");
-}
+  OPT_PASSWORD_STDIN = 257, /* Not 256: see husk_cli_option.key.  */
+  OPT_TLS_VERIFY,
+};
+
+static const struct husk_cli_option login_options[] = {
+  { "username", 'u', HUSK_CLI_ARG_REQUIRED, "USER",
+    "the user name (asked for on a terminal when missing)" },
+  { "password", 'p', HUSK_CLI_ARG_REQUIRED, "PASS",
+    "the password (visible to other users: prefer the next)" },
+  { "password-stdin", OPT_PASSWORD_STDIN, HUSK_CLI_ARG_NONE, NULL,
+    "read the password from standard input" },
+  { "tls-verify", OPT_TLS_VERIFY, HUSK_CLI_ARG_OPTIONAL, "true|false",
+    "false: do not verify the registry's certificate (and allow HTTP)" },
+  HUSK_CLI_OPTION_HELP,
+  HUSK_CLI_OPTIONS_END,
+};
+
+static const struct husk_cli_command login_command = {
+  "login",
+  "[OPTIONS] REGISTRY",
+  "Check credentials with REGISTRY and store them for husk pull.",
+  login_options,
+  NULL,
+};
 
 int
 husk_cmd_login (struct husk_global *g, int argc, char **argv, struct husk_error **err)
 {
-  static const struct option opts[] = {
-    { "username", required_argument, NULL, 'u' }, { "password", required_argument, NULL, 'p' },
-    { "password-stdin", no_argument, NULL, 'S' }, { "tls-verify", optional_argument, NULL, 'T' },
-    { "help", no_argument, NULL, 'h' },           { NULL, 0, NULL, 0 }
-  };
   cleanup_registry struct husk_registry *reg = NULL;
   cleanup_free char *user = NULL;
   cleanup_free char *pass = NULL;
@@ -97,7 +106,7 @@ husk_cmd_login (struct husk_global *g, int argc, char **argv, struct husk_error 
 
   (void) g;
   optind = 1;
-  while ((c = husk_cli_getopt ("login", argc, argv, "+u:p:h", opts, err)) != -1)
+  while ((c = husk_cli_next_option (&login_command, argc, argv, err)) != -1)
     switch (c)
       {
       case 'u':
@@ -108,10 +117,10 @@ husk_cmd_login (struct husk_global *g, int argc, char **argv, struct husk_error 
         free (pass);
         pass = husk_xstrdup (optarg);
         break;
-      case 'S':
+      case OPT_PASSWORD_STDIN:
         from_stdin = true;
         break;
-      case 'T':
+      case OPT_TLS_VERIFY:
         if (optarg == NULL || strcmp (optarg, "true") == 0)
           tls_verify = true;
         else if (strcmp (optarg, "false") == 0)
@@ -120,8 +129,7 @@ husk_cmd_login (struct husk_global *g, int argc, char **argv, struct husk_error 
           return husk_cli_usage_error (err, "login", "--tls-verify takes true or false, not \"%s\"",
                                        optarg);
         break;
-      case 'h':
-        login_usage ();
+      case HUSK_CLI_HELP_SHOWN:
         return 0;
       default:
         return -1;

@@ -9,36 +9,36 @@
 #include "util.h"
 #include "banned.h"
 
-static void
-logout_usage (void)
-{
-  printf ("Usage: husk logout [OPTIONS] REGISTRY\n\n"
-          "Remove the credentials husk login stored for REGISTRY.\n\n"
-          "Options:\n"
-          "  -a, --all    remove the credentials of every registry\n"
-          "  -h, --help   show this help\n");
-}
+static const struct husk_cli_option logout_options[] = {
+  { "all", 'a', HUSK_CLI_ARG_NONE, NULL, "remove the credentials of every registry" },
+  HUSK_CLI_OPTION_HELP,
+  HUSK_CLI_OPTIONS_END,
+};
+
+static const struct husk_cli_command logout_command = {
+  "logout",
+  "[OPTIONS] REGISTRY",
+  "Remove the credentials husk login stored for REGISTRY.",
+  logout_options,
+  NULL,
+};
 
 int
 husk_cmd_logout (struct husk_global *g, int argc, char **argv, struct husk_error **err)
 {
-  static const struct option opts[] = { { "all", no_argument, NULL, 'a' },
-                                        { "help", no_argument, NULL, 'h' },
-                                        { NULL, 0, NULL, 0 } };
   cleanup_free char *name = NULL;
   bool all = false;
   int c, r;
 
   (void) g;
   optind = 1;
-  while ((c = husk_cli_getopt ("logout", argc, argv, "+ah", opts, err)) != -1)
+  while ((c = husk_cli_next_option (&logout_command, argc, argv, err)) != -1)
     switch (c)
       {
       case 'a':
         all = true;
         break;
-      case 'h':
-        logout_usage ();
+      case HUSK_CLI_HELP_SHOWN:
         return 0;
       default:
         return -1;

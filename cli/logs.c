@@ -30,22 +30,6 @@
 #define QUIET_RECHECK_MS 2000
 #define NO_INOTIFY_MS 250
 
-static void
-logs_usage (void)
-{
-  printf ("Usage: husk logs [OPTIONS] CONTAINER\n\n"
-          "Print what a container wrote to its stdout and stderr, each to husk's own.\n\n"
-          "Options:\n"
-          "  -f, --follow        keep printing new output until the container exits\n"
-          "  -n, --tail N        only the last N lines (\"all\", the default, for every line)\n"
-          "  -t, --timestamps    put the time of each line in front of it\n"
-          "      --since TIME    only lines from TIME on\n"
-          "      --until TIME    only lines before TIME\n"
-          "  -h, --help          show this help\n\n"
-          "TIME is an RFC 3339 time (2024-01-02T15:04:05Z, or local time without a zone),\n"
-          "Unix seconds (1704207845.5) or a duration before now (10m, 1h30m).\n");
-}
-
 struct logs_opts
 {
   bool follow, timestamps, has_tail, has_since, has_until;
@@ -685,16 +669,29 @@ enum
   OPT_UNTIL,
 };
 
+static const struct husk_cli_option logs_options[] = {
+  { "follow", 'f', HUSK_CLI_ARG_NONE, NULL, "keep printing new output until the container exits" },
+  { "tail", 'n', HUSK_CLI_ARG_REQUIRED, "N",
+    "only the last N lines (\"all\", the default, for every line)" },
+  { "timestamps", 't', HUSK_CLI_ARG_NONE, NULL, "put the time of each line in front of it" },
+  { "since", OPT_SINCE, HUSK_CLI_ARG_REQUIRED, "TIME", "only lines from TIME on" },
+  { "until", OPT_UNTIL, HUSK_CLI_ARG_REQUIRED, "TIME", "only lines before TIME" },
+  HUSK_CLI_OPTION_HELP,
+  HUSK_CLI_OPTIONS_END,
+};
+
+static const struct husk_cli_command logs_command = {
+  "logs",
+  "[OPTIONS] CONTAINER",
+  "Print what a container wrote to its stdout and stderr, each to husk's own.",
+  logs_options,
+  "TIME is an RFC 3339 time (2024-01-02T15:04:05Z, or local time without a zone),\n"
+  "Unix seconds (1704207845.5) or a duration before now (10m, 1h30m).",
+};
+
 int
 husk_cmd_logs (struct husk_global *g, int argc, char **argv, struct husk_error **err)
 {
-  static const struct option opts[] = { { "follow", no_argument, NULL, 'f' },
-                                        { "tail", required_argument, NULL, 'n' },
-                                        { "timestamps", no_argument, NULL, 't' },
-                                        { "since", required_argument, NULL, OPT_SINCE },
-                                        { "until", required_argument, NULL, OPT_UNTIL },
-                                        { "help", no_argument, NULL, 'h' },
-                                        { NULL, 0, NULL, 0 } };
   cleanup_store struct husk_store *store = NULL;
   cleanup_ctr struct husk_ctr *c = NULL;
   cleanup_free char *log_path = NULL;
@@ -711,7 +708,7 @@ husk_cmd_logs (struct husk_global *g, int argc, char **argv, struct husk_error *
 
   clock_gettime (CLOCK_REALTIME, &now);
   optind = 1;
-  while ((ch = husk_cli_getopt ("logs", argc, argv, "+fn:th", opts, err)) != -1)
+  while ((ch = husk_cli_next_option (&logs_command, argc, argv, err)) != -1)
     switch (ch)
       {
       case 'f':
@@ -739,8 +736,7 @@ husk_cmd_logs (struct husk_global *g, int argc, char **argv, struct husk_error *
           return -1;
         o.has_until = true;
         break;
-      case 'h':
-        logs_usage ();
+      case HUSK_CLI_HELP_SHOWN:
         return 0;
       default:
         return -1;

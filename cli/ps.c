@@ -100,13 +100,29 @@ print_json (const struct husk_ctr *c, const char *status)
   printf ("%.*s\n", (int) len, buf);
 }
 
+enum
+{
+  OPT_NO_TRUNC = 257, /* Not 256: see husk_cli_option.key.  */
+  OPT_FORMAT,
+};
+
+static const struct husk_cli_option ps_options[] = {
+  { "all", 'a', HUSK_CLI_ARG_NONE, NULL, "every container, not only running ones" },
+  { "quiet", 'q', HUSK_CLI_ARG_NONE, NULL, "IDs only" },
+  { "no-trunc", OPT_NO_TRUNC, HUSK_CLI_ARG_NONE, NULL, "full IDs and commands" },
+  { "format", OPT_FORMAT, HUSK_CLI_ARG_REQUIRED, "FORMAT",
+    "json (or {{json .}}): one JSON object a line; table: the default" },
+  HUSK_CLI_OPTION_HELP,
+  HUSK_CLI_OPTIONS_END,
+};
+
+static const struct husk_cli_command ps_command = {
+  "ps", "[OPTIONS]", "List running containers.", ps_options, NULL,
+};
+
 int
 husk_cmd_ps (struct husk_global *g, int argc, char **argv, struct husk_error **err)
 {
-  static const struct option opts[]
-      = { { "all", no_argument, NULL, 'a' },      { "quiet", no_argument, NULL, 'q' },
-          { "no-trunc", no_argument, NULL, 'T' }, { "format", required_argument, NULL, 'f' },
-          { "help", no_argument, NULL, 'h' },     { NULL, 0, NULL, 0 } };
   cleanup_store struct husk_store *store = NULL;
   struct husk_ctr **v = NULL;
   struct row *rows = NULL;
@@ -115,7 +131,7 @@ husk_cmd_ps (struct husk_global *g, int argc, char **argv, struct husk_error **e
   int c;
 
   optind = 1;
-  while ((c = husk_cli_getopt ("ps", argc, argv, "+aqh", opts, err)) != -1)
+  while ((c = husk_cli_next_option (&ps_command, argc, argv, err)) != -1)
     switch (c)
       {
       case 'a':
@@ -124,23 +140,16 @@ husk_cmd_ps (struct husk_global *g, int argc, char **argv, struct husk_error **e
       case 'q':
         quiet = true;
         break;
-      case 'T':
+      case OPT_NO_TRUNC:
         trunc = false;
         break;
-      case 'f':
+      case OPT_FORMAT:
         if (strcmp (optarg, "json") == 0 || strcmp (optarg, "{{json .}}") == 0)
           json = true;
         else if (strcmp (optarg, "table") != 0)
           return husk_cli_usage_error (err, "ps", "format \"%s\": only json and table", optarg);
         break;
-      case 'h':
-        printf ("Usage: husk ps [OPTIONS]\n\n"
-                "List running containers.\n\n"
-                "Options:\n"
-                "  -a, --all              every container, not only running ones\n"
-                "  -q, --quiet            IDs only\n"
-                "      --no-trunc         full IDs and commands\n"
-                "      --format json      one JSON object a line\n");
+      case HUSK_CLI_HELP_SHOWN:
         return 0;
       default:
         return -1;

@@ -8,30 +8,11 @@
 #include "commands.h"
 #include "layout.h"
 #include "manifest.h"
-#include "progressbar.h"
+#include "format.h"
 #include "pull.h"
 #include "reference.h"
 #include "util.h"
 #include "banned.h"
-
-static void
-pull_usage (void)
-{
-  printf ("Usage: husk pull [OPTIONS] SOURCE\n\n"
-          "Import an image into the store and print its ID.\n\n"
-          "Sources:\n"
-          "  [REGISTRY/]NAME[:TAG][@DIGEST]  an image in a registry (docker.io by default);\n"
-          "                 docker://REFERENCE is the same\n"
-          "  oci:DIR[:TAG]  an OCI image layout directory; TAG is the\n"
-          "                 org.opencontainers.image.ref.name of one of its images\n"
-          "  docker-archive:FILE\n"
-          "                 a docker save archive: every image in it\n\n"
-          "Options:\n"
-          "      --platform OS/ARCH[/VARIANT]  the image to pick from a multi-platform index\n"
-          "      --tls-verify=false  do not verify the registry's certificate (and allow HTTP)\n"
-          "  -q, --quiet    print only the image ID\n"
-          "  -h, --help     show this help\n");
-}
 
 struct pull_job
 {
@@ -86,14 +67,40 @@ do_pull (void *arg, struct husk_error **err)
   return 0;
 }
 
+enum
+{
+  OPT_PLATFORM = 257, /* Not 256: see husk_cli_option.key.  */
+  OPT_TLS_VERIFY,
+};
+
+static const struct husk_cli_option pull_options[] = {
+  { "platform", OPT_PLATFORM, HUSK_CLI_ARG_REQUIRED, "OS/ARCH[/VARIANT]",
+    "the image to pick from a multi-platform index" },
+  { "tls-verify", OPT_TLS_VERIFY, HUSK_CLI_ARG_OPTIONAL, "true|false",
+    "false: do not verify the registry's certificate (and allow HTTP)" },
+  { "quiet", 'q', HUSK_CLI_ARG_NONE, NULL, "print only the image ID" },
+  HUSK_CLI_OPTION_HELP,
+  HUSK_CLI_OPTIONS_END,
+};
+
+static const struct husk_cli_command pull_command = {
+  "pull",
+  "[OPTIONS] SOURCE",
+  "Import an image into the store and print its ID.\n\n"
+  "Sources:\n"
+  "  [REGISTRY/]NAME[:TAG][@DIGEST]  an image in a registry (docker.io by default);\n"
+  "                 docker://REFERENCE is the same\n"
+  "  oci:DIR[:TAG]  an OCI image layout directory; TAG is the\n"
+  "                 org.opencontainers.image.ref.name of one of its images\n"
+  "  docker-archive:FILE\n"
+  "                 a docker save archive: every image in it",
+  pull_options,
+  NULL,
+};
+
 int
 husk_cmd_pull (struct husk_global *g, int argc, char **argv, struct husk_error **err)
 {
-  static const struct option opts[] = { { "quiet", no_argument, NULL, 'q' },
-                                        { "platform", required_argument, NULL, 'P' },
-                                        { "tls-verify", optional_argument, NULL, 'T' },
-                                        { "help", no_argument, NULL, 'h' },
-                                        { NULL, 0, NULL, 0 } };
   cleanup_store struct husk_store *store = NULL;
   cleanup_free char *dir = NULL;
   cleanup_free char *tag = NULL;
@@ -105,16 +112,16 @@ husk_cmd_pull (struct husk_global *g, int argc, char **argv, struct husk_error *
 
   job.tls_verify = true;
   optind = 1;
-  while ((c = husk_cli_getopt ("pull", argc, argv, "+qh", opts, err)) != -1)
+  while ((c = husk_cli_next_option (&pull_command, argc, argv, err)) != -1)
     switch (c)
       {
       case 'q':
         job.quiet = true;
         break;
-      case 'P':
+      case OPT_PLATFORM:
         job.platform = optarg;
         break;
-      case 'T':
+      case OPT_TLS_VERIFY:
         if (optarg == NULL || strcmp (optarg, "true") == 0)
           job.tls_verify = true;
         else if (strcmp (optarg, "false") == 0)
@@ -123,8 +130,7 @@ husk_cmd_pull (struct husk_global *g, int argc, char **argv, struct husk_error *
           return husk_cli_usage_error (err, "pull", "--tls-verify takes true or false, not \"%s\"",
                                        optarg);
         break;
-      case 'h':
-        pull_usage ();
+      case HUSK_CLI_HELP_SHOWN:
         return 0;
       default:
         return -1;

@@ -12,21 +12,28 @@
 #include "util.h"
 #include "banned.h"
 
+static const struct husk_cli_option rename_options[] = {
+  HUSK_CLI_OPTION_HELP,
+  HUSK_CLI_OPTIONS_END,
+};
+
+static const struct husk_cli_command rename_command = {
+  "rename", "CONTAINER NEW_NAME", "Give a container another name.", rename_options, NULL,
+};
+
 int
 husk_cmd_rename (struct husk_global *g, int argc, char **argv, struct husk_error **err)
 {
-  static const struct option opts[] = { { "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 } };
   cleanup_store struct husk_store *store = NULL;
   cleanup_ctr struct husk_ctr *ctr = NULL;
   char *old;
   int c;
 
   optind = 1;
-  while ((c = husk_cli_getopt ("rename", argc, argv, "+h", opts, err)) != -1)
+  while ((c = husk_cli_next_option (&rename_command, argc, argv, err)) != -1)
     switch (c)
       {
-      case 'h':
-        printf ("Usage: husk rename CONTAINER NEW_NAME\n\nGive a container another name.\n");
+      case HUSK_CLI_HELP_SHOWN:
         return 0;
       default:
         return -1;

@@ -68,18 +68,26 @@ rm_one (struct husk_store *s, struct husk_ctr *loaded, const char *arg, void *da
   return 0;
 }
 
+static const struct husk_cli_option rm_options[] = {
+  { "force", 'f', HUSK_CLI_ARG_NONE, NULL, "kill and remove a running container" },
+  { "volumes", 'v', HUSK_CLI_ARG_NONE, NULL,
+    "accepted for docker's sake: husk has no anonymous volumes" },
+  HUSK_CLI_OPTION_HELP,
+  HUSK_CLI_OPTIONS_END,
+};
+
+static const struct husk_cli_command rm_command = {
+  "rm", "[-f] [-v] CONTAINER...", "Remove containers.", rm_options, NULL,
+};
+
 int
 husk_cmd_rm (struct husk_global *g, int argc, char **argv, struct husk_error **err)
 {
-  static const struct option opts[] = { { "force", no_argument, NULL, 'f' },
-                                        { "volumes", no_argument, NULL, 'v' },
-                                        { "help", no_argument, NULL, 'h' },
-                                        { NULL, 0, NULL, 0 } };
   struct rm_opts o = { 0 };
   int c;
 
   optind = 1;
-  while ((c = husk_cli_getopt ("rm", argc, argv, "+fvh", opts, err)) != -1)
+  while ((c = husk_cli_next_option (&rm_command, argc, argv, err)) != -1)
     switch (c)
       {
       case 'f':
@@ -88,12 +96,7 @@ husk_cmd_rm (struct husk_global *g, int argc, char **argv, struct husk_error **e
       case 'v':
         /* husk makes no anonymous volumes: there is nothing more to remove.  */
         break;
-      case 'h':
-        printf ("Usage: husk rm [-f] [-v] CONTAINER...\n\n"
-                "Remove containers.\n\n"
-                "Options:\n"
-                "  -f, --force     kill and remove a running container\n"
-                "  -v, --volumes   accepted for docker's sake: husk has no anonymous volumes\n");
+      case HUSK_CLI_HELP_SHOWN:
         return 0;
       default:
         return -1;
@@ -101,26 +104,31 @@ husk_cmd_rm (struct husk_global *g, int argc, char **argv, struct husk_error **e
   return husk_cli_each_container (g, "rm", argc, argv, optind, rm_one, &o, err);
 }
 
+static const struct husk_cli_option prune_options[] = {
+  { "force", 'f', HUSK_CLI_ARG_NONE, NULL, "accepted for docker's sake: husk never asks" },
+  HUSK_CLI_OPTION_HELP,
+  HUSK_CLI_OPTIONS_END,
+};
+
+static const struct husk_cli_command prune_command = {
+  "container prune", "[-f]", "Remove every container that is not running.", prune_options, NULL,
+};
+
 int
 husk_cmd_container_prune (struct husk_global *g, int argc, char **argv, struct husk_error **err)
 {
-  static const struct option opts[] = { { "force", no_argument, NULL, 'f' },
-                                        { "help", no_argument, NULL, 'h' },
-                                        { NULL, 0, NULL, 0 } };
   cleanup_store struct husk_store *store = NULL;
   struct husk_ctr **v = NULL;
   size_t n = 0;
   int c, failed = 0;
 
   optind = 1;
-  while ((c = husk_cli_getopt ("container prune", argc, argv, "+fh", opts, err)) != -1)
+  while ((c = husk_cli_next_option (&prune_command, argc, argv, err)) != -1)
     switch (c)
       {
       case 'f':
         break; /* husk never asks.  */
-      case 'h':
-        printf ("Usage: husk container prune [-f]\n\n"
-                "Remove every container that is not running.\n");
+      case HUSK_CLI_HELP_SHOWN:
         return 0;
       default:
         return -1;

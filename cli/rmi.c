@@ -12,31 +12,6 @@
 #include "util.h"
 #include "banned.h"
 
-static void
-rmi_usage (void)
-{
-  printf ("Usage: husk rmi [-f] IMAGE...\n\n"
-          "Remove images: a name given removes that name, and the image with its last name;\n"
-          "an ID given removes the image.  Layers and blobs that no other image uses are\n"
-          "deleted.  An image a container was made from is kept.\n\n"
-          "Options:\n"
-          "  -f, --force  remove an image that has several names, given by ID; for an\n"
-          "               image a container uses, remove its names and keep it\n"
-          "  -h, --help   show this help\n");
-}
-
-static void
-prune_usage (void)
-{
-  printf ("Usage: husk image prune [-a] [-f]\n\n"
-          "Remove images without a name that no container uses, then every layer and blob\n"
-          "no image references (such as those of a pull that was killed).\n\n"
-          "Options:\n"
-          "  -a, --all    remove every image no container uses, named or not\n"
-          "  -f, --force  do not ask (husk never asks; accepted for compatibility)\n"
-          "  -h, --help   show this help\n");
-}
-
 struct rmi_job
 {
   struct husk_store *store;
@@ -110,24 +85,38 @@ run_job (struct husk_global *g, struct rmi_job *job, struct husk_error **err)
   return husk_userns_run (map, do_rmi, job, err) < 0 ? -1 : 0;
 }
 
+static const struct husk_cli_option rmi_options[] = {
+  { "force", 'f', HUSK_CLI_ARG_NONE, NULL,
+    "remove an image that has several names, given by ID; for an\n"
+    "image a container uses, remove its names and keep it" },
+  HUSK_CLI_OPTION_HELP,
+  HUSK_CLI_OPTIONS_END,
+};
+
+static const struct husk_cli_command rmi_command = {
+  "rmi",
+  "[-f] IMAGE...",
+  "Remove images: a name given removes that name, and the image with its last name;\n"
+  "an ID given removes the image.  Layers and blobs that no other image uses are\n"
+  "deleted.  An image a container was made from is kept.",
+  rmi_options,
+  NULL,
+};
+
 int
 husk_cmd_rmi (struct husk_global *g, int argc, char **argv, struct husk_error **err)
 {
-  static const struct option opts[] = { { "force", no_argument, NULL, 'f' },
-                                        { "help", no_argument, NULL, 'h' },
-                                        { NULL, 0, NULL, 0 } };
   struct rmi_job job = { 0 };
   int c;
 
   optind = 1;
-  while ((c = husk_cli_getopt ("rmi", argc, argv, "+fh", opts, err)) != -1)
+  while ((c = husk_cli_next_option (&rmi_command, argc, argv, err)) != -1)
     switch (c)
       {
       case 'f':
         job.force = true;
         break;
-      case 'h':
-        rmi_usage ();
+      case HUSK_CLI_HELP_SHOWN:
         return 0;
       default:
         return -1;
@@ -138,18 +127,31 @@ husk_cmd_rmi (struct husk_global *g, int argc, char **argv, struct husk_error **
   return run_job (g, &job, err);
 }
 
+static const struct husk_cli_option prune_options[] = {
+  { "all", 'a', HUSK_CLI_ARG_NONE, NULL, "remove every image no container uses, named or not" },
+  { "force", 'f', HUSK_CLI_ARG_NONE, NULL,
+    "do not ask (husk never asks; accepted for compatibility)" },
+  HUSK_CLI_OPTION_HELP,
+  HUSK_CLI_OPTIONS_END,
+};
+
+static const struct husk_cli_command prune_command = {
+  "image prune",
+  "[-a] [-f]",
+  "Remove images without a name that no container uses, then every layer and blob\n"
+  "no image references (such as those of a pull that was killed).",
+  prune_options,
+  NULL,
+};
+
 int
 husk_cmd_image_prune (struct husk_global *g, int argc, char **argv, struct husk_error **err)
 {
-  static const struct option opts[] = { { "all", no_argument, NULL, 'a' },
-                                        { "force", no_argument, NULL, 'f' },
-                                        { "help", no_argument, NULL, 'h' },
-                                        { NULL, 0, NULL, 0 } };
   struct rmi_job job = { .prune = true };
   int c;
 
   optind = 1;
-  while ((c = husk_cli_getopt ("image prune", argc, argv, "+afh", opts, err)) != -1)
+  while ((c = husk_cli_next_option (&prune_command, argc, argv, err)) != -1)
     switch (c)
       {
       case 'a':
@@ -157,8 +159,7 @@ husk_cmd_image_prune (struct husk_global *g, int argc, char **argv, struct husk_
         break;
       case 'f':
         break;
-      case 'h':
-        prune_usage ();
+      case HUSK_CLI_HELP_SHOWN:
         return 0;
       default:
         return -1;

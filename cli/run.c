@@ -32,41 +32,6 @@
 
 static const char *cmd = "run"; /* Or "create": for messages.  */
 
-static void
-run_usage (bool create)
-{
-  if (create)
-    printf ("Usage: husk create [OPTIONS] IMAGE [COMMAND [ARG...]]\n\n"
-            "Create a container and print its ID; \"husk start\" runs it.\n\n"
-            "Options:\n");
-  else
-    printf ("Usage: husk run [OPTIONS] IMAGE [COMMAND [ARG...]]\n\n"
-            "Run a command in a new container and exit with its status.\n\n"
-            "Options:\n"
-            "  -d, --detach                 run in the background and print the container's ID\n");
-  printf ("      --rm                     remove the container when it exits\n"
-          "      --name NAME              name the container\n"
-          "  -e, --env NAME[=VALUE]       set an environment variable (NAME alone: the caller's)\n"
-          "      --env-file FILE          read environment variables from FILE\n"
-          "  -w, --workdir DIR            working directory inside the container\n"
-          "  -u, --user USER[:GROUP]      user name or id, group name or id\n"
-          "      --entrypoint CMD         replace the image's Entrypoint (and clear its Cmd)\n"
-          "  -h, --hostname NAME          container host name\n"
-          "      --read-only              mount the container's root filesystem read-only\n"
-          "  -v, --volume HOST:CTR[:ro]   bind mount a host path\n"
-          "      --tmpfs PATH[:OPTS]      mount a tmpfs\n"
-          "      --cap-add CAP            add a capability (ALL for every one)\n"
-          "      --cap-drop CAP           drop a capability (ALL for every one)\n"
-          "      --security-opt OPT       seccomp=unconfined|PROFILE.json, no-new-privileges\n"
-          "      --privileged             every capability, no seccomp, no masked paths\n"
-          "      --init                   run husk's init as pid 1\n"
-          "      --network none|host      network namespace (default none)\n"
-          "      --ulimit NAME=SOFT[:HARD] set a resource limit\n"
-          "  -i, --interactive            keep stdin open\n"
-          "  -t, --tty                    allocate a pseudo-terminal\n"
-          "      --help                   show this help\n");
-}
-
 static int
 parse_volume (const char *arg, struct husk_mount *m, struct husk_error **err)
 {
@@ -239,6 +204,58 @@ enum
   OPT_HELP,
 };
 
+/* run's options; create has all but the first, -d.  */
+static const struct husk_cli_option run_options[] = {
+  { "detach", 'd', HUSK_CLI_ARG_NONE, NULL, "run in the background and print the container's ID" },
+  { "rm", OPT_RM, HUSK_CLI_ARG_NONE, NULL, "remove the container when it exits" },
+  { "name", OPT_NAME, HUSK_CLI_ARG_REQUIRED, "NAME", "name the container" },
+  { "env", 'e', HUSK_CLI_ARG_REQUIRED, "NAME[=VALUE]",
+    "set an environment variable (NAME alone: the caller's)" },
+  { "env-file", OPT_ENV_FILE, HUSK_CLI_ARG_REQUIRED, "FILE",
+    "read environment variables from FILE" },
+  { "workdir", 'w', HUSK_CLI_ARG_REQUIRED, "DIR", "working directory inside the container" },
+  { "user", 'u', HUSK_CLI_ARG_REQUIRED, "USER[:GROUP]", "user name or id, group name or id" },
+  { "entrypoint", OPT_ENTRYPOINT, HUSK_CLI_ARG_REQUIRED, "CMD",
+    "replace the image's Entrypoint (and clear its Cmd)" },
+  { "hostname", 'h', HUSK_CLI_ARG_REQUIRED, "NAME", "container host name" },
+  { "read-only", OPT_READ_ONLY, HUSK_CLI_ARG_NONE, NULL,
+    "mount the container's root filesystem read-only" },
+  { "volume", 'v', HUSK_CLI_ARG_REQUIRED, "HOST:CTR[:ro|rw]", "bind mount a host path" },
+  { "tmpfs", OPT_TMPFS, HUSK_CLI_ARG_REQUIRED, "PATH[:OPTS]", "mount a tmpfs" },
+  { "cap-add", OPT_CAP_ADD, HUSK_CLI_ARG_REQUIRED, "CAP", "add a capability (ALL for every one)" },
+  { "cap-drop", OPT_CAP_DROP, HUSK_CLI_ARG_REQUIRED, "CAP",
+    "drop a capability (ALL for every one)" },
+  { "security-opt", OPT_SECURITY_OPT, HUSK_CLI_ARG_REQUIRED, "OPT",
+    "seccomp=unconfined|PROFILE.json, no-new-privileges" },
+  { "privileged", OPT_PRIVILEGED, HUSK_CLI_ARG_NONE, NULL,
+    "every capability, no seccomp, no masked paths" },
+  { "init", OPT_INIT, HUSK_CLI_ARG_NONE, NULL, "run husk's init as pid 1" },
+  { "network", OPT_NETWORK, HUSK_CLI_ARG_REQUIRED, "none|host",
+    "network namespace (default none)" },
+  { "net", OPT_NETWORK, HUSK_CLI_ARG_REQUIRED, "none|host", "the same as --network" },
+  { "ulimit", OPT_ULIMIT, HUSK_CLI_ARG_REQUIRED, "NAME=SOFT[:HARD]", "set a resource limit" },
+  { "interactive", 'i', HUSK_CLI_ARG_NONE, NULL, "keep stdin open" },
+  { "tty", 't', HUSK_CLI_ARG_NONE, NULL, "allocate a pseudo-terminal" },
+  { "help", OPT_HELP, HUSK_CLI_ARG_NONE, NULL, "show this help" },
+  HUSK_CLI_OPTIONS_END,
+};
+
+static const struct husk_cli_command run_command = {
+  "run",
+  "[OPTIONS] IMAGE [COMMAND [ARG...]]",
+  "Run a command in a new container and exit with its status.",
+  run_options,
+  NULL,
+};
+
+static const struct husk_cli_command create_command = {
+  "create",
+  "[OPTIONS] IMAGE [COMMAND [ARG...]]",
+  "Create a container and print its ID; \"husk start\" runs it.",
+  run_options + 1,
+  NULL,
+};
+
 static void
 print_warning (void *arg, const char *msg)
 {
@@ -252,31 +269,6 @@ static int
 create_container (struct husk_global *g, int argc, char **argv, bool *ret_detach,
                   struct husk_store **ret_store, struct husk_ctr **ret_ctr, struct husk_error **err)
 {
-  static const struct option opts[]
-      = { { "rm", no_argument, NULL, OPT_RM },
-          { "detach", no_argument, NULL, 'd' },
-          { "name", required_argument, NULL, OPT_NAME },
-          { "env", required_argument, NULL, 'e' },
-          { "env-file", required_argument, NULL, OPT_ENV_FILE },
-          { "workdir", required_argument, NULL, 'w' },
-          { "user", required_argument, NULL, 'u' },
-          { "entrypoint", required_argument, NULL, OPT_ENTRYPOINT },
-          { "hostname", required_argument, NULL, 'h' },
-          { "read-only", no_argument, NULL, OPT_READ_ONLY },
-          { "volume", required_argument, NULL, 'v' },
-          { "tmpfs", required_argument, NULL, OPT_TMPFS },
-          { "cap-add", required_argument, NULL, OPT_CAP_ADD },
-          { "cap-drop", required_argument, NULL, OPT_CAP_DROP },
-          { "security-opt", required_argument, NULL, OPT_SECURITY_OPT },
-          { "privileged", no_argument, NULL, OPT_PRIVILEGED },
-          { "init", no_argument, NULL, OPT_INIT },
-          { "network", required_argument, NULL, OPT_NETWORK },
-          { "net", required_argument, NULL, OPT_NETWORK },
-          { "ulimit", required_argument, NULL, OPT_ULIMIT },
-          { "interactive", no_argument, NULL, 'i' },
-          { "tty", no_argument, NULL, 't' },
-          { "help", no_argument, NULL, OPT_HELP },
-          { NULL, 0, NULL, 0 } };
   bool create = strcmp (cmd, "create") == 0;
   cleanup_store struct husk_store *store = NULL;
   cleanup_free char *profile = NULL;
@@ -291,20 +283,14 @@ create_container (struct husk_global *g, int argc, char **argv, bool *ret_detach
   *ret_detach = false;
   user_env = husk_xcalloc (1, sizeof (char *));
   optind = 1;
-  while ((c = husk_cli_getopt (cmd, argc, argv, create ? "+e:w:u:h:v:it" : "+de:w:u:h:v:it", opts,
-                               err))
+  while ((c = husk_cli_next_option (create ? &create_command : &run_command, argc, argv, err))
          != -1)
     switch (c)
       {
       case OPT_RM:
         o.auto_remove = true;
         break;
-      case 'd':
-        if (create)
-          {
-            husk_cli_usage_error (err, cmd, "unknown flag \"%s\"", argv[optind - 1]);
-            goto fail;
-          }
+      case 'd': /* Not in create's table.  */
         *ret_detach = true;
         break;
       case OPT_NAME:
@@ -409,8 +395,7 @@ create_container (struct husk_global *g, int argc, char **argv, bool *ret_detach
       case 't':
         o.tty = true;
         break;
-      case OPT_HELP:
-        run_usage (create);
+      case HUSK_CLI_HELP_SHOWN:
         r = 1;
         goto fail;
       default:

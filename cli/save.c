@@ -12,23 +12,24 @@
 #include "util.h"
 #include "banned.h"
 
-static void
-save_usage (void)
-{
-  printf ("Usage: husk save -o FILE IMAGE...\n\n"
-          "Write images as a docker-archive (the classic \"docker save\" layout, with\n"
-          "uncompressed layers) that docker load, podman load and husk load read.\n\n"
-          "Options:\n"
-          "  -o, --output FILE  the archive to write (replaced atomically)\n"
-          "  -h, --help         show this help\n");
-}
+static const struct husk_cli_option save_options[] = {
+  { "output", 'o', HUSK_CLI_ARG_REQUIRED, "FILE", "the archive to write (replaced atomically)" },
+  HUSK_CLI_OPTION_HELP,
+  HUSK_CLI_OPTIONS_END,
+};
+
+static const struct husk_cli_command save_command = {
+  "save",
+  "-o FILE IMAGE...",
+  "Write images as a docker-archive (the classic \"docker save\" layout, with\n"
+  "uncompressed layers) that docker load, podman load and husk load read.",
+  save_options,
+  NULL,
+};
 
 int
 husk_cmd_save (struct husk_global *g, int argc, char **argv, struct husk_error **err)
 {
-  static const struct option opts[] = { { "output", required_argument, NULL, 'o' },
-                                        { "help", no_argument, NULL, 'h' },
-                                        { NULL, 0, NULL, 0 } };
   cleanup_store struct husk_store *store = NULL;
   cleanup_free const struct husk_image **imgs = NULL;
   cleanup_free char ***names = NULL;
@@ -40,14 +41,13 @@ husk_cmd_save (struct husk_global *g, int argc, char **argv, struct husk_error *
   int c, rc = -1;
 
   optind = 1;
-  while ((c = husk_cli_getopt ("save", argc, argv, "+o:h", opts, err)) != -1)
+  while ((c = husk_cli_next_option (&save_command, argc, argv, err)) != -1)
     switch (c)
       {
       case 'o':
         output = optarg;
         break;
-      case 'h':
-        save_usage ();
+      case HUSK_CLI_HELP_SHOWN:
         return 0;
       default:
         return -1;

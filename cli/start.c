@@ -92,19 +92,27 @@ restart_one (struct husk_store *store, const char *query, int timeout, struct hu
   return husk_monitor_start (store, again, -1, err);
 }
 
+static const struct husk_cli_option start_options[] = {
+  { "attach", 'a', HUSK_CLI_ARG_NONE, NULL,
+    "relay the container's output and exit with its status" },
+  { "interactive", 'i', HUSK_CLI_ARG_NONE, NULL, "forward stdin (with -a)" },
+  HUSK_CLI_OPTION_HELP,
+  HUSK_CLI_OPTIONS_END,
+};
+
+static const struct husk_cli_command start_command = {
+  "start", "[OPTIONS] CONTAINER...", "Start created or stopped containers.", start_options, NULL,
+};
+
 int
 husk_cmd_start (struct husk_global *g, int argc, char **argv, struct husk_error **err)
 {
-  static const struct option opts[] = { { "attach", no_argument, NULL, 'a' },
-                                        { "interactive", no_argument, NULL, 'i' },
-                                        { "help", no_argument, NULL, 'h' },
-                                        { NULL, 0, NULL, 0 } };
   cleanup_store struct husk_store *store = NULL;
   bool attach = false, interactive = false;
   int c, rc = 0, status = 0;
 
   optind = 1;
-  while ((c = husk_cli_getopt ("start", argc, argv, "+aih", opts, err)) != -1)
+  while ((c = husk_cli_next_option (&start_command, argc, argv, err)) != -1)
     switch (c)
       {
       case 'a':
@@ -113,12 +121,7 @@ husk_cmd_start (struct husk_global *g, int argc, char **argv, struct husk_error 
       case 'i':
         interactive = true;
         break;
-      case 'h':
-        printf ("Usage: husk start [OPTIONS] CONTAINER...\n\n"
-                "Start created or stopped containers.\n\n"
-                "Options:\n"
-                "  -a, --attach        relay the container's output and exit with its status\n"
-                "  -i, --interactive   forward stdin (with -a)\n");
+      case HUSK_CLI_HELP_SHOWN:
         return 0;
       default:
         return -1;
@@ -156,18 +159,30 @@ husk_cmd_start (struct husk_global *g, int argc, char **argv, struct husk_error 
   return 0;
 }
 
+static const struct husk_cli_option restart_options[] = {
+  { "time", 't', HUSK_CLI_ARG_REQUIRED, "SECONDS",
+    "seconds to wait for the stop before SIGKILL (default 10)" },
+  HUSK_CLI_OPTION_HELP,
+  HUSK_CLI_OPTIONS_END,
+};
+
+static const struct husk_cli_command restart_command = {
+  "restart",
+  "[-t SECONDS] CONTAINER...",
+  "Stop containers (as husk stop does) and start them again.",
+  restart_options,
+  NULL,
+};
+
 int
 husk_cmd_restart (struct husk_global *g, int argc, char **argv, struct husk_error **err)
 {
-  static const struct option opts[] = { { "time", required_argument, NULL, 't' },
-                                        { "help", no_argument, NULL, 'h' },
-                                        { NULL, 0, NULL, 0 } };
   cleanup_store struct husk_store *store = NULL;
   int c, timeout = 10, failed = 0;
   uint64_t v;
 
   optind = 1;
-  while ((c = husk_cli_getopt ("restart", argc, argv, "+t:h", opts, err)) != -1)
+  while ((c = husk_cli_next_option (&restart_command, argc, argv, err)) != -1)
     switch (c)
       {
       case 't':
@@ -176,9 +191,7 @@ husk_cmd_restart (struct husk_global *g, int argc, char **argv, struct husk_erro
                                        optarg);
         timeout = (int) v;
         break;
-      case 'h':
-        printf ("Usage: husk restart [-t SECONDS] CONTAINER...\n\n"
-                "Stop containers (as husk stop does) and start them again.\n");
+      case HUSK_CLI_HELP_SHOWN:
         return 0;
       default:
         return -1;

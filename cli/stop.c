@@ -35,20 +35,32 @@ stop_one (struct husk_store *s, struct husk_ctr *c, const char *arg, void *data,
   return 0;
 }
 
+static const struct husk_cli_option stop_options[] = {
+  { "time", 't', HUSK_CLI_ARG_REQUIRED, "SECONDS", "seconds to wait before SIGKILL (default 10)" },
+  { "signal", 's', HUSK_CLI_ARG_REQUIRED, "SIGNAL",
+    "signal to send first (default: the image's StopSignal, or SIGTERM)" },
+  HUSK_CLI_OPTION_HELP,
+  HUSK_CLI_OPTIONS_END,
+};
+
+static const struct husk_cli_command stop_command = {
+  "stop",
+  "[-t SECONDS] [-s SIGNAL] CONTAINER...",
+  "Send the image's StopSignal (SIGTERM by default), then SIGKILL after SECONDS (10).",
+  stop_options,
+  NULL,
+};
+
 int
 husk_cmd_stop (struct husk_global *g, int argc, char **argv, struct husk_error **err)
 {
-  static const struct option opts[] = { { "time", required_argument, NULL, 't' },
-                                        { "signal", required_argument, NULL, 's' },
-                                        { "help", no_argument, NULL, 'h' },
-                                        { NULL, 0, NULL, 0 } };
   struct stop_opts o = { .timeout = 10 };
   cleanup_error struct husk_error *e = NULL;
   uint64_t v;
   int c;
 
   optind = 1;
-  while ((c = husk_cli_getopt ("stop", argc, argv, "+t:s:h", opts, err)) != -1)
+  while ((c = husk_cli_next_option (&stop_command, argc, argv, err)) != -1)
     switch (c)
       {
       case 't':
@@ -61,10 +73,7 @@ husk_cmd_stop (struct husk_global *g, int argc, char **argv, struct husk_error *
         if (o.signal < 0)
           return husk_cli_usage_error (err, "stop", "%s", e->msg);
         break;
-      case 'h':
-        printf ("Usage: husk stop [-t SECONDS] [-s SIGNAL] CONTAINER...\n\n"
-                "Send the image's StopSignal (SIGTERM by default), then SIGKILL after SECONDS "
-                "(10).\n");
+      case HUSK_CLI_HELP_SHOWN:
         return 0;
       default:
         return -1;
@@ -83,17 +92,29 @@ kill_one (struct husk_store *s, struct husk_ctr *c, const char *arg, void *data,
   return 0;
 }
 
+static const struct husk_cli_option kill_options[] = {
+  { "signal", 's', HUSK_CLI_ARG_REQUIRED, "SIGNAL",
+    "signal to send, by name or number (default SIGKILL)" },
+  HUSK_CLI_OPTION_HELP,
+  HUSK_CLI_OPTIONS_END,
+};
+
+static const struct husk_cli_command kill_command = {
+  "kill",
+  "[-s SIGNAL] CONTAINER...",
+  "Send SIGNAL (SIGKILL by default) to the containers' main process.",
+  kill_options,
+  NULL,
+};
+
 int
 husk_cmd_kill (struct husk_global *g, int argc, char **argv, struct husk_error **err)
 {
-  static const struct option opts[] = { { "signal", required_argument, NULL, 's' },
-                                        { "help", no_argument, NULL, 'h' },
-                                        { NULL, 0, NULL, 0 } };
   cleanup_error struct husk_error *e = NULL;
   int c, sig = SIGKILL;
 
   optind = 1;
-  while ((c = husk_cli_getopt ("kill", argc, argv, "+s:h", opts, err)) != -1)
+  while ((c = husk_cli_next_option (&kill_command, argc, argv, err)) != -1)
     switch (c)
       {
       case 's':
@@ -101,9 +122,7 @@ husk_cmd_kill (struct husk_global *g, int argc, char **argv, struct husk_error *
         if (sig < 0)
           return husk_cli_usage_error (err, "kill", "%s", e->msg);
         break;
-      case 'h':
-        printf ("Usage: husk kill [-s SIGNAL] CONTAINER...\n\n"
-                "Send SIGNAL (SIGKILL by default) to the containers' main process.\n");
+      case HUSK_CLI_HELP_SHOWN:
         return 0;
       default:
         return -1;
@@ -142,19 +161,26 @@ wait_one (struct husk_store *s, struct husk_ctr *c, const char *arg, void *data,
   return 0;
 }
 
+static const struct husk_cli_option wait_options[] = {
+  HUSK_CLI_OPTION_HELP,
+  HUSK_CLI_OPTIONS_END,
+};
+
+static const struct husk_cli_command wait_command = {
+  "wait",       "CONTAINER...", "Wait until the containers stop, then print their exit codes.",
+  wait_options, NULL,
+};
+
 int
 husk_cmd_wait (struct husk_global *g, int argc, char **argv, struct husk_error **err)
 {
-  static const struct option opts[] = { { "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 } };
   int c;
 
   optind = 1;
-  while ((c = husk_cli_getopt ("wait", argc, argv, "+h", opts, err)) != -1)
+  while ((c = husk_cli_next_option (&wait_command, argc, argv, err)) != -1)
     switch (c)
       {
-      case 'h':
-        printf ("Usage: husk wait CONTAINER...\n\n"
-                "Wait until the containers stop, then print their exit codes.\n");
+      case HUSK_CLI_HELP_SHOWN:
         return 0;
       default:
         return -1;

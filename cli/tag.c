@@ -9,20 +9,23 @@
 #include "util.h"
 #include "banned.h"
 
-static void
-tag_usage (void)
-{
-  printf ("Usage: husk tag IMAGE NAME...\n\n"
-          "Give an image more names.  A NAME without a registry is local: \"app:1\" is\n"
-          "localhost/app:1.  A name another image had moves to this one.\n\n"
-          "Options:\n"
-          "  -h, --help  show this help\n");
-}
+static const struct husk_cli_option tag_options[] = {
+  HUSK_CLI_OPTION_HELP,
+  HUSK_CLI_OPTIONS_END,
+};
+
+static const struct husk_cli_command tag_command = {
+  "tag",
+  "IMAGE NAME...",
+  "Give an image more names.  A NAME without a registry is local: \"app:1\" is\n"
+  "localhost/app:1.  A name another image had moves to this one.",
+  tag_options,
+  NULL,
+};
 
 int
 husk_cmd_tag (struct husk_global *g, int argc, char **argv, struct husk_error **err)
 {
-  static const struct option opts[] = { { "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 } };
   cleanup_store struct husk_store *store = NULL;
   cleanup_strv char **names = NULL;
   struct husk_image_list list = { 0 };
@@ -31,11 +34,10 @@ husk_cmd_tag (struct husk_global *g, int argc, char **argv, struct husk_error **
   int c, rc = -1;
 
   optind = 1;
-  while ((c = husk_cli_getopt ("tag", argc, argv, "+h", opts, err)) != -1)
+  while ((c = husk_cli_next_option (&tag_command, argc, argv, err)) != -1)
     switch (c)
       {
-      case 'h':
-        tag_usage ();
+      case HUSK_CLI_HELP_SHOWN:
         return 0;
       default:
         return -1;

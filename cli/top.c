@@ -17,14 +17,20 @@
 
 #define NCOLS 8
 
-static void
-top_usage (void)
-{
-  printf ("Usage: husk top CONTAINER [ps OPTIONS]\n\n"
-          "Show the processes of a running container (ps options are accepted and ignored).\n\n"
-          "Options:\n"
-          "      --help  show this help\n");
-}
+/* For --help only: top takes no option of its own before CONTAINER and passes none to getopt
+   after it (see husk_cmd_top).  */
+static const struct husk_cli_option top_options[] = {
+  HUSK_CLI_OPTION_HELP,
+  HUSK_CLI_OPTIONS_END,
+};
+
+static const struct husk_cli_command top_command = {
+  "top",
+  "CONTAINER [ps OPTIONS]",
+  "Show the processes of a running container (ps options are accepted and ignored).",
+  top_options,
+  NULL,
+};
 
 /* A number from the first line of /proc/FILE that starts with KEY ("" for the first).  */
 static double
@@ -103,7 +109,7 @@ husk_cmd_top (struct husk_global *g, int argc, char **argv, struct husk_error **
   /* Everything after CONTAINER is for ps, which husk does not run: no getopt past it.  */
   if (argc >= 2 && (strcmp (argv[1], "--help") == 0 || strcmp (argv[1], "-h") == 0))
     {
-      top_usage ();
+      husk_cli_print_help (&top_command);
       return 0;
     }
   if (argc < 2)

@@ -1,5 +1,5 @@
 /* Progress events: what an import or a pull tells its caller as it goes.  The library only
-   emits them; drawing (lines, a display redrawn in place) is the command's (cli/progressbar.c).  */
+   emits them; drawing (lines, a display redrawn in place) is the command's (cli/format.c).  */
 #ifndef HUSK_PROGRESS_H
 #define HUSK_PROGRESS_H
 

@@ -1,7 +1,8 @@
-/* Drawing the library's progress events (overlay/progress.h) on the command's stderr: a line
-   per event, or, on a terminal, a display of every layer redrawn in place.  */
-#ifndef HUSK_CLI_PROGRESSBAR_H
-#define HUSK_CLI_PROGRESSBAR_H
+/* What commands draw beyond plain lines of output: the library's progress events
+   (overlay/progress.h) on the command's stderr, a line per event or, on a terminal, a display
+   of every layer redrawn in place.  Used by pull and load (husk-full only).  */
+#ifndef HUSK_CLI_FORMAT_H
+#define HUSK_CLI_FORMAT_H
 
 #include <pthread.h>
 #include <stdatomic.h>

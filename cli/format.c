@@ -4,7 +4,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "progressbar.h"
+#include "format.h"
 #include "util.h"
 #include "banned.h"
 

@@ -1,0 +1,153 @@
+/* Command option tables: getopt_long's arguments and --help, both from one table.  */
+#include "config.h"
+
+#include <ctype.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common.h"
+#include "options.h"
+#include "banned.h"
+
+/* No command has more; run has the most.  */
+#define MAX_OPTIONS 48
+
+static bool
+is_short (int key)
+{
+  return key > 0 && key < 256 && isalnum (key);
+}
+
+static size_t
+count_options (const struct husk_cli_command *cmd)
+{
+  size_t n = 0;
+
+  while (cmd->options[n].name)
+    n++;
+  if (n > MAX_OPTIONS)
+    abort (); /* A table too long for the buffers below: a programming error.  */
+  return n;
+}
+
+/* getopt_long with husk's messages: the option, -1 at the end, or -2 after setting *ERR to a
+   usage error for COMMAND: an unknown flag or a missing argument.  */
+static int
+getopt_message (const char *command, int argc, char **argv, const char *shortopts,
+                const struct option *longopts, struct husk_error **err)
+{
+  int c;
+
+  opterr = 0;
+  c = getopt_long (argc, argv, shortopts, longopts, NULL);
+  if (c == '?' || c == ':')
+    {
+      const char *arg = argv[optind - 1];
+      if (c == ':' || (optopt && strchr (shortopts, optopt) && optopt != '?'))
+        husk_cli_usage_error (err, command, "flag \"%s\" needs a value", arg);
+      else
+        husk_cli_usage_error (err, command, "unknown flag \"%s\"", arg);
+      return -2;
+    }
+  return c;
+}
+
+int
+husk_cli_next_option (const struct husk_cli_command *cmd, int argc, char **argv,
+                      struct husk_error **err)
+{
+  struct option longopts[MAX_OPTIONS + 1];
+  char shortopts[3 * MAX_OPTIONS + 2];
+  size_t n = count_options (cmd), k = 0;
+  int c;
+
+  shortopts[k++] = '+';
+  for (size_t i = 0; i < n; i++)
+    {
+      const struct husk_cli_option *o = &cmd->options[i];
+      longopts[i] = (struct option){ o->name,
+                                     o->arg == HUSK_CLI_ARG_REQUIRED   ? required_argument
+                                     : o->arg == HUSK_CLI_ARG_OPTIONAL ? optional_argument
+                                                                       : no_argument,
+                                     NULL, o->key };
+      if (is_short (o->key))
+        {
+          shortopts[k++] = (char) o->key;
+          if (o->arg != HUSK_CLI_ARG_NONE)
+            shortopts[k++] = ':';
+          if (o->arg == HUSK_CLI_ARG_OPTIONAL)
+            shortopts[k++] = ':';
+        }
+    }
+  shortopts[k] = '\0';
+  memset (&longopts[n], 0, sizeof (longopts[n]));
+
+  c = getopt_message (cmd->name, argc, argv, shortopts, longopts, err);
+  if (c < 0)
+    return c;
+  for (size_t i = 0; i < n; i++)
+    if (cmd->options[i].key == c && strcmp (cmd->options[i].name, "help") == 0)
+      {
+        husk_cli_print_help (cmd);
+        return HUSK_CLI_HELP_SHOWN;
+      }
+  return c;
+}
+
+/* "-f, --force", "    --name NAME", "    --tls-verify[=BOOL]".  */
+static void
+format_flags (const struct husk_cli_option *o, char *buf, size_t size)
+{
+  const char *meta = o->metavar ? o->metavar : "VALUE";
+  char shortname[8] = "    ";
+
+  if (is_short (o->key))
+    snprintf (shortname, sizeof (shortname), "-%c, ", o->key);
+  switch (o->arg)
+    {
+    case HUSK_CLI_ARG_NONE:
+      snprintf (buf, size, "%s--%s", shortname, o->name);
+      break;
+    case HUSK_CLI_ARG_REQUIRED:
+      snprintf (buf, size, "%s--%s %s", shortname, o->name, meta);
+      break;
+    case HUSK_CLI_ARG_OPTIONAL:
+      snprintf (buf, size, "%s--%s[=%s]", shortname, o->name, meta);
+      break;
+    }
+}
+
+void
+husk_cli_print_help (const struct husk_cli_command *cmd)
+{
+  size_t n = count_options (cmd), width = 0;
+  char buf[128];
+
+  printf ("Usage: husk %s%s%s\n\n%s\n", cmd->name, cmd->usage[0] ? " " : "", cmd->usage,
+          cmd->summary);
+  for (size_t i = 0; i < n; i++)
+    {
+      format_flags (&cmd->options[i], buf, sizeof (buf));
+      if (strlen (buf) > width)
+        width = strlen (buf);
+    }
+  if (n)
+    printf ("\nOptions:\n");
+  for (size_t i = 0; i < n; i++)
+    {
+      const char *help = cmd->options[i].help, *nl;
+      format_flags (&cmd->options[i], buf, sizeof (buf));
+      printf ("  %-*s  ", (int) width, buf);
+      /* Further lines of the help line up under its first.  */
+      while ((nl = strchr (help, '\n')) != NULL)
+        {
+          printf ("%.*s\n%*s", (int) (nl - help), help, (int) width + 4, "");
+          help = nl + 1;
+        }
+      printf ("%s\n", help);
+    }
+  if (cmd->notes)
+    printf ("\n%s\n", cmd->notes);
+}
