@@ -521,9 +521,10 @@ assert m["Destination"] == "/mnt" and m["RW"] is False, m
 				fail "$mode: the monitor holds $path" ;;
 			esac
 		done <<<"$held"
-		# Nobody holds the store's lock nor the lock image removal takes on containers/.
+		# Nobody holds the store's lock nor the images-in-use lock image removal takes (a
+		# flock on the store's root directory itself).
 		flock -n -x "$STORE/lock" true || fail "$mode: the store's lock is held"
-		flock -n -x "$STORE/containers" true || fail "$mode: the lock on containers/ is held"
+		flock -n -x "$STORE" true || fail "$mode: the images-in-use lock on the store is held"
 		# An image no container uses goes; the one this container uses is kept by the in-use
 		# check, not by a lock.
 		run --separate-stderr husk rmi plain
