@@ -271,7 +271,9 @@ husk_monitor_loop (struct husk_monitor *m, pid_t pid, int userns)
          files are this container's alone.  A restart asked to keep it.  */
       bool keep = husk_ctr_restart_take (lock);
 
-      if (keep)
+      /* Kept, or a store that cannot be opened again: at least the exit is recorded, and
+         container prune removes it later.  */
+      if (keep || s == NULL)
         husk_monitor_record_exit (m, status, NULL);
       husk_ctr_remove_rundir (c);
       if (!keep && s)

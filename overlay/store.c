@@ -97,14 +97,6 @@ husk_store_open_subdir (struct husk_store *s, const char *name, bool create,
 }
 
 void
-husk_store_fds (const struct husk_store *s, int ret[HUSK_STORE_N_FDS])
-{
-  ret[0] = s->rootfd;
-  ret[1] = s->lockfd;
-  ret[2] = s->gclockfd;
-}
-
-void
 husk_store_close (struct husk_store *s)
 {
   if (s == NULL)

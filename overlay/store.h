@@ -53,12 +53,6 @@ int husk_store_rootfd (const struct husk_store *s);
 int husk_store_open_subdir (struct husk_store *s, const char *name, bool create,
                             struct husk_error **err);
 
-/* The descriptors a store holds open: its root, and its lock files once taken (-1 for those
-   not open).  For a child that closes every other descriptor (husk_close_fds_except) and goes
-   on using the store.  */
-#define HUSK_STORE_N_FDS 3
-void husk_store_fds (const struct husk_store *s, int ret[HUSK_STORE_N_FDS]);
-
 int husk_store_lock (struct husk_store *s, struct husk_error **err);
 void husk_store_unlock (struct husk_store *s);
 
