@@ -102,13 +102,6 @@ make_dirs (struct husk_store *s, const char *id, char *const *layers, bool *made
   return 0;
 }
 
-/* Runs in the user namespace: the upper layer holds files of every mapped id.  */
-static int
-remove_in_userns (void *arg, struct husk_error **err)
-{
-  return husk_ctr_remove_files (arg, err);
-}
-
 /* After a failure: release NAME and remove what make_dirs made, as the caller's user
    namespace (husk's own when it runs as root).  Failures are dropped: the sweep of a later
    command (husk_ctr_sweep) finishes what this leaves.  */
@@ -116,7 +109,6 @@ static void
 undo (struct husk_store *s, const char *id, const char *name, bool made_dir)
 {
   cleanup_error struct husk_error *e = NULL;
-  struct husk_ctr_rm job = { .store = s, .id = id, .name = NULL };
   struct husk_idmap map;
 
   if (name)
@@ -124,9 +116,9 @@ undo (struct husk_store *s, const char *id, const char *name, bool made_dir)
   if (!made_dir)
     return;
   if (geteuid () == 0)
-    husk_userns_run (NULL, remove_in_userns, &job, &e);
+    husk_ctr_remove_id (s, id, NULL, NULL, &e);
   else if (husk_idmap_for_user (geteuid (), getegid (), NULL, NULL, &map, &e) == 0)
-    husk_userns_run (&map, remove_in_userns, &job, &e);
+    husk_ctr_remove_id (s, id, NULL, &map, &e);
 }
 
 int

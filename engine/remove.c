@@ -100,10 +100,17 @@ remove_in_userns (void *arg, struct husk_error **err)
 }
 
 int
+husk_ctr_remove_id (struct husk_store *s, const char *id, const char *name,
+                    const struct husk_idmap *map, struct husk_error **err)
+{
+  struct husk_ctr_rm job = { .store = s, .id = id, .name = name };
+
+  return husk_userns_run (map, remove_in_userns, &job, err);
+}
+
+int
 husk_ctr_remove (struct husk_store *s, const struct husk_ctr *c, struct husk_error **err)
 {
-  struct husk_ctr_rm job = { .store = s, .id = c->id, .name = c->name };
-
   husk_ctr_remove_rundir (c);
-  return husk_userns_run (c->spec.idmap, remove_in_userns, &job, err);
+  return husk_ctr_remove_id (s, c->id, c->name, c->spec.idmap, err);
 }
