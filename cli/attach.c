@@ -31,6 +31,7 @@ static const struct husk_cli_command attach_command = {
   "until it exits; exit with its status.",
   attach_options,
   NULL,
+  { 1, 1, "expects one container" },
 };
 
 int
@@ -41,24 +42,19 @@ husk_cmd_attach (struct husk_global *g, int argc, char **argv, struct husk_error
   cleanup_free char *sock = NULL;
   cleanup_close int fd = -1;
   bool no_stdin = false, send_stdin;
-  int c, status = 0;
+  int c, first, status = 0;
 
   optind = 1;
-  while ((c = husk_cli_next_option (&attach_command, argc, argv, err)) != -1)
+  while ((c = husk_cli_next_option (&attach_command, argc, argv, err)) > 0)
     switch (c)
       {
       case OPT_NO_STDIN:
         no_stdin = true;
         break;
-      case HUSK_CLI_HELP_SHOWN:
-        return 0;
-      default:
-        return -1;
       }
-  if (argc - optind != 1)
-    return husk_cli_usage_error (err, "attach", "expects one container");
-  if (husk_cli_open_store (g, &store, err) < 0
-      || husk_ctr_load (store, argv[optind], &ctr, err) < 0)
+  if ((first = husk_cli_operands (&attach_command, c, argc, err)) <= 0)
+    return first;
+  if (husk_cli_open_store (g, &store, err) < 0 || husk_ctr_load (store, argv[first], &ctr, err) < 0)
     return -1;
   if (ctr->status != HUSK_CTR_RUNNING)
     return husk_error_set (err, 0, "container %.12s is not running", ctr->id);

@@ -179,8 +179,6 @@ husk_cli_each_container (struct husk_global *g, const char *cmd, int argc, char 
   cleanup_store struct husk_store *store = NULL;
   int failed = 0;
 
-  if (first >= argc)
-    return husk_cli_usage_error (err, cmd, "expects at least one container");
   if (husk_cli_open_store (g, &store, err) < 0)
     return -1;
   for (int i = first; i < argc; i++)
@@ -206,12 +204,6 @@ husk_cli_each_container (struct husk_global *g, const char *cmd, int argc, char 
 
 /* -e and --env-file, as run and exec read them.  */
 
-void
-husk_cli_env_set (char ***env, const char *kv)
-{
-  husk_env_set (env, kv);
-}
-
 int
 husk_cli_env_add_arg (char ***env, const char *command, const char *arg, const char *what,
                       struct husk_error **err)
@@ -225,11 +217,11 @@ husk_cli_env_add_arg (char ***env, const char *command, const char *arg, const c
       if (v)
         {
           cleanup_free char *kv = husk_strdup_printf ("%s=%s", arg, v);
-          husk_cli_env_set (env, kv);
+          husk_env_set (env, kv);
         }
       return 0;
     }
-  husk_cli_env_set (env, arg);
+  husk_env_set (env, arg);
   return 0;
 }
 

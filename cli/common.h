@@ -49,9 +49,6 @@ void husk_cli_format_since (const char *created, bool ago, char *buf, size_t siz
 void husk_cli_format_size (int64_t size, char *buf, size_t len);
 
 /* -e and --env-file, as run and exec read them.  */
-/* "NAME=VALUE" replaces an earlier NAME in *ENV: the later setting wins.  */
-void husk_cli_env_set (char ***env, const char *kv);
-
 /* -e NAME=VALUE, or NAME alone for the caller's value (skipped when the caller has none).
    COMMAND and WHAT name the flag in a usage error.  */
 int husk_cli_env_add_arg (char ***env, const char *command, const char *arg, const char *what,
@@ -75,7 +72,8 @@ struct husk_ctr;
    warning on stderr, naming the container, and SIGTERM: the container still stops.  */
 int husk_cli_stop_signal (const struct husk_ctr *c);
 
-/* Run FN on each container named in ARGV[FIRST..]: one failure is the error; with several
+/* Run FN on each container named in ARGV[FIRST..] (at least one: the command's table checks
+   that, husk_cli_operands): one failure is the error; with several
    containers each failure is printed and the rest go on, as docker does.  */
 int husk_cli_each_container (struct husk_global *g, const char *cmd, int argc, char **argv,
                              int first,

@@ -141,7 +141,8 @@ static const struct husk_cli_option inspect_options[] = {
 };
 
 static const struct husk_cli_command inspect_command = {
-  "container inspect", "CONTAINER...", "Show containers as JSON.", inspect_options, NULL,
+  "container inspect", "CONTAINER...", "Show containers as JSON.",
+  inspect_options,     NULL,           { 1, HUSK_CLI_ANY, "expects at least one container" },
 };
 
 int
@@ -151,23 +152,14 @@ husk_cmd_container_inspect (struct husk_global *g, int argc, char **argv, struct
   cleanup_jgen husk_jgen *gen = husk_jgen_new (true);
   const char *buf;
   size_t len;
-  int c;
+  int first;
 
-  optind = 1;
-  while ((c = husk_cli_next_option (&inspect_command, argc, argv, err)) != -1)
-    switch (c)
-      {
-      case HUSK_CLI_HELP_SHOWN:
-        return 0;
-      default:
-        return -1;
-      }
-  if (optind >= argc)
-    return husk_cli_usage_error (err, "container inspect", "expects at least one container");
+  if ((first = husk_cli_parse (&inspect_command, argc, argv, err)) <= 0)
+    return first;
   if (husk_cli_open_store (g, &store, err) < 0)
     return -1;
   husk_jgen_array_open (gen);
-  for (int i = optind; i < argc; i++)
+  for (int i = first; i < argc; i++)
     {
       cleanup_ctr struct husk_ctr *ctr = NULL;
       if (husk_ctr_load (store, argv[i], &ctr, err) < 0)

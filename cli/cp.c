@@ -405,6 +405,7 @@ static const struct husk_cli_command cp_command = {
   "on standard output or input).",
   cp_options,
   NULL,
+  { 2, 2, "expects a source and a destination" },
 };
 
 int
@@ -416,12 +417,12 @@ husk_cmd_cp (struct husk_global *g, int argc, char **argv, struct husk_error **e
   const char *src_path, *dst_path;
   struct cp_job job;
   bool src_in, dst_in;
-  int c, r = -1;
+  int c, first, r = -1;
 
   memset (&job, 0, sizeof (job));
   job.src.parent = job.dst.parent = -1;
   optind = 1;
-  while ((c = husk_cli_next_option (&cp_command, argc, argv, err)) != -1)
+  while ((c = husk_cli_next_option (&cp_command, argc, argv, err)) > 0)
     switch (c)
       {
       case 'a':
@@ -430,15 +431,11 @@ husk_cmd_cp (struct husk_global *g, int argc, char **argv, struct husk_error **e
       case 'L':
         job.follow = true;
         break;
-      case HUSK_CLI_HELP_SHOWN:
-        return 0;
-      default:
-        return -1;
       }
-  if (argc - optind != 2)
-    return husk_cli_usage_error (err, "cp", "expects a source and a destination");
-  src_in = split_arg (argv[optind], &src_ctr, &src_path);
-  dst_in = split_arg (argv[optind + 1], &dst_ctr, &dst_path);
+  if ((first = husk_cli_operands (&cp_command, c, argc, err)) <= 0)
+    return first;
+  src_in = split_arg (argv[first], &src_ctr, &src_path);
+  dst_in = split_arg (argv[first + 1], &dst_ctr, &dst_path);
   if (src_in && dst_in)
     return husk_cli_usage_error (err, "cp", "copying between containers is not supported");
   if (!src_in && !dst_in)
@@ -447,8 +444,8 @@ husk_cmd_cp (struct husk_global *g, int argc, char **argv, struct husk_error **e
   if (*src_path == '\0' || *dst_path == '\0')
     return husk_cli_usage_error (err, "cp", "empty path");
   job.to_container = dst_in;
-  side_parse (&job.src, argv[optind], src_path, src_in);
-  side_parse (&job.dst, argv[optind + 1], dst_path, dst_in);
+  side_parse (&job.src, argv[first], src_path, src_in);
+  side_parse (&job.dst, argv[first + 1], dst_path, dst_in);
 
   if (husk_cli_open_store (g, &store, err) < 0
       || husk_ctr_load (store, src_in ? src_ctr : dst_ctr, &ctr, err) < 0)

@@ -46,6 +46,7 @@ static const struct husk_cli_command diff_command = {
   "List the files a container added (A), changed (C) and deleted (D) against its image.",
   diff_options,
   NULL,
+  { 1, 1, "expects one container" },
 };
 
 int
@@ -53,21 +54,11 @@ husk_cmd_diff (struct husk_global *g, int argc, char **argv, struct husk_error *
 {
   cleanup_store struct husk_store *store = NULL;
   cleanup_ctr struct husk_ctr *ctr = NULL;
-  int c;
+  int first;
 
-  optind = 1;
-  while ((c = husk_cli_next_option (&diff_command, argc, argv, err)) != -1)
-    switch (c)
-      {
-      case HUSK_CLI_HELP_SHOWN:
-        return 0;
-      default:
-        return -1;
-      }
-  if (argc - optind != 1)
-    return husk_cli_usage_error (err, "diff", "expects one container");
-  if (husk_cli_open_store (g, &store, err) < 0
-      || husk_ctr_load (store, argv[optind], &ctr, err) < 0)
+  if ((first = husk_cli_parse (&diff_command, argc, argv, err)) <= 0)
+    return first;
+  if (husk_cli_open_store (g, &store, err) < 0 || husk_ctr_load (store, argv[first], &ctr, err) < 0)
     return -1;
   if (husk_userns_run (ctr->spec.idmap, print_diff, &ctr->spec, err) < 0)
     return husk_error_wrap (err, "diff %.12s", ctr->id);

@@ -40,6 +40,7 @@ static const struct husk_cli_command exec_command = {
   "Run a command in a running container and exit with its status.",
   exec_options,
   NULL,
+  { 2, HUSK_CLI_ANY, "expects a container and a command" },
 };
 
 int
@@ -50,11 +51,11 @@ husk_cmd_exec (struct husk_global *g, int argc, char **argv, struct husk_error *
   cleanup_strv char **user_env = NULL; /* -e and --env-file, in order.  */
   cleanup_strv char **env = NULL;
   struct husk_exec_opts o = { 0 };
-  int c, status = 0;
+  int c, first, status = 0;
 
   user_env = husk_xcalloc (1, sizeof (char *));
   optind = 1;
-  while ((c = husk_cli_next_option (&exec_command, argc, argv, err)) != -1)
+  while ((c = husk_cli_next_option (&exec_command, argc, argv, err)) > 0)
     switch (c)
       {
       case 'd':
@@ -93,18 +94,13 @@ husk_cmd_exec (struct husk_global *g, int argc, char **argv, struct husk_error *
         o.caps_given = true;
         o.caps = husk_caps_all ();
         break;
-      case HUSK_CLI_HELP_SHOWN:
-        return 0;
-      default:
-        return -1;
       }
-  if (optind + 1 >= argc)
-    return husk_cli_usage_error (err, "exec", "expects a container and a command");
-  if (argv[optind + 1][0] == '\0')
+  if ((first = husk_cli_operands (&exec_command, c, argc, err)) <= 0)
+    return first;
+  if (argv[first + 1][0] == '\0')
     return husk_cli_usage_error (err, "exec", "the command is empty");
 
-  if (husk_cli_open_store (g, &store, err) < 0
-      || husk_ctr_load (store, argv[optind], &ctr, err) < 0)
+  if (husk_cli_open_store (g, &store, err) < 0 || husk_ctr_load (store, argv[first], &ctr, err) < 0)
     return -1;
   if (ctr->status != HUSK_CTR_RUNNING)
     return husk_error_set (err, 0, "container %.12s is not running", ctr->id);
@@ -116,9 +112,9 @@ husk_cmd_exec (struct husk_global *g, int argc, char **argv, struct husk_error *
   for (size_t i = 0; ctr->spec.env && ctr->spec.env[i]; i++)
     husk_strv_append (&env, ctr->spec.env[i]);
   for (size_t i = 0; user_env[i]; i++)
-    husk_cli_env_set (&env, user_env[i]);
+    husk_env_set (&env, user_env[i]);
 
-  o.args = argv + optind + 1;
+  o.args = argv + first + 1;
   o.env = env;
   if (husk_exec (
           &(struct husk_exec_target){

@@ -30,6 +30,7 @@ static const struct husk_cli_command history_command = {
   "steps that made no layer (empty_layer) are shown with size 0B.",
   history_options,
   NULL,
+  { 1, 1, "expects exactly one image" },
 };
 
 int
@@ -44,10 +45,10 @@ husk_cmd_history (struct husk_global *g, int argc, char **argv, struct husk_erro
   const husk_json *hist;
   bool notrunc = false, quiet = false;
   size_t clen, n, layer = 0, nlayers;
-  int c, rc = -1;
+  int c, first, rc = -1;
 
   optind = 1;
-  while ((c = husk_cli_next_option (&history_command, argc, argv, err)) != -1)
+  while ((c = husk_cli_next_option (&history_command, argc, argv, err)) > 0)
     switch (c)
       {
       case OPT_NO_TRUNC:
@@ -56,22 +57,18 @@ husk_cmd_history (struct husk_global *g, int argc, char **argv, struct husk_erro
       case 'q':
         quiet = true;
         break;
-      case HUSK_CLI_HELP_SHOWN:
-        return 0;
-      default:
-        return -1;
       }
-  if (argc - optind != 1)
-    return husk_cli_usage_error (err, "history", "expects exactly one image");
+  if ((first = husk_cli_operands (&history_command, c, argc, err)) <= 0)
+    return first;
   if (husk_cli_open_store (g, &store, err) < 0 || husk_images_load (store, &list, err) < 0)
     return -1;
-  img = husk_images_lookup (&list, argv[optind], err);
+  img = husk_images_lookup (&list, argv[first], err);
   if (img == NULL)
     goto out;
   if (husk_store_read_blob (store, img->config, 16 * 1024 * 1024, &cbuf, &clen, err) < 0
       || (config = husk_json_parse (cbuf, clen, err)) == NULL)
     {
-      husk_error_wrap (err, "image \"%s\"", argv[optind]);
+      husk_error_wrap (err, "image \"%s\"", argv[first]);
       goto out;
     }
   hist = husk_json_get (config, "history");

@@ -44,7 +44,8 @@ static const struct husk_cli_option images_options[] = {
 };
 
 static const struct husk_cli_command images_command = {
-  "images", "[-q]", "List the images in the store.", images_options, NULL,
+  "images",       "[-q]", "List the images in the store.",
+  images_options, NULL,   { 0, 0, "takes no arguments" },
 };
 
 int
@@ -53,22 +54,18 @@ husk_cmd_images (struct husk_global *g, int argc, char **argv, struct husk_error
   cleanup_store struct husk_store *store = NULL;
   struct husk_image_list list;
   bool quiet = false;
-  int c;
+  int c, first;
 
   optind = 1;
-  while ((c = husk_cli_next_option (&images_command, argc, argv, err)) != -1)
+  while ((c = husk_cli_next_option (&images_command, argc, argv, err)) > 0)
     switch (c)
       {
       case 'q':
         quiet = true;
         break;
-      case HUSK_CLI_HELP_SHOWN:
-        return 0;
-      default:
-        return -1;
       }
-  if (optind != argc)
-    return husk_cli_usage_error (err, "images", "takes no arguments");
+  if ((first = husk_cli_operands (&images_command, c, argc, err)) <= 0)
+    return first;
   if (husk_cli_open_store (g, &store, err) < 0 || husk_images_load (store, &list, err) < 0)
     return -1;
 

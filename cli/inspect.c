@@ -118,6 +118,7 @@ static const struct husk_cli_command inspect_command = {
   "with their digests and sizes, and the history.",
   inspect_options,
   NULL,
+  { 1, HUSK_CLI_ANY, "expects at least one image or container" },
 };
 
 int
@@ -128,23 +129,14 @@ husk_cmd_inspect (struct husk_global *g, int argc, char **argv, struct husk_erro
   struct husk_image_list list = { 0 };
   const char *buf;
   size_t len;
-  int c, rc = -1;
+  int first, rc = -1;
 
-  optind = 1;
-  while ((c = husk_cli_next_option (&inspect_command, argc, argv, err)) != -1)
-    switch (c)
-      {
-      case HUSK_CLI_HELP_SHOWN:
-        return 0;
-      default:
-        return -1;
-      }
-  if (optind >= argc)
-    return husk_cli_usage_error (err, "inspect", "expects at least one image or container");
+  if ((first = husk_cli_parse (&inspect_command, argc, argv, err)) <= 0)
+    return first;
   if (husk_cli_open_store (g, &store, err) < 0 || husk_images_load (store, &list, err) < 0)
     return -1;
   husk_jgen_array_open (gen);
-  for (int i = optind; i < argc; i++)
+  for (int i = first; i < argc; i++)
     {
       cleanup_error struct husk_error *imgerr = NULL;
       const struct husk_image *img = husk_images_lookup (&list, argv[i], &imgerr);

@@ -89,6 +89,7 @@ static const struct husk_cli_command load_command = {
   "that of Docker 25 and later, or \"husk save\" output).",
   load_options,
   NULL,
+  { 0, 0, "takes no arguments" },
 };
 
 int
@@ -96,10 +97,10 @@ husk_cmd_load (struct husk_global *g, int argc, char **argv, struct husk_error *
 {
   const char *input = NULL;
   bool quiet = false;
-  int c;
+  int c, first;
 
   optind = 1;
-  while ((c = husk_cli_next_option (&load_command, argc, argv, err)) != -1)
+  while ((c = husk_cli_next_option (&load_command, argc, argv, err)) > 0)
     switch (c)
       {
       case 'i':
@@ -108,13 +109,9 @@ husk_cmd_load (struct husk_global *g, int argc, char **argv, struct husk_error *
       case 'q':
         quiet = true;
         break;
-      case HUSK_CLI_HELP_SHOWN:
-        return 0;
-      default:
-        return -1;
       }
-  if (optind != argc)
-    return husk_cli_usage_error (err, "load", "takes no arguments");
+  if ((first = husk_cli_operands (&load_command, c, argc, err)) <= 0)
+    return first;
   if (input == NULL)
     return husk_cli_usage_error (err, "load",
                                  "needs -i FILE (reading an archive from stdin is not supported)");

@@ -92,6 +92,7 @@ static const struct husk_cli_command login_command = {
   "Check credentials with REGISTRY and store them for husk pull.",
   login_options,
   NULL,
+  { 1, 1, "expects exactly one registry" },
 };
 
 int
@@ -102,11 +103,11 @@ husk_cmd_login (struct husk_global *g, int argc, char **argv, struct husk_error 
   cleanup_free char *pass = NULL;
   cleanup_free char *name = NULL;
   bool from_stdin = false, tls_verify = true;
-  int c;
+  int c, first;
 
   (void) g;
   optind = 1;
-  while ((c = husk_cli_next_option (&login_command, argc, argv, err)) != -1)
+  while ((c = husk_cli_next_option (&login_command, argc, argv, err)) > 0)
     switch (c)
       {
       case 'u':
@@ -129,19 +130,15 @@ husk_cmd_login (struct husk_global *g, int argc, char **argv, struct husk_error 
           return husk_cli_usage_error (err, "login", "--tls-verify takes true or false, not \"%s\"",
                                        optarg);
         break;
-      case HUSK_CLI_HELP_SHOWN:
-        return 0;
-      default:
-        return -1;
       }
-  if (argc - optind != 1)
-    return husk_cli_usage_error (err, "login", "expects exactly one registry");
+  if ((first = husk_cli_operands (&login_command, c, argc, err)) <= 0)
+    return first;
   if (pass && from_stdin)
     return husk_cli_usage_error (err, "login",
                                  "--password and --password-stdin exclude each other");
-  name = husk_auth_registry_name (argv[optind]);
+  name = husk_auth_registry_name (argv[first]);
   if (!valid_registry (name))
-    return husk_cli_usage_error (err, "login", "invalid registry \"%s\"", argv[optind]);
+    return husk_cli_usage_error (err, "login", "invalid registry \"%s\"", argv[first]);
   if (user == NULL)
     {
       if (!isatty (STDIN_FILENO) || from_stdin)

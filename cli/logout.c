@@ -21,6 +21,7 @@ static const struct husk_cli_command logout_command = {
   "Remove the credentials husk login stored for REGISTRY.",
   logout_options,
   NULL,
+  { 0, HUSK_CLI_ANY, NULL }, /* One registry, or none with --all: counted below.  */
 };
 
 int
@@ -28,33 +29,31 @@ husk_cmd_logout (struct husk_global *g, int argc, char **argv, struct husk_error
 {
   cleanup_free char *name = NULL;
   bool all = false;
-  int c, r;
+  int c, first, r;
 
   (void) g;
   optind = 1;
-  while ((c = husk_cli_next_option (&logout_command, argc, argv, err)) != -1)
+  while ((c = husk_cli_next_option (&logout_command, argc, argv, err)) > 0)
     switch (c)
       {
       case 'a':
         all = true;
         break;
-      case HUSK_CLI_HELP_SHOWN:
-        return 0;
-      default:
-        return -1;
       }
+  if ((first = husk_cli_operands (&logout_command, c, argc, err)) <= 0)
+    return first;
   if (all)
     {
-      if (argc - optind != 0)
+      if (argc - first != 0)
         return husk_cli_usage_error (err, "logout", "--all takes no registry");
       if (husk_auth_remove (NULL, err) < 0)
         return husk_error_wrap (err, "logout");
       printf ("Removed login credentials for all registries\n");
       return 0;
     }
-  if (argc - optind != 1)
+  if (argc - first != 1)
     return husk_cli_usage_error (err, "logout", "expects exactly one registry");
-  name = husk_auth_registry_name (argv[optind]);
+  name = husk_auth_registry_name (argv[first]);
   r = husk_auth_remove (name, err);
   if (r < 0)
     return husk_error_wrap (err, "logout \"%s\"", name);

@@ -687,6 +687,7 @@ static const struct husk_cli_command logs_command = {
   logs_options,
   "TIME is an RFC 3339 time (2024-01-02T15:04:05Z, or local time without a zone),\n"
   "Unix seconds (1704207845.5) or a duration before now (10m, 1h30m).",
+  { 1, 1, "expects one container" },
 };
 
 int
@@ -704,11 +705,11 @@ husk_cmd_logs (struct husk_global *g, int argc, char **argv, struct husk_error *
   struct logs_opts o = { 0 };
   struct reader r = { 0 };
   struct timespec now;
-  int ch, rc;
+  int ch, first, rc;
 
   clock_gettime (CLOCK_REALTIME, &now);
   optind = 1;
-  while ((ch = husk_cli_next_option (&logs_command, argc, argv, err)) != -1)
+  while ((ch = husk_cli_next_option (&logs_command, argc, argv, err)) > 0)
     switch (ch)
       {
       case 'f':
@@ -736,22 +737,18 @@ husk_cmd_logs (struct husk_global *g, int argc, char **argv, struct husk_error *
           return -1;
         o.has_until = true;
         break;
-      case HUSK_CLI_HELP_SHOWN:
-        return 0;
-      default:
-        return -1;
       }
-  if (argc - optind != 1)
-    return husk_cli_usage_error (err, "logs", "expects one container");
+  if ((first = husk_cli_operands (&logs_command, ch, argc, err)) <= 0)
+    return first;
 
   if (husk_cli_open_store (g, &store, err) < 0)
     return -1;
-  if (husk_ctr_load (store, argv[optind], &c, err) < 0)
+  if (husk_ctr_load (store, argv[first], &c, err) < 0)
     return -1;
   log_path = husk_ctr_log_path (store, c);
   dir = husk_ctr_dir (store, c);
   if (open_log (log_path, &fd, err) < 0)
-    return husk_error_wrap (err, "logs %s", argv[optind]);
+    return husk_error_wrap (err, "logs %s", argv[first]);
   if (fd >= 0 && o.has_tail)
     {
       off_t start = 0;
@@ -760,7 +757,7 @@ husk_cmd_logs (struct husk_global *g, int argc, char **argv, struct husk_error *
         {
           if (*err == NULL)
             husk_error_set (err, errno, "seek log");
-          return husk_error_wrap (err, "logs %s", argv[optind]);
+          return husk_error_wrap (err, "logs %s", argv[first]);
         }
       r.off = start;
     }
@@ -790,7 +787,7 @@ husk_cmd_logs (struct husk_global *g, int argc, char **argv, struct husk_error *
   if (rc < 0)
     {
       out_flush (out, NULL);
-      return husk_error_wrap (err, "logs %s", argv[optind]);
+      return husk_error_wrap (err, "logs %s", argv[first]);
     }
   return 0;
 }

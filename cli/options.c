@@ -96,6 +96,32 @@ husk_cli_next_option (const struct husk_cli_command *cmd, int argc, char **argv,
   return c;
 }
 
+int
+husk_cli_operands (const struct husk_cli_command *cmd, int c, int argc, struct husk_error **err)
+{
+  const struct husk_cli_operands *ops = &cmd->operands;
+  int n = argc - optind;
+
+  if (c == HUSK_CLI_HELP_SHOWN)
+    return 0;
+  if (c != -1)
+    return -1; /* *ERR is set.  */
+  if (ops->message && (n < ops->min || (ops->max != HUSK_CLI_ANY && n > ops->max)))
+    return husk_cli_usage_error (err, cmd->name, "%s", ops->message);
+  return optind;
+}
+
+int
+husk_cli_parse (const struct husk_cli_command *cmd, int argc, char **argv, struct husk_error **err)
+{
+  int c;
+
+  optind = 1;
+  while ((c = husk_cli_next_option (cmd, argc, argv, err)) > 0)
+    abort (); /* An option the caller has no case for: a programming error.  */
+  return husk_cli_operands (cmd, c, argc, err);
+}
+
 /* "-f, --force", "    --name NAME", "    --tls-verify[=BOOL]".  */
 static void
 format_flags (const struct husk_cli_option *o, char *buf, size_t size)

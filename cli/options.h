@@ -37,6 +37,16 @@ struct husk_cli_option
 #define HUSK_CLI_OPTIONS_END { NULL, 0, HUSK_CLI_ARG_NONE, NULL, NULL }
 /* clang-format on */
 
+/* How many operands (the words after the options) a command takes: at least MIN and at most
+   MAX (HUSK_CLI_ANY: no limit); any other count is the usage error "NAME: MESSAGE".  A NULL
+   MESSAGE checks nothing (the command counts its operands itself).  */
+#define HUSK_CLI_ANY (-1)
+struct husk_cli_operands
+{
+  int min, max;
+  const char *message; /* "expects one container", "takes no arguments".  */
+};
+
 /* One command.  */
 struct husk_cli_command
 {
@@ -47,6 +57,7 @@ struct husk_cli_command
   const struct husk_cli_option *options; /* Ended by a row whose name is NULL.  The row named
                                             "help" prints the help.  */
   const char *notes;                     /* NULL, or a paragraph printed after the options.  */
+  struct husk_cli_operands operands;
 };
 
 /* What husk_cli_next_option returns after printing the help.  */
@@ -59,6 +70,19 @@ struct husk_cli_command
    Set optind to 1 before the first call.  */
 int husk_cli_next_option (const struct husk_cli_command *cmd, int argc, char **argv,
                           struct husk_error **err);
+
+/* After a command's option loop (`while ((c = husk_cli_next_option (...)) > 0) switch (c)...`):
+   C is husk_cli_next_option's last return.  Returns the index in ARGV of the first operand
+   (ARGC when there are none) once their count is checked against CMD->operands, 0 when C says
+   the help was printed (the command then exits with 0), or -1 with *ERR set: the option error
+   C reports, or the usage error "NAME: MESSAGE" (exit status 125) for a wrong count.  */
+int husk_cli_operands (const struct husk_cli_command *cmd, int c, int argc,
+                       struct husk_error **err);
+
+/* The whole parse of a command whose only option is -h/--help: husk_cli_next_option's loop,
+   then husk_cli_operands, whose return this is.  */
+int husk_cli_parse (const struct husk_cli_command *cmd, int argc, char **argv,
+                    struct husk_error **err);
 
 /* CMD's --help on stdout: "Usage: husk NAME USAGE", the summary, then one line per option.  */
 void husk_cli_print_help (const struct husk_cli_command *cmd);

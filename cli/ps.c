@@ -117,7 +117,7 @@ static const struct husk_cli_option ps_options[] = {
 };
 
 static const struct husk_cli_command ps_command = {
-  "ps", "[OPTIONS]", "List running containers.", ps_options, NULL,
+  "ps", "[OPTIONS]", "List running containers.", ps_options, NULL, { 0, 0, "takes no arguments" },
 };
 
 int
@@ -128,10 +128,10 @@ husk_cmd_ps (struct husk_global *g, int argc, char **argv, struct husk_error **e
   struct row *rows = NULL;
   size_t n = 0, n_rows = 0;
   bool all = false, quiet = false, trunc = true, json = false;
-  int c;
+  int c, first;
 
   optind = 1;
-  while ((c = husk_cli_next_option (&ps_command, argc, argv, err)) != -1)
+  while ((c = husk_cli_next_option (&ps_command, argc, argv, err)) > 0)
     switch (c)
       {
       case 'a':
@@ -149,13 +149,9 @@ husk_cmd_ps (struct husk_global *g, int argc, char **argv, struct husk_error **e
         else if (strcmp (optarg, "table") != 0)
           return husk_cli_usage_error (err, "ps", "format \"%s\": only json and table", optarg);
         break;
-      case HUSK_CLI_HELP_SHOWN:
-        return 0;
-      default:
-        return -1;
       }
-  if (optind != argc)
-    return husk_cli_usage_error (err, "ps", "takes no arguments");
+  if ((first = husk_cli_operands (&ps_command, c, argc, err)) <= 0)
+    return first;
   if (husk_cli_open_store (g, &store, err) < 0 || husk_ctr_list (store, &v, &n, err) < 0)
     return -1;
   rows = husk_xcalloc (n + 1, sizeof (*rows));

@@ -96,6 +96,7 @@ static const struct husk_cli_command pull_command = {
   "                 a docker save archive: every image in it",
   pull_options,
   NULL,
+  { 1, 1, "expects exactly one source" },
 };
 
 int
@@ -108,11 +109,11 @@ husk_cmd_pull (struct husk_global *g, int argc, char **argv, struct husk_error *
   const struct husk_idmap *map;
   struct pull_job job = { 0 };
   const char *source;
-  int c;
+  int c, first;
 
   job.tls_verify = true;
   optind = 1;
-  while ((c = husk_cli_next_option (&pull_command, argc, argv, err)) != -1)
+  while ((c = husk_cli_next_option (&pull_command, argc, argv, err)) > 0)
     switch (c)
       {
       case 'q':
@@ -130,14 +131,10 @@ husk_cmd_pull (struct husk_global *g, int argc, char **argv, struct husk_error *
           return husk_cli_usage_error (err, "pull", "--tls-verify takes true or false, not \"%s\"",
                                        optarg);
         break;
-      case HUSK_CLI_HELP_SHOWN:
-        return 0;
-      default:
-        return -1;
       }
-  if (argc - optind != 1)
-    return husk_cli_usage_error (err, "pull", "expects exactly one source");
-  source = argv[optind];
+  if ((first = husk_cli_operands (&pull_command, c, argc, err)) <= 0)
+    return first;
+  source = argv[first];
   if (husk_str_has_prefix (source, "docker-archive:"))
     {
       const char *file = source + strlen ("docker-archive:");

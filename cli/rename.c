@@ -18,7 +18,12 @@ static const struct husk_cli_option rename_options[] = {
 };
 
 static const struct husk_cli_command rename_command = {
-  "rename", "CONTAINER NEW_NAME", "Give a container another name.", rename_options, NULL,
+  "rename",
+  "CONTAINER NEW_NAME",
+  "Give a container another name.",
+  rename_options,
+  NULL,
+  { 2, 2, "expects a container and a new name" },
 };
 
 int
@@ -27,32 +32,22 @@ husk_cmd_rename (struct husk_global *g, int argc, char **argv, struct husk_error
   cleanup_store struct husk_store *store = NULL;
   cleanup_ctr struct husk_ctr *ctr = NULL;
   char *old;
-  int c;
+  int first;
 
-  optind = 1;
-  while ((c = husk_cli_next_option (&rename_command, argc, argv, err)) != -1)
-    switch (c)
-      {
-      case HUSK_CLI_HELP_SHOWN:
-        return 0;
-      default:
-        return -1;
-      }
-  if (argc - optind != 2)
-    return husk_cli_usage_error (err, "rename", "expects a container and a new name");
-  if (!husk_ctr_name_valid (argv[optind + 1]))
+  if ((first = husk_cli_parse (&rename_command, argc, argv, err)) <= 0)
+    return first;
+  if (!husk_ctr_name_valid (argv[first + 1]))
     return husk_cli_usage_error (
-        err, "rename", "name \"%s\": only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed", argv[optind + 1]);
-  if (husk_cli_open_store (g, &store, err) < 0
-      || husk_ctr_load (store, argv[optind], &ctr, err) < 0)
+        err, "rename", "name \"%s\": only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed", argv[first + 1]);
+  if (husk_cli_open_store (g, &store, err) < 0 || husk_ctr_load (store, argv[first], &ctr, err) < 0)
     return -1;
-  if (ctr->name && strcmp (ctr->name, argv[optind + 1]) == 0)
+  if (ctr->name && strcmp (ctr->name, argv[first + 1]) == 0)
     return husk_error_set (err, 0, "container %.12s is already named \"%s\"", ctr->id, ctr->name);
   /* The new name is claimed first: a failure leaves the old one in place.  */
-  if (husk_ctr_name_claim (store, argv[optind + 1], ctr->id, err) < 0)
+  if (husk_ctr_name_claim (store, argv[first + 1], ctr->id, err) < 0)
     return -1;
   old = ctr->name;
-  ctr->name = husk_xstrdup (argv[optind + 1]);
+  ctr->name = husk_xstrdup (argv[first + 1]);
   if (husk_ctr_save_config (store, ctr, true, err) < 0)
     {
       husk_ctr_name_release (store, ctr->name, ctr->id);

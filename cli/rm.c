@@ -77,17 +77,22 @@ static const struct husk_cli_option rm_options[] = {
 };
 
 static const struct husk_cli_command rm_command = {
-  "rm", "[-f] [-v] CONTAINER...", "Remove containers.", rm_options, NULL,
+  "rm",
+  "[-f] [-v] CONTAINER...",
+  "Remove containers.",
+  rm_options,
+  NULL,
+  { 1, HUSK_CLI_ANY, "expects at least one container" },
 };
 
 int
 husk_cmd_rm (struct husk_global *g, int argc, char **argv, struct husk_error **err)
 {
   struct rm_opts o = { 0 };
-  int c;
+  int c, first;
 
   optind = 1;
-  while ((c = husk_cli_next_option (&rm_command, argc, argv, err)) != -1)
+  while ((c = husk_cli_next_option (&rm_command, argc, argv, err)) > 0)
     switch (c)
       {
       case 'f':
@@ -96,12 +101,10 @@ husk_cmd_rm (struct husk_global *g, int argc, char **argv, struct husk_error **e
       case 'v':
         /* husk makes no anonymous volumes: there is nothing more to remove.  */
         break;
-      case HUSK_CLI_HELP_SHOWN:
-        return 0;
-      default:
-        return -1;
       }
-  return husk_cli_each_container (g, "rm", argc, argv, optind, rm_one, &o, err);
+  if ((first = husk_cli_operands (&rm_command, c, argc, err)) <= 0)
+    return first;
+  return husk_cli_each_container (g, "rm", argc, argv, first, rm_one, &o, err);
 }
 
 static const struct husk_cli_option prune_options[] = {
@@ -111,7 +114,8 @@ static const struct husk_cli_option prune_options[] = {
 };
 
 static const struct husk_cli_command prune_command = {
-  "container prune", "[-f]", "Remove every container that is not running.", prune_options, NULL,
+  "container prune", "[-f]", "Remove every container that is not running.",
+  prune_options,     NULL,   { 0, 0, "takes no arguments" },
 };
 
 int
@@ -120,21 +124,17 @@ husk_cmd_container_prune (struct husk_global *g, int argc, char **argv, struct h
   cleanup_store struct husk_store *store = NULL;
   struct husk_ctr **v = NULL;
   size_t n = 0;
-  int c, failed = 0;
+  int c, first, failed = 0;
 
   optind = 1;
-  while ((c = husk_cli_next_option (&prune_command, argc, argv, err)) != -1)
+  while ((c = husk_cli_next_option (&prune_command, argc, argv, err)) > 0)
     switch (c)
       {
       case 'f':
         break; /* husk never asks.  */
-      case HUSK_CLI_HELP_SHOWN:
-        return 0;
-      default:
-        return -1;
       }
-  if (optind != argc)
-    return husk_cli_usage_error (err, "container prune", "takes no arguments");
+  if ((first = husk_cli_operands (&prune_command, c, argc, err)) <= 0)
+    return first;
   if (husk_cli_open_store (g, &store, err) < 0 || husk_ctr_list (store, &v, &n, err) < 0)
     return -1;
   {

@@ -101,29 +101,26 @@ static const struct husk_cli_command rmi_command = {
   "deleted.  An image a container was made from is kept.",
   rmi_options,
   NULL,
+  { 1, HUSK_CLI_ANY, "expects at least one image" },
 };
 
 int
 husk_cmd_rmi (struct husk_global *g, int argc, char **argv, struct husk_error **err)
 {
   struct rmi_job job = { 0 };
-  int c;
+  int c, first;
 
   optind = 1;
-  while ((c = husk_cli_next_option (&rmi_command, argc, argv, err)) != -1)
+  while ((c = husk_cli_next_option (&rmi_command, argc, argv, err)) > 0)
     switch (c)
       {
       case 'f':
         job.force = true;
         break;
-      case HUSK_CLI_HELP_SHOWN:
-        return 0;
-      default:
-        return -1;
       }
-  if (optind >= argc)
-    return husk_cli_usage_error (err, "rmi", "expects at least one image");
-  job.refs = argv + optind;
+  if ((first = husk_cli_operands (&rmi_command, c, argc, err)) <= 0)
+    return first;
+  job.refs = argv + first;
   return run_job (g, &job, err);
 }
 
@@ -142,16 +139,17 @@ static const struct husk_cli_command prune_command = {
   "no image references (such as those of a pull that was killed).",
   prune_options,
   NULL,
+  { 0, 0, "takes no arguments" },
 };
 
 int
 husk_cmd_image_prune (struct husk_global *g, int argc, char **argv, struct husk_error **err)
 {
   struct rmi_job job = { .prune = true };
-  int c;
+  int c, first;
 
   optind = 1;
-  while ((c = husk_cli_next_option (&prune_command, argc, argv, err)) != -1)
+  while ((c = husk_cli_next_option (&prune_command, argc, argv, err)) > 0)
     switch (c)
       {
       case 'a':
@@ -159,12 +157,8 @@ husk_cmd_image_prune (struct husk_global *g, int argc, char **argv, struct husk_
         break;
       case 'f':
         break;
-      case HUSK_CLI_HELP_SHOWN:
-        return 0;
-      default:
-        return -1;
       }
-  if (optind != argc)
-    return husk_cli_usage_error (err, "image prune", "takes no arguments");
+  if ((first = husk_cli_operands (&prune_command, c, argc, err)) <= 0)
+    return first;
   return run_job (g, &job, err);
 }

@@ -246,6 +246,7 @@ static const struct husk_cli_command run_command = {
   "Run a command in a new container and exit with its status.",
   run_options,
   NULL,
+  { 1, HUSK_CLI_ANY, "expects an image" },
 };
 
 static const struct husk_cli_command create_command = {
@@ -254,6 +255,7 @@ static const struct husk_cli_command create_command = {
   "Create a container and print its ID; \"husk start\" runs it.",
   run_options + 1,
   NULL,
+  { 1, HUSK_CLI_ANY, "expects an image" },
 };
 
 static void
@@ -269,7 +271,8 @@ static int
 create_container (struct husk_global *g, int argc, char **argv, bool *ret_detach,
                   struct husk_store **ret_store, struct husk_ctr **ret_ctr, struct husk_error **err)
 {
-  bool create = strcmp (cmd, "create") == 0;
+  const struct husk_cli_command *table
+      = strcmp (cmd, "create") == 0 ? &create_command : &run_command;
   cleanup_store struct husk_store *store = NULL;
   cleanup_free char *profile = NULL;
   cleanup_free struct husk_rlimit *rlimits = NULL;
@@ -278,13 +281,12 @@ create_container (struct husk_global *g, int argc, char **argv, bool *ret_detach
   size_t n_mounts = 0, n_rlimits = 0;
   struct husk_create_opts o = { .warn = print_warning };
   uint64_t mask;
-  int c, r = -1;
+  int c, first, r = -1;
 
   *ret_detach = false;
   user_env = husk_xcalloc (1, sizeof (char *));
   optind = 1;
-  while ((c = husk_cli_next_option (create ? &create_command : &run_command, argc, argv, err))
-         != -1)
+  while ((c = husk_cli_next_option (table, argc, argv, err)) > 0)
     switch (c)
       {
       case OPT_RM:
@@ -395,20 +397,15 @@ create_container (struct husk_global *g, int argc, char **argv, bool *ret_detach
       case 't':
         o.tty = true;
         break;
-      case HUSK_CLI_HELP_SHOWN:
-        r = 1;
-        goto fail;
-      default:
-        goto fail;
       }
-  if (optind >= argc)
+  if ((first = husk_cli_operands (table, c, argc, err)) <= 0)
     {
-      husk_cli_usage_error (err, cmd, "expects an image");
+      r = first == 0 ? 1 : -1;
       goto fail;
     }
 
-  o.image = argv[optind];
-  o.args = argv + optind + 1;
+  o.image = argv[first];
+  o.args = argv + first + 1;
   o.env = user_env;
   o.mounts = mounts;
   o.n_mounts = n_mounts;

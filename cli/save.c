@@ -25,6 +25,7 @@ static const struct husk_cli_command save_command = {
   "uncompressed layers) that docker load, podman load and husk load read.",
   save_options,
   NULL,
+  { 1, HUSK_CLI_ANY, "expects at least one image" },
 };
 
 int
@@ -38,32 +39,28 @@ husk_cmd_save (struct husk_global *g, int argc, char **argv, struct husk_error *
   struct husk_image_list list = { 0 };
   const char *output = NULL;
   size_t n;
-  int c, rc = -1;
+  int c, first, rc = -1;
 
   optind = 1;
-  while ((c = husk_cli_next_option (&save_command, argc, argv, err)) != -1)
+  while ((c = husk_cli_next_option (&save_command, argc, argv, err)) > 0)
     switch (c)
       {
       case 'o':
         output = optarg;
         break;
-      case HUSK_CLI_HELP_SHOWN:
-        return 0;
-      default:
-        return -1;
       }
-  if (optind >= argc)
-    return husk_cli_usage_error (err, "save", "expects at least one image");
+  if ((first = husk_cli_operands (&save_command, c, argc, err)) <= 0)
+    return first;
   if (output == NULL)
     return husk_cli_usage_error (err, "save", "needs -o FILE");
-  n = (size_t) (argc - optind);
+  n = (size_t) (argc - first);
   if (husk_cli_open_store (g, &store, err) < 0 || husk_images_load (store, &list, err) < 0)
     return -1;
   imgs = husk_xcalloc (n, sizeof (*imgs));
   names = husk_xcalloc (n, sizeof (*names));
   for (size_t i = 0; i < n; i++)
     {
-      imgs[i] = husk_images_lookup (&list, argv[optind + (int) i], err);
+      imgs[i] = husk_images_lookup (&list, argv[first + (int) i], err);
       if (imgs[i] == NULL)
         goto out;
       names[i] = imgs[i]->names;

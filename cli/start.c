@@ -101,7 +101,12 @@ static const struct husk_cli_option start_options[] = {
 };
 
 static const struct husk_cli_command start_command = {
-  "start", "[OPTIONS] CONTAINER...", "Start created or stopped containers.", start_options, NULL,
+  "start",
+  "[OPTIONS] CONTAINER...",
+  "Start created or stopped containers.",
+  start_options,
+  NULL,
+  { 1, HUSK_CLI_ANY, "expects at least one container" },
 };
 
 int
@@ -109,10 +114,10 @@ husk_cmd_start (struct husk_global *g, int argc, char **argv, struct husk_error 
 {
   cleanup_store struct husk_store *store = NULL;
   bool attach = false, interactive = false;
-  int c, rc = 0, status = 0;
+  int c, first, rc = 0, status = 0;
 
   optind = 1;
-  while ((c = husk_cli_next_option (&start_command, argc, argv, err)) != -1)
+  while ((c = husk_cli_next_option (&start_command, argc, argv, err)) > 0)
     switch (c)
       {
       case 'a':
@@ -121,18 +126,14 @@ husk_cmd_start (struct husk_global *g, int argc, char **argv, struct husk_error 
       case 'i':
         interactive = true;
         break;
-      case HUSK_CLI_HELP_SHOWN:
-        return 0;
-      default:
-        return -1;
       }
-  if (optind >= argc)
-    return husk_cli_usage_error (err, "start", "expects at least one container");
-  if (attach && argc - optind > 1)
+  if ((first = husk_cli_operands (&start_command, c, argc, err)) <= 0)
+    return first;
+  if (attach && argc - first > 1)
     return husk_cli_usage_error (err, "start", "-a takes one container");
   if (husk_cli_open_store (g, &store, err) < 0)
     return -1;
-  for (int i = optind; i < argc; i++)
+  for (int i = first; i < argc; i++)
     {
       cleanup_ctr struct husk_ctr *ctr = NULL;
       cleanup_error struct husk_error *e = NULL;
@@ -140,7 +141,7 @@ husk_cmd_start (struct husk_global *g, int argc, char **argv, struct husk_error 
       if (husk_ctr_load (store, argv[i], &ctr, &e) < 0
           || start_one (store, ctr, attach, interactive, &status, &e) < 0)
         {
-          if (argc - optind == 1)
+          if (argc - first == 1)
             {
               *err = TAKE_PTR (e);
               return -1;
@@ -172,17 +173,18 @@ static const struct husk_cli_command restart_command = {
   "Stop containers (as husk stop does) and start them again.",
   restart_options,
   NULL,
+  { 1, HUSK_CLI_ANY, "expects at least one container" },
 };
 
 int
 husk_cmd_restart (struct husk_global *g, int argc, char **argv, struct husk_error **err)
 {
   cleanup_store struct husk_store *store = NULL;
-  int c, timeout = 10, failed = 0;
+  int c, first, timeout = 10, failed = 0;
   uint64_t v;
 
   optind = 1;
-  while ((c = husk_cli_next_option (&restart_command, argc, argv, err)) != -1)
+  while ((c = husk_cli_next_option (&restart_command, argc, argv, err)) > 0)
     switch (c)
       {
       case 't':
@@ -191,22 +193,18 @@ husk_cmd_restart (struct husk_global *g, int argc, char **argv, struct husk_erro
                                        optarg);
         timeout = (int) v;
         break;
-      case HUSK_CLI_HELP_SHOWN:
-        return 0;
-      default:
-        return -1;
       }
-  if (optind >= argc)
-    return husk_cli_usage_error (err, "restart", "expects at least one container");
+  if ((first = husk_cli_operands (&restart_command, c, argc, err)) <= 0)
+    return first;
   if (husk_cli_open_store (g, &store, err) < 0)
     return -1;
-  for (int i = optind; i < argc; i++)
+  for (int i = first; i < argc; i++)
     {
       cleanup_error struct husk_error *e = NULL;
 
       if (restart_one (store, argv[i], timeout, &e) < 0)
         {
-          if (argc - optind == 1)
+          if (argc - first == 1)
             {
               *err = TAKE_PTR (e);
               return -1;

@@ -49,6 +49,7 @@ static const struct husk_cli_command stop_command = {
   "Send the image's StopSignal (SIGTERM by default), then SIGKILL after SECONDS (10).",
   stop_options,
   NULL,
+  { 1, HUSK_CLI_ANY, "expects at least one container" },
 };
 
 int
@@ -57,10 +58,10 @@ husk_cmd_stop (struct husk_global *g, int argc, char **argv, struct husk_error *
   struct stop_opts o = { .timeout = 10 };
   cleanup_error struct husk_error *e = NULL;
   uint64_t v;
-  int c;
+  int c, first;
 
   optind = 1;
-  while ((c = husk_cli_next_option (&stop_command, argc, argv, err)) != -1)
+  while ((c = husk_cli_next_option (&stop_command, argc, argv, err)) > 0)
     switch (c)
       {
       case 't':
@@ -73,12 +74,10 @@ husk_cmd_stop (struct husk_global *g, int argc, char **argv, struct husk_error *
         if (o.signal < 0)
           return husk_cli_usage_error (err, "stop", "%s", e->msg);
         break;
-      case HUSK_CLI_HELP_SHOWN:
-        return 0;
-      default:
-        return -1;
       }
-  return husk_cli_each_container (g, "stop", argc, argv, optind, stop_one, &o, err);
+  if ((first = husk_cli_operands (&stop_command, c, argc, err)) <= 0)
+    return first;
+  return husk_cli_each_container (g, "stop", argc, argv, first, stop_one, &o, err);
 }
 
 static int
@@ -105,16 +104,17 @@ static const struct husk_cli_command kill_command = {
   "Send SIGNAL (SIGKILL by default) to the containers' main process.",
   kill_options,
   NULL,
+  { 1, HUSK_CLI_ANY, "expects at least one container" },
 };
 
 int
 husk_cmd_kill (struct husk_global *g, int argc, char **argv, struct husk_error **err)
 {
   cleanup_error struct husk_error *e = NULL;
-  int c, sig = SIGKILL;
+  int c, first, sig = SIGKILL;
 
   optind = 1;
-  while ((c = husk_cli_next_option (&kill_command, argc, argv, err)) != -1)
+  while ((c = husk_cli_next_option (&kill_command, argc, argv, err)) > 0)
     switch (c)
       {
       case 's':
@@ -122,12 +122,10 @@ husk_cmd_kill (struct husk_global *g, int argc, char **argv, struct husk_error *
         if (sig < 0)
           return husk_cli_usage_error (err, "kill", "%s", e->msg);
         break;
-      case HUSK_CLI_HELP_SHOWN:
-        return 0;
-      default:
-        return -1;
       }
-  return husk_cli_each_container (g, "kill", argc, argv, optind, kill_one, &sig, err);
+  if ((first = husk_cli_operands (&kill_command, c, argc, err)) <= 0)
+    return first;
+  return husk_cli_each_container (g, "kill", argc, argv, first, kill_one, &sig, err);
 }
 
 static int
@@ -168,22 +166,15 @@ static const struct husk_cli_option wait_options[] = {
 
 static const struct husk_cli_command wait_command = {
   "wait",       "CONTAINER...", "Wait until the containers stop, then print their exit codes.",
-  wait_options, NULL,
+  wait_options, NULL,           { 1, HUSK_CLI_ANY, "expects at least one container" },
 };
 
 int
 husk_cmd_wait (struct husk_global *g, int argc, char **argv, struct husk_error **err)
 {
-  int c;
+  int first;
 
-  optind = 1;
-  while ((c = husk_cli_next_option (&wait_command, argc, argv, err)) != -1)
-    switch (c)
-      {
-      case HUSK_CLI_HELP_SHOWN:
-        return 0;
-      default:
-        return -1;
-      }
-  return husk_cli_each_container (g, "wait", argc, argv, optind, wait_one, NULL, err);
+  if ((first = husk_cli_parse (&wait_command, argc, argv, err)) <= 0)
+    return first;
+  return husk_cli_each_container (g, "wait", argc, argv, first, wait_one, NULL, err);
 }

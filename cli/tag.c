@@ -21,6 +21,7 @@ static const struct husk_cli_command tag_command = {
   "localhost/app:1.  A name another image had moves to this one.",
   tag_options,
   NULL,
+  { 2, HUSK_CLI_ANY, "expects an image and at least one name" },
 };
 
 int
@@ -31,21 +32,12 @@ husk_cmd_tag (struct husk_global *g, int argc, char **argv, struct husk_error **
   struct husk_image_list list = { 0 };
   const struct husk_image *img;
   struct husk_image copy;
-  int c, rc = -1;
+  int first, rc = -1;
 
-  optind = 1;
-  while ((c = husk_cli_next_option (&tag_command, argc, argv, err)) != -1)
-    switch (c)
-      {
-      case HUSK_CLI_HELP_SHOWN:
-        return 0;
-      default:
-        return -1;
-      }
-  if (argc - optind < 2)
-    return husk_cli_usage_error (err, "tag", "expects an image and at least one name");
+  if ((first = husk_cli_parse (&tag_command, argc, argv, err)) <= 0)
+    return first;
   names = husk_xcalloc (1, sizeof (char *));
-  for (int i = optind + 1; i < argc; i++)
+  for (int i = first + 1; i < argc; i++)
     {
       cleanup_free char *n = husk_image_name_for_tag (argv[i], err);
       if (n == NULL)
@@ -56,7 +48,7 @@ husk_cmd_tag (struct husk_global *g, int argc, char **argv, struct husk_error **
     return -1;
   if (husk_images_load (store, &list, err) < 0)
     goto out;
-  img = husk_images_lookup (&list, argv[optind], err);
+  img = husk_images_lookup (&list, argv[first], err);
   if (img == NULL)
     goto out;
   copy = *img;

@@ -30,6 +30,7 @@ static const struct husk_cli_command top_command = {
   "Show the processes of a running container (ps options are accepted and ignored).",
   top_options,
   NULL,
+  { 0, HUSK_CLI_ANY, NULL }, /* Counted by husk_cmd_top.  */
 };
 
 /* A number from the first line of /proc/FILE that starts with KEY ("" for the first).  */
