@@ -233,15 +233,9 @@ husk_create (struct husk_store *s, const struct husk_create_opts *opts, struct h
   rec.stop_signal = cfg.stop_signal;
   rec.layers = img->layers;
   rec.spec = spec;
-  if (husk_ctr_save_config (s, &rec, opts->durable, err) < 0)
+  if (husk_ctr_save_new (s, &rec, opts->durable, ret, err) < 0)
     goto fail;
   husk_store_gc_unlock (s);
-  if (husk_ctr_load (s, id, ret, err) < 0)
-    {
-      undo (s, id, name, made_dir);
-      r = -1;
-      goto done;
-    }
   r = 0;
   goto done;
 

@@ -91,11 +91,11 @@ static const struct husk_jsonmap_field config_fields[] = {
 };
 #undef LAX
 
-int
-husk_ctr_save_config (struct husk_store *s, const struct husk_ctr *c, bool durable,
-                      struct husk_error **err)
+/* Encode C into G and write it as C's config.json.  */
+static int
+write_config (struct husk_store *s, const struct husk_ctr *c, bool durable, husk_jgen *g,
+              struct husk_error **err)
 {
-  cleanup_jgen husk_jgen *g = husk_jgen_new (true);
   cleanup_free char *path = husk_strdup_printf ("containers/%s/config.json", c->id);
   const char *buf;
   size_t len;
@@ -105,6 +105,29 @@ husk_ctr_save_config (struct husk_store *s, const struct husk_ctr *c, bool durab
   if (!durable)
     return husk_write_file_replace_at (husk_store_rootfd (s), path, buf, len, 0600, err);
   return husk_write_file_atomic_at (husk_store_rootfd (s), path, buf, len, 0600, err);
+}
+
+int
+husk_ctr_save_config (struct husk_store *s, const struct husk_ctr *c, bool durable,
+                      struct husk_error **err)
+{
+  cleanup_jgen husk_jgen *g = husk_jgen_new (true);
+
+  return write_config (s, c, durable, g, err);
+}
+
+int
+husk_ctr_save_new (struct husk_store *s, const struct husk_ctr *c, bool durable,
+                   struct husk_ctr **ret, struct husk_error **err)
+{
+  cleanup_jgen husk_jgen *g = husk_jgen_new (true);
+  const char *buf;
+  size_t len;
+
+  if (write_config (s, c, durable, g, err) < 0)
+    return -1;
+  buf = husk_jgen_buf (g, &len);
+  return husk_ctr_load_config_buf (s, c->id, buf, len, ret, err);
 }
 
 int

@@ -68,29 +68,36 @@ husk_ctr_open_dir (struct husk_store *s, struct husk_error **err)
 }
 
 /* containers/ID/config.json alone: no id map, no state.  */
+/* A record from config.json's BUF: its fields, without state.  */
 static int
-load_config (struct husk_store *s, const char *id, struct husk_ctr **ret, struct husk_error **err)
+parse_config (struct husk_store *s, const char *id, const char *buf, size_t len,
+              struct husk_ctr **ret, struct husk_error **err)
 {
-  cleanup_free char *path = husk_strdup_printf ("containers/%s/config.json", id);
-  cleanup_free char *buf = NULL;
   cleanup_ctr struct husk_ctr *c = husk_xcalloc (1, sizeof (*c));
-  size_t len;
 
   snprintf (c->id, sizeof (c->id), "%s", id);
-  if (husk_read_file_at (husk_store_rootfd (s), path, CONFIG_MAX, &buf, &len, err) < 0
-      || husk_ctr_parse_config (s, c, buf, len, err) < 0)
+  if (husk_ctr_parse_config (s, c, buf, len, err) < 0)
     return husk_error_wrap (err, "container %.12s", id);
   *ret = TAKE_PTR (c);
   return 0;
 }
 
 static int
-load_id (struct husk_store *s, const char *id, struct husk_ctr **ret, struct husk_error **err)
+load_config (struct husk_store *s, const char *id, struct husk_ctr **ret, struct husk_error **err)
 {
-  cleanup_ctr struct husk_ctr *c = NULL;
+  cleanup_free char *path = husk_strdup_printf ("containers/%s/config.json", id);
+  cleanup_free char *buf = NULL;
+  size_t len;
 
-  if (load_config (s, id, &c, err) < 0)
-    return -1;
+  if (husk_read_file_at (husk_store_rootfd (s), path, CONFIG_MAX, &buf, &len, err) < 0)
+    return husk_error_wrap (err, "container %.12s", id);
+  return parse_config (s, id, buf, len, ret, err);
+}
+
+/* The rest of loading a record just parsed: the caller's id map, then the state.  */
+static int
+load_finish (struct husk_store *s, struct husk_ctr *c, struct husk_error **err)
+{
   if (geteuid () != 0)
     {
       /* The caller's map, read once per process: ps of a thousand containers reads
@@ -106,6 +113,28 @@ load_id (struct husk_store *s, const char *id, struct husk_ctr **ret, struct hus
   husk_ctr_load_state (s, c);
   if (c->status == HUSK_CTR_RUNNING)
     husk_ctr_repair_state (s, c);
+  return 0;
+}
+
+static int
+load_id (struct husk_store *s, const char *id, struct husk_ctr **ret, struct husk_error **err)
+{
+  cleanup_ctr struct husk_ctr *c = NULL;
+
+  if (load_config (s, id, &c, err) < 0 || load_finish (s, c, err) < 0)
+    return -1;
+  *ret = TAKE_PTR (c);
+  return 0;
+}
+
+int
+husk_ctr_load_config_buf (struct husk_store *s, const char *id, const char *buf, size_t len,
+                          struct husk_ctr **ret, struct husk_error **err)
+{
+  cleanup_ctr struct husk_ctr *c = NULL;
+
+  if (parse_config (s, id, buf, len, &c, err) < 0 || load_finish (s, c, err) < 0)
+    return -1;
   *ret = TAKE_PTR (c);
   return 0;
 }

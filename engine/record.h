@@ -105,6 +105,14 @@ void husk_ctr_parse_state (struct husk_ctr *c, const char *buf, size_t len);
    A foreground --rm container skips the fsync: it is gone when husk returns.  */
 int husk_ctr_save_config (struct husk_store *s, const struct husk_ctr *c, bool durable,
                           struct husk_error **err);
+/* husk_ctr_save_config for a record just made (engine/create.c), then *RET: the container as
+   husk_ctr_load would read it back, parsed from the bytes written rather than read again from
+   the file.  Errors: those of the write and of husk_ctr_load.  */
+int husk_ctr_save_new (struct husk_store *s, const struct husk_ctr *c, bool durable,
+                       struct husk_ctr **ret, struct husk_error **err);
+/* husk_ctr_load of container ID from its config.json's bytes BUF (LEN), already in hand.  */
+int husk_ctr_load_config_buf (struct husk_store *s, const char *id, const char *buf, size_t len,
+                              struct husk_ctr **ret, struct husk_error **err);
 int husk_ctr_save_state (struct husk_store *s, const struct husk_ctr *c, struct husk_error **err);
 /* The same into DIRFD, a descriptor of containers/ID: what a monitor holds instead of the
    store.  */

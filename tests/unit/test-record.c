@@ -22,6 +22,7 @@
 #define ID_A "ab00000000000000000000000000000000000000000000000000000000000001"
 #define ID_B "ab10000000000000000000000000000000000000000000000000000000000002"
 #define ID_C "cd00000000000000000000000000000000000000000000000000000000000003"
+#define ID_D "9900000000000000000000000000000000000000000000000000000000000004"
 #define LAYER_1 "sha256:1111111111111111111111111111111111111111111111111111111111111111"
 #define LAYER_2 "sha256:2222222222222222222222222222222222222222222222222222222222222222"
 
@@ -310,6 +311,27 @@ test_round_trip (void)
   ok (got2 && same_record (bare, got2) && got2->name == NULL && got2->spec.cwd == NULL
           && got2->stop_signal == NULL && got2->spec.n_mounts == 0 && got2->started_at == NULL,
       "absent fields stay absent, and without state.json it is created");
+}
+
+/* husk_ctr_save_new (what create uses) hands back the record husk_ctr_load would read.  */
+static void
+test_save_new (void)
+{
+  cleanup_ctr struct husk_ctr *c = make_record (ID_D, "fresh", true);
+  cleanup_ctr struct husk_ctr *made = NULL;
+  cleanup_ctr struct husk_ctr *read = NULL;
+  struct husk_error *err = NULL;
+
+  ok (mkdirat (store->rootfd, "containers/" ID_D, 0700) == 0, "make a container's directory");
+  ok (husk_ctr_save_new (store, c, false, &made, &err) == 0, "save a new record");
+  husk_error_free (&err);
+  ok (husk_ctr_load (store, ID_D, &read, &err) == 0, "load it from its file");
+  husk_error_free (&err);
+  ok (made && read && same_record (made, read) && made->status == HUSK_CTR_CREATED,
+      "the record handed back is the one on disk, and it is created");
+  ok (made && strcmp (made->spec.seccomp_profile, c->spec.seccomp_profile) == 0
+          && made->spec.lowerdirs && made->spec.lowerdirs[1] && made->spec.idmap == NULL,
+      "with what loading adds: lower directories, and no id map as root");
 }
 
 static void
@@ -634,6 +656,7 @@ main (void)
       return 1;
     }
   test_round_trip ();
+  test_save_new ();
   test_state_parse ();
   test_names ();
   test_lookup ();
