@@ -19,6 +19,7 @@
 #include "reference.h"
 #include "util.h"
 #include "tarcleanup.h"
+#include "store-struct.h"
 #include "banned.h"
 
 #define SMALL_MAX (16 * 1024 * 1024)

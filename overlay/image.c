@@ -13,6 +13,7 @@
 #include "manifest.h"
 #include "reference.h"
 #include "util.h"
+#include "store-struct.h"
 #include "banned.h"
 
 #define IMAGES_FILE "images.json"

@@ -13,6 +13,7 @@
 #include "imagegc.h"
 #include "manifest.h"
 #include "util.h"
+#include "store-struct.h"
 #include "banned.h"
 
 void

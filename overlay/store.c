@@ -12,6 +12,7 @@
 #include "cleanup.h"
 #include "passwd.h"
 #include "store.h"
+#include "store-struct.h"
 #include "util.h"
 #include "banned.h"
 

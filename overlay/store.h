@@ -21,15 +21,9 @@
 #include "digest.h"
 #include "error.h"
 
-/* Private to overlay/: other folders call the functions below, never read these fields.  */
-struct husk_store
-{
-  char *root;
-  int rootfd;
-  int lockfd;
-  int lock_depth;
-  int gclockfd;
-};
+/* An open store; its fields are overlay/'s alone (internal/store-struct.h, on no other folder's
+   include path): other folders use the functions below.  */
+struct husk_store;
 
 /* Default location: $XDG_DATA_HOME/husk, ~/.local/share/husk, or /var/lib/husk for root.  */
 char *husk_store_default_root (void);

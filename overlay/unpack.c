@@ -20,6 +20,7 @@
 #include "util.h"
 #include "whiteout.h"
 #include "tarcleanup.h"
+#include "store-struct.h"
 #include "banned.h"
 
 #define READ_BUF_SIZE (1024 * 1024)

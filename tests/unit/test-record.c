@@ -212,9 +212,9 @@ save (struct husk_ctr *c, bool with_state, struct husk_error **err)
 {
   cleanup_free char *dir = husk_strdup_printf ("containers/%s", c->id);
 
-  if (mkdirat (store->rootfd, "containers", 0700) < 0 && errno != EEXIST)
+  if (mkdirat (husk_store_rootfd (store), "containers", 0700) < 0 && errno != EEXIST)
     return husk_error_set (err, errno, "mkdir containers");
-  if (mkdirat (store->rootfd, dir, 0700) < 0 && errno != EEXIST)
+  if (mkdirat (husk_store_rootfd (store), dir, 0700) < 0 && errno != EEXIST)
     return husk_error_set (err, errno, "mkdir %s", dir);
   if (husk_ctr_save_config (store, c, true, err) < 0)
     return -1;
@@ -299,7 +299,7 @@ test_round_trip (void)
   ok (husk_ctr_load (store, ID_A, &got, &err) == 0, "load it back by its full ID");
   husk_error_free (&err);
   ok (got && same_record (full, got), "every field of config.json and state.json comes back");
-  lower = husk_strdup_printf ("%s/layers/%s/diff", store->root, LAYER_2 + 7);
+  lower = husk_strdup_printf ("%s/layers/%s/diff", husk_store_root (store), LAYER_2 + 7);
   ok (got && got->spec.lowerdirs && got->spec.lowerdirs[1]
           && strcmp (got->spec.lowerdirs[1], lower) == 0 && got->spec.lowerdirs[2] == NULL,
       "the layers become lower directories in this store");
@@ -322,7 +322,7 @@ test_save_new (void)
   cleanup_ctr struct husk_ctr *read = NULL;
   struct husk_error *err = NULL;
 
-  ok (mkdirat (store->rootfd, "containers/" ID_D, 0700) == 0, "make a container's directory");
+  ok (mkdirat (husk_store_rootfd (store), "containers/" ID_D, 0700) == 0, "make a container's directory");
   ok (husk_ctr_save_new (store, c, false, &made, &err) == 0, "save a new record");
   husk_error_free (&err);
   ok (husk_ctr_load (store, ID_D, &read, &err) == 0, "load it from its file");
@@ -404,7 +404,7 @@ test_names (void)
           break;
         }
       link = husk_strdup_printf ("container-names/%s", name);
-      n = readlinkat (store->rootfd, link, target, sizeof (target) - 1);
+      n = readlinkat (husk_store_rootfd (store), link, target, sizeof (target) - 1);
       if (n >= 0)
         target[n] = '\0';
       if (!husk_ctr_name_valid (name) || husk_strv_contains (seen, name) || n != 64
@@ -419,7 +419,7 @@ test_names (void)
   for (size_t i = 0; seen[i]; i++)
     {
       cleanup_free char *link = husk_strdup_printf ("container-names/%s", seen[i]);
-      unlinkat (store->rootfd, link, 0);
+      unlinkat (husk_store_rootfd (store), link, 0);
     }
 }
 
@@ -482,10 +482,10 @@ put_file (struct husk_store *s, const char *id, const char *name, const char *te
   cleanup_free char *dir = husk_strdup_printf ("containers/%s", id);
   cleanup_free char *path = husk_strdup_printf ("%s/%s", dir, name);
 
-  if ((mkdirat (s->rootfd, "containers", 0700) < 0 && errno != EEXIST)
-      || (mkdirat (s->rootfd, dir, 0700) < 0 && errno != EEXIST))
+  if ((mkdirat (husk_store_rootfd (s), "containers", 0700) < 0 && errno != EEXIST)
+      || (mkdirat (husk_store_rootfd (s), dir, 0700) < 0 && errno != EEXIST))
     return husk_error_set (err, errno, "mkdir %s", dir);
-  return husk_write_file_atomic_at (s->rootfd, path, text, strlen (text), 0600, err);
+  return husk_write_file_atomic_at (husk_store_rootfd (s), path, text, strlen (text), 0600, err);
 }
 
 /* Records written before the spec held its masked and read-only paths load with Docker's (none
@@ -512,7 +512,7 @@ file_is (struct husk_store *s, const char *id, const char *name, const char *wan
   cleanup_free char *buf = NULL;
   size_t len;
 
-  if (husk_read_file_at (s->rootfd, path, 1 << 20, &buf, &len, NULL) < 0)
+  if (husk_read_file_at (husk_store_rootfd (s), path, 1 << 20, &buf, &len, NULL) < 0)
     return false;
   if (strcmp (name, "config.json") == 0)
     strip_paths (buf, &len);
