@@ -244,6 +244,32 @@ append_new (char ***v, const char *s)
   husk_strv_append (v, s);
 }
 
+/* The image ID and chain IDs of container ID's config.json when the record as a whole does not
+   load (a field this husk refuses, say one a newer husk wrote): its "image" and "layers"
+   alone, read leniently.  A file that is not a JSON object pins nothing: no command can load,
+   list or start that container, and husk rm cannot name it either.  */
+static void
+pins_of_unloadable (struct husk_store *s, const char *id, char ***ids, char ***chains)
+{
+  cleanup_free char *path = husk_strdup_printf ("containers/%s/config.json", id);
+  cleanup_free char *buf = NULL;
+  cleanup_json husk_json *root = NULL;
+  cleanup_strv char **layers = NULL;
+  const char *image;
+  size_t len;
+
+  if (husk_read_file_at (husk_store_rootfd (s), path, CONFIG_MAX, &buf, &len, NULL) < 0
+      || (root = husk_json_parse (buf, len, NULL)) == NULL)
+    return;
+  image = husk_json_get_string (root, "image");
+  if (husk_json_get (root, "layers"))
+    layers = husk_json_strv (husk_json_get (root, "layers"), "layers", NULL);
+  if (image && *image)
+    append_new (ids, image);
+  for (size_t k = 0; layers && layers[k]; k++)
+    append_new (chains, layers[k]);
+}
+
 int
 husk_ctr_images_in_use (struct husk_store *s, struct husk_images_in_use *ret,
                         struct husk_error **err)
@@ -264,7 +290,12 @@ husk_ctr_images_in_use (struct husk_store *s, struct husk_images_in_use *ret,
         continue;
       /* One being created has no record yet: nothing to protect then.  */
       if (load_config (s, de->d_name, &c, &e) < 0)
-        continue;
+        {
+          /* A record this husk cannot load whole still pins what it names.  */
+          if (e->errnum != ENOENT)
+            pins_of_unloadable (s, de->d_name, &ids, &chains);
+          continue;
+        }
       if (c->image && *c->image)
         append_new (&ids, c->image);
       for (size_t k = 0; c->layers && c->layers[k]; k++)

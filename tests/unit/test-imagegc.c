@@ -224,9 +224,67 @@ test_imagegc (void)
   husk_rm_rf_at (AT_FDCWD, dir, NULL);
 }
 
+/* Write TEXT as container ID's config.json under ROOT.  */
+static void
+write_record (const char *root, const char *id, const char *text)
+{
+  cleanup_free char *dir = husk_strdup_printf ("%s/containers/%s", root, id);
+  cleanup_free char *file = husk_strdup_printf ("containers/%s/config.json", id);
+  cleanup_close int fd = open (root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+  husk_mkdir_p (dir, 0700, NULL);
+  husk_write_file_atomic_at (fd, file, text, strlen (text), 0600, NULL);
+}
+
+/* A record husk cannot load whole (here: a bind mount without a source) still pins its image
+   and layers; one that is not JSON at all pins nothing and does not stop the listing.  */
+static void
+test_unloadable_records (void)
+{
+  char dir[] = "/tmp/husk-test-imagegc.XXXXXX";
+  cleanup_free char *root = NULL, *ida = id_of ('1'), *ctr = id_of ('7'), *bad = id_of ('6');
+  cleanup_free char *la = digest_of ('a'), *text = NULL;
+  cleanup_store struct husk_store *s = NULL;
+  struct husk_images_in_use in_use = { 0 };
+  struct husk_error *err = NULL;
+
+  if (mkdtemp (dir) == NULL)
+    {
+      ok (0, "mkdtemp: %s", strerror (errno));
+      return;
+    }
+  root = husk_strdup_printf ("%s/store", dir);
+  if (husk_store_open (root, &s, &err) < 0 || husk_ctr_dirs_create (s, &err) < 0)
+    {
+      ok (0, "store: %s", err->msg);
+      return;
+    }
+  text = husk_strdup_printf ("{\"image\":\"%s\",\"layers\":[\"%s\"],\"args\":[\"sh\"],"
+                             "\"mounts\":[{\"kind\":\"bind\",\"dest\":\"/x\"}]}",
+                             ida, la);
+  write_record (root, ctr, text);
+  ok (husk_ctr_load (s, ctr, &(struct husk_ctr *){ NULL }, &err) < 0,
+      "the record does not load whole: %s", err ? err->msg : "it loaded");
+  husk_error_free (&err);
+  ok (husk_ctr_images_in_use (s, &in_use, &err) == 0 && husk_strv_contains (in_use.ids, ida)
+          && husk_strv_contains (in_use.chains, la),
+      "yet its image and layers are in use");
+  husk_error_free (&err);
+  husk_images_in_use_clear (&in_use);
+
+  write_record (root, bad, "not json");
+  ok (husk_ctr_images_in_use (s, &in_use, &err) == 0 && husk_strv_len (in_use.ids) == 1
+          && husk_strv_contains (in_use.ids, ida),
+      "a record that is not JSON pins nothing and stops nothing");
+  husk_error_free (&err);
+  husk_images_in_use_clear (&in_use);
+  husk_rm_rf_at (AT_FDCWD, dir, NULL);
+}
+
 int
 main (void)
 {
   test_imagegc ();
+  test_unloadable_records ();
   return tap_done ();
 }
