@@ -7,6 +7,7 @@
 #include "commands.h"
 #include "dockerarchive.h"
 #include "format.h"
+#include "record.h"
 #include "util.h"
 #include "banned.h"
 
@@ -34,7 +35,7 @@ do_load (void *arg, struct husk_error **err)
       job->store, job->path, job->rootless,
       husk_cli_progress_start (&bar, job->quiet ? HUSK_CLI_PROGRESS_QUIET : HUSK_CLI_PROGRESS_LINES,
                                stderr),
-      &loaded, &n, err);
+      husk_ctr_images_in_use, &loaded, &n, err);
   husk_cli_progress_finish (&bar);
   if (rc < 0)
     return -1;

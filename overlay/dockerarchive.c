@@ -478,16 +478,25 @@ out:
 }
 
 /* A later image of the archive failed: the ones it added go again, as if nothing was loaded
-   (names the archive gave to images already in the store are not taken back).  */
+   (names the archive gave to images already in the store are not taken back), unless a
+   container was created from one meanwhile: under the images-in-use lock, as rmi does, what
+   IN_USE_FN lists stays, and the GC spares its layers.  Nothing is removed when that list
+   cannot be made: the next rmi or prune collects what is left.  */
 static void
 undo_loaded (struct husk_store *s, const struct husk_image_list *before,
-             const struct husk_archive_loaded *loaded, size_t n)
+             const struct husk_archive_loaded *loaded, size_t n, husk_images_in_use_fn in_use_fn)
 {
   struct husk_image_list now = { 0 };
+  struct husk_images_in_use in_use = { 0 };
 
-  if (husk_store_lock (s, NULL) < 0)
+  if (husk_store_gc_lock (s, true, NULL) < 0)
     return;
-  if (husk_images_load (s, &now, NULL) == 0)
+  if (husk_store_lock (s, NULL) < 0)
+    {
+      husk_store_gc_unlock (s);
+      return;
+    }
+  if (in_use_fn (s, &in_use, NULL) == 0 && husk_images_load (s, &now, NULL) == 0)
     {
       for (size_t i = now.n; i-- > 0;)
         {
@@ -496,20 +505,22 @@ undo_loaded (struct husk_store *s, const struct husk_image_list *before,
             was = was || strcmp (before->items[k].id, now.items[i].id) == 0;
           for (size_t k = 0; k < n; k++)
             ours = ours || strcmp (loaded[k].res.id, now.items[i].id) == 0;
-          if (ours && !was)
+          if (ours && !was && !husk_images_in_use_has (&in_use, now.items[i].id))
             husk_images_drop (&now, i);
         }
       if (husk_images_save (s, &now, NULL) == 0)
-        husk_images_gc (s, &now, NULL, NULL, NULL);
+        husk_images_gc (s, &now, &in_use, NULL, NULL);
     }
   husk_images_clear (&now);
+  husk_images_in_use_clear (&in_use);
   husk_store_unlock (s);
+  husk_store_gc_unlock (s);
 }
 
 int
 husk_archive_load (struct husk_store *s, const char *path, bool rootless,
-                   const struct husk_progress *progress, struct husk_archive_loaded **ret_loaded,
-                   size_t *ret_n, struct husk_error **err)
+                   const struct husk_progress *progress, husk_images_in_use_fn in_use,
+                   struct husk_archive_loaded **ret_loaded, size_t *ret_n, struct husk_error **err)
 {
   struct tarindex t = { .path = path };
   const struct member *mm;
@@ -556,7 +567,7 @@ husk_archive_load (struct husk_store *s, const char *path, bool rootless,
         {
           husk_error_wrap (err, "docker-archive \"%s\"", path);
           if (n > 0)
-            undo_loaded (s, &before, loaded, n);
+            undo_loaded (s, &before, loaded, n, in_use);
           goto out;
         }
       n++;

@@ -12,6 +12,7 @@
 
 #include "error.h"
 #include "image.h"
+#include "imagegc.h"
 #include "import.h"
 #include "progress.h"
 #include "store.h"
@@ -23,9 +24,11 @@ struct husk_archive_loaded
 };
 
 /* Import every image of the docker-archive PATH.  *RET_LOADED gets *RET_N results.  PROGRESS
-   (may be NULL) hears each image's layer events in turn (progress.h).  */
+   (may be NULL) hears each image's layer events in turn (progress.h).  When a later image
+   fails, the ones this call added are removed again with their layers and blobs, except what
+   a container created meanwhile uses (IN_USE lists that, under the images-in-use lock).  */
 int husk_archive_load (struct husk_store *s, const char *path, bool rootless,
-                       const struct husk_progress *progress,
+                       const struct husk_progress *progress, husk_images_in_use_fn in_use,
                        struct husk_archive_loaded **ret_loaded, size_t *ret_n,
                        struct husk_error **err);
 void husk_archive_loaded_free (struct husk_archive_loaded *l, size_t n);

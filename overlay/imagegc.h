@@ -23,6 +23,12 @@ struct husk_images_in_use
 void husk_images_in_use_clear (struct husk_images_in_use *u);
 /* Whether the image with ID (hex) is in U.  */
 bool husk_images_in_use_has (const struct husk_images_in_use *u, const char *id);
+/* What lists the images in use for store S into *RET: the engine's husk_ctr_images_in_use,
+   handed to overlay/ functions that remove images on their own (a failed load's undo), so
+   that overlay/ never reads container records.  Called with the images-in-use lock held
+   exclusively (husk_store_gc_lock).  */
+typedef int (*husk_images_in_use_fn) (struct husk_store *s, struct husk_images_in_use *ret,
+                                      struct husk_error **err);
 
 /* What rmi and prune did to the records, in order, for the command to print (Docker prints
    "Untagged: NAME" and "Deleted: sha256:ID").  */
