@@ -206,14 +206,19 @@ husk_create (struct husk_store *s, const struct husk_create_opts *opts, struct h
   if (make_dirs (s, id, img->layers, &made_dir, err) < 0)
     goto fail;
 
-  spec.args = args;
-  spec.env = env;
-  spec.cwd = opts->workdir ? opts->workdir : cfg.workdir && *cfg.workdir ? cfg.workdir : "/";
-  spec.hostname = hostname;
-  spec.user = opts->user ? opts->user : cfg.user;
-  spec.mounts = opts->mounts;
+  /* The spec owns all it points to (runtime/container.h).  */
+  spec.args = TAKE_PTR (args);
+  spec.env = TAKE_PTR (env);
+  spec.cwd = husk_xstrdup (opts->workdir                 ? opts->workdir
+                           : cfg.workdir && *cfg.workdir ? cfg.workdir
+                                                         : "/");
+  spec.hostname = husk_xstrdup (hostname);
+  spec.user = opts->user ? husk_xstrdup (opts->user) : cfg.user ? husk_xstrdup (cfg.user) : NULL;
+  spec.mounts = husk_mounts_dup (opts->mounts, opts->n_mounts);
   spec.n_mounts = opts->n_mounts;
-  spec.rlimits = opts->rlimits;
+  spec.rlimits = husk_xcalloc (opts->n_rlimits ? opts->n_rlimits : 1, sizeof (*spec.rlimits));
+  if (opts->n_rlimits)
+    memcpy ((void *) spec.rlimits, opts->rlimits, opts->n_rlimits * sizeof (*spec.rlimits));
   spec.n_rlimits = opts->n_rlimits;
   spec.network = opts->network;
   spec.readonly_rootfs = opts->readonly_rootfs;
@@ -244,8 +249,7 @@ fail:
 out:
   husk_store_gc_unlock (s);
 done:
-  husk_strv_free (spec.masked_paths);
-  husk_strv_free (spec.readonly_paths);
+  husk_container_spec_clear (&spec);
   husk_images_clear (&list);
   husk_image_config_clear (&cfg);
   return r;

@@ -56,7 +56,7 @@ husk_defaults_apply (struct husk_container_spec *spec, const struct husk_securit
   else
     spec->caps = (husk_caps_default () | opts->cap_add) & ~opts->cap_drop;
 
-  spec->seccomp_profile = opts->seccomp_profile;
+  spec->seccomp_profile = opts->seccomp_profile ? husk_xstrdup (opts->seccomp_profile) : NULL;
   if (opts->privileged || opts->seccomp_unconfined)
     spec->seccomp = HUSK_SECCOMP_UNCONFINED;
   else if (opts->seccomp_profile)

@@ -32,12 +32,12 @@ extern const char *const husk_default_readonly_paths[];
      --cap-drop ALL, only CAP_ADD (an explicit add wins over dropping all); privileged: every
      capability the kernel knows;
    - seccomp: none when privileged or SECCOMP_UNCONFINED, else the profile when one is given,
-     else the default program (HUSK_SECCOMP_DEFAULT); SPEC->seccomp_profile borrows
+     else the default program (HUSK_SECCOMP_DEFAULT); SPEC->seccomp_profile is a copy of
      OPTS->seccomp_profile either way (the record keeps what the user gave);
    - masked and read-only paths: Docker's lists, none when privileged (husk_defaults_paths);
    - no_new_privs as OPTS says.
-   SPEC->masked_paths and SPEC->readonly_paths are allocated: free each with husk_strv_free.
-   Nothing else in SPEC is touched.  Cannot fail.  */
+   What it sets is SPEC's own (husk_container_spec_clear frees it).  Nothing else in SPEC is
+   touched.  Cannot fail.  */
 void husk_defaults_apply (struct husk_container_spec *spec, const struct husk_security_opts *opts);
 
 /* Docker's masked and read-only paths for a container, PRIVILEGED or not, as allocated

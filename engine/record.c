@@ -323,26 +323,7 @@ husk_ctr_free (struct husk_ctr *c)
   free (c->finished_at);
   free (c->error);
   husk_strv_free (c->layers);
-  husk_strv_free (sp->lowerdirs);
-  free ((char *) sp->upperdir);
-  free ((char *) sp->workdir);
-  free ((char *) sp->rootfs);
-  husk_strv_free (sp->args);
-  husk_strv_free (sp->env);
-  free ((char *) sp->cwd);
-  free ((char *) sp->hostname);
-  free ((char *) sp->user);
-  husk_strv_free (sp->masked_paths);
-  husk_strv_free (sp->readonly_paths);
-  for (size_t i = 0; i < sp->n_mounts; i++)
-    {
-      free ((char *) sp->mounts[i].source);
-      free ((char *) sp->mounts[i].dest);
-      free ((char *) sp->mounts[i].options);
-    }
-  free ((void *) sp->mounts);
-  free ((char *) sp->seccomp_profile);
-  free ((void *) sp->rlimits);
+  husk_container_spec_clear (sp);
   free (c);
 }
 

@@ -54,6 +54,11 @@ enum husk_seccomp_mode
    crun, and docker and podman give it.  */
 #define HUSK_PROCESS_UMASK 0022
 
+/* What runtime/ starts a container from: the OCI runtime spec's config, every choice explicit
+   (runtime/ adds no policy of its own).  A spec owns the strings and arrays it points to, which
+   husk_container_spec_clear frees, except four references by design: IDMAP (its owner's id
+   map), DEVICES (a table such as husk_devices_default), DEVICE_CGROUP (its owner's ID) and the
+   AFTER_* callback.  */
 struct husk_container_spec
 {
   char **lowerdirs;     /* Absolute, base layer first.  */
@@ -102,6 +107,11 @@ struct husk_container_spec
   void *after_arg;
   struct husk_error **after_err;
 };
+
+/* Free what SPEC owns (see struct husk_container_spec) and zero it.  NULL is a no-op.  */
+void husk_container_spec_clear (struct husk_container_spec *spec);
+/* A copy of N mounts (strings copied too), for a spec to own.  Never NULL.  */
+struct husk_mount *husk_mounts_dup (const struct husk_mount *mounts, size_t n);
 
 struct husk_container_proc
 {
