@@ -32,52 +32,6 @@
 
 extern char **environ;
 
-static volatile sig_atomic_t forward_pid;
-
-static void
-forward_signal (int sig)
-{
-  if (forward_pid > 0)
-    kill ((pid_t) forward_pid, sig);
-}
-
-static const int forwarded_signals[HUSK_N_FORWARDED]
-    = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2 };
-
-void
-husk_forward_begin (struct husk_forward *f)
-{
-  struct sigaction sa;
-
-  memset (&sa, 0, sizeof (sa));
-  sa.sa_handler = forward_signal;
-  sigemptyset (&sa.sa_mask);
-  sa.sa_flags = SA_RESTART;
-  for (size_t i = 0; i < HUSK_N_FORWARDED; i++)
-    sigaction (forwarded_signals[i], &sa, &f->old[i]);
-}
-
-void
-husk_forward_to (pid_t pid)
-{
-  forward_pid = pid;
-}
-
-void
-husk_forward_end (struct husk_forward *f)
-{
-  forward_pid = 0;
-  for (size_t i = 0; i < HUSK_N_FORWARDED; i++)
-    sigaction (forwarded_signals[i], &f->old[i], NULL);
-}
-
-void
-husk_forward_child_reset (void)
-{
-  for (size_t i = 0; i < HUSK_N_FORWARDED; i++)
-    signal (forwarded_signals[i], SIG_DFL);
-}
-
 struct child_ctx
 {
   const struct husk_container_spec *spec;
@@ -488,7 +442,7 @@ husk_container_spawn (const struct husk_container_spec *spec, const int stdio[3]
   if (tsock[1] >= 0)
     close (tsock[1]);
   husk_seccomp_prog_clear (&prog);
-  forward_pid = pid;
+  husk_forward_to (pid);
   if (spec->idmap && spec->after_fn)
     {
       char path[64];
@@ -499,7 +453,7 @@ husk_container_spawn (const struct husk_container_spec *spec, const int stdio[3]
   if (spec->idmap && husk_idmap_apply (spec->idmap, pid, err) < 0)
     {
       kill_and_reap (pid);
-      forward_pid = 0;
+      husk_forward_to (0);
       return husk_error_wrap (err, "user namespace");
     }
   /* As root, into its device cgroup before it runs anything of the container's.  */
@@ -508,7 +462,7 @@ husk_container_spawn (const struct husk_container_spec *spec, const int stdio[3]
              < 0)
     {
       kill_and_reap (pid);
-      forward_pid = 0;
+      husk_forward_to (0);
       husk_devices_cgroup_remove (spec->device_cgroup);
       return -1;
     }
@@ -516,7 +470,7 @@ husk_container_spawn (const struct husk_container_spec *spec, const int stdio[3]
     {
       husk_error_set (err, errno, "start container");
       kill_and_reap (pid);
-      forward_pid = 0;
+      husk_forward_to (0);
       return -1;
     }
   close (TAKE_FD (go_w));
@@ -534,7 +488,7 @@ husk_container_spawn (const struct husk_container_spec *spec, const int stdio[3]
             }
           while (waitpid (pid, NULL, 0) < 0 && errno == EINTR)
             ;
-          forward_pid = 0;
+          husk_forward_to (0);
           goto failed;
         }
     }
@@ -544,7 +498,7 @@ husk_container_spawn (const struct husk_container_spec *spec, const int stdio[3]
     {
       while (waitpid (pid, NULL, 0) < 0 && errno == EINTR)
         ;
-      forward_pid = 0;
+      husk_forward_to (0);
       goto failed;
     }
   ret->pid = pid;
@@ -604,7 +558,7 @@ husk_container_run (const struct husk_container_spec *spec, int (*started) (void
         r = -1;
         break;
       }
-  forward_pid = 0;
+  husk_forward_to (0);
   if (r == 0)
     {
       *ret_status = husk_wait_status (status);

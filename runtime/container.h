@@ -7,6 +7,7 @@
 #include <signal.h>
 
 #include "devices.h"
+#include "forward.h"
 #include "error.h"
 #include "user.h"
 #include "userns.h"
@@ -140,19 +141,6 @@ int husk_container_after (const struct husk_container_spec *spec, int userns,
 int husk_container_run (const struct husk_container_spec *spec,
                         int (*started) (void *arg, pid_t pid), void *started_arg, int *ret_status,
                         struct husk_error **err);
-
-/* SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1 and SIGUSR2 sent to husk go on to the process
-   named by husk_forward_to, between begin and end (which restores the old handlers).  A child
-   forked in between calls husk_forward_child_reset.  */
-#define HUSK_N_FORWARDED 6
-struct husk_forward
-{
-  struct sigaction old[HUSK_N_FORWARDED];
-};
-void husk_forward_begin (struct husk_forward *f);
-void husk_forward_to (pid_t pid);
-void husk_forward_end (struct husk_forward *f);
-void husk_forward_child_reset (void);
 
 /* A waitpid status as an exit status: 128+N for signal N.  */
 int husk_wait_status (int status);
