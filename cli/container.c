@@ -174,12 +174,7 @@ husk_cmd_container_inspect (struct husk_global *g, int argc, char **argv, struct
   return 0;
 }
 
-static const struct
-{
-  const char *name;
-  int (*fn) (struct husk_global *g, int argc, char **argv, struct husk_error **err);
-  const char *summary;
-} subcommands[] = {
+static const struct husk_cli_subcommand subcommands[] = {
   { "ls", husk_cmd_ps, "list containers (husk ps)" },
   { "ps", husk_cmd_ps, "list containers (husk ps)" },
   { "create", husk_cmd_create, "create a container (husk create)" },
@@ -200,22 +195,15 @@ static const struct
   { "top", husk_cmd_top, "show a container's processes (husk top)" },
 };
 
+static const struct husk_cli_group container_group = {
+  "container",
+  "Manage containers.",
+  subcommands,
+  sizeof (subcommands) / sizeof (subcommands[0]),
+};
+
 int
 husk_cmd_container (struct husk_global *g, int argc, char **argv, struct husk_error **err)
 {
-  if (argc < 2)
-    return husk_cli_usage_error (err, "container", "expects a command");
-  if (strcmp (argv[1], "--help") == 0 || strcmp (argv[1], "-h") == 0)
-    {
-      printf ("Usage: husk container COMMAND [OPTIONS] [ARG...]\n\nManage containers.\n\n"
-              "Commands:\n");
-      for (size_t i = 0; i < sizeof (subcommands) / sizeof (subcommands[0]); i++)
-        printf ("  %-8s %s\n", subcommands[i].name, subcommands[i].summary);
-      return 0;
-    }
-  for (size_t i = 0; i < sizeof (subcommands) / sizeof (subcommands[0]); i++)
-    if (strcmp (argv[1], subcommands[i].name) == 0)
-      return subcommands[i].fn ? subcommands[i].fn (g, argc - 1, argv + 1, err)
-                               : husk_cli_exec_full (g, err);
-  return husk_cli_usage_error (err, "container", "unknown command \"%s\"", argv[1]);
+  return husk_cli_group_run (&container_group, g, argc, argv, err);
 }

@@ -177,3 +177,27 @@ husk_cli_print_help (const struct husk_cli_command *cmd)
   if (cmd->notes)
     printf ("\n%s\n", cmd->notes);
 }
+
+int
+husk_cli_group_run (const struct husk_cli_group *group, struct husk_global *g, int argc,
+                    char **argv, struct husk_error **err)
+{
+  if (argc < 2)
+    return husk_cli_usage_error (err, group->name, "expects a command");
+  if (strcmp (argv[1], "--help") == 0 || strcmp (argv[1], "-h") == 0)
+    {
+      printf ("Usage: husk %s COMMAND [OPTIONS] [ARG...]\n\n%s\n\nCommands:\n", group->name,
+              group->summary);
+      for (size_t i = 0; i < group->n; i++)
+        printf ("  %-8s %s\n", group->subs[i].name, group->subs[i].summary);
+      printf ("\nOptions:\n  -h, --help  show this help\n\n"
+              "Run \"husk %s COMMAND --help\" for a command's options.\n",
+              group->name);
+      return 0;
+    }
+  for (size_t i = 0; i < group->n; i++)
+    if (strcmp (argv[1], group->subs[i].name) == 0)
+      return group->subs[i].fn ? group->subs[i].fn (g, argc - 1, argv + 1, err)
+                               : husk_cli_exec_full (g, err);
+  return husk_cli_usage_error (err, group->name, "unknown command \"%s\"", argv[1]);
+}

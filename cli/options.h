@@ -8,6 +8,8 @@
 
 #include "error.h"
 
+struct husk_global;
+
 /* Whether an option takes an argument (getopt_long's has_arg).  */
 enum husk_cli_arg
 {
@@ -83,6 +85,31 @@ int husk_cli_operands (const struct husk_cli_command *cmd, int c, int argc,
    then husk_cli_operands, whose return this is.  */
 int husk_cli_parse (const struct husk_cli_command *cmd, int argc, char **argv,
                     struct husk_error **err);
+
+/* A command that groups others (husk image, husk container): "husk NAME SUB ...", where SUB
+   is one of SUBS (N of them), runs that command with ARGV from SUB on.  */
+struct husk_cli_subcommand
+{
+  const char *name;
+  int (*fn) (struct husk_global *g, int argc, char **argv,
+             struct husk_error **err); /* NULL:
+                                          husk-full's.  */
+  const char *summary;
+};
+struct husk_cli_group
+{
+  const char *name;    /* "image".  */
+  const char *summary; /* "Manage images.".  */
+  const struct husk_cli_subcommand *subs;
+  size_t n;
+};
+
+/* Run GROUP's subcommand ARGV[1] (ARGV[0] is the group's name): its return, that of
+   husk_cli_exec_full for a husk-full command in the lean husk, 0 after printing GROUP's help
+   for -h or --help, or -1 with the usage error "expects a command" or "unknown command
+   \"SUB\"".  */
+int husk_cli_group_run (const struct husk_cli_group *group, struct husk_global *g, int argc,
+                        char **argv, struct husk_error **err);
 
 /* CMD's --help on stdout: "Usage: husk NAME USAGE", the summary, then one line per option.  */
 void husk_cli_print_help (const struct husk_cli_command *cmd);

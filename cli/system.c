@@ -24,7 +24,9 @@ system_usage (void)
           "Show the disk space that images and containers use.\n\n"
           "  Images      every layer once however many images share it; RECLAIMABLE is\n"
           "              what no image a container uses needs\n"
-          "  Containers  the files containers wrote (their upper directories)\n");
+          "  Containers  the files containers wrote (their upper directories)\n\n"
+          "Options:\n"
+          "  -h, --help  show this help\n");
 }
 
 /* Apparent size of the regular files and symlinks under DIRFD.  */
