@@ -80,6 +80,15 @@ tty_child (int sock, bool console, struct husk_error **err)
           || move_mount (tree, "", cons, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
         return husk_error_set (err, errno, "tty: bind \"%s\" on \"/dev/console\"", name);
     }
+  /* The caller's window size, set before the command can ask for it (stty size right at the
+     start saw 0 rows on a busy machine when only the relay set it, after exec): read from the
+     stdin or stdout this process still shares with husk (its caller's terminal, when it has
+     one), before they are replaced below.  The relay follows later changes (SIGWINCH).  */
+  {
+    struct winsize ws;
+    if (ioctl (STDIN_FILENO, TIOCGWINSZ, &ws) == 0 || ioctl (STDOUT_FILENO, TIOCGWINSZ, &ws) == 0)
+      ioctl (slave, TIOCSWINSZ, &ws);
+  }
   if (send_fd (sock, master) < 0)
     return husk_error_set (err, errno, "tty: send the terminal to husk");
   if (ioctl (slave, TIOCSCTTY, 0) < 0)

@@ -8,7 +8,9 @@
 #include "error.h"
 
 /* In the container, after setsid and with /dev/pts mounted: a new pty whose slave becomes the
-   controlling terminal, stdin/stdout/stderr and /dev/console; the master goes over SOCK.  */
+   controlling terminal, stdin/stdout/stderr and /dev/console; the master goes over SOCK.  The
+   pty starts with the window size of the terminal on the stdin or stdout it replaces, if any,
+   so the command sees its caller's size from its first instruction.  */
 int husk_tty_child (int sock, struct husk_error **err);
 
 /* The same for a process joining a running container (husk exec): /dev/console stays the

@@ -390,6 +390,23 @@ done"
 	assert_output_contains "33 77"
 }
 
+@test "-t, exec -t: the terminal has the caller's size before the command starts (20 rounds each)" {
+	command -v script >/dev/null || skip "no script(1)"
+	# The size used to be set only once the command ran: stty as the first instruction saw
+	# 0 rows about one time in ten on a busy machine (issue 9).
+	local i c out
+	for i in $(seq 20); do
+		out=$(script -qec "stty rows 33 cols 77; \"$HUSK\" --root \"$STORE\" run --rm -t basic stty size" /dev/null 2>&1)
+		[[ $out == *"33 77"* ]] || fail "run -t round $i: $out"
+	done
+	c=$(husk run -d basic sleep 300)
+	for i in $(seq 20); do
+		out=$(script -qec "stty rows 33 cols 77; \"$HUSK\" --root \"$STORE\" exec -t $c stty size" /dev/null 2>&1)
+		[[ $out == *"33 77"* ]] || fail "exec -t round $i: $out"
+	done
+	husk rm -f "$c" >/dev/null
+}
+
 @test "-t -i: input reaches the container, EOF ends it, status comes back" {
 	command -v script >/dev/null || skip "no script(1)"
 	run bash -c "printf 'typed\n' | script -qec '\"$HUSK\" --root \"$STORE\" run --rm -t -i basic sh -c \"read x; echo got:\\\$x; exit 5\"' /dev/null"
