@@ -215,7 +215,6 @@ husk_create (struct husk_store *s, const struct husk_create_opts *opts, struct h
   spec.n_mounts = opts->n_mounts;
   spec.rlimits = opts->rlimits;
   spec.n_rlimits = opts->n_rlimits;
-  spec.network = opts->network;
   spec.readonly_rootfs = opts->readonly_rootfs;
   spec.init = opts->init;
   spec.tty = opts->tty;
@@ -230,6 +229,7 @@ husk_create (struct husk_store *s, const struct husk_create_opts *opts, struct h
   rec.created = created;
   rec.auto_remove = opts->auto_remove;
   rec.privileged = opts->security.privileged;
+  rec.network = opts->network;
   rec.stop_signal = cfg.stop_signal;
   rec.layers = img->layers;
   rec.spec = spec;

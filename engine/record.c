@@ -102,12 +102,21 @@ load_id (struct husk_store *s, const char *id, struct husk_ctr **ret, struct hus
       have_map = true;
       c->idmap = map;
       c->spec.idmap = &c->idmap;
+      husk_ctr_set_namespaces (c);
     }
   husk_ctr_load_state (s, c);
   if (c->status == HUSK_CTR_RUNNING)
     husk_ctr_repair_state (s, c);
   *ret = TAKE_PTR (c);
   return 0;
+}
+
+void
+husk_ctr_set_namespaces (struct husk_ctr *c)
+{
+  c->spec.n_namespaces
+      = husk_defaults_namespaces (c->network, c->spec.idmap != NULL, c->namespaces);
+  c->spec.namespaces = c->namespaces;
 }
 
 bool
