@@ -83,7 +83,7 @@ husk_cli_container_json (struct husk_store *s, const struct husk_ctr *c, husk_jg
   husk_jgen_map_close (g);
   husk_jgen_key (g, "HostConfig");
   husk_jgen_map_open (g);
-  gen_str (g, "NetworkMode", sp->network == HUSK_NETWORK_HOST ? "host" : "none");
+  gen_str (g, "NetworkMode", c->network == HUSK_NETWORK_HOST ? "host" : "none");
   husk_jgen_key (g, "Privileged");
   husk_jgen_bool (g, c->privileged);
   husk_jgen_key (g, "ReadonlyRootfs");

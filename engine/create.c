@@ -220,7 +220,6 @@ husk_create (struct husk_store *s, const struct husk_create_opts *opts, struct h
   if (opts->n_rlimits)
     memcpy ((void *) spec.rlimits, opts->rlimits, opts->n_rlimits * sizeof (*spec.rlimits));
   spec.n_rlimits = opts->n_rlimits;
-  spec.network = opts->network;
   spec.readonly_rootfs = opts->readonly_rootfs;
   spec.init = opts->init;
   spec.tty = opts->tty;
@@ -235,6 +234,7 @@ husk_create (struct husk_store *s, const struct husk_create_opts *opts, struct h
   rec.created = created;
   rec.auto_remove = opts->auto_remove;
   rec.privileged = opts->security.privileged;
+  rec.network = opts->network;
   rec.stop_signal = cfg.stop_signal;
   rec.layers = img->layers;
   rec.spec = spec;

@@ -75,7 +75,7 @@ static const struct husk_jsonmap_field config_fields[] = {
   HUSK_JM_STRING ("user", struct husk_ctr, spec.user, LAX),
   HUSK_JM_ARRAY ("mounts", struct husk_ctr, spec.mounts, spec.n_mounts, mount_fields, LAX),
   HUSK_JM_BOOL ("readonly_rootfs", struct husk_ctr, spec.readonly_rootfs, LAX),
-  HUSK_JM_ENUM ("network", struct husk_ctr, spec.network, networks, LAX),
+  HUSK_JM_ENUM ("network", struct husk_ctr, network, networks, LAX),
   HUSK_JM_U64_AS_I64 ("caps", struct husk_ctr, spec.caps, LAX),
   HUSK_JM_BOOL ("privileged", struct husk_ctr, privileged, LAX),
   HUSK_JM_STRV ("masked_paths", struct husk_ctr, spec.masked_paths, 0),
@@ -157,6 +157,9 @@ husk_ctr_parse_config (struct husk_store *s, struct husk_ctr *c, const char *buf
       return husk_error_set (err, 0, "mounts[%zu]: incomplete", i);
   if (sp->seccomp == HUSK_SECCOMP_PROFILE && sp->seccomp_profile == NULL)
     return husk_error_set (err, 0, "seccomp profile missing");
+  /* The record keeps --network, not the list: which namespaces are made also depends on who
+     starts it (a user namespace unless husk runs as root), which husk_ctr_load adds.  */
+  husk_ctr_set_namespaces (c);
   /* Every container gets the default device rules (there is no --device yet); the cgroup
      is used only when husk runs as root.  */
   sp->device_cgroup = c->id;

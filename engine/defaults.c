@@ -45,6 +45,25 @@ husk_defaults_paths (bool privileged, char ***ret_masked, char ***ret_readonly)
   *ret_readonly = strv_copy (privileged ? NULL : husk_default_readonly_paths);
 }
 
+size_t
+husk_defaults_namespaces (enum husk_network network, bool userns,
+                          struct husk_namespace ret[HUSK_NS_N_TYPES])
+{
+  /* In the order of the clone flags husk always used; the order of a list means nothing to
+     runtime/.  */
+  static const enum husk_ns_type always[]
+      = { HUSK_NS_MOUNT, HUSK_NS_PID, HUSK_NS_UTS, HUSK_NS_IPC, HUSK_NS_CGROUP };
+  size_t n = 0;
+
+  for (size_t i = 0; i < sizeof (always) / sizeof (always[0]); i++)
+    ret[n++] = (struct husk_namespace){ .type = always[i] };
+  if (userns)
+    ret[n++] = (struct husk_namespace){ .type = HUSK_NS_USER };
+  if (network != HUSK_NETWORK_HOST)
+    ret[n++] = (struct husk_namespace){ .type = HUSK_NS_NET };
+  return n;
+}
+
 void
 husk_defaults_apply (struct husk_container_spec *spec, const struct husk_security_opts *opts)
 {

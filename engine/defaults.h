@@ -10,6 +10,13 @@
 
 #include "container.h"
 
+/* docker run's --network, as husk has it (the record keeps it: engine/ctr-config.c).  */
+enum husk_network
+{
+  HUSK_NETWORK_NONE, /* A new network namespace with only lo, up.  */
+  HUSK_NETWORK_HOST, /* The caller's network namespace.  */
+};
+
 /* The user's confinement options, as docker run takes them.  The zero value is a container
    with Docker's defaults.  */
 struct husk_security_opts
@@ -39,6 +46,14 @@ extern const char *const husk_default_readonly_paths[];
    What it sets is SPEC's own (husk_container_spec_clear frees it).  Nothing else in SPEC is
    touched.  Cannot fail.  */
 void husk_defaults_apply (struct husk_container_spec *spec, const struct husk_security_opts *opts);
+
+/* The namespaces of a container (the spec's list, runtime/namespaces.h), as Docker gives
+   them: a new mount, pid, uts, ipc and cgroup namespace; a new network namespace unless
+   NETWORK is HUSK_NETWORK_HOST (then the caller's); a new user namespace when USERNS (husk
+   does not run as root and writes its id map).  Nothing is joined by path.  Fills RET (room for
+   HUSK_NS_N_TYPES entries) and returns how many.  Cannot fail.  */
+size_t husk_defaults_namespaces (enum husk_network network, bool userns,
+                                 struct husk_namespace ret[HUSK_NS_N_TYPES]);
 
 /* Docker's masked and read-only paths for a container, PRIVILEGED or not, as allocated
    NULL-terminated arrays (empty, never NULL, when privileged).  For husk_defaults_apply and

@@ -109,6 +109,7 @@ load_finish (struct husk_store *s, struct husk_ctr *c, struct husk_error **err)
       have_map = true;
       c->idmap = map;
       c->spec.idmap = &c->idmap;
+      husk_ctr_set_namespaces (c);
     }
   husk_ctr_load_state (s, c);
   if (c->status == HUSK_CTR_RUNNING)
@@ -137,6 +138,14 @@ husk_ctr_load_config_buf (struct husk_store *s, const char *id, const char *buf,
     return -1;
   *ret = TAKE_PTR (c);
   return 0;
+}
+
+void
+husk_ctr_set_namespaces (struct husk_ctr *c)
+{
+  c->spec.n_namespaces
+      = husk_defaults_namespaces (c->network, c->spec.idmap != NULL, c->namespaces);
+  c->spec.namespaces = c->namespaces;
 }
 
 bool

@@ -26,6 +26,7 @@
 #include <sys/types.h>
 
 #include "container.h"
+#include "defaults.h"
 #include "error.h"
 #include "json.h"
 
@@ -49,6 +50,9 @@ struct husk_ctr
   bool auto_remove;  /* --rm.  */
   bool privileged;   /* --privileged, as the user asked it (the spec holds what it meant).  */
   char *stop_signal; /* The image's StopSignal, or NULL for SIGTERM.  */
+  /* --network, as the user asked it: spec.namespaces comes from it and from whether husk runs
+     as root (husk_ctr_set_namespaces).  */
+  enum husk_network network;
 
   /* Everything needed to start it; every string and array is owned by the record.  Paths
      (lowerdirs, upperdir, workdir, rootfs) are absolute for this store.  */
@@ -66,6 +70,7 @@ struct husk_ctr
 
   struct husk_idmap idmap; /* spec.idmap points here unless husk runs as root.  */
   char **layers;           /* Chain IDs, base first: spec.lowerdirs comes from these.  */
+  struct husk_namespace namespaces[HUSK_NS_N_TYPES]; /* spec.namespaces points here.  */
 };
 
 /* Make STORE/containers and STORE/container-names (mode 0700) where they are missing: the
@@ -91,6 +96,11 @@ void husk_ctr_list_free (struct husk_ctr **v, size_t n);
 /* "store/containers/ID" as an absolute path, and the log file's.  */
 char *husk_ctr_dir (struct husk_store *s, const struct husk_ctr *c);
 char *husk_ctr_log_path (struct husk_store *s, const struct husk_ctr *c);
+
+/* Point C->spec.namespaces at C's own list, made from C->network and whether C->spec.idmap is
+   set (husk_defaults_namespaces): husk_ctr_load calls it once the id map is known, the parser
+   without one (as for root).  */
+void husk_ctr_set_namespaces (struct husk_ctr *c);
 
 /* The parsers behind husk_ctr_load, for its callers' tests and the fuzzer (tests/fuzz): C's
    record from config.json's BUF (LEN bytes), paths made absolute for store S, with C->id set

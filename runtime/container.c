@@ -21,6 +21,7 @@
 #include "caps.h"
 #include "init.h"
 #include "mounts.h"
+#include "namespaces.h"
 #include "network.h"
 #include "relay.h"
 #include "safepath.h"
@@ -241,14 +242,17 @@ static void __attribute__ ((noreturn)) container_child (const struct child_ctx *
       goto fail;
     }
 
-  if (spec->idmap && husk_container_become_root (&err) < 0)
+  if (husk_container_in_userns (spec) && husk_container_become_root (&err) < 0)
     goto fail;
-  if (sethostname (spec->hostname, strlen (spec->hostname)) < 0)
+  if (spec->hostname && *spec->hostname
+      && sethostname (spec->hostname, strlen (spec->hostname)) < 0)
     {
       husk_error_set (&err, errno, "set hostname");
       goto fail;
     }
-  if (spec->network == HUSK_NETWORK_NONE && husk_network_lo_up (&err) < 0)
+  /* Only a namespace made for it: a joined one's interfaces are its owner's business.  */
+  if (husk_ns_is_new (spec->namespaces, spec->n_namespaces, HUSK_NS_NET)
+      && husk_network_lo_up (&err) < 0)
     goto fail;
   /* Nothing mounted here may propagate back to the host.  */
   if (mount (NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
@@ -257,7 +261,7 @@ static void __attribute__ ((noreturn)) container_child (const struct child_ctx *
       goto fail;
     }
   if (husk_mount_overlay (spec->lowerdirs, spec->upperdir, spec->workdir, spec->rootfs,
-                          spec->idmap != NULL, &err)
+                          husk_container_in_userns (spec), &err)
           < 0
       || husk_setup_rootfs (spec, &err) < 0)
     goto fail;
@@ -351,6 +355,138 @@ kill_and_reap (pid_t pid)
     ;
 }
 
+bool
+husk_container_in_userns (const struct husk_container_spec *spec)
+{
+  return husk_ns_find (spec->namespaces, spec->n_namespaces, HUSK_NS_USER) != NULL;
+}
+
+static int
+clone_failed (int e, struct husk_error **err)
+{
+  if (e == EPERM || e == ENOSPC || e == EUSERS)
+    return husk_error_set (err, e,
+                           "create namespaces (are unprivileged user namespaces "
+                           "enabled? see user.max_user_namespaces)");
+  return husk_error_set (err, e, "create namespaces");
+}
+
+/* The container's first process, just born: drop husk's ends of the pipes, then set up.  */
+static void __attribute__ ((noreturn))
+child_start (const struct child_ctx *ctx, int go_w, int report_r, int tty_r)
+{
+  husk_forward_child_reset ();
+  signal (SIGPIPE, SIG_DFL);
+  close (go_w);
+  close (report_r);
+  if (tty_r >= 0)
+    close (tty_r);
+  prctl (PR_SET_PDEATHSIG, SIGKILL);
+  container_child (ctx);
+}
+
+/* The joiner, when the spec joins namespaces by path: a child of husk that joins them
+   (husk_ns_join: all opened before, in the order that function gives), then clones the
+   container's first process with FLAGS (its new namespaces, made after every join) and
+   CLONE_PARENT, so that the process is husk's own child, as without a joiner, and is born in
+   a pid namespace joined here (setns for a pid namespace applies to children only).  It sends
+   the pid on PIDPIPE and exits.  Non-dumpable from the start, which its child keeps until its
+   exec: once in another's user or pid namespace, that namespace's processes must not ptrace
+   it or read its /proc files while it holds husk's state (runc's CVE-2016-9962).  */
+static void __attribute__ ((noreturn))
+joiner_main (const struct child_ctx *ctx, struct husk_ns_files *files, unsigned long flags,
+             int go_w, int report_r, int tty_r, int pidpipe)
+{
+  const struct husk_container_spec *spec = ctx->spec;
+  struct husk_error *err = NULL;
+  int32_t child;
+
+  husk_forward_child_reset ();
+  close (go_w);
+  close (report_r);
+  if (tty_r >= 0)
+    close (tty_r);
+  if (prctl (PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+    {
+      husk_error_set (&err, errno, "make the process non-dumpable");
+      goto fail;
+    }
+  prctl (PR_SET_PDEATHSIG, SIGKILL);
+  {
+    const int keep[] = {
+      ctx->go,       ctx->report,   ctx->ttysock,  ctx->stdio[0], ctx->stdio[1],
+      ctx->stdio[2], pidpipe,       files->fds[0], files->fds[1], files->fds[2],
+      files->fds[3], files->fds[4], files->fds[5], files->fds[6],
+    };
+    husk_close_fds_except (keep, sizeof (keep) / sizeof (keep[0]));
+  }
+  if (husk_ns_join (spec->namespaces, spec->n_namespaces, files, &err) < 0)
+    goto fail;
+  husk_ns_files_close (files);
+
+  fflush (NULL);
+  child = (int32_t) syscall (SYS_clone, flags | CLONE_PARENT | SIGCHLD, NULL, NULL, NULL, NULL);
+  if (child < 0)
+    {
+      clone_failed (errno, &err);
+      goto fail;
+    }
+  if (child == 0)
+    {
+      close (pidpipe);
+      child_start (ctx, -1, -1, -1);
+    }
+  if (husk_write_all (pidpipe, &child, sizeof (child)) < 0)
+    {
+      kill (child, SIGKILL);
+      _exit (125);
+    }
+  _exit (0);
+
+fail:
+  husk_child_report (ctx->report, husk_error_status (err, 125), err);
+  _exit (husk_error_status (err, 125));
+}
+
+/* Start the container's first process through a joiner (joiner_main).  Returns its pid, or
+   -1: with *ERR set when husk itself failed, else the joiner's report on CTX's pipe says
+   why.  */
+static pid_t
+spawn_joined (const struct child_ctx *ctx, struct husk_ns_files *files, unsigned long flags,
+              int go_w, int report_r, int tty_r, struct husk_error **err)
+{
+  int pidpipe[2];
+  int32_t child;
+  pid_t joiner;
+  ssize_t n;
+
+  if (pipe2 (pidpipe, O_CLOEXEC) < 0)
+    return husk_error_set (err, errno, "pipe");
+  joiner = fork ();
+  if (joiner == 0)
+    {
+      close (pidpipe[0]);
+      joiner_main (ctx, files, flags, go_w, report_r, tty_r, pidpipe[1]);
+    }
+  close (pidpipe[1]);
+  if (joiner < 0)
+    {
+      close (pidpipe[0]);
+      return husk_error_set (err, errno, "fork");
+    }
+  do
+    n = read (pidpipe[0], &child, sizeof (child));
+  while (n < 0 && errno == EINTR);
+  close (pidpipe[0]);
+  while (waitpid (joiner, NULL, 0) < 0 && errno == EINTR)
+    ;
+  if (n == (ssize_t) sizeof (child) && child > 0)
+    return (pid_t) child;
+  /* The joiner failed before its child existed: its report says why, once every writer
+     (the joiner, now gone) has closed.  */
+  return -1;
+}
+
 int
 husk_container_spawn (const struct husk_container_spec *spec, const int stdio[3],
                       struct husk_container_proc *ret, struct husk_error **err)
@@ -359,7 +495,9 @@ husk_container_spawn (const struct husk_container_spec *spec, const int stdio[3]
   cleanup_close int go_w = -1, report_r = -1, tty_r = -1, master = -1, userns = -1;
   struct husk_seccomp_prog prog = { 0 };
   struct child_ctx ctx = { .spec = spec, .stdio = { -1, -1, -1 } };
-  unsigned long flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWCGROUP;
+  struct husk_ns_files files = HUSK_NS_FILES_INIT;
+  unsigned long flags;
+  bool joining;
   pid_t pid;
 
   ret->pid = -1;
@@ -367,30 +505,44 @@ husk_container_spawn (const struct husk_container_spec *spec, const int stdio[3]
   ret->userns = -1;
   if (spec->args == NULL || spec->args[0] == NULL || *spec->args[0] == '\0')
     return husk_error_set (err, 0, "no command to run: the image has no Entrypoint or Cmd");
-  if (spec->idmap)
-    flags |= CLONE_NEWUSER;
-  if (spec->network == HUSK_NETWORK_NONE)
-    flags |= CLONE_NEWNET;
-  ctx.late_cgroupns = spec->idmap == NULL && spec->device_cgroup != NULL;
+  if (husk_ns_check (spec->namespaces, spec->n_namespaces, spec->idmap != NULL,
+                     spec->hostname && *spec->hostname, err)
+      < 0)
+    return -1;
+  flags = husk_ns_flags (spec->namespaces, spec->n_namespaces, true);
+  ctx.late_cgroupns = !husk_container_in_userns (spec) && spec->device_cgroup != NULL
+                      && (flags & CLONE_NEWCGROUP);
   if (ctx.late_cgroupns)
     flags &= ~(unsigned long) CLONE_NEWCGROUP;
   if (stdio)
     memcpy (ctx.stdio, stdio, sizeof (ctx.stdio));
 
+  /* Every path is opened and its type checked here, before anything is joined or made.  */
+  if (husk_ns_files_open (spec->namespaces, spec->n_namespaces, &files, err) < 0)
+    return -1;
+  joining = husk_ns_files_any (&files);
+
   /* Compiled once, here; the container only loads it.  */
   if (spec->seccomp == HUSK_SECCOMP_DEFAULT
       && husk_seccomp_build_default (spec->caps, &prog, err) < 0)
-    return -1;
+    {
+      husk_ns_files_close (&files);
+      return -1;
+    }
   if (spec->seccomp == HUSK_SECCOMP_PROFILE
       && husk_seccomp_build_profile (spec->seccomp_profile, strlen (spec->seccomp_profile),
                                      spec->caps, &prog, err)
              < 0)
-    return -1;
+    {
+      husk_ns_files_close (&files);
+      return -1;
+    }
   if (prog.filter)
     ctx.seccomp = &prog;
 
   if (pipe2 (go, O_CLOEXEC) < 0)
     {
+      husk_ns_files_close (&files);
       husk_seccomp_prog_clear (&prog);
       return husk_error_set (err, errno, "pipe");
     }
@@ -399,6 +551,7 @@ husk_container_spawn (const struct husk_container_spec *spec, const int stdio[3]
     {
       close (go[0]);
       close (go[1]);
+      husk_ns_files_close (&files);
       husk_seccomp_prog_clear (&prog);
       return husk_error_set (err, errno, "pipe");
     }
@@ -410,38 +563,31 @@ husk_container_spawn (const struct husk_container_spec *spec, const int stdio[3]
   ctx.ttysock = tsock[1];
 
   fflush (NULL);
-  /* clone with a NULL stack behaves like fork, in new namespaces.  */
-  pid = (pid_t) syscall (SYS_clone, flags | SIGCHLD, NULL, NULL, NULL, NULL);
-  if (pid < 0)
+  if (joining)
+    pid = spawn_joined (&ctx, &files, flags, go[1], report[0], tsock[0], err);
+  else
     {
-      int e = errno;
-      close (go[0]);
-      close (report[1]);
-      if (tsock[1] >= 0)
-        close (tsock[1]);
-      husk_seccomp_prog_clear (&prog);
-      if (e == EPERM || e == ENOSPC || e == EUSERS)
-        return husk_error_set (err, e,
-                               "create namespaces (are unprivileged user namespaces "
-                               "enabled? see user.max_user_namespaces)");
-      return husk_error_set (err, e, "create namespaces");
+      /* clone with a NULL stack behaves like fork, in new namespaces.  */
+      pid = (pid_t) syscall (SYS_clone, flags | SIGCHLD, NULL, NULL, NULL, NULL);
+      if (pid == 0)
+        child_start (&ctx, go[1], report[0], tsock[0]);
+      if (pid < 0)
+        clone_failed (errno, err);
     }
-  if (pid == 0)
-    {
-      husk_forward_child_reset ();
-      signal (SIGPIPE, SIG_DFL);
-      close (go[1]);
-      close (report[0]);
-      if (tsock[0] >= 0)
-        close (tsock[0]);
-      prctl (PR_SET_PDEATHSIG, SIGKILL);
-      container_child (&ctx);
-    }
+  husk_ns_files_close (&files);
   close (go[0]);
   close (report[1]);
   if (tsock[1] >= 0)
     close (tsock[1]);
   husk_seccomp_prog_clear (&prog);
+  if (pid < 0)
+    {
+      /* A child the joiner made and could not name reads EOF on go and exits.  */
+      close (TAKE_FD (go_w));
+      if (joining && *err == NULL && husk_child_collect (report_r, err) == 0)
+        husk_error_set (err, 0, "join the namespaces: failed");
+      return -1;
+    }
   husk_forward_to (pid);
   if (spec->idmap && spec->after_fn)
     {

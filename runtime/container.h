@@ -9,6 +9,7 @@
 #include "devices.h"
 #include "forward.h"
 #include "error.h"
+#include "namespaces.h"
 #include "user.h"
 #include "userns.h"
 
@@ -33,12 +34,6 @@ struct husk_rlimit
   uint64_t soft, hard;
 };
 
-enum husk_network
-{
-  HUSK_NETWORK_NONE, /* A new network namespace with only lo, up.  */
-  HUSK_NETWORK_HOST, /* The caller's network namespace.  */
-};
-
 /* Which seccomp filter the container's processes load: the caller's explicit choice (the zero
    value loads none; husk's engine picks for a container, engine/defaults.h).  */
 enum husk_seccomp_mode
@@ -57,9 +52,9 @@ enum husk_seccomp_mode
 
 /* What runtime/ starts a container from: the OCI runtime spec's config, every choice explicit
    (runtime/ adds no policy of its own).  A spec owns the strings and arrays it points to, which
-   husk_container_spec_clear frees, except four references by design: IDMAP (its owner's id
-   map), DEVICES (a table such as husk_devices_default), DEVICE_CGROUP (its owner's ID) and the
-   AFTER_* callback.  */
+   husk_container_spec_clear frees, except these references, by design: IDMAP (its owner's id
+   map), NAMESPACES (its owner's list; the paths in it too), DEVICES (a table such as
+   husk_devices_default), DEVICE_CGROUP (its owner's ID) and the AFTER_* callback.  */
 struct husk_container_spec
 {
   char **lowerdirs;     /* Absolute, base layer first.  */
@@ -69,8 +64,11 @@ struct husk_container_spec
   char **args;        /* argv; args[0] is looked up in the container's PATH.  */
   char **env;         /* HOME is added from the user's passwd entry when missing.  */
   const char *cwd;    /* Created when missing.  */
+  /* NULL or "": not set; anything else needs a "uts" namespace (husk_ns_check).  */
   const char *hostname;
-  const struct husk_idmap *idmap; /* NULL: no user namespace (husk runs as root).  */
+  /* The id map written to the new user namespace (a "user" entry without a path); NULL with
+     none or a joined one (husk_ns_check).  */
+  const struct husk_idmap *idmap;
 
   const char *user; /* "USER[:GROUP]", names or numbers; NULL or "" for root.  */
   const struct husk_mount *mounts;
@@ -83,7 +81,13 @@ struct husk_container_spec
      not exist is skipped.  Exactly these: runtime/ adds no list of its own.  */
   char **masked_paths;
   char **readonly_paths;
-  enum husk_network network;
+  /* The OCI runtime spec's linux.namespaces (namespaces.h): exactly these are made or joined
+     (by path, before any is made, in the order husk_ns_join gives), the others stay the
+     caller's; runtime/ adds none of its own.  A new network namespace gets lo up; with one
+     (new or joined) /sys is a new sysfs, else the caller's, read-only.  A pid namespace
+     joined by path holds the container's first process, which is then not its pid 1.  */
+  const struct husk_namespace *namespaces;
+  size_t n_namespaces;
   uint64_t caps; /* Capability set (bit N = capability N).  */
   bool no_new_privs;
   enum husk_seccomp_mode seccomp;
@@ -94,16 +98,17 @@ struct husk_container_spec
   bool tty;         /* A pseudo-terminal for stdio.  */
   bool interactive; /* Keep stdin; else /dev/null.  */
 
-  /* Without IDMAP (husk runs as root): the container's device cgroup, named DEVICE_CGROUP
-     (its ID), allowing only DEVICES (runtime/devices.h); its processes are placed in it
-     before they run anything of the container's.  NULL: none.  Ignored with IDMAP: no node
-     in a user namespace's mounts can be opened.  */
+  /* Without a user namespace (husk runs as root): the container's device cgroup, named
+     DEVICE_CGROUP (its ID), allowing only DEVICES (runtime/devices.h); its processes are
+     placed in it before they run anything of the container's.  NULL: none.  Ignored with a
+     user namespace: no node in a user namespace's mounts can be opened.  */
   const char *device_cgroup;
   const struct husk_device_rule *devices;
   size_t n_devices;
 
-  /* Run after the container exits, as root of its user namespace (no new id map to write):
-     for --rm.  Its failure lands in *after_err, never changes the exit status.  */
+  /* Run after the container exits, as root of the user namespace made for it with IDMAP (no
+     new id map to write), else in the caller's: for --rm.  Its failure lands in *after_err,
+     never changes the exit status.  */
   int (*after_fn) (void *arg, struct husk_error **err);
   void *after_arg;
   struct husk_error **after_err;
@@ -121,11 +126,20 @@ struct husk_container_proc
   int userns; /* Its user namespace, kept for AFTER_FN; else -1.  */
 };
 
+/* Whether the container runs in a user namespace (a "user" entry, new or joined): it is then
+   made root there, and its overlay mounted with userxattr.  */
+bool husk_container_in_userns (const struct husk_container_spec *spec);
+
 /* Start the container and return once its command has been executed.  STDIO (or NULL) gives
    descriptors for its stdin, stdout and stderr; -1 keeps the caller's (stdin becomes
    /dev/null without -i).  The caller waits for PROC->pid and closes the descriptors.
    Failures come back in *ERR with the exit status Docker uses: 125 for husk, 126 when the
-   command cannot be executed, 127 when it is not found.  */
+   command cannot be executed, 127 when it is not found.  SPEC->namespaces is checked first
+   (husk_ns_check), then every path in it is opened and its type checked (husk_ns_files_open:
+   "namespace \"PATH\": is not a network namespace", or the open's errno); with a path to
+   join, a child of husk joins them (husk_ns_join: "namespace \"PATH\": join ...", EPERM said
+   in one line) and clones the container's process, still husk's own child, with the new
+   namespaces.  */
 int husk_container_spawn (const struct husk_container_spec *spec, const int stdio[3],
                           struct husk_container_proc *ret, struct husk_error **err);
 

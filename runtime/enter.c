@@ -45,7 +45,7 @@ static int
 enter_running (void *arg, struct husk_error **err)
 {
   struct enter_job *job = arg;
-  int flags = CLONE_NEWNS | (job->spec->idmap ? CLONE_NEWUSER : 0);
+  int flags = CLONE_NEWNS | (husk_container_in_userns (job->spec) ? CLONE_NEWUSER : 0);
 
   /* Once in the container's user namespace its root could otherwise ptrace this process
      and reach the host descriptors it holds.  */

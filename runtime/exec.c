@@ -15,6 +15,7 @@
 
 #include "cleanup.h"
 #include "exec.h"
+#include "namespaces.h"
 #include "proc.h"
 #include "relay.h"
 #include "seccomp-filter.h"
@@ -148,7 +149,7 @@ static void __attribute__ ((noreturn)) exec_join (const struct exec_ctx *ctx)
 
   /* As root, into the container's device cgroup while the host's /sys is still in sight:
      the command's process inherits it.  */
-  if (ctx->spec->idmap == NULL && ctx->spec->device_cgroup
+  if (!husk_container_in_userns (ctx->spec) && ctx->spec->device_cgroup
       && husk_devices_cgroup_join (ctx->spec->device_cgroup, &err) < 0)
     goto fail;
 
@@ -170,7 +171,7 @@ static void __attribute__ ((noreturn)) exec_join (const struct exec_ctx *ctx)
      child is.  Non-dumpable alone does not keep out a container that holds CAP_SYS_PTRACE in
      husk's own user namespace (husk run by root with --cap-add SYS_PTRACE); with the host's
      capabilities gone there is nothing left to steal.  */
-  if (ctx->spec->idmap && husk_container_become_root (&err) < 0)
+  if (husk_container_in_userns (ctx->spec) && husk_container_become_root (&err) < 0)
     goto fail;
   if (husk_process_drop_privileges (ctx->spec, &ctx->prep->user, ctx->seccomp, &err) < 0)
     goto fail;
@@ -284,11 +285,9 @@ husk_exec (const struct husk_exec_target *ctr, const struct husk_exec_opts *opts
   if (prepare_outside (ctr, pidfd, &spec, &prep, err) < 0)
     return -1;
 
-  ctx.nsflags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWCGROUP;
-  if (cs->idmap)
-    ctx.nsflags |= CLONE_NEWUSER;
-  if (cs->network == HUSK_NETWORK_NONE)
-    ctx.nsflags |= CLONE_NEWNET;
+  /* Every namespace the spec lists, made or joined by path: either way it is the first
+     process's own now, and the pidfd joins that process's.  One not listed is husk's too.  */
+  ctx.nsflags = husk_ns_flags (cs->namespaces, cs->n_namespaces, false);
 
   /* Built here, as for the container's first process, from the container's capabilities:
      the command only loads it, last.  */

@@ -1,5 +1,6 @@
-/* husk exec: a new process in a running container, in every one of its namespaces and under
-   the same confinement as its first process (capabilities, seccomp, no_new_privs, limits).  */
+/* husk exec: a new process in a running container, in every namespace its spec lists (those
+   made for it and those it joined by path, all its first process's own) and under the same
+   confinement as its first process (capabilities, seccomp, no_new_privs, limits).  */
 #ifndef HUSK_EXEC_H
 #define HUSK_EXEC_H
 

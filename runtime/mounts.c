@@ -398,8 +398,9 @@ husk_setup_rootfs (const struct husk_container_spec *spec, struct husk_error **e
   if (mqfd < 0)
     goto out;
   /* A new sysfs shows the network namespace that mounts it, and only its owner may: with the
-     host's network the host's /sys is bound in instead, read-only all the way down.  */
-  if (spec->network == HUSK_NETWORK_NONE)
+     caller's network (none in the list) the host's /sys is bound in instead, read-only all the
+     way down.  A joined network namespace gets a sysfs of its own too (its interfaces).  */
+  if (husk_ns_find (spec->namespaces, spec->n_namespaces, HUSK_NS_NET))
     sysfd = new_fs ("sysfs", NULL, nse | MOUNT_ATTR_RDONLY, err);
   else
     {

@@ -455,7 +455,10 @@ assert_record_round_trip (const struct husk_ctr *c)
                "the record's identity changed");
   FUZZ_ASSERT (strv_eq (a->args, b->args) && strv_eq (a->env, b->env) && str_eq (a->cwd, b->cwd)
                    && str_eq (a->hostname, b->hostname) && str_eq (a->user, b->user)
-                   && a->readonly_rootfs == b->readonly_rootfs && a->network == b->network
+                   && a->readonly_rootfs == b->readonly_rootfs && c->network == d->network
+                   && a->n_namespaces == b->n_namespaces
+                   && husk_ns_flags (a->namespaces, a->n_namespaces, false)
+                          == husk_ns_flags (b->namespaces, b->n_namespaces, false)
                    && a->caps == b->caps && strv_eq (a->masked_paths, b->masked_paths)
                    && strv_eq (a->readonly_paths, b->readonly_paths)
                    && a->no_new_privs == b->no_new_privs && a->seccomp == b->seccomp

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -629,6 +630,26 @@ test_defaults (void)
       "privileged: no masked or read-only paths");
   husk_strv_free (spec.masked_paths);
   husk_strv_free (spec.readonly_paths);
+  {
+    struct husk_namespace ns[HUSK_NS_N_TYPES];
+    const unsigned long always
+        = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWCGROUP;
+    size_t n;
+    bool no_path = true;
+
+    n = husk_defaults_namespaces (HUSK_NETWORK_NONE, true, ns);
+    for (size_t i = 0; i < n; i++)
+      no_path = no_path && ns[i].path == NULL;
+    ok (n == 7 && no_path && husk_ns_flags (ns, n, true) == (always | CLONE_NEWUSER | CLONE_NEWNET),
+        "namespaces, rootless: every one new, a user namespace among them");
+    n = husk_defaults_namespaces (HUSK_NETWORK_NONE, false, ns);
+    ok (n == 6 && husk_ns_flags (ns, n, true) == (always | CLONE_NEWNET),
+        "namespaces, as root: no user namespace");
+    n = husk_defaults_namespaces (HUSK_NETWORK_HOST, true, ns);
+    ok (n == 6 && husk_ns_flags (ns, n, true) == (always | CLONE_NEWUSER)
+            && husk_ns_find (ns, n, HUSK_NS_NET) == NULL,
+        "namespaces, --network host: the caller's network namespace, not listed");
+  }
 }
 
 int

@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -186,7 +187,7 @@ make_record (const char *id, const char *name, bool full)
       sp->mounts = m;
       sp->n_mounts = 2;
       sp->readonly_rootfs = true;
-      sp->network = HUSK_NETWORK_HOST;
+      c->network = HUSK_NETWORK_HOST;
       sp->caps = (1ull << 40) | 5;
       c->privileged = true;
       sp->no_new_privs = true;
@@ -257,7 +258,7 @@ same_record (const struct husk_ctr *a, const struct husk_ctr *b)
       SAME (x->mounts[i].readonly == y->mounts[i].readonly);
     }
   SAME (x->readonly_rootfs == y->readonly_rootfs);
-  SAME (x->network == y->network);
+  SAME (a->network == b->network);
   SAME (x->caps == y->caps);
   SAME (a->privileged == b->privileged);
   SAME (strv_eq (x->masked_paths, y->masked_paths));
@@ -522,6 +523,27 @@ file_is (struct husk_store *s, const char *id, const char *name, const char *wan
   return false;
 }
 
+/* Whether C's spec lists exactly the namespaces husk always made, each new: mount, pid, uts,
+   ipc, cgroup, user when husk is not root, network unless NET_HOST.  */
+static bool
+namespaces_are (const struct husk_ctr *c, bool net_host)
+{
+  const struct husk_container_spec *sp = &c->spec;
+  unsigned long want = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWCGROUP;
+
+  if (geteuid () != 0)
+    want |= CLONE_NEWUSER;
+  if (!net_host)
+    want |= CLONE_NEWNET;
+  for (size_t i = 0; i < sp->n_namespaces; i++)
+    if (sp->namespaces[i].path != NULL)
+      return false;
+  return sp->namespaces == c->namespaces
+         && husk_ns_flags (sp->namespaces, sp->n_namespaces, true) == want
+         && sp->n_namespaces == (size_t) __builtin_popcountl (want)
+         && husk_ns_check (sp->namespaces, sp->n_namespaces, sp->idmap != NULL, true, NULL) == 0;
+}
+
 static void
 test_old_records (void)
 {
@@ -566,6 +588,10 @@ test_old_records (void)
           && got2->spec.seccomp == HUSK_SECCOMP_DEFAULT,
       "an old record gets Docker's masked and read-only paths, none when privileged");
   husk_error_free (&err);
+  ok (got && got->network == HUSK_NETWORK_HOST && namespaces_are (got, true) && got2
+          && got2->network == HUSK_NETWORK_NONE && namespaces_are (got2, false),
+      "an old record's \"network\" gives the namespaces husk always made: host keeps the "
+      "caller's network namespace, none makes one; a user namespace unless root");
   husk_rm_rf_at (AT_FDCWD, dir, NULL);
 }
 
@@ -590,7 +616,7 @@ test_config_parse (void)
              "\"unknown\":{\"x\":[]}}")
               == 0
           && strcmp (c->id, ID_A) == 0 && c->name == NULL && !c->auto_remove
-          && c->spec.network == HUSK_NETWORK_NONE && c->spec.seccomp == HUSK_SECCOMP_DEFAULT
+          && c->network == HUSK_NETWORK_NONE && c->spec.seccomp == HUSK_SECCOMP_DEFAULT
           && c->spec.caps == 0 && c->spec.n_mounts == 0 && c->spec.n_rlimits == 1
           && c->spec.rlimits[0].resource == 0 && c->layers && c->layers[0] == NULL && c->spec.args
           && c->spec.args[0] == NULL && c->spec.env && c->spec.env[0] == NULL,

@@ -4,6 +4,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +21,7 @@
 #include "caps.h"
 #include "cleanup.h"
 #include "json.h"
+#include "namespaces.h"
 #include "proc.h"
 #include "relay.h"
 #include "seccomp-filter.h"
@@ -158,6 +160,116 @@ test_caps (void)
       "an unknown name is an error naming it");
   husk_error_free (&err);
   ok (husk_caps_parse ("", &m, &err) < 0, "the empty name is an error");
+  husk_error_free (&err);
+}
+
+/* The namespace list: its names, the checks made before anything is opened, and the opening
+   of paths with their type checked (nothing is joined here: tests/unit/test-nsjoin.c starts
+   containers that join).  */
+static void
+test_namespaces (void)
+{
+  const struct husk_namespace husk_list[] = {
+    { HUSK_NS_MOUNT, NULL },  { HUSK_NS_PID, NULL },  { HUSK_NS_UTS, NULL }, { HUSK_NS_IPC, NULL },
+    { HUSK_NS_CGROUP, NULL }, { HUSK_NS_USER, NULL }, { HUSK_NS_NET, NULL },
+  };
+  const size_t n = sizeof (husk_list) / sizeof (husk_list[0]);
+  struct husk_namespace ns[8];
+  struct husk_ns_files files = HUSK_NS_FILES_INIT;
+  struct husk_error *err = NULL;
+  char file[] = "/tmp/husk-test-ns.XXXXXX";
+  int fd;
+
+  ok (strcmp (husk_ns_type_name (HUSK_NS_NET), "network") == 0
+          && strcmp (husk_ns_type_name (HUSK_NS_MOUNT), "mount") == 0
+          && husk_ns_type_parse ("cgroup") == HUSK_NS_CGROUP && husk_ns_type_parse ("net") == -1
+          && husk_ns_type_parse ("time") == -1,
+      "namespace types by their OCI names (\"network\", not \"net\")");
+  ok (husk_ns_flags (husk_list, n, true)
+          == (unsigned long) (CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC
+                              | CLONE_NEWCGROUP | CLONE_NEWUSER | CLONE_NEWNET),
+      "husk's list is the flags husk always cloned with");
+  ok (husk_ns_check (husk_list, n, true, true, &err) == 0, "husk's list with an id map passes");
+  husk_error_free (&err);
+  ok (husk_ns_check (husk_list, n - 2, false, true, &err) == 0,
+      "as root: no user namespace, the caller's network");
+  husk_error_free (&err);
+
+  memcpy (ns, husk_list, sizeof (husk_list));
+  ns[n] = (struct husk_namespace){ HUSK_NS_NET, "/run/netns/x" };
+  ok (husk_ns_check (ns, n + 1, true, true, &err) < 0
+          && strcmp (err->msg, "namespaces: \"network\" is listed twice") == 0,
+      "a type listed twice is refused (OCI)");
+  husk_error_free (&err);
+  ok (husk_ns_check (husk_list, n, false, true, &err) < 0
+          && strcmp (err->msg, "namespaces: a new user namespace needs an id map") == 0,
+      "a new user namespace without an id map is refused");
+  husk_error_free (&err);
+  memcpy (ns, husk_list, sizeof (husk_list));
+  ns[5].path = "/proc/1/ns/user";
+  ok (husk_ns_check (ns, n, true, true, &err) < 0 && strstr (err->msg, "not to a joined one"),
+      "an id map for a joined user namespace is refused");
+  husk_error_free (&err);
+  ok (husk_ns_check (ns, n, false, true, &err) == 0, "a joined user namespace, no id map");
+  husk_error_free (&err);
+  ok (husk_ns_check (husk_list, n - 2, true, true, &err) < 0,
+      "an id map without a user namespace is refused");
+  husk_error_free (&err);
+  ok (husk_ns_check (husk_list + 1, n - 1, true, true, &err) < 0
+          && strstr (err->msg, "no mount namespace"),
+      "no mount namespace is refused (the root filesystem is set up in one)");
+  husk_error_free (&err);
+  memcpy (ns, husk_list, sizeof (husk_list));
+  ns[0].path = "/proc/1/ns/mnt";
+  ok (husk_ns_check (ns, n, true, true, &err) < 0
+          && strstr (err->msg, "joining a mount namespace is not supported"),
+      "a mount namespace to join is refused");
+  husk_error_free (&err);
+  memcpy (ns, husk_list, sizeof (husk_list));
+  ns[2] = ns[6];
+  ok (husk_ns_check (ns, n - 1, true, true, &err) < 0 && strstr (err->msg, "hostname"),
+      "a hostname without a uts namespace is refused");
+  husk_error_free (&err);
+  ok (husk_ns_check (ns, n - 1, true, false, &err) == 0, "without a hostname, no uts is fine");
+  husk_error_free (&err);
+  memcpy (ns, husk_list, sizeof (husk_list));
+  ns[6].path = "";
+  ok (husk_ns_check (ns, n, true, true, &err) < 0, "an empty path is refused");
+  husk_error_free (&err);
+
+  /* Paths: opened and their type checked.  */
+  ns[0] = (struct husk_namespace){ HUSK_NS_NET, "/proc/self/ns/net" };
+  ns[1] = (struct husk_namespace){ HUSK_NS_PID, NULL };
+  ns[2] = (struct husk_namespace){ HUSK_NS_UTS, "/proc/self/ns/uts" };
+  ok (husk_ns_files_open (ns, 3, &files, &err) == 0 && files.fds[HUSK_NS_NET] >= 0
+          && files.fds[HUSK_NS_UTS] >= 0 && files.fds[HUSK_NS_PID] < 0
+          && husk_ns_files_any (&files),
+      "a network and a uts namespace by path are opened, the new pid one is not");
+  husk_error_free (&err);
+  husk_ns_files_close (&files);
+  ok (!husk_ns_files_any (&files), "closed");
+  ns[0].path = "/proc/self/ns/mnt";
+  ok (husk_ns_files_open (ns, 3, &files, &err) < 0
+          && strcmp (err->msg,
+                     "namespace \"/proc/self/ns/mnt\": is not a network namespace (it is a "
+                     "mount one)")
+                 == 0
+          && !husk_ns_files_any (&files),
+      "another type of namespace is refused in one line, nothing left open");
+  husk_error_free (&err);
+  fd = mkstemp (file);
+  if (fd >= 0)
+    close (fd);
+  ns[0].path = file;
+  ok (husk_ns_files_open (ns, 1, &files, &err) < 0 && err->errnum == 0
+          && strstr (err->msg, "\": is not a network namespace") != NULL,
+      "a plain file is not a namespace: %s", err ? err->msg : "");
+  husk_error_free (&err);
+  unlink (file);
+  ns[0].path = "/nonexistent/husk-netns";
+  ok (husk_ns_files_open (ns, 1, &files, &err) < 0 && err->errnum == ENOENT
+          && husk_str_has_prefix (err->msg, "namespace \"/nonexistent/husk-netns\": "),
+      "a missing path names the path and ENOENT: %s", err ? err->msg : "");
   husk_error_free (&err);
 }
 
@@ -413,6 +525,7 @@ main (void)
 {
   test_user ();
   test_caps ();
+  test_namespaces ();
   test_seccomp ();
   test_relay ();
   test_proc_alive ();
