@@ -291,7 +291,7 @@ gate_open (const char *fifo, struct husk_error **err)
 {
   cleanup_close int fd = -1;
   struct stat st;
-  int moved;
+  int flags, moved;
 
   if (fifo[0] != '/')
     return husk_error_set (err, 0, "start gate \"%s\": not an absolute path", fifo);
@@ -303,7 +303,8 @@ gate_open (const char *fifo, struct husk_error **err)
     return husk_error_set (err, errno, "start gate \"%s\"", fifo);
   if (!S_ISFIFO (st.st_mode))
     return husk_error_set (err, 0, "start gate \"%s\": not a FIFO", fifo);
-  if (fcntl (fd, F_SETFL, O_RDWR) < 0)
+  flags = fcntl (fd, F_GETFL);
+  if (flags < 0 || fcntl (fd, F_SETFL, flags & ~O_NONBLOCK) < 0)
     return husk_error_set (err, errno, "start gate \"%s\"", fifo);
   moved = fcntl (fd, F_DUPFD_CLOEXEC, 3);
   if (moved < 0)

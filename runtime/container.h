@@ -95,7 +95,8 @@ struct husk_container_spec
      container's first process opens it before pivot_root, does all its set-up (namespaces,
      id map, mounts, pivot_root, masked paths, privileges dropped, seccomp loaded, working
      directory, the command looked up in PATH) and then waits there, before exec, until
-     husk_container_start_gate opens the gate, from any process of the caller's user.  */
+     husk_container_start_gate opens the gate, from any process of the caller's user.  It
+     waits under its seccomp filter, which must therefore allow write, read and close.  */
   const char *start_fifo;
 
   /* Without IDMAP (husk runs as root): the container's device cgroup, named DEVICE_CGROUP
