@@ -130,8 +130,9 @@ struct husk_container_proc
    the gate (the OCI runtime spec's create): every failure of the set-up, a FIFO that cannot
    be opened and a command not found in PATH (127) come back here as -1, as create's errors.
    What fails after the gate opens (exec refused, 126) is only the process's exit status.
-   The process stays a child of the caller and dies with it (PR_SET_PDEATHSIG): whoever
-   creates a container to be started later must outlive it.  */
+   The process is the caller's child and is killed when the caller ends (PR_SET_PDEATHSIG,
+   which the kernel drops when the process changes user): a caller that creates now and
+   starts later must stay for the container's life, as husk's monitor does.  */
 int husk_container_spawn (const struct husk_container_spec *spec, const int stdio[3],
                           struct husk_container_proc *ret, struct husk_error **err);
 
