@@ -14,6 +14,7 @@
 #include <sys/capability.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <sys/wait.h>
 #include <sys/xattr.h>
@@ -638,6 +639,44 @@ proc_comm (pid_t pid, char *buf, size_t size)
     fclose (f);
 }
 
+/* Whether PID comes to block in read(2) on FIFO, which it holds open: seen in
+   /proc/PID/syscall (the call and its first argument) and /proc/PID/fd.  Looked at until it
+   is, for at most 30 s: a bound against a hang, not a measure.  */
+static bool
+blocked_reading (pid_t pid, const char *fifo)
+{
+  for (int i = 0; i < 3000; i++)
+    {
+      char path[64], buf[256], target[256];
+      long nr = -1;
+      unsigned long fd = 0;
+      ssize_t n;
+      FILE *f;
+
+      snprintf (path, sizeof (path), "/proc/%d/syscall", (int) pid);
+      f = fopen (path, "re");
+      if (f && fgets (buf, sizeof (buf), f) && sscanf (buf, "%ld %lx", &nr, &fd) == 2
+          && nr == SYS_read)
+        {
+          snprintf (path, sizeof (path), "/proc/%d/fd/%lu", (int) pid, fd);
+          n = readlink (path, target, sizeof (target) - 1);
+          if (n > 0)
+            {
+              target[n] = '\0';
+              if (strcmp (target, fifo) == 0)
+                {
+                  fclose (f);
+                  return true;
+                }
+            }
+        }
+      if (f)
+        fclose (f);
+      usleep (10000);
+    }
+  return false;
+}
+
 /* husk_container_start_gate from a forked process, as another command would: its status
    (0 when it opened the gate).  */
 static int
@@ -721,6 +760,7 @@ test_gate (void)
         close (p[0]);
         return;
       }
+    ok (blocked_reading (proc.pid, fifo), "gate: the process blocks reading the gate");
     proc_comm (getpid (), self_comm, sizeof (self_comm));
     proc_comm (proc.pid, comm, sizeof (comm));
     pfd = (struct pollfd){ .fd = p[0], .events = POLLIN };
@@ -846,7 +886,8 @@ test_gate (void)
     if (r == 0)
       {
         proc_comm (proc.pid, comm, sizeof (comm));
-        ok (strcmp (comm, self_comm) == 0, "gate: with --init, the command has not run");
+        ok (blocked_reading (proc.pid, fifo) && strcmp (comm, self_comm) == 0,
+            "gate: with --init, pid 1 blocks reading the gate, the command has not run");
         r = husk_container_start_gate (fifo, &err);
         ok (r == 0, "gate: with --init, the gate opens (%s)", err ? err->msg : "ok");
         husk_error_free (&err);
