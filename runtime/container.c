@@ -38,6 +38,7 @@ struct child_ctx
   const struct husk_container_spec *spec;
   const struct husk_seccomp_prog *seccomp; /* NULL: unconfined.  */
   int go, report, ttysock;
+  int ready;          /* With a start gate: one byte once set up and waiting; else -1.  */
   int stdio[3];       /* -1: keep husk's.  */
   bool late_cgroupns; /* Its cgroup namespace once the parent has placed it (devices).  */
 };
@@ -213,6 +214,216 @@ husk_process_exec (const struct husk_container_spec *spec, char **env, int repor
   _exit (husk_error_status (err, status));
 }
 
+/* The start gate (container.h: start_fifo, husk_container_start_gate).  The container's
+   process opens the caller's FIFO read-write while it still sees the host's tree (before
+   pivot_root), does all of its set-up, looks its command up, says it is ready and blocks in
+   read until a start writes one byte.  Read-write, because a FIFO opened only for reading
+   reads end-of-file at once while no writer is there; Linux opens a FIFO read-write without
+   waiting for a peer (fifo(7)).  And because the waiting process is the FIFO's only reader,
+   a start can tell whether anyone waits: its O_WRONLY | O_NONBLOCK open fails with ENXIO
+   when no process holds it, which is how a container that died while created is told from
+   one waiting.  runc has the same two steps around its exec.fifo, with the roles the other
+   way round (its process blocks opening the FIFO for writing).
+
+   It is the one descriptor of the host's tree the process keeps through pivot_root, and it
+   reaches nothing else there: a FIFO is no directory, so no *at call, openat2 or fchdir
+   walks from it, and reopening it through /proc/self/fd gives the same FIFO and no path
+   around it (the CVE-2024-21626 class needs a directory).  At worst a process that reached
+   it could open the gate early.  It is closed after the wait, before husk's init forks and
+   before exec, and is O_CLOEXEC besides: the command never holds it.
+
+   The wait comes after the seccomp filter is loaded, right before exec: the process that
+   waits, perhaps for a long time, is exactly as confined as the command it becomes, so a
+   process joining the created container gets nothing by reaching it.  The price is that the
+   filter must allow read and close, which Docker's default profile does and any profile
+   that lets a dynamically linked program start must.  The FIFO is opened long before the
+   filter, so open is not needed after it.  */
+
+/* In the child, as root of its user namespace, before pivot_root: the gate, at fd 3 or
+   above (stdio is installed over 0-2 later), blocking for reads.  */
+static int
+gate_open (const char *fifo, struct husk_error **err)
+{
+  cleanup_close int fd = -1;
+  struct stat st;
+  int flags, moved;
+
+  if (fifo[0] != '/')
+    return husk_error_set (err, 0, "start gate \"%s\": not an absolute path", fifo);
+  /* O_NONBLOCK for the open only: a path that is not a FIFO never blocks it.  */
+  fd = open (fifo, O_RDWR | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+  if (fd < 0)
+    return husk_error_set (err, errno, "start gate \"%s\"", fifo);
+  if (fstat (fd, &st) < 0)
+    return husk_error_set (err, errno, "start gate \"%s\"", fifo);
+  if (!S_ISFIFO (st.st_mode))
+    return husk_error_set (err, 0, "start gate \"%s\": not a FIFO", fifo);
+  flags = fcntl (fd, F_GETFL);
+  if (flags < 0 || fcntl (fd, F_SETFL, flags & ~O_NONBLOCK) < 0)
+    return husk_error_set (err, errno, "start gate \"%s\"", fifo);
+  moved = fcntl (fd, F_DUPFD_CLOEXEC, 3);
+  if (moved < 0)
+    return husk_error_set (err, errno, "start gate \"%s\"", fifo);
+  return moved;
+}
+
+/* Whether execvp would find ARGV0 with ENV's PATH (glibc's default without one): with a gate,
+   "not found" is create's error (127), not an exit status seen after start; runc looks the
+   command up before its exec.fifo for the same reason.  Only "nothing there" fails here;
+   whatever else exec would refuse (126) it still refuses after start.  */
+static int
+command_lookup (const char *argv0, char *const *env, struct husk_error **err)
+{
+  const char *path = "/bin:/usr/bin";
+  struct stat st;
+
+  if (strchr (argv0, '/'))
+    {
+      if (stat (argv0, &st) < 0 && (errno == ENOENT || errno == ENOTDIR))
+        goto not_found;
+      return 0;
+    }
+  for (size_t i = 0; env && env[i]; i++)
+    if (husk_str_has_prefix (env[i], "PATH="))
+      {
+        path = env[i] + strlen ("PATH=");
+        break;
+      }
+  for (const char *p = path;;)
+    {
+      const char *end = strchrnul (p, ':');
+      /* An empty entry is the working directory, as in execvp.  */
+      cleanup_free char *file = end == p
+                                    ? husk_xstrdup (argv0)
+                                    : husk_strdup_printf ("%.*s/%s", (int) (end - p), p, argv0);
+      if (stat (file, &st) == 0 || (errno != ENOENT && errno != ENOTDIR))
+        return 0;
+      if (*end == '\0')
+        break;
+      p = end + 1;
+    }
+
+not_found:
+  husk_error_set (err, 0,
+                  strchr (argv0, '/') ? "exec \"%s\": no such file or directory"
+                                      : "exec \"%s\": executable file not found in $PATH",
+                  argv0);
+  (*err)->status = 127;
+  return -1;
+}
+
+/* In the child, set up and confined: say so on READY, close *REPORT (husk_container_spawn
+   returns), and wait for the byte a start writes into GATE, which is then closed.  A
+   failure from here on is only the process's exit status: no one reads *REPORT any more.  */
+static int
+gate_wait (const struct husk_container_spec *spec, char *const *env, int gate, int ready,
+           int *report, struct husk_error **err)
+{
+  ssize_t n;
+  char c;
+
+  if (command_lookup (spec->args[0], env, err) < 0)
+    return -1;
+  if (write (ready, "r", 1) != 1)
+    return husk_error_set (err, errno, "start gate: tell husk the container is ready");
+  close (ready);
+  close (*report);
+  *report = -1;
+  do
+    n = read (gate, &c, 1);
+  while (n < 0 && errno == EINTR);
+  if (n != 1)
+    return husk_error_set (err, n < 0 ? errno : 0, "start gate \"%s\": wait", spec->start_fifo);
+  close (gate);
+  return 0;
+}
+
+/* write(2) of one byte into a FIFO whose reader may be gone: EPIPE, without the SIGPIPE that
+   would end the caller.  The signal is thread-directed, so blocking it in this thread is
+   enough; one this write raised is taken back, one already pending is left alone.  */
+static ssize_t
+write_no_sigpipe (int fd, const void *buf, size_t len)
+{
+  sigset_t pipe_set, old, pending;
+  bool was_pending;
+  ssize_t n;
+  int e;
+
+  sigemptyset (&pipe_set);
+  sigaddset (&pipe_set, SIGPIPE);
+  sigpending (&pending);
+  was_pending = sigismember (&pending, SIGPIPE);
+  sigprocmask (SIG_BLOCK, &pipe_set, &old);
+  n = write (fd, buf, len);
+  e = errno;
+  if (n < 0 && e == EPIPE && !was_pending)
+    {
+      const struct timespec zero = { 0, 0 };
+      sigtimedwait (&pipe_set, NULL, &zero);
+    }
+  sigprocmask (SIG_SETMASK, &old, NULL);
+  errno = e;
+  return n;
+}
+
+static int
+gate_error (struct husk_error **err, int errnum, const char *fifo, const char *why)
+{
+  husk_error_set (err, 0, "start gate \"%s\": %s", fifo, why);
+  (*err)->errnum = errnum;
+  return -1;
+}
+
+int
+husk_container_start_gate (const char *fifo, struct husk_error **err)
+{
+  cleanup_close int fd = -1;
+  struct stat st, now;
+
+  /* Non-blocking: with no process waiting (none was ever there, or it has gone), the open
+     fails with ENXIO instead of waiting for a reader that will never come.  */
+  fd = open (fifo, O_WRONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+  if (fd < 0 && errno == ENOENT)
+    return gate_error (err, ENOENT, fifo,
+                       "no such gate: none was made there, or the container was already "
+                       "started (a gate opens once)");
+  if (fd < 0 && errno == ENXIO)
+    return gate_error (err, ESRCH, fifo,
+                       "the container is gone: its process ended before it was started");
+  if (fd < 0)
+    return husk_error_set (err, errno, "start gate \"%s\"", fifo);
+  if (fstat (fd, &st) < 0)
+    return husk_error_set (err, errno, "start gate \"%s\"", fifo);
+  if (!S_ISFIFO (st.st_mode))
+    return gate_error (err, EINVAL, fifo, "not a FIFO");
+  /* The unlink claims the gate: of two starts at once, one removes it and the other is told
+     the container is started, so the command is started once (runtime.md: starting a
+     started container "MUST have no effect on the container and MUST generate an error").
+     The name must still be this FIFO: never remove what replaced it.  */
+  if (stat (fifo, &now) < 0)
+    {
+      if (errno == ENOENT)
+        return gate_error (err, EALREADY, fifo, "the container was already started");
+      return husk_error_set (err, errno, "start gate \"%s\"", fifo);
+    }
+  if (now.st_dev != st.st_dev || now.st_ino != st.st_ino)
+    return gate_error (err, EALREADY, fifo, "the container was already started");
+  if (unlink (fifo) < 0)
+    {
+      if (errno == ENOENT)
+        return gate_error (err, EALREADY, fifo, "the container was already started");
+      return husk_error_set (err, errno, "start gate \"%s\": remove", fifo);
+    }
+  if (write_no_sigpipe (fd, "s", 1) != 1)
+    {
+      if (errno == EPIPE)
+        return gate_error (err, ESRCH, fifo,
+                           "the container is gone: its process ended before it was started");
+      return husk_error_set (err, errno, "start gate \"%s\": write", fifo);
+    }
+  return 0;
+}
+
 /* The container's first process: everything between clone and exec.  It cannot return to a
    caller, so every failure goes to REPORT and ends in _exit.  */
 static void __attribute__ ((noreturn)) container_child (const struct child_ctx *ctx)
@@ -220,14 +431,15 @@ static void __attribute__ ((noreturn)) container_child (const struct child_ctx *
   const struct husk_container_spec *spec = ctx->spec;
   struct husk_error *err = NULL;
   int report = ctx->report;
+  int gate = -1;
   char c;
 
   {
     /* Before any path is resolved: no descriptor of husk's or of its caller's (the store, the
        caller's directories) may stay open for a path through /proc/self/fd to reach
        (CVE-2024-21626).  Only the pipes to husk and the stdio to be installed are kept.  */
-    const int keep[]
-        = { ctx->go, report, ctx->ttysock, ctx->stdio[0], ctx->stdio[1], ctx->stdio[2] };
+    const int keep[] = { ctx->go,       report,        ctx->ttysock, ctx->ready,
+                         ctx->stdio[0], ctx->stdio[1], ctx->stdio[2] };
     husk_close_fds_except (keep, sizeof (keep) / sizeof (keep[0]));
   }
   if (read (ctx->go, &c, 1) != 1)
@@ -243,6 +455,10 @@ static void __attribute__ ((noreturn)) container_child (const struct child_ctx *
     }
 
   if (husk_container_in_userns (spec) && husk_container_become_root (&err) < 0)
+    goto fail;
+  /* A host path: opened while the host's tree is still in view, as the caller's user (root of
+     the new user namespace is the caller's uid), before any of the image's files is read.  */
+  if (spec->start_fifo && (gate = gate_open (spec->start_fifo, &err)) < 0)
     goto fail;
   if (spec->hostname && *spec->hostname
       && sethostname (spec->hostname, strlen (spec->hostname)) < 0)
@@ -304,6 +520,8 @@ static void __attribute__ ((noreturn)) container_child (const struct child_ctx *
       goto fail;
     close (rootfd);
     if (husk_process_drop_privileges (spec, &prep.user, ctx->seccomp, &err) < 0)
+      goto fail;
+    if (gate >= 0 && gate_wait (spec, prep.env, gate, ctx->ready, &report, &err) < 0)
       goto fail;
     if (spec->init && husk_init_fork () < 0)
       {
@@ -493,8 +711,9 @@ husk_container_spawn (const struct husk_container_spec *spec, const int stdio[3]
 {
   int go[2], report[2], tsock[2] = { -1, -1 };
   cleanup_close int go_w = -1, report_r = -1, tty_r = -1, master = -1, userns = -1;
+  cleanup_close int ready_r = -1, ready_w = -1;
   struct husk_seccomp_prog prog = { 0 };
-  struct child_ctx ctx = { .spec = spec, .stdio = { -1, -1, -1 } };
+  struct child_ctx ctx = { .spec = spec, .ready = -1, .stdio = { -1, -1, -1 } };
   struct husk_ns_files files = HUSK_NS_FILES_INIT;
   unsigned long flags;
   bool joining;
@@ -540,6 +759,19 @@ husk_container_spawn (const struct husk_container_spec *spec, const int stdio[3]
   if (prog.filter)
     ctx.seccomp = &prog;
 
+  /* With a start gate: the child's word that it is set up and waiting (gate_wait).  */
+  if (spec->start_fifo)
+    {
+      int ready[2];
+      if (pipe2 (ready, O_CLOEXEC) < 0)
+        {
+          husk_seccomp_prog_clear (&prog);
+          return husk_error_set (err, errno, "pipe");
+        }
+      ready_r = ready[0];
+      ready_w = ready[1];
+      ctx.ready = ready_w;
+    }
   if (pipe2 (go, O_CLOEXEC) < 0)
     {
       husk_ns_files_close (&files);
@@ -579,6 +811,8 @@ husk_container_spawn (const struct husk_container_spec *spec, const int stdio[3]
   close (report[1]);
   if (tsock[1] >= 0)
     close (tsock[1]);
+  if (ready_w >= 0)
+    close (TAKE_FD (ready_w));
   husk_seccomp_prog_clear (&prog);
   if (pid < 0)
     {
@@ -646,6 +880,22 @@ husk_container_spawn (const struct husk_container_spec *spec, const int stdio[3]
         ;
       husk_forward_to (0);
       goto failed;
+    }
+  /* With a gate no report is not enough: the child must have said it waits there, or it died
+     in its set-up without a word (killed).  Its byte is written before the report pipe is
+     closed, so it is there by now.  */
+  if (ready_r >= 0)
+    {
+      char c;
+      if (read (ready_r, &c, 1) != 1)
+        {
+          husk_error_set (err, 0,
+                          "start gate \"%s\": the container's process ended during its set-up",
+                          spec->start_fifo);
+          kill_and_reap (pid);
+          husk_forward_to (0);
+          goto failed;
+        }
     }
   ret->pid = pid;
   ret->master = TAKE_FD (master);

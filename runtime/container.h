@@ -98,6 +98,17 @@ struct husk_container_spec
   bool tty;         /* A pseudo-terminal for stdio.  */
   bool interactive; /* Keep stdin; else /dev/null.  */
 
+  /* The start gate: the OCI runtime spec's create and start as two steps (runtime.md,
+     "Lifecycle" steps 2 and 4, "Operations": create, start).  NULL: none, the program runs
+     as soon as it is set up.  Otherwise the absolute host path of a FIFO the caller made
+     (mkfifo, writable and readable by the caller; no one else may hold it open): the
+     container's first process opens it before pivot_root, does all its set-up (namespaces,
+     id map, mounts, pivot_root, masked paths, privileges dropped, seccomp loaded, working
+     directory, the command looked up in PATH) and then waits there, before exec, until
+     husk_container_start_gate opens the gate, from any process of the caller's user.  It
+     waits under its seccomp filter, which must therefore allow write, read and close.  */
+  const char *start_fifo;
+
   /* Without a user namespace (husk runs as root): the container's device cgroup, named
      DEVICE_CGROUP (its ID), allowing only DEVICES (runtime/devices.h); its processes are
      placed in it before they run anything of the container's.  NULL: none.  Ignored with a
@@ -139,9 +150,30 @@ bool husk_container_in_userns (const struct husk_container_spec *spec);
    "namespace \"PATH\": is not a network namespace", or the open's errno); with a path to
    join, a child of husk joins them (husk_ns_join: "namespace \"PATH\": join ...", EPERM said
    in one line) and clones the container's process, still husk's own child, with the new
-   namespaces.  */
+   namespaces.
+   With SPEC->start_fifo, it returns 0 once the container's process is set up and waiting at
+   the gate (the OCI runtime spec's create): every failure of the set-up, a FIFO that cannot
+   be opened and a command not found in PATH (127) come back here as -1, as create's errors.
+   What fails after the gate opens (exec refused, 126) is only the process's exit status.
+   The process is the caller's child and is killed when the caller ends (PR_SET_PDEATHSIG,
+   which the kernel drops when the process changes user): a caller that creates now and
+   starts later must stay for the container's life, as husk's monitor does.  */
 int husk_container_spawn (const struct husk_container_spec *spec, const int stdio[3],
                           struct husk_container_proc *ret, struct husk_error **err);
+
+/* Open the start gate FIFO (a container's SPEC->start_fifo, an absolute host path): its
+   process, waiting there since husk_container_spawn returned, goes on to exec its command
+   (the OCI runtime spec's start, runtime.md "Operations": start).  Any process of the user
+   that made the FIFO may call it, the container's parent or not.  It returns once the
+   process was told to go, not once its command runs; the gate opens once, and FIFO is
+   removed on success.  Errors, in *ERR's errnum and one line naming the gate:
+   ENOENT   no gate at FIFO: none was made there, or the container was already started;
+   EALREADY another start claimed the same gate first;
+   ESRCH    the container is gone: its process ended before the gate opened (FIFO is left
+            for the caller to remove, unless the process ended during this very call);
+   EINVAL   FIFO is not a FIFO;
+   any other errno of open, unlink or write.  */
+int husk_container_start_gate (const char *fifo, struct husk_error **err);
 
 /* After the container exited: SPEC->after_fn in its user namespace (USERNS).  */
 int husk_container_after (const struct husk_container_spec *spec, int userns,

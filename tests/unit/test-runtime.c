@@ -1,5 +1,6 @@
 /* Unit tests for runtime/: USER resolution, capability names, seccomp filters, the stdio relay,
-   processes by pid and start time.  Linked with runtime/ and lib/ alone (Makefile.am).  */
+   processes by pid and start time, the start gate of a container (as root, or rootless with
+   the calling user's id map).  Linked with runtime/ and lib/ alone (Makefile.am).  */
 #include "config.h"
 
 #include <dirent.h>
@@ -9,8 +10,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
 #include <sys/capability.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <sys/wait.h>
 #include <sys/xattr.h>
@@ -20,6 +25,7 @@
 
 #include "caps.h"
 #include "cleanup.h"
+#include "container.h"
 #include "json.h"
 #include "namespaces.h"
 #include "proc.h"
@@ -27,6 +33,7 @@
 #include "seccomp-filter.h"
 #include "tap.h"
 #include "user.h"
+#include "userns.h"
 #include "util.h"
 
 static char etc[] = "/tmp/husk-test-etc.XXXXXX";
@@ -520,6 +527,492 @@ test_proc_alive (void)
   ok (!husk_proc_alive (pid, start), "a reaped child is not alive");
 }
 
+/* husk_container_start_gate alone, against a process that holds the FIFO as a waiting
+   container does (read-write) and starts no container.  */
+static void
+test_start_gate (void)
+{
+  char dir[] = "/tmp/husk-test-start.XXXXXX";
+  struct husk_error *err = NULL;
+  cleanup_free char *fifo = NULL, *plain = NULL;
+  struct stat st;
+  int p[2], q[2], status, r, fd;
+  char c = 0;
+  pid_t pid;
+
+  if (mkdtemp (dir) == NULL || pipe2 (p, O_CLOEXEC) < 0 || pipe2 (q, O_CLOEXEC) < 0)
+    {
+      ok (false, "start gate: set up: %s", strerror (errno));
+      return;
+    }
+  fifo = husk_strdup_printf ("%s/gate", dir);
+  plain = husk_strdup_printf ("%s/plain", dir);
+
+  r = husk_container_start_gate (fifo, &err);
+  ok (r < 0 && err && err->errnum == ENOENT && strstr (err->msg, fifo)
+          && strstr (err->msg, "no such gate"),
+      "start gate: no FIFO: %s", err ? err->msg : "it succeeded");
+  husk_error_free (&err);
+
+  fd = open (plain, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+  if (fd >= 0)
+    close (fd);
+  r = husk_container_start_gate (plain, &err);
+  ok (r < 0 && err && err->errnum == EINVAL && strstr (err->msg, "not a FIFO"),
+      "start gate: a regular file: %s", err ? err->msg : "it succeeded");
+  husk_error_free (&err);
+  ok (lstat (plain, &st) == 0, "start gate: which is left alone");
+
+  mkfifo (fifo, 0600);
+  r = husk_container_start_gate (fifo, &err);
+  ok (r < 0 && err && err->errnum == ESRCH && strstr (err->msg, "gone"),
+      "start gate: a FIFO no process waits on: %s", err ? err->msg : "it succeeded");
+  husk_error_free (&err);
+  ok (lstat (fifo, &st) == 0 && S_ISFIFO (st.st_mode), "start gate: which is left in place");
+
+  fflush (stdout);
+  pid = fork ();
+  if (pid == 0)
+    {
+      /* The waiting side: open read-write, say so, wait for the byte, pass it on.  */
+      int g = open (fifo, O_RDWR | O_CLOEXEC);
+      if (g < 0 || write (p[1], "o", 1) != 1 || read (g, &c, 1) != 1 || write (q[1], &c, 1) != 1)
+        _exit (1);
+      _exit (0);
+    }
+  close (p[1]);
+  close (q[1]);
+  r = read (p[0], &c, 1) == 1 ? husk_container_start_gate (fifo, &err) : -2;
+  ok (r == 0, "start gate: a process waiting on it is let go (%s)", err ? err->msg : "ok");
+  husk_error_free (&err);
+  c = 0;
+  ok (read (q[0], &c, 1) == 1 && c != 0 && waitpid (pid, &status, 0) == pid && WIFEXITED (status)
+          && WEXITSTATUS (status) == 0,
+      "start gate: it read the start's byte");
+  ok (lstat (fifo, &st) < 0 && errno == ENOENT, "start gate: the opened gate is removed");
+  r = husk_container_start_gate (fifo, &err);
+  ok (r < 0 && err && err->errnum == ENOENT && strstr (err->msg, "already started"),
+      "start gate: a second start: %s", err ? err->msg : "it succeeded");
+  husk_error_free (&err);
+  close (p[0]);
+  close (q[0]);
+  unlink (plain);
+  rmdir (dir);
+}
+
+/* The start gate (runtime/container.h, start_fifo): containers of the host's /usr, bound
+   read-only over an empty layer that has the host's /bin, /lib... symlinks (or binds of them
+   where they are directories); root's without a user namespace, a user's with its id map.  */
+static char gate_dir[] = "/tmp/husk-test-gate.XXXXXX";
+static struct husk_idmap gate_map;
+static bool gate_rootless;
+static char gate_lower[128];
+static struct husk_mount gate_mounts[8];
+static size_t gate_n_mounts;
+
+static int
+gate_box_init (void)
+{
+  static const char *const tops[] = { "bin", "sbin", "lib", "lib64", "lib32", "libx32" };
+  struct husk_error *err = NULL;
+  char path[256];
+
+  if (mkdtemp (gate_dir) == NULL)
+    return -1;
+  snprintf (gate_lower, sizeof (gate_lower), "%s/lower", gate_dir);
+  if (mkdir (gate_lower, 0755) < 0)
+    return -1;
+  snprintf (path, sizeof (path), "%s/usr", gate_lower);
+  mkdir (path, 0755);
+  gate_mounts[gate_n_mounts++] = (struct husk_mount){ HUSK_MOUNT_BIND, "/usr", "/usr", NULL, true };
+  for (size_t i = 0; i < sizeof (tops) / sizeof (tops[0]); i++)
+    {
+      char host[32], target[256];
+      struct stat st;
+      ssize_t n;
+      snprintf (host, sizeof (host), "/%s", tops[i]);
+      snprintf (path, sizeof (path), "%s/%s", gate_lower, tops[i]);
+      if (lstat (host, &st) < 0)
+        continue;
+      if (S_ISLNK (st.st_mode) && (n = readlink (host, target, sizeof (target) - 1)) > 0)
+        {
+          target[n] = '\0';
+          symlink (target, path);
+        }
+      else if (S_ISDIR (st.st_mode))
+        {
+          mkdir (path, 0755);
+          gate_mounts[gate_n_mounts++] = (struct husk_mount){ HUSK_MOUNT_BIND, husk_xstrdup (host),
+                                                              husk_xstrdup (host), NULL, true };
+        }
+    }
+  gate_rootless = getuid () != 0;
+  if (gate_rootless && husk_idmap_for_user (getuid (), getgid (), NULL, NULL, &gate_map, &err) < 0)
+    {
+      printf ("# %s\n", err->msg);
+      husk_error_free (&err);
+      return -1;
+    }
+  return 0;
+}
+
+/* Container N's spec (its own upper and work directories) running "sh -c SCRIPT", with a
+   gate at FIFO (NULL: none).  Docker's confinement: its capabilities, no_new_privs, the
+   default seccomp filter.  */
+static void
+gate_spec (int n, const char *script, const char *fifo, struct husk_container_spec *spec)
+{
+  static char *lowers[2] = { gate_lower, NULL };
+  static char *env[] = { "PATH=/usr/bin:/bin", NULL };
+  static char *args[8][4];
+  static char upper[8][128], work[8][128], rootfs[8][128];
+
+  snprintf (upper[n], sizeof (upper[n]), "%s/upper%d", gate_dir, n);
+  snprintf (work[n], sizeof (work[n]), "%s/work%d", gate_dir, n);
+  snprintf (rootfs[n], sizeof (rootfs[n]), "%s/rootfs%d", gate_dir, n);
+  mkdir (upper[n], 0755);
+  mkdir (work[n], 0755);
+  mkdir (rootfs[n], 0755);
+  args[n][0] = "sh";
+  args[n][1] = "-c";
+  args[n][2] = (char *) script;
+  args[n][3] = NULL;
+  memset (spec, 0, sizeof (*spec));
+  spec->lowerdirs = lowers;
+  spec->upperdir = upper[n];
+  spec->workdir = work[n];
+  spec->rootfs = rootfs[n];
+  spec->args = args[n];
+  spec->env = env;
+  spec->cwd = "/";
+  spec->hostname = "gate";
+  spec->idmap = gate_rootless ? &gate_map : NULL;
+  spec->user = "0:0";
+  spec->mounts = gate_mounts;
+  spec->n_mounts = gate_n_mounts;
+  spec->network = HUSK_NETWORK_NONE;
+  spec->caps = husk_caps_default ();
+  spec->no_new_privs = true;
+  spec->seccomp = HUSK_SECCOMP_DEFAULT;
+  spec->start_fifo = fifo;
+}
+
+static char *
+gate_fifo (const char *name)
+{
+  char *path = husk_strdup_printf ("%s/%s", gate_dir, name);
+  if (mkfifo (path, 0600) < 0)
+    printf ("# mkfifo \"%s\": %s\n", path, strerror (errno));
+  return path;
+}
+
+static int
+gate_wait_status (pid_t pid)
+{
+  int status;
+  while (waitpid (pid, &status, 0) < 0)
+    if (errno != EINTR)
+      return -1;
+  return husk_wait_status (status);
+}
+
+/* A line of /proc/PID/status that starts with KEY, or "".  */
+static void
+proc_status_line (pid_t pid, const char *key, char *buf, size_t size)
+{
+  char path[64], line[256];
+  FILE *f;
+
+  buf[0] = '\0';
+  snprintf (path, sizeof (path), "/proc/%d/status", (int) pid);
+  f = fopen (path, "re");
+  while (f && fgets (line, sizeof (line), f))
+    if (husk_str_has_prefix (line, key))
+      {
+        snprintf (buf, size, "%s", line);
+        break;
+      }
+  if (f)
+    fclose (f);
+}
+
+static void
+proc_comm (pid_t pid, char *buf, size_t size)
+{
+  char path[64];
+  FILE *f;
+
+  buf[0] = '\0';
+  snprintf (path, sizeof (path), "/proc/%d/comm", (int) pid);
+  f = fopen (path, "re");
+  if (f && fgets (buf, (int) size, f))
+    buf[strcspn (buf, "\n")] = '\0';
+  if (f)
+    fclose (f);
+}
+
+/* Whether PID comes to block in read(2) on FIFO, which it holds open: seen in
+   /proc/PID/syscall (the call and its first argument) and /proc/PID/fd.  Looked at until it
+   is, for at most 30 s: a bound against a hang, not a measure.  */
+static bool
+blocked_reading (pid_t pid, const char *fifo)
+{
+  for (int i = 0; i < 3000; i++)
+    {
+      char path[64], buf[256], target[256];
+      long nr = -1;
+      unsigned long fd = 0;
+      ssize_t n;
+      FILE *f;
+
+      snprintf (path, sizeof (path), "/proc/%d/syscall", (int) pid);
+      f = fopen (path, "re");
+      if (f && fgets (buf, sizeof (buf), f) && sscanf (buf, "%ld %lx", &nr, &fd) == 2
+          && nr == SYS_read)
+        {
+          snprintf (path, sizeof (path), "/proc/%d/fd/%lu", (int) pid, fd);
+          n = readlink (path, target, sizeof (target) - 1);
+          if (n > 0)
+            {
+              target[n] = '\0';
+              if (strcmp (target, fifo) == 0)
+                {
+                  fclose (f);
+                  return true;
+                }
+            }
+        }
+      if (f)
+        fclose (f);
+      usleep (10000);
+    }
+  return false;
+}
+
+/* husk_container_start_gate from a forked process, as another command would: its status
+   (0 when it opened the gate).  */
+static int
+start_from_other_process (const char *fifo)
+{
+  pid_t pid;
+  int status;
+
+  fflush (stdout);
+  pid = fork ();
+  if (pid == 0)
+    {
+      struct husk_error *err = NULL;
+      if (husk_container_start_gate (fifo, &err) < 0)
+        {
+          printf ("# %s\n", err->msg);
+          fflush (stdout);
+          _exit (1);
+        }
+      _exit (0);
+    }
+  if (pid < 0 || waitpid (pid, &status, 0) != pid)
+    return -1;
+  return WIFEXITED (status) ? WEXITSTATUS (status) : 100 + WTERMSIG (status);
+}
+
+static void
+test_gate (void)
+{
+  struct husk_container_spec spec;
+  struct husk_container_proc proc;
+  struct husk_error *err = NULL;
+  char self_comm[64], comm[64], line[256], out[8192];
+  int r;
+
+  /* A gate that never opens must not hang make check: fail instead.  */
+  alarm (300);
+  if (gate_box_init () < 0)
+    {
+      ok (false, "gate: set up the test's root (%s)", strerror (errno));
+      return;
+    }
+  printf ("# gate tests %s\n", gate_rootless ? "rootless, in a user namespace" : "as root");
+
+  /* Without a gate nothing changed: the command runs at once, its status is its own.  */
+  gate_spec (0, "exit 3", NULL, &spec);
+  r = husk_container_spawn (&spec, NULL, &proc, &err);
+  ok (r == 0, "gate: a container without a gate starts (%s)", err ? err->msg : "ok");
+  if (r < 0)
+    {
+      husk_error_free (&err);
+      return;
+    }
+  r = gate_wait_status (proc.pid);
+  ok (r == 3, "gate: without a gate the command runs with no start and exits 3 (got %d)", r);
+
+  {
+    /* With a gate: set up and waiting, the command not run, until another process opens the
+       gate; then it runs once, without the gate's descriptor, with its own status.  */
+    cleanup_free char *fifo = gate_fifo ("gate-one");
+    int p[2], stdio[3] = { -1, -1, -1 };
+    struct pollfd pfd;
+    size_t len = 0;
+    struct stat root_st, self_root_st;
+    char path[64];
+
+    if (pipe2 (p, O_CLOEXEC) < 0)
+      {
+        ok (false, "pipe: %s", strerror (errno));
+        return;
+      }
+    stdio[1] = p[1];
+    gate_spec (1, "echo ran; ls -l /proc/self/fd/; exit 7", fifo, &spec);
+    r = husk_container_spawn (&spec, stdio, &proc, &err);
+    close (p[1]);
+    ok (r == 0, "gate: spawn returns once the process waits at the gate (%s)",
+        err ? err->msg : "ok");
+    if (r < 0)
+      {
+        husk_error_free (&err);
+        close (p[0]);
+        return;
+      }
+    ok (blocked_reading (proc.pid, fifo), "gate: the process blocks reading the gate");
+    proc_comm (getpid (), self_comm, sizeof (self_comm));
+    proc_comm (proc.pid, comm, sizeof (comm));
+    pfd = (struct pollfd){ .fd = p[0], .events = POLLIN };
+    ok (strcmp (comm, self_comm) == 0 && poll (&pfd, 1, 0) == 0,
+        "gate: the command has not run: no output, the process has not executed it (comm "
+        "\"%s\")",
+        comm);
+    proc_status_line (proc.pid, "Seccomp:", line, sizeof (line));
+    line[strcspn (line, "\n")] = '\0';
+    ok (strstr (line, "2") != NULL, "gate: it waits with its seccomp filter loaded (%s)", line);
+    proc_status_line (proc.pid, "NoNewPrivs:", line, sizeof (line));
+    ok (strstr (line, "1") != NULL, "gate: it waits with no_new_privs set");
+    snprintf (path, sizeof (path), "/proc/%d/root", (int) proc.pid);
+    ok (stat (path, &root_st) == 0 && stat ("/", &self_root_st) == 0
+            && (root_st.st_dev != self_root_st.st_dev || root_st.st_ino != self_root_st.st_ino),
+        "gate: it waits in its own root, after pivot_root");
+
+    r = start_from_other_process (fifo);
+    ok (r == 0, "gate: another process opens the gate (got %d)", r);
+    for (;;)
+      {
+        ssize_t n = read (p[0], out + len, sizeof (out) - 1 - len);
+        if (n < 0 && errno == EINTR)
+          continue;
+        if (n <= 0 || (len += (size_t) n) >= sizeof (out) - 1)
+          break;
+      }
+    out[len] = '\0';
+    close (p[0]);
+    r = gate_wait_status (proc.pid);
+    ok (r == 7 && strncmp (out, "ran\n", 4) == 0,
+        "gate: then the command runs and exits with its own status 7 (got %d)", r);
+    ok (len > 0 && strstr (out, "gate-one") == NULL,
+        "gate: the command does not hold the gate's descriptor");
+    if (strstr (out, "gate-one"))
+      printf ("# %s", out);
+
+    r = husk_container_start_gate (fifo, &err);
+    ok (r < 0 && err && err->errnum == ENOENT && strstr (err->msg, "already started"),
+        "gate: a second start fails: %s", err ? err->msg : "it succeeded");
+    husk_error_free (&err);
+  }
+
+  {
+    /* The process dies while it waits: a start says the container is gone.  */
+    cleanup_free char *fifo = gate_fifo ("gate-gone");
+    struct stat st;
+
+    gate_spec (2, "exit 0", fifo, &spec);
+    r = husk_container_spawn (&spec, NULL, &proc, &err);
+    ok (r == 0, "gate: a second container waits (%s)", err ? err->msg : "ok");
+    husk_error_free (&err);
+    if (r == 0)
+      {
+        kill (proc.pid, SIGKILL);
+        gate_wait_status (proc.pid);
+      }
+    r = husk_container_start_gate (fifo, &err);
+    ok (r < 0 && err && err->errnum == ESRCH && strstr (err->msg, "gone")
+            && strstr (err->msg, fifo),
+        "gate: a start after its process died fails: %s", err ? err->msg : "it succeeded");
+    husk_error_free (&err);
+    ok (lstat (fifo, &st) == 0 && S_ISFIFO (st.st_mode), "gate: that FIFO is left in place");
+    unlink (fifo);
+    r = husk_container_start_gate (fifo, &err);
+    ok (r < 0 && err && err->errnum == ENOENT && strstr (err->msg, "no such gate"),
+        "gate: a start with no FIFO fails: %s", err ? err->msg : "it succeeded");
+    husk_error_free (&err);
+  }
+
+  {
+    /* Create's errors come back from create: a command not in PATH, a gate that is no FIFO.  */
+    cleanup_free char *fifo = gate_fifo ("gate-notfound");
+    cleanup_free char *notfifo = husk_strdup_printf ("%s/plain", gate_dir);
+    int fd = open (notfifo, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+
+    if (fd >= 0)
+      close (fd);
+
+    gate_spec (3, "exit 0", fifo, &spec);
+    spec.args[0] = "husk-no-such-command";
+    r = husk_container_spawn (&spec, NULL, &proc, &err);
+    ok (r < 0 && err && err->status == 127 && strstr (err->msg, "not found in $PATH"),
+        "gate: a command not in PATH fails the spawn with 127: %s",
+        err ? err->msg : "it succeeded");
+    husk_error_free (&err);
+    gate_spec (4, "exit 0", notfifo, &spec);
+    r = husk_container_spawn (&spec, NULL, &proc, &err);
+    ok (r < 0 && err && strstr (err->msg, "not a FIFO"),
+        "gate: a gate that is no FIFO fails the spawn: %s", err ? err->msg : "it succeeded");
+    husk_error_free (&err);
+  }
+
+  {
+    /* A process killed in its set-up says nothing: a filter that kills it at its first write
+       (the word that it waits) makes the spawn fail, not pass for a container waiting.  */
+    cleanup_free char *fifo = gate_fifo ("gate-killed");
+
+    static const struct husk_rlimit no_core = { RLIMIT_CORE, 0, 0 };
+
+    gate_spec (6, "exit 0", fifo, &spec);
+    spec.rlimits = &no_core; /* SIGSYS dumps no core.  */
+    spec.n_rlimits = 1;
+    spec.seccomp = HUSK_SECCOMP_PROFILE;
+    spec.seccomp_profile = "{\"defaultAction\":\"SCMP_ACT_ALLOW\",\"syscalls\":[{\"names\":"
+                           "[\"write\"],\"action\":\"SCMP_ACT_KILL_PROCESS\"}]}";
+    r = husk_container_spawn (&spec, NULL, &proc, &err);
+    ok (r < 0 && err && strstr (err->msg, "ended during its set-up") && strstr (err->msg, fifo),
+        "gate: a process killed before it waits fails the spawn: %s",
+        err ? err->msg : "it succeeded");
+    husk_error_free (&err);
+  }
+
+  {
+    /* With husk's init as pid 1: the gate holds it too, and the command's status comes out.  */
+    cleanup_free char *fifo = gate_fifo ("gate-init");
+
+    gate_spec (5, "exit 5", fifo, &spec);
+    spec.init = true;
+    r = husk_container_spawn (&spec, NULL, &proc, &err);
+    ok (r == 0, "gate: with --init the container waits (%s)", err ? err->msg : "ok");
+    husk_error_free (&err);
+    if (r == 0)
+      {
+        proc_comm (proc.pid, comm, sizeof (comm));
+        ok (blocked_reading (proc.pid, fifo) && strcmp (comm, self_comm) == 0,
+            "gate: with --init, pid 1 blocks reading the gate, the command has not run");
+        r = husk_container_start_gate (fifo, &err);
+        ok (r == 0, "gate: with --init, the gate opens (%s)", err ? err->msg : "ok");
+        husk_error_free (&err);
+        r = gate_wait_status (proc.pid);
+        ok (r == 5, "gate: with --init, the command's status 5 comes out (got %d)", r);
+      }
+  }
+
+  alarm (0);
+  husk_rm_rf_at (AT_FDCWD, gate_dir, &err);
+  husk_error_free (&err);
+}
+
 int
 main (void)
 {
@@ -529,5 +1022,7 @@ main (void)
   test_seccomp ();
   test_relay ();
   test_proc_alive ();
+  test_start_gate ();
+  test_gate ();
   return tap_done ();
 }
