@@ -690,7 +690,21 @@ gate_spec (int n, const char *script, const char *fifo, struct husk_container_sp
   spec->user = "0:0";
   spec->mounts = gate_mounts;
   spec->n_mounts = gate_n_mounts;
-  spec->network = HUSK_NETWORK_NONE;
+  /* What husk's engine lists for a container without --network host.  */
+  {
+    static struct husk_namespace ns[HUSK_NS_N_TYPES];
+    size_t k = 0;
+    ns[k++] = (struct husk_namespace){ HUSK_NS_MOUNT, NULL };
+    ns[k++] = (struct husk_namespace){ HUSK_NS_PID, NULL };
+    ns[k++] = (struct husk_namespace){ HUSK_NS_UTS, NULL };
+    ns[k++] = (struct husk_namespace){ HUSK_NS_IPC, NULL };
+    ns[k++] = (struct husk_namespace){ HUSK_NS_CGROUP, NULL };
+    ns[k++] = (struct husk_namespace){ HUSK_NS_NET, NULL };
+    if (gate_rootless)
+      ns[k++] = (struct husk_namespace){ HUSK_NS_USER, NULL };
+    spec->namespaces = ns;
+    spec->n_namespaces = k;
+  }
   spec->caps = husk_caps_default ();
   spec->no_new_privs = true;
   spec->seccomp = HUSK_SECCOMP_DEFAULT;
