@@ -1,9 +1,11 @@
 /* Unit tests for runtime/: USER resolution, capability names, seccomp filters, the stdio relay,
-   processes by pid and start time.  Linked with runtime/ and lib/ alone (Makefile.am).  */
+   processes by pid and start time, OCI hooks.  Linked with runtime/ and lib/ alone (Makefile.am).
+ */
 #include "config.h"
 
 #include <dirent.h>
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,7 +21,9 @@
 
 #include "caps.h"
 #include "cleanup.h"
+#include "hooks.h"
 #include "json.h"
+#include "jsonmap.h"
 #include "proc.h"
 #include "relay.h"
 #include "seccomp-filter.h"
@@ -408,6 +412,349 @@ test_proc_alive (void)
   ok (!husk_proc_alive (pid, start), "a reaped child is not alive");
 }
 
+/* ---------------------------------------------------------------- OCI hooks (hooks.h)  */
+
+static char hookdir[] = "/var/tmp/husk-test-hooks.XXXXXX";
+static bool hookdir_made;
+
+/* hook.sh PHASE LOG [STATUS]: appends "PHASE STDIN MNTNS" to LOG, then exits with STATUS.
+   sleep.sh PIDFILE: starts a sleep in the background (its pid to PIDFILE) and sleeps.
+   env.sh LOG: appends its argv[0] and its whole environment to LOG.  */
+static void
+hook_scripts (void)
+{
+  static const char *const scripts[][2] = {
+    { "hook.sh", "#!/bin/sh\n"
+                 "in=$(cat)\n"
+                 "printf '%s %s %s\\n' \"$1\" \"$in\" \"$(readlink /proc/self/ns/mnt)\" >>\"$2\"\n"
+                 "exit ${3:-0}\n" },
+    { "sleep.sh", "#!/bin/sh\nsleep 30 &\necho $! >\"$1\"\nsleep 30\n" },
+    { "env.sh", "#!/bin/sh\n{ echo \"$0\"; env | sort; } >>\"$1\"\n" },
+    { "size.sh", "#!/bin/sh\nwc -c >>\"$1\"\n" },
+  };
+
+  for (size_t i = 0; i < sizeof (scripts) / sizeof (scripts[0]); i++)
+    {
+      char path[256];
+      FILE *f;
+      snprintf (path, sizeof (path), "%s/%s", hookdir, scripts[i][0]);
+      f = fopen (path, "we");
+      if (f)
+        {
+          fputs (scripts[i][1], f);
+          fclose (f);
+        }
+      chmod (path, 0755);
+    }
+}
+
+/* The whole of hookdir/NAME (empty when missing), in BUF.  */
+static const char *
+hook_read (const char *name, char *buf, size_t size)
+{
+  char path[256];
+  int fd;
+  ssize_t n = 0;
+
+  snprintf (path, sizeof (path), "%s/%s", hookdir, name);
+  fd = open (path, O_RDONLY | O_CLOEXEC);
+  if (fd >= 0)
+    {
+      n = husk_read_all (fd, buf, size - 1);
+      close (fd);
+    }
+  buf[n > 0 ? n : 0] = '\0';
+  return buf;
+}
+
+static void
+hook_unlink (const char *name)
+{
+  char path[256];
+  snprintf (path, sizeof (path), "%s/%s", hookdir, name);
+  unlink (path);
+}
+
+/* A struct husk_hook of hookdir/SCRIPT with up to three arguments (NULL ends them); HOOK
+   owns nothing but its vectors.  */
+static void
+hook_make (struct husk_hook *h, const char *script, const char *a1, const char *a2, const char *a3)
+{
+  char path[256];
+  const char *args[] = { a1, a2, a3 };
+
+  memset (h, 0, sizeof (*h));
+  snprintf (path, sizeof (path), "%s/%s", hookdir, script);
+  h->path = husk_xstrdup (path);
+  husk_strv_append (&h->args, script);
+  for (size_t i = 0; i < 3 && args[i]; i++)
+    husk_strv_append (&h->args, args[i]);
+  husk_strv_append (&h->env, "PATH=/usr/local/bin:/usr/bin:/bin");
+}
+
+static void
+hook_clear (struct husk_hook *h)
+{
+  free (h->path);
+  husk_strv_free (h->args);
+  husk_strv_free (h->env);
+  memset (h, 0, sizeof (*h));
+}
+
+static void
+collect_warning (void *arg, const char *msg)
+{
+  char ***v = arg;
+  husk_strv_append (v, msg);
+}
+
+/* Whether PID is gone: no such process, or one that is only waiting to be reaped.  */
+static bool
+pid_gone (pid_t pid)
+{
+  for (int i = 0; i < 500; i++)
+    {
+      char path[64], buf[512], *rp;
+      FILE *f;
+      bool zombie = false;
+      snprintf (path, sizeof (path), "/proc/%d/stat", (int) pid);
+      f = fopen (path, "re");
+      if (f == NULL)
+        return true;
+      if (fgets (buf, sizeof (buf), f) && (rp = strrchr (buf, ')')) && rp[1] == ' ' && rp[2] == 'Z')
+        zombie = true;
+      fclose (f);
+      if (zombie)
+        return true;
+      usleep (10000);
+    }
+  return false;
+}
+
+static void
+hook_cleanup (void)
+{
+  struct husk_error *err = NULL;
+
+  if (hookdir_made && husk_rm_rf_at (AT_FDCWD, hookdir, &err) < 0)
+    printf ("# remove %s: %s\n", hookdir, err->msg);
+  husk_error_free (&err);
+}
+
+static void
+test_hook_state (void)
+{
+  char *ann[] = { "org.example.k", "v 1", "b", "", NULL };
+  struct husk_oci_state st
+      = { .id = "c1", .status = HUSK_OCI_CREATING, .pid = 42, .bundle = "/b", .annotations = ann };
+  cleanup_free char *json = NULL, *json2 = NULL;
+  size_t len;
+
+  json = husk_oci_state_json (&st, &len);
+  is_str (json,
+          "{\"ociVersion\":\"" HUSK_OCI_VERSION "\",\"id\":\"c1\",\"status\":\"creating\","
+          "\"pid\":42,\"bundle\":\"/b\",\"annotations\":{\"org.example.k\":\"v 1\",\"b\":\"\"}}",
+          "hooks: the state as runtime.md \"State\" has it");
+  ok (len == strlen (json), "hooks: the state's length");
+  st = (struct husk_oci_state){ .status = HUSK_OCI_STOPPED };
+  json2 = husk_oci_state_json (&st, &len);
+  is_str (json2,
+          "{\"ociVersion\":\"" HUSK_OCI_VERSION "\",\"id\":\"\",\"status\":\"stopped\","
+          "\"bundle\":\"\"}",
+          "hooks: no pid and no annotations are left out; id and bundle are always there");
+}
+
+static void
+test_hook_decode (void)
+{
+  static const char doc[]
+      = "{\"prestart\":[{\"path\":\"/usr/bin/fix-mounts\",\"args\":[\"fix-mounts\",\"a\"],"
+        "\"env\":[\"K=v\"]}],\"createRuntime\":[{\"path\":\"/a\"},{\"path\":\"/b\",\"timeout\":5}],"
+        "\"poststop\":[{\"path\":\"/c\"}]}";
+  static const char nopath[] = "{\"poststart\":[{\"args\":[\"x\"]}]}";
+  struct husk_hooks h = { 0 };
+  struct husk_error *err = NULL;
+
+  ok (husk_jsonmap_parse (doc, strlen (doc), husk_hooks_fields, &h, &err) == 0,
+      "hooks: config.json's \"hooks\" decodes");
+  ok (h.n[HUSK_HOOK_PRESTART] == 1 && h.n[HUSK_HOOK_CREATE_RUNTIME] == 2
+          && h.n[HUSK_HOOK_CREATE_CONTAINER] == 0 && h.n[HUSK_HOOK_START_CONTAINER] == 0
+          && h.n[HUSK_HOOK_POSTSTART] == 0 && h.n[HUSK_HOOK_POSTSTOP] == 1,
+      "hooks: each phase gets its own list");
+  ok (h.n[HUSK_HOOK_PRESTART] == 1
+          && strcmp (h.list[HUSK_HOOK_PRESTART][0].path, "/usr/bin/fix-mounts") == 0
+          && husk_strv_len (h.list[HUSK_HOOK_PRESTART][0].args) == 2
+          && strcmp (h.list[HUSK_HOOK_PRESTART][0].env[0], "K=v") == 0
+          && h.n[HUSK_HOOK_CREATE_RUNTIME] == 2 && h.list[HUSK_HOOK_CREATE_RUNTIME][0].timeout == 0
+          && h.list[HUSK_HOOK_CREATE_RUNTIME][1].timeout == 5,
+      "hooks: path, args, env and timeout");
+  husk_jsonmap_clear (husk_hooks_fields, &h);
+  ok (husk_jsonmap_parse (nopath, strlen (nopath), husk_hooks_fields, &h, &err) < 0 && err
+          && strstr (err->msg, "poststart[0].path") != NULL,
+      "hooks: a hook without a path is refused, naming it");
+  husk_error_free (&err);
+}
+
+static void
+test_hook_run (void)
+{
+  static const char state[] = "{\"ociVersion\":\"1.2.0\",\"id\":\"x\"}";
+  struct husk_error *err = NULL;
+  struct husk_hook h;
+  char buf[8192], log[256], mnt[128], expect[512];
+  int r;
+
+  if (mkdtemp (hookdir) == NULL)
+    {
+      ok (0, "mkdtemp %s: %s", hookdir, strerror (errno));
+      return;
+    }
+  hookdir_made = true;
+  hook_scripts ();
+  snprintf (log, sizeof (log), "%s/log", hookdir);
+  r = (int) readlink ("/proc/self/ns/mnt", mnt, sizeof (mnt) - 1);
+  mnt[r > 0 ? r : 0] = '\0';
+
+  hook_make (&h, "hook.sh", "one", log, NULL);
+  r = husk_hook_run (&h, HUSK_HOOK_CREATE_RUNTIME, state, strlen (state), STDERR_FILENO, &err);
+  ok (r == 0, "hook: one that exits 0 succeeds (%s)", err ? err->msg : "");
+  husk_error_free (&err);
+  snprintf (expect, sizeof (expect), "one %s %s\n", state, mnt);
+  is_str (hook_read ("log", buf, sizeof (buf)), expect,
+          "hook: its argv reaches it, the state is its stdin");
+  hook_clear (&h);
+
+  hook_make (&h, "hook.sh", "two", log, "3");
+  r = husk_hook_run (&h, HUSK_HOOK_CREATE_RUNTIME, state, strlen (state), STDERR_FILENO, &err);
+  snprintf (expect, sizeof (expect), "createRuntime hook \"%s/hook.sh\": exited with status 3",
+            hookdir);
+  ok (r < 0 && err, "hook: one that exits 3 fails");
+  is_str (err ? err->msg : NULL, expect, "hook: the error names the phase, the hook, the status");
+  husk_error_free (&err);
+  hook_clear (&h);
+
+  {
+    char pidfile[256];
+    struct timespec t0, t1;
+    uint64_t bg = 0;
+    snprintf (pidfile, sizeof (pidfile), "%s/bg.pid", hookdir);
+    hook_make (&h, "sleep.sh", pidfile, NULL, NULL);
+    h.timeout = 1;
+    clock_gettime (CLOCK_MONOTONIC, &t0);
+    r = husk_hook_run (&h, HUSK_HOOK_CREATE_CONTAINER, state, strlen (state), STDERR_FILENO, &err);
+    clock_gettime (CLOCK_MONOTONIC, &t1);
+    snprintf (expect, sizeof (expect),
+              "createContainer hook \"%s/sleep.sh\": timed out after 1 s, killed", hookdir);
+    ok (r < 0 && err, "hook: one that outlives its timeout fails");
+    is_str (err ? err->msg : NULL, expect, "hook: a timeout is reported as one");
+    ok (t1.tv_sec - t0.tv_sec < 10, "hook: its timeout ends the wait (not its 30 s sleep)");
+    husk_error_free (&err);
+    hook_read ("bg.pid", buf, sizeof (buf));
+    buf[strcspn (buf, "\n")] = '\0';
+    ok (husk_parse_u64 (buf, INT_MAX, &bg) == 0 && bg > 0 && pid_gone ((pid_t) bg),
+        "hook: what a timed-out hook started is killed with it (pid %s)", buf);
+    hook_clear (&h);
+  }
+
+  memset (&h, 0, sizeof (h));
+  h.path = (char *) "/nonexistent/husk-hook";
+  r = husk_hook_run (&h, HUSK_HOOK_POSTSTOP, state, strlen (state), STDERR_FILENO, &err);
+  is_str (err ? err->msg : NULL,
+          "poststop hook \"/nonexistent/husk-hook\": exec: No such file or directory",
+          "hook: one that cannot be executed says why");
+  husk_error_free (&err);
+  h.path = (char *) "hook.sh";
+  r = husk_hook_run (&h, HUSK_HOOK_POSTSTOP, state, strlen (state), STDERR_FILENO, &err);
+  is_str (err ? err->msg : NULL, "poststop hook \"hook.sh\": not an absolute path",
+          "hook: a relative path is refused (no PATH look-up)");
+  husk_error_free (&err);
+  h.path = (char *) "/bin/true";
+  h.timeout = -1;
+  r = husk_hook_run (&h, HUSK_HOOK_POSTSTOP, state, strlen (state), STDERR_FILENO, &err);
+  is_str (err ? err->msg : NULL, "poststop hook \"/bin/true\": timeout -1: must be greater than 0",
+          "hook: a negative timeout is refused");
+  husk_error_free (&err);
+
+  /* Only its own environment, and argv[0] as given.  */
+  hook_unlink ("log");
+  hook_make (&h, "env.sh", log, NULL, NULL);
+  husk_strv_free (h.env);
+  h.env = NULL;
+  husk_strv_append (&h.env, "HUSK_HOOK_TEST=yes");
+  setenv ("HUSK_LEAK", "1", 1);
+  r = husk_hook_run (&h, HUSK_HOOK_POSTSTART, state, strlen (state), STDERR_FILENO, &err);
+  unsetenv ("HUSK_LEAK");
+  hook_read ("log", buf, sizeof (buf));
+  ok (r == 0 && strstr (buf, "HUSK_HOOK_TEST=yes\n") && !strstr (buf, "HUSK_LEAK"),
+      "hook: its env is exactly the one given");
+  husk_error_free (&err);
+  hook_clear (&h);
+  {
+    /* argv[0] as given (a script's is replaced by its interpreter: run a shell itself).  */
+    char cmd[512];
+    memset (&h, 0, sizeof (h));
+    h.path = (char *) "/bin/sh";
+    snprintf (cmd, sizeof (cmd), "tr '\\0' ' ' </proc/$$/cmdline >%s/argv", hookdir);
+    char *args[] = { (char *) "husk-arg0", (char *) "-c", cmd, NULL };
+    h.args = args;
+    r = husk_hook_run (&h, HUSK_HOOK_POSTSTART, state, strlen (state), STDERR_FILENO, &err);
+    ok (r == 0 && strncmp (hook_read ("argv", buf, sizeof (buf)), "husk-arg0 -c ", 13) == 0,
+        "hook: its argv is args, args[0] included (%s)", buf);
+    husk_error_free (&err);
+  }
+
+  {
+    /* A state larger than a pipe's default 64 KiB reaches the hook whole.  */
+    size_t n = 300 * 1024;
+    cleanup_free char *big = husk_xmalloc (n + 1);
+    memset (big, 'a', n);
+    big[n] = '\0';
+    hook_unlink ("log");
+    hook_make (&h, "size.sh", log, NULL, NULL);
+    r = husk_hook_run (&h, HUSK_HOOK_POSTSTART, big, n, STDERR_FILENO, &err);
+    ok (r == 0 && strtoul (hook_read ("log", buf, sizeof (buf)), NULL, 10) == n,
+        "hook: a state of %zu bytes arrives whole (%s)", n, err ? err->msg : buf);
+    husk_error_free (&err);
+    hook_clear (&h);
+  }
+
+  {
+    /* A phase: the first failure stops a create phase; a post phase warns and goes on.  */
+    struct husk_hook list[2];
+    struct husk_hooks hooks = { 0 };
+    cleanup_strv char **warnings = NULL;
+    hook_make (&list[0], "hook.sh", "first", log, "1");
+    hook_make (&list[1], "hook.sh", "second", log, NULL);
+    hooks.warn = collect_warning;
+    hooks.warn_arg = &warnings;
+    for (int p = HUSK_HOOK_START_CONTAINER; p <= HUSK_HOOK_POSTSTART; p++)
+      {
+        hooks.list[p] = list;
+        hooks.n[p] = 2;
+      }
+    hook_unlink ("log");
+    r = husk_hooks_run (&hooks, HUSK_HOOK_START_CONTAINER, state, strlen (state), STDERR_FILENO,
+                        &err);
+    hook_read ("log", buf, sizeof (buf));
+    ok (r < 0 && err && strstr (err->msg, "startContainer hook") && strstr (buf, "first ")
+            && !strstr (buf, "second "),
+        "hooks: a failed startContainer hook stops its phase");
+    husk_error_free (&err);
+    hook_unlink ("log");
+    r = husk_hooks_run (&hooks, HUSK_HOOK_POSTSTART, state, strlen (state), STDERR_FILENO, &err);
+    hook_read ("log", buf, sizeof (buf));
+    ok (r == 0 && strstr (buf, "first ") && strstr (buf, "second "),
+        "hooks: a failed poststart hook does not stop the next");
+    snprintf (expect, sizeof (expect), "poststart hook \"%s/hook.sh\": exited with status 1",
+              hookdir);
+    ok (husk_strv_len (warnings) == 1, "hooks: one warning for one failed poststart hook");
+    is_str (warnings ? warnings[0] : NULL, expect, "hooks: the warning names the hook");
+    husk_error_free (&err);
+    hook_clear (&list[0]);
+    hook_clear (&list[1]);
+  }
+}
+
 int
 main (void)
 {
@@ -416,5 +763,9 @@ main (void)
   test_seccomp ();
   test_relay ();
   test_proc_alive ();
+  test_hook_state ();
+  test_hook_decode ();
+  test_hook_run ();
+  hook_cleanup ();
   return tap_done ();
 }
