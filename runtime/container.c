@@ -19,6 +19,7 @@
 #include "cleanup.h"
 #include "container.h"
 #include "caps.h"
+#include "hooks.h"
 #include "init.h"
 #include "mounts.h"
 #include "namespaces.h"
@@ -432,6 +433,8 @@ static void __attribute__ ((noreturn)) container_child (const struct child_ctx *
   struct husk_error *err = NULL;
   int report = ctx->report;
   int gate = -1;
+  pid_t hook_pid = 0;
+  int hook_out = STDERR_FILENO;
   char c;
 
   {
@@ -478,8 +481,26 @@ static void __attribute__ ((noreturn)) container_child (const struct child_ctx *
     }
   if (husk_mount_overlay (spec->lowerdirs, spec->upperdir, spec->workdir, spec->rootfs,
                           husk_container_in_userns (spec), &err)
-          < 0
-      || husk_setup_rootfs (spec, &err) < 0)
+      < 0)
+    goto fail;
+  /* OCI hooks in the container's namespaces (hooks.h): createContainer here, before
+     pivot_root, where the host's /proc still names this process by its pid in husk's pid
+     namespace; startContainer after pivot_root, its output still on husk's stderr.  */
+  if (husk_container_has_hooks (spec, HUSK_HOOK_CREATE_CONTAINER)
+      || husk_container_has_hooks (spec, HUSK_HOOK_START_CONTAINER))
+    hook_pid = husk_hooks_proc_self_pid ();
+  if (husk_container_hooks (spec, HUSK_HOOK_CREATE_CONTAINER, hook_pid, STDERR_FILENO, &err) < 0)
+    goto fail;
+  if (husk_container_has_hooks (spec, HUSK_HOOK_START_CONTAINER))
+    {
+      hook_out = fcntl (STDERR_FILENO, F_DUPFD_CLOEXEC, 3);
+      if (hook_out < 0)
+        {
+          husk_error_set (&err, errno, "startContainer hooks: duplicate stderr");
+          goto fail;
+        }
+    }
+  if (husk_setup_rootfs (spec, &err) < 0)
     goto fail;
 
   /* Its own session: the caller's terminal can never become its controlling terminal, so
@@ -519,6 +540,10 @@ static void __attribute__ ((noreturn)) container_child (const struct child_ctx *
     if (husk_process_prepare (spec, rootfd, &prep, &err) < 0)
       goto fail;
     close (rootfd);
+    if (husk_container_hooks (spec, HUSK_HOOK_START_CONTAINER, hook_pid, hook_out, &err) < 0)
+      goto fail;
+    if (hook_out != STDERR_FILENO)
+      close (hook_out);
     if (husk_process_drop_privileges (spec, &prep.user, ctx->seccomp, &err) < 0)
       goto fail;
     if (gate >= 0 && gate_wait (spec, prep.env, gate, ctx->ready, &report, &err) < 0)
@@ -846,6 +871,18 @@ husk_container_spawn (const struct husk_container_spec *spec, const int stdio[3]
       husk_devices_cgroup_remove (spec->device_cgroup);
       return -1;
     }
+  /* OCI prestart and createRuntime hooks (hooks.h): in husk's namespaces, the container's
+     exist and its pid is known; it has mounted nothing yet.  */
+  if (husk_container_hooks (spec, HUSK_HOOK_PRESTART, pid, STDERR_FILENO, err) < 0
+      || husk_container_hooks (spec, HUSK_HOOK_CREATE_RUNTIME, pid, STDERR_FILENO, err) < 0)
+    {
+      kill_and_reap (pid);
+      husk_forward_to (0);
+      if (ctx.late_cgroupns)
+        husk_devices_cgroup_remove (spec->device_cgroup);
+      (*err)->status = 125;
+      return -1;
+    }
   if (write (go_w, "g", 1) != 1)
     {
       husk_error_set (err, errno, "start container");
@@ -925,14 +962,20 @@ husk_container_run (const struct husk_container_spec *spec, int (*started) (void
   struct husk_container_proc proc = { .pid = -1, .master = -1, .userns = -1 };
   struct husk_relay relay = HUSK_RELAY_INIT;
   struct husk_forward fwd;
+  bool spawned = false;
   int status, r;
 
   husk_forward_begin (&fwd);
   /* Without -t, pipes in place of the caller's terminal (relay.h).  */
   r = spec->tty ? 0 : husk_relay_open (&relay, spec->interactive, err);
   if (r == 0)
-    r = husk_container_spawn (spec, relay.child, &proc, err);
+    {
+      spawned = true;
+      r = husk_container_spawn (spec, relay.child, &proc, err);
+    }
   husk_relay_close_child (&relay);
+  if (r == 0)
+    husk_hooks_poststart (spec, proc.pid);
   if (r == 0 && started)
     started (started_arg, proc.pid);
   if (r == 0 && proc.master >= 0 && husk_tty_relay (proc.master, spec->interactive, err) < 0)
@@ -962,6 +1005,8 @@ husk_container_run (const struct husk_container_spec *spec, int (*started) (void
     }
   else if ((*err)->status == 0)
     (*err)->status = 125;
+  if (spawned)
+    husk_hooks_poststop (spec);
   if (proc.master >= 0)
     close (proc.master);
   if (proc.userns >= 0)

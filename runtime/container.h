@@ -9,6 +9,7 @@
 #include "devices.h"
 #include "forward.h"
 #include "error.h"
+#include "hooks.h"
 #include "namespaces.h"
 #include "user.h"
 #include "userns.h"
@@ -117,6 +118,17 @@ struct husk_container_spec
   const struct husk_device_rule *devices;
   size_t n_devices;
 
+  /* The OCI runtime spec's hooks (runtime/hooks.h says which runs where, and what a failure
+     does) and what their state (runtime.md "State") names besides its status and pid: ID, the
+     container's ID; BUNDLE, the absolute path of its bundle; ANNOTATIONS, KEY, VALUE, ...,
+     NULL.  NULL hooks: none (husk's engine gives none); the three are only read for the
+     state.  Owned like the rest: husk_container_spec_clear frees HOOKS (allocated, its lists
+     as husk_hooks_fields decodes them) and the three.  */
+  struct husk_hooks *hooks;
+  const char *id;
+  const char *bundle;
+  char **annotations;
+
   /* Run after the container exits, as root of the user namespace made for it with IDMAP (no
      new id map to write), else in the caller's: for --rm.  Its failure lands in *after_err,
      never changes the exit status.  */
@@ -143,7 +155,10 @@ bool husk_container_in_userns (const struct husk_container_spec *spec);
 
 /* Start the container and return once its command has been executed.  STDIO (or NULL) gives
    descriptors for its stdin, stdout and stderr; -1 keeps the caller's (stdin becomes
-   /dev/null without -i).  The caller waits for PROC->pid and closes the descriptors.
+   /dev/null without -i).  SPEC's prestart, createRuntime, createContainer and startContainer
+   hooks run on the way (hooks.h); the caller runs the poststart and poststop hooks
+   (husk_hooks_poststart, husk_hooks_poststop).  The caller waits for PROC->pid and closes
+   the descriptors.
    Failures come back in *ERR with the exit status Docker uses: 125 for husk, 126 when the
    command cannot be executed, 127 when it is not found.  SPEC->namespaces is checked first
    (husk_ns_check), then every path in it is opened and its type checked (husk_ns_files_open:
@@ -183,7 +198,10 @@ int husk_container_after (const struct husk_container_spec *spec, int userns,
    once it runs.  Its stdio is the caller's, except that a terminal among them is relayed:
    through a pipe without SPEC->tty (relay.h), from the container's own pty with it (tty.h).
    *RET_STATUS is its exit status (128+N for signal N).  AFTER_FN runs only when the
-   container ran (the return is 0).  */
+   container ran (the return is 0).  SPEC's poststart hooks run once it started (before
+   STARTED), its poststop hooks once it is gone, after AFTER_FN, and also when the spawn
+   failed (runtime.md "Lifecycle": a failed create hook goes on to the teardown and
+   poststop); their failures are warnings (hooks.h).  */
 int husk_container_run (const struct husk_container_spec *spec,
                         int (*started) (void *arg, pid_t pid), void *started_arg, int *ret_status,
                         struct husk_error **err);

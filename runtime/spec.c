@@ -5,6 +5,8 @@
 #include <string.h>
 
 #include "container.h"
+#include "hooks.h"
+#include "jsonmap.h"
 #include "util.h"
 #include "banned.h"
 
@@ -48,5 +50,13 @@ husk_container_spec_clear (struct husk_container_spec *sp)
   free ((void *) sp->mounts);
   free ((char *) sp->seccomp_profile);
   free ((void *) sp->rlimits);
+  if (sp->hooks)
+    {
+      husk_jsonmap_clear (husk_hooks_fields, sp->hooks);
+      free (sp->hooks);
+    }
+  free ((char *) sp->id);
+  free ((char *) sp->bundle);
+  husk_strv_free (sp->annotations);
   memset (sp, 0, sizeof (*sp));
 }

@@ -1,10 +1,11 @@
 /* Unit tests for runtime/: USER resolution, capability names, seccomp filters, the stdio relay,
    processes by pid and start time, the start gate of a container (as root, or rootless with
-   the calling user's id map).  Linked with runtime/ and lib/ alone (Makefile.am).  */
+   the calling user's id map), OCI hooks.  Linked with runtime/ and lib/ alone (Makefile.am).  */
 #include "config.h"
 
 #include <dirent.h>
 #include <errno.h>
+#include <limits.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,7 +27,9 @@
 #include "caps.h"
 #include "cleanup.h"
 #include "container.h"
+#include "hooks.h"
 #include "json.h"
+#include "jsonmap.h"
 #include "namespaces.h"
 #include "proc.h"
 #include "relay.h"
@@ -50,6 +53,24 @@ write_file (const char *name, const char *text)
       fputs (text, f);
       fclose (f);
     }
+}
+
+/* The namespaces husk's engine lists for a container without --network host (new mount, pid,
+   uts, ipc, cgroup and network; a user namespace with an id map), as a static array.  */
+static const struct husk_namespace *
+engine_namespaces (bool userns, size_t *ret_n)
+{
+  static struct husk_namespace ns[2][HUSK_NS_N_TYPES];
+  static const enum husk_ns_type types[]
+      = { HUSK_NS_MOUNT, HUSK_NS_PID, HUSK_NS_UTS, HUSK_NS_IPC, HUSK_NS_CGROUP, HUSK_NS_NET };
+  size_t k = 0;
+
+  for (; k < sizeof (types) / sizeof (types[0]); k++)
+    ns[userns][k] = (struct husk_namespace){ types[k], NULL };
+  if (userns)
+    ns[userns][k++] = (struct husk_namespace){ HUSK_NS_USER, NULL };
+  *ret_n = k;
+  return ns[userns];
 }
 
 static void
@@ -690,21 +711,7 @@ gate_spec (int n, const char *script, const char *fifo, struct husk_container_sp
   spec->user = "0:0";
   spec->mounts = gate_mounts;
   spec->n_mounts = gate_n_mounts;
-  /* What husk's engine lists for a container without --network host.  */
-  {
-    static struct husk_namespace ns[HUSK_NS_N_TYPES];
-    size_t k = 0;
-    ns[k++] = (struct husk_namespace){ HUSK_NS_MOUNT, NULL };
-    ns[k++] = (struct husk_namespace){ HUSK_NS_PID, NULL };
-    ns[k++] = (struct husk_namespace){ HUSK_NS_UTS, NULL };
-    ns[k++] = (struct husk_namespace){ HUSK_NS_IPC, NULL };
-    ns[k++] = (struct husk_namespace){ HUSK_NS_CGROUP, NULL };
-    ns[k++] = (struct husk_namespace){ HUSK_NS_NET, NULL };
-    if (gate_rootless)
-      ns[k++] = (struct husk_namespace){ HUSK_NS_USER, NULL };
-    spec->namespaces = ns;
-    spec->n_namespaces = k;
-  }
+  spec->namespaces = engine_namespaces (gate_rootless, &spec->n_namespaces);
   spec->caps = husk_caps_default ();
   spec->no_new_privs = true;
   spec->seccomp = HUSK_SECCOMP_DEFAULT;
@@ -1027,6 +1034,723 @@ test_gate (void)
   husk_error_free (&err);
 }
 
+/* ---------------------------------------------------------------- OCI hooks (hooks.h)  */
+
+static char hookdir[] = "/var/tmp/husk-test-hooks.XXXXXX";
+static bool hookdir_made;
+
+/* hook.sh PHASE LOG [STATUS]: appends "PHASE STDIN MNTNS USERNS" to LOG, then exits with STATUS.
+   sleep.sh PIDFILE: starts a sleep in the background (its pid to PIDFILE) and sleeps.
+   env.sh LOG: appends its argv[0] and its whole environment to LOG.  */
+static void
+hook_scripts (void)
+{
+  static const char *const scripts[][2] = {
+    { "hook.sh", "#!/bin/sh\n"
+                 "in=$(cat)\n"
+                 "printf '%s %s %s %s\\n' \"$1\" \"$in\" \"$(readlink /proc/self/ns/mnt)\" "
+                 "\"$(readlink /proc/self/ns/user)\" >>\"$2\"\n"
+                 "exit ${3:-0}\n" },
+    { "sleep.sh", "#!/bin/sh\nsleep 30 &\necho $! >\"$1\"\nsleep 30\n" },
+    { "env.sh", "#!/bin/sh\n{ echo \"$0\"; env | sort; } >>\"$1\"\n" },
+    { "size.sh", "#!/bin/sh\nwc -c >>\"$1\"\n" },
+  };
+
+  for (size_t i = 0; i < sizeof (scripts) / sizeof (scripts[0]); i++)
+    {
+      char path[256];
+      FILE *f;
+      snprintf (path, sizeof (path), "%s/%s", hookdir, scripts[i][0]);
+      f = fopen (path, "we");
+      if (f)
+        {
+          fputs (scripts[i][1], f);
+          fclose (f);
+        }
+      chmod (path, 0755);
+    }
+}
+
+/* The whole of hookdir/NAME (empty when missing), in BUF.  */
+static const char *
+hook_read (const char *name, char *buf, size_t size)
+{
+  char path[256];
+  int fd;
+  ssize_t n = 0;
+
+  snprintf (path, sizeof (path), "%s/%s", hookdir, name);
+  fd = open (path, O_RDONLY | O_CLOEXEC);
+  if (fd >= 0)
+    {
+      n = husk_read_all (fd, buf, size - 1);
+      close (fd);
+    }
+  buf[n > 0 ? n : 0] = '\0';
+  return buf;
+}
+
+static void
+hook_unlink (const char *name)
+{
+  char path[256];
+  snprintf (path, sizeof (path), "%s/%s", hookdir, name);
+  unlink (path);
+}
+
+/* A struct husk_hook of hookdir/SCRIPT with up to three arguments (NULL ends them); HOOK
+   owns nothing but its vectors.  */
+static void
+hook_make (struct husk_hook *h, const char *script, const char *a1, const char *a2, const char *a3)
+{
+  char path[256];
+  const char *args[] = { a1, a2, a3 };
+
+  memset (h, 0, sizeof (*h));
+  snprintf (path, sizeof (path), "%s/%s", hookdir, script);
+  h->path = husk_xstrdup (path);
+  husk_strv_append (&h->args, script);
+  for (size_t i = 0; i < 3 && args[i]; i++)
+    husk_strv_append (&h->args, args[i]);
+  husk_strv_append (&h->env, "PATH=/usr/local/bin:/usr/bin:/bin");
+}
+
+static void
+hook_clear (struct husk_hook *h)
+{
+  free (h->path);
+  husk_strv_free (h->args);
+  husk_strv_free (h->env);
+  memset (h, 0, sizeof (*h));
+}
+
+static void
+collect_warning (void *arg, const char *msg)
+{
+  char ***v = arg;
+  husk_strv_append (v, msg);
+}
+
+/* Whether PID is gone: no such process, or one that is only waiting to be reaped.  */
+static bool
+pid_gone (pid_t pid)
+{
+  for (int i = 0; i < 500; i++)
+    {
+      char path[64], buf[512], *rp;
+      FILE *f;
+      bool zombie = false;
+      snprintf (path, sizeof (path), "/proc/%d/stat", (int) pid);
+      f = fopen (path, "re");
+      if (f == NULL)
+        return true;
+      if (fgets (buf, sizeof (buf), f) && (rp = strrchr (buf, ')')) && rp[1] == ' ' && rp[2] == 'Z')
+        zombie = true;
+      fclose (f);
+      if (zombie)
+        return true;
+      usleep (10000);
+    }
+  return false;
+}
+
+/* Containers with hooks, as root: an overlay of the host's "/" (of /usr with USERNS), hookdir
+   bound on /hk.  With USERNS, in a user namespace of its own (root mapped to itself: husk's
+   rootless path, without needing a subordinate range).  */
+struct hook_line
+{
+  char phase[32], mnt[64], user[64];
+  husk_json *state;
+};
+
+/* The lines hook.sh appended to hookdir/log: "PHASE STATE MNTNS USERNS".  Returns how many
+   (at most MAX).  */
+static size_t
+hook_lines (struct hook_line *lines, size_t max)
+{
+  static char buf[65536];
+  size_t n = 0;
+  char *save = NULL;
+
+  hook_read ("log", buf, sizeof (buf));
+  for (char *l = strtok_r (buf, "\n", &save); l && n < max; l = strtok_r (NULL, "\n", &save))
+    {
+      char json[4096];
+      struct husk_error *err = NULL;
+      if (sscanf (l, "%31s %4095s %63s %63s", lines[n].phase, json, lines[n].mnt, lines[n].user)
+          != 4)
+        continue;
+      lines[n].state = husk_json_parse (json, strlen (json), &err);
+      husk_error_free (&err);
+      n++;
+    }
+  return n;
+}
+
+/* On a failure, hookdir/log as TAP comments.  */
+static void
+hook_log_diag (bool failed)
+{
+  static char buf[65536];
+  char *save = NULL;
+
+  if (!failed)
+    return;
+  hook_read ("log", buf, sizeof (buf));
+  for (char *l = strtok_r (buf, "\n", &save); l; l = strtok_r (NULL, "\n", &save))
+    printf ("#   %s\n", l);
+}
+
+static void
+hook_lines_clear (struct hook_line *lines, size_t n)
+{
+  for (size_t i = 0; i < n; i++)
+    {
+      husk_json_free (lines[i].state);
+      lines[i].state = NULL;
+    }
+}
+
+static const char *
+or_empty (const char *s)
+{
+  return s ? s : "";
+}
+
+static int64_t
+state_pid (const struct hook_line *l)
+{
+  int64_t v = 0;
+  if (!husk_json_int64 (husk_json_get (l->state, "pid"), &v))
+    return 0;
+  return v;
+}
+
+static int
+record_pid (void *arg, pid_t pid)
+{
+  *(pid_t *) arg = pid;
+  return 0;
+}
+
+struct hook_ctr
+{
+  char ovl[64];
+  char upper[96], work[96], rootfs[96], log[256], hk_log[32];
+  char *lower[2], *args[4], *env[2], *ann[3];
+  struct husk_mount mount;
+  struct husk_idmap map;
+  struct husk_hook list[HUSK_N_HOOK_PHASES];
+  struct husk_hooks hooks;
+  struct husk_container_spec spec;
+  char **warnings;
+};
+
+static bool
+hook_ctr_setup (struct hook_ctr *c, bool userns)
+{
+  memset (c, 0, sizeof (*c));
+  snprintf (c->ovl, sizeof (c->ovl), "/tmp/husk-test-hooks-ovl.XXXXXX");
+  if (mkdtemp (c->ovl) == NULL)
+    return false;
+  snprintf (c->upper, sizeof (c->upper), "%s/upper", c->ovl);
+  snprintf (c->work, sizeof (c->work), "%s/work", c->ovl);
+  snprintf (c->rootfs, sizeof (c->rootfs), "%s/rootfs", c->ovl);
+  mkdir (c->upper, 0755);
+  mkdir (c->work, 0755);
+  mkdir (c->rootfs, 0755);
+  snprintf (c->log, sizeof (c->log), "%s/log", hookdir);
+  snprintf (c->hk_log, sizeof (c->hk_log), "/hk/log");
+  /* In a user namespace overlayfs refuses a lower layer with mounts below it (they are locked
+     in the namespace's copy of the mount table): there, /usr alone (with /bin, /lib and /lib64
+     merged into it) is the container's "/".  */
+  c->lower[0] = (char *) (userns ? "/usr" : "/");
+  c->args[0] = (char *) "/bin/sh";
+  c->args[1] = (char *) "-c";
+  c->args[2] = (char *) "{ readlink /proc/self/ns/mnt; readlink /proc/self/ns/user; } >/hk/prog";
+  c->env[0] = (char *) "PATH=/usr/bin:/bin";
+  c->ann[0] = (char *) "org.example.hooks";
+  c->ann[1] = (char *) "yes";
+  c->mount = (struct husk_mount){ .kind = HUSK_MOUNT_BIND, .source = hookdir, .dest = "/hk" };
+  c->map = (struct husk_idmap){ .n_uids = 1, .n_gids = 1 };
+  c->map.uids[0] = (struct husk_idrange){ 0, 0, 1 };
+  c->map.gids[0] = (struct husk_idrange){ 0, 0, 1 };
+
+  hook_make (&c->list[HUSK_HOOK_PRESTART], "hook.sh", "prestart", c->log, NULL);
+  hook_make (&c->list[HUSK_HOOK_CREATE_RUNTIME], "hook.sh", "createRuntime", c->log, NULL);
+  hook_make (&c->list[HUSK_HOOK_CREATE_CONTAINER], "hook.sh", "createContainer", c->log, NULL);
+  /* Resolved in the container: /hk is not on the host.  */
+  hook_make (&c->list[HUSK_HOOK_START_CONTAINER], "hook.sh", "startContainer", c->hk_log, NULL);
+  free (c->list[HUSK_HOOK_START_CONTAINER].path);
+  c->list[HUSK_HOOK_START_CONTAINER].path = husk_xstrdup ("/hk/hook.sh");
+  hook_make (&c->list[HUSK_HOOK_POSTSTART], "hook.sh", "poststart", c->log, NULL);
+  hook_make (&c->list[HUSK_HOOK_POSTSTOP], "hook.sh", "poststop", c->log, NULL);
+  for (int p = 0; p < HUSK_N_HOOK_PHASES; p++)
+    {
+      c->hooks.list[p] = &c->list[p];
+      c->hooks.n[p] = 1;
+    }
+  c->hooks.warn = collect_warning;
+  c->hooks.warn_arg = &c->warnings;
+
+  c->spec = (struct husk_container_spec){
+    .lowerdirs = c->lower,
+    .upperdir = c->upper,
+    .workdir = c->work,
+    .rootfs = c->rootfs,
+    .args = c->args,
+    .env = c->env,
+    .cwd = "/",
+    .hostname = "hooks",
+    .idmap = userns ? &c->map : NULL,
+    .mounts = &c->mount,
+    .n_mounts = 1,
+    .hooks = &c->hooks,
+    .id = "hooktest",
+    .bundle = "/var/lib/husk-test/bundle",
+    .annotations = c->ann,
+  };
+  c->spec.namespaces = engine_namespaces (userns, &c->spec.n_namespaces);
+  hook_unlink ("log");
+  hook_unlink ("prog");
+  return true;
+}
+
+static void
+hook_ctr_clear (struct hook_ctr *c)
+{
+  struct husk_error *err = NULL;
+
+  for (int p = 0; p < HUSK_N_HOOK_PHASES; p++)
+    hook_clear (&c->list[p]);
+  husk_strv_free (c->warnings);
+  c->warnings = NULL;
+  if (c->ovl[0] && husk_rm_rf_at (AT_FDCWD, c->ovl, &err) < 0)
+    printf ("# remove %s: %s\n", c->ovl, err->msg);
+  husk_error_free (&err);
+}
+
+static void
+test_hook_container (bool userns)
+{
+  static const char *const phases[] = { "prestart",       "createRuntime", "createContainer",
+                                        "startContainer", "poststart",     "poststop" };
+  static const char *const statuses[]
+      = { "creating", "creating", "creating", "created", "running", "stopped" };
+  const char *how = userns ? "hooks (user namespace)" : "hooks";
+  struct hook_ctr c;
+  struct hook_line lines[8] = { 0 };
+  struct husk_error *err = NULL;
+  char own_mnt[64] = "", own_user[64] = "", ctr_mnt[64] = "", ctr_user[64] = "";
+  char buf[4096], expect[512];
+  pid_t pid = 0;
+  int status = -1, r;
+  size_t n;
+
+  if (getuid () != 0)
+    {
+      printf ("ok %d - # SKIP %s: containers need root here\n", ++tap_n, how);
+      return;
+    }
+  if (!hookdir_made)
+    {
+      ok (0, "%s: no directory for the hooks", how);
+      return;
+    }
+  r = (int) readlink ("/bin", buf, sizeof (buf) - 1);
+  buf[r > 0 ? r : 0] = '\0';
+  if (userns && strcmp (buf, "usr/bin") != 0 && strcmp (buf, "/usr/bin") != 0)
+    {
+      printf ("ok %d - # SKIP %s: /bin is not merged into /usr\n", ++tap_n, how);
+      return;
+    }
+  if (!hook_ctr_setup (&c, userns))
+    {
+      ok (0, "%s: mkdtemp: %s", how, strerror (errno));
+      return;
+    }
+  r = (int) readlink ("/proc/self/ns/mnt", own_mnt, sizeof (own_mnt) - 1);
+  own_mnt[r > 0 ? r : 0] = '\0';
+  r = (int) readlink ("/proc/self/ns/user", own_user, sizeof (own_user) - 1);
+  own_user[r > 0 ? r : 0] = '\0';
+
+  /* Every phase, once, in order, each with the state the spec gives it.  */
+  fflush (stdout);
+  r = husk_container_run (&c.spec, record_pid, &pid, &status, &err);
+  ok (r == 0 && status == 0, "%s: the container runs (%s, status %d)", how,
+      err ? err->msg : "no error", status);
+  husk_error_free (&err);
+  sscanf (hook_read ("prog", buf, sizeof (buf)), "%63s %63s", ctr_mnt, ctr_user);
+  n = hook_lines (lines, 8);
+  ok (n == 6, "%s: six hooks ran (%zu)", how, n);
+  hook_log_diag (n != 6);
+  for (size_t i = 0; i < n && i < 6; i++)
+    {
+      const char *st = husk_json_get_string (lines[i].state, "status");
+      const husk_json *ann = husk_json_get (lines[i].state, "annotations");
+      bool in_ctr = i == 2 || i == 3;
+      is_str (lines[i].phase, phases[i], "%s: hook %zu is %s", how, i, phases[i]);
+      is_str (st, statuses[i], "%s: %s's state says %s", how, phases[i], statuses[i]);
+      ok (husk_json_get_string (lines[i].state, "ociVersion")
+              && strcmp (or_empty (husk_json_get_string (lines[i].state, "id")), "hooktest") == 0
+              && strcmp (or_empty (husk_json_get_string (lines[i].state, "bundle")),
+                         "/var/lib/husk-test/bundle")
+                     == 0
+              && strcmp (or_empty (husk_json_get_string (ann, "org.example.hooks")), "yes") == 0,
+          "%s: %s's state has ociVersion, the id, the bundle and the annotations", how, phases[i]);
+      if (i < 5)
+        ok (pid > 0 && state_pid (&lines[i]) == pid,
+            "%s: %s's state names the container's pid %d (got %lld)", how, phases[i], (int) pid,
+            (long long) state_pid (&lines[i]));
+      else
+        ok (state_pid (&lines[i]) == 0, "%s: poststop's state has no pid", how);
+      if (in_ctr)
+        ok (*ctr_mnt && strcmp (lines[i].mnt, ctr_mnt) == 0 && strcmp (lines[i].mnt, own_mnt) != 0
+                && strcmp (lines[i].user, ctr_user) == 0,
+            "%s: %s runs in the container's namespaces (%s %s; the container %s %s)", how,
+            phases[i], lines[i].mnt, lines[i].user, ctr_mnt, ctr_user);
+      else
+        ok (strcmp (lines[i].mnt, own_mnt) == 0 && strcmp (lines[i].user, own_user) == 0,
+            "%s: %s runs in husk's namespaces (%s %s)", how, phases[i], lines[i].mnt,
+            lines[i].user);
+    }
+  ok (*ctr_user && (strcmp (ctr_user, own_user) != 0) == userns,
+      "%s: the container has a user namespace exactly when asked", how);
+  ok (husk_strv_len (c.warnings) == 0, "%s: no warnings", how);
+  hook_lines_clear (lines, n);
+  hook_ctr_clear (&c);
+
+  /* A failing createRuntime hook fails the spawn, names itself, and the container is gone;
+     nothing later runs.  */
+  if (!hook_ctr_setup (&c, userns))
+    return;
+  {
+    struct husk_container_proc proc = { .pid = -1 };
+    husk_strv_free (c.list[HUSK_HOOK_CREATE_RUNTIME].args);
+    c.list[HUSK_HOOK_CREATE_RUNTIME].args = NULL;
+    husk_strv_append (&c.list[HUSK_HOOK_CREATE_RUNTIME].args, "hook.sh");
+    husk_strv_append (&c.list[HUSK_HOOK_CREATE_RUNTIME].args, "createRuntime");
+    husk_strv_append (&c.list[HUSK_HOOK_CREATE_RUNTIME].args, c.log);
+    husk_strv_append (&c.list[HUSK_HOOK_CREATE_RUNTIME].args, "3");
+    fflush (stdout);
+    r = husk_container_spawn (&c.spec, NULL, &proc, &err);
+    snprintf (expect, sizeof (expect), "createRuntime hook \"%s/hook.sh\": exited with status 3",
+              hookdir);
+    ok (r < 0 && err && err->status == 125 && proc.pid == -1,
+        "%s: a failed createRuntime hook fails the spawn with status 125", how);
+    is_str (err ? err->msg : NULL, expect, "%s: the error names the hook and its status", how);
+    husk_error_free (&err);
+    n = hook_lines (lines, 8);
+    ok (n == 2 && strcmp (lines[0].phase, "prestart") == 0
+            && strcmp (lines[1].phase, "createRuntime") == 0,
+        "%s: nothing runs after the failed hook", how);
+    hook_log_diag (n != 2);
+    pid = n == 2 ? (pid_t) state_pid (&lines[1]) : 0;
+    ok (pid > 0 && waitpid (pid, NULL, WNOHANG) < 0 && errno == ECHILD && kill (pid, 0) < 0
+            && errno == ESRCH,
+        "%s: the container's process (%d) is gone, reaped", how, (int) pid);
+    hook_lines_clear (lines, n);
+  }
+  hook_ctr_clear (&c);
+
+  /* A createContainer hook that outlives its timeout is killed, and fails the spawn.  */
+  if (!hook_ctr_setup (&c, userns))
+    return;
+  {
+    struct husk_container_proc proc = { .pid = -1 };
+    struct husk_hook *h = &c.list[HUSK_HOOK_CREATE_CONTAINER];
+    struct timespec t0, t1;
+    husk_strv_free (h->args);
+    h->args = NULL;
+    husk_strv_append (&h->args, "sh");
+    husk_strv_append (&h->args, "-c");
+    husk_strv_append (&h->args, "cat >/dev/null; sleep 30");
+    free (h->path);
+    h->path = husk_xstrdup ("/bin/sh");
+    h->timeout = 1;
+    fflush (stdout);
+    clock_gettime (CLOCK_MONOTONIC, &t0);
+    r = husk_container_spawn (&c.spec, NULL, &proc, &err);
+    clock_gettime (CLOCK_MONOTONIC, &t1);
+    ok (r < 0 && err && err->status == 125 && t1.tv_sec - t0.tv_sec < 10,
+        "%s: a createContainer hook past its timeout fails the spawn, in time", how);
+    is_str (err ? err->msg : NULL, "createContainer hook \"/bin/sh\": timed out after 1 s, killed",
+            "%s: the timeout is reported", how);
+    husk_error_free (&err);
+    n = hook_lines (lines, 8);
+    pid = n == 2 ? (pid_t) state_pid (&lines[1]) : 0;
+    ok (pid > 0 && waitpid (pid, NULL, WNOHANG) < 0 && errno == ECHILD && kill (pid, 0) < 0
+            && errno == ESRCH,
+        "%s: the container's process (%d) is gone after a hook's timeout", how, (int) pid);
+    hook_lines_clear (lines, n);
+  }
+  hook_ctr_clear (&c);
+
+  /* A failed startContainer hook fails the start; poststop still runs (runtime.md
+     "Lifecycle").  A failed poststart hook is a warning: the container runs on.  */
+  if (!hook_ctr_setup (&c, userns))
+    return;
+  husk_strv_append (&c.list[HUSK_HOOK_START_CONTAINER].args, "2");
+  fflush (stdout);
+  r = husk_container_run (&c.spec, NULL, NULL, &status, &err);
+  ok (r < 0 && err && err->status == 125
+          && strcmp (err->msg, "startContainer hook \"/hk/hook.sh\": exited with status 2") == 0,
+      "%s: a failed startContainer hook fails the start (%s)", how, err ? err->msg : "no error");
+  husk_error_free (&err);
+  hook_read ("log", buf, sizeof (buf));
+  hook_read ("prog", expect, sizeof (expect));
+  {
+    bool good = strstr (buf, "\nstartContainer ") && !strstr (buf, "poststart ")
+                && strstr (buf, "poststop ") && expect[0] == '\0';
+    ok (good, "%s: the program never ran, poststop did", how);
+    hook_log_diag (!good);
+  }
+  hook_ctr_clear (&c);
+
+  if (!hook_ctr_setup (&c, userns))
+    return;
+  husk_strv_append (&c.list[HUSK_HOOK_POSTSTART].args, "1");
+  fflush (stdout);
+  r = husk_container_run (&c.spec, NULL, NULL, &status, &err);
+  ok (r == 0 && status == 0, "%s: a failed poststart hook does not fail the run (%s)", how,
+      err ? err->msg : "no error");
+  husk_error_free (&err);
+  snprintf (expect, sizeof (expect), "poststart hook \"%s/hook.sh\": exited with status 1",
+            hookdir);
+  ok (husk_strv_len (c.warnings) == 1, "%s: one warning", how);
+  is_str (c.warnings ? c.warnings[0] : NULL, expect, "%s: the warning names the hook", how);
+  ok (strstr (hook_read ("log", buf, sizeof (buf)), "poststop ") != NULL,
+      "%s: poststop runs after a failed poststart", how);
+  hook_ctr_clear (&c);
+}
+
+static void
+hook_cleanup (void)
+{
+  struct husk_error *err = NULL;
+
+  if (hookdir_made && husk_rm_rf_at (AT_FDCWD, hookdir, &err) < 0)
+    printf ("# remove %s: %s\n", hookdir, err->msg);
+  husk_error_free (&err);
+}
+
+static void
+test_hook_state (void)
+{
+  char *ann[] = { "org.example.k", "v 1", "b", "", NULL };
+  struct husk_oci_state st
+      = { .id = "c1", .status = HUSK_OCI_CREATING, .pid = 42, .bundle = "/b", .annotations = ann };
+  cleanup_free char *json = NULL, *json2 = NULL;
+  size_t len;
+
+  json = husk_oci_state_json (&st, &len);
+  is_str (json,
+          "{\"ociVersion\":\"" HUSK_OCI_VERSION "\",\"id\":\"c1\",\"status\":\"creating\","
+          "\"pid\":42,\"bundle\":\"/b\",\"annotations\":{\"org.example.k\":\"v 1\",\"b\":\"\"}}",
+          "hooks: the state as runtime.md \"State\" has it");
+  ok (len == strlen (json), "hooks: the state's length");
+  st = (struct husk_oci_state){ .status = HUSK_OCI_STOPPED };
+  json2 = husk_oci_state_json (&st, &len);
+  is_str (json2,
+          "{\"ociVersion\":\"" HUSK_OCI_VERSION "\",\"id\":\"\",\"status\":\"stopped\","
+          "\"bundle\":\"\"}",
+          "hooks: no pid and no annotations are left out; id and bundle are always there");
+}
+
+static void
+test_hook_decode (void)
+{
+  static const char doc[]
+      = "{\"prestart\":[{\"path\":\"/usr/libexec/"
+        "husk-test-hook\",\"args\":[\"husk-test-hook\",\"a\"],"
+        "\"env\":[\"K=v\"]}],\"createRuntime\":[{\"path\":\"/a\"},{\"path\":\"/b\",\"timeout\":5}],"
+        "\"poststop\":[{\"path\":\"/c\"}]}";
+  static const char nopath[] = "{\"poststart\":[{\"args\":[\"x\"]}]}";
+  struct husk_hooks h = { 0 };
+  struct husk_error *err = NULL;
+
+  ok (husk_jsonmap_parse (doc, strlen (doc), husk_hooks_fields, &h, &err) == 0,
+      "hooks: config.json's \"hooks\" decodes");
+  ok (h.n[HUSK_HOOK_PRESTART] == 1 && h.n[HUSK_HOOK_CREATE_RUNTIME] == 2
+          && h.n[HUSK_HOOK_CREATE_CONTAINER] == 0 && h.n[HUSK_HOOK_START_CONTAINER] == 0
+          && h.n[HUSK_HOOK_POSTSTART] == 0 && h.n[HUSK_HOOK_POSTSTOP] == 1,
+      "hooks: each phase gets its own list");
+  ok (h.n[HUSK_HOOK_PRESTART] == 1
+          && strcmp (h.list[HUSK_HOOK_PRESTART][0].path, "/usr/libexec/husk-test-hook") == 0
+          && husk_strv_len (h.list[HUSK_HOOK_PRESTART][0].args) == 2
+          && strcmp (h.list[HUSK_HOOK_PRESTART][0].env[0], "K=v") == 0
+          && h.n[HUSK_HOOK_CREATE_RUNTIME] == 2 && h.list[HUSK_HOOK_CREATE_RUNTIME][0].timeout == 0
+          && h.list[HUSK_HOOK_CREATE_RUNTIME][1].timeout == 5,
+      "hooks: path, args, env and timeout");
+  husk_jsonmap_clear (husk_hooks_fields, &h);
+  ok (husk_jsonmap_parse (nopath, strlen (nopath), husk_hooks_fields, &h, &err) < 0 && err
+          && strstr (err->msg, "poststart[0].path") != NULL,
+      "hooks: a hook without a path is refused, naming it");
+  husk_error_free (&err);
+}
+
+static void
+test_hook_run (void)
+{
+  static const char state[] = "{\"ociVersion\":\"1.2.0\",\"id\":\"x\"}";
+  struct husk_error *err = NULL;
+  struct husk_hook h;
+  char buf[8192], log[256], mnt[128], user[128], expect[512];
+  int r;
+
+  if (mkdtemp (hookdir) == NULL)
+    {
+      ok (0, "mkdtemp %s: %s", hookdir, strerror (errno));
+      return;
+    }
+  hookdir_made = true;
+  hook_scripts ();
+  snprintf (log, sizeof (log), "%s/log", hookdir);
+  r = (int) readlink ("/proc/self/ns/mnt", mnt, sizeof (mnt) - 1);
+  mnt[r > 0 ? r : 0] = '\0';
+  r = (int) readlink ("/proc/self/ns/user", user, sizeof (user) - 1);
+  user[r > 0 ? r : 0] = '\0';
+
+  hook_make (&h, "hook.sh", "one", log, NULL);
+  r = husk_hook_run (&h, HUSK_HOOK_CREATE_RUNTIME, state, strlen (state), STDERR_FILENO, &err);
+  ok (r == 0, "hook: one that exits 0 succeeds (%s)", err ? err->msg : "");
+  husk_error_free (&err);
+  snprintf (expect, sizeof (expect), "one %s %s %s\n", state, mnt, user);
+  is_str (hook_read ("log", buf, sizeof (buf)), expect,
+          "hook: its argv reaches it, the state is its stdin");
+  hook_clear (&h);
+
+  hook_make (&h, "hook.sh", "two", log, "3");
+  r = husk_hook_run (&h, HUSK_HOOK_CREATE_RUNTIME, state, strlen (state), STDERR_FILENO, &err);
+  snprintf (expect, sizeof (expect), "createRuntime hook \"%s/hook.sh\": exited with status 3",
+            hookdir);
+  ok (r < 0 && err, "hook: one that exits 3 fails");
+  is_str (err ? err->msg : NULL, expect, "hook: the error names the phase, the hook, the status");
+  husk_error_free (&err);
+  hook_clear (&h);
+
+  {
+    char pidfile[256];
+    struct timespec t0, t1;
+    uint64_t bg = 0;
+    snprintf (pidfile, sizeof (pidfile), "%s/bg.pid", hookdir);
+    hook_make (&h, "sleep.sh", pidfile, NULL, NULL);
+    h.timeout = 1;
+    clock_gettime (CLOCK_MONOTONIC, &t0);
+    r = husk_hook_run (&h, HUSK_HOOK_CREATE_CONTAINER, state, strlen (state), STDERR_FILENO, &err);
+    clock_gettime (CLOCK_MONOTONIC, &t1);
+    snprintf (expect, sizeof (expect),
+              "createContainer hook \"%s/sleep.sh\": timed out after 1 s, killed", hookdir);
+    ok (r < 0 && err, "hook: one that outlives its timeout fails");
+    is_str (err ? err->msg : NULL, expect, "hook: a timeout is reported as one");
+    ok (t1.tv_sec - t0.tv_sec < 10, "hook: its timeout ends the wait (not its 30 s sleep)");
+    husk_error_free (&err);
+    hook_read ("bg.pid", buf, sizeof (buf));
+    buf[strcspn (buf, "\n")] = '\0';
+    ok (husk_parse_u64 (buf, INT_MAX, &bg) == 0 && bg > 0 && pid_gone ((pid_t) bg),
+        "hook: what a timed-out hook started is killed with it (pid %s)", buf);
+    hook_clear (&h);
+  }
+
+  memset (&h, 0, sizeof (h));
+  h.path = (char *) "/nonexistent/husk-hook";
+  r = husk_hook_run (&h, HUSK_HOOK_POSTSTOP, state, strlen (state), STDERR_FILENO, &err);
+  is_str (err ? err->msg : NULL,
+          "poststop hook \"/nonexistent/husk-hook\": exec: No such file or directory",
+          "hook: one that cannot be executed says why");
+  husk_error_free (&err);
+  h.path = (char *) "hook.sh";
+  r = husk_hook_run (&h, HUSK_HOOK_POSTSTOP, state, strlen (state), STDERR_FILENO, &err);
+  is_str (err ? err->msg : NULL, "poststop hook \"hook.sh\": not an absolute path",
+          "hook: a relative path is refused (no PATH look-up)");
+  husk_error_free (&err);
+  h.path = (char *) "/bin/true";
+  h.timeout = -1;
+  r = husk_hook_run (&h, HUSK_HOOK_POSTSTOP, state, strlen (state), STDERR_FILENO, &err);
+  is_str (err ? err->msg : NULL, "poststop hook \"/bin/true\": timeout -1: must be greater than 0",
+          "hook: a negative timeout is refused");
+  husk_error_free (&err);
+
+  /* Only its own environment, and argv[0] as given.  */
+  hook_unlink ("log");
+  hook_make (&h, "env.sh", log, NULL, NULL);
+  husk_strv_free (h.env);
+  h.env = NULL;
+  husk_strv_append (&h.env, "HUSK_HOOK_TEST=yes");
+  setenv ("HUSK_LEAK", "1", 1);
+  r = husk_hook_run (&h, HUSK_HOOK_POSTSTART, state, strlen (state), STDERR_FILENO, &err);
+  unsetenv ("HUSK_LEAK");
+  hook_read ("log", buf, sizeof (buf));
+  ok (r == 0 && strstr (buf, "HUSK_HOOK_TEST=yes\n") && !strstr (buf, "HUSK_LEAK"),
+      "hook: its env is exactly the one given");
+  husk_error_free (&err);
+  hook_clear (&h);
+  {
+    /* argv[0] as given (a script's is replaced by its interpreter: run a shell itself).  */
+    char cmd[512];
+    memset (&h, 0, sizeof (h));
+    h.path = (char *) "/bin/sh";
+    snprintf (cmd, sizeof (cmd), "tr '\\0' ' ' </proc/$$/cmdline >%s/argv", hookdir);
+    char *args[] = { (char *) "husk-arg0", (char *) "-c", cmd, NULL };
+    h.args = args;
+    r = husk_hook_run (&h, HUSK_HOOK_POSTSTART, state, strlen (state), STDERR_FILENO, &err);
+    ok (r == 0 && strncmp (hook_read ("argv", buf, sizeof (buf)), "husk-arg0 -c ", 13) == 0,
+        "hook: its argv is args, args[0] included (%s)", buf);
+    husk_error_free (&err);
+  }
+
+  {
+    /* A state larger than a pipe's default 64 KiB reaches the hook whole.  */
+    size_t n = 300 * 1024;
+    cleanup_free char *big = husk_xmalloc (n + 1);
+    memset (big, 'a', n);
+    big[n] = '\0';
+    hook_unlink ("log");
+    hook_make (&h, "size.sh", log, NULL, NULL);
+    r = husk_hook_run (&h, HUSK_HOOK_POSTSTART, big, n, STDERR_FILENO, &err);
+    ok (r == 0 && strtoul (hook_read ("log", buf, sizeof (buf)), NULL, 10) == n,
+        "hook: a state of %zu bytes arrives whole (%s)", n, err ? err->msg : buf);
+    husk_error_free (&err);
+    hook_clear (&h);
+  }
+
+  {
+    /* A phase: the first failure stops a create phase; a post phase warns and goes on.  */
+    struct husk_hook list[2];
+    struct husk_hooks hooks = { 0 };
+    cleanup_strv char **warnings = NULL;
+    hook_make (&list[0], "hook.sh", "first", log, "1");
+    hook_make (&list[1], "hook.sh", "second", log, NULL);
+    hooks.warn = collect_warning;
+    hooks.warn_arg = &warnings;
+    for (int p = HUSK_HOOK_START_CONTAINER; p <= HUSK_HOOK_POSTSTART; p++)
+      {
+        hooks.list[p] = list;
+        hooks.n[p] = 2;
+      }
+    hook_unlink ("log");
+    r = husk_hooks_run (&hooks, HUSK_HOOK_START_CONTAINER, state, strlen (state), STDERR_FILENO,
+                        &err);
+    hook_read ("log", buf, sizeof (buf));
+    ok (r < 0 && err && strstr (err->msg, "startContainer hook") && strstr (buf, "first ")
+            && !strstr (buf, "second "),
+        "hooks: a failed startContainer hook stops its phase");
+    husk_error_free (&err);
+    hook_unlink ("log");
+    r = husk_hooks_run (&hooks, HUSK_HOOK_POSTSTART, state, strlen (state), STDERR_FILENO, &err);
+    hook_read ("log", buf, sizeof (buf));
+    ok (r == 0 && strstr (buf, "first ") && strstr (buf, "second "),
+        "hooks: a failed poststart hook does not stop the next");
+    snprintf (expect, sizeof (expect), "poststart hook \"%s/hook.sh\": exited with status 1",
+              hookdir);
+    ok (husk_strv_len (warnings) == 1, "hooks: one warning for one failed poststart hook");
+    is_str (warnings ? warnings[0] : NULL, expect, "hooks: the warning names the hook");
+    husk_error_free (&err);
+    hook_clear (&list[0]);
+    hook_clear (&list[1]);
+  }
+}
+
 int
 main (void)
 {
@@ -1038,5 +1762,11 @@ main (void)
   test_proc_alive ();
   test_start_gate ();
   test_gate ();
+  test_hook_state ();
+  test_hook_decode ();
+  test_hook_run ();
+  test_hook_container (false);
+  test_hook_container (true);
+  hook_cleanup ();
   return tap_done ();
 }
