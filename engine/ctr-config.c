@@ -162,6 +162,8 @@ husk_ctr_parse_config (struct husk_store *s, struct husk_ctr *c, const char *buf
   sp->device_cgroup = c->id;
   sp->devices = husk_devices_default;
   sp->n_devices = husk_devices_n_default;
+  /* Its resource cgroup, when its spec has limits, has the same name.  */
+  sp->resources_cgroup = c->id;
 
   /* Paths follow the store, wherever it is now.  */
   for (size_t i = 0; c->layers[i]; i++)

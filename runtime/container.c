@@ -38,7 +38,8 @@ struct child_ctx
   const struct husk_seccomp_prog *seccomp; /* NULL: unconfined.  */
   int go, report, ttysock;
   int stdio[3];       /* -1: keep husk's.  */
-  bool late_cgroupns; /* Its cgroup namespace once the parent has placed it (devices).  */
+  bool late_cgroupns; /* Its cgroup namespace once the parent has placed it (devices,
+                         resources).  */
 };
 
 /* Become USER: groups first, while still allowed to set them.  */
@@ -234,7 +235,8 @@ static void __attribute__ ((noreturn)) container_child (const struct child_ctx *
   close (ctx->go);
   /* Mountpoints, the -w directory and the process: whatever the caller's umask.  */
   umask (HUSK_PROCESS_UMASK);
-  /* Now that it is in its device cgroup, that cgroup becomes the root of its namespace.  */
+  /* Now that it is in its device or resource cgroup, that cgroup becomes the root of its
+     namespace.  */
   if (ctx->late_cgroupns && unshare (CLONE_NEWCGROUP) < 0)
     {
       husk_error_set (&err, errno, "create the cgroup namespace");
@@ -360,6 +362,7 @@ husk_container_spawn (const struct husk_container_spec *spec, const int stdio[3]
   struct husk_seccomp_prog prog = { 0 };
   struct child_ctx ctx = { .spec = spec, .stdio = { -1, -1, -1 } };
   unsigned long flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWCGROUP;
+  bool with_resources;
   pid_t pid;
 
   ret->pid = -1;
@@ -367,11 +370,14 @@ husk_container_spawn (const struct husk_container_spec *spec, const int stdio[3]
   ret->userns = -1;
   if (spec->args == NULL || spec->args[0] == NULL || *spec->args[0] == '\0')
     return husk_error_set (err, 0, "no command to run: the image has no Entrypoint or Cmd");
+  with_resources = husk_resources_set (&spec->resources);
+  if (with_resources && husk_cgroups_check (&spec->resources, err) < 0)
+    return -1;
   if (spec->idmap)
     flags |= CLONE_NEWUSER;
   if (spec->network == HUSK_NETWORK_NONE)
     flags |= CLONE_NEWNET;
-  ctx.late_cgroupns = spec->idmap == NULL && spec->device_cgroup != NULL;
+  ctx.late_cgroupns = (spec->idmap == NULL && spec->device_cgroup != NULL) || with_resources;
   if (ctx.late_cgroupns)
     flags &= ~(unsigned long) CLONE_NEWCGROUP;
   if (stdio)
@@ -464,6 +470,15 @@ husk_container_spawn (const struct husk_container_spec *spec, const int stdio[3]
       kill_and_reap (pid);
       husk_forward_to (0);
       husk_devices_cgroup_remove (spec->device_cgroup);
+      return -1;
+    }
+  /* Into its resource cgroup, likewise (after the device cgroup: on v2 they are one).  */
+  if (with_resources
+      && husk_cgroups_apply (spec->resources_cgroup, &spec->resources, pid, err) < 0)
+    {
+      kill_and_reap (pid);
+      husk_forward_to (0);
+      husk_cgroups_remove (spec->resources_cgroup);
       return -1;
     }
   if (write (go_w, "g", 1) != 1)

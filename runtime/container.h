@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <signal.h>
 
+#include "cgroups.h"
 #include "devices.h"
 #include "forward.h"
 #include "error.h"
@@ -101,6 +102,15 @@ struct husk_container_spec
   const char *device_cgroup;
   const struct husk_device_rule *devices;
   size_t n_devices;
+
+  /* The OCI runtime spec's linux.resources (config-linux.md, "Control groups"; its devices
+     are the rules above): memory, cpu and pids limits (runtime/cgroups.h gives their units
+     and ranges), checked before anything starts and applied in the container's cgroup,
+     named RESOURCES_CGROUP (its ID), before its processes run anything of the container's.
+     All zero: no limit, and no cgroup is made, read or joined for them.  A limit that
+     cannot be applied (cgroup v1 without root, a v2 cgroup not delegated) fails the start.  */
+  const char *resources_cgroup;
+  struct husk_resources resources;
 
   /* Run after the container exits, as root of its user namespace (no new id map to write):
      for --rm.  Its failure lands in *after_err, never changes the exit status.  */
