@@ -268,6 +268,27 @@ plan_v2 (const struct husk_resources *r, struct cg_write w[MAX_WRITES])
   return n;
 }
 
+char **
+husk_cgroups_plan (const struct husk_resources *res, bool v2)
+{
+  struct cg_write w[MAX_WRITES];
+  size_t n = v2 ? plan_v2 (res, w) : plan_v1 (res, w);
+  char **ret = husk_xcalloc (1, sizeof (char *));
+
+  for (size_t i = 0; i < n; i++)
+    {
+      cleanup_free char *line
+          = husk_strdup_printf ("%s %s", w[i].file, w[i].text ? w[i].text : w[i].value);
+      husk_strv_append (&ret, line);
+    }
+  if (!v2 && res->cpu_cpus && *res->cpu_cpus)
+    {
+      cleanup_free char *line = husk_strdup_printf ("cpuset.cpus %s", res->cpu_cpus);
+      husk_strv_append (&ret, line);
+    }
+  return ret;
+}
+
 /* ------------------------------------------------------------------ files  */
 
 static bool
@@ -362,9 +383,9 @@ husk_cgroups_check (const struct husk_resources *res, struct husk_error **err)
     {
       if (geteuid () != 0)
         return husk_error_set (err, 0,
-                               "resource limits: this machine has cgroup v1 (no controller "
-                               "on cgroup2), which only root can write: limits cannot be "
-                               "applied to a container run without root");
+                               "resource limits: cannot be applied without root on this "
+                               "machine: it has cgroup v1 (cgroup2 has no controllers), "
+                               "whose hierarchies only root can write");
       for (size_t i = 0; i < N_CONTROLLERS; i++)
         {
           cleanup_free char *dir = NULL;
@@ -396,8 +417,12 @@ husk_cgroups_check (const struct husk_resources *res, struct husk_error **err)
     fd = open (base, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (fd < 0)
       return husk_error_set (err, errno, "resource limits: open \"%s\"", base);
-    if (faccessat (fd, "cgroup.subtree_control", W_OK, AT_EACCESS) < 0
-        || faccessat (fd, ".", W_OK, AT_EACCESS) < 0)
+    /* The directory for the container's cgroup, subtree_control to give it controllers,
+       cgroup.procs to move a process from husk's cgroup into it (the common ancestor's:
+       cgroup-v2.rst, "Delegation Containment").  */
+    if (faccessat (fd, ".", W_OK, AT_EACCESS) < 0
+        || faccessat (fd, "cgroup.subtree_control", W_OK, AT_EACCESS) < 0
+        || faccessat (fd, "cgroup.procs", W_OK, AT_EACCESS) < 0)
       return husk_error_set (err, 0,
                              "resource limits: cgroup \"%s\" is not writable by uid %u: a "
                              "container run without root needs husk in a cgroup delegated "

@@ -92,6 +92,12 @@ int husk_cgroups_join (const char *name, const struct husk_resources *res,
    removed.  */
 void husk_cgroups_remove (const char *name);
 
+/* What husk_cgroups_apply writes for RES in the container's cgroup, in order, on cgroup v2
+   (V2) or v1: "FILE VALUE" strings ("memory.swap.max 33554432"), NULL-terminated (free with
+   husk_strv_free).  The v1 cpuset's memory nodes, copied from its parent, are left out.  For
+   tests and for reading: the v2 conversions can be checked on a v1 machine.  */
+char **husk_cgroups_plan (const struct husk_resources *res, bool v2);
+
 /* The cgroup v2 cpu.weight for cgroup v1 cpu.shares SHARES (2 to 262144): the linear map of
    [2, 262144] onto [1, 10000] that runc and crun use.  */
 uint64_t husk_cpu_shares_to_weight (uint64_t shares);

@@ -1,15 +1,19 @@
 /* Unit tests for runtime/: USER resolution, capability names, seccomp filters, the stdio relay,
-   processes by pid and start time.  Linked with runtime/ and lib/ alone (Makefile.am).  */
+   processes by pid and start time, resource limits (cgroups).  Linked with runtime/ and lib/
+   alone (Makefile.am).  */
 #include "config.h"
 
 #include <dirent.h>
 #include <errno.h>
+#include <grp.h>
+#include <linux/magic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <fcntl.h>
 #include <sys/capability.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/sysmacros.h>
 #include <sys/wait.h>
 #include <sys/xattr.h>
@@ -18,7 +22,9 @@
 #include <unistd.h>
 
 #include "caps.h"
+#include "cgroups.h"
 #include "cleanup.h"
+#include "container.h"
 #include "json.h"
 #include "proc.h"
 #include "relay.h"
@@ -408,6 +414,240 @@ test_proc_alive (void)
   ok (!husk_proc_alive (pid, start), "a reaped child is not alive");
 }
 
+static void
+skip (int n, const char *why)
+{
+  for (int i = 0; i < n; i++)
+    printf ("ok %d - # SKIP %s\n", ++tap_n, why);
+}
+
+/* linux.resources checked before anything starts: what the kernel would refuse, or take and
+   then kill the container for, is refused in one line naming the field.  */
+static void
+test_resources_check (void)
+{
+  static const struct
+  {
+    struct husk_resources r;
+    const char *needle;
+  } bad[] = {
+    { { .memory_limit = 4096 }, "memory.limit: 4096 bytes is below the minimum" },
+    { { .memory_limit = -2 }, "memory.limit: -2 is not a size" },
+    { { .memory_swap = 64 << 20 }, "memory.swap: 67108864 needs memory.limit" },
+    { { .memory_limit = 64 << 20, .memory_swap = 32 << 20 }, "is below memory.limit" },
+    { { .memory_limit = 64 << 20, .memory_reservation = 128 << 20 }, "is above memory.limit" },
+    { { .cpu_shares = 1 }, "cpu.shares: 1 is not between 2 and 262144" },
+    { { .cpu_shares = 262145 }, "cpu.shares: 262145" },
+    { { .cpu_quota = 50000 }, "cpu.quota: 50000 without cpu.period" },
+    { { .cpu_quota = 500, .cpu_period = 100000 }, "cpu.quota: 500 microseconds is below" },
+    { { .cpu_period = 999 }, "cpu.period: 999 microseconds" },
+    { { .cpu_period = 1000001 }, "cpu.period: 1000001 microseconds" },
+    { { .cpu_cpus = "all" }, "cpu.cpus: \"all\" is not a CPU list" },
+    { { .cpu_cpus = "0-" }, "cpu.cpus: \"0-\"" },
+    { { .cpu_cpus = "3-1" }, "cpu.cpus: \"3-1\"" },
+    { { .cpu_cpus = "0,,1" }, "cpu.cpus: \"0,,1\"" },
+    { { .cpu_cpus = "0-8:2" }, "cpu.cpus: \"0-8:2\"" },
+    { { .pids_limit = -5 }, "pids.limit: -5" },
+  };
+  static const struct husk_resources good[] = {
+    { .memory_limit = 6 << 20 },
+    { .memory_limit = -1, .memory_swap = -1 },
+    { .memory_limit = 64 << 20, .memory_swap = 64 << 20, .memory_reservation = 32 << 20 },
+    { .cpu_shares = 2 },
+    { .cpu_quota = -1 },
+    { .cpu_quota = 50000, .cpu_period = 100000 },
+    { .cpu_period = 1000000 },
+    { .cpu_cpus = "0" },
+    { .cpu_cpus = "0-3,6,8-10" },
+    { .pids_limit = -1 },
+    { .pids_limit = 1 },
+  };
+  struct husk_resources none = { 0 };
+  struct husk_error *err = NULL;
+
+  ok (!husk_resources_set (&none), "resources: all zero asks for nothing");
+  ok (husk_resources_set (&(struct husk_resources){ .pids_limit = -1 }),
+      "resources: -1 (unlimited) is asked for");
+  ok (!husk_resources_set (&(struct husk_resources){ .cpu_cpus = "" }),
+      "resources: an empty CPU list is not set");
+  for (size_t i = 0; i < sizeof (bad) / sizeof (bad[0]); i++)
+    {
+      int r = husk_resources_check (&bad[i].r, &err);
+      ok (r < 0 && err && strstr (err->msg, bad[i].needle) && !strchr (err->msg, '\n'),
+          "resources: refused: %s", bad[i].needle);
+      if (err)
+        printf ("# %s\n", err->msg);
+      husk_error_free (&err);
+    }
+  for (size_t i = 0; i < sizeof (good) / sizeof (good[0]); i++)
+    {
+      ok (husk_resources_check (&good[i], &err) == 0, "resources: accepted (%zu)", i);
+      if (err)
+        printf ("# %s\n", err->msg);
+      husk_error_free (&err);
+    }
+}
+
+static bool
+plan_is (const struct husk_resources *r, bool v2, const char *expect)
+{
+  cleanup_strv char **plan = husk_cgroups_plan (r, v2);
+  cleanup_free char *got = husk_xstrdup ("");
+
+  for (size_t i = 0; plan[i]; i++)
+    {
+      char *next = husk_strdup_printf ("%s%s%s", got, i ? ";" : "", plan[i]);
+      free (got);
+      got = next;
+    }
+  if (strcmp (got, expect) != 0)
+    printf ("#   got:      \"%s\"\n#   expected: \"%s\"\n", got, expect);
+  return strcmp (got, expect) == 0;
+}
+
+/* What is written where, on both versions: the v2 conversions (memory plus swap to swap
+   alone, shares to weight, quota and period to cpu.max, -1 to "max") are checked here, as
+   this machine may have no cgroup v2 controller to try them on.  */
+static void
+test_cgroups_plan (void)
+{
+  const struct husk_resources all = {
+    .memory_limit = 64 << 20,
+    .memory_swap = 96 << 20,
+    .memory_reservation = 32 << 20,
+    .cpu_shares = 512,
+    .cpu_quota = 50000,
+    .cpu_period = 100000,
+    .cpu_cpus = "0-1",
+    .pids_limit = 16,
+  };
+  const struct husk_resources unlimited = {
+    .memory_limit = -1, .memory_swap = -1, .memory_reservation = -1,
+    .cpu_quota = -1,    .pids_limit = -1,
+  };
+
+  ok (husk_cpu_shares_to_weight (2) == 1 && husk_cpu_shares_to_weight (262144) == 10000
+          && husk_cpu_shares_to_weight (1024) == 39 && husk_cpu_shares_to_weight (512) == 20,
+      "cpu.shares to cpu.weight: 2 -> 1, 512 -> 20, 1024 -> 39, 262144 -> 10000");
+  ok (plan_is (&all, false,
+               "memory.limit_in_bytes 67108864;memory.memsw.limit_in_bytes 100663296;"
+               "memory.soft_limit_in_bytes 33554432;cpu.shares 512;cpu.cfs_period_us 100000;"
+               "cpu.cfs_quota_us 50000;pids.max 16;cpuset.cpus 0-1"),
+      "plan v1: every limit, period before quota, limit before memory plus swap");
+  ok (plan_is (&all, true,
+               "memory.max 67108864;memory.swap.max 33554432;memory.low 33554432;"
+               "cpu.weight 20;cpu.max 50000 100000;cpuset.cpus 0-1;pids.max 16"),
+      "plan v2: swap alone, weight, \"QUOTA PERIOD\"");
+  ok (plan_is (&unlimited, false,
+               "memory.limit_in_bytes -1;memory.memsw.limit_in_bytes -1;"
+               "memory.soft_limit_in_bytes -1;cpu.cfs_quota_us -1;pids.max max"),
+      "plan v1: -1 is -1, and \"max\" for pids");
+  ok (plan_is (&unlimited, true, "memory.max max;memory.swap.max max;cpu.max max;pids.max max"),
+      "plan v2: -1 is \"max\"; a reservation of -1 leaves memory.low at 0");
+  ok (plan_is (&(struct husk_resources){ .cpu_period = 20000 }, true, "cpu.max max 20000"),
+      "plan v2: a period alone keeps no limit");
+  ok (plan_is (&(struct husk_resources){ 0 }, true, ""), "plan: nothing for no limits");
+}
+
+static bool
+cgroup2_unified (void)
+{
+  struct statfs sf;
+  return statfs ("/sys/fs/cgroup", &sf) == 0 && (long) sf.f_type == CGROUP2_SUPER_MAGIC;
+}
+
+/* A spec asking for limits that cannot be applied fails before anything starts.  Run as a
+   user without root (the test drops to nobody when it is root): on cgroup v1 the limits
+   cannot be applied at all; on v2 only in a delegated cgroup.  */
+static void
+test_cgroups_unprivileged (void)
+{
+  char *args[] = { "/bin/true", NULL };
+  struct husk_container_spec spec = {
+    .args = args,
+    .resources_cgroup = "husk-test-unprivileged",
+    .resources = { .pids_limit = 8 },
+  };
+  char msg[1024] = "";
+  int p[2], status;
+  pid_t pid;
+
+  if (pipe (p) < 0)
+    {
+      ok (false, "pipe: %s", strerror (errno));
+      return;
+    }
+  fflush (stdout);
+  pid = fork ();
+  if (pid == 0)
+    {
+      struct husk_container_proc proc;
+      struct husk_error *err = NULL;
+      int r;
+
+      close (p[0]);
+      if (geteuid () == 0 && (setgroups (0, NULL) < 0 || setresgid (65534, 65534, 65534) < 0
+                              || setresuid (65534, 65534, 65534) < 0))
+        _exit (3);
+      /* A delegated v2 cgroup: the limits could be applied.  */
+      if (husk_cgroups_check (&spec.resources, &err) == 0)
+        _exit (4);
+      husk_error_free (&err);
+      r = husk_container_spawn (&spec, NULL, &proc, &err);
+      if (r == 0)
+        _exit (5);
+      (void) !write (p[1], err->msg, strlen (err->msg));
+      _exit (0);
+    }
+  close (p[1]);
+  {
+    ssize_t n = husk_read_all (p[0], msg, sizeof (msg) - 1);
+    msg[n > 0 ? n : 0] = '\0';
+  }
+  close (p[0]);
+  waitpid (pid, &status, 0);
+  if (WIFEXITED (status) && WEXITSTATUS (status) == 4)
+    {
+      skip (2, "this user has a delegated cgroup v2: its limits can be applied");
+      return;
+    }
+  printf ("# %s\n", msg);
+  ok (WIFEXITED (status) && WEXITSTATUS (status) == 0 && strncmp (msg, "resource limits: ", 17) == 0
+          && strchr (msg, '\n') == NULL,
+      "without root, a spec with limits fails in one line before anything starts");
+  if (!cgroup2_unified ())
+    ok (strstr (msg, "cgroup v1") && strstr (msg, "without root"),
+        "on cgroup v1 the reason is that only root can write it");
+  else
+    ok (strstr (msg, "not writable") || strstr (msg, "controller"),
+        "on cgroup v2 the reason is the cgroup's delegation");
+}
+
+/* A limit the kernel would refuse stops the start before any process exists.  */
+static void
+test_cgroups_invalid_spawn (void)
+{
+  char *args[] = { "/bin/true", NULL };
+  struct husk_container_spec spec = {
+    .args = args,
+    .resources_cgroup = "husk-test-invalid",
+    .resources = { .cpu_quota = 50000 },
+  };
+  struct husk_container_proc proc = { .pid = -1 };
+  struct husk_error *err = NULL;
+  int r = husk_container_spawn (&spec, NULL, &proc, &err);
+
+  ok (r < 0 && err && strcmp (err->msg, "resource limits: cpu.quota: 50000 without cpu.period") == 0
+          && proc.pid == -1,
+      "spawn: a quota without a period is refused before anything starts");
+  if (err)
+    printf ("# %s\n", err->msg);
+  husk_error_free (&err);
+  ok (access ("/sys/fs/cgroup/cpu/husk/husk-test-invalid", F_OK) < 0
+          && access ("/sys/fs/cgroup/husk/husk-test-invalid", F_OK) < 0,
+      "spawn: no cgroup was made for it");
+}
+
 int
 main (void)
 {
@@ -416,5 +656,9 @@ main (void)
   test_seccomp ();
   test_relay ();
   test_proc_alive ();
+  test_resources_check ();
+  test_cgroups_plan ();
+  test_cgroups_unprivileged ();
+  test_cgroups_invalid_spawn ();
   return tap_done ();
 }
