@@ -93,8 +93,7 @@ husk_resources_check (const struct husk_resources *r, struct husk_error **err)
     return husk_error_set (err, 0, "memory.reservation: %" PRId64 " is not a size",
                            r->memory_reservation);
   if (r->memory_reservation > 0 && lim > 0 && r->memory_reservation > lim)
-    return husk_error_set (err, 0,
-                           "memory.reservation: %" PRId64 " is above memory.limit %" PRId64,
+    return husk_error_set (err, 0, "memory.reservation: %" PRId64 " is above memory.limit %" PRId64,
                            r->memory_reservation, lim);
   if (r->cpu_shares != 0 && (r->cpu_shares < 2 || r->cpu_shares > 262144))
     return husk_error_set (err, 0, "cpu.shares: %" PRIu64 " is not between 2 and 262144",
@@ -107,9 +106,8 @@ husk_resources_check (const struct husk_resources *r, struct husk_error **err)
   if (r->cpu_quota < -1)
     return husk_error_set (err, 0, "cpu.quota: %" PRId64 " is not a duration", r->cpu_quota);
   if (r->cpu_quota > 0 && r->cpu_quota < 1000)
-    return husk_error_set (err, 0,
-                           "cpu.quota: %" PRId64 " microseconds is below the minimum of 1000",
-                           r->cpu_quota);
+    return husk_error_set (
+        err, 0, "cpu.quota: %" PRId64 " microseconds is below the minimum of 1000", r->cpu_quota);
   if (r->cpu_quota > 0 && r->cpu_period == 0)
     return husk_error_set (err, 0, "cpu.quota: %" PRId64 " without cpu.period", r->cpu_quota);
   if (r->cpu_cpus && *r->cpu_cpus && !cpu_list_valid (r->cpu_cpus))
@@ -605,8 +603,7 @@ husk_cgroups_apply (const char *name, const struct husk_resources *res, pid_t pi
   char pidbuf[32];
 
   if (!name_valid (name))
-    return husk_error_set (err, 0, "resource limits: invalid cgroup name \"%s\"",
-                           name ? name : "");
+    return husk_error_set (err, 0, "resource limits: invalid cgroup name \"%s\"", name ? name : "");
   snprintf (pidbuf, sizeof (pidbuf), "%d", (int) pid);
   if ((unified () ? apply_v2 (name, res, pidbuf, err) : apply_v1 (name, res, pidbuf, err)) < 0)
     return husk_error_wrap (err, "resource limits");
@@ -622,8 +619,7 @@ husk_cgroups_join (const char *name, const struct husk_resources *res, struct hu
   unsigned want = needed (res);
 
   if (!name_valid (name))
-    return husk_error_set (err, 0, "resource limits: invalid cgroup name \"%s\"",
-                           name ? name : "");
+    return husk_error_set (err, 0, "resource limits: invalid cgroup name \"%s\"", name ? name : "");
   snprintf (pidbuf, sizeof (pidbuf), "%d", (int) getpid ());
   for (size_t i = 0; i < N_CONTROLLERS; i++)
     {

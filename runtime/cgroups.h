@@ -39,11 +39,11 @@ struct husk_resources
   int64_t memory_reservation; /* memory.reservation: a soft limit, at most memory_limit,
                                  or -1.  */
   /* cpu.  */
-  uint64_t cpu_shares; /* cpu.shares: a relative weight, 2 to 262144 (the kernel's v1 range;
-                          1024 is the default).  */
-  int64_t cpu_quota;   /* cpu.quota: microseconds of CPU time each period, across all CPUs,
-                          at least 1000, or -1; a positive quota needs cpu_period.  */
-  uint64_t cpu_period; /* cpu.period: microseconds, 1000 to 1000000.  */
+  uint64_t cpu_shares;  /* cpu.shares: a relative weight, 2 to 262144 (the kernel's v1 range;
+                           1024 is the default).  */
+  int64_t cpu_quota;    /* cpu.quota: microseconds of CPU time each period, across all CPUs,
+                           at least 1000, or -1; a positive quota needs cpu_period.  */
+  uint64_t cpu_period;  /* cpu.period: microseconds, 1000 to 1000000.  */
   const char *cpu_cpus; /* cpu.cpus: a CPU list, "0-3,6" (numbers and ranges, commas);
                            NULL or "": not set.  */
   /* pids.  */
@@ -84,8 +84,7 @@ int husk_cgroups_apply (const char *name, const struct husk_resources *res, pid_
    uses: a process joining the container is counted against its limits too.  Without root on
    v2 the cgroup is looked for beside the caller's own, as husk_cgroups_apply placed it.
    Errors: a cgroup that is missing ("... is missing"), or the write the kernel refused.  */
-int husk_cgroups_join (const char *name, const struct husk_resources *res,
-                       struct husk_error **err);
+int husk_cgroups_join (const char *name, const struct husk_resources *res, struct husk_error **err);
 
 /* Remove NAME's resource cgroups, waiting up to about a second and a half for its last
    processes to leave.  Errors are ignored: a cgroup that is not there is already
@@ -94,7 +93,8 @@ void husk_cgroups_remove (const char *name);
 
 /* What husk_cgroups_apply writes for RES in the container's cgroup, in order, on cgroup v2
    (V2) or v1: "FILE VALUE" strings ("memory.swap.max 33554432"), NULL-terminated (free with
-   husk_strv_free).  The v1 cpuset's memory nodes, copied from its parent, are left out.  For
+   husk_strv_free).  RES must have passed husk_resources_check.  The v1 cpuset's memory
+   nodes, copied from its parent, are left out.  For
    tests and for reading: the v2 conversions can be checked on a v1 machine.  */
 char **husk_cgroups_plan (const struct husk_resources *res, bool v2);
 

@@ -473,8 +473,7 @@ husk_container_spawn (const struct husk_container_spec *spec, const int stdio[3]
       return -1;
     }
   /* Into its resource cgroup, likewise (after the device cgroup: on v2 they are one).  */
-  if (with_resources
-      && husk_cgroups_apply (spec->resources_cgroup, &spec->resources, pid, err) < 0)
+  if (with_resources && husk_cgroups_apply (spec->resources_cgroup, &spec->resources, pid, err) < 0)
     {
       kill_and_reap (pid);
       husk_forward_to (0);
