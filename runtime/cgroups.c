@@ -371,10 +371,12 @@ v2_base (struct husk_error **err)
 /* ------------------------------------------------------------------ check  */
 
 int
-husk_cgroups_check (const struct husk_resources *res, struct husk_error **err)
+husk_cgroups_check (const char *name, const struct husk_resources *res, struct husk_error **err)
 {
   unsigned want = needed (res);
 
+  if (!name_valid (name))
+    return husk_error_set (err, 0, "resource limits: invalid cgroup name \"%s\"", name ? name : "");
   if (husk_resources_check (res, err) < 0)
     return husk_error_wrap (err, "resource limits");
   if (!unified ())

@@ -63,12 +63,13 @@ bool husk_resources_set (const struct husk_resources *res);
    cpu.period".  */
 int husk_resources_check (const struct husk_resources *res, struct husk_error **err);
 
-/* Whether RES can be applied by this process on this machine: checks RES
-   (husk_resources_check), then the cgroup layout (v1 needs root; v2 needs a writable cgroup
-   and the controllers RES uses).  Call before the container's processes exist.  Errors:
-   one line giving the reason, "resource limits: cgroup v1 hierarchies can be written by
-   root only: ...".  */
-int husk_cgroups_check (const struct husk_resources *res, struct husk_error **err);
+/* Whether RES can be applied by this process on this machine in the cgroup NAME (one path
+   component): checks NAME and RES (husk_resources_check), then the cgroup layout (v1 needs
+   root; v2 needs a writable cgroup and the controllers RES uses).  Call before the
+   container's processes exist.  Errors: one line giving the reason, "resource limits: cannot
+   be applied without root on this machine: it has cgroup v1 ...".  */
+int husk_cgroups_check (const char *name, const struct husk_resources *res,
+                        struct husk_error **err);
 
 /* Create the cgroup NAME (one path component: the container's ID) wherever RES needs one
    (see above), write RES's limits there and move PID into it.  Call before PID runs

@@ -371,7 +371,7 @@ husk_container_spawn (const struct husk_container_spec *spec, const int stdio[3]
   if (spec->args == NULL || spec->args[0] == NULL || *spec->args[0] == '\0')
     return husk_error_set (err, 0, "no command to run: the image has no Entrypoint or Cmd");
   with_resources = husk_resources_set (&spec->resources);
-  if (with_resources && husk_cgroups_check (&spec->resources, err) < 0)
+  if (with_resources && husk_cgroups_check (spec->resources_cgroup, &spec->resources, err) < 0)
     return -1;
   if (spec->idmap)
     flags |= CLONE_NEWUSER;

@@ -590,7 +590,7 @@ test_cgroups_unprivileged (void)
                               || setresuid (65534, 65534, 65534) < 0))
         _exit (3);
       /* A delegated v2 cgroup: the limits could be applied.  */
-      if (husk_cgroups_check (&spec.resources, &err) == 0)
+      if (husk_cgroups_check (spec.resources_cgroup, &spec.resources, &err) == 0)
         _exit (4);
       husk_error_free (&err);
       r = husk_container_spawn (&spec, NULL, &proc, &err);
