@@ -463,7 +463,7 @@ husk_container_spawn (const struct husk_container_spec *spec, const int stdio[3]
       return husk_error_wrap (err, "user namespace");
     }
   /* As root, into its device cgroup before it runs anything of the container's.  */
-  if (ctx.late_cgroupns
+  if (spec->idmap == NULL && spec->device_cgroup != NULL
       && husk_devices_cgroup_apply (spec->device_cgroup, spec->devices, spec->n_devices, pid, err)
              < 0)
     {
