@@ -45,7 +45,8 @@ struct husk_resources
                            at least 1000, or -1; a positive quota needs cpu_period.  */
   uint64_t cpu_period;  /* cpu.period: microseconds, 1000 to 1000000.  */
   const char *cpu_cpus; /* cpu.cpus: a CPU list, "0-3,6" (numbers and ranges, commas);
-                           NULL or "": not set.  */
+                           NULL or "": not set.  A spec's own
+                           (husk_container_spec_clear frees it).  */
   /* pids.  */
   int64_t pids_limit; /* pids.limit: processes and threads, at least 1, or -1.  */
 };

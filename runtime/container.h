@@ -58,9 +58,9 @@ enum husk_seccomp_mode
 
 /* What runtime/ starts a container from: the OCI runtime spec's config, every choice explicit
    (runtime/ adds no policy of its own).  A spec owns the strings and arrays it points to, which
-   husk_container_spec_clear frees, except four references by design: IDMAP (its owner's id
-   map), DEVICES (a table such as husk_devices_default), DEVICE_CGROUP (its owner's ID) and the
-   AFTER_* callback.  */
+   husk_container_spec_clear frees, except five references by design: IDMAP (its owner's id
+   map), DEVICES (a table such as husk_devices_default), DEVICE_CGROUP and RESOURCES_CGROUP
+   (its owner's ID) and the AFTER_* callback.  */
 struct husk_container_spec
 {
   char **lowerdirs;     /* Absolute, base layer first.  */

@@ -48,5 +48,6 @@ husk_container_spec_clear (struct husk_container_spec *sp)
   free ((void *) sp->mounts);
   free ((char *) sp->seccomp_profile);
   free ((void *) sp->rlimits);
+  free ((char *) sp->resources.cpu_cpus);
   memset (sp, 0, sizeof (*sp));
 }
