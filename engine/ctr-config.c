@@ -42,6 +42,7 @@ static const struct husk_jsonmap_enum seccomp_modes[] = {
    unknown name reads as absent, so as its default; only the string arrays must be arrays of
    strings.  The ID is the directory's, never read from the file.  */
 #define LAX HUSK_JM_LAX
+#define OMIT HUSK_JM_OMIT_EMPTY
 static const struct husk_jsonmap_field mount_fields[] = {
   HUSK_JM_ENUM ("kind", struct husk_mount, kind, mount_kinds, LAX),
   HUSK_JM_STRING ("source", struct husk_mount, source, LAX),
@@ -87,8 +88,20 @@ static const struct husk_jsonmap_field config_fields[] = {
   HUSK_JM_BOOL ("init", struct husk_ctr, spec.init, LAX),
   HUSK_JM_BOOL ("tty", struct husk_ctr, spec.tty, LAX),
   HUSK_JM_BOOL ("interactive", struct husk_ctr, spec.interactive, LAX),
+  /* linux.resources (runtime/cgroups.h), each only when set: a record without limits is
+     byte for byte what it was before they existed.  */
+  HUSK_JM_INT64 ("memory_limit", struct husk_ctr, spec.resources.memory_limit, LAX | OMIT),
+  HUSK_JM_INT64 ("memory_swap", struct husk_ctr, spec.resources.memory_swap, LAX | OMIT),
+  HUSK_JM_INT64 ("memory_reservation", struct husk_ctr, spec.resources.memory_reservation,
+                 LAX | OMIT),
+  HUSK_JM_UINT64 ("cpu_shares", struct husk_ctr, spec.resources.cpu_shares, LAX | OMIT),
+  HUSK_JM_INT64 ("cpu_quota", struct husk_ctr, spec.resources.cpu_quota, LAX | OMIT),
+  HUSK_JM_UINT64 ("cpu_period", struct husk_ctr, spec.resources.cpu_period, LAX | OMIT),
+  HUSK_JM_STRING ("cpu_cpus", struct husk_ctr, spec.resources.cpu_cpus, LAX),
+  HUSK_JM_INT64 ("pids_limit", struct husk_ctr, spec.resources.pids_limit, LAX | OMIT),
   HUSK_JM_END,
 };
+#undef OMIT
 #undef LAX
 
 /* Encode C into G and write it as C's config.json.  */
@@ -165,6 +178,8 @@ husk_ctr_parse_config (struct husk_store *s, struct husk_ctr *c, const char *buf
   sp->device_cgroup = c->id;
   sp->devices = husk_devices_default;
   sp->n_devices = husk_devices_n_default;
+  /* Its resource cgroup, when its spec has limits, has the same name.  */
+  sp->resources_cgroup = c->id;
 
   /* Paths follow the store, wherever it is now.  */
   for (size_t i = 0; c->layers[i]; i++)

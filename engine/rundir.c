@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cgroups.h"
 #include "cleanup.h"
 #include "devices.h"
 #include "record.h"
@@ -92,6 +93,9 @@ husk_ctr_remove_rundir (const struct husk_ctr *c)
      device cgroup goes with its run directory.  Rootless there is none to remove.  */
   if (geteuid () == 0)
     husk_devices_cgroup_remove (c->id);
+  /* Its resource cgroup likewise; a spec without limits never had one.  */
+  if (husk_resources_set (&c->spec.resources))
+    husk_cgroups_remove (c->id);
 }
 
 bool

@@ -41,7 +41,8 @@ struct child_ctx
   int go, report, ttysock;
   int ready;          /* With a start gate: one byte once set up and waiting; else -1.  */
   int stdio[3];       /* -1: keep husk's.  */
-  bool late_cgroupns; /* Its cgroup namespace once the parent has placed it (devices).  */
+  bool late_cgroupns; /* Its cgroup namespace once the parent has placed it (devices,
+                         resources).  */
 };
 
 /* Become USER: groups first, while still allowed to set them.  */
@@ -450,7 +451,8 @@ static void __attribute__ ((noreturn)) container_child (const struct child_ctx *
   close (ctx->go);
   /* Mountpoints, the -w directory and the process: whatever the caller's umask.  */
   umask (HUSK_PROCESS_UMASK);
-  /* Now that it is in its device cgroup, that cgroup becomes the root of its namespace.  */
+  /* Now that it is in its device or resource cgroup, that cgroup becomes the root of its
+     namespace.  */
   if (ctx->late_cgroupns && unshare (CLONE_NEWCGROUP) < 0)
     {
       husk_error_set (&err, errno, "create the cgroup namespace");
@@ -742,6 +744,7 @@ husk_container_spawn (const struct husk_container_spec *spec, const int stdio[3]
   struct husk_ns_files files = HUSK_NS_FILES_INIT;
   unsigned long flags;
   bool joining;
+  bool with_resources;
   pid_t pid;
 
   ret->pid = -1;
@@ -753,9 +756,13 @@ husk_container_spawn (const struct husk_container_spec *spec, const int stdio[3]
                      spec->hostname && *spec->hostname, err)
       < 0)
     return -1;
+  with_resources = husk_resources_set (&spec->resources);
+  if (with_resources && husk_cgroups_check (spec->resources_cgroup, &spec->resources, err) < 0)
+    return -1;
   flags = husk_ns_flags (spec->namespaces, spec->n_namespaces, true);
-  ctx.late_cgroupns = !husk_container_in_userns (spec) && spec->device_cgroup != NULL
-                      && (flags & CLONE_NEWCGROUP);
+  ctx.late_cgroupns
+      = ((!husk_container_in_userns (spec) && spec->device_cgroup != NULL) || with_resources)
+        && (flags & CLONE_NEWCGROUP);
   if (ctx.late_cgroupns)
     flags &= ~(unsigned long) CLONE_NEWCGROUP;
   if (stdio)
@@ -862,13 +869,21 @@ husk_container_spawn (const struct husk_container_spec *spec, const int stdio[3]
       return husk_error_wrap (err, "user namespace");
     }
   /* As root, into its device cgroup before it runs anything of the container's.  */
-  if (ctx.late_cgroupns
+  if (!husk_container_in_userns (spec) && spec->device_cgroup != NULL
       && husk_devices_cgroup_apply (spec->device_cgroup, spec->devices, spec->n_devices, pid, err)
              < 0)
     {
       kill_and_reap (pid);
       husk_forward_to (0);
       husk_devices_cgroup_remove (spec->device_cgroup);
+      return -1;
+    }
+  /* Into its resource cgroup, likewise (after the device cgroup: on v2 they are one).  */
+  if (with_resources && husk_cgroups_apply (spec->resources_cgroup, &spec->resources, pid, err) < 0)
+    {
+      kill_and_reap (pid);
+      husk_forward_to (0);
+      husk_cgroups_remove (spec->resources_cgroup);
       return -1;
     }
   /* OCI prestart and createRuntime hooks (hooks.h): in husk's namespaces, the container's
@@ -878,8 +893,10 @@ husk_container_spawn (const struct husk_container_spec *spec, const int stdio[3]
     {
       kill_and_reap (pid);
       husk_forward_to (0);
-      if (ctx.late_cgroupns)
+      if (!husk_container_in_userns (spec) && spec->device_cgroup)
         husk_devices_cgroup_remove (spec->device_cgroup);
+      if (with_resources)
+        husk_cgroups_remove (spec->resources_cgroup);
       (*err)->status = 125;
       return -1;
     }

@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <signal.h>
 
+#include "cgroups.h"
 #include "devices.h"
 #include "forward.h"
 #include "error.h"
@@ -55,7 +56,8 @@ enum husk_seccomp_mode
    (runtime/ adds no policy of its own).  A spec owns the strings and arrays it points to, which
    husk_container_spec_clear frees, except these references, by design: IDMAP (its owner's id
    map), NAMESPACES (its owner's list; the paths in it too), DEVICES (a table such as
-   husk_devices_default), DEVICE_CGROUP (its owner's ID) and the AFTER_* callback.  */
+   husk_devices_default), DEVICE_CGROUP and RESOURCES_CGROUP (its owner's ID) and the AFTER_*
+   callback.  */
 struct husk_container_spec
 {
   char **lowerdirs;     /* Absolute, base layer first.  */
@@ -128,6 +130,15 @@ struct husk_container_spec
   const char *id;
   const char *bundle;
   char **annotations;
+
+  /* The OCI runtime spec's linux.resources (config-linux.md, "Control groups"; its devices
+     are the rules above): memory, cpu and pids limits (runtime/cgroups.h gives their units
+     and ranges), checked before anything starts and applied in the container's cgroup,
+     named RESOURCES_CGROUP (its ID), before its processes run anything of the container's.
+     All zero: no limit, and no cgroup is made, read or joined for them.  A limit that
+     cannot be applied (cgroup v1 without root, a v2 cgroup not delegated) fails the start.  */
+  const char *resources_cgroup;
+  struct husk_resources resources;
 
   /* Run after the container exits, as root of the user namespace made for it with IDMAP (no
      new id map to write), else in the caller's: for --rm.  Its failure lands in *after_err,

@@ -152,6 +152,11 @@ static void __attribute__ ((noreturn)) exec_join (const struct exec_ctx *ctx)
   if (!husk_container_in_userns (ctx->spec) && ctx->spec->device_cgroup
       && husk_devices_cgroup_join (ctx->spec->device_cgroup, &err) < 0)
     goto fail;
+  /* And into its resource cgroup: what the command starts counts against the container's
+     limits (pids.limit above all).  */
+  if (husk_resources_set (&ctx->spec->resources)
+      && husk_cgroups_join (ctx->spec->resources_cgroup, &ctx->spec->resources, &err) < 0)
+    goto fail;
 
   if (setns (ctx->pidfd, (int) ctx->nsflags) < 0)
     {

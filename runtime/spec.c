@@ -58,5 +58,6 @@ husk_container_spec_clear (struct husk_container_spec *sp)
   free ((char *) sp->id);
   free ((char *) sp->bundle);
   husk_strv_free (sp->annotations);
+  free ((char *) sp->resources.cpu_cpus);
   memset (sp, 0, sizeof (*sp));
 }

@@ -24,6 +24,7 @@
 #define ID_B "ab10000000000000000000000000000000000000000000000000000000000002"
 #define ID_C "cd00000000000000000000000000000000000000000000000000000000000003"
 #define ID_D "9900000000000000000000000000000000000000000000000000000000000004"
+#define ID_E "ef00000000000000000000000000000000000000000000000000000000000005"
 #define LAYER_1 "sha256:1111111111111111111111111111111111111111111111111111111111111111"
 #define LAYER_2 "sha256:2222222222222222222222222222222222222222222222222222222222222222"
 
@@ -670,6 +671,42 @@ test_config_parse (void)
 #undef FRESH
 }
 
+/* linux.resources in config.json: each limit only when set (the old-record tests prove that a
+   record without limits is written as before), and back as it was saved.  */
+static void
+test_resources (void)
+{
+  cleanup_ctr struct husk_ctr *c = make_record (ID_E, "limited", false);
+  cleanup_ctr struct husk_ctr *got = NULL;
+  cleanup_free char *path = husk_strdup_printf ("containers/%s/config.json", ID_E);
+  cleanup_free char *buf = NULL;
+  struct husk_resources *r = &c->spec.resources;
+  struct husk_error *err = NULL;
+
+  r->memory_limit = 64 << 20;
+  r->memory_swap = -1;
+  r->cpu_shares = 512;
+  r->cpu_quota = 50000;
+  r->cpu_period = 100000;
+  r->cpu_cpus = husk_xstrdup ("0-1");
+  r->pids_limit = 16;
+  ok (save (c, false, &err) == 0 && husk_ctr_load (store, ID_E, &got, &err) == 0,
+      "resources: save and load a record with limits");
+  husk_error_free (&err);
+  ok (got && same_record (c, got) && got->spec.resources.memory_limit == 64 << 20
+          && got->spec.resources.memory_swap == -1 && got->spec.resources.memory_reservation == 0
+          && got->spec.resources.cpu_shares == 512 && got->spec.resources.cpu_quota == 50000
+          && got->spec.resources.cpu_period == 100000
+          && str_eq (got->spec.resources.cpu_cpus, "0-1") && got->spec.resources.pids_limit == 16,
+      "resources: every limit comes back, the one not set stays unset");
+  ok (husk_read_file_at (husk_store_rootfd (store), path, 1 << 20, &buf, NULL, NULL) == 0
+          && strstr (buf, "\"pids_limit\": 16") && strstr (buf, "\"memory_swap\": -1")
+          && !strstr (buf, "memory_reservation"),
+      "resources: config.json names the limits set, and only those");
+  ok (got && str_eq (got->spec.resources_cgroup, ID_E),
+      "resources: the cgroup is named by the container's ID");
+}
+
 int
 main (void)
 {
@@ -688,6 +725,7 @@ main (void)
   test_lookup ();
   test_old_records ();
   test_config_parse ();
+  test_resources ();
   husk_store_close (store);
   husk_rm_rf_at (AT_FDCWD, dir, NULL);
   return tap_done ();
