@@ -648,9 +648,8 @@ husk_cgroups_join (const char *name, const struct husk_resources *res, struct hu
   return 0;
 }
 
-/* rmdir PATH, waiting for processes that are still leaving it.  */
-static void
-remove_dir (const char *path)
+void
+husk_cgroup_rmdir (const char *path)
 {
   /* The last process usually leaves within a fraction of a millisecond of its exit: wait
      100 us, then twice as long each time, about 1.6 s in all.  */
@@ -678,13 +677,13 @@ husk_cgroups_remove (const char *name)
       if (base == NULL)
         return;
       path = husk_strdup_printf ("%s/" PARENT "/%s", base, name);
-      remove_dir (path);
+      husk_cgroup_rmdir (path);
       return;
     }
   for (size_t i = 0; i < N_CONTROLLERS; i++)
     {
       cleanup_free char *path
           = husk_strdup_printf (CGROUP_ROOT "/%s/" PARENT "/%s", controllers[i].name, name);
-      remove_dir (path);
+      husk_cgroup_rmdir (path);
     }
 }

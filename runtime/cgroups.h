@@ -104,4 +104,9 @@ char **husk_cgroups_plan (const struct husk_resources *res, bool v2);
    [2, 262144] onto [1, 10000] that runc and crun use.  */
 uint64_t husk_cpu_shares_to_weight (uint64_t shares);
 
+/* rmdir the cgroup directory PATH, waiting for processes still leaving it (EBUSY): 100 us,
+   then twice as long each time, about 1.6 s in all.  Any other failure, or still busy then,
+   leaves it.  For this file's cgroups and the device cgroups (devices.c).  */
+void husk_cgroup_rmdir (const char *path);
+
 #endif

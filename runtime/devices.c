@@ -9,9 +9,9 @@
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/syscall.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "cgroups.h"
 #include "cleanup.h"
 #include "devices.h"
 #include "util.h"
@@ -273,17 +273,7 @@ remove_one (const struct hierarchy *h, const char *name)
 {
   cleanup_free char *path = husk_strdup_printf ("%s/" PARENT "/%s", h->path, name);
 
-  /* The last process usually leaves within a fraction of a millisecond of its exit: wait
-     100 us, then twice as long each time, about 1.6 s in all.  */
-  long wait_ns = 100 * 1000;
-  for (int i = 0; i < 15; i++)
-    {
-      struct timespec ts = { wait_ns / 1000000000L, wait_ns % 1000000000L };
-      if (rmdir (path) == 0 || errno != EBUSY)
-        return;
-      nanosleep (&ts, NULL);
-      wait_ns *= 2;
-    }
+  husk_cgroup_rmdir (path);
 }
 
 /* H/husk/NAME, new and empty: a directory descriptor.  */

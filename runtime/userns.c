@@ -281,6 +281,25 @@ child_run (int (*fn) (void *arg, struct husk_error **err), void *arg, int report
   _exit (0);
 }
 
+/* The end of a helper child: its report from REPORT_R (the error it sent, if any), then its
+   exit status, reaped (*CHILD is zeroed once reaped).  WHAT names it in the error for a
+   status other than 0: "WHAT failed (status N)".  */
+static int
+collect_child (int report_r, pid_t *child, const char *what, struct husk_error **err)
+{
+  int status, r = husk_child_collect (report_r, err);
+
+  while (waitpid (*child, &status, 0) < 0)
+    if (errno != EINTR)
+      return husk_error_set (err, errno, "wait");
+  *child = 0;
+  if (r > 0)
+    return -1;
+  if (!WIFEXITED (status) || WEXITSTATUS (status) != 0)
+    return husk_error_set (err, 0, "%s failed (status %d)", what, status);
+  return 0;
+}
+
 int
 husk_userns_run (const struct husk_idmap *m, int (*fn) (void *arg, struct husk_error **err),
                  void *arg, struct husk_error **err)
@@ -288,7 +307,7 @@ husk_userns_run (const struct husk_idmap *m, int (*fn) (void *arg, struct husk_e
   int ready[2] = { -1, -1 }, go[2] = { -1, -1 }, report[2] = { -1, -1 };
   cleanup_close int ready_r = -1, go_w = -1, report_r = -1;
   cleanup_pid pid_t child = 0;
-  int status, r;
+  int r;
   char c;
 
   if (m == NULL)
@@ -362,16 +381,7 @@ husk_userns_run (const struct husk_idmap *m, int (*fn) (void *arg, struct husk_e
     return husk_error_set (err, errno, "user namespace helper");
   close (TAKE_FD (go_w));
 
-  r = husk_child_collect (report_r, err);
-  while (waitpid (child, &status, 0) < 0)
-    if (errno != EINTR)
-      return husk_error_set (err, errno, "wait");
-  child = 0;
-  if (r > 0)
-    return -1;
-  if (!WIFEXITED (status) || WEXITSTATUS (status) != 0)
-    return husk_error_set (err, 0, "user namespace helper failed (status %d)", status);
-  return 0;
+  return collect_child (report_r, &child, "user namespace helper", err);
 }
 
 /* FN in a forked child; its error comes back through a pipe.  */
@@ -381,7 +391,6 @@ husk_child_run (int (*fn) (void *arg, struct husk_error **err), void *arg, struc
   int report[2];
   cleanup_close int report_r = -1;
   cleanup_pid pid_t child = 0;
-  int status, r;
 
   if (pipe2 (report, O_CLOEXEC) < 0)
     return husk_error_set (err, errno, "pipe");
@@ -401,14 +410,5 @@ husk_child_run (int (*fn) (void *arg, struct husk_error **err), void *arg, struc
       child_run (fn, arg, report[1]);
     }
   close (report[1]);
-  r = husk_child_collect (report_r, err);
-  while (waitpid (child, &status, 0) < 0)
-    if (errno != EINTR)
-      return husk_error_set (err, errno, "wait");
-  child = 0;
-  if (r > 0)
-    return -1;
-  if (!WIFEXITED (status) || WEXITSTATUS (status) != 0)
-    return husk_error_set (err, 0, "helper process failed (status %d)", status);
-  return 0;
+  return collect_child (report_r, &child, "helper process", err);
 }
