@@ -596,8 +596,7 @@ test_defaults (void)
           && strcmp (spec.masked_paths[2], "/proc/kcore") == 0
           && strcmp (spec.readonly_paths[3], "/proc/sys") == 0,
       "defaults: Docker's masked and read-only paths");
-  husk_strv_free (spec.masked_paths);
-  husk_strv_free (spec.readonly_paths);
+  husk_container_spec_clear (&spec);
 
   o.cap_add = net_admin;
   o.cap_drop = chown_cap;
@@ -608,16 +607,14 @@ test_defaults (void)
   ok (spec.seccomp == HUSK_SECCOMP_PROFILE && strcmp (spec.seccomp_profile, "{}") == 0
           && spec.no_new_privs,
       "a profile and no-new-privileges");
-  husk_strv_free (spec.masked_paths);
-  husk_strv_free (spec.readonly_paths);
+  husk_container_spec_clear (&spec);
 
   o.cap_drop = husk_caps_all ();
   o.seccomp_unconfined = true;
   husk_defaults_apply (&spec, &o);
   ok (spec.caps == net_admin, "--cap-add wins over --cap-drop ALL");
   ok (spec.seccomp == HUSK_SECCOMP_UNCONFINED, "seccomp=unconfined");
-  husk_strv_free (spec.masked_paths);
-  husk_strv_free (spec.readonly_paths);
+  husk_container_spec_clear (&spec);
 
   memset (&o, 0, sizeof (o));
   o.privileged = true;
@@ -628,8 +625,7 @@ test_defaults (void)
   ok (spec.masked_paths && spec.masked_paths[0] == NULL && spec.readonly_paths
           && spec.readonly_paths[0] == NULL,
       "privileged: no masked or read-only paths");
-  husk_strv_free (spec.masked_paths);
-  husk_strv_free (spec.readonly_paths);
+  husk_container_spec_clear (&spec);
   {
     struct husk_namespace ns[HUSK_NS_N_TYPES];
     const unsigned long always
