@@ -324,7 +324,8 @@ test_save_new (void)
   cleanup_ctr struct husk_ctr *read = NULL;
   struct husk_error *err = NULL;
 
-  ok (mkdirat (husk_store_rootfd (store), "containers/" ID_D, 0700) == 0, "make a container's directory");
+  ok (mkdirat (husk_store_rootfd (store), "containers/" ID_D, 0700) == 0,
+      "make a container's directory");
   ok (husk_ctr_save_new (store, c, false, &made, &err) == 0, "save a new record");
   husk_error_free (&err);
   ok (husk_ctr_load (store, ID_D, &read, &err) == 0, "load it from its file");
