@@ -1,0 +1,737 @@
+/* The build context: selecting COPY/ADD sources, hashing them, and the stat cache.  */
+#include "config.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <fnmatch.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cleanup.h"
+#include "context.h"
+#include "json.h"
+#include "util.h"
+#include "banned.h"
+
+/* What the stat cache remembers of a regular file: when all of it is unchanged, so is the
+   content (git's index makes the same bet, with ctime guarding against a writer that puts
+   mtime back).  */
+struct stat_entry
+{
+  char *path;
+  uint64_t ino, size;
+  int64_t mtime_ns, ctime_ns;
+  uint32_t mode, uid, gid;
+  char digest[HUSK_DIGEST_LEN + 1];
+};
+
+struct husk_ctx
+{
+  int dirfd;
+  husk_ctx_filter_fn filter;
+  void *filter_arg;
+  char *statcache;
+  struct stat_entry *cache; /* Sorted by path.  */
+  size_t n_cache, cap_cache;
+  bool cache_dirty;
+};
+
+/* The selection being built.  */
+struct select_state
+{
+  struct husk_ctx *c;
+  struct husk_ctx_selection *sel;
+  size_t cap_entries, cap_sources;
+  int64_t started_ns; /* CLOCK_REALTIME when the selection began.  */
+  char buf[1 << 16];
+};
+
+static int
+stat_entry_cmp (const void *a, const void *b)
+{
+  return strcmp (((const struct stat_entry *) a)->path, ((const struct stat_entry *) b)->path);
+}
+
+static int64_t
+ts_ns (const struct timespec *t)
+{
+  return (int64_t) t->tv_sec * 1000000000 + t->tv_nsec;
+}
+
+static struct stat_entry *
+cache_find (struct husk_ctx *c, const char *path)
+{
+  struct stat_entry key = { .path = (char *) path };
+
+  if (c->n_cache == 0)
+    return NULL;
+  return bsearch (&key, c->cache, c->n_cache, sizeof key, stat_entry_cmp);
+}
+
+static bool
+cache_matches (const struct stat_entry *e, const struct stat *st)
+{
+  return e->ino == (uint64_t) st->st_ino && e->size == (uint64_t) st->st_size
+         && e->mtime_ns == ts_ns (&st->st_mtim) && e->ctime_ns == ts_ns (&st->st_ctim)
+         && e->mode == st->st_mode && e->uid == st->st_uid && e->gid == st->st_gid;
+}
+
+static void
+cache_put (struct husk_ctx *c, const char *path, const struct stat *st, const char *digest)
+{
+  struct stat_entry *e = cache_find (c, path);
+
+  if (e == NULL)
+    {
+      if (c->n_cache == c->cap_cache)
+        {
+          c->cap_cache = c->cap_cache ? c->cap_cache * 2 : 64;
+          c->cache = husk_xrealloc (c->cache, c->cap_cache * sizeof *c->cache);
+        }
+      /* Kept sorted: insert at the place bsearch would have found.  */
+      size_t lo = 0, hi = c->n_cache;
+      while (lo < hi)
+        {
+          size_t mid = lo + (hi - lo) / 2;
+          if (strcmp (c->cache[mid].path, path) < 0)
+            lo = mid + 1;
+          else
+            hi = mid;
+        }
+      memmove (&c->cache[lo + 1], &c->cache[lo], (c->n_cache - lo) * sizeof *c->cache);
+      c->n_cache++;
+      e = &c->cache[lo];
+      memset (e, 0, sizeof *e);
+      e->path = husk_xstrdup (path);
+    }
+  e->ino = st->st_ino;
+  e->size = st->st_size;
+  e->mtime_ns = ts_ns (&st->st_mtim);
+  e->ctime_ns = ts_ns (&st->st_ctim);
+  e->mode = st->st_mode;
+  e->uid = st->st_uid;
+  e->gid = st->st_gid;
+  memcpy (e->digest, digest, sizeof e->digest);
+  c->cache_dirty = true;
+}
+
+static bool
+json_u64 (const husk_json *o, const char *key, uint64_t *ret)
+{
+  return husk_json_uint64 (husk_json_get (o, key), ret);
+}
+
+/* Read the stat cache; anything wrong with it and it is dropped whole (the files are read
+   again, which is only slower).  */
+static void
+cache_load (struct husk_ctx *c)
+{
+  cleanup_free char *buf = NULL;
+  size_t len;
+  cleanup_error struct husk_error *err = NULL;
+  husk_json *root;
+  const husk_json *entries;
+  size_t n;
+
+  if (husk_read_file_at (AT_FDCWD, c->statcache, 64 << 20, &buf, &len, &err) < 0)
+    return;
+  root = husk_json_parse (buf, len, &err);
+  if (root == NULL)
+    return;
+  entries = husk_json_get (root, "entries");
+  n = husk_json_array_len (entries);
+  if (!husk_json_is_array (entries) || husk_json_get_string (root, "version") == NULL
+      || strcmp (husk_json_get_string (root, "version"), "1") != 0)
+    n = 0;
+  c->cache = husk_xcalloc (n ? n : 1, sizeof *c->cache);
+  c->cap_cache = n ? n : 1;
+  for (size_t i = 0; i < n; i++)
+    {
+      const husk_json *o = husk_json_array_at (entries, i);
+      const char *path = husk_json_get_string (o, "path");
+      const char *digest = husk_json_get_string (o, "digest");
+      uint64_t ino, size, mode, uid, gid;
+      int64_t mtime, ctime;
+      struct stat_entry *e = &c->cache[c->n_cache];
+
+      if (path == NULL || digest == NULL || !husk_digest_is_sha256 (digest)
+          || !json_u64 (o, "ino", &ino) || !json_u64 (o, "size", &size)
+          || !husk_json_int64 (husk_json_get (o, "mtime"), &mtime)
+          || !husk_json_int64 (husk_json_get (o, "ctime"), &ctime) || !json_u64 (o, "mode", &mode)
+          || !json_u64 (o, "uid", &uid) || !json_u64 (o, "gid", &gid) || mode > UINT32_MAX
+          || uid > UINT32_MAX || gid > UINT32_MAX
+          || (c->n_cache > 0 && strcmp (c->cache[c->n_cache - 1].path, path) >= 0))
+        {
+          /* Not what husk_ctx_save writes: start afresh.  */
+          for (size_t j = 0; j < c->n_cache; j++)
+            free (c->cache[j].path);
+          c->n_cache = 0;
+          break;
+        }
+      e->path = husk_xstrdup (path);
+      e->ino = ino;
+      e->size = size;
+      e->mtime_ns = mtime;
+      e->ctime_ns = ctime;
+      e->mode = mode;
+      e->uid = uid;
+      e->gid = gid;
+      memcpy (e->digest, digest, sizeof e->digest);
+      c->n_cache++;
+    }
+  husk_json_free (root);
+}
+
+int
+husk_ctx_open (const char *dir, const char *statcache, husk_ctx_filter_fn filter, void *filter_arg,
+               struct husk_ctx **ret, struct husk_error **err)
+{
+  struct husk_ctx *c;
+  int fd = open (dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+  if (fd < 0)
+    return husk_error_set (err, errno, "build context \"%s\"", dir);
+  c = husk_xcalloc (1, sizeof *c);
+  c->dirfd = fd;
+  c->filter = filter;
+  c->filter_arg = filter_arg;
+  if (statcache)
+    {
+      c->statcache = husk_xstrdup (statcache);
+      cache_load (c);
+    }
+  *ret = c;
+  return 0;
+}
+
+int
+husk_ctx_dirfd (const struct husk_ctx *c)
+{
+  return c->dirfd;
+}
+
+int
+husk_ctx_save (struct husk_ctx *c, struct husk_error **err)
+{
+  husk_jgen *g;
+  const char *buf;
+  size_t len;
+  int r;
+
+  if (c->statcache == NULL || !c->cache_dirty)
+    return 0;
+  g = husk_jgen_new (false);
+  husk_jgen_map_open (g);
+  husk_jgen_string (g, "version");
+  husk_jgen_string (g, "1");
+  husk_jgen_string (g, "entries");
+  husk_jgen_array_open (g);
+  for (size_t i = 0; i < c->n_cache; i++)
+    {
+      const struct stat_entry *e = &c->cache[i];
+      husk_jgen_map_open (g);
+      husk_jgen_string (g, "path");
+      husk_jgen_string (g, e->path);
+      husk_jgen_string (g, "ino");
+      husk_jgen_uint64 (g, e->ino);
+      husk_jgen_string (g, "size");
+      husk_jgen_uint64 (g, e->size);
+      husk_jgen_string (g, "mtime");
+      husk_jgen_int (g, e->mtime_ns);
+      husk_jgen_string (g, "ctime");
+      husk_jgen_int (g, e->ctime_ns);
+      husk_jgen_string (g, "mode");
+      husk_jgen_uint64 (g, e->mode);
+      husk_jgen_string (g, "uid");
+      husk_jgen_uint64 (g, e->uid);
+      husk_jgen_string (g, "gid");
+      husk_jgen_uint64 (g, e->gid);
+      husk_jgen_string (g, "digest");
+      husk_jgen_string (g, e->digest);
+      husk_jgen_map_close (g);
+    }
+  husk_jgen_array_close (g);
+  husk_jgen_map_close (g);
+  buf = husk_jgen_buf (g, &len);
+  r = husk_write_file_replace_at (AT_FDCWD, c->statcache, buf, len, 0600, err);
+  husk_jgen_free (g);
+  if (r < 0)
+    return husk_error_wrap (err, "build context's stat cache");
+  c->cache_dirty = false;
+  return 0;
+}
+
+void
+husk_ctx_close (struct husk_ctx *c)
+{
+  if (c == NULL)
+    return;
+  for (size_t i = 0; i < c->n_cache; i++)
+    free (c->cache[i].path);
+  free (c->cache);
+  free (c->statcache);
+  close (c->dirfd);
+  free (c);
+}
+
+void
+husk_ctx_selection_clear (struct husk_ctx_selection *sel)
+{
+  for (size_t i = 0; i < sel->n_sources; i++)
+    free (sel->sources[i]);
+  free (sel->sources);
+  free (sel->source_is_dir);
+  for (size_t i = 0; i < sel->n_entries; i++)
+    {
+      free (sel->entries[i].path);
+      free (sel->entries[i].link);
+    }
+  free (sel->entries);
+  memset (sel, 0, sizeof *sel);
+}
+
+/* Go's filepath.Clean, relative to the context: "" and "." components dropped, ".." taking the
+   previous one away, a leading "/" meaning the context.  NULL when ".." climbs above it.  The
+   result is "." or has no "/" at either end.  */
+static char *
+clean_source (const char *src)
+{
+  cleanup_free char *copy = husk_xstrdup (src);
+  char *out = husk_xmalloc (strlen (src) + 2);
+  size_t len = 0;
+  char *save = NULL;
+
+  for (char *t = strtok_r (copy, "/", &save); t; t = strtok_r (NULL, "/", &save))
+    {
+      if (strcmp (t, ".") == 0)
+        continue;
+      if (strcmp (t, "..") == 0)
+        {
+          if (len == 0)
+            {
+              free (out);
+              return NULL;
+            }
+          while (len > 0 && out[len - 1] != '/')
+            len--;
+          if (len > 0)
+            len--; /* The "/" before the component taken away.  */
+          continue;
+        }
+      if (len > 0)
+        out[len++] = '/';
+      memcpy (out + len, t, strlen (t));
+      len += strlen (t);
+    }
+  if (len == 0)
+    out[len++] = '.';
+  out[len] = '\0';
+  return out;
+}
+
+static bool
+has_glob (const char *s)
+{
+  return strpbrk (s, "*?[") != NULL;
+}
+
+static enum husk_ctx_filter
+filter (struct husk_ctx *c, const char *path, bool is_dir)
+{
+  if (c->filter == NULL || strcmp (path, ".") == 0)
+    return HUSK_CTX_INCLUDE;
+  return c->filter (c->filter_arg, path, is_dir);
+}
+
+static char *
+join (const char *dir, const char *name)
+{
+  if (strcmp (dir, ".") == 0)
+    return husk_xstrdup (name);
+  return husk_strdup_printf ("%s/%s", dir, name);
+}
+
+static int
+hash_file (struct select_state *st, int dirfd, const char *name, const char *path,
+           const struct stat *sb, char out[HUSK_DIGEST_LEN + 1], struct husk_error **err)
+{
+  struct stat_entry *e = cache_find (st->c, path);
+  cleanup_sha256 struct husk_sha256 *h = NULL;
+  cleanup_close int fd = -1;
+  struct stat after;
+  uint64_t total = 0;
+  ssize_t n;
+
+  if (e && cache_matches (e, sb))
+    {
+      memcpy (out, e->digest, HUSK_DIGEST_LEN + 1);
+      return 0;
+    }
+  fd = openat (dirfd, name, O_RDONLY | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0)
+    return husk_error_set (err, errno, "\"%s\"", path);
+  if (fstat (fd, &after) < 0)
+    return husk_error_set (err, errno, "\"%s\"", path);
+  if (!S_ISREG (after.st_mode) || after.st_ino != sb->st_ino)
+    return husk_error_set (err, 0, "\"%s\": changed while the build read it", path);
+  h = husk_sha256_new ();
+  while ((n = read (fd, st->buf, sizeof st->buf)) > 0)
+    {
+      husk_sha256_update (h, st->buf, n);
+      total += n;
+    }
+  if (n < 0)
+    return husk_error_set (err, errno, "read \"%s\"", path);
+  husk_sha256_final (h, out);
+  st->sel->files_read++;
+  st->sel->bytes_read += total;
+  /* Remember it only when the file did not change while it was read, and not when it changed
+     in the last second: a write in the same clock tick as the one before would leave the same
+     times behind (git's "racy" entries, avoided the same way).  */
+  if (fstat (fd, &after) == 0 && (uint64_t) after.st_size == total && after.st_ino == sb->st_ino
+      && ts_ns (&after.st_mtim) == ts_ns (&sb->st_mtim)
+      && ts_ns (&after.st_ctim) == ts_ns (&sb->st_ctim)
+      && ts_ns (&after.st_ctim) < st->started_ns - 1000000000)
+    cache_put (st->c, path, &after, out);
+  return 0;
+}
+
+static int
+name_cmp (const void *a, const void *b)
+{
+  return strcmp (*(char *const *) a, *(char *const *) b);
+}
+
+/* The names in the directory DIRFD (not "." and ".."), sorted byte-wise; NULL-terminated.  */
+static char **
+list_dir (int dirfd, const char *path, struct husk_error **err)
+{
+  int fd = openat (dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  cleanup_dir DIR *d = NULL;
+  char **names = NULL;
+  size_t n = 0, cap = 0;
+  struct dirent *de;
+
+  if (fd < 0 || (d = fdopendir (fd)) == NULL)
+    {
+      husk_error_set (err, errno, "\"%s\"", path);
+      if (fd >= 0)
+        close (fd);
+      return NULL;
+    }
+  errno = 0;
+  while ((de = readdir (d)) != NULL)
+    {
+      if (strcmp (de->d_name, ".") == 0 || strcmp (de->d_name, "..") == 0)
+        continue;
+      if (n + 2 > cap)
+        {
+          cap = cap ? cap * 2 : 16;
+          names = husk_xrealloc (names, cap * sizeof *names);
+        }
+      names[n++] = husk_xstrdup (de->d_name);
+      errno = 0;
+    }
+  if (errno != 0)
+    {
+      husk_error_set (err, errno, "read directory \"%s\"", path);
+      for (size_t i = 0; i < n; i++)
+        free (names[i]);
+      free (names);
+      return NULL;
+    }
+  if (names == NULL)
+    names = husk_xcalloc (1, sizeof *names);
+  qsort (names, n, sizeof *names, name_cmp);
+  names[n] = NULL;
+  return names;
+}
+
+/* Add the entry PATH (NAME in DIRFD, as SB describes it) under the current source.  */
+static int
+add_entry (struct select_state *st, int dirfd, const char *name, const char *path,
+           const struct stat *sb, struct husk_error **err)
+{
+  struct husk_ctx_selection *sel = st->sel;
+  struct husk_ctx_entry *e;
+  size_t root = sel->n_sources - 1;
+  size_t srclen = strlen (sel->sources[root]);
+
+  if (sel->n_entries == st->cap_entries)
+    {
+      st->cap_entries = st->cap_entries ? st->cap_entries * 2 : 64;
+      sel->entries = husk_xrealloc (sel->entries, st->cap_entries * sizeof *sel->entries);
+    }
+  e = &sel->entries[sel->n_entries];
+  memset (e, 0, sizeof *e);
+  e->path = husk_xstrdup (path);
+  e->root = root;
+  if (strcmp (path, sel->sources[root]) == 0)
+    e->rel = strlen (path);
+  else if (strcmp (sel->sources[root], ".") == 0)
+    e->rel = 0;
+  else
+    e->rel = srclen + 1;
+  e->mode = sb->st_mode;
+  e->uid = sb->st_uid;
+  e->gid = sb->st_gid;
+  if (S_ISREG (sb->st_mode))
+    {
+      e->size = sb->st_size;
+      if (hash_file (st, dirfd, name, path, sb, e->digest, err) < 0)
+        {
+          free (e->path);
+          return -1;
+        }
+    }
+  else if (S_ISLNK (sb->st_mode))
+    {
+      size_t cap = sb->st_size > 0 ? (size_t) sb->st_size + 1 : 256;
+      for (;;)
+        {
+          char *target = husk_xmalloc (cap);
+          ssize_t n = readlinkat (dirfd, name, target, cap);
+          if (n < 0)
+            {
+              free (target);
+              free (e->path);
+              return husk_error_set (err, errno, "readlink \"%s\"", path);
+            }
+          if ((size_t) n < cap)
+            {
+              target[n] = '\0';
+              e->link = target;
+              break;
+            }
+          free (target);
+          cap *= 2;
+        }
+    }
+  sel->n_entries++;
+  return 0;
+}
+
+/* Everything below the directory DIRFD (PATH), depth first, each directory's names in byte
+   order, as the filter keeps it.  */
+static int
+walk (struct select_state *st, int dirfd, const char *path, struct husk_error **err)
+{
+  cleanup_strv char **names = list_dir (dirfd, path, err);
+
+  if (names == NULL)
+    return -1;
+  for (char **n = names; *n; n++)
+    {
+      cleanup_free char *child = join (path, *n);
+      struct stat sb;
+      enum husk_ctx_filter f;
+
+      if (fstatat (dirfd, *n, &sb, AT_SYMLINK_NOFOLLOW) < 0)
+        {
+          if (errno == ENOENT)
+            continue; /* Gone since the listing.  */
+          return husk_error_set (err, errno, "\"%s\"", child);
+        }
+      f = filter (st->c, child, S_ISDIR (sb.st_mode));
+      if (f == HUSK_CTX_EXCLUDE || (f == HUSK_CTX_EXCLUDE_WALK && !S_ISDIR (sb.st_mode)))
+        continue;
+      if (f == HUSK_CTX_INCLUDE && add_entry (st, dirfd, *n, child, &sb, err) < 0)
+        return -1;
+      if (S_ISDIR (sb.st_mode))
+        {
+          cleanup_close int fd
+              = openat (dirfd, *n, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+          if (fd < 0)
+            return husk_error_set (err, errno, "\"%s\"", child);
+          if (walk (st, fd, child, err) < 0)
+            return -1;
+        }
+    }
+  return 0;
+}
+
+/* A matched path becomes a source: itself, then everything below it.  */
+static int
+add_source (struct select_state *st, int dirfd, const char *name, const char *path,
+            const struct stat *sb, struct husk_error **err)
+{
+  struct husk_ctx_selection *sel = st->sel;
+
+  if (sel->n_sources == st->cap_sources)
+    {
+      st->cap_sources = st->cap_sources ? st->cap_sources * 2 : 8;
+      sel->sources = husk_xrealloc (sel->sources, st->cap_sources * sizeof *sel->sources);
+      sel->source_is_dir
+          = husk_xrealloc (sel->source_is_dir, st->cap_sources * sizeof *sel->source_is_dir);
+    }
+  sel->sources[sel->n_sources] = husk_xstrdup (path);
+  sel->source_is_dir[sel->n_sources] = S_ISDIR (sb->st_mode);
+  sel->n_sources++;
+  if (filter (st->c, path, S_ISDIR (sb->st_mode)) == HUSK_CTX_INCLUDE
+      && add_entry (st, dirfd, name, path, sb, err) < 0)
+    return -1;
+  if (S_ISDIR (sb->st_mode))
+    {
+      cleanup_close int fd = openat (dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+      if (fd < 0)
+        return husk_error_set (err, errno, "\"%s\"", path);
+      return walk (st, fd, path, err);
+    }
+  return 0;
+}
+
+/* Match the components COMP[I..N) below the directory DIRFD (PATH); each match becomes a
+   source.  *MATCHES counts them.  */
+static int
+match (struct select_state *st, int dirfd, const char *path, char **comp, size_t i, size_t n,
+       size_t *matches, struct husk_error **err)
+{
+  cleanup_strv char **names = NULL;
+  char *one[2] = { comp[i], NULL };
+
+  if (has_glob (comp[i]))
+    {
+      names = list_dir (dirfd, path, err);
+      if (names == NULL)
+        return -1;
+    }
+  for (char **nm = names ? names : one; *nm; nm++)
+    {
+      cleanup_free char *child = join (path, *nm);
+      struct stat sb;
+      enum husk_ctx_filter f;
+
+      if (names && fnmatch (comp[i], *nm, 0) != 0)
+        continue;
+      if (fstatat (dirfd, *nm, &sb, AT_SYMLINK_NOFOLLOW) < 0)
+        {
+          if (errno == ENOENT || errno == ENOTDIR)
+            continue;
+          return husk_error_set (err, errno, "\"%s\"", child);
+        }
+      f = filter (st->c, child, S_ISDIR (sb.st_mode));
+      if (i + 1 == n)
+        {
+          /* A directory excluded with exceptions below it is still a source: what the
+             exceptions bring back.  */
+          if (f == HUSK_CTX_EXCLUDE || (f == HUSK_CTX_EXCLUDE_WALK && !S_ISDIR (sb.st_mode)))
+            continue;
+          if (add_source (st, dirfd, *nm, child, &sb, err) < 0)
+            return -1;
+          (*matches)++;
+          continue;
+        }
+      if (!S_ISDIR (sb.st_mode) || f == HUSK_CTX_EXCLUDE)
+        continue;
+      cleanup_close int fd = openat (dirfd, *nm, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+      if (fd < 0)
+        return husk_error_set (err, errno, "\"%s\"", child);
+      if (match (st, fd, child, comp, i + 1, n, matches, err) < 0)
+        return -1;
+    }
+  return 0;
+}
+
+static int
+select_one (struct select_state *st, const char *source, struct husk_error **err)
+{
+  cleanup_free char *clean = clean_source (source);
+  cleanup_strv char **comp = NULL;
+  size_t n = 0, matches = 0;
+  char *save = NULL;
+
+  if (clean == NULL)
+    return husk_error_set (err, 0, "source \"%s\": outside the build context", source);
+  if (strcmp (clean, ".") == 0)
+    {
+      struct stat sb;
+      if (fstat (st->c->dirfd, &sb) < 0)
+        return husk_error_set (err, errno, "the build context");
+      return add_source (st, st->c->dirfd, ".", ".", &sb, err);
+    }
+  comp = husk_xcalloc (strlen (clean) + 2, sizeof *comp);
+  cleanup_free char *copy = husk_xstrdup (clean);
+  for (char *t = strtok_r (copy, "/", &save); t; t = strtok_r (NULL, "/", &save))
+    comp[n++] = husk_xstrdup (t);
+  if (match (st, st->c->dirfd, ".", comp, 0, n, &matches, err) < 0)
+    return husk_error_wrap (err, "source \"%s\"", source);
+  if (matches == 0 && has_glob (clean))
+    return husk_error_set (err, 0, "source \"%s\": no file in the build context matches it",
+                           source);
+  if (matches == 0)
+    return husk_error_set (err, 0,
+                           "source \"%s\": not found in the build context or excluded by "
+                           ".dockerignore",
+                           source);
+  return 0;
+}
+
+/* A field of the hashed record: its length, then its bytes, so that no two different
+   selections feed the hash the same bytes.  */
+static void
+hash_field (struct husk_sha256 *h, const char *s, size_t len)
+{
+  char n[32];
+  int k = snprintf (n, sizeof n, "%zu:", len);
+
+  husk_sha256_update (h, n, k);
+  husk_sha256_update (h, s, len);
+}
+
+static void
+hash_str (struct husk_sha256 *h, const char *s)
+{
+  hash_field (h, s, strlen (s));
+}
+
+static void
+selection_hash (struct husk_ctx_selection *sel)
+{
+  cleanup_sha256 struct husk_sha256 *h = husk_sha256_new ();
+  char num[64];
+  size_t e = 0;
+
+  hash_str (h, "husk build sources v1");
+  for (size_t i = 0; i < sel->n_sources; i++)
+    {
+      hash_str (h, "source");
+      hash_str (h, sel->sources[i]);
+      for (; e < sel->n_entries && sel->entries[e].root == i; e++)
+        {
+          const struct husk_ctx_entry *x = &sel->entries[e];
+          hash_str (h, x->path + x->rel);
+          snprintf (num, sizeof num, "%o %u %u", (unsigned) x->mode, (unsigned) x->uid,
+                    (unsigned) x->gid);
+          hash_str (h, num);
+          hash_str (h, x->link ? x->link : x->digest);
+        }
+    }
+  husk_sha256_final (h, sel->hash);
+}
+
+int
+husk_ctx_select (struct husk_ctx *c, char *const *sources, size_t n, struct husk_ctx_selection *ret,
+                 struct husk_error **err)
+{
+  cleanup_free struct select_state *st = husk_xcalloc (1, sizeof *st);
+  struct husk_ctx_selection sel = { 0 };
+  struct timespec now;
+
+  clock_gettime (CLOCK_REALTIME, &now);
+  st->c = c;
+  st->sel = &sel;
+  st->started_ns = ts_ns (&now);
+  for (size_t i = 0; i < n; i++)
+    if (select_one (st, sources[i], err) < 0)
+      {
+        husk_ctx_selection_clear (&sel);
+        return -1;
+      }
+  selection_hash (&sel);
+  *ret = sel;
+  return 0;
+}

@@ -1,0 +1,99 @@
+/* The build context: the files a COPY or ADD selects from it, their content hashes for the
+   build cache (with a stat cache, so a rebuild with nothing changed is one lstat walk and no
+   read), and which files .dockerignore keeps out (through a filter the caller gives, see
+   ignore.h).
+
+   What is hashed follows issue 11's cache rule and BuildKit's content-based cache (not the
+   classic builder's mtime-sensitive one): for every selected entry its path, type, mode,
+   owner, link target and content; never its times.  A file touched but not changed gets the
+   same hash.  */
+#ifndef HUSK_BUILD_CONTEXT_H
+#define HUSK_BUILD_CONTEXT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "digest.h"
+#include "error.h"
+
+/* What the filter says about a context path.  */
+enum husk_ctx_filter
+{
+  HUSK_CTX_INCLUDE,      /* In the context.  */
+  HUSK_CTX_EXCLUDE,      /* Not in the context, nor anything below it.  */
+  HUSK_CTX_EXCLUDE_WALK, /* A directory not in the context itself, but an exception may bring
+                            back something below it: walk it.  */
+};
+
+/* PATH is relative to the context, cleaned, without a leading "/" ("a/b.txt").  Called once for
+   every entry a selection meets, parents before children.  */
+typedef enum husk_ctx_filter (*husk_ctx_filter_fn) (void *arg, const char *path, bool is_dir);
+
+struct husk_ctx_entry
+{
+  char *path;  /* Relative to the context: "src/a.c"; "." for the context itself.  */
+  size_t root; /* Index of the source (the matched path) this entry is under.  */
+  size_t rel;  /* Offset in PATH of the part below that source ("" for the source itself).  */
+  mode_t mode; /* st_mode: type and permission bits.  */
+  uid_t uid;
+  gid_t gid;
+  uint64_t size;                    /* Regular files: bytes.  */
+  char *link;                       /* Symbolic links: the target, as written; NULL otherwise.  */
+  char digest[HUSK_DIGEST_LEN + 1]; /* Regular files: "sha256:HEX" of the content; "" else.  */
+};
+
+/* What a list of sources selected, in the order the sources were given (a glob's matches in
+   byte order of their names); each source's entries are the source itself, then what is below
+   it, depth first, each directory's names in byte order.  */
+struct husk_ctx_selection
+{
+  char **sources; /* The matched paths, relative to the context ("." for the context).  */
+  bool *source_is_dir;
+  size_t n_sources;
+  struct husk_ctx_entry *entries;
+  size_t n_entries;
+  char hash[HUSK_DIGEST_LEN + 1]; /* Over everything above: the cache key's part.  */
+  uint64_t files_read;            /* Files hashed by reading them (stat cache misses).  */
+  uint64_t bytes_read;
+};
+
+struct husk_ctx;
+
+/* Open the context directory DIR (a directory; symbolic links in DIR itself are followed, none
+   below it ever is).  STATCACHE: the file the stat cache is kept in (read now when it exists,
+   written by husk_ctx_save), or NULL for none.  FILTER (may be NULL: everything is in the
+   context) is consulted for every path.  Errors: DIR cannot be opened or is not a directory.
+   A stat cache that cannot be read or parsed is ignored (every file is read again).  */
+int husk_ctx_open (const char *dir, const char *statcache, husk_ctx_filter_fn filter,
+                   void *filter_arg, struct husk_ctx **ret, struct husk_error **err);
+
+/* Select what the COPY/ADD sources SOURCES (N of them, after variable expansion, as written:
+   "src/", "*.txt", "a/b?/c") name: each is cleaned like Go's filepath.Clean and taken relative
+   to the context ("/x" and "x" are the same, ".." above the context is refused); a source
+   with glob characters (*, ?, [) matches paths component by component as Go's filepath.Match
+   (and fnmatch(3) without flags) does, the others name one path.  A matched directory brings
+   everything below it that the filter keeps.  Symbolic links are selected as links, never
+   followed.
+   Errors (one line, naming the source): "..." leaves the context; the source does not exist
+   or the filter excludes it ("not found in the build context or excluded by .dockerignore");
+   a glob that matches nothing; a file that cannot be read.  *RET is filled only on
+   success; free it with husk_ctx_selection_clear.  */
+int husk_ctx_select (struct husk_ctx *c, char *const *sources, size_t n,
+                     struct husk_ctx_selection *ret, struct husk_error **err);
+
+void husk_ctx_selection_clear (struct husk_ctx_selection *sel);
+
+/* The context's directory, for reading the selected files (openat with O_NOFOLLOW, relative
+   paths from the entries).  */
+int husk_ctx_dirfd (const struct husk_ctx *c);
+
+/* Write the stat cache back (atomically: a temporary file renamed over it) when it changed;
+   entries of files that were not seen by this build are kept.  No-op without a stat cache
+   file.  */
+int husk_ctx_save (struct husk_ctx *c, struct husk_error **err);
+
+void husk_ctx_close (struct husk_ctx *c);
+
+#endif
