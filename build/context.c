@@ -479,6 +479,9 @@ add_entry (struct select_state *st, int dirfd, const char *name, const char *pat
   e->mode = sb->st_mode;
   e->uid = sb->st_uid;
   e->gid = sb->st_gid;
+  e->ino = sb->st_ino;
+  e->mtime = sb->st_mtim;
+  e->ctime = sb->st_ctim;
   if (S_ISREG (sb->st_mode))
     {
       e->size = sb->st_size;

@@ -14,6 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include <time.h>
 
 #include "digest.h"
 #include "error.h"
@@ -42,6 +43,10 @@ struct husk_ctx_entry
   uint64_t size;                    /* Regular files: bytes.  */
   char *link;                       /* Symbolic links: the target, as written; NULL otherwise.  */
   char digest[HUSK_DIGEST_LEN + 1]; /* Regular files: "sha256:HEX" of the content; "" else.  */
+  /* As lstat saw the entry when it was selected.  A copy checks the file it opens is still
+     that one (the stat cache's rule) instead of hashing it again.  */
+  uint64_t ino;
+  struct timespec mtime, ctime;
 };
 
 /* What a list of sources selected, in the order the sources were given (a glob's matches in

@@ -12,8 +12,10 @@
 
 #include "cleanup.h"
 #include "context.h"
+#include "copyin.h"
 #include "error.h"
 #include "tap.h"
+#include "userns.h"
 #include "util.h"
 
 static char ctxdir[] = "/tmp/husk-test-context-XXXXXX";
@@ -90,6 +92,244 @@ test_filter (void *arg, const char *path, bool is_dir)
   if (husk_str_has_prefix (path, "keep/") && strcmp (path, "keep/in.txt") != 0)
     return HUSK_CTX_EXCLUDE;
   return HUSK_CTX_INCLUDE;
+}
+
+static char imgdir[] = "/tmp/husk-test-copy-XXXXXX";
+
+static void
+iput (const char *rel, const char *content)
+{
+  cleanup_free char *p = husk_strdup_printf ("%s/%s", imgdir, rel);
+  cleanup_error struct husk_error *err = NULL;
+
+  if (husk_write_file_replace_at (AT_FDCWD, p, content, strlen (content), 0644, &err) < 0)
+    {
+      printf ("Bail out! %s\n", err->msg);
+      exit (1);
+    }
+}
+
+static void
+imkd (const char *rel, mode_t mode)
+{
+  cleanup_free char *p = husk_strdup_printf ("%s/%s", imgdir, rel);
+  if (mkdir (p, mode) < 0 || chmod (p, mode) < 0)
+    {
+      printf ("Bail out! mkdir %s: %s\n", p, strerror (errno));
+      exit (1);
+    }
+}
+
+/* One COPY into a fresh upper directory over the lower layer imgdir/lower.  Returns 0 or -1
+   with *RET_MSG set.  */
+static int
+do_copy (struct husk_ctx *c, const struct husk_idmap *map, const char *s1, const char *s2,
+         const char *dest, const char *workdir, const char *chown, int chmod_, char **ret_msg)
+{
+  struct husk_ctx_selection sel = { 0 };
+  char *const srcs[] = { (char *) s1, (char *) s2 };
+  cleanup_free char *lower = husk_strdup_printf ("%s/lower", imgdir);
+  cleanup_free char *upper = husk_strdup_printf ("%s/upper", imgdir);
+  cleanup_free char *work = husk_strdup_printf ("%s/work", imgdir);
+  cleanup_free char *mnt = husk_strdup_printf ("%s/mnt", imgdir);
+  cleanup_free char *cmd = husk_strdup_printf ("rm -rf '%s' '%s'", upper, work);
+  char *lowers[] = { lower, NULL };
+  struct husk_error *err = NULL;
+  int r;
+
+  *ret_msg = NULL;
+  if (system (cmd) != 0 || mkdir (upper, 0755) < 0 || mkdir (work, 0700) < 0)
+    return -1;
+  mkdir (mnt, 0755);
+  if (husk_ctx_select (c, srcs, s2 ? 2 : 1, &sel, &err) < 0)
+    {
+      *ret_msg = husk_xstrdup (err->msg);
+      husk_error_free (&err);
+      return -1;
+    }
+  struct husk_build_copy req = {
+    .ctx = c,
+    .sel = &sel,
+    .n_written = s2 ? 2 : 1,
+    .lowerdirs = lowers,
+    .upper = upper,
+    .work = work,
+    .mountpoint = mnt,
+    .map = map,
+    .dest = dest,
+    .workdir = workdir,
+    .chown = chown,
+    .chmod = chmod_,
+  };
+  r = husk_build_copy_run (&req, &err);
+  if (r < 0)
+    {
+      *ret_msg = husk_xstrdup (err->msg);
+      husk_error_free (&err);
+    }
+  husk_ctx_selection_clear (&sel);
+  return r;
+}
+
+/* The upper directory's entry REL: "-" when missing, else "KIND MODE UID:GID" (KIND f, d, l),
+   with the owner as the container sees it (unprivileged, the test's single-id namespace maps
+   0 to the caller).  */
+static char *
+up (const char *rel)
+{
+  cleanup_free char *p = husk_strdup_printf ("%s/upper/%s", imgdir, rel);
+  struct stat sb;
+
+  if (lstat (p, &sb) < 0)
+    return husk_xstrdup ("-");
+  if (geteuid () != 0 && sb.st_uid == getuid ())
+    sb.st_uid = 0;
+  if (geteuid () != 0 && sb.st_gid == getgid ())
+    sb.st_gid = 0;
+  return husk_strdup_printf ("%c %04o %u:%u",
+                             S_ISDIR (sb.st_mode)   ? 'd'
+                             : S_ISLNK (sb.st_mode) ? 'l'
+                                                    : 'f',
+                             (unsigned) (sb.st_mode & 07777), (unsigned) sb.st_uid,
+                             (unsigned) sb.st_gid);
+}
+
+#define is_up(rel, want, ...)                                                                      \
+  do                                                                                               \
+    {                                                                                              \
+      char *_u = up (rel);                                                                         \
+      is_str (_u, want, __VA_ARGS__);                                                              \
+      free (_u);                                                                                   \
+    }                                                                                              \
+  while (0)
+
+static void
+test_copy (void)
+{
+  struct husk_ctx *c = NULL;
+  struct husk_error *err = NULL;
+  struct husk_idmap map, *mapp = NULL;
+  bool root = geteuid () == 0;
+  char *msg = NULL;
+
+  if (mkdtemp (imgdir) == NULL)
+    {
+      printf ("Bail out! mkdtemp: %s\n", strerror (errno));
+      exit (1);
+    }
+  if (!root)
+    {
+      /* Unprivileged: a user namespace with only the caller's own id, as a store without a
+         subordinate range has.  */
+      map = (struct husk_idmap){ .uid = getuid (), .gid = getgid (), .n_uids = 1, .n_gids = 1 };
+      map.uids[0] = (struct husk_idrange){ 0, getuid (), 1 };
+      map.gids[0] = (struct husk_idrange){ 0, getgid (), 1 };
+      mapp = &map;
+    }
+  imkd ("lower", 0755);
+  imkd ("lower/usr", 0755);
+  imkd ("lower/usr/bin", 0755);
+  imkd ("lower/etc", 0755);
+  imkd ("lower/data", 0700);
+  iput ("lower/etc/passwd", "root:x:0:0::/root:/bin/sh\napp:x:1000:1001::/home/app:/bin/sh\n");
+  iput ("lower/etc/group", "root:x:0:\ngrp:x:2000:\n");
+  iput ("lower/file", "f\n");
+  {
+    cleanup_free char *l = husk_strdup_printf ("%s/lower/bin", imgdir);
+    ok (symlink ("usr/bin", l) == 0, "lower layer: /bin -> usr/bin");
+  }
+  {
+    cleanup_free char *a = husk_strdup_printf ("%s/a.txt", ctxdir);
+    ok (chmod (a, 0644) == 0, "a.txt back to 0644");
+  }
+  ok (husk_ctx_open (ctxdir, NULL, NULL, NULL, &c, &err) == 0, "copy: open the context");
+
+  /* A destination through a symlink of the image is followed, not shadowed.  */
+  ok (do_copy (c, mapp, "a.txt", NULL, "/bin/", NULL, NULL, -1, &msg) == 0, "COPY a.txt /bin/");
+  is_str (msg, NULL, "no error");
+  is_up ("usr/bin/a.txt", "f 0644 0:0", "it lands in /usr/bin, owned by 0:0");
+  is_up ("bin", "-", "the upper layer does not shadow /bin");
+
+  /* A directory's contents, not the directory; missing destination directories made.  */
+  ok (do_copy (c, mapp, "src", NULL, "app", "/w", NULL, -1, &msg) == 0,
+      "COPY src app (WORKDIR /w)");
+  is_up ("w/app/x.c", "f 0644 0:0", "src/x.c as /w/app/x.c");
+  is_up ("w/app/sub/y.c", "f 0644 0:0", "src/sub/y.c as /w/app/sub/y.c");
+  is_up ("w/app/src", "-", "not the directory itself");
+  is_up ("w", "d 0755 0:0", "a missing WORKDIR made 0755");
+
+  /* One file to a name; to an existing directory without "/": inside it.  */
+  ok (do_copy (c, mapp, "a.txt", NULL, "/renamed", NULL, NULL, 0600, &msg) == 0,
+      "COPY --chmod=0600 a.txt /renamed");
+  is_up ("renamed", "f 0600 0:0", "a file named by the destination, mode from --chmod");
+  {
+    cleanup_free char *p = husk_strdup_printf ("%s/upper/renamed", imgdir);
+    cleanup_free char *q = husk_strdup_printf ("%s/a.txt", ctxdir);
+    struct stat a, b;
+    ok (stat (p, &a) == 0 && stat (q, &b) == 0 && a.st_mtim.tv_sec == b.st_mtim.tv_sec
+            && a.st_mtim.tv_nsec == b.st_mtim.tv_nsec && a.st_size == b.st_size,
+        "its time and size kept");
+  }
+  ok (do_copy (c, mapp, "a.txt", NULL, "/etc", NULL, NULL, -1, &msg) == 0, "COPY a.txt /etc");
+  is_up ("etc/a.txt", "f 0644 0:0", "into the existing directory");
+
+  /* Docker's rule for several sources, and a file over a directory.  */
+  ok (do_copy (c, mapp, "a.txt", "src.d", "/x", NULL, NULL, -1, &msg) < 0,
+      "two sources, destination without \"/\"");
+  is_str (msg,
+          "destination \"/x\": with more than one source it must be a directory and end "
+          "with \"/\"",
+          "its message");
+  free (msg);
+  ok (do_copy (c, mapp, "a.txt", "src.d", "/x/", NULL, NULL, -1, &msg) == 0, "with \"/\"");
+  is_up ("x/a.txt", "f 0644 0:0", "a.txt in /x");
+  is_up ("x/z", "f 0644 0:0", "src.d's contents in /x");
+  ok (do_copy (c, mapp, "src", NULL, "/", NULL, NULL, -1, &msg) == 0, "COPY src /");
+  is_up ("x.c", "f 0644 0:0", "into the root");
+  ok (do_copy (c, mapp, "a.txt", NULL, "/data/../usr/bin/..", NULL, NULL, -1, &msg) == 0,
+      "a destination with \"..\" is a directory");
+  is_up ("usr/a.txt", "f 0644 0:0", "cleaned to /usr");
+  ok (do_copy (c, mapp, "link", NULL, "/l", NULL, NULL, -1, &msg) == 0, "a symlink");
+  is_up ("l", "l 0777 0:0", "copied as a link");
+  {
+    cleanup_free char *p = husk_strdup_printf ("%s/upper/l", imgdir);
+    char t[64] = "";
+    ok (readlink (p, t, sizeof t - 1) > 0 && strcmp (t, "/etc/passwd") == 0, "its target kept");
+  }
+  ok (do_copy (c, mapp, "a.txt", NULL, "/usr", NULL, NULL, -1, &msg) == 0,
+      "a file to an existing directory");
+  free (msg);
+
+  if (root)
+    {
+      ok (do_copy (c, mapp, "a.txt", NULL, "/data", NULL, "app", -1, &msg) == 0,
+          "COPY --chown=app a.txt /data");
+      is_up ("data/a.txt", "f 0644 1000:1000", "app's uid, and the same number as group");
+      ok (do_copy (c, mapp, "src", NULL, "/new/dir/", NULL, "app:grp", -1, &msg) == 0,
+          "COPY --chown=app:grp src /new/dir/");
+      is_up ("new", "d 0755 1000:2000", "new destination directories get the owner");
+      is_up ("new/dir/sub/y.c", "f 0644 1000:2000", "files too");
+      ok (do_copy (c, mapp, "a.txt", NULL, "/", NULL, "nobody", -1, &msg) < 0,
+          "--chown of a user the image does not have");
+      ok (msg && strstr (msg, "--chown \"nobody\"") != NULL, "names the option: %s", msg);
+      free (msg);
+    }
+  else
+    {
+      ok (do_copy (c, mapp, "a.txt", NULL, "/data", NULL, "1000", -1, &msg) < 0,
+          "--chown to an id the map does not have");
+      is_str (msg,
+              "--chown \"1000\": 1000:1000 is not mapped in the store's user namespace (ids "
+              "other than 0 need a subordinate range in /etc/subuid and /etc/subgid)",
+              "a clear error");
+      free (msg);
+    }
+  husk_ctx_close (c);
+  {
+    cleanup_free char *cmd = husk_strdup_printf ("rm -rf '%s'", imgdir);
+    if (system (cmd) != 0)
+      printf ("# could not remove %s\n", imgdir);
+  }
 }
 
 int
@@ -266,6 +506,7 @@ main (void)
     unlink (g);
   }
 
+  test_copy ();
   {
     cleanup_free char *cmd = husk_strdup_printf ("rm -rf '%s' '%s'", ctxdir, cache);
     if (system (cmd) != 0)
