@@ -44,6 +44,69 @@ set_int (char *p, int v)
 
 static void encode_table (husk_jgen *g, const struct husk_jsonmap_field *t, const char *base);
 
+/* Whether every member T names at BASE would be left out by OMIT_EMPTY: what an OBJECT row
+   with that flag leaves out whole.  */
+static bool
+table_is_empty (const struct husk_jsonmap_field *t, const char *base)
+{
+  for (; t->key; t++)
+    {
+      const char *p = base + t->offset;
+      uint64_t u = 0;
+      bool b = false;
+      char **v;
+      size_t n;
+
+      if (t->flags & HUSK_JM_WRITE_ONLY)
+        continue;
+      switch (t->type)
+        {
+        case HUSK_JMT_STRING:
+          if (get_ptr (p) != NULL)
+            return false;
+          break;
+        case HUSK_JMT_CHARS:
+          if (*p != '\0')
+            return false;
+          break;
+        case HUSK_JMT_INT:
+        case HUSK_JMT_ENUM:
+          if (get_int (p) != 0)
+            return false;
+          break;
+        case HUSK_JMT_INT64:
+        case HUSK_JMT_UINT64:
+        case HUSK_JMT_U64_AS_I64:
+          memcpy (&u, p, sizeof (u));
+          if (u != 0)
+            return false;
+          break;
+        case HUSK_JMT_BOOL:
+          memcpy (&b, p, sizeof (b));
+          if (b)
+            return false;
+          break;
+        case HUSK_JMT_STRV:
+        case HUSK_JMT_STRMAP:
+        case HUSK_JMT_STRSET:
+          v = get_ptr (p);
+          if (v != NULL && v[0] != NULL)
+            return false;
+          break;
+        case HUSK_JMT_OBJECT:
+          if (!table_is_empty (t->sub, p))
+            return false;
+          break;
+        case HUSK_JMT_ARRAY:
+          memcpy (&n, base + t->count_offset, sizeof (n));
+          if (n != 0)
+            return false;
+          break;
+        }
+    }
+  return true;
+}
+
 static void
 encode_field (husk_jgen *g, const struct husk_jsonmap_field *f, const char *base)
 {
@@ -112,6 +175,22 @@ encode_field (husk_jgen *g, const struct husk_jsonmap_field *f, const char *base
             }
         return;
       }
+    case HUSK_JMT_STRSET:
+      {
+        char **v = get_ptr (p);
+        if (omit_empty && (v == NULL || v[0] == NULL))
+          return;
+        husk_jgen_key (g, f->key);
+        husk_jgen_map_open (g);
+        for (size_t i = 0; v && v[i]; i++)
+          {
+            husk_jgen_string (g, v[i]);
+            husk_jgen_map_open (g);
+            husk_jgen_map_close (g);
+          }
+        husk_jgen_map_close (g);
+        return;
+      }
     case HUSK_JMT_STRV:
     case HUSK_JMT_STRMAP:
       {
@@ -137,6 +216,8 @@ encode_field (husk_jgen *g, const struct husk_jsonmap_field *f, const char *base
         return;
       }
     case HUSK_JMT_OBJECT:
+      if (omit_empty && table_is_empty (f->sub, p))
+        return;
       husk_jgen_key (g, f->key);
       encode_table (g, f->sub, p);
       return;
@@ -204,6 +285,7 @@ clear_field (const struct husk_jsonmap_field *f, char *base)
       return;
     case HUSK_JMT_STRV:
     case HUSK_JMT_STRMAP:
+    case HUSK_JMT_STRSET:
       husk_strv_free (get_ptr (p));
       set_ptr (p, NULL);
       return;
@@ -262,6 +344,8 @@ expected (const struct husk_jsonmap_field *f)
       return "an array of strings";
     case HUSK_JMT_STRMAP:
       return "an object of strings";
+    case HUSK_JMT_STRSET:
+      return "an object";
     case HUSK_JMT_OBJECT:
       return "an object";
     case HUSK_JMT_ARRAY:
@@ -321,20 +405,28 @@ decode_enum (const struct husk_jsonmap_field *f, const husk_json *v, char *p, co
                          s);
 }
 
-/* STRV and STRMAP: a new vector, or NULL with the error (or with neither, under LAX).  */
+/* STRV, STRMAP and STRSET: a new vector, or NULL with the error (or with neither, under
+   LAX).  */
 static int
 decode_strings (const struct husk_jsonmap_field *f, const husk_json *v, char *p, const char *path,
                 struct husk_error **err)
 {
   bool map = f->type == HUSK_JMT_STRMAP;
-  size_t n = map ? husk_json_object_len (v) : husk_json_array_len (v);
+  bool set = f->type == HUSK_JMT_STRSET;
+  size_t n = map || set ? husk_json_object_len (v) : husk_json_array_len (v);
   cleanup_strv char **out = NULL;
 
-  if (map ? !husk_json_is_object (v) : !husk_json_is_array (v))
+  if (map || set ? !husk_json_is_object (v) : !husk_json_is_array (v))
     return wrong_type (f, v, path, err);
   out = husk_xcalloc (1, sizeof (char *));
   for (size_t i = 0; i < n; i++)
     {
+      if (set)
+        {
+          /* The values carry nothing (the OCI image spec: "an empty object").  */
+          husk_strv_append (&out, husk_json_object_key (v, i));
+          continue;
+        }
       const husk_json *e = map ? husk_json_object_value (v, i) : husk_json_array_at (v, i);
       const char *s = husk_json_string (e);
       if (s == NULL)
@@ -467,6 +559,7 @@ decode_field (const struct husk_jsonmap_field *f, const husk_json *v, char *base
       return decode_enum (f, v, p, path, err);
     case HUSK_JMT_STRV:
     case HUSK_JMT_STRMAP:
+    case HUSK_JMT_STRSET:
       return decode_strings (f, v, p, path, err);
     case HUSK_JMT_OBJECT:
       {

@@ -27,6 +27,9 @@
      STRV         char **, NULL-terminated, owned          an array of strings
      STRMAP       char **: KEY, VALUE, KEY, VALUE, ...,    an object of strings, in order
                   NULL; owned
+     STRSET       char **, NULL-terminated keys, owned     an object whose keys count and whose
+                                                           values are written {} and not read
+                                                           (an OCI config's ExposedPorts)
      OBJECT       the struct at OFFSET, by SUB             an object (SUB's offsets count from
                                                            OFFSET: offset 0 maps a nested JSON
                                                            object onto members of the same struct)
@@ -59,6 +62,7 @@ enum husk_jsonmap_type
   HUSK_JMT_ENUM,
   HUSK_JMT_STRV,
   HUSK_JMT_STRMAP,
+  HUSK_JMT_STRSET,
   HUSK_JMT_OBJECT,
   HUSK_JMT_ARRAY,
 };
@@ -67,7 +71,8 @@ enum
 {
   /* Decoding: absent (or null) is an error.  */
   HUSK_JM_REQUIRED = 1 << 0,
-  /* Encoding: leave out a NULL or empty array or map, 0 and false.  */
+  /* Encoding: leave out a NULL or empty array or map, 0 and false, and an OBJECT whose
+     members would all be left out so.  */
   HUSK_JM_OMIT_EMPTY = 1 << 1,
   /* Decoding: a value of the wrong type, out of range or (ENUM) not a known name is taken as
      absent rather than an error (so a REQUIRED member is then missing); an element of an ARRAY
@@ -148,6 +153,8 @@ void husk_jsonmap_clear (const struct husk_jsonmap_field *table, void *obj);
   HUSK_JM_ROW_ (k, HUSK_JMT_STRV, S, M, HUSK_JM_IS_ (S, M, char **), f, )
 #define HUSK_JM_STRMAP(k, S, M, f)                                                                 \
   HUSK_JM_ROW_ (k, HUSK_JMT_STRMAP, S, M, HUSK_JM_IS_ (S, M, char **), f, )
+#define HUSK_JM_STRSET(k, S, M, f)                                                                 \
+  HUSK_JM_ROW_ (k, HUSK_JMT_STRSET, S, M, HUSK_JM_IS_ (S, M, char **), f, )
 #define HUSK_JM_OBJECT(k, S, M, sub_, f)                                                           \
   HUSK_JM_ROW_ (k, HUSK_JMT_OBJECT, S, M, 1, f, .sub = (sub_))
 /* The nested JSON object K mapped onto members of S itself (SUB's offsets are S's).  */

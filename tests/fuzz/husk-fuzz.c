@@ -30,6 +30,7 @@
 #include "error.h"
 #include "fuzz.h"
 #include "image.h"
+#include "imageconfig.h"
 #include "json.h"
 #include "jsonmap.h"
 #include "logfile.h"
@@ -259,15 +260,31 @@ fuzz_manifest (const uint8_t *data, size_t size)
   return 0;
 }
 
-/* Image configs.  */
+/* Image configs: what a container start reads, and the whole document a build or commit
+   rewrites, which must write back to bytes that read as the same document.  */
 static int
 fuzz_config (const uint8_t *data, size_t size)
 {
   struct husk_image_config c = { 0 };
+  struct husk_oci_config doc, again;
   cleanup_error struct husk_error *e = NULL;
 
   if (husk_image_config_parse ((const char *) data, size, &c, &e) == 0)
     husk_image_config_clear (&c);
+  husk_error_free (&e);
+  if (husk_oci_config_parse ((const char *) data, size, &doc, &e) == 0)
+    {
+      size_t len1, len2;
+      cleanup_free char *first = husk_oci_config_write (&doc, &len1);
+      cleanup_free char *second = NULL;
+      int r = husk_oci_config_parse (first, len1, &again, &e);
+      FUZZ_ASSERT (r == 0, "written config does not parse: %s: %s", e ? e->msg : "", first);
+      second = husk_oci_config_write (&again, &len2);
+      FUZZ_ASSERT (len1 == len2 && memcmp (first, second, len1) == 0,
+                   "config changed on a second write: %s vs %s", first, second);
+      husk_oci_config_clear (&again);
+      husk_oci_config_clear (&doc);
+    }
   return 0;
 }
 
@@ -584,8 +601,8 @@ struct fz_doc
   uint64_t u64, wrap;
   bool b;
   int e;
-  char **v, **map;
-  struct fz_item one;
+  char **v, **map, **set;
+  struct fz_item one, opt;
   struct fz_item *items;
   size_t n_items;
   char *deep;
@@ -628,7 +645,9 @@ static const struct husk_jsonmap_field fz_nested_lax[] = FZ_NESTED_FIELDS (HUSK_
         HUSK_JM_ENUM ("e", struct fz_doc, e, fz_names, flags),                                     \
         HUSK_JM_STRV ("v", struct fz_doc, v, flags),                                               \
         HUSK_JM_STRMAP ("map", struct fz_doc, map, (flags) | HUSK_JM_OMIT_EMPTY),                  \
+        HUSK_JM_STRSET ("set", struct fz_doc, set, flags),                                         \
         HUSK_JM_OBJECT ("one", struct fz_doc, one, one_t, flags),                                  \
+        HUSK_JM_OBJECT ("opt", struct fz_doc, opt, one_t, (flags) | HUSK_JM_OMIT_EMPTY),           \
         HUSK_JM_ARRAY ("items", struct fz_doc, items, n_items, item, flags),                       \
         HUSK_JM_NESTED ("nested", nested, flags), HUSK_JM_END,                                     \
   }

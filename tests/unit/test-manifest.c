@@ -8,6 +8,7 @@
 
 #include "cleanup.h"
 #include "image.h"
+#include "imageconfig.h"
 #include "manifest.h"
 #include "tap.h"
 #include "util.h"
@@ -236,11 +237,83 @@ test_image_config (void)
   ok (c.env == NULL && c.diff_ids == NULL, "a failed parse leaves the config empty");
 }
 
+/* The whole document (imageconfig.h): read, changed, written back in a fixed order.  */
+static void
+test_oci_config (void)
+{
+  /* A config as Docker writes one, with members neither spec names ("container",
+     "docker_version") and a Healthcheck.  */
+  static const char in[]
+      = "{\"architecture\":\"amd64\",\"os\":\"linux\",\"docker_version\":\"20.10\","
+        "\"container\":\"abc\",\"created\":\"2024-01-02T03:04:05Z\","
+        "\"config\":{\"Env\":[\"PATH=/bin\"],\"Cmd\":[\"sh\"],\"ExposedPorts\":"
+        "{\"80/tcp\":{},\"53/udp\":{}},\"Labels\":{\"a\":\"1\"},\"Healthcheck\":{\"Test\":"
+        "[\"CMD-SHELL\",\"true\"],\"Interval\":30000000000,\"Retries\":3},\"Shell\":[\"/bin/"
+        "bash\",\"-c\"],\"OnBuild\":[\"RUN x\"],\"Hostname\":\"\"},"
+        "\"rootfs\":{\"type\":\"layers\",\"diff_ids\":[\"sha256:"
+        "1111111111111111111111111111111111111111111111111111111111111111\"]},"
+        "\"history\":[{\"created\":\"2024-01-02T03:04:05Z\",\"created_by\":\"/bin/sh -c "
+        "#(nop) ADD x\"},{\"created_by\":\"CMD sh\",\"empty_layer\":true}]}";
+  struct husk_oci_config c;
+  struct husk_error *err = NULL;
+  cleanup_free char *out = NULL;
+  size_t len;
+
+  ok (husk_oci_config_parse (in, strlen (in), &c, &err) == 0, "oci config: parse Docker's");
+  ok (c.config.exposed_ports && strcmp (c.config.exposed_ports[0], "80/tcp") == 0
+          && strcmp (c.config.exposed_ports[1], "53/udp") == 0 && !c.config.exposed_ports[2],
+      "ExposedPorts: the keys, in order");
+  ok (c.config.healthcheck.interval == 30000000000 && c.config.healthcheck.retries == 3,
+      "Healthcheck: interval in ns, retries");
+  ok (c.n_history == 2 && c.history[1].empty_layer, "history: two entries, the second empty");
+  husk_oci_config_add_history (&c, "2024-02-03T00:00:00Z", "RUN true", NULL, NULL, false);
+  husk_strv_append (&c.diff_ids,
+                    "sha256:2222222222222222222222222222222222222222222222222222222222222222");
+  out = husk_oci_config_write (&c, &len);
+  is_str (out,
+          "{\"created\":\"2024-01-02T03:04:05Z\",\"architecture\":\"amd64\",\"os\":\"linux\","
+          "\"config\":{\"ExposedPorts\":{\"80/tcp\":{},\"53/udp\":{}},\"Env\":[\"PATH=/bin\"],"
+          "\"Cmd\":[\"sh\"],\"Labels\":{\"a\":\"1\"},\"Healthcheck\":{\"Test\":[\"CMD-SHELL\","
+          "\"true\"],\"Interval\":30000000000,\"Retries\":3},\"OnBuild\":[\"RUN x\"],"
+          "\"Shell\":[\"/bin/bash\",\"-c\"]},\"rootfs\":{\"type\":\"layers\",\"diff_ids\":"
+          "[\"sha256:1111111111111111111111111111111111111111111111111111111111111111\","
+          "\"sha256:2222222222222222222222222222222222222222222222222222222222222222\"]},"
+          "\"history\":[{\"created\":\"2024-01-02T03:04:05Z\",\"created_by\":\"/bin/sh -c "
+          "#(nop) ADD x\"},{\"created_by\":\"CMD sh\",\"empty_layer\":true},{\"created\":"
+          "\"2024-02-03T00:00:00Z\",\"created_by\":\"RUN true\"}]}",
+          "written back: the spec's members in order, the others gone, the entry added");
+  ok (len == strlen (out), "its length");
+  husk_oci_config_clear (&c);
+
+  /* An empty Healthcheck and empty sets are left out whole.  */
+  {
+    static const char min[] = "{\"architecture\":\"arm64\",\"variant\":\"v8\",\"os\":"
+                              "\"linux\",\"config\":{\"Volumes\":{}},\"rootfs\":{\"type\":"
+                              "\"layers\",\"diff_ids\":[]}}";
+    cleanup_free char *o2 = NULL;
+    ok (husk_oci_config_parse (min, strlen (min), &c, &err) == 0, "a minimal config");
+    o2 = husk_oci_config_write (&c, &len);
+    is_str (o2,
+            "{\"architecture\":\"arm64\",\"variant\":\"v8\",\"os\":\"linux\",\"rootfs\":"
+            "{\"type\":\"layers\",\"diff_ids\":[]}}",
+            "no empty config object, variant kept");
+    husk_oci_config_clear (&c);
+  }
+  {
+    static const char bad[] = "{\"config\":{\"ExposedPorts\":[]}}";
+    ok (husk_oci_config_parse (bad, strlen (bad), &c, &err) < 0, "ExposedPorts as an array");
+  }
+  is_str (err ? err->msg : NULL,
+          "image config: \"config.ExposedPorts\": expected an object, got an array", "its message");
+  husk_error_free (&err);
+}
+
 int
 main (void)
 {
   test_manifest ();
   test_index ();
   test_image_config ();
+  test_oci_config ();
   return tap_done ();
 }
