@@ -121,46 +121,31 @@ undo (struct husk_store *s, const char *id, const char *name, bool made_dir)
     husk_ctr_remove_id (s, id, NULL, &map, &e);
 }
 
-int
-husk_create (struct husk_store *s, const struct husk_create_opts *opts, struct husk_ctr **ret,
+/* The part of a creation after the image is known: IMG_ID and LAYERS (chain IDs, base first)
+   with CFG.  The caller holds the store's GC lock (shared) so the layers stay.  */
+static int
+create_from (struct husk_store *s, const struct husk_create_opts *opts, const char *img_id,
+             char *const *layers, const struct husk_image_config *cfg, struct husk_ctr **ret,
              struct husk_error **err)
 {
-  cleanup_free char *config_buf = NULL, *name = NULL, *hostname = NULL;
+  cleanup_free char *name = NULL, *hostname = NULL;
   cleanup_strv char **args = NULL, **env = NULL;
-  struct husk_image_list list = { 0 };
-  struct husk_image_config cfg = { 0 };
-  const struct husk_image *img;
   struct husk_container_spec spec;
   struct husk_ctr rec;
   bool made_dir = false;
   char id[HUSK_DIGEST_HEX_LEN + 1];
   char created[64];
-  size_t config_len;
   int r = -1;
 
   memset (&spec, 0, sizeof (spec));
   memset (&rec, 0, sizeof (rec));
 
-  /* Shared: no image can be removed from the lookup until the record names it.  */
-  if (husk_store_gc_lock (s, false, err) < 0)
-    return -1;
-  if (husk_images_load (s, &list, err) < 0)
-    goto out;
-  img = husk_images_lookup (&list, opts->image, err);
-  if (img == NULL)
-    goto out;
-  if (husk_store_read_blob (s, img->config, CONFIG_MAX, &config_buf, &config_len, err) < 0
-      || husk_image_config_parse (config_buf, config_len, &cfg, err) < 0)
-    {
-      husk_error_wrap (err, "image \"%s\"", opts->image);
-      goto out;
-    }
   /* Kept as the image gives it (docker inspect shows it so), but said now, not only when the
      container is stopped.  */
-  if (cfg.stop_signal && opts->warn)
+  if (cfg->stop_signal && opts->warn)
     {
       cleanup_error struct husk_error *serr = NULL;
-      if (husk_signal_parse (cfg.stop_signal, &serr) < 0)
+      if (husk_signal_parse (cfg->stop_signal, &serr) < 0)
         {
           cleanup_free char *msg = husk_strdup_printf (
               "image \"%s\": stop %s: husk stop will send SIGTERM", opts->image, serr->msg);
@@ -168,52 +153,45 @@ husk_create (struct husk_store *s, const struct husk_create_opts *opts, struct h
         }
     }
 
-  args = build_command (opts, &cfg);
+  args = build_command (opts, cfg);
   if (args[0] == NULL || *args[0] == '\0')
-    {
-      husk_error_set (err, 0,
-                      "image \"%s\": no command to run: it has no Entrypoint or Cmd "
-                      "and none was given",
-                      opts->image);
-      goto out;
-    }
-  for (size_t i = 0; img->layers[i]; i++)
-    if (!husk_store_has_layer (s, img->layers[i]))
-      {
-        husk_error_set (err, 0, "image \"%s\": layer %s is missing from the store", opts->image,
-                        img->layers[i]);
-        goto out;
-      }
-  if (img->layers[0] == NULL)
-    {
-      husk_error_set (err, 0, "image \"%s\": has no layers", opts->image);
-      goto out;
-    }
+    return husk_error_set (err, 0,
+                           "image \"%s\": no command to run: it has no Entrypoint or Cmd "
+                           "and none was given",
+                           opts->image);
+  for (size_t i = 0; layers[i]; i++)
+    if (!husk_store_has_layer (s, layers[i]))
+      return husk_error_set (err, 0, "image \"%s\": layer %s is missing from the store",
+                             opts->image, layers[i]);
+  if (layers[0] == NULL)
+    return husk_error_set (err, 0, "image \"%s\": has no layers", opts->image);
 
   if (husk_random_hex (id, HUSK_DIGEST_HEX_LEN, err) < 0)
-    goto out;
+    return -1;
   hostname = opts->hostname ? husk_xstrdup (opts->hostname) : husk_strdup_printf ("%.12s", id);
-  env = build_env (opts, &cfg, hostname);
+  env = build_env (opts, cfg, hostname);
 
   if (opts->name)
     {
       if (husk_ctr_name_claim (s, opts->name, id, err) < 0)
-        goto out;
+        return -1;
       name = husk_xstrdup (opts->name);
     }
   else if (husk_ctr_name_generate (s, id, &name, err) < 0)
-    goto out;
-  if (make_dirs (s, id, img->layers, &made_dir, err) < 0)
+    return -1;
+  if (make_dirs (s, id, layers, &made_dir, err) < 0)
     goto fail;
 
   /* The spec owns all it points to (runtime/container.h).  */
   spec.args = TAKE_PTR (args);
   spec.env = TAKE_PTR (env);
-  spec.cwd = husk_xstrdup (opts->workdir                 ? opts->workdir
-                           : cfg.workdir && *cfg.workdir ? cfg.workdir
-                                                         : "/");
+  spec.cwd = husk_xstrdup (opts->workdir                   ? opts->workdir
+                           : cfg->workdir && *cfg->workdir ? cfg->workdir
+                                                           : "/");
   spec.hostname = husk_xstrdup (hostname);
-  spec.user = opts->user ? husk_xstrdup (opts->user) : cfg.user ? husk_xstrdup (cfg.user) : NULL;
+  spec.user = opts->user   ? husk_xstrdup (opts->user)
+              : cfg->user ? husk_xstrdup (cfg->user)
+                          : NULL;
   spec.mounts = husk_mounts_dup (opts->mounts, opts->n_mounts);
   spec.n_mounts = opts->n_mounts;
   spec.rlimits = husk_xcalloc (opts->n_rlimits ? opts->n_rlimits : 1, sizeof (*spec.rlimits));
@@ -229,28 +207,72 @@ husk_create (struct husk_store *s, const struct husk_create_opts *opts, struct h
   husk_now_rfc3339 (created, sizeof (created));
   memcpy (rec.id, id, sizeof (rec.id));
   rec.name = name;
-  rec.image = (char *) img->id;
+  rec.image = (char *) img_id;
   rec.image_name = (char *) opts->image;
   rec.created = created;
   rec.auto_remove = opts->auto_remove;
   rec.privileged = opts->security.privileged;
   rec.network = opts->network;
-  rec.stop_signal = cfg.stop_signal;
-  rec.layers = img->layers;
+  rec.stop_signal = cfg->stop_signal;
+  rec.layers = (char **) layers;
   rec.spec = spec;
   if (husk_ctr_save_new (s, &rec, opts->durable, ret, err) < 0)
     goto fail;
-  husk_store_gc_unlock (s);
   r = 0;
   goto done;
 
 fail:
   undo (s, id, name, made_dir);
-out:
-  husk_store_gc_unlock (s);
 done:
   husk_container_spec_clear (&spec);
+  return r;
+}
+
+int
+husk_create (struct husk_store *s, const struct husk_create_opts *opts, struct husk_ctr **ret,
+             struct husk_error **err)
+{
+  cleanup_free char *config_buf = NULL;
+  struct husk_image_list list = { 0 };
+  struct husk_image_config cfg = { 0 };
+  const struct husk_image *img;
+  size_t config_len;
+  int r = -1;
+
+  /* Shared: no image can be removed from the lookup until the record names it.  */
+  if (husk_store_gc_lock (s, false, err) < 0)
+    return -1;
+  if (husk_images_load (s, &list, err) < 0)
+    goto out;
+  img = husk_images_lookup (&list, opts->image, err);
+  if (img == NULL)
+    goto out;
+  if (husk_store_read_blob (s, img->config, CONFIG_MAX, &config_buf, &config_len, err) < 0
+      || husk_image_config_parse (config_buf, config_len, &cfg, err) < 0)
+    {
+      husk_error_wrap (err, "image \"%s\"", opts->image);
+      goto out;
+    }
+  r = create_from (s, opts, img->id, img->layers, &cfg, ret, err);
+out:
+  husk_store_gc_unlock (s);
   husk_images_clear (&list);
   husk_image_config_clear (&cfg);
   return r;
+}
+
+int
+husk_create_from_layers (struct husk_store *s, const struct husk_create_opts *opts,
+                         const char *image_id, char *const *layers,
+                         const struct husk_image_config *cfg, struct husk_ctr **ret,
+                         struct husk_error **err)
+{
+  char *none[] = { NULL };
+  struct husk_image_config c = *cfg;
+
+  /* husk_image_config_parse never leaves these NULL; a caller's config may.  */
+  c.env = c.env ? c.env : none;
+  c.entrypoint = c.entrypoint ? c.entrypoint : none;
+  c.cmd = c.cmd ? c.cmd : none;
+  return create_from (s, opts, image_id, layers, &c, ret, err);
 }

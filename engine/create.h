@@ -69,4 +69,19 @@ struct husk_create_opts
 int husk_create (struct husk_store *s, const struct husk_create_opts *opts, struct husk_ctr **ret,
                  struct husk_error **err);
 
+struct husk_image_config;
+
+/* husk_create from a state no image in the store has: an image build's RUN step, whose
+   container stands on the layers the steps before it made.  LAYERS: chain IDs, base first,
+   every one in the store (at least one); CFG: what the image's config would give (its arrays
+   may be NULL: empty); IMAGE_ID: what the record names as its image (the build's base image's
+   ID, say), OPTS->image its name.  Unlike husk_create this takes no lock: the caller holds
+   the store's GC lock, shared (husk_store_gc_lock), from before the layers were found until
+   the container is gone, so no removal of images takes them meanwhile.  Errors as
+   husk_create's after the lookup.  */
+int husk_create_from_layers (struct husk_store *s, const struct husk_create_opts *opts,
+                             const char *image_id, char *const *layers,
+                             const struct husk_image_config *cfg, struct husk_ctr **ret,
+                             struct husk_error **err);
+
 #endif
