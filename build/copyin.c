@@ -424,7 +424,13 @@ copy_in_namespace (void *arg, struct husk_error **err)
       if (copy_source (st, i, &next, dest, file, err) < 0)
         return -1;
     }
-  return 0;
+  if (c->after == NULL)
+    return 0;
+  close (TAKE_FD (rootfd));
+  st->rootfd = -1;
+  if (husk_strv_len (c->lowerdirs) > 0 && umount2 (c->mountpoint, MNT_DETACH) < 0)
+    return husk_error_set (err, errno, "unmount \"%s\"", c->mountpoint);
+  return c->after (c->after_arg, err);
 }
 
 int

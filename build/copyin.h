@@ -40,6 +40,12 @@ struct husk_build_copy
   const char *chown;                    /* --chown "USER[:GROUP]" (names resolved in the
                                            image's /etc/passwd and /etc/group), or NULL.  */
   int chmod;                            /* --chmod as a mode (0 to 07777), or -1.  */
+  /* Optional: called in the same namespaces once the copy is done and the overlay unmounted
+     (UPPER is then a plain directory again): where a build writes the layer out, as root of
+     the user namespace that owns the files.  It runs in a child: what it returns to the
+     caller goes through memory the caller shares with it (mmap MAP_SHARED).  */
+  int (*after) (void *arg, struct husk_error **err);
+  void *after_arg;
 };
 
 /* Copy C->sel into the new layer C->upper as the rules above say.  Runs in a child (in a new

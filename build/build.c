@@ -1,0 +1,1466 @@
+/* husk build: the stages, their steps, the cache, the image (build.h).  */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "build.h"
+#include "cache.h"
+#include "cleanup.h"
+#include "container.h"
+#include "context.h"
+#include "copyin.h"
+#include "create.h"
+#include "dockerfile.h"
+#include "expand.h"
+#include "ignore.h"
+#include "image.h"
+#include "imageconfig.h"
+#include "imagenew.h"
+#include "json.h"
+#include "layerout.h"
+#include "manifest.h"
+#include "record.h"
+#include "remove.h"
+#include "rundir.h"
+#include "store.h"
+#include "timestamp.h"
+#include "unpack.h"
+#include "userns.h"
+#include "util.h"
+#include "banned.h"
+
+#define DOCKERFILE_MAX (16 * 1024 * 1024)
+#define CONFIG_MAX (8 * 1024 * 1024)
+
+/* Docker's default SHELL.  */
+static char *const default_shell[] = { "/bin/sh", "-c", NULL };
+
+/* One layer of the image being built: what the manifest says of it and where it is.  */
+struct layer
+{
+  char *chain_id;
+  char *digest;
+  char *media_type;
+  int64_t size;
+};
+
+struct stage_result
+{
+  bool built;
+  struct husk_oci_config cfg;
+  struct layer *layers;
+  size_t n_layers;
+  char key[HUSK_DIGEST_LEN + 1];
+  char *image_id; /* The base image's "sha256:HEX" (what RUN containers' records name).  */
+};
+
+struct build
+{
+  struct husk_store *s;
+  const struct husk_build_opts *o;
+  struct husk_dockerfile *df;
+  const char *df_name;
+  struct husk_ignore *ig;
+  struct husk_ctx *ctx;
+  char **global_args; /* "NAME=VALUE", or "NAME" declared without a value.  */
+  char **build_args;  /* --build-arg, resolved: "NAME=VALUE" (NAME alone is left out).  */
+  bool *build_arg_used;
+  struct stage_result *stages;
+  bool *needed;
+  unsigned step, n_steps;
+  char created[64];
+};
+
+/* A stage being built.  */
+struct stage_exec
+{
+  struct build *b;
+  const struct husk_df_stage *st;
+  struct stage_result *r;
+  char **args;   /* The stage's ARGs: "NAME=VALUE" or "NAME".  */
+  bool cmd_set;  /* CMD given in this stage (ENTRYPOINT then keeps it).  */
+};
+
+static void
+layers_clear (struct layer *l, size_t n)
+{
+  for (size_t i = 0; i < n; i++)
+    {
+      free (l[i].chain_id);
+      free (l[i].digest);
+      free (l[i].media_type);
+    }
+  free (l);
+}
+
+static void
+layer_add (struct stage_result *r, const char *chain_id, const char *digest,
+           const char *media_type, int64_t size)
+{
+  r->layers = husk_xrealloc (r->layers, (r->n_layers + 1) * sizeof *r->layers);
+  r->layers[r->n_layers].chain_id = husk_xstrdup (chain_id);
+  r->layers[r->n_layers].digest = husk_xstrdup (digest);
+  r->layers[r->n_layers].media_type = husk_xstrdup (media_type);
+  r->layers[r->n_layers].size = size;
+  r->n_layers++;
+}
+
+/* The value of NAME in V ("NAME=VALUE" entries; "NAME" alone is declared, unset).  */
+static const char *
+kv_get (char *const *v, const char *name, bool *declared)
+{
+  size_t n = strlen (name);
+  const char *found = NULL;
+
+  for (size_t i = 0; v && v[i]; i++)
+    if (strncmp (v[i], name, n) == 0 && (v[i][n] == '=' || v[i][n] == '\0'))
+      {
+        if (declared)
+          *declared = true;
+        found = v[i][n] == '=' ? v[i] + n + 1 : NULL;
+      }
+  return found;
+}
+
+/* Set NAME to VALUE (NULL: declared, no value) in *V, replacing an earlier NAME.  */
+static void
+kv_set (char ***v, const char *name, const char *value)
+{
+  size_t n = strlen (name);
+  char *e = value ? husk_strdup_printf ("%s=%s", name, value) : husk_xstrdup (name);
+
+  for (size_t i = 0; *v && (*v)[i]; i++)
+    if (strncmp ((*v)[i], name, n) == 0 && ((*v)[i][n] == '=' || (*v)[i][n] == '\0'))
+      {
+        free ((*v)[i]);
+        (*v)[i] = e;
+        return;
+      }
+  husk_strv_append (v, e);
+  free (e);
+}
+
+/* A build argument the user gave: the value, marking it used.  */
+static const char *
+build_arg (struct build *b, const char *name)
+{
+  size_t n = strlen (name);
+
+  for (size_t i = husk_strv_len (b->build_args); i-- > 0;)
+    if (strncmp (b->build_args[i], name, n) == 0 && b->build_args[i][n] == '=')
+      {
+        b->build_arg_used[i] = true;
+        return b->build_args[i] + n + 1;
+      }
+  return NULL;
+}
+
+/* Lookup for FROM lines: the global ARGs.  */
+static bool
+lookup_global (const char *name, const char **ret, void *data)
+{
+  struct build *b = data;
+  const char *v = kv_get (b->global_args, name, NULL);
+
+  if (v == NULL)
+    return false;
+  *ret = v;
+  return true;
+}
+
+/* Lookup inside a stage: ENV wins over ARG (the Dockerfile reference, "Using ARG
+   variables").  */
+static bool
+lookup_stage (const char *name, const char **ret, void *data)
+{
+  struct stage_exec *x = data;
+  const char *v = kv_get (x->r->cfg.config.env, name, NULL);
+
+  if (v == NULL)
+    v = kv_get (x->args, name, NULL);
+  if (v == NULL)
+    return false;
+  *ret = v;
+  return true;
+}
+
+static void
+say (struct build *b, const char *fmt, ...) __attribute__ ((format (printf, 2, 3)));
+static void
+say (struct build *b, const char *fmt, ...)
+{
+  va_list ap;
+
+  if (b->o->progress == NULL)
+    return;
+  va_start (ap, fmt);
+  vfprintf (b->o->progress, fmt, ap);
+  va_end (ap);
+  fputc ('\n', b->o->progress);
+  fflush (b->o->progress);
+}
+
+/* "Dockerfile:LINE: KEYWORD: " before *ERR's message.  */
+static int
+step_error (struct build *b, const struct husk_df_instr *in, struct husk_error **err)
+{
+  return husk_error_wrap (err, "%s:%u: %s", b->df_name, in->line, in->keyword);
+}
+
+static int
+expand_word (struct stage_exec *x, const char *word, char **ret, struct husk_error **err)
+{
+  return husk_expand_word (word, x->b->df->escape, lookup_stage, x, ret, NULL, err);
+}
+
+/* ---------------------------------------------------------------- base images  */
+
+/* A deep copy of a config (its members are all owned: write it and read it back).  */
+static int
+config_copy (const struct husk_oci_config *from, struct husk_oci_config *to,
+             struct husk_error **err)
+{
+  size_t len;
+  cleanup_free char *buf = husk_oci_config_write (from, &len);
+
+  return husk_oci_config_parse (buf, len, to, err);
+}
+
+static void
+scratch_config (struct husk_oci_config *c)
+{
+  memset (c, 0, sizeof *c);
+  c->architecture = husk_xstrdup (husk_host_arch ());
+  c->os = husk_xstrdup ("linux");
+  c->rootfs_type = husk_xstrdup ("layers");
+  c->diff_ids = husk_xcalloc (1, sizeof (char *));
+}
+
+/* The image REF from the store: its config and layers into R.  */
+static int
+base_from_image (struct build *b, const char *ref, struct stage_result *r,
+                 struct husk_error **err)
+{
+  struct husk_image_list list = { 0 };
+  const struct husk_image *img;
+  cleanup_free char *cbuf = NULL, *mbuf = NULL;
+  struct husk_manifest m = { 0 };
+  size_t clen, mlen, n;
+  int rc = -1;
+
+  if (husk_images_load (b->s, &list, err) < 0)
+    return -1;
+  img = husk_images_lookup (&list, ref, err);
+  if (img == NULL)
+    {
+      husk_error_wrap (err, "base image (husk pull it first; husk build does not pull yet)");
+      goto out;
+    }
+  if (husk_store_read_blob (b->s, img->config, CONFIG_MAX, &cbuf, &clen, err) < 0
+      || husk_oci_config_parse (cbuf, clen, &r->cfg, err) < 0
+      || husk_store_read_blob (b->s, img->manifest, CONFIG_MAX, &mbuf, &mlen, err) < 0
+      || husk_manifest_parse (mbuf, mlen, &m, err) < 0)
+    {
+      husk_error_wrap (err, "image \"%s\"", ref);
+      goto out;
+    }
+  n = husk_strv_len (img->layers);
+  if (m.n_layers != n || husk_strv_len (r->cfg.diff_ids) != n)
+    {
+      husk_error_set (err, 0, "image \"%s\": its manifest, config and record disagree on its layers",
+                      ref);
+      goto out;
+    }
+  for (size_t i = 0; i < n; i++)
+    layer_add (r, img->layers[i], m.layers[i].digest,
+               m.layers[i].media_type ? m.layers[i].media_type : HUSK_MT_OCI_LAYER_GZIP,
+               m.layers[i].size);
+  r->image_id = husk_strdup_printf ("sha256:%s", img->id);
+  {
+    cleanup_free char *text = husk_strdup_printf ("FROM image sha256:%s", img->id);
+    husk_build_key ("", text, r->key);
+  }
+  rc = 0;
+out:
+  husk_manifest_clear (&m);
+  husk_images_clear (&list);
+  return rc;
+}
+
+/* ---------------------------------------------------------------- layers out  */
+
+/* What a layer write in a child (a user namespace) hands back: shared memory.  */
+struct written_shared
+{
+  struct husk_layer_written w;
+  char staged[PATH_MAX];
+  bool done;
+};
+
+struct write_job
+{
+  struct build *b;
+  const char *dir; /* Relative to the store's root.  */
+  const char *parent_chain;
+  struct written_shared *out;
+  struct husk_ctr_rm *rm; /* Also remove this container's files (RUN), or NULL.  */
+};
+
+static int
+write_layer (void *arg, struct husk_error **err)
+{
+  struct write_job *j = arg;
+  struct husk_layer_write_opts wo = {
+    .mode = HUSK_LAYER_WRITE_MOVE,
+    .rootless = j->b->o->map != NULL,
+    .clamp_mtime = j->b->o->timestamp,
+    .gzip_level = 1,
+    .parent_chain_id = j->parent_chain,
+  };
+  cleanup_free char *staged = NULL;
+  int r = husk_layer_write (j->b->s, husk_store_rootfd (j->b->s), j->dir, &wo, &j->out->w,
+                            &staged, err);
+
+  if (r == 0)
+    {
+      if (staged && strlen (staged) < sizeof j->out->staged)
+        strcpy (j->out->staged, staged);
+      j->out->done = true;
+    }
+  if (j->rm)
+    {
+      cleanup_error struct husk_error *rmerr = NULL;
+      husk_ctr_remove_files (j->rm, &rmerr);
+    }
+  return r;
+}
+
+static struct written_shared *
+shared_new (void)
+{
+  void *p = mmap (NULL, sizeof (struct written_shared), PROT_READ | PROT_WRITE,
+                  MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+  return p == MAP_FAILED ? NULL : p;
+}
+
+/* Publish what a step staged (or nothing, for an empty change) as the next layer of R, cache
+   it under KEY and write its history entry.  */
+static int
+step_publish (struct stage_exec *x, const char *key, const struct written_shared *ws,
+              struct husk_error **err)
+{
+  struct build *b = x->b;
+  struct husk_build_cached c = { 0 };
+
+  if (ws->staged[0] == '\0')
+    c.empty = true;
+  else
+    {
+      struct husk_layer_desc d = {
+        .digest = ws->w.digest,
+        .size = ws->w.size,
+        .media_type = HUSK_MT_OCI_LAYER_GZIP,
+        .diff_id = ws->w.diff_id,
+        .chain_id = ws->w.chain_id,
+      };
+      int r;
+      if (husk_store_lock (b->s, err) < 0)
+        return -1;
+      r = husk_layer_publish (b->s, ws->staged, &d, err);
+      husk_store_unlock (b->s);
+      if (r < 0)
+        {
+          husk_layer_discard (b->s, ws->staged);
+          return -1;
+        }
+      memcpy (c.chain_id, ws->w.chain_id, sizeof c.chain_id);
+      memcpy (c.diff_id, ws->w.diff_id, sizeof c.diff_id);
+      memcpy (c.digest, ws->w.digest, sizeof c.digest);
+      c.size = ws->w.size;
+      strcpy (c.media_type, HUSK_MT_OCI_LAYER_GZIP);
+    }
+  if (husk_build_cache_put (b->s, key, &c, err) < 0)
+    return -1;
+  return 0;
+}
+
+/* Apply a layer step's result C (new or cached) to R.  */
+static void
+step_apply (struct stage_exec *x, const struct husk_build_cached *c, const char *created_by)
+{
+  struct stage_result *r = x->r;
+
+  if (!c->empty)
+    {
+      layer_add (r, c->chain_id, c->digest, c->media_type, c->size);
+      husk_strv_append (&r->cfg.diff_ids, c->diff_id);
+    }
+  husk_oci_config_add_history (&r->cfg, x->b->created, created_by, NULL, NULL, c->empty);
+}
+
+static char **
+lowerdirs (struct build *b, const struct stage_result *r, struct husk_error **err)
+{
+  char **v = husk_xcalloc (1, sizeof (char *));
+
+  for (size_t i = 0; i < r->n_layers; i++)
+    {
+      cleanup_free char *d = husk_store_layer_dir (b->s, r->layers[i].chain_id, err);
+      if (d == NULL)
+        {
+          husk_strv_free (v);
+          return NULL;
+        }
+      husk_strv_append (&v, d);
+    }
+  return v;
+}
+
+/* The mode of the top layer's root, which a new layer's root keeps.  */
+static mode_t
+top_mode (struct build *b, const struct stage_result *r)
+{
+  struct stat st;
+
+  if (r->n_layers > 0)
+    {
+      cleanup_free char *rel = husk_store_layer_relpath (r->layers[r->n_layers - 1].chain_id);
+      if (fstatat (husk_store_rootfd (b->s), rel, &st, 0) == 0)
+        return st.st_mode & 07777;
+    }
+  return 0755;
+}
+
+/* ---------------------------------------------------------------- COPY  */
+
+static enum husk_ctx_filter
+ignore_filter (void *arg, const char *path, bool is_dir)
+{
+  struct husk_ignore *ig = arg;
+
+  if (!husk_ignore_match (ig, path))
+    return HUSK_CTX_INCLUDE;
+  if (is_dir && husk_ignore_must_walk (ig, path))
+    return HUSK_CTX_EXCLUDE_WALK;
+  return HUSK_CTX_EXCLUDE;
+}
+
+static int
+parse_chmod (const char *s, int *ret)
+{
+  char *end;
+  long v;
+
+  errno = 0;
+  v = strtol (s, &end, 8);
+  if (errno || *s == '\0' || *end != '\0' || v < 0 || v > 07777)
+    return -1;
+  *ret = (int) v;
+  return 0;
+}
+
+static int
+do_copy (struct stage_exec *x, const struct husk_df_instr *in, struct husk_error **err)
+{
+  struct build *b = x->b;
+  const char *from = husk_df_flag (in, "from");
+  const char *chown_raw = husk_df_flag (in, "chown");
+  const char *chmod_raw = husk_df_flag (in, "chmod");
+  cleanup_free char *chown = NULL, *chmod_s = NULL, *dest = NULL, *text = NULL;
+  cleanup_free char *tmp = NULL, *upper = NULL, *work = NULL, *mnt = NULL, *abs = NULL;
+  cleanup_free char *created_by = NULL;
+  cleanup_strv char **srcs = husk_xcalloc (1, sizeof (char *));
+  cleanup_strv char **lowers = NULL;
+  struct husk_ctx_selection sel = { 0 };
+  struct husk_build_cached c = { 0 };
+  struct written_shared *ws = NULL;
+  char key[HUSK_DIGEST_LEN + 1];
+  int chmod_v = -1, rc = -1;
+  size_t n = in->n_args;
+
+  if (from)
+    return husk_error_set (err, 0, "--from: not supported yet");
+  if (husk_df_flag (in, "parents") || husk_df_flag (in, "exclude"))
+    return husk_error_set (err, 0, "--parents and --exclude: not supported yet");
+  if (in->kind == HUSK_DF_ADD)
+    return husk_error_set (err, 0, "not supported yet (COPY is)");
+  if (n < 2)
+    return husk_error_set (err, 0, "needs a source and a destination");
+  for (size_t i = 0; i + 1 < n; i++)
+    {
+      cleanup_free char *w = NULL;
+      if (husk_df_source_heredoc (in, in->args[i]))
+        return husk_error_set (err, 0, "a heredoc source: not supported yet");
+      if (expand_word (x, in->args[i], &w, err) < 0)
+        return -1;
+      husk_strv_append (&srcs, w);
+    }
+  if (expand_word (x, in->args[n - 1], &dest, err) < 0)
+    return -1;
+  if (chown_raw && expand_word (x, chown_raw, &chown, err) < 0)
+    return -1;
+  if (chmod_raw)
+    {
+      if (expand_word (x, chmod_raw, &chmod_s, err) < 0)
+        return -1;
+      if (parse_chmod (chmod_s, &chmod_v) < 0)
+        return husk_error_set (err, 0, "--chmod \"%s\": not an octal mode", chmod_s);
+    }
+  if (husk_ctx_select (b->ctx, srcs, n - 1, &sel, err) < 0)
+    return -1;
+
+  {
+    cleanup_free char *joined = NULL;
+    for (size_t i = 0; srcs[i]; i++)
+      {
+        char *next = husk_strdup_printf ("%s%s%s", joined ? joined : "", joined ? " " : "",
+                                         srcs[i]);
+        free (joined);
+        joined = next;
+      }
+    created_by = husk_strdup_printf ("COPY %s%s%s%s%s %s", chown ? "--chown=" : "",
+                                     chown ? chown : "", chown ? " " : "",
+                                     chmod_s ? "--chmod=" : "", chmod_s ? chmod_s : "", joined);
+    {
+      char *fix = husk_strdup_printf ("%s%s%s", created_by, chmod_s ? " " : "", dest);
+      free (created_by);
+      created_by = fix;
+    }
+  }
+  text = husk_strdup_printf ("COPY chown=%s chmod=%d workdir=%s dest=%s n=%zu sources=%s",
+                             chown ? chown : "", chmod_v,
+                             x->r->cfg.config.working_dir ? x->r->cfg.config.working_dir : "/",
+                             dest, n - 1, sel.hash);
+  husk_build_key (x->r->key, text, key);
+  if (!b->o->no_cache && husk_build_cache_get (b->s, key, &c))
+    {
+      say (b, "--> Using cache %s", c.empty ? "(no change)" : husk_digest_hex (c.chain_id));
+      step_apply (x, &c, created_by);
+      memcpy (x->r->key, key, sizeof key);
+      husk_ctx_selection_clear (&sel);
+      return 0;
+    }
+
+  if (husk_store_mkdtemp (b->s, "build-copy-", &tmp, err) < 0)
+    goto out;
+  upper = husk_strdup_printf ("%s/upper", tmp);
+  work = husk_strdup_printf ("%s/work", tmp);
+  mnt = husk_strdup_printf ("%s/mnt", tmp);
+  if (mkdirat (husk_store_rootfd (b->s), upper, 0755) < 0
+      || fchmodat (husk_store_rootfd (b->s), upper, top_mode (b, x->r), 0) < 0
+      || mkdirat (husk_store_rootfd (b->s), work, 0700) < 0
+      || mkdirat (husk_store_rootfd (b->s), mnt, 0700) < 0)
+    {
+      husk_error_set (err, errno, "build: the step's directories");
+      goto out;
+    }
+  lowers = lowerdirs (b, x->r, err);
+  if (lowers == NULL)
+    goto out;
+  ws = shared_new ();
+  if (ws == NULL)
+    {
+      husk_error_set (err, errno, "build: mmap");
+      goto out;
+    }
+  {
+    cleanup_free char *a_upper
+        = husk_strdup_printf ("%s/%s", husk_store_root (b->s), upper);
+    cleanup_free char *a_work = husk_strdup_printf ("%s/%s", husk_store_root (b->s), work);
+    cleanup_free char *a_mnt = husk_strdup_printf ("%s/%s", husk_store_root (b->s), mnt);
+    struct write_job job = {
+      .b = b,
+      .dir = upper,
+      .parent_chain = x->r->n_layers ? x->r->layers[x->r->n_layers - 1].chain_id : NULL,
+      .out = ws,
+    };
+    struct husk_build_copy req = {
+      .ctx = b->ctx,
+      .sel = &sel,
+      .n_written = n - 1,
+      .lowerdirs = lowers,
+      .upper = a_upper,
+      .work = a_work,
+      .mountpoint = a_mnt,
+      .map = b->o->map,
+      .dest = dest,
+      .workdir = x->r->cfg.config.working_dir,
+      .chown = chown,
+      .chmod = chmod_v,
+      .after = write_layer,
+      .after_arg = &job,
+    };
+    if (husk_build_copy_run (&req, err) < 0)
+      goto out;
+  }
+  if (!ws->done)
+    {
+      husk_error_set (err, 0, "build: the layer was not written");
+      goto out;
+    }
+  if (step_publish (x, key, ws, err) < 0)
+    goto out;
+  c.empty = ws->staged[0] == '\0';
+  memcpy (c.chain_id, ws->w.chain_id, sizeof c.chain_id);
+  memcpy (c.diff_id, ws->w.diff_id, sizeof c.diff_id);
+  memcpy (c.digest, ws->w.digest, sizeof c.digest);
+  c.size = ws->w.size;
+  strcpy (c.media_type, HUSK_MT_OCI_LAYER_GZIP);
+  step_apply (x, &c, created_by);
+  memcpy (x->r->key, key, sizeof key);
+  say (b, "--> %s", c.empty ? "(no change)" : husk_digest_hex (c.chain_id));
+  rc = 0;
+out:
+  if (tmp)
+    husk_layer_discard (b->s, tmp);
+  if (ws)
+    munmap (ws, sizeof *ws);
+  husk_ctx_selection_clear (&sel);
+  return rc;
+}
+
+/* ---------------------------------------------------------------- RUN  */
+
+/* JSON array text of V: what a key and a history entry say of an exec form.  */
+static char *
+json_strv (char *const *v)
+{
+  husk_jgen *g = husk_jgen_new (false);
+  const char *buf;
+  size_t len;
+  char *out;
+
+  husk_jgen_array_open (g);
+  for (size_t i = 0; v && v[i]; i++)
+    husk_jgen_string (g, v[i]);
+  husk_jgen_array_close (g);
+  buf = husk_jgen_buf (g, &len);
+  out = husk_xmalloc (len + 1);
+  memcpy (out, buf, len);
+  out[len] = '\0';
+  husk_jgen_free (g);
+  return out;
+}
+
+/* The command of a RUN, CMD or ENTRYPOINT: the exec form's words, or SHELL + the line.  */
+static char **
+command_of (struct stage_exec *x, const struct husk_df_instr *in)
+{
+  char **v = husk_xcalloc (1, sizeof (char *));
+  char *const *shell = x->r->cfg.config.shell && x->r->cfg.config.shell[0]
+                           ? x->r->cfg.config.shell
+                           : default_shell;
+
+  if (in->exec_form)
+    {
+      for (size_t i = 0; i < in->n_args; i++)
+        husk_strv_append (&v, in->args[i]);
+      return v;
+    }
+  for (size_t i = 0; shell[i]; i++)
+    husk_strv_append (&v, shell[i]);
+  husk_strv_append (&v, in->n_args ? in->args[0] : "");
+  return v;
+}
+
+static int
+do_run (struct stage_exec *x, const struct husk_df_instr *in, struct husk_error **err)
+{
+  struct build *b = x->b;
+  const char *net = husk_df_flag (in, "network");
+  enum husk_network network = b->o->network;
+  cleanup_strv char **argv = NULL, **env = husk_xcalloc (1, sizeof (char *));
+  cleanup_free char *text = NULL, *created_by = NULL, *argv_json = NULL, *upper = NULL;
+  cleanup_ctr struct husk_ctr *ctr = NULL;
+  struct husk_build_cached c = { 0 };
+  struct husk_image_config icfg = { 0 };
+  struct written_shared *ws = NULL;
+  cleanup_error struct husk_error *after_err = NULL;
+  char key[HUSK_DIGEST_LEN + 1];
+  int status = 0, rc = -1;
+  int saved_out = -1, saved_err = -1;
+
+  if (husk_df_flag (in, "mount"))
+    return husk_error_set (err, 0, "--mount: not supported yet");
+  if (in->n_heredocs > 0)
+    {
+      /* RUN <<EOF ... EOF: the heredoc is the script SHELL runs.  */
+      if (in->exec_form || in->n_args != 1 || husk_df_source_heredoc (in, in->args[0]) == NULL)
+        return husk_error_set (err, 0, "this heredoc form: not supported yet");
+    }
+  if (net)
+    {
+      if (strcmp (net, "none") == 0 || strcmp (net, "default") == 0)
+        network = HUSK_NETWORK_NONE;
+      else if (strcmp (net, "host") == 0)
+        network = HUSK_NETWORK_HOST;
+      else
+        return husk_error_set (err, 0, "--network \"%s\": expected none, host or default", net);
+    }
+  if (in->n_heredocs > 0)
+    {
+      char *const *shell = x->r->cfg.config.shell && x->r->cfg.config.shell[0]
+                               ? x->r->cfg.config.shell
+                               : default_shell;
+      argv = husk_xcalloc (1, sizeof (char *));
+      for (size_t i = 0; shell[i]; i++)
+        husk_strv_append (&argv, shell[i]);
+      husk_strv_append (&argv, in->heredocs[0].content);
+    }
+  else
+    argv = command_of (x, in);
+  /* The build arguments in scope with a value are the command's environment, unless ENV
+     set the same name; they are part of the key, never of the history.  */
+  for (size_t i = 0; x->args && x->args[i]; i++)
+    if (strchr (x->args[i], '=') != NULL)
+      {
+        size_t k = strcspn (x->args[i], "=");
+        cleanup_free char *name = husk_xmalloc (k + 1);
+        memcpy (name, x->args[i], k);
+        name[k] = '\0';
+        if (!husk_env_has (x->r->cfg.config.env, name))
+          husk_strv_append (&env, x->args[i]);
+      }
+  argv_json = json_strv (argv);
+  {
+    cleanup_free char *env_json = json_strv (env);
+    text = husk_strdup_printf ("RUN %s env=%s network=%d", argv_json, env_json, (int) network);
+  }
+  if (in->exec_form)
+    created_by = husk_strdup_printf ("RUN %s", argv_json);
+  else
+    created_by = husk_strdup_printf ("RUN %s", in->n_args ? in->original : "");
+  husk_build_key (x->r->key, text, key);
+  if (!b->o->no_cache && husk_build_cache_get (b->s, key, &c))
+    {
+      say (b, "--> Using cache %s", c.empty ? "(no change)" : husk_digest_hex (c.chain_id));
+      step_apply (x, &c, created_by);
+      memcpy (x->r->key, key, sizeof key);
+      return 0;
+    }
+  if (x->r->n_layers == 0)
+    return husk_error_set (err, 0, "a stage FROM scratch has nothing to run yet");
+
+  {
+    cleanup_strv char **layers = husk_xcalloc (1, sizeof (char *));
+    struct husk_create_opts co = {
+      .image = "husk-build",
+      .args = argv,
+      .entrypoint = "",
+      .env = env,
+      .network = network,
+      .durable = false,
+    };
+    for (size_t i = 0; i < x->r->n_layers; i++)
+      husk_strv_append (&layers, x->r->layers[i].chain_id);
+    icfg.env = x->r->cfg.config.env;
+    icfg.workdir = x->r->cfg.config.working_dir;
+    icfg.user = x->r->cfg.config.user;
+    if (husk_create_from_layers (b->s, &co, x->r->image_id ? x->r->image_id : "", layers, &icfg,
+                                 &ctr, err)
+        < 0)
+      return -1;
+  }
+  ws = shared_new ();
+  if (ws == NULL)
+    {
+      husk_error_set (err, errno, "build: mmap");
+      husk_ctr_remove (b->s, ctr, NULL);
+      return -1;
+    }
+  upper = husk_strdup_printf ("containers/%s/upper", ctr->id);
+  struct husk_ctr_rm rm = { .store = b->s, .id = ctr->id, .name = ctr->name };
+  struct write_job job = {
+    .b = b,
+    .dir = upper,
+    .parent_chain = x->r->layers[x->r->n_layers - 1].chain_id,
+    .out = ws,
+    .rm = &rm,
+  };
+  ctr->spec.after_fn = write_layer;
+  ctr->spec.after_arg = &job;
+  ctr->spec.after_err = &after_err;
+  if (b->o->progress == NULL)
+    {
+      /* -q: the steps' output goes nowhere.  */
+      int null = open ("/dev/null", O_WRONLY | O_CLOEXEC);
+      saved_out = dup (STDOUT_FILENO);
+      saved_err = dup (STDERR_FILENO);
+      if (null >= 0)
+        {
+          dup2 (null, STDOUT_FILENO);
+          dup2 (null, STDERR_FILENO);
+          close (null);
+        }
+    }
+  else
+    fflush (b->o->progress);
+  rc = husk_container_run (&ctr->spec, NULL, NULL, &status, err);
+  if (saved_out >= 0)
+    {
+      dup2 (saved_out, STDOUT_FILENO);
+      close (saved_out);
+    }
+  if (saved_err >= 0)
+    {
+      dup2 (saved_err, STDERR_FILENO);
+      close (saved_err);
+    }
+  husk_ctr_remove_rundir (ctr);
+  if (rc < 0)
+    {
+      husk_ctr_remove (b->s, ctr, NULL);
+      goto out;
+    }
+  rc = -1;
+  if (status != 0)
+    {
+      if (ws->staged[0])
+        husk_layer_discard (b->s, ws->staged);
+      husk_error_set (err, 0, "%s: exited with status %d", argv_json, status);
+      goto out;
+    }
+  if (after_err || !ws->done)
+    {
+      husk_error_set (err, 0, "the step's layer: %s",
+                      after_err ? after_err->msg : "not written");
+      goto out;
+    }
+  if (step_publish (x, key, ws, err) < 0)
+    goto out;
+  c.empty = ws->staged[0] == '\0';
+  memcpy (c.chain_id, ws->w.chain_id, sizeof c.chain_id);
+  memcpy (c.diff_id, ws->w.diff_id, sizeof c.diff_id);
+  memcpy (c.digest, ws->w.digest, sizeof c.digest);
+  c.size = ws->w.size;
+  strcpy (c.media_type, HUSK_MT_OCI_LAYER_GZIP);
+  step_apply (x, &c, created_by);
+  memcpy (x->r->key, key, sizeof key);
+  say (b, "--> %s", c.empty ? "(no change)" : husk_digest_hex (c.chain_id));
+  rc = 0;
+out:
+  if (ws)
+    munmap (ws, sizeof *ws);
+  return rc;
+}
+
+/* ---------------------------------------------------------------- the other instructions  */
+
+/* A metadata step: its key, and its history entry (empty_layer).  */
+static void
+meta_done (struct stage_exec *x, const char *text, bool history)
+{
+  char key[HUSK_DIGEST_LEN + 1];
+
+  husk_build_key (x->r->key, text, key);
+  memcpy (x->r->key, key, sizeof key);
+  if (history)
+    husk_oci_config_add_history (&x->r->cfg, x->b->created, text, NULL, NULL, true);
+}
+
+static void
+strmap_set (char ***m, const char *key, const char *value)
+{
+  for (size_t i = 0; *m && (*m)[i] && (*m)[i + 1]; i += 2)
+    if (strcmp ((*m)[i], key) == 0)
+      {
+        free ((*m)[i + 1]);
+        (*m)[i + 1] = husk_xstrdup (value);
+        return;
+      }
+  husk_strv_append (m, key);
+  husk_strv_append (m, value);
+}
+
+static void
+set_add (char ***v, const char *s)
+{
+  if (!husk_strv_contains (*v, s))
+    husk_strv_append (v, s);
+}
+
+/* "/a/b/../c" cleaned, relative to BASE when not absolute.  */
+static char *
+abs_path (const char *base, const char *p)
+{
+  cleanup_free char *joined
+      = p[0] == '/' ? husk_xstrdup (p) : husk_strdup_printf ("%s/%s", base ? base : "/", p);
+  cleanup_free char *copy = husk_xstrdup (joined);
+  char *out = husk_xmalloc (strlen (joined) + 2);
+  size_t len = 0;
+  char *save = NULL;
+
+  for (char *t = strtok_r (copy, "/", &save); t; t = strtok_r (NULL, "/", &save))
+    {
+      if (strcmp (t, ".") == 0)
+        continue;
+      if (strcmp (t, "..") == 0)
+        {
+          while (len > 0 && out[len - 1] != '/')
+            len--;
+          if (len > 0)
+            len--;
+          continue;
+        }
+      out[len++] = '/';
+      memcpy (out + len, t, strlen (t));
+      len += strlen (t);
+    }
+  if (len == 0)
+    out[len++] = '/';
+  out[len] = '\0';
+  return out;
+}
+
+static int
+do_kvs (struct stage_exec *x, const struct husk_df_instr *in, struct husk_error **err)
+{
+  cleanup_free char *text = husk_xstrdup (in->keyword);
+
+  for (size_t i = 0; i < in->n_kvs; i++)
+    {
+      cleanup_free char *k = NULL, *v = NULL;
+      char *next;
+      if (expand_word (x, in->kvs[i].key, &k, err) < 0
+          || (in->kvs[i].value && expand_word (x, in->kvs[i].value, &v, err) < 0))
+        return -1;
+      if (in->kind == HUSK_DF_ENV)
+        kv_set (&x->r->cfg.config.env, k, v ? v : "");
+      else
+        strmap_set (&x->r->cfg.config.labels, k, v ? v : "");
+      next = husk_strdup_printf ("%s %s=%s", text, k, v ? v : "");
+      free (text);
+      text = next;
+    }
+  meta_done (x, text, true);
+  return 0;
+}
+
+static int
+do_arg (struct stage_exec *x, const struct husk_df_instr *in, struct husk_error **err)
+{
+  cleanup_free char *text = husk_xstrdup ("ARG");
+
+  for (size_t i = 0; i < in->n_kvs; i++)
+    {
+      const char *name = in->kvs[i].key;
+      const char *given = build_arg (x->b, name);
+      cleanup_free char *def = NULL;
+      const char *value = given;
+      char *next;
+
+      if (value == NULL && in->kvs[i].value)
+        {
+          if (expand_word (x, in->kvs[i].value, &def, err) < 0)
+            return -1;
+          value = def;
+        }
+      if (value == NULL)
+        value = kv_get (x->b->global_args, name, NULL); /* ARG NAME: the global default.  */
+      kv_set (&x->args, name, value);
+      next = husk_strdup_printf ("%s %s%s%s", text, name, value ? "=" : "", value ? value : "");
+      free (text);
+      text = next;
+    }
+  /* ARG leaves no history entry (BuildKit's images have none for it).  */
+  meta_done (x, text, false);
+  return 0;
+}
+
+static int
+do_instr (struct stage_exec *x, const struct husk_df_instr *in, struct husk_error **err)
+{
+  struct husk_runconfig *rc = &x->r->cfg.config;
+  cleanup_free char *w = NULL, *text = NULL;
+
+  switch (in->kind)
+    {
+    case HUSK_DF_RUN:
+      return do_run (x, in, err);
+    case HUSK_DF_COPY:
+    case HUSK_DF_ADD:
+      return do_copy (x, in, err);
+    case HUSK_DF_ENV:
+    case HUSK_DF_LABEL:
+      return do_kvs (x, in, err);
+    case HUSK_DF_ARG:
+      return do_arg (x, in, err);
+    case HUSK_DF_WORKDIR:
+      if (expand_word (x, in->args[0], &w, err) < 0)
+        return -1;
+      free (rc->working_dir);
+      rc->working_dir = abs_path (rc->working_dir, w);
+      text = husk_strdup_printf ("WORKDIR %s", rc->working_dir);
+      break;
+    case HUSK_DF_USER:
+      if (expand_word (x, in->args[0], &w, err) < 0)
+        return -1;
+      free (rc->user);
+      rc->user = husk_xstrdup (w);
+      text = husk_strdup_printf ("USER %s", w);
+      break;
+    case HUSK_DF_STOPSIGNAL:
+      if (expand_word (x, in->args[0], &w, err) < 0)
+        return -1;
+      free (rc->stop_signal);
+      rc->stop_signal = husk_xstrdup (w);
+      text = husk_strdup_printf ("STOPSIGNAL %s", w);
+      break;
+    case HUSK_DF_EXPOSE:
+      text = husk_xstrdup ("EXPOSE");
+      for (size_t i = 0; i < in->n_args; i++)
+        {
+          cleanup_strv char **words = NULL;
+          if (husk_expand_words (in->args[i], x->b->df->escape, lookup_stage, x, &words, NULL,
+                                 err)
+              < 0)
+            return -1;
+          for (size_t k = 0; words[k]; k++)
+            {
+              cleanup_free char *port = strchr (words[k], '/')
+                                            ? husk_xstrdup (words[k])
+                                            : husk_strdup_printf ("%s/tcp", words[k]);
+              char *next = husk_strdup_printf ("%s %s", text, port);
+              set_add (&rc->exposed_ports, port);
+              free (text);
+              text = next;
+            }
+        }
+      break;
+    case HUSK_DF_VOLUME:
+      text = husk_xstrdup ("VOLUME");
+      for (size_t i = 0; i < in->n_args; i++)
+        {
+          cleanup_free char *v = NULL;
+          char *next;
+          if (expand_word (x, in->args[i], &v, err) < 0)
+            return -1;
+          set_add (&rc->volumes, v);
+          next = husk_strdup_printf ("%s %s", text, v);
+          free (text);
+          text = next;
+        }
+      break;
+    case HUSK_DF_CMD:
+    case HUSK_DF_ENTRYPOINT:
+      {
+        char **cmd = command_of (x, in);
+        cleanup_free char *j = json_strv (cmd);
+        if (in->kind == HUSK_DF_CMD)
+          {
+            husk_strv_free (rc->cmd);
+            rc->cmd = cmd;
+            x->cmd_set = true;
+          }
+        else
+          {
+            husk_strv_free (rc->entrypoint);
+            rc->entrypoint = cmd;
+            /* The reference: ENTRYPOINT resets a CMD the base image set.  */
+            if (!x->cmd_set)
+              {
+                husk_strv_free (rc->cmd);
+                rc->cmd = NULL;
+              }
+          }
+        text = husk_strdup_printf ("%s %s", in->keyword, j);
+        break;
+      }
+    case HUSK_DF_SHELL:
+      husk_strv_free (rc->shell);
+      rc->shell = husk_xcalloc (1, sizeof (char *));
+      for (size_t i = 0; i < in->n_args; i++)
+        husk_strv_append (&rc->shell, in->args[i]);
+      {
+        cleanup_free char *j = json_strv (rc->shell);
+        text = husk_strdup_printf ("SHELL %s", j);
+      }
+      break;
+    case HUSK_DF_HEALTHCHECK:
+      husk_strv_free (rc->healthcheck.test);
+      memset (&rc->healthcheck, 0, sizeof rc->healthcheck);
+      rc->healthcheck.test = husk_xcalloc (1, sizeof (char *));
+      if (in->health.none)
+        husk_strv_append (&rc->healthcheck.test, "NONE");
+      else
+        {
+          husk_strv_append (&rc->healthcheck.test, in->exec_form ? "CMD" : "CMD-SHELL");
+          for (size_t i = 0; i < in->n_args; i++)
+            husk_strv_append (&rc->healthcheck.test, in->args[i]);
+          rc->healthcheck.interval = in->health.interval;
+          rc->healthcheck.timeout = in->health.timeout;
+          rc->healthcheck.start_period = in->health.start_period;
+          rc->healthcheck.start_interval = in->health.start_interval;
+          rc->healthcheck.retries = in->health.retries;
+        }
+      {
+        cleanup_free char *j = json_strv (rc->healthcheck.test);
+        text = husk_strdup_printf ("HEALTHCHECK %s", j);
+      }
+      break;
+    case HUSK_DF_ONBUILD:
+      husk_strv_append (&rc->on_build, in->trigger);
+      text = husk_strdup_printf ("ONBUILD %s", in->trigger);
+      break;
+    case HUSK_DF_MAINTAINER:
+      free (x->r->cfg.author);
+      x->r->cfg.author = husk_xstrdup (in->args[0]);
+      text = husk_strdup_printf ("MAINTAINER %s", in->args[0]);
+      break;
+    case HUSK_DF_FROM:
+      return husk_error_set (err, 0, "FROM inside a stage");
+    }
+  meta_done (x, text, true);
+  return 0;
+}
+
+/* ---------------------------------------------------------------- stages  */
+
+static int build_stage (struct build *b, size_t i, struct husk_error **err);
+
+static int
+stage_base (struct build *b, size_t i, struct stage_result *r, struct husk_error **err)
+{
+  const struct husk_df_stage *st = &b->df->stages[i];
+  const struct husk_df_stage *ref;
+  cleanup_free char *base = NULL;
+
+  if (husk_expand_word (st->base, b->df->escape, lookup_global, b, &base, NULL, err) < 0)
+    return husk_error_wrap (err, "%s:%u: FROM", b->df_name, st->from.line);
+  if (strcmp (base, "scratch") == 0)
+    {
+      scratch_config (&r->cfg);
+      husk_build_key ("", "FROM scratch", r->key);
+      return 0;
+    }
+  ref = husk_df_stage_find (b->df, base);
+  if (ref && ref->index < i && ref->name != NULL)
+    {
+      struct stage_result *from = &b->stages[ref->index];
+      if (!from->built && build_stage (b, ref->index, err) < 0)
+        return -1;
+      if (config_copy (&from->cfg, &r->cfg, err) < 0)
+        return -1;
+      for (size_t k = 0; k < from->n_layers; k++)
+        layer_add (r, from->layers[k].chain_id, from->layers[k].digest,
+                   from->layers[k].media_type, from->layers[k].size);
+      r->image_id = from->image_id ? husk_xstrdup (from->image_id) : NULL;
+      memcpy (r->key, from->key, sizeof r->key);
+      return 0;
+    }
+  if (base_from_image (b, base, r, err) < 0)
+    return husk_error_wrap (err, "%s:%u: FROM %s", b->df_name, st->from.line, base);
+  if (r->cfg.config.on_build && r->cfg.config.on_build[0])
+    return husk_error_set (err, 0, "%s:%u: FROM %s: the image has ONBUILD triggers: not "
+                                   "supported yet",
+                           b->df_name, st->from.line, base);
+  return 0;
+}
+
+static int
+build_stage (struct build *b, size_t i, struct husk_error **err)
+{
+  const struct husk_df_stage *st = &b->df->stages[i];
+  struct stage_result *r = &b->stages[i];
+  struct stage_exec x = { .b = b, .st = st, .r = r };
+  int rc = -1;
+
+  b->step++;
+  say (b, "STEP %u/%u: %s", b->step, b->n_steps, st->from.original);
+  if (stage_base (b, i, r, err) < 0)
+    goto out;
+  if (b->o->timestamp >= 0)
+    {
+      /* A reproducible build's layers have clamped times: not those of an unclamped one.  */
+      cleanup_free char *t = husk_strdup_printf ("timestamp %lld", (long long) b->o->timestamp);
+      char key[HUSK_DIGEST_LEN + 1];
+      husk_build_key (r->key, t, key);
+      memcpy (r->key, key, sizeof key);
+    }
+  for (size_t k = 0; k < st->n_instrs; k++)
+    {
+      const struct husk_df_instr *in = &st->instrs[k];
+      b->step++;
+      say (b, "STEP %u/%u: %s", b->step, b->n_steps, in->original);
+      if (do_instr (&x, in, err) < 0)
+        {
+          step_error (b, in, err);
+          goto out;
+        }
+    }
+  r->built = true;
+  rc = 0;
+out:
+  husk_strv_free (x.args);
+  return rc;
+}
+
+/* Mark stage I and every stage it uses (FROM a stage, COPY --from a stage) as needed.  */
+static void
+mark_needed (struct build *b, size_t i)
+{
+  const struct husk_df_stage *st = &b->df->stages[i];
+  const struct husk_df_stage *ref;
+
+  if (b->needed[i])
+    return;
+  b->needed[i] = true;
+  ref = husk_df_stage_find (b->df, st->base);
+  if (ref && ref->index < i && ref->name)
+    mark_needed (b, ref->index);
+  for (size_t k = 0; k < st->n_instrs; k++)
+    {
+      const char *from = husk_df_flag (&st->instrs[k], "from");
+      if (from && (ref = husk_df_stage_find (b->df, from)) != NULL && ref->index < i)
+        mark_needed (b, ref->index);
+    }
+}
+
+static int
+read_dockerfile (const struct husk_build_opts *o, char **ret_buf, size_t *ret_len,
+                 struct husk_error **err)
+{
+  cleanup_free char *path = NULL;
+
+  if (o->dockerfile && strcmp (o->dockerfile, "-") == 0)
+    {
+      size_t cap = 65536, len = 0;
+      char *buf = husk_xmalloc (cap);
+      ssize_t n;
+      while ((n = read (STDIN_FILENO, buf + len, cap - len)) != 0)
+        {
+          if (n < 0 && errno == EINTR)
+            continue;
+          if (n < 0)
+            {
+              free (buf);
+              return husk_error_set (err, errno, "read the Dockerfile from stdin");
+            }
+          len += n;
+          if (len == cap)
+            {
+              if (cap >= DOCKERFILE_MAX)
+                {
+                  free (buf);
+                  return husk_error_set (err, 0, "Dockerfile on stdin: larger than 16 MiB");
+                }
+              cap *= 2;
+              buf = husk_xrealloc (buf, cap);
+            }
+        }
+      *ret_buf = buf;
+      *ret_len = len;
+      return 0;
+    }
+  path = o->dockerfile ? husk_xstrdup (o->dockerfile)
+                       : husk_strdup_printf ("%s/Dockerfile", o->context);
+  if (husk_read_file_at (AT_FDCWD, path, DOCKERFILE_MAX, ret_buf, ret_len, err) < 0)
+    return husk_error_wrap (err, "Dockerfile");
+  return 0;
+}
+
+/* The stat cache of this context: build-cache/contexts/HEX.json, HEX the hash of its real
+   path.  */
+static char *
+statcache_path (struct husk_store *s, const char *context)
+{
+  cleanup_free char *real = realpath (context, NULL);
+  char d[HUSK_DIGEST_LEN + 1];
+  cleanup_free char *dir = husk_strdup_printf ("%s/build-cache", husk_store_root (s));
+  cleanup_free char *cdir = husk_strdup_printf ("%s/contexts", dir);
+
+  if (real == NULL)
+    return NULL;
+  husk_sha256_buf (real, strlen (real), d);
+  mkdir (dir, 0700);
+  mkdir (cdir, 0700);
+  return husk_strdup_printf ("%s/%s.json", cdir, husk_digest_hex (d));
+}
+
+static void
+build_clear (struct build *b)
+{
+  if (b->df)
+    for (size_t i = 0; i < b->df->n_stages; i++)
+      {
+        husk_oci_config_clear (&b->stages[i].cfg);
+        layers_clear (b->stages[i].layers, b->stages[i].n_layers);
+        free (b->stages[i].image_id);
+      }
+  free (b->stages);
+  free (b->needed);
+  free (b->build_arg_used);
+  husk_strv_free (b->global_args);
+  husk_strv_free (b->build_args);
+  husk_ctx_close (b->ctx);
+  husk_ignore_free (b->ig);
+  husk_dockerfile_free (b->df);
+}
+
+int
+husk_build (struct husk_store *s, const struct husk_build_opts *o,
+            char ret_id[HUSK_DIGEST_LEN + 1], struct husk_error **err)
+{
+  struct build b = { .s = s, .o = o };
+  cleanup_free char *buf = NULL, *cache = NULL, *cfgjson = NULL;
+  cleanup_free struct husk_new_layer *nl = NULL;
+  const struct husk_df_stage *target;
+  struct stage_result *r;
+  size_t len, target_i;
+  char id[HUSK_DIGEST_HEX_LEN + 1];
+  int rc = -1;
+
+  b.df_name = o->dockerfile && strcmp (o->dockerfile, "-") != 0 ? o->dockerfile : "Dockerfile";
+  if (o->dockerfile == NULL || strcmp (o->dockerfile, "-") == 0)
+    b.df_name = "Dockerfile";
+  else
+    {
+      const char *slash = strrchr (o->dockerfile, '/');
+      b.df_name = slash ? slash + 1 : o->dockerfile;
+    }
+  if (o->timestamp >= 0)
+    {
+      struct tm tm;
+      time_t t = (time_t) o->timestamp;
+      gmtime_r (&t, &tm);
+      strftime (b.created, sizeof b.created, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    }
+  else
+    husk_now_rfc3339 (b.created, sizeof b.created);
+
+  if (read_dockerfile (o, &buf, &len, err) < 0
+      || husk_dockerfile_parse (buf, len, b.df_name, &b.df, err) < 0)
+    goto out;
+  if (husk_ignore_load (o->context, o->dockerfile && strcmp (o->dockerfile, "-") ? o->dockerfile
+                                                                                 : NULL,
+                        &b.ig, NULL, err)
+      < 0)
+    goto out;
+  cache = statcache_path (s, o->context);
+  if (husk_ctx_open (o->context, cache, ignore_filter, b.ig, &b.ctx, err) < 0)
+    goto out;
+
+  /* Build arguments: NAME=VALUE, or NAME from husk's environment.  */
+  b.build_args = husk_xcalloc (1, sizeof (char *));
+  for (size_t i = 0; o->build_args && o->build_args[i]; i++)
+    {
+      const char *a = o->build_args[i];
+      if (strchr (a, '='))
+        husk_strv_append (&b.build_args, a);
+      else if (getenv (a))
+        {
+          cleanup_free char *kv = husk_strdup_printf ("%s=%s", a, getenv (a));
+          husk_strv_append (&b.build_args, kv);
+        }
+    }
+  b.build_arg_used = husk_xcalloc (husk_strv_len (b.build_args) + 1, sizeof (bool));
+  /* The global ARGs (before the first FROM), each expanded with those before it.  */
+  b.global_args = husk_xcalloc (1, sizeof (char *));
+  {
+    static const char *const platform_args[] = { "TARGETPLATFORM", "TARGETOS", "TARGETARCH",
+                                                 "BUILDPLATFORM", "BUILDOS", "BUILDARCH", NULL };
+    const char *arch = husk_host_arch ();
+    for (size_t i = 0; platform_args[i]; i++)
+      {
+        const char *n = platform_args[i];
+        cleanup_free char *v = strstr (n, "PLATFORM") ? husk_strdup_printf ("linux/%s", arch)
+                               : strstr (n, "OS")     ? husk_xstrdup ("linux")
+                                                      : husk_xstrdup (arch);
+        kv_set (&b.global_args, n, v);
+      }
+  }
+  for (size_t i = 0; i < b.df->n_global_args; i++)
+    for (size_t k = 0; k < b.df->global_args[i].n_kvs; k++)
+      {
+        const struct husk_df_kv *kv = &b.df->global_args[i].kvs[k];
+        const char *given = build_arg (&b, kv->key);
+        cleanup_free char *def = NULL;
+        if (given == NULL && kv->value
+            && husk_expand_word (kv->value, b.df->escape, lookup_global, &b, &def, NULL, err) < 0)
+          {
+            husk_error_wrap (err, "%s:%u: ARG", b.df_name, b.df->global_args[i].line);
+            goto out;
+          }
+        kv_set (&b.global_args, kv->key, given ? given : def);
+      }
+
+  if (o->target)
+    {
+      target = husk_df_stage_find (b.df, o->target);
+      if (target == NULL)
+        {
+          husk_error_set (err, 0, "--target \"%s\": no such stage in %s", o->target, b.df_name);
+          goto out;
+        }
+    }
+  else
+    target = &b.df->stages[b.df->n_stages - 1];
+  target_i = target->index;
+  b.stages = husk_xcalloc (b.df->n_stages, sizeof *b.stages);
+  b.needed = husk_xcalloc (b.df->n_stages, sizeof *b.needed);
+  mark_needed (&b, target_i);
+  for (size_t i = 0; i <= target_i; i++)
+    if (b.needed[i])
+      b.n_steps += 1 + b.df->stages[i].n_instrs;
+
+  /* Hold the GC lock, shared, for the whole build: the layers the steps stand on and make
+     belong to no image yet, and no removal of images may take them.  */
+  if (husk_store_gc_lock (s, false, err) < 0)
+    goto out;
+  for (size_t i = 0; i <= target_i; i++)
+    if (b.needed[i] && !b.stages[i].built && build_stage (&b, i, err) < 0)
+      {
+        husk_store_gc_unlock (s);
+        goto out;
+      }
+
+  r = &b.stages[target_i];
+  free (r->cfg.created);
+  r->cfg.created = husk_xstrdup (b.created);
+  for (size_t i = 0; o->labels && o->labels[i]; i++)
+    {
+      size_t k = strcspn (o->labels[i], "=");
+      cleanup_free char *key = husk_xmalloc (k + 1);
+      memcpy (key, o->labels[i], k);
+      key[k] = '\0';
+      strmap_set (&r->cfg.config.labels, key, o->labels[i][k] ? o->labels[i] + k + 1 : "");
+    }
+  cfgjson = husk_oci_config_write (&r->cfg, &len);
+  nl = husk_xcalloc (r->n_layers + 1, sizeof *nl);
+  for (size_t i = 0; i < r->n_layers; i++)
+    nl[i] = (struct husk_new_layer){ .media_type = r->layers[i].media_type,
+                                     .digest = r->layers[i].digest,
+                                     .size = r->layers[i].size,
+                                     .chain_id = r->layers[i].chain_id };
+  rc = husk_image_new (s, cfgjson, len, nl, r->n_layers, o->tags, id, err);
+  husk_store_gc_unlock (s);
+  if (rc < 0)
+    goto out;
+  {
+    cleanup_error struct husk_error *serr = NULL;
+    if (husk_ctx_save (b.ctx, &serr) < 0 && o->progress)
+      say (&b, "warning: %s", serr->msg);
+  }
+  for (size_t i = 0; b.build_args[i]; i++)
+    if (!b.build_arg_used[i])
+      {
+        size_t k = strcspn (b.build_args[i], "=");
+        say (&b, "warning: build argument \"%.*s\" was not used", (int) k, b.build_args[i]);
+      }
+  for (size_t i = 0; o->tags && o->tags[i]; i++)
+    say (&b, "Successfully tagged %s", o->tags[i]);
+  snprintf (ret_id, HUSK_DIGEST_LEN + 1, "sha256:%s", id);
+  rc = 0;
+out:
+  build_clear (&b);
+  return rc;
+}

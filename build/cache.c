@@ -1,0 +1,131 @@
+/* The build cache's keys and entries (cache.h).  */
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cache.h"
+#include "cleanup.h"
+#include "json.h"
+#include "store.h"
+#include "util.h"
+#include "banned.h"
+
+#define CACHE_DIR "build-cache"
+
+static void
+part (struct husk_sha256 *h, const char *s)
+{
+  char n[32];
+  int k = snprintf (n, sizeof n, "%zu:", strlen (s));
+
+  husk_sha256_update (h, n, k);
+  husk_sha256_update (h, s, strlen (s));
+}
+
+void
+husk_build_key (const char *prev, const char *text, char key[HUSK_DIGEST_LEN + 1])
+{
+  cleanup_sha256 struct husk_sha256 *h = husk_sha256_new ();
+
+  part (h, "husk build step v1");
+  part (h, prev ? prev : "");
+  part (h, text);
+  husk_sha256_final (h, key);
+}
+
+static char *
+entry_path (const char *key)
+{
+  return husk_strdup_printf ("%s/%s.json", CACHE_DIR, husk_digest_hex (key));
+}
+
+static bool
+copy_digest (char *dst, const char *src)
+{
+  if (src == NULL || !husk_digest_is_sha256 (src))
+    return false;
+  memcpy (dst, src, HUSK_DIGEST_LEN + 1);
+  return true;
+}
+
+bool
+husk_build_cache_get (struct husk_store *s, const char *key, struct husk_build_cached *ret)
+{
+  cleanup_free char *path = entry_path (key);
+  cleanup_free char *buf = NULL;
+  cleanup_error struct husk_error *err = NULL;
+  struct husk_build_cached c = { 0 };
+  husk_json *root;
+  size_t len;
+  bool empty = false, ok = false;
+  const char *mt;
+
+  if (husk_read_file_at (husk_store_rootfd (s), path, 64 * 1024, &buf, &len, &err) < 0)
+    return false;
+  root = husk_json_parse (buf, len, &err);
+  if (root == NULL)
+    return false;
+  if (husk_json_bool (husk_json_get (root, "empty"), &empty) && empty)
+    {
+      c.empty = true;
+      ok = true;
+    }
+  else if (copy_digest (c.chain_id, husk_json_get_string (root, "chain_id"))
+           && copy_digest (c.diff_id, husk_json_get_string (root, "diff_id"))
+           && copy_digest (c.digest, husk_json_get_string (root, "digest"))
+           && husk_json_int64 (husk_json_get (root, "size"), &c.size) && c.size >= 0
+           && (mt = husk_json_get_string (root, "media_type")) != NULL
+           && strlen (mt) < sizeof c.media_type)
+    {
+      strcpy (c.media_type, mt);
+      /* A layer or blob removed since (husk rmi, image prune) is a miss.  */
+      ok = husk_store_has_layer (s, c.chain_id) && husk_store_has_blob (s, c.digest);
+    }
+  husk_json_free (root);
+  if (ok)
+    *ret = c;
+  return ok;
+}
+
+int
+husk_build_cache_put (struct husk_store *s, const char *key, const struct husk_build_cached *c,
+                      struct husk_error **err)
+{
+  cleanup_free char *path = entry_path (key);
+  husk_jgen *g;
+  const char *buf;
+  size_t len;
+  int r;
+
+  if (mkdirat (husk_store_rootfd (s), CACHE_DIR, 0700) < 0 && errno != EEXIST)
+    return husk_error_set (err, errno, "build cache: mkdir \"%s\"", CACHE_DIR);
+  g = husk_jgen_new (false);
+  husk_jgen_map_open (g);
+  if (c->empty)
+    {
+      husk_jgen_string (g, "empty");
+      husk_jgen_bool (g, true);
+    }
+  else
+    {
+      husk_jgen_string (g, "chain_id");
+      husk_jgen_string (g, c->chain_id);
+      husk_jgen_string (g, "diff_id");
+      husk_jgen_string (g, c->diff_id);
+      husk_jgen_string (g, "digest");
+      husk_jgen_string (g, c->digest);
+      husk_jgen_string (g, "size");
+      husk_jgen_int (g, c->size);
+      husk_jgen_string (g, "media_type");
+      husk_jgen_string (g, c->media_type);
+    }
+  husk_jgen_map_close (g);
+  buf = husk_jgen_buf (g, &len);
+  r = husk_write_file_replace_at (husk_store_rootfd (s), path, buf, len, 0600, err);
+  husk_jgen_free (g);
+  return r < 0 ? husk_error_wrap (err, "build cache") : 0;
+}
