@@ -1,0 +1,738 @@
+/* .dockerignore (ignore.h): patterns read as Docker reads them, each turned into a POSIX
+   extended regular expression with the meaning Docker's Go expression has, or into the
+   exact, prefix or suffix comparison Docker uses instead of one.  */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <locale.h>
+#include <regex.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cleanup.h"
+#include "ignore.h"
+#include "strbuf.h"
+#include "utf8.h"
+#include "util.h"
+#include "banned.h"
+
+#define MAX_LINE 65535
+#define MAX_FILE (16 * 1024 * 1024)
+
+enum match_type
+{
+  MATCH_EXACT,
+  MATCH_PREFIX, /* "dir" then "**": a prefix.  */
+  MATCH_SUFFIX, /* "**x": a suffix.  */
+  MATCH_REGEX,
+};
+
+struct pattern
+{
+  char *text; /* Cleaned, without '!'.  */
+  bool exception;
+  enum match_type type;
+  regex_t re;
+};
+
+struct husk_ignore
+{
+  struct pattern *v;
+  size_t n;
+  bool has_exceptions;
+  bool prefix_exceptions_only; /* No exception pattern has a wildcard.  */
+};
+
+/* Regular expressions are compiled and run in the C locale: bytes, whatever the caller's
+   locale is.  */
+static locale_t
+c_locale (void)
+{
+  static locale_t loc;
+  if (loc == (locale_t) 0)
+    {
+      loc = newlocale (LC_ALL_MASK, "C", (locale_t) 0);
+      if (loc == (locale_t) 0)
+        abort ();
+    }
+  return loc;
+}
+
+/* Go's filepath.Clean (lexical: "a/./b/../c//" is "a/c", "" is ".").  */
+static char *
+go_clean (const char *path)
+{
+  size_t n = strlen (path), r = 0, w = 0, dotdot = 0;
+  bool rooted;
+  char *out;
+
+  if (n == 0)
+    return husk_xstrdup (".");
+  out = husk_xmalloc (n + 4);
+  rooted = path[0] == '/';
+  if (rooted)
+    {
+      out[w++] = '/';
+      r = dotdot = 1;
+    }
+  while (r < n)
+    {
+      if (path[r] == '/')
+        r++;
+      else if (path[r] == '.' && (r + 1 == n || path[r + 1] == '/'))
+        r++;
+      else if (path[r] == '.' && path[r + 1] == '.' && (r + 2 == n || path[r + 2] == '/'))
+        {
+          r += 2;
+          if (w > dotdot)
+            {
+              w--;
+              while (w > dotdot && out[w] != '/')
+                w--;
+            }
+          else if (!rooted)
+            {
+              if (w > 0)
+                out[w++] = '/';
+              out[w++] = '.';
+              out[w++] = '.';
+              dotdot = w;
+            }
+        }
+      else
+        {
+          if ((rooted && w != 1) || (!rooted && w != 0))
+            out[w++] = '/';
+          for (; r < n && path[r] != '/'; r++)
+            out[w++] = path[r];
+        }
+    }
+  if (w == 0)
+    out[w++] = '.';
+  out[w] = '\0';
+  return out;
+}
+
+/* strings.TrimSpace (unicode.IsSpace).  */
+static char *
+trim_space (const char *s, size_t n)
+{
+  size_t a = 0, end;
+
+  while (a < n)
+    {
+      size_t k = husk_utf8_space_at (s + a, n - a);
+      if (k == 0)
+        break;
+      a += k;
+    }
+  end = a;
+  for (size_t i = a; i < n;)
+    {
+      size_t k = husk_utf8_len (s + i, n - i);
+      i += k;
+      if (!husk_utf8_is_space (s + i - k, k))
+        end = i;
+    }
+  return strndup (s + a, end - a);
+}
+
+/* ---------------------------------------------------------------- classes  */
+
+/* One item of a class, as Go's filepath.Match reads it (getEsc): a character, or an escaped
+   one; '-' and ']' cannot start one.  Returns the bytes consumed, 0 when the class is bad.  */
+static size_t
+class_char (const char *s, size_t n, const char **ret_c, size_t *ret_len)
+{
+  size_t i = 0, k;
+
+  if (n == 0 || s[0] == '-' || s[0] == ']')
+    return 0;
+  if (s[0] == '\\')
+    {
+      i = 1;
+      if (i >= n)
+        return 0;
+    }
+  k = husk_utf8_len (s + i, n - i);
+  if (k == 1 && (unsigned char) s[i] >= 0x80)
+    return 0; /* Not UTF-8: Go's RuneError.  */
+  if (i + k >= n)
+    return 0; /* Nothing after it: the class is not closed.  */
+  *ret_c = s + i;
+  *ret_len = k;
+  return i + k;
+}
+
+struct klass
+{
+  bool negated;
+  bool ascii[128];
+  /* Non-ASCII single characters, as UTF-8 alternatives.  */
+  struct husk_strbuf alts;
+  bool unsupported;
+};
+
+/* The class at S ('[' already passed), N bytes left: its members in *K.  Returns the bytes
+   consumed up to and including ']', 0 when Go's Match would refuse it.  */
+static size_t
+parse_class (const char *s, size_t n, struct klass *k)
+{
+  size_t i = 0, nrange = 0;
+
+  if (i < n && s[i] == '^')
+    {
+      k->negated = true;
+      i++;
+    }
+  for (;;)
+    {
+      const char *lo, *hi;
+      size_t lol, hil, c;
+
+      if (i < n && s[i] == ']' && nrange > 0)
+        return i + 1;
+      c = class_char (s + i, n - i, &lo, &lol);
+      if (c == 0)
+        return 0;
+      i += c;
+      hi = lo;
+      hil = lol;
+      if (s[i] == '-')
+        {
+          c = class_char (s + i + 1, n - i - 1, &hi, &hil);
+          if (c == 0)
+            return 0;
+          i += 1 + c;
+        }
+      nrange++;
+      if (lol == 1 && hil == 1)
+        {
+          for (unsigned ch = (unsigned char) lo[0]; ch <= (unsigned char) hi[0]; ch++)
+            k->ascii[ch] = true;
+        }
+      else if (lol == hil && memcmp (lo, hi, lol) == 0)
+        {
+          if (k->alts.len)
+            husk_strbuf_addc (&k->alts, '|');
+          husk_strbuf_add (&k->alts, lo, lol);
+        }
+      else
+        k->unsupported = true;
+    }
+}
+
+/* The ASCII members as the inside of an ERE bracket expression, ordered so that none of them
+   is read as an operator; EXTRA (a byte range) goes before '[', '^' and '-'.  */
+static void
+emit_bracket_members (struct husk_strbuf *out, const bool *set, const char *extra)
+{
+  if (set[']'])
+    husk_strbuf_addc (out, ']');
+  for (unsigned c = 1; c < 128; c++)
+    if (set[c] && c != ']' && c != '[' && c != '^' && c != '-')
+      husk_strbuf_addc (out, (char) c);
+  if (extra)
+    husk_strbuf_adds (out, extra);
+  if (set['['])
+    husk_strbuf_addc (out, '[');
+  if (set['^'])
+    husk_strbuf_addc (out, '^');
+  if (set['-'])
+    husk_strbuf_addc (out, '-');
+}
+
+/* One character (as Go reads them: a UTF-8 sequence, or one byte that is not) outside the
+   ASCII set SET.  */
+static void
+emit_not_in (struct husk_strbuf *out, const bool *set)
+{
+  husk_strbuf_adds (out, "([^");
+  emit_bracket_members (out, set, "\xc0-\xff");
+  husk_strbuf_adds (out, "]|[\xc0-\xff][\x80-\xbf]*)");
+}
+
+static void
+emit_literal (struct husk_strbuf *out, const char *c, size_t len)
+{
+  if (len == 1 && strchr ("\\.[]()*+?{}|^$", c[0]))
+    {
+      if (c[0] == '^')
+        husk_strbuf_adds (out, "\\^");
+      else if (c[0] == ']')
+        husk_strbuf_adds (out, "[]]");
+      else
+        {
+          husk_strbuf_addc (out, '[');
+          husk_strbuf_addc (out, c[0]);
+          husk_strbuf_addc (out, ']');
+        }
+    }
+  else
+    husk_strbuf_add (out, c, len);
+}
+
+/* ---------------------------------------------------------------- patterns  */
+
+/* Check P as Go's filepath.Match does and translate it as patternmatcher does: into P->re,
+   or P->type EXACT, PREFIX or SUFFIX.  *RET_MSG: why not.  */
+static int
+compile (struct pattern *p, char **ret_msg)
+{
+  cleanup_strbuf struct husk_strbuf re = { 0 };
+  const char *s = p->text;
+  size_t n = strlen (s);
+  enum match_type type = MATCH_EXACT;
+  bool slash_set[128] = { false };
+  int r;
+
+  slash_set['/'] = true;
+  husk_strbuf_addc (&re, '^');
+  for (size_t i = 0; i < n;)
+    {
+      char c = s[i];
+      size_t k = husk_utf8_len (s + i, n - i);
+
+      if (c == '*')
+        {
+          if (i + 1 < n && s[i + 1] == '*')
+            {
+              size_t first = i;
+              i += 2;
+              if (i < n && s[i] == '/')
+                i++;
+              if (i >= n)
+                {
+                  if (type == MATCH_EXACT)
+                    type = MATCH_PREFIX;
+                  else
+                    {
+                      husk_strbuf_adds (&re, "[^\n]*");
+                      type = MATCH_REGEX;
+                    }
+                }
+              else
+                {
+                  husk_strbuf_adds (&re, "([^\n]*/)?");
+                  type = MATCH_REGEX;
+                }
+              if (first == 0)
+                type = MATCH_SUFFIX;
+              continue;
+            }
+          husk_strbuf_adds (&re, "[^/]*");
+          type = MATCH_REGEX;
+          i++;
+          continue;
+        }
+      if (c == '?')
+        {
+          emit_not_in (&re, slash_set);
+          type = MATCH_REGEX;
+          i++;
+          continue;
+        }
+      if (c == '\\')
+        {
+          if (i + 1 >= n)
+            {
+              *ret_msg = husk_xstrdup ("syntax error in pattern");
+              return -1;
+            }
+          k = husk_utf8_len (s + i + 1, n - i - 1);
+          emit_literal (&re, s + i + 1, k);
+          type = MATCH_REGEX;
+          i += 1 + k;
+          continue;
+        }
+      if (c == '[')
+        {
+          struct klass kl = { 0 };
+          size_t used = parse_class (s + i + 1, n - i - 1, &kl);
+
+          if (used == 0)
+            {
+              husk_strbuf_freep (&kl.alts);
+              *ret_msg = husk_xstrdup ("syntax error in pattern");
+              return -1;
+            }
+          if (kl.unsupported || (kl.negated && kl.alts.len))
+            {
+              husk_strbuf_freep (&kl.alts);
+              *ret_msg = husk_xstrdup ("non-ASCII ranges and negated classes with non-ASCII "
+                                       "members are not supported");
+              return -1;
+            }
+          if (kl.negated)
+            emit_not_in (&re, kl.ascii);
+          else
+            {
+              bool any = false;
+              husk_strbuf_addc (&re, '(');
+              for (unsigned ch = 1; ch < 128; ch++)
+                any = any || kl.ascii[ch];
+              if (any)
+                {
+                  bool only_caret = kl.ascii['^'];
+                  for (unsigned ch = 1; ch < 128 && only_caret; ch++)
+                    if (ch != '^' && kl.ascii[ch])
+                      only_caret = false;
+                  if (only_caret)
+                    husk_strbuf_adds (&re, "\\^");
+                  else
+                    {
+                      husk_strbuf_addc (&re, '[');
+                      emit_bracket_members (&re, kl.ascii, NULL);
+                      husk_strbuf_addc (&re, ']');
+                    }
+                }
+              if (kl.alts.len)
+                {
+                  if (any)
+                    husk_strbuf_addc (&re, '|');
+                  husk_strbuf_add (&re, kl.alts.p, kl.alts.len);
+                }
+              husk_strbuf_addc (&re, ')');
+            }
+          husk_strbuf_freep (&kl.alts);
+          type = MATCH_REGEX;
+          i += 1 + used;
+          continue;
+        }
+      if (c == ']')
+        {
+          /* Docker passes a lone ']' to Go's regexp, where it is itself.  */
+          husk_strbuf_adds (&re, "[]]");
+          type = MATCH_REGEX;
+          i++;
+          continue;
+        }
+      emit_literal (&re, s + i, k);
+      i += k;
+    }
+  p->type = type;
+  if (type != MATCH_REGEX)
+    return 0;
+  husk_strbuf_addc (&re, '$');
+  {
+    locale_t old = uselocale (c_locale ());
+    r = regcomp (&p->re, re.p, REG_EXTENDED | REG_NOSUB);
+    uselocale (old);
+  }
+  if (r != 0)
+    {
+      char buf[128];
+      regerror (r, &p->re, buf, sizeof (buf));
+      *ret_msg = husk_strdup_printf ("cannot compile: %s", buf);
+      return -1;
+    }
+  return 0;
+}
+
+static bool
+pattern_match (const struct pattern *p, const char *path, size_t len)
+{
+  size_t tl = strlen (p->text);
+
+  switch (p->type)
+    {
+    case MATCH_EXACT:
+      return len == tl && memcmp (path, p->text, len) == 0;
+    case MATCH_PREFIX:
+      return len >= tl - 2 && memcmp (path, p->text, tl - 2) == 0;
+    case MATCH_SUFFIX:
+      {
+        const char *suf = p->text + 2;
+        size_t sl = tl - 2;
+        if (len >= sl && memcmp (path + len - sl, suf, sl) == 0)
+          return true;
+        /* "**" "/foo" matches "foo" too.  */
+        return sl > 0 && suf[0] == '/' && len == sl - 1 && memcmp (path, suf + 1, len) == 0;
+      }
+    case MATCH_REGEX:
+      {
+        cleanup_free char *z = strndup (path, len);
+        locale_t old = uselocale (c_locale ());
+        int r = regexec (&p->re, z, 0, NULL, 0);
+        uselocale (old);
+        return r == 0;
+      }
+    }
+  return false;
+}
+
+void
+husk_ignore_free (struct husk_ignore *ig)
+{
+  if (ig == NULL)
+    return;
+  for (size_t i = 0; i < ig->n; i++)
+    {
+      if (ig->v[i].type == MATCH_REGEX)
+        regfree (&ig->v[i].re);
+      free (ig->v[i].text);
+    }
+  free (ig->v);
+  free (ig);
+}
+
+/* Whether an exception pattern, its trailing slash-star-star or slash-star aside, has a wildcard:
+   the walker then enters every excluded directory.  */
+static bool
+has_wildcard (const char *text)
+{
+  size_t n = strlen (text);
+  if (n >= 3 && strcmp (text + n - 3, "/**") == 0)
+    n -= 3;
+  else if (n >= 2 && strcmp (text + n - 2, "/*") == 0)
+    n -= 2;
+  for (size_t i = 0; i < n; i++)
+    if (strchr ("*[]?^\\", text[i]))
+      return true;
+  return false;
+}
+
+int
+husk_ignore_new (char *const *patterns, struct husk_ignore **ret, struct husk_error **err)
+{
+  struct husk_ignore *ig = husk_xcalloc (1, sizeof (*ig));
+
+  ig->prefix_exceptions_only = true;
+  for (size_t i = 0; patterns && patterns[i]; i++)
+    {
+      cleanup_free char *t = trim_space (patterns[i], strlen (patterns[i]));
+      cleanup_free char *c = NULL, *msg = NULL;
+      struct pattern p = { 0 };
+
+      if (t[0] == '\0')
+        continue;
+      c = go_clean (t);
+      if (c[0] == '!')
+        {
+          if (c[1] == '\0')
+            {
+              husk_ignore_free (ig);
+              return husk_error_set (err, 0, "illegal exclusion pattern: \"!\"");
+            }
+          p.exception = true;
+        }
+      p.text = husk_xstrdup (c + (p.exception ? 1 : 0));
+      if (compile (&p, &msg) < 0)
+        {
+          husk_error_set (err, 0, "pattern \"%s\": %s", patterns[i], msg);
+          free (p.text);
+          husk_ignore_free (ig);
+          return -1;
+        }
+      if (p.exception)
+        {
+          ig->has_exceptions = true;
+          if (has_wildcard (p.text))
+            ig->prefix_exceptions_only = false;
+        }
+      ig->v = husk_xrealloc (ig->v, (ig->n + 1) * sizeof (*ig->v));
+      ig->v[ig->n++] = p;
+    }
+  *ret = ig;
+  return 0;
+}
+
+int
+husk_ignore_parse (const char *buf, size_t len, struct husk_ignore **ret, struct husk_error **err)
+{
+  cleanup_strv char **patterns = husk_xcalloc (1, sizeof (char *));
+  size_t pos = 0;
+  unsigned line = 0;
+
+  while (pos < len)
+    {
+      const char *l = buf + pos, *nl = memchr (l, '\n', len - pos);
+      size_t ll = nl ? (size_t) (nl - l) : len - pos;
+      cleanup_free char *t = NULL;
+      bool invert;
+
+      pos += ll + (nl ? 1 : 0);
+      if (ll > MAX_LINE)
+        return husk_error_set (err, 0, "line %u: longer than %d bytes", line + 1, MAX_LINE);
+      if (ll > 0 && l[ll - 1] == '\r')
+        ll--;
+      if (line++ == 0 && ll >= 3 && memcmp (l, "\xef\xbb\xbf", 3) == 0)
+        {
+          l += 3;
+          ll -= 3;
+        }
+      if (ll > 0 && l[0] == '#')
+        continue;
+      if (memchr (l, '\0', ll))
+        ll = strnlen (l, ll);
+      t = trim_space (l, ll);
+      if (t[0] == '\0')
+        continue;
+      invert = t[0] == '!';
+      {
+        cleanup_free char *body = invert ? trim_space (t + 1, strlen (t + 1)) : husk_xstrdup (t);
+        cleanup_free char *out = NULL;
+
+        if (body[0] != '\0')
+          {
+            cleanup_free char *c = go_clean (body);
+            const char *s = c;
+            if (strlen (s) > 1 && s[0] == '/')
+              s++;
+            out = husk_strdup_printf ("%s%s", invert ? "!" : "", s);
+          }
+        else
+          out = husk_xstrdup (invert ? "!" : "");
+        husk_strv_append (&patterns, out);
+      }
+    }
+  return husk_ignore_new (patterns, ret, err);
+}
+
+const char *
+husk_ignore_pattern (const struct husk_ignore *ig, size_t i, bool *ret_exception)
+{
+  if (i >= ig->n)
+    return NULL;
+  if (ret_exception)
+    *ret_exception = ig->v[i].exception;
+  return ig->v[i].text;
+}
+
+bool
+husk_ignore_match (const struct husk_ignore *ig, const char *path)
+{
+  size_t len = strlen (path);
+  bool matched = false;
+  const char *slash;
+
+  if (len == 0 || strcmp (path, ".") == 0)
+    return false;
+  slash = strrchr (path, '/');
+  for (size_t i = 0; i < ig->n; i++)
+    {
+      const struct pattern *p = &ig->v[i];
+      bool m;
+
+      /* An inclusion cannot change a match, nor an exception a miss.  */
+      if (p->exception != matched)
+        continue;
+      m = pattern_match (p, path, len);
+      /* The directories above PATH, from the top.  */
+      for (const char *c = path; !m && slash && c && c <= slash; c = strchr (c + 1, '/'))
+        {
+          if (c == path)
+            continue;
+          m = pattern_match (p, path, (size_t) (c - path));
+          if (c == slash)
+            break;
+        }
+      if (m)
+        matched = !p->exception;
+    }
+  return matched;
+}
+
+bool
+husk_ignore_must_walk (const struct husk_ignore *ig, const char *dir)
+{
+  cleanup_free char *dirslash = husk_strdup_printf ("%s/", dir);
+
+  if (!ig->has_exceptions)
+    return false;
+  if (!ig->prefix_exceptions_only)
+    return true;
+  for (size_t i = 0; i < ig->n; i++)
+    {
+      cleanup_free char *t = NULL;
+      size_t n;
+
+      if (!ig->v[i].exception)
+        continue;
+      t = husk_xstrdup (ig->v[i].text);
+      n = strlen (t);
+      if (n >= 3 && strcmp (t + n - 3, "/**") == 0)
+        t[n - 3] = '\0';
+      else if (n >= 2 && strcmp (t + n - 2, "/*") == 0)
+        t[n - 2] = '\0';
+      {
+        cleanup_free char *ts = husk_strdup_printf ("%s/", t);
+        if (husk_str_has_prefix (ts, dirslash))
+          return true;
+      }
+    }
+  return false;
+}
+
+static int
+exists (const char *path, bool *ret, struct husk_error **err)
+{
+  struct stat st;
+
+  if (stat (path, &st) == 0)
+    {
+      *ret = true;
+      return 0;
+    }
+  if (errno == ENOENT || errno == ENOTDIR)
+    {
+      *ret = false;
+      return 0;
+    }
+  return husk_error_set (err, errno, "stat \"%s\"", path);
+}
+
+int
+husk_ignore_find (const char *context, const char *dockerfile, char **ret_path,
+                  struct husk_error **err)
+{
+  bool found = false;
+
+  if (dockerfile && strcmp (dockerfile, "-") != 0)
+    {
+      cleanup_free char *p = husk_strdup_printf ("%s.dockerignore", dockerfile);
+      if (exists (p, &found, err) < 0)
+        return -1;
+      if (found)
+        {
+          *ret_path = TAKE_PTR (p);
+          return 0;
+        }
+    }
+  {
+    cleanup_free char *p = husk_strdup_printf ("%s/.dockerignore", context);
+    if (exists (p, &found, err) < 0)
+      return -1;
+    *ret_path = found ? TAKE_PTR (p) : NULL;
+  }
+  return 0;
+}
+
+int
+husk_ignore_load (const char *context, const char *dockerfile, struct husk_ignore **ret,
+                  char **ret_path, struct husk_error **err)
+{
+  cleanup_free char *path = NULL, *buf = NULL;
+  size_t len = 0;
+
+  if (husk_ignore_find (context, dockerfile, &path, err) < 0)
+    return -1;
+  if (path == NULL)
+    {
+      if (husk_ignore_new (NULL, ret, err) < 0)
+        return -1;
+      if (ret_path)
+        *ret_path = NULL;
+      return 0;
+    }
+  if (husk_read_file_at (AT_FDCWD, path, MAX_FILE, &buf, &len, err) < 0
+      || husk_ignore_parse (buf, len, ret, err) < 0)
+    return husk_error_wrap (err, "\"%s\"", path);
+  if (ret_path)
+    *ret_path = TAKE_PTR (path);
+  return 0;
+}
