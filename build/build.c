@@ -86,8 +86,8 @@ struct stage_exec
   struct build *b;
   const struct husk_df_stage *st;
   struct stage_result *r;
-  char **args;   /* The stage's ARGs: "NAME=VALUE" or "NAME".  */
-  bool cmd_set;  /* CMD given in this stage (ENTRYPOINT then keeps it).  */
+  char **args;  /* The stage's ARGs: "NAME=VALUE" or "NAME".  */
+  bool cmd_set; /* CMD given in this stage (ENTRYPOINT then keeps it).  */
 };
 
 static void
@@ -103,8 +103,8 @@ layers_clear (struct layer *l, size_t n)
 }
 
 static void
-layer_add (struct stage_result *r, const char *chain_id, const char *digest,
-           const char *media_type, int64_t size)
+layer_add (struct stage_result *r, const char *chain_id, const char *digest, const char *media_type,
+           int64_t size)
 {
   r->layers = husk_xrealloc (r->layers, (r->n_layers + 1) * sizeof *r->layers);
   r->layers[r->n_layers].chain_id = husk_xstrdup (chain_id);
@@ -193,8 +193,7 @@ lookup_stage (const char *name, const char **ret, void *data)
   return true;
 }
 
-static void
-say (struct build *b, const char *fmt, ...) __attribute__ ((format (printf, 2, 3)));
+static void say (struct build *b, const char *fmt, ...) __attribute__ ((format (printf, 2, 3)));
 static void
 say (struct build *b, const char *fmt, ...)
 {
@@ -247,8 +246,7 @@ scratch_config (struct husk_oci_config *c)
 
 /* The image REF from the store: its config and layers into R.  */
 static int
-base_from_image (struct build *b, const char *ref, struct stage_result *r,
-                 struct husk_error **err)
+base_from_image (struct build *b, const char *ref, struct stage_result *r, struct husk_error **err)
 {
   struct husk_image_list list = { 0 };
   const struct husk_image *img;
@@ -276,8 +274,8 @@ base_from_image (struct build *b, const char *ref, struct stage_result *r,
   n = husk_strv_len (img->layers);
   if (m.n_layers != n || husk_strv_len (r->cfg.diff_ids) != n)
     {
-      husk_error_set (err, 0, "image \"%s\": its manifest, config and record disagree on its layers",
-                      ref);
+      husk_error_set (err, 0,
+                      "image \"%s\": its manifest, config and record disagree on its layers", ref);
       goto out;
     }
   for (size_t i = 0; i < n; i++)
@@ -302,7 +300,7 @@ out:
 struct written_shared
 {
   struct husk_layer_written w;
-  char staged[PATH_MAX];
+  bool empty; /* Nothing changed: no layer.  */
   bool done;
 };
 
@@ -315,6 +313,10 @@ struct write_job
   struct husk_ctr_rm *rm; /* Also remove this container's files (RUN), or NULL.  */
 };
 
+/* Write the step's directory out as a layer and publish it, under the store lock (what is
+   staged under tmp/ is made only while it is held: husk_store_lock sweeps the rest).  Runs
+   where the files' owners are mapped: a child in the user namespace, or husk itself as root;
+   a child shares the lock's descriptor, and releases what it took before it exits.  */
 static int
 write_layer (void *arg, struct husk_error **err)
 {
@@ -327,13 +329,29 @@ write_layer (void *arg, struct husk_error **err)
     .parent_chain_id = j->parent_chain,
   };
   cleanup_free char *staged = NULL;
-  int r = husk_layer_write (j->b->s, husk_store_rootfd (j->b->s), j->dir, &wo, &j->out->w,
-                            &staged, err);
+  int r;
 
+  if (husk_store_lock (j->b->s, err) < 0)
+    return -1;
+  r = husk_layer_write (j->b->s, husk_store_rootfd (j->b->s), j->dir, &wo, &j->out->w, &staged,
+                        err);
+  if (r == 0 && staged)
+    {
+      struct husk_layer_desc d = {
+        .digest = j->out->w.digest,
+        .size = j->out->w.size,
+        .media_type = HUSK_MT_OCI_LAYER_GZIP,
+        .diff_id = j->out->w.diff_id,
+        .chain_id = j->out->w.chain_id,
+      };
+      r = husk_layer_publish (j->b->s, staged, &d, err);
+      if (r < 0)
+        husk_layer_discard (j->b->s, staged);
+    }
+  husk_store_unlock (j->b->s);
   if (r == 0)
     {
-      if (staged && strlen (staged) < sizeof j->out->staged)
-        strcpy (j->out->staged, staged);
+      j->out->empty = staged == NULL;
       j->out->done = true;
     }
   if (j->rm)
@@ -352,45 +370,23 @@ shared_new (void)
   return p == MAP_FAILED ? NULL : p;
 }
 
-/* Publish what a step staged (or nothing, for an empty change) as the next layer of R, cache
-   it under KEY and write its history entry.  */
+/* Record what a step's layer write made (published already) in the cache under KEY, and
+   as C.  */
 static int
-step_publish (struct stage_exec *x, const char *key, const struct written_shared *ws,
-              struct husk_error **err)
+step_record (struct stage_exec *x, const char *key, const struct written_shared *ws,
+             struct husk_build_cached *c, struct husk_error **err)
 {
-  struct build *b = x->b;
-  struct husk_build_cached c = { 0 };
-
-  if (ws->staged[0] == '\0')
-    c.empty = true;
-  else
+  memset (c, 0, sizeof *c);
+  c->empty = ws->empty;
+  if (!c->empty)
     {
-      struct husk_layer_desc d = {
-        .digest = ws->w.digest,
-        .size = ws->w.size,
-        .media_type = HUSK_MT_OCI_LAYER_GZIP,
-        .diff_id = ws->w.diff_id,
-        .chain_id = ws->w.chain_id,
-      };
-      int r;
-      if (husk_store_lock (b->s, err) < 0)
-        return -1;
-      r = husk_layer_publish (b->s, ws->staged, &d, err);
-      husk_store_unlock (b->s);
-      if (r < 0)
-        {
-          husk_layer_discard (b->s, ws->staged);
-          return -1;
-        }
-      memcpy (c.chain_id, ws->w.chain_id, sizeof c.chain_id);
-      memcpy (c.diff_id, ws->w.diff_id, sizeof c.diff_id);
-      memcpy (c.digest, ws->w.digest, sizeof c.digest);
-      c.size = ws->w.size;
-      strcpy (c.media_type, HUSK_MT_OCI_LAYER_GZIP);
+      memcpy (c->chain_id, ws->w.chain_id, sizeof c->chain_id);
+      memcpy (c->diff_id, ws->w.diff_id, sizeof c->diff_id);
+      memcpy (c->digest, ws->w.digest, sizeof c->digest);
+      c->size = ws->w.size;
+      snprintf (c->media_type, sizeof c->media_type, "%s", HUSK_MT_OCI_LAYER_GZIP);
     }
-  if (husk_build_cache_put (b->s, key, &c, err) < 0)
-    return -1;
-  return 0;
+  return husk_build_cache_put (x->b->s, key, c, err);
 }
 
 /* Apply a layer step's result C (new or cached) to R.  */
@@ -485,6 +481,7 @@ do_copy (struct stage_exec *x, const struct husk_df_instr *in, struct husk_error
   struct written_shared *ws = NULL;
   char key[HUSK_DIGEST_LEN + 1];
   int chmod_v = -1, rc = -1;
+  bool locked = false;
   size_t n = in->n_args;
 
   if (from)
@@ -518,28 +515,34 @@ do_copy (struct stage_exec *x, const struct husk_df_instr *in, struct husk_error
   if (husk_ctx_select (b->ctx, srcs, n - 1, &sel, err) < 0)
     return -1;
 
+  created_by = husk_xstrdup ("COPY");
   {
-    cleanup_free char *joined = NULL;
+    char *next;
+    if (chown)
+      {
+        next = husk_strdup_printf ("%s --chown=%s", created_by, chown);
+        free (created_by);
+        created_by = next;
+      }
+    if (chmod_s)
+      {
+        next = husk_strdup_printf ("%s --chmod=%s", created_by, chmod_s);
+        free (created_by);
+        created_by = next;
+      }
     for (size_t i = 0; srcs[i]; i++)
       {
-        char *next = husk_strdup_printf ("%s%s%s", joined ? joined : "", joined ? " " : "",
-                                         srcs[i]);
-        free (joined);
-        joined = next;
+        next = husk_strdup_printf ("%s %s", created_by, srcs[i]);
+        free (created_by);
+        created_by = next;
       }
-    created_by = husk_strdup_printf ("COPY %s%s%s%s%s %s", chown ? "--chown=" : "",
-                                     chown ? chown : "", chown ? " " : "",
-                                     chmod_s ? "--chmod=" : "", chmod_s ? chmod_s : "", joined);
-    {
-      char *fix = husk_strdup_printf ("%s%s%s", created_by, chmod_s ? " " : "", dest);
-      free (created_by);
-      created_by = fix;
-    }
+    next = husk_strdup_printf ("%s %s", created_by, dest);
+    free (created_by);
+    created_by = next;
   }
-  text = husk_strdup_printf ("COPY chown=%s chmod=%d workdir=%s dest=%s n=%zu sources=%s",
-                             chown ? chown : "", chmod_v,
-                             x->r->cfg.config.working_dir ? x->r->cfg.config.working_dir : "/",
-                             dest, n - 1, sel.hash);
+  text = husk_strdup_printf (
+      "COPY chown=%s chmod=%d workdir=%s dest=%s n=%zu sources=%s", chown ? chown : "", chmod_v,
+      x->r->cfg.config.working_dir ? x->r->cfg.config.working_dir : "/", dest, n - 1, sel.hash);
   husk_build_key (x->r->key, text, key);
   if (!b->o->no_cache && husk_build_cache_get (b->s, key, &c))
     {
@@ -550,6 +553,11 @@ do_copy (struct stage_exec *x, const struct husk_df_instr *in, struct husk_error
       return 0;
     }
 
+  /* tmp/ is only worked in under the store lock (husk_store_lock sweeps it): held from here
+     to the end of the step, and shared by the copy's child, which publishes the layer.  */
+  if (husk_store_lock (b->s, err) < 0)
+    goto out;
+  locked = true;
   if (husk_store_mkdtemp (b->s, "build-copy-", &tmp, err) < 0)
     goto out;
   upper = husk_strdup_printf ("%s/upper", tmp);
@@ -573,8 +581,7 @@ do_copy (struct stage_exec *x, const struct husk_df_instr *in, struct husk_error
       goto out;
     }
   {
-    cleanup_free char *a_upper
-        = husk_strdup_printf ("%s/%s", husk_store_root (b->s), upper);
+    cleanup_free char *a_upper = husk_strdup_printf ("%s/%s", husk_store_root (b->s), upper);
     cleanup_free char *a_work = husk_strdup_printf ("%s/%s", husk_store_root (b->s), work);
     cleanup_free char *a_mnt = husk_strdup_printf ("%s/%s", husk_store_root (b->s), mnt);
     struct write_job job = {
@@ -607,14 +614,8 @@ do_copy (struct stage_exec *x, const struct husk_df_instr *in, struct husk_error
       husk_error_set (err, 0, "build: the layer was not written");
       goto out;
     }
-  if (step_publish (x, key, ws, err) < 0)
+  if (step_record (x, key, ws, &c, err) < 0)
     goto out;
-  c.empty = ws->staged[0] == '\0';
-  memcpy (c.chain_id, ws->w.chain_id, sizeof c.chain_id);
-  memcpy (c.diff_id, ws->w.diff_id, sizeof c.diff_id);
-  memcpy (c.digest, ws->w.digest, sizeof c.digest);
-  c.size = ws->w.size;
-  strcpy (c.media_type, HUSK_MT_OCI_LAYER_GZIP);
   step_apply (x, &c, created_by);
   memcpy (x->r->key, key, sizeof key);
   say (b, "--> %s", c.empty ? "(no change)" : husk_digest_hex (c.chain_id));
@@ -622,6 +623,8 @@ do_copy (struct stage_exec *x, const struct husk_df_instr *in, struct husk_error
 out:
   if (tmp)
     husk_layer_discard (b->s, tmp);
+  if (locked)
+    husk_store_unlock (b->s);
   if (ws)
     munmap (ws, sizeof *ws);
   husk_ctx_selection_clear (&sel);
@@ -656,9 +659,8 @@ static char **
 command_of (struct stage_exec *x, const struct husk_df_instr *in)
 {
   char **v = husk_xcalloc (1, sizeof (char *));
-  char *const *shell = x->r->cfg.config.shell && x->r->cfg.config.shell[0]
-                           ? x->r->cfg.config.shell
-                           : default_shell;
+  char *const *shell = x->r->cfg.config.shell && x->r->cfg.config.shell[0] ? x->r->cfg.config.shell
+                                                                           : default_shell;
 
   if (in->exec_form)
     {
@@ -735,10 +737,21 @@ do_run (struct stage_exec *x, const struct husk_df_instr *in, struct husk_error 
     cleanup_free char *env_json = json_strv (env);
     text = husk_strdup_printf ("RUN %s env=%s network=%d", argv_json, env_json, (int) network);
   }
+  /* The history shows the command as it runs, shell and all (as docker's does), never the
+     build arguments' values.  */
   if (in->exec_form)
     created_by = husk_strdup_printf ("RUN %s", argv_json);
   else
-    created_by = husk_strdup_printf ("RUN %s", in->n_args ? in->original : "");
+    {
+      cleanup_free char *joined = husk_xstrdup ("");
+      for (size_t i = 0; argv[i]; i++)
+        {
+          char *next = husk_strdup_printf ("%s%s%s", joined, i ? " " : "", argv[i]);
+          free (joined);
+          joined = next;
+        }
+      created_by = husk_strdup_printf ("RUN %s", joined);
+    }
   husk_build_key (x->r->key, text, key);
   if (!b->o->no_cache && husk_build_cache_get (b->s, key, &c))
     {
@@ -824,25 +837,17 @@ do_run (struct stage_exec *x, const struct husk_df_instr *in, struct husk_error 
   rc = -1;
   if (status != 0)
     {
-      if (ws->staged[0])
-        husk_layer_discard (b->s, ws->staged);
+      /* Its layer was published by then: it stays, unused, for image prune to take.  */
       husk_error_set (err, 0, "%s: exited with status %d", argv_json, status);
       goto out;
     }
   if (after_err || !ws->done)
     {
-      husk_error_set (err, 0, "the step's layer: %s",
-                      after_err ? after_err->msg : "not written");
+      husk_error_set (err, 0, "the step's layer: %s", after_err ? after_err->msg : "not written");
       goto out;
     }
-  if (step_publish (x, key, ws, err) < 0)
+  if (step_record (x, key, ws, &c, err) < 0)
     goto out;
-  c.empty = ws->staged[0] == '\0';
-  memcpy (c.chain_id, ws->w.chain_id, sizeof c.chain_id);
-  memcpy (c.diff_id, ws->w.diff_id, sizeof c.diff_id);
-  memcpy (c.digest, ws->w.digest, sizeof c.digest);
-  c.size = ws->w.size;
-  strcpy (c.media_type, HUSK_MT_OCI_LAYER_GZIP);
   step_apply (x, &c, created_by);
   memcpy (x->r->key, key, sizeof key);
   say (b, "--> %s", c.empty ? "(no change)" : husk_digest_hex (c.chain_id));
@@ -1020,8 +1025,7 @@ do_instr (struct stage_exec *x, const struct husk_df_instr *in, struct husk_erro
       for (size_t i = 0; i < in->n_args; i++)
         {
           cleanup_strv char **words = NULL;
-          if (husk_expand_words (in->args[i], x->b->df->escape, lookup_stage, x, &words, NULL,
-                                 err)
+          if (husk_expand_words (in->args[i], x->b->df->escape, lookup_stage, x, &words, NULL, err)
               < 0)
             return -1;
           for (size_t k = 0; words[k]; k++)
@@ -1151,8 +1155,8 @@ stage_base (struct build *b, size_t i, struct stage_result *r, struct husk_error
       if (config_copy (&from->cfg, &r->cfg, err) < 0)
         return -1;
       for (size_t k = 0; k < from->n_layers; k++)
-        layer_add (r, from->layers[k].chain_id, from->layers[k].digest,
-                   from->layers[k].media_type, from->layers[k].size);
+        layer_add (r, from->layers[k].chain_id, from->layers[k].digest, from->layers[k].media_type,
+                   from->layers[k].size);
       r->image_id = from->image_id ? husk_xstrdup (from->image_id) : NULL;
       memcpy (r->key, from->key, sizeof r->key);
       return 0;
@@ -1160,8 +1164,9 @@ stage_base (struct build *b, size_t i, struct stage_result *r, struct husk_error
   if (base_from_image (b, base, r, err) < 0)
     return husk_error_wrap (err, "%s:%u: FROM %s", b->df_name, st->from.line, base);
   if (r->cfg.config.on_build && r->cfg.config.on_build[0])
-    return husk_error_set (err, 0, "%s:%u: FROM %s: the image has ONBUILD triggers: not "
-                                   "supported yet",
+    return husk_error_set (err, 0,
+                           "%s:%u: FROM %s: the image has ONBUILD triggers: not "
+                           "supported yet",
                            b->df_name, st->from.line, base);
   return 0;
 }
@@ -1307,8 +1312,8 @@ build_clear (struct build *b)
 }
 
 int
-husk_build (struct husk_store *s, const struct husk_build_opts *o,
-            char ret_id[HUSK_DIGEST_LEN + 1], struct husk_error **err)
+husk_build (struct husk_store *s, const struct husk_build_opts *o, char ret_id[HUSK_DIGEST_LEN + 1],
+            struct husk_error **err)
 {
   struct build b = { .s = s, .o = o };
   cleanup_free char *buf = NULL, *cache = NULL, *cfgjson = NULL;
@@ -1340,9 +1345,9 @@ husk_build (struct husk_store *s, const struct husk_build_opts *o,
   if (read_dockerfile (o, &buf, &len, err) < 0
       || husk_dockerfile_parse (buf, len, b.df_name, &b.df, err) < 0)
     goto out;
-  if (husk_ignore_load (o->context, o->dockerfile && strcmp (o->dockerfile, "-") ? o->dockerfile
-                                                                                 : NULL,
-                        &b.ig, NULL, err)
+  if (husk_ignore_load (o->context,
+                        o->dockerfile && strcmp (o->dockerfile, "-") ? o->dockerfile : NULL, &b.ig,
+                        NULL, err)
       < 0)
     goto out;
   cache = statcache_path (s, o->context);
@@ -1366,8 +1371,9 @@ husk_build (struct husk_store *s, const struct husk_build_opts *o,
   /* The global ARGs (before the first FROM), each expanded with those before it.  */
   b.global_args = husk_xcalloc (1, sizeof (char *));
   {
-    static const char *const platform_args[] = { "TARGETPLATFORM", "TARGETOS", "TARGETARCH",
-                                                 "BUILDPLATFORM", "BUILDOS", "BUILDARCH", NULL };
+    static const char *const platform_args[]
+        = { "TARGETPLATFORM", "TARGETOS",  "TARGETARCH", "BUILDPLATFORM",
+            "BUILDOS",        "BUILDARCH", NULL };
     const char *arch = husk_host_arch ();
     for (size_t i = 0; platform_args[i]; i++)
       {

@@ -24,23 +24,23 @@ struct husk_idmap;
 
 struct husk_build_opts
 {
-  const char *context;      /* The context directory.  */
-  const char *dockerfile;   /* Its path; NULL: CONTEXT/Dockerfile; "-": read from stdin.  */
-  char *const *tags;        /* -t NAME, NULL-terminated (may be NULL): full references
-                               (husk_image_name_for_tag).  */
-  char *const *build_args;  /* --build-arg "NAME=VALUE" (or "NAME": the value from husk's
-                               environment, unset when it has none), in order; a later NAME
-                               wins.  May be NULL.  */
-  char *const *labels;      /* --label "KEY=VALUE", set on the final image.  May be NULL.  */
-  const char *target;       /* --target STAGE, or NULL: the last stage.  */
-  bool no_cache;            /* --no-cache: every step runs (and is cached anew).  */
-  enum husk_network network; /* RUN steps' network (--network); a RUN --network wins.  */
-  int64_t timestamp;        /* --timestamp or SOURCE_DATE_EPOCH, in seconds since the epoch:
-                               every created time, and file times clamped to it; -1: none.  */
+  const char *context;          /* The context directory.  */
+  const char *dockerfile;       /* Its path; NULL: CONTEXT/Dockerfile; "-": read from stdin.  */
+  char *const *tags;            /* -t NAME, NULL-terminated (may be NULL): full references
+                                   (husk_image_name_for_tag).  */
+  char *const *build_args;      /* --build-arg "NAME=VALUE" (or "NAME": the value from husk's
+                                   environment, unset when it has none), in order; a later NAME
+                                   wins.  May be NULL.  */
+  char *const *labels;          /* --label "KEY=VALUE", set on the final image.  May be NULL.  */
+  const char *target;           /* --target STAGE, or NULL: the last stage.  */
+  bool no_cache;                /* --no-cache: every step runs (and is cached anew).  */
+  enum husk_network network;    /* RUN steps' network (--network); a RUN --network wins.  */
+  int64_t timestamp;            /* --timestamp or SOURCE_DATE_EPOCH, in seconds since the epoch:
+                                   every created time, and file times clamped to it; -1: none.  */
   const struct husk_idmap *map; /* The store's id map; NULL when husk is real root.  */
-  FILE *progress;           /* Where the steps are told (STEP n/N: ..., cache hits, the
-                               image), or NULL (-q).  RUN steps' output goes to husk's
-                               stdout and stderr, or nowhere with -q.  */
+  FILE *progress;               /* Where the steps are told (STEP n/N: ..., cache hits, the
+                                   image), or NULL (-q).  RUN steps' output goes to husk's
+                                   stdout and stderr, or nowhere with -q.  */
 };
 
 /* Build the image O describes into S and record it under O->tags.  *RET_ID (71 bytes) gets

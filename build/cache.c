@@ -81,7 +81,7 @@ husk_build_cache_get (struct husk_store *s, const char *key, struct husk_build_c
            && (mt = husk_json_get_string (root, "media_type")) != NULL
            && strlen (mt) < sizeof c.media_type)
     {
-      strcpy (c.media_type, mt);
+      snprintf (c.media_type, sizeof c.media_type, "%s", mt);
       /* A layer or blob removed since (husk rmi, image prune) is a miss.  */
       ok = husk_store_has_layer (s, c.chain_id) && husk_store_has_blob (s, c.digest);
     }

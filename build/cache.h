@@ -36,7 +36,7 @@ struct husk_build_cached
 bool husk_build_cache_get (struct husk_store *s, const char *key, struct husk_build_cached *ret);
 
 /* Record C under KEY (replacing any entry).  Errors: the store's writes.  */
-int husk_build_cache_put (struct husk_store *s, const char *key,
-                          const struct husk_build_cached *c, struct husk_error **err);
+int husk_build_cache_put (struct husk_store *s, const char *key, const struct husk_build_cached *c,
+                          struct husk_error **err);
 
 #endif

@@ -29,6 +29,8 @@ int husk_cmd_inspect (struct husk_global *g, int argc, char **argv, struct husk_
 int husk_cmd_history (struct husk_global *g, int argc, char **argv, struct husk_error **err);
 int husk_cmd_system (struct husk_global *g, int argc, char **argv, struct husk_error **err);
 
+HUSK_FULL_ONLY int husk_cmd_build (struct husk_global *g, int argc, char **argv,
+                                   struct husk_error **err);
 HUSK_FULL_ONLY int husk_cmd_save (struct husk_global *g, int argc, char **argv,
                                   struct husk_error **err);
 HUSK_FULL_ONLY int husk_cmd_load (struct husk_global *g, int argc, char **argv,

@@ -11,6 +11,7 @@
 
 static const struct husk_cli_subcommand subcommands[] = {
   { "ls", husk_cmd_images, "list images (husk images)" },
+  { "build", husk_cmd_build, "build an image from a Dockerfile (husk build)" },
   { "pull", husk_cmd_pull, "import an image (husk pull)" },
   { "tag", husk_cmd_tag, "give an image more names (husk tag)" },
   { "rm", husk_cmd_rmi, "remove images (husk rmi)" },

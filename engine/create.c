@@ -189,9 +189,7 @@ create_from (struct husk_store *s, const struct husk_create_opts *opts, const ch
                            : cfg->workdir && *cfg->workdir ? cfg->workdir
                                                            : "/");
   spec.hostname = husk_xstrdup (hostname);
-  spec.user = opts->user   ? husk_xstrdup (opts->user)
-              : cfg->user ? husk_xstrdup (cfg->user)
-                          : NULL;
+  spec.user = opts->user ? husk_xstrdup (opts->user) : cfg->user ? husk_xstrdup (cfg->user) : NULL;
   spec.mounts = husk_mounts_dup (opts->mounts, opts->n_mounts);
   spec.n_mounts = opts->n_mounts;
   spec.rlimits = husk_xcalloc (opts->n_rlimits ? opts->n_rlimits : 1, sizeof (*spec.rlimits));

@@ -1,0 +1,168 @@
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "build.h"
+#include "cleanup.h"
+#include "commands.h"
+#include "image.h"
+#include "userns.h"
+#include "util.h"
+#include "banned.h"
+
+enum
+{
+  OPT_BUILD_ARG = 256,
+  OPT_TARGET,
+  OPT_NO_CACHE,
+  OPT_LABEL,
+  OPT_NETWORK,
+  OPT_IIDFILE,
+  OPT_TIMESTAMP,
+  OPT_PULL,
+  OPT_FORMAT,
+};
+
+static const struct husk_cli_option build_options[] = {
+  { "tag", 't', HUSK_CLI_ARG_REQUIRED, "NAME", "name the image (repeatable)" },
+  { "file", 'f', HUSK_CLI_ARG_REQUIRED, "FILE",
+    "the Dockerfile (default: CONTEXT/Dockerfile; - reads stdin)" },
+  { "build-arg", OPT_BUILD_ARG, HUSK_CLI_ARG_REQUIRED, "NAME[=VALUE]",
+    "set a build argument (without a value: from the environment)" },
+  { "target", OPT_TARGET, HUSK_CLI_ARG_REQUIRED, "STAGE", "build up to this stage" },
+  { "no-cache", OPT_NO_CACHE, HUSK_CLI_ARG_NONE, NULL, "run every step, use no cached layer" },
+  { "label", OPT_LABEL, HUSK_CLI_ARG_REQUIRED, "KEY=VALUE", "set a label on the image" },
+  { "network", OPT_NETWORK, HUSK_CLI_ARG_REQUIRED, "none|host|default",
+    "the RUN steps' network (default: none until husk has networks)" },
+  { "iidfile", OPT_IIDFILE, HUSK_CLI_ARG_REQUIRED, "FILE", "write the image ID to FILE" },
+  { "quiet", 'q', HUSK_CLI_ARG_NONE, NULL, "print only the image ID" },
+  { "timestamp", OPT_TIMESTAMP, HUSK_CLI_ARG_REQUIRED, "SECONDS",
+    "every created time and file time at most this (as SOURCE_DATE_EPOCH)" },
+  { "pull", OPT_PULL, HUSK_CLI_ARG_OPTIONAL, "never",
+    "only never (the default) for now: base images must be in the store" },
+  { "format", OPT_FORMAT, HUSK_CLI_ARG_REQUIRED, "oci", "only oci for now" },
+  HUSK_CLI_OPTION_HELP,
+  HUSK_CLI_OPTIONS_END,
+};
+
+static const struct husk_cli_command build_command = {
+  "build",
+  "[OPTIONS] CONTEXT",
+  "Build an image from a Dockerfile and the context directory CONTEXT, as docker build\n"
+  "does, without root.  Steps are cached by content: an unchanged step is not run again.",
+  build_options,
+  NULL,
+  { 1, 1, "expects exactly one context directory" },
+};
+
+static int
+parse_epoch (const char *s, int64_t *ret)
+{
+  uint64_t v;
+
+  if (husk_parse_u64 (s, INT64_MAX, &v) < 0)
+    return -1;
+  *ret = (int64_t) v;
+  return 0;
+}
+
+int
+husk_cmd_build (struct husk_global *g, int argc, char **argv, struct husk_error **err)
+{
+  cleanup_store struct husk_store *store = NULL;
+  cleanup_strv char **tags = husk_xcalloc (1, sizeof (char *));
+  cleanup_strv char **args = husk_xcalloc (1, sizeof (char *));
+  cleanup_strv char **labels = husk_xcalloc (1, sizeof (char *));
+  struct husk_build_opts o = { .timestamp = -1, .network = HUSK_NETWORK_NONE };
+  struct husk_idmap mapbuf;
+  const char *iidfile = NULL, *sde = getenv ("SOURCE_DATE_EPOCH");
+  bool quiet = false;
+  char id[HUSK_DIGEST_LEN + 1];
+  int c, first;
+
+  if (sde && *sde && parse_epoch (sde, &o.timestamp) < 0)
+    return husk_error_set (err, 0, "SOURCE_DATE_EPOCH \"%s\": not a number of seconds", sde);
+  optind = 1;
+  while ((c = husk_cli_next_option (&build_command, argc, argv, err)) > 0)
+    switch (c)
+      {
+      case 't':
+        {
+          cleanup_free char *full = husk_image_name_for_tag (optarg, err);
+          if (full == NULL)
+            return husk_error_wrap (err, "build: -t");
+          husk_strv_append (&tags, full);
+          break;
+        }
+      case 'f':
+        o.dockerfile = optarg;
+        break;
+      case OPT_BUILD_ARG:
+        husk_strv_append (&args, optarg);
+        break;
+      case OPT_TARGET:
+        o.target = optarg;
+        break;
+      case OPT_NO_CACHE:
+        o.no_cache = true;
+        break;
+      case OPT_LABEL:
+        if (strchr (optarg, '=') == NULL || optarg[0] == '=')
+          return husk_cli_usage_error (err, "build", "--label needs KEY=VALUE");
+        husk_strv_append (&labels, optarg);
+        break;
+      case OPT_NETWORK:
+        if (strcmp (optarg, "none") == 0 || strcmp (optarg, "default") == 0)
+          o.network = HUSK_NETWORK_NONE;
+        else if (strcmp (optarg, "host") == 0)
+          o.network = HUSK_NETWORK_HOST;
+        else
+          return husk_cli_usage_error (err, "build", "--network: expected none, host or default");
+        break;
+      case OPT_IIDFILE:
+        iidfile = optarg;
+        break;
+      case 'q':
+        quiet = true;
+        break;
+      case OPT_TIMESTAMP:
+        if (parse_epoch (optarg, &o.timestamp) < 0)
+          return husk_cli_usage_error (err, "build", "--timestamp needs a number of seconds");
+        break;
+      case OPT_PULL:
+        if (optarg && strcmp (optarg, "never") != 0 && strcmp (optarg, "false") != 0)
+          return husk_cli_usage_error (err, "build",
+                                       "--pull: only never for now (husk pull the base first)");
+        break;
+      case OPT_FORMAT:
+        if (strcmp (optarg, "oci") != 0)
+          return husk_cli_usage_error (err, "build", "--format: only oci for now");
+        break;
+      }
+  if ((first = husk_cli_operands (&build_command, c, argc, err)) <= 0)
+    return first;
+  o.context = argv[first];
+  o.tags = tags;
+  o.build_args = args;
+  o.labels = labels;
+  o.progress = quiet ? NULL : stdout;
+  if (husk_cli_open_store (g, &store, err) < 0 || husk_cli_idmap (&mapbuf, &o.map, err) < 0)
+    return -1;
+  if (husk_build (store, &o, id, err) < 0)
+    return husk_error_wrap (err, "build");
+  if (iidfile)
+    {
+      cleanup_free char *line = husk_strdup_printf ("%s", id);
+      if (husk_write_file_replace_at (AT_FDCWD, iidfile, line, strlen (line),
+                                      0644 & ~g->caller_umask, err)
+          < 0)
+        return husk_error_wrap (err, "build: --iidfile");
+    }
+  printf ("%s\n", id);
+  return 0;
+}
