@@ -838,7 +838,11 @@ do_run (struct stage_exec *x, const struct husk_df_instr *in, struct husk_error 
   if (status != 0)
     {
       /* Its layer was published by then: it stays, unused, for image prune to take.  */
-      husk_error_set (err, 0, "%s: exited with status %d", argv_json, status);
+      husk_error_set (err, 0, "%s: exited with status %d%s", argv_json, status,
+                      b->o->map && !husk_idmap_has_range (b->o->map)
+                          ? " (without a subordinate id range in /etc/subuid and /etc/subgid, "
+                            "uid and gid 0 are the only ids in the build's containers)"
+                          : "");
       goto out;
     }
   if (after_err || !ws->done)

@@ -1,0 +1,272 @@
+#!/usr/bin/env bats
+# husk build: Dockerfiles to images, the step cache, build arguments, stages,
+# .dockerignore, bad input.  Runs as root, with a subuid range and without.
+
+bats_require_minimum_version 1.5.0
+load helpers
+
+setup_file() {
+	ensure_images
+}
+
+setup() {
+	new_store
+	pull basic latest
+	CTX=$BATS_TEST_TMPDIR/ctx
+	mkdir -p "$CTX/src/sub"
+	echo alpha >"$CTX/a.txt"
+	echo 'int x;' >"$CTX/src/x.c"
+	echo 'int y;' >"$CTX/src/sub/y.c"
+}
+
+teardown() {
+	remove_store "$STORE"
+}
+
+# A member of the image's config: cfg IMAGE PYTHON-EXPR (on c, the inspect
+# object's "Config").
+cfg() {
+	husk inspect "$1" | python3 -c '
+import json, sys
+c = json.load(sys.stdin)[0]["Config"]
+print(json.dumps(eval(sys.argv[1]), sort_keys=True))' "$2"
+}
+
+@test "build: every metadata instruction lands in the config, RUN and COPY in layers" {
+	cat >"$CTX/Dockerfile" <<'EOF'
+FROM basic
+ARG WHO=world
+ENV GREETING="hello ${WHO}" OTHER=x
+LABEL org.example.a="1" b=two
+WORKDIR /app
+COPY a.txt src ./
+RUN echo "$GREETING from RUN" >/app/run.txt && rm /data/owned && mkdir -p /made/by/run
+USER 1000:1000
+EXPOSE 8080 53/udp
+VOLUME ["/data", "/cache"]
+STOPSIGNAL SIGINT
+HEALTHCHECK --interval=5s --retries=2 CMD test -e /app/run.txt
+SHELL ["/bin/sh", "-ec"]
+ONBUILD RUN echo triggered
+CMD cat /app/run.txt
+EOF
+	run --separate-stderr husk build -t app "$CTX"
+	assert_status 0
+	assert_output_contains "STEP 15/15: CMD cat /app/run.txt"
+	assert_output_contains "Successfully tagged localhost/app:latest"
+	[[ "${lines[-1]}" == sha256:* ]] || fail "last line is not the ID: ${lines[-1]}"
+
+	run --separate-stderr cfg app 'c["Env"][-2:]'
+	assert_output '["GREETING=hello world", "OTHER=x"]'
+	run --separate-stderr cfg app '[c["Labels"], c["WorkingDir"], c["User"], c["StopSignal"]]'
+	assert_output '[{"b": "two", "org.example.a": "1"}, "/app", "1000:1000", "SIGINT"]'
+	run --separate-stderr cfg app '[sorted(c["ExposedPorts"]), sorted(c["Volumes"])]'
+	assert_output '[["53/udp", "8080/tcp"], ["/cache", "/data"]]'
+	run --separate-stderr cfg app '[c["Healthcheck"], c["Shell"], c["OnBuild"], c["Cmd"]]'
+	assert_output '[{"Interval": 5000000000, "Retries": 2, "Test": ["CMD-SHELL", "test -e /app/run.txt"]}, ["/bin/sh", "-ec"], ["RUN echo triggered"], ["/bin/sh", "-ec", "cat /app/run.txt"]]'
+
+	# The CMD runs with the SHELL the Dockerfile set; the files are there.
+	run --separate-stderr husk run --rm -u 0 app
+	assert_status 0
+	assert_output "hello world from RUN"
+	run --separate-stderr husk run --rm -u 0 app sh -c 'cat /app/a.txt /app/x.c /app/sub/y.c; ls -d /made/by/run; cat /data/owned 2>&1 || echo gone'
+	assert_output "alpha
+int x;
+int y;
+/made/by/run
+cat: can't open '/data/owned': No such file or directory
+gone"
+	# Two layers on the base's one, in the rootfs and the history.
+	n=$(husk inspect app | python3 -c 'import json,sys; print(len(json.load(sys.stdin)[0]["RootFS"]["diff_ids"]))')
+	[ "$n" -eq 3 ] || fail "expected 3 layers, got $n"
+	run --separate-stderr husk history app
+	assert_status 0
+	assert_output_contains 'RUN /bin/sh -c echo "$GREETING from RUN"'
+	assert_output_contains 'COPY a.txt src ./'
+}
+
+@test "build: a second build is all cache; a touched file still hits; a changed one reruns what follows" {
+	printf 'FROM basic\nCOPY a.txt /a.txt\nRUN cat /a.txt >/b.txt\nCOPY src /src\n' >"$CTX/Dockerfile"
+	run --separate-stderr husk build -t c1 "$CTX"
+	assert_status 0
+	first=${lines[-1]}
+	[ "$(grep -c 'Using cache' <<<"$output")" -eq 0 ] || fail "a cold build used the cache: $output"
+
+	run --separate-stderr husk build -t c1 "$CTX"
+	assert_status 0
+	[ "$(grep -c 'Using cache' <<<"$output")" -eq 3 ] || fail "expected 3 cached steps: $output"
+
+	touch -d '2001-01-01' "$CTX/a.txt"
+	run --separate-stderr husk build -t c1 "$CTX"
+	[ "$(grep -c 'Using cache' <<<"$output")" -eq 3 ] || fail "a touched file missed: $output"
+
+	echo changed >"$CTX/a.txt"
+	run --separate-stderr husk build -t c1 "$CTX"
+	assert_status 0
+	# COPY a.txt and the RUN after it run again; COPY src is keyed on its parent, so it too.
+	[ "$(grep -c 'Using cache' <<<"$output")" -eq 0 ] || fail "expected no cache hit: $output"
+	run --separate-stderr husk run --rm c1 cat /b.txt
+	assert_output "changed"
+
+	run --separate-stderr husk build --no-cache -q -t c1 "$CTX"
+	assert_status 0
+	[ "${#lines[@]}" -eq 1 ] && [[ "$output" == sha256:* ]] || fail "-q: expected only the ID: $output"
+}
+
+@test "build: --build-arg, global ARGs in FROM, and no build argument value in the history" {
+	cat >"$CTX/Dockerfile" <<'EOF'
+ARG BASE=nosuch
+FROM ${BASE}
+ARG TOKEN
+ARG MODE=default
+RUN echo "$TOKEN $MODE" >/args.txt
+EOF
+	run --separate-stderr husk build --build-arg BASE=basic --build-arg TOKEN=s3cr3t-value \
+		--build-arg UNUSED=1 -t args "$CTX"
+	assert_status 0
+	assert_output_contains 'warning: build argument "UNUSED" was not used'
+	run --separate-stderr husk run --rm args cat /args.txt
+	assert_output "s3cr3t-value default"
+	run --separate-stderr husk history --no-trunc args
+	[[ "$output" != *s3cr3t-value* ]] || fail "the build argument's value is in the history: $output"
+	husk inspect args >"$BATS_TEST_TMPDIR/inspect.json"
+	! grep -q s3cr3t-value "$BATS_TEST_TMPDIR/inspect.json" || fail "the value is in the config"
+
+	run --separate-stderr husk build -t args2 "$CTX"
+	assert_status 1
+	assert_one_error_line
+	assert_stderr_contains 'FROM nosuch'
+}
+
+@test "build: --target builds the stages it needs, never the others" {
+	cat >"$CTX/Dockerfile" <<'EOF'
+FROM basic AS base
+RUN echo base >/base.txt
+
+FROM basic AS broken
+RUN false
+
+FROM base AS final
+RUN cat /base.txt >/final.txt
+EOF
+	run --separate-stderr husk build -t staged "$CTX"
+	assert_status 0
+	[[ "$output" != *"RUN false"* ]] || fail "the unused stage ran: $output"
+	run --separate-stderr husk run --rm staged cat /final.txt
+	assert_output "base"
+
+	run --separate-stderr husk build --target base -t onlybase "$CTX"
+	assert_status 0
+	[[ "$output" != *final.txt* ]] || fail "the target's later stage ran: $output"
+
+	run --separate-stderr husk build --target broken -t b "$CTX"
+	assert_status 1
+	assert_one_error_line
+	assert_stderr_contains 'Dockerfile:5: RUN: ["/bin/sh","-c","false"]: exited with status 1'
+	run --separate-stderr husk inspect localhost/b
+	assert_status 1
+}
+
+@test "build: .dockerignore keeps files out, exceptions bring them back" {
+	mkdir -p "$CTX/secret" "$CTX/docs"
+	echo key >"$CTX/secret/key"
+	echo readme >"$CTX/docs/README.md"
+	echo keep >"$CTX/docs/KEEP.md"
+	printf 'secret\n**/*.md\n!docs/KEEP.md\n' >"$CTX/.dockerignore"
+	printf 'FROM basic\nCOPY . /ctx/\n' >"$CTX/Dockerfile"
+	run --separate-stderr husk build -t ign "$CTX"
+	assert_status 0
+	run --separate-stderr husk run --rm ign sh -c 'cd /ctx && find . -type f | sort'
+	assert_output "./.dockerignore
+./Dockerfile
+./a.txt
+./docs/KEEP.md
+./src/sub/y.c
+./src/x.c"
+
+	printf 'FROM basic\nCOPY secret/key /k\n' >"$CTX/Dockerfile"
+	run --separate-stderr husk build -t ign2 "$CTX"
+	assert_status 1
+	assert_one_error_line
+	assert_stderr_contains 'Dockerfile:2: COPY: source "secret/key": not found in the build context or excluded by .dockerignore'
+}
+
+@test "build: a hostile context cannot reach outside it" {
+	ln -s /etc/shadow "$CTX/shadow"
+	ln -s / "$CTX/rootlink"
+	printf 'FROM basic\nCOPY shadow /shadow\n' >"$CTX/Dockerfile"
+	run --separate-stderr husk build -t h1 "$CTX"
+	assert_status 0
+	run --separate-stderr husk run --rm h1 readlink /shadow
+	assert_output "/etc/shadow"
+
+	for src in ../x /../../etc/passwd rootlink/etc/passwd; do
+		printf 'FROM basic\nCOPY %s /x\n' "$src" >"$CTX/Dockerfile"
+		run --separate-stderr husk build -t h2 "$CTX"
+		assert_status 1
+		assert_one_error_line
+	done
+}
+
+@test "build: bad Dockerfiles get one line naming the file, the line and the reason" {
+	printf 'FROM basic\nFROBNICATE x\n' >"$CTX/Dockerfile"
+	run --separate-stderr husk build "$CTX"
+	assert_status 1
+	assert_one_error_line
+	assert_stderr_contains 'Dockerfile:2:'
+	before=$(store_snapshot)
+	printf 'FROM basic\nRUN echo partial >/p\nRUN exit 3\n' >"$CTX/Dockerfile"
+	run --separate-stderr husk build -t bad "$CTX"
+	assert_status 1
+	assert_one_error_line
+	assert_stderr_contains 'Dockerfile:3: RUN: ["/bin/sh","-c","exit 3"]: exited with status 3'
+	run --separate-stderr husk inspect localhost/bad
+	assert_status 1
+	run --separate-stderr husk ps -aq
+	[ -z "$output" ] || fail "a RUN step's container was left: $output"
+	# The step that worked is cached: the next build does not run it again.
+	printf 'FROM basic\nRUN echo partial >/p\nRUN true\n' >"$CTX/Dockerfile"
+	run --separate-stderr husk build -t good "$CTX"
+	assert_status 0
+	[ "$(grep -c 'Using cache' <<<"$output")" -eq 1 ] || fail "the good step was not cached: $output"
+}
+
+@test "build: --timestamp makes the same image twice; --iidfile" {
+	printf 'FROM basic\nCOPY a.txt /a\nRUN echo x >/x\nCMD ["cat","/a"]\n' >"$CTX/Dockerfile"
+	run --separate-stderr husk build --timestamp 1000000000 --iidfile "$BATS_TEST_TMPDIR/iid" -q "$CTX"
+	assert_status 0
+	one=$output
+	[ "$(cat "$BATS_TEST_TMPDIR/iid")" = "$one" ] || fail "iidfile: $(cat "$BATS_TEST_TMPDIR/iid")"
+	touch "$CTX/a.txt"
+	run --separate-stderr env SOURCE_DATE_EPOCH=1000000000 "$HUSK" --root "$STORE" build --no-cache -q "$CTX"
+	assert_status 0
+	[ "$output" = "$one" ] || fail "two reproducible builds differ: $one vs $output"
+	run --separate-stderr husk inspect "$one"
+	assert_output_contains '"Created": "2001-09-09T01:46:40'
+}
+
+@test "build: COPY --chown and --chmod; without a subordinate range a clear error" {
+	printf 'FROM basic\nCOPY --chown=1234:5678 --chmod=0640 a.txt /data/\n' >"$CTX/Dockerfile"
+	run --separate-stderr husk build -t own "$CTX"
+	if [ "$(test_mode)" = nosub ]; then
+		assert_status 1
+		assert_one_error_line
+		assert_stderr_contains 'is not mapped in the store'"'"'s user namespace'
+		return 0
+	fi
+	assert_status 0
+	run --separate-stderr husk run --rm own stat -c '%u:%g %a' /data/a.txt
+	assert_output "1234:5678 640"
+}
+
+@test "build: the image saves and loads back" {
+	printf 'FROM basic\nRUN echo saved >/saved\n' >"$CTX/Dockerfile"
+	run --separate-stderr husk build -t tosave "$CTX"
+	assert_status 0
+	husk save -o "$BATS_TEST_TMPDIR/a.tar" tosave
+	husk rmi tosave
+	run --separate-stderr husk load -i "$BATS_TEST_TMPDIR/a.tar"
+	assert_status 0
+	run --separate-stderr husk run --rm tosave cat /saved
+	assert_output "saved"
+}
