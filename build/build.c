@@ -464,6 +464,63 @@ parse_chmod (const char *s, int *ret)
   return 0;
 }
 
+static int build_stage (struct build *b, size_t i, struct husk_error **err);
+static char *json_strv (char *const *v);
+
+/* COPY --from=FROM: a stage before this one (by name or number), else an image in the store.
+   *RET_LAYERS its layers' chain IDs, *RET_ID what names its content in the step's key (the
+   stage's last key, the image's ID).  */
+static int
+resolve_from (struct stage_exec *x, const char *from, char ***ret_layers, char **ret_id,
+              struct husk_error **err)
+{
+  struct build *b = x->b;
+  const struct husk_df_stage *ref = husk_df_stage_find (b->df, from);
+  char **layers = husk_xcalloc (1, sizeof (char *));
+
+  if (ref && ref->index < x->st->index)
+    {
+      struct stage_result *r = &b->stages[ref->index];
+      if (!r->built && build_stage (b, ref->index, err) < 0)
+        {
+          husk_strv_free (layers);
+          return -1;
+        }
+      for (size_t i = 0; i < r->n_layers; i++)
+        husk_strv_append (&layers, r->layers[i].chain_id);
+      *ret_id = husk_strdup_printf ("stage %s", r->key);
+    }
+  else if (ref)
+    {
+      husk_strv_free (layers);
+      return husk_error_set (err, 0, "--from=%s: a stage can only copy from a stage before it",
+                             from);
+    }
+  else
+    {
+      struct husk_image_list list = { 0 };
+      const struct husk_image *img;
+      if (husk_images_load (b->s, &list, err) < 0)
+        {
+          husk_strv_free (layers);
+          return -1;
+        }
+      img = husk_images_lookup (&list, from, err);
+      if (img == NULL)
+        {
+          husk_images_clear (&list);
+          husk_strv_free (layers);
+          return husk_error_wrap (err, "--from=%s: no such stage, and the image", from);
+        }
+      for (size_t i = 0; img->layers[i]; i++)
+        husk_strv_append (&layers, img->layers[i]);
+      *ret_id = husk_strdup_printf ("image sha256:%s", img->id);
+      husk_images_clear (&list);
+    }
+  *ret_layers = layers;
+  return 0;
+}
+
 static int
 do_copy (struct stage_exec *x, const struct husk_df_instr *in, struct husk_error **err)
 {
@@ -484,8 +541,11 @@ do_copy (struct stage_exec *x, const struct husk_df_instr *in, struct husk_error
   bool locked = false;
   size_t n = in->n_args;
 
-  if (from)
-    return husk_error_set (err, 0, "--from: not supported yet");
+  cleanup_strv char **from_layers = NULL, **from_lowers = NULL;
+  cleanup_free char *from_id = NULL, *from_upper = NULL, *from_work = NULL, *from_mnt = NULL;
+
+  if (from && resolve_from (x, from, &from_layers, &from_id, err) < 0)
+    return -1;
   if (husk_df_flag (in, "parents") || husk_df_flag (in, "exclude"))
     return husk_error_set (err, 0, "--parents and --exclude: not supported yet");
   if (in->kind == HUSK_DF_ADD)
@@ -512,10 +572,12 @@ do_copy (struct stage_exec *x, const struct husk_df_instr *in, struct husk_error
       if (parse_chmod (chmod_s, &chmod_v) < 0)
         return husk_error_set (err, 0, "--chmod \"%s\": not an octal mode", chmod_s);
     }
-  if (husk_ctx_select (b->ctx, srcs, n - 1, &sel, err) < 0)
+  /* From the context: what the sources hold is hashed now.  From a stage or an image: its
+     key names its content, and the sources are selected by the copy itself.  */
+  if (from == NULL && husk_ctx_select (b->ctx, srcs, n - 1, &sel, err) < 0)
     return -1;
 
-  created_by = husk_xstrdup ("COPY");
+  created_by = from ? husk_strdup_printf ("COPY --from=%s", from) : husk_xstrdup ("COPY");
   {
     char *next;
     if (chown)
@@ -540,9 +602,13 @@ do_copy (struct stage_exec *x, const struct husk_df_instr *in, struct husk_error
     free (created_by);
     created_by = next;
   }
-  text = husk_strdup_printf (
-      "COPY chown=%s chmod=%d workdir=%s dest=%s n=%zu sources=%s", chown ? chown : "", chmod_v,
-      x->r->cfg.config.working_dir ? x->r->cfg.config.working_dir : "/", dest, n - 1, sel.hash);
+  {
+    cleanup_free char *srcs_json = json_strv (srcs);
+    text = husk_strdup_printf (
+        "COPY chown=%s chmod=%d workdir=%s dest=%s n=%zu sources=%s from=%s", chown ? chown : "",
+        chmod_v, x->r->cfg.config.working_dir ? x->r->cfg.config.working_dir : "/", dest, n - 1,
+        from ? srcs_json : sel.hash, from ? from_id : "context");
+  }
   husk_build_key (x->r->key, text, key);
   if (!b->o->no_cache && husk_build_cache_get (b->s, key, &c))
     {
@@ -574,6 +640,25 @@ do_copy (struct stage_exec *x, const struct husk_df_instr *in, struct husk_error
   lowers = lowerdirs (b, x->r, err);
   if (lowers == NULL)
     goto out;
+  if (from)
+    {
+      from_lowers = husk_xcalloc (1, sizeof (char *));
+      for (size_t i = 0; from_layers[i]; i++)
+        {
+          cleanup_free char *d = husk_store_layer_dir (b->s, from_layers[i], err);
+          if (d == NULL)
+            goto out;
+          husk_strv_append (&from_lowers, d);
+        }
+      from_upper = husk_strdup_printf ("%s/%s/from-upper", husk_store_root (b->s), tmp);
+      from_work = husk_strdup_printf ("%s/%s/from-work", husk_store_root (b->s), tmp);
+      from_mnt = husk_strdup_printf ("%s/%s/from-mnt", husk_store_root (b->s), tmp);
+      if (mkdir (from_upper, 0755) < 0 || mkdir (from_work, 0700) < 0 || mkdir (from_mnt, 0700) < 0)
+        {
+          husk_error_set (err, errno, "build: the step's directories");
+          goto out;
+        }
+    }
   ws = shared_new ();
   if (ws == NULL)
     {
@@ -593,6 +678,11 @@ do_copy (struct stage_exec *x, const struct husk_df_instr *in, struct husk_error
     struct husk_build_copy req = {
       .ctx = b->ctx,
       .sel = &sel,
+      .from_lowerdirs = from_lowers,
+      .from_sources = srcs,
+      .from_upper = from_upper,
+      .from_work = from_work,
+      .from_mountpoint = from_mnt,
       .n_written = n - 1,
       .lowerdirs = lowers,
       .upper = a_upper,
@@ -1132,8 +1222,6 @@ do_instr (struct stage_exec *x, const struct husk_df_instr *in, struct husk_erro
 }
 
 /* ---------------------------------------------------------------- stages  */
-
-static int build_stage (struct build *b, size_t i, struct husk_error **err);
 
 static int
 stage_base (struct build *b, size_t i, struct stage_result *r, struct husk_error **err)

@@ -209,6 +209,20 @@ husk_ctx_open (const char *dir, const char *statcache, husk_ctx_filter_fn filter
 }
 
 int
+husk_ctx_open_fd (int dirfd, struct husk_ctx **ret, struct husk_error **err)
+{
+  struct husk_ctx *c;
+  int fd = fcntl (dirfd, F_DUPFD_CLOEXEC, 3);
+
+  if (fd < 0)
+    return husk_error_set (err, errno, "dup the source's root");
+  c = husk_xcalloc (1, sizeof *c);
+  c->dirfd = fd;
+  *ret = c;
+  return 0;
+}
+
+int
 husk_ctx_dirfd (const struct husk_ctx *c)
 {
   return c->dirfd;

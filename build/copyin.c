@@ -24,7 +24,10 @@
 struct copy_state
 {
   const struct husk_build_copy *c;
-  int rootfd; /* The merged view: "/" of the image being built.  */
+  const struct husk_ctx *ctx;           /* Where the files come from.  */
+  const struct husk_ctx_selection *sel; /* What they are.  */
+  bool keep_owner;                      /* COPY --from without --chown.  */
+  int rootfd;                           /* The merged view: "/" of the image being built.  */
   uid_t uid;
   gid_t gid;
   char buf[1 << 16];
@@ -214,8 +217,12 @@ put_entry (struct copy_state *st, const struct husk_ctx_entry *e, int pfd, const
            const char *target, struct husk_error **err)
 {
   const struct husk_build_copy *c = st->c;
-  int ctxfd = husk_ctx_dirfd (c->ctx);
+  int ctxfd = husk_ctx_dirfd (st->ctx);
   mode_t perm = c->chmod >= 0 ? (mode_t) c->chmod : (e->mode & 07777);
+  /* From another stage or an image, files keep their owners unless --chown says otherwise
+     (BuildKit's); from the context they are 0:0.  */
+  uid_t uid = st->keep_owner ? e->uid : st->uid;
+  gid_t gid = st->keep_owner ? e->gid : st->gid;
   int r = clear_way (pfd, name, e->mode, target, err);
 
   if (r < 0)
@@ -226,7 +233,7 @@ put_entry (struct copy_state *st, const struct husk_ctx_entry *e, int pfd, const
         return 0; /* An existing directory keeps its owner and mode; the contents merge.  */
       if (mkdirat (pfd, name, 0700) < 0)
         return husk_error_set (err, errno, "destination \"%s\"", target);
-      if (fchownat (pfd, name, st->uid, st->gid, AT_SYMLINK_NOFOLLOW) < 0)
+      if (fchownat (pfd, name, uid, gid, AT_SYMLINK_NOFOLLOW) < 0)
         return chown_error (st, target, errno, err);
       if (fchmodat (pfd, name, perm, 0) < 0)
         return husk_error_set (err, errno, "destination \"%s\"", target);
@@ -237,7 +244,7 @@ put_entry (struct copy_state *st, const struct husk_ctx_entry *e, int pfd, const
       struct timespec ts[2] = { e->mtime, e->mtime };
       if (symlinkat (e->link, pfd, name) < 0)
         return husk_error_set (err, errno, "destination \"%s\"", target);
-      if (fchownat (pfd, name, st->uid, st->gid, AT_SYMLINK_NOFOLLOW) < 0)
+      if (fchownat (pfd, name, uid, gid, AT_SYMLINK_NOFOLLOW) < 0)
         return chown_error (st, target, errno, err);
       if (utimensat (pfd, name, ts, AT_SYMLINK_NOFOLLOW) < 0)
         return husk_error_set (err, errno, "destination \"%s\"", target);
@@ -262,7 +269,7 @@ put_entry (struct copy_state *st, const struct husk_ctx_entry *e, int pfd, const
         return -1;
       if (fstat (in, &sb) < 0 || !same_file (e, &sb))
         return husk_error_set (err, 0, "\"%s\": changed while the build read it", e->path);
-      if (fchown (out, st->uid, st->gid) < 0)
+      if (fchown (out, uid, gid) < 0)
         return chown_error (st, target, errno, err);
       if (fchmod (out, perm) < 0 || futimens (out, ts) < 0)
         return husk_error_set (err, errno, "destination \"%s\"", target);
@@ -272,7 +279,7 @@ put_entry (struct copy_state *st, const struct husk_ctx_entry *e, int pfd, const
     {
       if (mkfifoat (pfd, name, perm) < 0)
         return husk_error_set (err, errno, "destination \"%s\"", target);
-      if (fchownat (pfd, name, st->uid, st->gid, AT_SYMLINK_NOFOLLOW) < 0)
+      if (fchownat (pfd, name, uid, gid, AT_SYMLINK_NOFOLLOW) < 0)
         return chown_error (st, target, errno, err);
       return 0;
     }
@@ -285,7 +292,7 @@ static int
 copy_source (struct copy_state *st, size_t i, size_t *next, const char *dest_dir,
              const char *dest_file, struct husk_error **err)
 {
-  const struct husk_ctx_selection *sel = st->c->sel;
+  const struct husk_ctx_selection *sel = st->sel;
   cleanup_free char *cur_parent = NULL;
   cleanup_close int pfd = -1;
 
@@ -350,18 +357,51 @@ copy_in_namespace (void *arg, struct husk_error **err)
   const struct husk_build_copy *c = arg;
   cleanup_free struct copy_state *st = husk_xcalloc (1, sizeof *st);
   const struct husk_ctx_selection *sel = c->sel;
+  struct husk_ctx_selection from_sel = { 0 };
+  struct husk_ctx *from_ctx = NULL;
   cleanup_free char *dest = NULL;
   cleanup_close int rootfd = -1;
   bool dirdest = dir_syntax (c->dest);
   size_t next = 0;
 
   st->c = c;
-  if (husk_strv_len (c->lowerdirs) > 0)
+  st->ctx = c->ctx;
+  if (husk_strv_len (c->lowerdirs) > 0 || c->from_lowerdirs)
     {
       if (unshare (CLONE_NEWNS) < 0)
         return husk_error_set (err, errno, "unshare the mount namespace");
       if (mount (NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
         return husk_error_set (err, errno, "make mounts private");
+    }
+  /* What this child allocates from here on goes with it when it exits.  */
+  if (c->from_lowerdirs)
+    {
+      /* The other stage's (or image's) root, read-only.  */
+      cleanup_close int fromfd = -1;
+      if (husk_strv_len (c->from_lowerdirs) > 0)
+        {
+          if (husk_mount_overlay (c->from_lowerdirs, c->from_upper, c->from_work,
+                                  c->from_mountpoint, c->map != NULL, err)
+              < 0)
+            return husk_error_wrap (err, "--from");
+          if (mount (NULL, c->from_mountpoint, NULL, MS_REMOUNT | MS_BIND | MS_RDONLY, NULL) < 0)
+            return husk_error_set (err, errno, "--from: read-only");
+        }
+      fromfd = open (husk_strv_len (c->from_lowerdirs) > 0 ? c->from_mountpoint : c->from_upper,
+                     O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+      if (fromfd < 0)
+        return husk_error_set (err, errno, "--from: open its root");
+      if (husk_ctx_open_fd (fromfd, &from_ctx, err) < 0)
+        return -1;
+      if (husk_ctx_select (from_ctx, c->from_sources, c->n_written, &from_sel, err) < 0)
+        return -1;
+      st->ctx = from_ctx;
+      sel = &from_sel;
+      st->keep_owner = c->chown == NULL || *c->chown == '\0';
+    }
+  st->sel = sel;
+  if (husk_strv_len (c->lowerdirs) > 0)
+    {
       if (husk_mount_overlay (c->lowerdirs, c->upper, c->work, c->mountpoint, c->map != NULL, err)
           < 0)
         return -1;

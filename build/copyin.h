@@ -9,7 +9,8 @@
    WORKDIR; a destination ending in "/" (or ".", "..") is a directory; with more than one
    source written the destination must end in "/"; a source directory's contents are copied,
    not the directory itself; a file copied to an existing directory goes inside it (BuildKit);
-   new files and directories are owned by 0:0 unless --chown says otherwise, and --chown's user
+   new files and directories are owned by 0:0 unless --chown says otherwise (COPY --from keeps
+   the owners the stage or image gives them, as BuildKit does), and --chown's user
    without a group uses the same number for the group; --chmod sets the mode of what is copied;
    symbolic links are copied as links; file times are kept.  */
 #ifndef HUSK_BUILD_COPYIN_H
@@ -26,20 +27,27 @@ struct husk_build_copy
 {
   const struct husk_ctx *ctx;           /* The context the selection was made from.  */
   const struct husk_ctx_selection *sel; /* What to copy.  */
-  size_t n_written;                     /* How many sources the instruction wrote (Docker's
-                                           rule for the destination counts these).  */
-  char *const *lowerdirs;               /* The image so far, base first (absolute paths);
-                                           NULL or empty for FROM scratch.  */
-  const char *upper;                    /* Absolute: an empty directory, the new layer.  */
-  const char *work;                     /* Absolute: overlayfs's work directory, empty, on the
-                                           same filesystem as UPPER.  */
-  const char *mountpoint;               /* Absolute: an empty directory to mount on.  */
-  const struct husk_idmap *map;         /* The store's id map; NULL when husk is real root.  */
-  const char *dest;                     /* As written, after variable expansion.  */
-  const char *workdir;                  /* The stage's WORKDIR (absolute; NULL: "/").  */
-  const char *chown;                    /* --chown "USER[:GROUP]" (names resolved in the
-                                           image's /etc/passwd and /etc/group), or NULL.  */
-  int chmod;                            /* --chmod as a mode (0 to 07777), or -1.  */
+  /* COPY --from: instead of CTX and SEL, the root made of these layers (base first, absolute;
+     an empty list is an empty root), mounted read-only in the child on FROM_MOUNTPOINT (an
+     empty directory) with FROM_UPPER and FROM_WORK (empty directories, never written), and
+     the sources FROM_SOURCES (N_WRITTEN of them) selected there, as husk_ctx_select does.  */
+  char *const *from_lowerdirs;
+  char *const *from_sources;
+  const char *from_upper, *from_work, *from_mountpoint;
+  size_t n_written;             /* How many sources the instruction wrote (Docker's
+                                   rule for the destination counts these).  */
+  char *const *lowerdirs;       /* The image so far, base first (absolute paths);
+                                   NULL or empty for FROM scratch.  */
+  const char *upper;            /* Absolute: an empty directory, the new layer.  */
+  const char *work;             /* Absolute: overlayfs's work directory, empty, on the
+                                   same filesystem as UPPER.  */
+  const char *mountpoint;       /* Absolute: an empty directory to mount on.  */
+  const struct husk_idmap *map; /* The store's id map; NULL when husk is real root.  */
+  const char *dest;             /* As written, after variable expansion.  */
+  const char *workdir;          /* The stage's WORKDIR (absolute; NULL: "/").  */
+  const char *chown;            /* --chown "USER[:GROUP]" (names resolved in the
+                                   image's /etc/passwd and /etc/group), or NULL.  */
+  int chmod;                    /* --chmod as a mode (0 to 07777), or -1.  */
   /* Optional: called in the same namespaces once the copy is done and the overlay unmounted
      (UPPER is then a plain directory again): where a build writes the layer out, as root of
      the user namespace that owns the files.  It runs in a child: what it returns to the

@@ -270,3 +270,36 @@ EOF
 	run --separate-stderr husk run --rm tosave cat /saved
 	assert_output "saved"
 }
+
+@test "build: COPY --from a stage (by name and number) and from an image; owners kept" {
+	cat >"$CTX/Dockerfile" <<'EOF2'
+FROM basic AS builder
+RUN mkdir -p /out/dir && echo artifact >/out/artifact && echo deep >/out/dir/deep && ln -s artifact /out/link
+
+FROM basic
+COPY --from=builder /out/artifact /usr/local/bin/
+COPY --from=0 /out/dir /copied/
+COPY --from=builder /out/link /links/
+COPY --from=localhost/basic:latest /data/owned /from-image
+EOF2
+	run --separate-stderr husk build -t ms "$CTX"
+	assert_status 0
+	# The image's owner of /data/owned: 1234:1234, or 0:0 where a store without a range
+	# could not give it that owner.
+	owner=$(husk run --rm basic stat -c "%u:%g" /data/owned)
+	[ "$(test_mode)" = nosub ] || [ "$owner" = 1234:1234 ] || fail "basic's /data/owned: $owner"
+	run --separate-stderr husk run --rm ms sh -c 'cat /usr/local/bin/artifact /copied/deep; readlink /links/link; stat -c "%u:%g" /from-image'
+	assert_status 0
+	assert_output "artifact
+deep
+artifact
+$owner"
+	run --separate-stderr husk build -t ms "$CTX"
+	[ "$(grep -c 'Using cache' <<<"$output")" -eq 5 ] || fail "expected 5 cached steps: $output"
+
+	printf 'FROM basic\nCOPY --from=nosuchstage /x /x\n' >"$CTX/Dockerfile"
+	run --separate-stderr husk build "$CTX"
+	assert_status 1
+	assert_one_error_line
+	assert_stderr_contains 'Dockerfile:2: COPY: --from=nosuchstage'
+}
