@@ -987,37 +987,14 @@ set_add (char ***v, const char *s)
     husk_strv_append (v, s);
 }
 
-/* "/a/b/../c" cleaned, relative to BASE when not absolute.  */
+/* P cleaned, relative to BASE (absolute, or NULL for "/") when it is not absolute.  */
 static char *
 abs_path (const char *base, const char *p)
 {
   cleanup_free char *joined
       = p[0] == '/' ? husk_xstrdup (p) : husk_strdup_printf ("%s/%s", base ? base : "/", p);
-  cleanup_free char *copy = husk_xstrdup (joined);
-  char *out = husk_xmalloc (strlen (joined) + 2);
-  size_t len = 0;
-  char *save = NULL;
 
-  for (char *t = strtok_r (copy, "/", &save); t; t = strtok_r (NULL, "/", &save))
-    {
-      if (strcmp (t, ".") == 0)
-        continue;
-      if (strcmp (t, "..") == 0)
-        {
-          while (len > 0 && out[len - 1] != '/')
-            len--;
-          if (len > 0)
-            len--;
-          continue;
-        }
-      out[len++] = '/';
-      memcpy (out + len, t, strlen (t));
-      len += strlen (t);
-    }
-  if (len == 0)
-    out[len++] = '/';
-  out[len] = '\0';
-  return out;
+  return husk_path_clean (joined, true);
 }
 
 static int

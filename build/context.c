@@ -308,44 +308,6 @@ husk_ctx_selection_clear (struct husk_ctx_selection *sel)
   memset (sel, 0, sizeof *sel);
 }
 
-/* Go's filepath.Clean, relative to the context: "" and "." components dropped, ".." taking the
-   previous one away, a leading "/" meaning the context.  NULL when ".." climbs above it.  The
-   result is "." or has no "/" at either end.  */
-static char *
-clean_source (const char *src)
-{
-  cleanup_free char *copy = husk_xstrdup (src);
-  char *out = husk_xmalloc (strlen (src) + 2);
-  size_t len = 0;
-  char *save = NULL;
-
-  for (char *t = strtok_r (copy, "/", &save); t; t = strtok_r (NULL, "/", &save))
-    {
-      if (strcmp (t, ".") == 0)
-        continue;
-      if (strcmp (t, "..") == 0)
-        {
-          if (len == 0)
-            {
-              free (out);
-              return NULL;
-            }
-          while (len > 0 && out[len - 1] != '/')
-            len--;
-          if (len > 0)
-            len--; /* The "/" before the component taken away.  */
-          continue;
-        }
-      if (len > 0)
-        out[len++] = '/';
-      memcpy (out + len, t, strlen (t));
-      len += strlen (t);
-    }
-  if (len == 0)
-    out[len++] = '.';
-  out[len] = '\0';
-  return out;
-}
 
 static bool
 has_glob (const char *s)
@@ -656,7 +618,7 @@ match (struct select_state *st, int dirfd, const char *path, char **comp, size_t
 static int
 select_one (struct select_state *st, const char *source, struct husk_error **err)
 {
-  cleanup_free char *clean = clean_source (source);
+  cleanup_free char *clean = husk_path_clean (source, false);
   cleanup_strv char **comp = NULL;
   size_t n = 0, matches = 0;
   char *save = NULL;

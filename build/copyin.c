@@ -33,36 +33,6 @@ struct copy_state
   char buf[1 << 16];
 };
 
-/* "/" + PATH cleaned: "." and empty components dropped, ".." stopping at "/".  */
-static char *
-clean_abs (const char *path)
-{
-  cleanup_free char *copy = husk_xstrdup (path);
-  char *out = husk_xmalloc (strlen (path) + 2);
-  size_t len = 0;
-  char *save = NULL;
-
-  for (char *t = strtok_r (copy, "/", &save); t; t = strtok_r (NULL, "/", &save))
-    {
-      if (strcmp (t, ".") == 0)
-        continue;
-      if (strcmp (t, "..") == 0)
-        {
-          while (len > 0 && out[len - 1] != '/')
-            len--;
-          if (len > 0)
-            len--;
-          continue;
-        }
-      out[len++] = '/';
-      memcpy (out + len, t, strlen (t));
-      len += strlen (t);
-    }
-  if (len == 0)
-    out[len++] = '/';
-  out[len] = '\0';
-  return out;
-}
 
 /* Docker's directory syntax for a destination: a trailing "/", or "." or ".." last.  */
 static bool
@@ -416,12 +386,12 @@ copy_in_namespace (void *arg, struct husk_error **err)
     return -1;
 
   if (c->dest[0] == '/')
-    dest = clean_abs (c->dest);
+    dest = husk_path_clean (c->dest, true);
   else
     {
       cleanup_free char *joined
           = husk_strdup_printf ("%s/%s", c->workdir ? c->workdir : "/", c->dest);
-      dest = clean_abs (joined);
+      dest = husk_path_clean (joined, true);
     }
   if (c->n_written > 1 && !dirdest)
     return husk_error_set (err, 0,

@@ -420,3 +420,47 @@ husk_close_fds_except (const int *keep, size_t n_keep)
       from = next + 1;
     }
 }
+
+char *
+husk_path_clean (const char *path, bool rooted)
+{
+  size_t n = strlen (path);
+  char *out = husk_xmalloc (n + 2);
+  size_t len = 0;
+  const char *p = path;
+
+  while (*p)
+    {
+      const char *end = strchr (p, '/');
+      size_t k = end ? (size_t) (end - p) : strlen (p);
+
+      if (k == 0 || (k == 1 && p[0] == '.'))
+        ;
+      else if (k == 2 && p[0] == '.' && p[1] == '.')
+        {
+          if (len == 0 && !rooted)
+            {
+              free (out);
+              return NULL;
+            }
+          while (len > 0 && out[len - 1] != '/')
+            len--;
+          if (len > 0)
+            len--; /* The "/" before the component taken away.  */
+        }
+      else
+        {
+          if (len > 0 || rooted)
+            out[len++] = '/';
+          memcpy (out + len, p, k);
+          len += k;
+        }
+      p += k;
+      if (*p == '/')
+        p++;
+    }
+  if (len == 0)
+    out[len++] = rooted ? '/' : '.';
+  out[len] = '\0';
+  return out;
+}

@@ -49,6 +49,13 @@ int husk_write_file_atomic_at (int dirfd, const char *path, const void *buf, siz
 int husk_write_file_replace_at (int dirfd, const char *path, const void *buf, size_t len,
                                 mode_t mode, struct husk_error **err);
 
+/* PATH cleaned as Go's path.Clean does it: empty and "." components dropped, ".." taking the
+   one before it away.  ROOTED: the result is absolute ("/a/b"; "/" when nothing is left) and
+   ".." at the top stays at "/", as inside a container's root.  Not ROOTED: a leading "/" is
+   dropped, the result is relative ("a/b"; "." when nothing is left), and NULL is returned
+   when ".." would climb above the start (a build context's sources).  */
+char *husk_path_clean (const char *path, bool rooted);
+
 /* mkdir -p of PATH (a plain host path the caller controls).  */
 int husk_mkdir_p (const char *path, mode_t mode, struct husk_error **err);
 

@@ -505,6 +505,34 @@ test_mkpath (void)
   close (rootfd);
 }
 
+/* husk_path_clean: Go's path.Clean, rooted (inside a container) or relative (a context).  */
+static void
+test_path_clean (void)
+{
+  static const char *const rooted[][2] = {
+    { "", "/" },         { "/", "/" },           { "a/b", "/a/b" },   { "/a//b/./c/", "/a/b/c" },
+    { "/..", "/" },      { "/a/../../b", "/b" }, { "a/b/..", "/a" },  { "/a/b/../c/.", "/a/c" },
+    { "..a/b", "/..a/b" }, { "/a/...", "/a/..." },
+  };
+  static const char *const relative[][2] = {
+    { "", "." },          { "/", "." },       { "./", "." },       { "/x", "x" },
+    { "a//b/./c/", "a/b/c" }, { "a/b/../c", "a/c" }, { "a/..", "." }, { "..", NULL },
+    { "a/../..", NULL },  { "/../x", NULL },  { "a/..b", "a/..b" },
+  };
+  for (size_t i = 0; i < sizeof rooted / sizeof rooted[0]; i++)
+    {
+      char *got = husk_path_clean (rooted[i][0], true);
+      is_str (got, rooted[i][1], "path_clean rooted \"%s\"", rooted[i][0]);
+      free (got);
+    }
+  for (size_t i = 0; i < sizeof relative / sizeof relative[0]; i++)
+    {
+      char *got = husk_path_clean (relative[i][0], false);
+      is_str (got, relative[i][1], "path_clean relative \"%s\"", relative[i][0]);
+      free (got);
+    }
+}
+
 int
 main (void)
 {
@@ -517,5 +545,6 @@ main (void)
   test_util ();
   test_passwd ();
   test_signals ();
+  test_path_clean ();
   return tap_done ();
 }
