@@ -403,6 +403,56 @@ step_apply (struct stage_exec *x, const struct husk_build_cached *c, const char 
   husk_oci_config_add_history (&r->cfg, x->b->created, created_by, NULL, NULL, c->empty);
 }
 
+/* A layer step whose key KEY has an entry: its layer (or none) without running it.  True on
+   a hit.  */
+static bool
+step_cached (struct stage_exec *x, const char *key, const char *created_by)
+{
+  struct husk_build_cached c;
+
+  if (x->b->o->no_cache || !husk_build_cache_get (x->b->s, key, &c))
+    return false;
+  say (x->b, "--> Using cache %s", c.empty ? "(no change)" : husk_digest_hex (c.chain_id));
+  step_apply (x, &c, created_by);
+  memcpy (x->r->key, key, HUSK_DIGEST_LEN + 1);
+  return true;
+}
+
+/* A layer step that ran: WS is what its layer write made (published already).  */
+static int
+step_done (struct stage_exec *x, const char *key, const struct written_shared *ws,
+           const char *created_by, struct husk_error **err)
+{
+  struct husk_build_cached c;
+
+  if (!ws->done)
+    return husk_error_set (err, 0, "the step's layer was not written");
+  if (step_record (x, key, ws, &c, err) < 0)
+    return -1;
+  step_apply (x, &c, created_by);
+  memcpy (x->r->key, key, HUSK_DIGEST_LEN + 1);
+  say (x->b, "--> %s", c.empty ? "(no change)" : husk_digest_hex (c.chain_id));
+  return 0;
+}
+
+/* *S += the formatted text.  */
+static void append (char **s, const char *fmt, ...) __attribute__ ((format (printf, 2, 3)));
+static void
+append (char **s, const char *fmt, ...)
+{
+  va_list ap;
+  char *more, *next;
+
+  va_start (ap, fmt);
+  if (vasprintf (&more, fmt, ap) < 0)
+    abort ();
+  va_end (ap);
+  next = husk_strdup_printf ("%s%s", *s ? *s : "", more);
+  free (more);
+  free (*s);
+  *s = next;
+}
+
 static char **
 lowerdirs (struct build *b, const struct stage_result *r, struct husk_error **err)
 {
@@ -534,7 +584,6 @@ do_copy (struct stage_exec *x, const struct husk_df_instr *in, struct husk_error
   cleanup_strv char **srcs = husk_xcalloc (1, sizeof (char *));
   cleanup_strv char **lowers = NULL;
   struct husk_ctx_selection sel = { 0 };
-  struct husk_build_cached c = { 0 };
   struct written_shared *ws = NULL;
   char key[HUSK_DIGEST_LEN + 1];
   int chmod_v = -1, rc = -1;
@@ -578,30 +627,13 @@ do_copy (struct stage_exec *x, const struct husk_df_instr *in, struct husk_error
     return -1;
 
   created_by = from ? husk_strdup_printf ("COPY --from=%s", from) : husk_xstrdup ("COPY");
-  {
-    char *next;
-    if (chown)
-      {
-        next = husk_strdup_printf ("%s --chown=%s", created_by, chown);
-        free (created_by);
-        created_by = next;
-      }
-    if (chmod_s)
-      {
-        next = husk_strdup_printf ("%s --chmod=%s", created_by, chmod_s);
-        free (created_by);
-        created_by = next;
-      }
-    for (size_t i = 0; srcs[i]; i++)
-      {
-        next = husk_strdup_printf ("%s %s", created_by, srcs[i]);
-        free (created_by);
-        created_by = next;
-      }
-    next = husk_strdup_printf ("%s %s", created_by, dest);
-    free (created_by);
-    created_by = next;
-  }
+  if (chown)
+    append (&created_by, " --chown=%s", chown);
+  if (chmod_s)
+    append (&created_by, " --chmod=%s", chmod_s);
+  for (size_t i = 0; srcs[i]; i++)
+    append (&created_by, " %s", srcs[i]);
+  append (&created_by, " %s", dest);
   {
     cleanup_free char *srcs_json = json_strv (srcs);
     text = husk_strdup_printf (
@@ -610,11 +642,8 @@ do_copy (struct stage_exec *x, const struct husk_df_instr *in, struct husk_error
         from ? srcs_json : sel.hash, from ? from_id : "context");
   }
   husk_build_key (x->r->key, text, key);
-  if (!b->o->no_cache && husk_build_cache_get (b->s, key, &c))
+  if (step_cached (x, key, created_by))
     {
-      say (b, "--> Using cache %s", c.empty ? "(no change)" : husk_digest_hex (c.chain_id));
-      step_apply (x, &c, created_by);
-      memcpy (x->r->key, key, sizeof key);
       husk_ctx_selection_clear (&sel);
       return 0;
     }
@@ -699,16 +728,8 @@ do_copy (struct stage_exec *x, const struct husk_df_instr *in, struct husk_error
     if (husk_build_copy_run (&req, err) < 0)
       goto out;
   }
-  if (!ws->done)
-    {
-      husk_error_set (err, 0, "build: the layer was not written");
-      goto out;
-    }
-  if (step_record (x, key, ws, &c, err) < 0)
+  if (step_done (x, key, ws, created_by, err) < 0)
     goto out;
-  step_apply (x, &c, created_by);
-  memcpy (x->r->key, key, sizeof key);
-  say (b, "--> %s", c.empty ? "(no change)" : husk_digest_hex (c.chain_id));
   rc = 0;
 out:
   if (tmp)
@@ -773,7 +794,6 @@ do_run (struct stage_exec *x, const struct husk_df_instr *in, struct husk_error 
   cleanup_strv char **argv = NULL, **env = husk_xcalloc (1, sizeof (char *));
   cleanup_free char *text = NULL, *created_by = NULL, *argv_json = NULL, *upper = NULL;
   cleanup_ctr struct husk_ctr *ctr = NULL;
-  struct husk_build_cached c = { 0 };
   struct husk_image_config icfg = { 0 };
   struct written_shared *ws = NULL;
   cleanup_error struct husk_error *after_err = NULL;
@@ -833,23 +853,13 @@ do_run (struct stage_exec *x, const struct husk_df_instr *in, struct husk_error 
     created_by = husk_strdup_printf ("RUN %s", argv_json);
   else
     {
-      cleanup_free char *joined = husk_xstrdup ("");
+      created_by = husk_xstrdup ("RUN");
       for (size_t i = 0; argv[i]; i++)
-        {
-          char *next = husk_strdup_printf ("%s%s%s", joined, i ? " " : "", argv[i]);
-          free (joined);
-          joined = next;
-        }
-      created_by = husk_strdup_printf ("RUN %s", joined);
+        append (&created_by, " %s", argv[i]);
     }
   husk_build_key (x->r->key, text, key);
-  if (!b->o->no_cache && husk_build_cache_get (b->s, key, &c))
-    {
-      say (b, "--> Using cache %s", c.empty ? "(no change)" : husk_digest_hex (c.chain_id));
-      step_apply (x, &c, created_by);
-      memcpy (x->r->key, key, sizeof key);
-      return 0;
-    }
+  if (step_cached (x, key, created_by))
+    return 0;
   if (x->r->n_layers == 0)
     return husk_error_set (err, 0, "a stage FROM scratch has nothing to run yet");
 
@@ -935,16 +945,13 @@ do_run (struct stage_exec *x, const struct husk_df_instr *in, struct husk_error 
                           : "");
       goto out;
     }
-  if (after_err || !ws->done)
+  if (after_err)
     {
-      husk_error_set (err, 0, "the step's layer: %s", after_err ? after_err->msg : "not written");
+      husk_error_set (err, 0, "the step's layer: %s", after_err->msg);
       goto out;
     }
-  if (step_record (x, key, ws, &c, err) < 0)
+  if (step_done (x, key, ws, created_by, err) < 0)
     goto out;
-  step_apply (x, &c, created_by);
-  memcpy (x->r->key, key, sizeof key);
-  say (b, "--> %s", c.empty ? "(no change)" : husk_digest_hex (c.chain_id));
   rc = 0;
 out:
   if (ws)
@@ -1005,7 +1012,6 @@ do_kvs (struct stage_exec *x, const struct husk_df_instr *in, struct husk_error 
   for (size_t i = 0; i < in->n_kvs; i++)
     {
       cleanup_free char *k = NULL, *v = NULL;
-      char *next;
       if (expand_word (x, in->kvs[i].key, &k, err) < 0
           || (in->kvs[i].value && expand_word (x, in->kvs[i].value, &v, err) < 0))
         return -1;
@@ -1013,9 +1019,7 @@ do_kvs (struct stage_exec *x, const struct husk_df_instr *in, struct husk_error 
         kv_set (&x->r->cfg.config.env, k, v ? v : "");
       else
         strmap_set (&x->r->cfg.config.labels, k, v ? v : "");
-      next = husk_strdup_printf ("%s %s=%s", text, k, v ? v : "");
-      free (text);
-      text = next;
+      append (&text, " %s=%s", k, v ? v : "");
     }
   meta_done (x, text, true);
   return 0;
@@ -1032,7 +1036,6 @@ do_arg (struct stage_exec *x, const struct husk_df_instr *in, struct husk_error 
       const char *given = build_arg (x->b, name);
       cleanup_free char *def = NULL;
       const char *value = given;
-      char *next;
 
       if (value == NULL && in->kvs[i].value)
         {
@@ -1043,9 +1046,7 @@ do_arg (struct stage_exec *x, const struct husk_df_instr *in, struct husk_error 
       if (value == NULL)
         value = kv_get (x->b->global_args, name, NULL); /* ARG NAME: the global default.  */
       kv_set (&x->args, name, value);
-      next = husk_strdup_printf ("%s %s%s%s", text, name, value ? "=" : "", value ? value : "");
-      free (text);
-      text = next;
+      append (&text, " %s%s%s", name, value ? "=" : "", value ? value : "");
     }
   /* ARG leaves no history entry (BuildKit's images have none for it).  */
   meta_done (x, text, false);
@@ -1104,10 +1105,8 @@ do_instr (struct stage_exec *x, const struct husk_df_instr *in, struct husk_erro
               cleanup_free char *port = strchr (words[k], '/')
                                             ? husk_xstrdup (words[k])
                                             : husk_strdup_printf ("%s/tcp", words[k]);
-              char *next = husk_strdup_printf ("%s %s", text, port);
               set_add (&rc->exposed_ports, port);
-              free (text);
-              text = next;
+              append (&text, " %s", port);
             }
         }
       break;
@@ -1116,13 +1115,10 @@ do_instr (struct stage_exec *x, const struct husk_df_instr *in, struct husk_erro
       for (size_t i = 0; i < in->n_args; i++)
         {
           cleanup_free char *v = NULL;
-          char *next;
           if (expand_word (x, in->args[i], &v, err) < 0)
             return -1;
           set_add (&rc->volumes, v);
-          next = husk_strdup_printf ("%s %s", text, v);
-          free (text);
-          text = next;
+          append (&text, " %s", v);
         }
       break;
     case HUSK_DF_CMD:
