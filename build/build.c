@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/xattr.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -311,6 +312,15 @@ struct write_job
   const char *parent_chain;
   struct written_shared *out;
   struct husk_ctr_rm *rm; /* Also remove this container's files (RUN), or NULL.  */
+  char *const *stubs;     /* Paths (relative to DIR, deepest first) the RUN's mounts made
+                             as mount points where the image had nothing: taken out again,
+                             when still empty, before the layer is written.  */
+  char *const *copied_up; /* The directories above those that the image has (deepest first):
+                             overlayfs copied them up to make the mount points; one that is
+                             left empty, and not opaque, is taken out too, so the layer does
+                             not carry it with new times.  */
+  char *const *lowers;    /* The image's layers, to tell a copied-up directory whose mode or
+                             owner the step changed (it stays).  */
 };
 
 /* Write the step's directory out as a layer and publish it, under the store lock (what is
@@ -331,6 +341,38 @@ write_layer (void *arg, struct husk_error **err)
   cleanup_free char *staged = NULL;
   int r;
 
+  for (size_t i = 0; j->stubs && j->stubs[i]; i++)
+    {
+      cleanup_free char *p = husk_strdup_printf ("%s/%s", j->dir, j->stubs[i]);
+      struct stat st;
+      if (fstatat (husk_store_rootfd (j->b->s), p, &st, AT_SYMLINK_NOFOLLOW) < 0)
+        continue;
+      if (S_ISDIR (st.st_mode))
+        unlinkat (husk_store_rootfd (j->b->s), p, AT_REMOVEDIR); /* Only when empty.  */
+      else if (S_ISREG (st.st_mode) && st.st_size == 0)
+        unlinkat (husk_store_rootfd (j->b->s), p, 0);
+    }
+  for (size_t i = 0; j->copied_up && j->copied_up[i]; i++)
+    {
+      cleanup_free char *p = husk_strdup_printf ("%s/%s", j->dir, j->copied_up[i]);
+      cleanup_close int fd = openat (husk_store_rootfd (j->b->s), p,
+                                     O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+      struct stat up, low = { 0 };
+      char v;
+      bool found = false;
+      if (fd < 0 || fgetxattr (fd, "trusted.overlay.opaque", &v, 1) >= 0
+          || fgetxattr (fd, "user.overlay.opaque", &v, 1) >= 0 || fstat (fd, &up) < 0)
+        break;
+      for (size_t k = husk_strv_len (j->lowers); k-- > 0 && !found;)
+        {
+          cleanup_free char *lp = husk_strdup_printf ("%s/%s", j->lowers[k], j->copied_up[i]);
+          found = lstat (lp, &low) == 0;
+        }
+      if (!found || up.st_mode != low.st_mode || up.st_uid != low.st_uid || up.st_gid != low.st_gid)
+        break; /* The step changed it: it stays in the layer.  */
+      if (unlinkat (husk_store_rootfd (j->b->s), p, AT_REMOVEDIR) < 0)
+        break; /* Not empty: the step changed something in it.  */
+    }
   if (husk_store_lock (j->b->s, err) < 0)
     return -1;
   r = husk_layer_write (j->b->s, husk_store_rootfd (j->b->s), j->dir, &wo, &j->out->w, &staged,
@@ -516,6 +558,7 @@ parse_chmod (const char *s, int *ret)
 
 static int build_stage (struct build *b, size_t i, struct husk_error **err);
 static char *json_strv (char *const *v);
+static char *abs_path (const char *base, const char *p);
 
 /* COPY --from=FROM: a stage before this one (by name or number), else an image in the store.
    *RET_LAYERS its layers' chain IDs, *RET_ID what names its content in the step's key (the
@@ -785,6 +828,359 @@ command_of (struct stage_exec *x, const struct husk_df_instr *in)
   return v;
 }
 
+/* ---------------------------------------------------------------- RUN --mount  */
+
+/* One RUN --mount, as BuildKit's Dockerfile frontend reads it: comma-separated KEY=VALUE
+   (a bare boolean key is true).  */
+struct run_mount
+{
+  char *type, *target, *id, *source, *from, *size;
+  bool readonly, required;
+  int mode; /* -1: the type's default.  */
+  long uid, gid;
+};
+
+static void
+run_mount_clear (struct run_mount *m)
+{
+  free (m->type);
+  free (m->target);
+  free (m->id);
+  free (m->source);
+  free (m->from);
+  free (m->size);
+}
+
+static bool
+parse_bool (const char *v, bool *ret)
+{
+  if (v == NULL || strcmp (v, "true") == 0 || strcmp (v, "1") == 0)
+    *ret = true;
+  else if (strcmp (v, "false") == 0 || strcmp (v, "0") == 0)
+    *ret = false;
+  else
+    return false;
+  return true;
+}
+
+static int
+parse_mount (const char *spec, struct run_mount *m, struct husk_error **err)
+{
+  cleanup_free char *copy = husk_xstrdup (spec);
+  char *save = NULL;
+
+  memset (m, 0, sizeof *m);
+  m->mode = -1;
+  m->uid = m->gid = -1;
+  for (char *kv = strtok_r (copy, ",", &save); kv; kv = strtok_r (NULL, ",", &save))
+    {
+      char *v = strchr (kv, '=');
+      char **slot = NULL;
+      bool flag;
+      if (v)
+        *v++ = '\0';
+      if (strcmp (kv, "type") == 0)
+        slot = &m->type;
+      else if (strcmp (kv, "target") == 0 || strcmp (kv, "dst") == 0
+               || strcmp (kv, "destination") == 0)
+        slot = &m->target;
+      else if (strcmp (kv, "id") == 0)
+        slot = &m->id;
+      else if (strcmp (kv, "source") == 0 || strcmp (kv, "src") == 0)
+        slot = &m->source;
+      else if (strcmp (kv, "from") == 0)
+        slot = &m->from;
+      else if (strcmp (kv, "size") == 0)
+        slot = &m->size;
+      else if (strcmp (kv, "ro") == 0 || strcmp (kv, "readonly") == 0)
+        {
+          if (!parse_bool (v, &m->readonly))
+            return husk_error_set (err, 0, "--mount \"%s\": %s: not a boolean", spec, kv);
+        }
+      else if (strcmp (kv, "rw") == 0 || strcmp (kv, "readwrite") == 0)
+        {
+          if (!parse_bool (v, &flag))
+            return husk_error_set (err, 0, "--mount \"%s\": %s: not a boolean", spec, kv);
+          m->readonly = !flag;
+        }
+      else if (strcmp (kv, "required") == 0)
+        {
+          if (!parse_bool (v, &m->required))
+            return husk_error_set (err, 0, "--mount \"%s\": required: not a boolean", spec);
+        }
+      else if (strcmp (kv, "mode") == 0)
+        {
+          if (v == NULL || parse_chmod (v, &m->mode) < 0)
+            return husk_error_set (err, 0, "--mount \"%s\": mode: not an octal mode", spec);
+        }
+      else if (strcmp (kv, "uid") == 0 || strcmp (kv, "gid") == 0)
+        {
+          uint64_t n;
+          if (v == NULL || husk_parse_u64 (v, UINT32_MAX - 1, &n) < 0)
+            return husk_error_set (err, 0, "--mount \"%s\": %s: not an id", spec, kv);
+          *(kv[0] == 'u' ? &m->uid : &m->gid) = (long) n;
+        }
+      else if (strcmp (kv, "sharing") == 0)
+        {
+          if (v == NULL
+              || (strcmp (v, "shared") != 0 && strcmp (v, "private") != 0
+                  && strcmp (v, "locked") != 0))
+            return husk_error_set (
+                err, 0, "--mount \"%s\": sharing: expected shared, private or locked", spec);
+        }
+      else
+        return husk_error_set (err, 0, "--mount \"%s\": unknown key \"%s\"", spec, kv);
+      if (slot)
+        {
+          if (v == NULL)
+            return husk_error_set (err, 0, "--mount \"%s\": %s needs a value", spec, kv);
+          free (*slot);
+          *slot = husk_xstrdup (v);
+        }
+    }
+  if (m->type == NULL)
+    m->type = husk_xstrdup ("bind");
+  return 0;
+}
+
+/* The value of secret ID from --secret: allocated, or NULL when it was not given.  */
+static int
+secret_value (struct build *b, const char *id, char **ret, size_t *ret_len, struct husk_error **err)
+{
+  for (size_t i = 0; b->o->secrets && b->o->secrets[i]; i++)
+    {
+      cleanup_free char *copy = husk_xstrdup (b->o->secrets[i]);
+      const char *sid = NULL, *src = NULL, *env = NULL;
+      char *save = NULL;
+      for (char *kv = strtok_r (copy, ",", &save); kv; kv = strtok_r (NULL, ",", &save))
+        {
+          char *v = strchr (kv, '=');
+          if (v == NULL)
+            return husk_error_set (err, 0, "--secret \"%s\": expected KEY=VALUE pairs",
+                                   b->o->secrets[i]);
+          *v++ = '\0';
+          if (strcmp (kv, "id") == 0)
+            sid = v;
+          else if (strcmp (kv, "src") == 0 || strcmp (kv, "source") == 0)
+            src = v;
+          else if (strcmp (kv, "env") == 0)
+            env = v;
+          else if (strcmp (kv, "type") != 0)
+            return husk_error_set (err, 0, "--secret \"%s\": unknown key \"%s\"", b->o->secrets[i],
+                                   kv);
+        }
+      if (sid == NULL || strcmp (sid, id) != 0)
+        continue;
+      if (src)
+        {
+          if (husk_read_file_at (AT_FDCWD, src, 500 * 1024, ret, ret_len, err) < 0)
+            return husk_error_wrap (err, "--secret id=%s", id);
+          return 0;
+        }
+      env = env ? env : sid;
+      if (getenv (env) == NULL)
+        return husk_error_set (err, 0, "--secret id=%s: the environment has no %s", id, env);
+      *ret = husk_xstrdup (getenv (env));
+      *ret_len = strlen (*ret);
+      return 0;
+    }
+  *ret = NULL;
+  return 0;
+}
+
+/* Whether PATH (absolute) is in the image LOWERS (base first) makes: the topmost layer that
+   has an entry for it decides, and a whiteout there means no.  (Opaque directories above it
+   are not looked at: a mount stub kept by mistake is an empty file or directory.)  */
+static bool
+in_layers (char *const *lowers, const char *path)
+{
+  for (size_t i = husk_strv_len (lowers); i-- > 0;)
+    {
+      cleanup_free char *p = husk_strdup_printf ("%s%s", lowers[i], path);
+      struct stat st;
+      if (lstat (p, &st) == 0)
+        return !(S_ISCHR (st.st_mode) && st.st_rdev == 0);
+    }
+  return false;
+}
+
+/* The RUN's mounts: SPECS (--mount values, expanded) into MOUNTS for the container, STUBS for
+   the layer write, and TEXT for the key.  A secret's file is written into SECRETDIR.  */
+static int
+prepare_mounts (struct stage_exec *x, char **specs, char *const *lowers, const char *secretdir,
+                struct husk_mount **ret_mounts, size_t *ret_n, char ***stubs, char ***copied_up,
+                char **text, struct husk_error **err)
+{
+  struct build *b = x->b;
+  struct husk_mount *mounts = husk_xcalloc (husk_strv_len (specs) + 1, sizeof *mounts);
+  size_t n = 0;
+
+  for (size_t i = 0; specs[i]; i++)
+    {
+      struct run_mount m;
+      cleanup_free char *target = NULL;
+      struct husk_mount *hm = &mounts[n];
+
+      if (parse_mount (specs[i], &m, err) < 0)
+        goto fail;
+      if (strcmp (m.type, "secret") == 0)
+        {
+          cleanup_free char *value = NULL, *file = NULL;
+          size_t len = 0;
+          if (m.id == NULL && m.target == NULL)
+            {
+              husk_error_set (err, 0, "--mount \"%s\": a secret needs id= or target=", specs[i]);
+              goto fail_m;
+            }
+          if (m.id == NULL)
+            m.id = husk_xstrdup (strrchr (m.target, '/') ? strrchr (m.target, '/') + 1 : m.target);
+          target = m.target ? abs_path (x->r->cfg.config.working_dir, m.target)
+                            : husk_strdup_printf ("/run/secrets/%s", m.id);
+          if (m.uid > 0 || m.gid > 0)
+            {
+              husk_error_set (err, 0, "--mount \"%s\": a secret's uid and gid: not supported yet",
+                              specs[i]);
+              goto fail_m;
+            }
+          if (secret_value (b, m.id, &value, &len, err) < 0)
+            goto fail_m;
+          if (value == NULL)
+            {
+              if (m.required)
+                {
+                  husk_error_set (err, 0, "secret \"%s\": required, and no --secret gives it",
+                                  m.id);
+                  goto fail_m;
+                }
+              run_mount_clear (&m);
+              continue; /* BuildKit's rule: an optional secret not given is not mounted.  */
+            }
+          file = husk_strdup_printf ("%s/%zu", secretdir, i);
+          if (husk_write_file_replace_at (AT_FDCWD, file, value, len,
+                                          m.mode >= 0 ? (mode_t) m.mode : 0400, err)
+              < 0)
+            goto fail_m;
+          explicit_bzero (value, len);
+          hm->kind = HUSK_MOUNT_BIND;
+          hm->source = TAKE_PTR (file);
+          hm->readonly = true;
+          append (text, " secret:id=%s,target=%s", m.id, target);
+        }
+      else if (strcmp (m.type, "cache") == 0)
+        {
+          char d[HUSK_DIGEST_LEN + 1];
+          cleanup_free char *dir = NULL;
+          if (m.target == NULL)
+            {
+              husk_error_set (err, 0, "--mount \"%s\": a cache needs target=", specs[i]);
+              goto fail_m;
+            }
+          if (m.from || m.source)
+            {
+              husk_error_set (err, 0, "--mount \"%s\": a cache from=: not supported yet", specs[i]);
+              goto fail_m;
+            }
+          target = abs_path (x->r->cfg.config.working_dir, m.target);
+          if (m.id == NULL)
+            m.id = husk_xstrdup (target);
+          if ((m.uid > 0 || m.gid > 0) && b->o->map)
+            {
+              husk_error_set (err, 0,
+                              "--mount \"%s\": a rootless cache's uid and gid: not "
+                              "supported yet",
+                              specs[i]);
+              goto fail_m;
+            }
+          /* The cache's directory is the store's, named by a hash of its id: no path from the
+             Dockerfile reaches the host (BuildKit's CVE-2024-23651 was a race on such a
+             path).  */
+          husk_sha256_buf (m.id, strlen (m.id), d);
+          dir = husk_strdup_printf ("%s/build-cache/mounts/%s", husk_store_root (b->s),
+                                    husk_digest_hex (d));
+          {
+            cleanup_free char *parent
+                = husk_strdup_printf ("%s/build-cache/mounts", husk_store_root (b->s));
+            cleanup_free char *top = husk_strdup_printf ("%s/build-cache", husk_store_root (b->s));
+            mkdir (top, 0700);
+            mkdir (parent, 0700);
+          }
+          if (mkdir (dir, m.mode >= 0 ? (mode_t) m.mode : 0755) == 0)
+            {
+              if (m.mode >= 0)
+                chmod (dir, (mode_t) m.mode);
+              if ((m.uid > 0 || m.gid > 0)
+                  && chown (dir, m.uid > 0 ? (uid_t) m.uid : 0, m.gid > 0 ? (gid_t) m.gid : 0) < 0)
+                {
+                  husk_error_set (err, errno, "cache mount \"%s\"", target);
+                  goto fail_m;
+                }
+            }
+          else if (errno != EEXIST)
+            {
+              husk_error_set (err, errno, "cache mount \"%s\"", target);
+              goto fail_m;
+            }
+          hm->kind = HUSK_MOUNT_BIND;
+          hm->source = TAKE_PTR (dir);
+          hm->readonly = m.readonly;
+          append (text, " cache:id=%s,target=%s,ro=%d", m.id, target, m.readonly);
+        }
+      else if (strcmp (m.type, "tmpfs") == 0)
+        {
+          if (m.target == NULL)
+            {
+              husk_error_set (err, 0, "--mount \"%s\": a tmpfs needs target=", specs[i]);
+              goto fail_m;
+            }
+          target = abs_path (x->r->cfg.config.working_dir, m.target);
+          hm->kind = HUSK_MOUNT_TMPFS;
+          hm->options = m.size ? husk_strdup_printf ("size=%s", m.size) : NULL;
+          append (text, " tmpfs:target=%s,size=%s", target, m.size ? m.size : "");
+        }
+      else
+        {
+          husk_error_set (
+              err, 0, "--mount=type=%s: not supported yet (secret, cache and tmpfs are)", m.type);
+          goto fail_m;
+        }
+      hm->dest = husk_xstrdup (target);
+      n++;
+      /* The mount point and the directories above it that the image does not have are made
+         for the run only.  */
+      {
+        cleanup_free char *p = husk_xstrdup (target);
+        char *slash;
+        bool made = true;
+        while (strcmp (p, "/") != 0)
+          {
+            made = made && !in_layers (lowers, p);
+            husk_strv_append (made ? stubs : copied_up, p + 1);
+            slash = strrchr (p, '/');
+            if (slash == p)
+              break;
+            *slash = '\0';
+          }
+      }
+      run_mount_clear (&m);
+      continue;
+    fail_m:
+      run_mount_clear (&m);
+      goto fail;
+    }
+  *ret_mounts = mounts;
+  *ret_n = n;
+  return 0;
+fail:
+  for (size_t k = 0; k < n; k++)
+    {
+      free ((char *) mounts[k].source);
+      free ((char *) mounts[k].dest);
+      free ((char *) mounts[k].options);
+    }
+  free (mounts);
+  return -1;
+}
+
 static int
 do_run (struct stage_exec *x, const struct husk_df_instr *in, struct husk_error **err)
 {
@@ -801,8 +1197,21 @@ do_run (struct stage_exec *x, const struct husk_df_instr *in, struct husk_error 
   int status = 0, rc = -1;
   int saved_out = -1, saved_err = -1;
 
-  if (husk_df_flag (in, "mount"))
-    return husk_error_set (err, 0, "--mount: not supported yet");
+  cleanup_strv char **mount_specs = husk_xcalloc (1, sizeof (char *));
+  cleanup_strv char **lowers = NULL, **stubs = husk_xcalloc (1, sizeof (char *));
+  cleanup_strv char **copied_up = husk_xcalloc (1, sizeof (char *));
+  cleanup_free char *secretdir = NULL, *mount_text = husk_xstrdup ("");
+  struct husk_mount *mounts = NULL;
+  size_t n_mounts = 0;
+
+  for (size_t i = 0; i < in->n_flags; i++)
+    if (strcmp (in->flags[i].name, "mount") == 0)
+      {
+        cleanup_free char *v = NULL;
+        if (in->flags[i].value == NULL || expand_word (x, in->flags[i].value, &v, err) < 0)
+          return in->flags[i].value ? -1 : husk_error_set (err, 0, "--mount needs a value");
+        husk_strv_append (&mount_specs, v);
+      }
   if (in->n_heredocs > 0)
     {
       /* RUN <<EOF ... EOF: the heredoc is the script SHELL runs.  */
@@ -843,9 +1252,36 @@ do_run (struct stage_exec *x, const struct husk_df_instr *in, struct husk_error 
           husk_strv_append (&env, x->args[i]);
       }
   argv_json = json_strv (argv);
+  if (mount_specs[0])
+    {
+      /* The secrets' files live in the run directory (a tmpfs where systemd makes
+         XDG_RUNTIME_DIR, /run for root) for this step only.  */
+      cleanup_free char *rundir = NULL;
+      if (x->r->n_layers == 0)
+        return husk_error_set (err, 0, "a stage FROM scratch has nothing to run yet");
+      if (husk_rundir (&rundir, err) < 0)
+        return -1;
+      secretdir = husk_strdup_printf ("%s/build-secrets-XXXXXX", rundir);
+      if (mkdtemp (secretdir) == NULL)
+        {
+          husk_error_set (err, errno, "build: a directory for the secrets");
+          free (TAKE_PTR (secretdir));
+          return -1;
+        }
+      lowers = lowerdirs (b, x->r, err);
+      if (lowers == NULL
+          || prepare_mounts (x, mount_specs, lowers, secretdir, &mounts, &n_mounts, &stubs,
+                             &copied_up, &mount_text, err)
+                 < 0)
+        {
+          husk_rm_rf_at (AT_FDCWD, secretdir, NULL);
+          return -1;
+        }
+    }
   {
     cleanup_free char *env_json = json_strv (env);
-    text = husk_strdup_printf ("RUN %s env=%s network=%d", argv_json, env_json, (int) network);
+    text = husk_strdup_printf ("RUN %s env=%s network=%d mounts=%s", argv_json, env_json,
+                               (int) network, mount_text);
   }
   /* The history shows the command as it runs, shell and all (as docker's does), never the
      build arguments' values.  */
@@ -859,9 +1295,15 @@ do_run (struct stage_exec *x, const struct husk_df_instr *in, struct husk_error 
     }
   husk_build_key (x->r->key, text, key);
   if (step_cached (x, key, created_by))
-    return 0;
+    {
+      rc = 0;
+      goto out;
+    }
   if (x->r->n_layers == 0)
-    return husk_error_set (err, 0, "a stage FROM scratch has nothing to run yet");
+    {
+      husk_error_set (err, 0, "a stage FROM scratch has nothing to run yet");
+      goto out;
+    }
 
   {
     cleanup_strv char **layers = husk_xcalloc (1, sizeof (char *));
@@ -871,6 +1313,8 @@ do_run (struct stage_exec *x, const struct husk_df_instr *in, struct husk_error 
       .entrypoint = "",
       .env = env,
       .network = network,
+      .mounts = mounts,
+      .n_mounts = n_mounts,
       .durable = false,
     };
     for (size_t i = 0; i < x->r->n_layers; i++)
@@ -881,14 +1325,14 @@ do_run (struct stage_exec *x, const struct husk_df_instr *in, struct husk_error 
     if (husk_create_from_layers (b->s, &co, x->r->image_id ? x->r->image_id : "", layers, &icfg,
                                  &ctr, err)
         < 0)
-      return -1;
+      goto out;
   }
   ws = shared_new ();
   if (ws == NULL)
     {
       husk_error_set (err, errno, "build: mmap");
       husk_ctr_remove (b->s, ctr, NULL);
-      return -1;
+      goto out;
     }
   upper = husk_strdup_printf ("containers/%s/upper", ctr->id);
   struct husk_ctr_rm rm = { .store = b->s, .id = ctr->id, .name = ctr->name };
@@ -898,6 +1342,9 @@ do_run (struct stage_exec *x, const struct husk_df_instr *in, struct husk_error 
     .parent_chain = x->r->layers[x->r->n_layers - 1].chain_id,
     .out = ws,
     .rm = &rm,
+    .stubs = stubs,
+    .copied_up = copied_up,
+    .lowers = lowers,
   };
   ctr->spec.after_fn = write_layer;
   ctr->spec.after_arg = &job;
@@ -956,6 +1403,15 @@ do_run (struct stage_exec *x, const struct husk_df_instr *in, struct husk_error 
 out:
   if (ws)
     munmap (ws, sizeof *ws);
+  if (secretdir)
+    husk_rm_rf_at (AT_FDCWD, secretdir, NULL);
+  for (size_t i = 0; i < n_mounts; i++)
+    {
+      free ((char *) mounts[i].source);
+      free ((char *) mounts[i].dest);
+      free ((char *) mounts[i].options);
+    }
+  free (mounts);
   return rc;
 }
 

@@ -26,6 +26,7 @@ enum
   OPT_TIMESTAMP,
   OPT_PULL,
   OPT_FORMAT,
+  OPT_SECRET,
 };
 
 static const struct husk_cli_option build_options[] = {
@@ -34,6 +35,8 @@ static const struct husk_cli_option build_options[] = {
     "the Dockerfile (default: CONTEXT/Dockerfile; - reads stdin)" },
   { "build-arg", OPT_BUILD_ARG, HUSK_CLI_ARG_REQUIRED, "NAME[=VALUE]",
     "set a build argument (without a value: from the environment)" },
+  { "secret", OPT_SECRET, HUSK_CLI_ARG_REQUIRED, "id=ID[,src=PATH|,env=VAR]",
+    "a secret for RUN --mount=type=secret (never in the image or the cache)" },
   { "target", OPT_TARGET, HUSK_CLI_ARG_REQUIRED, "STAGE", "build up to this stage" },
   { "no-cache", OPT_NO_CACHE, HUSK_CLI_ARG_NONE, NULL, "run every step, use no cached layer" },
   { "label", OPT_LABEL, HUSK_CLI_ARG_REQUIRED, "KEY=VALUE", "set a label on the image" },
@@ -78,6 +81,7 @@ husk_cmd_build (struct husk_global *g, int argc, char **argv, struct husk_error 
   cleanup_strv char **tags = husk_xcalloc (1, sizeof (char *));
   cleanup_strv char **args = husk_xcalloc (1, sizeof (char *));
   cleanup_strv char **labels = husk_xcalloc (1, sizeof (char *));
+  cleanup_strv char **secrets = husk_xcalloc (1, sizeof (char *));
   struct husk_build_opts o = { .timestamp = -1, .network = HUSK_NETWORK_NONE };
   struct husk_idmap mapbuf;
   const char *iidfile = NULL, *sde = getenv ("SOURCE_DATE_EPOCH");
@@ -104,6 +108,11 @@ husk_cmd_build (struct husk_global *g, int argc, char **argv, struct husk_error 
         break;
       case OPT_BUILD_ARG:
         husk_strv_append (&args, optarg);
+        break;
+      case OPT_SECRET:
+        if (strncmp (optarg, "id=", 3) != 0 && strstr (optarg, ",id=") == NULL)
+          return husk_cli_usage_error (err, "build", "--secret needs id=ID");
+        husk_strv_append (&secrets, optarg);
         break;
       case OPT_TARGET:
         o.target = optarg;
@@ -150,6 +159,7 @@ husk_cmd_build (struct husk_global *g, int argc, char **argv, struct husk_error 
   o.tags = tags;
   o.build_args = args;
   o.labels = labels;
+  o.secrets = secrets;
   o.progress = quiet ? NULL : stdout;
   if (husk_cli_open_store (g, &store, err) < 0 || husk_cli_idmap (&mapbuf, &o.map, err) < 0)
     return -1;

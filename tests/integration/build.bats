@@ -303,3 +303,65 @@ $owner"
 	assert_one_error_line
 	assert_stderr_contains 'Dockerfile:2: COPY: --from=nosuchstage'
 }
+
+@test "build: RUN --mount=type=secret: the step sees it, no blob, config or history has it" {
+	printf 's3cr3t-%s\n' "$RANDOM$RANDOM" >"$BATS_TEST_TMPDIR/secret"
+	secret=$(cat "$BATS_TEST_TMPDIR/secret")
+	cat >"$CTX/Dockerfile" <<'EOF2'
+FROM basic
+RUN --mount=type=secret,id=tok cp /run/secrets/tok /tmp/seen && wc -c </run/secrets/tok >/size
+RUN --mount=type=secret,id=tok,target=/etc/app/tok.conf,required=true cat /etc/app/tok.conf >/dev/null
+RUN --mount=type=secret,id=absent test ! -e /run/secrets/absent
+EOF2
+	run --separate-stderr husk build --secret "id=tok,src=$BATS_TEST_TMPDIR/secret" -t sec "$CTX"
+	assert_status 0
+	# The step saw it (it copied it, which the image then keeps: that is the Dockerfile's doing).
+	run --separate-stderr husk run --rm sec sh -c 'cat /tmp/seen; cat /size; ls -a /run /etc/app 2>&1'
+	assert_output "$secret
+$(( ${#secret} + 1 ))
+ls: /run: No such file or directory
+ls: /etc/app: No such file or directory"
+	# The search below finds it where it is: in the layer of the step that copied it.
+	found=0
+	for b in "$STORE"/blobs/sha256/*; do
+		gzip -t "$b" 2>/dev/null && gzip -dc "$b" | grep -qa "$secret" && found=1
+	done
+	[ "$found" = 1 ] || fail "the search does not find the copied secret"
+	# Without the cp, nothing holds it: build a second image and search the whole store but
+	# that image's copy.
+	sed -i 's|cp /run/secrets/tok /tmp/seen \&\& ||' "$CTX/Dockerfile"
+	husk rmi sec >/dev/null
+	husk image prune -f >/dev/null
+	run --separate-stderr husk build --secret "id=tok,src=$BATS_TEST_TMPDIR/secret" -t sec2 "$CTX"
+	assert_status 0
+	if grep -rqa "$secret" "$STORE"; then
+		fail "the secret is in the store: $(grep -rla "$secret" "$STORE")"
+	fi
+	for b in "$STORE"/blobs/sha256/*; do
+		if gzip -t "$b" 2>/dev/null && gzip -dc "$b" | grep -qa "$secret"; then
+			fail "the secret is in the layer blob $b"
+		fi
+	done
+
+	printf 'FROM basic\nRUN --mount=type=secret,id=nope,required=true true\n' >"$CTX/Dockerfile"
+	run --separate-stderr husk build "$CTX"
+	assert_status 1
+	assert_one_error_line
+	assert_stderr_contains 'secret "nope": required, and no --secret gives it'
+}
+
+@test "build: RUN --mount=type=cache keeps its files between builds; tmpfs is never in a layer" {
+	cat >"$CTX/Dockerfile" <<'EOF2'
+FROM basic
+RUN --mount=type=cache,target=/var/cache/app --mount=type=tmpfs,target=/scratch \
+    echo run >>/var/cache/app/log && echo t >/scratch/t && wc -l </var/cache/app/log >/runs
+EOF2
+	run --separate-stderr husk build -t cm "$CTX"
+	assert_status 0
+	run --separate-stderr husk build --no-cache -t cm "$CTX"
+	assert_status 0
+	run --separate-stderr husk run --rm cm sh -c 'cat /runs; ls /var/cache/app /scratch 2>&1'
+	assert_output "2
+ls: /var/cache/app: No such file or directory
+ls: /scratch: No such file or directory"
+}
