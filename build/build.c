@@ -32,6 +32,7 @@
 #include "record.h"
 #include "remove.h"
 #include "rundir.h"
+#include "safepath.h"
 #include "store.h"
 #include "timestamp.h"
 #include "unpack.h"
@@ -558,6 +559,37 @@ parse_chmod (const char *s, int *ret)
 
 static int build_stage (struct build *b, size_t i, struct husk_error **err);
 static char *json_strv (char *const *v);
+
+/* ADD's rule: a local file that is a tar archive, plain or compressed with gzip, bzip2, xz or
+   zstd, is extracted; what it is is read from its first bytes, as Docker does (its name does
+   not count).  */
+static bool
+is_archive (int ctxfd, const char *path)
+{
+  unsigned char h[512];
+  ssize_t n;
+  int fd = husk_open_in_root (ctxfd, path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0,
+                              HUSK_RESOLVE_NO_SYMLINKS);
+
+  if (fd < 0)
+    return false;
+  n = husk_read_all (fd, h, sizeof h);
+  close (fd);
+  if (n >= 2 && h[0] == 0x1f && h[1] == 0x8b)
+    return true; /* gzip */
+  if (n >= 3 && memcmp (h, "BZh", 3) == 0)
+    return true;
+  if (n >= 6
+      && memcmp (h,
+                 "\xfd"
+                 "7zXZ\0",
+                 6)
+             == 0)
+    return true;
+  if (n >= 4 && memcmp (h, "\x28\xb5\x2f\xfd", 4) == 0)
+    return true; /* zstd */
+  return n >= 262 && memcmp (h + 257, "ustar", 5) == 0;
+}
 static char *abs_path (const char *base, const char *p);
 
 /* COPY --from=FROM: a stage before this one (by name or number), else an image in the store.
@@ -634,14 +666,16 @@ do_copy (struct stage_exec *x, const struct husk_df_instr *in, struct husk_error
   size_t n = in->n_args;
 
   cleanup_strv char **from_layers = NULL, **from_lowers = NULL;
+  cleanup_free bool *extract = NULL;
+  cleanup_free char *extract_text = NULL;
   cleanup_free char *from_id = NULL, *from_upper = NULL, *from_work = NULL, *from_mnt = NULL;
 
   if (from && resolve_from (x, from, &from_layers, &from_id, err) < 0)
     return -1;
   if (husk_df_flag (in, "parents") || husk_df_flag (in, "exclude"))
     return husk_error_set (err, 0, "--parents and --exclude: not supported yet");
-  if (in->kind == HUSK_DF_ADD)
-    return husk_error_set (err, 0, "not supported yet (COPY is)");
+  if (in->kind == HUSK_DF_ADD && (from || husk_df_flag (in, "checksum")))
+    return husk_error_set (err, 0, "--from and --checksum: not supported yet");
   if (n < 2)
     return husk_error_set (err, 0, "needs a source and a destination");
   for (size_t i = 0; i + 1 < n; i++)
@@ -666,10 +700,30 @@ do_copy (struct stage_exec *x, const struct husk_df_instr *in, struct husk_error
     }
   /* From the context: what the sources hold is hashed now.  From a stage or an image: its
      key names its content, and the sources are selected by the copy itself.  */
+  for (size_t i = 0; in->kind == HUSK_DF_ADD && srcs[i]; i++)
+    if (strstr (srcs[i], "://") || husk_str_has_prefix (srcs[i], "git@"))
+      return husk_error_set (err, 0, "\"%s\": sources from URLs and git: not supported yet",
+                             srcs[i]);
   if (from == NULL && husk_ctx_select (b->ctx, srcs, n - 1, &sel, err) < 0)
     return -1;
+  if (in->kind == HUSK_DF_ADD)
+    {
+      extract = husk_xcalloc (sel.n_sources + 1, sizeof (bool));
+      for (size_t i = 0; i < sel.n_sources; i++)
+        if (!sel.source_is_dir[i] && is_archive (husk_ctx_dirfd (b->ctx), sel.sources[i]))
+          {
+            if (chown)
+              {
+                husk_ctx_selection_clear (&sel);
+                return husk_error_set (err, 0,
+                                       "--chown of an extracted archive: not supported yet");
+              }
+            extract[i] = true;
+            append (&extract_text, " %zu", i);
+          }
+    }
 
-  created_by = from ? husk_strdup_printf ("COPY --from=%s", from) : husk_xstrdup ("COPY");
+  created_by = from ? husk_strdup_printf ("COPY --from=%s", from) : husk_xstrdup (in->keyword);
   if (chown)
     append (&created_by, " --chown=%s", chown);
   if (chmod_s)
@@ -680,9 +734,10 @@ do_copy (struct stage_exec *x, const struct husk_df_instr *in, struct husk_error
   {
     cleanup_free char *srcs_json = json_strv (srcs);
     text = husk_strdup_printf (
-        "COPY chown=%s chmod=%d workdir=%s dest=%s n=%zu sources=%s from=%s", chown ? chown : "",
-        chmod_v, x->r->cfg.config.working_dir ? x->r->cfg.config.working_dir : "/", dest, n - 1,
-        from ? srcs_json : sel.hash, from ? from_id : "context");
+        "%s chown=%s chmod=%d workdir=%s dest=%s n=%zu sources=%s from=%s extract=%s", in->keyword,
+        chown ? chown : "", chmod_v,
+        x->r->cfg.config.working_dir ? x->r->cfg.config.working_dir : "/", dest, n - 1,
+        from ? srcs_json : sel.hash, from ? from_id : "context", extract_text ? extract_text : "");
   }
   husk_build_key (x->r->key, text, key);
   if (step_cached (x, key, created_by))
@@ -750,6 +805,7 @@ do_copy (struct stage_exec *x, const struct husk_df_instr *in, struct husk_error
     struct husk_build_copy req = {
       .ctx = b->ctx,
       .sel = &sel,
+      .extract = extract,
       .from_lowerdirs = from_lowers,
       .from_sources = srcs,
       .from_upper = from_upper,

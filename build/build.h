@@ -37,9 +37,9 @@ struct husk_build_opts
   enum husk_network network;    /* RUN steps' network (--network); a RUN --network wins.  */
   int64_t timestamp;            /* --timestamp or SOURCE_DATE_EPOCH, in seconds since the epoch:
                                    every created time, and file times clamped to it; -1: none.  */
-  char *const *secrets;     /* --secret, "id=ID,src=PATH" or "id=ID,env=VAR" (src= also as
-                               source=; a bare "id=ID" reads the variable ID), for RUN
-                               --mount=type=secret.  May be NULL.  */
+  char *const *secrets;         /* --secret, "id=ID,src=PATH" or "id=ID,env=VAR" (src= also as
+                                   source=; a bare "id=ID" reads the variable ID), for RUN
+                                   --mount=type=secret.  May be NULL.  */
   const struct husk_idmap *map; /* The store's id map; NULL when husk is real root.  */
   FILE *progress;               /* Where the steps are told (STEP n/N: ..., cache hits, the
                                    image), or NULL (-q).  RUN steps' output goes to husk's

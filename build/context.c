@@ -308,7 +308,6 @@ husk_ctx_selection_clear (struct husk_ctx_selection *sel)
   memset (sel, 0, sizeof *sel);
 }
 
-
 static bool
 has_glob (const char *s)
 {

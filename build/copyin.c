@@ -14,6 +14,7 @@
 
 #include "cleanup.h"
 #include "copyin.h"
+#include "unpack.h"
 #include "mounts.h"
 #include "safepath.h"
 #include "user.h"
@@ -32,7 +33,6 @@ struct copy_state
   gid_t gid;
   char buf[1 << 16];
 };
-
 
 /* Docker's directory syntax for a destination: a trailing "/", or "." or ".." last.  */
 static bool
@@ -430,6 +430,24 @@ copy_in_namespace (void *arg, struct husk_error **err)
           cleanup_close int fd = make_dirs (st, dest, err);
           if (fd < 0)
             return -1;
+        }
+      if (c->extract && c->extract[i])
+        {
+          /* ADD of a local archive: unpacked into DEST, its entries skipped.  */
+          struct husk_unpack_stats stats = { 0 };
+          cleanup_close int destfd = make_dirs (st, dest, err);
+          cleanup_close int in = -1;
+          if (destfd < 0)
+            return -1;
+          in = husk_open_in_root (husk_ctx_dirfd (st->ctx), sel->sources[i],
+                                  O_RDONLY | O_NOFOLLOW | O_CLOEXEC, 0, HUSK_RESOLVE_NO_SYMLINKS);
+          if (in < 0)
+            return husk_error_set (err, -in, "\"%s\"", sel->sources[i]);
+          if (husk_unpack_fd (in, destfd, c->map != NULL, &stats, err) < 0)
+            return husk_error_wrap (err, "extract \"%s\"", sel->sources[i]);
+          while (next < sel->n_entries && sel->entries[next].root == i)
+            next++;
+          continue;
         }
       if (copy_source (st, i, &next, dest, file, err) < 0)
         return -1;

@@ -31,6 +31,11 @@ struct husk_build_copy
      an empty list is an empty root), mounted read-only in the child on FROM_MOUNTPOINT (an
      empty directory) with FROM_UPPER and FROM_WORK (empty directories, never written), and
      the sources FROM_SOURCES (N_WRITTEN of them) selected there, as husk_ctx_select does.  */
+  /* ADD: for each of SEL's sources, whether it is a local archive to extract into the
+     destination (a directory then) rather than copy; NULL for COPY.  The archive is read by
+     the layer unpacker (overlay/unpack.h), with its rules for hostile archives: nothing lands
+     outside the destination, links are checked, owners kept as the archive gives them.  */
+  const bool *extract;
   char *const *from_lowerdirs;
   char *const *from_sources;
   const char *from_upper, *from_work, *from_mountpoint;

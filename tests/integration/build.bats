@@ -365,3 +365,45 @@ EOF2
 ls: /var/cache/app: No such file or directory
 ls: /scratch: No such file or directory"
 }
+
+@test "build: ADD extracts local archives (by their content), copies other files; hostile archives stay inside" {
+	mkdir -p "$BATS_TEST_TMPDIR/t/pkg/bin"
+	echo tool >"$BATS_TEST_TMPDIR/t/pkg/bin/tool"
+	tar -C "$BATS_TEST_TMPDIR/t" -czf "$CTX/pkg.tgz.renamed" pkg
+	tar -C "$BATS_TEST_TMPDIR/t" -cf "$CTX/plain.tar" pkg
+	python3 - "$CTX/evil.tar" <<'PY'
+import io, sys, tarfile
+with tarfile.open(sys.argv[1], "w") as t:
+    for name in ("../../escaped", "/abs-escaped", "ok"):
+        data = b"x\n"
+        info = tarfile.TarInfo(name)
+        info.size = len(data)
+        t.addfile(info, io.BytesIO(data))
+PY
+	cat >"$CTX/Dockerfile" <<'EOF2'
+FROM basic
+ADD pkg.tgz.renamed /opt/
+ADD plain.tar /plain
+ADD a.txt /added.txt
+EOF2
+	run --separate-stderr husk build -t add "$CTX"
+	assert_status 0
+	run --separate-stderr husk run --rm add sh -c 'cat /opt/pkg/bin/tool /plain/pkg/bin/tool /added.txt'
+	assert_output "tool
+tool
+alpha"
+	# An archive that climbs out is refused, with the unpacker's own rule and message.
+	printf 'FROM basic
+ADD evil.tar /evil/
+' >"$CTX/Dockerfile"
+	run --separate-stderr husk build -t evil "$CTX"
+	assert_status 1
+	assert_one_error_line
+	assert_stderr_contains 'Dockerfile:2: ADD: extract "evil.tar": entry "../../escaped"'
+	[ ! -e "$BATS_TEST_TMPDIR/escaped" ] && [ ! -e /abs-escaped ] || fail "something escaped"
+	printf 'FROM basic\nADD https://example.com/x /x\n' >"$CTX/Dockerfile"
+	run --separate-stderr husk build "$CTX"
+	assert_status 1
+	assert_one_error_line
+	assert_stderr_contains 'not supported yet'
+}
