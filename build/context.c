@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <fnmatch.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -14,6 +15,7 @@
 #include "cleanup.h"
 #include "context.h"
 #include "json.h"
+#include "safepath.h"
 #include "util.h"
 #include "banned.h"
 
@@ -32,6 +34,7 @@ struct stat_entry
 struct husk_ctx
 {
   int dirfd;
+  char *real; /* Where DIRFD is, as /proc/self/fd shows it: to name what a link resolves to.  */
   husk_ctx_filter_fn filter;
   void *filter_arg;
   char *statcache;
@@ -186,6 +189,21 @@ cache_load (struct husk_ctx *c)
   husk_json_free (root);
 }
 
+/* The path of the open file FD, or NULL.  */
+static char *
+fd_path (int fd)
+{
+  char proc[64], buf[PATH_MAX];
+  ssize_t n;
+
+  snprintf (proc, sizeof proc, "/proc/self/fd/%d", fd);
+  n = readlink (proc, buf, sizeof buf - 1);
+  if (n <= 0)
+    return NULL;
+  buf[n] = '\0';
+  return husk_xstrdup (buf);
+}
+
 int
 husk_ctx_open (const char *dir, const char *statcache, husk_ctx_filter_fn filter, void *filter_arg,
                struct husk_ctx **ret, struct husk_error **err)
@@ -197,6 +215,7 @@ husk_ctx_open (const char *dir, const char *statcache, husk_ctx_filter_fn filter
     return husk_error_set (err, errno, "build context \"%s\"", dir);
   c = husk_xcalloc (1, sizeof *c);
   c->dirfd = fd;
+  c->real = fd_path (fd);
   c->filter = filter;
   c->filter_arg = filter_arg;
   if (statcache)
@@ -218,6 +237,7 @@ husk_ctx_open_fd (int dirfd, struct husk_ctx **ret, struct husk_error **err)
     return husk_error_set (err, errno, "dup the source's root");
   c = husk_xcalloc (1, sizeof *c);
   c->dirfd = fd;
+  c->real = fd_path (fd);
   *ret = c;
   return 0;
 }
@@ -288,6 +308,7 @@ husk_ctx_close (struct husk_ctx *c)
     free (c->cache[i].path);
   free (c->cache);
   free (c->statcache);
+  free (c->real);
   close (c->dirfd);
   free (c);
 }
@@ -296,8 +317,12 @@ void
 husk_ctx_selection_clear (struct husk_ctx_selection *sel)
 {
   for (size_t i = 0; i < sel->n_sources; i++)
-    free (sel->sources[i]);
+    {
+      free (sel->sources[i]);
+      free (sel->names[i]);
+    }
   free (sel->sources);
+  free (sel->names);
   free (sel->source_is_dir);
   for (size_t i = 0; i < sel->n_entries; i++)
     {
@@ -535,7 +560,7 @@ walk (struct select_state *st, int dirfd, const char *path, struct husk_error **
 /* A matched path becomes a source: itself, then everything below it.  */
 static int
 add_source (struct select_state *st, int dirfd, const char *name, const char *path,
-            const struct stat *sb, struct husk_error **err)
+            const char *written, const struct stat *sb, struct husk_error **err)
 {
   struct husk_ctx_selection *sel = st->sel;
 
@@ -543,10 +568,12 @@ add_source (struct select_state *st, int dirfd, const char *name, const char *pa
     {
       st->cap_sources = st->cap_sources ? st->cap_sources * 2 : 8;
       sel->sources = husk_xrealloc (sel->sources, st->cap_sources * sizeof *sel->sources);
+      sel->names = husk_xrealloc (sel->names, st->cap_sources * sizeof *sel->names);
       sel->source_is_dir
           = husk_xrealloc (sel->source_is_dir, st->cap_sources * sizeof *sel->source_is_dir);
     }
   sel->sources[sel->n_sources] = husk_xstrdup (path);
+  sel->names[sel->n_sources] = husk_xstrdup (written);
   sel->source_is_dir[sel->n_sources] = S_ISDIR (sb->st_mode);
   sel->n_sources++;
   if (filter (st->c, path, S_ISDIR (sb->st_mode)) == HUSK_CTX_INCLUDE
@@ -560,6 +587,83 @@ add_source (struct select_state *st, int dirfd, const char *name, const char *pa
       return walk (st, fd, path, err);
     }
   return 0;
+}
+
+/* PATH (relative, clean) resolved inside the context, every symbolic link on the way and last
+   followed as if the context were "/": the real path, relative ("." for the context), or NULL
+   (ENOENT and the like: nothing there).  */
+static char *
+resolve (struct husk_ctx *c, const char *path)
+{
+  cleanup_close int fd = -1;
+  cleanup_free char *real = NULL;
+  size_t n;
+
+  if (c->real == NULL)
+    return NULL;
+  fd = husk_open_in_root (c->dirfd, path, O_PATH | O_CLOEXEC, 0, HUSK_RESOLVE_IN_ROOT);
+  if (fd < 0)
+    return NULL;
+  real = fd_path (fd);
+  n = strlen (c->real);
+  if (real == NULL)
+    return NULL;
+  if (strcmp (real, c->real) == 0)
+    return husk_xstrdup (".");
+  if (strncmp (real, c->real, n) != 0 || real[n] != '/')
+    return NULL; /* Cannot be: the resolution stays inside.  */
+  return husk_xstrdup (real + n + 1);
+}
+
+/* The link PATH (as written: WRITTEN) as a source: what it resolves to inside the context,
+   which the filter must keep.  0 with nothing added when it leads nowhere.  */
+static int
+add_link_source (struct select_state *st, const char *path, const char *written, size_t *matches,
+                 struct husk_error **err)
+{
+  cleanup_free char *real = resolve (st->c, path);
+  cleanup_free char *parent = NULL;
+  cleanup_close int pfd = -1;
+  const char *name;
+  struct stat sb;
+  enum husk_ctx_filter f;
+
+  if (real == NULL)
+    return 0;
+  if (strcmp (real, ".") == 0)
+    {
+      if (fstat (st->c->dirfd, &sb) < 0)
+        return husk_error_set (err, errno, "the build context");
+      (*matches)++;
+      return add_source (st, st->c->dirfd, ".", ".", written, &sb, err);
+    }
+  name = strrchr (real, '/');
+  if (name)
+    {
+      parent = husk_xstrdup (real);
+      parent[name - real] = '\0';
+    }
+  else
+    parent = husk_xstrdup (".");
+  name = name ? name + 1 : real;
+  pfd = husk_open_in_root (st->c->dirfd, parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0,
+                           HUSK_RESOLVE_NO_SYMLINKS);
+  if (pfd < 0 || fstatat (pfd, name, &sb, AT_SYMLINK_NOFOLLOW) < 0)
+    return 0;
+  /* What .dockerignore keeps out stays out, however it is reached.  */
+  for (char *p = real; (p = strchr (p, '/')) != NULL; p++)
+    {
+      *p = '\0';
+      f = filter (st->c, real, true);
+      *p = '/';
+      if (f == HUSK_CTX_EXCLUDE)
+        return 0;
+    }
+  f = filter (st->c, real, S_ISDIR (sb.st_mode));
+  if (f == HUSK_CTX_EXCLUDE || (f == HUSK_CTX_EXCLUDE_WALK && !S_ISDIR (sb.st_mode)))
+    return 0;
+  (*matches)++;
+  return add_source (st, pfd, name, real, written, &sb, err);
 }
 
 /* Match the components COMP[I..N) below the directory DIRFD (PATH); each match becomes a
@@ -598,7 +702,13 @@ match (struct select_state *st, int dirfd, const char *path, char **comp, size_t
              exceptions bring back.  */
           if (f == HUSK_CTX_EXCLUDE || (f == HUSK_CTX_EXCLUDE_WALK && !S_ISDIR (sb.st_mode)))
             continue;
-          if (add_source (st, dirfd, *nm, child, &sb, err) < 0)
+          if (S_ISLNK (sb.st_mode))
+            {
+              if (add_link_source (st, child, child, matches, err) < 0)
+                return -1;
+              continue;
+            }
+          if (add_source (st, dirfd, *nm, child, child, &sb, err) < 0)
             return -1;
           (*matches)++;
           continue;
@@ -629,7 +739,23 @@ select_one (struct select_state *st, const char *source, struct husk_error **err
       struct stat sb;
       if (fstat (st->c->dirfd, &sb) < 0)
         return husk_error_set (err, errno, "the build context");
-      return add_source (st, st->c->dirfd, ".", ".", &sb, err);
+      return add_source (st, st->c->dirfd, ".", ".", ".", &sb, err);
+    }
+  if (!has_glob (clean))
+    {
+      /* One path, whose links (on the way or last) are followed inside the context.  */
+      cleanup_free char *real = resolve (st->c, clean);
+      if (real && strcmp (real, clean) != 0)
+        {
+          if (add_link_source (st, clean, clean, &matches, err) < 0)
+            return husk_error_wrap (err, "source \"%s\"", source);
+          if (matches == 0)
+            return husk_error_set (err, 0,
+                                   "source \"%s\": not found in the build context or excluded by "
+                                   ".dockerignore",
+                                   source);
+          return 0;
+        }
     }
   comp = husk_xcalloc (strlen (clean) + 2, sizeof *comp);
   cleanup_free char *copy = husk_xstrdup (clean);
@@ -678,6 +804,7 @@ selection_hash (struct husk_ctx_selection *sel)
     {
       hash_str (h, "source");
       hash_str (h, sel->sources[i]);
+      hash_str (h, sel->names[i]);
       for (; e < sel->n_entries && sel->entries[e].root == i; e++)
         {
           const struct husk_ctx_entry *x = &sel->entries[e];

@@ -54,7 +54,10 @@ struct husk_ctx_entry
    it, depth first, each directory's names in byte order.  */
 struct husk_ctx_selection
 {
-  char **sources; /* The matched paths, relative to the context ("." for the context).  */
+  char **sources; /* The matched paths, relative to the context ("." for the context), with a
+                     symbolic link a source names resolved (inside the context).  */
+  char **names;   /* The same as the source named them, before a link was resolved: what a
+                     copied file is called at its destination.  */
   bool *source_is_dir;
   size_t n_sources;
   struct husk_ctx_entry *entries;
@@ -83,8 +86,10 @@ int husk_ctx_open_fd (int dirfd, struct husk_ctx **ret, struct husk_error **err)
    to the context ("/x" and "x" are the same, ".." above the context is refused); a source
    with glob characters (*, ?, [) matches paths component by component as Go's filepath.Match
    (and fnmatch(3) without flags) does, the others name one path.  A matched directory brings
-   everything below it that the filter keeps.  Symbolic links are selected as links, never
-   followed.
+   everything below it that the filter keeps.  A symbolic link the source names (on its way, or
+   last, as BuildKit follows them) is resolved inside the context, as if the context were "/":
+   it can never lead out of it; symbolic links below a source directory are copied as links,
+   never followed.
    Errors (one line, naming the source): "..." leaves the context; the source does not exist
    or the filter excludes it ("not found in the build context or excluded by .dockerignore");
    a glob that matches nothing; a file that cannot be read.  *RET is filled only on

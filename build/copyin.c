@@ -418,8 +418,9 @@ copy_in_namespace (void *arg, struct husk_error **err)
       cleanup_free char *file = NULL;
       if (!sel->source_is_dir[i])
         {
-          const char *base = strrchr (sel->sources[i], '/');
-          base = base ? base + 1 : sel->sources[i];
+          /* Named as the source named it (a link's name, not its target's).  */
+          const char *base = strrchr (sel->names[i], '/');
+          base = base ? base + 1 : sel->names[i];
           if (dirdest)
             file = husk_strdup_printf ("%s/%s", strcmp (dest, "/") ? dest : "", base);
           else

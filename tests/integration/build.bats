@@ -192,20 +192,27 @@ EOF
 }
 
 @test "build: a hostile context cannot reach outside it" {
+	mkdir -p "$CTX/links"
+	ln -s /etc/shadow "$CTX/links/shadow"
 	ln -s /etc/shadow "$CTX/shadow"
 	ln -s / "$CTX/rootlink"
-	printf 'FROM basic\nCOPY shadow /shadow\n' >"$CTX/Dockerfile"
+	ln -s a.txt "$CTX/alink"
+	# A link below a source directory is copied as a link; a source that is a link is followed
+	# inside the context only (BuildKit follows it; / is the context's root).
+	printf 'FROM basic\nCOPY links /links\nCOPY alink /alink\n' >"$CTX/Dockerfile"
 	run --separate-stderr husk build -t h1 "$CTX"
 	assert_status 0
-	run --separate-stderr husk run --rm h1 readlink /shadow
-	assert_output "/etc/shadow"
+	run --separate-stderr husk run --rm h1 sh -c 'readlink /links/shadow; cat /alink'
+	assert_output "/etc/shadow
+alpha"
 
-	for src in ../x /../../etc/passwd rootlink/etc/passwd; do
+	for src in shadow ../x /../../etc/passwd rootlink/etc/passwd; do
 		printf 'FROM basic\nCOPY %s /x\n' "$src" >"$CTX/Dockerfile"
 		run --separate-stderr husk build -t h2 "$CTX"
 		assert_status 1
 		assert_one_error_line
 	done
+	assert_stderr_contains 'source "rootlink/etc/passwd": not found in the build context'
 }
 
 @test "build: bad Dockerfiles get one line naming the file, the line and the reason" {
@@ -288,7 +295,7 @@ EOF2
 	# could not give it that owner.
 	owner=$(husk run --rm basic stat -c "%u:%g" /data/owned)
 	[ "$(test_mode)" = nosub ] || [ "$owner" = 1234:1234 ] || fail "basic's /data/owned: $owner"
-	run --separate-stderr husk run --rm ms sh -c 'cat /usr/local/bin/artifact /copied/deep; readlink /links/link; stat -c "%u:%g" /from-image'
+	run --separate-stderr husk run --rm ms sh -c 'cat /usr/local/bin/artifact /copied/deep; cat /links/link; stat -c "%u:%g" /from-image'
 	assert_status 0
 	assert_output "artifact
 deep

@@ -1,0 +1,135 @@
+#!/usr/bin/env python3
+"""Compare two images saved as docker-archives (husk save, buildah push docker-archive:).
+
+    imgcompare.py A.tar B.tar
+
+Prints the differences, one a line, and exits 1 when there are any:
+  - the final file system (the layers applied in order, OCI whiteouts honoured): each path's
+    type, mode, owner, size, link target and content digest (never times);
+  - each layer's whiteouts (.wh.NAME and .wh..wh..opq), by the layer's position among the
+    layers the two images do not share with their base;
+  - the config members Env, Cmd, Entrypoint, WorkingDir, User, ExposedPorts, Volumes, Labels,
+    StopSignal, Healthcheck, OnBuild, Shell; and the history's length and empty_layer marks.
+Paths that the two tools make on their own (listed in IGNORE) are left out.
+"""
+import hashlib
+import io
+import json
+import sys
+import tarfile
+
+IGNORE = set()
+
+
+def load(path):
+    with tarfile.open(path) as t:
+        manifest = json.load(t.extractfile("manifest.json"))[0]
+        config = json.load(t.extractfile(manifest["Config"]))
+        layers = []
+        for name in manifest["Layers"]:
+            data = t.extractfile(name).read()
+            layers.append(tarfile.open(fileobj=io.BytesIO(data), mode="r:*"))
+    return config, layers
+
+
+def norm(name):
+    name = name.lstrip("./")
+    while name.endswith("/"):
+        name = name[:-1]
+    return "/" + name if name else "/"
+
+
+def apply_layers(layers):
+    fs = {}
+    whiteouts = []
+    for layer in layers:
+        wh = []
+        members = layer.getmembers()
+        for m in members:
+            p = norm(m.name)
+            base = p.rsplit("/", 1)[1]
+            parent = p.rsplit("/", 1)[0] or "/"
+            if base == ".wh..wh..opq":
+                wh.append("opaque " + parent)
+                for k in [k for k in fs if k.startswith(parent.rstrip("/") + "/")]:
+                    del fs[k]
+                continue
+            if base.startswith(".wh."):
+                target = (parent.rstrip("/") + "/" + base[4:])
+                wh.append("delete " + target)
+                for k in [k for k in fs if k == target or k.startswith(target + "/")]:
+                    del fs[k]
+                continue
+        for m in members:
+            p = norm(m.name)
+            base = p.rsplit("/", 1)[1]
+            if base.startswith(".wh."):
+                continue
+            if m.isreg():
+                digest = hashlib.sha256(layer.extractfile(m).read()).hexdigest()[:16]
+                kind = "file"
+            elif m.islnk():
+                digest = "hardlink->" + norm(m.linkname)
+                kind = "hardlink"
+            elif m.issym():
+                digest = "->" + m.linkname
+                kind = "symlink"
+            elif m.isdir():
+                digest = ""
+                kind = "dir"
+            else:
+                digest = "%d:%d" % (m.devmajor, m.devminor)
+                kind = "node%s" % m.type.decode()
+            if kind != "dir" and p in fs and fs[p].startswith("dir "):
+                for k in [k for k in fs if k.startswith(p + "/")]:
+                    del fs[k]
+            fs[p] = "%s %04o %d:%d %d %s" % (kind, m.mode & 0o7777, m.uid, m.gid,
+                                             m.size if m.isreg() else 0, digest)
+        whiteouts.append(sorted(wh))
+    return fs, whiteouts
+
+
+KEYS = ["Env", "Cmd", "Entrypoint", "WorkingDir", "User", "ExposedPorts", "Volumes", "Labels",
+        "StopSignal", "Healthcheck", "OnBuild", "Shell"]
+
+
+def empty(v):
+    return v in (None, "", [], {})
+
+
+def main():
+    a_cfg, a_layers = load(sys.argv[1])
+    b_cfg, b_layers = load(sys.argv[2])
+    diffs = []
+    a_fs, a_wh = apply_layers(a_layers)
+    b_fs, b_wh = apply_layers(b_layers)
+    for p in sorted(set(a_fs) | set(b_fs)):
+        if p in IGNORE:
+            continue
+        if a_fs.get(p) != b_fs.get(p):
+            diffs.append("file %s: %s | %s" % (p, a_fs.get(p, "missing"), b_fs.get(p, "missing")))
+    # Whiteouts of the layers after the shared base ones.
+    base = 0
+    a_ids, b_ids = a_cfg["rootfs"]["diff_ids"], b_cfg["rootfs"]["diff_ids"]
+    while base < min(len(a_ids), len(b_ids)) and a_ids[base] == b_ids[base]:
+        base += 1
+    if sorted(sum(a_wh[base:], [])) != sorted(sum(b_wh[base:], [])):
+        diffs.append("whiteouts: %s | %s" % (sum(a_wh[base:], []), sum(b_wh[base:], [])))
+    ac, bc = a_cfg.get("config") or {}, b_cfg.get("config") or {}
+    for k in KEYS:
+        av, bv = ac.get(k), bc.get(k)
+        if empty(av) and empty(bv):
+            continue
+        if av != bv:
+            diffs.append("config %s: %s | %s" % (k, json.dumps(av), json.dumps(bv)))
+    ah = [bool(h.get("empty_layer")) for h in a_cfg.get("history", [])]
+    bh = [bool(h.get("empty_layer")) for h in b_cfg.get("history", [])]
+    if [x for x in ah if not x] != [x for x in bh if not x]:
+        diffs.append("history: %d entries making layers | %d" % (ah.count(False), bh.count(False)))
+    for d in diffs:
+        print(d)
+    return 1 if diffs else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
