@@ -1586,8 +1586,11 @@ do_instr (struct stage_exec *x, const struct husk_df_instr *in, struct husk_erro
     case HUSK_DF_WORKDIR:
       if (expand_word (x, in->args[0], &w, err) < 0)
         return -1;
-      free (rc->working_dir);
-      rc->working_dir = abs_path (rc->working_dir, w);
+      {
+        char *wd = abs_path (rc->working_dir, w); /* Relative to the WORKDIR before.  */
+        free (rc->working_dir);
+        rc->working_dir = wd;
+      }
       text = husk_strdup_printf ("WORKDIR %s", rc->working_dir);
       break;
     case HUSK_DF_USER:

@@ -414,3 +414,13 @@ ADD evil.tar /evil/
 	assert_one_error_line
 	assert_stderr_contains 'not supported yet'
 }
+
+@test "build: a relative WORKDIR is relative to the one before (a use-after-free once)" {
+	printf 'FROM basic\nWORKDIR /a\nWORKDIR b\nWORKDIR ../c/./d\nRUN pwd >/pwd\n' >"$CTX/Dockerfile"
+	run --separate-stderr husk build -t wd "$CTX"
+	assert_status 0
+	run --separate-stderr cfg wd 'c["WorkingDir"]'
+	assert_output '"/a/c/d"'
+	run --separate-stderr husk run --rm wd cat /pwd
+	assert_output "/a/c/d"
+}

@@ -18,7 +18,11 @@ import json
 import sys
 import tarfile
 
-IGNORE = set()
+# buildah leaves the mount points of /etc/hosts, /etc/resolv.conf and /run/.containerenv in
+# its images (BuildKit and husk take them out).
+IGNORE = {"/etc/hosts", "/etc/resolv.conf", "/run", "/run/.containerenv"}
+# buildah's own label.
+IGNORE_LABELS = {"io.buildah.version"}
 
 
 def load(path):
@@ -116,6 +120,9 @@ def main():
     if sorted(sum(a_wh[base:], [])) != sorted(sum(b_wh[base:], [])):
         diffs.append("whiteouts: %s | %s" % (sum(a_wh[base:], []), sum(b_wh[base:], [])))
     ac, bc = a_cfg.get("config") or {}, b_cfg.get("config") or {}
+    for c in (ac, bc):
+        for label in IGNORE_LABELS:
+            (c.get("Labels") or {}).pop(label, None)
     for k in KEYS:
         av, bv = ac.get(k), bc.get(k)
         if empty(av) and empty(bv):
