@@ -1743,11 +1743,37 @@ stage_base (struct build *b, size_t i, struct stage_result *r, struct husk_error
     }
   if (base_from_image (b, base, r, err) < 0)
     return husk_error_wrap (err, "%s:%u: FROM %s", b->df_name, st->from.line, base);
-  if (r->cfg.config.on_build && r->cfg.config.on_build[0])
-    return husk_error_set (err, 0,
-                           "%s:%u: FROM %s: the image has ONBUILD triggers: not "
-                           "supported yet",
-                           b->df_name, st->from.line, base);
+  return 0;
+}
+
+/* The base image's ONBUILD triggers, run right after FROM, before the stage's own
+   instructions (the Dockerfile reference, ONBUILD); the new image does not keep them (they
+   are for the image's direct children only).  Each is parsed as a Dockerfile line; an error
+   names the trigger.  */
+static int
+run_triggers (struct stage_exec *x, struct husk_error **err)
+{
+  struct build *b = x->b;
+  cleanup_strv char **triggers = x->r->cfg.config.on_build;
+  cleanup_free char *text = husk_xstrdup ("FROM scratch\n");
+  cleanup_dockerfile struct husk_dockerfile *df = NULL;
+
+  x->r->cfg.config.on_build = NULL;
+  if (triggers == NULL || triggers[0] == NULL)
+    return 0;
+  for (size_t i = 0; triggers[i]; i++)
+    append (&text, "%s\n", triggers[i]);
+  if (husk_dockerfile_parse (text, strlen (text), "ONBUILD", &df, err) < 0)
+    return husk_error_wrap (err, "%s:%u: FROM: the base image's trigger", b->df_name,
+                            x->st->from.line);
+  for (size_t i = 0; i < df->stages[0].n_instrs; i++)
+    {
+      const struct husk_df_instr *in = &df->stages[0].instrs[i];
+      say (b, "ONBUILD %s", in->original);
+      if (do_instr (x, in, err) < 0)
+        return husk_error_wrap (err, "%s:%u: FROM: ONBUILD %s", b->df_name, x->st->from.line,
+                                in->original);
+    }
   return 0;
 }
 
@@ -1771,6 +1797,8 @@ build_stage (struct build *b, size_t i, struct husk_error **err)
       husk_build_key (r->key, t, key);
       memcpy (r->key, key, sizeof key);
     }
+  if (run_triggers (&x, err) < 0)
+    goto out;
   for (size_t k = 0; k < st->n_instrs; k++)
     {
       const struct husk_df_instr *in = &st->instrs[k];

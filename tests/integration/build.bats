@@ -424,3 +424,30 @@ ADD evil.tar /evil/
 	run --separate-stderr husk run --rm wd cat /pwd
 	assert_output "/a/c/d"
 }
+
+@test "build: a base image's ONBUILD triggers run in its children only" {
+	printf 'FROM basic\nONBUILD RUN echo triggered >>/trig\nONBUILD COPY a.txt /from-trigger\n' >"$CTX/Dockerfile"
+	run --separate-stderr husk build -t onb-base "$CTX"
+	assert_status 0
+	printf 'FROM onb-base\nRUN cat /trig /from-trigger >/seen\n' >"$CTX/Dockerfile"
+	run --separate-stderr husk build -t onb-child "$CTX"
+	assert_status 0
+	assert_output_contains "ONBUILD RUN echo triggered >>/trig"
+	run --separate-stderr husk run --rm onb-child cat /seen
+	assert_output "triggered
+alpha"
+	run --separate-stderr cfg onb-child 'c.get("OnBuild")'
+	assert_output "null"
+	printf 'FROM onb-child\nRUN cat /trig\n' >"$CTX/Dockerfile"
+	run --separate-stderr husk build -t onb-grandchild "$CTX"
+	assert_status 0
+	run --separate-stderr husk run --rm onb-grandchild cat /trig
+	assert_output "triggered"
+	printf 'FROM basic\nONBUILD RUN exit 7\n' >"$CTX/Dockerfile"
+	husk build -q -t onb-bad "$CTX" >/dev/null
+	printf 'FROM onb-bad\n' >"$CTX/Dockerfile"
+	run --separate-stderr husk build "$CTX"
+	assert_status 1
+	assert_one_error_line
+	assert_stderr_contains 'Dockerfile:1: FROM: ONBUILD RUN exit 7'
+}
