@@ -10,6 +10,7 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/xattr.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -58,6 +59,8 @@ struct layer
 struct stage_result
 {
   bool built;
+  bool prebuilt; /* A child built it in parallel (prebuild_parallel): its steps are cached
+                    even under --no-cache.  */
   struct husk_oci_config cfg;
   struct layer *layers;
   size_t n_layers;
@@ -453,9 +456,10 @@ step_cached (struct stage_exec *x, const char *key, const char *created_by)
 {
   struct husk_build_cached c;
 
-  if (x->b->o->no_cache || !husk_build_cache_get (x->b->s, key, &c))
+  if ((x->b->o->no_cache && !x->r->prebuilt) || !husk_build_cache_get (x->b->s, key, &c))
     return false;
-  say (x->b, "--> Using cache %s", c.empty ? "(no change)" : husk_digest_hex (c.chain_id));
+  say (x->b, "--> %s %s", x->r->prebuilt ? "Built in parallel" : "Using cache",
+       c.empty ? "(no change)" : husk_digest_hex (c.chain_id));
   step_apply (x, &c, created_by);
   memcpy (x->r->key, key, HUSK_DIGEST_LEN + 1);
   return true;
@@ -1838,6 +1842,83 @@ mark_needed (struct build *b, size_t i)
     }
 }
 
+/* Whether stage I stands on no other stage (FROM an image or scratch, no COPY --from a
+   stage) and has a step that makes a layer: one that can be built beside others.  */
+static bool
+independent (struct build *b, size_t i)
+{
+  const struct husk_df_stage *st = &b->df->stages[i];
+  const struct husk_df_stage *ref = husk_df_stage_find (b->df, st->base);
+  bool work = false;
+
+  if (ref && ref->index < i && ref->name)
+    return false;
+  for (size_t k = 0; k < st->n_instrs; k++)
+    {
+      const struct husk_df_instr *in = &st->instrs[k];
+      const char *from = husk_df_flag (in, "from");
+      if (from && (ref = husk_df_stage_find (b->df, from)) != NULL)
+        return false;
+      work |= in->kind == HUSK_DF_RUN || in->kind == HUSK_DF_COPY || in->kind == HUSK_DF_ADD;
+    }
+  return work;
+}
+
+/* Independent stages build in parallel, as many at once as there are processors: each in a
+   child of its own that only fills the cache (quietly, with its own store handle, so that the
+   store lock excludes the others), after which the build goes through the stages in order and
+   finds their steps cached.  A child that fails changes nothing: the step runs again in order
+   and reports.  Nothing is done for fewer than two such stages.  */
+static void
+prebuild_parallel (struct build *b, size_t target_i)
+{
+  size_t idx[64], n = 0;
+  pid_t pids[64];
+  long cpus = sysconf (_SC_NPROCESSORS_ONLN);
+  size_t running = 0, next = 0;
+
+  for (size_t i = 0; i <= target_i && n < 64; i++)
+    if (b->needed[i] && independent (b, i))
+      idx[n++] = i;
+  if (n < 2)
+    return;
+  if (cpus < 1)
+    cpus = 1;
+  while (next < n || running > 0)
+    {
+      if (next < n && running < (size_t) cpus)
+        {
+          pid_t pid = fork ();
+          if (pid == 0)
+            {
+              struct husk_build_opts quiet = *b->o;
+              struct husk_store *own = NULL;
+              cleanup_error struct husk_error *e = NULL;
+              quiet.progress = NULL;
+              b->o = &quiet;
+              if (husk_store_open (husk_store_root (b->s), &own, &e) < 0)
+                _exit (1);
+              b->s = own;
+              _exit (build_stage (b, idx[next], &e) < 0 ? 1 : 0);
+            }
+          pids[next++] = pid;
+          if (pid > 0)
+            running++;
+          continue;
+        }
+      int status;
+      pid_t done = wait (&status);
+      if (done < 0 && errno == EINTR)
+        continue;
+      if (done < 0)
+        break;
+      running--;
+      for (size_t k = 0; k < next; k++)
+        if (pids[k] == done && WIFEXITED (status) && WEXITSTATUS (status) == 0)
+          b->stages[idx[k]].prebuilt = true;
+    }
+}
+
 static int
 read_dockerfile (const struct husk_build_opts *o, char **ret_buf, size_t *ret_len,
                  struct husk_error **err)
@@ -2030,6 +2111,7 @@ husk_build (struct husk_store *s, const struct husk_build_opts *o, char ret_id[H
      belong to no image yet, and no removal of images may take them.  */
   if (husk_store_gc_lock (s, false, err) < 0)
     goto out;
+  prebuild_parallel (&b, target_i);
   for (size_t i = 0; i <= target_i; i++)
     if (b.needed[i] && !b.stages[i].built && build_stage (&b, i, err) < 0)
       {

@@ -451,3 +451,30 @@ alpha"
 	assert_one_error_line
 	assert_stderr_contains 'Dockerfile:1: FROM: ONBUILD RUN exit 7'
 }
+
+@test "build: independent stages are built in parallel (and still with --no-cache)" {
+	cat >"$CTX/Dockerfile" <<'EOF2'
+FROM basic AS one
+RUN echo one >/one
+
+FROM basic AS two
+RUN echo two >/two
+
+FROM basic
+COPY --from=one /one /one
+COPY --from=two /two /two
+EOF2
+	run --separate-stderr husk build --no-cache -t par "$CTX"
+	assert_status 0
+	[ "$(grep -c -- '--> Built in parallel' <<<"$output")" -eq 2 ] ||
+		fail "expected both independent stages built in parallel: $output"
+	run --separate-stderr husk run --rm par cat /one /two
+	assert_output "one
+two"
+	# A failing independent stage reports in order, with its output.
+	printf 'FROM basic AS a\nRUN echo from-a && exit 4\nFROM basic AS b\nRUN true\nFROM basic\nCOPY --from=a /x /x\nCOPY --from=b /y /y\n' >"$CTX/Dockerfile"
+	run --separate-stderr husk build "$CTX"
+	assert_status 1
+	assert_output_contains "from-a"
+	assert_stderr_contains 'Dockerfile:2: RUN: ["/bin/sh","-c","echo from-a && exit 4"]: exited with status 4'
+}
