@@ -249,6 +249,31 @@ scratch_config (struct husk_oci_config *c)
   c->diff_ids = husk_xcalloc (1, sizeof (char *));
 }
 
+/* --pull's rule for the image REF: pulled when the store lacks it (missing), every time
+   (always), or never.  */
+static int
+pull_if_needed (struct build *b, const char *ref, struct husk_error **err)
+{
+  bool have = false;
+
+  if (b->o->pull == HUSK_BUILD_PULL_NEVER || b->o->pull_fn == NULL)
+    return 0;
+  if (b->o->pull == HUSK_BUILD_PULL_MISSING)
+    {
+      struct husk_image_list list = { 0 };
+      cleanup_error struct husk_error *e = NULL;
+      if (husk_images_load (b->s, &list, err) < 0)
+        return -1;
+      have = husk_images_lookup (&list, ref, &e) != NULL;
+      husk_images_clear (&list);
+    }
+  if (have)
+    return 0;
+  if (b->o->progress)
+    fflush (b->o->progress);
+  return b->o->pull_fn (b->o->pull_arg, ref, err);
+}
+
 /* The image REF from the store: its config and layers into R.  */
 static int
 base_from_image (struct build *b, const char *ref, struct stage_result *r, struct husk_error **err)
@@ -260,14 +285,11 @@ base_from_image (struct build *b, const char *ref, struct stage_result *r, struc
   size_t clen, mlen, n;
   int rc = -1;
 
-  if (husk_images_load (b->s, &list, err) < 0)
+  if (pull_if_needed (b, ref, err) < 0 || husk_images_load (b->s, &list, err) < 0)
     return -1;
   img = husk_images_lookup (&list, ref, err);
   if (img == NULL)
-    {
-      husk_error_wrap (err, "base image (husk pull it first; husk build does not pull yet)");
-      goto out;
-    }
+    goto out;
   if (husk_store_read_blob (b->s, img->config, CONFIG_MAX, &cbuf, &clen, err) < 0
       || husk_oci_config_parse (cbuf, clen, &r->cfg, err) < 0
       || husk_store_read_blob (b->s, img->manifest, CONFIG_MAX, &mbuf, &mlen, err) < 0
@@ -629,7 +651,7 @@ resolve_from (struct stage_exec *x, const char *from, char ***ret_layers, char *
     {
       struct husk_image_list list = { 0 };
       const struct husk_image *img;
-      if (husk_images_load (b->s, &list, err) < 0)
+      if (pull_if_needed (b, from, err) < 0 || husk_images_load (b->s, &list, err) < 0)
         {
           husk_strv_free (layers);
           return -1;

@@ -22,6 +22,14 @@
 struct husk_store;
 struct husk_idmap;
 
+/* When a FROM or COPY --from image is pulled (--pull).  */
+enum husk_build_pull
+{
+  HUSK_BUILD_PULL_MISSING, /* When the store does not have it (docker build's default).  */
+  HUSK_BUILD_PULL_ALWAYS,  /* Every time, for the newest.  */
+  HUSK_BUILD_PULL_NEVER,   /* Never: a missing image is an error.  */
+};
+
 struct husk_build_opts
 {
   const char *context;          /* The context directory.  */
@@ -41,9 +49,14 @@ struct husk_build_opts
                                    source=; a bare "id=ID" reads the variable ID), for RUN
                                    --mount=type=secret.  May be NULL.  */
   const struct husk_idmap *map; /* The store's id map; NULL when husk is real root.  */
-  FILE *progress;               /* Where the steps are told (STEP n/N: ..., cache hits, the
-                                   image), or NULL (-q).  RUN steps' output goes to husk's
-                                   stdout and stderr, or nowhere with -q.  */
+  enum husk_build_pull pull;
+  /* Pull REF into the store (the CLI's pull, with its user namespace and progress); NULL:
+     never.  */
+  int (*pull_fn) (void *arg, const char *ref, struct husk_error **err);
+  void *pull_arg;
+  FILE *progress; /* Where the steps are told (STEP n/N: ..., cache hits, the
+                     image), or NULL (-q).  RUN steps' output goes to husk's
+                     stdout and stderr, or nowhere with -q.  */
 };
 
 /* Build the image O describes into S and record it under O->tags.  *RET_ID (71 bytes) gets

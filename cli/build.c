@@ -27,7 +27,22 @@ enum
   OPT_PULL,
   OPT_FORMAT,
   OPT_SECRET,
+  OPT_TLS_VERIFY,
 };
+
+struct pull_ctx
+{
+  struct husk_store *store;
+  const struct husk_idmap *map;
+  bool tls_verify, quiet;
+};
+
+static int
+pull_for_build (void *arg, const char *ref, struct husk_error **err)
+{
+  struct pull_ctx *p = arg;
+  return husk_cli_pull_for (p->store, p->map, ref, p->tls_verify, p->quiet, err);
+}
 
 static const struct husk_cli_option build_options[] = {
   { "tag", 't', HUSK_CLI_ARG_REQUIRED, "NAME", "name the image (repeatable)" },
@@ -46,8 +61,10 @@ static const struct husk_cli_option build_options[] = {
   { "quiet", 'q', HUSK_CLI_ARG_NONE, NULL, "print only the image ID" },
   { "timestamp", OPT_TIMESTAMP, HUSK_CLI_ARG_REQUIRED, "SECONDS",
     "every created time and file time at most this (as SOURCE_DATE_EPOCH)" },
-  { "pull", OPT_PULL, HUSK_CLI_ARG_OPTIONAL, "never",
-    "only never (the default) for now: base images must be in the store" },
+  { "pull", OPT_PULL, HUSK_CLI_ARG_OPTIONAL, "missing|always|never",
+    "when to pull FROM images (default: missing; --pull alone: always)" },
+  { "tls-verify", OPT_TLS_VERIFY, HUSK_CLI_ARG_OPTIONAL, "true|false",
+    "check registries' certificates when pulling (default: true)" },
   { "format", OPT_FORMAT, HUSK_CLI_ARG_REQUIRED, "oci", "only oci for now" },
   HUSK_CLI_OPTION_HELP,
   HUSK_CLI_OPTIONS_END,
@@ -86,6 +103,7 @@ husk_cmd_build (struct husk_global *g, int argc, char **argv, struct husk_error 
   struct husk_idmap mapbuf;
   const char *iidfile = NULL, *sde = getenv ("SOURCE_DATE_EPOCH");
   bool quiet = false;
+  struct pull_ctx pctx = { .tls_verify = true };
   char id[HUSK_DIGEST_LEN + 1];
   int c, first;
 
@@ -144,9 +162,22 @@ husk_cmd_build (struct husk_global *g, int argc, char **argv, struct husk_error 
           return husk_cli_usage_error (err, "build", "--timestamp needs a number of seconds");
         break;
       case OPT_PULL:
-        if (optarg && strcmp (optarg, "never") != 0 && strcmp (optarg, "false") != 0)
-          return husk_cli_usage_error (err, "build",
-                                       "--pull: only never for now (husk pull the base first)");
+        if (optarg == NULL || strcmp (optarg, "always") == 0 || strcmp (optarg, "true") == 0)
+          o.pull = HUSK_BUILD_PULL_ALWAYS;
+        else if (strcmp (optarg, "missing") == 0)
+          o.pull = HUSK_BUILD_PULL_MISSING;
+        else if (strcmp (optarg, "never") == 0 || strcmp (optarg, "false") == 0)
+          o.pull = HUSK_BUILD_PULL_NEVER;
+        else
+          return husk_cli_usage_error (err, "build", "--pull: expected missing, always or never");
+        break;
+      case OPT_TLS_VERIFY:
+        if (optarg == NULL || strcmp (optarg, "true") == 0)
+          pctx.tls_verify = true;
+        else if (strcmp (optarg, "false") == 0)
+          pctx.tls_verify = false;
+        else
+          return husk_cli_usage_error (err, "build", "--tls-verify takes true or false");
         break;
       case OPT_FORMAT:
         if (strcmp (optarg, "oci") != 0)
@@ -163,6 +194,11 @@ husk_cmd_build (struct husk_global *g, int argc, char **argv, struct husk_error 
   o.progress = quiet ? NULL : stdout;
   if (husk_cli_open_store (g, &store, err) < 0 || husk_cli_idmap (&mapbuf, &o.map, err) < 0)
     return -1;
+  pctx.store = store;
+  pctx.map = o.map;
+  pctx.quiet = quiet;
+  o.pull_fn = pull_for_build;
+  o.pull_arg = &pctx;
   if (husk_build (store, &o, id, err) < 0)
     return husk_error_wrap (err, "build");
   if (iidfile)

@@ -40,6 +40,13 @@ HUSK_FULL_ONLY int husk_cmd_cp (struct husk_global *g, int argc, char **argv,
                                 struct husk_error **err);
 int husk_cmd_top (struct husk_global *g, int argc, char **argv, struct husk_error **err);
 
+/* Pull the registry reference REF into STORE as husk pull does (in a user namespace with MAP
+   when it is not NULL; progress on stderr unless QUIET), printing no ID: for husk build's
+   --pull.  husk-full only.  */
+struct husk_idmap;
+int husk_cli_pull_for (struct husk_store *store, const struct husk_idmap *map, const char *ref,
+                       bool tls_verify, bool quiet, struct husk_error **err);
+
 /* Import the docker-archive PATH (husk load, husk pull docker-archive:FILE).  */
 int husk_cli_load_archive (struct husk_global *g, const char *path, bool quiet, bool pull,
                            struct husk_error **err);

@@ -25,6 +25,7 @@ struct pull_job
   bool quiet;
   bool rootless;                /* In a user namespace: uid 0 there is not the host's root.  */
   const struct husk_idmap *map; /* That namespace's, for the warning on owners.  */
+  bool no_id;                   /* Print no image ID (a pull for a build).  */
 };
 
 /* Runs as root of the user's namespace, so files get their owners' mapped ids.  */
@@ -63,7 +64,26 @@ do_pull (void *arg, struct husk_error **err)
   if (res.skipped_devices > 0 && !job->quiet)
     fprintf (stderr, "husk: note: image \"%s\": %ju device nodes skipped (never unpacked)\n",
              name ? name : res.id, (uintmax_t) res.skipped_devices);
-  printf ("%s\n", res.id);
+  if (!job->no_id)
+    printf ("%s\n", res.id);
+  return 0;
+}
+
+int
+husk_cli_pull_for (struct husk_store *store, const struct husk_idmap *map, const char *ref,
+                   bool tls_verify, bool quiet, struct husk_error **err)
+{
+  struct pull_job job = {
+    .store = store,
+    .reference = ref,
+    .tls_verify = tls_verify,
+    .quiet = quiet,
+    .rootless = map != NULL,
+    .map = map,
+    .no_id = true,
+  };
+  if (husk_userns_run (map, do_pull, &job, err) < 0)
+    return husk_error_wrap (err, "pull \"%s\"", ref);
   return 0;
 }
 
