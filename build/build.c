@@ -459,7 +459,8 @@ step_record (struct stage_exec *x, const char *key, const struct written_shared 
 
 /* Apply a layer step's result C (new or cached) to R.  */
 static void
-step_apply (struct stage_exec *x, const struct husk_build_cached *c, const char *created_by)
+step_apply (struct stage_exec *x, const char *key, const struct husk_build_cached *c,
+            const char *created_by)
 {
   struct stage_result *r = x->r;
 
@@ -469,6 +470,16 @@ step_apply (struct stage_exec *x, const struct husk_build_cached *c, const char 
       husk_strv_append (&r->cfg.diff_ids, c->diff_id);
     }
   husk_oci_config_add_history (&r->cfg, x->b->created, created_by, NULL, NULL, c->empty);
+  /* The next key depends on what this step made, not only on what it was asked: a step that
+     ran again and made something else (a RUN is not always repeatable) has later steps run
+     again on it, never a cached layer that was made on top of the other result.  */
+  if (c->empty)
+    memcpy (r->key, key, HUSK_DIGEST_LEN + 1);
+  else
+    {
+      cleanup_free char *t = husk_strdup_printf ("layer %s", c->chain_id);
+      husk_build_key (key, t, r->key);
+    }
 }
 
 /* A layer step whose key KEY has an entry: its layer (or none) without running it.  True on
@@ -480,10 +491,18 @@ step_cached (struct stage_exec *x, const char *key, const char *created_by)
 
   if ((x->b->o->no_cache && !x->r->prebuilt) || !husk_build_cache_get (x->b->s, key, &c))
     return false;
+  if (!c.empty)
+    {
+      /* The layer must have been made on the layer below it now.  */
+      char chain[HUSK_DIGEST_LEN + 1];
+      husk_chain_id (x->r->n_layers ? x->r->layers[x->r->n_layers - 1].chain_id : NULL, c.diff_id,
+                     chain);
+      if (strcmp (chain, c.chain_id) != 0)
+        return false;
+    }
   say (x->b, "--> %s %s", x->r->prebuilt ? "Built in parallel" : "Using cache",
        c.empty ? "(no change)" : husk_digest_hex (c.chain_id));
-  step_apply (x, &c, created_by);
-  memcpy (x->r->key, key, HUSK_DIGEST_LEN + 1);
+  step_apply (x, key, &c, created_by);
   return true;
 }
 
@@ -498,8 +517,7 @@ step_done (struct stage_exec *x, const char *key, const struct written_shared *w
     return husk_error_set (err, 0, "the step's layer was not written");
   if (step_record (x, key, ws, &c, err) < 0)
     return -1;
-  step_apply (x, &c, created_by);
-  memcpy (x->r->key, key, HUSK_DIGEST_LEN + 1);
+  step_apply (x, key, &c, created_by);
   say (x->b, "--> %s", c.empty ? "(no change)" : husk_digest_hex (c.chain_id));
   return 0;
 }

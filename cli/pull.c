@@ -82,9 +82,8 @@ husk_cli_pull_for (struct husk_store *store, const struct husk_idmap *map, const
     .map = map,
     .no_id = true,
   };
-  if (husk_userns_run (map, do_pull, &job, err) < 0)
-    return husk_error_wrap (err, "pull \"%s\"", ref);
-  return 0;
+  /* The pull's errors name the reference already.  */
+  return husk_userns_run (map, do_pull, &job, err) < 0 ? -1 : 0;
 }
 
 enum

@@ -305,7 +305,7 @@ $owner"
 	[ "$(grep -c 'Using cache' <<<"$output")" -eq 5 ] || fail "expected 5 cached steps: $output"
 
 	printf 'FROM basic\nCOPY --from=nosuchstage /x /x\n' >"$CTX/Dockerfile"
-	run --separate-stderr husk build "$CTX"
+	run --separate-stderr husk build --pull=never "$CTX"
 	assert_status 1
 	assert_one_error_line
 	assert_stderr_contains 'Dockerfile:2: COPY: --from=nosuchstage'
@@ -477,4 +477,21 @@ two"
 	assert_status 1
 	assert_output_contains "from-a"
 	assert_stderr_contains 'Dockerfile:2: RUN: ["/bin/sh","-c","echo from-a && exit 4"]: exited with status 4'
+}
+
+@test "build: a step that ran again and made something else has the steps after it run again" {
+	printf 'FROM basic\nRUN cat /proc/sys/kernel/random/uuid >/t\nRUN cat /t >/u\n' >"$CTX/Dockerfile"
+	run --separate-stderr husk build -t again "$CTX"
+	assert_status 0
+	# Lose the first RUN's cache entry (as if it had never been cached): it runs again and
+	# writes another uuid; the second RUN's entry was made on the old one and must not be used.
+	chain=$(husk inspect again | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["Layers"][1]["ChainID"])')
+	entry=$(grep -l "$chain" "$STORE"/build-cache/*.json | head -1)
+	[ -n "$entry" ] || fail "no cache entry names $chain"
+	rm "$entry"
+	run --separate-stderr husk build -t again "$CTX"
+	assert_status 0
+	[ "$(grep -c 'Using cache' <<<"$output")" -eq 0 ] || fail "a step used a layer made on another: $output"
+	run --separate-stderr husk run --rm again sh -c 'cmp /t /u && echo same'
+	assert_output "same"
 }
