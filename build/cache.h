@@ -2,7 +2,9 @@
 
    A key is sha256 over the key before it and a text that says everything the step's result
    depends on (the instruction after expansion, the build arguments a RUN sees, the hash of
-   what a COPY copies); a stage starts from the key of its base (the base image's ID, the
+   what a COPY copies); after a step that made a layer, the key also takes in that layer's
+   chain ID (build.c), so a step that ran again and made something else has every later step
+   run again; a stage starts from the key of its base (the base image's ID, the
    stage it names, or scratch).  Only steps that make a layer have an entry: the others are
    applied again, which costs nothing.  An entry whose layer or blob has gone from the store
    (husk image prune, rmi) is a miss.  */
