@@ -15,7 +15,7 @@
 #include <unistd.h>
 
 #include "build.h"
-#include "cache.h"
+#include "buildcache.h"
 #include "cleanup.h"
 #include "container.h"
 #include "context.h"
@@ -46,6 +46,29 @@
 
 /* Docker's default SHELL.  */
 static char *const default_shell[] = { "/bin/sh", "-c", NULL };
+
+/* KEY = sha256("husk build step v1" | PREV | TEXT), each part length-prefixed; PREV may be
+   "" for a stage's first key (buildcache.h says what goes into TEXT).  */
+static void
+key_part (struct husk_sha256 *h, const char *s)
+{
+  char n[32];
+  int k = snprintf (n, sizeof n, "%zu:", strlen (s));
+
+  husk_sha256_update (h, n, k);
+  husk_sha256_update (h, s, strlen (s));
+}
+
+static void
+build_key (const char *prev, const char *text, char key[HUSK_DIGEST_LEN + 1])
+{
+  cleanup_sha256 struct husk_sha256 *h = husk_sha256_new ();
+
+  key_part (h, "husk build step v1");
+  key_part (h, prev ? prev : "");
+  key_part (h, text);
+  husk_sha256_final (h, key);
+}
 
 /* One layer of the image being built: what the manifest says of it and where it is.  */
 struct layer
@@ -312,7 +335,7 @@ base_from_image (struct build *b, const char *ref, struct stage_result *r, struc
   r->image_id = husk_strdup_printf ("sha256:%s", img->id);
   {
     cleanup_free char *text = husk_strdup_printf ("FROM image sha256:%s", img->id);
-    husk_build_key ("", text, r->key);
+    build_key ("", text, r->key);
   }
   rc = 0;
 out:
@@ -454,7 +477,18 @@ step_record (struct stage_exec *x, const char *key, const struct written_shared 
       c->size = ws->w.size;
       snprintf (c->media_type, sizeof c->media_type, "%s", HUSK_MT_OCI_LAYER_GZIP);
     }
-  return husk_build_cache_put (x->b->s, key, c, err);
+  {
+    cleanup_strv char **chains = husk_xcalloc (1, sizeof (char *));
+    cleanup_strv char **digests = husk_xcalloc (1, sizeof (char *));
+    struct husk_build_stack stack;
+    for (size_t i = 0; i < x->r->n_layers; i++)
+      {
+        husk_strv_append (&chains, x->r->layers[i].chain_id);
+        husk_strv_append (&digests, x->r->layers[i].digest);
+      }
+    stack = (struct husk_build_stack){ chains, digests, x->r->n_layers };
+    return husk_build_cache_put (x->b->s, key, c, &stack, err);
+  }
 }
 
 /* Apply a layer step's result C (new or cached) to R.  */
@@ -478,7 +512,7 @@ step_apply (struct stage_exec *x, const char *key, const struct husk_build_cache
   else
     {
       cleanup_free char *t = husk_strdup_printf ("layer %s", c->chain_id);
-      husk_build_key (key, t, r->key);
+      build_key (key, t, r->key);
     }
 }
 
@@ -783,7 +817,7 @@ do_copy (struct stage_exec *x, const struct husk_df_instr *in, struct husk_error
         x->r->cfg.config.working_dir ? x->r->cfg.config.working_dir : "/", dest, n - 1,
         from ? srcs_json : sel.hash, from ? from_id : "context", extract_text ? extract_text : "");
   }
-  husk_build_key (x->r->key, text, key);
+  build_key (x->r->key, text, key);
   if (step_cached (x, key, created_by))
     {
       husk_ctx_selection_clear (&sel);
@@ -1393,7 +1427,7 @@ do_run (struct stage_exec *x, const struct husk_df_instr *in, struct husk_error 
       for (size_t i = 0; argv[i]; i++)
         append (&created_by, " %s", argv[i]);
     }
-  husk_build_key (x->r->key, text, key);
+  build_key (x->r->key, text, key);
   if (step_cached (x, key, created_by))
     {
       rc = 0;
@@ -1523,7 +1557,7 @@ meta_done (struct stage_exec *x, const char *text, bool history)
 {
   char key[HUSK_DIGEST_LEN + 1];
 
-  husk_build_key (x->r->key, text, key);
+  build_key (x->r->key, text, key);
   memcpy (x->r->key, key, sizeof key);
   if (history)
     husk_oci_config_add_history (&x->r->cfg, x->b->created, text, NULL, NULL, true);
@@ -1767,7 +1801,7 @@ stage_base (struct build *b, size_t i, struct stage_result *r, struct husk_error
   if (strcmp (base, "scratch") == 0)
     {
       scratch_config (&r->cfg);
-      husk_build_key ("", "FROM scratch", r->key);
+      build_key ("", "FROM scratch", r->key);
       return 0;
     }
   ref = husk_df_stage_find (b->df, base);
@@ -1838,7 +1872,7 @@ build_stage (struct build *b, size_t i, struct husk_error **err)
       /* A reproducible build's layers have clamped times: not those of an unclamped one.  */
       cleanup_free char *t = husk_strdup_printf ("timestamp %lld", (long long) b->o->timestamp);
       char key[HUSK_DIGEST_LEN + 1];
-      husk_build_key (r->key, t, key);
+      build_key (r->key, t, key);
       memcpy (r->key, key, sizeof key);
     }
   if (run_triggers (&x, err) < 0)

@@ -25,6 +25,8 @@ int husk_cmd_tag (struct husk_global *g, int argc, char **argv, struct husk_erro
 int husk_cmd_rmi (struct husk_global *g, int argc, char **argv, struct husk_error **err);
 int husk_cmd_image (struct husk_global *g, int argc, char **argv, struct husk_error **err);
 int husk_cmd_image_prune (struct husk_global *g, int argc, char **argv, struct husk_error **err);
+int husk_cmd_builder (struct husk_global *g, int argc, char **argv, struct husk_error **err);
+int husk_cmd_builder_prune (struct husk_global *g, int argc, char **argv, struct husk_error **err);
 int husk_cmd_inspect (struct husk_global *g, int argc, char **argv, struct husk_error **err);
 int husk_cmd_history (struct husk_global *g, int argc, char **argv, struct husk_error **err);
 int husk_cmd_system (struct husk_global *g, int argc, char **argv, struct husk_error **err);

@@ -36,6 +36,7 @@ static const struct command commands[] = {
   { "history", husk_cmd_history, "show an image's history", false },
   { "system", husk_cmd_system, "show disk use (system df)", false },
   { "build", husk_cmd_build, "build an image from a Dockerfile", true },
+  { "builder", husk_cmd_builder, "manage the build cache (prune)", false },
   { "save", husk_cmd_save, "write images as a docker-archive", false },
   { "load", husk_cmd_load, "import the images of a docker-archive", false },
   { "create", husk_cmd_create, "create a container", false },

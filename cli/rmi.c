@@ -6,6 +6,7 @@
 
 #include "cleanup.h"
 #include "commands.h"
+#include "buildcache.h"
 #include "image.h"
 #include "imagegc.h"
 #include "record.h"
@@ -19,6 +20,7 @@ struct rmi_job
   bool force;
   bool prune;
   bool all;
+  bool builder; /* husk builder prune: the build cache only, no image.  */
 };
 
 static int
@@ -41,8 +43,14 @@ do_rmi (void *arg, struct husk_error **err)
   if (husk_images_load (job->store, &list, err) < 0
       || husk_ctr_images_in_use (job->store, &in_use, err) < 0)
     goto out;
+  /* image prune and builder prune take the build cache's layers too (buildcache.h); rmi
+     leaves them.  */
+  if ((job->prune || job->builder) && husk_build_cache_clear (job->store, err) < 0)
+    goto out;
   if (job->prune)
     husk_images_prune (&list, job->all, &in_use, &changes);
+  else if (job->builder)
+    ;
   else if (husk_images_remove (&list, job->refs, job->force, &in_use, &changes, err) < 0)
     goto out;
   /* The records first: a kill after this leaves unreferenced files, which the next prune
@@ -55,7 +63,7 @@ do_rmi (void *arg, struct husk_error **err)
             changes.items[i].what);
   if (husk_images_gc (job->store, &list, &in_use, &gc, err) < 0)
     goto out;
-  if (job->prune)
+  if (job->prune || job->builder)
     {
       char size[32];
       husk_cli_format_size ((int64_t) gc.bytes, size, sizeof (size));
@@ -161,4 +169,53 @@ husk_cmd_image_prune (struct husk_global *g, int argc, char **argv, struct husk_
   if ((first = husk_cli_operands (&prune_command, c, argc, err)) <= 0)
     return first;
   return run_job (g, &job, err);
+}
+
+static const struct husk_cli_option builder_prune_options[] = {
+  { "all", 'a', HUSK_CLI_ARG_NONE, NULL, "accepted for compatibility: the whole cache goes" },
+  { "force", 'f', HUSK_CLI_ARG_NONE, NULL,
+    "do not ask (husk never asks; accepted for compatibility)" },
+  HUSK_CLI_OPTION_HELP,
+  HUSK_CLI_OPTIONS_END,
+};
+
+static const struct husk_cli_command builder_prune_command = {
+  "builder prune",
+  "[-a] [-f]",
+  "Remove husk build's cache: its entries, the build contexts' stat caches, the RUN\n"
+  "cache mounts, and the layers and blobs only the cache kept.  Images stay.",
+  builder_prune_options,
+  NULL,
+  { 0, 0, "takes no arguments" },
+};
+
+int
+husk_cmd_builder_prune (struct husk_global *g, int argc, char **argv, struct husk_error **err)
+{
+  struct rmi_job job = { .builder = true };
+  int c, first;
+
+  optind = 1;
+  while ((c = husk_cli_next_option (&builder_prune_command, argc, argv, err)) > 0)
+    ;
+  if ((first = husk_cli_operands (&builder_prune_command, c, argc, err)) <= 0)
+    return first;
+  return run_job (g, &job, err);
+}
+
+static const struct husk_cli_subcommand builder_subcommands[] = {
+  { "prune", husk_cmd_builder_prune, "remove the build cache" },
+};
+
+static const struct husk_cli_group builder_group = {
+  "builder",
+  "Manage husk build's cache.",
+  builder_subcommands,
+  sizeof (builder_subcommands) / sizeof (builder_subcommands[0]),
+};
+
+int
+husk_cmd_builder (struct husk_global *g, int argc, char **argv, struct husk_error **err)
+{
+  return husk_cli_group_run (&builder_group, g, argc, argv, err);
 }

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "cleanup.h"
+#include "buildcache.h"
 #include "imagegc.h"
 #include "manifest.h"
 #include "util.h"
@@ -163,9 +164,19 @@ husk_images_gc (struct husk_store *s, const struct husk_image_list *l,
   bool blobs_known = true;
   const char *dirs[] = { "layers", "blobs/sha256" };
 
-  /* A container's layers stay while it does, whatever became of its image's record.  */
+  /* A container's layers stay while it does, whatever became of its image's record; so do
+     the build cache's (buildcache.h), until image prune or builder prune drops its entries.  */
   for (size_t k = 0; in_use && in_use->chains[k]; k++)
     husk_strv_append (&layers, husk_digest_hex (in_use->chains[k]));
+  {
+    cleanup_strv char **pl = husk_xcalloc (1, sizeof (char *));
+    cleanup_strv char **pb = husk_xcalloc (1, sizeof (char *));
+    husk_build_cache_pins (s, &pl, &pb);
+    for (size_t k = 0; pl[k]; k++)
+      husk_strv_append (&layers, husk_digest_hex (pl[k]));
+    for (size_t k = 0; pb[k]; k++)
+      husk_strv_append (&blobs, husk_digest_hex (pb[k]));
+  }
   for (size_t i = 0; i < l->n; i++)
     {
       const struct husk_image *img = &l->items[i];

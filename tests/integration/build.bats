@@ -495,3 +495,27 @@ two"
 	run --separate-stderr husk run --rm again sh -c 'cmp /t /u && echo same'
 	assert_output "same"
 }
+
+@test "build: rmi keeps the build cache; builder prune and image prune clear it" {
+	printf 'FROM basic\nRUN echo one >/one\nCOPY a.txt /a\n' >"$CTX/Dockerfile"
+	run --separate-stderr husk build -t cached "$CTX"
+	assert_status 0
+	husk rmi cached >/dev/null
+	run --separate-stderr husk build -t cached "$CTX"
+	assert_status 0
+	[ "$(grep -c 'Using cache' <<<"$output")" -eq 2 ] || fail "rmi took the cache: $output"
+	husk rmi cached >/dev/null
+	run --separate-stderr husk builder prune -f
+	assert_status 0
+	assert_output_contains "Total reclaimed space:"
+	[ ! -e "$STORE/build-cache" ] || fail "build-cache/ is still there"
+	run --separate-stderr husk build -t cached "$CTX"
+	assert_status 0
+	[ "$(grep -c 'Using cache' <<<"$output")" -eq 0 ] || fail "builder prune left the cache: $output"
+	run --separate-stderr husk image prune -a -f
+	assert_status 0
+	run --separate-stderr husk images -q
+	[ -z "$output" ] || fail "image prune -a left images: $output"
+	# Nothing is left in the store but its own files.
+	[ -z "$(ls "$STORE/layers")" ] || fail "layers left: $(ls "$STORE/layers")"
+}

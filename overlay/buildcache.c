@@ -1,13 +1,15 @@
 /* The build cache's keys and entries (cache.h).  */
 #include "config.h"
 
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "cache.h"
+#include "buildcache.h"
 #include "cleanup.h"
 #include "json.h"
 #include "store.h"
@@ -15,27 +17,6 @@
 #include "banned.h"
 
 #define CACHE_DIR "build-cache"
-
-static void
-part (struct husk_sha256 *h, const char *s)
-{
-  char n[32];
-  int k = snprintf (n, sizeof n, "%zu:", strlen (s));
-
-  husk_sha256_update (h, n, k);
-  husk_sha256_update (h, s, strlen (s));
-}
-
-void
-husk_build_key (const char *prev, const char *text, char key[HUSK_DIGEST_LEN + 1])
-{
-  cleanup_sha256 struct husk_sha256 *h = husk_sha256_new ();
-
-  part (h, "husk build step v1");
-  part (h, prev ? prev : "");
-  part (h, text);
-  husk_sha256_final (h, key);
-}
 
 static char *
 entry_path (const char *key)
@@ -82,7 +63,7 @@ husk_build_cache_get (struct husk_store *s, const char *key, struct husk_build_c
            && strlen (mt) < sizeof c.media_type)
     {
       snprintf (c.media_type, sizeof c.media_type, "%s", mt);
-      /* A layer or blob removed since (husk rmi, image prune) is a miss.  */
+      /* A layer or blob removed since (husk image prune) is a miss.  */
       ok = husk_store_has_layer (s, c.chain_id) && husk_store_has_blob (s, c.digest);
     }
   husk_json_free (root);
@@ -93,7 +74,7 @@ husk_build_cache_get (struct husk_store *s, const char *key, struct husk_build_c
 
 int
 husk_build_cache_put (struct husk_store *s, const char *key, const struct husk_build_cached *c,
-                      struct husk_error **err)
+                      const struct husk_build_stack *stack, struct husk_error **err)
 {
   cleanup_free char *path = entry_path (key);
   husk_jgen *g;
@@ -122,10 +103,72 @@ husk_build_cache_put (struct husk_store *s, const char *key, const struct husk_b
       husk_jgen_int (g, c->size);
       husk_jgen_string (g, "media_type");
       husk_jgen_string (g, c->media_type);
+      husk_jgen_string (g, "stack_layers");
+      husk_jgen_array_open (g);
+      for (size_t i = 0; stack && i < stack->n; i++)
+        husk_jgen_string (g, stack->chain_ids[i]);
+      husk_jgen_array_close (g);
+      husk_jgen_string (g, "stack_blobs");
+      husk_jgen_array_open (g);
+      for (size_t i = 0; stack && i < stack->n; i++)
+        husk_jgen_string (g, stack->digests[i]);
+      husk_jgen_array_close (g);
     }
   husk_jgen_map_close (g);
   buf = husk_jgen_buf (g, &len);
   r = husk_write_file_replace_at (husk_store_rootfd (s), path, buf, len, 0600, err);
   husk_jgen_free (g);
   return r < 0 ? husk_error_wrap (err, "build cache") : 0;
+}
+
+static void
+pin_strings (const husk_json *v, char ***out)
+{
+  for (size_t i = 0; i < husk_json_array_len (v); i++)
+    {
+      const char *d = husk_json_string (husk_json_array_at (v, i));
+      if (d && husk_digest_is_sha256 (d))
+        husk_strv_append (out, d);
+    }
+}
+
+void
+husk_build_cache_pins (struct husk_store *s, char ***layers, char ***blobs)
+{
+  cleanup_close int fd
+      = openat (husk_store_rootfd (s), CACHE_DIR, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  cleanup_dir DIR *d = NULL;
+  struct dirent *de;
+
+  if (fd < 0 || (d = fdopendir (fd)) == NULL)
+    return;
+  fd = -1; /* Owned by d now.  */
+  while ((de = readdir (d)) != NULL)
+    {
+      cleanup_free char *buf = NULL;
+      cleanup_error struct husk_error *e = NULL;
+      husk_json *root;
+      const char *v;
+      size_t len;
+
+      if (!husk_str_has_suffix (de->d_name, ".json")
+          || husk_read_file_at (dirfd (d), de->d_name, 1024 * 1024, &buf, &len, &e) < 0
+          || (root = husk_json_parse (buf, len, &e)) == NULL)
+        continue;
+      if ((v = husk_json_get_string (root, "chain_id")) && husk_digest_is_sha256 (v))
+        husk_strv_append (layers, v);
+      if ((v = husk_json_get_string (root, "digest")) && husk_digest_is_sha256 (v))
+        husk_strv_append (blobs, v);
+      pin_strings (husk_json_get (root, "stack_layers"), layers);
+      pin_strings (husk_json_get (root, "stack_blobs"), blobs);
+      husk_json_free (root);
+    }
+}
+
+int
+husk_build_cache_clear (struct husk_store *s, struct husk_error **err)
+{
+  if (husk_rm_rf_at (husk_store_rootfd (s), CACHE_DIR, err) < 0)
+    return husk_error_wrap (err, "build cache");
+  return 0;
 }
