@@ -123,14 +123,14 @@ buildah_b tag "$(buildah_b images -q | head -1)" localhost/basic:latest >/dev/nu
 t() {
 	local s e
 	s=$(date +%s%N)
-	"$@" >/dev/null 2>&1 || die "failed: $*"
+	"$@" >"$work/last.log" 2>&1 || { cat "$work/last.log" >&2; die "failed: $*"; }
 	e=$(date +%s%N)
 	awk -v a="$s" -v b="$e" 'BEGIN { printf "%.3f\n", (b - a) / 1e9 }'
 }
 median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 
 husk_reset() { husk_b rmi -f bench-single bench-multi >/dev/null 2>&1 || true
-	husk_b image prune -a -f >/dev/null 2>&1 || true; rm -rf "$work/husk-store/build-cache"; }
+	husk_b builder prune -f >/dev/null 2>&1 || true; }
 buildah_reset() { buildah_b rmi -f bench-single bench-multi >/dev/null 2>&1 || true
 	buildah_b rmi --prune >/dev/null 2>&1 || true; }
 
