@@ -91,8 +91,13 @@ struct stage_result
   char *image_id; /* The base image's "sha256:HEX" (what RUN containers' records name).  */
 };
 
+/* How far a build printed before it re-executed itself from husk's sealed copy (before_run):
+   the build that starts again stays quiet up to there.  */
+#define SHOWN_ENV "_HUSK_BUILD_SHOWN"
+
 struct build
 {
+  unsigned shown; /* Steps the build before the re-execution printed (SHOWN_ENV).  */
   struct husk_store *s;
   const struct husk_build_opts *o;
   struct husk_dockerfile *df;
@@ -228,6 +233,10 @@ say (struct build *b, const char *fmt, ...)
   va_list ap;
 
   if (b->o->progress == NULL)
+    return;
+  /* After a re-execution: what the first run printed is not printed again (its last step's
+     STEP line was, its outcome was not).  */
+  if (b->step < b->shown || (b->step == b->shown && strncmp (fmt, "STEP", 4) == 0))
     return;
   va_start (ap, fmt);
   vfprintf (b->o->progress, fmt, ap);
@@ -637,6 +646,26 @@ parse_chmod (const char *s, int *ret)
 
 static int build_stage (struct build *b, size_t i, struct husk_error **err);
 static char *json_strv (char *const *v);
+
+/* Before a container runs: husk from its sealed copy (before_run), re-executing the whole
+   build if it is not yet; the new one is told how far this one printed.  */
+static int
+before_run (struct build *b, struct husk_error **err)
+{
+  char n[32];
+
+  if (b->o->before_run == NULL)
+    return 0;
+  snprintf (n, sizeof n, "%u", b->step);
+  setenv (SHOWN_ENV, n, 1);
+  if (b->o->progress)
+    fflush (b->o->progress);
+  fflush (stdout);
+  if (b->o->before_run (b->o->before_run_arg, err) < 0)
+    return -1;
+  unsetenv (SHOWN_ENV);
+  return 0;
+}
 
 /* ADD's rule: a local file that is a tar archive, plain or compressed with gzip, bzip2, xz or
    zstd, is extracted; what it is is read from its first bytes, as Docker does (its name does
@@ -1138,6 +1167,40 @@ in_layers (char *const *lowers, const char *path)
   return false;
 }
 
+/* The files of the secrets SPECS mount, into SECRETDIR (named by the mount's index, as
+   prepare_mounts gave them to the container).  */
+static int
+write_secrets (struct stage_exec *x, char **specs, const char *secretdir, struct husk_error **err)
+{
+  for (size_t i = 0; specs[i]; i++)
+    {
+      struct run_mount m;
+      cleanup_free char *value = NULL, *file = NULL;
+      size_t len = 0;
+      int r = 0;
+
+      if (parse_mount (specs[i], &m, err) < 0)
+        return -1;
+      if (strcmp (m.type, "secret") == 0)
+        {
+          if (m.id == NULL)
+            m.id = husk_xstrdup (strrchr (m.target, '/') ? strrchr (m.target, '/') + 1 : m.target);
+          r = secret_value (x->b, m.id, &value, &len, err);
+          if (r == 0 && value)
+            {
+              file = husk_strdup_printf ("%s/%zu", secretdir, i);
+              r = husk_write_file_replace_at (AT_FDCWD, file, value, len,
+                                              m.mode >= 0 ? (mode_t) m.mode : 0400, err);
+              explicit_bzero (value, len);
+            }
+        }
+      run_mount_clear (&m);
+      if (r < 0)
+        return -1;
+    }
+  return 0;
+}
+
 /* The RUN's mounts: SPECS (--mount values, expanded) into MOUNTS for the container, STUBS for
    the layer write, and TEXT for the key.  A secret's file is written into SECRETDIR.  */
 static int
@@ -1189,11 +1252,7 @@ prepare_mounts (struct stage_exec *x, char **specs, char *const *lowers, const c
               run_mount_clear (&m);
               continue; /* BuildKit's rule: an optional secret not given is not mounted.  */
             }
-          file = husk_strdup_printf ("%s/%zu", secretdir, i);
-          if (husk_write_file_replace_at (AT_FDCWD, file, value, len,
-                                          m.mode >= 0 ? (mode_t) m.mode : 0400, err)
-              < 0)
-            goto fail_m;
+          file = husk_strdup_printf ("%s/%zu", secretdir, i); /* write_secrets writes it.  */
           explicit_bzero (value, len);
           hm->kind = HUSK_MOUNT_BIND;
           hm->source = TAKE_PTR (file);
@@ -1456,6 +1515,19 @@ do_run (struct stage_exec *x, const struct husk_df_instr *in, struct husk_error 
     icfg.env = x->r->cfg.config.env;
     icfg.workdir = x->r->cfg.config.working_dir;
     icfg.user = x->r->cfg.config.user;
+    /* The secrets' files are written only now, after a re-execution could have happened
+       (that would have left them behind).  */
+    if (secretdir)
+      rmdir (secretdir); /* Empty yet: nothing is left behind by a re-execution.  */
+    if (before_run (b, err) < 0)
+      goto out;
+    if (secretdir && (mkdir (secretdir, 0700) < 0 && errno != EEXIST))
+      {
+        husk_error_set (err, errno, "build: a directory for the secrets");
+        goto out;
+      }
+    if (secretdir && write_secrets (x, mount_specs, secretdir, err) < 0)
+      goto out;
     if (husk_create_from_layers (b->s, &co, x->r->image_id ? x->r->image_id : "", layers, &icfg,
                                  &ctr, err)
         < 0)
@@ -1956,6 +2028,12 @@ prebuild_parallel (struct build *b, size_t target_i)
       idx[n++] = i;
   if (n < 2)
     return;
+  /* The children run containers: husk must run sealed before they fork.  */
+  {
+    cleanup_error struct husk_error *e = NULL;
+    if (before_run (b, &e) < 0)
+      return; /* The builds in order will report it.  */
+  }
   if (cpus < 1)
     cpus = 1;
   while (next < n || running > 0)
@@ -2079,6 +2157,7 @@ husk_build (struct husk_store *s, const struct husk_build_opts *o, char ret_id[H
             struct husk_error **err)
 {
   struct build b = { .s = s, .o = o };
+  const char *shown = getenv (SHOWN_ENV);
   cleanup_free char *buf = NULL, *cache = NULL, *cfgjson = NULL;
   cleanup_free struct husk_new_layer *nl = NULL;
   const struct husk_df_stage *target;
@@ -2094,6 +2173,13 @@ husk_build (struct husk_store *s, const struct husk_build_opts *o, char ret_id[H
     {
       const char *slash = strrchr (o->dockerfile, '/');
       b.df_name = slash ? slash + 1 : o->dockerfile;
+    }
+  if (shown)
+    {
+      uint64_t v;
+      if (husk_parse_u64 (shown, UINT32_MAX, &v) == 0)
+        b.shown = (unsigned) v;
+      unsetenv (SHOWN_ENV);
     }
   if (o->timestamp >= 0)
     {
@@ -2185,6 +2271,12 @@ husk_build (struct husk_store *s, const struct husk_build_opts *o, char ret_id[H
      belong to no image yet, and no removal of images may take them.  */
   if (husk_store_gc_lock (s, false, err) < 0)
     goto out;
+  /* With --no-cache every RUN runs: seal now rather than redo the steps before the first.  */
+  if (o->no_cache && before_run (&b, err) < 0)
+    {
+      husk_store_gc_unlock (s);
+      goto out;
+    }
   prebuild_parallel (&b, target_i);
   for (size_t i = 0; i <= target_i; i++)
     if (b.needed[i] && !b.stages[i].built && build_stage (&b, i, err) < 0)

@@ -54,6 +54,13 @@ struct husk_build_opts
      never.  */
   int (*pull_fn) (void *arg, const char *ref, struct husk_error **err);
   void *pull_arg;
+  /* Called before the first container a step runs (a RUN that missed the cache): the CLI
+     makes sure husk runs from its sealed copy (runtime/selfexe.h), which re-executes the
+     whole command when it does not yet.  The build that starts again finds the steps before
+     it cached and prints only what the first one had not (husk_build reads how far it got
+     from the environment).  NULL: nothing to do.  */
+  int (*before_run) (void *arg, struct husk_error **err);
+  void *before_run_arg;
   FILE *progress; /* Where the steps are told (STEP n/N: ..., cache hits, the
                      image), or NULL (-q).  RUN steps' output goes to husk's
                      stdout and stderr, or nowhere with -q.  */

@@ -11,6 +11,7 @@
 #include "cleanup.h"
 #include "commands.h"
 #include "image.h"
+#include "selfexe.h"
 #include "userns.h"
 #include "util.h"
 #include "banned.h"
@@ -29,6 +30,15 @@ enum
   OPT_SECRET,
   OPT_TLS_VERIFY,
 };
+
+/* Before the first container a build runs: husk from its sealed copy (CVE-2019-5736), as
+   husk run starts; a build whose steps are all cached never pays for the copy.  */
+static int
+seal_for_build (void *arg, struct husk_error **err)
+{
+  struct husk_global *g = arg;
+  return husk_self_exe_seal (g->argv, err);
+}
 
 struct pull_ctx
 {
@@ -199,6 +209,8 @@ husk_cmd_build (struct husk_global *g, int argc, char **argv, struct husk_error 
   pctx.quiet = quiet;
   o.pull_fn = pull_for_build;
   o.pull_arg = &pctx;
+  o.before_run = seal_for_build;
+  o.before_run_arg = g;
   if (husk_build (store, &o, id, err) < 0)
     return husk_error_wrap (err, "build");
   if (iidfile)

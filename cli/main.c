@@ -35,7 +35,9 @@ static const struct command commands[] = {
   { "inspect", husk_cmd_inspect, "show images as JSON", false },
   { "history", husk_cmd_history, "show an image's history", false },
   { "system", husk_cmd_system, "show disk use (system df)", false },
-  { "build", husk_cmd_build, "build an image from a Dockerfile", true },
+  /* build runs containers too, but seals itself only before the first RUN that is not
+     cached (cli/build.c): a cached build does not pay for the copy.  */
+  { "build", husk_cmd_build, "build an image from a Dockerfile", false },
   { "builder", husk_cmd_builder, "manage the build cache (prune)", false },
   { "save", husk_cmd_save, "write images as a docker-archive", false },
   { "load", husk_cmd_load, "import the images of a docker-archive", false },
@@ -151,10 +153,7 @@ main (int argc, char **argv)
       return HUSK_EXIT_USAGE;
     }
 
-  /* husk image build runs containers as husk build does.  */
-  if ((cmd->enters
-       || (strcmp (cmd->name, "image") == 0 && i + 1 < argc && strcmp (argv[i + 1], "build") == 0))
-      && cmd->fn && husk_self_exe_seal (argv, &err) < 0)
+  if (cmd->enters && cmd->fn && husk_self_exe_seal (argv, &err) < 0)
     {
       fprintf (stderr, "husk: %s\n", err->msg);
       return HUSK_EXIT_FAILURE;

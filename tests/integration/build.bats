@@ -486,7 +486,7 @@ two"
 	# Lose the first RUN's cache entry (as if it had never been cached): it runs again and
 	# writes another uuid; the second RUN's entry was made on the old one and must not be used.
 	chain=$(husk inspect again | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["Layers"][1]["ChainID"])')
-	entry=$(grep -l "$chain" "$STORE"/build-cache/*.json | head -1)
+	entry=$(grep -l "\"chain_id\":\"$chain\"" "$STORE"/build-cache/*.json | head -1)
 	[ -n "$entry" ] || fail "no cache entry names $chain"
 	rm "$entry"
 	run --separate-stderr husk build -t again "$CTX"
@@ -518,4 +518,21 @@ two"
 	[ -z "$output" ] || fail "image prune -a left images: $output"
 	# Nothing is left in the store but its own files.
 	[ -z "$(ls "$STORE/layers")" ] || fail "layers left: $(ls "$STORE/layers")"
+}
+
+@test "build: RUN steps run from husk's sealed copy (CVE-2019-5736), and the output is not repeated" {
+	printf 'FROM basic\nRUN sleep 3\n' >"$CTX/Dockerfile"
+	local tag="sealed-run-$$-$RANDOM" exe="" p
+	husk build --no-cache -t "$tag" "$CTX" >"$BATS_TEST_TMPDIR/out" 2>&1 &
+	local pid=$!
+	for _ in $(seq 1 50); do
+		sleep 0.1
+		for p in $(pgrep -f -- "-t $tag"); do
+			exe=$(readlink "/proc/$p/exe" 2>/dev/null) || true
+			[[ "$exe" == /memfd:* ]] && break 2
+		done
+	done
+	wait "$pid"
+	[[ "$exe" == /memfd:husk* ]] || fail "husk ran the RUN step from $exe" "$(cat "$BATS_TEST_TMPDIR/out")"
+	grep -c 'STEP 1/2' "$BATS_TEST_TMPDIR/out" | grep -qx 1 || fail "a step printed twice:" "$(cat "$BATS_TEST_TMPDIR/out")"
 }
