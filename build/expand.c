@@ -650,6 +650,34 @@ out:
   return r;
 }
 
+/* WORD for a message: one line (control characters as \n, \t, \xNN), at most 200 bytes of it.  */
+static char *
+quote_word (const char *word)
+{
+  cleanup_strbuf struct husk_strbuf b = { 0 };
+  size_t i;
+
+  for (i = 0; word[i] && i < 200; i++)
+    {
+      unsigned char c = (unsigned char) word[i];
+      if (c == '\n')
+        husk_strbuf_adds (&b, "\\n");
+      else if (c == '\t')
+        husk_strbuf_adds (&b, "\\t");
+      else if (c < 0x20 || c == 0x7f)
+        {
+          char hex[8];
+          snprintf (hex, sizeof (hex), "\\x%02x", c);
+          husk_strbuf_adds (&b, hex);
+        }
+      else
+        husk_strbuf_addc (&b, (char) c);
+    }
+  if (word[i])
+    husk_strbuf_adds (&b, "...");
+  return husk_strbuf_take (&b);
+}
+
 int
 husk_expand (const char *word, char escape, unsigned flags, husk_expand_lookup lookup, void *data,
              char **ret_word, char ***ret_words, char ***ret_used, struct husk_error **err)
@@ -668,7 +696,9 @@ husk_expand (const char *word, char escape, unsigned flags, husk_expand_lookup l
 
   if (process_stop_on (&lx, '\0', lx.raw_escapes, &result, &words) < 0)
     {
-      husk_error_set (err, 0, "\"%s\": %s", word, lx.errmsg ? lx.errmsg : "cannot expand");
+      cleanup_free char *shown = quote_word (word);
+      cleanup_free char *why = quote_word (lx.errmsg ? lx.errmsg : "cannot expand");
+      husk_error_set (err, 0, "\"%s\": %s", shown, why);
       free (lx.errmsg);
       words_clear (&words);
       husk_strv_free (lx.used);

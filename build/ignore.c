@@ -523,7 +523,10 @@ husk_ignore_new (char *const *patterns, struct husk_ignore **ret, struct husk_er
       p.text = husk_xstrdup (c + (p.exception ? 1 : 0));
       if (compile (&p, &msg) < 0)
         {
-          husk_error_set (err, 0, "pattern \"%s\": %s", patterns[i], msg);
+          for (char *q = t; *q; q++)
+            if ((unsigned char) *q < 0x20)
+              *q = '?';
+          husk_error_set (err, 0, "pattern \"%s\": %s", t, msg);
           free (p.text);
           husk_ignore_free (ig);
           return -1;

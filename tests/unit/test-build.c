@@ -521,6 +521,10 @@ test_expand (void)
   EX ("${NOPE?}", '\\', "error: \"${NOPE?}\": NOPE: is not allowed to be unset", "? on unset");
   EX ("${E?}ok", '\\', "ok (E)", "? on empty is fine");
   EX ("${A", '\\', "error: \"${A\": syntax error: missing '}'", "unterminated ${");
+  EX ("one\n${A", '\\', "error: \"one\\n${A\": syntax error: missing '}'",
+      "an error is one line even for a word of several (a heredoc's content)");
+  EX ("${NOPE:?two\nlines}", '\\', "error: \"${NOPE:?two\\nlines}\": NOPE: two\\nlines",
+      "a message of several lines is shown on one");
   EX ("${}", '\\', "error: \"${}\": syntax error: bad substitution", "${}");
   EX ("${A*x}", '\\', "error: \"${A*x}\": unsupported modifier (*) in substitution",
       "unknown modifier");
