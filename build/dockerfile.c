@@ -129,10 +129,10 @@ struct node
   char **args;
   struct husk_df_kv *kvs;
   size_t n_kvs;
+  bool legacy; /* ENV K V, LABEL K V.  */
   char *health_type;
   struct node *child; /* ONBUILD's trigger.  */
   struct husk_df_heredoc *heredocs;
-  char **raw_contents; /* The heredocs' bodies before <<- removed tabs (ONBUILD's text).  */
   size_t n_heredocs;
 };
 
@@ -154,6 +154,7 @@ heredocs_free (struct husk_df_heredoc *h, size_t n)
     {
       free (h[i].name);
       free (h[i].content);
+      free (h[i].raw);
     }
   free (h);
 }
@@ -171,7 +172,6 @@ node_free (struct node *n)
   free (n->health_type);
   node_free (n->child);
   heredocs_free (n->heredocs, n->n_heredocs);
-  husk_strv_free (n->raw_contents);
   free (n);
 }
 
@@ -749,6 +749,7 @@ parse_rest (struct parser *p, struct node *nd, const char *rest)
             nd->kvs[0].key = husk_xstrdup (parts[0]);
             nd->kvs[0].value = husk_xstrdup (parts[1]);
             nd->n_kvs = 1;
+            nd->legacy = true;
             return 0;
           }
         nd->kvs = husk_xcalloc (n, sizeof (*nd->kvs));
@@ -1001,9 +1002,7 @@ read_heredocs (struct parser *p, struct node *nd, const char *line)
                           : husk_xstrdup (content.p ? content.p : "");
       nd->heredocs = husk_xrealloc (nd->heredocs, (nd->n_heredocs + 1) * sizeof (*nd->heredocs));
       nd->heredocs[nd->n_heredocs++] = h;
-      if (nd->raw_contents == NULL)
-        nd->raw_contents = husk_xcalloc (1, sizeof (char *));
-      husk_strv_append (&nd->raw_contents, content.p ? content.p : "");
+      nd->heredocs[nd->n_heredocs - 1].raw = husk_xstrdup (content.p ? content.p : "");
     }
   return 0;
 }
@@ -1315,7 +1314,7 @@ trigger_text (const struct node *nd)
   for (size_t i = 0; i < nd->n_heredocs; i++)
     {
       husk_strbuf_addc (&b, '\n');
-      husk_strbuf_adds (&b, nd->raw_contents[i]);
+      husk_strbuf_adds (&b, nd->heredocs[i].raw);
       husk_strbuf_adds (&b, nd->heredocs[i].name);
     }
   return husk_strbuf_take (&b);

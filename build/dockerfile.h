@@ -52,7 +52,13 @@ struct husk_df_flag
 struct husk_df_heredoc
 {
   char *name;    /* The delimiter, quotes removed.  */
-  char *content; /* The lines between, each with its "\n" as the file had it.  */
+  char *content; /* The lines between, each with its "\n" as the file had it; for <<- with
+                    the tabs that start a line removed.  */
+  char *raw;     /* The same lines as written (no tab removed).  BuildKit runs a RUN whose
+                    whole command is one heredoc as CONTENT (a script file when CONTENT
+                    starts with "#!"); any other RUN with heredocs as its command line, then
+                    for each heredoc "\n", RAW and NAME, given to the shell, which reads the
+                    heredocs itself.  COPY and ADD write CONTENT.  */
   bool expand;   /* Unquoted delimiter: COPY/ADD expand the content (build/expand.h).  */
   bool chomp;    /* <<-  */
   unsigned fd;   /* The number before <<, 0 when none.  */

@@ -92,6 +92,11 @@ dump_instr (char **out, const struct husk_df_instr *in)
       cleanup_free char *c = vis (h->content);
       add (out, " <<%s%s%s%s:\"%s\"", h->chomp ? "-" : "", h->name, h->expand ? "" : "(q)",
            h->fd ? "(fd)" : "", c);
+      if (strcmp (h->raw, h->content) != 0)
+        {
+          cleanup_free char *r = vis (h->raw);
+          add (out, " raw:\"%s\"", r);
+        }
     }
   if (in->kind == HUSK_DF_HEALTHCHECK)
     {
@@ -417,7 +422,7 @@ test_heredocs (void)
       "esc=\\\nS0 a @1\n2 RUN [<<EOF] <<EOF:\"echo $HOME\\n  two\\n\"\n6 RUN [b]",
       "RUN heredoc, content kept as written");
   DF ("FROM a\nRUN <<-EOT\n\t\techo a\n\tEOT\n",
-      "esc=\\\nS0 a @1\n2 RUN [<<-EOT] <<-EOT:\"echo a\\n\"",
+      "esc=\\\nS0 a @1\n2 RUN [<<-EOT] <<-EOT:\"echo a\\n\" raw:\"\\t\\techo a\\n\"",
       "<<- strips leading tabs of the body and of the delimiter line");
   DF ("FROM a\nCOPY <<\"EOF\" <<'END' /dst/\n$X\nEOF\n$Y\nEND\n",
       "esc=\\\nS0 a @1\n2 COPY [<<\"EOF\"|<<'END'|/dst/] <<EOF(q):\"$X\\n\" <<END(q):\"$Y\\n\"",
