@@ -246,14 +246,15 @@ emit_bracket_members (struct husk_strbuf *out, const bool *set, const char *extr
     husk_strbuf_addc (out, '-');
 }
 
-/* One character (as Go reads them: a UTF-8 sequence, or one byte that is not) outside the
-   ASCII set SET.  */
+/* One character outside the ASCII set SET: an ASCII byte or a whole UTF-8 sequence (a byte
+   that is not valid UTF-8 matches nothing here, where Go would read it as one character).  */
 static void
 emit_not_in (struct husk_strbuf *out, const bool *set)
 {
   husk_strbuf_adds (out, "([^");
-  emit_bracket_members (out, set, "\xc0-\xff");
-  husk_strbuf_adds (out, "]|[\xc0-\xff][\x80-\xbf]*)");
+  emit_bracket_members (out, set, "\x80-\xff");
+  husk_strbuf_adds (out, "]|[\xc2-\xdf][\x80-\xbf]|[\xe0-\xef][\x80-\xbf][\x80-\xbf]"
+                         "|[\xf0-\xf4][\x80-\xbf][\x80-\xbf][\x80-\xbf])");
 }
 
 static void

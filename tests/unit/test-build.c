@@ -646,6 +646,17 @@ test_ignore (void)
       "? is one character, not /, not a byte", "abc", "a/c",
       "a\xc3\xa9"
       "c");
+  /* Go's filepath.Match tests, as patternmatcher's tests carry them: ? and [^a] are one
+     character, not one byte.  */
+  IG ("a???b\na[^a]c\n",
+      "a\xe2\x98\xba"
+      "b:0 a\xe2\x98\xba"
+      "c:1",
+      "a three-byte character is one character",
+      "a\xe2\x98\xba"
+      "b",
+      "a\xe2\x98\xba"
+      "c");
   IG ("*/*.go\n", "a/b.go:1 b.go:0 a/b/c.go:0 a/b.go/x:1",
       "* does not cross /; a match of a parent excludes what is below", "a/b.go", "b.go",
       "a/b/c.go", "a/b.go/x");
