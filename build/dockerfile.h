@@ -87,13 +87,15 @@ struct husk_df_instr
      empty); COPY, ADD, VOLUME, EXPOSE and FROM the words split at white space (quotes are
      not grouping here, as in Docker); MAINTAINER, USER, WORKDIR and STOPSIGNAL one string,
      the rest of the line; ARG, ENV and LABEL have none (see KVS); ONBUILD has none (see
-     INNER and TRIGGER).  */
+     INNER and TRIGGER).  Nothing is expanded (build/expand.h says what the builder expands):
+     COPY's words and ENV's values still hold their quotes and escapes.  */
   bool exec_form;
-  char **args; /* NULL-terminated.  */
+  char **args; /* NULL-terminated, never NULL.  */
   size_t n_args;
   struct husk_df_kv *kvs; /* ENV, LABEL, ARG.  */
   size_t n_kvs;
-  struct husk_df_heredoc *heredocs; /* RUN, COPY, ADD (and an ONBUILD of one of them).  */
+  /* RUN, COPY, ADD, in the order the line names them.  An ONBUILD's are its INNER's.  */
+  struct husk_df_heredoc *heredocs;
   size_t n_heredocs;
   /* HEALTHCHECK: NONE, or CMD with ARGS the test (EXEC_FORM tells CMD from CMD-SHELL), the
      durations in nanoseconds (0: not given) and the retries (0: not given).  */
