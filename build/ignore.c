@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "cleanup.h"
+#include "goregex.h"
 #include "ignore.h"
 #include "strbuf.h"
 #include "utf8.h"
@@ -141,12 +142,12 @@ trim_space (const char *s, size_t n)
   return strndup (s + a, end - a);
 }
 
-/* ---------------------------------------------------------------- classes  */
+/* ---------------------------------------------------------------- patterns  */
 
-/* One item of a class, as Go's filepath.Match reads it (getEsc): a character, or an escaped
-   one; '-' and ']' cannot start one.  Returns the bytes consumed, 0 when the class is bad.  */
+/* One class member as Go's filepath.Match reads it (getEsc): a character or an escaped one,
+   not '-' or ']' unescaped, and something after it.  The bytes used, 0 when it is bad.  */
 static size_t
-class_char (const char *s, size_t n, const char **ret_c, size_t *ret_len)
+match_class_char (const char *s, size_t n)
 {
   size_t i = 0, k;
 
@@ -160,150 +161,88 @@ class_char (const char *s, size_t n, const char **ret_c, size_t *ret_len)
     }
   k = husk_utf8_len (s + i, n - i);
   if (k == 1 && (unsigned char) s[i] >= 0x80)
-    return 0; /* Not UTF-8: Go's RuneError.  */
+    return 0;
   if (i + k >= n)
-    return 0; /* Nothing after it: the class is not closed.  */
-  *ret_c = s + i;
-  *ret_len = k;
+    return 0;
   return i + k;
 }
 
-struct klass
+/* Whether Go's filepath.Match accepts pattern S (it checks the whole pattern): every '\' has
+   a character after it, every class is closed and not empty, ranges have both ends.  */
+static bool
+match_syntax_ok (const char *s)
 {
-  bool negated;
-  bool ascii[128];
-  /* Non-ASCII single characters, as UTF-8 alternatives.  */
-  struct husk_strbuf alts;
-  bool unsupported;
-};
+  size_t n = strlen (s), i = 0;
 
-/* The class at S ('[' already passed), N bytes left: its members in *K.  Returns the bytes
-   consumed up to and including ']', 0 when Go's Match would refuse it.  */
-static size_t
-parse_class (const char *s, size_t n, struct klass *k)
-{
-  size_t i = 0, nrange = 0;
-
-  if (i < n && s[i] == '^')
+  while (i < n)
     {
-      k->negated = true;
-      i++;
-    }
-  for (;;)
-    {
-      const char *lo, *hi;
-      size_t lol, hil, c;
-
-      if (i < n && s[i] == ']' && nrange > 0)
-        return i + 1;
-      c = class_char (s + i, n - i, &lo, &lol);
-      if (c == 0)
-        return 0;
-      i += c;
-      hi = lo;
-      hil = lol;
-      if (s[i] == '-')
+      if (s[i] == '\\')
         {
-          c = class_char (s + i + 1, n - i - 1, &hi, &hil);
-          if (c == 0)
-            return 0;
-          i += 1 + c;
+          if (i + 1 >= n)
+            return false;
+          i += 1 + husk_utf8_len (s + i + 1, n - i - 1);
         }
-      nrange++;
-      if (lol == 1 && hil == 1)
+      else if (s[i] == '[')
         {
-          for (unsigned ch = (unsigned char) lo[0]; ch <= (unsigned char) hi[0]; ch++)
-            k->ascii[ch] = true;
-        }
-      else if (lol == hil && memcmp (lo, hi, lol) == 0)
-        {
-          if (k->alts.len)
-            husk_strbuf_addc (&k->alts, '|');
-          husk_strbuf_add (&k->alts, lo, lol);
+          size_t nrange = 0, k;
+          i++;
+          if (i < n && s[i] == '^')
+            i++;
+          for (;;)
+            {
+              if (i < n && s[i] == ']' && nrange > 0)
+                {
+                  i++;
+                  break;
+                }
+              if ((k = match_class_char (s + i, n - i)) == 0)
+                return false;
+              i += k;
+              if (s[i] == '-')
+                {
+                  if ((k = match_class_char (s + i + 1, n - i - 1)) == 0)
+                    return false;
+                  i += 1 + k;
+                }
+              nrange++;
+            }
         }
       else
-        k->unsupported = true;
+        i += husk_utf8_len (s + i, n - i);
     }
+  return true;
 }
 
-/* The ASCII members as the inside of an ERE bracket expression, ordered so that none of them
-   is read as an operator; EXTRA (a byte range) goes before '[', '^' and '-'.  */
-static void
-emit_bracket_members (struct husk_strbuf *out, const bool *set, const char *extra)
-{
-  if (set[']'])
-    husk_strbuf_addc (out, ']');
-  for (unsigned c = 1; c < 128; c++)
-    if (set[c] && c != ']' && c != '[' && c != '^' && c != '-')
-      husk_strbuf_addc (out, (char) c);
-  if (extra)
-    husk_strbuf_adds (out, extra);
-  if (set['['])
-    husk_strbuf_addc (out, '[');
-  if (set['^'])
-    husk_strbuf_addc (out, '^');
-  if (set['-'])
-    husk_strbuf_addc (out, '-');
-}
-
-/* One character outside the ASCII set SET: an ASCII byte or a whole UTF-8 sequence (a byte
-   that is not valid UTF-8 matches nothing here, where Go would read it as one character).  */
-static void
-emit_not_in (struct husk_strbuf *out, const bool *set)
-{
-  husk_strbuf_adds (out, "([^");
-  emit_bracket_members (out, set, "\x80-\xff");
-  husk_strbuf_adds (out, "]|[\xc2-\xdf][\x80-\xbf]|[\xe0-\xef][\x80-\xbf][\x80-\xbf]"
-                         "|[\xf0-\xf4][\x80-\xbf][\x80-\xbf][\x80-\xbf])");
-}
-
-static void
-emit_literal (struct husk_strbuf *out, const char *c, size_t len)
-{
-  if (len == 1 && strchr ("\\.[]()*+?{}|^$", c[0]))
-    {
-      if (c[0] == '^')
-        husk_strbuf_adds (out, "\\^");
-      else if (c[0] == ']')
-        husk_strbuf_adds (out, "[]]");
-      else
-        {
-          husk_strbuf_addc (out, '[');
-          husk_strbuf_addc (out, c[0]);
-          husk_strbuf_addc (out, ']');
-        }
-    }
-  else
-    husk_strbuf_add (out, c, len);
-}
-
-/* ---------------------------------------------------------------- patterns  */
-
-/* Check P as Go's filepath.Match does and translate it as patternmatcher does: into P->re,
-   or P->type EXACT, PREFIX or SUFFIX.  *RET_MSG: why not.  */
+/* Check P as Go's filepath.Match does, then build the Go expression patternmatcher builds
+   for it (or see that it needs none: an exact, prefix or suffix comparison) and turn it into
+   a POSIX one.  *RET_MSG: why not.  */
 static int
 compile (struct pattern *p, char **ret_msg)
 {
   cleanup_strbuf struct husk_strbuf re = { 0 };
+  cleanup_free char *ere = NULL;
   const char *s = p->text;
   size_t n = strlen (s);
   enum match_type type = MATCH_EXACT;
-  bool slash_set[128] = { false };
   int r;
 
-  slash_set['/'] = true;
+  if (!match_syntax_ok (s))
+    {
+      *ret_msg = husk_xstrdup ("syntax error in pattern");
+      return -1;
+    }
   husk_strbuf_addc (&re, '^');
-  for (size_t i = 0; i < n;)
+  for (size_t i = 0, k = 0; i < n; k++)
     {
       char c = s[i];
-      size_t k = husk_utf8_len (s + i, n - i);
+      size_t len = husk_utf8_len (s + i, n - i);
 
+      i += len;
       if (c == '*')
         {
-          if (i + 1 < n && s[i + 1] == '*')
+          if (i < n && s[i] == '*')
             {
-              size_t first = i;
-              i += 2;
+              i++;
               if (i < n && s[i] == '/')
                 i++;
               if (i >= n)
@@ -312,116 +251,66 @@ compile (struct pattern *p, char **ret_msg)
                     type = MATCH_PREFIX;
                   else
                     {
-                      husk_strbuf_adds (&re, "[^\n]*");
+                      husk_strbuf_adds (&re, ".*");
                       type = MATCH_REGEX;
                     }
                 }
               else
                 {
-                  husk_strbuf_adds (&re, "([^\n]*/)?");
+                  husk_strbuf_adds (&re, "(.*/)?");
                   type = MATCH_REGEX;
                 }
-              if (first == 0)
+              if (k == 0)
                 type = MATCH_SUFFIX;
-              continue;
             }
-          husk_strbuf_adds (&re, "[^/]*");
-          type = MATCH_REGEX;
-          i++;
-          continue;
-        }
-      if (c == '?')
-        {
-          emit_not_in (&re, slash_set);
-          type = MATCH_REGEX;
-          i++;
-          continue;
-        }
-      if (c == '\\')
-        {
-          if (i + 1 >= n)
-            {
-              *ret_msg = husk_xstrdup ("syntax error in pattern");
-              return -1;
-            }
-          k = husk_utf8_len (s + i + 1, n - i - 1);
-          emit_literal (&re, s + i + 1, k);
-          type = MATCH_REGEX;
-          i += 1 + k;
-          continue;
-        }
-      if (c == '[')
-        {
-          struct klass kl = { 0 };
-          size_t used = parse_class (s + i + 1, n - i - 1, &kl);
-
-          if (used == 0)
-            {
-              husk_strbuf_freep (&kl.alts);
-              *ret_msg = husk_xstrdup ("syntax error in pattern");
-              return -1;
-            }
-          if (kl.unsupported || (kl.negated && kl.alts.len))
-            {
-              husk_strbuf_freep (&kl.alts);
-              *ret_msg = husk_xstrdup ("non-ASCII ranges and negated classes with non-ASCII "
-                                       "members are not supported");
-              return -1;
-            }
-          if (kl.negated)
-            emit_not_in (&re, kl.ascii);
           else
             {
-              bool any = false;
-              husk_strbuf_addc (&re, '(');
-              for (unsigned ch = 1; ch < 128; ch++)
-                any = any || kl.ascii[ch];
-              if (any)
-                {
-                  bool only_caret = kl.ascii['^'];
-                  for (unsigned ch = 1; ch < 128 && only_caret; ch++)
-                    if (ch != '^' && kl.ascii[ch])
-                      only_caret = false;
-                  if (only_caret)
-                    husk_strbuf_adds (&re, "\\^");
-                  else
-                    {
-                      husk_strbuf_addc (&re, '[');
-                      emit_bracket_members (&re, kl.ascii, NULL);
-                      husk_strbuf_addc (&re, ']');
-                    }
-                }
-              if (kl.alts.len)
-                {
-                  if (any)
-                    husk_strbuf_addc (&re, '|');
-                  husk_strbuf_add (&re, kl.alts.p, kl.alts.len);
-                }
-              husk_strbuf_addc (&re, ')');
+              husk_strbuf_adds (&re, "[^/]*");
+              type = MATCH_REGEX;
             }
-          husk_strbuf_freep (&kl.alts);
-          type = MATCH_REGEX;
-          i += 1 + used;
-          continue;
         }
-      if (c == ']')
+      else if (c == '?')
         {
-          /* Docker passes a lone ']' to Go's regexp, where it is itself.  */
-          husk_strbuf_adds (&re, "[]]");
+          husk_strbuf_adds (&re, "[^/]");
           type = MATCH_REGEX;
-          i++;
-          continue;
         }
-      emit_literal (&re, s + i, k);
-      i += k;
+      else if (len == 1 && strchr (".+()|{}$", c))
+        {
+          husk_strbuf_addc (&re, '\\');
+          husk_strbuf_addc (&re, c);
+        }
+      else if (c == '\\')
+        {
+          if (i < n)
+            {
+              size_t l2 = husk_utf8_len (s + i, n - i);
+              husk_strbuf_addc (&re, '\\');
+              husk_strbuf_add (&re, s + i, l2);
+              i += l2;
+              type = MATCH_REGEX;
+            }
+          else
+            husk_strbuf_addc (&re, '\\');
+        }
+      else if (c == '[' || c == ']')
+        {
+          husk_strbuf_addc (&re, c);
+          type = MATCH_REGEX;
+        }
+      else
+        husk_strbuf_add (&re, s + i - len, len);
     }
   p->type = type;
   if (type != MATCH_REGEX)
     return 0;
   husk_strbuf_addc (&re, '$');
+  /* Go would refuse it only when a path is matched: here the pattern is refused at once.  */
+  ere = husk_goregex_to_ere (re.p, ret_msg);
+  if (ere == NULL)
+    return -1;
   {
     locale_t old = uselocale (c_locale ());
-    r = regcomp (&p->re, re.p, REG_EXTENDED | REG_NOSUB);
+    r = regcomp (&p->re, ere, REG_EXTENDED | REG_NOSUB);
     uselocale (old);
   }
   if (r != 0)

@@ -5,8 +5,10 @@
    leading '/' dropped; '*' any run of characters but '/', '?' one character but '/',
    '[...]' a class, '\' escapes, '**' any number of directories (also none); a pattern that
    matches a directory excludes everything below it; '!' makes an exception; the last
-   pattern that matches a path decides.  Patterns are matched with POSIX regular expressions
-   (regcomp) made from them the way Docker makes its Go ones.  */
+   pattern that matches a path decides.  Docker matches with Go regular expressions it builds
+   from the patterns (which read a few patterns unlike filepath.Match would: \d is a digit,
+   [[:alpha:]] a class); husk builds the same text and turns it into a POSIX one
+   (build/goregex.h) for regcomp.  */
 #ifndef HUSK_IGNORE_H
 #define HUSK_IGNORE_H
 
@@ -20,8 +22,9 @@ struct husk_ignore;
 /* Read a .dockerignore's LEN bytes (BUF need not be NUL-terminated).  *RET (free with
    husk_ignore_free) matches nothing when the file has no patterns.  Errors (-1, one line):
    a line longer than 65535 bytes, a lone "!" ("illegal exclusion pattern"), a pattern Go's
-   filepath.Match refuses (an unterminated or empty [...], a trailing '\'), a class husk
-   cannot translate (non-ASCII ranges, a negated class with non-ASCII members).  */
+   filepath.Match refuses (an unterminated or empty [...], a trailing '\'), one whose Go
+   expression Go would refuse (an unknown escape such as \q; Docker fails only once a path
+   is matched against it) or that has no POSIX form (\b, \p{...}).  */
 int husk_ignore_parse (const char *buf, size_t len, struct husk_ignore **ret,
                        struct husk_error **err);
 

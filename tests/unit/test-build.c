@@ -657,6 +657,14 @@ test_ignore (void)
       "b",
       "a\xe2\x98\xba"
       "c");
+  IG ("[a-\xce\xb6]*\n", "\xce\xb1:1 A:0 b:1", "a range beyond ASCII (a to zeta)", "\xce\xb1", "A",
+      "b");
+  /* patternmatcher hands Go's regexp the text it builds, which reads some patterns its own
+     way: \d is a digit, [[:digit:]] a digit class, and in [*] the '*' became [^/]* (a class
+     of '[', '^' and '/' repeated, then ']').  */
+  IG ("\\d\n[[:digit:]]x\n[*]\n", "7:1 d:0 5x:1 :x:0 *:0 ]:1 ^/]:1",
+      "what Docker's regular expressions do with escapes and classes", "7", "d", "5x", ":x", "*",
+      "]", "^/]");
   IG ("*/*.go\n", "a/b.go:1 b.go:0 a/b/c.go:0 a/b.go/x:1",
       "* does not cross /; a match of a parent excludes what is below", "a/b.go", "b.go",
       "a/b/c.go", "a/b.go/x");
