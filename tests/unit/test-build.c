@@ -545,6 +545,10 @@ test_expand (void)
       "file.tar file tar.gz gz /opt/local/bin file_tar_gz (F,P)",
       "# ## %% %%%% / // (BuildKit lex.go)");
   EX ("${F#\\*}", '\\', "file.tar.gz (F)", "escaped * in a pattern");
+  EX ("${A#************************************z}${A/l*/L}${A//?/.}${F%.*}", '\\',
+      "alphaaL.....file.tar (A,F)",
+      "many stars cost nothing; / replaces the longest leftmost match; // every character");
+  EX ("${P//\\//_}", '\\', "_usr_local_bin (P)", "\\/ is a / in a pattern");
   EX ("${F#\\x}", '\\',
       "error: \"${F#\\x}\": invalid pattern (\\x) in substitution: invalid "
       "escape '\\x'",
