@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <locale.h>
+#include <pthread.h>
 #include <regex.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -49,18 +50,23 @@ struct husk_ignore
 };
 
 /* Regular expressions are compiled and run in the C locale: bytes, whatever the caller's
-   locale is.  */
+   locale is (the expressions spell out UTF-8 themselves).  */
+static locale_t c_loc;
+
+static void
+c_locale_init (void)
+{
+  c_loc = newlocale (LC_ALL_MASK, "C", (locale_t) 0);
+  if (c_loc == (locale_t) 0)
+    abort ();
+}
+
 static locale_t
 c_locale (void)
 {
-  static locale_t loc;
-  if (loc == (locale_t) 0)
-    {
-      loc = newlocale (LC_ALL_MASK, "C", (locale_t) 0);
-      if (loc == (locale_t) 0)
-        abort ();
-    }
-  return loc;
+  static pthread_once_t once = PTHREAD_ONCE_INIT;
+  pthread_once (&once, c_locale_init);
+  return c_loc;
 }
 
 /* Go's filepath.Clean (lexical: "a/./b/../c//" is "a/c", "" is ".").  */
