@@ -135,12 +135,16 @@ struct husk_dockerfile
   size_t n_stages;
 };
 
-/* Parse the LEN bytes of BUF (a NUL byte is an ordinary character) as a Dockerfile named NAME
+/* Parse the LEN bytes of BUF (need not be NUL-terminated; a NUL byte in it cuts the text of
+   its line or heredoc there, where Go would keep it) as a Dockerfile named NAME
    (used in messages only).  On success *RET is the parsed file (free with
    husk_dockerfile_free).
 
    An error is one line "NAME:LINE: KEYWORD: reason" (or "NAME:LINE: reason" where no
-   instruction is involved), the first one in file order: a file with no instructions, only
+   instruction is involved).  As in BuildKit, the first syntax error in the file (directives,
+   long lines, exec form arrays, ENV/LABEL pairs, heredocs) is reported before the first
+   error of an instruction's own checks, each in file order.  The errors: a file with no
+   instructions, only
    ARGs, a bad directive (an escape other than \ and `, a directive twice), a line longer
    than 65535 bytes, an unknown instruction, an instruction before the first FROM (ARG
    apart), an unknown, repeated or malformed flag, an exec form array holding a non-string
