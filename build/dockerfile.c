@@ -1653,6 +1653,8 @@ husk_dockerfile_parse (const char *buf, size_t len, const char *name, struct hus
   size_t n = 0;
   int r = -1;
 
+  if (name == NULL)
+    name = "Dockerfile";
   if (read_nodes (&p, &nodes, &n) < 0)
     goto out;
   df->escape = p.esc;

@@ -167,7 +167,9 @@ const struct husk_df_heredoc *husk_df_source_heredoc (const struct husk_df_instr
                                                       const char *arg);
 
 /* The stage called NAME (compared in lower case, as Docker does) or, when NAME is a decimal
-   number, the stage of that index; NULL when there is none.  */
+   number, the stage of that index; NULL when there is none.  For COPY --from and RUN
+   --mount from=, BuildKit reads a number as an index only (one past the last stage is an
+   error, not an image called "5"), and any other name not found as an image.  */
 const struct husk_df_stage *husk_df_stage_find (const struct husk_dockerfile *df, const char *name);
 
 static inline void
