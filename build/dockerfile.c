@@ -758,7 +758,7 @@ parse_rest (struct parser *p, struct node *nd, const char *rest)
             char *eq = strchr (words[i], '=');
             if (eq == NULL)
               return perr (p, nd->start, kw,
-                           "Syntax error - can't find = in \"%s\". Must be of the form: "
+                           "syntax error - can't find = in \"%s\"; must be of the form "
                            "name=value",
                            words[i]);
             nd->kvs[i].key = strndup (words[i], (size_t) (eq - words[i]));
@@ -1488,13 +1488,13 @@ make_instr (struct node *nd, struct husk_df_instr *in, char **ret_msg)
         }
       if (strcasecmp (nd->health_type, "CMD") != 0)
         {
-          *ret_msg = husk_strdup_printf ("Unknown type \"%s\" in HEALTHCHECK (try CMD)",
+          *ret_msg = husk_strdup_printf ("unknown type \"%s\" in HEALTHCHECK (try CMD)",
                                          nd->health_type);
           return -1;
         }
       if (nargs == 0)
         {
-          *ret_msg = husk_xstrdup ("Missing command after HEALTHCHECK CMD");
+          *ret_msg = husk_xstrdup ("missing command after HEALTHCHECK CMD");
           return -1;
         }
       {
@@ -1531,7 +1531,7 @@ make_instr (struct node *nd, struct husk_df_instr *in, char **ret_msg)
             if (d != 0 && d < 1000000)
               {
                 *ret_msg
-                    = husk_strdup_printf ("Interval \"%s\" cannot be less than 1ms", durations[i]);
+                    = husk_strdup_printf ("interval \"%s\" cannot be less than 1ms", durations[i]);
                 return -1;
               }
             *dst[i] = d;
@@ -1546,10 +1546,10 @@ make_instr (struct node *nd, struct husk_df_instr *in, char **ret_msg)
             if (errno || *end || end == rv || r > INT32_MAX || r < INT32_MIN
                 || (rv[0] != '-' && rv[0] != '+' && !(rv[0] >= '0' && rv[0] <= '9')))
               {
-                *ret_msg = husk_strdup_printf ("strconv.ParseInt: parsing \"%s\": %s", rv,
+                *ret_msg = husk_strdup_printf ("--retries \"%s\": %s", rv,
                                                errno == ERANGE || (r > INT32_MAX || r < INT32_MIN)
-                                                   ? "value out of range"
-                                                   : "invalid syntax");
+                                                   ? "out of range"
+                                                   : "not an integer");
                 return -1;
               }
             if (r < 0)
@@ -1571,7 +1571,7 @@ make_instr (struct node *nd, struct husk_df_instr *in, char **ret_msg)
             *c = (char) (*c - 32);
         if (strcmp (up, "ONBUILD") == 0)
           {
-            *ret_msg = husk_xstrdup ("Chaining ONBUILD via `ONBUILD ONBUILD` isn't allowed");
+            *ret_msg = husk_xstrdup ("chaining ONBUILD via `ONBUILD ONBUILD` isn't allowed");
             return -1;
           }
         if (strcmp (up, "MAINTAINER") == 0 || strcmp (up, "FROM") == 0)

@@ -304,7 +304,7 @@ test_instructions (void)
   DF ("FROM a\nENV A\n", "error: Dockerfile:2: ENV: ENV must have two arguments",
       "legacy ENV without a value");
   DF ("FROM a\nENV A=1 B\n",
-      "error: Dockerfile:2: ENV: Syntax error - can't find = in \"B\". Must be of the form: "
+      "error: Dockerfile:2: ENV: syntax error - can't find = in \"B\"; must be of the form "
       "name=value",
       "a word without = among pairs");
   DF ("FROM a\nENV =x\n", "error: Dockerfile:2: ENV: ENV names can not be blank", "blank name");
@@ -373,15 +373,17 @@ test_healthcheck (void)
   DF ("FROM a\nHEALTHCHECK NONE x\n",
       "error: Dockerfile:2: HEALTHCHECK: HEALTHCHECK NONE takes no arguments", "NONE x");
   DF ("FROM a\nHEALTHCHECK CMD\n",
-      "error: Dockerfile:2: HEALTHCHECK: Missing command after HEALTHCHECK CMD", "CMD alone");
+      "error: Dockerfile:2: HEALTHCHECK: missing command after HEALTHCHECK CMD", "CMD alone");
   DF ("FROM a\nHEALTHCHECK RUN x\n",
-      "error: Dockerfile:2: HEALTHCHECK: Unknown type \"RUN\" in HEALTHCHECK (try CMD)",
+      "error: Dockerfile:2: HEALTHCHECK: unknown type \"RUN\" in HEALTHCHECK (try CMD)",
       "an unknown type");
   DF ("FROM a\nHEALTHCHECK --interval=10 CMD x\n",
       "error: Dockerfile:2: HEALTHCHECK: time: missing unit in duration \"10\"", "no unit");
   DF ("FROM a\nHEALTHCHECK --interval=10us CMD x\n",
-      "error: Dockerfile:2: HEALTHCHECK: Interval \"interval\" cannot be less than 1ms",
+      "error: Dockerfile:2: HEALTHCHECK: interval \"interval\" cannot be less than 1ms",
       "below 1ms");
+  DF ("FROM a\nHEALTHCHECK --retries=x CMD x\n",
+      "error: Dockerfile:2: HEALTHCHECK: --retries \"x\": not an integer", "retries not a number");
   DF ("FROM a\nHEALTHCHECK --retries=-1 CMD x\n",
       "error: Dockerfile:2: HEALTHCHECK: --retries cannot be negative (-1)", "negative retries");
 }
@@ -395,7 +397,7 @@ test_onbuild (void)
       "trigger=\"copy --from=x a /b\" (3 COPY --from=x [a|/b])",
       "ONBUILD keeps the trigger's text and parses it");
   DF ("FROM a\nONBUILD ONBUILD RUN x\n",
-      "error: Dockerfile:2: ONBUILD: Chaining ONBUILD via `ONBUILD ONBUILD` isn't allowed",
+      "error: Dockerfile:2: ONBUILD: chaining ONBUILD via `ONBUILD ONBUILD` isn't allowed",
       "ONBUILD ONBUILD");
   DF ("FROM a\nONBUILD from b\n",
       "error: Dockerfile:2: ONBUILD: FROM isn't allowed as an ONBUILD trigger", "ONBUILD FROM");
