@@ -688,6 +688,10 @@ test_ignore (void)
     ok (ig == NULL, "a lone ! is refused (patternmatcher: illegal exclusion pattern)");
   }
   {
+    cleanup_ignore struct husk_ignore *ig = ign ("\\q\n");
+    ok (ig == NULL, "an escape Go's regexp does not know is refused (Docker fails when matching)");
+  }
+  {
     cleanup_ignore struct husk_ignore *ig = ign ("[a\n");
     ok (ig == NULL, "an unterminated class is refused (filepath.Match)");
   }
