@@ -502,36 +502,91 @@ husk_ignore_pattern (const struct husk_ignore *ig, size_t i, bool *ret_exception
   return ig->v[i].text;
 }
 
+/* patternmatcher's MatchesUsingParentResults on the first LEN bytes of PATH: PARENT (NULL:
+   none, then the directories above are matched too, as MatchesOrParentMatches does) holds
+   which patterns matched the parent directory; INFO gets which ones match here.  A pattern
+   skipped because it could not change the result is recorded as not matching, which is
+   what the walker hands down to the entries below.  */
+static bool
+match_step (const struct husk_ignore *ig, const char *path, size_t len, const bool *parent,
+            bool *info)
+{
+  bool matched = false;
+  const char *slash = memrchr (path, '/', len);
+
+  for (size_t i = 0; i < ig->n; i++)
+    {
+      const struct pattern *p = &ig->v[i];
+      bool m = parent ? parent[i] : false;
+
+      if (!m)
+        {
+          if (p->exception != matched)
+            {
+              info[i] = false;
+              continue;
+            }
+          m = pattern_match (p, path, len);
+          for (const char *c = path; !m && !parent && slash && c && c <= slash;
+               c = memchr (c + 1, '/', (size_t) (slash - c)))
+            {
+              if (c == path)
+                continue;
+              m = pattern_match (p, path, (size_t) (c - path));
+              if (c == slash)
+                break;
+            }
+        }
+      info[i] = m;
+      if (m)
+        matched = !p->exception;
+    }
+  return matched;
+}
+
+bool
+husk_ignore_match_under (const struct husk_ignore *ig, const char *path, const bool *parent,
+                         bool **ret_info)
+{
+  bool *info = husk_xcalloc (ig->n + 1, sizeof (bool));
+  bool matched = false;
+
+  if (path[0] != '\0' && strcmp (path, ".") != 0)
+    matched = match_step (ig, path, strlen (path), parent, info);
+  if (ret_info)
+    *ret_info = info;
+  else
+    free (info);
+  return matched;
+}
+
 bool
 husk_ignore_match (const struct husk_ignore *ig, const char *path)
 {
   size_t len = strlen (path);
+  cleanup_free bool *parent = NULL;
+  cleanup_free bool *info = NULL;
   bool matched = false;
-  const char *slash;
 
   if (len == 0 || strcmp (path, ".") == 0)
     return false;
-  slash = strrchr (path, '/');
-  for (size_t i = 0; i < ig->n; i++)
+  parent = husk_xcalloc (ig->n + 1, sizeof (bool));
+  info = husk_xcalloc (ig->n + 1, sizeof (bool));
+  /* Each directory from the top, then PATH, each with its parent's results, as Docker's
+     context walker matches them.  */
+  for (size_t end = 0, depth = 0; end <= len; end++)
     {
-      const struct pattern *p = &ig->v[i];
-      bool m;
-
-      /* An inclusion cannot change a match, nor an exception a miss.  */
-      if (p->exception != matched)
+      if (end < len && path[end] != '/')
         continue;
-      m = pattern_match (p, path, len);
-      /* The directories above PATH, from the top.  */
-      for (const char *c = path; !m && slash && c && c <= slash; c = strchr (c + 1, '/'))
-        {
-          if (c == path)
-            continue;
-          m = pattern_match (p, path, (size_t) (c - path));
-          if (c == slash)
-            break;
-        }
-      if (m)
-        matched = !p->exception;
+      if (end == 0)
+        continue;
+      matched = match_step (ig, path, end, depth ? parent : NULL, info);
+      depth++;
+      {
+        bool *t = parent;
+        parent = info;
+        info = t;
+      }
     }
   return matched;
 }

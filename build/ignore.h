@@ -37,10 +37,20 @@ void husk_ignore_free (struct husk_ignore *ig);
 const char *husk_ignore_pattern (const struct husk_ignore *ig, size_t i, bool *ret_exception);
 
 /* Whether PATH is excluded.  PATH is relative to the context root, '/'-separated, clean (no
-   leading '/' or "./", no "..", no trailing '/'): "src/main.c".  A pattern matches PATH when
-   it matches PATH itself or any directory above it (patternmatcher's
-   MatchesOrParentMatches).  The context root itself (".", "") is never excluded.  */
+   leading '/' or "./", no "..", no trailing '/'): "src/main.c".  Docker's context walker
+   (fsutil) matches each entry with patternmatcher's MatchesUsingParentResults, given what
+   matched its parent directory: a pattern that matched the directory matches everything
+   below it, and one skipped there (an inclusion once something already excluded the
+   directory, an exception while nothing did) is tried again on the entry alone.  This
+   function follows the same chain from the top directory down to PATH.  The context root
+   itself ("", ".") is never excluded.  */
 bool husk_ignore_match (const struct husk_ignore *ig, const char *path);
+
+/* The same for a walk, one step at a time: PARENT is the *RET_INFO of PATH's directory (NULL
+   for an entry at the top of the context); *RET_INFO (may be NULL; free with free) is what
+   to pass for the entries of PATH when it is a directory.  */
+bool husk_ignore_match_under (const struct husk_ignore *ig, const char *path, const bool *parent,
+                              bool **ret_info);
 
 /* For a directory DIR that husk_ignore_match excluded: whether the walk must still enter it,
    because an exception could re-include something below it.  Docker's walker rule: yes when

@@ -6,7 +6,8 @@
    to a string that parses to itself, a removed auth entry is gone from a file that still
    parses, a saved container record loads as the same record, a log entry's time prints back
    to the same instant, what the JSON mapping decodes encodes and decodes to the same bytes, a
-   Dockerfile or .dockerignore error is one line.  A broken property aborts.
+   Dockerfile or .dockerignore error is one line, a path is excluded step by step as at once.
+   A broken property aborts.
 
    Adding a mode: a function taking (data, size), a row in MODES, seeds in
    tests/fuzz/corpus/NAME/ (docs/fuzzing.md).  */
@@ -808,8 +809,29 @@ fuzz_dockerignore (const uint8_t *data, size_t size)
   FUZZ_ASSERT (!husk_ignore_match (ig, "") && !husk_ignore_match (ig, "."),
                "the context root is excluded");
   for (size_t i = 0; paths[i]; i++)
-    if (husk_ignore_match (ig, paths[i]))
-      husk_ignore_must_walk (ig, paths[i]);
+    {
+      bool m = husk_ignore_match (ig, paths[i]), step = false;
+      cleanup_free bool *info = NULL;
+      cleanup_free char *prefix = husk_xstrdup (paths[i]);
+
+      if (m)
+        husk_ignore_must_walk (ig, paths[i]);
+      /* The walk form, one directory at a time, says the same.  */
+      for (char *c = prefix;; c++)
+        if (*c == '/' || *c == '\0')
+          {
+            char saved = *c;
+            bool *next = NULL;
+            *c = '\0';
+            step = husk_ignore_match_under (ig, prefix, info, &next);
+            free (info);
+            info = next;
+            *c = saved;
+            if (saved == '\0')
+              break;
+          }
+      FUZZ_ASSERT (step == m, "\"%s\": %d step by step, %d at once", paths[i], step, m);
+    }
   for (size_t i = 0; (pat = husk_ignore_pattern (ig, i, &exc)) != NULL; i++)
     {
       FUZZ_ASSERT (pat[0] != '\0', "an empty pattern was kept");

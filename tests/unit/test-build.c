@@ -683,6 +683,20 @@ test_ignore (void)
   IG ("a.b+c(d)\n", "a.b+c(d):1 aXb+c(d):0", "regex characters are literal", "a.b+c(d)",
       "aXb+c(d)");
   IG ("x\n!x\nx\n", "x:1", "the last match wins", "x");
+  /* fsutil's walker hands each entry what matched its directory (MatchesUsingParentResults):
+     the second "a" was skipped at "a" (already excluded there), so below "a" it is tried on
+     the entry alone and a/b stays in, where MatchesOrParentMatches would exclude it.  */
+  IG ("a\n!a/b\na\n", "a:1 a/c:1 a/b:0 a/b/x:0",
+      "an exception below a directory, then the directory again", "a", "a/c", "a/b", "a/b/x");
+  {
+    cleanup_ignore struct husk_ignore *ig = ign ("a\n!a/b\n");
+    cleanup_free bool *top = NULL;
+    cleanup_free bool *below = NULL;
+    bool a = husk_ignore_match_under (ig, "a", NULL, &top);
+    bool ab = husk_ignore_match_under (ig, "a/b", top, &below);
+    bool abx = husk_ignore_match_under (ig, "a/b/x", below, NULL);
+    ok (a && !ab && !abx, "the walk form gives the same answers step by step");
+  }
   {
     cleanup_ignore struct husk_ignore *ig = ign ("!\n");
     ok (ig == NULL, "a lone ! is refused (patternmatcher: illegal exclusion pattern)");
