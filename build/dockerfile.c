@@ -220,26 +220,25 @@ is_ws_split (char c)
 static char **
 split_ws (const char *rest, size_t max)
 {
-  char **v = husk_xcalloc (1, sizeof (char *));
+  struct husk_strvec v = { 0 };
   const char *p = rest;
 
   for (;;)
     {
       size_t len = 0;
-      if (max && husk_strv_len (v) == max - 1)
+      if (max && v.n == max - 1)
         len = strlen (p);
       else
         while (p[len] && !is_ws_split (p[len]))
           len++;
-      cleanup_free char *piece = strndup (p, len);
-      husk_strv_append (&v, piece);
+      husk_strvec_push (&v, p, len);
       p += len;
       if (*p == '\0')
         break;
       while (is_ws_split (*p))
         p++;
     }
-  return v;
+  return husk_strvec_take (&v);
 }
 
 /* ---------------------------------------------------------------- the first pass  */
@@ -433,7 +432,7 @@ continues (const struct parser *p, const char *s, size_t *len)
 static char **
 parse_words (const char *rest, char esc)
 {
-  char **words = husk_xcalloc (1, sizeof (char *));
+  struct husk_strvec words = { 0 };
   cleanup_strbuf struct husk_strbuf w = { 0 };
   size_t n = strlen (rest), pos = 0;
   enum
@@ -465,7 +464,7 @@ parse_words (const char *rest, char esc)
       if (pos >= n)
         {
           if (blank_ok || w.len > 0)
-            husk_strv_append (&words, w.p ? w.p : "");
+            husk_strvec_push (&words, w.p ? w.p : "", w.len);
           break;
         }
       if (phase == IN_WORD)
@@ -474,7 +473,7 @@ parse_words (const char *rest, char esc)
             {
               phase = IN_SPACES;
               if (blank_ok || w.len > 0)
-                husk_strv_append (&words, w.p ? w.p : "");
+                husk_strvec_push (&words, w.p ? w.p : "", w.len);
               husk_strbuf_reset (&w);
               blank_ok = false;
               pos += k;
@@ -521,7 +520,7 @@ parse_words (const char *rest, char esc)
       husk_strbuf_add (&w, ch, k);
       pos += k;
     }
-  return words;
+  return husk_strvec_take (&words);
 }
 
 /* BuildKit's extractBuilderFlags: the leading "--" words of LINE, quotes and escapes removed;
@@ -529,7 +528,7 @@ parse_words (const char *rest, char esc)
 static char **
 extract_flags (const char *line, char esc, const char **ret_rest)
 {
-  char **words = husk_xcalloc (1, sizeof (char *));
+  struct husk_strvec words = { 0 };
   cleanup_strbuf struct husk_strbuf w = { 0 };
   size_t n = strlen (line), pos = 0;
   enum
@@ -564,7 +563,7 @@ extract_flags (const char *line, char esc, const char **ret_rest)
       if (pos >= n)
         {
           if ((w.len != 2 || memcmp (w.p, "--", 2) != 0) && (blank_ok || w.len > 0))
-            husk_strv_append (&words, w.p ? w.p : "");
+            husk_strvec_push (&words, w.p ? w.p : "", w.len);
           break;
         }
       if (phase == IN_WORD)
@@ -578,7 +577,7 @@ extract_flags (const char *line, char esc, const char **ret_rest)
                   break;
                 }
               if (blank_ok || w.len > 0)
-                husk_strv_append (&words, w.p ? w.p : "");
+                husk_strvec_push (&words, w.p ? w.p : "", w.len);
               husk_strbuf_reset (&w);
               blank_ok = false;
               continue;
@@ -615,7 +614,7 @@ extract_flags (const char *line, char esc, const char **ret_rest)
         }
       husk_strbuf_addc (&w, ch);
     }
-  return words;
+  return husk_strvec_take (&words);
 }
 
 /* Go's encoding/json has no comments; yajl's tree parser allows them.  A '/' outside a
@@ -654,7 +653,7 @@ parse_json_array (const char *rest, char ***ret)
 {
   cleanup_error struct husk_error *e = NULL;
   cleanup_json husk_json *j = NULL;
-  char **v;
+  struct husk_strvec v = { 0 };
   size_t skip = leading_space (rest, strlen (rest));
 
   rest += skip;
@@ -663,18 +662,17 @@ parse_json_array (const char *rest, char ***ret)
   j = husk_json_parse (rest, strlen (rest), &e);
   if (j == NULL || !husk_json_is_array (j))
     return JSON_NO;
-  v = husk_xcalloc (1, sizeof (char *));
   for (size_t i = 0; i < husk_json_array_len (j); i++)
     {
       const char *s = husk_json_string (husk_json_array_at (j, i));
       if (s == NULL)
         {
-          husk_strv_free (v);
+          husk_strvec_freep (&v);
           return JSON_NOT_STRINGS;
         }
-      husk_strv_append (&v, s);
+      husk_strvec_push (&v, s, strlen (s));
     }
-  *ret = v;
+  *ret = husk_strvec_take (&v);
   return JSON_OK;
 }
 

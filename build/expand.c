@@ -18,7 +18,7 @@
 struct words
 {
   struct husk_strbuf buf;
-  char **v;
+  struct husk_strvec v;
   bool in_word;
 };
 
@@ -38,7 +38,7 @@ struct lexer
 static void
 words_push (struct words *w)
 {
-  husk_strv_append (&w->v, w->buf.p ? w->buf.p : "");
+  husk_strvec_push (&w->v, w->buf.p ? w->buf.p : "", w->buf.len);
   husk_strbuf_reset (&w->buf);
   w->in_word = false;
 }
@@ -88,8 +88,7 @@ static void
 words_clear (struct words *w)
 {
   husk_strbuf_freep (&w->buf);
-  husk_strv_free (w->v);
-  w->v = NULL;
+  husk_strvec_freep (&w->v);
 }
 
 static int fail (struct lexer *lx, const char *fmt, ...) __attribute__ ((format (printf, 2, 3)));
@@ -817,8 +816,7 @@ husk_expand (const char *word, char escape, unsigned flags, husk_expand_lookup l
     *ret_word = husk_strbuf_take (&result);
   if (ret_words)
     {
-      *ret_words = words.v ? words.v : husk_xcalloc (1, sizeof (char *));
-      words.v = NULL;
+      *ret_words = husk_strvec_take (&words.v);
     }
   if (ret_used)
     {
