@@ -4,7 +4,10 @@
    ${NAME?msg}, ${NAME#pat}, ${NAME##pat}, ${NAME%pat}, ${NAME%%pat}, ${NAME/pat/repl},
    ${NAME//pat/repl}; the escape character (the Dockerfile's, \ or `) escapes the next
    character; single quotes keep everything literal, double quotes keep all but $ and the
-   escape character (which there escapes only ", $ and itself); quotes are removed.
+   escape character (which there escapes only ", $ and itself); quotes are removed.  A name
+   is ASCII letters, digits and '_' (Go also takes other Unicode letters), or digits, or one
+   of @ * # ? - $ ! 0.  Patterns have '*' and '?' (not crossing a newline); a replacement is
+   inserted as it is (Go's regexp would read "$1" in it as a group).
 
    The builder expands only some instructions, and only some of their parts:
    husk_expand_mode says which.  RUN, CMD and ENTRYPOINT are never expanded by the builder
