@@ -451,6 +451,33 @@ test_heredocs (void)
       "blanks between << and the delimiter");
 }
 
+static void
+test_api (void)
+{
+  static const char src[] = "FROM a AS Build\nCOPY --link --from=x <<EOF f /d\nhi\nEOF\nFROM b\n";
+  cleanup_dockerfile struct husk_dockerfile *df = NULL;
+  cleanup_error struct husk_error *e = NULL;
+
+  if (husk_dockerfile_parse (src, sizeof (src) - 1, NULL, &df, &e) < 0)
+    {
+      ok (0, "parse: %s", e->msg);
+      return;
+    }
+  {
+    const struct husk_df_instr *cp = &df->stages[0].instrs[0];
+    const struct husk_df_heredoc *h = husk_df_source_heredoc (cp, cp->args[0]);
+    ok (h && strcmp (h->content, "hi\n") == 0 && husk_df_source_heredoc (cp, "f") == NULL,
+        "a COPY source names its heredoc, a path does not");
+    is_str (husk_df_flag (cp, "from"), "x", "husk_df_flag: a string flag");
+    is_str (husk_df_flag (cp, "link"), "", "husk_df_flag: a bare boolean");
+    ok (husk_df_flag (cp, "chown") == NULL, "husk_df_flag: a flag not given");
+  }
+  ok (husk_df_stage_find (df, "BUILD") == &df->stages[0]
+          && husk_df_stage_find (df, "1") == &df->stages[1] && husk_df_stage_find (df, "2") == NULL
+          && husk_df_stage_find (df, "b") == NULL,
+      "stages by name (any case) and index; an image name is no stage");
+}
+
 /* ---------------------------------------------------------------- expansion  */
 
 static bool
@@ -786,6 +813,7 @@ main (void)
   test_healthcheck ();
   test_onbuild ();
   test_heredocs ();
+  test_api ();
   test_expand ();
   test_ignore ();
   test_ignore_find ();
