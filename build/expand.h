@@ -68,11 +68,15 @@ enum husk_expand_mode
   /* Nothing: RUN, CMD, ENTRYPOINT, SHELL, HEALTHCHECK, MAINTAINER, ONBUILD (its trigger is
      expanded when it runs, in the build that uses the image).  */
   HUSK_EXPAND_NONE,
-  /* Each argument alone, as one word (husk_expand_word): ENV and LABEL (keys and values),
-     ARG (names and defaults), COPY and ADD (every source and the destination; a heredoc's
-     content when its delimiter was not quoted; --chown, --chmod and ADD's --checksum),
-     WORKDIR, USER, VOLUME (each path), STOPSIGNAL; FROM (the image and --platform, with the
-     global ARGs only).  RUN's --mount values are expanded too.  */
+  /* Each argument alone, as one word (husk_expand_word): ENV and LABEL (keys and values,
+     every pair with the variables as they were before the instruction: "ENV a=1 b=$a" gives
+     b the old a), ARG (defaults only, not names, one after another so that a default sees
+     the ARGs before it on the line; a --build-arg value replaces the default unexpanded),
+     COPY and ADD (every source and the destination; a heredoc's content when its delimiter
+     was not quoted, with HUSK_EXPAND_NO_QUOTES and escape \; --chown, --chmod and ADD's
+     --checksum, not --exclude), WORKDIR, USER, VOLUME (each path), STOPSIGNAL; FROM (the
+     image and --platform, with the global ARGs only).  RUN's --mount values are expanded
+     too.  */
   HUSK_EXPAND_EACH,
   /* Each argument expanded and split into words (husk_expand_words): EXPOSE.  */
   HUSK_EXPAND_SPLIT,
