@@ -129,10 +129,10 @@ struct node
   char **args;
   struct husk_df_kv *kvs;
   size_t n_kvs;
+  bool legacy; /* ENV K V, LABEL K V.  */
   char *health_type;
   struct node *child; /* ONBUILD's trigger.  */
   struct husk_df_heredoc *heredocs;
-  char **raw_contents; /* The heredocs' bodies before <<- removed tabs (ONBUILD's text).  */
   size_t n_heredocs;
 };
 
@@ -154,6 +154,7 @@ heredocs_free (struct husk_df_heredoc *h, size_t n)
     {
       free (h[i].name);
       free (h[i].content);
+      free (h[i].raw);
     }
   free (h);
 }
@@ -171,7 +172,6 @@ node_free (struct node *n)
   free (n->health_type);
   node_free (n->child);
   heredocs_free (n->heredocs, n->n_heredocs);
-  husk_strv_free (n->raw_contents);
   free (n);
 }
 
@@ -220,26 +220,25 @@ is_ws_split (char c)
 static char **
 split_ws (const char *rest, size_t max)
 {
-  char **v = husk_xcalloc (1, sizeof (char *));
+  struct husk_strvec v = { 0 };
   const char *p = rest;
 
   for (;;)
     {
       size_t len = 0;
-      if (max && husk_strv_len (v) == max - 1)
+      if (max && v.n == max - 1)
         len = strlen (p);
       else
         while (p[len] && !is_ws_split (p[len]))
           len++;
-      cleanup_free char *piece = strndup (p, len);
-      husk_strv_append (&v, piece);
+      husk_strvec_push (&v, p, len);
       p += len;
       if (*p == '\0')
         break;
       while (is_ws_split (*p))
         p++;
     }
-  return v;
+  return husk_strvec_take (&v);
 }
 
 /* ---------------------------------------------------------------- the first pass  */
@@ -433,7 +432,7 @@ continues (const struct parser *p, const char *s, size_t *len)
 static char **
 parse_words (const char *rest, char esc)
 {
-  char **words = husk_xcalloc (1, sizeof (char *));
+  struct husk_strvec words = { 0 };
   cleanup_strbuf struct husk_strbuf w = { 0 };
   size_t n = strlen (rest), pos = 0;
   enum
@@ -465,7 +464,7 @@ parse_words (const char *rest, char esc)
       if (pos >= n)
         {
           if (blank_ok || w.len > 0)
-            husk_strv_append (&words, w.p ? w.p : "");
+            husk_strvec_push (&words, w.p ? w.p : "", w.len);
           break;
         }
       if (phase == IN_WORD)
@@ -474,7 +473,7 @@ parse_words (const char *rest, char esc)
             {
               phase = IN_SPACES;
               if (blank_ok || w.len > 0)
-                husk_strv_append (&words, w.p ? w.p : "");
+                husk_strvec_push (&words, w.p ? w.p : "", w.len);
               husk_strbuf_reset (&w);
               blank_ok = false;
               pos += k;
@@ -521,7 +520,7 @@ parse_words (const char *rest, char esc)
       husk_strbuf_add (&w, ch, k);
       pos += k;
     }
-  return words;
+  return husk_strvec_take (&words);
 }
 
 /* BuildKit's extractBuilderFlags: the leading "--" words of LINE, quotes and escapes removed;
@@ -529,7 +528,7 @@ parse_words (const char *rest, char esc)
 static char **
 extract_flags (const char *line, char esc, const char **ret_rest)
 {
-  char **words = husk_xcalloc (1, sizeof (char *));
+  struct husk_strvec words = { 0 };
   cleanup_strbuf struct husk_strbuf w = { 0 };
   size_t n = strlen (line), pos = 0;
   enum
@@ -564,7 +563,7 @@ extract_flags (const char *line, char esc, const char **ret_rest)
       if (pos >= n)
         {
           if ((w.len != 2 || memcmp (w.p, "--", 2) != 0) && (blank_ok || w.len > 0))
-            husk_strv_append (&words, w.p ? w.p : "");
+            husk_strvec_push (&words, w.p ? w.p : "", w.len);
           break;
         }
       if (phase == IN_WORD)
@@ -578,7 +577,7 @@ extract_flags (const char *line, char esc, const char **ret_rest)
                   break;
                 }
               if (blank_ok || w.len > 0)
-                husk_strv_append (&words, w.p ? w.p : "");
+                husk_strvec_push (&words, w.p ? w.p : "", w.len);
               husk_strbuf_reset (&w);
               blank_ok = false;
               continue;
@@ -615,7 +614,7 @@ extract_flags (const char *line, char esc, const char **ret_rest)
         }
       husk_strbuf_addc (&w, ch);
     }
-  return words;
+  return husk_strvec_take (&words);
 }
 
 /* Go's encoding/json has no comments; yajl's tree parser allows them.  A '/' outside a
@@ -654,7 +653,7 @@ parse_json_array (const char *rest, char ***ret)
 {
   cleanup_error struct husk_error *e = NULL;
   cleanup_json husk_json *j = NULL;
-  char **v;
+  struct husk_strvec v = { 0 };
   size_t skip = leading_space (rest, strlen (rest));
 
   rest += skip;
@@ -663,18 +662,17 @@ parse_json_array (const char *rest, char ***ret)
   j = husk_json_parse (rest, strlen (rest), &e);
   if (j == NULL || !husk_json_is_array (j))
     return JSON_NO;
-  v = husk_xcalloc (1, sizeof (char *));
   for (size_t i = 0; i < husk_json_array_len (j); i++)
     {
       const char *s = husk_json_string (husk_json_array_at (j, i));
       if (s == NULL)
         {
-          husk_strv_free (v);
+          husk_strvec_freep (&v);
           return JSON_NOT_STRINGS;
         }
-      husk_strv_append (&v, s);
+      husk_strvec_push (&v, s, strlen (s));
     }
-  *ret = v;
+  *ret = husk_strvec_take (&v);
   return JSON_OK;
 }
 
@@ -749,6 +747,7 @@ parse_rest (struct parser *p, struct node *nd, const char *rest)
             nd->kvs[0].key = husk_xstrdup (parts[0]);
             nd->kvs[0].value = husk_xstrdup (parts[1]);
             nd->n_kvs = 1;
+            nd->legacy = true;
             return 0;
           }
         nd->kvs = husk_xcalloc (n, sizeof (*nd->kvs));
@@ -757,7 +756,7 @@ parse_rest (struct parser *p, struct node *nd, const char *rest)
             char *eq = strchr (words[i], '=');
             if (eq == NULL)
               return perr (p, nd->start, kw,
-                           "Syntax error - can't find = in \"%s\". Must be of the form: "
+                           "syntax error - can't find = in \"%s\"; must be of the form "
                            "name=value",
                            words[i]);
             nd->kvs[i].key = strndup (words[i], (size_t) (eq - words[i]));
@@ -1001,9 +1000,7 @@ read_heredocs (struct parser *p, struct node *nd, const char *line)
                           : husk_xstrdup (content.p ? content.p : "");
       nd->heredocs = husk_xrealloc (nd->heredocs, (nd->n_heredocs + 1) * sizeof (*nd->heredocs));
       nd->heredocs[nd->n_heredocs++] = h;
-      if (nd->raw_contents == NULL)
-        nd->raw_contents = husk_xcalloc (1, sizeof (char *));
-      husk_strv_append (&nd->raw_contents, content.p ? content.p : "");
+      nd->heredocs[nd->n_heredocs - 1].raw = husk_xstrdup (content.p ? content.p : "");
     }
   return 0;
 }
@@ -1315,7 +1312,7 @@ trigger_text (const struct node *nd)
   for (size_t i = 0; i < nd->n_heredocs; i++)
     {
       husk_strbuf_addc (&b, '\n');
-      husk_strbuf_adds (&b, nd->raw_contents[i]);
+      husk_strbuf_adds (&b, nd->heredocs[i].raw);
       husk_strbuf_adds (&b, nd->heredocs[i].name);
     }
   return husk_strbuf_take (&b);
@@ -1489,13 +1486,13 @@ make_instr (struct node *nd, struct husk_df_instr *in, char **ret_msg)
         }
       if (strcasecmp (nd->health_type, "CMD") != 0)
         {
-          *ret_msg = husk_strdup_printf ("Unknown type \"%s\" in HEALTHCHECK (try CMD)",
+          *ret_msg = husk_strdup_printf ("unknown type \"%s\" in HEALTHCHECK (try CMD)",
                                          nd->health_type);
           return -1;
         }
       if (nargs == 0)
         {
-          *ret_msg = husk_xstrdup ("Missing command after HEALTHCHECK CMD");
+          *ret_msg = husk_xstrdup ("missing command after HEALTHCHECK CMD");
           return -1;
         }
       {
@@ -1532,7 +1529,7 @@ make_instr (struct node *nd, struct husk_df_instr *in, char **ret_msg)
             if (d != 0 && d < 1000000)
               {
                 *ret_msg
-                    = husk_strdup_printf ("Interval \"%s\" cannot be less than 1ms", durations[i]);
+                    = husk_strdup_printf ("interval \"%s\" cannot be less than 1ms", durations[i]);
                 return -1;
               }
             *dst[i] = d;
@@ -1547,10 +1544,10 @@ make_instr (struct node *nd, struct husk_df_instr *in, char **ret_msg)
             if (errno || *end || end == rv || r > INT32_MAX || r < INT32_MIN
                 || (rv[0] != '-' && rv[0] != '+' && !(rv[0] >= '0' && rv[0] <= '9')))
               {
-                *ret_msg = husk_strdup_printf ("strconv.ParseInt: parsing \"%s\": %s", rv,
+                *ret_msg = husk_strdup_printf ("--retries \"%s\": %s", rv,
                                                errno == ERANGE || (r > INT32_MAX || r < INT32_MIN)
-                                                   ? "value out of range"
-                                                   : "invalid syntax");
+                                                   ? "out of range"
+                                                   : "not an integer");
                 return -1;
               }
             if (r < 0)
@@ -1572,7 +1569,7 @@ make_instr (struct node *nd, struct husk_df_instr *in, char **ret_msg)
             *c = (char) (*c - 32);
         if (strcmp (up, "ONBUILD") == 0)
           {
-            *ret_msg = husk_xstrdup ("Chaining ONBUILD via `ONBUILD ONBUILD` isn't allowed");
+            *ret_msg = husk_xstrdup ("chaining ONBUILD via `ONBUILD ONBUILD` isn't allowed");
             return -1;
           }
         if (strcmp (up, "MAINTAINER") == 0 || strcmp (up, "FROM") == 0)
@@ -1654,6 +1651,8 @@ husk_dockerfile_parse (const char *buf, size_t len, const char *name, struct hus
   size_t n = 0;
   int r = -1;
 
+  if (name == NULL)
+    name = "Dockerfile";
   if (read_nodes (&p, &nodes, &n) < 0)
     goto out;
   df->escape = p.esc;

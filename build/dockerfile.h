@@ -52,7 +52,13 @@ struct husk_df_flag
 struct husk_df_heredoc
 {
   char *name;    /* The delimiter, quotes removed.  */
-  char *content; /* The lines between, each with its "\n" as the file had it.  */
+  char *content; /* The lines between, each with its "\n" as the file had it; for <<- with
+                    the tabs that start a line removed.  */
+  char *raw;     /* The same lines as written (no tab removed).  BuildKit runs a RUN whose
+                    whole command is one heredoc as CONTENT (a script file when CONTENT
+                    starts with "#!"); any other RUN with heredocs as its command line, then
+                    for each heredoc "\n", RAW and NAME, given to the shell, which reads the
+                    heredocs itself.  COPY and ADD write CONTENT.  */
   bool expand;   /* Unquoted delimiter: COPY/ADD expand the content (build/expand.h).  */
   bool chomp;    /* <<-  */
   unsigned fd;   /* The number before <<, 0 when none.  */
@@ -81,13 +87,15 @@ struct husk_df_instr
      empty); COPY, ADD, VOLUME, EXPOSE and FROM the words split at white space (quotes are
      not grouping here, as in Docker); MAINTAINER, USER, WORKDIR and STOPSIGNAL one string,
      the rest of the line; ARG, ENV and LABEL have none (see KVS); ONBUILD has none (see
-     INNER and TRIGGER).  */
+     INNER and TRIGGER).  Nothing is expanded (build/expand.h says what the builder expands):
+     COPY's words and ENV's values still hold their quotes and escapes.  */
   bool exec_form;
-  char **args; /* NULL-terminated.  */
+  char **args; /* NULL-terminated, never NULL.  */
   size_t n_args;
   struct husk_df_kv *kvs; /* ENV, LABEL, ARG.  */
   size_t n_kvs;
-  struct husk_df_heredoc *heredocs; /* RUN, COPY, ADD (and an ONBUILD of one of them).  */
+  /* RUN, COPY, ADD, in the order the line names them.  An ONBUILD's are its INNER's.  */
+  struct husk_df_heredoc *heredocs;
   size_t n_heredocs;
   /* HEALTHCHECK: NONE, or CMD with ARGS the test (EXEC_FORM tells CMD from CMD-SHELL), the
      durations in nanoseconds (0: not given) and the retries (0: not given).  */
@@ -127,12 +135,16 @@ struct husk_dockerfile
   size_t n_stages;
 };
 
-/* Parse the LEN bytes of BUF (a NUL byte is an ordinary character) as a Dockerfile named NAME
+/* Parse the LEN bytes of BUF (need not be NUL-terminated; a NUL byte in it cuts the text of
+   its line or heredoc there, where Go would keep it) as a Dockerfile named NAME
    (used in messages only).  On success *RET is the parsed file (free with
    husk_dockerfile_free).
 
    An error is one line "NAME:LINE: KEYWORD: reason" (or "NAME:LINE: reason" where no
-   instruction is involved), the first one in file order: a file with no instructions, only
+   instruction is involved).  As in BuildKit, the first syntax error in the file (directives,
+   long lines, exec form arrays, ENV/LABEL pairs, heredocs) is reported before the first
+   error of an instruction's own checks, each in file order.  The errors: a file with no
+   instructions, only
    ARGs, a bad directive (an escape other than \ and `, a directive twice), a line longer
    than 65535 bytes, an unknown instruction, an instruction before the first FROM (ARG
    apart), an unknown, repeated or malformed flag, an exec form array holding a non-string
@@ -155,7 +167,9 @@ const struct husk_df_heredoc *husk_df_source_heredoc (const struct husk_df_instr
                                                       const char *arg);
 
 /* The stage called NAME (compared in lower case, as Docker does) or, when NAME is a decimal
-   number, the stage of that index; NULL when there is none.  */
+   number, the stage of that index; NULL when there is none.  For COPY --from and RUN
+   --mount from=, BuildKit reads a number as an index only (one past the last stage is an
+   error, not an image called "5"), and any other name not found as an image.  */
 const struct husk_df_stage *husk_df_stage_find (const struct husk_dockerfile *df, const char *name);
 
 static inline void

@@ -18,7 +18,7 @@
 struct words
 {
   struct husk_strbuf buf;
-  char **v;
+  struct husk_strvec v;
   bool in_word;
 };
 
@@ -38,7 +38,7 @@ struct lexer
 static void
 words_push (struct words *w)
 {
-  husk_strv_append (&w->v, w->buf.p ? w->buf.p : "");
+  husk_strvec_push (&w->v, w->buf.p ? w->buf.p : "", w->buf.len);
   husk_strbuf_reset (&w->buf);
   w->in_word = false;
 }
@@ -88,8 +88,7 @@ static void
 words_clear (struct words *w)
 {
   husk_strbuf_freep (&w->buf);
-  husk_strv_free (w->v);
-  w->v = NULL;
+  husk_strvec_freep (&w->v);
 }
 
 static int fail (struct lexer *lx, const char *fmt, ...) __attribute__ ((format (printf, 2, 3)));
@@ -162,8 +161,10 @@ process_name (struct lexer *lx)
 
 /* ---------------------------------------------------------------- patterns  */
 
-/* A ${X#pattern} pattern: '*' any run of characters but a newline, '?' one character but a
-   newline, anything else (after \*, \?, \\ and the dropped backslash of \} and \/) itself.  */
+/* A ${X#pattern} pattern, one token a character: '*' any run of characters but a newline,
+   '?' one character but a newline, anything else (after \*, \?, \\ and the dropped
+   backslash of \} and \/) itself.  Matching runs the pattern as an automaton over the
+   value's characters, so a pattern of many stars costs no more than one.  */
 enum
 {
   PAT_LIT,
@@ -171,139 +172,240 @@ enum
   PAT_STAR,
 };
 
+struct tok
+{
+  unsigned char kind, len;
+  char b[4];
+};
+
 struct pat
 {
-  unsigned char *kind;
-  char *lit;
+  struct tok *t;
+  size_t n;
+};
+
+/* A value as characters: character I is OFF[I] .. OFF[I + 1].  */
+struct runes
+{
+  const char *s;
+  size_t *off;
   size_t n;
 };
 
 static void
 pat_clear (struct pat *p)
 {
-  free (p->kind);
-  free (p->lit);
+  free (p->t);
 }
 
 static int
 pat_compile (struct lexer *lx, const char *src, struct pat *ret)
 {
   size_t n = strlen (src);
-  struct pat p = { husk_xmalloc (n + 1), husk_xmalloc (n + 1), 0 };
+  struct pat p = { husk_xcalloc (n + 1, sizeof (struct tok)), 0 };
 
-  for (size_t i = 0; i < n; i++)
+  for (size_t i = 0; i < n;)
     {
-      char c = src[i];
-      if (c == '*' || c == '?')
+      struct tok t = { PAT_LIT, 0, { 0 } };
+      size_t k;
+
+      if (src[i] == '*' || src[i] == '?')
         {
-          p.kind[p.n] = c == '*' ? PAT_STAR : PAT_ANY;
-          p.lit[p.n++] = c;
+          t.kind = src[i] == '*' ? PAT_STAR : PAT_ANY;
+          p.t[p.n++] = t;
+          i++;
           continue;
         }
-      if (c == '\\')
+      if (src[i] == '\\')
         {
           if (i + 1 < n && (src[i + 1] == '}' || src[i + 1] == '/'))
-            continue;
+            {
+              i++;
+              continue;
+            }
           if (i + 1 >= n || (src[i + 1] != '*' && src[i + 1] != '?' && src[i + 1] != '\\'))
             {
               pat_clear (&p);
               return fail (lx, "invalid pattern (%s) in substitution: invalid escape '\\%s'", src,
                            i + 1 < n ? (char[]){ src[i + 1], '\0' } : "");
             }
-          c = src[++i];
+          i++;
         }
-      p.kind[p.n] = PAT_LIT;
-      p.lit[p.n++] = c;
+      k = husk_utf8_len (src + i, n - i);
+      t.len = (unsigned char) k;
+      memcpy (t.b, src + i, k);
+      p.t[p.n++] = t;
+      i += k;
     }
   *ret = p;
   return 0;
 }
 
-/* Whether P[k..] matches S[0..n) exactly.  */
-static bool
-pat_match (const struct pat *p, size_t k, const char *s, size_t n)
+static void
+runes_init (struct runes *r, const char *s)
 {
-  for (; k < p->n; k++)
+  size_t n = strlen (s);
+
+  r->s = s;
+  r->off = husk_xcalloc (n + 2, sizeof (size_t));
+  r->n = 0;
+  for (size_t i = 0; i < n;)
     {
-      if (p->kind[k] == PAT_STAR)
-        {
-          /* Try every split: patterns are short and values are small.  */
-          for (size_t i = 0;; i += husk_utf8_len (s + i, n - i))
-            {
-              if (pat_match (p, k + 1, s + i, n - i))
-                return true;
-              if (i >= n || s[i] == '\n')
-                return false;
-            }
-        }
-      if (n == 0)
-        return false;
-      if (p->kind[k] == PAT_ANY)
-        {
-          size_t r = husk_utf8_len (s, n);
-          if (s[0] == '\n')
-            return false;
-          s += r;
-          n -= r;
-        }
-      else
-        {
-          if (s[0] != p->lit[k])
-            return false;
-          s++;
-          n--;
-        }
+      r->off[r->n++] = i;
+      i += husk_utf8_len (s + i, n - i);
     }
-  return n == 0;
+  r->off[r->n] = n;
 }
 
 static bool
-is_rune_start (const char *s, size_t i, size_t n)
+tok_takes (const struct tok *t, const struct runes *r, size_t i)
 {
-  return i == 0 || i >= n || ((unsigned char) s[i] & 0xc0) != 0x80;
+  const char *c = r->s + r->off[i];
+  size_t len = r->off[i + 1] - r->off[i];
+
+  if (t->kind != PAT_LIT)
+    return !(len == 1 && c[0] == '\n');
+  return len == t->len && memcmp (c, t->b, len) == 0;
+}
+
+#define NONE SIZE_MAX
+
+/* A star may match nothing: carry each state's start over the stars after it.  */
+static void
+closure (const struct pat *p, size_t *st)
+{
+  for (size_t k = 0; k < p->n; k++)
+    if (st[k] != NONE && p->t[k].kind == PAT_STAR && st[k] < st[k + 1])
+      st[k + 1] = st[k];
+}
+
+/* Run P over R's characters from FROM, with a new attempt at every character while
+   UNANCHORED (else only at FROM).  Each state keeps the earliest start that reaches it.
+   MATCH (may be NULL) is told of every (start, end) that ends at the final state; with
+   UNANCHORED the run stops once no attempt can start earlier than a match found.  */
+static void
+pat_run (const struct pat *p, const struct runes *r, size_t from, bool unanchored,
+         void (*match) (size_t start, size_t end, void *data), void *data, size_t *ret_best)
+{
+  cleanup_free size_t *cur = husk_xmalloc ((p->n + 1) * sizeof (size_t));
+  cleanup_free size_t *next = husk_xmalloc ((p->n + 1) * sizeof (size_t));
+  size_t best = NONE;
+
+  for (size_t k = 0; k <= p->n; k++)
+    cur[k] = NONE;
+  for (size_t i = from;; i++)
+    {
+      bool alive = false;
+
+      if (best == NONE && (unanchored || i == from) && cur[0] > i)
+        cur[0] = i;
+      closure (p, cur);
+      if (cur[p->n] != NONE && cur[p->n] <= best)
+        {
+          best = cur[p->n];
+          if (match)
+            match (best, i, data);
+        }
+      if (i >= r->n)
+        break;
+      for (size_t k = 0; k <= p->n; k++)
+        next[k] = NONE;
+      for (size_t k = 0; k < p->n; k++)
+        {
+          if (cur[k] == NONE || (best != NONE && cur[k] > best))
+            continue;
+          if (!tok_takes (&p->t[k], r, i))
+            continue;
+          size_t to = p->t[k].kind == PAT_STAR ? k : k + 1;
+          if (cur[k] < next[to])
+            next[to] = cur[k];
+          alive = true;
+        }
+      memcpy (cur, next, (p->n + 1) * sizeof (size_t));
+      if (!alive && (best != NONE || !unanchored))
+        break;
+    }
+  if (ret_best)
+    *ret_best = best;
+}
+
+struct ends
+{
+  size_t first, last, start_of_last;
+};
+
+static void
+note_end (size_t start, size_t end, void *data)
+{
+  struct ends *e = data;
+  if (e->first == NONE)
+    e->first = end;
+  e->last = end;
+  e->start_of_last = start;
 }
 
 /* ${X#p} ${X##p} ${X%p} ${X%%p}: the shortest (or, GREEDY, longest) prefix or suffix of VALUE
-   that P matches is removed.  */
+   that P matches is removed.  A suffix is found as a prefix of the reversed value (by
+   characters) with the reversed pattern, as BuildKit does.  */
 static char *
 pat_trim (const struct pat *p, const char *value, bool suffix, bool greedy)
 {
-  size_t n = strlen (value);
+  struct ends e = { NONE, NONE, NONE };
+  struct runes r;
+  char *out;
 
-  for (size_t step = 0; step <= n; step++)
+  if (!suffix)
     {
-      /* Shortest first: a prefix of length STEP, or a suffix starting at N - STEP.  */
-      size_t cut = greedy ? n - step : step;
-      if (suffix)
-        {
-          size_t start = n - cut;
-          if (is_rune_start (value, start, n) && pat_match (p, 0, value + start, cut))
-            return strndup (value, start);
-        }
-      else if (is_rune_start (value, cut, n) && pat_match (p, 0, value, cut))
-        return husk_xstrdup (value + cut);
+      runes_init (&r, value);
+      pat_run (p, &r, 0, false, note_end, &e, NULL);
+      out = e.first == NONE ? husk_xstrdup (value)
+                            : husk_xstrdup (value + r.off[greedy ? e.last : e.first]);
+      free (r.off);
+      return out;
     }
-  return husk_xstrdup (value);
+  {
+    size_t n = strlen (value);
+    cleanup_free char *rev = husk_xmalloc (n + 1);
+    struct pat rp = { husk_xcalloc (p->n + 1, sizeof (struct tok)), p->n };
+    struct runes fwd;
+    size_t cut;
+
+    runes_init (&fwd, value);
+    for (size_t i = 0, w = 0; i < fwd.n; i++)
+      {
+        size_t j = fwd.n - 1 - i, len = fwd.off[j + 1] - fwd.off[j];
+        memcpy (rev + w, value + fwd.off[j], len);
+        w += len;
+      }
+    rev[n] = '\0';
+    for (size_t k = 0; k < p->n; k++)
+      rp.t[k] = p->t[p->n - 1 - k];
+    runes_init (&r, rev);
+    pat_run (&rp, &r, 0, false, note_end, &e, NULL);
+    /* E counts characters from the end.  */
+    cut = e.first == NONE ? fwd.n : fwd.n - (greedy ? e.last : e.first);
+    out = strndup (value, fwd.off[cut]);
+    free (r.off);
+    free (fwd.off);
+    pat_clear (&rp);
+    return out;
+  }
 }
 
-/* The leftmost match of P in VALUE at or after FROM, the longest there: its bounds.  */
+/* The leftmost match of P in R at or after character FROM, the longest there: its bounds in
+   characters.  */
 static bool
-pat_find (const struct pat *p, const char *value, size_t n, size_t from, size_t *ret_a,
-          size_t *ret_b)
+pat_find (const struct pat *p, const struct runes *r, size_t from, size_t *ret_a, size_t *ret_b)
 {
-  for (size_t a = from; a <= n; a++)
-    {
-      if (!is_rune_start (value, a, n))
-        continue;
-      for (size_t b = n + 1; b-- > a;)
-        if (is_rune_start (value, b, n) && pat_match (p, 0, value + a, b - a))
-          {
-            *ret_a = a;
-            *ret_b = b;
-            return true;
-          }
-    }
-  return false;
+  struct ends e = { NONE, NONE, NONE };
+  size_t best;
+
+  pat_run (p, r, from, true, note_end, &e, &best);
+  if (best == NONE)
+    return false;
+  *ret_a = best;
+  *ret_b = e.last;
+  return true;
 }
 
 /* ${X/p/r} and ${X//p/r}, with Go's rules for successive matches (an empty match right after
@@ -312,30 +414,36 @@ static char *
 pat_replace (const struct pat *p, const char *value, const char *repl, bool all)
 {
   cleanup_strbuf struct husk_strbuf out = { 0 };
-  size_t n = strlen (value), search = 0, last_end = 0, a, b;
+  struct runes r;
+  size_t search = 0, last_end = 0, a, b;
 
+  runes_init (&r, value);
   if (!all)
     {
-      if (!pat_find (p, value, n, 0, &a, &b))
-        return husk_xstrdup (value);
-      husk_strbuf_add (&out, value, a);
-      husk_strbuf_adds (&out, repl);
-      husk_strbuf_adds (&out, value + b);
+      if (!pat_find (p, &r, 0, &a, &b))
+        husk_strbuf_adds (&out, value);
+      else
+        {
+          husk_strbuf_add (&out, value, r.off[a]);
+          husk_strbuf_adds (&out, repl);
+          husk_strbuf_adds (&out, value + r.off[b]);
+        }
+      free (r.off);
       return husk_strbuf_take (&out);
     }
-  while (search <= n && pat_find (p, value, n, search, &a, &b))
+  while (search <= r.n && pat_find (p, &r, search, &a, &b))
     {
-      size_t w = search < n ? husk_utf8_len (value + search, n - search) : 1;
-      husk_strbuf_add (&out, value + last_end, a - last_end);
+      husk_strbuf_add (&out, value + r.off[last_end], r.off[a] - r.off[last_end]);
       if (b > last_end || a == 0)
         husk_strbuf_adds (&out, repl);
       last_end = b;
-      if (search + w > b)
-        search += w;
+      if (search + 1 > b)
+        search++;
       else
         search = b;
     }
-  husk_strbuf_add (&out, value + last_end, n - last_end);
+  husk_strbuf_adds (&out, value + r.off[last_end]);
+  free (r.off);
   return husk_strbuf_take (&out);
 }
 
@@ -650,6 +758,34 @@ out:
   return r;
 }
 
+/* WORD for a message: one line (control characters as \n, \t, \xNN), at most 200 bytes of it.  */
+static char *
+quote_word (const char *word)
+{
+  cleanup_strbuf struct husk_strbuf b = { 0 };
+  size_t i;
+
+  for (i = 0; word[i] && i < 200; i++)
+    {
+      unsigned char c = (unsigned char) word[i];
+      if (c == '\n')
+        husk_strbuf_adds (&b, "\\n");
+      else if (c == '\t')
+        husk_strbuf_adds (&b, "\\t");
+      else if (c < 0x20 || c == 0x7f)
+        {
+          char hex[8];
+          snprintf (hex, sizeof (hex), "\\x%02x", c);
+          husk_strbuf_adds (&b, hex);
+        }
+      else
+        husk_strbuf_addc (&b, (char) c);
+    }
+  if (word[i])
+    husk_strbuf_adds (&b, "...");
+  return husk_strbuf_take (&b);
+}
+
 int
 husk_expand (const char *word, char escape, unsigned flags, husk_expand_lookup lookup, void *data,
              char **ret_word, char ***ret_words, char ***ret_used, struct husk_error **err)
@@ -668,7 +804,9 @@ husk_expand (const char *word, char escape, unsigned flags, husk_expand_lookup l
 
   if (process_stop_on (&lx, '\0', lx.raw_escapes, &result, &words) < 0)
     {
-      husk_error_set (err, 0, "\"%s\": %s", word, lx.errmsg ? lx.errmsg : "cannot expand");
+      cleanup_free char *shown = quote_word (word);
+      cleanup_free char *why = quote_word (lx.errmsg ? lx.errmsg : "cannot expand");
+      husk_error_set (err, 0, "\"%s\": %s", shown, why);
       free (lx.errmsg);
       words_clear (&words);
       husk_strv_free (lx.used);
@@ -678,8 +816,7 @@ husk_expand (const char *word, char escape, unsigned flags, husk_expand_lookup l
     *ret_word = husk_strbuf_take (&result);
   if (ret_words)
     {
-      *ret_words = words.v ? words.v : husk_xcalloc (1, sizeof (char *));
-      words.v = NULL;
+      *ret_words = husk_strvec_take (&words.v);
     }
   if (ret_used)
     {

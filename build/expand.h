@@ -4,7 +4,10 @@
    ${NAME?msg}, ${NAME#pat}, ${NAME##pat}, ${NAME%pat}, ${NAME%%pat}, ${NAME/pat/repl},
    ${NAME//pat/repl}; the escape character (the Dockerfile's, \ or `) escapes the next
    character; single quotes keep everything literal, double quotes keep all but $ and the
-   escape character (which there escapes only ", $ and itself); quotes are removed.
+   escape character (which there escapes only ", $ and itself); quotes are removed.  A name
+   is ASCII letters, digits and '_' (Go also takes other Unicode letters), or digits, or one
+   of @ * # ? - $ ! 0.  Patterns have '*' and '?' (not crossing a newline); a replacement is
+   inserted as it is (Go's regexp would read "$1" in it as a group).
 
    The builder expands only some instructions, and only some of their parts:
    husk_expand_mode says which.  RUN, CMD and ENTRYPOINT are never expanded by the builder
@@ -65,11 +68,15 @@ enum husk_expand_mode
   /* Nothing: RUN, CMD, ENTRYPOINT, SHELL, HEALTHCHECK, MAINTAINER, ONBUILD (its trigger is
      expanded when it runs, in the build that uses the image).  */
   HUSK_EXPAND_NONE,
-  /* Each argument alone, as one word (husk_expand_word): ENV and LABEL (keys and values),
-     ARG (names and defaults), COPY and ADD (every source and the destination; a heredoc's
-     content when its delimiter was not quoted; --chown, --chmod and ADD's --checksum),
-     WORKDIR, USER, VOLUME (each path), STOPSIGNAL; FROM (the image and --platform, with the
-     global ARGs only).  RUN's --mount values are expanded too.  */
+  /* Each argument alone, as one word (husk_expand_word): ENV and LABEL (keys and values,
+     every pair with the variables as they were before the instruction: "ENV a=1 b=$a" gives
+     b the old a), ARG (defaults only, not names, one after another so that a default sees
+     the ARGs before it on the line; a --build-arg value replaces the default unexpanded),
+     COPY and ADD (every source and the destination; a heredoc's content when its delimiter
+     was not quoted, with HUSK_EXPAND_NO_QUOTES and escape \; --chown, --chmod and ADD's
+     --checksum, not --exclude), WORKDIR, USER, VOLUME (each path), STOPSIGNAL; FROM (the
+     image and --platform, with the global ARGs only).  RUN's --mount values are expanded
+     too.  */
   HUSK_EXPAND_EACH,
   /* Each argument expanded and split into words (husk_expand_words): EXPOSE.  */
   HUSK_EXPAND_SPLIT,

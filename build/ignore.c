@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <locale.h>
+#include <pthread.h>
 #include <regex.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +15,7 @@
 #include <unistd.h>
 
 #include "cleanup.h"
+#include "goregex.h"
 #include "ignore.h"
 #include "strbuf.h"
 #include "utf8.h"
@@ -48,18 +50,23 @@ struct husk_ignore
 };
 
 /* Regular expressions are compiled and run in the C locale: bytes, whatever the caller's
-   locale is.  */
+   locale is (the expressions spell out UTF-8 themselves).  */
+static locale_t c_loc;
+
+static void
+c_locale_init (void)
+{
+  c_loc = newlocale (LC_ALL_MASK, "C", (locale_t) 0);
+  if (c_loc == (locale_t) 0)
+    abort ();
+}
+
 static locale_t
 c_locale (void)
 {
-  static locale_t loc;
-  if (loc == (locale_t) 0)
-    {
-      loc = newlocale (LC_ALL_MASK, "C", (locale_t) 0);
-      if (loc == (locale_t) 0)
-        abort ();
-    }
-  return loc;
+  static pthread_once_t once = PTHREAD_ONCE_INIT;
+  pthread_once (&once, c_locale_init);
+  return c_loc;
 }
 
 /* Go's filepath.Clean (lexical: "a/./b/../c//" is "a/c", "" is ".").  */
@@ -141,12 +148,12 @@ trim_space (const char *s, size_t n)
   return strndup (s + a, end - a);
 }
 
-/* ---------------------------------------------------------------- classes  */
+/* ---------------------------------------------------------------- patterns  */
 
-/* One item of a class, as Go's filepath.Match reads it (getEsc): a character, or an escaped
-   one; '-' and ']' cannot start one.  Returns the bytes consumed, 0 when the class is bad.  */
+/* One class member as Go's filepath.Match reads it (getEsc): a character or an escaped one,
+   not '-' or ']' unescaped, and something after it.  The bytes used, 0 when it is bad.  */
 static size_t
-class_char (const char *s, size_t n, const char **ret_c, size_t *ret_len)
+match_class_char (const char *s, size_t n)
 {
   size_t i = 0, k;
 
@@ -160,149 +167,88 @@ class_char (const char *s, size_t n, const char **ret_c, size_t *ret_len)
     }
   k = husk_utf8_len (s + i, n - i);
   if (k == 1 && (unsigned char) s[i] >= 0x80)
-    return 0; /* Not UTF-8: Go's RuneError.  */
+    return 0;
   if (i + k >= n)
-    return 0; /* Nothing after it: the class is not closed.  */
-  *ret_c = s + i;
-  *ret_len = k;
+    return 0;
   return i + k;
 }
 
-struct klass
+/* Whether Go's filepath.Match accepts pattern S (it checks the whole pattern): every '\' has
+   a character after it, every class is closed and not empty, ranges have both ends.  */
+static bool
+match_syntax_ok (const char *s)
 {
-  bool negated;
-  bool ascii[128];
-  /* Non-ASCII single characters, as UTF-8 alternatives.  */
-  struct husk_strbuf alts;
-  bool unsupported;
-};
+  size_t n = strlen (s), i = 0;
 
-/* The class at S ('[' already passed), N bytes left: its members in *K.  Returns the bytes
-   consumed up to and including ']', 0 when Go's Match would refuse it.  */
-static size_t
-parse_class (const char *s, size_t n, struct klass *k)
-{
-  size_t i = 0, nrange = 0;
-
-  if (i < n && s[i] == '^')
+  while (i < n)
     {
-      k->negated = true;
-      i++;
-    }
-  for (;;)
-    {
-      const char *lo, *hi;
-      size_t lol, hil, c;
-
-      if (i < n && s[i] == ']' && nrange > 0)
-        return i + 1;
-      c = class_char (s + i, n - i, &lo, &lol);
-      if (c == 0)
-        return 0;
-      i += c;
-      hi = lo;
-      hil = lol;
-      if (s[i] == '-')
+      if (s[i] == '\\')
         {
-          c = class_char (s + i + 1, n - i - 1, &hi, &hil);
-          if (c == 0)
-            return 0;
-          i += 1 + c;
+          if (i + 1 >= n)
+            return false;
+          i += 1 + husk_utf8_len (s + i + 1, n - i - 1);
         }
-      nrange++;
-      if (lol == 1 && hil == 1)
+      else if (s[i] == '[')
         {
-          for (unsigned ch = (unsigned char) lo[0]; ch <= (unsigned char) hi[0]; ch++)
-            k->ascii[ch] = true;
-        }
-      else if (lol == hil && memcmp (lo, hi, lol) == 0)
-        {
-          if (k->alts.len)
-            husk_strbuf_addc (&k->alts, '|');
-          husk_strbuf_add (&k->alts, lo, lol);
+          size_t nrange = 0, k;
+          i++;
+          if (i < n && s[i] == '^')
+            i++;
+          for (;;)
+            {
+              if (i < n && s[i] == ']' && nrange > 0)
+                {
+                  i++;
+                  break;
+                }
+              if ((k = match_class_char (s + i, n - i)) == 0)
+                return false;
+              i += k;
+              if (s[i] == '-')
+                {
+                  if ((k = match_class_char (s + i + 1, n - i - 1)) == 0)
+                    return false;
+                  i += 1 + k;
+                }
+              nrange++;
+            }
         }
       else
-        k->unsupported = true;
+        i += husk_utf8_len (s + i, n - i);
     }
+  return true;
 }
 
-/* The ASCII members as the inside of an ERE bracket expression, ordered so that none of them
-   is read as an operator; EXTRA (a byte range) goes before '[', '^' and '-'.  */
-static void
-emit_bracket_members (struct husk_strbuf *out, const bool *set, const char *extra)
-{
-  if (set[']'])
-    husk_strbuf_addc (out, ']');
-  for (unsigned c = 1; c < 128; c++)
-    if (set[c] && c != ']' && c != '[' && c != '^' && c != '-')
-      husk_strbuf_addc (out, (char) c);
-  if (extra)
-    husk_strbuf_adds (out, extra);
-  if (set['['])
-    husk_strbuf_addc (out, '[');
-  if (set['^'])
-    husk_strbuf_addc (out, '^');
-  if (set['-'])
-    husk_strbuf_addc (out, '-');
-}
-
-/* One character (as Go reads them: a UTF-8 sequence, or one byte that is not) outside the
-   ASCII set SET.  */
-static void
-emit_not_in (struct husk_strbuf *out, const bool *set)
-{
-  husk_strbuf_adds (out, "([^");
-  emit_bracket_members (out, set, "\xc0-\xff");
-  husk_strbuf_adds (out, "]|[\xc0-\xff][\x80-\xbf]*)");
-}
-
-static void
-emit_literal (struct husk_strbuf *out, const char *c, size_t len)
-{
-  if (len == 1 && strchr ("\\.[]()*+?{}|^$", c[0]))
-    {
-      if (c[0] == '^')
-        husk_strbuf_adds (out, "\\^");
-      else if (c[0] == ']')
-        husk_strbuf_adds (out, "[]]");
-      else
-        {
-          husk_strbuf_addc (out, '[');
-          husk_strbuf_addc (out, c[0]);
-          husk_strbuf_addc (out, ']');
-        }
-    }
-  else
-    husk_strbuf_add (out, c, len);
-}
-
-/* ---------------------------------------------------------------- patterns  */
-
-/* Check P as Go's filepath.Match does and translate it as patternmatcher does: into P->re,
-   or P->type EXACT, PREFIX or SUFFIX.  *RET_MSG: why not.  */
+/* Check P as Go's filepath.Match does, then build the Go expression patternmatcher builds
+   for it (or see that it needs none: an exact, prefix or suffix comparison) and turn it into
+   a POSIX one.  *RET_MSG: why not.  */
 static int
 compile (struct pattern *p, char **ret_msg)
 {
   cleanup_strbuf struct husk_strbuf re = { 0 };
+  cleanup_free char *ere = NULL;
   const char *s = p->text;
   size_t n = strlen (s);
   enum match_type type = MATCH_EXACT;
-  bool slash_set[128] = { false };
   int r;
 
-  slash_set['/'] = true;
+  if (!match_syntax_ok (s))
+    {
+      *ret_msg = husk_xstrdup ("syntax error in pattern");
+      return -1;
+    }
   husk_strbuf_addc (&re, '^');
-  for (size_t i = 0; i < n;)
+  for (size_t i = 0, k = 0; i < n; k++)
     {
       char c = s[i];
-      size_t k = husk_utf8_len (s + i, n - i);
+      size_t len = husk_utf8_len (s + i, n - i);
 
+      i += len;
       if (c == '*')
         {
-          if (i + 1 < n && s[i + 1] == '*')
+          if (i < n && s[i] == '*')
             {
-              size_t first = i;
-              i += 2;
+              i++;
               if (i < n && s[i] == '/')
                 i++;
               if (i >= n)
@@ -311,116 +257,66 @@ compile (struct pattern *p, char **ret_msg)
                     type = MATCH_PREFIX;
                   else
                     {
-                      husk_strbuf_adds (&re, "[^\n]*");
+                      husk_strbuf_adds (&re, ".*");
                       type = MATCH_REGEX;
                     }
                 }
               else
                 {
-                  husk_strbuf_adds (&re, "([^\n]*/)?");
+                  husk_strbuf_adds (&re, "(.*/)?");
                   type = MATCH_REGEX;
                 }
-              if (first == 0)
+              if (k == 0)
                 type = MATCH_SUFFIX;
-              continue;
             }
-          husk_strbuf_adds (&re, "[^/]*");
-          type = MATCH_REGEX;
-          i++;
-          continue;
-        }
-      if (c == '?')
-        {
-          emit_not_in (&re, slash_set);
-          type = MATCH_REGEX;
-          i++;
-          continue;
-        }
-      if (c == '\\')
-        {
-          if (i + 1 >= n)
-            {
-              *ret_msg = husk_xstrdup ("syntax error in pattern");
-              return -1;
-            }
-          k = husk_utf8_len (s + i + 1, n - i - 1);
-          emit_literal (&re, s + i + 1, k);
-          type = MATCH_REGEX;
-          i += 1 + k;
-          continue;
-        }
-      if (c == '[')
-        {
-          struct klass kl = { 0 };
-          size_t used = parse_class (s + i + 1, n - i - 1, &kl);
-
-          if (used == 0)
-            {
-              husk_strbuf_freep (&kl.alts);
-              *ret_msg = husk_xstrdup ("syntax error in pattern");
-              return -1;
-            }
-          if (kl.unsupported || (kl.negated && kl.alts.len))
-            {
-              husk_strbuf_freep (&kl.alts);
-              *ret_msg = husk_xstrdup ("non-ASCII ranges and negated classes with non-ASCII "
-                                       "members are not supported");
-              return -1;
-            }
-          if (kl.negated)
-            emit_not_in (&re, kl.ascii);
           else
             {
-              bool any = false;
-              husk_strbuf_addc (&re, '(');
-              for (unsigned ch = 1; ch < 128; ch++)
-                any = any || kl.ascii[ch];
-              if (any)
-                {
-                  bool only_caret = kl.ascii['^'];
-                  for (unsigned ch = 1; ch < 128 && only_caret; ch++)
-                    if (ch != '^' && kl.ascii[ch])
-                      only_caret = false;
-                  if (only_caret)
-                    husk_strbuf_adds (&re, "\\^");
-                  else
-                    {
-                      husk_strbuf_addc (&re, '[');
-                      emit_bracket_members (&re, kl.ascii, NULL);
-                      husk_strbuf_addc (&re, ']');
-                    }
-                }
-              if (kl.alts.len)
-                {
-                  if (any)
-                    husk_strbuf_addc (&re, '|');
-                  husk_strbuf_add (&re, kl.alts.p, kl.alts.len);
-                }
-              husk_strbuf_addc (&re, ')');
+              husk_strbuf_adds (&re, "[^/]*");
+              type = MATCH_REGEX;
             }
-          husk_strbuf_freep (&kl.alts);
-          type = MATCH_REGEX;
-          i += 1 + used;
-          continue;
         }
-      if (c == ']')
+      else if (c == '?')
         {
-          /* Docker passes a lone ']' to Go's regexp, where it is itself.  */
-          husk_strbuf_adds (&re, "[]]");
+          husk_strbuf_adds (&re, "[^/]");
           type = MATCH_REGEX;
-          i++;
-          continue;
         }
-      emit_literal (&re, s + i, k);
-      i += k;
+      else if (len == 1 && strchr (".+()|{}$", c))
+        {
+          husk_strbuf_addc (&re, '\\');
+          husk_strbuf_addc (&re, c);
+        }
+      else if (c == '\\')
+        {
+          if (i < n)
+            {
+              size_t l2 = husk_utf8_len (s + i, n - i);
+              husk_strbuf_addc (&re, '\\');
+              husk_strbuf_add (&re, s + i, l2);
+              i += l2;
+              type = MATCH_REGEX;
+            }
+          else
+            husk_strbuf_addc (&re, '\\');
+        }
+      else if (c == '[' || c == ']')
+        {
+          husk_strbuf_addc (&re, c);
+          type = MATCH_REGEX;
+        }
+      else
+        husk_strbuf_add (&re, s + i - len, len);
     }
   p->type = type;
   if (type != MATCH_REGEX)
     return 0;
   husk_strbuf_addc (&re, '$');
+  /* Go would refuse it only when a path is matched: here the pattern is refused at once.  */
+  ere = husk_goregex_to_ere (re.p, ret_msg);
+  if (ere == NULL)
+    return -1;
   {
     locale_t old = uselocale (c_locale ());
-    r = regcomp (&p->re, re.p, REG_EXTENDED | REG_NOSUB);
+    r = regcomp (&p->re, ere, REG_EXTENDED | REG_NOSUB);
     uselocale (old);
   }
   if (r != 0)
@@ -523,7 +419,10 @@ husk_ignore_new (char *const *patterns, struct husk_ignore **ret, struct husk_er
       p.text = husk_xstrdup (c + (p.exception ? 1 : 0));
       if (compile (&p, &msg) < 0)
         {
-          husk_error_set (err, 0, "pattern \"%s\": %s", patterns[i], msg);
+          for (char *q = t; *q; q++)
+            if ((unsigned char) *q < 0x20)
+              *q = '?';
+          husk_error_set (err, 0, "pattern \"%s\": %s", t, msg);
           free (p.text);
           husk_ignore_free (ig);
           return -1;
@@ -603,36 +502,91 @@ husk_ignore_pattern (const struct husk_ignore *ig, size_t i, bool *ret_exception
   return ig->v[i].text;
 }
 
+/* patternmatcher's MatchesUsingParentResults on the first LEN bytes of PATH: PARENT (NULL:
+   none, then the directories above are matched too, as MatchesOrParentMatches does) holds
+   which patterns matched the parent directory; INFO gets which ones match here.  A pattern
+   skipped because it could not change the result is recorded as not matching, which is
+   what the walker hands down to the entries below.  */
+static bool
+match_step (const struct husk_ignore *ig, const char *path, size_t len, const bool *parent,
+            bool *info)
+{
+  bool matched = false;
+  const char *slash = memrchr (path, '/', len);
+
+  for (size_t i = 0; i < ig->n; i++)
+    {
+      const struct pattern *p = &ig->v[i];
+      bool m = parent ? parent[i] : false;
+
+      if (!m)
+        {
+          if (p->exception != matched)
+            {
+              info[i] = false;
+              continue;
+            }
+          m = pattern_match (p, path, len);
+          for (const char *c = path; !m && !parent && slash && c && c <= slash;
+               c = memchr (c + 1, '/', (size_t) (slash - c)))
+            {
+              if (c == path)
+                continue;
+              m = pattern_match (p, path, (size_t) (c - path));
+              if (c == slash)
+                break;
+            }
+        }
+      info[i] = m;
+      if (m)
+        matched = !p->exception;
+    }
+  return matched;
+}
+
+bool
+husk_ignore_match_under (const struct husk_ignore *ig, const char *path, const bool *parent,
+                         bool **ret_info)
+{
+  bool *info = husk_xcalloc (ig->n + 1, sizeof (bool));
+  bool matched = false;
+
+  if (path[0] != '\0' && strcmp (path, ".") != 0)
+    matched = match_step (ig, path, strlen (path), parent, info);
+  if (ret_info)
+    *ret_info = info;
+  else
+    free (info);
+  return matched;
+}
+
 bool
 husk_ignore_match (const struct husk_ignore *ig, const char *path)
 {
   size_t len = strlen (path);
+  cleanup_free bool *parent = NULL;
+  cleanup_free bool *info = NULL;
   bool matched = false;
-  const char *slash;
 
   if (len == 0 || strcmp (path, ".") == 0)
     return false;
-  slash = strrchr (path, '/');
-  for (size_t i = 0; i < ig->n; i++)
+  parent = husk_xcalloc (ig->n + 1, sizeof (bool));
+  info = husk_xcalloc (ig->n + 1, sizeof (bool));
+  /* Each directory from the top, then PATH, each with its parent's results, as Docker's
+     context walker matches them.  */
+  for (size_t end = 0, depth = 0; end <= len; end++)
     {
-      const struct pattern *p = &ig->v[i];
-      bool m;
-
-      /* An inclusion cannot change a match, nor an exception a miss.  */
-      if (p->exception != matched)
+      if (end < len && path[end] != '/')
         continue;
-      m = pattern_match (p, path, len);
-      /* The directories above PATH, from the top.  */
-      for (const char *c = path; !m && slash && c && c <= slash; c = strchr (c + 1, '/'))
-        {
-          if (c == path)
-            continue;
-          m = pattern_match (p, path, (size_t) (c - path));
-          if (c == slash)
-            break;
-        }
-      if (m)
-        matched = !p->exception;
+      if (end == 0)
+        continue;
+      matched = match_step (ig, path, end, depth ? parent : NULL, info);
+      depth++;
+      {
+        bool *t = parent;
+        parent = info;
+        info = t;
+      }
     }
   return matched;
 }

@@ -5,8 +5,10 @@
    leading '/' dropped; '*' any run of characters but '/', '?' one character but '/',
    '[...]' a class, '\' escapes, '**' any number of directories (also none); a pattern that
    matches a directory excludes everything below it; '!' makes an exception; the last
-   pattern that matches a path decides.  Patterns are matched with POSIX regular expressions
-   (regcomp) made from them the way Docker makes its Go ones.  */
+   pattern that matches a path decides.  Docker matches with Go regular expressions it builds
+   from the patterns (which read a few patterns unlike filepath.Match would: \d is a digit,
+   [[:alpha:]] a class); husk builds the same text and turns it into a POSIX one
+   (build/goregex.h) for regcomp.  */
 #ifndef HUSK_IGNORE_H
 #define HUSK_IGNORE_H
 
@@ -20,8 +22,9 @@ struct husk_ignore;
 /* Read a .dockerignore's LEN bytes (BUF need not be NUL-terminated).  *RET (free with
    husk_ignore_free) matches nothing when the file has no patterns.  Errors (-1, one line):
    a line longer than 65535 bytes, a lone "!" ("illegal exclusion pattern"), a pattern Go's
-   filepath.Match refuses (an unterminated or empty [...], a trailing '\'), a class husk
-   cannot translate (non-ASCII ranges, a negated class with non-ASCII members).  */
+   filepath.Match refuses (an unterminated or empty [...], a trailing '\'), one whose Go
+   expression Go would refuse (an unknown escape such as \q; Docker fails only once a path
+   is matched against it) or that has no POSIX form (\b, \p{...}).  */
 int husk_ignore_parse (const char *buf, size_t len, struct husk_ignore **ret,
                        struct husk_error **err);
 
@@ -34,10 +37,20 @@ void husk_ignore_free (struct husk_ignore *ig);
 const char *husk_ignore_pattern (const struct husk_ignore *ig, size_t i, bool *ret_exception);
 
 /* Whether PATH is excluded.  PATH is relative to the context root, '/'-separated, clean (no
-   leading '/' or "./", no "..", no trailing '/'): "src/main.c".  A pattern matches PATH when
-   it matches PATH itself or any directory above it (patternmatcher's
-   MatchesOrParentMatches).  The context root itself (".", "") is never excluded.  */
+   leading '/' or "./", no "..", no trailing '/'): "src/main.c".  Docker's context walker
+   (fsutil) matches each entry with patternmatcher's MatchesUsingParentResults, given what
+   matched its parent directory: a pattern that matched the directory matches everything
+   below it, and one skipped there (an inclusion once something already excluded the
+   directory, an exception while nothing did) is tried again on the entry alone.  This
+   function follows the same chain from the top directory down to PATH.  The context root
+   itself ("", ".") is never excluded.  */
 bool husk_ignore_match (const struct husk_ignore *ig, const char *path);
+
+/* The same for a walk, one step at a time: PARENT is the *RET_INFO of PATH's directory (NULL
+   for an entry at the top of the context); *RET_INFO (may be NULL; free with free) is what
+   to pass for the entries of PATH when it is a directory.  */
+bool husk_ignore_match_under (const struct husk_ignore *ig, const char *path, const bool *parent,
+                              bool **ret_info);
 
 /* For a directory DIR that husk_ignore_match excluded: whether the walk must still enter it,
    because an exception could re-include something below it.  Docker's walker rule: yes when

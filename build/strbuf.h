@@ -72,4 +72,47 @@ husk_strbuf_freep (struct husk_strbuf *b)
 
 #define cleanup_strbuf __attribute__ ((cleanup (husk_strbuf_freep)))
 
+/* A growable NULL-terminated string vector: appending costs no walk to its end.  */
+struct husk_strvec
+{
+  char **v;
+  size_t n, cap;
+};
+
+static inline void
+husk_strvec_push (struct husk_strvec *s, const char *str, size_t len)
+{
+  if (s->n + 2 > s->cap)
+    {
+      s->cap = s->cap ? s->cap * 2 : 8;
+      s->v = husk_xrealloc (s->v, s->cap * sizeof (char *));
+    }
+  s->v[s->n] = husk_xmalloc (len + 1);
+  memcpy (s->v[s->n], str, len);
+  s->v[s->n][len] = '\0';
+  s->v[++s->n] = NULL;
+}
+
+/* The vector, owned by the caller (never NULL); S is reset.  */
+static inline char **
+husk_strvec_take (struct husk_strvec *s)
+{
+  char **v = s->v ? s->v : husk_xcalloc (1, sizeof (char *));
+  s->v = NULL;
+  s->n = s->cap = 0;
+  return v;
+}
+
+static inline void
+husk_strvec_freep (struct husk_strvec *s)
+{
+  for (size_t i = 0; i < s->n; i++)
+    free (s->v[i]);
+  free (s->v);
+  s->v = NULL;
+  s->n = s->cap = 0;
+}
+
+#define cleanup_strvec __attribute__ ((cleanup (husk_strvec_freep)))
+
 #endif

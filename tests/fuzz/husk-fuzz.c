@@ -5,8 +5,9 @@
    the unpacker and the whiteout code write nothing outside their root, a reference prints
    to a string that parses to itself, a removed auth entry is gone from a file that still
    parses, a saved container record loads as the same record, a log entry's time prints back
-   to the same instant, what the JSON mapping decodes encodes and decodes to the same bytes.  A
-   broken property aborts.
+   to the same instant, what the JSON mapping decodes encodes and decodes to the same bytes, a
+   Dockerfile or .dockerignore error is one line, a path is excluded step by step as at once.
+   A broken property aborts.
 
    Adding a mode: a function taking (data, size), a row in MODES, seeds in
    tests/fuzz/corpus/NAME/ (docs/fuzzing.md).  */
@@ -27,8 +28,11 @@
 #include "auth.h"
 #include "caps.h"
 #include "cleanup.h"
+#include "dockerfile.h"
 #include "error.h"
+#include "expand.h"
 #include "fuzz.h"
+#include "ignore.h"
 #include "image.h"
 #include "imageconfig.h"
 #include "json.h"
@@ -704,6 +708,158 @@ fuzz_jsonmap (const uint8_t *data, size_t size)
   return 0;
 }
 
+/* ---------------------------------------------------------------- dockerfile  */
+
+static bool
+fz_lookup (const char *name, const char **ret, void *data)
+{
+  (void) data;
+  if (strcmp (name, "A") == 0 || strcmp (name, "1") == 0)
+    *ret = "a  b";
+  else if (strcmp (name, "E") == 0)
+    *ret = "";
+  else
+    return false;
+  return true;
+}
+
+/* Expand WORD both ways; an error is one line.  */
+static void
+fz_expand (const char *word, char esc, unsigned flags)
+{
+  cleanup_error struct husk_error *e = NULL;
+  cleanup_free char *one = NULL;
+  cleanup_strv char **words = NULL, **used = NULL;
+
+  if (husk_expand (word, esc, flags, fz_lookup, NULL, &one, &words, &used, &e) < 0)
+    FUZZ_ASSERT (e && strchr (e->msg, '\n') == NULL, "an expansion error spans lines: %s", e->msg);
+  else
+    FUZZ_ASSERT (one && words && used, "expansion left an output unset");
+}
+
+static void
+fz_instr (const struct husk_df_instr *in, char esc)
+{
+  FUZZ_ASSERT (in->keyword && in->line >= 1 && in->line <= in->end_line && in->args
+                   && husk_strv_len (in->args) == in->n_args,
+               "instruction %s at %u..%u", in->keyword ? in->keyword : "?", in->line, in->end_line);
+  husk_df_flag (in, "from");
+  if (husk_expand_mode_of (in->keyword) != HUSK_EXPAND_NONE)
+    {
+      for (size_t i = 0; i < in->n_args; i++)
+        fz_expand (in->args[i], esc, 0);
+      for (size_t i = 0; i < in->n_kvs; i++)
+        {
+          fz_expand (in->kvs[i].key, esc, 0);
+          if (in->kvs[i].value)
+            fz_expand (in->kvs[i].value, esc, 0);
+        }
+    }
+  for (size_t i = 0; i < in->n_flags; i++)
+    if (in->flags[i].value && husk_expand_flag (in->keyword, in->flags[i].name))
+      fz_expand (in->flags[i].value, esc, 0);
+  for (size_t i = 0; i < in->n_heredocs; i++)
+    {
+      FUZZ_ASSERT (in->heredocs[i].name && in->heredocs[i].content, "a heredoc without text");
+      if (in->heredocs[i].expand)
+        fz_expand (in->heredocs[i].content, '\\', HUSK_EXPAND_NO_QUOTES);
+    }
+  if (in->kind == HUSK_DF_COPY || in->kind == HUSK_DF_ADD)
+    for (size_t i = 0; i < in->n_args; i++)
+      husk_df_source_heredoc (in, in->args[i]);
+  if (in->kind == HUSK_DF_ONBUILD)
+    {
+      FUZZ_ASSERT (in->trigger != NULL, "ONBUILD without its trigger");
+      if (in->inner)
+        fz_instr (in->inner, esc);
+    }
+}
+
+static int
+fuzz_dockerfile (const uint8_t *data, size_t size)
+{
+  cleanup_dockerfile struct husk_dockerfile *df = NULL;
+  cleanup_error struct husk_error *e = NULL;
+
+  if (husk_dockerfile_parse ((const char *) data, size, "Dockerfile", &df, &e) < 0)
+    {
+      FUZZ_ASSERT (e && strchr (e->msg, '\n') == NULL
+                       && strncmp (e->msg, "Dockerfile:", strlen ("Dockerfile:")) == 0,
+                   "a parse error is not one line naming the file: %s", e ? e->msg : "(none)");
+      return 0;
+    }
+  FUZZ_ASSERT (df->n_stages > 0 && (df->escape == '\\' || df->escape == '`'),
+               "a parsed file has no stage or a bad escape");
+  for (size_t i = 0; i < df->n_global_args; i++)
+    fz_instr (&df->global_args[i], df->escape);
+  for (size_t i = 0; i < df->n_stages; i++)
+    {
+      const struct husk_df_stage *st = &df->stages[i];
+      FUZZ_ASSERT (st->index == i && st->base, "stage %zu", i);
+      FUZZ_ASSERT (husk_df_stage_find (df, st->name ? st->name : st->base) != NULL || !st->name,
+                   "stage \"%s\" is not found by its name", st->name);
+      fz_instr (&st->from, df->escape);
+      fz_expand (st->base, df->escape, 0);
+      for (size_t j = 0; j < st->n_instrs; j++)
+        fz_instr (&st->instrs[j], df->escape);
+    }
+  return 0;
+}
+
+/* A .dockerignore, then a few paths and the patterns themselves as paths.  */
+static int
+fuzz_dockerignore (const uint8_t *data, size_t size)
+{
+  static const char *const paths[] = {
+    "a",         "a/b",   "a/b/c.md", "README.md", "keep", "x/keep", "node_modules/p/index.js",
+    ".git/HEAD", "a b/c", NULL
+  };
+  cleanup_ignore struct husk_ignore *ig = NULL;
+  cleanup_error struct husk_error *e = NULL;
+  const char *pat;
+  bool exc;
+
+  if (husk_ignore_parse ((const char *) data, size, &ig, &e) < 0)
+    {
+      FUZZ_ASSERT (e && strchr (e->msg, '\n') == NULL, "an ignore error spans lines: %s",
+                   e ? e->msg : "(none)");
+      return 0;
+    }
+  FUZZ_ASSERT (!husk_ignore_match (ig, "") && !husk_ignore_match (ig, "."),
+               "the context root is excluded");
+  for (size_t i = 0; paths[i]; i++)
+    {
+      bool m = husk_ignore_match (ig, paths[i]), step = false;
+      cleanup_free bool *info = NULL;
+      cleanup_free char *prefix = husk_xstrdup (paths[i]);
+
+      if (m)
+        husk_ignore_must_walk (ig, paths[i]);
+      /* The walk form, one directory at a time, says the same.  */
+      for (char *c = prefix;; c++)
+        if (*c == '/' || *c == '\0')
+          {
+            char saved = *c;
+            bool *next = NULL;
+            *c = '\0';
+            step = husk_ignore_match_under (ig, prefix, info, &next);
+            free (info);
+            info = next;
+            *c = saved;
+            if (saved == '\0')
+              break;
+          }
+      FUZZ_ASSERT (step == m, "\"%s\": %d step by step, %d at once", paths[i], step, m);
+    }
+  for (size_t i = 0; (pat = husk_ignore_pattern (ig, i, &exc)) != NULL; i++)
+    {
+      FUZZ_ASSERT (pat[0] != '\0', "an empty pattern was kept");
+      if (husk_ignore_match (ig, pat))
+        husk_ignore_must_walk (ig, pat);
+    }
+  return 0;
+}
+
 /* ---------------------------------------------------------------- table  */
 
 struct mode
@@ -726,6 +882,8 @@ static const struct mode modes[] = {
   { "frames", fuzz_frames, false },
   { "log", fuzz_log, false },
   { "jsonmap", fuzz_jsonmap, false },
+  { "dockerfile", fuzz_dockerfile, false },
+  { "dockerignore", fuzz_dockerignore, false },
 };
 
 static const struct mode *mode;

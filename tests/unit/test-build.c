@@ -92,6 +92,11 @@ dump_instr (char **out, const struct husk_df_instr *in)
       cleanup_free char *c = vis (h->content);
       add (out, " <<%s%s%s%s:\"%s\"", h->chomp ? "-" : "", h->name, h->expand ? "" : "(q)",
            h->fd ? "(fd)" : "", c);
+      if (strcmp (h->raw, h->content) != 0)
+        {
+          cleanup_free char *r = vis (h->raw);
+          add (out, " raw:\"%s\"", r);
+        }
     }
   if (in->kind == HUSK_DF_HEALTHCHECK)
     {
@@ -299,7 +304,7 @@ test_instructions (void)
   DF ("FROM a\nENV A\n", "error: Dockerfile:2: ENV: ENV must have two arguments",
       "legacy ENV without a value");
   DF ("FROM a\nENV A=1 B\n",
-      "error: Dockerfile:2: ENV: Syntax error - can't find = in \"B\". Must be of the form: "
+      "error: Dockerfile:2: ENV: syntax error - can't find = in \"B\"; must be of the form "
       "name=value",
       "a word without = among pairs");
   DF ("FROM a\nENV =x\n", "error: Dockerfile:2: ENV: ENV names can not be blank", "blank name");
@@ -368,15 +373,17 @@ test_healthcheck (void)
   DF ("FROM a\nHEALTHCHECK NONE x\n",
       "error: Dockerfile:2: HEALTHCHECK: HEALTHCHECK NONE takes no arguments", "NONE x");
   DF ("FROM a\nHEALTHCHECK CMD\n",
-      "error: Dockerfile:2: HEALTHCHECK: Missing command after HEALTHCHECK CMD", "CMD alone");
+      "error: Dockerfile:2: HEALTHCHECK: missing command after HEALTHCHECK CMD", "CMD alone");
   DF ("FROM a\nHEALTHCHECK RUN x\n",
-      "error: Dockerfile:2: HEALTHCHECK: Unknown type \"RUN\" in HEALTHCHECK (try CMD)",
+      "error: Dockerfile:2: HEALTHCHECK: unknown type \"RUN\" in HEALTHCHECK (try CMD)",
       "an unknown type");
   DF ("FROM a\nHEALTHCHECK --interval=10 CMD x\n",
       "error: Dockerfile:2: HEALTHCHECK: time: missing unit in duration \"10\"", "no unit");
   DF ("FROM a\nHEALTHCHECK --interval=10us CMD x\n",
-      "error: Dockerfile:2: HEALTHCHECK: Interval \"interval\" cannot be less than 1ms",
+      "error: Dockerfile:2: HEALTHCHECK: interval \"interval\" cannot be less than 1ms",
       "below 1ms");
+  DF ("FROM a\nHEALTHCHECK --retries=x CMD x\n",
+      "error: Dockerfile:2: HEALTHCHECK: --retries \"x\": not an integer", "retries not a number");
   DF ("FROM a\nHEALTHCHECK --retries=-1 CMD x\n",
       "error: Dockerfile:2: HEALTHCHECK: --retries cannot be negative (-1)", "negative retries");
 }
@@ -390,7 +397,7 @@ test_onbuild (void)
       "trigger=\"copy --from=x a /b\" (3 COPY --from=x [a|/b])",
       "ONBUILD keeps the trigger's text and parses it");
   DF ("FROM a\nONBUILD ONBUILD RUN x\n",
-      "error: Dockerfile:2: ONBUILD: Chaining ONBUILD via `ONBUILD ONBUILD` isn't allowed",
+      "error: Dockerfile:2: ONBUILD: chaining ONBUILD via `ONBUILD ONBUILD` isn't allowed",
       "ONBUILD ONBUILD");
   DF ("FROM a\nONBUILD from b\n",
       "error: Dockerfile:2: ONBUILD: FROM isn't allowed as an ONBUILD trigger", "ONBUILD FROM");
@@ -417,7 +424,7 @@ test_heredocs (void)
       "esc=\\\nS0 a @1\n2 RUN [<<EOF] <<EOF:\"echo $HOME\\n  two\\n\"\n6 RUN [b]",
       "RUN heredoc, content kept as written");
   DF ("FROM a\nRUN <<-EOT\n\t\techo a\n\tEOT\n",
-      "esc=\\\nS0 a @1\n2 RUN [<<-EOT] <<-EOT:\"echo a\\n\"",
+      "esc=\\\nS0 a @1\n2 RUN [<<-EOT] <<-EOT:\"echo a\\n\" raw:\"\\t\\techo a\\n\"",
       "<<- strips leading tabs of the body and of the delimiter line");
   DF ("FROM a\nCOPY <<\"EOF\" <<'END' /dst/\n$X\nEOF\n$Y\nEND\n",
       "esc=\\\nS0 a @1\n2 COPY [<<\"EOF\"|<<'END'|/dst/] <<EOF(q):\"$X\\n\" <<END(q):\"$Y\\n\"",
@@ -442,6 +449,33 @@ test_heredocs (void)
       "a heredoc as destination");
   DF ("FROM a\nRUN cat << EOF\nx\nEOF\n", "esc=\\\nS0 a @1\n2 RUN [cat << EOF] <<EOF:\"x\\n\"",
       "blanks between << and the delimiter");
+}
+
+static void
+test_api (void)
+{
+  static const char src[] = "FROM a AS Build\nCOPY --link --from=x <<EOF f /d\nhi\nEOF\nFROM b\n";
+  cleanup_dockerfile struct husk_dockerfile *df = NULL;
+  cleanup_error struct husk_error *e = NULL;
+
+  if (husk_dockerfile_parse (src, sizeof (src) - 1, NULL, &df, &e) < 0)
+    {
+      ok (0, "parse: %s", e->msg);
+      return;
+    }
+  {
+    const struct husk_df_instr *cp = &df->stages[0].instrs[0];
+    const struct husk_df_heredoc *h = husk_df_source_heredoc (cp, cp->args[0]);
+    ok (h && strcmp (h->content, "hi\n") == 0 && husk_df_source_heredoc (cp, "f") == NULL,
+        "a COPY source names its heredoc, a path does not");
+    is_str (husk_df_flag (cp, "from"), "x", "husk_df_flag: a string flag");
+    is_str (husk_df_flag (cp, "link"), "", "husk_df_flag: a bare boolean");
+    ok (husk_df_flag (cp, "chown") == NULL, "husk_df_flag: a flag not given");
+  }
+  ok (husk_df_stage_find (df, "BUILD") == &df->stages[0]
+          && husk_df_stage_find (df, "1") == &df->stages[1] && husk_df_stage_find (df, "2") == NULL
+          && husk_df_stage_find (df, "b") == NULL,
+      "stages by name (any case) and index; an image name is no stage");
 }
 
 /* ---------------------------------------------------------------- expansion  */
@@ -521,6 +555,10 @@ test_expand (void)
   EX ("${NOPE?}", '\\', "error: \"${NOPE?}\": NOPE: is not allowed to be unset", "? on unset");
   EX ("${E?}ok", '\\', "ok (E)", "? on empty is fine");
   EX ("${A", '\\', "error: \"${A\": syntax error: missing '}'", "unterminated ${");
+  EX ("one\n${A", '\\', "error: \"one\\n${A\": syntax error: missing '}'",
+      "an error is one line even for a word of several (a heredoc's content)");
+  EX ("${NOPE:?two\nlines}", '\\', "error: \"${NOPE:?two\\nlines}\": NOPE: two\\nlines",
+      "a message of several lines is shown on one");
   EX ("${}", '\\', "error: \"${}\": syntax error: bad substitution", "${}");
   EX ("${A*x}", '\\', "error: \"${A*x}\": unsupported modifier (*) in substitution",
       "unknown modifier");
@@ -536,6 +574,10 @@ test_expand (void)
       "file.tar file tar.gz gz /opt/local/bin file_tar_gz (F,P)",
       "# ## %% %%%% / // (BuildKit lex.go)");
   EX ("${F#\\*}", '\\', "file.tar.gz (F)", "escaped * in a pattern");
+  EX ("${A#************************************z}${A/l*/L}${A//?/.}${F%.*}", '\\',
+      "alphaaL.....file.tar (A,F)",
+      "many stars cost nothing; / replaces the longest leftmost match; // every character");
+  EX ("${P//\\//_}", '\\', "_usr_local_bin (P)", "\\/ is a / in a pattern");
   EX ("${F#\\x}", '\\',
       "error: \"${F#\\x}\": invalid pattern (\\x) in substitution: invalid "
       "escape '\\x'",
@@ -637,6 +679,25 @@ test_ignore (void)
       "? is one character, not /, not a byte", "abc", "a/c",
       "a\xc3\xa9"
       "c");
+  /* Go's filepath.Match tests, as patternmatcher's tests carry them: ? and [^a] are one
+     character, not one byte.  */
+  IG ("a???b\na[^a]c\n",
+      "a\xe2\x98\xba"
+      "b:0 a\xe2\x98\xba"
+      "c:1",
+      "a three-byte character is one character",
+      "a\xe2\x98\xba"
+      "b",
+      "a\xe2\x98\xba"
+      "c");
+  IG ("[a-\xce\xb6]*\n", "\xce\xb1:1 A:0 b:1", "a range beyond ASCII (a to zeta)", "\xce\xb1", "A",
+      "b");
+  /* patternmatcher hands Go's regexp the text it builds, which reads some patterns its own
+     way: \d is a digit, [[:digit:]] a digit class, and in [*] the '*' became [^/]* (a class
+     of '[', '^' and '/' repeated, then ']').  */
+  IG ("\\d\n[[:digit:]]x\n[*]\n", "7:1 d:0 5x:1 :x:0 *:0 ]:1 ^/]:1",
+      "what Docker's regular expressions do with escapes and classes", "7", "d", "5x", ":x", "*",
+      "]", "^/]");
   IG ("*/*.go\n", "a/b.go:1 b.go:0 a/b/c.go:0 a/b.go/x:1",
       "* does not cross /; a match of a parent excludes what is below", "a/b.go", "b.go",
       "a/b/c.go", "a/b.go/x");
@@ -649,9 +710,27 @@ test_ignore (void)
   IG ("a.b+c(d)\n", "a.b+c(d):1 aXb+c(d):0", "regex characters are literal", "a.b+c(d)",
       "aXb+c(d)");
   IG ("x\n!x\nx\n", "x:1", "the last match wins", "x");
+  /* fsutil's walker hands each entry what matched its directory (MatchesUsingParentResults):
+     the second "a" was skipped at "a" (already excluded there), so below "a" it is tried on
+     the entry alone and a/b stays in, where MatchesOrParentMatches would exclude it.  */
+  IG ("a\n!a/b\na\n", "a:1 a/c:1 a/b:0 a/b/x:0",
+      "an exception below a directory, then the directory again", "a", "a/c", "a/b", "a/b/x");
+  {
+    cleanup_ignore struct husk_ignore *ig = ign ("a\n!a/b\n");
+    cleanup_free bool *top = NULL;
+    cleanup_free bool *below = NULL;
+    bool a = husk_ignore_match_under (ig, "a", NULL, &top);
+    bool ab = husk_ignore_match_under (ig, "a/b", top, &below);
+    bool abx = husk_ignore_match_under (ig, "a/b/x", below, NULL);
+    ok (a && !ab && !abx, "the walk form gives the same answers step by step");
+  }
   {
     cleanup_ignore struct husk_ignore *ig = ign ("!\n");
     ok (ig == NULL, "a lone ! is refused (patternmatcher: illegal exclusion pattern)");
+  }
+  {
+    cleanup_ignore struct husk_ignore *ig = ign ("\\q\n");
+    ok (ig == NULL, "an escape Go's regexp does not know is refused (Docker fails when matching)");
   }
   {
     cleanup_ignore struct husk_ignore *ig = ign ("[a\n");
@@ -734,6 +813,7 @@ main (void)
   test_healthcheck ();
   test_onbuild ();
   test_heredocs ();
+  test_api ();
   test_expand ();
   test_ignore ();
   test_ignore_find ();
