@@ -686,11 +686,14 @@ main (void)
       printf ("Bail out! store: %s\n", err->msg);
       return 1;
     }
+  /* Held throughout, as husk_layer_write's callers hold it (taking it sweeps tmp/).  */
+  husk_store_lock (s, &err);
   test_write (s, sbfd, HUSK_LAYER_WRITE_COPY);
   test_write (s, sbfd, HUSK_LAYER_WRITE_MOVE);
   test_same_twice (s, sbfd);
   test_empty (s, sbfd);
   test_errors (s, sbfd);
+  husk_store_unlock (s);
   husk_store_close (s);
   close (sbfd);
   husk_rm_rf_at (AT_FDCWD, sandbox, NULL);
