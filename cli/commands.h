@@ -37,6 +37,8 @@ int husk_cmd_diff (struct husk_global *g, int argc, char **argv, struct husk_err
 HUSK_FULL_ONLY int husk_cmd_cp (struct husk_global *g, int argc, char **argv,
                                 struct husk_error **err);
 int husk_cmd_top (struct husk_global *g, int argc, char **argv, struct husk_error **err);
+HUSK_FULL_ONLY int husk_cmd_commit (struct husk_global *g, int argc, char **argv,
+                                    struct husk_error **err);
 
 /* Import the docker-archive PATH (husk load, husk pull docker-archive:FILE).  */
 int husk_cli_load_archive (struct husk_global *g, const char *path, bool quiet, bool pull,
