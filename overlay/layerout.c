@@ -827,9 +827,16 @@ put_other (struct writer *w, int srcdir, int copydir, const char *name, const st
     }
   if (type == S_IFREG)
     {
-      fd = openat (srcdir, name, O_RDONLY | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC);
+      struct stat fst;
+      /* O_NONBLOCK: a running container may have put a fifo there since the stat, whose open
+         would wait for a writer.  */
+      fd = openat (srcdir, name, O_RDONLY | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
       if (fd < 0)
         return errno == ENOENT ? 0 : husk_error_set (err, errno, "\"/%s\": open", rel);
+      if (fstat (fd, &fst) < 0)
+        return husk_error_set (err, errno, "\"/%s\": stat", rel);
+      if (!S_ISREG (fst.st_mode) || fst.st_ino != st->st_ino || fst.st_dev != st->st_dev)
+        return husk_error_set (err, 0, "\"/%s\": replaced while it was read", rel);
     }
   r = read_xattrs (fd, srcdir, name, &x, &what);
   if (r < 0)
