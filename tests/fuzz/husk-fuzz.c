@@ -27,6 +27,8 @@
 #include "auth.h"
 #include "caps.h"
 #include "cleanup.h"
+#include "commit.h"
+#include "configedit.h"
 #include "error.h"
 #include "fuzz.h"
 #include "image.h"
@@ -259,15 +261,37 @@ fuzz_manifest (const uint8_t *data, size_t size)
   return 0;
 }
 
-/* Image configs.  */
+/* Image configs: as husk run reads them, and as husk commit makes a child's from them (every
+   -c instruction applied, a layer added): what is made parses again, with the changes in it.  */
 static int
 fuzz_config (const uint8_t *data, size_t size)
 {
+  static char *const changes[] = {
+    "ENV FUZZ=1", "LABEL fuzz=yes", "CMD [\"true\"]", "ENTRYPOINT /bin/fuzz", "WORKDIR sub",
+    "USER 7",     "EXPOSE 80",      "VOLUME /v",      "STOPSIGNAL 9",         NULL,
+  };
   struct husk_image_config c = { 0 };
-  cleanup_error struct husk_error *e = NULL;
+  struct husk_config_edit ed = { 0 }, again = { 0 };
+  cleanup_error struct husk_error *e = NULL, *e2 = NULL, *e3 = NULL;
+  cleanup_free char *out = NULL;
+  size_t len;
 
   if (husk_image_config_parse ((const char *) data, size, &c, &e) == 0)
     husk_image_config_clear (&c);
+  if (husk_config_edit_init (&ed, (const char *) data, size, &e2) < 0)
+    return 0;
+  FUZZ_ASSERT (husk_commit_apply_changes (&ed, changes, &e3) == 0, "-c failed: %s", e3->msg);
+  ed.diff_id
+      = husk_xstrdup ("sha256:5f70bf18a086007016e948b04aed3b82103a36bea41755b6cddfaf10ace3c6ef");
+  ed.created = husk_xstrdup ("2026-01-01T00:00:00Z");
+  out = husk_config_edit_render (&ed, &len);
+  husk_config_edit_clear (&ed);
+  FUZZ_ASSERT (husk_config_edit_init (&again, out, len, &e3) == 0,
+               "the changed config does not parse again: %s: %s", e3 ? e3->msg : "", out);
+  FUZZ_ASSERT (husk_strv_contains (again.env, "FUZZ=1") && again.user
+                   && strcmp (again.user, "7") == 0 && husk_strv_len (again.cmd) == 1,
+               "the changes are not in the changed config: %s", out);
+  husk_config_edit_clear (&again);
   return 0;
 }
 
