@@ -1153,10 +1153,10 @@ husk_layer_write (struct husk_store *s, int dirfd, const char *name,
 out:
   if (sink_started)
     {
-      /* The archive first: freeing it writes its end into the sink.  */
+      /* The archive first, while the sink still takes what closing it writes (libarchive
+         leaks a failed archive's format data).  */
       if (a)
-        archive_write_fail (a);
-      archive_write_free (TAKE_PTR (a));
+        archive_write_free (TAKE_PTR (a));
       sink_end (&sink, thread, false);
       sink_clear (&sink);
     }
