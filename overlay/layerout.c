@@ -47,8 +47,10 @@ struct sink
   unsigned char *chunks[N_CHUNKS];
   size_t lens[N_CHUNKS];
   size_t head, count; /* Submitted chunks, oldest first: the worker's.  */
-  size_t fill;        /* Bytes in the chunk after them, which the walk fills.  */
-  bool final;         /* The last chunk is submitted.  */
+  /* The walk's own: the chunk it fills (never one the worker holds) and its bytes.  */
+  size_t cur;
+  size_t fill;
+  bool final; /* The last chunk is submitted.  */
   bool worker_done;
   int worker_errno; /* The worker's failure (then it drops what comes).  */
   const char *worker_what;
@@ -113,7 +115,7 @@ sink_worker (void *arg)
   for (;;)
     {
       size_t i;
-      bool last;
+      bool last, drop;
       int r;
 
       while (k->count == 0 && !k->final)
@@ -122,8 +124,9 @@ sink_worker (void *arg)
         break;
       i = k->head;
       last = k->final && k->count == 1;
+      drop = k->worker_errno != 0;
       pthread_mutex_unlock (&k->lock);
-      r = k->worker_errno ? 0 : deflate_chunk (k, k->chunks[i], k->lens[i], last);
+      r = drop ? 0 : deflate_chunk (k, k->chunks[i], k->lens[i], last);
       pthread_mutex_lock (&k->lock);
       if (r < 0)
         k->worker_errno = -r;
@@ -175,7 +178,8 @@ sink_submit (struct sink *k, bool final)
   int e;
 
   pthread_mutex_lock (&k->lock);
-  k->lens[(k->head + k->count) % N_CHUNKS] = k->fill;
+  k->lens[k->cur] = k->fill;
+  k->cur = (k->cur + 1) % N_CHUNKS;
   k->count++;
   k->final = final;
   k->fill = 0;
@@ -194,11 +198,10 @@ sink_write (struct sink *k, const unsigned char *buf, size_t len)
   k->tar_bytes += len;
   while (len > 0)
     {
-      size_t i = (k->head + k->count) % N_CHUNKS;
+      size_t i = k->cur;
       size_t n = CHUNK_SIZE - k->fill;
       if (n > len)
         n = len;
-      /* The chunk at I is the walk's: the worker takes only submitted ones.  */
       memcpy (k->chunks[i] + k->fill, buf, n);
       k->fill += n;
       buf += n;
