@@ -761,7 +761,8 @@ put_dir (struct writer *w, int srcdir, int copydir, const char *name, const stru
       archive_entry_clear (e);
       archive_entry_copy_pathname (e, opq);
       archive_entry_set_filetype (e, AE_IFREG);
-      archive_entry_set_perm (e, 0);
+      /* The directory's permission bits, as docker's and podman's layers have it.  */
+      archive_entry_set_perm (e, st->st_mode & 0777);
       archive_entry_set_uid (e, st->st_uid);
       archive_entry_set_gid (e, st->st_gid);
       archive_entry_set_mtime (e, (time_t) clamped (w, st), 0);
