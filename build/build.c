@@ -26,7 +26,7 @@
 #include "ignore.h"
 #include "image.h"
 #include "imageconfig.h"
-#include "imagenew.h"
+#include "newimage.h"
 #include "json.h"
 #include "layerout.h"
 #include "manifest.h"
@@ -2159,11 +2159,12 @@ husk_build (struct husk_store *s, const struct husk_build_opts *o, char ret_id[H
   struct build b = { .s = s, .o = o };
   const char *shown = getenv (SHOWN_ENV);
   cleanup_free char *buf = NULL, *cache = NULL, *cfgjson = NULL;
-  cleanup_free struct husk_new_layer *nl = NULL;
+  cleanup_free struct husk_descriptor *descs = NULL;
+  cleanup_strv char **chains = NULL;
   const struct husk_df_stage *target;
   struct stage_result *r;
   size_t len, target_i;
-  char id[HUSK_DIGEST_HEX_LEN + 1];
+  char id[HUSK_DIGEST_LEN + 1];
   int rc = -1;
 
   b.df_name = o->dockerfile && strcmp (o->dockerfile, "-") != 0 ? o->dockerfile : "Dockerfile";
@@ -2297,13 +2298,28 @@ husk_build (struct husk_store *s, const struct husk_build_opts *o, char ret_id[H
       strmap_set (&r->cfg.config.labels, key, o->labels[i][k] ? o->labels[i] + k + 1 : "");
     }
   cfgjson = husk_oci_config_write (&r->cfg, &len);
-  nl = husk_xcalloc (r->n_layers + 1, sizeof *nl);
+  descs = husk_xcalloc (r->n_layers + 1, sizeof *descs);
+  chains = husk_xcalloc (1, sizeof (char *));
   for (size_t i = 0; i < r->n_layers; i++)
-    nl[i] = (struct husk_new_layer){ .media_type = r->layers[i].media_type,
-                                     .digest = r->layers[i].digest,
-                                     .size = r->layers[i].size,
-                                     .chain_id = r->layers[i].chain_id };
-  rc = husk_image_new (s, cfgjson, len, nl, r->n_layers, o->tags, id, err);
+    {
+      descs[i].media_type = r->layers[i].media_type;
+      descs[i].digest = r->layers[i].digest;
+      descs[i].size = r->layers[i].size;
+      husk_strv_append (&chains, r->layers[i].chain_id);
+    }
+  {
+    /* Every layer is in the store already (each step published its own): no staged one.  */
+    struct husk_new_image ni = {
+      .config = cfgjson,
+      .config_len = len,
+      .layers = descs,
+      .chain_ids = chains,
+      .n_layers = r->n_layers,
+      .names = o->tags,
+      .created = r->cfg.created,
+    };
+    rc = husk_image_publish_new (s, &ni, id, err);
+  }
   husk_store_gc_unlock (s);
   if (rc < 0)
     goto out;
@@ -2320,7 +2336,7 @@ husk_build (struct husk_store *s, const struct husk_build_opts *o, char ret_id[H
       }
   for (size_t i = 0; o->tags && o->tags[i]; i++)
     say (&b, "Successfully tagged %s", o->tags[i]);
-  snprintf (ret_id, HUSK_DIGEST_LEN + 1, "sha256:%s", id);
+  memcpy (ret_id, id, HUSK_DIGEST_LEN + 1);
   rc = 0;
 out:
   build_clear (&b);

@@ -41,6 +41,8 @@ int husk_cmd_diff (struct husk_global *g, int argc, char **argv, struct husk_err
 HUSK_FULL_ONLY int husk_cmd_cp (struct husk_global *g, int argc, char **argv,
                                 struct husk_error **err);
 int husk_cmd_top (struct husk_global *g, int argc, char **argv, struct husk_error **err);
+HUSK_FULL_ONLY int husk_cmd_commit (struct husk_global *g, int argc, char **argv,
+                                    struct husk_error **err);
 
 /* Pull the registry reference REF into STORE as husk pull does (in a user namespace with MAP
    when it is not NULL; progress on stderr unless QUIET), printing no ID: for husk build's

@@ -193,6 +193,7 @@ static const struct husk_cli_subcommand subcommands[] = {
   { "diff", husk_cmd_diff, "list a container's changed files (husk diff)" },
   { "cp", husk_cmd_cp, "copy files between a container and the host (husk cp)" },
   { "top", husk_cmd_top, "show a container's processes (husk top)" },
+  { "commit", husk_cmd_commit, "make a container's changes an image (husk commit)" },
 };
 
 static const struct husk_cli_group container_group = {

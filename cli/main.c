@@ -57,6 +57,7 @@ static const struct command commands[] = {
   { "diff", husk_cmd_diff, "list a container's changed files", false },
   { "cp", husk_cmd_cp, "copy files between a container and the host", false },
   { "top", husk_cmd_top, "show a container's processes", false },
+  { "commit", husk_cmd_commit, "make a container's changes an image", false },
 };
 
 static void

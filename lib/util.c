@@ -130,6 +130,19 @@ husk_strv_append (char ***v, const char *s)
   (*v)[n + 1] = NULL;
 }
 
+bool
+husk_strv_equal (char *const *a, char *const *b)
+{
+  size_t n = husk_strv_len (a);
+
+  if (n != husk_strv_len (b))
+    return false;
+  for (size_t i = 0; i < n; i++)
+    if (strcmp (a[i], b[i]) != 0)
+      return false;
+  return true;
+}
+
 void
 husk_strv_free (char **v)
 {

@@ -25,6 +25,9 @@ size_t husk_strv_len (char *const *v);
 bool husk_strv_contains (char *const *v, const char *s);
 void husk_strv_append (char ***v, const char *s);
 void husk_strv_free (char **v);
+/* Whether A and B (each NULL or NULL-terminated; NULL is empty) hold the same strings in the
+   same order.  */
+bool husk_strv_equal (char *const *a, char *const *b);
 /* Whether the "NAME=VALUE" vector ENV sets NAME.  */
 bool husk_env_has (char *const *env, const char *name);
 /* Set "NAME=VALUE" KV in *ENV, replacing an earlier NAME: the later setting wins (Docker's

@@ -47,8 +47,10 @@ struct sink
   unsigned char *chunks[N_CHUNKS];
   size_t lens[N_CHUNKS];
   size_t head, count; /* Submitted chunks, oldest first: the worker's.  */
-  size_t fill;        /* Bytes in the chunk after them, which the walk fills.  */
-  bool final;         /* The last chunk is submitted.  */
+  /* The walk's own: the chunk it fills (never one the worker holds) and its bytes.  */
+  size_t cur;
+  size_t fill;
+  bool final; /* The last chunk is submitted.  */
   bool worker_done;
   int worker_errno; /* The worker's failure (then it drops what comes).  */
   const char *worker_what;
@@ -113,7 +115,7 @@ sink_worker (void *arg)
   for (;;)
     {
       size_t i;
-      bool last;
+      bool last, drop;
       int r;
 
       while (k->count == 0 && !k->final)
@@ -122,8 +124,9 @@ sink_worker (void *arg)
         break;
       i = k->head;
       last = k->final && k->count == 1;
+      drop = k->worker_errno != 0;
       pthread_mutex_unlock (&k->lock);
-      r = k->worker_errno ? 0 : deflate_chunk (k, k->chunks[i], k->lens[i], last);
+      r = drop ? 0 : deflate_chunk (k, k->chunks[i], k->lens[i], last);
       pthread_mutex_lock (&k->lock);
       if (r < 0)
         k->worker_errno = -r;
@@ -175,7 +178,8 @@ sink_submit (struct sink *k, bool final)
   int e;
 
   pthread_mutex_lock (&k->lock);
-  k->lens[(k->head + k->count) % N_CHUNKS] = k->fill;
+  k->lens[k->cur] = k->fill;
+  k->cur = (k->cur + 1) % N_CHUNKS;
   k->count++;
   k->final = final;
   k->fill = 0;
@@ -194,11 +198,10 @@ sink_write (struct sink *k, const unsigned char *buf, size_t len)
   k->tar_bytes += len;
   while (len > 0)
     {
-      size_t i = (k->head + k->count) % N_CHUNKS;
+      size_t i = k->cur;
       size_t n = CHUNK_SIZE - k->fill;
       if (n > len)
         n = len;
-      /* The chunk at I is the walk's: the worker takes only submitted ones.  */
       memcpy (k->chunks[i] + k->fill, buf, n);
       k->fill += n;
       buf += n;
@@ -758,7 +761,8 @@ put_dir (struct writer *w, int srcdir, int copydir, const char *name, const stru
       archive_entry_clear (e);
       archive_entry_copy_pathname (e, opq);
       archive_entry_set_filetype (e, AE_IFREG);
-      archive_entry_set_perm (e, 0);
+      /* The directory's permission bits, as docker's and podman's layers have it.  */
+      archive_entry_set_perm (e, st->st_mode & 0777);
       archive_entry_set_uid (e, st->st_uid);
       archive_entry_set_gid (e, st->st_gid);
       archive_entry_set_mtime (e, (time_t) clamped (w, st), 0);
@@ -827,9 +831,16 @@ put_other (struct writer *w, int srcdir, int copydir, const char *name, const st
     }
   if (type == S_IFREG)
     {
-      fd = openat (srcdir, name, O_RDONLY | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC);
+      struct stat fst;
+      /* O_NONBLOCK: a running container may have put a fifo there since the stat, whose open
+         would wait for a writer.  */
+      fd = openat (srcdir, name, O_RDONLY | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
       if (fd < 0)
         return errno == ENOENT ? 0 : husk_error_set (err, errno, "\"/%s\": open", rel);
+      if (fstat (fd, &fst) < 0)
+        return husk_error_set (err, errno, "\"/%s\": stat", rel);
+      if (!S_ISREG (fst.st_mode) || fst.st_ino != st->st_ino || fst.st_dev != st->st_dev)
+        return husk_error_set (err, 0, "\"/%s\": replaced while it was read", rel);
     }
   r = read_xattrs (fd, srcdir, name, &x, &what);
   if (r < 0)
@@ -1146,10 +1157,10 @@ husk_layer_write (struct husk_store *s, int dirfd, const char *name,
 out:
   if (sink_started)
     {
-      /* The archive first: freeing it writes its end into the sink.  */
+      /* The archive first, while the sink still takes what closing it writes (libarchive
+         leaks a failed archive's format data).  */
       if (a)
-        archive_write_fail (a);
-      archive_write_free (TAKE_PTR (a));
+        archive_write_free (TAKE_PTR (a));
       sink_end (&sink, thread, false);
       sink_clear (&sink);
     }

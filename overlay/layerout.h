@@ -69,7 +69,8 @@ struct husk_layer_written
    store's format) as a gzip OCI layer, staged under the store's tmp/ as husk_layer_stage leaves
    a pulled layer: STAGED/blob, STAGED/diff and STAGED/size, *RET_STAGED the path relative to the
    store; publish it with husk_layer_publish (a husk_layer_desc made of *RET) under the store
-   lock, or drop it with husk_layer_discard.
+   lock, or drop it with husk_layer_discard.  The caller holds the store lock from before this
+   call until then: taking it sweeps tmp/ (as husk_layer_stage's callers hold it).
 
    Every file is read once: regular file data goes to the tar and, in COPY mode, to the copy
    from the same buffer; the tar is hashed (diff ID), deflated and hashed again (digest) as it

@@ -28,6 +28,8 @@
 #include "auth.h"
 #include "caps.h"
 #include "cleanup.h"
+#include "commit.h"
+#include "configedit.h"
 #include "dockerfile.h"
 #include "error.h"
 #include "expand.h"
@@ -264,14 +266,23 @@ fuzz_manifest (const uint8_t *data, size_t size)
   return 0;
 }
 
-/* Image configs: what a container start reads, and the whole document a build or commit
-   rewrites, which must write back to bytes that read as the same document.  */
+/* Image configs: what a container start reads; the whole document a build rewrites, which
+   must write back to bytes that read as the same document; and a child's config as husk
+   commit makes it (every -c instruction applied, a layer added), which parses again with the
+   changes in it.  */
 static int
 fuzz_config (const uint8_t *data, size_t size)
 {
+  static char *const changes[] = {
+    "ENV FUZZ=1", "LABEL fuzz=yes", "CMD [\"true\"]", "ENTRYPOINT /bin/fuzz", "WORKDIR sub",
+    "USER 7",     "EXPOSE 80",      "VOLUME /v",      "STOPSIGNAL 9",         NULL,
+  };
   struct husk_image_config c = { 0 };
-  struct husk_oci_config doc, again;
-  cleanup_error struct husk_error *e = NULL;
+  struct husk_oci_config doc, doc2;
+  struct husk_config_edit ed = { 0 }, again = { 0 };
+  cleanup_error struct husk_error *e = NULL, *e2 = NULL, *e3 = NULL;
+  cleanup_free char *out = NULL;
+  size_t len;
 
   if (husk_image_config_parse ((const char *) data, size, &c, &e) == 0)
     husk_image_config_clear (&c);
@@ -281,14 +292,28 @@ fuzz_config (const uint8_t *data, size_t size)
       size_t len1, len2;
       cleanup_free char *first = husk_oci_config_write (&doc, &len1);
       cleanup_free char *second = NULL;
-      int r = husk_oci_config_parse (first, len1, &again, &e);
+      int r = husk_oci_config_parse (first, len1, &doc2, &e);
       FUZZ_ASSERT (r == 0, "written config does not parse: %s: %s", e ? e->msg : "", first);
-      second = husk_oci_config_write (&again, &len2);
+      second = husk_oci_config_write (&doc2, &len2);
       FUZZ_ASSERT (len1 == len2 && memcmp (first, second, len1) == 0,
                    "config changed on a second write: %s vs %s", first, second);
-      husk_oci_config_clear (&again);
+      husk_oci_config_clear (&doc2);
       husk_oci_config_clear (&doc);
     }
+  if (husk_config_edit_init (&ed, (const char *) data, size, &e2) < 0)
+    return 0;
+  FUZZ_ASSERT (husk_commit_apply_changes (&ed, changes, &e3) == 0, "-c failed: %s", e3->msg);
+  ed.diff_id
+      = husk_xstrdup ("sha256:5f70bf18a086007016e948b04aed3b82103a36bea41755b6cddfaf10ace3c6ef");
+  ed.created = husk_xstrdup ("2026-01-01T00:00:00Z");
+  out = husk_config_edit_render (&ed, &len);
+  husk_config_edit_clear (&ed);
+  FUZZ_ASSERT (husk_config_edit_init (&again, out, len, &e3) == 0,
+               "the changed config does not parse again: %s: %s", e3 ? e3->msg : "", out);
+  FUZZ_ASSERT (husk_strv_contains (again.env, "FUZZ=1") && again.user
+                   && strcmp (again.user, "7") == 0 && husk_strv_len (again.cmd) == 1,
+               "the changes are not in the changed config: %s", out);
+  husk_config_edit_clear (&again);
   return 0;
 }
 

@@ -1,0 +1,42 @@
+/* An image made here (husk commit, a build) into the store: its new layer, staged by
+   husk_layer_write, published with its config, its manifest and its record, all or nothing.  */
+#ifndef HUSK_NEWIMAGE_H
+#define HUSK_NEWIMAGE_H
+
+#include <stddef.h>
+
+#include "digest.h"
+#include "error.h"
+#include "layerout.h"
+#include "manifest.h"
+#include "store.h"
+
+struct husk_new_image
+{
+  const char *config; /* The config's JSON, exactly the bytes its digest is of.  */
+  size_t config_len;
+  /* The parent's layers: their manifest descriptors and chain IDs, base first.  */
+  const struct husk_descriptor *layers;
+  char *const *chain_ids;
+  size_t n_layers;
+  /* The new layer: husk_layer_write's staged directory and result; NULL STAGED: none (an
+     empty change).  */
+  const char *staged;
+  const struct husk_layer_written *layer;
+  char *const *names;  /* Full names (husk_image_name_for_tag) to give it; NULL: none.  */
+  const char *created; /* RFC 3339, for the record (the config's "created").  */
+};
+
+/* Write the image N: an OCI image manifest (image-spec manifest.md: the config, the parent's
+   layer descriptors with docker's layer media types given their OCI names, which name the
+   same bytes, and the new layer), then, under the store lock, the config and manifest blobs,
+   the new layer published (husk_layer_publish) and the image's record (husk_images_add, which
+   moves NAMES from any image that had them).  *RET_ID: the image ID, "sha256:HEX" of the
+   config.  A parent layer missing from the store, a failed write or a failed record leaves
+   the store as it was: what this call added is removed again and the staged layer
+   discarded.  Runs where the store's layers' owners are mapped (as a pull does).  Errors:
+   "layer sha256:...: not in the store", and those of the writes.  */
+int husk_image_publish_new (struct husk_store *s, const struct husk_new_image *n,
+                            char ret_id[HUSK_DIGEST_LEN + 1], struct husk_error **err);
+
+#endif
