@@ -23,6 +23,7 @@
 #include "newimage.h"
 #include "store.h"
 #include "tap.h"
+#include "userns-root.h"
 #include "util.h"
 
 static const char parent_config[]
@@ -214,37 +215,6 @@ test_bad_changes (void)
 
 static char sandbox[] = "/tmp/husk-commit-XXXXXX";
 
-static void
-become_userns_root (void)
-{
-  char map[64];
-  uid_t uid = geteuid ();
-  gid_t gid = getegid ();
-  int fd;
-
-  if (uid == 0)
-    return;
-  if (unshare (CLONE_NEWUSER) < 0)
-    {
-      printf ("Bail out! unshare(CLONE_NEWUSER): %s\n", strerror (errno));
-      exit (1);
-    }
-  fd = open ("/proc/self/setgroups", O_WRONLY | O_CLOEXEC);
-  if (fd >= 0)
-    {
-      husk_write_all (fd, "deny", 4);
-      close (fd);
-    }
-  snprintf (map, sizeof (map), "0 %u 1", (unsigned) uid);
-  fd = open ("/proc/self/uid_map", O_WRONLY | O_CLOEXEC);
-  husk_write_all (fd, map, strlen (map));
-  close (fd);
-  snprintf (map, sizeof (map), "0 %u 1", (unsigned) gid);
-  fd = open ("/proc/self/gid_map", O_WRONLY | O_CLOEXEC);
-  husk_write_all (fd, map, strlen (map));
-  close (fd);
-}
-
 static int
 count_entries (const char *path)
 {
@@ -374,7 +344,7 @@ test_publish (void)
 int
 main (void)
 {
-  become_userns_root ();
+  test_become_userns_root ();
   test_config_edit ();
   test_bad_changes ();
   test_publish ();

@@ -23,6 +23,7 @@
 #include "layerout.h"
 #include "store.h"
 #include "tap.h"
+#include "userns-root.h"
 #include "unpack.h"
 #include "util.h"
 #include "whiteout.h"
@@ -31,39 +32,6 @@ static bool real_root;
 static bool rootless;
 static bool user_xattrs;
 static char sandbox[] = "/tmp/husk-layerout-XXXXXX";
-
-static void
-become_userns_root (void)
-{
-  char map[64];
-  uid_t uid = geteuid ();
-  gid_t gid = getegid ();
-  int fd;
-
-  real_root = uid == 0;
-  rootless = !real_root;
-  if (real_root)
-    return;
-  if (unshare (CLONE_NEWUSER) < 0)
-    {
-      printf ("Bail out! unshare(CLONE_NEWUSER): %s\n", strerror (errno));
-      exit (1);
-    }
-  fd = open ("/proc/self/setgroups", O_WRONLY | O_CLOEXEC);
-  if (fd >= 0)
-    {
-      husk_write_all (fd, "deny", 4);
-      close (fd);
-    }
-  snprintf (map, sizeof (map), "0 %u 1", (unsigned) uid);
-  fd = open ("/proc/self/uid_map", O_WRONLY | O_CLOEXEC);
-  husk_write_all (fd, map, strlen (map));
-  close (fd);
-  snprintf (map, sizeof (map), "0 %u 1", (unsigned) gid);
-  fd = open ("/proc/self/gid_map", O_WRONLY | O_CLOEXEC);
-  husk_write_all (fd, map, strlen (map));
-  close (fd);
-}
 
 static char *
 sb (const char *rel)
@@ -672,7 +640,8 @@ main (void)
   struct husk_store *s = NULL;
   int sbfd;
 
-  become_userns_root ();
+  real_root = test_become_userns_root ();
+  rootless = !real_root;
   umask (022);
   if (mkdtemp (sandbox) == NULL)
     {

@@ -21,6 +21,7 @@
 #include "safepath.h"
 #include "store.h"
 #include "tap.h"
+#include "userns-root.h"
 #include "unpack.h"
 #include "util.h"
 
@@ -354,38 +355,6 @@ test_unpack (void)
   }
 }
 
-/* husk unpacks as root of a user namespace; so do these tests when run by a user.  */
-static void
-become_userns_root (void)
-{
-  char map[64];
-  uid_t uid = geteuid ();
-  gid_t gid = getegid ();
-  int fd;
-
-  if (uid == 0)
-    return;
-  if (unshare (CLONE_NEWUSER) < 0)
-    {
-      printf ("Bail out! unshare(CLONE_NEWUSER): %s\n", strerror (errno));
-      exit (1);
-    }
-  fd = open ("/proc/self/setgroups", O_WRONLY | O_CLOEXEC);
-  if (fd >= 0)
-    {
-      husk_write_all (fd, "deny", 4);
-      close (fd);
-    }
-  snprintf (map, sizeof (map), "0 %u 1", (unsigned) uid);
-  fd = open ("/proc/self/uid_map", O_WRONLY | O_CLOEXEC);
-  husk_write_all (fd, map, strlen (map));
-  close (fd);
-  snprintf (map, sizeof (map), "0 %u 1", (unsigned) gid);
-  fd = open ("/proc/self/gid_map", O_WRONLY | O_CLOEXEC);
-  husk_write_all (fd, map, strlen (map));
-  close (fd);
-}
-
 /* A file, directory, whiteout or opaque directory at PATH below the diff tree.  */
 static char difftree[] = "/tmp/husk-test-diff.XXXXXX";
 
@@ -548,7 +517,7 @@ test_diff (void)
 int
 main (void)
 {
-  become_userns_root ();
+  test_become_userns_root ();
   test_references ();
   test_chain_id ();
   test_layout_split ();
