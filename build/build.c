@@ -14,7 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "build.h"
+#include "build-internal.h"
 #include "buildcache.h"
 #include "cleanup.h"
 #include "container.h"
@@ -41,11 +41,8 @@
 #include "util.h"
 #include "banned.h"
 
-#define DOCKERFILE_MAX (16 * 1024 * 1024)
-#define CONFIG_MAX (8 * 1024 * 1024)
-
 /* Docker's default SHELL.  */
-static char *const default_shell[] = { "/bin/sh", "-c", NULL };
+char *const bld_default_shell[] = { "/bin/sh", "-c", NULL };
 
 /* KEY = sha256("husk build step v1" | PREV | TEXT), each part length-prefixed; PREV may be
    "" for a stage's first key (buildcache.h says what goes into TEXT).  */
@@ -59,8 +56,8 @@ key_part (struct husk_sha256 *h, const char *s)
   husk_sha256_update (h, s, strlen (s));
 }
 
-static void
-build_key (const char *prev, const char *text, char key[HUSK_DIGEST_LEN + 1])
+void
+bld_build_key (const char *prev, const char *text, char key[HUSK_DIGEST_LEN + 1])
 {
   cleanup_sha256 struct husk_sha256 *h = husk_sha256_new ();
 
@@ -69,59 +66,6 @@ build_key (const char *prev, const char *text, char key[HUSK_DIGEST_LEN + 1])
   key_part (h, text);
   husk_sha256_final (h, key);
 }
-
-/* One layer of the image being built: what the manifest says of it and where it is.  */
-struct layer
-{
-  char *chain_id;
-  char *digest;
-  char *media_type;
-  int64_t size;
-};
-
-struct stage_result
-{
-  bool built;
-  bool prebuilt; /* A child built it in parallel (prebuild_parallel): its steps are cached
-                    even under --no-cache.  */
-  struct husk_oci_config cfg;
-  struct layer *layers;
-  size_t n_layers;
-  char key[HUSK_DIGEST_LEN + 1];
-  char *image_id; /* The base image's "sha256:HEX" (what RUN containers' records name).  */
-};
-
-/* How far a build printed before it re-executed itself from husk's sealed copy (before_run):
-   the build that starts again stays quiet up to there.  */
-#define SHOWN_ENV "_HUSK_BUILD_SHOWN"
-
-struct build
-{
-  unsigned shown; /* Steps the build before the re-execution printed (SHOWN_ENV).  */
-  struct husk_store *s;
-  const struct husk_build_opts *o;
-  struct husk_dockerfile *df;
-  const char *df_name;
-  struct husk_ignore *ig;
-  struct husk_ctx *ctx;
-  char **global_args; /* "NAME=VALUE", or "NAME" declared without a value.  */
-  char **build_args;  /* --build-arg, resolved: "NAME=VALUE" (NAME alone is left out).  */
-  bool *build_arg_used;
-  struct stage_result *stages;
-  bool *needed;
-  unsigned step, n_steps;
-  char created[64];
-};
-
-/* A stage being built.  */
-struct stage_exec
-{
-  struct build *b;
-  const struct husk_df_stage *st;
-  struct stage_result *r;
-  char **args;  /* The stage's ARGs: "NAME=VALUE" or "NAME".  */
-  bool cmd_set; /* CMD given in this stage (ENTRYPOINT then keeps it).  */
-};
 
 static void
 layers_clear (struct layer *l, size_t n)
@@ -226,9 +170,8 @@ lookup_stage (const char *name, const char **ret, void *data)
   return true;
 }
 
-static void say (struct build *b, const char *fmt, ...) __attribute__ ((format (printf, 2, 3)));
-static void
-say (struct build *b, const char *fmt, ...)
+void
+bld_say (struct build *b, const char *fmt, ...)
 {
   va_list ap;
 
@@ -252,8 +195,8 @@ step_error (struct build *b, const struct husk_df_instr *in, struct husk_error *
   return husk_error_wrap (err, "%s:%u: %s", b->df_name, in->line, in->keyword);
 }
 
-static int
-expand_word (struct stage_exec *x, const char *word, char **ret, struct husk_error **err)
+int
+bld_expand_word (struct stage_exec *x, const char *word, char **ret, struct husk_error **err)
 {
   return husk_expand_word (word, x->b->df->escape, lookup_stage, x, ret, NULL, err);
 }
@@ -283,8 +226,8 @@ scratch_config (struct husk_oci_config *c)
 
 /* --pull's rule for the image REF: pulled when the store lacks it (missing), every time
    (always), or never.  */
-static int
-pull_if_needed (struct build *b, const char *ref, struct husk_error **err)
+int
+bld_pull_if_needed (struct build *b, const char *ref, struct husk_error **err)
 {
   bool have = false;
 
@@ -317,7 +260,7 @@ base_from_image (struct build *b, const char *ref, struct stage_result *r, struc
   size_t clen, mlen, n;
   int rc = -1;
 
-  if (pull_if_needed (b, ref, err) < 0 || husk_images_load (b->s, &list, err) < 0)
+  if (bld_pull_if_needed (b, ref, err) < 0 || husk_images_load (b->s, &list, err) < 0)
     return -1;
   img = husk_images_lookup (&list, ref, err);
   if (img == NULL)
@@ -344,7 +287,7 @@ base_from_image (struct build *b, const char *ref, struct stage_result *r, struc
   r->image_id = husk_strdup_printf ("sha256:%s", img->id);
   {
     cleanup_free char *text = husk_strdup_printf ("FROM image sha256:%s", img->id);
-    build_key ("", text, r->key);
+    bld_build_key ("", text, r->key);
   }
   rc = 0;
 out:
@@ -355,38 +298,12 @@ out:
 
 /* ---------------------------------------------------------------- layers out  */
 
-/* What a layer write in a child (a user namespace) hands back: shared memory.  */
-struct written_shared
-{
-  struct husk_layer_written w;
-  bool empty; /* Nothing changed: no layer.  */
-  bool done;
-};
-
-struct write_job
-{
-  struct build *b;
-  const char *dir; /* Relative to the store's root.  */
-  const char *parent_chain;
-  struct written_shared *out;
-  struct husk_ctr_rm *rm; /* Also remove this container's files (RUN), or NULL.  */
-  char *const *stubs;     /* Paths (relative to DIR, deepest first) the RUN's mounts made
-                             as mount points where the image had nothing: taken out again,
-                             when still empty, before the layer is written.  */
-  char *const *copied_up; /* The directories above those that the image has (deepest first):
-                             overlayfs copied them up to make the mount points; one that is
-                             left empty, and not opaque, is taken out too, so the layer does
-                             not carry it with new times.  */
-  char *const *lowers;    /* The image's layers, to tell a copied-up directory whose mode or
-                             owner the step changed (it stays).  */
-};
-
 /* Write the step's directory out as a layer and publish it, under the store lock (what is
    staged under tmp/ is made only while it is held: husk_store_lock sweeps the rest).  Runs
    where the files' owners are mapped: a child in the user namespace, or husk itself as root;
    a child shares the lock's descriptor, and releases what it took before it exits.  */
-static int
-write_layer (void *arg, struct husk_error **err)
+int
+bld_write_layer (void *arg, struct husk_error **err)
 {
   struct write_job *j = arg;
   struct husk_layer_write_opts wo = {
@@ -462,8 +379,8 @@ write_layer (void *arg, struct husk_error **err)
   return r;
 }
 
-static struct written_shared *
-shared_new (void)
+struct written_shared *
+bld_shared_new (void)
 {
   void *p = mmap (NULL, sizeof (struct written_shared), PROT_READ | PROT_WRITE,
                   MAP_SHARED | MAP_ANONYMOUS, -1, 0);
@@ -472,9 +389,9 @@ shared_new (void)
 
 /* Record what a step's layer write made (published already) in the cache under KEY, and
    as C.  */
-static int
-step_record (struct stage_exec *x, const char *key, const struct written_shared *ws,
-             struct husk_build_cached *c, struct husk_error **err)
+int
+bld_step_record (struct stage_exec *x, const char *key, const struct written_shared *ws,
+                 struct husk_build_cached *c, struct husk_error **err)
 {
   memset (c, 0, sizeof *c);
   c->empty = ws->empty;
@@ -501,9 +418,9 @@ step_record (struct stage_exec *x, const char *key, const struct written_shared 
 }
 
 /* Apply a layer step's result C (new or cached) to R.  */
-static void
-step_apply (struct stage_exec *x, const char *key, const struct husk_build_cached *c,
-            const char *created_by)
+void
+bld_step_apply (struct stage_exec *x, const char *key, const struct husk_build_cached *c,
+                const char *created_by)
 {
   struct stage_result *r = x->r;
 
@@ -521,14 +438,14 @@ step_apply (struct stage_exec *x, const char *key, const struct husk_build_cache
   else
     {
       cleanup_free char *t = husk_strdup_printf ("layer %s", c->chain_id);
-      build_key (key, t, r->key);
+      bld_build_key (key, t, r->key);
     }
 }
 
 /* A layer step whose key KEY has an entry: its layer (or none) without running it.  True on
    a hit.  */
-static bool
-step_cached (struct stage_exec *x, const char *key, const char *created_by)
+bool
+bld_step_cached (struct stage_exec *x, const char *key, const char *created_by)
 {
   struct husk_build_cached c;
 
@@ -543,32 +460,31 @@ step_cached (struct stage_exec *x, const char *key, const char *created_by)
       if (strcmp (chain, c.chain_id) != 0)
         return false;
     }
-  say (x->b, "--> %s %s", x->r->prebuilt ? "Built in parallel" : "Using cache",
-       c.empty ? "(no change)" : husk_digest_hex (c.chain_id));
-  step_apply (x, key, &c, created_by);
+  bld_say (x->b, "--> %s %s", x->r->prebuilt ? "Built in parallel" : "Using cache",
+           c.empty ? "(no change)" : husk_digest_hex (c.chain_id));
+  bld_step_apply (x, key, &c, created_by);
   return true;
 }
 
 /* A layer step that ran: WS is what its layer write made (published already).  */
-static int
-step_done (struct stage_exec *x, const char *key, const struct written_shared *ws,
-           const char *created_by, struct husk_error **err)
+int
+bld_step_done (struct stage_exec *x, const char *key, const struct written_shared *ws,
+               const char *created_by, struct husk_error **err)
 {
   struct husk_build_cached c;
 
   if (!ws->done)
     return husk_error_set (err, 0, "the step's layer was not written");
-  if (step_record (x, key, ws, &c, err) < 0)
+  if (bld_step_record (x, key, ws, &c, err) < 0)
     return -1;
-  step_apply (x, key, &c, created_by);
-  say (x->b, "--> %s", c.empty ? "(no change)" : husk_digest_hex (c.chain_id));
+  bld_step_apply (x, key, &c, created_by);
+  bld_say (x->b, "--> %s", c.empty ? "(no change)" : husk_digest_hex (c.chain_id));
   return 0;
 }
 
 /* *S += the formatted text.  */
-static void append (char **s, const char *fmt, ...) __attribute__ ((format (printf, 2, 3)));
-static void
-append (char **s, const char *fmt, ...)
+void
+bld_append (char **s, const char *fmt, ...)
 {
   va_list ap;
   char *more, *next;
@@ -583,8 +499,8 @@ append (char **s, const char *fmt, ...)
   *s = next;
 }
 
-static char **
-lowerdirs (struct build *b, const struct stage_result *r, struct husk_error **err)
+char **
+bld_lowerdirs (struct build *b, const struct stage_result *r, struct husk_error **err)
 {
   char **v = husk_xcalloc (1, sizeof (char *));
 
@@ -602,8 +518,8 @@ lowerdirs (struct build *b, const struct stage_result *r, struct husk_error **er
 }
 
 /* The mode of the top layer's root, which a new layer's root keeps.  */
-static mode_t
-top_mode (struct build *b, const struct stage_result *r)
+mode_t
+bld_top_mode (struct build *b, const struct stage_result *r)
 {
   struct stat st;
 
@@ -615,8 +531,6 @@ top_mode (struct build *b, const struct stage_result *r)
     }
   return 0755;
 }
-
-/* ---------------------------------------------------------------- COPY  */
 
 static enum husk_ctx_filter
 ignore_filter (void *arg, const char *path, bool is_dir)
@@ -630,329 +544,9 @@ ignore_filter (void *arg, const char *path, bool is_dir)
   return HUSK_CTX_EXCLUDE;
 }
 
-static int
-parse_chmod (const char *s, int *ret)
-{
-  char *end;
-  long v;
-
-  errno = 0;
-  v = strtol (s, &end, 8);
-  if (errno || *s == '\0' || *end != '\0' || v < 0 || v > 07777)
-    return -1;
-  *ret = (int) v;
-  return 0;
-}
-
-static int build_stage (struct build *b, size_t i, struct husk_error **err);
-static char *json_strv (char *const *v);
-
-/* Before a container runs: husk from its sealed copy (before_run), re-executing the whole
-   build if it is not yet; the new one is told how far this one printed.  */
-static int
-before_run (struct build *b, struct husk_error **err)
-{
-  char n[32];
-
-  if (b->o->before_run == NULL)
-    return 0;
-  snprintf (n, sizeof n, "%u", b->step);
-  setenv (SHOWN_ENV, n, 1);
-  if (b->o->progress)
-    fflush (b->o->progress);
-  fflush (stdout);
-  if (b->o->before_run (b->o->before_run_arg, err) < 0)
-    return -1;
-  unsetenv (SHOWN_ENV);
-  return 0;
-}
-
-/* ADD's rule: a local file that is a tar archive, plain or compressed with gzip, bzip2, xz or
-   zstd, is extracted; what it is is read from its first bytes, as Docker does (its name does
-   not count).  */
-static bool
-is_archive (int ctxfd, const char *path)
-{
-  unsigned char h[512];
-  ssize_t n;
-  int fd = husk_open_in_root (ctxfd, path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0,
-                              HUSK_RESOLVE_NO_SYMLINKS);
-
-  if (fd < 0)
-    return false;
-  n = husk_read_all (fd, h, sizeof h);
-  close (fd);
-  if (n >= 2 && h[0] == 0x1f && h[1] == 0x8b)
-    return true; /* gzip */
-  if (n >= 3 && memcmp (h, "BZh", 3) == 0)
-    return true;
-  if (n >= 6
-      && memcmp (h,
-                 "\xfd"
-                 "7zXZ\0",
-                 6)
-             == 0)
-    return true;
-  if (n >= 4 && memcmp (h, "\x28\xb5\x2f\xfd", 4) == 0)
-    return true; /* zstd */
-  return n >= 262 && memcmp (h + 257, "ustar", 5) == 0;
-}
-static char *abs_path (const char *base, const char *p);
-
-/* COPY --from=FROM: a stage before this one (by name or number), else an image in the store.
-   *RET_LAYERS its layers' chain IDs, *RET_ID what names its content in the step's key (the
-   stage's last key, the image's ID).  */
-static int
-resolve_from (struct stage_exec *x, const char *from, char ***ret_layers, char **ret_id,
-              struct husk_error **err)
-{
-  struct build *b = x->b;
-  const struct husk_df_stage *ref = husk_df_stage_find (b->df, from);
-  char **layers = husk_xcalloc (1, sizeof (char *));
-
-  if (ref && ref->index < x->st->index)
-    {
-      struct stage_result *r = &b->stages[ref->index];
-      if (!r->built && build_stage (b, ref->index, err) < 0)
-        {
-          husk_strv_free (layers);
-          return -1;
-        }
-      for (size_t i = 0; i < r->n_layers; i++)
-        husk_strv_append (&layers, r->layers[i].chain_id);
-      *ret_id = husk_strdup_printf ("stage %s", r->key);
-    }
-  else if (ref)
-    {
-      husk_strv_free (layers);
-      return husk_error_set (err, 0, "--from=%s: a stage can only copy from a stage before it",
-                             from);
-    }
-  else
-    {
-      struct husk_image_list list = { 0 };
-      const struct husk_image *img;
-      if (pull_if_needed (b, from, err) < 0 || husk_images_load (b->s, &list, err) < 0)
-        {
-          husk_strv_free (layers);
-          return -1;
-        }
-      img = husk_images_lookup (&list, from, err);
-      if (img == NULL)
-        {
-          husk_images_clear (&list);
-          husk_strv_free (layers);
-          return husk_error_wrap (err, "--from=%s: no such stage, and the image", from);
-        }
-      for (size_t i = 0; img->layers[i]; i++)
-        husk_strv_append (&layers, img->layers[i]);
-      *ret_id = husk_strdup_printf ("image sha256:%s", img->id);
-      husk_images_clear (&list);
-    }
-  *ret_layers = layers;
-  return 0;
-}
-
-static int
-do_copy (struct stage_exec *x, const struct husk_df_instr *in, struct husk_error **err)
-{
-  struct build *b = x->b;
-  const char *from = husk_df_flag (in, "from");
-  const char *chown_raw = husk_df_flag (in, "chown");
-  const char *chmod_raw = husk_df_flag (in, "chmod");
-  cleanup_free char *chown = NULL, *chmod_s = NULL, *dest = NULL, *text = NULL;
-  cleanup_free char *tmp = NULL, *upper = NULL, *work = NULL, *mnt = NULL, *abs = NULL;
-  cleanup_free char *created_by = NULL;
-  cleanup_strv char **srcs = husk_xcalloc (1, sizeof (char *));
-  cleanup_strv char **lowers = NULL;
-  struct husk_ctx_selection sel = { 0 };
-  struct written_shared *ws = NULL;
-  char key[HUSK_DIGEST_LEN + 1];
-  int chmod_v = -1, rc = -1;
-  bool locked = false;
-  size_t n = in->n_args;
-
-  cleanup_strv char **from_layers = NULL, **from_lowers = NULL;
-  cleanup_free bool *extract = NULL;
-  cleanup_free char *extract_text = NULL;
-  cleanup_free char *from_id = NULL, *from_upper = NULL, *from_work = NULL, *from_mnt = NULL;
-
-  if (from && resolve_from (x, from, &from_layers, &from_id, err) < 0)
-    return -1;
-  if (husk_df_flag (in, "parents") || husk_df_flag (in, "exclude"))
-    return husk_error_set (err, 0, "--parents and --exclude: not supported yet");
-  if (in->kind == HUSK_DF_ADD && (from || husk_df_flag (in, "checksum")))
-    return husk_error_set (err, 0, "--from and --checksum: not supported yet");
-  if (n < 2)
-    return husk_error_set (err, 0, "needs a source and a destination");
-  for (size_t i = 0; i + 1 < n; i++)
-    {
-      cleanup_free char *w = NULL;
-      if (husk_df_source_heredoc (in, in->args[i]))
-        return husk_error_set (err, 0, "a heredoc source: not supported yet");
-      if (expand_word (x, in->args[i], &w, err) < 0)
-        return -1;
-      husk_strv_append (&srcs, w);
-    }
-  if (expand_word (x, in->args[n - 1], &dest, err) < 0)
-    return -1;
-  if (chown_raw && expand_word (x, chown_raw, &chown, err) < 0)
-    return -1;
-  if (chmod_raw)
-    {
-      if (expand_word (x, chmod_raw, &chmod_s, err) < 0)
-        return -1;
-      if (parse_chmod (chmod_s, &chmod_v) < 0)
-        return husk_error_set (err, 0, "--chmod \"%s\": not an octal mode", chmod_s);
-    }
-  /* From the context: what the sources hold is hashed now.  From a stage or an image: its
-     key names its content, and the sources are selected by the copy itself.  */
-  for (size_t i = 0; in->kind == HUSK_DF_ADD && srcs[i]; i++)
-    if (strstr (srcs[i], "://") || husk_str_has_prefix (srcs[i], "git@"))
-      return husk_error_set (err, 0, "\"%s\": sources from URLs and git: not supported yet",
-                             srcs[i]);
-  if (from == NULL && husk_ctx_select (b->ctx, srcs, n - 1, &sel, err) < 0)
-    return -1;
-  if (in->kind == HUSK_DF_ADD)
-    {
-      extract = husk_xcalloc (sel.n_sources + 1, sizeof (bool));
-      for (size_t i = 0; i < sel.n_sources; i++)
-        if (!sel.source_is_dir[i] && is_archive (husk_ctx_dirfd (b->ctx), sel.sources[i]))
-          {
-            if (chown)
-              {
-                husk_ctx_selection_clear (&sel);
-                return husk_error_set (err, 0,
-                                       "--chown of an extracted archive: not supported yet");
-              }
-            extract[i] = true;
-            append (&extract_text, " %zu", i);
-          }
-    }
-
-  created_by = from ? husk_strdup_printf ("COPY --from=%s", from) : husk_xstrdup (in->keyword);
-  if (chown)
-    append (&created_by, " --chown=%s", chown);
-  if (chmod_s)
-    append (&created_by, " --chmod=%s", chmod_s);
-  for (size_t i = 0; srcs[i]; i++)
-    append (&created_by, " %s", srcs[i]);
-  append (&created_by, " %s", dest);
-  {
-    cleanup_free char *srcs_json = json_strv (srcs);
-    text = husk_strdup_printf (
-        "%s chown=%s chmod=%d workdir=%s dest=%s n=%zu sources=%s from=%s extract=%s", in->keyword,
-        chown ? chown : "", chmod_v,
-        x->r->cfg.config.working_dir ? x->r->cfg.config.working_dir : "/", dest, n - 1,
-        from ? srcs_json : sel.hash, from ? from_id : "context", extract_text ? extract_text : "");
-  }
-  build_key (x->r->key, text, key);
-  if (step_cached (x, key, created_by))
-    {
-      husk_ctx_selection_clear (&sel);
-      return 0;
-    }
-
-  /* tmp/ is only worked in under the store lock (husk_store_lock sweeps it): held from here
-     to the end of the step, and shared by the copy's child, which publishes the layer.  */
-  if (husk_store_lock (b->s, err) < 0)
-    goto out;
-  locked = true;
-  if (husk_store_mkdtemp (b->s, "build-copy-", &tmp, err) < 0)
-    goto out;
-  upper = husk_strdup_printf ("%s/upper", tmp);
-  work = husk_strdup_printf ("%s/work", tmp);
-  mnt = husk_strdup_printf ("%s/mnt", tmp);
-  if (mkdirat (husk_store_rootfd (b->s), upper, 0755) < 0
-      || fchmodat (husk_store_rootfd (b->s), upper, top_mode (b, x->r), 0) < 0
-      || mkdirat (husk_store_rootfd (b->s), work, 0700) < 0
-      || mkdirat (husk_store_rootfd (b->s), mnt, 0700) < 0)
-    {
-      husk_error_set (err, errno, "build: the step's directories");
-      goto out;
-    }
-  lowers = lowerdirs (b, x->r, err);
-  if (lowers == NULL)
-    goto out;
-  if (from)
-    {
-      from_lowers = husk_xcalloc (1, sizeof (char *));
-      for (size_t i = 0; from_layers[i]; i++)
-        {
-          cleanup_free char *d = husk_store_layer_dir (b->s, from_layers[i], err);
-          if (d == NULL)
-            goto out;
-          husk_strv_append (&from_lowers, d);
-        }
-      from_upper = husk_strdup_printf ("%s/%s/from-upper", husk_store_root (b->s), tmp);
-      from_work = husk_strdup_printf ("%s/%s/from-work", husk_store_root (b->s), tmp);
-      from_mnt = husk_strdup_printf ("%s/%s/from-mnt", husk_store_root (b->s), tmp);
-      if (mkdir (from_upper, 0755) < 0 || mkdir (from_work, 0700) < 0 || mkdir (from_mnt, 0700) < 0)
-        {
-          husk_error_set (err, errno, "build: the step's directories");
-          goto out;
-        }
-    }
-  ws = shared_new ();
-  if (ws == NULL)
-    {
-      husk_error_set (err, errno, "build: mmap");
-      goto out;
-    }
-  {
-    cleanup_free char *a_upper = husk_strdup_printf ("%s/%s", husk_store_root (b->s), upper);
-    cleanup_free char *a_work = husk_strdup_printf ("%s/%s", husk_store_root (b->s), work);
-    cleanup_free char *a_mnt = husk_strdup_printf ("%s/%s", husk_store_root (b->s), mnt);
-    struct write_job job = {
-      .b = b,
-      .dir = upper,
-      .parent_chain = x->r->n_layers ? x->r->layers[x->r->n_layers - 1].chain_id : NULL,
-      .out = ws,
-    };
-    struct husk_build_copy req = {
-      .ctx = b->ctx,
-      .sel = &sel,
-      .extract = extract,
-      .from_lowerdirs = from_lowers,
-      .from_sources = srcs,
-      .from_upper = from_upper,
-      .from_work = from_work,
-      .from_mountpoint = from_mnt,
-      .n_written = n - 1,
-      .lowerdirs = lowers,
-      .upper = a_upper,
-      .work = a_work,
-      .mountpoint = a_mnt,
-      .map = b->o->map,
-      .dest = dest,
-      .workdir = x->r->cfg.config.working_dir,
-      .chown = chown,
-      .chmod = chmod_v,
-      .after = write_layer,
-      .after_arg = &job,
-    };
-    if (husk_build_copy_run (&req, err) < 0)
-      goto out;
-  }
-  if (step_done (x, key, ws, created_by, err) < 0)
-    goto out;
-  rc = 0;
-out:
-  if (tmp)
-    husk_layer_discard (b->s, tmp);
-  if (locked)
-    husk_store_unlock (b->s);
-  if (ws)
-    munmap (ws, sizeof *ws);
-  husk_ctx_selection_clear (&sel);
-  return rc;
-}
-
-/* ---------------------------------------------------------------- RUN  */
-
 /* JSON array text of V: what a key and a history entry say of an exec form.  */
-static char *
-json_strv (char *const *v)
+char *
+bld_json_strv (char *const *v)
 {
   husk_jgen *g = husk_jgen_new (false);
   const char *buf;
@@ -972,12 +566,12 @@ json_strv (char *const *v)
 }
 
 /* The command of a RUN, CMD or ENTRYPOINT: the exec form's words, or SHELL + the line.  */
-static char **
-command_of (struct stage_exec *x, const struct husk_df_instr *in)
+char **
+bld_command_of (struct stage_exec *x, const struct husk_df_instr *in)
 {
   char **v = husk_xcalloc (1, sizeof (char *));
   char *const *shell = x->r->cfg.config.shell && x->r->cfg.config.shell[0] ? x->r->cfg.config.shell
-                                                                           : default_shell;
+                                                                           : bld_default_shell;
 
   if (in->exec_form)
     {
@@ -991,634 +585,38 @@ command_of (struct stage_exec *x, const struct husk_df_instr *in)
   return v;
 }
 
-/* ---------------------------------------------------------------- RUN --mount  */
-
-/* One RUN --mount, as BuildKit's Dockerfile frontend reads it: comma-separated KEY=VALUE
-   (a bare boolean key is true).  */
-struct run_mount
+int
+bld_parse_chmod (const char *s, int *ret)
 {
-  char *type, *target, *id, *source, *from, *size;
-  bool readonly, required;
-  int mode; /* -1: the type's default.  */
-  long uid, gid;
-};
+  char *end;
+  long v;
 
-static void
-run_mount_clear (struct run_mount *m)
-{
-  free (m->type);
-  free (m->target);
-  free (m->id);
-  free (m->source);
-  free (m->from);
-  free (m->size);
-}
-
-static bool
-parse_bool (const char *v, bool *ret)
-{
-  if (v == NULL || strcmp (v, "true") == 0 || strcmp (v, "1") == 0)
-    *ret = true;
-  else if (strcmp (v, "false") == 0 || strcmp (v, "0") == 0)
-    *ret = false;
-  else
-    return false;
-  return true;
-}
-
-static int
-parse_mount (const char *spec, struct run_mount *m, struct husk_error **err)
-{
-  cleanup_free char *copy = husk_xstrdup (spec);
-  char *save = NULL;
-
-  memset (m, 0, sizeof *m);
-  m->mode = -1;
-  m->uid = m->gid = -1;
-  for (char *kv = strtok_r (copy, ",", &save); kv; kv = strtok_r (NULL, ",", &save))
-    {
-      char *v = strchr (kv, '=');
-      char **slot = NULL;
-      bool flag;
-      if (v)
-        *v++ = '\0';
-      if (strcmp (kv, "type") == 0)
-        slot = &m->type;
-      else if (strcmp (kv, "target") == 0 || strcmp (kv, "dst") == 0
-               || strcmp (kv, "destination") == 0)
-        slot = &m->target;
-      else if (strcmp (kv, "id") == 0)
-        slot = &m->id;
-      else if (strcmp (kv, "source") == 0 || strcmp (kv, "src") == 0)
-        slot = &m->source;
-      else if (strcmp (kv, "from") == 0)
-        slot = &m->from;
-      else if (strcmp (kv, "size") == 0)
-        slot = &m->size;
-      else if (strcmp (kv, "ro") == 0 || strcmp (kv, "readonly") == 0)
-        {
-          if (!parse_bool (v, &m->readonly))
-            return husk_error_set (err, 0, "--mount \"%s\": %s: not a boolean", spec, kv);
-        }
-      else if (strcmp (kv, "rw") == 0 || strcmp (kv, "readwrite") == 0)
-        {
-          if (!parse_bool (v, &flag))
-            return husk_error_set (err, 0, "--mount \"%s\": %s: not a boolean", spec, kv);
-          m->readonly = !flag;
-        }
-      else if (strcmp (kv, "required") == 0)
-        {
-          if (!parse_bool (v, &m->required))
-            return husk_error_set (err, 0, "--mount \"%s\": required: not a boolean", spec);
-        }
-      else if (strcmp (kv, "mode") == 0)
-        {
-          if (v == NULL || parse_chmod (v, &m->mode) < 0)
-            return husk_error_set (err, 0, "--mount \"%s\": mode: not an octal mode", spec);
-        }
-      else if (strcmp (kv, "uid") == 0 || strcmp (kv, "gid") == 0)
-        {
-          uint64_t n;
-          if (v == NULL || husk_parse_u64 (v, UINT32_MAX - 1, &n) < 0)
-            return husk_error_set (err, 0, "--mount \"%s\": %s: not an id", spec, kv);
-          *(kv[0] == 'u' ? &m->uid : &m->gid) = (long) n;
-        }
-      else if (strcmp (kv, "sharing") == 0)
-        {
-          if (v == NULL
-              || (strcmp (v, "shared") != 0 && strcmp (v, "private") != 0
-                  && strcmp (v, "locked") != 0))
-            return husk_error_set (
-                err, 0, "--mount \"%s\": sharing: expected shared, private or locked", spec);
-        }
-      else
-        return husk_error_set (err, 0, "--mount \"%s\": unknown key \"%s\"", spec, kv);
-      if (slot)
-        {
-          if (v == NULL)
-            return husk_error_set (err, 0, "--mount \"%s\": %s needs a value", spec, kv);
-          free (*slot);
-          *slot = husk_xstrdup (v);
-        }
-    }
-  if (m->type == NULL)
-    m->type = husk_xstrdup ("bind");
+  errno = 0;
+  v = strtol (s, &end, 8);
+  if (errno || *s == '\0' || *end != '\0' || v < 0 || v > 07777)
+    return -1;
+  *ret = (int) v;
   return 0;
 }
 
-/* The value of secret ID from --secret: allocated, or NULL when it was not given.  */
-static int
-secret_value (struct build *b, const char *id, char **ret, size_t *ret_len, struct husk_error **err)
+/* Before a container runs: husk from its sealed copy (before_run), re-executing the whole
+   build if it is not yet; the new one is told how far this one printed.  */
+int
+bld_before_run (struct build *b, struct husk_error **err)
 {
-  for (size_t i = 0; b->o->secrets && b->o->secrets[i]; i++)
-    {
-      cleanup_free char *copy = husk_xstrdup (b->o->secrets[i]);
-      const char *sid = NULL, *src = NULL, *env = NULL;
-      char *save = NULL;
-      for (char *kv = strtok_r (copy, ",", &save); kv; kv = strtok_r (NULL, ",", &save))
-        {
-          char *v = strchr (kv, '=');
-          if (v == NULL)
-            return husk_error_set (err, 0, "--secret \"%s\": expected KEY=VALUE pairs",
-                                   b->o->secrets[i]);
-          *v++ = '\0';
-          if (strcmp (kv, "id") == 0)
-            sid = v;
-          else if (strcmp (kv, "src") == 0 || strcmp (kv, "source") == 0)
-            src = v;
-          else if (strcmp (kv, "env") == 0)
-            env = v;
-          else if (strcmp (kv, "type") != 0)
-            return husk_error_set (err, 0, "--secret \"%s\": unknown key \"%s\"", b->o->secrets[i],
-                                   kv);
-        }
-      if (sid == NULL || strcmp (sid, id) != 0)
-        continue;
-      if (src)
-        {
-          if (husk_read_file_at (AT_FDCWD, src, 500 * 1024, ret, ret_len, err) < 0)
-            return husk_error_wrap (err, "--secret id=%s", id);
-          return 0;
-        }
-      env = env ? env : sid;
-      if (getenv (env) == NULL)
-        return husk_error_set (err, 0, "--secret id=%s: the environment has no %s", id, env);
-      *ret = husk_xstrdup (getenv (env));
-      *ret_len = strlen (*ret);
-      return 0;
-    }
-  *ret = NULL;
-  return 0;
-}
+  char n[32];
 
-/* Whether PATH (absolute) is in the image LOWERS (base first) makes: the topmost layer that
-   has an entry for it decides, and a whiteout there means no.  (Opaque directories above it
-   are not looked at: a mount stub kept by mistake is an empty file or directory.)  */
-static bool
-in_layers (char *const *lowers, const char *path)
-{
-  for (size_t i = husk_strv_len (lowers); i-- > 0;)
-    {
-      cleanup_free char *p = husk_strdup_printf ("%s%s", lowers[i], path);
-      struct stat st;
-      if (lstat (p, &st) == 0)
-        return !(S_ISCHR (st.st_mode) && st.st_rdev == 0);
-    }
-  return false;
-}
-
-/* The files of the secrets SPECS mount, into SECRETDIR (named by the mount's index, as
-   prepare_mounts gave them to the container).  */
-static int
-write_secrets (struct stage_exec *x, char **specs, const char *secretdir, struct husk_error **err)
-{
-  for (size_t i = 0; specs[i]; i++)
-    {
-      struct run_mount m;
-      cleanup_free char *value = NULL, *file = NULL;
-      size_t len = 0;
-      int r = 0;
-
-      if (parse_mount (specs[i], &m, err) < 0)
-        return -1;
-      if (strcmp (m.type, "secret") == 0)
-        {
-          if (m.id == NULL)
-            m.id = husk_xstrdup (strrchr (m.target, '/') ? strrchr (m.target, '/') + 1 : m.target);
-          r = secret_value (x->b, m.id, &value, &len, err);
-          if (r == 0 && value)
-            {
-              file = husk_strdup_printf ("%s/%zu", secretdir, i);
-              r = husk_write_file_replace_at (AT_FDCWD, file, value, len,
-                                              m.mode >= 0 ? (mode_t) m.mode : 0400, err);
-              explicit_bzero (value, len);
-            }
-        }
-      run_mount_clear (&m);
-      if (r < 0)
-        return -1;
-    }
-  return 0;
-}
-
-/* The RUN's mounts: SPECS (--mount values, expanded) into MOUNTS for the container, STUBS for
-   the layer write, and TEXT for the key.  A secret's file is written into SECRETDIR.  */
-static int
-prepare_mounts (struct stage_exec *x, char **specs, char *const *lowers, const char *secretdir,
-                struct husk_mount **ret_mounts, size_t *ret_n, char ***stubs, char ***copied_up,
-                char **text, struct husk_error **err)
-{
-  struct build *b = x->b;
-  struct husk_mount *mounts = husk_xcalloc (husk_strv_len (specs) + 1, sizeof *mounts);
-  size_t n = 0;
-
-  for (size_t i = 0; specs[i]; i++)
-    {
-      struct run_mount m;
-      cleanup_free char *target = NULL;
-      struct husk_mount *hm = &mounts[n];
-
-      if (parse_mount (specs[i], &m, err) < 0)
-        goto fail;
-      if (strcmp (m.type, "secret") == 0)
-        {
-          cleanup_free char *value = NULL, *file = NULL;
-          size_t len = 0;
-          if (m.id == NULL && m.target == NULL)
-            {
-              husk_error_set (err, 0, "--mount \"%s\": a secret needs id= or target=", specs[i]);
-              goto fail_m;
-            }
-          if (m.id == NULL)
-            m.id = husk_xstrdup (strrchr (m.target, '/') ? strrchr (m.target, '/') + 1 : m.target);
-          target = m.target ? abs_path (x->r->cfg.config.working_dir, m.target)
-                            : husk_strdup_printf ("/run/secrets/%s", m.id);
-          if (m.uid > 0 || m.gid > 0)
-            {
-              husk_error_set (err, 0, "--mount \"%s\": a secret's uid and gid: not supported yet",
-                              specs[i]);
-              goto fail_m;
-            }
-          if (secret_value (b, m.id, &value, &len, err) < 0)
-            goto fail_m;
-          if (value == NULL)
-            {
-              if (m.required)
-                {
-                  husk_error_set (err, 0, "secret \"%s\": required, and no --secret gives it",
-                                  m.id);
-                  goto fail_m;
-                }
-              run_mount_clear (&m);
-              continue; /* BuildKit's rule: an optional secret not given is not mounted.  */
-            }
-          file = husk_strdup_printf ("%s/%zu", secretdir, i); /* write_secrets writes it.  */
-          explicit_bzero (value, len);
-          hm->kind = HUSK_MOUNT_BIND;
-          hm->source = TAKE_PTR (file);
-          hm->readonly = true;
-          append (text, " secret:id=%s,target=%s", m.id, target);
-        }
-      else if (strcmp (m.type, "cache") == 0)
-        {
-          char d[HUSK_DIGEST_LEN + 1];
-          cleanup_free char *dir = NULL;
-          if (m.target == NULL)
-            {
-              husk_error_set (err, 0, "--mount \"%s\": a cache needs target=", specs[i]);
-              goto fail_m;
-            }
-          if (m.from || m.source)
-            {
-              husk_error_set (err, 0, "--mount \"%s\": a cache from=: not supported yet", specs[i]);
-              goto fail_m;
-            }
-          target = abs_path (x->r->cfg.config.working_dir, m.target);
-          if (m.id == NULL)
-            m.id = husk_xstrdup (target);
-          if ((m.uid > 0 || m.gid > 0) && b->o->map)
-            {
-              husk_error_set (err, 0,
-                              "--mount \"%s\": a rootless cache's uid and gid: not "
-                              "supported yet",
-                              specs[i]);
-              goto fail_m;
-            }
-          /* The cache's directory is the store's, named by a hash of its id: no path from the
-             Dockerfile reaches the host (BuildKit's CVE-2024-23651 was a race on such a
-             path).  */
-          husk_sha256_buf (m.id, strlen (m.id), d);
-          dir = husk_strdup_printf ("%s/build-cache/mounts/%s", husk_store_root (b->s),
-                                    husk_digest_hex (d));
-          {
-            cleanup_free char *parent
-                = husk_strdup_printf ("%s/build-cache/mounts", husk_store_root (b->s));
-            cleanup_free char *top = husk_strdup_printf ("%s/build-cache", husk_store_root (b->s));
-            mkdir (top, 0700);
-            mkdir (parent, 0700);
-          }
-          if (mkdir (dir, m.mode >= 0 ? (mode_t) m.mode : 0755) == 0)
-            {
-              if (m.mode >= 0)
-                chmod (dir, (mode_t) m.mode);
-              if ((m.uid > 0 || m.gid > 0)
-                  && chown (dir, m.uid > 0 ? (uid_t) m.uid : 0, m.gid > 0 ? (gid_t) m.gid : 0) < 0)
-                {
-                  husk_error_set (err, errno, "cache mount \"%s\"", target);
-                  goto fail_m;
-                }
-            }
-          else if (errno != EEXIST)
-            {
-              husk_error_set (err, errno, "cache mount \"%s\"", target);
-              goto fail_m;
-            }
-          hm->kind = HUSK_MOUNT_BIND;
-          hm->source = TAKE_PTR (dir);
-          hm->readonly = m.readonly;
-          append (text, " cache:id=%s,target=%s,ro=%d", m.id, target, m.readonly);
-        }
-      else if (strcmp (m.type, "tmpfs") == 0)
-        {
-          if (m.target == NULL)
-            {
-              husk_error_set (err, 0, "--mount \"%s\": a tmpfs needs target=", specs[i]);
-              goto fail_m;
-            }
-          target = abs_path (x->r->cfg.config.working_dir, m.target);
-          hm->kind = HUSK_MOUNT_TMPFS;
-          hm->options = m.size ? husk_strdup_printf ("size=%s", m.size) : NULL;
-          append (text, " tmpfs:target=%s,size=%s", target, m.size ? m.size : "");
-        }
-      else
-        {
-          husk_error_set (
-              err, 0, "--mount=type=%s: not supported yet (secret, cache and tmpfs are)", m.type);
-          goto fail_m;
-        }
-      hm->dest = husk_xstrdup (target);
-      n++;
-      /* The mount point and the directories above it that the image does not have are made
-         for the run only.  */
-      {
-        cleanup_free char *p = husk_xstrdup (target);
-        char *slash;
-        bool made = true;
-        while (strcmp (p, "/") != 0)
-          {
-            made = made && !in_layers (lowers, p);
-            husk_strv_append (made ? stubs : copied_up, p + 1);
-            slash = strrchr (p, '/');
-            if (slash == p)
-              break;
-            *slash = '\0';
-          }
-      }
-      run_mount_clear (&m);
-      continue;
-    fail_m:
-      run_mount_clear (&m);
-      goto fail;
-    }
-  *ret_mounts = mounts;
-  *ret_n = n;
-  return 0;
-fail:
-  for (size_t k = 0; k < n; k++)
-    {
-      free ((char *) mounts[k].source);
-      free ((char *) mounts[k].dest);
-      free ((char *) mounts[k].options);
-    }
-  free (mounts);
-  return -1;
-}
-
-static int
-do_run (struct stage_exec *x, const struct husk_df_instr *in, struct husk_error **err)
-{
-  struct build *b = x->b;
-  const char *net = husk_df_flag (in, "network");
-  enum husk_network network = b->o->network;
-  cleanup_strv char **argv = NULL, **env = husk_xcalloc (1, sizeof (char *));
-  cleanup_free char *text = NULL, *created_by = NULL, *argv_json = NULL, *upper = NULL;
-  cleanup_ctr struct husk_ctr *ctr = NULL;
-  struct husk_image_config icfg = { 0 };
-  struct written_shared *ws = NULL;
-  cleanup_error struct husk_error *after_err = NULL;
-  char key[HUSK_DIGEST_LEN + 1];
-  int status = 0, rc = -1;
-  int saved_out = -1, saved_err = -1;
-
-  cleanup_strv char **mount_specs = husk_xcalloc (1, sizeof (char *));
-  cleanup_strv char **lowers = NULL, **stubs = husk_xcalloc (1, sizeof (char *));
-  cleanup_strv char **copied_up = husk_xcalloc (1, sizeof (char *));
-  cleanup_free char *secretdir = NULL, *mount_text = husk_xstrdup ("");
-  struct husk_mount *mounts = NULL;
-  size_t n_mounts = 0;
-
-  for (size_t i = 0; i < in->n_flags; i++)
-    if (strcmp (in->flags[i].name, "mount") == 0)
-      {
-        cleanup_free char *v = NULL;
-        if (in->flags[i].value == NULL || expand_word (x, in->flags[i].value, &v, err) < 0)
-          return in->flags[i].value ? -1 : husk_error_set (err, 0, "--mount needs a value");
-        husk_strv_append (&mount_specs, v);
-      }
-  if (in->n_heredocs > 0)
-    {
-      /* RUN <<EOF ... EOF: the heredoc is the script SHELL runs.  */
-      if (in->exec_form || in->n_args != 1 || husk_df_source_heredoc (in, in->args[0]) == NULL)
-        return husk_error_set (err, 0, "this heredoc form: not supported yet");
-    }
-  if (net)
-    {
-      if (strcmp (net, "none") == 0 || strcmp (net, "default") == 0)
-        network = HUSK_NETWORK_NONE;
-      else if (strcmp (net, "host") == 0)
-        network = HUSK_NETWORK_HOST;
-      else
-        return husk_error_set (err, 0, "--network \"%s\": expected none, host or default", net);
-    }
-  if (in->n_heredocs > 0)
-    {
-      char *const *shell = x->r->cfg.config.shell && x->r->cfg.config.shell[0]
-                               ? x->r->cfg.config.shell
-                               : default_shell;
-      argv = husk_xcalloc (1, sizeof (char *));
-      for (size_t i = 0; shell[i]; i++)
-        husk_strv_append (&argv, shell[i]);
-      husk_strv_append (&argv, in->heredocs[0].content);
-    }
-  else
-    argv = command_of (x, in);
-  /* The build arguments in scope with a value are the command's environment, unless ENV
-     set the same name; they are part of the key, never of the history.  */
-  for (size_t i = 0; x->args && x->args[i]; i++)
-    if (strchr (x->args[i], '=') != NULL)
-      {
-        size_t k = strcspn (x->args[i], "=");
-        cleanup_free char *name = husk_xmalloc (k + 1);
-        memcpy (name, x->args[i], k);
-        name[k] = '\0';
-        if (!husk_env_has (x->r->cfg.config.env, name))
-          husk_strv_append (&env, x->args[i]);
-      }
-  argv_json = json_strv (argv);
-  if (mount_specs[0])
-    {
-      /* The secrets' files live in the run directory (a tmpfs where systemd makes
-         XDG_RUNTIME_DIR, /run for root) for this step only.  */
-      cleanup_free char *rundir = NULL;
-      if (x->r->n_layers == 0)
-        return husk_error_set (err, 0, "a stage FROM scratch has nothing to run yet");
-      if (husk_rundir (&rundir, err) < 0)
-        return -1;
-      secretdir = husk_strdup_printf ("%s/build-secrets-XXXXXX", rundir);
-      if (mkdtemp (secretdir) == NULL)
-        {
-          husk_error_set (err, errno, "build: a directory for the secrets");
-          free (TAKE_PTR (secretdir));
-          return -1;
-        }
-      lowers = lowerdirs (b, x->r, err);
-      if (lowers == NULL
-          || prepare_mounts (x, mount_specs, lowers, secretdir, &mounts, &n_mounts, &stubs,
-                             &copied_up, &mount_text, err)
-                 < 0)
-        {
-          husk_rm_rf_at (AT_FDCWD, secretdir, NULL);
-          return -1;
-        }
-    }
-  {
-    cleanup_free char *env_json = json_strv (env);
-    text = husk_strdup_printf ("RUN %s env=%s network=%d mounts=%s", argv_json, env_json,
-                               (int) network, mount_text);
-  }
-  /* The history shows the command as it runs, shell and all (as docker's does), never the
-     build arguments' values.  */
-  if (in->exec_form)
-    created_by = husk_strdup_printf ("RUN %s", argv_json);
-  else
-    {
-      created_by = husk_xstrdup ("RUN");
-      for (size_t i = 0; argv[i]; i++)
-        append (&created_by, " %s", argv[i]);
-    }
-  build_key (x->r->key, text, key);
-  if (step_cached (x, key, created_by))
-    {
-      rc = 0;
-      goto out;
-    }
-  if (x->r->n_layers == 0)
-    {
-      husk_error_set (err, 0, "a stage FROM scratch has nothing to run yet");
-      goto out;
-    }
-
-  {
-    cleanup_strv char **layers = husk_xcalloc (1, sizeof (char *));
-    struct husk_create_opts co = {
-      .image = "husk-build",
-      .args = argv,
-      .entrypoint = "",
-      .env = env,
-      .network = network,
-      .mounts = mounts,
-      .n_mounts = n_mounts,
-      .durable = false,
-    };
-    for (size_t i = 0; i < x->r->n_layers; i++)
-      husk_strv_append (&layers, x->r->layers[i].chain_id);
-    icfg.env = x->r->cfg.config.env;
-    icfg.workdir = x->r->cfg.config.working_dir;
-    icfg.user = x->r->cfg.config.user;
-    /* The secrets' files are written only now, after a re-execution could have happened
-       (that would have left them behind).  */
-    if (secretdir)
-      rmdir (secretdir); /* Empty yet: nothing is left behind by a re-execution.  */
-    if (before_run (b, err) < 0)
-      goto out;
-    if (secretdir && (mkdir (secretdir, 0700) < 0 && errno != EEXIST))
-      {
-        husk_error_set (err, errno, "build: a directory for the secrets");
-        goto out;
-      }
-    if (secretdir && write_secrets (x, mount_specs, secretdir, err) < 0)
-      goto out;
-    if (husk_create_from_layers (b->s, &co, x->r->image_id ? x->r->image_id : "", layers, &icfg,
-                                 &ctr, err)
-        < 0)
-      goto out;
-  }
-  ws = shared_new ();
-  if (ws == NULL)
-    {
-      husk_error_set (err, errno, "build: mmap");
-      husk_ctr_remove (b->s, ctr, NULL);
-      goto out;
-    }
-  upper = husk_strdup_printf ("containers/%s/upper", ctr->id);
-  struct husk_ctr_rm rm = { .store = b->s, .id = ctr->id, .name = ctr->name };
-  struct write_job job = {
-    .b = b,
-    .dir = upper,
-    .parent_chain = x->r->layers[x->r->n_layers - 1].chain_id,
-    .out = ws,
-    .rm = &rm,
-    .stubs = stubs,
-    .copied_up = copied_up,
-    .lowers = lowers,
-  };
-  ctr->spec.after_fn = write_layer;
-  ctr->spec.after_arg = &job;
-  ctr->spec.after_err = &after_err;
-  if (b->o->progress == NULL)
-    {
-      /* -q: the steps' output goes nowhere.  */
-      int null = open ("/dev/null", O_WRONLY | O_CLOEXEC);
-      saved_out = dup (STDOUT_FILENO);
-      saved_err = dup (STDERR_FILENO);
-      if (null >= 0)
-        {
-          dup2 (null, STDOUT_FILENO);
-          dup2 (null, STDERR_FILENO);
-          close (null);
-        }
-    }
-  else
+  if (b->o->before_run == NULL)
+    return 0;
+  snprintf (n, sizeof n, "%u", b->step);
+  setenv (SHOWN_ENV, n, 1);
+  if (b->o->progress)
     fflush (b->o->progress);
-  rc = husk_container_run (&ctr->spec, NULL, NULL, &status, err);
-  if (saved_out >= 0)
-    {
-      dup2 (saved_out, STDOUT_FILENO);
-      close (saved_out);
-    }
-  if (saved_err >= 0)
-    {
-      dup2 (saved_err, STDERR_FILENO);
-      close (saved_err);
-    }
-  husk_ctr_remove_rundir (ctr);
-  if (rc < 0)
-    {
-      husk_ctr_remove (b->s, ctr, NULL);
-      goto out;
-    }
-  rc = -1;
-  if (status != 0)
-    {
-      /* Its layer was published by then: it stays, unused, for image prune to take.  */
-      husk_error_set (err, 0, "%s: exited with status %d%s", argv_json, status,
-                      b->o->map && !husk_idmap_has_range (b->o->map)
-                          ? " (without a subordinate id range in /etc/subuid and /etc/subgid, "
-                            "uid and gid 0 are the only ids in the build's containers)"
-                          : "");
-      goto out;
-    }
-  if (after_err)
-    {
-      husk_error_set (err, 0, "the step's layer: %s", after_err->msg);
-      goto out;
-    }
-  if (step_done (x, key, ws, created_by, err) < 0)
-    goto out;
-  rc = 0;
-out:
-  if (ws)
-    munmap (ws, sizeof *ws);
-  if (secretdir)
-    husk_rm_rf_at (AT_FDCWD, secretdir, NULL);
-  for (size_t i = 0; i < n_mounts; i++)
-    {
-      free ((char *) mounts[i].source);
-      free ((char *) mounts[i].dest);
-      free ((char *) mounts[i].options);
-    }
-  free (mounts);
-  return rc;
+  fflush (stdout);
+  if (b->o->before_run (b->o->before_run_arg, err) < 0)
+    return -1;
+  unsetenv (SHOWN_ENV);
+  return 0;
 }
 
 /* ---------------------------------------------------------------- the other instructions  */
@@ -1629,7 +627,7 @@ meta_done (struct stage_exec *x, const char *text, bool history)
 {
   char key[HUSK_DIGEST_LEN + 1];
 
-  build_key (x->r->key, text, key);
+  bld_build_key (x->r->key, text, key);
   memcpy (x->r->key, key, sizeof key);
   if (history)
     husk_oci_config_add_history (&x->r->cfg, x->b->created, text, NULL, NULL, true);
@@ -1657,8 +655,8 @@ set_add (char ***v, const char *s)
 }
 
 /* P cleaned, relative to BASE (absolute, or NULL for "/") when it is not absolute.  */
-static char *
-abs_path (const char *base, const char *p)
+char *
+bld_abs_path (const char *base, const char *p)
 {
   cleanup_free char *joined
       = p[0] == '/' ? husk_xstrdup (p) : husk_strdup_printf ("%s/%s", base ? base : "/", p);
@@ -1674,14 +672,14 @@ do_kvs (struct stage_exec *x, const struct husk_df_instr *in, struct husk_error 
   for (size_t i = 0; i < in->n_kvs; i++)
     {
       cleanup_free char *k = NULL, *v = NULL;
-      if (expand_word (x, in->kvs[i].key, &k, err) < 0
-          || (in->kvs[i].value && expand_word (x, in->kvs[i].value, &v, err) < 0))
+      if (bld_expand_word (x, in->kvs[i].key, &k, err) < 0
+          || (in->kvs[i].value && bld_expand_word (x, in->kvs[i].value, &v, err) < 0))
         return -1;
       if (in->kind == HUSK_DF_ENV)
         kv_set (&x->r->cfg.config.env, k, v ? v : "");
       else
         strmap_set (&x->r->cfg.config.labels, k, v ? v : "");
-      append (&text, " %s=%s", k, v ? v : "");
+      bld_append (&text, " %s=%s", k, v ? v : "");
     }
   meta_done (x, text, true);
   return 0;
@@ -1701,14 +699,14 @@ do_arg (struct stage_exec *x, const struct husk_df_instr *in, struct husk_error 
 
       if (value == NULL && in->kvs[i].value)
         {
-          if (expand_word (x, in->kvs[i].value, &def, err) < 0)
+          if (bld_expand_word (x, in->kvs[i].value, &def, err) < 0)
             return -1;
           value = def;
         }
       if (value == NULL)
         value = kv_get (x->b->global_args, name, NULL); /* ARG NAME: the global default.  */
       kv_set (&x->args, name, value);
-      append (&text, " %s%s%s", name, value ? "=" : "", value ? value : "");
+      bld_append (&text, " %s%s%s", name, value ? "=" : "", value ? value : "");
     }
   /* ARG leaves no history entry (BuildKit's images have none for it).  */
   meta_done (x, text, false);
@@ -1724,34 +722,34 @@ do_instr (struct stage_exec *x, const struct husk_df_instr *in, struct husk_erro
   switch (in->kind)
     {
     case HUSK_DF_RUN:
-      return do_run (x, in, err);
+      return bld_do_run (x, in, err);
     case HUSK_DF_COPY:
     case HUSK_DF_ADD:
-      return do_copy (x, in, err);
+      return bld_do_copy (x, in, err);
     case HUSK_DF_ENV:
     case HUSK_DF_LABEL:
       return do_kvs (x, in, err);
     case HUSK_DF_ARG:
       return do_arg (x, in, err);
     case HUSK_DF_WORKDIR:
-      if (expand_word (x, in->args[0], &w, err) < 0)
+      if (bld_expand_word (x, in->args[0], &w, err) < 0)
         return -1;
       {
-        char *wd = abs_path (rc->working_dir, w); /* Relative to the WORKDIR before.  */
+        char *wd = bld_abs_path (rc->working_dir, w); /* Relative to the WORKDIR before.  */
         free (rc->working_dir);
         rc->working_dir = wd;
       }
       text = husk_strdup_printf ("WORKDIR %s", rc->working_dir);
       break;
     case HUSK_DF_USER:
-      if (expand_word (x, in->args[0], &w, err) < 0)
+      if (bld_expand_word (x, in->args[0], &w, err) < 0)
         return -1;
       free (rc->user);
       rc->user = husk_xstrdup (w);
       text = husk_strdup_printf ("USER %s", w);
       break;
     case HUSK_DF_STOPSIGNAL:
-      if (expand_word (x, in->args[0], &w, err) < 0)
+      if (bld_expand_word (x, in->args[0], &w, err) < 0)
         return -1;
       free (rc->stop_signal);
       rc->stop_signal = husk_xstrdup (w);
@@ -1771,7 +769,7 @@ do_instr (struct stage_exec *x, const struct husk_df_instr *in, struct husk_erro
                                             ? husk_xstrdup (words[k])
                                             : husk_strdup_printf ("%s/tcp", words[k]);
               set_add (&rc->exposed_ports, port);
-              append (&text, " %s", port);
+              bld_append (&text, " %s", port);
             }
         }
       break;
@@ -1780,17 +778,17 @@ do_instr (struct stage_exec *x, const struct husk_df_instr *in, struct husk_erro
       for (size_t i = 0; i < in->n_args; i++)
         {
           cleanup_free char *v = NULL;
-          if (expand_word (x, in->args[i], &v, err) < 0)
+          if (bld_expand_word (x, in->args[i], &v, err) < 0)
             return -1;
           set_add (&rc->volumes, v);
-          append (&text, " %s", v);
+          bld_append (&text, " %s", v);
         }
       break;
     case HUSK_DF_CMD:
     case HUSK_DF_ENTRYPOINT:
       {
-        char **cmd = command_of (x, in);
-        cleanup_free char *j = json_strv (cmd);
+        char **cmd = bld_command_of (x, in);
+        cleanup_free char *j = bld_json_strv (cmd);
         if (in->kind == HUSK_DF_CMD)
           {
             husk_strv_free (rc->cmd);
@@ -1817,7 +815,7 @@ do_instr (struct stage_exec *x, const struct husk_df_instr *in, struct husk_erro
       for (size_t i = 0; i < in->n_args; i++)
         husk_strv_append (&rc->shell, in->args[i]);
       {
-        cleanup_free char *j = json_strv (rc->shell);
+        cleanup_free char *j = bld_json_strv (rc->shell);
         text = husk_strdup_printf ("SHELL %s", j);
       }
       break;
@@ -1839,7 +837,7 @@ do_instr (struct stage_exec *x, const struct husk_df_instr *in, struct husk_erro
           rc->healthcheck.retries = in->health.retries;
         }
       {
-        cleanup_free char *j = json_strv (rc->healthcheck.test);
+        cleanup_free char *j = bld_json_strv (rc->healthcheck.test);
         text = husk_strdup_printf ("HEALTHCHECK %s", j);
       }
       break;
@@ -1873,14 +871,14 @@ stage_base (struct build *b, size_t i, struct stage_result *r, struct husk_error
   if (strcmp (base, "scratch") == 0)
     {
       scratch_config (&r->cfg);
-      build_key ("", "FROM scratch", r->key);
+      bld_build_key ("", "FROM scratch", r->key);
       return 0;
     }
   ref = husk_df_stage_find (b->df, base);
   if (ref && ref->index < i && ref->name != NULL)
     {
       struct stage_result *from = &b->stages[ref->index];
-      if (!from->built && build_stage (b, ref->index, err) < 0)
+      if (!from->built && bld_build_stage (b, ref->index, err) < 0)
         return -1;
       if (config_copy (&from->cfg, &r->cfg, err) < 0)
         return -1;
@@ -1912,14 +910,14 @@ run_triggers (struct stage_exec *x, struct husk_error **err)
   if (triggers == NULL || triggers[0] == NULL)
     return 0;
   for (size_t i = 0; triggers[i]; i++)
-    append (&text, "%s\n", triggers[i]);
+    bld_append (&text, "%s\n", triggers[i]);
   if (husk_dockerfile_parse (text, strlen (text), "ONBUILD", &df, err) < 0)
     return husk_error_wrap (err, "%s:%u: FROM: the base image's trigger", b->df_name,
                             x->st->from.line);
   for (size_t i = 0; i < df->stages[0].n_instrs; i++)
     {
       const struct husk_df_instr *in = &df->stages[0].instrs[i];
-      say (b, "ONBUILD %s", in->original);
+      bld_say (b, "ONBUILD %s", in->original);
       if (do_instr (x, in, err) < 0)
         return husk_error_wrap (err, "%s:%u: FROM: ONBUILD %s", b->df_name, x->st->from.line,
                                 in->original);
@@ -1927,8 +925,8 @@ run_triggers (struct stage_exec *x, struct husk_error **err)
   return 0;
 }
 
-static int
-build_stage (struct build *b, size_t i, struct husk_error **err)
+int
+bld_build_stage (struct build *b, size_t i, struct husk_error **err)
 {
   const struct husk_df_stage *st = &b->df->stages[i];
   struct stage_result *r = &b->stages[i];
@@ -1936,7 +934,7 @@ build_stage (struct build *b, size_t i, struct husk_error **err)
   int rc = -1;
 
   b->step++;
-  say (b, "STEP %u/%u: %s", b->step, b->n_steps, st->from.original);
+  bld_say (b, "STEP %u/%u: %s", b->step, b->n_steps, st->from.original);
   if (stage_base (b, i, r, err) < 0)
     goto out;
   if (b->o->timestamp >= 0)
@@ -1944,7 +942,7 @@ build_stage (struct build *b, size_t i, struct husk_error **err)
       /* A reproducible build's layers have clamped times: not those of an unclamped one.  */
       cleanup_free char *t = husk_strdup_printf ("timestamp %lld", (long long) b->o->timestamp);
       char key[HUSK_DIGEST_LEN + 1];
-      build_key (r->key, t, key);
+      bld_build_key (r->key, t, key);
       memcpy (r->key, key, sizeof key);
     }
   if (run_triggers (&x, err) < 0)
@@ -1953,7 +951,7 @@ build_stage (struct build *b, size_t i, struct husk_error **err)
     {
       const struct husk_df_instr *in = &st->instrs[k];
       b->step++;
-      say (b, "STEP %u/%u: %s", b->step, b->n_steps, in->original);
+      bld_say (b, "STEP %u/%u: %s", b->step, b->n_steps, in->original);
       if (do_instr (&x, in, err) < 0)
         {
           step_error (b, in, err);
@@ -2031,7 +1029,7 @@ prebuild_parallel (struct build *b, size_t target_i)
   /* The children run containers: husk must run sealed before they fork.  */
   {
     cleanup_error struct husk_error *e = NULL;
-    if (before_run (b, &e) < 0)
+    if (bld_before_run (b, &e) < 0)
       return; /* The builds in order will report it.  */
   }
   if (cpus < 1)
@@ -2051,7 +1049,7 @@ prebuild_parallel (struct build *b, size_t target_i)
               if (husk_store_open (husk_store_root (b->s), &own, &e) < 0)
                 _exit (1);
               b->s = own;
-              _exit (build_stage (b, idx[next], &e) < 0 ? 1 : 0);
+              _exit (bld_build_stage (b, idx[next], &e) < 0 ? 1 : 0);
             }
           pids[next++] = pid;
           if (pid > 0)
@@ -2273,14 +1271,14 @@ husk_build (struct husk_store *s, const struct husk_build_opts *o, char ret_id[H
   if (husk_store_gc_lock (s, false, err) < 0)
     goto out;
   /* With --no-cache every RUN runs: seal now rather than redo the steps before the first.  */
-  if (o->no_cache && before_run (&b, err) < 0)
+  if (o->no_cache && bld_before_run (&b, err) < 0)
     {
       husk_store_gc_unlock (s);
       goto out;
     }
   prebuild_parallel (&b, target_i);
   for (size_t i = 0; i <= target_i; i++)
-    if (b.needed[i] && !b.stages[i].built && build_stage (&b, i, err) < 0)
+    if (b.needed[i] && !b.stages[i].built && bld_build_stage (&b, i, err) < 0)
       {
         husk_store_gc_unlock (s);
         goto out;
@@ -2326,16 +1324,16 @@ husk_build (struct husk_store *s, const struct husk_build_opts *o, char ret_id[H
   {
     cleanup_error struct husk_error *serr = NULL;
     if (husk_ctx_save (b.ctx, &serr) < 0 && o->progress)
-      say (&b, "warning: %s", serr->msg);
+      bld_say (&b, "warning: %s", serr->msg);
   }
   for (size_t i = 0; b.build_args[i]; i++)
     if (!b.build_arg_used[i])
       {
         size_t k = strcspn (b.build_args[i], "=");
-        say (&b, "warning: build argument \"%.*s\" was not used", (int) k, b.build_args[i]);
+        bld_say (&b, "warning: build argument \"%.*s\" was not used", (int) k, b.build_args[i]);
       }
   for (size_t i = 0; o->tags && o->tags[i]; i++)
-    say (&b, "Successfully tagged %s", o->tags[i]);
+    bld_say (&b, "Successfully tagged %s", o->tags[i]);
   memcpy (ret_id, id, HUSK_DIGEST_LEN + 1);
   rc = 0;
 out:

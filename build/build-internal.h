@@ -1,0 +1,131 @@
+/* What build/build.c, copystep.c and runstep.c share: the state of a build and of the stage
+   being built, and the steps' common parts.  build/'s own: nothing outside build/ includes
+   this.  */
+#ifndef HUSK_BUILD_INTERNAL_H
+#define HUSK_BUILD_INTERNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "build.h"
+#include "buildcache.h"
+#include "context.h"
+#include "dockerfile.h"
+#include "ignore.h"
+#include "imageconfig.h"
+#include "layerout.h"
+#include "remove.h"
+
+#define DOCKERFILE_MAX (16 * 1024 * 1024)
+#define CONFIG_MAX (8 * 1024 * 1024)
+
+/* Docker's default SHELL.  */
+extern char *const bld_default_shell[];
+
+/* One layer of the image being built: what the manifest says of it and where it is.  */
+struct layer
+{
+  char *chain_id;
+  char *digest;
+  char *media_type;
+  int64_t size;
+};
+
+struct stage_result
+{
+  bool built;
+  bool prebuilt; /* A child built it in parallel (prebuild_parallel): its steps are cached
+                    even under --no-cache.  */
+  struct husk_oci_config cfg;
+  struct layer *layers;
+  size_t n_layers;
+  char key[HUSK_DIGEST_LEN + 1];
+  char *image_id; /* The base image's "sha256:HEX" (what RUN containers' records name).  */
+};
+
+/* How far a build printed before it re-executed itself from husk's sealed copy (before_run):
+   the build that starts again stays quiet up to there.  */
+#define SHOWN_ENV "_HUSK_BUILD_SHOWN"
+
+struct build
+{
+  unsigned shown; /* Steps the build before the re-execution printed (SHOWN_ENV).  */
+  struct husk_store *s;
+  const struct husk_build_opts *o;
+  struct husk_dockerfile *df;
+  const char *df_name;
+  struct husk_ignore *ig;
+  struct husk_ctx *ctx;
+  char **global_args; /* "NAME=VALUE", or "NAME" declared without a value.  */
+  char **build_args;  /* --build-arg, resolved: "NAME=VALUE" (NAME alone is left out).  */
+  bool *build_arg_used;
+  struct stage_result *stages;
+  bool *needed;
+  unsigned step, n_steps;
+  char created[64];
+};
+
+/* A stage being built.  */
+struct stage_exec
+{
+  struct build *b;
+  const struct husk_df_stage *st;
+  struct stage_result *r;
+  char **args;  /* The stage's ARGs: "NAME=VALUE" or "NAME".  */
+  bool cmd_set; /* CMD given in this stage (ENTRYPOINT then keeps it).  */
+};
+
+/* What a layer write in a child (a user namespace) hands back: shared memory.  */
+struct written_shared
+{
+  struct husk_layer_written w;
+  bool empty; /* Nothing changed: no layer.  */
+  bool done;
+};
+
+struct write_job
+{
+  struct build *b;
+  const char *dir; /* Relative to the store's root.  */
+  const char *parent_chain;
+  struct written_shared *out;
+  struct husk_ctr_rm *rm; /* Also remove this container's files (RUN), or NULL.  */
+  char *const *stubs;     /* Paths (relative to DIR, deepest first) the RUN's mounts made
+                             as mount points where the image had nothing: taken out again,
+                             when still empty, before the layer is written.  */
+  char *const *copied_up; /* The directories above those that the image has (deepest first):
+                             overlayfs copied them up to make the mount points; one that is
+                             left empty, and not opaque, is taken out too, so the layer does
+                             not carry it with new times.  */
+  char *const *lowers;    /* The image's layers, to tell a copied-up directory whose mode or
+                             owner the step changed (it stays).  */
+};
+
+void bld_build_key (const char *prev, const char *text, char key[HUSK_DIGEST_LEN + 1]);
+void bld_say (struct build *b, const char *fmt, ...) __attribute__ ((format (printf, 2, 3)));
+int bld_expand_word (struct stage_exec *x, const char *word, char **ret, struct husk_error **err);
+int bld_pull_if_needed (struct build *b, const char *ref, struct husk_error **err);
+int bld_write_layer (void *arg, struct husk_error **err);
+struct written_shared *bld_shared_new (void);
+int bld_step_record (struct stage_exec *x, const char *key, const struct written_shared *ws,
+                     struct husk_build_cached *c, struct husk_error **err);
+void bld_step_apply (struct stage_exec *x, const char *key, const struct husk_build_cached *c,
+                     const char *created_by);
+bool bld_step_cached (struct stage_exec *x, const char *key, const char *created_by);
+int bld_step_done (struct stage_exec *x, const char *key, const struct written_shared *ws,
+                   const char *created_by, struct husk_error **err);
+void bld_append (char **s, const char *fmt, ...) __attribute__ ((format (printf, 2, 3)));
+char **bld_lowerdirs (struct build *b, const struct stage_result *r, struct husk_error **err);
+mode_t bld_top_mode (struct build *b, const struct stage_result *r);
+char *bld_json_strv (char *const *v);
+char **bld_command_of (struct stage_exec *x, const struct husk_df_instr *in);
+int bld_parse_chmod (const char *s, int *ret);
+int bld_before_run (struct build *b, struct husk_error **err);
+char *bld_abs_path (const char *base, const char *p);
+int bld_build_stage (struct build *b, size_t i, struct husk_error **err);
+int bld_do_copy (struct stage_exec *x, const struct husk_df_instr *in, struct husk_error **err);
+int bld_do_run (struct stage_exec *x, const struct husk_df_instr *in, struct husk_error **err);
+
+#endif

@@ -1,0 +1,314 @@
+/* husk build's COPY and ADD steps: the sources selected and hashed, the cache, the copy
+   through an overlay of the image so far (copyin.h), the layer written (build-internal.h).  */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+#include "build-internal.h"
+#include "cleanup.h"
+#include "container.h"
+#include "copyin.h"
+#include "create.h"
+#include "expand.h"
+#include "image.h"
+#include "json.h"
+#include "manifest.h"
+#include "record.h"
+#include "rundir.h"
+#include "safepath.h"
+#include "store.h"
+#include "unpack.h"
+#include "userns.h"
+#include "util.h"
+#include "banned.h"
+
+/* ---------------------------------------------------------------- COPY  */
+
+/* ADD's rule: a local file that is a tar archive, plain or compressed with gzip, bzip2, xz or
+   zstd, is extracted; what it is is read from its first bytes, as Docker does (its name does
+   not count).  */
+static bool
+is_archive (int ctxfd, const char *path)
+{
+  unsigned char h[512];
+  ssize_t n;
+  int fd = husk_open_in_root (ctxfd, path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0,
+                              HUSK_RESOLVE_NO_SYMLINKS);
+
+  if (fd < 0)
+    return false;
+  n = husk_read_all (fd, h, sizeof h);
+  close (fd);
+  if (n >= 2 && h[0] == 0x1f && h[1] == 0x8b)
+    return true; /* gzip */
+  if (n >= 3 && memcmp (h, "BZh", 3) == 0)
+    return true;
+  if (n >= 6
+      && memcmp (h,
+                 "\xfd"
+                 "7zXZ\0",
+                 6)
+             == 0)
+    return true;
+  if (n >= 4 && memcmp (h, "\x28\xb5\x2f\xfd", 4) == 0)
+    return true; /* zstd */
+  return n >= 262 && memcmp (h + 257, "ustar", 5) == 0;
+}
+
+/* COPY --from=FROM: a stage before this one (by name or number), else an image in the store.
+   *RET_LAYERS its layers' chain IDs, *RET_ID what names its content in the step's key (the
+   stage's last key, the image's ID).  */
+static int
+resolve_from (struct stage_exec *x, const char *from, char ***ret_layers, char **ret_id,
+              struct husk_error **err)
+{
+  struct build *b = x->b;
+  const struct husk_df_stage *ref = husk_df_stage_find (b->df, from);
+  char **layers = husk_xcalloc (1, sizeof (char *));
+
+  if (ref && ref->index < x->st->index)
+    {
+      struct stage_result *r = &b->stages[ref->index];
+      if (!r->built && bld_build_stage (b, ref->index, err) < 0)
+        {
+          husk_strv_free (layers);
+          return -1;
+        }
+      for (size_t i = 0; i < r->n_layers; i++)
+        husk_strv_append (&layers, r->layers[i].chain_id);
+      *ret_id = husk_strdup_printf ("stage %s", r->key);
+    }
+  else if (ref)
+    {
+      husk_strv_free (layers);
+      return husk_error_set (err, 0, "--from=%s: a stage can only copy from a stage before it",
+                             from);
+    }
+  else
+    {
+      struct husk_image_list list = { 0 };
+      const struct husk_image *img;
+      if (bld_pull_if_needed (b, from, err) < 0 || husk_images_load (b->s, &list, err) < 0)
+        {
+          husk_strv_free (layers);
+          return -1;
+        }
+      img = husk_images_lookup (&list, from, err);
+      if (img == NULL)
+        {
+          husk_images_clear (&list);
+          husk_strv_free (layers);
+          return husk_error_wrap (err, "--from=%s: no such stage, and the image", from);
+        }
+      for (size_t i = 0; img->layers[i]; i++)
+        husk_strv_append (&layers, img->layers[i]);
+      *ret_id = husk_strdup_printf ("image sha256:%s", img->id);
+      husk_images_clear (&list);
+    }
+  *ret_layers = layers;
+  return 0;
+}
+
+int
+bld_do_copy (struct stage_exec *x, const struct husk_df_instr *in, struct husk_error **err)
+{
+  struct build *b = x->b;
+  const char *from = husk_df_flag (in, "from");
+  const char *chown_raw = husk_df_flag (in, "chown");
+  const char *chmod_raw = husk_df_flag (in, "chmod");
+  cleanup_free char *chown = NULL, *chmod_s = NULL, *dest = NULL, *text = NULL;
+  cleanup_free char *tmp = NULL, *upper = NULL, *work = NULL, *mnt = NULL, *abs = NULL;
+  cleanup_free char *created_by = NULL;
+  cleanup_strv char **srcs = husk_xcalloc (1, sizeof (char *));
+  cleanup_strv char **lowers = NULL;
+  struct husk_ctx_selection sel = { 0 };
+  struct written_shared *ws = NULL;
+  char key[HUSK_DIGEST_LEN + 1];
+  int chmod_v = -1, rc = -1;
+  bool locked = false;
+  size_t n = in->n_args;
+
+  cleanup_strv char **from_layers = NULL, **from_lowers = NULL;
+  cleanup_free bool *extract = NULL;
+  cleanup_free char *extract_text = NULL;
+  cleanup_free char *from_id = NULL, *from_upper = NULL, *from_work = NULL, *from_mnt = NULL;
+
+  if (from && resolve_from (x, from, &from_layers, &from_id, err) < 0)
+    return -1;
+  if (husk_df_flag (in, "parents") || husk_df_flag (in, "exclude"))
+    return husk_error_set (err, 0, "--parents and --exclude: not supported yet");
+  if (in->kind == HUSK_DF_ADD && (from || husk_df_flag (in, "checksum")))
+    return husk_error_set (err, 0, "--from and --checksum: not supported yet");
+  if (n < 2)
+    return husk_error_set (err, 0, "needs a source and a destination");
+  for (size_t i = 0; i + 1 < n; i++)
+    {
+      cleanup_free char *w = NULL;
+      if (husk_df_source_heredoc (in, in->args[i]))
+        return husk_error_set (err, 0, "a heredoc source: not supported yet");
+      if (bld_expand_word (x, in->args[i], &w, err) < 0)
+        return -1;
+      husk_strv_append (&srcs, w);
+    }
+  if (bld_expand_word (x, in->args[n - 1], &dest, err) < 0)
+    return -1;
+  if (chown_raw && bld_expand_word (x, chown_raw, &chown, err) < 0)
+    return -1;
+  if (chmod_raw)
+    {
+      if (bld_expand_word (x, chmod_raw, &chmod_s, err) < 0)
+        return -1;
+      if (bld_parse_chmod (chmod_s, &chmod_v) < 0)
+        return husk_error_set (err, 0, "--chmod \"%s\": not an octal mode", chmod_s);
+    }
+  /* From the context: what the sources hold is hashed now.  From a stage or an image: its
+     key names its content, and the sources are selected by the copy itself.  */
+  for (size_t i = 0; in->kind == HUSK_DF_ADD && srcs[i]; i++)
+    if (strstr (srcs[i], "://") || husk_str_has_prefix (srcs[i], "git@"))
+      return husk_error_set (err, 0, "\"%s\": sources from URLs and git: not supported yet",
+                             srcs[i]);
+  if (from == NULL && husk_ctx_select (b->ctx, srcs, n - 1, &sel, err) < 0)
+    return -1;
+  if (in->kind == HUSK_DF_ADD)
+    {
+      extract = husk_xcalloc (sel.n_sources + 1, sizeof (bool));
+      for (size_t i = 0; i < sel.n_sources; i++)
+        if (!sel.source_is_dir[i] && is_archive (husk_ctx_dirfd (b->ctx), sel.sources[i]))
+          {
+            if (chown)
+              {
+                husk_ctx_selection_clear (&sel);
+                return husk_error_set (err, 0,
+                                       "--chown of an extracted archive: not supported yet");
+              }
+            extract[i] = true;
+            bld_append (&extract_text, " %zu", i);
+          }
+    }
+
+  created_by = from ? husk_strdup_printf ("COPY --from=%s", from) : husk_xstrdup (in->keyword);
+  if (chown)
+    bld_append (&created_by, " --chown=%s", chown);
+  if (chmod_s)
+    bld_append (&created_by, " --chmod=%s", chmod_s);
+  for (size_t i = 0; srcs[i]; i++)
+    bld_append (&created_by, " %s", srcs[i]);
+  bld_append (&created_by, " %s", dest);
+  {
+    cleanup_free char *srcs_json = bld_json_strv (srcs);
+    text = husk_strdup_printf (
+        "%s chown=%s chmod=%d workdir=%s dest=%s n=%zu sources=%s from=%s extract=%s", in->keyword,
+        chown ? chown : "", chmod_v,
+        x->r->cfg.config.working_dir ? x->r->cfg.config.working_dir : "/", dest, n - 1,
+        from ? srcs_json : sel.hash, from ? from_id : "context", extract_text ? extract_text : "");
+  }
+  bld_build_key (x->r->key, text, key);
+  if (bld_step_cached (x, key, created_by))
+    {
+      husk_ctx_selection_clear (&sel);
+      return 0;
+    }
+
+  /* tmp/ is only worked in under the store lock (husk_store_lock sweeps it): held from here
+     to the end of the step, and shared by the copy's child, which publishes the layer.  */
+  if (husk_store_lock (b->s, err) < 0)
+    goto out;
+  locked = true;
+  if (husk_store_mkdtemp (b->s, "build-copy-", &tmp, err) < 0)
+    goto out;
+  upper = husk_strdup_printf ("%s/upper", tmp);
+  work = husk_strdup_printf ("%s/work", tmp);
+  mnt = husk_strdup_printf ("%s/mnt", tmp);
+  if (mkdirat (husk_store_rootfd (b->s), upper, 0755) < 0
+      || fchmodat (husk_store_rootfd (b->s), upper, bld_top_mode (b, x->r), 0) < 0
+      || mkdirat (husk_store_rootfd (b->s), work, 0700) < 0
+      || mkdirat (husk_store_rootfd (b->s), mnt, 0700) < 0)
+    {
+      husk_error_set (err, errno, "build: the step's directories");
+      goto out;
+    }
+  lowers = bld_lowerdirs (b, x->r, err);
+  if (lowers == NULL)
+    goto out;
+  if (from)
+    {
+      from_lowers = husk_xcalloc (1, sizeof (char *));
+      for (size_t i = 0; from_layers[i]; i++)
+        {
+          cleanup_free char *d = husk_store_layer_dir (b->s, from_layers[i], err);
+          if (d == NULL)
+            goto out;
+          husk_strv_append (&from_lowers, d);
+        }
+      from_upper = husk_strdup_printf ("%s/%s/from-upper", husk_store_root (b->s), tmp);
+      from_work = husk_strdup_printf ("%s/%s/from-work", husk_store_root (b->s), tmp);
+      from_mnt = husk_strdup_printf ("%s/%s/from-mnt", husk_store_root (b->s), tmp);
+      if (mkdir (from_upper, 0755) < 0 || mkdir (from_work, 0700) < 0 || mkdir (from_mnt, 0700) < 0)
+        {
+          husk_error_set (err, errno, "build: the step's directories");
+          goto out;
+        }
+    }
+  ws = bld_shared_new ();
+  if (ws == NULL)
+    {
+      husk_error_set (err, errno, "build: mmap");
+      goto out;
+    }
+  {
+    cleanup_free char *a_upper = husk_strdup_printf ("%s/%s", husk_store_root (b->s), upper);
+    cleanup_free char *a_work = husk_strdup_printf ("%s/%s", husk_store_root (b->s), work);
+    cleanup_free char *a_mnt = husk_strdup_printf ("%s/%s", husk_store_root (b->s), mnt);
+    struct write_job job = {
+      .b = b,
+      .dir = upper,
+      .parent_chain = x->r->n_layers ? x->r->layers[x->r->n_layers - 1].chain_id : NULL,
+      .out = ws,
+    };
+    struct husk_build_copy req = {
+      .ctx = b->ctx,
+      .sel = &sel,
+      .extract = extract,
+      .from_lowerdirs = from_lowers,
+      .from_sources = srcs,
+      .from_upper = from_upper,
+      .from_work = from_work,
+      .from_mountpoint = from_mnt,
+      .n_written = n - 1,
+      .lowerdirs = lowers,
+      .upper = a_upper,
+      .work = a_work,
+      .mountpoint = a_mnt,
+      .map = b->o->map,
+      .dest = dest,
+      .workdir = x->r->cfg.config.working_dir,
+      .chown = chown,
+      .chmod = chmod_v,
+      .after = bld_write_layer,
+      .after_arg = &job,
+    };
+    if (husk_build_copy_run (&req, err) < 0)
+      goto out;
+  }
+  if (bld_step_done (x, key, ws, created_by, err) < 0)
+    goto out;
+  rc = 0;
+out:
+  if (tmp)
+    husk_layer_discard (b->s, tmp);
+  if (locked)
+    husk_store_unlock (b->s);
+  if (ws)
+    munmap (ws, sizeof *ws);
+  husk_ctx_selection_clear (&sel);
+  return rc;
+}
