@@ -17,7 +17,11 @@ setup() {
 	new_store
 	pull basic latest
 	B=$BATS_TEST_TMPDIR/buildah
-	buildah_ pull -q "oci:$IMAGES/basic:latest" >/dev/null
+	# buildah names an image pulled from a layout after the layout's path, which must then be
+	# lower case: a copy under a name of digits.
+	LAYOUT=/tmp/husk-compare.$$.$RANDOM
+	mkdir -p "$LAYOUT" && cp -r "$IMAGES/basic" "$LAYOUT/basic"
+	buildah_ pull -q "oci:$LAYOUT/basic:latest" >/dev/null
 	buildah_ tag "$(buildah_ images -q | head -1)" localhost/basic:latest
 	CTX=$BATS_TEST_TMPDIR/ctx
 	mkdir -p "$CTX/src/sub" "$CTX/docs"
@@ -33,6 +37,7 @@ setup() {
 }
 
 teardown() {
+	[ -n "${LAYOUT:-}" ] && rm -rf "$LAYOUT"
 	[ -n "${B:-}" ] && buildah_ rm -a >/dev/null 2>&1
 	[ -n "${B:-}" ] && buildah_ rmi -a -f >/dev/null 2>&1
 	remove_store "$STORE"
