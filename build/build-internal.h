@@ -43,6 +43,9 @@ struct stage_result
   size_t n_layers;
   char key[HUSK_DIGEST_LEN + 1];
   char *image_id; /* The base image's "sha256:HEX" (what RUN containers' records name).  */
+  /* RFC 3339: when the last step that made a layer ran (from the cache when it was cached),
+     else the base image's; the time of the history entries after it and of the image.  */
+  char time[64];
 };
 
 /* How far a build printed before it re-executed itself from husk's sealed copy (before_run):

@@ -395,6 +395,7 @@ bld_step_record (struct stage_exec *x, const char *key, const struct written_sha
 {
   memset (c, 0, sizeof *c);
   c->empty = ws->empty;
+  snprintf (c->created, sizeof c->created, "%s", x->b->created); /* It ran now.  */
   if (!c->empty)
     {
       memcpy (c->chain_id, ws->w.chain_id, sizeof c->chain_id);
@@ -429,7 +430,11 @@ bld_step_apply (struct stage_exec *x, const char *key, const struct husk_build_c
       layer_add (r, c->chain_id, c->digest, c->media_type, c->size);
       husk_strv_append (&r->cfg.diff_ids, c->diff_id);
     }
-  husk_oci_config_add_history (&r->cfg, x->b->created, created_by, NULL, NULL, c->empty);
+  /* The time the step ran, kept by the cache: a build whose steps are all cached makes the
+     same config, so the same image ID, as docker's does (--timestamp sets every time).  */
+  if (x->b->o->timestamp < 0 && c->created[0])
+    snprintf (r->time, sizeof r->time, "%s", c->created);
+  husk_oci_config_add_history (&r->cfg, r->time, created_by, NULL, NULL, c->empty);
   /* The next key depends on what this step made, not only on what it was asked: a step that
      ran again and made something else (a RUN is not always repeatable) has later steps run
      again on it, never a cached layer that was made on top of the other result.  */
@@ -630,7 +635,7 @@ meta_done (struct stage_exec *x, const char *text, bool history)
   bld_build_key (x->r->key, text, key);
   memcpy (x->r->key, key, sizeof key);
   if (history)
-    husk_oci_config_add_history (&x->r->cfg, x->b->created, text, NULL, NULL, true);
+    husk_oci_config_add_history (&x->r->cfg, x->r->time, text, NULL, NULL, true);
 }
 
 static void
@@ -662,6 +667,32 @@ bld_abs_path (const char *base, const char *p)
       = p[0] == '/' ? husk_xstrdup (p) : husk_strdup_printf ("%s/%s", base ? base : "/", p);
 
   return husk_path_clean (joined, true);
+}
+
+/* EXPOSE's rule (docker's nat.ParsePortSpec): PORT or PORT-PORT, 0 to 65535, an optional
+   /tcp, /udp or /sctp.  */
+static bool
+valid_port (const char *w)
+{
+  const char *slash = strchr (w, '/');
+  size_t n = slash ? (size_t) (slash - w) : strlen (w);
+  cleanup_free char *range = husk_xmalloc (n + 1);
+  char *dash;
+  uint64_t lo, hi;
+
+  if (slash && strcmp (slash + 1, "tcp") != 0 && strcmp (slash + 1, "udp") != 0
+      && strcmp (slash + 1, "sctp") != 0)
+    return false;
+  memcpy (range, w, n);
+  range[n] = '\0';
+  dash = strchr (range, '-');
+  if (dash)
+    *dash = '\0';
+  if (husk_parse_u64 (range, 65535, &lo) < 0)
+    return false;
+  if (dash && (husk_parse_u64 (dash + 1, 65535, &hi) < 0 || hi < lo))
+    return false;
+  return true;
 }
 
 static int
@@ -765,6 +796,9 @@ do_instr (struct stage_exec *x, const struct husk_df_instr *in, struct husk_erro
             return -1;
           for (size_t k = 0; words[k]; k++)
             {
+              if (!valid_port (words[k]))
+                return husk_error_set (
+                    err, 0, "\"%s\": not PORT[-PORT][/tcp|udp|sctp], ports 0 to 65535", words[k]);
               cleanup_free char *port = strchr (words[k], '/')
                                             ? husk_xstrdup (words[k])
                                             : husk_strdup_printf ("%s/tcp", words[k]);
@@ -887,6 +921,7 @@ stage_base (struct build *b, size_t i, struct stage_result *r, struct husk_error
                    from->layers[k].size);
       r->image_id = from->image_id ? husk_xstrdup (from->image_id) : NULL;
       memcpy (r->key, from->key, sizeof r->key);
+      memcpy (r->time, from->time, sizeof r->time);
       return 0;
     }
   if (base_from_image (b, base, r, err) < 0)
@@ -935,8 +970,13 @@ bld_build_stage (struct build *b, size_t i, struct husk_error **err)
 
   b->step++;
   bld_say (b, "STEP %u/%u: %s", b->step, b->n_steps, st->from.original);
+  /* Until a step makes a layer: the base's time (scratch: the build's).  */
   if (stage_base (b, i, r, err) < 0)
     goto out;
+  if (b->o->timestamp >= 0 || r->cfg.created == NULL || strlen (r->cfg.created) >= sizeof r->time)
+    snprintf (r->time, sizeof r->time, "%s", b->created);
+  else if (r->time[0] == '\0')
+    snprintf (r->time, sizeof r->time, "%s", r->cfg.created);
   if (b->o->timestamp >= 0)
     {
       /* A reproducible build's layers have clamped times: not those of an unclamped one.  */
@@ -1133,7 +1173,7 @@ statcache_path (struct husk_store *s, const char *context)
 static void
 build_clear (struct build *b)
 {
-  if (b->df)
+  if (b->df && b->stages)
     for (size_t i = 0; i < b->df->n_stages; i++)
       {
         husk_oci_config_clear (&b->stages[i].cfg);
@@ -1190,6 +1230,48 @@ husk_build (struct husk_store *s, const struct husk_build_opts *o, char ret_id[H
   else
     husk_now_rfc3339 (b.created, sizeof b.created);
 
+  {
+    struct stat st;
+    if (strcmp (o->context, "-") == 0)
+      {
+        husk_error_set (err, 0,
+                        "build context \"-\": a context (or Dockerfile) from stdin is not "
+                        "supported; give a directory (and -f - for a Dockerfile on stdin)");
+        goto out;
+      }
+    int e = stat (o->context, &st) < 0 ? errno : S_ISDIR (st.st_mode) ? 0 : ENOTDIR;
+    if (e)
+      {
+        husk_error_set (err, e, "build context \"%s\"", o->context);
+        goto out;
+      }
+  }
+  /* --secret's files are checked before any step runs, as docker build does.  */
+  for (size_t i = 0; o->secrets && o->secrets[i]; i++)
+    {
+      cleanup_free char *copy = husk_xstrdup (o->secrets[i]);
+      char *save = NULL;
+      for (char *kv = strtok_r (copy, ",", &save); kv; kv = strtok_r (NULL, ",", &save))
+        if (husk_str_has_prefix (kv, "src=") || husk_str_has_prefix (kv, "source=")
+            || (strchr (kv, '=') == NULL))
+          {
+            const char *path = strchr (kv, '=');
+            if (path == NULL)
+              {
+                husk_error_set (err, 0, "--secret \"%s\": expected KEY=VALUE pairs", o->secrets[i]);
+                goto out;
+              }
+            if (access (path + 1, R_OK) < 0)
+              {
+                husk_error_set (err, errno, "--secret \"%s\": \"%s\"", o->secrets[i], path + 1);
+                goto out;
+              }
+          }
+    }
+  /* A Dockerfile on stdin can be read only once: seal first, rather than re-execute after
+     reading it (bld_before_run).  */
+  if (o->dockerfile && strcmp (o->dockerfile, "-") == 0 && bld_before_run (&b, err) < 0)
+    goto out;
   if (read_dockerfile (o, &buf, &len, err) < 0
       || husk_dockerfile_parse (buf, len, b.df_name, &b.df, err) < 0)
     goto out;
@@ -1286,7 +1368,7 @@ husk_build (struct husk_store *s, const struct husk_build_opts *o, char ret_id[H
 
   r = &b.stages[target_i];
   free (r->cfg.created);
-  r->cfg.created = husk_xstrdup (b.created);
+  r->cfg.created = husk_xstrdup (r->time);
   for (size_t i = 0; o->labels && o->labels[i]; i++)
     {
       size_t k = strcspn (o->labels[i], "=");

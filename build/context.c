@@ -34,7 +34,8 @@ struct stat_entry
 struct husk_ctx
 {
   int dirfd;
-  char *real; /* Where DIRFD is, as /proc/self/fd shows it: to name what a link resolves to.  */
+  char *real;  /* Where DIRFD is, as /proc/self/fd shows it: to name what a link resolves to.  */
+  char *where; /* What a missing source is not found in; NULL: the build context.  */
   husk_ctx_filter_fn filter;
   void *filter_arg;
   char *statcache;
@@ -228,7 +229,7 @@ husk_ctx_open (const char *dir, const char *statcache, husk_ctx_filter_fn filter
 }
 
 int
-husk_ctx_open_fd (int dirfd, struct husk_ctx **ret, struct husk_error **err)
+husk_ctx_open_fd (int dirfd, const char *where, struct husk_ctx **ret, struct husk_error **err)
 {
   struct husk_ctx *c;
   int fd = fcntl (dirfd, F_DUPFD_CLOEXEC, 3);
@@ -238,6 +239,7 @@ husk_ctx_open_fd (int dirfd, struct husk_ctx **ret, struct husk_error **err)
   c = husk_xcalloc (1, sizeof *c);
   c->dirfd = fd;
   c->real = fd_path (fd);
+  c->where = where ? husk_xstrdup (where) : NULL;
   *ret = c;
   return 0;
 }
@@ -309,6 +311,7 @@ husk_ctx_close (struct husk_ctx *c)
   free (c->cache);
   free (c->statcache);
   free (c->real);
+  free (c->where);
   close (c->dirfd);
   free (c);
 }
@@ -725,6 +728,17 @@ match (struct select_state *st, int dirfd, const char *path, char **comp, size_t
 }
 
 static int
+not_found (const struct husk_ctx *c, const char *source, struct husk_error **err)
+{
+  if (c->where)
+    return husk_error_set (err, 0, "source \"%s\": not found in %s", source, c->where);
+  return husk_error_set (err, 0,
+                         "source \"%s\": not found in the build context or excluded by "
+                         ".dockerignore",
+                         source);
+}
+
+static int
 select_one (struct select_state *st, const char *source, struct husk_error **err)
 {
   cleanup_free char *clean = husk_path_clean (source, false);
@@ -750,10 +764,7 @@ select_one (struct select_state *st, const char *source, struct husk_error **err
           if (add_link_source (st, clean, clean, &matches, err) < 0)
             return husk_error_wrap (err, "source \"%s\"", source);
           if (matches == 0)
-            return husk_error_set (err, 0,
-                                   "source \"%s\": not found in the build context or excluded by "
-                                   ".dockerignore",
-                                   source);
+            return not_found (st->c, source, err);
           return 0;
         }
     }
@@ -767,10 +778,7 @@ select_one (struct select_state *st, const char *source, struct husk_error **err
     return husk_error_set (err, 0, "source \"%s\": no file in the build context matches it",
                            source);
   if (matches == 0)
-    return husk_error_set (err, 0,
-                           "source \"%s\": not found in the build context or excluded by "
-                           ".dockerignore",
-                           source);
+    return not_found (st->c, source, err);
   return 0;
 }
 

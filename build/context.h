@@ -78,8 +78,9 @@ int husk_ctx_open (const char *dir, const char *statcache, husk_ctx_filter_fn fi
                    void *filter_arg, struct husk_ctx **ret, struct husk_error **err);
 
 /* husk_ctx_open on the directory DIRFD (duplicated: the caller keeps its own), with no filter
-   and no stat cache: another stage's or image's root for COPY --from.  */
-int husk_ctx_open_fd (int dirfd, struct husk_ctx **ret, struct husk_error **err);
+   and no stat cache: another stage's or image's root for COPY --from.  WHERE names it in the
+   message for a source that is not there ("stage \"build\"").  */
+int husk_ctx_open_fd (int dirfd, const char *where, struct husk_ctx **ret, struct husk_error **err);
 
 /* Select what the COPY/ADD sources SOURCES (N of them, after variable expansion, as written:
    "src/", "*.txt", "a/b?/c") name: each is cleaned like Go's filepath.Clean and taken relative

@@ -361,7 +361,7 @@ copy_in_namespace (void *arg, struct husk_error **err)
                      O_RDONLY | O_DIRECTORY | O_CLOEXEC);
       if (fromfd < 0)
         return husk_error_set (err, errno, "--from: open its root");
-      if (husk_ctx_open_fd (fromfd, &from_ctx, err) < 0)
+      if (husk_ctx_open_fd (fromfd, c->from_name, &from_ctx, err) < 0)
         return -1;
       if (husk_ctx_select (from_ctx, c->from_sources, c->n_written, &from_sel, err) < 0)
         return -1;

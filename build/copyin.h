@@ -39,6 +39,7 @@ struct husk_build_copy
   char *const *from_lowerdirs;
   char *const *from_sources;
   const char *from_upper, *from_work, *from_mountpoint;
+  const char *from_name;        /* What the messages call it: "stage \"build\"", "image \"x\"".  */
   size_t n_written;             /* How many sources the instruction wrote (Docker's
                                    rule for the destination counts these).  */
   char *const *lowerdirs;       /* The image so far, base first (absolute paths);

@@ -141,6 +141,7 @@ bld_do_copy (struct stage_exec *x, const struct husk_df_instr *in, struct husk_e
   cleanup_free bool *extract = NULL;
   cleanup_free char *extract_text = NULL;
   cleanup_free char *from_id = NULL, *from_upper = NULL, *from_work = NULL, *from_mnt = NULL;
+  cleanup_free char *from_label = from ? husk_strdup_printf ("\"%s\" (--from)", from) : NULL;
 
   if (from && resolve_from (x, from, &from_layers, &from_id, err) < 0)
     return -1;
@@ -283,6 +284,7 @@ bld_do_copy (struct stage_exec *x, const struct husk_df_instr *in, struct husk_e
       .from_upper = from_upper,
       .from_work = from_work,
       .from_mountpoint = from_mnt,
+      .from_name = from_label,
       .n_written = n - 1,
       .lowerdirs = lowers,
       .upper = a_upper,

@@ -212,7 +212,12 @@ husk_cmd_build (struct husk_global *g, int argc, char **argv, struct husk_error 
   o.before_run = seal_for_build;
   o.before_run_arg = g;
   if (husk_build (store, &o, id, err) < 0)
-    return husk_error_wrap (err, "build");
+    {
+      /* A failed build is status 1, as docker build's, whatever the step's own was (a RUN
+         whose container could not start says 125).  */
+      (*err)->status = 1;
+      return husk_error_wrap (err, "build");
+    }
   if (iidfile)
     {
       cleanup_free char *line = husk_strdup_printf ("%s", id);

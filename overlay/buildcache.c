@@ -50,6 +50,11 @@ husk_build_cache_get (struct husk_store *s, const char *key, struct husk_build_c
   root = husk_json_parse (buf, len, &err);
   if (root == NULL)
     return false;
+  {
+    const char *t = husk_json_get_string (root, "created");
+    if (t && strlen (t) < sizeof c.created)
+      snprintf (c.created, sizeof c.created, "%s", t);
+  }
   if (husk_json_bool (husk_json_get (root, "empty"), &empty) && empty)
     {
       c.empty = true;
@@ -86,6 +91,11 @@ husk_build_cache_put (struct husk_store *s, const char *key, const struct husk_b
     return husk_error_set (err, errno, "build cache: mkdir \"%s\"", CACHE_DIR);
   g = husk_jgen_new (false);
   husk_jgen_map_open (g);
+  if (c->created[0])
+    {
+      husk_jgen_string (g, "created");
+      husk_jgen_string (g, c->created);
+    }
   if (c->empty)
     {
       husk_jgen_string (g, "empty");

@@ -32,7 +32,8 @@ struct husk_build_cached
   char digest[HUSK_DIGEST_LEN + 1];
   int64_t size;
   char media_type[64];
-  bool empty; /* The step changed nothing: no layer (history empty_layer).  */
+  bool empty;       /* The step changed nothing: no layer (history empty_layer).  */
+  char created[64]; /* RFC 3339: when the step ran; "" when not known.  */
 };
 
 /* The layers below the cached one, base first (chain IDs and their blobs' digests, N of

@@ -536,3 +536,37 @@ two"
 	[[ "$exe" == /memfd:husk* ]] || fail "husk ran the RUN step from $exe" "$(cat "$BATS_TEST_TMPDIR/out")"
 	grep -c 'STEP 1/2' "$BATS_TEST_TMPDIR/out" | grep -qx 1 || fail "a step printed twice:" "$(cat "$BATS_TEST_TMPDIR/out")"
 }
+
+@test "build: what a new user tried (a bad --target, -f - with RUN, a cached rebuild's ID, bad input)" {
+	printf 'FROM basic\nRUN echo one >/one\n' >"$CTX/Dockerfile"
+	run --separate-stderr husk build --target nosuch "$CTX"
+	assert_status 1
+	assert_one_error_line
+	assert_stderr_contains '--target "nosuch": no such stage in Dockerfile'
+	# A Dockerfile on stdin with a RUN (husk seals itself before reading it).
+	run --separate-stderr husk build -q -f - "$CTX" <"$CTX/Dockerfile"
+	assert_status 0
+	# A build whose steps are all cached gives the same image ID, as docker's does.
+	one=$(husk build -q "$CTX")
+	two=$(husk build -q "$CTX")
+	[ "$one" = "$two" ] || fail "a cached rebuild changed the ID: $one $two"
+	run --separate-stderr husk build -
+	assert_status 1
+	assert_stderr_contains 'build context "-": a context (or Dockerfile) from stdin is not supported'
+	run --separate-stderr husk build --secret "id=s,src=$BATS_TEST_TMPDIR/none" "$CTX"
+	assert_status 1
+	assert_one_error_line
+	assert_stderr_contains "--secret \"id=s,src=$BATS_TEST_TMPDIR/none\""
+	printf 'FROM basic\nEXPOSE notaport\n' >"$CTX/Dockerfile"
+	run --separate-stderr husk build "$CTX"
+	assert_status 1
+	assert_stderr_contains 'Dockerfile:2: EXPOSE: "notaport": not PORT[-PORT][/tcp|udp|sctp]'
+	printf 'FROM basic\nUSER nosuchuser\nRUN true\n' >"$CTX/Dockerfile"
+	run --separate-stderr husk build "$CTX"
+	assert_status 1
+	assert_stderr_contains 'no such user'
+	printf 'FROM basic AS b\nRUN true\nFROM basic\nCOPY --from=b /not/there /x\n' >"$CTX/Dockerfile"
+	run --separate-stderr husk build "$CTX"
+	assert_status 1
+	assert_stderr_contains 'source "/not/there": not found in "b" (--from)'
+}
