@@ -118,13 +118,14 @@ husk_cmd_commit (struct husk_global *g, int argc, char **argv, struct husk_error
       return husk_cli_usage_error (err, "commit", "%s", cerr->msg);
   }
 
-  if (husk_cli_open_store (g, &store, err) < 0
-      || husk_ctr_load (store, argv[first], &loaded, err) < 0)
+  if (husk_cli_open_store (g, &store, err) < 0)
     return -1;
+  if (husk_ctr_load (store, argv[first], &loaded, err) < 0)
+    return husk_error_wrap (err, "commit");
   /* No start, restart or rm meanwhile: the upper directory stays where it is.  */
   lock = husk_ctr_lock (store, loaded->id, &ctr, err);
   if (lock < 0)
-    return -1;
+    return husk_error_wrap (err, "commit");
   job.store = store;
   job.ctr = ctr;
   job.opts = &opts;

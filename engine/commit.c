@@ -9,6 +9,7 @@
 
 #include "cleanup.h"
 #include "commit.h"
+#include "create.h"
 #include "configedit.h"
 #include "image.h"
 #include "layerout.h"
@@ -22,8 +23,6 @@
 #include "banned.h"
 
 #define BLOB_MAX (16 * 1024 * 1024)
-/* The PATH husk_create gives a container whose image sets none (engine/create.c).  */
-#define CREATE_DEFAULT_PATH "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 /* ------------------------------------------------------------------ -c instructions */
 
@@ -436,7 +435,7 @@ from_container (struct husk_config_edit *e, const struct husk_ctr *c)
   for (size_t i = 0; sp->env && sp->env[i]; i++)
     {
       if (strcmp (sp->env[i], hostenv) == 0
-          || (!image_has_path && strcmp (sp->env[i], CREATE_DEFAULT_PATH) == 0))
+          || (!image_has_path && strcmp (sp->env[i], HUSK_DEFAULT_PATH) == 0))
         continue;
       husk_strv_append (&env, sp->env[i]);
     }

@@ -26,9 +26,6 @@
 
 #define CONFIG_MAX (8 * 1024 * 1024)
 
-/* What a container's PATH is when its image sets none: Docker's.  */
-#define DEFAULT_PATH "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
-
 /* Docker's rule: arguments replace Cmd; Entrypoint stays in front; --entrypoint replaces
    Entrypoint and clears Cmd.  */
 static char **
@@ -64,7 +61,7 @@ build_env (const struct husk_create_opts *opts, const struct husk_image_config *
   cleanup_free char *hostenv = husk_strdup_printf ("HOSTNAME=%s", hostname);
 
   if (!husk_env_has (cfg->env, "PATH"))
-    husk_strv_append (&env, DEFAULT_PATH);
+    husk_strv_append (&env, HUSK_DEFAULT_PATH);
   husk_strv_append (&env, hostenv);
   for (size_t i = 0; cfg->env[i]; i++)
     husk_env_set (&env, cfg->env[i]);

@@ -16,6 +16,10 @@
 struct husk_store;
 struct husk_ctr;
 
+/* What a container's PATH is when its image sets none: Docker's.  husk commit leaves it out
+   of the new image's Env again.  */
+#define HUSK_DEFAULT_PATH "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
 /* The user's options, as docker create takes them.  Everything is borrowed for the call; the
    zero value (with IMAGE set) is a container with the image's settings and Docker's
    defaults.  Each field is checked by the caller (the CLI reports usage errors itself).  */
