@@ -35,6 +35,7 @@
 #include "rundir.h"
 #include "safepath.h"
 #include "store.h"
+#include "strbuf.h"
 #include "timestamp.h"
 #include "unpack.h"
 #include "userns.h"
@@ -47,24 +48,26 @@ char *const bld_default_shell[] = { "/bin/sh", "-c", NULL };
 /* KEY = sha256("husk build step v1" | PREV | TEXT), each part length-prefixed; PREV may be
    "" for a stage's first key (buildcache.h says what goes into TEXT).  */
 static void
-key_part (struct husk_sha256 *h, const char *s)
+key_part (struct husk_strbuf *b, const char *s)
 {
   char n[32];
   int k = snprintf (n, sizeof n, "%zu:", strlen (s));
 
-  husk_sha256_update (h, n, k);
-  husk_sha256_update (h, s, strlen (s));
+  husk_strbuf_add (b, n, k);
+  husk_strbuf_adds (b, s);
 }
 
+/* The key's few hundred bytes are hashed with lib/sha256.c: a no-change build then never
+   loads libcrypto (overlay/lazylibs.c).  */
 void
 bld_build_key (const char *prev, const char *text, char key[HUSK_DIGEST_LEN + 1])
 {
-  cleanup_sha256 struct husk_sha256 *h = husk_sha256_new ();
+  cleanup_strbuf struct husk_strbuf b = { 0 };
 
-  key_part (h, "husk build step v1");
-  key_part (h, prev ? prev : "");
-  key_part (h, text);
-  husk_sha256_final (h, key);
+  key_part (&b, "husk build step v1");
+  key_part (&b, prev ? prev : "");
+  key_part (&b, text);
+  husk_sha256_buf (b.p, b.len, key);
 }
 
 static void
@@ -1152,8 +1155,8 @@ read_dockerfile (const struct husk_build_opts *o, char **ret_buf, size_t *ret_le
   return 0;
 }
 
-/* The stat cache of this context: build-cache/contexts/HEX.json, HEX the hash of its real
-   path.  */
+/* The stat cache of this context: build-cache/contexts/HEX.stat, HEX the hash of its real
+   path (its format: build/context.c).  */
 static char *
 statcache_path (struct husk_store *s, const char *context)
 {
@@ -1167,7 +1170,7 @@ statcache_path (struct husk_store *s, const char *context)
   husk_sha256_buf (real, strlen (real), d);
   mkdir (dir, 0700);
   mkdir (cdir, 0700);
-  return husk_strdup_printf ("%s/%s.json", cdir, husk_digest_hex (d));
+  return husk_strdup_printf ("%s/%s.stat", cdir, husk_digest_hex (d));
 }
 
 static void

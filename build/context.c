@@ -14,8 +14,8 @@
 
 #include "cleanup.h"
 #include "context.h"
-#include "json.h"
 #include "safepath.h"
+#include "strbuf.h"
 #include "util.h"
 #include "banned.h"
 
@@ -123,10 +123,20 @@ cache_put (struct husk_ctx *c, const char *path, const struct stat *st, const ch
   c->cache_dirty = true;
 }
 
-static bool
-json_u64 (const husk_json *o, const char *key, uint64_t *ret)
+/* The stat cache file, written and read only by this code (like git's index, a flat record
+   array, since a JSON tree of 2000 entries cost more to parse than the lstat walk it saves):
+     header   "HUSKSTAT", u32 version (2), u32 count
+     entry    u64 ino, u64 size, i64 mtime_ns, i64 ctime_ns, u32 mode, u32 uid, u32 gid,
+              u32 path length, the digest's HUSK_DIGEST_LEN characters, the path's bytes
+   in host byte order (the store is this machine's), entries sorted by path.  */
+#define STATCACHE_MAGIC "HUSKSTAT"
+#define STATCACHE_VERSION 2
+#define STATCACHE_FIXED (4 * 8 + 4 * 4 + HUSK_DIGEST_LEN)
+
+static void
+put_bytes (struct husk_strbuf *b, const void *p, size_t n)
 {
-  return husk_json_uint64 (husk_json_get (o, key), ret);
+  husk_strbuf_add (b, p, n);
 }
 
 /* Read the stat cache; anything wrong with it and it is dropped whole (the files are read
@@ -135,59 +145,59 @@ static void
 cache_load (struct husk_ctx *c)
 {
   cleanup_free char *buf = NULL;
-  size_t len;
+  size_t len, off;
   cleanup_error struct husk_error *err = NULL;
-  husk_json *root;
-  const husk_json *entries;
-  size_t n;
+  uint32_t version, n;
 
-  if (husk_read_file_at (AT_FDCWD, c->statcache, 64 << 20, &buf, &len, &err) < 0)
+  if (husk_read_file_at (AT_FDCWD, c->statcache, 256 << 20, &buf, &len, &err) < 0)
     return;
-  root = husk_json_parse (buf, len, &err);
-  if (root == NULL)
+  if (len < 16 || memcmp (buf, STATCACHE_MAGIC, 8) != 0)
     return;
-  entries = husk_json_get (root, "entries");
-  n = husk_json_array_len (entries);
-  if (!husk_json_is_array (entries) || husk_json_get_string (root, "version") == NULL
-      || strcmp (husk_json_get_string (root, "version"), "1") != 0)
-    n = 0;
+  memcpy (&version, buf + 8, 4);
+  memcpy (&n, buf + 12, 4);
+  /* Each entry takes at least STATCACHE_FIXED + 1 bytes: a count past that is a lie.  */
+  if (version != STATCACHE_VERSION || n > (len - 16) / (STATCACHE_FIXED + 1))
+    return;
   c->cache = husk_xcalloc (n ? n : 1, sizeof *c->cache);
   c->cap_cache = n ? n : 1;
-  for (size_t i = 0; i < n; i++)
+  off = 16;
+  for (uint32_t i = 0; i < n; i++)
     {
-      const husk_json *o = husk_json_array_at (entries, i);
-      const char *path = husk_json_get_string (o, "path");
-      const char *digest = husk_json_get_string (o, "digest");
-      uint64_t ino, size, mode, uid, gid;
-      int64_t mtime, ctime;
       struct stat_entry *e = &c->cache[c->n_cache];
+      const char *p = buf + off;
+      uint32_t plen;
 
-      if (path == NULL || digest == NULL || !husk_digest_is_sha256 (digest)
-          || !json_u64 (o, "ino", &ino) || !json_u64 (o, "size", &size)
-          || !husk_json_int64 (husk_json_get (o, "mtime"), &mtime)
-          || !husk_json_int64 (husk_json_get (o, "ctime"), &ctime) || !json_u64 (o, "mode", &mode)
-          || !json_u64 (o, "uid", &uid) || !json_u64 (o, "gid", &gid) || mode > UINT32_MAX
-          || uid > UINT32_MAX || gid > UINT32_MAX
-          || (c->n_cache > 0 && strcmp (c->cache[c->n_cache - 1].path, path) >= 0))
-        {
-          /* Not what husk_ctx_save writes: start afresh.  */
-          for (size_t j = 0; j < c->n_cache; j++)
-            free (c->cache[j].path);
-          c->n_cache = 0;
-          break;
-        }
-      e->path = husk_xstrdup (path);
-      e->ino = ino;
-      e->size = size;
-      e->mtime_ns = mtime;
-      e->ctime_ns = ctime;
-      e->mode = mode;
-      e->uid = uid;
-      e->gid = gid;
-      memcpy (e->digest, digest, sizeof e->digest);
+      if (len - off < STATCACHE_FIXED)
+        goto bad;
+      memcpy (&e->ino, p, 8);
+      memcpy (&e->size, p + 8, 8);
+      memcpy (&e->mtime_ns, p + 16, 8);
+      memcpy (&e->ctime_ns, p + 24, 8);
+      memcpy (&e->mode, p + 32, 4);
+      memcpy (&e->uid, p + 36, 4);
+      memcpy (&e->gid, p + 40, 4);
+      memcpy (&plen, p + 44, 4);
+      memcpy (e->digest, p + 48, HUSK_DIGEST_LEN);
+      e->digest[HUSK_DIGEST_LEN] = '\0';
+      off += STATCACHE_FIXED;
+      if (plen == 0 || plen >= PATH_MAX || len - off < plen || memchr (buf + off, '\0', plen)
+          || !husk_digest_is_sha256 (e->digest))
+        goto bad;
+      e->path = husk_xmalloc (plen + 1);
+      memcpy (e->path, buf + off, plen);
+      e->path[plen] = '\0';
+      off += plen;
       c->n_cache++;
+      if (c->n_cache > 1 && strcmp (c->cache[c->n_cache - 2].path, e->path) >= 0)
+        goto bad;
     }
-  husk_json_free (root);
+  if (off == len)
+    return;
+bad:
+  /* Not what husk_ctx_save writes: start afresh.  */
+  for (size_t j = 0; j < c->n_cache; j++)
+    free (c->cache[j].path);
+  c->n_cache = 0;
 }
 
 /* The path of the open file FD, or NULL.  */
@@ -253,48 +263,34 @@ husk_ctx_dirfd (const struct husk_ctx *c)
 int
 husk_ctx_save (struct husk_ctx *c, struct husk_error **err)
 {
-  husk_jgen *g;
-  const char *buf;
-  size_t len;
+  cleanup_strbuf struct husk_strbuf b = { 0 };
+  uint32_t version = STATCACHE_VERSION, n = (uint32_t) c->n_cache;
   int r;
 
   if (c->statcache == NULL || !c->cache_dirty)
     return 0;
-  g = husk_jgen_new (false);
-  husk_jgen_map_open (g);
-  husk_jgen_string (g, "version");
-  husk_jgen_string (g, "1");
-  husk_jgen_string (g, "entries");
-  husk_jgen_array_open (g);
+  if (c->n_cache > UINT32_MAX)
+    return husk_error_set (err, 0, "build context's stat cache: too many files");
+  put_bytes (&b, STATCACHE_MAGIC, 8);
+  put_bytes (&b, &version, 4);
+  put_bytes (&b, &n, 4);
   for (size_t i = 0; i < c->n_cache; i++)
     {
       const struct stat_entry *e = &c->cache[i];
-      husk_jgen_map_open (g);
-      husk_jgen_string (g, "path");
-      husk_jgen_string (g, e->path);
-      husk_jgen_string (g, "ino");
-      husk_jgen_uint64 (g, e->ino);
-      husk_jgen_string (g, "size");
-      husk_jgen_uint64 (g, e->size);
-      husk_jgen_string (g, "mtime");
-      husk_jgen_int (g, e->mtime_ns);
-      husk_jgen_string (g, "ctime");
-      husk_jgen_int (g, e->ctime_ns);
-      husk_jgen_string (g, "mode");
-      husk_jgen_uint64 (g, e->mode);
-      husk_jgen_string (g, "uid");
-      husk_jgen_uint64 (g, e->uid);
-      husk_jgen_string (g, "gid");
-      husk_jgen_uint64 (g, e->gid);
-      husk_jgen_string (g, "digest");
-      husk_jgen_string (g, e->digest);
-      husk_jgen_map_close (g);
+      uint32_t plen = (uint32_t) strlen (e->path);
+
+      put_bytes (&b, &e->ino, 8);
+      put_bytes (&b, &e->size, 8);
+      put_bytes (&b, &e->mtime_ns, 8);
+      put_bytes (&b, &e->ctime_ns, 8);
+      put_bytes (&b, &e->mode, 4);
+      put_bytes (&b, &e->uid, 4);
+      put_bytes (&b, &e->gid, 4);
+      put_bytes (&b, &plen, 4);
+      put_bytes (&b, e->digest, HUSK_DIGEST_LEN);
+      put_bytes (&b, e->path, plen);
     }
-  husk_jgen_array_close (g);
-  husk_jgen_map_close (g);
-  buf = husk_jgen_buf (g, &len);
-  r = husk_write_file_replace_at (AT_FDCWD, c->statcache, buf, len, 0600, err);
-  husk_jgen_free (g);
+  r = husk_write_file_replace_at (AT_FDCWD, c->statcache, b.p, b.len, 0600, err);
   if (r < 0)
     return husk_error_wrap (err, "build context's stat cache");
   c->cache_dirty = false;
@@ -785,25 +781,29 @@ select_one (struct select_state *st, const char *source, struct husk_error **err
 /* A field of the hashed record: its length, then its bytes, so that no two different
    selections feed the hash the same bytes.  */
 static void
-hash_field (struct husk_sha256 *h, const char *s, size_t len)
+hash_field (struct husk_strbuf *h, const char *s, size_t len)
 {
   char n[32];
   int k = snprintf (n, sizeof n, "%zu:", len);
 
-  husk_sha256_update (h, n, k);
-  husk_sha256_update (h, s, len);
+  husk_strbuf_add (h, n, k);
+  husk_strbuf_add (h, s, len);
 }
 
 static void
-hash_str (struct husk_sha256 *h, const char *s)
+hash_str (struct husk_strbuf *h, const char *s)
 {
   hash_field (h, s, strlen (s));
 }
 
+/* The record is gathered, then hashed with lib/sha256.c: for the few hundred kilobytes of
+   even a large context that costs less than loading libcrypto, which a no-change build then
+   never does (overlay/lazylibs.c).  */
 static void
 selection_hash (struct husk_ctx_selection *sel)
 {
-  cleanup_sha256 struct husk_sha256 *h = husk_sha256_new ();
+  cleanup_strbuf struct husk_strbuf hb = { 0 };
+  struct husk_strbuf *h = &hb;
   char num[64];
   size_t e = 0;
 
@@ -823,7 +823,7 @@ selection_hash (struct husk_ctx_selection *sel)
           hash_str (h, x->link ? x->link : x->digest);
         }
     }
-  husk_sha256_final (h, sel->hash);
+  husk_sha256_buf (hb.p, hb.len, sel->hash);
 }
 
 int

@@ -209,10 +209,18 @@ husk_read_file_at (int dirfd, const char *path, size_t max_size, char **ret_buf,
   cleanup_close int fd = -1;
   cleanup_free char *buf = NULL;
   size_t len = 0, cap = 0;
+  struct stat st;
 
   fd = openat (dirfd, path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
   if (fd < 0)
     return husk_error_set (err, errno, "open \"%s\"", path);
+  /* A regular file's size is known: one buffer, with room to see the end of the file.  */
+  if (fstat (fd, &st) == 0 && S_ISREG (st.st_mode) && st.st_size > 0
+      && (uint64_t) st.st_size <= max_size)
+    {
+      cap = (size_t) st.st_size + 4096 + 2;
+      buf = husk_xmalloc (cap);
+    }
 
   for (;;)
     {
