@@ -178,8 +178,8 @@ bld_do_copy (struct stage_exec *x, const struct husk_df_instr *in, struct husk_e
     return -1;
   /* From the context: what the sources hold is hashed now.  From a stage or an image: its
      key names its content, and the sources are selected by the copy itself.  ADD's URLs:
-     downloaded now (fetch.h), their content hashed as a context's.  */
-  if (in->kind == HUSK_DF_ADD && bld_fetch_sources (b, srcs, checksum, &fetch, &sel, err) < 0)
+     their content's digests (fetch.h), downloaded now unless --checksum gives them.  */
+  if (in->kind == HUSK_DF_ADD && bld_fetch_sources (b, srcs, checksum, &fetch, err) < 0)
     return -1;
   if (from == NULL && fetch == NULL && husk_ctx_select (b->ctx, srcs, n - 1, &sel, err) < 0)
     return -1;
@@ -223,6 +223,8 @@ bld_do_copy (struct stage_exec *x, const struct husk_df_instr *in, struct husk_e
       husk_ctx_selection_clear (&sel);
       return 0;
     }
+  if (fetch && bld_fetch_select (fetch, &sel, err) < 0)
+    return -1;
 
   /* tmp/ is only worked in under the store lock (husk_store_lock sweeps it): held from here
      to the end of the step, and shared by the copy's child, which publishes the layer.  */

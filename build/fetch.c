@@ -245,8 +245,12 @@ husk_fetch_http (const char *url, int fd, uint64_t max, struct husk_fetched *ret
 struct bld_fetch
 {
   struct build *b;
-  bool locked;
-  char *tmp; /* The downloads' directory, relative to the store's root.  */
+  char **urls;
+  char *checksum; /* --checksum, or NULL.  */
+  bool locked, fetched;
+  char *tmp;      /* The downloads' directory, relative to the store's root.  */
+  char **sources; /* "I/NAME" for each URL, as husk_ctx_select reads them.  */
+  char **digests; /* What each download held.  */
   struct husk_ctx *ctx;
   char *id;
 };
@@ -262,6 +266,10 @@ bld_fetch_free (struct bld_fetch *f)
     husk_layer_discard (f->b->s, f->tmp);
   if (f->locked)
     husk_store_unlock (f->b->s);
+  husk_strv_free (f->urls);
+  husk_strv_free (f->sources);
+  husk_strv_free (f->digests);
+  free (f->checksum);
   free (f->tmp);
   free (f->id);
   free (f);
@@ -303,7 +311,7 @@ literal_source (size_t i, const char *name)
 /* Download SRC (the I-th source) into DIRFD/I/NAME, checked against CHECKSUM (or NULL).  */
 static int
 fetch_one (int dirfd, size_t i, const char *src, const char *checksum, char **ret_source,
-           struct husk_error **err)
+           char ret_digest[HUSK_DIGEST_LEN + 1], struct husk_error **err)
 {
   cleanup_free char *name = husk_fetch_file_name (src, err);
   cleanup_free char *sub = husk_strdup_printf ("%zu", i);
@@ -334,16 +342,51 @@ fetch_one (int dirfd, size_t i, const char *src, const char *checksum, char **re
   if (futimens (fd, ts) < 0)
     return husk_error_set (err, errno, "\"%s\": set its time", src);
   *ret_source = literal_source (i, name);
+  memcpy (ret_digest, got.digest, HUSK_DIGEST_LEN + 1);
+  return 0;
+}
+
+/* Every URL of F downloaded into a new directory under tmp/, under the store lock.  */
+static int
+download_all (struct bld_fetch *f, struct husk_error **err)
+{
+  struct build *b = f->b;
+  cleanup_close int dirfd = -1;
+
+  /* tmp/ is only worked in under the store lock (taking it sweeps tmp/): held until the step
+     is done with the downloads.  */
+  if (husk_store_lock (b->s, err) < 0)
+    return -1;
+  f->locked = true;
+  if (husk_store_mkdtemp (b->s, "build-add-", &f->tmp, err) < 0)
+    return -1;
+  dirfd
+      = openat (husk_store_rootfd (b->s), f->tmp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (dirfd < 0)
+    return husk_error_set (err, errno, "open the downloads' directory");
+  f->sources = husk_xcalloc (1, sizeof (char *));
+  f->digests = husk_xcalloc (1, sizeof (char *));
+  for (size_t i = 0; f->urls[i]; i++)
+    {
+      cleanup_free char *source = NULL;
+      char digest[HUSK_DIGEST_LEN + 1];
+      if (fetch_one (dirfd, i, f->urls[i], f->checksum, &source, digest, err) < 0)
+        return -1;
+      husk_strv_append (&f->sources, source);
+      husk_strv_append (&f->digests, digest);
+    }
+  if (husk_ctx_open_fd (dirfd, "the downloads", &f->ctx, err) < 0)
+    return -1;
+  f->fetched = true;
   return 0;
 }
 
 int
 bld_fetch_sources (struct build *b, char *const *srcs, const char *checksum, struct bld_fetch **ret,
-                   struct husk_ctx_selection *ret_sel, struct husk_error **err)
+                   struct husk_error **err)
 {
   cleanup_fetch struct bld_fetch *f = NULL;
-  cleanup_strv char **sources = husk_xcalloc (1, sizeof (char *));
-  cleanup_close int dirfd = -1;
+  cleanup_strv char **content = husk_xcalloc (1, sizeof (char *));
   size_t n = husk_strv_len (srcs), n_url = 0;
   const char *local = NULL;
 
@@ -377,32 +420,35 @@ bld_fetch_sources (struct build *b, char *const *srcs, const char *checksum, str
 
   f = husk_xcalloc (1, sizeof *f);
   f->b = b;
-  /* tmp/ is only worked in under the store lock (taking it sweeps tmp/): held until the step
-     is done with the downloads.  */
-  if (husk_store_lock (b->s, err) < 0)
-    return -1;
-  f->locked = true;
-  if (husk_store_mkdtemp (b->s, "build-add-", &f->tmp, err) < 0)
-    return -1;
-  dirfd
-      = openat (husk_store_rootfd (b->s), f->tmp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-  if (dirfd < 0)
-    return husk_error_set (err, errno, "open the downloads' directory");
+  f->urls = husk_xcalloc (1, sizeof (char *));
   for (size_t i = 0; i < n; i++)
     {
-      char *source = NULL;
-      if (fetch_one (dirfd, i, srcs[i], checksum, &source, err) < 0)
+      cleanup_free char *name = husk_fetch_file_name (srcs[i], err);
+      if (name == NULL)
         return -1;
-      husk_strv_append (&sources, source);
-      free (source);
+      husk_strv_append (&f->urls, srcs[i]);
     }
-  if (husk_ctx_open_fd (dirfd, "the downloads", &f->ctx, err) < 0
-      || husk_ctx_select (f->ctx, sources, n, ret_sel, err) < 0)
+  f->checksum = checksum ? husk_xstrdup (checksum) : NULL;
+  /* With a checksum the content is known before the download: a cache hit needs none, as
+     with BuildKit.  */
+  if (checksum)
+    for (size_t i = 0; i < n; i++)
+      husk_strv_append (&content, checksum);
+  else if (download_all (f, err) < 0)
     return -1;
   {
     cleanup_free char *urls = bld_json_strv (srcs);
-    f->id = husk_strdup_printf ("urls %s", urls);
+    cleanup_free char *digests = bld_json_strv (checksum ? content : f->digests);
+    f->id = husk_strdup_printf ("urls %s content %s", urls, digests);
   }
   *ret = TAKE_PTR (f);
   return 0;
+}
+
+int
+bld_fetch_select (struct bld_fetch *f, struct husk_ctx_selection *ret_sel, struct husk_error **err)
+{
+  if (!f->fetched && download_all (f, err) < 0)
+    return -1;
+  return husk_ctx_select (f->ctx, f->sources, husk_strv_len (f->sources), ret_sel, err);
 }

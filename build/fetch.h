@@ -66,20 +66,24 @@ struct bld_fetch;
 
 /* ADD's sources SRCS (NULL-terminated, expanded) and its --checksum CHECKSUM (expanded, or
    NULL).  With no URL among them (and no checksum): 0, *RET NULL, nothing done.  Otherwise
-   each URL is downloaded into a new directory under the store's tmp/, under the store lock
-   (held until bld_fetch_free: tmp/ is swept by whoever takes it), checked against CHECKSUM,
-   and selected there as husk_ctx_select does into *RET_SEL (free it with
-   husk_ctx_selection_clear).  Errors (one line): a source that mixes URLs with local files,
-   Git and other schemes ("not supported yet"), a malformed checksum or one given with a
-   local source, a checksum mismatch ("\"URL\": checksum mismatch: expected sha256:..., got
-   sha256:..."), and the download's (husk_fetch_http).  */
+   *RET is what names the downloads in the step's key (bld_fetch_id): without CHECKSUM each URL
+   is downloaded now, into a new directory under the store's tmp/, under the store lock (held
+   until bld_fetch_free: tmp/ is swept by whoever takes it); with CHECKSUM the content is
+   known and nothing is downloaded until bld_fetch_select, so a cache hit needs no download.
+   Errors (one line): a source that mixes URLs with local files, Git and other schemes ("not
+   supported yet"), a malformed checksum or one given with a local source, and the
+   download's (fetch_select's).  */
 int bld_fetch_sources (struct build *b, char *const *srcs, const char *checksum,
-                       struct bld_fetch **ret, struct husk_ctx_selection *ret_sel,
-                       struct husk_error **err);
+                       struct bld_fetch **ret, struct husk_error **err);
+/* The downloads (made now if they were not) selected as husk_ctx_select does into *RET_SEL
+   (free it with husk_ctx_selection_clear).  Errors: a checksum mismatch ("\"URL\": checksum
+   mismatch: expected sha256:..., got sha256:..."), husk_fetch_http's.  */
+int bld_fetch_select (struct bld_fetch *f, struct husk_ctx_selection *ret_sel,
+                      struct husk_error **err);
 /* The context the selection was made in: what the copy reads.  */
 const struct husk_ctx *bld_fetch_ctx (const struct bld_fetch *f);
-/* What names the downloads in the step's cache key (the URLs; their content is the
-   selection's hash).  */
+/* What names the downloads in the step's cache key: the URLs and the digests of their
+   content (or the checksum they must have).  */
 const char *bld_fetch_id (const struct bld_fetch *f);
 /* Remove the downloads and release the store lock.  F may be NULL.  */
 void bld_fetch_free (struct bld_fetch *f);

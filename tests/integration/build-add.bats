@@ -133,6 +133,13 @@ $D"
 	run --separate-stderr husk run --rm sum cat /f
 	assert_output remote
 
+	# The checksum names the content: a cache hit needs no download (the file is gone).
+	mv "$SRV/$D/file.txt" "$SRV/$D/file.txt.away"
+	run --separate-stderr husk build --build-arg "SUM=$sum" -t sum "$CTX"
+	assert_status 0
+	[ "$(grep -c 'Using cache' <<<"$output")" -eq 1 ] || fail "expected a cache hit: $output"
+	mv "$SRV/$D/file.txt.away" "$SRV/$D/file.txt"
+
 	bad=sha256:$(printf '0%.0s' $(seq 64))
 	run --separate-stderr husk build --build-arg "SUM=$bad" -t sum "$CTX"
 	assert_status 1
