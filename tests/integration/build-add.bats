@@ -5,26 +5,11 @@
 
 bats_require_minimum_version 1.5.0
 load helpers
+load registry # free_port, wait_port
 
-free_port() {
-	python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
-
-wait_port() { # PORT
-	local i
-	for i in $(seq 1 100); do
-		if (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; then
-			return 0
-		fi
-		sleep 0.1
-	done
-	echo "nothing listens on 127.0.0.1:$1" >&2
-	return 1
-}
-
-# start_server NAME COMMAND...: COMMAND in the background (its pid in
-# $BATS_FILE_TMPDIR/NAME.pid, stopped in teardown_file); fd 3 is closed so
-# bats does not wait for it.
+# start_server NAME PORT COMMAND...: COMMAND in the background (its pid in
+# $BATS_FILE_TMPDIR/NAME.pid, stopped in teardown_file), once PORT listens;
+# fd 3 is closed so bats does not wait for it.
 start_server() { # NAME PORT COMMAND...
 	local name=$1 port=$2
 	shift 2
@@ -38,7 +23,7 @@ setup_file() {
 	# Nothing between husk and 127.0.0.1, whatever the caller's environment says.
 	export no_proxy=127.0.0.1 NO_PROXY=127.0.0.1
 	SRV=$BATS_FILE_TMPDIR/srv
-	mkdir -p "$SRV/sub"
+	mkdir -p "$SRV"
 	SRV_PORT=$(free_port)
 	export SRV SRV_PORT URL="http://127.0.0.1:$SRV_PORT"
 	(cd "$SRV" && start_server http "$SRV_PORT" python3 -m http.server --bind 127.0.0.1 "$SRV_PORT")
@@ -127,6 +112,7 @@ $D"
 @test "build-add: --checksum that matches passes, one that does not fails naming both digests" {
 	echo remote >"$SRV/$D/file.txt"
 	sum=sha256:$(sha256sum "$SRV/$D/file.txt" | cut -d' ' -f1)
+	# shellcheck disable=SC2016 # $SUM is the Dockerfile's
 	printf 'FROM basic\nARG SUM\nADD --checksum=$SUM %s /f\n' "$URL/$D/file.txt" >"$CTX/Dockerfile"
 	run --separate-stderr husk build --build-arg "SUM=$sum" -t sum "$CTX"
 	assert_status 0
@@ -217,7 +203,7 @@ class H(http.server.BaseHTTPRequestHandler):
 http.server.HTTPServer(("127.0.0.1", int(sys.argv[1])), H).serve_forever()
 PY
 	port=$(free_port)
-	start_server hostile-$D "$port" python3 "$BATS_TEST_TMPDIR/hostile.py" "$port"
+	start_server "hostile-$D" "$port" python3 "$BATS_TEST_TMPDIR/hostile.py" "$port"
 	h=http://127.0.0.1:$port
 
 	printf 'FROM basic\nADD %s /f\n' "$h/passwd" >"$CTX/Dockerfile"
