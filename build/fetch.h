@@ -28,8 +28,8 @@
 #define HUSK_FETCH_CONNECT_TIMEOUT 30
 #define HUSK_FETCH_STALL_TIMEOUT 60
 
-/* Whether SRC is an HTTP or HTTPS URL ("http://", "https://", in any case), Docker's test for
-   a remote source.  */
+/* Whether SRC is an HTTP or HTTPS URL (starts with "http://" or "https://", lower case),
+   Docker's test for a remote source.  */
 bool husk_fetch_is_url (const char *src);
 /* Whether SRC is a Git source as Docker reads one: "git@...", "git://...", or an HTTP(S) URL
    whose path ends in ".git" (with an optional "#ref").  */
