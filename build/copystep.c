@@ -19,6 +19,7 @@
 #include "copyin.h"
 #include "create.h"
 #include "expand.h"
+#include "fetch.h"
 #include "image.h"
 #include "json.h"
 #include "manifest.h"
@@ -125,9 +126,11 @@ bld_do_copy (struct stage_exec *x, const struct husk_df_instr *in, struct husk_e
   const char *from = husk_df_flag (in, "from");
   const char *chown_raw = husk_df_flag (in, "chown");
   const char *chmod_raw = husk_df_flag (in, "chmod");
+  const char *checksum_raw = husk_df_flag (in, "checksum");
   cleanup_free char *chown = NULL, *chmod_s = NULL, *dest = NULL, *text = NULL;
   cleanup_free char *tmp = NULL, *upper = NULL, *work = NULL, *mnt = NULL, *abs = NULL;
-  cleanup_free char *created_by = NULL;
+  cleanup_free char *created_by = NULL, *checksum = NULL;
+  cleanup_fetch struct bld_fetch *fetch = NULL;
   cleanup_strv char **srcs = husk_xcalloc (1, sizeof (char *));
   cleanup_strv char **lowers = NULL;
   struct husk_ctx_selection sel = { 0 };
@@ -147,8 +150,8 @@ bld_do_copy (struct stage_exec *x, const struct husk_df_instr *in, struct husk_e
     return -1;
   if (husk_df_flag (in, "parents") || husk_df_flag (in, "exclude"))
     return husk_error_set (err, 0, "--parents and --exclude: not supported yet");
-  if (in->kind == HUSK_DF_ADD && (from || husk_df_flag (in, "checksum")))
-    return husk_error_set (err, 0, "--from and --checksum: not supported yet");
+  if (in->kind == HUSK_DF_ADD && from)
+    return husk_error_set (err, 0, "--from: not supported yet");
   if (n < 2)
     return husk_error_set (err, 0, "needs a source and a destination");
   for (size_t i = 0; i + 1 < n; i++)
@@ -171,15 +174,16 @@ bld_do_copy (struct stage_exec *x, const struct husk_df_instr *in, struct husk_e
       if (bld_parse_chmod (chmod_s, &chmod_v) < 0)
         return husk_error_set (err, 0, "--chmod \"%s\": not an octal mode", chmod_s);
     }
-  /* From the context: what the sources hold is hashed now.  From a stage or an image: its
-     key names its content, and the sources are selected by the copy itself.  */
-  for (size_t i = 0; in->kind == HUSK_DF_ADD && srcs[i]; i++)
-    if (strstr (srcs[i], "://") || husk_str_has_prefix (srcs[i], "git@"))
-      return husk_error_set (err, 0, "\"%s\": sources from URLs and git: not supported yet",
-                             srcs[i]);
-  if (from == NULL && husk_ctx_select (b->ctx, srcs, n - 1, &sel, err) < 0)
+  if (checksum_raw && bld_expand_word (x, checksum_raw, &checksum, err) < 0)
     return -1;
-  if (in->kind == HUSK_DF_ADD)
+  /* From the context: what the sources hold is hashed now.  From a stage or an image: its
+     key names its content, and the sources are selected by the copy itself.  ADD's URLs:
+     their content's digests (fetch.h), downloaded now unless --checksum gives them.  */
+  if (in->kind == HUSK_DF_ADD && bld_fetch_sources (b, srcs, checksum, &fetch, err) < 0)
+    return -1;
+  if (from == NULL && fetch == NULL && husk_ctx_select (b->ctx, srcs, n - 1, &sel, err) < 0)
+    return -1;
+  if (in->kind == HUSK_DF_ADD && fetch == NULL)
     {
       extract = husk_xcalloc (sel.n_sources + 1, sizeof (bool));
       for (size_t i = 0; i < sel.n_sources; i++)
@@ -206,11 +210,12 @@ bld_do_copy (struct stage_exec *x, const struct husk_df_instr *in, struct husk_e
   bld_append (&created_by, " %s", dest);
   {
     cleanup_free char *srcs_json = bld_json_strv (srcs);
+    const char *origin = fetch ? bld_fetch_id (fetch) : "context";
     text = husk_strdup_printf (
         "%s chown=%s chmod=%d workdir=%s dest=%s n=%zu sources=%s from=%s extract=%s", in->keyword,
         chown ? chown : "", chmod_v,
         x->r->cfg.config.working_dir ? x->r->cfg.config.working_dir : "/", dest, n - 1,
-        from ? srcs_json : sel.hash, from ? from_id : "context", extract_text ? extract_text : "");
+        from ? srcs_json : sel.hash, from ? from_id : origin, extract_text ? extract_text : "");
   }
   bld_build_key (x->r->key, text, key);
   if (bld_step_cached (x, key, created_by))
@@ -218,6 +223,8 @@ bld_do_copy (struct stage_exec *x, const struct husk_df_instr *in, struct husk_e
       husk_ctx_selection_clear (&sel);
       return 0;
     }
+  if (fetch && bld_fetch_select (fetch, &sel, err) < 0)
+    return -1;
 
   /* tmp/ is only worked in under the store lock (husk_store_lock sweeps it): held from here
      to the end of the step, and shared by the copy's child, which publishes the layer.  */
@@ -276,7 +283,7 @@ bld_do_copy (struct stage_exec *x, const struct husk_df_instr *in, struct husk_e
       .out = ws,
     };
     struct husk_build_copy req = {
-      .ctx = b->ctx,
+      .ctx = fetch ? bld_fetch_ctx (fetch) : b->ctx,
       .sel = &sel,
       .extract = extract,
       .from_lowerdirs = from_lowers,

@@ -15,6 +15,7 @@
 #include "cleanup.h"
 #include "dockerfile.h"
 #include "expand.h"
+#include "fetch.h"
 #include "ignore.h"
 #include "tap.h"
 #include "util.h"
@@ -802,6 +803,47 @@ test_ignore_find (void)
   rmdir (dir);
 }
 
+/* ADD's URL sources (fetch.h): which sources are URLs or Git, and the file name a download
+   gets (ref, ADD "Adding files from a URL"; BuildKit's dockerfile2llb names a download
+   after path.Base of the URL's decoded path, "__unnamed__" when there is none).  */
+static void
+test_fetch_names (void)
+{
+  static const struct
+  {
+    const char *url, *name;
+  } names[] = {
+    { "http://h/dir/file.tar.gz", "file.tar.gz" },
+    { "https://h:8443/a/b?x=1/y#frag/z", "b" },
+    { "http://h/dir/", "dir" },
+    { "http://h/a%20b%5B1%5D.txt", "a b[1].txt" },
+    { "http://h/a%2Fb", "b" },
+    { "http://h", "__unnamed__" },
+    { "http://h/", "__unnamed__" },
+    { "http://h/?q", "__unnamed__" },
+    { "http://h/..", "__unnamed__" },
+    { "http://h/%zz", "%zz" },
+  };
+  struct husk_error *e = NULL;
+
+  for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+    {
+      cleanup_free char *got = husk_fetch_file_name (names[i].url, &e);
+      is_str (got, names[i].name, "the file name of %s", names[i].url);
+    }
+  ok (husk_fetch_file_name ("http://h/a%00b", &e) == NULL && e != NULL,
+      "a NUL byte in the name is refused");
+  husk_error_free (&e);
+  ok (husk_fetch_is_url ("http://h/x") && husk_fetch_is_url ("https://h/x")
+          && !husk_fetch_is_url ("HTTP://h/x") && !husk_fetch_is_url ("ftp://h/x")
+          && !husk_fetch_is_url ("http/x"),
+      "only http:// and https:// are URLs, as Docker tests them");
+  ok (husk_fetch_is_git ("git@github.com:a/b") && husk_fetch_is_git ("git://h/r")
+          && husk_fetch_is_git ("https://h/r.git") && husk_fetch_is_git ("https://h/r.git#v1")
+          && !husk_fetch_is_git ("https://h/r.gitx") && !husk_fetch_is_git ("r.git"),
+      "Git sources are told from downloads");
+}
+
 int
 main (void)
 {
@@ -817,5 +859,6 @@ main (void)
   test_expand ();
   test_ignore ();
   test_ignore_find ();
+  test_fetch_names ();
   return tap_done ();
 }
