@@ -748,8 +748,8 @@ match (struct select_state *st, int dirfd, const char *path, char **comp, size_t
           if (f == HUSK_CTX_EXCLUDE || (f == HUSK_CTX_EXCLUDE_WALK && !S_ISDIR (sb.st_mode)))
             continue;
           /* --exclude and a glob's match: the reference's "COPY --exclude=*.txt hom*".  */
-          if (!S_ISDIR (sb.st_mode) && st->glob_base != SIZE_MAX && st->opts
-              && st->opts->exclude && husk_ignore_match (st->opts->exclude, child + st->glob_base))
+          if (!S_ISDIR (sb.st_mode) && st->glob_base != SIZE_MAX && st->opts && st->opts->exclude
+              && husk_ignore_match (st->opts->exclude, child + st->glob_base))
             {
               st->excluded++;
               continue;
@@ -818,8 +818,8 @@ split_pivot (struct select_state *st, const char *source)
 static int
 select_one (struct select_state *st, const char *source, struct husk_error **err)
 {
-  cleanup_free char *clean = st->opts && st->opts->parents ? split_pivot (st, source)
-                                                           : husk_path_clean (source, false);
+  cleanup_free char *clean
+      = st->opts && st->opts->parents ? split_pivot (st, source) : husk_path_clean (source, false);
   cleanup_strv char **comp = NULL;
   size_t n = 0, matches = 0;
   char *save = NULL;

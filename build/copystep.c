@@ -242,7 +242,8 @@ bld_do_copy (struct stage_exec *x, const struct husk_df_instr *in, struct husk_e
     if (strstr (srcs[i], "://") || husk_str_has_prefix (srcs[i], "git@"))
       return husk_error_set (err, 0, "\"%s\": sources from URLs and git: not supported yet",
                              srcs[i]);
-  if (from == NULL && husk_ctx_select_opts (b->ctx, srcs, husk_strv_len (srcs), &opts, &sel, err) < 0)
+  if (from == NULL
+      && husk_ctx_select_opts (b->ctx, srcs, husk_strv_len (srcs), &opts, &sel, err) < 0)
     return -1;
   if (in->kind == HUSK_DF_ADD)
     {
