@@ -223,7 +223,7 @@ run'
 	[ "$(cached)" -eq 2 ] || fail "a changed heredoc kept its step cached: $output"
 }
 
-@test "build-copy: heredocs into an existing directory, with --chown; two without a directory fail" {
+@test "build-copy: heredocs into an existing directory, with --chown; two without a directory, or a name with a slash, fail" {
 	cat >"$CTX/Dockerfile" <<'EOF'
 FROM basic
 COPY --chown=1234:5678 <<motd /etc
@@ -246,4 +246,10 @@ EOF
 	assert_status 1
 	assert_one_error_line
 	assert_stderr_contains 'Dockerfile:2: COPY: destination "/d": with more than one source it must be a directory'
+
+	printf 'FROM basic\nCOPY <<a/b /d/\nx\na/b\n' >"$CTX/Dockerfile"
+	run --separate-stderr husk build "$CTX"
+	assert_status 1
+	assert_one_error_line
+	assert_stderr_contains 'Dockerfile:2: COPY: heredoc "a/b": not a file name'
 }
