@@ -109,6 +109,10 @@ struct write_job
 void bld_build_key (const char *prev, const char *text, char key[HUSK_DIGEST_LEN + 1]);
 void bld_say (struct build *b, const char *fmt, ...) __attribute__ ((format (printf, 2, 3)));
 int bld_expand_word (struct stage_exec *x, const char *word, char **ret, struct husk_error **err);
+/* A COPY/ADD heredoc's CONTENT expanded as BuildKit does (quotes are plain characters, the
+   escape character is \ whatever the Dockerfile's is; expand.h).  */
+int bld_expand_heredoc (struct stage_exec *x, const char *content, char **ret,
+                        struct husk_error **err);
 int bld_pull_if_needed (struct build *b, const char *ref, struct husk_error **err);
 int bld_write_layer (void *arg, struct husk_error **err);
 struct written_shared *bld_shared_new (void);

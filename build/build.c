@@ -204,6 +204,12 @@ bld_expand_word (struct stage_exec *x, const char *word, char **ret, struct husk
   return husk_expand_word (word, x->b->df->escape, lookup_stage, x, ret, NULL, err);
 }
 
+int
+bld_expand_heredoc (struct stage_exec *x, const char *content, char **ret, struct husk_error **err)
+{
+  return husk_expand (content, '\\', HUSK_EXPAND_NO_QUOTES, lookup_stage, x, ret, NULL, NULL, err);
+}
+
 /* ---------------------------------------------------------------- base images  */
 
 /* A deep copy of a config (its members are all owned: write it and read it back).  */

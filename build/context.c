@@ -14,6 +14,7 @@
 
 #include "cleanup.h"
 #include "context.h"
+#include "ignore.h"
 #include "safepath.h"
 #include "strbuf.h"
 #include "util.h"
@@ -51,6 +52,12 @@ struct select_state
   struct husk_ctx_selection *sel;
   size_t cap_entries, cap_sources;
   int64_t started_ns; /* CLOCK_REALTIME when the selection began.  */
+  const struct husk_ctx_select_opts *opts;
+  bool exclude_walk; /* --exclude has exceptions: an excluded directory is still walked.  */
+  size_t glob_base;  /* In the source being matched: the length of its part before the first
+                        component with a glob ("src/" in "src/?.c").  */
+  size_t excluded;   /* Glob matches --exclude left out, for the source being matched.  */
+  char *pivot;       /* --parents: the source's pivot ("." when it has none).  */
   char buf[1 << 16];
 };
 
@@ -320,8 +327,11 @@ husk_ctx_selection_clear (struct husk_ctx_selection *sel)
       free (sel->sources[i]);
       free (sel->names[i]);
     }
+  for (size_t i = 0; sel->keep && i < sel->n_sources; i++)
+    free (sel->keep[i]);
   free (sel->sources);
   free (sel->names);
+  free (sel->keep);
   free (sel->source_is_dir);
   for (size_t i = 0; i < sel->n_entries; i++)
     {
@@ -344,6 +354,34 @@ filter (struct husk_ctx *c, const char *path, bool is_dir)
   if (c->filter == NULL || strcmp (path, ".") == 0)
     return HUSK_CTX_INCLUDE;
   return c->filter (c->filter_arg, path, is_dir);
+}
+
+/* --exclude's verdict on PATH, strictly below the current source (its own path in the
+   context: the patterns see the part below the source).  */
+static enum husk_ctx_filter
+exclude_filter (struct select_state *st, const char *path, bool is_dir)
+{
+  const char *src = st->sel->sources[st->sel->n_sources - 1];
+  const char *below = strcmp (src, ".") == 0 ? path : path + strlen (src) + 1;
+
+  if (st->opts == NULL || st->opts->exclude == NULL
+      || !husk_ignore_match (st->opts->exclude, below))
+    return HUSK_CTX_INCLUDE;
+  return is_dir && st->exclude_walk ? HUSK_CTX_EXCLUDE_WALK : HUSK_CTX_EXCLUDE;
+}
+
+/* What .dockerignore and --exclude say together: the stricter.  */
+static enum husk_ctx_filter
+filter_below (struct select_state *st, const char *path, bool is_dir)
+{
+  enum husk_ctx_filter f = filter (st->c, path, is_dir), x;
+
+  if (f == HUSK_CTX_EXCLUDE)
+    return f;
+  x = exclude_filter (st, path, is_dir);
+  if (x == HUSK_CTX_EXCLUDE)
+    return x;
+  return f == HUSK_CTX_INCLUDE ? x : f;
 }
 
 static char *
@@ -538,7 +576,7 @@ walk (struct select_state *st, int dirfd, const char *path, struct husk_error **
             continue; /* Gone since the listing.  */
           return husk_error_set (err, errno, "\"%s\"", child);
         }
-      f = filter (st->c, child, S_ISDIR (sb.st_mode));
+      f = filter_below (st, child, S_ISDIR (sb.st_mode));
       if (f == HUSK_CTX_EXCLUDE || (f == HUSK_CTX_EXCLUDE_WALK && !S_ISDIR (sb.st_mode)))
         continue;
       if (f == HUSK_CTX_INCLUDE && add_entry (st, dirfd, *n, child, &sb, err) < 0)
@@ -570,7 +608,11 @@ add_source (struct select_state *st, int dirfd, const char *name, const char *pa
       sel->names = husk_xrealloc (sel->names, st->cap_sources * sizeof *sel->names);
       sel->source_is_dir
           = husk_xrealloc (sel->source_is_dir, st->cap_sources * sizeof *sel->source_is_dir);
+      if (st->opts && st->opts->parents)
+        sel->keep = husk_xrealloc (sel->keep, st->cap_sources * sizeof *sel->keep);
     }
+  if (sel->keep)
+    sel->keep[sel->n_sources] = NULL; /* Filled once the source is selected.  */
   sel->sources[sel->n_sources] = husk_xstrdup (path);
   sel->names[sel->n_sources] = husk_xstrdup (written);
   sel->source_is_dir[sel->n_sources] = S_ISDIR (sb->st_mode);
@@ -701,6 +743,13 @@ match (struct select_state *st, int dirfd, const char *path, char **comp, size_t
              exceptions bring back.  */
           if (f == HUSK_CTX_EXCLUDE || (f == HUSK_CTX_EXCLUDE_WALK && !S_ISDIR (sb.st_mode)))
             continue;
+          /* --exclude and a glob's match: the reference's "COPY --exclude=*.txt hom*".  */
+          if (!S_ISDIR (sb.st_mode) && st->glob_base != SIZE_MAX && st->opts && st->opts->exclude
+              && husk_ignore_match (st->opts->exclude, child + st->glob_base))
+            {
+              st->excluded++;
+              continue;
+            }
           if (S_ISLNK (sb.st_mode))
             {
               if (add_link_source (st, child, child, matches, err) < 0)
@@ -734,14 +783,45 @@ not_found (const struct husk_ctx *c, const char *source, struct husk_error **err
                          source);
 }
 
+/* --parents: SOURCE's pivot (what comes before its first "/./", cleaned; "." without one)
+   into ST->pivot, and the path to select, the part after the pivot taken as if the pivot were
+   "/" (BuildKit's: ".." there stops at the pivot).  NULL when the pivot leaves the context.  */
+static char *
+split_pivot (struct select_state *st, const char *source)
+{
+  const char *at = strstr (source, "/./");
+  cleanup_free char *before = NULL, *after = NULL;
+
+  if (at == NULL)
+    {
+      st->pivot = husk_xstrdup (".");
+      return husk_path_clean (source, false);
+    }
+  before = husk_xmalloc ((size_t) (at - source) + 1);
+  memcpy (before, source, (size_t) (at - source));
+  before[at - source] = '\0';
+  st->pivot = husk_path_clean (before, false);
+  if (st->pivot == NULL)
+    return NULL;
+  after = husk_path_clean (at + 3, true);
+  if (strcmp (after, "/") == 0)
+    return husk_xstrdup (st->pivot);
+  if (strcmp (st->pivot, ".") == 0)
+    return husk_xstrdup (after + 1);
+  return husk_strdup_printf ("%s%s", st->pivot, after);
+}
+
 static int
 select_one (struct select_state *st, const char *source, struct husk_error **err)
 {
-  cleanup_free char *clean = husk_path_clean (source, false);
+  cleanup_free char *clean
+      = st->opts && st->opts->parents ? split_pivot (st, source) : husk_path_clean (source, false);
   cleanup_strv char **comp = NULL;
   size_t n = 0, matches = 0;
   char *save = NULL;
 
+  st->glob_base = SIZE_MAX;
+  st->excluded = 0;
   if (clean == NULL)
     return husk_error_set (err, 0, "source \"%s\": outside the build context", source);
   if (strcmp (clean, ".") == 0)
@@ -767,9 +847,15 @@ select_one (struct select_state *st, const char *source, struct husk_error **err
   comp = husk_xcalloc (strlen (clean) + 2, sizeof *comp);
   cleanup_free char *copy = husk_xstrdup (clean);
   for (char *t = strtok_r (copy, "/", &save); t; t = strtok_r (NULL, "/", &save))
-    comp[n++] = husk_xstrdup (t);
+    {
+      if (st->glob_base == SIZE_MAX && has_glob (t))
+        st->glob_base = (size_t) (t - copy);
+      comp[n++] = husk_xstrdup (t);
+    }
   if (match (st, st->c->dirfd, ".", comp, 0, n, &matches, err) < 0)
     return husk_error_wrap (err, "source \"%s\"", source);
+  if (matches == 0 && st->excluded > 0)
+    return 0; /* It matched: --exclude left everything out.  */
   if (matches == 0 && has_glob (clean))
     return husk_error_set (err, 0, "source \"%s\": no file in the build context matches it",
                            source);
@@ -813,6 +899,11 @@ selection_hash (struct husk_ctx_selection *sel)
       hash_str (h, "source");
       hash_str (h, sel->sources[i]);
       hash_str (h, sel->names[i]);
+      if (sel->keep)
+        {
+          hash_str (h, "keep");
+          hash_str (h, sel->keep[i]);
+        }
       for (; e < sel->n_entries && sel->entries[e].root == i; e++)
         {
           const struct husk_ctx_entry *x = &sel->entries[e];
@@ -826,25 +917,63 @@ selection_hash (struct husk_ctx_selection *sel)
   husk_sha256_buf (hb.p, hb.len, sel->hash);
 }
 
+/* --parents: what of NAME (a path the source named, at or below PIVOT) is kept.  */
+static char *
+below_pivot (const char *pivot, const char *name)
+{
+  size_t n = strlen (pivot);
+
+  if (strcmp (pivot, ".") == 0)
+    return husk_xstrdup (strcmp (name, ".") == 0 ? "" : name);
+  if (strncmp (name, pivot, n) == 0 && (name[n] == '/' || name[n] == '\0'))
+    return husk_xstrdup (name[n] ? name + n + 1 : "");
+  return husk_xstrdup (name); /* Cannot be: the source's path starts with its pivot.  */
+}
+
 int
-husk_ctx_select (struct husk_ctx *c, char *const *sources, size_t n, struct husk_ctx_selection *ret,
-                 struct husk_error **err)
+husk_ctx_select_opts (struct husk_ctx *c, char *const *sources, size_t n,
+                      const struct husk_ctx_select_opts *opts, struct husk_ctx_selection *ret,
+                      struct husk_error **err)
 {
   cleanup_free struct select_state *st = husk_xcalloc (1, sizeof *st);
   struct husk_ctx_selection sel = { 0 };
   struct timespec now;
+  bool exception;
 
   clock_gettime (CLOCK_REALTIME, &now);
   st->c = c;
   st->sel = &sel;
   st->started_ns = ts_ns (&now);
+  st->opts = opts;
+  /* BuildKit's copy walks an excluded directory whenever an exception exists.  */
+  for (size_t i = 0; opts && opts->exclude && husk_ignore_pattern (opts->exclude, i, &exception);
+       i++)
+    st->exclude_walk |= exception;
+  if (opts && opts->parents)
+    sel.keep = husk_xcalloc (1, sizeof *sel.keep);
   for (size_t i = 0; i < n; i++)
-    if (select_one (st, sources[i], err) < 0)
-      {
-        husk_ctx_selection_clear (&sel);
-        return -1;
-      }
+    {
+      size_t first = sel.n_sources;
+      int r = select_one (st, sources[i], err);
+
+      for (size_t j = first; r == 0 && sel.keep && j < sel.n_sources; j++)
+        sel.keep[j] = below_pivot (st->pivot, sel.names[j]);
+      free (st->pivot);
+      st->pivot = NULL;
+      if (r < 0)
+        {
+          husk_ctx_selection_clear (&sel);
+          return -1;
+        }
+    }
   selection_hash (&sel);
   *ret = sel;
   return 0;
+}
+
+int
+husk_ctx_select (struct husk_ctx *c, char *const *sources, size_t n, struct husk_ctx_selection *ret,
+                 struct husk_error **err)
+{
+  return husk_ctx_select_opts (c, sources, n, NULL, ret, err);
 }

@@ -62,12 +62,36 @@ struct husk_ctx_selection
   size_t n_sources;
   struct husk_ctx_entry *entries;
   size_t n_entries;
+  /* --parents: for each source, what of its path is kept under the destination: the path as
+     the source named it, below the pivot ("x/./y/a.txt" keeps "y/a.txt", "x/a.txt" all of
+     it; "" for the pivot itself).  NULL without --parents.  */
+  char **keep;
   char hash[HUSK_DIGEST_LEN + 1]; /* Over everything above: the cache key's part.  */
   uint64_t files_read;            /* Files hashed by reading them (stat cache misses).  */
   uint64_t bytes_read;
 };
 
 struct husk_ctx;
+struct husk_ignore;
+
+/* COPY and ADD's flags that change what a selection holds.  */
+struct husk_ctx_select_opts
+{
+  /* --exclude (the Dockerfile reference, "COPY --exclude"), or NULL: patterns with
+     .dockerignore's syntax and rules (ignore.h: "**", "!" exceptions, the last match decides),
+     matched against an entry's path below the source it is under ("a/b.txt" below the source
+     "src"), as BuildKit's copy matches them.  A glob's match that is not a directory is
+     matched too, by its path below the directory the glob starts in ("home.txt" for "hom*",
+     "a/x.txt" for "src/?/x.txt"): the reference's "COPY --exclude=*.txt hom* /mydir/".  A
+     source named without a glob is never excluded itself.  What is excluded is not read, not
+     hashed, and not copied; a directory excluded is not walked unless an exception ("!")
+     could bring something below it back.  */
+  const struct husk_ignore *exclude;
+  /* --parents: each source may have the pivot "/./" ("x/./y/a.txt"): what comes before it is
+     only where the path starts; what comes after it (all of the path without one) is kept
+     under the destination: the selection's KEEP.  */
+  bool parents;
+};
 
 /* Open the context directory DIR (a directory; symbolic links in DIR itself are followed, none
    below it ever is).  STATCACHE: the file the stat cache is kept in (read now when it exists,
@@ -97,6 +121,14 @@ int husk_ctx_open_fd (int dirfd, const char *where, struct husk_ctx **ret, struc
    success; free it with husk_ctx_selection_clear.  */
 int husk_ctx_select (struct husk_ctx *c, char *const *sources, size_t n,
                      struct husk_ctx_selection *ret, struct husk_error **err);
+
+/* husk_ctx_select with OPTS (may be NULL: husk_ctx_select).  With OPTS->exclude, a glob
+   whose every match is excluded is no error: it matched.  With OPTS->parents, a source's
+   pivot is found in the source as written (before it is cleaned), and the part before the
+   pivot must stay inside the context like the rest.  */
+int husk_ctx_select_opts (struct husk_ctx *c, char *const *sources, size_t n,
+                          const struct husk_ctx_select_opts *opts, struct husk_ctx_selection *ret,
+                          struct husk_error **err);
 
 void husk_ctx_selection_clear (struct husk_ctx_selection *sel);
 

@@ -299,6 +299,37 @@ copy_source (struct copy_state *st, size_t i, size_t *next, const char *dest_dir
   return 0;
 }
 
+/* PATH below the absolute directory DIR.  */
+static char *
+under (const char *dir, const char *path)
+{
+  return husk_strdup_printf ("%s/%s", strcmp (dir, "/") ? dir : "", path);
+}
+
+/* A heredoc's file at TARGET (absolute in the image).  */
+static int
+put_inline (struct copy_state *st, const struct husk_build_inline *f, const char *target,
+            struct husk_error **err)
+{
+  const char *name = strrchr (target, '/') + 1;
+  cleanup_free char *parent = parent_of (target, name);
+  cleanup_close int pfd = make_dirs (st, parent, err);
+  cleanup_close int out = -1;
+
+  if (pfd < 0)
+    return -1;
+  if (clear_way (pfd, name, S_IFREG, target, err) < 0)
+    return -1;
+  out = openat (pfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+  if (out < 0 || husk_write_all (out, f->content, f->len) < 0)
+    return husk_error_set (err, errno, "destination \"%s\"", target);
+  if (fchown (out, st->uid, st->gid) < 0)
+    return chown_error (st, target, errno, err);
+  if (fchmod (out, st->c->chmod >= 0 ? (mode_t) st->c->chmod : 0644) < 0)
+    return husk_error_set (err, errno, "destination \"%s\"", target);
+  return 0;
+}
+
 static int
 resolve_owner (struct copy_state *st, struct husk_error **err)
 {
@@ -363,7 +394,9 @@ copy_in_namespace (void *arg, struct husk_error **err)
         return husk_error_set (err, errno, "--from: open its root");
       if (husk_ctx_open_fd (fromfd, c->from_name, &from_ctx, err) < 0)
         return -1;
-      if (husk_ctx_select (from_ctx, c->from_sources, c->n_written, &from_sel, err) < 0)
+      if (husk_ctx_select_opts (from_ctx, c->from_sources, husk_strv_len (c->from_sources),
+                                c->from_opts, &from_sel, err)
+          < 0)
         return -1;
       st->ctx = from_ctx;
       sel = &from_sel;
@@ -398,7 +431,10 @@ copy_in_namespace (void *arg, struct husk_error **err)
                            "destination \"%s\": with more than one source it must be a directory "
                            "and end with \"/\"",
                            c->dest);
-  if (!dirdest && sel->n_sources == 1 && !sel->source_is_dir[0])
+  if (sel->keep)
+    dirdest = true; /* --parents: DEST holds the paths kept.  */
+  else if (!dirdest && sel->n_sources + c->n_inline == 1
+           && (sel->n_sources == 0 || !sel->source_is_dir[0]))
     {
       /* One file: DEST names it, unless DEST is an existing directory (BuildKit copies into
          it).  */
@@ -410,25 +446,30 @@ copy_in_namespace (void *arg, struct husk_error **err)
           dirdest = true;
         }
     }
-  else if (sel->n_sources > 1)
+  else if (sel->n_sources + c->n_inline > 1)
     dirdest = true; /* A glob's matches: DEST holds them.  */
 
   for (size_t i = 0; i < sel->n_sources; i++)
     {
+      const char *keep = sel->keep ? sel->keep[i] : NULL;
       cleanup_free char *file = NULL;
+      /* Where a directory's contents go: DEST, or DEST/KEEP with --parents.  */
+      cleanup_free char *into = keep && *keep ? under (dest, keep) : husk_xstrdup (dest);
       if (!sel->source_is_dir[i])
         {
           /* Named as the source named it (a link's name, not its target's).  */
           const char *base = strrchr (sel->names[i], '/');
           base = base ? base + 1 : sel->names[i];
-          if (dirdest)
-            file = husk_strdup_printf ("%s/%s", strcmp (dest, "/") ? dest : "", base);
+          if (keep && *keep)
+            file = husk_xstrdup (into);
+          else if (dirdest)
+            file = under (dest, base);
           else
             file = husk_xstrdup (dest);
         }
       else
         {
-          cleanup_close int fd = make_dirs (st, dest, err);
+          cleanup_close int fd = make_dirs (st, into, err);
           if (fd < 0)
             return -1;
         }
@@ -450,7 +491,14 @@ copy_in_namespace (void *arg, struct husk_error **err)
             next++;
           continue;
         }
-      if (copy_source (st, i, &next, dest, file, err) < 0)
+      if (copy_source (st, i, &next, into, file, err) < 0)
+        return -1;
+    }
+  for (size_t i = 0; i < c->n_inline; i++)
+    {
+      cleanup_free char *file
+          = dirdest ? under (dest, c->inline_files[i].name) : husk_xstrdup (dest);
+      if (put_inline (st, &c->inline_files[i], file, err) < 0)
         return -1;
     }
   if (c->after == NULL)

@@ -12,7 +12,9 @@
    new files and directories are owned by 0:0 unless --chown says otherwise (COPY --from keeps
    the owners the stage or image gives them, as BuildKit does), and --chown's user
    without a group uses the same number for the group; --chmod sets the mode of what is copied;
-   symbolic links are copied as links; file times are kept.  */
+   symbolic links are copied as links; file times are kept.  With --parents (a selection with
+   KEEP, context.h) the destination is always a directory, and each source lands at
+   DEST/KEEP, the directories on the way made like the destination's missing ones.  */
 #ifndef HUSK_BUILD_COPYIN_H
 #define HUSK_BUILD_COPYIN_H
 
@@ -22,6 +24,16 @@
 #include "error.h"
 
 struct husk_idmap;
+
+/* A file a COPY or ADD heredoc makes ("COPY <<EOF /etc/motd"): the Dockerfile reference's
+   here-documents, as BuildKit writes them.  */
+struct husk_build_inline
+{
+  const char *name;    /* The delimiter: the file's name when the destination is a
+                          directory.  No "/" in it.  */
+  const char *content; /* What the file holds (expanded already when it was to be).  */
+  size_t len;
+};
 
 struct husk_build_copy
 {
@@ -40,6 +52,13 @@ struct husk_build_copy
   char *const *from_sources;
   const char *from_upper, *from_work, *from_mountpoint;
   const char *from_name;        /* What the messages call it: "stage \"build\"", "image \"x\"".  */
+  /* --exclude and --parents for the FROM_SOURCES selection (may be NULL); from the context,
+     SEL was selected with them already.  */
+  const struct husk_ctx_select_opts *from_opts;
+  /* Heredocs: files written after the sources (BuildKit's order), mode 0644 unless --chmod,
+     owned by 0:0 or --chown's owner, each at DEST when it is a file, else DEST/NAME.  */
+  const struct husk_build_inline *inline_files;
+  size_t n_inline;
   size_t n_written;             /* How many sources the instruction wrote (Docker's
                                    rule for the destination counts these).  */
   char *const *lowerdirs;       /* The image so far, base first (absolute paths);

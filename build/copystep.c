@@ -119,6 +119,57 @@ resolve_from (struct stage_exec *x, const char *from, char ***ret_layers, char *
   return 0;
 }
 
+/* The heredocs' files of a step.  */
+struct inline_set
+{
+  struct husk_build_inline *v;
+  size_t n;
+};
+
+static void
+inline_set_clear (struct inline_set *s)
+{
+  for (size_t i = 0; i < s->n; i++)
+    free ((char *) s->v[i].content);
+  free (s->v);
+}
+#define cleanup_inline __attribute__ ((cleanup (inline_set_clear)))
+
+/* A heredoc source's file: its name checked, its content expanded when the delimiter was not
+   quoted.  */
+static int
+heredoc_file (struct stage_exec *x, const struct husk_df_heredoc *h, struct husk_build_inline *f,
+              struct husk_error **err)
+{
+  char *content = NULL;
+
+  if (strchr (h->name, '/') || strcmp (h->name, ".") == 0 || strcmp (h->name, "..") == 0)
+    return husk_error_set (err, 0, "heredoc \"%s\": not a file name", h->name);
+  if (h->expand && bld_expand_heredoc (x, h->content, &content, err) < 0)
+    return husk_error_wrap (err, "heredoc \"%s\"", h->name);
+  f->name = h->name;
+  f->content = content ? content : husk_xstrdup (h->content);
+  f->len = strlen (f->content);
+  return 0;
+}
+
+/* --exclude's patterns (repeatable, not expanded: BuildKit's) as a matcher, or NULL without
+   any.  */
+static int
+exclude_matcher (const struct husk_df_instr *in, char ***ret_patterns, struct husk_ignore **ret,
+                 struct husk_error **err)
+{
+  cleanup_strv char **v = husk_xcalloc (1, sizeof (char *));
+
+  for (size_t i = 0; i < in->n_flags; i++)
+    if (strcmp (in->flags[i].name, "exclude") == 0)
+      husk_strv_append (&v, in->flags[i].value ? in->flags[i].value : "");
+  if (v[0] && husk_ignore_new (v, ret, err) < 0)
+    return husk_error_wrap (err, "--exclude");
+  *ret_patterns = TAKE_PTR (v);
+  return 0;
+}
+
 int
 bld_do_copy (struct stage_exec *x, const struct husk_df_instr *in, struct husk_error **err)
 {
@@ -145,11 +196,19 @@ bld_do_copy (struct stage_exec *x, const struct husk_df_instr *in, struct husk_e
   cleanup_free char *extract_text = NULL;
   cleanup_free char *from_id = NULL, *from_upper = NULL, *from_work = NULL, *from_mnt = NULL;
   cleanup_free char *from_label = from ? husk_strdup_printf ("\"%s\" (--from)", from) : NULL;
+  cleanup_strv char **excludes = NULL;
+  cleanup_ignore struct husk_ignore *exclude = NULL;
+  const char *parents = husk_df_flag (in, "parents");
+  struct husk_ctx_select_opts opts = {
+    .parents = parents && strcmp (parents, "false") != 0,
+  };
+  cleanup_inline struct inline_set inl = { husk_xcalloc (n + 1, sizeof *inl.v), 0 };
 
   if (from && resolve_from (x, from, &from_layers, &from_id, err) < 0)
     return -1;
-  if (husk_df_flag (in, "parents") || husk_df_flag (in, "exclude"))
-    return husk_error_set (err, 0, "--parents and --exclude: not supported yet");
+  if (exclude_matcher (in, &excludes, &exclude, err) < 0)
+    return -1;
+  opts.exclude = exclude;
   if (in->kind == HUSK_DF_ADD && from)
     return husk_error_set (err, 0, "--from: not supported yet");
   if (n < 2)
@@ -157,8 +216,14 @@ bld_do_copy (struct stage_exec *x, const struct husk_df_instr *in, struct husk_e
   for (size_t i = 0; i + 1 < n; i++)
     {
       cleanup_free char *w = NULL;
-      if (husk_df_source_heredoc (in, in->args[i]))
-        return husk_error_set (err, 0, "a heredoc source: not supported yet");
+      const struct husk_df_heredoc *h = husk_df_source_heredoc (in, in->args[i]);
+      if (h)
+        {
+          if (heredoc_file (x, h, &inl.v[inl.n], err) < 0)
+            return -1;
+          inl.n++;
+          continue;
+        }
       if (bld_expand_word (x, in->args[i], &w, err) < 0)
         return -1;
       husk_strv_append (&srcs, w);
@@ -181,7 +246,8 @@ bld_do_copy (struct stage_exec *x, const struct husk_df_instr *in, struct husk_e
      their content's digests (fetch.h), downloaded now unless --checksum gives them.  */
   if (in->kind == HUSK_DF_ADD && bld_fetch_sources (b, srcs, checksum, &fetch, err) < 0)
     return -1;
-  if (from == NULL && fetch == NULL && husk_ctx_select (b->ctx, srcs, n - 1, &sel, err) < 0)
+  if (from == NULL && fetch == NULL
+      && husk_ctx_select_opts (b->ctx, srcs, husk_strv_len (srcs), &opts, &sel, err) < 0)
     return -1;
   if (in->kind == HUSK_DF_ADD && fetch == NULL)
     {
@@ -205,8 +271,12 @@ bld_do_copy (struct stage_exec *x, const struct husk_df_instr *in, struct husk_e
     bld_append (&created_by, " --chown=%s", chown);
   if (chmod_s)
     bld_append (&created_by, " --chmod=%s", chmod_s);
+  if (opts.parents)
+    bld_append (&created_by, " --parents");
   for (size_t i = 0; srcs[i]; i++)
     bld_append (&created_by, " %s", srcs[i]);
+  for (size_t i = 0; i < inl.n; i++)
+    bld_append (&created_by, " <<%s", inl.v[i].name);
   bld_append (&created_by, " %s", dest);
   {
     cleanup_free char *srcs_json = bld_json_strv (srcs);
@@ -216,6 +286,29 @@ bld_do_copy (struct stage_exec *x, const struct husk_df_instr *in, struct husk_e
         chown ? chown : "", chmod_v,
         x->r->cfg.config.working_dir ? x->r->cfg.config.working_dir : "/", dest, n - 1,
         from ? srcs_json : sel.hash, from ? from_id : origin, extract_text ? extract_text : "");
+    /* Only what a step uses, so that the keys of steps without them stay as they were.  */
+    if (excludes[0])
+      {
+        cleanup_free char *ex_json = bld_json_strv (excludes);
+        bld_append (&text, " exclude=%s", ex_json);
+      }
+    if (opts.parents)
+      bld_append (&text, " parents=1");
+    if (inl.n)
+      {
+        cleanup_sha256 struct husk_sha256 *h = husk_sha256_new ();
+        char digest[HUSK_DIGEST_LEN + 1];
+        for (size_t i = 0; i < inl.n; i++)
+          {
+            char len[32];
+            snprintf (len, sizeof len, "%zu:%zu:", strlen (inl.v[i].name), inl.v[i].len);
+            husk_sha256_update (h, len, strlen (len));
+            husk_sha256_update (h, inl.v[i].name, strlen (inl.v[i].name));
+            husk_sha256_update (h, inl.v[i].content, inl.v[i].len);
+          }
+        husk_sha256_final (h, digest);
+        bld_append (&text, " heredocs=%s", digest);
+      }
   }
   bld_build_key (x->r->key, text, key);
   if (bld_step_cached (x, key, created_by))
@@ -292,6 +385,9 @@ bld_do_copy (struct stage_exec *x, const struct husk_df_instr *in, struct husk_e
       .from_work = from_work,
       .from_mountpoint = from_mnt,
       .from_name = from_label,
+      .from_opts = &opts,
+      .inline_files = inl.v,
+      .n_inline = inl.n,
       .n_written = n - 1,
       .lowerdirs = lowers,
       .upper = a_upper,

@@ -14,6 +14,7 @@
 #include "context.h"
 #include "copyin.h"
 #include "error.h"
+#include "ignore.h"
 #include "tap.h"
 #include "userns.h"
 #include "util.h"
@@ -92,6 +93,140 @@ test_filter (void *arg, const char *path, bool is_dir)
   if (husk_str_has_prefix (path, "keep/") && strcmp (path, "keep/in.txt") != 0)
     return HUSK_CTX_EXCLUDE;
   return HUSK_CTX_INCLUDE;
+}
+
+/* SOURCES (NULL-terminated) selected with OPTS: the selection described, or the error.  */
+static char *
+select_opts (struct husk_ctx *c, char *const *sources, const struct husk_ctx_select_opts *opts,
+             struct husk_ctx_selection *sel)
+{
+  struct husk_error *err = NULL;
+  char *r;
+
+  if (husk_ctx_select_opts (c, sources, husk_strv_len (sources), opts, sel, &err) < 0)
+    {
+      r = husk_strdup_printf ("error: %s", err->msg);
+      husk_error_free (&err);
+      return r;
+    }
+  return describe (sel);
+}
+
+static struct husk_ignore *
+patterns (const char *p1, const char *p2)
+{
+  char *const v[] = { (char *) p1, (char *) p2, NULL };
+  struct husk_ignore *ig = NULL;
+  cleanup_error struct husk_error *err = NULL;
+
+  if (husk_ignore_new (v, &ig, &err) < 0)
+    {
+      printf ("Bail out! %s\n", err->msg);
+      exit (1);
+    }
+  return ig;
+}
+
+/* COPY --exclude and --parents: what a selection holds with them.  */
+static void
+test_select_opts (void)
+{
+  struct husk_ctx *c = NULL;
+  struct husk_ctx_selection sel = { 0 };
+  struct husk_error *err = NULL;
+  struct husk_ctx_select_opts o = { 0 };
+  char h1[HUSK_DIGEST_LEN + 1];
+  char *d;
+
+  ok (husk_ctx_open (ctxdir, NULL, NULL, NULL, &c, &err) == 0, "open the context again");
+
+  /* --exclude=*.c: below the source only at its top ("x.c", not "sub/y.c"), never read.  */
+  o.exclude = patterns ("*.c", NULL);
+  {
+    char *const v[] = { "src", NULL };
+    d = select_opts (c, v, &o, &sel);
+    is_str (d, "src||d src|sub|d src|sub/y.c|f ", "--exclude=*.c: the top x.c left out");
+    free (d);
+    ok (sel.files_read == 1, "the excluded file was not read");
+    memcpy (h1, sel.hash, sizeof h1);
+    husk_ctx_selection_clear (&sel);
+    put ("src/x.c", "int changed;\n");
+    d = select_opts (c, v, &o, &sel);
+    free (d);
+    is_str (sel.hash, h1, "an excluded file's change leaves the hash as it was");
+    husk_ctx_selection_clear (&sel);
+    put ("src/x.c", "int x;\n");
+  }
+  {
+    /* A glob's matches that are not directories are matched too, below the glob's start.  */
+    char *const v[] = { "src/*", "*.md", NULL };
+    husk_ignore_free ((struct husk_ignore *) o.exclude);
+    o.exclude = patterns ("*.c", "*.md");
+    d = select_opts (c, v, &o, &sel);
+    is_str (d, "src/sub||d ",
+            "a glob's file matches excluded (and below a directory match, y.c); a glob whose "
+            "matches are all excluded is no error");
+    free (d);
+    ok (sel.n_sources == 1, "one source left");
+    husk_ctx_selection_clear (&sel);
+  }
+  {
+    /* An exception brings a file back from an excluded directory, which is walked.  */
+    char *const v[] = { "src", NULL };
+    husk_ignore_free ((struct husk_ignore *) o.exclude);
+    o.exclude = patterns ("sub", "!sub/y.c");
+    d = select_opts (c, v, &o, &sel);
+    is_str (d, "src||d src|sub/y.c|f src|x.c|f ", "an exception below an excluded directory");
+    free (d);
+    husk_ctx_selection_clear (&sel);
+  }
+  {
+    /* A source named without a glob is never excluded itself.  */
+    char *const v[] = { "a.txt", NULL };
+    husk_ignore_free ((struct husk_ignore *) o.exclude);
+    o.exclude = patterns ("a.txt", NULL);
+    d = select_opts (c, v, &o, &sel);
+    is_str (d, "a.txt||f ", "a named file is copied whatever --exclude says");
+    free (d);
+    husk_ctx_selection_clear (&sel);
+  }
+  husk_ignore_free ((struct husk_ignore *) o.exclude);
+  o.exclude = NULL;
+
+  /* --parents: the part after the pivot is kept (all of the path without one).  */
+  o.parents = true;
+  {
+    char *const v[] = { "src/./sub/y.c", "./a.txt", "src/./", "/src/sub/./../*.c", NULL };
+    d = select_opts (c, v, &o, &sel);
+    is_str (d, "src/sub/y.c||f a.txt||f src||d src|sub|d src|sub/y.c|f src|x.c|f src/sub/y.c||f ",
+            "--parents: the sources as without it");
+    free (d);
+    ok (sel.keep && sel.n_sources == 4, "a kept path for each source");
+    if (sel.keep && sel.n_sources == 4)
+      {
+        is_str (sel.keep[0], "sub/y.c", "after the pivot");
+        is_str (sel.keep[1], "a.txt", "without a pivot: the whole path");
+        is_str (sel.keep[2], "", "the pivot itself: nothing");
+        is_str (sel.keep[3], "y.c", "\"..\" after the pivot stops at it");
+      }
+    memcpy (h1, sel.hash, sizeof h1);
+    husk_ctx_selection_clear (&sel);
+  }
+  {
+    char *const v[] = { "src/sub/./y.c", "./a.txt", "src/./", "/src/sub/./../*.c", NULL };
+    d = select_opts (c, v, &o, &sel);
+    free (d);
+    ok (strcmp (sel.hash, h1) != 0, "another pivot, the same files: another hash");
+    husk_ctx_selection_clear (&sel);
+  }
+  {
+    char *const v[] = { "../x/./a.txt", NULL };
+    d = select_opts (c, v, &o, &sel);
+    is_str (d, "error: source \"../x/./a.txt\": outside the build context",
+            "a pivot above the context");
+    free (d);
+  }
+  husk_ctx_close (c);
 }
 
 static char imgdir[] = "/tmp/husk-test-copy-XXXXXX";
@@ -526,6 +661,7 @@ main (void)
     unlink (g);
   }
 
+  test_select_opts ();
   test_copy ();
   {
     cleanup_free char *cmd = husk_strdup_printf ("rm -rf '%s' '%s'", ctxdir, cache);
