@@ -1397,6 +1397,7 @@ husk_build (struct husk_store *s, const struct husk_build_opts *o, char ret_id[H
       .n_layers = r->n_layers,
       .names = o->tags,
       .created = r->cfg.created,
+      .format = o->format,
     };
     rc = husk_image_publish_new (s, &ni, id, err);
   }

@@ -11,6 +11,15 @@
 #include "manifest.h"
 #include "store.h"
 
+/* The manifest an image made here gets.  */
+enum husk_image_format
+{
+  HUSK_IMAGE_FORMAT_OCI = 0, /* OCI's image manifest (image-spec manifest.md).  */
+  HUSK_IMAGE_FORMAT_DOCKER,  /* Docker's image manifest v2, schema 2 (distribution's
+                                manifest-v2-2.md), as docker build and buildah
+                                --format docker write it.  */
+};
+
 struct husk_new_image
 {
   const char *config; /* The config's JSON, exactly the bytes its digest is of.  */
@@ -25,11 +34,12 @@ struct husk_new_image
   const struct husk_layer_written *layer;
   char *const *names;  /* Full names (husk_image_name_for_tag) to give it; NULL: none.  */
   const char *created; /* RFC 3339, for the record (the config's "created").  */
+  enum husk_image_format format; /* Its manifest's; the config is the same either way.  */
 };
 
-/* Write the image N: an OCI image manifest (image-spec manifest.md: the config, the parent's
-   layer descriptors with docker's layer media types given their OCI names, which name the
-   same bytes, and the new layer), then, under the store lock, the config and manifest blobs,
+/* Write the image N: its manifest (N->format's: the config, the parent's layer descriptors
+   and the new layer, each layer's media type given in that format's names, which name the
+   same bytes: docker's "rootfs.diff.tar.gzip" is OCI's "layer.v1.tar+gzip"), then, under the store lock, the config and manifest blobs,
    the new layer published (husk_layer_publish) and the image's record (husk_images_add, which
    moves NAMES from any image that had them).  *RET_ID: the image ID, "sha256:HEX" of the
    config.  A parent layer missing from the store, a failed write or a failed record leaves

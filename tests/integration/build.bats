@@ -570,3 +570,100 @@ two"
 	assert_status 1
 	assert_stderr_contains 'source "/not/there": not found in "b" (--from)'
 }
+
+# json EXPR: EXPR (Python, over "d", the first object of husk inspect's output in $output).
+json() {
+	python3 -c 'import json, sys; d = json.loads(sys.stdin.read())[0]; print(eval(sys.argv[1]))' \
+		"$1" <<<"$output"
+}
+
+# The manifest of IMAGE in the store, as JSON on stdout.
+stored_manifest() {
+	local digest
+	digest=$(husk inspect "$1" | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["Digest"])')
+	cat "$STORE/blobs/sha256/${digest#sha256:}"
+}
+
+@test "build: --format docker writes Docker's v2 schema 2 manifest, oci (the default) OCI's; HEALTHCHECK, SHELL, ONBUILD stay in the config" {
+	cat >"$CTX/Dockerfile" <<'EOF2'
+FROM basic
+RUN echo built >/built
+HEALTHCHECK --interval=5s CMD true
+SHELL ["/bin/sh", "-ec"]
+ONBUILD RUN echo triggered
+EOF2
+	local check='
+import json, sys
+m, want = json.load(sys.stdin), sys.argv[1]
+mt = {"docker": ("application/vnd.docker.distribution.manifest.v2+json",
+                 "application/vnd.docker.container.image.v1+json",
+                 "application/vnd.docker.image.rootfs.diff.tar.gzip"),
+      "oci": ("application/vnd.oci.image.manifest.v1+json",
+              "application/vnd.oci.image.config.v1+json",
+              "application/vnd.oci.image.layer.v1.tar+gzip")}[want]
+got = (m["mediaType"], m["config"]["mediaType"], sorted({l["mediaType"] for l in m["layers"]}))
+print("ok" if got == (mt[0], mt[1], [mt[2]]) and m["schemaVersion"] == 2 and len(m["layers"]) == 2
+      else "bad %s" % (got,))'
+	run --separate-stderr husk build -q --format docker -t fmt-docker "$CTX"
+	assert_status 0
+	local id_docker=$output
+	got=$(stored_manifest fmt-docker | python3 -c "$check" docker)
+	[ "$got" = ok ] || fail "fmt-docker's manifest: $got"
+	run --separate-stderr husk inspect fmt-docker
+	[ "$(json 'd["ManifestType"]')" = application/vnd.docker.distribution.manifest.v2+json ] || fail "ManifestType: $output"
+	[ "$(json 'sorted({l["MediaType"] for l in d["Layers"]})')" = "['application/vnd.docker.image.rootfs.diff.tar.gzip']" ] || fail "layers: $output"
+	[ "$(json 'd["Config"]["Healthcheck"]["Test"]')" = "['CMD-SHELL', 'true']" ] || fail "Healthcheck: $output"
+	[ "$(json 'd["Config"]["Shell"]')" = "['/bin/sh', '-ec']" ] || fail "Shell: $output"
+	[ "$(json 'd["Config"]["OnBuild"]')" = "['RUN echo triggered']" ] || fail "OnBuild: $output"
+
+	# The default, and --format oci: the same config (the same ID), OCI's manifest.
+	run --separate-stderr husk build -q -t fmt-oci "$CTX"
+	assert_status 0
+	[ "$output" = "$id_docker" ] || fail "the config differs: $output, $id_docker"
+	got=$(stored_manifest fmt-oci | python3 -c "$check" oci)
+	[ "$got" = ok ] || fail "fmt-oci's manifest: $got"
+	run --separate-stderr husk build -q --format oci -t fmt-oci "$CTX"
+	assert_status 0
+	run --separate-stderr husk inspect fmt-oci
+	[ "$(json 'd["ManifestType"]')" = application/vnd.oci.image.manifest.v1+json ] || fail "ManifestType: $output"
+	[ "$(json 'd["Config"]["Healthcheck"]["Test"]')" = "['CMD-SHELL', 'true']" ] || fail "Healthcheck: $output"
+	[ "$(json 'd["Config"]["OnBuild"]')" = "['RUN echo triggered']" ] || fail "OnBuild: $output"
+
+	# Either way the image saves and loads again, and runs.
+	run --separate-stderr husk build -q --format docker -t fmt-docker "$CTX"
+	assert_status 0
+	run --separate-stderr husk save -o "$BATS_TEST_TMPDIR/fmt.tar" fmt-docker
+	assert_status 0
+	run --separate-stderr husk rmi fmt-docker fmt-oci
+	assert_status 0
+	run --separate-stderr husk load -i "$BATS_TEST_TMPDIR/fmt.tar"
+	assert_status 0
+	run --separate-stderr husk run --rm fmt-docker cat /built
+	assert_output built
+
+	run --separate-stderr husk build --format v2s1 "$CTX"
+	assert_status 125
+	assert_stderr_contains '--format "v2s1": expected oci or docker'
+}
+
+@test "build: podman loads a --format docker image husk saved (root)" {
+	[ "$(test_mode)" = root ] || skip "podman load runs as root here"
+	command -v podman >/dev/null || skip "podman is not installed"
+	printf 'FROM basic\nRUN echo built >/built\nHEALTHCHECK CMD true\n' >"$CTX/Dockerfile"
+	run --separate-stderr husk build -q --format docker -t fmt-pod "$CTX"
+	assert_status 0
+	local id=$output
+	run --separate-stderr husk save -o "$BATS_TEST_TMPDIR/p.tar" fmt-pod
+	assert_status 0
+	# podman wants a runroot shorter than 50 characters.
+	local pd
+	pd=$(mktemp -d /tmp/hkpod.XXXXXX)
+	run podman --root "$pd/root" --runroot "$pd/run" --storage-driver vfs load -i "$BATS_TEST_TMPDIR/p.tar"
+	local st=$status out=$output
+	run podman --root "$pd/root" --runroot "$pd/run" --storage-driver vfs \
+		image inspect --format '{{.Id}} {{.HealthCheck.Test}}' localhost/fmt-pod:latest
+	podman --root "$pd/root" --runroot "$pd/run" --storage-driver vfs rmi -a -f >/dev/null 2>&1 || true
+	rm -rf "$pd"
+	[ "$st" -eq 0 ] || fail "podman load: $out"
+	assert_output "${id#sha256:} [CMD-SHELL true]"
+}
