@@ -667,3 +667,30 @@ print("ok" if got == (mt[0], mt[1], [mt[2]]) and m["schemaVersion"] == 2 and len
 	[ "$st" -eq 0 ] || fail "podman load: $out"
 	assert_output "${id#sha256:} [CMD-SHELL true]"
 }
+
+@test "build: history --no-trunc keeps its columns aligned, as docker's table does" {
+	printf 'FROM basic\nRUN echo a command line that goes well past the forty-five characters of the column >/x\nENV A=1\n' >"$CTX/Dockerfile"
+	run --separate-stderr husk build -q -t hist-align "$CTX"
+	assert_status 0
+	local mode
+	for mode in --no-trunc ""; do
+		run --separate-stderr husk history $mode hist-align
+		assert_status 0
+		# Every column starts where its header does, after at least two spaces.
+		python3 -c '
+import re, sys
+lines = sys.argv[1].split("\n")
+head = lines[0]
+starts = [head.index(h) for h in ("CREATED", "CREATED BY", "SIZE", "COMMENT")]
+assert head.startswith("IMAGE"), head
+for l in lines[1:]:
+    for s in starts[:-1]:
+        assert l[s - 2:s] == "  " and l[s] != " ", "column %d: %r" % (s, l)
+    assert re.match(r"[0-9.]+[kMG]?B$", l[starts[2]:starts[3]].strip()), "size: %r" % l
+    assert "RUN /bin/sh -c echo" not in l or sys.argv[2] != "--no-trunc" or \
+        l[starts[1]:].startswith("RUN /bin/sh -c echo a command line that goes well past the forty-five characters of the column >/x "), l
+' "$output" "$mode" || fail "misaligned ($mode):" "$output"
+	done
+	run --separate-stderr husk history --no-trunc hist-align
+	assert_output_contains "characters of the column >/x"
+}
