@@ -31,6 +31,7 @@
 #include "layerout.h"
 #include "manifest.h"
 #include "record.h"
+#include "reference.h"
 #include "remove.h"
 #include "rundir.h"
 #include "safepath.h"
@@ -224,16 +225,35 @@ scratch_config (struct husk_oci_config *c)
   c->diff_ids = husk_xcalloc (1, sizeof (char *));
 }
 
+/* Whether REF names an image only the store can have: podman's rule for localhost/, the
+   registry of what was built, committed or loaded here, which no registry serves (a pull
+   would ask https://localhost:443).  localhost:PORT/ is a real registry.  */
+static bool
+local_only (const char *ref)
+{
+  struct husk_reference r = { 0 };
+  bool local;
+
+  if (husk_reference_parse (ref, &r, NULL) < 0)
+    return false;
+  local = r.had_domain && strcmp (r.domain, "localhost") == 0;
+  husk_reference_clear (&r);
+  return local;
+}
+
 /* --pull's rule for the image REF: pulled when the store lacks it (missing), every time
-   (always), or never.  */
+   (always), or never; a localhost/ image never is, and is an error when the store lacks it
+   ("image \"localhost/app\": not in the store ...").  A failed pull of a missing image says
+   so ("image \"REF\": not in the store and could not be pulled: ...").  */
 int
 bld_pull_if_needed (struct build *b, const char *ref, struct husk_error **err)
 {
-  bool have = false;
+  bool have = false, local;
 
   if (b->o->pull == HUSK_BUILD_PULL_NEVER || b->o->pull_fn == NULL)
     return 0;
-  if (b->o->pull == HUSK_BUILD_PULL_MISSING)
+  local = local_only (ref);
+  if (b->o->pull == HUSK_BUILD_PULL_MISSING || local)
     {
       struct husk_image_list list = { 0 };
       cleanup_error struct husk_error *e = NULL;
@@ -244,9 +264,18 @@ bld_pull_if_needed (struct build *b, const char *ref, struct husk_error **err)
     }
   if (have)
     return 0;
+  if (local)
+    return husk_error_set (err, 0, "image \"%s\": not in the store (%s)", ref,
+                           "a localhost/ image is never pulled");
   if (b->o->progress)
     fflush (b->o->progress);
-  return b->o->pull_fn (b->o->pull_arg, ref, err);
+  if (b->o->pull_fn (b->o->pull_arg, ref, err) < 0)
+    {
+      if (b->o->pull == HUSK_BUILD_PULL_MISSING)
+        husk_error_wrap (err, "image \"%s\": not in the store and could not be pulled", ref);
+      return -1;
+    }
+  return 0;
 }
 
 /* The image REF from the store: its config and layers into R.  */

@@ -694,3 +694,25 @@ for l in lines[1:]:
 	run --separate-stderr husk history --no-trunc hist-align
 	assert_output_contains "characters of the column >/x"
 }
+
+@test "build: a localhost/ image the store lacks is an error naming it, with no pull (podman's rule)" {
+	printf 'FROM localhost/nosuch:1\nRUN true\n' >"$CTX/Dockerfile"
+	local pull
+	for pull in "" --pull=missing --pull=always; do
+		run --separate-stderr husk build $pull "$CTX"
+		assert_status 1
+		assert_one_error_line
+		assert_stderr_contains 'Dockerfile:1: FROM localhost/nosuch:1: image "localhost/nosuch:1": not in the store (a localhost/ image is never pulled)'
+		[[ "$stderr" != *Pulling* && "$stderr" != *443* ]] || fail "tried a pull: $stderr"
+	done
+	printf 'FROM basic\nCOPY --from=localhost/nosuch /x /x\n' >"$CTX/Dockerfile"
+	run --separate-stderr husk build "$CTX"
+	assert_status 1
+	assert_one_error_line
+	assert_stderr_contains 'image "localhost/nosuch": not in the store'
+	# One the store has is used as it is, even with --pull=always.
+	printf 'FROM localhost/basic:latest\nRUN echo ok >/ok\n' >"$CTX/Dockerfile"
+	run --separate-stderr husk build -q --pull=always -t from-local "$CTX"
+	assert_status 0
+	[[ "$stderr" != *Pulling* ]] || fail "pulled a local image: $stderr"
+}
