@@ -189,6 +189,39 @@ bld_say (struct build *b, const char *fmt, ...)
   fflush (b->o->progress);
 }
 
+/* -q: where a RUN step's output goes instead of husk's stdout and stderr, as docker build -q
+   keeps it: an unlinked file under the store's tmp/ (a chatty step's output is not held in
+   memory), or a memfd where the store's file system has no O_TMPFILE; bld_quiet_output_show
+   prints it when the step fails.  /dev/null in prebuild_parallel's children.  A descriptor
+   (close-on-exec), or -1 when none opens (the output then goes where husk's does).  */
+int
+bld_quiet_output_open (struct build *b)
+{
+  int fd;
+
+  if (b->prebuild)
+    return open ("/dev/null", O_WRONLY | O_CLOEXEC);
+  fd = openat (husk_store_rootfd (b->s), "tmp", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+  if (fd < 0)
+    fd = memfd_create ("husk-build-step", MFD_CLOEXEC);
+  return fd;
+}
+
+/* A failed step's output, kept by bld_quiet_output_open's FD, onto husk's stderr (before the
+   error line main prints).  */
+void
+bld_quiet_output_show (int fd)
+{
+  char buf[65536];
+  ssize_t n;
+
+  if (fd < 0 || lseek (fd, 0, SEEK_SET) < 0)
+    return;
+  while ((n = read (fd, buf, sizeof buf)) > 0)
+    if (husk_write_all (STDERR_FILENO, buf, (size_t) n) < 0)
+      return;
+}
+
 /* "Dockerfile:LINE: KEYWORD: " before *ERR's message.  */
 static int
 step_error (struct build *b, const struct husk_df_instr *in, struct husk_error **err)
@@ -1115,6 +1148,7 @@ prebuild_parallel (struct build *b, size_t target_i)
               cleanup_error struct husk_error *e = NULL;
               quiet.progress = NULL;
               b->o = &quiet;
+              b->prebuild = true;
               if (husk_store_open (husk_store_root (b->s), &own, &e) < 0)
                 _exit (1);
               b->s = own;

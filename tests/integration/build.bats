@@ -716,3 +716,21 @@ for l in lines[1:]:
 	assert_status 0
 	[[ "$stderr" != *Pulling* ]] || fail "pulled a local image: $stderr"
 }
+
+@test "build: -q shows a failing RUN's own output (and the error); a step that succeeds prints nothing but the ID" {
+	printf 'FROM basic\nRUN echo quiet-step-output; echo quiet-step-error >&2\nRUN echo failing-step-output; echo failing-step-error >&2; exit 3\n' >"$CTX/Dockerfile"
+	run --separate-stderr husk build -q "$CTX"
+	assert_status 1
+	[ -z "$output" ] || fail "stdout: $output"
+	assert_stderr_contains failing-step-output
+	assert_stderr_contains failing-step-error
+	[[ "$stderr" != *quiet-step-* ]] || fail "a successful step's output: $stderr"
+	[ "$(grep -c '^husk: ' <<<"$stderr")" -eq 1 ] || fail "not one error line: $stderr"
+	[[ "${stderr##*$'\n'}" == "husk: build: Dockerfile:3: RUN"*"exited with status 3" ]] || fail "the error is not last: $stderr"
+
+	printf 'FROM basic\nRUN echo quiet-step-output; echo quiet-step-error >&2\n' >"$CTX/Dockerfile"
+	run --separate-stderr husk build -q --no-cache "$CTX"
+	assert_status 0
+	[[ "$output" =~ ^sha256:[0-9a-f]{64}$ ]] || fail "-q: only the ID: $output"
+	[ -z "$stderr" ] || fail "stderr: $stderr"
+}
