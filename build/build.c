@@ -782,6 +782,10 @@ static int
 do_arg (struct stage_exec *x, const struct husk_df_instr *in, struct husk_error **err)
 {
   cleanup_free char *text = husk_xstrdup ("ARG");
+  /* The history shows each NAME with the Dockerfile's default as written, as docker build's
+     "ARG NAME=default" entry, but never a value from --build-arg or a global ARG (nor one
+     through a default's ${OTHER}): those may be secrets.  */
+  cleanup_free char *shown = husk_xstrdup ("ARG");
 
   for (size_t i = 0; i < in->n_kvs; i++)
     {
@@ -800,9 +804,11 @@ do_arg (struct stage_exec *x, const struct husk_df_instr *in, struct husk_error 
         value = kv_get (x->b->global_args, name, NULL); /* ARG NAME: the global default.  */
       kv_set (&x->args, name, value);
       bld_append (&text, " %s%s%s", name, value ? "=" : "", value ? value : "");
+      bld_append (&shown, " %s%s%s", name, in->kvs[i].value ? "=" : "",
+                  in->kvs[i].value ? in->kvs[i].value : "");
     }
-  /* ARG leaves no history entry (BuildKit's images have none for it).  */
   meta_done (x, text, false);
+  husk_oci_config_add_history (&x->r->cfg, x->r->time, shown, NULL, NULL, true);
   return 0;
 }
 

@@ -519,16 +519,18 @@ bld_do_run (struct stage_exec *x, const struct husk_df_instr *in, struct husk_er
     text = husk_strdup_printf ("RUN %s env=%s network=%d mounts=%s", argv_json, env_json,
                                (int) network, mount_text);
   }
-  /* The history shows the command as it runs, shell and all (as docker's does), never the
-     build arguments' values.  */
+  /* The history shows the flags as written (--mount=..., as buildah keeps them; a secret's
+     value is never in them) and the command as it runs, shell and all (as docker's does),
+     never the build arguments' values.  */
+  created_by = husk_xstrdup ("RUN");
+  for (size_t i = 0; i < in->n_flags; i++)
+    bld_append (&created_by, " --%s%s%s", in->flags[i].name, in->flags[i].value ? "=" : "",
+                in->flags[i].value ? in->flags[i].value : "");
   if (in->exec_form)
-    created_by = husk_strdup_printf ("RUN %s", argv_json);
+    bld_append (&created_by, " %s", argv_json);
   else
-    {
-      created_by = husk_xstrdup ("RUN");
-      for (size_t i = 0; argv[i]; i++)
-        bld_append (&created_by, " %s", argv[i]);
-    }
+    for (size_t i = 0; argv[i]; i++)
+      bld_append (&created_by, " %s", argv[i]);
   bld_build_key (x->r->key, text, key);
   if (bld_step_cached (x, key, created_by))
     {

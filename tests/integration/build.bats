@@ -734,3 +734,34 @@ for l in lines[1:]:
 	[[ "$output" =~ ^sha256:[0-9a-f]{64}$ ]] || fail "-q: only the ID: $output"
 	[ -z "$stderr" ] || fail "stderr: $stderr"
 }
+
+@test "build: the history keeps RUN's flags as written and each ARG with its Dockerfile default, never a given value or a secret" {
+	cat >"$CTX/Dockerfile" <<'EOF2'
+ARG G=global-default
+FROM basic
+ARG V=1
+ARG TOKEN
+ARG G
+ARG R=${TOKEN}x
+RUN --mount=type=tmpfs,target=/t --network=none echo "$V $G" >/v
+RUN --mount=type=secret,id=tok cat /run/secrets/tok >/dev/null && touch /s
+EOF2
+	echo secret-content >"$BATS_TEST_TMPDIR/secret"
+	run --separate-stderr husk build -q --build-arg TOKEN=s3cr3t-value --build-arg V=given-v \
+		--secret "id=tok,src=$BATS_TEST_TMPDIR/secret" -t hist-flags "$CTX"
+	assert_status 0
+	run --separate-stderr husk run --rm hist-flags cat /v
+	assert_output "given-v global-default"
+	husk inspect hist-flags | python3 -c '
+import json, sys
+h = [(e.get("created_by"), bool(e.get("empty_layer"))) for e in json.load(sys.stdin)[0]["History"]][1:]
+want = [("ARG V=1", True), ("ARG TOKEN", True), ("ARG G", True), ("ARG R=${TOKEN}x", True),
+        ("RUN --mount=type=tmpfs,target=/t --network=none /bin/sh -c echo \"$V $G\" >/v", False),
+        ("RUN --mount=type=secret,id=tok /bin/sh -c cat /run/secrets/tok >/dev/null && touch /s", False)]
+assert h == want, h
+' || fail "history"
+	husk inspect hist-flags >"$BATS_TEST_TMPDIR/inspect.json"
+	for v in s3cr3t-value given-v secret-content global-default; do
+		! grep -q -- "$v" "$BATS_TEST_TMPDIR/inspect.json" || fail "\"$v\" is in the config"
+	done
+}
