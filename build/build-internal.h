@@ -68,6 +68,8 @@ struct build
   bool *needed;
   unsigned step, n_steps;
   char created[64];
+  bool prebuild; /* In prebuild_parallel's child: its failing step runs again in order and
+                    shows its output then, so -q drops it there.  */
 };
 
 /* A stage being built.  */
@@ -130,6 +132,8 @@ char *bld_json_strv (char *const *v);
 char **bld_command_of (struct stage_exec *x, const struct husk_df_instr *in);
 int bld_parse_chmod (const char *s, int *ret);
 int bld_before_run (struct build *b, struct husk_error **err);
+int bld_quiet_output_open (struct build *b);
+void bld_quiet_output_show (int fd);
 char *bld_abs_path (const char *base, const char *p);
 int bld_build_stage (struct build *b, size_t i, struct husk_error **err);
 int bld_do_copy (struct stage_exec *x, const struct husk_df_instr *in, struct husk_error **err);

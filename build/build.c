@@ -31,6 +31,7 @@
 #include "layerout.h"
 #include "manifest.h"
 #include "record.h"
+#include "reference.h"
 #include "remove.h"
 #include "rundir.h"
 #include "safepath.h"
@@ -191,6 +192,39 @@ bld_say (struct build *b, const char *fmt, ...)
   fflush (b->o->progress);
 }
 
+/* -q: where a RUN step's output goes instead of husk's stdout and stderr, as docker build -q
+   keeps it: an unlinked file under the store's tmp/ (a chatty step's output is not held in
+   memory), or a memfd where the store's file system has no O_TMPFILE; bld_quiet_output_show
+   prints it when the step fails.  /dev/null in prebuild_parallel's children.  A descriptor
+   (close-on-exec), or -1 when none opens (the output then goes where husk's does).  */
+int
+bld_quiet_output_open (struct build *b)
+{
+  int fd;
+
+  if (b->prebuild)
+    return open ("/dev/null", O_WRONLY | O_CLOEXEC);
+  fd = openat (husk_store_rootfd (b->s), "tmp", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+  if (fd < 0)
+    fd = memfd_create ("husk-build-step", MFD_CLOEXEC);
+  return fd;
+}
+
+/* A failed step's output, kept by bld_quiet_output_open's FD, onto husk's stderr (before the
+   error line main prints).  */
+void
+bld_quiet_output_show (int fd)
+{
+  char buf[65536];
+  ssize_t n;
+
+  if (fd < 0 || lseek (fd, 0, SEEK_SET) < 0)
+    return;
+  while ((n = read (fd, buf, sizeof buf)) > 0)
+    if (husk_write_all (STDERR_FILENO, buf, (size_t) n) < 0)
+      return;
+}
+
 /* "Dockerfile:LINE: KEYWORD: " before *ERR's message.  */
 static int
 step_error (struct build *b, const struct husk_df_instr *in, struct husk_error **err)
@@ -233,16 +267,35 @@ scratch_config (struct husk_oci_config *c)
   c->diff_ids = husk_xcalloc (1, sizeof (char *));
 }
 
+/* Whether REF names an image only the store can have: podman's rule for localhost/, the
+   registry of what was built, committed or loaded here, which no registry serves (a pull
+   would ask https://localhost:443).  localhost:PORT/ is a real registry.  */
+static bool
+local_only (const char *ref)
+{
+  struct husk_reference r = { 0 };
+  bool local;
+
+  if (husk_reference_parse (ref, &r, NULL) < 0)
+    return false;
+  local = r.had_domain && strcmp (r.domain, "localhost") == 0;
+  husk_reference_clear (&r);
+  return local;
+}
+
 /* --pull's rule for the image REF: pulled when the store lacks it (missing), every time
-   (always), or never.  */
+   (always), or never; a localhost/ image never is, and is an error when the store lacks it
+   ("image \"localhost/app\": not in the store ...").  A failed pull of a missing image says
+   so ("image \"REF\": not in the store and could not be pulled: ...").  */
 int
 bld_pull_if_needed (struct build *b, const char *ref, struct husk_error **err)
 {
-  bool have = false;
+  bool have = false, local;
 
   if (b->o->pull == HUSK_BUILD_PULL_NEVER || b->o->pull_fn == NULL)
     return 0;
-  if (b->o->pull == HUSK_BUILD_PULL_MISSING)
+  local = local_only (ref);
+  if (b->o->pull == HUSK_BUILD_PULL_MISSING || local)
     {
       struct husk_image_list list = { 0 };
       cleanup_error struct husk_error *e = NULL;
@@ -253,9 +306,18 @@ bld_pull_if_needed (struct build *b, const char *ref, struct husk_error **err)
     }
   if (have)
     return 0;
+  if (local)
+    return husk_error_set (err, 0, "image \"%s\": not in the store (%s)", ref,
+                           "a localhost/ image is never pulled");
   if (b->o->progress)
     fflush (b->o->progress);
-  return b->o->pull_fn (b->o->pull_arg, ref, err);
+  if (b->o->pull_fn (b->o->pull_arg, ref, err) < 0)
+    {
+      if (b->o->pull == HUSK_BUILD_PULL_MISSING)
+        husk_error_wrap (err, "image \"%s\": not in the store and could not be pulled", ref);
+      return -1;
+    }
+  return 0;
 }
 
 /* The image REF from the store: its config and layers into R.  */
@@ -729,6 +791,10 @@ static int
 do_arg (struct stage_exec *x, const struct husk_df_instr *in, struct husk_error **err)
 {
   cleanup_free char *text = husk_xstrdup ("ARG");
+  /* The history shows each NAME with the Dockerfile's default as written, as docker build's
+     "ARG NAME=default" entry, but never a value from --build-arg or a global ARG (nor one
+     through a default's ${OTHER}): those may be secrets.  */
+  cleanup_free char *shown = husk_xstrdup ("ARG");
 
   for (size_t i = 0; i < in->n_kvs; i++)
     {
@@ -747,9 +813,11 @@ do_arg (struct stage_exec *x, const struct husk_df_instr *in, struct husk_error 
         value = kv_get (x->b->global_args, name, NULL); /* ARG NAME: the global default.  */
       kv_set (&x->args, name, value);
       bld_append (&text, " %s%s%s", name, value ? "=" : "", value ? value : "");
+      bld_append (&shown, " %s%s%s", name, in->kvs[i].value ? "=" : "",
+                  in->kvs[i].value ? in->kvs[i].value : "");
     }
-  /* ARG leaves no history entry (BuildKit's images have none for it).  */
   meta_done (x, text, false);
+  husk_oci_config_add_history (&x->r->cfg, x->r->time, shown, NULL, NULL, true);
   return 0;
 }
 
@@ -1095,6 +1163,7 @@ prebuild_parallel (struct build *b, size_t target_i)
               cleanup_error struct husk_error *e = NULL;
               quiet.progress = NULL;
               b->o = &quiet;
+              b->prebuild = true;
               if (husk_store_open (husk_store_root (b->s), &own, &e) < 0)
                 _exit (1);
               b->s = own;
@@ -1406,6 +1475,7 @@ husk_build (struct husk_store *s, const struct husk_build_opts *o, char ret_id[H
       .n_layers = r->n_layers,
       .names = o->tags,
       .created = r->cfg.created,
+      .format = o->format,
     };
     rc = husk_image_publish_new (s, &ni, id, err);
   }

@@ -18,6 +18,7 @@
 #include "defaults.h"
 #include "digest.h"
 #include "error.h"
+#include "newimage.h"
 
 struct husk_store;
 struct husk_idmap;
@@ -50,6 +51,7 @@ struct husk_build_opts
                                    --mount=type=secret.  May be NULL.  */
   const struct husk_idmap *map; /* The store's id map; NULL when husk is real root.  */
   enum husk_build_pull pull;
+  enum husk_image_format format; /* --format: the image's manifest (OCI's by default).  */
   /* Pull REF into the store (the CLI's pull, with its user namespace and progress); NULL:
      never.  */
   int (*pull_fn) (void *arg, const char *ref, struct husk_error **err);

@@ -431,6 +431,7 @@ bld_do_run (struct stage_exec *x, const struct husk_df_instr *in, struct husk_er
   char key[HUSK_DIGEST_LEN + 1];
   int status = 0, rc = -1;
   int saved_out = -1, saved_err = -1;
+  cleanup_close int quiet_out = -1;
 
   cleanup_strv char **mount_specs = husk_xcalloc (1, sizeof (char *));
   cleanup_strv char **lowers = NULL, **stubs = husk_xcalloc (1, sizeof (char *));
@@ -518,16 +519,18 @@ bld_do_run (struct stage_exec *x, const struct husk_df_instr *in, struct husk_er
     text = husk_strdup_printf ("RUN %s env=%s network=%d mounts=%s", argv_json, env_json,
                                (int) network, mount_text);
   }
-  /* The history shows the command as it runs, shell and all (as docker's does), never the
-     build arguments' values.  */
+  /* The history shows the flags as written (--mount=..., as buildah keeps them; a secret's
+     value is never in them) and the command as it runs, shell and all (as docker's does),
+     never the build arguments' values.  */
+  created_by = husk_xstrdup ("RUN");
+  for (size_t i = 0; i < in->n_flags; i++)
+    bld_append (&created_by, " --%s%s%s", in->flags[i].name, in->flags[i].value ? "=" : "",
+                in->flags[i].value ? in->flags[i].value : "");
   if (in->exec_form)
-    created_by = husk_strdup_printf ("RUN %s", argv_json);
+    bld_append (&created_by, " %s", argv_json);
   else
-    {
-      created_by = husk_xstrdup ("RUN");
-      for (size_t i = 0; argv[i]; i++)
-        bld_append (&created_by, " %s", argv[i]);
-    }
+    for (size_t i = 0; argv[i]; i++)
+      bld_append (&created_by, " %s", argv[i]);
   bld_build_key (x->r->key, text, key);
   if (bld_step_cached (x, key, created_by))
     {
@@ -599,15 +602,14 @@ bld_do_run (struct stage_exec *x, const struct husk_df_instr *in, struct husk_er
   ctr->spec.after_err = &after_err;
   if (b->o->progress == NULL)
     {
-      /* -q: the steps' output goes nowhere.  */
-      int null = open ("/dev/null", O_WRONLY | O_CLOEXEC);
+      /* -q: the step's output is kept aside, and shown only when it fails.  */
+      quiet_out = bld_quiet_output_open (b);
       saved_out = dup (STDOUT_FILENO);
       saved_err = dup (STDERR_FILENO);
-      if (null >= 0)
+      if (quiet_out >= 0)
         {
-          dup2 (null, STDOUT_FILENO);
-          dup2 (null, STDERR_FILENO);
-          close (null);
+          dup2 (quiet_out, STDOUT_FILENO);
+          dup2 (quiet_out, STDERR_FILENO);
         }
     }
   else
@@ -624,6 +626,8 @@ bld_do_run (struct stage_exec *x, const struct husk_df_instr *in, struct husk_er
       close (saved_err);
     }
   husk_ctr_remove_rundir (ctr);
+  if (rc < 0 || status != 0)
+    bld_quiet_output_show (quiet_out);
   if (rc < 0)
     {
       husk_ctr_remove (b->s, ctr, NULL);

@@ -75,7 +75,8 @@ static const struct husk_cli_option build_options[] = {
     "when to pull FROM images (default: missing; --pull alone: always)" },
   { "tls-verify", OPT_TLS_VERIFY, HUSK_CLI_ARG_OPTIONAL, "true|false",
     "check registries' certificates when pulling (default: true)" },
-  { "format", OPT_FORMAT, HUSK_CLI_ARG_REQUIRED, "oci", "only oci for now" },
+  { "format", OPT_FORMAT, HUSK_CLI_ARG_REQUIRED, "oci|docker",
+    "the image's manifest: OCI's (default) or Docker's v2 schema 2" },
   HUSK_CLI_OPTION_HELP,
   HUSK_CLI_OPTIONS_END,
 };
@@ -190,8 +191,9 @@ husk_cmd_build (struct husk_global *g, int argc, char **argv, struct husk_error 
           return husk_cli_usage_error (err, "build", "--tls-verify takes true or false");
         break;
       case OPT_FORMAT:
-        if (strcmp (optarg, "oci") != 0)
-          return husk_cli_usage_error (err, "build", "--format: only oci for now");
+        if (husk_cli_image_format (optarg, &o.format) < 0)
+          return husk_cli_usage_error (err, "build", "--format \"%s\": expected oci or docker",
+                                       optarg);
         break;
       }
   if ((first = husk_cli_operands (&build_command, c, argc, err)) <= 0)

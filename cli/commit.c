@@ -43,6 +43,7 @@ do_commit (void *arg, struct husk_error **err)
 enum
 {
   OPT_PAUSE = 'p',
+  OPT_FORMAT = 'f',
 };
 
 static const struct husk_cli_option commit_options[] = {
@@ -51,6 +52,8 @@ static const struct husk_cli_option commit_options[] = {
     "ENTRYPOINT, WORKDIR, USER, EXPOSE, VOLUME or STOPSIGNAL (repeatable)" },
   { "message", 'm', HUSK_CLI_ARG_REQUIRED, "MESSAGE", "the history entry's comment" },
   { "author", 'a', HUSK_CLI_ARG_REQUIRED, "AUTHOR", "the image's author" },
+  { "format", OPT_FORMAT, HUSK_CLI_ARG_REQUIRED, "oci|docker",
+    "the image's manifest: OCI's (default) or Docker's v2 schema 2" },
   { "pause", OPT_PAUSE, HUSK_CLI_ARG_OPTIONAL, "BOOL",
     "accepted for docker's command line; the container is not paused" },
   HUSK_CLI_OPTION_HELP,
@@ -93,6 +96,11 @@ husk_cmd_commit (struct husk_global *g, int argc, char **argv, struct husk_error
         break;
       case 'a':
         opts.author = optarg;
+        break;
+      case OPT_FORMAT:
+        if (husk_cli_image_format (optarg, &opts.format) < 0)
+          return husk_cli_usage_error (err, "commit", "--format \"%s\": expected oci or docker",
+                                       optarg);
         break;
       case OPT_PAUSE:
         if (optarg && strcmp (optarg, "true") != 0 && strcmp (optarg, "false") != 0)

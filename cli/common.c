@@ -318,3 +318,15 @@ husk_cli_warn_unmapped (const char *image, const struct husk_unmapped_ids *un,
              (uintmax_t) mapped_top (map->uids, map->n_uids),
              (uintmax_t) mapped_top (map->gids, map->n_gids));
 }
+
+int
+husk_cli_image_format (const char *s, enum husk_image_format *ret)
+{
+  if (strcmp (s, "oci") == 0)
+    *ret = HUSK_IMAGE_FORMAT_OCI;
+  else if (strcmp (s, "docker") == 0)
+    *ret = HUSK_IMAGE_FORMAT_DOCKER;
+  else
+    return -1;
+  return 0;
+}

@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "error.h"
+#include "newimage.h"
 #include "store.h"
 #include "userns.h"
 
@@ -47,6 +48,10 @@ void husk_cli_format_age (const char *created, char *buf, size_t size);
 void husk_cli_format_since (const char *created, bool ago, char *buf, size_t size);
 /* "1.23MB", as docker prints sizes.  */
 void husk_cli_format_size (int64_t size, char *buf, size_t len);
+
+/* --format of build and commit: "oci" or "docker" into *RET; -1 (no error set) for
+   anything else.  */
+int husk_cli_image_format (const char *s, enum husk_image_format *ret);
 
 /* -e and --env-file, as run and exec read them.  */
 /* -e NAME=VALUE, or NAME alone for the caller's value (skipped when the caller has none).

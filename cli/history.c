@@ -15,6 +15,43 @@ enum
   OPT_NO_TRUNC = 257, /* Not 256: see husk_cli_option.key.  */
 };
 
+#define N_COLS 5
+
+/* Terminal columns of UTF-8 text (every character one column wide).  */
+static size_t
+text_width (const char *s)
+{
+  size_t w = 0;
+  for (; *s; s++)
+    if (((unsigned char) *s & 0xC0) != 0x80)
+      w++;
+  return w;
+}
+
+/* ROWS (N_ROWS of N_COLS cells, the header first) as docker prints its tables (Go's
+   tabwriter: each column as wide as its widest cell and 3 spaces, at least 10, the last one
+   unpadded): so with --no-trunc a long command widens its column, never shifts the next.  */
+static void
+print_table (char *const *rows, size_t n_rows)
+{
+  size_t width[N_COLS] = { 0 };
+
+  for (size_t r = 0; r < n_rows; r++)
+    for (size_t k = 0; k < N_COLS; k++)
+      if (text_width (rows[r * N_COLS + k]) + 3 > width[k])
+        width[k] = text_width (rows[r * N_COLS + k]) + 3;
+  for (size_t r = 0; r < n_rows; r++)
+    {
+      for (size_t k = 0; k < N_COLS - 1; k++)
+        {
+          const char *cell = rows[r * N_COLS + k];
+          size_t w = width[k] < 10 ? 10 : width[k];
+          printf ("%s%*s", cell, (int) (w - text_width (cell)), "");
+        }
+      printf ("%s\n", rows[r * N_COLS + N_COLS - 1]);
+    }
+}
+
 static const struct husk_cli_option history_options[] = {
   { "no-trunc", OPT_NO_TRUNC, HUSK_CLI_ARG_NONE, NULL, "do not shorten IDs and commands" },
   { "quiet", 'q', HUSK_CLI_ARG_NONE, NULL,
@@ -40,6 +77,8 @@ husk_cmd_history (struct husk_global *g, int argc, char **argv, struct husk_erro
   cleanup_free char *cbuf = NULL;
   cleanup_json husk_json *config = NULL;
   cleanup_free int64_t *sizes = NULL;
+  char **rows = NULL;
+  size_t n_rows = 0;
   struct husk_image_list list = { 0 };
   const struct husk_image *img;
   const husk_json *hist;
@@ -84,38 +123,57 @@ husk_cmd_history (struct husk_global *g, int argc, char **argv, struct husk_erro
       sizes[i] = empty || layer >= nlayers ? 0 : husk_layer_size (store, img->layers[layer++]);
     }
 
-  if (!quiet)
-    printf ("%-12s  %-16s  %-45s  %-8s  %s\n", "IMAGE", "CREATED", "CREATED BY", "SIZE", "COMMENT");
+  rows = husk_xcalloc ((n + 1) * N_COLS, sizeof (char *));
+  rows[0] = husk_xstrdup ("IMAGE");
+  rows[1] = husk_xstrdup ("CREATED");
+  rows[2] = husk_xstrdup ("CREATED BY");
+  rows[3] = husk_xstrdup ("SIZE");
+  rows[4] = husk_xstrdup ("COMMENT");
+  n_rows = 1;
   for (size_t i = n; i-- > 0;)
     {
       const husk_json *h = husk_json_array_at (hist, i);
       const char *by = husk_json_get_string (h, "created_by");
       const char *comment = husk_json_get_string (h, "comment");
-      cleanup_free char *id = NULL;
-      cleanup_free char *shown = NULL;
+      char **row = rows + n_rows * N_COLS;
       char age[64], size[32];
 
       if (i == n - 1)
-        id = notrunc ? husk_strdup_printf ("sha256:%s", img->id)
-                     : husk_strdup_printf ("%.12s", img->id);
+        row[0] = notrunc ? husk_strdup_printf ("sha256:%s", img->id)
+                         : husk_strdup_printf ("%.12s", img->id);
       else
-        id = husk_xstrdup ("<missing>");
+        row[0] = husk_xstrdup ("<missing>");
       if (quiet)
         {
-          printf ("%s\n", id);
+          printf ("%s\n", row[0]);
+          free (row[0]);
+          row[0] = NULL;
           continue;
         }
       by = by ? by : "";
       if (!notrunc && strlen (by) > 45)
-        shown = husk_strdup_printf ("%.42s...", by);
+        row[2] = husk_strdup_printf ("%.42s...", by);
       else
-        shown = husk_xstrdup (by);
+        row[2] = husk_xstrdup (by);
+      /* A tab or a line break (a heredoc's script) would break the row: spaces, as docker
+         turns tabs.  */
+      for (char *p = row[2]; *p; p++)
+        if (*p == '\t' || *p == '\n' || *p == '\r')
+          *p = ' ';
       husk_cli_format_age (husk_json_get_string (h, "created"), age, sizeof (age));
       husk_cli_format_size (sizes[i], size, sizeof (size));
-      printf ("%-12s  %-16s  %-45s  %-8s  %s\n", id, age, shown, size, comment ? comment : "");
+      row[1] = husk_xstrdup (age);
+      row[3] = husk_xstrdup (size);
+      row[4] = husk_xstrdup (comment ? comment : "");
+      n_rows++;
     }
+  if (!quiet)
+    print_table (rows, n_rows);
   rc = 0;
 out:
+  for (size_t i = 0; rows && i < n_rows * N_COLS; i++)
+    free (rows[i]);
+  free (rows);
   husk_images_clear (&list);
   return rc;
 }

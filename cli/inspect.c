@@ -58,11 +58,24 @@ inspect_one (struct husk_store *s, const struct husk_image *img, husk_jgen *g,
   husk_jgen_array_close (g);
   husk_jgen_key (g, "Digest");
   husk_jgen_string (g, img->manifest);
+  /* podman's name for it: OCI's manifest or Docker's v2 schema 2 (build --format).  */
+  husk_jgen_key (g, "ManifestType");
+  {
+    cleanup_json husk_json *mdoc = husk_json_parse (mbuf, mlen, NULL);
+    const char *mt = husk_json_get_string (mdoc, "mediaType");
+    husk_jgen_string (g, mt ? mt : "");
+  }
   husk_jgen_key (g, "Created");
   if (img->created)
     husk_jgen_string (g, img->created);
   else
     husk_jgen_null (g);
+  /* docker's: the config's author (commit -a), "" without one.  */
+  husk_jgen_key (g, "Author");
+  {
+    const char *author = husk_json_get_string (config, "author");
+    husk_jgen_string (g, author ? author : "");
+  }
   gen_member_copy (g, "Architecture", husk_json_get (config, "architecture"));
   gen_member_copy (g, "Os", husk_json_get (config, "os"));
   husk_jgen_key (g, "Size");

@@ -635,6 +635,7 @@ husk_commit (struct husk_store *s, const struct husk_ctr *c, const struct husk_c
       .layer = &lw,
       .names = names,
       .created = e.created,
+      .format = o->format,
     };
     int r = husk_image_publish_new (s, &ni, res.id, err);
     /* Published, or discarded by the failure: the staged path is gone either way.  */

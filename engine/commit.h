@@ -7,6 +7,7 @@
 
 #include "digest.h"
 #include "error.h"
+#include "newimage.h"
 
 struct husk_store;
 struct husk_ctr;
@@ -20,6 +21,7 @@ struct husk_commit_opts
   /* SOURCE_DATE_EPOCH, in seconds: the image's created time and a clamp on file times; -1:
      now, and no clamp.  */
   int64_t source_date_epoch;
+  enum husk_image_format format; /* --format: the image's manifest (OCI's by default).  */
 };
 
 struct husk_commit_result
@@ -51,7 +53,7 @@ int husk_commit_apply_changes (struct husk_config_edit *e, char *const *changes,
    -c CMD before it set, as in a Dockerfile), rootfs.diff_ids with the new layer's diff ID, a
    history entry (created, created_by: the container's command, author, comment), created and
    author.  No change at all adds no layer: the history entry is marked empty_layer (docker's
-   rule).  The image is published with its OCI manifest and its record, named O->name when
+   rule).  The image is published with its manifest (O->format's) and its record, named O->name when
    given (husk_image_publish_new: all or nothing).  Runs where the owners of C's files are
    mapped: C's user namespace (husk_userns_run with C's id map) when C has one.  Errors name
    the step: "image sha256:...: ...", "layer: \"/PATH\": ...", "-c \"...\": ...".  */

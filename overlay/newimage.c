@@ -14,9 +14,11 @@
 #include "banned.h"
 
 #define MT_OCI_CONFIG "application/vnd.oci.image.config.v1+json"
+#define MT_DOCKER_CONFIG "application/vnd.docker.container.image.v1+json"
+#define MT_DOCKER_LAYER_GZIP "application/vnd.docker.image.rootfs.diff.tar.gzip"
 
 /* Docker's layer media types and the OCI ones for the same bytes.  */
-static const char *const oci_names[][2] = {
+static const char *const layer_names[][2] = {
   { "application/vnd.docker.image.rootfs.diff.tar.gzip",
     "application/vnd.oci.image.layer.v1.tar+gzip" },
   { "application/vnd.docker.image.rootfs.diff.tar", "application/vnd.oci.image.layer.v1.tar" },
@@ -26,14 +28,17 @@ static const char *const oci_names[][2] = {
     "application/vnd.oci.image.layer.nondistributable.v1.tar+gzip" },
 };
 
+/* MEDIA_TYPE (NULL: a gzip layer, as Docker's older documents leave it) in FORMAT's name.  */
 static const char *
-oci_layer_type (const char *media_type)
+layer_type (enum husk_image_format format, const char *media_type)
 {
+  int from = format == HUSK_IMAGE_FORMAT_DOCKER ? 1 : 0;
+
   if (media_type == NULL)
-    return HUSK_MT_OCI_LAYER_GZIP;
-  for (size_t i = 0; i < sizeof (oci_names) / sizeof (oci_names[0]); i++)
-    if (strcmp (media_type, oci_names[i][0]) == 0)
-      return oci_names[i][1];
+    return format == HUSK_IMAGE_FORMAT_DOCKER ? MT_DOCKER_LAYER_GZIP : HUSK_MT_OCI_LAYER_GZIP;
+  for (size_t i = 0; i < sizeof (layer_names) / sizeof (layer_names[0]); i++)
+    if (strcmp (media_type, layer_names[i][from]) == 0)
+      return layer_names[i][1 - from];
   return media_type;
 }
 
@@ -54,6 +59,7 @@ static char *
 make_manifest (const struct husk_new_image *n, const char *config_digest, size_t *ret_len)
 {
   cleanup_jgen husk_jgen *g = husk_jgen_new (false);
+  bool docker = n->format == HUSK_IMAGE_FORMAT_DOCKER;
   const char *buf;
   char *out;
 
@@ -61,16 +67,17 @@ make_manifest (const struct husk_new_image *n, const char *config_digest, size_t
   husk_jgen_key (g, "schemaVersion");
   husk_jgen_int (g, 2);
   husk_jgen_key (g, "mediaType");
-  husk_jgen_string (g, HUSK_MT_OCI_MANIFEST);
+  husk_jgen_string (g, docker ? HUSK_MT_DOCKER_MANIFEST : HUSK_MT_OCI_MANIFEST);
   husk_jgen_key (g, "config");
-  gen_descriptor (g, MT_OCI_CONFIG, config_digest, (int64_t) n->config_len);
+  gen_descriptor (g, docker ? MT_DOCKER_CONFIG : MT_OCI_CONFIG, config_digest,
+                  (int64_t) n->config_len);
   husk_jgen_key (g, "layers");
   husk_jgen_array_open (g);
   for (size_t i = 0; i < n->n_layers; i++)
-    gen_descriptor (g, oci_layer_type (n->layers[i].media_type), n->layers[i].digest,
+    gen_descriptor (g, layer_type (n->format, n->layers[i].media_type), n->layers[i].digest,
                     n->layers[i].size);
   if (n->staged)
-    gen_descriptor (g, HUSK_MT_OCI_LAYER_GZIP, n->layer->digest, n->layer->size);
+    gen_descriptor (g, layer_type (n->format, NULL), n->layer->digest, n->layer->size);
   husk_jgen_array_close (g);
   husk_jgen_map_close (g);
   buf = husk_jgen_buf (g, ret_len);

@@ -11,6 +11,15 @@
 #include "manifest.h"
 #include "store.h"
 
+/* The manifest an image made here gets.  */
+enum husk_image_format
+{
+  HUSK_IMAGE_FORMAT_OCI = 0, /* OCI's image manifest (image-spec manifest.md).  */
+  HUSK_IMAGE_FORMAT_DOCKER,  /* Docker's image manifest v2, schema 2 (distribution's
+                                manifest-v2-2.md), as docker build and buildah
+                                --format docker write it.  */
+};
+
 struct husk_new_image
 {
   const char *config; /* The config's JSON, exactly the bytes its digest is of.  */
@@ -25,17 +34,20 @@ struct husk_new_image
   const struct husk_layer_written *layer;
   char *const *names;  /* Full names (husk_image_name_for_tag) to give it; NULL: none.  */
   const char *created; /* RFC 3339, for the record (the config's "created").  */
+  /* Its manifest's format; the config is the same either way.  */
+  enum husk_image_format format;
 };
 
-/* Write the image N: an OCI image manifest (image-spec manifest.md: the config, the parent's
-   layer descriptors with docker's layer media types given their OCI names, which name the
-   same bytes, and the new layer), then, under the store lock, the config and manifest blobs,
-   the new layer published (husk_layer_publish) and the image's record (husk_images_add, which
-   moves NAMES from any image that had them).  *RET_ID: the image ID, "sha256:HEX" of the
-   config.  A parent layer missing from the store, a failed write or a failed record leaves
-   the store as it was: what this call added is removed again and the staged layer
-   discarded.  Runs where the store's layers' owners are mapped (as a pull does).  Errors:
-   "layer sha256:...: not in the store", and those of the writes.  */
+/* Write the image N: its manifest (N->format's: the config, the parent's layer descriptors
+   and the new layer, each layer's media type given in that format's names, which name the
+   same bytes: docker's "rootfs.diff.tar.gzip" is OCI's "layer.v1.tar+gzip"), then, under the
+   store lock, the config and manifest blobs, the new layer published (husk_layer_publish) and
+   the image's record (husk_images_add, which moves NAMES from any image that had them).
+   *RET_ID: the image ID, "sha256:HEX" of the config.  A parent layer missing from the store,
+   a failed write or a failed record leaves the store as it was: what this call added is
+   removed again and the staged layer discarded.  Runs where the store's layers' owners are
+   mapped (as a pull does).  Errors: "layer sha256:...: not in the store", and those of the
+   writes.  */
 int husk_image_publish_new (struct husk_store *s, const struct husk_new_image *n,
                             char ret_id[HUSK_DIGEST_LEN + 1], struct husk_error **err);
 

@@ -48,7 +48,8 @@ buildah_() {
 		--storage-driver overlay "$@"
 }
 
-# compare FLAGS...: build CTX with both tools and compare the images.
+# compare FLAGS...: build CTX with both tools and compare the images (with COMPARE_HISTORY
+# set, each history entry's empty_layer mark and RUN flags too: imgcompare.py --history).
 compare() {
 	run --separate-stderr husk build -q -t cmp "$@" "$CTX"
 	assert_status 0
@@ -58,7 +59,7 @@ compare() {
 	rm -f "$BATS_TEST_TMPDIR/buildah.tar"
 	buildah_ push -q cmp "docker-archive:$BATS_TEST_TMPDIR/buildah.tar:cmp"
 	run --separate-stderr python3 "$TOP/tests/integration/imgcompare.py" \
-		"$BATS_TEST_TMPDIR/husk.tar" "$BATS_TEST_TMPDIR/buildah.tar"
+		${COMPARE_HISTORY:+--history} "$BATS_TEST_TMPDIR/husk.tar" "$BATS_TEST_TMPDIR/buildah.tar"
 	[ "$status" -eq 0 ] || fail "husk | buildah differ:" "$output" "$stderr"
 }
 
@@ -152,4 +153,17 @@ EOF2
 	tar -C "$BATS_TEST_TMPDIR/t" --owner=0 --group=0 -czf "$CTX/pkg.tgz" pkg
 	printf 'FROM localhost/basic:latest\nADD pkg.tgz /opt/\nADD a.txt /added\n' >"$CTX/Dockerfile"
 	compare
+}
+
+@test "compare: the history's ARG steps and RUN --mount flags" {
+	cat >"$CTX/Dockerfile" <<'EOF2'
+FROM localhost/basic:latest
+ARG V=1
+ARG TOKEN
+RUN --mount=type=tmpfs,target=/t echo "$V" >/v && touch /t/gone
+RUN --mount=type=cache,target=/c,id=hc echo c >/c/f && echo done >/done
+ENV A=1
+RUN echo plain >/plain
+EOF2
+	COMPARE_HISTORY=1 compare --build-arg TOKEN=given
 }

@@ -571,3 +571,198 @@ two"
 	assert_status 1
 	assert_stderr_contains 'source "/not/there": not found in "b" (--from)'
 }
+
+# json EXPR: EXPR (Python, over "d", the first object of husk inspect's output in $output).
+json() {
+	python3 -c 'import json, sys; d = json.loads(sys.stdin.read())[0]; print(eval(sys.argv[1]))' \
+		"$1" <<<"$output"
+}
+
+# The manifest of IMAGE in the store, as JSON on stdout.
+stored_manifest() {
+	local digest
+	digest=$(husk inspect "$1" | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["Digest"])')
+	cat "$STORE/blobs/sha256/${digest#sha256:}"
+}
+
+@test "build: --format docker writes Docker's v2 schema 2 manifest, oci (the default) OCI's; HEALTHCHECK, SHELL, ONBUILD stay in the config" {
+	cat >"$CTX/Dockerfile" <<'EOF2'
+FROM basic
+RUN echo built >/built
+HEALTHCHECK --interval=5s CMD true
+SHELL ["/bin/sh", "-ec"]
+ONBUILD RUN echo triggered
+EOF2
+	local check='
+import json, sys
+m, want = json.load(sys.stdin), sys.argv[1]
+mt = {"docker": ("application/vnd.docker.distribution.manifest.v2+json",
+                 "application/vnd.docker.container.image.v1+json",
+                 "application/vnd.docker.image.rootfs.diff.tar.gzip"),
+      "oci": ("application/vnd.oci.image.manifest.v1+json",
+              "application/vnd.oci.image.config.v1+json",
+              "application/vnd.oci.image.layer.v1.tar+gzip")}[want]
+got = (m["mediaType"], m["config"]["mediaType"], sorted({l["mediaType"] for l in m["layers"]}))
+print("ok" if got == (mt[0], mt[1], [mt[2]]) and m["schemaVersion"] == 2 and len(m["layers"]) == 2
+      else "bad %s" % (got,))'
+	run --separate-stderr husk build -q --format docker -t fmt-docker "$CTX"
+	assert_status 0
+	local id_docker=$output
+	got=$(stored_manifest fmt-docker | python3 -c "$check" docker)
+	[ "$got" = ok ] || fail "fmt-docker's manifest: $got"
+	run --separate-stderr husk inspect fmt-docker
+	[ "$(json 'd["ManifestType"]')" = application/vnd.docker.distribution.manifest.v2+json ] || fail "ManifestType: $output"
+	[ "$(json 'sorted({l["MediaType"] for l in d["Layers"]})')" = "['application/vnd.docker.image.rootfs.diff.tar.gzip']" ] || fail "layers: $output"
+	[ "$(json 'd["Config"]["Healthcheck"]["Test"]')" = "['CMD-SHELL', 'true']" ] || fail "Healthcheck: $output"
+	[ "$(json 'd["Config"]["Shell"]')" = "['/bin/sh', '-ec']" ] || fail "Shell: $output"
+	[ "$(json 'd["Config"]["OnBuild"]')" = "['RUN echo triggered']" ] || fail "OnBuild: $output"
+
+	# The default, and --format oci: the same config (the same ID), OCI's manifest.
+	run --separate-stderr husk build -q -t fmt-oci "$CTX"
+	assert_status 0
+	[ "$output" = "$id_docker" ] || fail "the config differs: $output, $id_docker"
+	got=$(stored_manifest fmt-oci | python3 -c "$check" oci)
+	[ "$got" = ok ] || fail "fmt-oci's manifest: $got"
+	run --separate-stderr husk build -q --format oci -t fmt-oci "$CTX"
+	assert_status 0
+	run --separate-stderr husk inspect fmt-oci
+	[ "$(json 'd["ManifestType"]')" = application/vnd.oci.image.manifest.v1+json ] || fail "ManifestType: $output"
+	[ "$(json 'd["Config"]["Healthcheck"]["Test"]')" = "['CMD-SHELL', 'true']" ] || fail "Healthcheck: $output"
+	[ "$(json 'd["Config"]["OnBuild"]')" = "['RUN echo triggered']" ] || fail "OnBuild: $output"
+
+	# Either way the image saves and loads again, and runs.
+	run --separate-stderr husk build -q --format docker -t fmt-docker "$CTX"
+	assert_status 0
+	run --separate-stderr husk save -o "$BATS_TEST_TMPDIR/fmt.tar" fmt-docker
+	assert_status 0
+	run --separate-stderr husk rmi fmt-docker fmt-oci
+	assert_status 0
+	run --separate-stderr husk load -i "$BATS_TEST_TMPDIR/fmt.tar"
+	assert_status 0
+	run --separate-stderr husk run --rm fmt-docker cat /built
+	assert_output built
+
+	run --separate-stderr husk build --format v2s1 "$CTX"
+	assert_status 125
+	assert_stderr_contains '--format "v2s1": expected oci or docker'
+}
+
+@test "build: podman loads a --format docker image husk saved (root)" {
+	[ "$(test_mode)" = root ] || skip "podman load runs as root here"
+	command -v podman >/dev/null || skip "podman is not installed"
+	printf 'FROM basic\nRUN echo built >/built\nHEALTHCHECK CMD true\n' >"$CTX/Dockerfile"
+	run --separate-stderr husk build -q --format docker -t fmt-pod "$CTX"
+	assert_status 0
+	local id=$output
+	run --separate-stderr husk save -o "$BATS_TEST_TMPDIR/p.tar" fmt-pod
+	assert_status 0
+	# podman wants a runroot shorter than 50 characters.
+	local pd
+	pd=$(mktemp -d /tmp/hkpod.XXXXXX)
+	run podman --root "$pd/root" --runroot "$pd/run" --storage-driver vfs load -i "$BATS_TEST_TMPDIR/p.tar"
+	local st=$status out=$output
+	run podman --root "$pd/root" --runroot "$pd/run" --storage-driver vfs \
+		image inspect --format '{{.Id}} {{.HealthCheck.Test}}' localhost/fmt-pod:latest
+	podman --root "$pd/root" --runroot "$pd/run" --storage-driver vfs rmi -a -f >/dev/null 2>&1 || true
+	rm -rf "$pd"
+	[ "$st" -eq 0 ] || fail "podman load: $out"
+	assert_output "${id#sha256:} [CMD-SHELL true]"
+}
+
+@test "build: history --no-trunc keeps its columns aligned, as docker's table does" {
+	printf 'FROM basic\nRUN echo a command line that goes well past the forty-five characters of the column >/x\nENV A=1\n' >"$CTX/Dockerfile"
+	run --separate-stderr husk build -q -t hist-align "$CTX"
+	assert_status 0
+	local mode
+	for mode in --no-trunc ""; do
+		run --separate-stderr husk history $mode hist-align
+		assert_status 0
+		# Every column starts where its header does, after at least two spaces.
+		python3 -c '
+import re, sys
+lines = sys.argv[1].split("\n")
+head = lines[0]
+starts = [head.index(h) for h in ("CREATED", "CREATED BY", "SIZE", "COMMENT")]
+assert head.startswith("IMAGE"), head
+for l in lines[1:]:
+    for s in starts[:-1]:
+        assert l[s - 2:s] == "  " and l[s] != " ", "column %d: %r" % (s, l)
+    assert re.match(r"[0-9.]+[kMG]?B$", l[starts[2]:starts[3]].strip()), "size: %r" % l
+    assert "RUN /bin/sh -c echo" not in l or sys.argv[2] != "--no-trunc" or \
+        l[starts[1]:].startswith("RUN /bin/sh -c echo a command line that goes well past the forty-five characters of the column >/x "), l
+' "$output" "$mode" || fail "misaligned ($mode):" "$output"
+	done
+	run --separate-stderr husk history --no-trunc hist-align
+	assert_output_contains "characters of the column >/x"
+}
+
+@test "build: a localhost/ image the store lacks is an error naming it, with no pull (podman's rule)" {
+	printf 'FROM localhost/nosuch:1\nRUN true\n' >"$CTX/Dockerfile"
+	local pull
+	for pull in "" --pull=missing --pull=always; do
+		run --separate-stderr husk build $pull "$CTX"
+		assert_status 1
+		assert_one_error_line
+		assert_stderr_contains 'Dockerfile:1: FROM localhost/nosuch:1: image "localhost/nosuch:1": not in the store (a localhost/ image is never pulled)'
+		[[ "$stderr" != *Pulling* && "$stderr" != *443* ]] || fail "tried a pull: $stderr"
+	done
+	printf 'FROM basic\nCOPY --from=localhost/nosuch /x /x\n' >"$CTX/Dockerfile"
+	run --separate-stderr husk build "$CTX"
+	assert_status 1
+	assert_one_error_line
+	assert_stderr_contains 'image "localhost/nosuch": not in the store'
+	# One the store has is used as it is, even with --pull=always.
+	printf 'FROM localhost/basic:latest\nRUN echo ok >/ok\n' >"$CTX/Dockerfile"
+	run --separate-stderr husk build -q --pull=always -t from-local "$CTX"
+	assert_status 0
+	[[ "$stderr" != *Pulling* ]] || fail "pulled a local image: $stderr"
+}
+
+@test "build: -q shows a failing RUN's own output (and the error); a step that succeeds prints nothing but the ID" {
+	printf 'FROM basic\nRUN echo quiet-step-output; echo quiet-step-error >&2\nRUN echo failing-step-output; echo failing-step-error >&2; exit 3\n' >"$CTX/Dockerfile"
+	run --separate-stderr husk build -q "$CTX"
+	assert_status 1
+	[ -z "$output" ] || fail "stdout: $output"
+	assert_stderr_contains failing-step-output
+	assert_stderr_contains failing-step-error
+	[[ "$stderr" != *quiet-step-* ]] || fail "a successful step's output: $stderr"
+	[ "$(grep -c '^husk: ' <<<"$stderr")" -eq 1 ] || fail "not one error line: $stderr"
+	[[ "${stderr##*$'\n'}" == "husk: build: Dockerfile:3: RUN"*"exited with status 3" ]] || fail "the error is not last: $stderr"
+
+	printf 'FROM basic\nRUN echo quiet-step-output; echo quiet-step-error >&2\n' >"$CTX/Dockerfile"
+	run --separate-stderr husk build -q --no-cache "$CTX"
+	assert_status 0
+	[[ "$output" =~ ^sha256:[0-9a-f]{64}$ ]] || fail "-q: only the ID: $output"
+	[ -z "$stderr" ] || fail "stderr: $stderr"
+}
+
+@test "build: the history keeps RUN's flags as written and each ARG with its Dockerfile default, never a given value or a secret" {
+	cat >"$CTX/Dockerfile" <<'EOF2'
+ARG G=global-default
+FROM basic
+ARG V=1
+ARG TOKEN
+ARG G
+ARG R=${TOKEN}x
+RUN --mount=type=tmpfs,target=/t --network=none echo "$V $G" >/v
+RUN --mount=type=secret,id=tok cat /run/secrets/tok >/dev/null && touch /s
+EOF2
+	echo secret-content >"$BATS_TEST_TMPDIR/secret"
+	run --separate-stderr husk build -q --build-arg TOKEN=s3cr3t-value --build-arg V=given-v \
+		--secret "id=tok,src=$BATS_TEST_TMPDIR/secret" -t hist-flags "$CTX"
+	assert_status 0
+	run --separate-stderr husk run --rm hist-flags cat /v
+	assert_output "given-v global-default"
+	husk inspect hist-flags | python3 -c '
+import json, sys
+h = [(e.get("created_by"), bool(e.get("empty_layer"))) for e in json.load(sys.stdin)[0]["History"]][1:]
+want = [("ARG V=1", True), ("ARG TOKEN", True), ("ARG G", True), ("ARG R=${TOKEN}x", True),
+        ("RUN --mount=type=tmpfs,target=/t --network=none /bin/sh -c echo \"$V $G\" >/v", False),
+        ("RUN --mount=type=secret,id=tok /bin/sh -c cat /run/secrets/tok >/dev/null && touch /s", False)]
+assert h == want, h
+' || fail "history"
+	husk inspect hist-flags >"$BATS_TEST_TMPDIR/inspect.json"
+	for v in s3cr3t-value given-v secret-content global-default; do
+		! grep -q -- "$v" "$BATS_TEST_TMPDIR/inspect.json" || fail "\"$v\" is in the config"
+	done
+}

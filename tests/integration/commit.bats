@@ -326,3 +326,36 @@ EOF
 	assert_status 125
 	assert_store_unchanged "$before"
 }
+
+@test "commit: -f docker writes Docker's v2 schema 2 manifest, the default OCI's; inspect shows Author" {
+	run --separate-stderr husk run --name c-fmt basic sh -c 'echo f >/f'
+	assert_status 0
+	export SOURCE_DATE_EPOCH=1700000000
+	commit -a "A. Author <a@example.org>" c-fmt c-fmt:oci
+	local oci=$IMG
+	commit -a "A. Author <a@example.org>" --format docker c-fmt c-fmt:docker
+	unset SOURCE_DATE_EPOCH
+	# The same config, so the same ID; a manifest of each kind.
+	[ "$IMG" = "$oci" ] || fail "two IDs: $oci $IMG"
+	run --separate-stderr husk inspect c-fmt:docker
+	assert_status 0
+	[ "$(json 'd["ManifestType"]')" = application/vnd.docker.distribution.manifest.v2+json ] || fail "$output"
+	[ "$(json 'sorted({l["MediaType"] for l in d["Layers"]})')" = "['application/vnd.docker.image.rootfs.diff.tar.gzip']" ] || fail "$output"
+	[ "$(json 'd["Author"]')" = "A. Author <a@example.org>" ] || fail "Author: $output"
+	local digest
+	digest=$(json 'd["Digest"]')
+	run python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["config"]["mediaType"])' \
+		"$STORE/blobs/sha256/${digest#sha256:}"
+	assert_output application/vnd.docker.container.image.v1+json
+
+	commit -f oci c-fmt
+	run --separate-stderr husk inspect "$IMG"
+	[ "$(json 'd["ManifestType"]')" = application/vnd.oci.image.manifest.v1+json ] || fail "$output"
+	[ "$(json 'sorted({l["MediaType"] for l in d["Layers"]})')" = "['application/vnd.oci.image.layer.v1.tar+gzip']" ] || fail "$output"
+	# No -a: docker's empty Author.
+	[ "$(json 'repr(d["Author"])')" = "''" ] || fail "Author: $output"
+
+	run --separate-stderr husk commit --format v2s1 c-fmt
+	assert_status 125
+	assert_stderr_contains '--format "v2s1": expected oci or docker'
+}

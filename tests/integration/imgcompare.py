@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Compare two images saved as docker-archives (husk save, buildah push docker-archive:).
 
-    imgcompare.py A.tar B.tar
+    imgcompare.py [--history] A.tar B.tar
 
 Prints the differences, one a line, and exits 1 when there are any:
   - the final file system (the layers applied in order, OCI whiteouts honoured): each path's
@@ -9,7 +9,10 @@ Prints the differences, one a line, and exits 1 when there are any:
   - each layer's whiteouts (.wh.NAME and .wh..wh..opq), by the layer's position among the
     layers the two images do not share with their base;
   - the config members Env, Cmd, Entrypoint, WorkingDir, User, ExposedPorts, Volumes, Labels,
-    StopSignal, Healthcheck, OnBuild, Shell; and the history's length and empty_layer marks.
+    StopSignal, Healthcheck, OnBuild, Shell; and the history's length and empty_layer marks;
+  - with --history, every history entry's empty_layer mark (the steps that made no layer,
+    ARG among them, in order) and the flags of each RUN entry (--mount=... as written: husk
+    writes "RUN FLAGS... /bin/sh -c ...", buildah "[|N ARGS...] /bin/sh -c FLAGS... ...").
 Paths that the two tools make on their own (listed in IGNORE) are left out.
 """
 import hashlib
@@ -101,9 +104,30 @@ def empty(v):
     return v in (None, "", [], {})
 
 
+def run_flags(created_by):
+    words = (created_by or "").split()
+    if words[:1] == ["RUN"]:
+        words = words[1:]
+    else:
+        if words and words[0].startswith("|") and words[0][1:].isdigit():
+            words = words[int(words[0][1:]) + 1:]
+        if words[:2] == ["/bin/sh", "-c"]:
+            words = words[2:]
+    flags = []
+    for w in words:
+        if not w.startswith("--"):
+            break
+        flags.append(w)
+    return flags
+
+
 def main():
-    a_cfg, a_layers = load(sys.argv[1])
-    b_cfg, b_layers = load(sys.argv[2])
+    args = sys.argv[1:]
+    history = args[:1] == ["--history"]
+    if history:
+        args = args[1:]
+    a_cfg, a_layers = load(args[0])
+    b_cfg, b_layers = load(args[1])
     diffs = []
     a_fs, a_wh = apply_layers(a_layers)
     b_fs, b_wh = apply_layers(b_layers)
@@ -133,6 +157,13 @@ def main():
     bh = [bool(h.get("empty_layer")) for h in b_cfg.get("history", [])]
     if [x for x in ah if not x] != [x for x in bh if not x]:
         diffs.append("history: %d entries making layers | %d" % (ah.count(False), bh.count(False)))
+    if history:
+        if ah != bh:
+            diffs.append("history empty_layer marks: %s | %s" % (ah, bh))
+        af = [run_flags(h.get("created_by")) for h in a_cfg.get("history", [])]
+        bf = [run_flags(h.get("created_by")) for h in b_cfg.get("history", [])]
+        if af != bf:
+            diffs.append("history RUN flags: %s | %s" % (af, bf))
     for d in diffs:
         print(d)
     return 1 if diffs else 0

@@ -125,6 +125,19 @@ assert_clean_failure() { # TEXT
 	assert_output "hello from husk"
 }
 
+@test "registry: inspect shows a pulled Docker schema 2 image's manifest type and layer types, as stored" {
+	run --separate-stderr husk pull -q "$REG_plain_ADDR/test/docker:latest"
+	assert_status 0
+	run --separate-stderr husk inspect "$REG_plain_ADDR/test/docker:latest"
+	assert_status 0
+	python3 -c '
+import json, sys
+d = json.loads(sys.argv[1])[0]
+assert d["ManifestType"] == "application/vnd.docker.distribution.manifest.v2+json", d["ManifestType"]
+assert {l["MediaType"] for l in d["Layers"]} == {"application/vnd.docker.image.rootfs.diff.tar.gzip"}, d["Layers"]
+' "$output" || fail "$output"
+}
+
 @test "registry: an index gives this machine's image, skipping the attestation" {
 	run --separate-stderr husk pull -q "$REG_plain_ADDR/test/idx:latest"
 	assert_status 0

@@ -337,6 +337,47 @@ test_publish (void)
       }
     husk_images_clear (&l);
   }
+
+  {
+    /* The same config again, as Docker's v2 schema 2 (build --format docker): the same ID,
+       its manifest in Docker's media types, and the record names that manifest now.  */
+    struct husk_descriptor d
+        = { .media_type = HUSK_MT_OCI_LAYER_GZIP, .digest = lw.digest, .size = lw.size };
+    char *chains[] = { lw.chain_id, NULL };
+    struct husk_new_image ni = { .config = config,
+                                 .config_len = strlen (config),
+                                 .layers = &d,
+                                 .chain_ids = chains,
+                                 .n_layers = 1,
+                                 .names = names,
+                                 .format = HUSK_IMAGE_FORMAT_DOCKER };
+    char did[HUSK_DIGEST_LEN + 1];
+    struct husk_image_list l = { 0 };
+    const struct husk_image *img;
+    cleanup_free char *mbuf = NULL;
+    cleanup_json husk_json *doc = NULL;
+    const husk_json *layer0;
+    size_t mlen = 0;
+
+    ok (husk_image_publish_new (s, &ni, did, &err) == 0 && strcmp (did, id) == 0,
+        "publish docker: the same image ID%s%s", err ? ": " : "", err ? err->msg : "");
+    husk_error_free (&err);
+    husk_images_load (s, &l, &err);
+    img = husk_images_lookup (&l, "committed:1", &err);
+    if (img && husk_store_read_blob (s, img->manifest, 1 << 20, &mbuf, &mlen, &err) == 0)
+      doc = husk_json_parse (mbuf, mlen, &err);
+    is_str (husk_json_get_string (doc, "mediaType"), HUSK_MT_DOCKER_MANIFEST,
+            "publish docker: the record's manifest is Docker's v2 schema 2");
+    is_str (husk_json_get_string (husk_json_get (doc, "config"), "mediaType"),
+            "application/vnd.docker.container.image.v1+json",
+            "publish docker: ... with Docker's config media type");
+    layer0 = husk_json_array_at (husk_json_get (doc, "layers"), 0);
+    is_str (husk_json_get_string (layer0, "mediaType"),
+            "application/vnd.docker.image.rootfs.diff.tar.gzip",
+            "publish docker: ... and an OCI gzip layer given Docker's name");
+    husk_error_free (&err);
+    husk_images_clear (&l);
+  }
   husk_store_close (s);
   husk_rm_rf_at (AT_FDCWD, sandbox, NULL);
 }
