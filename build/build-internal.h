@@ -128,7 +128,18 @@ int bld_parse_chmod (const char *s, int *ret);
 int bld_before_run (struct build *b, struct husk_error **err);
 char *bld_abs_path (const char *base, const char *p);
 int bld_build_stage (struct build *b, size_t i, struct husk_error **err);
+/* COPY --from=FROM, RUN --mount=type=bind,from=FROM: a stage before this one (by name or
+   number; built first when it is not yet), else an image in the store (pulled when missing,
+   as FROM would).  *RET_LAYERS: its layers' chain IDs, base first; *RET_ID: what names its
+   content in a step's key ("stage KEY", "image sha256:HEX").  Errors: a stage at or after
+   this one, no such stage nor image.  */
+int bld_resolve_from (struct stage_exec *x, const char *from, char ***ret_layers, char **ret_id,
+                      struct husk_error **err);
 int bld_do_copy (struct stage_exec *x, const struct husk_df_instr *in, struct husk_error **err);
+/* The from= values of IN's --mount flags (a RUN's), as written (before variable expansion),
+   for the stages a stage depends on; an empty list for anything else.  Free with
+   husk_strv_free.  */
+char **bld_run_mount_froms (const struct husk_df_instr *in);
 int bld_do_run (struct stage_exec *x, const struct husk_df_instr *in, struct husk_error **err);
 
 #endif

@@ -1005,7 +1005,8 @@ out:
   return rc;
 }
 
-/* Mark stage I and every stage it uses (FROM a stage, COPY --from a stage) as needed.  */
+/* Mark stage I and every stage it uses (FROM a stage, COPY --from a stage, RUN --mount
+   from= a stage) as needed.  */
 static void
 mark_needed (struct build *b, size_t i)
 {
@@ -1021,8 +1022,12 @@ mark_needed (struct build *b, size_t i)
   for (size_t k = 0; k < st->n_instrs; k++)
     {
       const char *from = husk_df_flag (&st->instrs[k], "from");
+      cleanup_strv char **mount_froms = bld_run_mount_froms (&st->instrs[k]);
       if (from && (ref = husk_df_stage_find (b->df, from)) != NULL && ref->index < i)
         mark_needed (b, ref->index);
+      for (size_t j = 0; mount_froms[j]; j++)
+        if ((ref = husk_df_stage_find (b->df, mount_froms[j])) != NULL && ref->index < i)
+          mark_needed (b, ref->index);
     }
 }
 
@@ -1041,8 +1046,12 @@ independent (struct build *b, size_t i)
     {
       const struct husk_df_instr *in = &st->instrs[k];
       const char *from = husk_df_flag (in, "from");
+      cleanup_strv char **mount_froms = bld_run_mount_froms (in);
       if (from && (ref = husk_df_stage_find (b->df, from)) != NULL)
         return false;
+      for (size_t j = 0; mount_froms[j]; j++)
+        if (husk_df_stage_find (b->df, mount_froms[j]) != NULL)
+          return false;
       work |= in->kind == HUSK_DF_RUN || in->kind == HUSK_DF_COPY || in->kind == HUSK_DF_ADD;
     }
   return work;
