@@ -111,6 +111,12 @@ void bld_say (struct build *b, const char *fmt, ...) __attribute__ ((format (pri
 int bld_expand_word (struct stage_exec *x, const char *word, char **ret, struct husk_error **err);
 int bld_pull_if_needed (struct build *b, const char *ref, struct husk_error **err);
 int bld_write_layer (void *arg, struct husk_error **err);
+/* Before J's layer is written: the mount points a RUN's mounts made (J->stubs) are taken out
+   when still empty, and the directories above them overlayfs copied up (J->copied_up) when
+   the step left them as the image had them.  Each path is reached from J->dir with no symlink
+   followed: a step that replaced a directory on the way by a symlink to a host path makes
+   its stub stay, never a host file go (BuildKit's CVE-2024-23652).  */
+void bld_clear_stubs (const struct write_job *j);
 struct written_shared *bld_shared_new (void);
 int bld_step_record (struct stage_exec *x, const char *key, const struct written_shared *ws,
                      struct husk_build_cached *c, struct husk_error **err);

@@ -217,6 +217,26 @@ secret_value (struct build *b, const char *id, char **ret, size_t *ret_len, stru
   return 0;
 }
 
+/* lstat of REL ("a/b") below the directory DIR, with no symlink followed on the way: DIR is
+   an image's layer or a step's upper directory, whose symlinks may name anything on the host
+   (a step can replace a directory above its mount point by one).  0, or -1 with errno.  */
+static int
+lstat_below (const char *dir, const char *rel, struct stat *st)
+{
+  cleanup_close int dfd = open (dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  cleanup_close int fd = -1;
+
+  if (dfd < 0)
+    return -1;
+  fd = husk_open_in_root (dfd, rel, O_PATH | O_NOFOLLOW | O_CLOEXEC, 0, HUSK_RESOLVE_NO_SYMLINKS);
+  if (fd < 0)
+    {
+      errno = -fd;
+      return -1;
+    }
+  return fstat (fd, st);
+}
+
 /* Whether PATH (absolute) is in the image LOWERS (base first) makes: the topmost layer that
    has an entry for it decides, and a whiteout there means no.  (Opaque directories above it
    are not looked at: a mount stub kept by mistake is an empty file or directory.)  */
@@ -225,12 +245,158 @@ in_layers (char *const *lowers, const char *path)
 {
   for (size_t i = husk_strv_len (lowers); i-- > 0;)
     {
-      cleanup_free char *p = husk_strdup_printf ("%s%s", lowers[i], path);
       struct stat st;
-      if (lstat (p, &st) == 0)
+      if (lstat_below (lowers[i], path + 1, &st) == 0)
         return !(S_ISCHR (st.st_mode) && st.st_rdev == 0);
     }
   return false;
+}
+
+/* The topmost entry LOWERS (base first) have for PATH (absolute): its lstat in *ST and, for a
+   symlink, its target (allocated) in *RET_LINK.  False when none has one, or it is a
+   whiteout.  */
+static bool
+layers_entry (char *const *lowers, const char *path, struct stat *st, char **ret_link)
+{
+  *ret_link = NULL;
+  for (size_t i = husk_strv_len (lowers); i-- > 0;)
+    {
+      cleanup_close int dfd = open (lowers[i], O_PATH | O_DIRECTORY | O_CLOEXEC);
+      cleanup_close int fd = -1;
+      if (dfd < 0)
+        continue;
+      fd = husk_open_in_root (dfd, path + 1, O_PATH | O_NOFOLLOW | O_CLOEXEC, 0,
+                              HUSK_RESOLVE_NO_SYMLINKS);
+      if (fd < 0 || fstat (fd, st) < 0)
+        continue;
+      if (S_ISCHR (st->st_mode) && st->st_rdev == 0)
+        return false;
+      if (S_ISLNK (st->st_mode))
+        {
+          char buf[PATH_MAX];
+          ssize_t n = readlinkat (fd, "", buf, sizeof buf - 1);
+          if (n < 0)
+            return false;
+          buf[n] = '\0';
+          *ret_link = husk_xstrdup (buf);
+        }
+      return true;
+    }
+  return false;
+}
+
+/* TARGET (absolute, cleaned) as the container's mount resolves it: through the symlinks the
+   image LOWERS has on its way, the last one's too, inside the root (at most 40), so that the
+   stubs name the directories the mount point really needs.  */
+static char *
+resolve_in_layers (char *const *lowers, const char *target)
+{
+  cleanup_free char *rest = husk_xstrdup (target);
+  char *resolved = husk_xstrdup ("");
+  int links = 0;
+
+  for (;;)
+    {
+      char *p = rest, *slash, *c;
+      cleanup_free char *cand = NULL, *link = NULL;
+      struct stat st;
+      while (*p == '/')
+        p++;
+      if (*p == '\0')
+        break;
+      c = p;
+      slash = strchr (p, '/');
+      if (slash)
+        *slash = '\0';
+      p = slash ? slash + 1 : p + strlen (p);
+      if (strcmp (c, ".") == 0)
+        ;
+      else if (strcmp (c, "..") == 0)
+        *(strrchr (resolved, '/') ? strrchr (resolved, '/') : resolved) = '\0';
+      else
+        {
+          cand = husk_strdup_printf ("%s/%s", resolved, c);
+          if (links < 40 && layers_entry (lowers, cand, &st, &link) && link)
+            {
+              char *next = husk_strdup_printf ("%s/%s", link, p);
+              links++;
+              if (link[0] == '/')
+                resolved[0] = '\0';
+              free (rest);
+              rest = next;
+              continue;
+            }
+          free (resolved);
+          resolved = TAKE_PTR (cand);
+        }
+      memmove (rest, p, strlen (p) + 1);
+    }
+  if (resolved[0] == '\0')
+    {
+      free (resolved);
+      resolved = husk_xstrdup ("/");
+    }
+  return resolved;
+}
+
+/* The directory above REL (relative to DIRFD) with no symlink on the way, and REL's last
+   component in *RET_NAME.  Returns the fd or -errno.  */
+static int
+open_parent_below (int dirfd, const char *rel, const char **ret_name)
+{
+  const char *slash = strrchr (rel, '/');
+  cleanup_free char *parent = NULL;
+
+  if (slash)
+    {
+      parent = husk_xmalloc ((size_t) (slash - rel) + 1);
+      memcpy (parent, rel, (size_t) (slash - rel));
+      parent[slash - rel] = '\0';
+    }
+  *ret_name = slash ? slash + 1 : rel;
+  return husk_open_in_root (dirfd, parent ? parent : ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0,
+                            HUSK_RESOLVE_NO_SYMLINKS);
+}
+
+void
+bld_clear_stubs (const struct write_job *j)
+{
+  cleanup_close int upfd = openat (husk_store_rootfd (j->b->s), j->dir,
+                                   O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+
+  if (upfd < 0)
+    return;
+  for (size_t i = 0; j->stubs && j->stubs[i]; i++)
+    {
+      const char *name;
+      cleanup_close int pfd = open_parent_below (upfd, j->stubs[i], &name);
+      struct stat st;
+      if (pfd < 0 || fstatat (pfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+        continue;
+      if (S_ISDIR (st.st_mode))
+        unlinkat (pfd, name, AT_REMOVEDIR); /* Only when empty.  */
+      else if (S_ISREG (st.st_mode) && st.st_size == 0)
+        unlinkat (pfd, name, 0);
+    }
+  for (size_t i = 0; j->copied_up && j->copied_up[i]; i++)
+    {
+      const char *name;
+      cleanup_close int pfd = open_parent_below (upfd, j->copied_up[i], &name);
+      cleanup_close int fd
+          = pfd < 0 ? -1 : openat (pfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+      struct stat up, low = { 0 };
+      char v;
+      bool found = false;
+      if (fd < 0 || fgetxattr (fd, "trusted.overlay.opaque", &v, 1) >= 0
+          || fgetxattr (fd, "user.overlay.opaque", &v, 1) >= 0 || fstat (fd, &up) < 0)
+        break;
+      for (size_t k = husk_strv_len (j->lowers); k-- > 0 && !found;)
+        found = lstat_below (j->lowers[k], j->copied_up[i], &low) == 0;
+      if (!found || up.st_mode != low.st_mode || up.st_uid != low.st_uid || up.st_gid != low.st_gid)
+        break; /* The step changed it: it stays in the layer.  */
+      if (unlinkat (pfd, name, AT_REMOVEDIR) < 0)
+        break; /* Not empty: the step changed something in it.  */
+    }
 }
 
 /* Whether the container id ID is in the ranges R (N of them).  */
@@ -550,7 +716,7 @@ prepare_mounts (struct stage_exec *x, char **specs, char *const *lowers, const c
       /* The mount point and the directories above it that the image does not have are made
          for the run only.  */
       {
-        cleanup_free char *p = husk_xstrdup (target);
+        cleanup_free char *p = resolve_in_layers (lowers, target);
         char *slash;
         bool made = true;
         while (strcmp (p, "/") != 0)
