@@ -504,8 +504,9 @@ write_secrets (struct stage_exec *x, char **specs, const char *secretdir, struct
    files with their owners.  A write to a rw mount lands in the copy, never in the context or
    the stage, and the copy is never part of the layer (the mount point is a stub).  The source
    is selected inside its root as COPY's are (context.h): ".." stops at the root and a symlink
-   resolves as if the root were "/", so nothing outside it is ever read (BuildKit's
-   CVE-2024-23651 and CVE-2024-23652 class).  */
+   resolves as if the root were "/", so nothing outside it is ever read, and the copy is made
+   before the step runs, so nothing the step does can swap a path under it (the class of
+   BuildKit's CVE-2024-23651, a race on a mount's source path).  */
 struct run_bind
 {
   size_t mount;                  /* Its index in the container's mounts.  */
@@ -770,7 +771,9 @@ bind_fix_top (void *arg, struct husk_error **err)
 
   if (j->rb->from == NULL)
     {
-      const struct husk_ctx_entry *e = &j->rb->sel.entries[0]; /* The source itself.  */
+      const struct husk_ctx_entry *e = &j->rb->sel.entries[0];
+      if (j->rb->sel.n_entries == 0 || e->path[e->rel] != '\0')
+        return 0; /* .dockerignore left out the source itself, not all below it.  */
       st.st_mode = e->mode;
       st.st_uid = 0; /* As COPY's: the context's files are 0:0.  */
       st.st_gid = 0;
@@ -813,10 +816,14 @@ bind_copy (struct build *b, struct husk_ctr *ctr, size_t k, const struct run_bin
   cleanup_free char *label = rb->from ? husk_strdup_printf ("\"%s\" (from=)", rb->from) : NULL;
   cleanup_strv char **from_lowers = NULL;
   char *sources[] = { rb->source, NULL };
-  struct husk_mount *hm = (struct husk_mount *) &ctr->spec.mounts[rb->mount];
+  struct husk_mount *hm = NULL;
   struct bind_job job = { .rb = rb, .top = top };
 
-  if (rb->mount >= ctr->spec.n_mounts || hm->kind != HUSK_MOUNT_BIND || *hm->source)
+  /* The spec is the container's own (husk_ctr_load made it): its mount is pointed at the
+     copy below, the one change a RUN makes to it.  */
+  if (rb->mount < ctr->spec.n_mounts)
+    hm = (struct husk_mount *) &ctr->spec.mounts[rb->mount];
+  if (hm == NULL || hm->kind != HUSK_MOUNT_BIND || hm->source == NULL || *hm->source)
     return husk_error_set (err, 0, "bind \"%s\": the container's mounts are not the step's",
                            rb->source);
   if (mkdir (dir, 0700) < 0 || mkdir (copy, 0755) < 0 || mkdir (work, 0700) < 0
@@ -859,7 +866,8 @@ bind_copy (struct build *b, struct husk_ctr *ctr, size_t k, const struct run_bin
     if (husk_build_copy_run (&req, err) < 0)
       return husk_error_wrap (err, "--mount=type=bind,source=%s", rb->source);
   }
-  /* The record holds the mount as prepare_mounts left it; this run's spec gets the copy.  */
+  /* The record keeps the mount as prepare_mounts left it; only this run's spec has the
+     copy.  */
   free ((char *) hm->source);
   hm->source = TAKE_PTR (top);
   return 0;
