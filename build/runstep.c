@@ -43,7 +43,7 @@ struct run_mount
   char *type, *target, *id, *source, *from, *size;
   bool readonly, required;
   bool ro_given; /* ro= or rw= was written (a bind's default is read-only).  */
-  int mode; /* -1: the type's default.  */
+  int mode;      /* -1: the type's default.  */
   long uid, gid;
 };
 
@@ -537,9 +537,8 @@ prepare_bind (struct stage_exec *x, const char *spec, const struct run_mount *m,
   cleanup_free char *clean = NULL, *id = NULL;
 
   if (m->source && strpbrk (m->source, "*?[") != NULL)
-    return husk_error_set (err, 0,
-                           "--mount \"%s\": source: a pattern is not supported (it names one path)",
-                           spec);
+    return husk_error_set (
+        err, 0, "--mount \"%s\": source: a pattern is not supported (it names one path)", spec);
   /* BuildKit joins the source to its root: "../../etc" is the root's etc.  */
   clean = husk_path_clean (m->source ? m->source : "/", true);
   rb->source = husk_xstrdup (clean[1] ? clean + 1 : ".");
@@ -707,9 +706,8 @@ prepare_mounts (struct stage_exec *x, char **specs, char *const *lowers, const c
         }
       else
         {
-          husk_error_set (err, 0,
-                          "--mount=type=%s: not supported (bind, secret, cache and tmpfs are)",
-                          m.type);
+          husk_error_set (
+              err, 0, "--mount=type=%s: not supported (bind, secret, cache and tmpfs are)", m.type);
           goto fail_m;
         }
       hm->dest = husk_xstrdup (target);
@@ -804,8 +802,8 @@ static int
 bind_copy (struct build *b, struct husk_ctr *ctr, size_t k, const struct run_bind *rb,
            struct husk_error **err)
 {
-  cleanup_free char *dir = husk_strdup_printf ("%s/containers/%s/bind-%zu", husk_store_root (b->s),
-                                               ctr->id, k);
+  cleanup_free char *dir
+      = husk_strdup_printf ("%s/containers/%s/bind-%zu", husk_store_root (b->s), ctr->id, k);
   cleanup_free char *copy = husk_strdup_printf ("%s/copy", dir);
   cleanup_free char *work = husk_strdup_printf ("%s/work", dir);
   cleanup_free char *mnt = husk_strdup_printf ("%s/mnt", dir);
