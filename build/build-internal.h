@@ -117,6 +117,12 @@ int bld_expand_heredoc (struct stage_exec *x, const char *content, char **ret,
                         struct husk_error **err);
 int bld_pull_if_needed (struct build *b, const char *ref, struct husk_error **err);
 int bld_write_layer (void *arg, struct husk_error **err);
+/* Before J's layer is written: the mount points a RUN's mounts made (J->stubs) are taken out
+   when still empty, and the directories above them overlayfs copied up (J->copied_up) when
+   the step left them as the image had them.  Each path is reached from J->dir with no symlink
+   followed: a step that replaced a directory on the way by a symlink to a host path makes
+   its stub stay, never a host file go (BuildKit's CVE-2024-23652).  */
+void bld_clear_stubs (const struct write_job *j);
 struct written_shared *bld_shared_new (void);
 int bld_step_record (struct stage_exec *x, const char *key, const struct written_shared *ws,
                      struct husk_build_cached *c, struct husk_error **err);
@@ -136,7 +142,18 @@ int bld_quiet_output_open (struct build *b);
 void bld_quiet_output_show (int fd);
 char *bld_abs_path (const char *base, const char *p);
 int bld_build_stage (struct build *b, size_t i, struct husk_error **err);
+/* COPY --from=FROM, RUN --mount=type=bind,from=FROM: a stage before this one (by name or
+   number; built first when it is not yet), else an image in the store (pulled when missing,
+   as FROM would).  *RET_LAYERS: its layers' chain IDs, base first; *RET_ID: what names its
+   content in a step's key ("stage KEY", "image sha256:HEX").  Errors: a stage at or after
+   this one, no such stage nor image.  */
+int bld_resolve_from (struct stage_exec *x, const char *from, char ***ret_layers, char **ret_id,
+                      struct husk_error **err);
 int bld_do_copy (struct stage_exec *x, const struct husk_df_instr *in, struct husk_error **err);
+/* The from= values of IN's --mount flags (a RUN's), as written (before variable expansion),
+   for the stages a stage depends on; an empty list for anything else.  Free with
+   husk_strv_free.  */
+char **bld_run_mount_froms (const struct husk_df_instr *in);
 int bld_do_run (struct stage_exec *x, const struct husk_df_instr *in, struct husk_error **err);
 
 #endif

@@ -387,38 +387,7 @@ bld_write_layer (void *arg, struct husk_error **err)
   cleanup_free char *staged = NULL;
   int r;
 
-  for (size_t i = 0; j->stubs && j->stubs[i]; i++)
-    {
-      cleanup_free char *p = husk_strdup_printf ("%s/%s", j->dir, j->stubs[i]);
-      struct stat st;
-      if (fstatat (husk_store_rootfd (j->b->s), p, &st, AT_SYMLINK_NOFOLLOW) < 0)
-        continue;
-      if (S_ISDIR (st.st_mode))
-        unlinkat (husk_store_rootfd (j->b->s), p, AT_REMOVEDIR); /* Only when empty.  */
-      else if (S_ISREG (st.st_mode) && st.st_size == 0)
-        unlinkat (husk_store_rootfd (j->b->s), p, 0);
-    }
-  for (size_t i = 0; j->copied_up && j->copied_up[i]; i++)
-    {
-      cleanup_free char *p = husk_strdup_printf ("%s/%s", j->dir, j->copied_up[i]);
-      cleanup_close int fd = openat (husk_store_rootfd (j->b->s), p,
-                                     O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-      struct stat up, low = { 0 };
-      char v;
-      bool found = false;
-      if (fd < 0 || fgetxattr (fd, "trusted.overlay.opaque", &v, 1) >= 0
-          || fgetxattr (fd, "user.overlay.opaque", &v, 1) >= 0 || fstat (fd, &up) < 0)
-        break;
-      for (size_t k = husk_strv_len (j->lowers); k-- > 0 && !found;)
-        {
-          cleanup_free char *lp = husk_strdup_printf ("%s/%s", j->lowers[k], j->copied_up[i]);
-          found = lstat (lp, &low) == 0;
-        }
-      if (!found || up.st_mode != low.st_mode || up.st_uid != low.st_uid || up.st_gid != low.st_gid)
-        break; /* The step changed it: it stays in the layer.  */
-      if (unlinkat (husk_store_rootfd (j->b->s), p, AT_REMOVEDIR) < 0)
-        break; /* Not empty: the step changed something in it.  */
-    }
+  bld_clear_stubs (j);
   if (husk_store_lock (j->b->s, err) < 0)
     return -1;
   r = husk_layer_write (j->b->s, husk_store_rootfd (j->b->s), j->dir, &wo, &j->out->w, &staged,
@@ -1082,7 +1051,8 @@ out:
   return rc;
 }
 
-/* Mark stage I and every stage it uses (FROM a stage, COPY --from a stage) as needed.  */
+/* Mark stage I and every stage it uses (FROM a stage, COPY --from a stage, RUN --mount
+   from= a stage) as needed.  */
 static void
 mark_needed (struct build *b, size_t i)
 {
@@ -1098,8 +1068,12 @@ mark_needed (struct build *b, size_t i)
   for (size_t k = 0; k < st->n_instrs; k++)
     {
       const char *from = husk_df_flag (&st->instrs[k], "from");
+      cleanup_strv char **mount_froms = bld_run_mount_froms (&st->instrs[k]);
       if (from && (ref = husk_df_stage_find (b->df, from)) != NULL && ref->index < i)
         mark_needed (b, ref->index);
+      for (size_t j = 0; mount_froms[j]; j++)
+        if ((ref = husk_df_stage_find (b->df, mount_froms[j])) != NULL && ref->index < i)
+          mark_needed (b, ref->index);
     }
 }
 
@@ -1118,8 +1092,12 @@ independent (struct build *b, size_t i)
     {
       const struct husk_df_instr *in = &st->instrs[k];
       const char *from = husk_df_flag (in, "from");
+      cleanup_strv char **mount_froms = bld_run_mount_froms (in);
       if (from && (ref = husk_df_stage_find (b->df, from)) != NULL)
         return false;
+      for (size_t j = 0; mount_froms[j]; j++)
+        if (husk_df_stage_find (b->df, mount_froms[j]) != NULL)
+          return false;
       work |= in->kind == HUSK_DF_RUN || in->kind == HUSK_DF_COPY || in->kind == HUSK_DF_ADD;
     }
   return work;

@@ -65,12 +65,10 @@ is_archive (int ctxfd, const char *path)
   return n >= 262 && memcmp (h + 257, "ustar", 5) == 0;
 }
 
-/* COPY --from=FROM: a stage before this one (by name or number), else an image in the store.
-   *RET_LAYERS its layers' chain IDs, *RET_ID what names its content in the step's key (the
-   stage's last key, the image's ID).  */
-static int
-resolve_from (struct stage_exec *x, const char *from, char ***ret_layers, char **ret_id,
-              struct husk_error **err)
+/* COPY --from=FROM (and RUN --mount=type=bind,from=FROM): build-internal.h.  */
+int
+bld_resolve_from (struct stage_exec *x, const char *from, char ***ret_layers, char **ret_id,
+                  struct husk_error **err)
 {
   struct build *b = x->b;
   const struct husk_df_stage *ref = husk_df_stage_find (b->df, from);
@@ -204,7 +202,7 @@ bld_do_copy (struct stage_exec *x, const struct husk_df_instr *in, struct husk_e
   };
   cleanup_inline struct inline_set inl = { husk_xcalloc (n + 1, sizeof *inl.v), 0 };
 
-  if (from && resolve_from (x, from, &from_layers, &from_id, err) < 0)
+  if (from && bld_resolve_from (x, from, &from_layers, &from_id, err) < 0)
     return -1;
   if (exclude_matcher (in, &excludes, &exclude, err) < 0)
     return -1;

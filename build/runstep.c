@@ -1,5 +1,6 @@
 /* husk build's RUN steps: a container from the layers so far (engine/create.h), its mounts
-   (secrets, caches, tmpfs) and their stubs, its upper directory moved out as the layer.  */
+   (secrets, caches, tmpfs, binds) and their stubs, its upper directory moved out as the
+   layer.  */
 #include "config.h"
 
 #include <errno.h>
@@ -41,7 +42,8 @@ struct run_mount
 {
   char *type, *target, *id, *source, *from, *size;
   bool readonly, required;
-  int mode; /* -1: the type's default.  */
+  bool ro_given; /* ro= or rw= was written (a bind's default is read-only).  */
+  int mode;      /* -1: the type's default.  */
   long uid, gid;
 };
 
@@ -101,12 +103,14 @@ parse_mount (const char *spec, struct run_mount *m, struct husk_error **err)
         {
           if (!parse_bool (v, &m->readonly))
             return husk_error_set (err, 0, "--mount \"%s\": %s: not a boolean", spec, kv);
+          m->ro_given = true;
         }
       else if (strcmp (kv, "rw") == 0 || strcmp (kv, "readwrite") == 0)
         {
           if (!parse_bool (v, &flag))
             return husk_error_set (err, 0, "--mount \"%s\": %s: not a boolean", spec, kv);
           m->readonly = !flag;
+          m->ro_given = true;
         }
       else if (strcmp (kv, "required") == 0)
         {
@@ -146,6 +150,26 @@ parse_mount (const char *spec, struct run_mount *m, struct husk_error **err)
   if (m->type == NULL)
     m->type = husk_xstrdup ("bind");
   return 0;
+}
+
+char **
+bld_run_mount_froms (const struct husk_df_instr *in)
+{
+  char **v = husk_xcalloc (1, sizeof (char *));
+
+  for (size_t i = 0; in->kind == HUSK_DF_RUN && i < in->n_flags; i++)
+    {
+      struct run_mount m;
+      cleanup_error struct husk_error *e = NULL;
+      if (strcmp (in->flags[i].name, "mount") != 0 || in->flags[i].value == NULL)
+        continue;
+      if (parse_mount (in->flags[i].value, &m, &e) < 0)
+        continue; /* The step reports it.  */
+      if (m.from)
+        husk_strv_append (&v, m.from);
+      run_mount_clear (&m);
+    }
+  return v;
 }
 
 /* The value of secret ID from --secret: allocated, or NULL when it was not given.  */
@@ -193,6 +217,26 @@ secret_value (struct build *b, const char *id, char **ret, size_t *ret_len, stru
   return 0;
 }
 
+/* lstat of REL ("a/b") below the directory DIR, with no symlink followed on the way: DIR is
+   an image's layer or a step's upper directory, whose symlinks may name anything on the host
+   (a step can replace a directory above its mount point by one).  0, or -1 with errno.  */
+static int
+lstat_below (const char *dir, const char *rel, struct stat *st)
+{
+  cleanup_close int dfd = open (dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  cleanup_close int fd = -1;
+
+  if (dfd < 0)
+    return -1;
+  fd = husk_open_in_root (dfd, rel, O_PATH | O_NOFOLLOW | O_CLOEXEC, 0, HUSK_RESOLVE_NO_SYMLINKS);
+  if (fd < 0)
+    {
+      errno = -fd;
+      return -1;
+    }
+  return fstat (fd, st);
+}
+
 /* Whether PATH (absolute) is in the image LOWERS (base first) makes: the topmost layer that
    has an entry for it decides, and a whiteout there means no.  (Opaque directories above it
    are not looked at: a mount stub kept by mistake is an empty file or directory.)  */
@@ -201,12 +245,212 @@ in_layers (char *const *lowers, const char *path)
 {
   for (size_t i = husk_strv_len (lowers); i-- > 0;)
     {
-      cleanup_free char *p = husk_strdup_printf ("%s%s", lowers[i], path);
       struct stat st;
-      if (lstat (p, &st) == 0)
+      if (lstat_below (lowers[i], path + 1, &st) == 0)
         return !(S_ISCHR (st.st_mode) && st.st_rdev == 0);
     }
   return false;
+}
+
+/* The topmost entry LOWERS (base first) have for PATH (absolute): its lstat in *ST and, for a
+   symlink, its target (allocated) in *RET_LINK.  False when none has one, or it is a
+   whiteout.  */
+static bool
+layers_entry (char *const *lowers, const char *path, struct stat *st, char **ret_link)
+{
+  *ret_link = NULL;
+  for (size_t i = husk_strv_len (lowers); i-- > 0;)
+    {
+      cleanup_close int dfd = open (lowers[i], O_PATH | O_DIRECTORY | O_CLOEXEC);
+      cleanup_close int fd = -1;
+      if (dfd < 0)
+        continue;
+      fd = husk_open_in_root (dfd, path + 1, O_PATH | O_NOFOLLOW | O_CLOEXEC, 0,
+                              HUSK_RESOLVE_NO_SYMLINKS);
+      if (fd < 0 || fstat (fd, st) < 0)
+        continue;
+      if (S_ISCHR (st->st_mode) && st->st_rdev == 0)
+        return false;
+      if (S_ISLNK (st->st_mode))
+        {
+          char buf[PATH_MAX];
+          ssize_t n = readlinkat (fd, "", buf, sizeof buf - 1);
+          if (n < 0)
+            return false;
+          buf[n] = '\0';
+          *ret_link = husk_xstrdup (buf);
+        }
+      return true;
+    }
+  return false;
+}
+
+/* TARGET (absolute, cleaned) as the container's mount resolves it: through the symlinks the
+   image LOWERS has on its way, the last one's too, inside the root (at most 40), so that the
+   stubs name the directories the mount point really needs.  */
+static char *
+resolve_in_layers (char *const *lowers, const char *target)
+{
+  cleanup_free char *rest = husk_xstrdup (target);
+  char *resolved = husk_xstrdup ("");
+  int links = 0;
+
+  for (;;)
+    {
+      char *p = rest, *slash, *c;
+      cleanup_free char *cand = NULL, *link = NULL;
+      struct stat st;
+      while (*p == '/')
+        p++;
+      if (*p == '\0')
+        break;
+      c = p;
+      slash = strchr (p, '/');
+      if (slash)
+        *slash = '\0';
+      p = slash ? slash + 1 : p + strlen (p);
+      if (strcmp (c, ".") == 0)
+        ;
+      else if (strcmp (c, "..") == 0)
+        *(strrchr (resolved, '/') ? strrchr (resolved, '/') : resolved) = '\0';
+      else
+        {
+          cand = husk_strdup_printf ("%s/%s", resolved, c);
+          if (links < 40 && layers_entry (lowers, cand, &st, &link) && link)
+            {
+              char *next = husk_strdup_printf ("%s/%s", link, p);
+              links++;
+              if (link[0] == '/')
+                resolved[0] = '\0';
+              free (rest);
+              rest = next;
+              continue;
+            }
+          free (resolved);
+          resolved = TAKE_PTR (cand);
+        }
+      memmove (rest, p, strlen (p) + 1);
+    }
+  if (resolved[0] == '\0')
+    {
+      free (resolved);
+      resolved = husk_xstrdup ("/");
+    }
+  return resolved;
+}
+
+/* The directory above REL (relative to DIRFD) with no symlink on the way, and REL's last
+   component in *RET_NAME.  Returns the fd or -errno.  */
+static int
+open_parent_below (int dirfd, const char *rel, const char **ret_name)
+{
+  const char *slash = strrchr (rel, '/');
+  cleanup_free char *parent = NULL;
+
+  if (slash)
+    {
+      parent = husk_xmalloc ((size_t) (slash - rel) + 1);
+      memcpy (parent, rel, (size_t) (slash - rel));
+      parent[slash - rel] = '\0';
+    }
+  *ret_name = slash ? slash + 1 : rel;
+  return husk_open_in_root (dirfd, parent ? parent : ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0,
+                            HUSK_RESOLVE_NO_SYMLINKS);
+}
+
+void
+bld_clear_stubs (const struct write_job *j)
+{
+  cleanup_close int upfd = openat (husk_store_rootfd (j->b->s), j->dir,
+                                   O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+
+  if (upfd < 0)
+    return;
+  for (size_t i = 0; j->stubs && j->stubs[i]; i++)
+    {
+      const char *name;
+      cleanup_close int pfd = open_parent_below (upfd, j->stubs[i], &name);
+      struct stat st;
+      if (pfd < 0 || fstatat (pfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+        continue;
+      if (S_ISDIR (st.st_mode))
+        unlinkat (pfd, name, AT_REMOVEDIR); /* Only when empty.  */
+      else if (S_ISREG (st.st_mode) && st.st_size == 0)
+        unlinkat (pfd, name, 0);
+    }
+  for (size_t i = 0; j->copied_up && j->copied_up[i]; i++)
+    {
+      const char *name;
+      cleanup_close int pfd = open_parent_below (upfd, j->copied_up[i], &name);
+      cleanup_close int fd
+          = pfd < 0 ? -1 : openat (pfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+      struct stat up, low = { 0 };
+      char v;
+      bool found = false;
+      if (fd < 0 || fgetxattr (fd, "trusted.overlay.opaque", &v, 1) >= 0
+          || fgetxattr (fd, "user.overlay.opaque", &v, 1) >= 0 || fstat (fd, &up) < 0)
+        break;
+      for (size_t k = husk_strv_len (j->lowers); k-- > 0 && !found;)
+        found = lstat_below (j->lowers[k], j->copied_up[i], &low) == 0;
+      if (!found || up.st_mode != low.st_mode || up.st_uid != low.st_uid || up.st_gid != low.st_gid)
+        break; /* The step changed it: it stays in the layer.  */
+      if (unlinkat (pfd, name, AT_REMOVEDIR) < 0)
+        break; /* Not empty: the step changed something in it.  */
+    }
+}
+
+/* Whether the container id ID is in the ranges R (N of them).  */
+static bool
+id_in_ranges (const struct husk_idrange *r, size_t n, long id)
+{
+  for (size_t i = 0; i < n; i++)
+    if ((uint64_t) id >= r[i].container && (uint64_t) id - r[i].container < r[i].size)
+      return true;
+  return false;
+}
+
+/* A secret's uid= and gid= must name ids the build's containers have: rootless, those of the
+   store's id map (only 0 without a subordinate range).  */
+static int
+check_ids_mapped (struct build *b, const char *spec, const struct run_mount *m,
+                  struct husk_error **err)
+{
+  const struct husk_idmap *map = b->o->map;
+
+  if (map == NULL)
+    return 0;
+  if (m->uid > 0 && !id_in_ranges (map->uids, map->n_uids, m->uid))
+    return husk_error_set (err, 0,
+                           "--mount \"%s\": uid %ld is not mapped in the build's user namespace "
+                           "(ids other than 0 need a subordinate range in /etc/subuid and "
+                           "/etc/subgid)",
+                           spec, m->uid);
+  if (m->gid > 0 && !id_in_ranges (map->gids, map->n_gids, m->gid))
+    return husk_error_set (err, 0,
+                           "--mount \"%s\": gid %ld is not mapped in the build's user namespace "
+                           "(ids other than 0 need a subordinate range in /etc/subuid and "
+                           "/etc/subgid)",
+                           spec, m->gid);
+  return 0;
+}
+
+struct secret_owner
+{
+  const char *file;
+  uid_t uid;
+  gid_t gid;
+};
+
+/* As root of the store's user namespace (or as real root): the ids are the container's.  */
+static int
+chown_secret (void *arg, struct husk_error **err)
+{
+  const struct secret_owner *o = arg;
+
+  if (fchownat (AT_FDCWD, o->file, o->uid, o->gid, AT_SYMLINK_NOFOLLOW) < 0)
+    return husk_error_set (err, errno, "secret file: chown to %u:%u", (unsigned) o->uid,
+                           (unsigned) o->gid);
+  return 0;
 }
 
 /* The files of the secrets SPECS mount, into SECRETDIR (named by the mount's index, as
@@ -234,6 +478,17 @@ write_secrets (struct stage_exec *x, char **specs, const char *secretdir, struct
               r = husk_write_file_replace_at (AT_FDCWD, file, value, len,
                                               m.mode >= 0 ? (mode_t) m.mode : 0400, err);
               explicit_bzero (value, len);
+              if (r == 0 && (m.uid > 0 || m.gid > 0))
+                {
+                  struct secret_owner o = {
+                    .file = file,
+                    .uid = m.uid > 0 ? (uid_t) m.uid : 0,
+                    .gid = m.gid > 0 ? (gid_t) m.gid : 0,
+                  };
+                  r = husk_userns_run (x->b->o->map, chown_secret, &o, err);
+                  if (r < 0)
+                    husk_error_wrap (err, "secret \"%s\"", m.id);
+                }
             }
         }
       run_mount_clear (&m);
@@ -243,16 +498,80 @@ write_secrets (struct stage_exec *x, char **specs, const char *secretdir, struct
   return 0;
 }
 
-/* The RUN's mounts: SPECS (--mount values, expanded) into MOUNTS for the container, STUBS for
-   the layer write, and TEXT for the key.  A secret's file is written into SECRETDIR.  */
+/* A RUN --mount=type=bind.  What it shows is a copy, made once the step's container exists
+   (bind_copy) in that container's directory, which goes with it: from the context, the files
+   .dockerignore leaves in it, as they were hashed for the key; from a stage or an image, its
+   files with their owners.  A write to a rw mount lands in the copy, never in the context or
+   the stage, and the copy is never part of the layer (the mount point is a stub).  The source
+   is selected inside its root as COPY's are (context.h): ".." stops at the root and a symlink
+   resolves as if the root were "/", so nothing outside it is ever read, and the copy is made
+   before the step runs, so nothing the step does can swap a path under it (the class of
+   BuildKit's CVE-2024-23651, a race on a mount's source path).  */
+struct run_bind
+{
+  size_t mount;                  /* Its index in the container's mounts.  */
+  char *source;                  /* Relative to its root, cleaned: "." for all of it.  */
+  char *from;                    /* The stage or image as written; NULL: the context.  */
+  char **from_layers;            /* From a stage or an image: its layers' chain IDs.  */
+  struct husk_ctx_selection sel; /* From the context: what is copied.  */
+};
+
+static void
+run_binds_free (struct run_bind *binds, size_t n)
+{
+  for (size_t i = 0; i < n; i++)
+    {
+      free (binds[i].source);
+      free (binds[i].from);
+      husk_strv_free (binds[i].from_layers);
+      husk_ctx_selection_clear (&binds[i].sel);
+    }
+  free (binds);
+}
+
+/* The bind mount M (SPEC as written) into *RB, and its part of the key into TEXT.  */
+static int
+prepare_bind (struct stage_exec *x, const char *spec, const struct run_mount *m, const char *target,
+              struct run_bind *rb, char **text, struct husk_error **err)
+{
+  cleanup_free char *clean = NULL, *id = NULL;
+
+  if (m->source && strpbrk (m->source, "*?[") != NULL)
+    return husk_error_set (
+        err, 0, "--mount \"%s\": source: a pattern is not supported (it names one path)", spec);
+  /* BuildKit joins the source to its root: "../../etc" is the root's etc.  */
+  clean = husk_path_clean (m->source ? m->source : "/", true);
+  rb->source = husk_xstrdup (clean[1] ? clean + 1 : ".");
+  if (m->from)
+    {
+      rb->from = husk_xstrdup (m->from);
+      if (bld_resolve_from (x, m->from, &rb->from_layers, &id, err) < 0)
+        return husk_error_wrap (err, "--mount \"%s\"", spec);
+    }
+  else
+    {
+      char *srcs[] = { rb->source, NULL };
+      if (husk_ctx_select (x->b->ctx, srcs, 1, &rb->sel, err) < 0)
+        return husk_error_wrap (err, "--mount \"%s\"", spec);
+    }
+  bld_append (text, " bind:target=%s,source=%s,from=%s,ro=%d", target, rb->source,
+              m->from ? id : rb->sel.hash, !m->ro_given || m->readonly);
+  return 0;
+}
+
+/* The RUN's mounts: SPECS (--mount values, expanded) into MOUNTS for the container, BINDS for
+   bind_copy, STUBS for the layer write, and TEXT for the key.  A secret's file is written into
+   SECRETDIR.  */
 static int
 prepare_mounts (struct stage_exec *x, char **specs, char *const *lowers, const char *secretdir,
-                struct husk_mount **ret_mounts, size_t *ret_n, char ***stubs, char ***copied_up,
-                char **text, struct husk_error **err)
+                struct husk_mount **ret_mounts, size_t *ret_n, struct run_bind **ret_binds,
+                size_t *ret_n_binds, char ***stubs, char ***copied_up, char **text,
+                struct husk_error **err)
 {
   struct build *b = x->b;
   struct husk_mount *mounts = husk_xcalloc (husk_strv_len (specs) + 1, sizeof *mounts);
-  size_t n = 0;
+  struct run_bind *binds = husk_xcalloc (husk_strv_len (specs) + 1, sizeof *binds);
+  size_t n = 0, n_binds = 0;
 
   for (size_t i = 0; specs[i]; i++)
     {
@@ -275,12 +594,8 @@ prepare_mounts (struct stage_exec *x, char **specs, char *const *lowers, const c
             m.id = husk_xstrdup (strrchr (m.target, '/') ? strrchr (m.target, '/') + 1 : m.target);
           target = m.target ? bld_abs_path (x->r->cfg.config.working_dir, m.target)
                             : husk_strdup_printf ("/run/secrets/%s", m.id);
-          if (m.uid > 0 || m.gid > 0)
-            {
-              husk_error_set (err, 0, "--mount \"%s\": a secret's uid and gid: not supported yet",
-                              specs[i]);
-              goto fail_m;
-            }
+          if (check_ids_mapped (b, specs[i], &m, err) < 0)
+            goto fail_m;
           if (secret_value (b, m.id, &value, &len, err) < 0)
             goto fail_m;
           if (value == NULL)
@@ -300,6 +615,8 @@ prepare_mounts (struct stage_exec *x, char **specs, char *const *lowers, const c
           hm->source = TAKE_PTR (file);
           hm->readonly = true;
           bld_append (text, " secret:id=%s,target=%s", m.id, target);
+          if (m.uid >= 0 || m.gid >= 0 || m.mode >= 0)
+            bld_append (text, ",uid=%ld,gid=%ld,mode=%d", m.uid, m.gid, m.mode);
         }
       else if (strcmp (m.type, "cache") == 0)
         {
@@ -372,10 +689,25 @@ prepare_mounts (struct stage_exec *x, char **specs, char *const *lowers, const c
           hm->options = m.size ? husk_strdup_printf ("size=%s", m.size) : NULL;
           bld_append (text, " tmpfs:target=%s,size=%s", target, m.size ? m.size : "");
         }
+      else if (strcmp (m.type, "bind") == 0)
+        {
+          if (m.target == NULL)
+            {
+              husk_error_set (err, 0, "--mount \"%s\": a bind needs target=", specs[i]);
+              goto fail_m;
+            }
+          target = bld_abs_path (x->r->cfg.config.working_dir, m.target);
+          binds[n_binds].mount = n;
+          if (prepare_bind (x, specs[i], &m, target, &binds[n_binds++], text, err) < 0)
+            goto fail_m;
+          hm->kind = HUSK_MOUNT_BIND;
+          hm->source = husk_xstrdup (""); /* The copy, once it is made (bind_copy).  */
+          hm->readonly = !m.ro_given || m.readonly;
+        }
       else
         {
           husk_error_set (
-              err, 0, "--mount=type=%s: not supported yet (secret, cache and tmpfs are)", m.type);
+              err, 0, "--mount=type=%s: not supported (bind, secret, cache and tmpfs are)", m.type);
           goto fail_m;
         }
       hm->dest = husk_xstrdup (target);
@@ -383,7 +715,7 @@ prepare_mounts (struct stage_exec *x, char **specs, char *const *lowers, const c
       /* The mount point and the directories above it that the image does not have are made
          for the run only.  */
       {
-        cleanup_free char *p = husk_xstrdup (target);
+        cleanup_free char *p = resolve_in_layers (lowers, target);
         char *slash;
         bool made = true;
         while (strcmp (p, "/") != 0)
@@ -404,8 +736,11 @@ prepare_mounts (struct stage_exec *x, char **specs, char *const *lowers, const c
     }
   *ret_mounts = mounts;
   *ret_n = n;
+  *ret_binds = binds;
+  *ret_n_binds = n_binds;
   return 0;
 fail:
+  run_binds_free (binds, n_binds);
   for (size_t k = 0; k < n; k++)
     {
       free ((char *) mounts[k].source);
@@ -414,6 +749,126 @@ fail:
     }
   free (mounts);
   return -1;
+}
+
+struct bind_job
+{
+  const struct run_bind *rb;
+  const char *from_root; /* Where the copy's child sees the stage's or image's root.  */
+  const char *top;       /* The copy: what the container mounts.  */
+};
+
+/* Called by the copy's child, in its namespaces, once the files are in: the copy's top
+   directory gets the source's mode (and from a stage or an image, its owner), as everything
+   below it has its own.  */
+static int
+bind_fix_top (void *arg, struct husk_error **err)
+{
+  const struct bind_job *j = arg;
+  struct stat st;
+
+  if (j->rb->from == NULL)
+    {
+      const struct husk_ctx_entry *e = &j->rb->sel.entries[0];
+      if (j->rb->sel.n_entries == 0 || e->path[e->rel] != '\0')
+        return 0; /* .dockerignore left out the source itself, not all below it.  */
+      st.st_mode = e->mode;
+      st.st_uid = 0; /* As COPY's: the context's files are 0:0.  */
+      st.st_gid = 0;
+    }
+  else
+    {
+      cleanup_close int rootfd = open (j->from_root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+      cleanup_close int fd = -1;
+      if (rootfd < 0)
+        return husk_error_set (err, errno, "bind \"%s\": open its root", j->rb->source);
+      fd = husk_open_in_root (rootfd, j->rb->source, O_PATH | O_CLOEXEC, 0, HUSK_RESOLVE_IN_ROOT);
+      if (fd < 0)
+        return husk_error_set (err, -fd, "bind \"%s\"", j->rb->source);
+      if (fstat (fd, &st) < 0)
+        return husk_error_set (err, errno, "bind \"%s\"", j->rb->source);
+    }
+  if (!S_ISDIR (st.st_mode))
+    return 0; /* A file was copied with its own mode and owner.  */
+  if (fchownat (AT_FDCWD, j->top, st.st_uid, st.st_gid, AT_SYMLINK_NOFOLLOW) < 0
+      || fchmodat (AT_FDCWD, j->top, st.st_mode & 07777, 0) < 0)
+    return husk_error_set (err, errno, "bind \"%s\": its top directory", j->rb->source);
+  return 0;
+}
+
+/* The copy RB's mount shows, made in CTR's directory (bind-K/, which goes with the container,
+   whoever owns the files in it), and CTR's mount pointed at it.  */
+static int
+bind_copy (struct build *b, struct husk_ctr *ctr, size_t k, const struct run_bind *rb,
+           struct husk_error **err)
+{
+  cleanup_free char *dir
+      = husk_strdup_printf ("%s/containers/%s/bind-%zu", husk_store_root (b->s), ctr->id, k);
+  cleanup_free char *copy = husk_strdup_printf ("%s/copy", dir);
+  cleanup_free char *work = husk_strdup_printf ("%s/work", dir);
+  cleanup_free char *mnt = husk_strdup_printf ("%s/mnt", dir);
+  cleanup_free char *fupper = husk_strdup_printf ("%s/from-upper", dir);
+  cleanup_free char *fwork = husk_strdup_printf ("%s/from-work", dir);
+  cleanup_free char *fmnt = husk_strdup_printf ("%s/from-mnt", dir);
+  cleanup_free char *top = husk_strdup_printf ("%s/m", copy);
+  cleanup_free char *label = rb->from ? husk_strdup_printf ("\"%s\" (from=)", rb->from) : NULL;
+  cleanup_strv char **from_lowers = NULL;
+  char *sources[] = { rb->source, NULL };
+  struct husk_mount *hm = NULL;
+  struct bind_job job = { .rb = rb, .top = top };
+
+  /* The spec is the container's own (husk_ctr_load made it): its mount is pointed at the
+     copy below, the one change a RUN makes to it.  */
+  if (rb->mount < ctr->spec.n_mounts)
+    hm = (struct husk_mount *) &ctr->spec.mounts[rb->mount];
+  if (hm == NULL || hm->kind != HUSK_MOUNT_BIND || hm->source == NULL || *hm->source)
+    return husk_error_set (err, 0, "bind \"%s\": the container's mounts are not the step's",
+                           rb->source);
+  if (mkdir (dir, 0700) < 0 || mkdir (copy, 0755) < 0 || mkdir (work, 0700) < 0
+      || mkdir (mnt, 0700) < 0
+      || (rb->from
+          && (mkdir (fupper, 0755) < 0 || mkdir (fwork, 0700) < 0 || mkdir (fmnt, 0700) < 0)))
+    return husk_error_set (err, errno, "build: the bind mount's directories");
+  if (rb->from)
+    {
+      from_lowers = husk_xcalloc (1, sizeof (char *));
+      for (size_t i = 0; rb->from_layers[i]; i++)
+        {
+          cleanup_free char *d = husk_store_layer_dir (b->s, rb->from_layers[i], err);
+          if (d == NULL)
+            return -1;
+          husk_strv_append (&from_lowers, d);
+        }
+      job.from_root = from_lowers[0] ? fmnt : fupper;
+    }
+  {
+    struct husk_build_copy req = {
+      .ctx = b->ctx,
+      .sel = &rb->sel,
+      .from_lowerdirs = from_lowers,
+      .from_sources = sources,
+      .from_upper = fupper,
+      .from_work = fwork,
+      .from_mountpoint = fmnt,
+      .from_name = label,
+      .n_written = 1,
+      .upper = copy,
+      .work = work,
+      .mountpoint = mnt,
+      .map = b->o->map,
+      .dest = "/m", /* Without a trailing "/": a file source is the file "m".  */
+      .chmod = -1,
+      .after = bind_fix_top,
+      .after_arg = &job,
+    };
+    if (husk_build_copy_run (&req, err) < 0)
+      return husk_error_wrap (err, "--mount=type=bind,source=%s", rb->source);
+  }
+  /* The record keeps the mount as prepare_mounts left it; only this run's spec has the
+     copy.  */
+  free ((char *) hm->source);
+  hm->source = TAKE_PTR (top);
+  return 0;
 }
 
 int
@@ -438,7 +893,8 @@ bld_do_run (struct stage_exec *x, const struct husk_df_instr *in, struct husk_er
   cleanup_strv char **copied_up = husk_xcalloc (1, sizeof (char *));
   cleanup_free char *secretdir = NULL, *mount_text = husk_xstrdup ("");
   struct husk_mount *mounts = NULL;
-  size_t n_mounts = 0;
+  size_t n_mounts = 0, n_binds = 0;
+  struct run_bind *binds = NULL;
 
   for (size_t i = 0; i < in->n_flags; i++)
     if (strcmp (in->flags[i].name, "mount") == 0)
@@ -506,8 +962,8 @@ bld_do_run (struct stage_exec *x, const struct husk_df_instr *in, struct husk_er
         }
       lowers = bld_lowerdirs (b, x->r, err);
       if (lowers == NULL
-          || prepare_mounts (x, mount_specs, lowers, secretdir, &mounts, &n_mounts, &stubs,
-                             &copied_up, &mount_text, err)
+          || prepare_mounts (x, mount_specs, lowers, secretdir, &mounts, &n_mounts, &binds,
+                             &n_binds, &stubs, &copied_up, &mount_text, err)
                  < 0)
         {
           husk_rm_rf_at (AT_FDCWD, secretdir, NULL);
@@ -577,6 +1033,12 @@ bld_do_run (struct stage_exec *x, const struct husk_df_instr *in, struct husk_er
                                  &ctr, err)
         < 0)
       goto out;
+    for (size_t i = 0; i < n_binds; i++)
+      if (bind_copy (b, ctr, i, &binds[i], err) < 0)
+        {
+          husk_ctr_remove (b->s, ctr, NULL);
+          goto out;
+        }
   }
   ws = bld_shared_new ();
   if (ws == NULL)
@@ -664,5 +1126,6 @@ out:
       free ((char *) mounts[i].options);
     }
   free (mounts);
+  run_binds_free (binds, n_binds);
   return rc;
 }
