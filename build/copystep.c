@@ -213,6 +213,8 @@ bld_do_copy (struct stage_exec *x, const struct husk_df_instr *in, struct husk_e
         from ? srcs_json : sel.hash, from ? from_id : "context", extract_text ? extract_text : "");
   }
   bld_build_key (x->r->key, text, key);
+  x->ex.text = text;
+  x->ex.sel = &sel;
   if (bld_step_cached (x, key, created_by))
     {
       husk_ctx_selection_clear (&sel);
