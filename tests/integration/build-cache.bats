@@ -156,7 +156,7 @@ the step before missed" ] || fail "$output"
 	[ -z "$(misses)" ] || fail "$output"
 }
 
-@test "cache-explain: builder prune takes the probes with the cache" {
+@test "cache-explain: builder prune and image prune take the probes with the cache" {
 	printf 'FROM basic\nCOPY a.txt /a\n' >"$CTX/Dockerfile"
 	build -t app
 	[ -n "$(ls "$STORE/build-cache/explain")" ] || fail "no probe was written"
@@ -170,4 +170,8 @@ the step before missed" ] || fail "$output"
 	rm "$STORE"/build-cache/*.json
 	build -t app
 	[ "$(misses)" = "its cache entry is gone (husk builder prune or image prune)" ] || fail "$output"
+	# image prune takes them too.
+	run --separate-stderr husk image prune -a -f
+	assert_status 0
+	[ ! -e "$STORE/build-cache" ] || fail "build-cache/ is still there: $(find "$STORE/build-cache")"
 }
