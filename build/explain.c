@@ -436,9 +436,10 @@ why_files (const struct bld_explain *e, const struct probe *p)
       int c = i == n ? 1 : j == m ? -1 : strcmp (now[2 * i], was[2 * j]);
       const char *name = c < 0 ? now[2 * i] : was[2 * j];
       bool differs = c != 0 || strcmp (now[2 * i + 1], was[2 * j + 1]) != 0;
-      /* Past the end of a truncated list, a name only one side has says nothing.  */
-      bool beyond = (c < 0 && p->truncated && j == m) || (c > 0 && n < e->sel->n_entries && i == n);
-      if (differs && !beyond)
+      /* A list cut at PROBE_FILES (the first in the selection's order) may leave out any name:
+         only a file both lists have, with another hash, is known to have changed.  */
+      bool unknown = c != 0 && (p->truncated || n < e->sel->n_entries);
+      if (differs && !unknown)
         {
           if (count < FILES_SHOWN)
             bld_append (&names, "%s%s%s", names ? ", " : "", name,
@@ -450,6 +451,9 @@ why_files (const struct bld_explain *e, const struct probe *p)
       i += c <= 0;
       j += c >= 0;
     }
+  if (count == 0 && (p->truncated || n < e->sel->n_entries))
+    return husk_strdup_printf ("source files changed (more than %d files: not listed)",
+                               PROBE_FILES);
   if (count == 0)
     return NULL;
   if (count > FILES_SHOWN)
