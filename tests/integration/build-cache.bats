@@ -79,6 +79,21 @@ the step before missed" ] || fail "$output"
 	[ -z "$(misses)" ] || fail "$output"
 }
 
+@test "cache-explain: a probe lists 4096 files at most, and says so past them" {
+	mkdir "$CTX/many"
+	(cd "$CTX/many" && for i in $(seq -w 1 4200); do echo "$i" >"f$i"; done)
+	printf 'FROM basic\nCOPY many /many\n' >"$CTX/Dockerfile"
+	build -t many
+	[ "$(wc -c <"$(grep -l many/f0001 "$STORE"/build-cache/explain/*.json)")" -lt 300000 ] ||
+		fail "the probe is too large"
+	echo changed >"$CTX/many/f0010"
+	build -t many
+	[ "$(misses)" = "source files changed: many/f0010" ] || fail "$output"
+	echo changed >"$CTX/many/f4200"
+	build -t many
+	[ "$(misses)" = "source files changed (more than 4096 files: not listed)" ] || fail "$output"
+}
+
 @test "cache-explain: a build arg, an instruction, an instruction before the step" {
 	cat >"$CTX/Dockerfile" <<'EOF'
 FROM basic
