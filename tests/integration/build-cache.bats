@@ -109,6 +109,7 @@ EOF
 the step before missed" ] || fail "$output"
 	# The value is never shown.
 	[[ "$output" != *sweet* ]] || fail "a build argument's value is shown: $output"
+	! grep -rl sweet "$STORE/build-cache/explain" || fail "a probe keeps a build argument's value"
 
 	# An instruction after the last layer step's: the step after it says which.
 	sed -i 's/MODE=fast/MODE=slow/' "$CTX/Dockerfile"
