@@ -281,8 +281,8 @@ was_now (const char *what, const char *was, const char *now)
   return husk_strdup_printf ("%s: was %s, now %s", what, a, b);
 }
 
-/* The value of NAME in the "NAME=..." words of the array V, or of the space-separated words of
-   the string S ("ARG A=#h B"): "" for a NAME without "=", NULL when NAME is not there.  */
+/* The value of NAME among WORDS ("NAME=VALUE" or "NAME"): "" for a NAME without "=", NULL when
+   NAME is not there.  */
 static const char *
 word_value (char *const *words, const char *name)
 {
