@@ -70,6 +70,29 @@ struct build
   char created[64];
   bool prebuild; /* In prebuild_parallel's child: its failing step runs again in order and
                     shows its output then, so -q drops it there.  */
+  char *explain_where; /* The hash of the context's and the Dockerfile's paths (explain.c's
+                          probes), once one was needed.  */
+  char nonce[33];      /* This build, in the probes' "why" (--cache-explain only).  */
+};
+
+/* What explain.c keeps of a stage's steps so far: where a layer step stands in the stage
+   and what went into its key, to record it (the step's probe) when it runs and to tell why
+   it missed (--cache-explain).  */
+struct bld_explain
+{
+  char base[HUSK_DIGEST_LEN + 1]; /* The stage's key at its start (FROM, --timestamp).  */
+  char *base_desc;                /* "image HEX12", "stage \"NAME\"" or "scratch".  */
+  char prev[HUSK_DIGEST_LEN + 1]; /* The key after the stage's last layer step; "" when there
+                                     was none yet.  */
+  char **between;                 /* The metadata steps' texts since then (or since FROM).  */
+  unsigned ordinal;               /* The layer steps of the stage before this one.  */
+  bool last_missed;               /* The last layer step ran (it missed the cache).  */
+  char *why;                      /* Why the step at hand missed (--cache-explain only).  */
+  /* Set by the step before bld_step_cached, for the step at hand only: the text of its key,
+     the build arguments a RUN sees ("NAME=VALUE"), what a COPY selected (or NULL).  */
+  const char *text;
+  char *const *env;
+  const struct husk_ctx_selection *sel;
 };
 
 /* A stage being built.  */
@@ -80,6 +103,7 @@ struct stage_exec
   struct stage_result *r;
   char **args;  /* The stage's ARGs: "NAME=VALUE" or "NAME".  */
   bool cmd_set; /* CMD given in this stage (ENTRYPOINT then keeps it).  */
+  struct bld_explain ex;
 };
 
 /* What a layer write in a child (a user namespace) hands back: shared memory.  */
@@ -155,5 +179,26 @@ int bld_do_copy (struct stage_exec *x, const struct husk_df_instr *in, struct hu
    husk_strv_free.  */
 char **bld_run_mount_froms (const struct husk_df_instr *in);
 int bld_do_run (struct stage_exec *x, const struct husk_df_instr *in, struct husk_error **err);
+
+/* explain.c: each layer step's probe, build-cache/explain/HEX.json (HEX the hash of the
+   context's path, the Dockerfile's, the stage's name or number and the step's place among its
+   stage's layer steps): what the last build that ran the step there put into its key.  With
+   --cache-explain, a step that misses the cache is compared with it and one line says why.  */
+/* Before the stages: the build's nonce (--cache-explain).  */
+void bld_explain_begin (struct build *b);
+/* After FROM (and --timestamp's key): the stage starts from X->r's key; BASE_DESC names the
+   base ("image HEX12", "stage \"NAME\"", "scratch").  */
+void bld_explain_stage_start (struct stage_exec *x, const char *base_desc);
+/* A metadata step's TEXT (its key's, an ARG's with the values hashed).  */
+void bld_explain_meta (struct stage_exec *x, const char *text);
+/* The layer step with key KEY (history CREATED_BY) missed: with --cache-explain, say why.  */
+void bld_explain_miss (struct stage_exec *x, const char *key, const char *created_by);
+/* The step KEY was built by a child in parallel: with --cache-explain, say why it missed
+   there.  */
+void bld_explain_prebuilt (struct stage_exec *x, const char *key);
+/* The layer step KEY is applied (RAN: it ran, else it was cached): its probe is written when it
+   ran, and the next step's place is counted.  Errors writing the probe are ignored.  */
+void bld_explain_step_end (struct stage_exec *x, const char *key, const char *created_by, bool ran);
+void bld_explain_clear (struct bld_explain *e);
 
 #endif

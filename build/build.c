@@ -495,7 +495,10 @@ bld_step_cached (struct stage_exec *x, const char *key, const char *created_by)
   struct husk_build_cached c;
 
   if ((x->b->o->no_cache && !x->r->prebuilt) || !husk_build_cache_get (x->b->s, key, &c))
-    return false;
+    {
+      bld_explain_miss (x, key, created_by);
+      return false;
+    }
   if (!c.empty)
     {
       /* The layer must have been made on the layer below it now.  */
@@ -503,11 +506,17 @@ bld_step_cached (struct stage_exec *x, const char *key, const char *created_by)
       husk_chain_id (x->r->n_layers ? x->r->layers[x->r->n_layers - 1].chain_id : NULL, c.diff_id,
                      chain);
       if (strcmp (chain, c.chain_id) != 0)
-        return false;
+        {
+          bld_explain_miss (x, key, created_by);
+          return false;
+        }
     }
+  if (x->r->prebuilt)
+    bld_explain_prebuilt (x, key);
   bld_say (x->b, "--> %s %s", x->r->prebuilt ? "Built in parallel" : "Using cache",
            c.empty ? "(no change)" : husk_digest_hex (c.chain_id));
   bld_step_apply (x, key, &c, created_by);
+  bld_explain_step_end (x, key, created_by, false);
   return true;
 }
 
@@ -523,6 +532,7 @@ bld_step_done (struct stage_exec *x, const char *key, const struct written_share
   if (bld_step_record (x, key, ws, &c, err) < 0)
     return -1;
   bld_step_apply (x, key, &c, created_by);
+  bld_explain_step_end (x, key, created_by, true);
   bld_say (x->b, "--> %s", c.empty ? "(no change)" : husk_digest_hex (c.chain_id));
   return 0;
 }
@@ -666,16 +676,24 @@ bld_before_run (struct build *b, struct husk_error **err)
 
 /* ---------------------------------------------------------------- the other instructions  */
 
-/* A metadata step: its key, and its history entry (empty_layer).  */
+/* A metadata step: its key, and its history entry (empty_layer).  EXPLAIN: what explain.c
+   compares of it (TEXT, or ARG's with the values hashed).  */
 static void
-meta_done (struct stage_exec *x, const char *text, bool history)
+meta_done_as (struct stage_exec *x, const char *text, const char *explain, bool history)
 {
   char key[HUSK_DIGEST_LEN + 1];
 
+  bld_explain_meta (x, explain);
   bld_build_key (x->r->key, text, key);
   memcpy (x->r->key, key, sizeof key);
   if (history)
     husk_oci_config_add_history (&x->r->cfg, x->r->time, text, NULL, NULL, true);
+}
+
+static void
+meta_done (struct stage_exec *x, const char *text, bool history)
+{
+  meta_done_as (x, text, text, history);
 }
 
 static void
@@ -759,7 +777,7 @@ do_kvs (struct stage_exec *x, const struct husk_df_instr *in, struct husk_error 
 static int
 do_arg (struct stage_exec *x, const struct husk_df_instr *in, struct husk_error **err)
 {
-  cleanup_free char *text = husk_xstrdup ("ARG");
+  cleanup_free char *text = husk_xstrdup ("ARG"), *explain = husk_xstrdup ("ARG");
   /* The history shows each NAME with the Dockerfile's default as written, as docker build's
      "ARG NAME=default" entry, but never a value from --build-arg or a global ARG (nor one
      through a default's ${OTHER}): those may be secrets.  */
@@ -784,8 +802,16 @@ do_arg (struct stage_exec *x, const struct husk_df_instr *in, struct husk_error 
       bld_append (&text, " %s%s%s", name, value ? "=" : "", value ? value : "");
       bld_append (&shown, " %s%s%s", name, in->kvs[i].value ? "=" : "",
                   in->kvs[i].value ? in->kvs[i].value : "");
+      if (value)
+        {
+          char h[HUSK_DIGEST_LEN + 1];
+          bld_build_key ("", value, h);
+          bld_append (&explain, " %s=#%.16s", name, husk_digest_hex (h));
+        }
+      else
+        bld_append (&explain, " %s", name);
     }
-  meta_done (x, text, false);
+  meta_done_as (x, text, explain, false);
   husk_oci_config_add_history (&x->r->cfg, x->r->time, shown, NULL, NULL, true);
   return 0;
 }
@@ -939,8 +965,11 @@ do_instr (struct stage_exec *x, const struct husk_df_instr *in, struct husk_erro
 
 /* ---------------------------------------------------------------- stages  */
 
+/* The stage's base in R, and *RET_DESC what explain.c names it ("image HEX12", "stage
+   \"NAME\"", "scratch").  */
 static int
-stage_base (struct build *b, size_t i, struct stage_result *r, struct husk_error **err)
+stage_base (struct build *b, size_t i, struct stage_result *r, char **ret_desc,
+            struct husk_error **err)
 {
   const struct husk_df_stage *st = &b->df->stages[i];
   const struct husk_df_stage *ref;
@@ -952,6 +981,7 @@ stage_base (struct build *b, size_t i, struct stage_result *r, struct husk_error
     {
       scratch_config (&r->cfg);
       bld_build_key ("", "FROM scratch", r->key);
+      *ret_desc = husk_xstrdup ("scratch");
       return 0;
     }
   ref = husk_df_stage_find (b->df, base);
@@ -968,10 +998,12 @@ stage_base (struct build *b, size_t i, struct stage_result *r, struct husk_error
       r->image_id = from->image_id ? husk_xstrdup (from->image_id) : NULL;
       memcpy (r->key, from->key, sizeof r->key);
       memcpy (r->time, from->time, sizeof r->time);
+      *ret_desc = husk_strdup_printf ("stage \"%s\"", ref->name);
       return 0;
     }
   if (base_from_image (b, base, r, err) < 0)
     return husk_error_wrap (err, "%s:%u: FROM %s", b->df_name, st->from.line, base);
+  *ret_desc = husk_strdup_printf ("image %.12s", husk_digest_hex (r->image_id));
   return 0;
 }
 
@@ -1012,12 +1044,13 @@ bld_build_stage (struct build *b, size_t i, struct husk_error **err)
   const struct husk_df_stage *st = &b->df->stages[i];
   struct stage_result *r = &b->stages[i];
   struct stage_exec x = { .b = b, .st = st, .r = r };
+  cleanup_free char *base_desc = NULL;
   int rc = -1;
 
   b->step++;
   bld_say (b, "STEP %u/%u: %s", b->step, b->n_steps, st->from.original);
   /* Until a step makes a layer: the base's time (scratch: the build's).  */
-  if (stage_base (b, i, r, err) < 0)
+  if (stage_base (b, i, r, &base_desc, err) < 0)
     goto out;
   if (b->o->timestamp >= 0 || r->cfg.created == NULL || strlen (r->cfg.created) >= sizeof r->time)
     snprintf (r->time, sizeof r->time, "%s", b->created);
@@ -1031,6 +1064,7 @@ bld_build_stage (struct build *b, size_t i, struct husk_error **err)
       bld_build_key (r->key, t, key);
       memcpy (r->key, key, sizeof key);
     }
+  bld_explain_stage_start (&x, base_desc);
   if (run_triggers (&x, err) < 0)
     goto out;
   for (size_t k = 0; k < st->n_instrs; k++)
@@ -1048,6 +1082,7 @@ bld_build_stage (struct build *b, size_t i, struct husk_error **err)
   rc = 0;
 out:
   husk_strv_free (x.args);
+  bld_explain_clear (&x.ex);
   return rc;
 }
 
@@ -1244,6 +1279,7 @@ build_clear (struct build *b)
   husk_ctx_close (b->ctx);
   husk_ignore_free (b->ig);
   husk_dockerfile_free (b->df);
+  free (b->explain_where);
 }
 
 int
@@ -1414,6 +1450,7 @@ husk_build (struct husk_store *s, const struct husk_build_opts *o, char ret_id[H
       husk_store_gc_unlock (s);
       goto out;
     }
+  bld_explain_begin (&b);
   prebuild_parallel (&b, target_i);
   for (size_t i = 0; i <= target_i; i++)
     if (b.needed[i] && !b.stages[i].built && bld_build_stage (&b, i, err) < 0)

@@ -43,6 +43,8 @@ struct husk_build_opts
   char *const *labels;          /* --label "KEY=VALUE", set on the final image.  May be NULL.  */
   const char *target;           /* --target STAGE, or NULL: the last stage.  */
   bool no_cache;                /* --no-cache: every step runs (and is cached anew).  */
+  bool cache_explain;           /* --cache-explain: a line on PROGRESS for every RUN, COPY or
+                                   ADD step that missed the cache, saying why.  */
   enum husk_network network;    /* RUN steps' network (--network); a RUN --network wins.  */
   int64_t timestamp;            /* --timestamp or SOURCE_DATE_EPOCH, in seconds since the epoch:
                                    every created time, and file times clamped to it; -1: none.  */

@@ -309,6 +309,8 @@ bld_do_copy (struct stage_exec *x, const struct husk_df_instr *in, struct husk_e
       }
   }
   bld_build_key (x->r->key, text, key);
+  x->ex.text = text;
+  x->ex.sel = &sel;
   if (bld_step_cached (x, key, created_by))
     {
       husk_ctx_selection_clear (&sel);

@@ -988,6 +988,8 @@ bld_do_run (struct stage_exec *x, const struct husk_df_instr *in, struct husk_er
     for (size_t i = 0; argv[i]; i++)
       bld_append (&created_by, " %s", argv[i]);
   bld_build_key (x->r->key, text, key);
+  x->ex.text = text;
+  x->ex.env = env;
   if (bld_step_cached (x, key, created_by))
     {
       rc = 0;

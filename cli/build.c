@@ -21,6 +21,7 @@ enum
   OPT_BUILD_ARG = 256,
   OPT_TARGET,
   OPT_NO_CACHE,
+  OPT_CACHE_EXPLAIN,
   OPT_LABEL,
   OPT_NETWORK,
   OPT_IIDFILE,
@@ -64,6 +65,8 @@ static const struct husk_cli_option build_options[] = {
     "a secret for RUN --mount=type=secret (never in the image or the cache)" },
   { "target", OPT_TARGET, HUSK_CLI_ARG_REQUIRED, "STAGE", "build up to this stage" },
   { "no-cache", OPT_NO_CACHE, HUSK_CLI_ARG_NONE, NULL, "run every step, use no cached layer" },
+  { "cache-explain", OPT_CACHE_EXPLAIN, HUSK_CLI_ARG_NONE, NULL,
+    "say why each RUN, COPY or ADD step that is not cached missed" },
   { "label", OPT_LABEL, HUSK_CLI_ARG_REQUIRED, "KEY=VALUE", "set a label on the image" },
   { "network", OPT_NETWORK, HUSK_CLI_ARG_REQUIRED, "none|host|default",
     "the RUN steps' network (default: none until husk has networks)" },
@@ -148,6 +151,9 @@ husk_cmd_build (struct husk_global *g, int argc, char **argv, struct husk_error 
         break;
       case OPT_NO_CACHE:
         o.no_cache = true;
+        break;
+      case OPT_CACHE_EXPLAIN:
+        o.cache_explain = true;
         break;
       case OPT_LABEL:
         if (strchr (optarg, '=') == NULL || optarg[0] == '=')

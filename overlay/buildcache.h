@@ -58,8 +58,8 @@ int husk_build_cache_put (struct husk_store *s, const char *key, const struct hu
    skipped.  */
 void husk_build_cache_pins (struct husk_store *s, char ***layers, char ***blobs);
 
-/* Drop every entry, the build contexts' stat caches and the RUN cache mounts
-   (build-cache/ whole), so that the GC that follows takes the layers only they kept.  Run
+/* Drop every entry, the build contexts' stat caches, the RUN cache mounts and the steps'
+   probes (build/explain.c) (build-cache/ whole), so that the GC that follows takes the layers only they kept.  Run
    where the mounts' owners are mapped (the user namespace).  The caller holds the store
    lock.  Errors: the removal's.  */
 int husk_build_cache_clear (struct husk_store *s, struct husk_error **err);
