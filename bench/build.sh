@@ -12,8 +12,9 @@
 #   single   FROM, ARG, ENV, WORKDIR, COPY . , a RUN that makes and deletes 100 files, USER, CMD
 #   multi    a first stage that tars part of the context into an artifact, copied into the
 #            second with COPY --from
-# Cases: cold (an empty cache), no change, one file changed, one file touched, and multi
-# cold.  buildah runs as "buildah bud --layers" (its cache on), husk as "husk build".  Also
+# Cases: cold (an empty cache), no change, one file changed, one file touched, multi cold,
+# and run: what one RUN step of a command that does nothing adds to a build (ten such steps
+# against FROM alone, without the cache, divided by ten).  buildah runs as "buildah bud --layers" (its cache on), husk as "husk build".  Also
 # printed: the floor (cp -a of the context plus tar | igzip -1 | sha256sum of it) and an
 # lstat walk of the context.
 #
@@ -93,6 +94,10 @@ FROM localhost/basic:latest
 COPY --from=build /artifact.tar /artifact.tar
 CMD ["ls", "-l", "/artifact.tar"]
 EOF
+# RUN's overhead: ten steps of a command that does nothing, against FROM alone, without the
+# cache; per step, (ten - none) / 10.
+{ echo 'FROM localhost/basic:latest'; for i in $(seq 1 10); do echo "RUN true $i"; done; } >"$ctx/Dockerfile.run10"
+echo 'FROM localhost/basic:latest' >"$ctx/Dockerfile.run0"
 chown -R "$USER_NAME" "$ctx"
 
 as_user() { runuser -u "$USER_NAME" -- env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME="$work/home" \
@@ -119,13 +124,22 @@ husk_b pull "oci:$work/images/basic:latest" >/dev/null
 buildah_b pull -q "oci:$work/images/basic:latest" >/dev/null
 buildah_b tag "$(buildah_b images -q | head -1)" localhost/basic:latest >/dev/null
 
-# One timed command: seconds with ms.
+# One timed command: seconds with ms, as bash's time measures it in the process that runs the
+# command (so runuser, env and the buildah wrapper's unshare are not counted: they cost about
+# 35 ms here, more than a no-change husk build).
+TIMER='TIMEFORMAT=%3R; log=$1; shift; { time "$@" >"$log" 2>&1; } 2>&1 || { cat "$log" >&2; exit 1; }'
+husk_t() { as_user bash -c "$TIMER" timer "$work/last.log" "$work/husk" --root "$work/husk-store" "$@"; }
+buildah_t() {
+	unshare -m sh -c 'umount /sys/fs/cgroup/unified 2>/dev/null; exec "$@"' _ \
+		runuser -u "$USER_NAME" -- env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME="$work/home" \
+		XDG_RUNTIME_DIR="$work/run" XDG_CONFIG_HOME="$work/config" \
+		bash -c "$TIMER" timer "$work/last.log" buildah "$@"
+}
+root_t() { bash -c "$TIMER" timer "$work/last.log" "$@"; }
 t() {
-	local s e
-	s=$(date +%s%N)
-	"$@" >"$work/last.log" 2>&1 || { cat "$work/last.log" >&2; die "failed: $*"; }
-	e=$(date +%s%N)
-	awk -v a="$s" -v b="$e" 'BEGIN { printf "%.3f\n", (b - a) / 1e9 }'
+	local out
+	out=$("$@") || die "failed: $*"
+	echo "$out"
 }
 median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 
@@ -138,10 +152,10 @@ declare -A res
 for r in $(seq 1 "$ROUNDS"); do
 	for tool in husk buildah; do
 		if [ $tool = husk ]; then
-			build() { husk_b build -q "$@"; }
+			build() { husk_t build -q "$@"; }
 			reset=husk_reset
 		else
-			build() { buildah_b bud --layers -q "$@"; }
+			build() { buildah_t bud --layers -q "$@"; }
 			reset=buildah_reset
 		fi
 		$reset
@@ -153,13 +167,16 @@ for r in $(seq 1 "$ROUNDS"); do
 		res[$tool,touched]+="$(t build -t bench-single "$ctx") "
 		$reset
 		res[$tool,multi]+="$(t build -f "$ctx/Dockerfile.multi" -t bench-multi "$ctx") "
+		r0=$(t build --no-cache -f "$ctx/Dockerfile.run0" "$ctx")
+		r10=$(t build --no-cache -f "$ctx/Dockerfile.run10" "$ctx")
+		res[$tool,run]+="$(awk -v a="$r0" -v b="$r10" 'BEGIN { printf "%.4f", (b - a) / 10 }') "
 	done
-	res[floor]+="$(t sh -c "rm -rf $work/floor && cp -a $ctx $work/floor && tar -C $ctx -c . | igzip -1 | sha256sum") "
-	res[walk]+="$(t find "$ctx" -printf '') "
+	res[floor]+="$(t root_t sh -c "rm -rf $work/floor && cp -a $ctx $work/floor && tar -C $ctx -c . | igzip -1 | sha256sum") "
+	res[walk]+="$(t root_t find "$ctx" -printf '') "
 done
 
 printf '%-28s %10s %10s %8s\n' case husk buildah husk/buildah
-for c in cold nochange changed touched multi; do
+for c in cold nochange changed touched multi run; do
 	h=$(tr ' ' '\n' <<<"${res[husk,$c]}" | grep . | median)
 	b=$(tr ' ' '\n' <<<"${res[buildah,$c]}" | grep . | median)
 	printf '%-28s %9ss %9ss %8.2f\n' "$c" "$h" "$b" "$(awk -v a="$h" -v b="$b" 'BEGIN { print a / b }')"

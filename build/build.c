@@ -495,10 +495,7 @@ bld_step_cached (struct stage_exec *x, const char *key, const char *created_by)
   struct husk_build_cached c;
 
   if ((x->b->o->no_cache && !x->r->prebuilt) || !husk_build_cache_get (x->b->s, key, &c))
-    {
-      bld_explain_miss (x, key, created_by);
-      return false;
-    }
+    goto miss;
   if (!c.empty)
     {
       /* The layer must have been made on the layer below it now.  */
@@ -506,10 +503,7 @@ bld_step_cached (struct stage_exec *x, const char *key, const char *created_by)
       husk_chain_id (x->r->n_layers ? x->r->layers[x->r->n_layers - 1].chain_id : NULL, c.diff_id,
                      chain);
       if (strcmp (chain, c.chain_id) != 0)
-        {
-          bld_explain_miss (x, key, created_by);
-          return false;
-        }
+        goto miss;
     }
   if (x->r->prebuilt)
     bld_explain_prebuilt (x, key);
@@ -518,6 +512,12 @@ bld_step_cached (struct stage_exec *x, const char *key, const char *created_by)
   bld_step_apply (x, key, &c, created_by);
   bld_explain_step_end (x, key, created_by, false);
   return true;
+
+miss:
+  bld_explain_miss (x, key, created_by);
+  /* The step runs, and its layer is written in a child: load what that needs here, once.  */
+  husk_layer_write_preload ();
+  return false;
 }
 
 /* A layer step that ran: WS is what its layer write made (published already).  */

@@ -1027,6 +1027,15 @@ walk_dir (struct writer *w, int srcfd, int copyfd, const char *rel, struct husk_
   return 0;
 }
 
+void
+husk_layer_write_preload (void)
+{
+  struct husk_sha256 *h = husk_sha256_new ();
+
+  husk_sha256_free (h);
+  archive_entry_free (archive_entry_new ());
+}
+
 int
 husk_layer_write (struct husk_store *s, int dirfd, const char *name,
                   const struct husk_layer_write_opts *o, struct husk_layer_written *ret,

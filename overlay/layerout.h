@@ -94,4 +94,10 @@ int husk_layer_write (struct husk_store *s, int dirfd, const char *name,
                       const struct husk_layer_write_opts *o, struct husk_layer_written *ret,
                       char **ret_staged, struct husk_error **err);
 
+/* Load, in this process, the libraries husk_layer_write uses (libarchive, and libcrypto with
+   its SHA-256 ready): husk-full loads them on first use (overlay/lazylibs.c), and a child
+   forked to write a layer would otherwise load them again, every time.  Call it before
+   forking such children; it is cheap once done.  */
+void husk_layer_write_preload (void);
+
 #endif
