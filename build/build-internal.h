@@ -55,6 +55,7 @@ struct stage_result
 struct build
 {
   unsigned shown; /* Steps the build before the re-execution printed (SHOWN_ENV).  */
+  int64_t step_started_ns; /* CLOCK_MONOTONIC when the step at hand began, for its time.  */
   struct husk_store *s;
   const struct husk_build_opts *o;
   struct husk_dockerfile *df;

@@ -507,7 +507,7 @@ bld_step_cached (struct stage_exec *x, const char *key, const char *created_by)
     }
   if (x->r->prebuilt)
     bld_explain_prebuilt (x, key);
-  bld_say (x->b, "--> %s %s", x->r->prebuilt ? "Built in parallel" : "Using cache",
+  bld_say (x->b, "--> %s %s", x->r->prebuilt ? "Built in parallel" : "CACHED",
            c.empty ? "(no change)" : husk_digest_hex (c.chain_id));
   bld_step_apply (x, key, &c, created_by);
   bld_explain_step_end (x, key, created_by, false);
@@ -518,6 +518,15 @@ miss:
   /* The step runs, and its layer is written in a child: load what that needs here, once.  */
   husk_layer_write_preload ();
   return false;
+}
+
+static int64_t
+monotonic_ns (void)
+{
+  struct timespec ts;
+
+  clock_gettime (CLOCK_MONOTONIC, &ts);
+  return (int64_t) ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
 /* A layer step that ran: WS is what its layer write made (published already).  */
@@ -533,7 +542,8 @@ bld_step_done (struct stage_exec *x, const char *key, const struct written_share
     return -1;
   bld_step_apply (x, key, &c, created_by);
   bld_explain_step_end (x, key, created_by, true);
-  bld_say (x->b, "--> %s", c.empty ? "(no change)" : husk_digest_hex (c.chain_id));
+  bld_say (x->b, "--> %s %.3fs", c.empty ? "(no change)" : husk_digest_hex (c.chain_id),
+           (double) (monotonic_ns () - x->b->step_started_ns) / 1e9);
   return 0;
 }
 
@@ -1071,6 +1081,7 @@ bld_build_stage (struct build *b, size_t i, struct husk_error **err)
     {
       const struct husk_df_instr *in = &st->instrs[k];
       b->step++;
+      b->step_started_ns = monotonic_ns ();
       bld_say (b, "STEP %u/%u: %s", b->step, b->n_steps, in->original);
       if (do_instr (&x, in, err) < 0)
         {

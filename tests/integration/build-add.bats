@@ -123,7 +123,7 @@ $D"
 	mv "$SRV/$D/file.txt" "$SRV/$D/file.txt.away"
 	run --separate-stderr husk build --build-arg "SUM=$sum" -t sum "$CTX"
 	assert_status 0
-	[ "$(grep -c 'Using cache' <<<"$output")" -eq 1 ] || fail "expected a cache hit: $output"
+	[ "$(grep -c -- '--> CACHED' <<<"$output")" -eq 1 ] || fail "expected a cache hit: $output"
 	mv "$SRV/$D/file.txt.away" "$SRV/$D/file.txt"
 
 	bad=sha256:$(printf '0%.0s' $(seq 64))
@@ -160,18 +160,18 @@ $D"
 	printf 'FROM basic\nADD %s /f\nRUN cat /f >/g\n' "$URL/$D/file.txt" >"$CTX/Dockerfile"
 	run --separate-stderr husk build -t c "$CTX"
 	assert_status 0
-	[ "$(grep -c 'Using cache' <<<"$output")" -eq 0 ] || fail "a cold build used the cache: $output"
+	[ "$(grep -c -- '--> CACHED' <<<"$output")" -eq 0 ] || fail "a cold build used the cache: $output"
 
 	# Downloaded again, the same bytes: both steps cached, even with a new Last-Modified.
 	touch -d '2001-01-01' "$SRV/$D/file.txt"
 	run --separate-stderr husk build -t c "$CTX"
 	assert_status 0
-	[ "$(grep -c 'Using cache' <<<"$output")" -eq 2 ] || fail "expected 2 cached steps: $output"
+	[ "$(grep -c -- '--> CACHED' <<<"$output")" -eq 2 ] || fail "expected 2 cached steps: $output"
 
 	echo two >"$SRV/$D/file.txt"
 	run --separate-stderr husk build -t c "$CTX"
 	assert_status 0
-	[ "$(grep -c 'Using cache' <<<"$output")" -eq 0 ] || fail "changed content hit the cache: $output"
+	[ "$(grep -c -- '--> CACHED' <<<"$output")" -eq 0 ] || fail "changed content hit the cache: $output"
 	run --separate-stderr husk run --rm c cat /g
 	assert_output two
 	assert_tmp_empty

@@ -31,7 +31,7 @@ teardown() {
 
 # How many steps a build's output says were cached.
 cached() {
-	grep -c 'Using cache' <<<"$output" || true
+	grep -c -- '--> CACHED' <<<"$output" || true
 }
 
 @test "build-copy: COPY --exclude leaves out what its patterns match, below the source and a glob's matches" {

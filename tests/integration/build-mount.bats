@@ -145,22 +145,22 @@ EOF
 	assert_status 0
 	run --separate-stderr husk build -t key "$CTX"
 	assert_status 0
-	[ "$(grep -c 'Using cache' <<<"$output")" -eq 3 ] || fail "expected 3 cached steps: $output"
+	[ "$(grep -c -- '--> CACHED' <<<"$output")" -eq 3 ] || fail "expected 3 cached steps: $output"
 	# A file outside the bound source: still cached.
 	echo changed >"$CTX/other.txt"
 	run --separate-stderr husk build -t key "$CTX"
-	[ "$(grep -c 'Using cache' <<<"$output")" -eq 3 ] || fail "expected 3 cached steps: $output"
+	[ "$(grep -c -- '--> CACHED' <<<"$output")" -eq 3 ] || fail "expected 3 cached steps: $output"
 	# The bound file: the step runs again and sees the new content (and the step after it,
 	# which stands on it).
 	echo beta >"$CTX/dir/a"
 	run --separate-stderr husk build -t key "$CTX"
 	assert_status 0
-	[ "$(grep -c 'Using cache' <<<"$output")" -eq 1 ] || fail "expected 1 cached step: $output"
+	[ "$(grep -c -- '--> CACHED' <<<"$output")" -eq 1 ] || fail "expected 1 cached step: $output"
 	# The stage changes: the step that binds it runs again, the other one is cached.
 	sed -i 's/echo one/echo two/' "$CTX/Dockerfile"
 	run --separate-stderr husk build -t key "$CTX"
 	assert_status 0
-	[ "$(grep -c 'Using cache' <<<"$output")" -eq 1 ] || fail "expected 1 cached step: $output"
+	[ "$(grep -c -- '--> CACHED' <<<"$output")" -eq 1 ] || fail "expected 1 cached step: $output"
 	run --separate-stderr husk run --rm key cat /seen /stage
 	assert_output "beta
 two"

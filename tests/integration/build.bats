@@ -90,21 +90,21 @@ gone"
 	run --separate-stderr husk build -t c1 "$CTX"
 	assert_status 0
 	first=${lines[-1]}
-	[ "$(grep -c 'Using cache' <<<"$output")" -eq 0 ] || fail "a cold build used the cache: $output"
+	[ "$(grep -c -- '--> CACHED' <<<"$output")" -eq 0 ] || fail "a cold build used the cache: $output"
 
 	run --separate-stderr husk build -t c1 "$CTX"
 	assert_status 0
-	[ "$(grep -c 'Using cache' <<<"$output")" -eq 3 ] || fail "expected 3 cached steps: $output"
+	[ "$(grep -c -- '--> CACHED' <<<"$output")" -eq 3 ] || fail "expected 3 cached steps: $output"
 
 	touch -d '2001-01-01' "$CTX/a.txt"
 	run --separate-stderr husk build -t c1 "$CTX"
-	[ "$(grep -c 'Using cache' <<<"$output")" -eq 3 ] || fail "a touched file missed: $output"
+	[ "$(grep -c -- '--> CACHED' <<<"$output")" -eq 3 ] || fail "a touched file missed: $output"
 
 	echo changed >"$CTX/a.txt"
 	run --separate-stderr husk build -t c1 "$CTX"
 	assert_status 0
 	# COPY a.txt and the RUN after it run again; COPY src is keyed on its parent, so it too.
-	[ "$(grep -c 'Using cache' <<<"$output")" -eq 0 ] || fail "expected no cache hit: $output"
+	[ "$(grep -c -- '--> CACHED' <<<"$output")" -eq 0 ] || fail "expected no cache hit: $output"
 	run --separate-stderr husk run --rm c1 cat /b.txt
 	assert_output "changed"
 
@@ -235,7 +235,7 @@ alpha"
 	printf 'FROM basic\nRUN echo partial >/p\nRUN true\n' >"$CTX/Dockerfile"
 	run --separate-stderr husk build -t good "$CTX"
 	assert_status 0
-	[ "$(grep -c 'Using cache' <<<"$output")" -eq 1 ] || fail "the good step was not cached: $output"
+	[ "$(grep -c -- '--> CACHED' <<<"$output")" -eq 1 ] || fail "the good step was not cached: $output"
 }
 
 @test "build: --timestamp makes the same image twice; --iidfile" {
@@ -302,7 +302,7 @@ deep
 artifact
 $owner"
 	run --separate-stderr husk build -t ms "$CTX"
-	[ "$(grep -c 'Using cache' <<<"$output")" -eq 5 ] || fail "expected 5 cached steps: $output"
+	[ "$(grep -c -- '--> CACHED' <<<"$output")" -eq 5 ] || fail "expected 5 cached steps: $output"
 
 	printf 'FROM basic\nCOPY --from=nosuchstage /x /x\n' >"$CTX/Dockerfile"
 	run --separate-stderr husk build --pull=never "$CTX"
@@ -492,7 +492,7 @@ two"
 	rm "$entry"
 	run --separate-stderr husk build -t again "$CTX"
 	assert_status 0
-	[ "$(grep -c 'Using cache' <<<"$output")" -eq 0 ] || fail "a step used a layer made on another: $output"
+	[ "$(grep -c -- '--> CACHED' <<<"$output")" -eq 0 ] || fail "a step used a layer made on another: $output"
 	run --separate-stderr husk run --rm again sh -c 'cmp /t /u && echo same'
 	assert_output "same"
 }
@@ -504,7 +504,7 @@ two"
 	husk rmi cached >/dev/null
 	run --separate-stderr husk build -t cached "$CTX"
 	assert_status 0
-	[ "$(grep -c 'Using cache' <<<"$output")" -eq 2 ] || fail "rmi took the cache: $output"
+	[ "$(grep -c -- '--> CACHED' <<<"$output")" -eq 2 ] || fail "rmi took the cache: $output"
 	husk rmi cached >/dev/null
 	run --separate-stderr husk builder prune -f
 	assert_status 0
@@ -512,7 +512,7 @@ two"
 	[ ! -e "$STORE/build-cache" ] || fail "build-cache/ is still there"
 	run --separate-stderr husk build -t cached "$CTX"
 	assert_status 0
-	[ "$(grep -c 'Using cache' <<<"$output")" -eq 0 ] || fail "builder prune left the cache: $output"
+	[ "$(grep -c -- '--> CACHED' <<<"$output")" -eq 0 ] || fail "builder prune left the cache: $output"
 	run --separate-stderr husk image prune -a -f
 	assert_status 0
 	run --separate-stderr husk images -q
