@@ -48,13 +48,18 @@ struct stage_result
   char time[64];
 };
 
-/* How far a build printed before it re-executed itself from husk's sealed copy (before_run):
-   the build that starts again stays quiet up to there.  */
+/* How far a build printed before it re-executed itself from husk's sealed copy (before_run),
+   "STEP.LINES": the build that starts again stays quiet up to there.  */
 #define SHOWN_ENV "_HUSK_BUILD_SHOWN"
+
+/* The most a --secret file may hold, in bytes (docker build's limit is 500 KiB too).  */
+#define BLD_SECRET_MAX (500 * 1024)
 
 struct build
 {
-  unsigned shown; /* Steps the build before the re-execution printed (SHOWN_ENV).  */
+  unsigned shown;       /* The step the build before the re-execution was at (SHOWN_ENV)... */
+  unsigned shown_lines; /* ... and how many of that step's lines it printed.  */
+  unsigned lines;       /* The lines of the step at hand so far, printed or not.  */
   int64_t step_started_ns; /* CLOCK_MONOTONIC when the step at hand began, for its time.  */
   struct husk_store *s;
   const struct husk_build_opts *o;

@@ -174,16 +174,33 @@ lookup_stage (const char *name, const char **ret, void *data)
   return true;
 }
 
+static int64_t
+monotonic_ns (void)
+{
+  struct timespec ts;
+
+  clock_gettime (CLOCK_MONOTONIC, &ts);
+  return (int64_t) ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
 void
 bld_say (struct build *b, const char *fmt, ...)
 {
   va_list ap;
 
+  unsigned line;
+
+  /* A step (or a base image's trigger) starts: the time its "--> " line gives runs from here.  */
+  if (strncmp (fmt, "STEP", 4) == 0 || strncmp (fmt, "ONBUILD", 7) == 0)
+    b->step_started_ns = monotonic_ns ();
   if (b->o->progress == NULL)
     return;
-  /* After a re-execution: what the first run printed is not printed again (its last step's
-     STEP line was, its outcome was not).  */
-  if (b->step < b->shown || (b->step == b->shown && strncmp (fmt, "STEP", 4) == 0))
+  /* After a re-execution: what the first run printed is not printed again, counted in lines
+     of its last step (its STEP line, ONBUILD triggers, a cache miss's reason...).  */
+  if (strncmp (fmt, "STEP", 4) == 0)
+    b->lines = 0;
+  line = b->lines++;
+  if (b->step < b->shown || (b->step == b->shown && line < b->shown_lines))
     return;
   va_start (ap, fmt);
   vfprintf (b->o->progress, fmt, ap);
@@ -520,15 +537,6 @@ miss:
   return false;
 }
 
-static int64_t
-monotonic_ns (void)
-{
-  struct timespec ts;
-
-  clock_gettime (CLOCK_MONOTONIC, &ts);
-  return (int64_t) ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
 /* A layer step that ran: WS is what its layer write made (published already).  */
 int
 bld_step_done (struct stage_exec *x, const char *key, const struct written_shared *ws,
@@ -673,7 +681,7 @@ bld_before_run (struct build *b, struct husk_error **err)
 
   if (b->o->before_run == NULL)
     return 0;
-  snprintf (n, sizeof n, "%u", b->step);
+  snprintf (n, sizeof n, "%u.%u", b->step, b->lines);
   setenv (SHOWN_ENV, n, 1);
   if (b->o->progress)
     fflush (b->o->progress);
@@ -809,7 +817,10 @@ do_arg (struct stage_exec *x, const struct husk_df_instr *in, struct husk_error 
       if (value == NULL)
         value = kv_get (x->b->global_args, name, NULL); /* ARG NAME: the global default.  */
       kv_set (&x->args, name, value);
-      bld_append (&text, " %s%s%s", name, value ? "=" : "", value ? value : "");
+      /* The key holds the name, not the value: a step that uses the value holds it itself
+         (expanded into its instruction, or in a RUN's environment), so changing an ARG
+         makes the steps that use it miss, not every step after it (as docker build does).  */
+      bld_append (&text, " %s", name);
       bld_append (&shown, " %s%s%s", name, in->kvs[i].value ? "=" : "",
                   in->kvs[i].value ? in->kvs[i].value : "");
       if (value)
@@ -1081,7 +1092,6 @@ bld_build_stage (struct build *b, size_t i, struct husk_error **err)
     {
       const struct husk_df_instr *in = &st->instrs[k];
       b->step++;
-      b->step_started_ns = monotonic_ns ();
       bld_say (b, "STEP %u/%u: %s", b->step, b->n_steps, in->original);
       if (do_instr (&x, in, err) < 0)
         {
@@ -1318,9 +1328,13 @@ husk_build (struct husk_store *s, const struct husk_build_opts *o, char ret_id[H
     }
   if (shown)
     {
-      uint64_t v;
-      if (husk_parse_u64 (shown, UINT32_MAX, &v) == 0)
-        b.shown = (unsigned) v;
+      unsigned step, lines;
+      char end;
+      if (sscanf (shown, "%u.%u%c", &step, &lines, &end) == 2)
+        {
+          b.shown = step;
+          b.shown_lines = lines;
+        }
       unsetenv (SHOWN_ENV);
     }
   if (o->timestamp >= 0)
@@ -1364,11 +1378,15 @@ husk_build (struct husk_store *s, const struct husk_build_opts *o, char ret_id[H
                 husk_error_set (err, 0, "--secret \"%s\": expected KEY=VALUE pairs", o->secrets[i]);
                 goto out;
               }
-            if (access (path + 1, R_OK) < 0)
+            /* Read as the step will (readable, a file, not over the limit), then dropped.  */
+            cleanup_free char *data = NULL;
+            size_t n;
+            if (husk_read_file_at (AT_FDCWD, path + 1, BLD_SECRET_MAX, &data, &n, err) < 0)
               {
-                husk_error_set (err, errno, "--secret \"%s\": \"%s\"", o->secrets[i], path + 1);
+                husk_error_wrap (err, "--secret \"%s\"", o->secrets[i]);
                 goto out;
               }
+            explicit_bzero (data, n);
           }
     }
   /* A Dockerfile on stdin can be read only once: seal first, rather than re-execute after

@@ -469,7 +469,8 @@ why_of (struct stage_exec *x, const char *key, const char *created_by, const str
   char *r;
 
   if (strcmp (p->key, key) == 0)
-    return husk_xstrdup ("its cache entry is gone (husk builder prune or image prune)");
+    return husk_xstrdup (
+        "the same step was built before, but its cache entry or its layer is gone");
   if (e->prev[0] == '\0' && p->prev[0] == '\0' && strcmp (e->base, p->base) != 0)
     {
       const char *was = p->base_desc ? p->base_desc : "";
@@ -517,16 +518,12 @@ why_of (struct stage_exec *x, const char *key, const char *created_by, const str
   return husk_xstrdup ("what it depends on changed");
 }
 
-/* The why line is not printed again by the build that re-executed at this step (bld_say):
-   the first one printed it.  */
+/* The why line (the build that re-executed at this step does not print it again: bld_say
+   counts it among the lines the first one printed).  */
 static void
 say_why (struct stage_exec *x, const char *why)
 {
-  struct build *b = x->b;
-
-  if (b->shown && b->step == b->shown)
-    return;
-  bld_say (b, "--> Cache miss: %s", why);
+  bld_say (x->b, "--> Cache miss: %s", why);
 }
 
 /* ---------------------------------------------------------------- the build's side  */

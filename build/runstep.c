@@ -202,7 +202,7 @@ secret_value (struct build *b, const char *id, char **ret, size_t *ret_len, stru
         continue;
       if (src)
         {
-          if (husk_read_file_at (AT_FDCWD, src, 500 * 1024, ret, ret_len, err) < 0)
+          if (husk_read_file_at (AT_FDCWD, src, BLD_SECRET_MAX, ret, ret_len, err) < 0)
             return husk_error_wrap (err, "--secret id=%s", id);
           return 0;
         }

@@ -767,3 +767,47 @@ assert h == want, h
 		! grep -q -- "$v" "$BATS_TEST_TMPDIR/inspect.json" || fail "\"$v\" is in the config"
 	done
 }
+
+@test "build: a base image's triggers are printed once, though the build re-executes at its first RUN" {
+	printf 'FROM basic\nONBUILD COPY a.txt /from-trigger\nONBUILD RUN echo triggered >>/trig\n' >"$CTX/Dockerfile"
+	husk build -q -t onb-once "$CTX" >/dev/null
+	printf 'FROM onb-once\nRUN true\n' >"$CTX/Dockerfile"
+	run --separate-stderr husk build --no-cache --cache-explain "$CTX"
+	assert_status 0
+	[ "$(grep -c '^ONBUILD COPY a.txt /from-trigger$' <<<"$output")" -eq 1 ] || fail "printed again: $output"
+	[ "$(grep -c '^ONBUILD RUN echo triggered >>/trig$' <<<"$output")" -eq 1 ] || fail "printed again: $output"
+	[ "$(grep -c -- '^--> Cache miss: ' <<<"$output")" -eq 3 ] || fail "a reason missing or repeated: $output"
+	[ "$(grep -c '^STEP ' <<<"$output")" -eq 2 ] || fail "a STEP line missing or repeated: $output"
+	# Each step that ran says how long it took.
+	[ "$(grep -cE -- '^--> ([0-9a-f]{64}|\(no change\)) [0-9]+\.[0-9]{3}s$' <<<"$output")" -eq 3 ] || fail "$output"
+}
+
+@test "build: a changed ARG misses only the steps that use it, as docker build" {
+	printf 'FROM basic\nARG X=1\nCOPY a.txt /a\nENV NOT_X=fixed\nRUN echo run\nENV Y=$X\n' >"$CTX/Dockerfile"
+	husk build -q -t argmiss "$CTX" >/dev/null
+	run --separate-stderr husk build --build-arg X=2 -t argmiss "$CTX"
+	assert_status 0
+	# COPY does not use X: cached.  RUN sees every ARG of its stage: it runs again.
+	[ "$(grep -c -- '^--> CACHED ' <<<"$output")" -eq 1 ] || fail "expected only the COPY cached: $output"
+	run --separate-stderr cfg argmiss 'c["Env"]'
+	assert_output_contains '"Y=2"'
+	run --separate-stderr husk build -q --build-arg X=2 -t argmiss "$CTX"
+	assert_status 0
+	run --separate-stderr husk build --build-arg X=2 -t argmiss "$CTX"
+	[ "$(grep -c -- '^--> CACHED ' <<<"$output")" -eq 2 ] || fail "a rebuild with the same value missed: $output"
+}
+
+@test "build: --secret files are read before any step: one too large or a directory stops the build first" {
+	head -c 600000 /dev/zero >"$BATS_TEST_TMPDIR/big"
+	printf 'FROM basic\nRUN echo first-step-ran\nRUN --mount=type=secret,id=s cat /run/secrets/s\n' >"$CTX/Dockerfile"
+	run --separate-stderr husk build --secret "id=s,src=$BATS_TEST_TMPDIR/big" "$CTX"
+	assert_status 1
+	assert_one_error_line
+	assert_stderr_contains "larger than 512000 bytes"
+	[[ "$output" != *first-step-ran* ]] || fail "a step ran first: $output"
+	run --separate-stderr husk build --secret "id=s,src=$BATS_TEST_TMPDIR" "$CTX"
+	assert_status 1
+	assert_one_error_line
+	assert_stderr_contains "Is a directory"
+	[[ "$output" != *first-step-ran* ]] || fail "a step ran first: $output"
+}
