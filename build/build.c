@@ -300,6 +300,34 @@ local_only (const char *ref)
   return local;
 }
 
+/* --pull=always failed for REF: when REF is a short name the store resolves to a localhost/
+   image (one made here, or imported from a layout or an archive), say so, since docker's
+   rule sends the short name to a registry.  */
+static void
+hint_local_name (struct build *b, const char *ref, struct husk_error **err)
+{
+  struct husk_image_list list = { 0 };
+  cleanup_error struct husk_error *e = NULL;
+  const struct husk_image *img;
+  cleanup_free char *want
+      = husk_strdup_printf ("localhost/%s%s", ref, strpbrk (ref, ":@") ? "" : ":latest");
+
+  if (strchr (ref, '/') != NULL || husk_images_load (b->s, &list, &e) < 0)
+    return;
+  img = husk_images_lookup (&list, ref, &e);
+  for (size_t i = 0; img && img->names && img->names[i]; i++)
+    if (strcmp (img->names[i], want) == 0)
+      {
+        husk_error_wrap (err,
+                         "--pull: \"%s\" is pulled from its registry, though the store has "
+                         "%s (a localhost/ image is never pulled: name it so, or leave "
+                         "out --pull)",
+                         ref, img->names[i]);
+        break;
+      }
+  husk_images_clear (&list);
+}
+
 /* --pull's rule for the image REF: pulled when the store lacks it (missing), every time
    (always), or never; a localhost/ image never is, and is an error when the store lacks it
    ("image \"localhost/app\": not in the store ...").  A failed pull of a missing image says
@@ -332,6 +360,8 @@ bld_pull_if_needed (struct build *b, const char *ref, struct husk_error **err)
     {
       if (b->o->pull == HUSK_BUILD_PULL_MISSING)
         husk_error_wrap (err, "image \"%s\": not in the store and could not be pulled", ref);
+      else
+        hint_local_name (b, ref, err);
       return -1;
     }
   return 0;

@@ -811,3 +811,12 @@ assert h == want, h
 	assert_stderr_contains "Is a directory"
 	[[ "$output" != *first-step-ran* ]] || fail "a step ran first: $output"
 }
+
+@test "build: --pull of a short name the store has as a localhost/ image says so when the pull fails" {
+	husk tag basic husk-never-on-a-registry-x7 >/dev/null
+	printf 'FROM husk-never-on-a-registry-x7\nRUN true\n' >"$CTX/Dockerfile"
+	run --separate-stderr husk build --pull --tls-verify=false "$CTX"
+	assert_status 1
+	assert_one_error_line
+	assert_stderr_contains 'the store has localhost/husk-never-on-a-registry-x7:latest (a localhost/ image is never pulled'
+}
