@@ -11,6 +11,7 @@
 #include "cleanup.h"
 #include "commands.h"
 #include "image.h"
+#include "layerout.h"
 #include "selfexe.h"
 #include "userns.h"
 #include "util.h"
@@ -236,4 +237,10 @@ husk_cmd_build (struct husk_global *g, int argc, char **argv, struct husk_error 
     }
   printf ("%s\n", id);
   return 0;
+}
+
+void
+husk_cli_full_preload (void)
+{
+  husk_layer_write_preload ();
 }

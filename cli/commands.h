@@ -44,6 +44,13 @@ int husk_cmd_top (struct husk_global *g, int argc, char **argv, struct husk_erro
 HUSK_FULL_ONLY int husk_cmd_commit (struct husk_global *g, int argc, char **argv,
                                     struct husk_error **err);
 
+/* In husk-full, before any command but build: load libarchive and libcrypto, which husk-full
+   otherwise loads on first use (overlay/lazylibs.c).  A command that first calls them after
+   it entered a container's root (cp's helper) would find neither there.  A build enters no
+   foreign root before it loads them (husk_layer_write_preload), and a cached one needs
+   neither.  NULL in husk.  */
+HUSK_FULL_ONLY void husk_cli_full_preload (void);
+
 /* Pull the registry reference REF into STORE as husk pull does (in a user namespace with MAP
    when it is not NULL; progress on stderr unless QUIET), printing no ID: for husk build's
    --pull.  husk-full only.  */

@@ -160,6 +160,10 @@ main (int argc, char **argv)
       return HUSK_EXIT_FAILURE;
     }
 
+  if (husk_cli_full_preload && cmd->fn && strcmp (cmd->name, "build") != 0
+      && !(strcmp (cmd->name, "image") == 0 && i + 1 < argc && strcmp (argv[i + 1], "build") == 0))
+    husk_cli_full_preload ();
+
   /* Each command sees its own name as argv[0].  NULL: it lives in husk-full (commands.h).  */
   if (cmd->fn == NULL)
     ret = husk_cli_exec_full (&g, &err);
