@@ -180,6 +180,9 @@ int bld_build_stage (struct build *b, size_t i, struct husk_error **err);
 int bld_resolve_from (struct stage_exec *x, const char *from, char ***ret_layers, char **ret_id,
                       struct husk_error **err);
 int bld_do_copy (struct stage_exec *x, const struct husk_df_instr *in, struct husk_error **err);
+/* WORKDIR's step once the config has it (TEXT: "WORKDIR /abs"): its directory in a layer
+   when the image lacks it, none otherwise (copystep.c).  */
+int bld_do_workdir (struct stage_exec *x, const char *text, struct husk_error **err);
 /* The from= values of IN's --mount flags (a RUN's), as written (before variable expansion),
    for the stages a stage depends on; an empty list for anything else.  Free with
    husk_strv_free.  */

@@ -894,7 +894,7 @@ do_instr (struct stage_exec *x, const struct husk_df_instr *in, struct husk_erro
         rc->working_dir = wd;
       }
       text = husk_strdup_printf ("WORKDIR %s", rc->working_dir);
-      break;
+      return bld_do_workdir (x, text, err);
     case HUSK_DF_USER:
       if (bld_expand_word (x, in->args[0], &w, err) < 0)
         return -1;

@@ -494,6 +494,12 @@ copy_in_namespace (void *arg, struct husk_error **err)
       if (copy_source (st, i, &next, into, file, err) < 0)
         return -1;
     }
+  if (c->make_dest)
+    {
+      cleanup_close int fd = make_dirs (st, dest, err);
+      if (fd < 0)
+        return -1;
+    }
   for (size_t i = 0; i < c->n_inline; i++)
     {
       cleanup_free char *file

@@ -73,6 +73,9 @@ struct husk_build_copy
   const char *chown;            /* --chown "USER[:GROUP]" (names resolved in the
                                    image's /etc/passwd and /etc/group), or NULL.  */
   int chmod;                    /* --chmod as a mode (0 to 07777), or -1.  */
+  bool make_dest;               /* WORKDIR: DEST is a directory, made with its missing
+                                   parents (0755, owned by 0:0 or --chown's owner) when the
+                                   image lacks it; SEL is empty.  */
   /* Optional: called in the same namespaces once the copy is done and the overlay unmounted
      (UPPER is then a plain directory again): where a build writes the layer out, as root of
      the user namespace that owns the files.  It runs in a child: what it returns to the

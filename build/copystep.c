@@ -417,3 +417,91 @@ out:
   husk_ctx_selection_clear (&sel);
   return rc;
 }
+
+/* WORKDIR's directory, made in a layer of its own when the image lacks it, as the
+   Dockerfile reference says (and buildah does); an existing one makes no layer.  The step
+   is keyed like any layer step: TEXT (its config text, "WORKDIR /abs") and what it makes.  */
+int
+bld_do_workdir (struct stage_exec *x, const char *text, struct husk_error **err)
+{
+  struct build *b = x->b;
+  cleanup_free char *tmp = NULL, *upper = NULL, *work = NULL, *mnt = NULL, *dest = NULL;
+  cleanup_free char *keytext = husk_strdup_printf ("%s mkdir", text);
+  cleanup_strv char **lowers = NULL;
+  struct husk_ctx_selection sel = { 0 };
+  struct written_shared *ws = NULL;
+  char key[HUSK_DIGEST_LEN + 1];
+  bool locked = false;
+  int rc = -1;
+
+  bld_build_key (x->r->key, keytext, key);
+  x->ex.text = keytext;
+  x->ex.sel = NULL;
+  if (bld_step_cached (x, key, text))
+    return 0;
+  if (husk_store_lock (b->s, err) < 0)
+    goto out;
+  locked = true;
+  if (husk_store_mkdtemp (b->s, "build-workdir-", &tmp, err) < 0)
+    goto out;
+  upper = husk_strdup_printf ("%s/upper", tmp);
+  work = husk_strdup_printf ("%s/work", tmp);
+  mnt = husk_strdup_printf ("%s/mnt", tmp);
+  if (mkdirat (husk_store_rootfd (b->s), upper, 0755) < 0
+      || fchmodat (husk_store_rootfd (b->s), upper, bld_top_mode (b, x->r), 0) < 0
+      || mkdirat (husk_store_rootfd (b->s), work, 0700) < 0
+      || mkdirat (husk_store_rootfd (b->s), mnt, 0700) < 0)
+    {
+      husk_error_set (err, errno, "build: the step's directories");
+      goto out;
+    }
+  lowers = bld_lowerdirs (b, x->r, err);
+  if (lowers == NULL)
+    goto out;
+  ws = bld_shared_new ();
+  if (ws == NULL)
+    {
+      husk_error_set (err, errno, "build: mmap");
+      goto out;
+    }
+  dest = husk_strdup_printf ("%s/", x->r->cfg.config.working_dir);
+  {
+    cleanup_free char *a_upper = husk_strdup_printf ("%s/%s", husk_store_root (b->s), upper);
+    cleanup_free char *a_work = husk_strdup_printf ("%s/%s", husk_store_root (b->s), work);
+    cleanup_free char *a_mnt = husk_strdup_printf ("%s/%s", husk_store_root (b->s), mnt);
+    struct write_job job = {
+      .b = b,
+      .dir = upper,
+      .parent_chain = x->r->n_layers ? x->r->layers[x->r->n_layers - 1].chain_id : NULL,
+      .out = ws,
+    };
+    struct husk_build_copy req = {
+      .ctx = b->ctx,
+      .sel = &sel,
+      .lowerdirs = lowers,
+      .upper = a_upper,
+      .work = a_work,
+      .mountpoint = a_mnt,
+      .map = b->o->map,
+      .dest = dest,
+      .workdir = "/",
+      .chmod = -1,
+      .make_dest = true,
+      .after = bld_write_layer,
+      .after_arg = &job,
+    };
+    if (husk_build_copy_run (&req, err) < 0)
+      goto out;
+  }
+  if (bld_step_done (x, key, ws, text, err) < 0)
+    goto out;
+  rc = 0;
+out:
+  if (tmp)
+    husk_layer_discard (b->s, tmp);
+  if (locked)
+    husk_store_unlock (b->s);
+  if (ws)
+    munmap (ws, sizeof *ws);
+  return rc;
+}

@@ -69,6 +69,9 @@ FROM localhost/basic:latest
 ARG V=1
 ENV A=1 B="two words" C=${V}x
 LABEL l1=v1 "l 2"="v 2"
+# WORKDIR makes a missing directory in a layer (the Dockerfile reference; husk does, buildah
+# 1.28 does not): made first here, so both images have them the same way.
+RUN mkdir -p /app/sub
 WORKDIR /app
 WORKDIR sub
 USER 1000:1000
@@ -86,6 +89,8 @@ EOF2
 @test "compare: COPY, its destinations, owners, modes and links" {
 	cat >"$CTX/Dockerfile" <<'EOF2'
 FROM localhost/basic:latest
+# See "metadata instructions": the directory exists before WORKDIR names it.
+RUN mkdir /app
 WORKDIR /app
 COPY a.txt ./
 COPY src /srcdir/

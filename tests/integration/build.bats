@@ -76,9 +76,10 @@ int y;
 /made/by/run
 cat: can't open '/data/owned': No such file or directory
 gone"
-	# Two layers on the base's one, in the rootfs and the history.
+	# Three layers on the base's one (WORKDIR /app's, which the image lacked; COPY's; RUN's),
+	# in the rootfs and the history.
 	n=$(husk inspect app | python3 -c 'import json,sys; print(len(json.load(sys.stdin)[0]["RootFS"]["diff_ids"]))')
-	[ "$n" -eq 3 ] || fail "expected 3 layers, got $n"
+	[ "$n" -eq 4 ] || fail "expected 4 layers, got $n"
 	run --separate-stderr husk history app
 	assert_status 0
 	assert_output_contains 'RUN /bin/sh -c echo "$GREETING from RUN"'
@@ -819,4 +820,18 @@ assert h == want, h
 	assert_status 1
 	assert_one_error_line
 	assert_stderr_contains 'the store has localhost/husk-never-on-a-registry-x7:latest (a localhost/ image is never pulled'
+}
+
+@test "build: WORKDIR makes its directory when the image lacks it (a layer of its own), none when it has it" {
+	printf 'FROM basic\nWORKDIR /empty/dir\nWORKDIR /etc\nWORKDIR rel\nUSER 1000\n' >"$CTX/Dockerfile"
+	run --separate-stderr husk build -t wd "$CTX"
+	assert_status 0
+	run --separate-stderr husk run --rm -u 0 -w / wd stat -c '%n %F %a %u:%g' /empty/dir /etc/rel
+	assert_output "/empty/dir directory 755 0:0
+/etc/rel directory 755 0:0"
+	# Two layers on the base's one: /etc existed.
+	n=$(husk inspect wd | python3 -c 'import json,sys; print(len(json.load(sys.stdin)[0]["RootFS"]["diff_ids"]))')
+	[ "$n" -eq 3 ] || fail "expected 3 layers, got $n"
+	run --separate-stderr husk build -t wd "$CTX"
+	[ "$(grep -c -- '^--> CACHED' <<<"$output")" -eq 3 ] || fail "not cached: $output"
 }
