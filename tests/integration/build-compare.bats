@@ -167,3 +167,8 @@ RUN echo plain >/plain
 EOF2
 	COMPARE_HISTORY=1 compare --build-arg TOKEN=given
 }
+
+@test "compare: one ENV or LABEL sees the values from before it" {
+	printf 'FROM localhost/basic:latest\nENV X=old\nENV X=new Y=${X}\nLABEL l=${X} X=label m=${X}\nRUN echo "$X $Y" >/xy\n' >"$CTX/Dockerfile"
+	compare
+}

@@ -767,3 +767,16 @@ assert h == want, h
 		! grep -q -- "$v" "$BATS_TEST_TMPDIR/inspect.json" || fail "\"$v\" is in the config"
 	done
 }
+
+@test "build: one ENV or LABEL expands all its words with the values from before it (the reference's abc=bye def=\$abc)" {
+	printf 'FROM basic\nENV X=old\nENV X=new Y=${X}\nLABEL l=${X} X=label m=${X}\nRUN echo "X=$X Y=$Y" >/xy\n' >"$CTX/Dockerfile"
+	run --separate-stderr husk build -q -t envline "$CTX"
+	assert_status 0
+	run --separate-stderr husk run --rm envline cat /xy
+	assert_output "X=new Y=old"
+	husk inspect envline | python3 -c '
+import json, sys
+labels = json.load(sys.stdin)[0]["Config"]["Labels"]
+assert (labels["l"], labels["m"], labels["X"]) == ("new", "new", "label"), labels
+' || fail "labels"
+}
