@@ -780,3 +780,13 @@ labels = json.load(sys.stdin)[0]["Config"]["Labels"]
 assert (labels["l"], labels["m"], labels["X"]) == ("new", "new", "label"), labels
 ' || fail "labels"
 }
+
+@test "build: a RUN's tmpfs mount runs programs (nosuid only, as BuildKit's)" {
+	printf 'FROM basic\nRUN --mount=type=tmpfs,target=/tmp sh -c "cp /bin/busybox /tmp/echo && /tmp/echo ok >/ran && grep \\" /tmp \\" /proc/mounts >/opts"\n' >"$CTX/Dockerfile"
+	run --separate-stderr husk build -q -t tmpexec "$CTX"
+	assert_status 0
+	run --separate-stderr husk run --rm tmpexec sh -c 'cat /ran; cat /opts'
+	[ "${lines[0]}" = ok ] || fail "did not run: $output"
+	[[ "${lines[1]}" == *nosuid* ]] || fail "not nosuid: $output"
+	[[ "${lines[1]}" != *noexec* ]] || fail "noexec: $output"
+}
