@@ -239,6 +239,11 @@ bld_do_copy (struct stage_exec *x, const struct husk_df_instr *in, struct husk_e
     }
   if (checksum_raw && bld_expand_word (x, checksum_raw, &checksum, err) < 0)
     return -1;
+  /* BuildKit refuses a URL in COPY before it looks at the context (or at --from).  */
+  for (size_t i = 0; in->kind != HUSK_DF_ADD && srcs[i]; i++)
+    if (husk_fetch_is_url (srcs[i]))
+      return husk_error_set (err, 0, "\"%s\": source can't be a URL for COPY (ADD downloads it)",
+                             srcs[i]);
   /* From the context: what the sources hold is hashed now.  From a stage or an image: its
      key names its content, and the sources are selected by the copy itself.  ADD's URLs:
      their content's digests (fetch.h), downloaded now unless --checksum gives them.  */
@@ -271,6 +276,8 @@ bld_do_copy (struct stage_exec *x, const struct husk_df_instr *in, struct husk_e
     bld_append (&created_by, " --chmod=%s", chmod_s);
   if (opts.parents)
     bld_append (&created_by, " --parents");
+  for (size_t i = 0; excludes[i]; i++)
+    bld_append (&created_by, " --exclude=%s", excludes[i]);
   for (size_t i = 0; srcs[i]; i++)
     bld_append (&created_by, " %s", srcs[i]);
   for (size_t i = 0; i < inl.n; i++)

@@ -790,3 +790,11 @@ assert (labels["l"], labels["m"], labels["X"]) == ("new", "new", "label"), label
 	[[ "${lines[1]}" == *nosuid* ]] || fail "not nosuid: $output"
 	[[ "${lines[1]}" != *noexec* ]] || fail "noexec: $output"
 }
+
+@test "build: COPY of a URL is refused in one line saying COPY takes no URL" {
+	printf 'FROM basic\nCOPY http://127.0.0.1:9/file.txt /n\n' >"$CTX/Dockerfile"
+	run --separate-stderr husk build "$CTX"
+	assert_status 1
+	assert_one_error_line
+	assert_stderr_contains 'Dockerfile:2: COPY: "http://127.0.0.1:9/file.txt": source can'"'"'t be a URL for COPY (ADD downloads it)'
+}
