@@ -798,3 +798,33 @@ assert (labels["l"], labels["m"], labels["X"]) == ("new", "new", "label"), label
 	assert_one_error_line
 	assert_stderr_contains 'Dockerfile:2: COPY: "http://127.0.0.1:9/file.txt": source can'"'"'t be a URL for COPY (ADD downloads it)'
 }
+
+@test "build: ADD unpacks a tar however compressed (gzip, bzip2, xz, zstd, V7 too) and copies a compressed file that holds no tar as it is" {
+	mkdir -p "$BATS_TEST_TMPDIR/t/pkg"
+	echo tool >"$BATS_TEST_TMPDIR/t/pkg/tool"
+	tar -C "$BATS_TEST_TMPDIR/t" -cJf "$CTX/pkg.txz" pkg
+	tar -C "$BATS_TEST_TMPDIR/t" -cjf "$CTX/pkg.tbz" pkg
+	tar -C "$BATS_TEST_TMPDIR/t" -cf - pkg | zstd -q >"$CTX/pkg.tzst"
+	tar -C "$BATS_TEST_TMPDIR/t" --format=v7 -cf "$CTX/v7.tar" pkg
+	echo plain | gzip >"$CTX/plain.gz"
+	echo data | xz >"$CTX/d.xz"
+	echo b | bzip2 >"$CTX/b.bz2"
+	cat >"$CTX/Dockerfile" <<'EOF2'
+FROM basic
+ADD plain.gz d.xz b.bz2 /p/
+ADD pkg.txz /x/
+ADD pkg.tbz /b/
+ADD pkg.tzst /z/
+ADD v7.tar /v/
+EOF2
+	run --separate-stderr husk build -q -t addz "$CTX"
+	assert_status 0
+	run --separate-stderr husk run --rm addz sh -c 'cat /x/pkg/tool /b/pkg/tool /z/pkg/tool /v/pkg/tool; zcat /p/plain.gz; xzcat /p/d.xz; bzcat /p/b.bz2'
+	assert_output "tool
+tool
+tool
+tool
+plain
+data
+b"
+}
