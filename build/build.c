@@ -805,18 +805,23 @@ static int
 do_kvs (struct stage_exec *x, const struct husk_df_instr *in, struct husk_error **err)
 {
   cleanup_free char *text = husk_xstrdup (in->keyword);
+  cleanup_strv char **words = husk_xcalloc (2 * in->n_kvs + 1, sizeof (char *));
 
+  /* Every word with the environment from before the instruction (the Dockerfile reference:
+     "ENV abc=bye def=$abc" gives def the old abc), then the pairs set in order.  */
+  for (size_t i = 0; i < in->n_kvs; i++)
+    if (bld_expand_word (x, in->kvs[i].key, &words[2 * i], err) < 0
+        || bld_expand_word (x, in->kvs[i].value ? in->kvs[i].value : "", &words[2 * i + 1], err)
+               < 0)
+      return -1;
   for (size_t i = 0; i < in->n_kvs; i++)
     {
-      cleanup_free char *k = NULL, *v = NULL;
-      if (bld_expand_word (x, in->kvs[i].key, &k, err) < 0
-          || (in->kvs[i].value && bld_expand_word (x, in->kvs[i].value, &v, err) < 0))
-        return -1;
+      const char *k = words[2 * i], *v = words[2 * i + 1];
       if (in->kind == HUSK_DF_ENV)
-        kv_set (&x->r->cfg.config.env, k, v ? v : "");
+        kv_set (&x->r->cfg.config.env, k, v);
       else
-        strmap_set (&x->r->cfg.config.labels, k, v ? v : "");
-      bld_append (&text, " %s=%s", k, v ? v : "");
+        strmap_set (&x->r->cfg.config.labels, k, v);
+      bld_append (&text, " %s=%s", k, v);
     }
   meta_done (x, text, true);
   return 0;

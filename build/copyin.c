@@ -485,7 +485,7 @@ copy_in_namespace (void *arg, struct husk_error **err)
                                   O_RDONLY | O_NOFOLLOW | O_CLOEXEC, 0, HUSK_RESOLVE_NO_SYMLINKS);
           if (in < 0)
             return husk_error_set (err, -in, "\"%s\"", sel->sources[i]);
-          if (husk_unpack_fd (in, destfd, c->map != NULL, &stats, err) < 0)
+          if (husk_unpack_archive_fd (in, destfd, c->map != NULL, &stats, err) < 0)
             return husk_error_wrap (err, "extract \"%s\"", sel->sources[i]);
           while (next < sel->n_entries && sel->entries[next].root == i)
             next++;

@@ -34,35 +34,61 @@
 
 /* ---------------------------------------------------------------- COPY  */
 
+/* Whether a 512-byte block's checksum field holds the sum of its bytes (the field counted as
+   spaces), as a tar header's does: the only mark a tar without "ustar" (V7) has.  */
+static bool
+tar_checksum_ok (const unsigned char *h)
+{
+  unsigned long sum = 0, want = 0;
+  size_t i = 148;
+  bool digits = false;
+
+  for (size_t k = 0; k < 512; k++)
+    sum += k >= 148 && k < 156 ? ' ' : h[k];
+  while (i < 156 && h[i] == ' ')
+    i++;
+  for (; i < 156 && h[i] >= '0' && h[i] <= '7'; i++, digits = true)
+    want = want * 8 + (unsigned long) (h[i] - '0');
+  return digits && want == sum;
+}
+
 /* ADD's rule: a local file that is a tar archive, plain or compressed with gzip, bzip2, xz or
-   zstd, is extracted; what it is is read from its first bytes, as Docker does (its name does
-   not count).  */
+   zstd, is extracted; anything else, a compressed file that holds no tar too, is copied as it
+   is.  Its first bytes say whether it may be one (its name does not count); then its first
+   tar header must read through the decompression (husk_unpack_is_archive), as BuildKit
+   decides.  The look at the bytes first keeps libarchive unloaded for other files.  */
 static bool
 is_archive (int ctxfd, const char *path)
 {
+  static const struct
+  {
+    const char *magic;
+    size_t len;
+  } compressed[] = {
+    { "\x1f\x8b", 2 }, /* gzip */
+    { "BZh", 3 },      /* bzip2 */
+    { "\xfd"
+      "7zXZ\0",
+      6 },                     /* xz */
+    { "\x28\xb5\x2f\xfd", 4 }, /* zstd */
+  };
   unsigned char h[512];
+  bool maybe = false;
   ssize_t n;
-  int fd = husk_open_in_root (ctxfd, path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0,
-                              HUSK_RESOLVE_NO_SYMLINKS);
+  cleanup_close int fd = husk_open_in_root (
+      ctxfd, path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0, HUSK_RESOLVE_NO_SYMLINKS);
 
   if (fd < 0)
     return false;
   n = husk_read_all (fd, h, sizeof h);
-  close (fd);
-  if (n >= 2 && h[0] == 0x1f && h[1] == 0x8b)
-    return true; /* gzip */
-  if (n >= 3 && memcmp (h, "BZh", 3) == 0)
-    return true;
-  if (n >= 6
-      && memcmp (h,
-                 "\xfd"
-                 "7zXZ\0",
-                 6)
-             == 0)
-    return true;
-  if (n >= 4 && memcmp (h, "\x28\xb5\x2f\xfd", 4) == 0)
-    return true; /* zstd */
-  return n >= 262 && memcmp (h + 257, "ustar", 5) == 0;
+  for (size_t i = 0; i < sizeof (compressed) / sizeof (compressed[0]); i++)
+    if (n >= (ssize_t) compressed[i].len && memcmp (h, compressed[i].magic, compressed[i].len) == 0)
+      maybe = true;
+  if (n == (ssize_t) sizeof h && tar_checksum_ok (h))
+    maybe = true;
+  if (!maybe || lseek (fd, 0, SEEK_SET) != 0)
+    return false;
+  return husk_unpack_is_archive (fd);
 }
 
 /* COPY --from=FROM (and RUN --mount=type=bind,from=FROM): build-internal.h.  */
@@ -239,6 +265,11 @@ bld_do_copy (struct stage_exec *x, const struct husk_df_instr *in, struct husk_e
     }
   if (checksum_raw && bld_expand_word (x, checksum_raw, &checksum, err) < 0)
     return -1;
+  /* BuildKit refuses a URL in COPY before it looks at the context (or at --from).  */
+  for (size_t i = 0; in->kind != HUSK_DF_ADD && srcs[i]; i++)
+    if (husk_fetch_is_url (srcs[i]))
+      return husk_error_set (err, 0, "\"%s\": source can't be a URL for COPY (ADD downloads it)",
+                             srcs[i]);
   /* From the context: what the sources hold is hashed now.  From a stage or an image: its
      key names its content, and the sources are selected by the copy itself.  ADD's URLs:
      their content's digests (fetch.h), downloaded now unless --checksum gives them.  */
@@ -271,6 +302,8 @@ bld_do_copy (struct stage_exec *x, const struct husk_df_instr *in, struct husk_e
     bld_append (&created_by, " --chmod=%s", chmod_s);
   if (opts.parents)
     bld_append (&created_by, " --parents");
+  for (size_t i = 0; excludes[i]; i++)
+    bld_append (&created_by, " --exclude=%s", excludes[i]);
   for (size_t i = 0; srcs[i]; i++)
     bld_append (&created_by, " %s", srcs[i]);
   for (size_t i = 0; i < inl.n; i++)

@@ -686,7 +686,10 @@ prepare_mounts (struct stage_exec *x, char **specs, char *const *lowers, const c
             }
           target = bld_abs_path (x->r->cfg.config.working_dir, m.target);
           hm->kind = HUSK_MOUNT_TMPFS;
-          hm->options = m.size ? husk_strdup_printf ("size=%s", m.size) : NULL;
+          /* BuildKit mounts a RUN's tmpfs nosuid only: programs copied there run (the
+             runtime keeps it nodev, as every writable mount of a container).  */
+          hm->options
+              = m.size ? husk_strdup_printf ("exec,size=%s", m.size) : husk_xstrdup ("exec");
           bld_append (text, " tmpfs:target=%s,size=%s", target, m.size ? m.size : "");
         }
       else if (strcmp (m.type, "bind") == 0)

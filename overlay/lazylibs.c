@@ -121,7 +121,9 @@
   F (L, int, archive_read_open_fd, (struct archive * a0, int a1, size_t a2), (a0, a1, a2))         \
   F (L, int, archive_read_open_filename, (struct archive * a0, const char *a1, size_t a2),         \
      (a0, a1, a2))                                                                                 \
+  F (L, int, archive_read_support_filter_bzip2, (struct archive * a0), (a0))                       \
   F (L, int, archive_read_support_filter_gzip, (struct archive * a0), (a0))                        \
+  F (L, int, archive_read_support_filter_xz, (struct archive * a0), (a0))                          \
   F (L, int, archive_read_support_filter_zstd, (struct archive * a0), (a0))                        \
   F (L, int, archive_read_support_format_gnutar, (struct archive * a0), (a0))                      \
   F (L, int, archive_read_support_format_raw, (struct archive * a0), (a0))                         \

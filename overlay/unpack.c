@@ -36,6 +36,7 @@ struct source
   bool too_long;
   int read_errno;
   unsigned char *buf;
+  bool add_filters; /* ADD's archives: bzip2 and xz as well.  */
 };
 
 /* The uncompressed side: what the tar reader consumes, hashed for the diff_id.  */
@@ -762,8 +763,15 @@ unpack_stream (struct source *src, int rootfd, bool rootless, struct husk_unpack
       dc.out = inflated;
     }
   else
-    /* Only the compressions layers use: no bidding by other decoders on hostile bytes.  */
-    archive_read_support_filter_zstd (raw);
+    {
+      /* Only the compressions layers use: no bidding by other decoders on hostile bytes.  */
+      archive_read_support_filter_zstd (raw);
+      if (src->add_filters)
+        {
+          archive_read_support_filter_bzip2 (raw);
+          archive_read_support_filter_xz (raw);
+        }
+    }
   archive_read_support_format_raw (raw);
   if (archive_read_open (raw, &dc, NULL, decomp_read, NULL) != ARCHIVE_OK)
     return husk_error_set (err, 0, "open layer: %s", archive_error_string (raw));
@@ -830,6 +838,36 @@ husk_unpack_fd (int srcfd, int rootfd, bool rootless, struct husk_unpack_stats *
   cleanup_free unsigned char *buf = husk_xmalloc (READ_BUF_SIZE);
   struct source src = { .fd = srcfd, .copyfd = -1, .buf = buf };
   return unpack_stream (&src, rootfd, rootless, stats, NULL, err);
+}
+
+int
+husk_unpack_archive_fd (int srcfd, int rootfd, bool rootless, struct husk_unpack_stats *stats,
+                        struct husk_error **err)
+{
+  cleanup_free unsigned char *buf = husk_xmalloc (READ_BUF_SIZE);
+  struct source src = { .fd = srcfd, .copyfd = -1, .buf = buf, .add_filters = true };
+  return unpack_stream (&src, rootfd, rootless, stats, NULL, err);
+}
+
+bool
+husk_unpack_is_archive (int fd)
+{
+  cleanup_archive_read struct archive *a = archive_read_new ();
+  struct archive_entry *e;
+  int r;
+
+  if (a == NULL)
+    return false;
+  archive_read_support_filter_gzip (a);
+  archive_read_support_filter_bzip2 (a);
+  archive_read_support_filter_xz (a);
+  archive_read_support_filter_zstd (a);
+  archive_read_support_format_tar (a);
+  archive_read_support_format_gnutar (a);
+  if (archive_read_open_fd (a, fd, 64 * 1024) != ARCHIVE_OK)
+    return false;
+  r = archive_read_next_header (a, &e);
+  return r == ARCHIVE_OK || r == ARCHIVE_WARN;
 }
 
 /* Read what is left of the blob, for its digest, after unpacking stopped early.  */

@@ -61,4 +61,15 @@ void husk_layer_discard (struct husk_store *s, const char *staged);
 int husk_unpack_fd (int srcfd, int rootfd, bool rootless, struct husk_unpack_stats *stats,
                     struct husk_error **err);
 
+/* ADD's test for a local archive: whether FD (read from where it is) holds a tar archive,
+   uncompressed or compressed with gzip, bzip2, xz or zstd: its first tar header reads through
+   the decompression its first bytes name, as BuildKit decides (the Dockerfile reference:
+   "a local tar archive in a recognized compression format"; its name does not count).  A
+   compressed file that holds no tar, a tar with no entry, or anything unreadable is not one.  */
+bool husk_unpack_is_archive (int fd);
+
+/* husk_unpack_fd for such an archive (bzip2 and xz too, which layers never use).  */
+int husk_unpack_archive_fd (int srcfd, int rootfd, bool rootless, struct husk_unpack_stats *stats,
+                            struct husk_error **err);
+
 #endif

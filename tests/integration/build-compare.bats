@@ -172,3 +172,18 @@ RUN echo plain >/plain
 EOF2
 	COMPARE_HISTORY=1 compare --build-arg TOKEN=given
 }
+
+@test "compare: one ENV or LABEL sees the values from before it" {
+	printf 'FROM localhost/basic:latest\nENV X=old\nENV X=new Y=${X}\nLABEL l=${X} X=label m=${X}\nRUN echo "$X $Y" >/xy\n' >"$CTX/Dockerfile"
+	compare
+}
+
+@test "compare: ADD of compressed files that hold no tar and of an xz tar" {
+	mkdir -p "$BATS_TEST_TMPDIR/t/pkg"
+	echo tool >"$BATS_TEST_TMPDIR/t/pkg/tool"
+	tar -C "$BATS_TEST_TMPDIR/t" --owner=0 --group=0 -cJf "$CTX/pkg.txz" pkg
+	echo plain | gzip >"$CTX/plain.gz"
+	echo data | xz >"$CTX/d.xz"
+	printf 'FROM localhost/basic:latest\nADD plain.gz d.xz /p/\nADD pkg.txz /opt/\n' >"$CTX/Dockerfile"
+	compare
+}

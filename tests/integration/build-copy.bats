@@ -253,3 +253,15 @@ EOF
 	assert_one_error_line
 	assert_stderr_contains 'Dockerfile:2: COPY: heredoc "a/b": not a file name'
 }
+
+@test "build-copy: the history keeps COPY's and ADD's --exclude flags, as BuildKit writes them" {
+	printf 'FROM basic\nCOPY --exclude=*.md --exclude=sub src /app/src/\nADD --chmod=0640 --exclude=*.c src /add/\n' >"$CTX/Dockerfile"
+	run --separate-stderr husk build -q -t exhist "$CTX"
+	assert_status 0
+	husk inspect exhist | python3 -c '
+import json, sys
+h = [e.get("created_by") for e in json.load(sys.stdin)[0]["History"]][-2:]
+want = ["COPY --exclude=*.md --exclude=sub src /app/src/", "ADD --chmod=0640 --exclude=*.c src /add/"]
+assert h == want, h
+' || fail "history"
+}

@@ -834,4 +834,64 @@ assert h == want, h
 	[ "$n" -eq 3 ] || fail "expected 3 layers, got $n"
 	run --separate-stderr husk build -t wd "$CTX"
 	[ "$(grep -c -- '^--> CACHED' <<<"$output")" -eq 3 ] || fail "not cached: $output"
+
+@test "build: one ENV or LABEL expands all its words with the values from before it (the reference's abc=bye def=\$abc)" {
+	printf 'FROM basic\nENV X=old\nENV X=new Y=${X}\nLABEL l=${X} X=label m=${X}\nRUN echo "X=$X Y=$Y" >/xy\n' >"$CTX/Dockerfile"
+	run --separate-stderr husk build -q -t envline "$CTX"
+	assert_status 0
+	run --separate-stderr husk run --rm envline cat /xy
+	assert_output "X=new Y=old"
+	husk inspect envline | python3 -c '
+import json, sys
+labels = json.load(sys.stdin)[0]["Config"]["Labels"]
+assert (labels["l"], labels["m"], labels["X"]) == ("new", "new", "label"), labels
+' || fail "labels"
+}
+
+@test "build: a RUN's tmpfs mount runs programs (nosuid only, as BuildKit's)" {
+	printf 'FROM basic\nRUN --mount=type=tmpfs,target=/tmp sh -c "cp /bin/busybox /tmp/echo && /tmp/echo ok >/ran && grep \\" /tmp \\" /proc/mounts >/opts"\n' >"$CTX/Dockerfile"
+	run --separate-stderr husk build -q -t tmpexec "$CTX"
+	assert_status 0
+	run --separate-stderr husk run --rm tmpexec sh -c 'cat /ran; cat /opts'
+	[ "${lines[0]}" = ok ] || fail "did not run: $output"
+	[[ "${lines[1]}" == *nosuid* ]] || fail "not nosuid: $output"
+	[[ "${lines[1]}" != *noexec* ]] || fail "noexec: $output"
+}
+
+@test "build: COPY of a URL is refused in one line saying COPY takes no URL" {
+	printf 'FROM basic\nCOPY http://127.0.0.1:9/file.txt /n\n' >"$CTX/Dockerfile"
+	run --separate-stderr husk build "$CTX"
+	assert_status 1
+	assert_one_error_line
+	assert_stderr_contains 'Dockerfile:2: COPY: "http://127.0.0.1:9/file.txt": source can'"'"'t be a URL for COPY (ADD downloads it)'
+}
+
+@test "build: ADD unpacks a tar however compressed (gzip, bzip2, xz, zstd, V7 too) and copies a compressed file that holds no tar as it is" {
+	mkdir -p "$BATS_TEST_TMPDIR/t/pkg"
+	echo tool >"$BATS_TEST_TMPDIR/t/pkg/tool"
+	tar -C "$BATS_TEST_TMPDIR/t" -cJf "$CTX/pkg.txz" pkg
+	tar -C "$BATS_TEST_TMPDIR/t" -cjf "$CTX/pkg.tbz" pkg
+	tar -C "$BATS_TEST_TMPDIR/t" -cf - pkg | zstd -q >"$CTX/pkg.tzst"
+	tar -C "$BATS_TEST_TMPDIR/t" --format=v7 -cf "$CTX/v7.tar" pkg
+	echo plain | gzip >"$CTX/plain.gz"
+	echo data | xz >"$CTX/d.xz"
+	echo b | bzip2 >"$CTX/b.bz2"
+	cat >"$CTX/Dockerfile" <<'EOF2'
+FROM basic
+ADD plain.gz d.xz b.bz2 /p/
+ADD pkg.txz /x/
+ADD pkg.tbz /b/
+ADD pkg.tzst /z/
+ADD v7.tar /v/
+EOF2
+	run --separate-stderr husk build -q -t addz "$CTX"
+	assert_status 0
+	run --separate-stderr husk run --rm addz sh -c 'cat /x/pkg/tool /b/pkg/tool /z/pkg/tool /v/pkg/tool; zcat /p/plain.gz; xzcat /p/d.xz; bzcat /p/b.bz2'
+	assert_output "tool
+tool
+tool
+tool
+plain
+data
+b"
 }

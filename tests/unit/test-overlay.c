@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/xattr.h>
@@ -514,6 +515,57 @@ test_diff (void)
   }
 }
 
+/* A memfd holding one file "f" ("hi") as a tar (TAR) or the bytes alone, through FILTER
+   (an archive_write_add_filter_by_name name, or "none").  */
+static int
+archive_memfd (bool tar, const char *filter)
+{
+  int fd = memfd_create ("archive", MFD_CLOEXEC);
+  struct archive *a = archive_write_new ();
+  struct archive_entry *ae = archive_entry_new ();
+
+  if (tar)
+    archive_write_set_format_pax_restricted (a);
+  else
+    archive_write_set_format_raw (a);
+  if (strcmp (filter, "none") != 0)
+    archive_write_add_filter_by_name (a, filter);
+  archive_write_open_fd (a, fd);
+  archive_entry_set_pathname (ae, "f");
+  archive_entry_set_filetype (ae, AE_IFREG);
+  archive_entry_set_perm (ae, 0644);
+  archive_entry_set_size (ae, 2);
+  archive_write_header (a, ae);
+  archive_write_data (a, "hi", 2);
+  archive_entry_free (ae);
+  archive_write_close (a);
+  archive_write_free (a);
+  lseek (fd, 0, SEEK_SET);
+  return fd;
+}
+
+/* ADD's archive test: a tar however compressed is one; a compressed file without a tar is
+   not (Docker copies it as it is).  */
+static void
+test_is_archive (void)
+{
+  static const char *const filters[] = { "none", "gzip", "bzip2", "xz", "zstd" };
+  int fd;
+
+  for (size_t i = 0; i < sizeof (filters) / sizeof (filters[0]); i++)
+    {
+      fd = archive_memfd (true, filters[i]);
+      ok (husk_unpack_is_archive (fd), "a tar through %s is an archive", filters[i]);
+      close (fd);
+      fd = archive_memfd (false, filters[i]);
+      ok (!husk_unpack_is_archive (fd), "\"hi\" through %s is not", filters[i]);
+      close (fd);
+    }
+  fd = memfd_create ("empty", MFD_CLOEXEC);
+  ok (!husk_unpack_is_archive (fd), "an empty file is not");
+  close (fd);
+}
+
 int
 main (void)
 {
@@ -522,6 +574,7 @@ main (void)
   test_chain_id ();
   test_layout_split ();
   test_unpack ();
+  test_is_archive ();
   test_diff ();
   husk_safepath_force_fallback (true);
   test_unpack ();
