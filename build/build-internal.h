@@ -212,8 +212,10 @@ struct bld_interrupt
   struct sigaction old[BLD_N_INTERRUPT];
 };
 /* From begin to end, SIGINT, SIGTERM and SIGHUP to husk are remembered (not fatal) and sent on
-   as SIGTERM to the processes bld_interrupt_workers names; a RUN step's container is killed
-   by the runtime's kill mode (husk_container_spec's kill_on_interrupt), which calls on here.
+   to the processes bld_interrupt_workers names (the same signal); a RUN step's container is
+   killed by the runtime's kill mode (husk_container_spec's kill_on_interrupt), which calls on
+   here.
+   Those of them ignored at begin stay ignored (a background job's SIGINT, nohup's SIGHUP).
    SAVED keeps the handlers before begin, which end puts back.  A child forked in between
    keeps the handling (prebuild_parallel's children want it) and names no workers.  */
 void bld_interrupt_begin (struct bld_interrupt *saved);
@@ -226,7 +228,7 @@ int bld_interrupt_check (struct husk_error **err);
    *RET_OLD back.  */
 void bld_interrupt_block (sigset_t *ret_old);
 void bld_interrupt_unblock (const sigset_t *old);
-/* PIDS[0..N): the children to send SIGTERM on an interrupt (a pid of 0 or less is skipped;
+/* PIDS[0..N): the children to send an interrupt on to (a pid of 0 or less is skipped;
    the caller zeroes a slot once it reaped that child).  PIDS stays the caller's and must
    live until it names another array (NULL, 0: none).  */
 void bld_interrupt_workers (volatile pid_t *pids, size_t n);

@@ -1157,7 +1157,7 @@ independent (struct build *b, size_t i)
    store lock excludes the others), after which the build goes through the stages in order and
    finds their steps cached.  A child that fails changes nothing: the step runs again in order
    and reports.  Nothing is done for fewer than two such stages.  An interrupt (interrupt.c)
-   starts no more children and sends SIGTERM to those running, which stop their step as the
+   starts no more children and sends the signal on to those running, which stop their step as the
    build does; they are waited for, so that they have removed their containers when the
    build fails.  */
 static void

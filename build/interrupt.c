@@ -1,9 +1,10 @@
 /* A build cancelled by SIGINT, SIGTERM or SIGHUP (a Ctrl-C, a kill, a closed terminal): the
    signal is remembered, a RUN step's container is killed (runtime/forward.h's kill mode,
-   which calls the handler here too), the parallel stages' children are sent SIGTERM, and
-   the build fails at the next step with "interrupted", as any failed step does: its
-   container removed, no image recorded, the cache entries of the steps that completed kept.
-   docker build, cancelled, fails the same way (status 1).  */
+   which calls the handler here too), the parallel stages' children are sent the same signal
+   (they inherited its handling), and the build fails at the next step with "interrupted", as
+   any failed step does: its container removed, no image recorded, the cache entries of the
+   steps that completed kept.  A signal that husk started with ignored stays ignored.  docker
+   build, cancelled, fails the same way (status 1).  */
 #include "config.h"
 
 #include <errno.h>
@@ -27,7 +28,7 @@ on_interrupt (int sig)
   caught = sig;
   for (sig_atomic_t i = 0; i < n_workers; i++)
     if (workers[i] > 0)
-      kill (workers[i], SIGTERM);
+      kill (workers[i], sig);
   errno = saved;
 }
 
@@ -45,8 +46,12 @@ bld_interrupt_begin (struct bld_interrupt *saved)
   for (size_t i = 0; i < BLD_N_INTERRUPT; i++)
     sigaddset (&sa.sa_mask, interrupt_signals[i]);
   sa.sa_flags = SA_RESTART;
+  /* A signal ignored from the start stays so (nohup's SIGHUP; SIGINT for a background job
+     of a shell without job control), as the shells' own convention goes.  */
   for (size_t i = 0; i < BLD_N_INTERRUPT; i++)
-    sigaction (interrupt_signals[i], &sa, &saved->old[i]);
+    if (sigaction (interrupt_signals[i], NULL, &saved->old[i]) == 0
+        && saved->old[i].sa_handler != SIG_IGN)
+      sigaction (interrupt_signals[i], &sa, NULL);
 }
 
 void

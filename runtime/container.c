@@ -1025,7 +1025,9 @@ husk_container_run (const struct husk_container_spec *spec, int (*started) (void
     {
       int sig = husk_forward_caught ();
       husk_error_set (err, 0, "interrupted by %s",
-                      sig == SIGINT ? "SIGINT" : sig == SIGTERM ? "SIGTERM" : "SIGHUP");
+                      sig == SIGINT    ? "SIGINT"
+                      : sig == SIGTERM ? "SIGTERM"
+                                       : "SIGHUP");
       r = -1;
     }
   if (r == 0)

@@ -71,7 +71,7 @@ husk_forward_begin_kill (struct husk_forward *f)
     sigaddset (&sa.sa_mask, kill_signals[i]);
   sa.sa_flags = SA_RESTART;
   for (size_t i = 0; i < 3; i++)
-    sigaction (kill_signals[i], &sa, NULL);
+    sigaction (kill_signals[i], kill_old[i].sa_handler == SIG_IGN ? &kill_old[i] : &sa, NULL);
 }
 
 int

@@ -29,9 +29,12 @@ teardown() {
 
 # start_build [BUILD-ARGS...]: husk build of $CTX/Dockerfile in a session and process group
 # of its own, as a terminal's foreground job is (setsid does not fork here: a background
-# job of a shell without job control leads no group); its pid in BPID.
+# job of a shell without job control leads no group), with SIGINT not ignored (bash ignores
+# it in such a job; IGNORED=1 keeps it so); its pid in BPID.
 start_build() {
-	setsid "$HUSK" --root "$STORE" build -t localhost/intr:1 "$@" "$CTX" \
+	local dfl=--default-signal=INT
+	[ -z "${IGNORED:-}" ] || dfl=--ignore-signal=INT
+	setsid env "$dfl" "$HUSK" --root "$STORE" build -t localhost/intr:1 "$@" "$CTX" \
 		>"$BATS_TEST_TMPDIR/out" 2>"$BATS_TEST_TMPDIR/err" &
 	BPID=$!
 	local end=$((SECONDS + 10))
@@ -113,6 +116,15 @@ STUBBORN='trap "" INT TERM HUP; touch /started; sleep 40'
 	printf 'FROM basic\nRUN echo pre >/pre\n' >"$CTX/Dockerfile"
 	run -0 husk build -t localhost/intr:2 "$CTX"
 	assert_output_contains "--> CACHED"
+}
+
+@test "build interrupt: a SIGINT that husk started with ignored stays ignored" {
+	printf 'FROM basic\nRUN trap "" INT; touch /started; sleep 2\n' >"$CTX/Dockerfile"
+	IGNORED=1 start_build --no-cache
+	wait_started 1
+	interrupt INT "-$BPID"
+	assert_status 0
+	run -0 husk image inspect localhost/intr:1
 }
 
 # parallel_workers: the children of husk build (prebuild_parallel's), one a line.
