@@ -67,6 +67,7 @@ interrupt() { # SIGNAL TARGET
 	status=0
 	wait "$BPID" || status=$?
 	ELAPSED=$((($(date +%s%N) - start) / 1000000000))
+	# shellcheck disable=SC2034 # read by the helpers' asserts
 	stderr=$(cat "$BATS_TEST_TMPDIR/err")
 	output=$(cat "$BATS_TEST_TMPDIR/out")
 }
@@ -141,7 +142,7 @@ parallel_dockerfile() {
 assert_workers_gone() { # PIDS
 	local pid
 	for pid in $1; do
-		wait_gone "$pid" 5 || fail "worker $pid still runs: $(cat "/proc/$pid/cmdline" | tr '\0' ' ')"
+		wait_gone "$pid" 5 || fail "worker $pid still runs: $(tr '\0' ' ' <"/proc/$pid/cmdline")"
 	done
 }
 
