@@ -215,7 +215,7 @@ struct bld_interrupt
    to the processes bld_interrupt_workers names (the same signal); a RUN step's container is
    killed by the runtime's kill mode (husk_container_spec's kill_on_interrupt), which calls on
    here.
-   Those of them ignored at begin stay ignored (a background job's SIGINT, nohup's SIGHUP).
+   A SIGHUP ignored at begin stays ignored (nohup's); SIGINT and SIGTERM are caught even then.
    SAVED keeps the handlers before begin, which end puts back.  A child forked in between
    keeps the handling (prebuild_parallel's children want it) and names no workers.  */
 void bld_interrupt_begin (struct bld_interrupt *saved);

@@ -3,8 +3,8 @@
    which calls the handler here too), the parallel stages' children are sent the same signal
    (they inherited its handling), and the build fails at the next step with "interrupted", as
    any failed step does: its container removed, no image recorded, the cache entries of the
-   steps that completed kept.  A signal that husk started with ignored stays ignored.  docker
-   build, cancelled, fails the same way (status 1).  */
+   steps that completed kept.  A SIGHUP that husk started with ignored (nohup) stays ignored.
+   docker build, cancelled, fails the same way (status 1).  */
 #include "config.h"
 
 #include <errno.h>
@@ -46,11 +46,12 @@ bld_interrupt_begin (struct bld_interrupt *saved)
   for (size_t i = 0; i < BLD_N_INTERRUPT; i++)
     sigaddset (&sa.sa_mask, interrupt_signals[i]);
   sa.sa_flags = SA_RESTART;
-  /* A signal ignored from the start stays so (nohup's SIGHUP; SIGINT for a background job
-     of a shell without job control), as the shells' own convention goes.  */
+  /* A SIGHUP ignored from the start stays so: nohup's.  SIGINT and SIGTERM are caught even
+     then (a background job of a shell without job control starts with SIGINT ignored), as
+     docker's and podman's builds catch them, and as husk run passes them on.  */
   for (size_t i = 0; i < BLD_N_INTERRUPT; i++)
     if (sigaction (interrupt_signals[i], NULL, &saved->old[i]) == 0
-        && saved->old[i].sa_handler != SIG_IGN)
+        && (interrupt_signals[i] != SIGHUP || saved->old[i].sa_handler != SIG_IGN))
       sigaction (interrupt_signals[i], &sa, NULL);
 }
 

@@ -29,11 +29,12 @@ teardown() {
 
 # start_build [BUILD-ARGS...]: husk build of $CTX/Dockerfile in a session and process group
 # of its own, as a terminal's foreground job is (setsid does not fork here: a background
-# job of a shell without job control leads no group), with SIGINT not ignored (bash ignores
-# it in such a job; IGNORED=1 keeps it so); its pid in BPID.
+# job of a shell without job control leads no group; bash starts such a job with SIGINT
+# ignored, which husk build catches all the same); with SIGHUP ignored when NOHUP=1; its
+# pid in BPID.
 start_build() {
-	local dfl=--default-signal=INT
-	[ -z "${IGNORED:-}" ] || dfl=--ignore-signal=INT
+	local dfl=--default-signal=HUP
+	[ -z "${NOHUP:-}" ] || dfl=--ignore-signal=HUP
 	setsid env "$dfl" "$HUSK" --root "$STORE" build -t localhost/intr:1 "$@" "$CTX" \
 		>"$BATS_TEST_TMPDIR/out" 2>"$BATS_TEST_TMPDIR/err" &
 	BPID=$!
@@ -119,11 +120,18 @@ STUBBORN='trap "" INT TERM HUP; touch /started; sleep 40'
 	assert_output_contains "--> CACHED"
 }
 
-@test "build interrupt: a SIGINT that husk started with ignored stays ignored" {
-	printf 'FROM basic\nRUN trap "" INT; touch /started; sleep 2\n' >"$CTX/Dockerfile"
-	IGNORED=1 start_build --no-cache
+@test "build interrupt: SIGHUP kills the running RUN step, unless husk started with it ignored" {
+	printf 'FROM basic\nRUN %s\n' "$STUBBORN" >"$CTX/Dockerfile"
+	start_build --no-cache
 	wait_started 1
-	interrupt INT "-$BPID"
+	interrupt HUP "-$BPID"
+	assert_cancelled SIGHUP
+
+	# nohup's: the build goes on.
+	printf 'FROM basic\nRUN trap "" HUP; touch /started; sleep 2\n' >"$CTX/Dockerfile"
+	NOHUP=1 start_build --no-cache
+	wait_started 1
+	interrupt HUP "-$BPID"
 	assert_status 0
 	run -0 husk image inspect localhost/intr:1
 }
