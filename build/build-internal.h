@@ -4,6 +4,7 @@
 #ifndef HUSK_BUILD_INTERNAL_H
 #define HUSK_BUILD_INTERNAL_H
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -209,5 +210,35 @@ void bld_explain_prebuilt (struct stage_exec *x, const char *key);
    ran, and the next step's place is counted.  Errors writing the probe are ignored.  */
 void bld_explain_step_end (struct stage_exec *x, const char *key, const char *created_by, bool ran);
 void bld_explain_clear (struct bld_explain *e);
+
+/* ---------------------------------------------------------------- interrupts (interrupt.c)  */
+
+/* The handlers of SIGINT, SIGTERM and SIGHUP before bld_interrupt_begin.  */
+#define BLD_N_INTERRUPT 3
+struct bld_interrupt
+{
+  struct sigaction old[BLD_N_INTERRUPT];
+};
+/* From begin to end, SIGINT, SIGTERM and SIGHUP to husk are remembered (not fatal) and sent on
+   to the processes bld_interrupt_workers names (the same signal); a RUN step's container is
+   killed by the runtime's kill mode (husk_container_spec's kill_on_interrupt), which calls on
+   here.
+   A SIGHUP ignored at begin stays ignored (nohup's); SIGINT and SIGTERM are caught even then.
+   SAVED keeps the handlers before begin, which end puts back.  A child forked in between
+   keeps the handling (prebuild_parallel's children want it) and names no workers.  */
+void bld_interrupt_begin (struct bld_interrupt *saved);
+void bld_interrupt_end (const struct bld_interrupt *saved);
+/* The last of those signals caught since begin, else 0.  */
+int bld_interrupted (void);
+/* 0 when none was caught, else -1 with *ERR set to "interrupted by SIGINT" (its name).  */
+int bld_interrupt_check (struct husk_error **err);
+/* Those three signals blocked (for a fork whose pid the handler must know), and the mask
+   *RET_OLD back.  */
+void bld_interrupt_block (sigset_t *ret_old);
+void bld_interrupt_unblock (const sigset_t *old);
+/* PIDS[0..N): the children to send an interrupt on to (a pid of 0 or less is skipped;
+   the caller zeroes a slot once it reaped that child).  PIDS stays the caller's and must
+   live until it names another array (NULL, 0: none).  */
+void bld_interrupt_workers (volatile pid_t *pids, size_t n);
 
 #endif

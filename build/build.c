@@ -709,6 +709,9 @@ bld_before_run (struct build *b, struct husk_error **err)
 {
   char n[32];
 
+  /* An interrupt would be forgotten by the re-execution.  */
+  if (bld_interrupt_check (err) < 0)
+    return -1;
   if (b->o->before_run == NULL)
     return 0;
   snprintf (n, sizeof n, "%u.%u", b->step, b->lines);
@@ -1106,7 +1109,7 @@ bld_build_stage (struct build *b, size_t i, struct husk_error **err)
   b->step++;
   bld_say (b, "STEP %u/%u: %s", b->step, b->n_steps, st->from.original);
   /* Until a step makes a layer: the base's time (scratch: the build's).  */
-  if (stage_base (b, i, r, &base_desc, err) < 0)
+  if (bld_interrupt_check (err) < 0 || stage_base (b, i, r, &base_desc, err) < 0)
     goto out;
   if (b->o->timestamp >= 0 || r->cfg.created == NULL || strlen (r->cfg.created) >= sizeof r->time)
     snprintf (r->time, sizeof r->time, "%s", b->created);
@@ -1128,7 +1131,7 @@ bld_build_stage (struct build *b, size_t i, struct husk_error **err)
       const struct husk_df_instr *in = &st->instrs[k];
       b->step++;
       bld_say (b, "STEP %u/%u: %s", b->step, b->n_steps, in->original);
-      if (do_instr (&x, in, err) < 0)
+      if (bld_interrupt_check (err) < 0 || do_instr (&x, in, err) < 0)
         {
           step_error (b, in, err);
           goto out;
@@ -1198,12 +1201,16 @@ independent (struct build *b, size_t i)
    child of its own that only fills the cache (quietly, with its own store handle, so that the
    store lock excludes the others), after which the build goes through the stages in order and
    finds their steps cached.  A child that fails changes nothing: the step runs again in order
-   and reports.  Nothing is done for fewer than two such stages.  */
+   and reports.  Nothing is done for fewer than two such stages.  An interrupt (interrupt.c)
+   starts no more children and sends the signal on to those running, which stop their step as the
+   build does; they are waited for, so that they have removed their containers when the
+   build fails.  */
 static void
 prebuild_parallel (struct build *b, size_t target_i)
 {
   size_t idx[64], n = 0;
   pid_t pids[64];
+  volatile pid_t live[64];
   long cpus = sysconf (_SC_NPROCESSORS_ONLN);
   size_t running = 0, next = 0;
 
@@ -1220,14 +1227,21 @@ prebuild_parallel (struct build *b, size_t target_i)
   }
   if (cpus < 1)
     cpus = 1;
+  for (size_t k = 0; k < n; k++)
+    live[k] = 0;
+  bld_interrupt_workers (live, n);
   while (next < n || running > 0)
     {
-      if (next < n && running < (size_t) cpus)
+      if (next < n && running < (size_t) cpus && !bld_interrupted ())
         {
+          sigset_t mask;
+          bld_interrupt_block (&mask);
           pid_t pid = fork ();
           if (pid == 0)
             {
               struct husk_build_opts quiet = *b->o;
+              bld_interrupt_workers (NULL, 0);
+              bld_interrupt_unblock (&mask);
               struct husk_store *own = NULL;
               cleanup_error struct husk_error *e = NULL;
               quiet.progress = NULL;
@@ -1238,11 +1252,15 @@ prebuild_parallel (struct build *b, size_t target_i)
               b->s = own;
               _exit (bld_build_stage (b, idx[next], &e) < 0 ? 1 : 0);
             }
+          live[next] = pid;
           pids[next++] = pid;
           if (pid > 0)
             running++;
+          bld_interrupt_unblock (&mask);
           continue;
         }
+      if (running == 0)
+        break; /* Interrupted before every child was started.  */
       int status;
       pid_t done = wait (&status);
       if (done < 0 && errno == EINTR)
@@ -1251,9 +1269,14 @@ prebuild_parallel (struct build *b, size_t target_i)
         break;
       running--;
       for (size_t k = 0; k < next; k++)
-        if (pids[k] == done && WIFEXITED (status) && WEXITSTATUS (status) == 0)
-          b->stages[idx[k]].prebuilt = true;
+        if (pids[k] == done)
+          {
+            live[k] = 0;
+            if (WIFEXITED (status) && WEXITSTATUS (status) == 0)
+              b->stages[idx[k]].prebuilt = true;
+          }
     }
+  bld_interrupt_workers (NULL, 0);
 }
 
 static int
@@ -1351,8 +1374,10 @@ husk_build (struct husk_store *s, const struct husk_build_opts *o, char ret_id[H
   struct stage_result *r;
   size_t len, target_i;
   char id[HUSK_DIGEST_LEN + 1];
+  struct bld_interrupt intr;
   int rc = -1;
 
+  bld_interrupt_begin (&intr);
   b.df_name = o->dockerfile && strcmp (o->dockerfile, "-") != 0 ? o->dockerfile : "Dockerfile";
   if (o->dockerfile == NULL || strcmp (o->dockerfile, "-") == 0)
     b.df_name = "Dockerfile";
@@ -1516,6 +1541,11 @@ husk_build (struct husk_store *s, const struct husk_build_opts *o, char ret_id[H
     }
   bld_explain_begin (&b);
   prebuild_parallel (&b, target_i);
+  if (bld_interrupt_check (err) < 0)
+    {
+      husk_store_gc_unlock (s);
+      goto out;
+    }
   for (size_t i = 0; i <= target_i; i++)
     if (b.needed[i] && !b.stages[i].built && bld_build_stage (&b, i, err) < 0)
       {
@@ -1556,7 +1586,7 @@ husk_build (struct husk_store *s, const struct husk_build_opts *o, char ret_id[H
       .created = r->cfg.created,
       .format = o->format,
     };
-    rc = husk_image_publish_new (s, &ni, id, err);
+    rc = bld_interrupt_check (err) < 0 ? -1 : husk_image_publish_new (s, &ni, id, err);
   }
   husk_store_gc_unlock (s);
   if (rc < 0)
@@ -1578,5 +1608,6 @@ husk_build (struct husk_store *s, const struct husk_build_opts *o, char ret_id[H
   rc = 0;
 out:
   build_clear (&b);
+  bld_interrupt_end (&intr);
   return rc;
 }

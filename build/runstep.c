@@ -1081,7 +1081,11 @@ bld_do_run (struct stage_exec *x, const struct husk_df_instr *in, struct husk_er
     }
   else
     fflush (b->o->progress);
-  rc = husk_container_run (&ctr->spec, NULL, NULL, &status, err);
+  /* A Ctrl-C cancels the step: the container is killed, not sent the signal (interrupt.c).  */
+  ctr->spec.kill_on_interrupt = true;
+  rc = bld_interrupt_check (err);
+  if (rc == 0)
+    rc = husk_container_run (&ctr->spec, NULL, NULL, &status, err);
   if (saved_out >= 0)
     {
       dup2 (saved_out, STDOUT_FILENO);

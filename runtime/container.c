@@ -982,7 +982,10 @@ husk_container_run (const struct husk_container_spec *spec, int (*started) (void
   bool spawned = false;
   int status, r;
 
-  husk_forward_begin (&fwd);
+  if (spec->kill_on_interrupt)
+    husk_forward_begin_kill (&fwd);
+  else
+    husk_forward_begin (&fwd);
   /* Without -t, pipes in place of the caller's terminal (relay.h).  */
   r = spec->tty ? 0 : husk_relay_open (&relay, spec->interactive, err);
   if (r == 0)
@@ -991,6 +994,9 @@ husk_container_run (const struct husk_container_spec *spec, int (*started) (void
       r = husk_container_spawn (spec, relay.child, &proc, err);
     }
   husk_relay_close_child (&relay);
+  /* An interrupt before husk_forward_to named the process killed nothing yet.  */
+  if (r == 0 && spec->kill_on_interrupt && husk_forward_caught ())
+    kill (proc.pid, SIGKILL);
   if (r == 0)
     husk_hooks_poststart (spec, proc.pid);
   if (r == 0 && started)
@@ -1015,6 +1021,15 @@ husk_container_run (const struct husk_container_spec *spec, int (*started) (void
         break;
       }
   husk_forward_to (0);
+  if (r == 0 && spec->kill_on_interrupt && husk_forward_caught ())
+    {
+      int sig = husk_forward_caught ();
+      husk_error_set (err, 0, "interrupted by %s",
+                      sig == SIGINT    ? "SIGINT"
+                      : sig == SIGTERM ? "SIGTERM"
+                                       : "SIGHUP");
+      r = -1;
+    }
   if (r == 0)
     {
       *ret_status = husk_wait_status (status);

@@ -100,6 +100,11 @@ struct husk_container_spec
   bool init;        /* husk's own init as pid 1.  */
   bool tty;         /* A pseudo-terminal for stdio.  */
   bool interactive; /* Keep stdin; else /dev/null.  */
+  /* husk_container_run only: SIGINT, SIGTERM and SIGHUP sent to husk kill the container
+     (SIGKILL to its first process, which ends its pid namespace) instead of going on to it,
+     and the run fails (forward.h's kill mode); a build's RUN step, which a Ctrl-C cancels.
+     False: every signal husk_forward_* passes on goes to the container (husk run).  */
+  bool kill_on_interrupt;
 
   /* The start gate: the OCI runtime spec's create and start as two steps (runtime.md,
      "Lifecycle" steps 2 and 4, "Operations": create, start).  NULL: none, the program runs
@@ -212,7 +217,9 @@ int husk_container_after (const struct husk_container_spec *spec, int userns,
    container ran (the return is 0).  SPEC's poststart hooks run once it started (before
    STARTED), its poststop hooks once it is gone, after AFTER_FN, and also when the spawn
    failed (runtime.md "Lifecycle": a failed create hook goes on to the teardown and
-   poststop); their failures are warnings (hooks.h).  */
+   poststop); their failures are warnings (hooks.h).  With SPEC->kill_on_interrupt, a SIGINT,
+   SIGTERM or SIGHUP to husk kills the container instead, AFTER_FN does not run, and the return
+   is -1 with "interrupted by SIGINT" (the signal's name).  */
 int husk_container_run (const struct husk_container_spec *spec,
                         int (*started) (void *arg, pid_t pid), void *started_arg, int *ret_status,
                         struct husk_error **err);
