@@ -672,6 +672,39 @@ print("ok" if got == (mt[0], mt[1], [mt[2]]) and m["schemaVersion"] == 2 and len
 	assert_stderr_contains '--format "v2s1": expected oci or docker'
 }
 
+@test "build: a bad -t (125) or an --iidfile that cannot be written (1) fails before any step, and records nothing" {
+	printf 'FROM basic\nRUN echo ran >/ran\n' >"$CTX/Dockerfile"
+	local before
+	before=$(store_snapshot)
+	run --separate-stderr husk build -t ok -t UPPER "$CTX"
+	assert_status 125
+	assert_one_error_line
+	assert_stderr_contains 'build: -t: invalid reference "UPPER"'
+	[ -z "$output" ] || fail "a step ran: $output"
+	assert_store_unchanged "$before"
+	run --separate-stderr husk build -t iidtest --iidfile "$BATS_TEST_TMPDIR/nonexist/f" "$CTX"
+	assert_status 1
+	assert_one_error_line
+	assert_stderr_contains "build: --iidfile \"$BATS_TEST_TMPDIR/nonexist/f\""
+	[ -z "$output" ] || fail "a step ran: $output"
+	assert_store_unchanged "$before"
+	run --separate-stderr husk inspect iidtest
+	assert_status 1
+	# As docker's: an old FILE is removed first, so a failed build leaves none; a good one
+	# writes the ID, and no temporary file stays beside it.
+	mkdir "$BATS_TEST_TMPDIR/iid"
+	echo stale >"$BATS_TEST_TMPDIR/iid/f"
+	printf 'FROM basic\nRUN exit 3\n' >"$CTX/Dockerfile"
+	run --separate-stderr husk build --iidfile "$BATS_TEST_TMPDIR/iid/f" "$CTX"
+	assert_status 1
+	[ -z "$(ls -A "$BATS_TEST_TMPDIR/iid")" ] || fail "left: $(ls -A "$BATS_TEST_TMPDIR/iid")"
+	printf 'FROM basic\nRUN echo ran >/ran\n' >"$CTX/Dockerfile"
+	run --separate-stderr husk build -q -t iidtest --iidfile "$BATS_TEST_TMPDIR/iid/f" "$CTX"
+	assert_status 0
+	[ "$(cat "$BATS_TEST_TMPDIR/iid/f")" = "$output" ] || fail "iidfile: $(cat "$BATS_TEST_TMPDIR/iid/f")"
+	[ "$(ls -A "$BATS_TEST_TMPDIR/iid")" = f ] || fail "left: $(ls -A "$BATS_TEST_TMPDIR/iid")"
+}
+
 @test "build: podman loads a --format docker image husk saved (root)" {
 	[ "$(test_mode)" = root ] || skip "podman load runs as root here"
 	command -v podman >/dev/null || skip "podman is not installed"
