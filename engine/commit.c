@@ -63,8 +63,8 @@ static const struct
 /* The instructions an ONBUILD trigger may be: the Dockerfile reference's, less FROM,
    MAINTAINER and ONBUILD itself, which it refuses there.  */
 static const char *const trigger_names[] = {
-  "ADD",   "ARG",   "CMD",   "COPY",       "ENTRYPOINT", "ENV",  "EXPOSE",  "HEALTHCHECK",
-  "LABEL", "RUN",   "SHELL", "STOPSIGNAL", "USER",       "VOLUME", "WORKDIR",
+  "ADD",   "ARG", "CMD",   "COPY",       "ENTRYPOINT", "ENV",    "EXPOSE",  "HEALTHCHECK",
+  "LABEL", "RUN", "SHELL", "STOPSIGNAL", "USER",       "VOLUME", "WORKDIR",
 };
 
 static int
@@ -259,8 +259,7 @@ parse_trigger (const char *text, const char *rest, char **ret, struct husk_error
   size_t n = strcspn (rest, " \t\r\n"), len = strlen (rest);
 
   if (n == 0)
-    return change_error (err, text, "needs an instruction to run in the builds that use the "
-                                    "image");
+    return change_error (err, text, "needs an instruction for the builds FROM the image");
   if (n == strlen ("ONBUILD") && strncasecmp (rest, "ONBUILD", n) == 0)
     return change_error (err, text, "chaining ONBUILD via `ONBUILD ONBUILD` isn't allowed");
   if ((n == strlen ("FROM") && strncasecmp (rest, "FROM", n) == 0)

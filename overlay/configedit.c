@@ -252,8 +252,8 @@ enum field
 };
 
 static const char *const field_names[F_N] = {
-  "User",       "ExposedPorts", "Env",    "Entrypoint", "Cmd",
-  "Volumes",    "WorkingDir",   "OnBuild", "Labels",    "StopSignal",
+  "User",    "ExposedPorts", "Env",     "Entrypoint", "Cmd",
+  "Volumes", "WorkingDir",   "OnBuild", "Labels",     "StopSignal",
 };
 
 static bool

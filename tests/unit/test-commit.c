@@ -165,8 +165,8 @@ test_config_edit (void)
     cleanup_free char *o4 = NULL, *o5 = NULL;
     cleanup_json husk_json *d4 = NULL, *d5 = NULL;
     husk_config_edit_init (&e, parent_config, strlen (parent_config), &err);
-    ok (husk_commit_apply_changes (&e, ob, &err) == 0, "-c ONBUILD applies%s%s",
-        err ? ": " : "", err ? err->msg : "");
+    ok (husk_commit_apply_changes (&e, ob, &err) == 0, "-c ONBUILD applies%s%s", err ? ": " : "",
+        err ? err->msg : "");
     o4 = husk_config_edit_render (&e, &len);
     d4 = husk_json_parse (o4, len, NULL);
     check_member (husk_json_get (d4, "config"), "OnBuild", "[\"RUN make\",\"copy . /src\"]",

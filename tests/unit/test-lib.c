@@ -348,8 +348,8 @@ test_rm_rf_freed (void)
     }
   linkat (dirfd, "t/kept", dirfd, "outside", 0);
   symlinkat ("/etc/passwd", dirfd, "t/link");
-  for (const char *const *p = (const char *const[]){ "t", "t/sub", "t/sub/f", "t/link", NULL };
-       *p; p++)
+  for (const char *const *p = (const char *const[]){ "t", "t/sub", "t/sub/f", "t/link", NULL }; *p;
+       p++)
     if (fstatat (dirfd, *p, &st, AT_SYMLINK_NOFOLLOW) == 0)
       want += (uint64_t) st.st_blocks * 512;
   ok (husk_rm_rf_at_freed (dirfd, "t", &freed, &err) == 0 && freed == want && want >= 20000,
