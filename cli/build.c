@@ -106,6 +106,31 @@ parse_epoch (const char *s, int64_t *ret)
   return 0;
 }
 
+/* --iidfile FILE.  Docker removes an old FILE before it builds, so that a failed build leaves
+   none; husk also creates and removes a file beside it then, so that a FILE that cannot be
+   written fails the build before any step runs, not after the image is recorded (a failed
+   build records no image).  A probe rather than a file kept open to the end: a build that
+   runs a RUN step execs husk again from its sealed copy (seal_for_build), and starts over.  */
+static int
+iidfile_check (const char *path, struct husk_error **err)
+{
+  cleanup_free char *probe = NULL;
+  char rnd[17];
+  int fd;
+
+  if (unlink (path) < 0 && errno != ENOENT)
+    return husk_error_set (err, errno, "build: --iidfile \"%s\": remove the old one", path);
+  if (husk_random_hex (rnd, 16, err) < 0)
+    return -1;
+  probe = husk_strdup_printf ("%s.tmp-%s", path, rnd);
+  fd = open (probe, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+  if (fd < 0)
+    return husk_error_set (err, errno, "build: --iidfile \"%s\"", path);
+  close (fd);
+  unlink (probe);
+  return 0;
+}
+
 int
 husk_cmd_build (struct husk_global *g, int argc, char **argv, struct husk_error **err)
 {
@@ -130,9 +155,11 @@ husk_cmd_build (struct husk_global *g, int argc, char **argv, struct husk_error 
       {
       case 't':
         {
-          cleanup_free char *full = husk_image_name_for_tag (optarg, err);
+          /* Every name is checked before any step runs, a usage error as commit's is.  */
+          cleanup_error struct husk_error *terr = NULL;
+          cleanup_free char *full = husk_image_name_for_tag (optarg, &terr);
           if (full == NULL)
-            return husk_error_wrap (err, "build: -t");
+            return husk_cli_usage_error (err, "build", "-t: %s", terr->msg);
           husk_strv_append (&tags, full);
           break;
         }
@@ -211,6 +238,8 @@ husk_cmd_build (struct husk_global *g, int argc, char **argv, struct husk_error 
   o.labels = labels;
   o.secrets = secrets;
   o.progress = quiet ? NULL : stdout;
+  if (iidfile && iidfile_check (iidfile, err) < 0)
+    return -1;
   if (husk_cli_open_store (g, &store, err) < 0 || husk_cli_idmap (&mapbuf, &o.map, err) < 0)
     return -1;
   pctx.store = store;

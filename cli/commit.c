@@ -49,7 +49,8 @@ enum
 static const struct husk_cli_option commit_options[] = {
   { "change", 'c', HUSK_CLI_ARG_REQUIRED, "INSTRUCTION",
     "apply a Dockerfile instruction to the config: ENV, LABEL, CMD,\n"
-    "ENTRYPOINT, WORKDIR, USER, EXPOSE, VOLUME or STOPSIGNAL (repeatable)" },
+    "ENTRYPOINT, WORKDIR, USER, EXPOSE, VOLUME, STOPSIGNAL or ONBUILD\n"
+    "(repeatable)" },
   { "message", 'm', HUSK_CLI_ARG_REQUIRED, "MESSAGE", "the history entry's comment" },
   { "author", 'a', HUSK_CLI_ARG_REQUIRED, "AUTHOR", "the image's author" },
   { "format", OPT_FORMAT, HUSK_CLI_ARG_REQUIRED, "oci|docker",

@@ -31,6 +31,7 @@ do_rmi (void *arg, struct husk_error **err)
   struct husk_gc_result gc = { 0 };
   struct husk_images_in_use in_use = { 0 };
   struct husk_image_changes changes = { 0 };
+  uint64_t cache_bytes = 0;
   int rc = -1;
 
   if (husk_store_gc_lock (job->store, true, err) < 0)
@@ -45,7 +46,7 @@ do_rmi (void *arg, struct husk_error **err)
     goto out;
   /* image prune and builder prune take the build cache's layers too (buildcache.h); rmi
      leaves them.  */
-  if ((job->prune || job->builder) && husk_build_cache_clear (job->store, err) < 0)
+  if ((job->prune || job->builder) && husk_build_cache_clear (job->store, &cache_bytes, err) < 0)
     goto out;
   if (job->prune)
     husk_images_prune (&list, job->all, &in_use, &changes);
@@ -65,8 +66,10 @@ do_rmi (void *arg, struct husk_error **err)
     goto out;
   if (job->prune || job->builder)
     {
+      /* What the cache, layers and blobs removed held on disk, as du counts it (as
+         BuildKit's prune does, through containerd's disk usage).  */
       char size[32];
-      husk_cli_format_size ((int64_t) gc.bytes, size, sizeof (size));
+      husk_cli_format_size ((int64_t) (gc.freed + cache_bytes), size, sizeof (size));
       printf ("Total reclaimed space: %s\n", size);
     }
   rc = 0;

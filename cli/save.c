@@ -22,7 +22,8 @@ static const struct husk_cli_command save_command = {
   "save",
   "-o FILE IMAGE...",
   "Write images as a docker-archive (the classic \"docker save\" layout, with\n"
-  "uncompressed layers) that docker load, podman load and husk load read.",
+  "uncompressed layers) that docker load, podman load and husk load read.  Each\n"
+  "image carries the names given for it (none when given by its ID).",
   save_options,
   NULL,
   { 1, HUSK_CLI_ANY, "expects at least one image" },
@@ -38,7 +39,7 @@ husk_cmd_save (struct husk_global *g, int argc, char **argv, struct husk_error *
   cleanup_close int fd = -1;
   struct husk_image_list list = { 0 };
   const char *output = NULL;
-  size_t n;
+  size_t n, n_imgs = 0;
   int c, first, rc = -1;
 
   optind = 1;
@@ -56,14 +57,28 @@ husk_cmd_save (struct husk_global *g, int argc, char **argv, struct husk_error *
   n = (size_t) (argc - first);
   if (husk_cli_open_store (g, &store, err) < 0 || husk_images_load (store, &list, err) < 0)
     return -1;
+  /* Each image once, carrying the names its operands gave, as docker save and podman save do:
+     another tag of the same image is not saved, and an image named by its ID carries none.  */
   imgs = husk_xcalloc (n, sizeof (*imgs));
   names = husk_xcalloc (n, sizeof (*names));
   for (size_t i = 0; i < n; i++)
     {
-      imgs[i] = husk_images_lookup (&list, argv[first + (int) i], err);
-      if (imgs[i] == NULL)
+      const char *name = NULL;
+      const struct husk_image *img
+          = husk_images_lookup_name (&list, argv[first + (int) i], &name, err);
+      size_t k;
+
+      if (img == NULL)
         goto out;
-      names[i] = imgs[i]->names;
+      for (k = 0; k < n_imgs && imgs[k] != img; k++)
+        ;
+      if (k == n_imgs)
+        {
+          imgs[n_imgs] = img;
+          names[n_imgs++] = husk_xcalloc (1, sizeof (char *));
+        }
+      if (name && !husk_strv_contains (names[k], name))
+        husk_strv_append (&names[k], name);
     }
   tmp = husk_strdup_printf ("%s.husk-tmp-%ld", output, (long) getpid ());
   /* The caller's file: its umask applies, as for any file a command writes (husk runs with
@@ -74,7 +89,7 @@ husk_cmd_save (struct husk_global *g, int argc, char **argv, struct husk_error *
       husk_error_set (err, errno, "save: create \"%s\"", tmp);
       goto out;
     }
-  if (husk_archive_save (store, imgs, names, n, fd, err) < 0)
+  if (husk_archive_save (store, imgs, names, n_imgs, fd, err) < 0)
     {
       husk_error_wrap (err, "save \"%s\"", output);
       unlink (tmp);
@@ -88,6 +103,8 @@ husk_cmd_save (struct husk_global *g, int argc, char **argv, struct husk_error *
     }
   rc = 0;
 out:
+  for (size_t i = 0; i < n_imgs; i++)
+    husk_strv_free (names[i]);
   husk_images_clear (&list);
   return rc;
 }

@@ -40,6 +40,7 @@ enum change_kind
   CH_EXPOSE,
   CH_VOLUME,
   CH_STOPSIGNAL,
+  CH_ONBUILD,
 };
 
 static const struct
@@ -56,6 +57,14 @@ static const struct
   { "EXPOSE", CH_EXPOSE },
   { "VOLUME", CH_VOLUME },
   { "STOPSIGNAL", CH_STOPSIGNAL },
+  { "ONBUILD", CH_ONBUILD },
+};
+
+/* The instructions an ONBUILD trigger may be: the Dockerfile reference's, less FROM,
+   MAINTAINER and ONBUILD itself, which it refuses there.  */
+static const char *const trigger_names[] = {
+  "ADD",   "ARG", "CMD",   "COPY",       "ENTRYPOINT", "ENV",    "EXPOSE",  "HEALTHCHECK",
+  "LABEL", "RUN", "SHELL", "STOPSIGNAL", "USER",       "VOLUME", "WORKDIR",
 };
 
 static int
@@ -89,7 +98,7 @@ split_change (const char *text, enum change_kind *ret_kind, const char **ret_res
     return change_error (err, text, "no instruction");
   return husk_error_set (err, 0,
                          "-c \"%s\": husk commit takes ENV, LABEL, CMD, ENTRYPOINT, WORKDIR, "
-                         "USER, EXPOSE, VOLUME and STOPSIGNAL, not \"%.*s\"",
+                         "USER, EXPOSE, VOLUME, STOPSIGNAL and ONBUILD, not \"%.*s\"",
                          text, (int) n, p);
 }
 
@@ -241,6 +250,41 @@ parse_port (const char *word, char ***ret, const char **ret_reason)
   return 0;
 }
 
+/* ONBUILD's trigger REST: an instruction the Dockerfile reference allows there, with what
+   follows it.  *RET gets the trigger as the builder records it (the text without the blanks
+   around it).  */
+static int
+parse_trigger (const char *text, const char *rest, char **ret, struct husk_error **err)
+{
+  size_t n = strcspn (rest, " \t\r\n"), len = strlen (rest);
+
+  if (n == 0)
+    return change_error (err, text, "needs an instruction for the builds FROM the image");
+  if (n == strlen ("ONBUILD") && strncasecmp (rest, "ONBUILD", n) == 0)
+    return change_error (err, text, "chaining ONBUILD via `ONBUILD ONBUILD` isn't allowed");
+  if ((n == strlen ("FROM") && strncasecmp (rest, "FROM", n) == 0)
+      || (n == strlen ("MAINTAINER") && strncasecmp (rest, "MAINTAINER", n) == 0))
+    {
+      cleanup_free char *msg
+          = husk_strdup_printf ("%.*s isn't allowed as an ONBUILD trigger", (int) n, rest);
+      for (size_t i = 0; i < n; i++)
+        msg[i] = (char) toupper ((unsigned char) msg[i]);
+      return change_error (err, text, msg);
+    }
+  for (size_t i = 0; i < sizeof (trigger_names) / sizeof (trigger_names[0]); i++)
+    if (strlen (trigger_names[i]) == n && strncasecmp (rest, trigger_names[i], n) == 0)
+      {
+        while (len > n && isspace ((unsigned char) rest[len - 1]))
+          len--;
+        *ret = husk_strdup_printf ("%.*s", (int) len, rest);
+        return 0;
+      }
+  {
+    cleanup_free char *msg = husk_strdup_printf ("unknown instruction \"%.*s\"", (int) n, rest);
+    return change_error (err, text, msg);
+  }
+}
+
 /* Apply one -c instruction TEXT to E (NULL: only check it).  *CMD_GIVEN: a CMD came earlier
    in this commit's changes, which an ENTRYPOINT then keeps.  */
 static int
@@ -379,6 +423,15 @@ apply_change (struct husk_config_edit *e, const char *text, bool *cmd_given,
             e->stop_signal = husk_xstrdup (rest);
             e->stop_signal_set = true;
           }
+        return 0;
+      }
+    case CH_ONBUILD:
+      {
+        cleanup_free char *trigger = NULL;
+        if (parse_trigger (text, rest, &trigger, err) < 0)
+          return -1;
+        if (e)
+          husk_config_edit_add_onbuild (e, trigger);
         return 0;
       }
     }

@@ -314,8 +314,18 @@ husk_mkdir_p (const char *path, mode_t mode, struct husk_error **err)
   return 0;
 }
 
+/* What removing the entry ST described (stat'ed just before its removal) gave back to the
+   file system, as du counts it: its blocks, when that was its last link (a directory's go
+   with it).  */
+static void
+count_freed (uint64_t *freed, const struct stat *st)
+{
+  if (freed && (S_ISDIR (st->st_mode) || st->st_nlink <= 1) && st->st_blocks > 0)
+    *freed += (uint64_t) st->st_blocks * 512;
+}
+
 static int
-rm_rf_children (int dfd, struct husk_error **err)
+rm_rf_children (int dfd, uint64_t *freed, struct husk_error **err)
 {
   cleanup_dir DIR *d = NULL;
   struct stat dst;
@@ -358,13 +368,23 @@ rm_rf_children (int dfd, struct husk_error **err)
             }
           if (cfd < 0)
             return husk_error_set (err, errno, "open \"%s\"", de->d_name);
-          if (rm_rf_children (cfd, err) < 0)
+          if (rm_rf_children (cfd, freed, err) < 0)
             return husk_error_wrap (err, "\"%s\"", de->d_name);
-          if (unlinkat (dfd, de->d_name, AT_REMOVEDIR) < 0 && errno != ENOENT)
+          if (unlinkat (dfd, de->d_name, AT_REMOVEDIR) < 0)
+            {
+              if (errno != ENOENT)
+                return husk_error_set (err, errno, "remove \"%s\"", de->d_name);
+            }
+          else
+            count_freed (freed, &st);
+        }
+      else if (unlinkat (dfd, de->d_name, 0) < 0)
+        {
+          if (errno != ENOENT)
             return husk_error_set (err, errno, "remove \"%s\"", de->d_name);
         }
-      else if (unlinkat (dfd, de->d_name, 0) < 0 && errno != ENOENT)
-        return husk_error_set (err, errno, "remove \"%s\"", de->d_name);
+      else
+        count_freed (freed, &st);
     }
   if (errno != 0)
     return husk_error_set (err, errno, "readdir");
@@ -373,6 +393,12 @@ rm_rf_children (int dfd, struct husk_error **err)
 
 int
 husk_rm_rf_at (int dirfd, const char *name, struct husk_error **err)
+{
+  return husk_rm_rf_at_freed (dirfd, name, NULL, err);
+}
+
+int
+husk_rm_rf_at_freed (int dirfd, const char *name, uint64_t *freed, struct husk_error **err)
 {
   cleanup_close int fd = -1;
   struct stat st;
@@ -385,8 +411,9 @@ husk_rm_rf_at (int dirfd, const char *name, struct husk_error **err)
     }
   if (!S_ISDIR (st.st_mode))
     {
-      if (unlinkat (dirfd, name, 0) < 0 && errno != ENOENT)
-        return husk_error_set (err, errno, "remove \"%s\"", name);
+      if (unlinkat (dirfd, name, 0) < 0)
+        return errno == ENOENT ? 0 : husk_error_set (err, errno, "remove \"%s\"", name);
+      count_freed (freed, &st);
       return 0;
     }
   fd = openat (dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
@@ -397,10 +424,11 @@ husk_rm_rf_at (int dirfd, const char *name, struct husk_error **err)
     }
   if (fd < 0)
     return husk_error_set (err, errno, "open \"%s\"", name);
-  if (rm_rf_children (fd, err) < 0)
+  if (rm_rf_children (fd, freed, err) < 0)
     return husk_error_wrap (err, "remove \"%s\"", name);
-  if (unlinkat (dirfd, name, AT_REMOVEDIR) < 0 && errno != ENOENT)
-    return husk_error_set (err, errno, "remove \"%s\"", name);
+  if (unlinkat (dirfd, name, AT_REMOVEDIR) < 0)
+    return errno == ENOENT ? 0 : husk_error_set (err, errno, "remove \"%s\"", name);
+  count_freed (freed, &st);
   return 0;
 }
 

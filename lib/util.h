@@ -64,6 +64,11 @@ int husk_mkdir_p (const char *path, mode_t mode, struct husk_error **err);
 
 /* Remove NAME below DIRFD recursively, without following symlinks or crossing mounts.  */
 int husk_rm_rf_at (int dirfd, const char *name, struct husk_error **err);
+/* husk_rm_rf_at, adding to *FREED (may be NULL) the bytes it gave back to the file system as
+   du counts them: st_blocks * 512 of each directory removed and of each other entry whose
+   last link it removed (a file also linked from elsewhere frees nothing), also on failure
+   (what went before it).  */
+int husk_rm_rf_at_freed (int dirfd, const char *name, uint64_t *freed, struct husk_error **err);
 
 /* Close every descriptor above stderr but those in KEEP (negative entries are ignored).  */
 void husk_close_fds_except (const int *keep, size_t n_keep);

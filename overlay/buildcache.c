@@ -176,9 +176,9 @@ husk_build_cache_pins (struct husk_store *s, char ***layers, char ***blobs)
 }
 
 int
-husk_build_cache_clear (struct husk_store *s, struct husk_error **err)
+husk_build_cache_clear (struct husk_store *s, uint64_t *freed, struct husk_error **err)
 {
-  if (husk_rm_rf_at (husk_store_rootfd (s), CACHE_DIR, err) < 0)
+  if (husk_rm_rf_at_freed (husk_store_rootfd (s), CACHE_DIR, freed, err) < 0)
     return husk_error_wrap (err, "build cache");
   return 0;
 }

@@ -59,9 +59,10 @@ int husk_build_cache_put (struct husk_store *s, const char *key, const struct hu
 void husk_build_cache_pins (struct husk_store *s, char ***layers, char ***blobs);
 
 /* Drop every entry, the build contexts' stat caches, the RUN cache mounts and the steps'
-   probes (build/explain.c) (build-cache/ whole), so that the GC that follows takes the layers only they kept.  Run
-   where the mounts' owners are mapped (the user namespace).  The caller holds the store
-   lock.  Errors: the removal's.  */
-int husk_build_cache_clear (struct husk_store *s, struct husk_error **err);
+   probes (build/explain.c) (build-cache/ whole), so that the GC that follows takes the layers
+   only they kept.  Adds to *FREED (may be NULL) the bytes that gave back, as du counts them
+   (husk_rm_rf_at_freed, lib/util.h).  Run where the mounts' owners are mapped (the user
+   namespace).  The caller holds the store lock.  Errors: the removal's.  */
+int husk_build_cache_clear (struct husk_store *s, uint64_t *freed, struct husk_error **err);
 
 #endif

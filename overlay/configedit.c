@@ -106,7 +106,8 @@ husk_config_edit_init (struct husk_config_edit *e, const char *buf, size_t len,
       || get_str (cfg, "StopSignal", &n.stop_signal, err) < 0
       || get_keys (cfg, "Labels", true, &n.labels, err) < 0
       || get_keys (cfg, "ExposedPorts", false, &n.exposed_ports, err) < 0
-      || get_keys (cfg, "Volumes", false, &n.volumes, err) < 0)
+      || get_keys (cfg, "Volumes", false, &n.volumes, err) < 0
+      || get_strv (cfg, "OnBuild", &n.on_build, err) < 0)
     {
       husk_config_edit_clear (&n);
       return -1;
@@ -130,6 +131,7 @@ husk_config_edit_clear (struct husk_config_edit *e)
   husk_strv_free (e->labels);
   husk_strv_free (e->exposed_ports);
   husk_strv_free (e->volumes);
+  husk_strv_free (e->on_build);
   free (e->created);
   free (e->author);
   free (e->diff_id);
@@ -174,6 +176,15 @@ husk_config_edit_add_volume (struct husk_config_edit *e, const char *path)
 {
   e->volumes_set = true;
   add_key (&e->volumes, path);
+}
+
+void
+husk_config_edit_add_onbuild (struct husk_config_edit *e, const char *trigger)
+{
+  if (e->on_build == NULL)
+    e->on_build = husk_xcalloc (1, sizeof (char *));
+  husk_strv_append (&e->on_build, trigger);
+  e->on_build_set = true;
 }
 
 static void
@@ -234,14 +245,15 @@ enum field
   F_CMD,
   F_VOLUMES,
   F_WORKDIR,
+  F_ONBUILD,
   F_LABELS,
   F_STOPSIGNAL,
   F_N,
 };
 
 static const char *const field_names[F_N] = {
-  "User",    "ExposedPorts", "Env",    "Entrypoint", "Cmd",
-  "Volumes", "WorkingDir",   "Labels", "StopSignal",
+  "User",    "ExposedPorts", "Env",     "Entrypoint", "Cmd",
+  "Volumes", "WorkingDir",   "OnBuild", "Labels",     "StopSignal",
 };
 
 static bool
@@ -263,6 +275,8 @@ field_set (const struct husk_config_edit *e, enum field f)
       return e->volumes_set;
     case F_WORKDIR:
       return e->workdir_set;
+    case F_ONBUILD:
+      return e->on_build_set;
     case F_LABELS:
       return e->labels_set;
     case F_STOPSIGNAL:
@@ -298,6 +312,9 @@ gen_field (husk_jgen *g, const struct husk_config_edit *e, enum field f)
       break;
     case F_WORKDIR:
       gen_str_or_null (g, e->workdir);
+      break;
+    case F_ONBUILD:
+      gen_strv_or_null (g, e->on_build);
       break;
     case F_LABELS:
       gen_keys (g, e->labels, true);

@@ -36,6 +36,8 @@ struct husk_config_edit
   bool exposed_ports_set;
   char **volumes; /* "/data".  */
   bool volumes_set;
+  char **on_build; /* ONBUILD triggers, "RUN make" (the Dockerfile reference's text).  */
+  bool on_build_set;
 
   /* The top level.  */
   char *created; /* RFC 3339; NULL: the parent's.  */
@@ -58,6 +60,10 @@ void husk_config_edit_clear (struct husk_config_edit *e);
 void husk_config_edit_set_label (struct husk_config_edit *e, const char *key, const char *value);
 void husk_config_edit_add_port (struct husk_config_edit *e, const char *port);
 void husk_config_edit_add_volume (struct husk_config_edit *e, const char *path);
+
+/* Append the ONBUILD trigger TRIGGER ("RUN make": the instruction after ONBUILD, as the builder
+   records it) to the config's OnBuild list, after the parent's, and mark it changed.  */
+void husk_config_edit_add_onbuild (struct husk_config_edit *e, const char *trigger);
 
 /* The new config's JSON (compact; allocated, *RET_LEN bytes): the parent's members in their
    order with the changed ones written anew, "created", "author", rootfs.diff_ids with the new

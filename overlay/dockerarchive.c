@@ -693,6 +693,61 @@ add_layer (struct archive *a, struct husk_store *s, const char *digest, const ch
   return 0;
 }
 
+/* Split "domain/path:tag" at its tag's colon (not a port's); NULL when it has no tag.  */
+static char *
+tag_colon (char *name)
+{
+  char *colon = strrchr (name, ':');
+  return colon == NULL || strchr (colon, '/') ? NULL : colon;
+}
+
+/* Whether NAME ("domain/path:tag") is a tag of the repository REPO's first LEN bytes.  */
+static bool
+in_repo (const char *name, const char *repo, size_t len)
+{
+  return strncmp (name, repo, len) == 0 && name[len] == ':' && strchr (name + len, '/') == NULL;
+}
+
+/* The legacy "repositories" file: repository -> tag -> top layer, each repository once (a
+   JSON object's keys are unique) whichever images its tags are on.  TOPS[i] is image i's top
+   diff_id's hex, "" for an image without layers.  */
+static void
+write_repositories (husk_jgen *rj, char **const *names, char *const *tops, size_t n)
+{
+  husk_jgen_map_open (rj);
+  for (size_t i = 0; i < n; i++)
+    for (size_t k = 0; *tops[i] && names[i] && names[i][k]; k++)
+      {
+        cleanup_free char *repo = husk_xstrdup (names[i][k]);
+        char *colon = tag_colon (repo);
+        size_t len;
+        bool seen = false;
+
+        if (colon == NULL)
+          continue;
+        len = (size_t) (colon - repo);
+        /* Written already with an earlier name of the same repository?  */
+        for (size_t i2 = 0; i2 <= i && !seen; i2++)
+          for (size_t k2 = 0; *tops[i2] && names[i2] && names[i2][k2] && (i2 < i || k2 < k); k2++)
+            if (in_repo (names[i2][k2], repo, len))
+              seen = true;
+        if (seen)
+          continue;
+        *colon = '\0';
+        husk_jgen_key (rj, repo);
+        husk_jgen_map_open (rj);
+        for (size_t i2 = i; i2 < n; i2++)
+          for (size_t k2 = 0; *tops[i2] && names[i2] && names[i2][k2]; k2++)
+            if (in_repo (names[i2][k2], repo, len))
+              {
+                husk_jgen_key (rj, names[i2][k2] + len + 1);
+                husk_jgen_string (rj, tops[i2]);
+              }
+        husk_jgen_map_close (rj);
+      }
+  husk_jgen_map_close (rj);
+}
+
 int
 husk_archive_save (struct husk_store *s, const struct husk_image *const *imgs, char **const *names,
                    size_t n, int outfd, struct husk_error **err)
@@ -701,6 +756,7 @@ husk_archive_save (struct husk_store *s, const struct husk_image *const *imgs, c
   cleanup_jgen husk_jgen *mj = husk_jgen_new (false);
   cleanup_jgen husk_jgen *rj = husk_jgen_new (false);
   cleanup_strv char **written = husk_xcalloc (1, sizeof (char *));
+  cleanup_strv char **tops = husk_xcalloc (n + 1, sizeof (char *));
   const char *buf;
   size_t len;
 
@@ -710,7 +766,6 @@ husk_archive_save (struct husk_store *s, const struct husk_image *const *imgs, c
   if (archive_write_open_fd (a, outfd) != ARCHIVE_OK)
     return husk_error_set (err, 0, "%s", archive_error_string (a));
 
-  husk_jgen_map_open (rj);
   husk_jgen_array_open (mj);
   for (size_t i = 0; i < n; i++)
     {
@@ -772,20 +827,7 @@ husk_archive_save (struct husk_store *s, const struct husk_image *const *imgs, c
       husk_jgen_array_close (mj);
       husk_jgen_map_close (mj);
 
-      /* The legacy "repositories" file: repository -> tag -> top layer.  */
-      for (size_t k = 0; top && names[i] && names[i][k]; k++)
-        {
-          cleanup_free char *repo = husk_xstrdup (names[i][k]);
-          char *colon = strrchr (repo, ':');
-          if (colon == NULL || strchr (colon, '/'))
-            continue;
-          *colon = '\0';
-          husk_jgen_key (rj, repo);
-          husk_jgen_map_open (rj);
-          husk_jgen_key (rj, colon + 1);
-          husk_jgen_string (rj, husk_digest_hex (top));
-          husk_jgen_map_close (rj);
-        }
+      tops[i] = husk_xstrdup (top ? husk_digest_hex (top) : "");
       husk_manifest_clear (&m);
       husk_image_config_clear (&cfg);
       continue;
@@ -795,7 +837,7 @@ husk_archive_save (struct husk_store *s, const struct husk_image *const *imgs, c
       return -1;
     }
   husk_jgen_array_close (mj);
-  husk_jgen_map_close (rj);
+  write_repositories (rj, names, tops, n);
   buf = husk_jgen_buf (mj, &len);
   if (add_member (a, "manifest.json", buf, len, err) < 0)
     return -1;

@@ -232,20 +232,40 @@ find_name (const struct husk_image_list *l, const char *name)
   return NULL;
 }
 
+static const struct husk_image *
+find_name_ret (const struct husk_image_list *l, const char *name, const char **ret_name)
+{
+  const struct husk_image *found = find_name (l, name);
+
+  if (found && ret_name)
+    for (size_t k = 0; found->names[k]; k++)
+      if (strcmp (found->names[k], name) == 0)
+        *ret_name = found->names[k];
+  return found;
+}
+
 const struct husk_image *
 husk_images_lookup (const struct husk_image_list *l, const char *ref, struct husk_error **err)
+{
+  return husk_images_lookup_name (l, ref, NULL, err);
+}
+
+const struct husk_image *
+husk_images_lookup_name (const struct husk_image_list *l, const char *ref, const char **ret_name,
+                         struct husk_error **err)
 {
   const struct husk_image *found;
   struct husk_reference r;
   const char *idpart = ref;
+  const char *name = NULL;
 
-  if ((found = find_name (l, ref)) != NULL)
-    return found;
+  if ((found = find_name_ret (l, ref, &name)) != NULL)
+    goto found;
 
   if (husk_reference_parse (ref, &r, NULL) == 0)
     {
       cleanup_free char *full = husk_reference_string (&r);
-      found = find_name (l, full);
+      found = find_name_ret (l, full, &name);
       if (found == NULL && !r.had_domain && r.tag != NULL)
         {
           /* A short name may also be a local image (podman's localhost/ convention).  */
@@ -253,11 +273,11 @@ husk_images_lookup (const struct husk_image_list *l, const char *ref, struct hus
                                  ? r.path + strlen ("library/")
                                  : r.path;
           cleanup_free char *local = husk_strdup_printf ("localhost/%s:%s", path, r.tag);
-          found = find_name (l, local);
+          found = find_name_ret (l, local, &name);
         }
       husk_reference_clear (&r);
       if (found)
-        return found;
+        goto found;
     }
 
   if (husk_str_has_prefix (idpart, "sha256:"))
@@ -275,10 +295,14 @@ husk_images_lookup (const struct husk_image_list *l, const char *ref, struct hus
             found = &l->items[i];
           }
       if (found)
-        return found;
+        goto found;
     }
   husk_error_set (err, 0, "image \"%s\": not found", ref);
   return NULL;
+found:
+  if (ret_name)
+    *ret_name = name;
+  return found;
 }
 
 void

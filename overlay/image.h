@@ -55,6 +55,12 @@ int64_t husk_layer_size (struct husk_store *s, const char *chain_id);
 const struct husk_image *husk_images_lookup (const struct husk_image_list *l, const char *ref,
                                              struct husk_error **err);
 
+/* husk_images_lookup, also saying how REF named the image: *RET_NAME (may be NULL) points to
+   the image's own name that REF matched ("domain/path:tag", valid while L is), or is NULL when
+   REF matched by ID.  Errors: the image is not found, or an ID prefix is ambiguous.  */
+const struct husk_image *husk_images_lookup_name (const struct husk_image_list *l, const char *ref,
+                                                  const char **ret_name, struct husk_error **err);
+
 /* What the runtime needs from a config.  */
 struct husk_image_config
 {

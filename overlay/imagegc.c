@@ -131,9 +131,11 @@ husk_images_prune (struct husk_image_list *l, bool all, const struct husk_images
     }
 }
 
-/* Move DIR/NAME under tmp/ and delete it there.  */
+/* Move DIR/NAME under tmp/ and delete it there, adding what that freed to *FREED
+   (husk_rm_rf_at_freed).  */
 static int
-gc_remove (struct husk_store *s, const char *dir, const char *name, struct husk_error **err)
+gc_remove (struct husk_store *s, const char *dir, const char *name, uint64_t *freed,
+           struct husk_error **err)
 {
   cleanup_free char *tmp = NULL;
   cleanup_free char *from = husk_strdup_printf ("%s/%s", dir, name);
@@ -148,7 +150,9 @@ gc_remove (struct husk_store *s, const char *dir, const char *name, struct husk_
       husk_rm_rf_at (s->rootfd, tmp, NULL);
       return husk_error_set (err, e, "remove \"%s\"", from);
     }
-  if (husk_rm_rf_at (s->rootfd, tmp, err) < 0)
+  /* The entry, counted; then the directory this removal made to move it into.  */
+  if (husk_rm_rf_at_freed (s->rootfd, to, freed, err) < 0
+      || husk_rm_rf_at (s->rootfd, tmp, err) < 0)
     return husk_error_wrap (err, "remove \"%s\"", from);
   return 0;
 }
@@ -224,7 +228,7 @@ husk_images_gc (struct husk_store *s, const struct husk_image_list *l,
               cleanup_free char *chain = husk_strdup_printf ("sha256:%s", doomed[k]);
               res.bytes += (uint64_t) husk_layer_size (s, chain);
             }
-          if (gc_remove (s, dirs[which], doomed[k], err) < 0)
+          if (gc_remove (s, dirs[which], doomed[k], &res.freed, err) < 0)
             return -1;
           if (which == 0)
             res.layers++;

@@ -75,7 +75,10 @@ struct husk_gc_result
 {
   unsigned layers;
   unsigned blobs;
-  uint64_t bytes; /* Unpacked size of the layers removed.  */
+  uint64_t bytes; /* Unpacked size of the layers removed (layers/CHAIN/size).  */
+  /* The disk space the removed layer directories and blobs held, as du counts it
+     (husk_rm_rf_at_freed: st_blocks * 512 of what went with its last link).  */
+  uint64_t freed;
 };
 int husk_images_gc (struct husk_store *s, const struct husk_image_list *l,
                     const struct husk_images_in_use *in_use, struct husk_gc_result *ret,

@@ -169,3 +169,54 @@ print(json.load(open(sys.argv[1]))[1]["Layers"][-1])' "$BATS_TEST_TMPDIR/x/manif
 	run --separate-stderr husk save basic
 	assert_status 125
 }
+
+@test "save: RepoTags are the names given, none for an image given by its ID (as docker save NAME:TAG)" {
+	pull basic latest
+	pull multi latest
+	husk tag basic other/name:x
+	husk tag basic basic:two
+	tags() { # ARCHIVE: each manifest entry's RepoTags, one line each
+		tar -xOf "$1" manifest.json | python3 -c '
+import json, sys
+for m in json.load(sys.stdin): print(" ".join(m["RepoTags"] or []) or "-")'
+	}
+	run --separate-stderr husk save -o "$BATS_TEST_TMPDIR/s.tar" basic
+	assert_status 0
+	run tags "$BATS_TEST_TMPDIR/s.tar"
+	assert_output "localhost/basic:latest"
+	run --separate-stderr other_husk load -q -i "$BATS_TEST_TMPDIR/s.tar"
+	assert_status 0
+	run --separate-stderr other_husk images
+	assert_status 0
+	run awk 'NR > 1 { print $1 ":" $2 }' <<<"$output"
+	assert_output "localhost/basic:latest"
+	# Two names of one image (one given twice): one entry with both, and
+	# "repositories" names each repository once.
+	run --separate-stderr husk save -o "$BATS_TEST_TMPDIR/two.tar" basic:two other/name:x basic:two basic
+	assert_status 0
+	run tags "$BATS_TEST_TMPDIR/two.tar"
+	assert_output "localhost/basic:two localhost/other/name:x localhost/basic:latest"
+	run python3 -c '
+import json, sys
+print(sorted((r, sorted(t)) for r, t in json.load(sys.stdin).items()))' < <(tar -xOf "$BATS_TEST_TMPDIR/two.tar" repositories)
+	assert_output "[('localhost/basic', ['latest', 'two']), ('localhost/other/name', ['x'])]"
+	# By ID: no name; it loads untagged and runs by its ID.
+	run --separate-stderr husk save -o "$BATS_TEST_TMPDIR/id.tar" "$(image_id basic | cut -c1-12)" multi
+	assert_status 0
+	run tags "$BATS_TEST_TMPDIR/id.tar"
+	assert_output "-
+localhost/multi:latest"
+	remove_store "$BATS_TEST_TMPDIR/store2"
+	run --separate-stderr other_husk load -i "$BATS_TEST_TMPDIR/id.tar"
+	assert_status 0
+	assert_output "Loaded image ID: sha256:$(image_id basic)
+Loaded image: localhost/multi:latest"
+	run --separate-stderr other_husk images
+	assert_status 0
+	run awk 'NR > 1 { print $1 ":" $2, $3 }' <<<"$output"
+	assert_output "<none>:<none> $(image_id basic | cut -c1-12)
+localhost/multi:latest $(image_id multi | cut -c1-12)"
+	run --separate-stderr other_husk run --rm "$(image_id basic | cut -c1-12)"
+	assert_output "hello from husk"
+	remove_store "$BATS_TEST_TMPDIR/store2"
+}

@@ -522,6 +522,31 @@ two"
 	[ -z "$(ls "$STORE/layers")" ] || fail "layers left: $(ls "$STORE/layers")"
 }
 
+@test "build: builder prune's reclaimed space is what the store lost on disk (layers, blobs, cache mounts, entries)" {
+	printf 'FROM basic\nRUN head -c 5000000 /dev/urandom >/big\nRUN --mount=type=cache,target=/c head -c 3000000 /dev/urandom >/c/f && echo hi >/small\n' >"$CTX/Dockerfile"
+	run --separate-stderr husk build -q -t big "$CTX"
+	assert_status 0
+	husk rmi big >/dev/null
+	# Space as du counts it (st_blocks), in bytes.
+	local before after
+	before=$(du -sB1 "$STORE" 2>/dev/null | cut -f1)
+	run --separate-stderr husk builder prune
+	assert_status 0
+	after=$(du -sB1 "$STORE" 2>/dev/null | cut -f1)
+	run python3 -c '
+import re, sys
+m = re.fullmatch(r"Total reclaimed space: ([0-9.]+)(B|kB|MB|GB)", sys.argv[1].splitlines()[-1])
+said = float(m.group(1)) * {"B": 1, "kB": 1e3, "MB": 1e6, "GB": 1e9}[m.group(2)]
+went = int(sys.argv[2]) - int(sys.argv[3])
+# The figure has 3 significant digits; images.json and the like are not counted.
+print("ok" if went > 11e6 and abs(said - went) <= 0.01 * went + 64e3 else "said %d, du went down %d" % (said, went))' "$output" "$before" "$after"
+	assert_output "ok"
+	# Nothing left to free: 0B.
+	run --separate-stderr husk builder prune
+	assert_status 0
+	assert_output "Total reclaimed space: 0B"
+}
+
 @test "build: RUN steps run from husk's sealed copy (CVE-2019-5736), and the output is not repeated" {
 	printf 'FROM basic\nRUN sleep 3\n' >"$CTX/Dockerfile"
 	local tag="sealed-run-$$-$RANDOM" exe="" p
@@ -646,6 +671,39 @@ print("ok" if got == (mt[0], mt[1], [mt[2]]) and m["schemaVersion"] == 2 and len
 	run --separate-stderr husk build --format v2s1 "$CTX"
 	assert_status 125
 	assert_stderr_contains '--format "v2s1": expected oci or docker'
+}
+
+@test "build: a bad -t (125) or an --iidfile that cannot be written (1) fails before any step, and records nothing" {
+	printf 'FROM basic\nRUN echo ran >/ran\n' >"$CTX/Dockerfile"
+	local before
+	before=$(store_snapshot)
+	run --separate-stderr husk build -t ok -t UPPER "$CTX"
+	assert_status 125
+	assert_one_error_line
+	assert_stderr_contains 'build: -t: invalid reference "UPPER"'
+	[ -z "$output" ] || fail "a step ran: $output"
+	assert_store_unchanged "$before"
+	run --separate-stderr husk build -t iidtest --iidfile "$BATS_TEST_TMPDIR/nonexist/f" "$CTX"
+	assert_status 1
+	assert_one_error_line
+	assert_stderr_contains "build: --iidfile \"$BATS_TEST_TMPDIR/nonexist/f\""
+	[ -z "$output" ] || fail "a step ran: $output"
+	assert_store_unchanged "$before"
+	run --separate-stderr husk inspect iidtest
+	assert_status 1
+	# As docker's: an old FILE is removed first, so a failed build leaves none; a good one
+	# writes the ID, and no temporary file stays beside it.
+	mkdir "$BATS_TEST_TMPDIR/iid"
+	echo stale >"$BATS_TEST_TMPDIR/iid/f"
+	printf 'FROM basic\nRUN exit 3\n' >"$CTX/Dockerfile"
+	run --separate-stderr husk build --iidfile "$BATS_TEST_TMPDIR/iid/f" "$CTX"
+	assert_status 1
+	[ -z "$(ls -A "$BATS_TEST_TMPDIR/iid")" ] || fail "left: $(ls -A "$BATS_TEST_TMPDIR/iid")"
+	printf 'FROM basic\nRUN echo ran >/ran\n' >"$CTX/Dockerfile"
+	run --separate-stderr husk build -q -t iidtest --iidfile "$BATS_TEST_TMPDIR/iid/f" "$CTX"
+	assert_status 0
+	[ "$(cat "$BATS_TEST_TMPDIR/iid/f")" = "$output" ] || fail "iidfile: $(cat "$BATS_TEST_TMPDIR/iid/f")"
+	[ "$(ls -A "$BATS_TEST_TMPDIR/iid")" = f ] || fail "left: $(ls -A "$BATS_TEST_TMPDIR/iid")"
 }
 
 @test "build: podman loads a --format docker image husk saved (root)" {

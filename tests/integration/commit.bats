@@ -157,6 +157,44 @@ image-files-still-there"
 $uid"
 }
 
+@test "commit: -c ONBUILD appends a trigger, which a build FROM the image runs (docker commit --change)" {
+	run --separate-stderr husk run --name c-onb basic touch /x
+	assert_status 0
+	commit -c 'ONBUILD RUN echo triggered >/trig' -c 'onbuild COPY a.txt /a.txt' c-onb c-onb:1
+	run --separate-stderr husk inspect c-onb:1
+	assert_status 0
+	[ "$(json 'd["Config"]["OnBuild"]')" = "['RUN echo triggered >/trig', 'COPY a.txt /a.txt']" ] ||
+		fail "OnBuild: $(json 'd["Config"]["OnBuild"]')"
+	# A second commit appends to the image's triggers.
+	run --separate-stderr husk run --name c-onb2 c-onb:1 true
+	assert_status 0
+	commit -c 'ONBUILD RUN cat /trig /a.txt >/seen' c-onb2 c-onb:2
+	run --separate-stderr husk inspect c-onb:2
+	[ "$(json 'd["Config"]["OnBuild"]')" = "['RUN echo triggered >/trig', 'COPY a.txt /a.txt', 'RUN cat /trig /a.txt >/seen']" ] ||
+		fail "OnBuild: $(json 'd["Config"]["OnBuild"]')"
+	mkdir "$T/ctx"
+	echo alpha >"$T/ctx/a.txt"
+	printf 'FROM c-onb:2\n' >"$T/ctx/Dockerfile"
+	run --separate-stderr husk build -q -t c-onb-child "$T/ctx"
+	assert_status 0
+	run --separate-stderr husk run --rm c-onb-child cat /seen
+	assert_output "triggered
+alpha"
+	# What a Dockerfile refuses as a trigger, -c refuses, before any work.
+	before=$(store_snapshot)
+	run --separate-stderr husk commit -c 'ONBUILD ONBUILD RUN true' c-onb
+	assert_status 125
+	assert_one_error_line
+	assert_stderr_contains "chaining ONBUILD via \`ONBUILD ONBUILD\` isn't allowed"
+	run --separate-stderr husk commit -c 'ONBUILD FROM basic' c-onb
+	assert_status 125
+	assert_stderr_contains "FROM isn't allowed as an ONBUILD trigger"
+	run --separate-stderr husk commit -c 'ONBUILD' c-onb
+	assert_status 125
+	assert_stderr_contains "needs an instruction"
+	assert_store_unchanged "$before"
+}
+
 @test "commit: the container's command becomes the Cmd, and an --entrypoint the Entrypoint" {
 	run --separate-stderr husk run --name c-cmd basic echo committed command
 	assert_status 0

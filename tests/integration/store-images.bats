@@ -182,6 +182,24 @@ Deleted: sha256:$(image_id basic)"
 	[ "$(nblobs)" = 0 ] || fail "blobs left"
 }
 
+@test "image prune: the reclaimed space is what the store lost on disk, as du counts it" {
+	pull basic latest
+	pull multi latest
+	local before after
+	before=$(du -sB1 "$STORE" 2>/dev/null | cut -f1)
+	run --separate-stderr husk image prune -a
+	assert_status 0
+	after=$(du -sB1 "$STORE" 2>/dev/null | cut -f1)
+	run python3 -c '
+import re, sys
+m = re.fullmatch(r"Total reclaimed space: ([0-9.]+)(B|kB|MB|GB)", sys.argv[1].splitlines()[-1])
+said = float(m.group(1)) * {"B": 1, "kB": 1e3, "MB": 1e6, "GB": 1e9}[m.group(2)]
+went = int(sys.argv[2]) - int(sys.argv[3])
+# 3 significant digits; images.json is not counted.
+print("ok" if abs(said - went) <= 0.01 * went + 16e3 else "said %d, du went down %d" % (said, went))' "$output" "$before" "$after"
+	assert_output "ok"
+}
+
 @test "image prune: layers and blobs of a pull killed before its record are removed" {
 	pull basic latest
 	pull multi latest

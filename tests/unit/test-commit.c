@@ -157,6 +157,32 @@ test_config_edit (void)
                   "configedit: created stays when none is given");
     husk_config_edit_clear (&e);
   }
+  /* ONBUILD appends its trigger, as the builder records it, after the parent's.  */
+  {
+    static const char with_triggers[]
+        = "{\"config\":{\"OnBuild\":[\"RUN first\"],\"Cmd\":[\"sh\"]}}";
+    static char *const ob[] = { "ONBUILD RUN make  ", "onbuild copy . /src", NULL };
+    cleanup_free char *o4 = NULL, *o5 = NULL;
+    cleanup_json husk_json *d4 = NULL, *d5 = NULL;
+    husk_config_edit_init (&e, parent_config, strlen (parent_config), &err);
+    ok (husk_commit_apply_changes (&e, ob, &err) == 0, "-c ONBUILD applies%s%s", err ? ": " : "",
+        err ? err->msg : "");
+    o4 = husk_config_edit_render (&e, &len);
+    d4 = husk_json_parse (o4, len, NULL);
+    check_member (husk_json_get (d4, "config"), "OnBuild", "[\"RUN make\",\"copy . /src\"]",
+                  "-c ONBUILD: each trigger in order, its text as given (a null list starts)");
+    check_member (husk_json_get (d4, "config"), "Cmd", "[\"sh\"]",
+                  "-c ONBUILD: nothing else changes");
+    husk_config_edit_clear (&e);
+    husk_config_edit_init (&e, with_triggers, strlen (with_triggers), &err);
+    husk_commit_apply_changes (&e, ob, &err);
+    o5 = husk_config_edit_render (&e, &len);
+    d5 = husk_json_parse (o5, len, NULL);
+    check_member (husk_json_get (d5, "config"), "OnBuild",
+                  "[\"RUN first\",\"RUN make\",\"copy . /src\"]",
+                  "-c ONBUILD: appended after the parent's triggers");
+    husk_config_edit_clear (&e);
+  }
   /* A parent with no config, rootfs or history at all.  */
   {
     static char *const env[] = { "ENV A=1", NULL };
@@ -204,6 +230,11 @@ test_bad_changes (void)
   bad_change ("VOLUME [1]", "not a JSON array of strings");
   bad_change ("STOPSIGNAL NOPE", "unknown");
   bad_change ("WORKDIR", "needs a directory");
+  bad_change ("ONBUILD", "needs an instruction");
+  bad_change ("ONBUILD onbuild RUN x", "chaining ONBUILD via `ONBUILD ONBUILD` isn't allowed");
+  bad_change ("ONBUILD from busybox", "FROM isn't allowed as an ONBUILD trigger");
+  bad_change ("ONBUILD MAINTAINER me", "MAINTAINER isn't allowed as an ONBUILD trigger");
+  bad_change ("ONBUILD NOPE x", "unknown instruction \"NOPE\"");
   {
     cleanup_error struct husk_error *err = NULL;
     struct husk_commit_opts o = { .name = "Bad:Name", .source_date_epoch = -1 };

@@ -106,6 +106,24 @@ layer_there (const char *root, char c)
   return access (p, F_OK) == 0;
 }
 
+/* What layer C's files take on disk, as du counts them.  */
+static uint64_t
+layer_blocks (const char *root, char c)
+{
+  cleanup_free char *chain = digest_of (c);
+  const char *parts[] = { "", "/diff", "/size" };
+  uint64_t sum = 0;
+
+  for (size_t i = 0; i < 3; i++)
+    {
+      cleanup_free char *p = husk_strdup_printf ("%s/layers/%s%s", root, chain + 7, parts[i]);
+      struct stat st;
+      if (lstat (p, &st) == 0)
+        sum += (uint64_t) st.st_blocks * 512;
+    }
+  return sum;
+}
+
 static bool
 change_is (const struct husk_image_changes *ch, size_t i, enum husk_image_change_kind kind,
            const char *what)
@@ -209,7 +227,13 @@ test_imagegc (void)
   husk_images_prune (&l, true, &in_use, &ch);
   ok (ch.n == 0 && l.n == 1, "prune -a keeps an image in use");
 
-  rc = husk_images_gc (s, &l, &in_use, &gc, &err);
+  {
+    uint64_t want = layer_blocks (root, 'c') + layer_blocks (root, 'd') + layer_blocks (root, 'f');
+    rc = husk_images_gc (s, &l, &in_use, &gc, &err);
+    ok (rc == 0 && gc.freed == want && want > 0,
+        "GC counts the disk space the layers held, as du does (%ju, want %ju)",
+        (uintmax_t) gc.freed, (uintmax_t) want);
+  }
   ok (rc == 0 && gc.layers == 3 && gc.bytes == 300, "GC removes the layers nobody holds (%u)",
       gc.layers);
   ok (layer_there (root, 'a') && layer_there (root, 'b') && layer_there (root, 'e')

@@ -317,6 +317,50 @@ test_chmod_nofollow (void)
   ok (husk_rm_rf_at (AT_FDCWD, tmpl, &err) == 0, "chmod-nofollow: cleaned up");
 }
 
+/* husk_rm_rf_at_freed counts what went as du does: each directory and file by its blocks, a
+   file with two links in the tree once, a file also linked from outside not at all.  */
+static void
+test_rm_rf_freed (void)
+{
+  char tmpl[] = "/tmp/husk-test-XXXXXX";
+  struct husk_error *err = NULL;
+  cleanup_close int dirfd = -1;
+  cleanup_free char *buf = husk_xcalloc (1, 20000);
+  struct stat st;
+  uint64_t want = 0, freed = 0;
+  int fd;
+
+  ok (mkdtemp (tmpl) != NULL, "rm-freed: temporary directory");
+  dirfd = open (tmpl, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  mkdirat (dirfd, "t", 0755);
+  mkdirat (dirfd, "t/sub", 0755);
+  memset (buf, 'x', 20000);
+  fd = openat (dirfd, "t/sub/f", O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+  ok (fd >= 0 && husk_write_all (fd, buf, 20000) == 0, "rm-freed: a file of 20000 bytes");
+  if (fd >= 0)
+    close (fd);
+  linkat (dirfd, "t/sub/f", dirfd, "t/f-again", 0);
+  fd = openat (dirfd, "t/kept", O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+  if (fd >= 0)
+    {
+      husk_write_all (fd, buf, 8192);
+      close (fd);
+    }
+  linkat (dirfd, "t/kept", dirfd, "outside", 0);
+  symlinkat ("/etc/passwd", dirfd, "t/link");
+  for (const char *const *p = (const char *const[]){ "t", "t/sub", "t/sub/f", "t/link", NULL }; *p;
+       p++)
+    if (fstatat (dirfd, *p, &st, AT_SYMLINK_NOFOLLOW) == 0)
+      want += (uint64_t) st.st_blocks * 512;
+  ok (husk_rm_rf_at_freed (dirfd, "t", &freed, &err) == 0 && freed == want && want >= 20000,
+      "rm-freed: the tree's blocks, a twice-linked file once, one linked outside not (%ju, want "
+      "%ju)",
+      (uintmax_t) freed, (uintmax_t) want);
+  ok (fstatat (dirfd, "outside", &st, 0) == 0 && st.st_size == 8192,
+      "rm-freed: the file linked outside is still there");
+  ok (husk_rm_rf_at (AT_FDCWD, tmpl, &err) == 0, "rm-freed: cleaned up");
+}
+
 static void
 test_util (void)
 {
@@ -550,6 +594,7 @@ main (void)
   test_safepath ();
   test_mkpath ();
   test_chmod_nofollow ();
+  test_rm_rf_freed ();
   test_util ();
   test_passwd ();
   test_signals ();
