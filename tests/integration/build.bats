@@ -892,6 +892,7 @@ assert h == want, h
 	[ "$n" -eq 3 ] || fail "expected 3 layers, got $n"
 	run --separate-stderr husk build -t wd "$CTX"
 	[ "$(grep -c -- '^--> CACHED' <<<"$output")" -eq 3 ] || fail "not cached: $output"
+}
 
 @test "build: one ENV or LABEL expands all its words with the values from before it (the reference's abc=bye def=\$abc)" {
 	printf 'FROM basic\nENV X=old\nENV X=new Y=${X}\nLABEL l=${X} X=label m=${X}\nRUN echo "X=$X Y=$Y" >/xy\n' >"$CTX/Dockerfile"
