@@ -58,9 +58,9 @@ struct stage_result
 
 struct build
 {
-  unsigned shown;       /* The step the build before the re-execution was at (SHOWN_ENV)... */
-  unsigned shown_lines; /* ... and how many of that step's lines it printed.  */
-  unsigned lines;       /* The lines of the step at hand so far, printed or not.  */
+  unsigned shown;          /* The step the build before the re-execution was at (SHOWN_ENV)... */
+  unsigned shown_lines;    /* ... and how many of that step's lines it printed.  */
+  unsigned lines;          /* The lines of the step at hand so far, printed or not.  */
   int64_t step_started_ns; /* CLOCK_MONOTONIC when the step at hand began, for its time.  */
   struct husk_store *s;
   const struct husk_build_opts *o;
@@ -75,8 +75,8 @@ struct build
   bool *needed;
   unsigned step, n_steps;
   char created[64];
-  bool prebuild; /* In prebuild_parallel's child: its failing step runs again in order and
-                    shows its output then, so -q drops it there.  */
+  bool prebuild;       /* In prebuild_parallel's child: its failing step runs again in order and
+                          shows its output then, so -q drops it there.  */
   char *explain_where; /* The hash of the context's and the Dockerfile's paths (explain.c's
                           probes), once one was needed.  */
   char nonce[33];      /* This build, in the probes' "why" (--cache-explain only).  */
@@ -233,7 +233,7 @@ int bld_interrupted (void);
 /* 0 when none was caught, else -1 with *ERR set to "interrupted by SIGINT" (its name).  */
 int bld_interrupt_check (struct husk_error **err);
 /* Those three signals blocked (for a fork whose pid the handler must know), and the mask
-   *RET_OLD back.  */
+ *RET_OLD back.  */
 void bld_interrupt_block (sigset_t *ret_old);
 void bld_interrupt_unblock (const sigset_t *old);
 /* PIDS[0..N): the children to send an interrupt on to (a pid of 0 or less is skipped;

@@ -51,7 +51,7 @@ struct husk_build_copy
   char *const *from_lowerdirs;
   char *const *from_sources;
   const char *from_upper, *from_work, *from_mountpoint;
-  const char *from_name;        /* What the messages call it: "stage \"build\"", "image \"x\"".  */
+  const char *from_name; /* What the messages call it: "stage \"build\"", "image \"x\"".  */
   /* --exclude and --parents for the FROM_SOURCES selection (may be NULL); from the context,
      SEL was selected with them already.  */
   const struct husk_ctx_select_opts *from_opts;
