@@ -194,6 +194,67 @@ exclude_matcher (const struct husk_df_instr *in, char ***ret_patterns, struct hu
   return 0;
 }
 
+/* A copy step's directories under the store's tmp/, made by step_dirs_make with the store
+   lock taken (husk_store_lock sweeps tmp/, so it is held until the step ends, and shared with
+   the copy's child, which publishes the layer); step_dirs_clear discards what is left and
+   releases the lock.  UPPER (relative to the store's root) becomes the layer.  */
+struct step_dirs
+{
+  char *tmp, *upper;              /* Relative to the store's root.  */
+  char *a_upper, *a_work, *a_mnt; /* Absolute: the copy's overlay.  */
+  char **lowers;                  /* The image so far, base first.  */
+  struct written_shared *ws;      /* What the layer write hands back.  */
+  bool locked;
+};
+
+static int
+step_dirs_make (struct stage_exec *x, const char *prefix, struct step_dirs *d,
+                struct husk_error **err)
+{
+  struct build *b = x->b;
+  int rootfd = husk_store_rootfd (b->s);
+  const char *root = husk_store_root (b->s);
+
+  if (husk_store_lock (b->s, err) < 0)
+    return -1;
+  d->locked = true;
+  if (husk_store_mkdtemp (b->s, prefix, &d->tmp, err) < 0)
+    return -1;
+  d->upper = husk_strdup_printf ("%s/upper", d->tmp);
+  d->a_upper = husk_strdup_printf ("%s/%s", root, d->upper);
+  d->a_work = husk_strdup_printf ("%s/%s/work", root, d->tmp);
+  d->a_mnt = husk_strdup_printf ("%s/%s/mnt", root, d->tmp);
+  if (mkdirat (rootfd, d->upper, 0755) < 0
+      || fchmodat (rootfd, d->upper, bld_top_mode (b, x->r), 0) < 0 || mkdir (d->a_work, 0700) < 0
+      || mkdir (d->a_mnt, 0700) < 0)
+    return husk_error_set (err, errno, "build: the step's directories");
+  d->lowers = bld_lowerdirs (b, x->r, err);
+  if (d->lowers == NULL)
+    return -1;
+  d->ws = bld_shared_new ();
+  if (d->ws == NULL)
+    return husk_error_set (err, errno, "build: mmap");
+  return 0;
+}
+
+static void
+step_dirs_clear (struct build *b, struct step_dirs *d)
+{
+  if (d->tmp)
+    husk_layer_discard (b->s, d->tmp);
+  if (d->locked)
+    husk_store_unlock (b->s);
+  if (d->ws)
+    munmap (d->ws, sizeof *d->ws);
+  free (d->tmp);
+  free (d->upper);
+  free (d->a_upper);
+  free (d->a_work);
+  free (d->a_mnt);
+  husk_strv_free (d->lowers);
+  *d = (struct step_dirs){ 0 };
+}
+
 int
 bld_do_copy (struct stage_exec *x, const struct husk_df_instr *in, struct husk_error **err)
 {
@@ -203,16 +264,14 @@ bld_do_copy (struct stage_exec *x, const struct husk_df_instr *in, struct husk_e
   const char *chmod_raw = husk_df_flag (in, "chmod");
   const char *checksum_raw = husk_df_flag (in, "checksum");
   cleanup_free char *chown = NULL, *chmod_s = NULL, *dest = NULL, *text = NULL;
-  cleanup_free char *tmp = NULL, *upper = NULL, *work = NULL, *mnt = NULL, *abs = NULL;
+  cleanup_free char *abs = NULL;
   cleanup_free char *created_by = NULL, *checksum = NULL;
   cleanup_fetch struct bld_fetch *fetch = NULL;
   cleanup_strv char **srcs = husk_xcalloc (1, sizeof (char *));
-  cleanup_strv char **lowers = NULL;
   struct husk_ctx_selection sel = { 0 };
-  struct written_shared *ws = NULL;
+  struct step_dirs sd = { 0 };
   char key[HUSK_DIGEST_LEN + 1];
   int chmod_v = -1, rc = -1;
-  bool locked = false;
   size_t n = in->n_args;
 
   cleanup_strv char **from_layers = NULL, **from_lowers = NULL;
@@ -352,26 +411,7 @@ bld_do_copy (struct stage_exec *x, const struct husk_df_instr *in, struct husk_e
   if (fetch && bld_fetch_select (fetch, &sel, err) < 0)
     return -1;
 
-  /* tmp/ is only worked in under the store lock (husk_store_lock sweeps it): held from here
-     to the end of the step, and shared by the copy's child, which publishes the layer.  */
-  if (husk_store_lock (b->s, err) < 0)
-    goto out;
-  locked = true;
-  if (husk_store_mkdtemp (b->s, "build-copy-", &tmp, err) < 0)
-    goto out;
-  upper = husk_strdup_printf ("%s/upper", tmp);
-  work = husk_strdup_printf ("%s/work", tmp);
-  mnt = husk_strdup_printf ("%s/mnt", tmp);
-  if (mkdirat (husk_store_rootfd (b->s), upper, 0755) < 0
-      || fchmodat (husk_store_rootfd (b->s), upper, bld_top_mode (b, x->r), 0) < 0
-      || mkdirat (husk_store_rootfd (b->s), work, 0700) < 0
-      || mkdirat (husk_store_rootfd (b->s), mnt, 0700) < 0)
-    {
-      husk_error_set (err, errno, "build: the step's directories");
-      goto out;
-    }
-  lowers = bld_lowerdirs (b, x->r, err);
-  if (lowers == NULL)
+  if (step_dirs_make (x, "build-copy-", &sd, err) < 0)
     goto out;
   if (from)
     {
@@ -383,30 +423,21 @@ bld_do_copy (struct stage_exec *x, const struct husk_df_instr *in, struct husk_e
             goto out;
           husk_strv_append (&from_lowers, d);
         }
-      from_upper = husk_strdup_printf ("%s/%s/from-upper", husk_store_root (b->s), tmp);
-      from_work = husk_strdup_printf ("%s/%s/from-work", husk_store_root (b->s), tmp);
-      from_mnt = husk_strdup_printf ("%s/%s/from-mnt", husk_store_root (b->s), tmp);
+      from_upper = husk_strdup_printf ("%s/%s/from-upper", husk_store_root (b->s), sd.tmp);
+      from_work = husk_strdup_printf ("%s/%s/from-work", husk_store_root (b->s), sd.tmp);
+      from_mnt = husk_strdup_printf ("%s/%s/from-mnt", husk_store_root (b->s), sd.tmp);
       if (mkdir (from_upper, 0755) < 0 || mkdir (from_work, 0700) < 0 || mkdir (from_mnt, 0700) < 0)
         {
           husk_error_set (err, errno, "build: the step's directories");
           goto out;
         }
     }
-  ws = bld_shared_new ();
-  if (ws == NULL)
-    {
-      husk_error_set (err, errno, "build: mmap");
-      goto out;
-    }
   {
-    cleanup_free char *a_upper = husk_strdup_printf ("%s/%s", husk_store_root (b->s), upper);
-    cleanup_free char *a_work = husk_strdup_printf ("%s/%s", husk_store_root (b->s), work);
-    cleanup_free char *a_mnt = husk_strdup_printf ("%s/%s", husk_store_root (b->s), mnt);
     struct write_job job = {
       .b = b,
-      .dir = upper,
+      .dir = sd.upper,
       .parent_chain = x->r->n_layers ? x->r->layers[x->r->n_layers - 1].chain_id : NULL,
-      .out = ws,
+      .out = sd.ws,
     };
     struct husk_build_copy req = {
       .ctx = fetch ? bld_fetch_ctx (fetch) : b->ctx,
@@ -422,10 +453,10 @@ bld_do_copy (struct stage_exec *x, const struct husk_df_instr *in, struct husk_e
       .inline_files = inl.v,
       .n_inline = inl.n,
       .n_written = n - 1,
-      .lowerdirs = lowers,
-      .upper = a_upper,
-      .work = a_work,
-      .mountpoint = a_mnt,
+      .lowerdirs = sd.lowers,
+      .upper = sd.a_upper,
+      .work = sd.a_work,
+      .mountpoint = sd.a_mnt,
       .map = b->o->map,
       .dest = dest,
       .workdir = x->r->cfg.config.working_dir,
@@ -437,16 +468,11 @@ bld_do_copy (struct stage_exec *x, const struct husk_df_instr *in, struct husk_e
     if (husk_build_copy_run (&req, err) < 0)
       goto out;
   }
-  if (bld_step_done (x, key, ws, created_by, err) < 0)
+  if (bld_step_done (x, key, sd.ws, created_by, err) < 0)
     goto out;
   rc = 0;
 out:
-  if (tmp)
-    husk_layer_discard (b->s, tmp);
-  if (locked)
-    husk_store_unlock (b->s);
-  if (ws)
-    munmap (ws, sizeof *ws);
+  step_dirs_clear (b, &sd);
   husk_ctx_selection_clear (&sel);
   return rc;
 }
@@ -458,13 +484,11 @@ int
 bld_do_workdir (struct stage_exec *x, const char *text, struct husk_error **err)
 {
   struct build *b = x->b;
-  cleanup_free char *tmp = NULL, *upper = NULL, *work = NULL, *mnt = NULL, *dest = NULL;
   cleanup_free char *keytext = husk_strdup_printf ("%s mkdir", text);
-  cleanup_strv char **lowers = NULL;
+  cleanup_free char *dest = husk_strdup_printf ("%s/", x->r->cfg.config.working_dir);
   struct husk_ctx_selection sel = { 0 };
-  struct written_shared *ws = NULL;
+  struct step_dirs sd = { 0 };
   char key[HUSK_DIGEST_LEN + 1];
-  bool locked = false;
   int rc = -1;
 
   bld_build_key (x->r->key, keytext, key);
@@ -472,49 +496,22 @@ bld_do_workdir (struct stage_exec *x, const char *text, struct husk_error **err)
   x->ex.sel = NULL;
   if (bld_step_cached (x, key, text))
     return 0;
-  if (husk_store_lock (b->s, err) < 0)
+  if (step_dirs_make (x, "build-workdir-", &sd, err) < 0)
     goto out;
-  locked = true;
-  if (husk_store_mkdtemp (b->s, "build-workdir-", &tmp, err) < 0)
-    goto out;
-  upper = husk_strdup_printf ("%s/upper", tmp);
-  work = husk_strdup_printf ("%s/work", tmp);
-  mnt = husk_strdup_printf ("%s/mnt", tmp);
-  if (mkdirat (husk_store_rootfd (b->s), upper, 0755) < 0
-      || fchmodat (husk_store_rootfd (b->s), upper, bld_top_mode (b, x->r), 0) < 0
-      || mkdirat (husk_store_rootfd (b->s), work, 0700) < 0
-      || mkdirat (husk_store_rootfd (b->s), mnt, 0700) < 0)
-    {
-      husk_error_set (err, errno, "build: the step's directories");
-      goto out;
-    }
-  lowers = bld_lowerdirs (b, x->r, err);
-  if (lowers == NULL)
-    goto out;
-  ws = bld_shared_new ();
-  if (ws == NULL)
-    {
-      husk_error_set (err, errno, "build: mmap");
-      goto out;
-    }
-  dest = husk_strdup_printf ("%s/", x->r->cfg.config.working_dir);
   {
-    cleanup_free char *a_upper = husk_strdup_printf ("%s/%s", husk_store_root (b->s), upper);
-    cleanup_free char *a_work = husk_strdup_printf ("%s/%s", husk_store_root (b->s), work);
-    cleanup_free char *a_mnt = husk_strdup_printf ("%s/%s", husk_store_root (b->s), mnt);
     struct write_job job = {
       .b = b,
-      .dir = upper,
+      .dir = sd.upper,
       .parent_chain = x->r->n_layers ? x->r->layers[x->r->n_layers - 1].chain_id : NULL,
-      .out = ws,
+      .out = sd.ws,
     };
     struct husk_build_copy req = {
       .ctx = b->ctx,
       .sel = &sel,
-      .lowerdirs = lowers,
-      .upper = a_upper,
-      .work = a_work,
-      .mountpoint = a_mnt,
+      .lowerdirs = sd.lowers,
+      .upper = sd.a_upper,
+      .work = sd.a_work,
+      .mountpoint = sd.a_mnt,
       .map = b->o->map,
       .dest = dest,
       .workdir = "/",
@@ -526,15 +523,10 @@ bld_do_workdir (struct stage_exec *x, const char *text, struct husk_error **err)
     if (husk_build_copy_run (&req, err) < 0)
       goto out;
   }
-  if (bld_step_done (x, key, ws, text, err) < 0)
+  if (bld_step_done (x, key, sd.ws, text, err) < 0)
     goto out;
   rc = 0;
 out:
-  if (tmp)
-    husk_layer_discard (b->s, tmp);
-  if (locked)
-    husk_store_unlock (b->s);
-  if (ws)
-    munmap (ws, sizeof *ws);
+  step_dirs_clear (b, &sd);
   return rc;
 }
