@@ -907,12 +907,15 @@ bld_do_run (struct stage_exec *x, const struct husk_df_instr *in, struct husk_er
           return in->flags[i].value ? -1 : husk_error_set (err, 0, "--mount needs a value");
         husk_strv_append (&mount_specs, v);
       }
-  if (in->n_heredocs > 0)
-    {
-      /* RUN <<EOF ... EOF: the heredoc is the script SHELL runs.  */
-      if (in->exec_form || in->n_args != 1 || husk_df_source_heredoc (in, in->args[0]) == NULL)
-        return husk_error_set (err, 0, "this heredoc form: not supported yet");
-    }
+  if (in->n_heredocs > 0 && in->exec_form)
+    return husk_error_set (err, 0, "a heredoc in the exec form: not supported yet");
+  /* BuildKit runs a whole-command heredoc that starts with "#!" as a script file, by its
+     interpreter; SHELL -c would read it as shell.  */
+  if (in->n_heredocs > 0 && in->n_args == 1 && husk_df_source_heredoc (in, in->args[0]) != NULL
+      && husk_str_has_prefix (in->heredocs[0].content, "#!"))
+    return husk_error_set (err, 0,
+                           "a heredoc script with its own interpreter (#!): not "
+                           "supported yet");
   if (net)
     {
       if (strcmp (net, "none") == 0 || strcmp (net, "default") == 0)
@@ -930,7 +933,19 @@ bld_do_run (struct stage_exec *x, const struct husk_df_instr *in, struct husk_er
       argv = husk_xcalloc (1, sizeof (char *));
       for (size_t i = 0; shell[i]; i++)
         husk_strv_append (&argv, shell[i]);
-      husk_strv_append (&argv, in->heredocs[0].content);
+      if (in->n_args == 1 && husk_df_source_heredoc (in, in->args[0]) != NULL)
+        /* RUN <<EOF ... EOF: the heredoc is the script SHELL runs.  */
+        husk_strv_append (&argv, in->heredocs[0].content);
+      else
+        {
+          /* Heredocs within a command line (RUN cat <<EOF >/f): as BuildKit does, the line
+             and then each heredoc as written, with its delimiter, go to SHELL, which reads
+             the heredocs itself (and expands them unless the delimiter is quoted).  */
+          cleanup_free char *script = husk_xstrdup (in->args[0]);
+          for (size_t i = 0; i < in->n_heredocs; i++)
+            bld_append (&script, "\n%s%s", in->heredocs[i].raw, in->heredocs[i].name);
+          husk_strv_append (&argv, script);
+        }
     }
   else
     argv = bld_command_of (x, in);

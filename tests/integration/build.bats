@@ -954,3 +954,29 @@ plain
 data
 b"
 }
+
+@test "build: RUN heredocs within a command line go to the shell as written; a #! script is refused clearly" {
+	cat >"$CTX/Dockerfile" <<'XEOF'
+FROM basic
+ARG WHO=world
+RUN cat <<EOF >/greeting && cat <<'RAW' >/raw
+hello $WHO
+EOF
+not $WHO
+RAW
+RUN <<EOF
+echo whole >/whole
+EOF
+XEOF
+	run --separate-stderr husk build -q -t hd "$CTX"
+	assert_status 0
+	run --separate-stderr husk run --rm hd cat /greeting /raw /whole
+	assert_output 'hello world
+not $WHO
+whole'
+	printf 'FROM basic\nRUN <<EOF\n#!/usr/bin/env python3\nprint(1)\nEOF\n' >"$CTX/Dockerfile"
+	run --separate-stderr husk build "$CTX"
+	assert_status 1
+	assert_one_error_line
+	assert_stderr_contains 'Dockerfile:2: RUN: a heredoc script with its own interpreter (#!): not supported yet'
+}
