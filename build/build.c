@@ -309,11 +309,11 @@ hint_local_name (struct build *b, const char *ref, struct husk_error **err)
   struct husk_image_list list = { 0 };
   cleanup_error struct husk_error *e = NULL;
   const struct husk_image *img;
-  cleanup_free char *want
-      = husk_strdup_printf ("localhost/%s%s", ref, strpbrk (ref, ":@") ? "" : ":latest");
+  cleanup_free char *want = NULL;
 
-  if (strchr (ref, '/') != NULL || husk_images_load (b->s, &list, &e) < 0)
+  if (ref == NULL || strchr (ref, '/') != NULL || husk_images_load (b->s, &list, &e) < 0)
     return;
+  want = husk_strdup_printf ("localhost/%s%s", ref, strpbrk (ref, ":@") ? "" : ":latest");
   img = husk_images_lookup (&list, ref, &e);
   for (size_t i = 0; img && img->names && img->names[i]; i++)
     if (strcmp (img->names[i], want) == 0)
