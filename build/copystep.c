@@ -255,6 +255,31 @@ step_dirs_clear (struct build *b, struct step_dirs *d)
   *d = (struct step_dirs){ 0 };
 }
 
+/* Run the copy REQ (its own fields set: what to copy, where, how) through D's overlay, with
+   the layer written by its child, then record the step under KEY.  */
+static int
+step_dirs_run (struct stage_exec *x, struct step_dirs *d, struct husk_build_copy *req,
+               const char *key, const char *created_by, struct husk_error **err)
+{
+  struct write_job job = {
+    .b = x->b,
+    .dir = d->upper,
+    .parent_chain = x->r->n_layers ? x->r->layers[x->r->n_layers - 1].chain_id : NULL,
+    .out = d->ws,
+  };
+
+  req->lowerdirs = d->lowers;
+  req->upper = d->a_upper;
+  req->work = d->a_work;
+  req->mountpoint = d->a_mnt;
+  req->map = x->b->o->map;
+  req->after = bld_write_layer;
+  req->after_arg = &job;
+  if (husk_build_copy_run (req, err) < 0)
+    return -1;
+  return bld_step_done (x, key, d->ws, created_by, err);
+}
+
 int
 bld_do_copy (struct stage_exec *x, const struct husk_df_instr *in, struct husk_error **err)
 {
@@ -433,12 +458,6 @@ bld_do_copy (struct stage_exec *x, const struct husk_df_instr *in, struct husk_e
         }
     }
   {
-    struct write_job job = {
-      .b = b,
-      .dir = sd.upper,
-      .parent_chain = x->r->n_layers ? x->r->layers[x->r->n_layers - 1].chain_id : NULL,
-      .out = sd.ws,
-    };
     struct husk_build_copy req = {
       .ctx = fetch ? bld_fetch_ctx (fetch) : b->ctx,
       .sel = &sel,
@@ -453,23 +472,14 @@ bld_do_copy (struct stage_exec *x, const struct husk_df_instr *in, struct husk_e
       .inline_files = inl.v,
       .n_inline = inl.n,
       .n_written = n - 1,
-      .lowerdirs = sd.lowers,
-      .upper = sd.a_upper,
-      .work = sd.a_work,
-      .mountpoint = sd.a_mnt,
-      .map = b->o->map,
       .dest = dest,
       .workdir = x->r->cfg.config.working_dir,
       .chown = chown,
       .chmod = chmod_v,
-      .after = bld_write_layer,
-      .after_arg = &job,
     };
-    if (husk_build_copy_run (&req, err) < 0)
+    if (step_dirs_run (x, &sd, &req, key, created_by, err) < 0)
       goto out;
   }
-  if (bld_step_done (x, key, sd.ws, created_by, err) < 0)
-    goto out;
   rc = 0;
 out:
   step_dirs_clear (b, &sd);
@@ -499,32 +509,17 @@ bld_do_workdir (struct stage_exec *x, const char *text, struct husk_error **err)
   if (step_dirs_make (x, "build-workdir-", &sd, err) < 0)
     goto out;
   {
-    struct write_job job = {
-      .b = b,
-      .dir = sd.upper,
-      .parent_chain = x->r->n_layers ? x->r->layers[x->r->n_layers - 1].chain_id : NULL,
-      .out = sd.ws,
-    };
     struct husk_build_copy req = {
       .ctx = b->ctx,
       .sel = &sel,
-      .lowerdirs = sd.lowers,
-      .upper = sd.a_upper,
-      .work = sd.a_work,
-      .mountpoint = sd.a_mnt,
-      .map = b->o->map,
       .dest = dest,
       .workdir = "/",
       .chmod = -1,
       .make_dest = true,
-      .after = bld_write_layer,
-      .after_arg = &job,
     };
-    if (husk_build_copy_run (&req, err) < 0)
+    if (step_dirs_run (x, &sd, &req, key, text, err) < 0)
       goto out;
   }
-  if (bld_step_done (x, key, sd.ws, text, err) < 0)
-    goto out;
   rc = 0;
 out:
   step_dirs_clear (b, &sd);
