@@ -154,26 +154,24 @@ assert_workers_gone() { # PIDS
 	done
 }
 
-@test "build interrupt: Ctrl-C stops the stages built in parallel" {
+# Start the parallel build, send SIG to TARGET ("group": husk's process group, as Ctrl-C
+# does; "husk": husk alone), and check the workers and the build are gone.
+stop_parallel() { # SIG TARGET
 	[ "$(nproc)" -ge 2 ] || skip "one processor: the stages build one at a time"
 	parallel_dockerfile
 	start_build --no-cache
 	wait_started 2
 	workers=$(parallel_workers)
 	[ -n "$workers" ] || fail "no parallel workers"
-	interrupt INT "-$BPID"
+	if [ "$2" = group ]; then interrupt "$1" "-$BPID"; else interrupt "$1" "$BPID"; fi
 	assert_workers_gone "$workers"
-	assert_cancelled SIGINT
+	assert_cancelled "SIG$1"
+}
+
+@test "build interrupt: Ctrl-C stops the stages built in parallel" {
+	stop_parallel INT group
 }
 
 @test "build interrupt: SIGTERM to husk alone stops the stages built in parallel" {
-	[ "$(nproc)" -ge 2 ] || skip "one processor: the stages build one at a time"
-	parallel_dockerfile
-	start_build --no-cache
-	wait_started 2
-	workers=$(parallel_workers)
-	[ -n "$workers" ] || fail "no parallel workers"
-	interrupt TERM "$BPID"
-	assert_workers_gone "$workers"
-	assert_cancelled SIGTERM
+	stop_parallel TERM husk
 }
