@@ -13,6 +13,8 @@
 HUSK_FULL_ONLY int husk_cmd_pull (struct husk_global *g, int argc, char **argv,
                                   struct husk_error **err);
 int husk_cmd_images (struct husk_global *g, int argc, char **argv, struct husk_error **err);
+HUSK_FULL_ONLY int husk_cmd_push (struct husk_global *g, int argc, char **argv,
+                                  struct husk_error **err);
 HUSK_FULL_ONLY int husk_cmd_login (struct husk_global *g, int argc, char **argv,
                                    struct husk_error **err);
 HUSK_FULL_ONLY int husk_cmd_logout (struct husk_global *g, int argc, char **argv,

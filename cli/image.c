@@ -13,6 +13,7 @@ static const struct husk_cli_subcommand subcommands[] = {
   { "ls", husk_cmd_images, "list images (husk images)" },
   { "build", husk_cmd_build, "build an image from a Dockerfile (husk build)" },
   { "pull", husk_cmd_pull, "import an image (husk pull)" },
+  { "push", husk_cmd_push, "upload an image to a registry (husk push)" },
   { "tag", husk_cmd_tag, "give an image more names (husk tag)" },
   { "rm", husk_cmd_rmi, "remove images (husk rmi)" },
   { "prune", husk_cmd_image_prune, "remove unnamed and unused images, and unreferenced layers" },

@@ -24,6 +24,7 @@ struct command
 
 static const struct command commands[] = {
   { "pull", husk_cmd_pull, "import an image into the store", false },
+  { "push", husk_cmd_push, "upload an image to a registry", false },
   { "images", husk_cmd_images, "list the images in the store", false },
   { "run", husk_cmd_run, "run a command in a new container", true },
   { "exec", husk_cmd_exec, "run a command in a running container", true },

@@ -1,0 +1,144 @@
+#include "config.h"
+
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cleanup.h"
+#include "commands.h"
+#include "format.h"
+#include "image.h"
+#include "push.h"
+#include "util.h"
+#include "banned.h"
+
+enum
+{
+  OPT_TLS_VERIFY = 257, /* Not 256: see husk_cli_option.key.  */
+  OPT_FORMAT,
+  OPT_DIGESTFILE,
+};
+
+static const struct husk_cli_option push_options[] = {
+  { "tls-verify", OPT_TLS_VERIFY, HUSK_CLI_ARG_OPTIONAL, "true|false",
+    "false: do not verify the registry's certificate (and allow HTTP)" },
+  { "format", OPT_FORMAT, HUSK_CLI_ARG_REQUIRED, "oci|v2s2",
+    "the manifest format to push (default: the image's own manifest)" },
+  { "digestfile", OPT_DIGESTFILE, HUSK_CLI_ARG_REQUIRED, "FILE",
+    "write the pushed manifest's digest to FILE" },
+  { "quiet", 'q', HUSK_CLI_ARG_NONE, NULL, "print only the manifest digest" },
+  HUSK_CLI_OPTION_HELP,
+  HUSK_CLI_OPTIONS_END,
+};
+
+static const struct husk_cli_command push_command = {
+  "push",
+  "[OPTIONS] IMAGE [DESTINATION]",
+  "Upload an image to a registry: the blobs the registry lacks (mounted from\n"
+  "another repository of the same registry when one has them), then the manifest.\n"
+  "DESTINATION is [REGISTRY/]NAME[:TAG][@DIGEST] (docker:// is the same); without\n"
+  "it, the name IMAGE was given by.",
+  push_options,
+  NULL,
+  { 1, 2, "expects an image and at most one destination" },
+};
+
+int
+husk_cmd_push (struct husk_global *g, int argc, char **argv, struct husk_error **err)
+{
+  cleanup_store struct husk_store *store = NULL;
+  struct husk_image_list list = { 0 };
+  struct husk_push_options o = { .tls_verify = true };
+  struct husk_push_result res = { 0 };
+  struct husk_cli_progress bar;
+  const struct husk_image *img;
+  const char *matched = NULL;
+  const char *digestfile = NULL;
+  const char *dest;
+  bool quiet = false;
+  int c, first, rc = -1;
+
+  optind = 1;
+  while ((c = husk_cli_next_option (&push_command, argc, argv, err)) > 0)
+    switch (c)
+      {
+      case 'q':
+        quiet = true;
+        break;
+      case OPT_DIGESTFILE:
+        digestfile = optarg;
+        break;
+      case OPT_FORMAT:
+        if (strcmp (optarg, "oci") == 0)
+          o.format = HUSK_PUSH_FORMAT_OCI;
+        else if (strcmp (optarg, "v2s2") == 0 || strcmp (optarg, "docker") == 0)
+          o.format = HUSK_PUSH_FORMAT_DOCKER;
+        else
+          return husk_cli_usage_error (err, "push", "--format takes oci or v2s2, not \"%s\"",
+                                       optarg);
+        break;
+      case OPT_TLS_VERIFY:
+        if (optarg == NULL || strcmp (optarg, "true") == 0)
+          o.tls_verify = true;
+        else if (strcmp (optarg, "false") == 0)
+          o.tls_verify = false;
+        else
+          return husk_cli_usage_error (err, "push", "--tls-verify takes true or false, not \"%s\"",
+                                       optarg);
+        break;
+      }
+  if ((first = husk_cli_operands (&push_command, c, argc, err)) <= 0)
+    return first;
+  dest = first + 1 < argc ? argv[first + 1] : NULL;
+  if (dest && husk_str_has_prefix (dest, "docker://"))
+    dest += strlen ("docker://");
+  if (dest
+      && (husk_str_has_prefix (dest, "oci:") || husk_str_has_prefix (dest, "oci-archive:")
+          || husk_str_has_prefix (dest, "docker-archive:")))
+    return husk_cli_usage_error (err, "push", "destination \"%s\": not supported yet", dest);
+  if (husk_cli_open_store (g, &store, err) < 0 || husk_images_load (store, &list, err) < 0)
+    return -1;
+  img = husk_images_lookup_name (&list, argv[first], &matched, err);
+  if (img == NULL)
+    goto out;
+  if (dest == NULL)
+    {
+      if (matched == NULL)
+        {
+          husk_error_set (err, 0, "push \"%s\": an image given by its ID needs a destination",
+                          argv[first]);
+          goto out;
+        }
+      dest = matched;
+    }
+  o.progress = husk_cli_progress_start (&bar,
+                                        quiet                    ? HUSK_CLI_PROGRESS_QUIET
+                                        : isatty (STDERR_FILENO) ? HUSK_CLI_PROGRESS_TERMINAL
+                                                                 : HUSK_CLI_PROGRESS_LINES,
+                                        stderr);
+  rc = husk_registry_push (store, &list, img, dest, &o, &res, err);
+  husk_cli_progress_finish (&bar);
+  if (rc < 0)
+    goto out;
+  rc = -1;
+  if (digestfile)
+    {
+      cleanup_free char *line = husk_strdup_printf ("%s", res.digest);
+      if (husk_write_file_atomic_at (AT_FDCWD, digestfile, line, strlen (line), 0644, err) < 0)
+        {
+          husk_error_wrap (err, "--digestfile \"%s\"", digestfile);
+          goto out;
+        }
+    }
+  if (quiet)
+    printf ("%s\n", res.digest);
+  else
+    printf ("%s@%s: %u uploaded, %u mounted, %u already present\n", res.repository, res.digest,
+            res.layers_uploaded, res.layers_mounted, res.layers_present);
+  rc = 0;
+out:
+  husk_push_result_clear (&res);
+  husk_images_clear (&list);
+  return rc;
+}
