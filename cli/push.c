@@ -18,6 +18,8 @@ enum
   OPT_TLS_VERIFY = 257, /* Not 256: see husk_cli_option.key.  */
   OPT_FORMAT,
   OPT_DIGESTFILE,
+  OPT_COMPRESSION_FORMAT,
+  OPT_COMPRESSION_LEVEL,
 };
 
 static const struct husk_cli_option push_options[] = {
@@ -25,6 +27,10 @@ static const struct husk_cli_option push_options[] = {
     "false: do not verify the registry's certificate (and allow HTTP)" },
   { "format", OPT_FORMAT, HUSK_CLI_ARG_REQUIRED, "oci|v2s2",
     "the manifest format to push (default: the image's own manifest)" },
+  { "compression-format", OPT_COMPRESSION_FORMAT, HUSK_CLI_ARG_REQUIRED, "gzip|zstd",
+    "compress every layer so (default: as stored; a plain tar gzip)" },
+  { "compression-level", OPT_COMPRESSION_LEVEL, HUSK_CLI_ARG_REQUIRED, "N",
+    "for layers compressed anew: gzip 0-9 (ISA-L's 0-3), zstd 1-19" },
   { "digestfile", OPT_DIGESTFILE, HUSK_CLI_ARG_REQUIRED, "FILE",
     "write the pushed manifest's digest to FILE" },
   { "quiet", 'q', HUSK_CLI_ARG_NONE, NULL, "print only the manifest digest" },
@@ -57,6 +63,7 @@ husk_cmd_push (struct husk_global *g, int argc, char **argv, struct husk_error *
   const char *digestfile = NULL;
   const char *dest;
   bool quiet = false;
+  int level = -1;
   int c, first, rc = -1;
 
   optind = 1;
@@ -68,6 +75,24 @@ husk_cmd_push (struct husk_global *g, int argc, char **argv, struct husk_error *
         break;
       case OPT_DIGESTFILE:
         digestfile = optarg;
+        break;
+      case OPT_COMPRESSION_FORMAT:
+        if (strcmp (optarg, "gzip") == 0)
+          o.compression = HUSK_COMPRESSION_GZIP;
+        else if (strcmp (optarg, "zstd") == 0)
+          o.compression = HUSK_COMPRESSION_ZSTD;
+        else
+          return husk_cli_usage_error (
+              err, "push", "--compression-format takes gzip or zstd, not \"%s\"", optarg);
+        break;
+      case OPT_COMPRESSION_LEVEL:
+        {
+          uint64_t v;
+          if (husk_parse_u64 (optarg, 22, &v) < 0)
+            return husk_cli_usage_error (err, "push",
+                                         "--compression-level takes a number, not \"%s\"", optarg);
+          level = (int) v;
+        }
         break;
       case OPT_FORMAT:
         if (strcmp (optarg, "oci") == 0)
@@ -90,6 +115,19 @@ husk_cmd_push (struct husk_global *g, int argc, char **argv, struct husk_error *
       }
   if ((first = husk_cli_operands (&push_command, c, argc, err)) <= 0)
     return first;
+  if (level >= 0)
+    {
+      if (o.compression == HUSK_COMPRESSION_NONE)
+        return husk_cli_usage_error (err, "push", "--compression-level needs --compression-format");
+      if (o.compression == HUSK_COMPRESSION_GZIP && level > 9)
+        return husk_cli_usage_error (err, "push", "--compression-level for gzip is 0 to 9");
+      if (o.compression == HUSK_COMPRESSION_ZSTD && (level < 1 || level > 19))
+        return husk_cli_usage_error (err, "push", "--compression-level for zstd is 1 to 19");
+      /* ISA-L's deflate has levels 0 to 3: zlib's 1-9 fall on them as igzip's do.  */
+      if (o.compression == HUSK_COMPRESSION_GZIP)
+        level = level == 0 ? 0 : level <= 3 ? 1 : level <= 6 ? 2 : 3;
+    }
+  o.compression_level = level;
   dest = first + 1 < argc ? argv[first + 1] : NULL;
   if (dest && husk_str_has_prefix (dest, "docker://"))
     dest += strlen ("docker://");
@@ -134,8 +172,13 @@ husk_cmd_push (struct husk_global *g, int argc, char **argv, struct husk_error *
   if (quiet)
     printf ("%s\n", res.digest);
   else
-    printf ("%s@%s: %u uploaded, %u mounted, %u already present\n", res.repository, res.digest,
-            res.layers_uploaded, res.layers_mounted, res.layers_present);
+    {
+      printf ("%s@%s: %u uploaded, %u mounted, %u already present", res.repository, res.digest,
+              res.layers_uploaded, res.layers_mounted, res.layers_present);
+      if (res.layers_compressed)
+        printf (", %u compressed anew", res.layers_compressed);
+      putchar ('\n');
+    }
   rc = 0;
 out:
   husk_push_result_clear (&res);

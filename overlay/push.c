@@ -14,6 +14,7 @@
 #include "manifest.h"
 #include "push.h"
 #include "reference.h"
+#include "recompress.h"
 #include "registry.h"
 #include "util.h"
 #include "banned.h"
@@ -33,9 +34,13 @@ struct pusher;
 
 struct up_job
 {
-  size_t index; /* In the manifest.  */
-  const struct husk_descriptor *d;
-  const char *mount_from; /* A repository of the registry that has the blob, or NULL.  */
+  size_t index;                    /* In the manifest.  */
+  const struct husk_descriptor *d; /* The blob pushed: the stored one, or CONV.  */
+  const char *mount_from;          /* A repository of the registry that has the blob, or NULL.  */
+  const char *diff_id;
+  enum husk_compression want; /* NONE: push the stored blob; else compress it so first.  */
+  struct husk_descriptor conv;
+  bool compressed; /* CONV was made for this push.  */
   enum job_outcome outcome;
   bool started; /* LAYER_UPLOADING was emitted.  */
   struct husk_error *err;
@@ -45,6 +50,7 @@ struct up_job
 struct pusher
 {
   struct husk_store *s;
+  int level;
   struct husk_registry *reg;
   const char *repo; /* The path on the registry.  */
   size_t n;
@@ -101,6 +107,16 @@ push_layer (struct up_job *job, struct husk_error **err)
   bool mounted = false;
   int have;
 
+  if (job->want != HUSK_COMPRESSION_NONE)
+    {
+      bool cached;
+      if (husk_layer_recompress (p->s, job->d, job->diff_id, job->want, p->level, &job->conv,
+                                 &cached, err)
+          < 0)
+        return -1;
+      job->compressed = !cached;
+      job->d = &job->conv;
+    }
   have = husk_registry_blob_exists (p->reg, p->repo, job->d->digest, err);
   if (have < 0)
     return -1;
@@ -284,13 +300,15 @@ manifest_media_type (const char *buf, size_t len)
    format's document.  */
 static int
 manifest_for (const char *stored, size_t stored_len, const struct husk_manifest *m,
-              enum husk_push_format format, char **ret_buf, size_t *ret_len,
+              bool layers_changed, enum husk_push_format format, char **ret_buf, size_t *ret_len,
               const char **ret_media_type, struct husk_error **err)
 {
   cleanup_free char *mt = manifest_media_type (stored, stored_len);
   bool is_docker = mt && strcmp (mt, HUSK_MT_DOCKER_MANIFEST) == 0;
 
-  if (format == HUSK_PUSH_FORMAT_KEEP || (format == HUSK_PUSH_FORMAT_DOCKER) == is_docker)
+  if (format == HUSK_PUSH_FORMAT_KEEP)
+    format = is_docker ? HUSK_PUSH_FORMAT_DOCKER : HUSK_PUSH_FORMAT_OCI;
+  if (!layers_changed && (format == HUSK_PUSH_FORMAT_DOCKER) == is_docker)
     {
       *ret_buf = husk_xmalloc (stored_len + 1);
       memcpy (*ret_buf, stored, stored_len);
@@ -339,8 +357,12 @@ do_push (struct husk_store *s, const struct husk_image_list *list, const struct 
   cleanup_free char *answered = NULL;
   cleanup_free struct up_job *jobs = NULL;
   cleanup_registry struct husk_registry *reg = NULL;
+  cleanup_free struct husk_descriptor *pushed = NULL;
   struct husk_manifest m = { 0 };
+  struct husk_manifest pm;
+  struct husk_image_config cfg = { 0 };
   struct pusher p = { 0 };
+  bool layers_changed = false;
   char **mounts = NULL;
   size_t stored_len, config_len, manifest_len;
   const char *media_type = NULL;
@@ -358,14 +380,45 @@ do_push (struct husk_store *s, const struct husk_image_list *list, const struct 
       husk_error_wrap (err, "config");
       goto out;
     }
-  if (manifest_for (stored, stored_len, &m, o->format, &manifest, &manifest_len, &media_type, err)
-      < 0)
-    goto out;
-  husk_sha256_buf (manifest, manifest_len, digest);
-  if (ref->digest && strcmp (ref->digest, digest) != 0)
+  if (husk_image_config_parse (config, config_len, &cfg, err) < 0)
     {
-      husk_error_set (err, 0, "the destination names the digest %s, the manifest is %s",
-                      ref->digest, digest);
+      husk_error_wrap (err, "config");
+      goto out;
+    }
+  if (husk_strv_len (cfg.diff_ids) != m.n_layers)
+    {
+      husk_error_set (err, 0, "config %s: %zu diff_ids for %zu layers", m.config.digest,
+                      husk_strv_len (cfg.diff_ids), m.n_layers);
+      goto out;
+    }
+  for (size_t i = 0; i < m.n_layers; i++)
+    {
+      enum husk_compression have = husk_layer_compression (m.layers[i].media_type);
+      enum husk_compression want = o->compression;
+      if (want == HUSK_COMPRESSION_NONE && have == HUSK_COMPRESSION_NONE)
+        want = HUSK_COMPRESSION_GZIP; /* A plain tar goes up compressed, as podman's does.  */
+      if (want != HUSK_COMPRESSION_NONE && want != have)
+        layers_changed = true;
+    }
+  if (!layers_changed)
+    {
+      /* The manifest is known before anything goes out: check a digest asked for first.  */
+      if (manifest_for (stored, stored_len, &m, false, o->format, &manifest, &manifest_len,
+                        &media_type, err)
+          < 0)
+        goto out;
+      husk_sha256_buf (manifest, manifest_len, digest);
+      if (ref->digest && strcmp (ref->digest, digest) != 0)
+        {
+          husk_error_set (err, 0, "the destination names the digest %s, the manifest is %s",
+                          ref->digest, digest);
+          goto out;
+        }
+    }
+  else if (o->format == HUSK_PUSH_FORMAT_DOCKER && o->compression == HUSK_COMPRESSION_ZSTD)
+    {
+      husk_error_set (err, 0,
+                      "a Docker v2s2 manifest cannot name zstd layers (push with --format oci)");
       goto out;
     }
   /* Every layer blob must be here before anything goes out.  */
@@ -382,7 +435,9 @@ do_push (struct husk_store *s, const struct husk_image_list *list, const struct 
   mounts = husk_xcalloc (m.n_layers + 1, sizeof (char *));
   find_mounts (s, list, ref->domain, ref->path, &m, mounts);
   jobs = husk_xcalloc (m.n_layers + 1, sizeof (*jobs));
+  pushed = husk_xcalloc (m.n_layers + 1, sizeof (*pushed));
   p.s = s;
+  p.level = o->compression_level;
   p.reg = reg;
   p.repo = ref->path;
   p.n = m.n_layers;
@@ -394,6 +449,17 @@ do_push (struct husk_store *s, const struct husk_image_list *list, const struct 
       jobs[i].d = &m.layers[i];
       jobs[i].mount_from = mounts[i];
       jobs[i].p = &p;
+      jobs[i].diff_id = cfg.diff_ids[i];
+      {
+        enum husk_compression have = husk_layer_compression (m.layers[i].media_type);
+        enum husk_compression want = o->compression;
+        if (want == HUSK_COMPRESSION_NONE && have == HUSK_COMPRESSION_NONE)
+          want = HUSK_COMPRESSION_GZIP;
+        jobs[i].want = want == have ? HUSK_COMPRESSION_NONE : want;
+        if (jobs[i].want != HUSK_COMPRESSION_NONE)
+          /* Blobs compressed anew are this store's alone: no other repository has them.  */
+          jobs[i].mount_from = NULL;
+      }
     }
   {
     struct husk_progress_event ev = { .kind = HUSK_PROGRESS_PUSH, .name = dest_name };
@@ -401,6 +467,25 @@ do_push (struct husk_store *s, const struct husk_image_list *list, const struct 
   }
   if (push_layers (&p, err) < 0)
     goto out;
+  if (layers_changed)
+    {
+      /* The same manifest with the blobs that went up.  */
+      for (size_t i = 0; i < m.n_layers; i++)
+        pushed[i] = *jobs[i].d;
+      pm = m;
+      pm.layers = pushed;
+      if (manifest_for (stored, stored_len, &pm, true, o->format, &manifest, &manifest_len,
+                        &media_type, err)
+          < 0)
+        goto out;
+      husk_sha256_buf (manifest, manifest_len, digest);
+      if (ref->digest && strcmp (ref->digest, digest) != 0)
+        {
+          husk_error_set (err, 0, "the destination names the digest %s, the manifest is %s",
+                          ref->digest, digest);
+          goto out;
+        }
+    }
   if (push_config (&p, &m.config, config, config_len, mounts[m.n_layers], err) < 0)
     {
       husk_error_wrap (err, "config");
@@ -417,6 +502,8 @@ do_push (struct husk_store *s, const struct husk_image_list *list, const struct 
     }
   memcpy (ret->digest, digest, sizeof (ret->digest));
   for (size_t i = 0; i < m.n_layers; i++)
+    ret->layers_compressed += jobs[i].compressed;
+  for (size_t i = 0; i < m.n_layers; i++)
     if (jobs[i].outcome == JOB_PRESENT)
       ret->layers_present++;
     else if (jobs[i].outcome == JOB_MOUNTED)
@@ -429,6 +516,10 @@ out:
     for (size_t i = 0; i <= m.n_layers; i++)
       free (mounts[i]);
   free (mounts);
+  if (jobs)
+    for (size_t i = 0; i < m.n_layers; i++)
+      husk_descriptor_clear (&jobs[i].conv);
+  husk_image_config_clear (&cfg);
   husk_manifest_clear (&m);
   return rc;
 }

@@ -14,6 +14,7 @@
 #include "image.h"
 #include "newimage.h"
 #include "progress.h"
+#include "recompress.h"
 #include "store.h"
 
 /* The manifest format a push sends.  */
@@ -28,6 +29,11 @@ struct husk_push_options
 {
   bool tls_verify;
   enum husk_push_format format;
+  /* HUSK_COMPRESSION_NONE (the default): layers go as the store keeps them, a plain tar
+     gzip-compressed.  GZIP or ZSTD: every layer in that compression, a layer stored in
+     another one compressed anew (husk_layer_recompress: once, then cached).  */
+  enum husk_compression compression;
+  int compression_level; /* For layers compressed anew: husk_layer_recompress's LEVEL.  */
   /* Hears PUSH and the layer events (progress.h), from several threads; may be NULL.  */
   const struct husk_progress *progress;
 };
@@ -39,6 +45,7 @@ struct husk_push_result
   unsigned layers_present;          /* Blobs the registry had already.  */
   unsigned layers_mounted;          /* Mounted from another repository of the registry.  */
   unsigned layers_uploaded;
+  unsigned layers_compressed; /* Compressed anew for this push (not found in the cache).  */
 };
 
 /* Push the image IMG of the store S (found by the caller: husk_images_lookup) to DEST, a

@@ -276,3 +276,58 @@ assert_clean_push_failure() { # TEXT
 	assert_output_contains "$(image_id basic)"
 	podman --root "$p/root" --runroot "$p/run" --storage-driver vfs rmi -a -f >/dev/null 2>&1 || true
 }
+
+@test "push: --compression-format zstd: skopeo reads the zstd layers back, husk pulls the same image" {
+	pull multi
+	run --separate-stderr husk push --compression-format zstd multi "$REG_plain_ADDR/$REPO/z:1"
+	assert_status 0
+	assert_output_contains "3 compressed anew"
+	skopeo inspect --tls-verify=false --raw "docker://$REG_plain_ADDR/$REPO/z:1" >"$BATS_TEST_TMPDIR/m"
+	[ "$(grep -o 'layer.v1.tar+zstd' "$BATS_TEST_TMPDIR/m" | wc -l)" -eq 3 ] ||
+		fail "layers: $(cat "$BATS_TEST_TMPDIR/m")"
+	skopeo --insecure-policy copy -q --src-tls-verify=false "docker://$REG_plain_ADDR/$REPO/z:1" \
+		"oci:$BATS_TEST_TMPDIR/out:x" || fail "skopeo could not copy the zstd image"
+	# A second push, to another repository, finds the zstd blobs made by the first.
+	run --separate-stderr husk push --compression-format zstd multi "$REG_plain_ADDR/$REPO/z2:1"
+	assert_status 0
+	[[ $output != *"compressed anew"* ]] || fail "compressed again: $output"
+	[ "$(ls "$STORE/blob-cache/zstd" | wc -l)" -eq 3 ] || fail "blob-cache: $(ls -R "$STORE/blob-cache")"
+	STORE=$BATS_TEST_TMPDIR/other
+	run --separate-stderr husk pull -q "$REG_plain_ADDR/$REPO/z2:1"
+	assert_status 0
+	assert_output "$(image_id multi)"
+	remove_store "$STORE"
+}
+
+@test "push: a layer kept as a plain tar (a docker-archive's) goes up gzip-compressed" {
+	pull basic latest
+	run --separate-stderr husk save -o "$BATS_TEST_TMPDIR/a.tar" basic
+	assert_status 0
+	STORE=$BATS_TEST_TMPDIR/other
+	run --separate-stderr husk load -i "$BATS_TEST_TMPDIR/a.tar"
+	assert_status 0
+	run --separate-stderr husk push basic "$REG_plain_ADDR/$REPO/g:1"
+	assert_status 0
+	skopeo inspect --tls-verify=false --raw "docker://$REG_plain_ADDR/$REPO/g:1" >"$BATS_TEST_TMPDIR/m"
+	grep -q 'tar+gzip\|tar.gzip' "$BATS_TEST_TMPDIR/m" || fail "layers: $(cat "$BATS_TEST_TMPDIR/m")"
+	! grep -q '"application/vnd[a-z.]*\(layer.v1.tar\|rootfs.diff.tar\)"' "$BATS_TEST_TMPDIR/m" ||
+		fail "a plain tar went up: $(cat "$BATS_TEST_TMPDIR/m")"
+	remove_store "$STORE"
+	STORE=$BATS_TEST_TMPDIR/third
+	run --separate-stderr husk pull -q "$REG_plain_ADDR/$REPO/g:1"
+	assert_status 0
+	assert_output "$(image_id basic)"
+	remove_store "$STORE"
+}
+
+@test "push: compression usage errors, and zstd in a Docker manifest" {
+	pull basic latest
+	run --separate-stderr husk push --compression-format xz basic "$REG_plain_ADDR/$REPO/x:1"
+	assert_status 125
+	run --separate-stderr husk push --compression-level 3 basic "$REG_plain_ADDR/$REPO/x:1"
+	assert_status 125
+	run --separate-stderr husk push --compression-format zstd --compression-level 30 basic "$REG_plain_ADDR/$REPO/x:1"
+	assert_status 125
+	run --separate-stderr husk push --compression-format zstd --format v2s2 basic "$REG_plain_ADDR/$REPO/x:1"
+	assert_clean_push_failure "cannot name zstd layers"
+}
