@@ -77,6 +77,12 @@ usage (FILE *out)
   fprintf (out, "\nRun \"husk COMMAND --help\" for a command's options; see husk(1).\n");
 }
 
+static bool
+loads_lazily (const char *name)
+{
+  return strcmp (name, "build") == 0 || strcmp (name, "push") == 0;
+}
+
 int
 main (int argc, char **argv)
 {
@@ -161,8 +167,10 @@ main (int argc, char **argv)
       return HUSK_EXIT_FAILURE;
     }
 
-  if (husk_cli_full_preload && cmd->fn && strcmp (cmd->name, "build") != 0
-      && !(strcmp (cmd->name, "image") == 0 && i + 1 < argc && strcmp (argv[i + 1], "build") == 0))
+  /* build and push never enter a container's root, and load the libraries when they first
+     need them (a cached build or a push of stored blobs needs no libarchive).  */
+  if (husk_cli_full_preload && cmd->fn && !loads_lazily (cmd->name)
+      && !(strcmp (cmd->name, "image") == 0 && i + 1 < argc && loads_lazily (argv[i + 1])))
     husk_cli_full_preload ();
 
   /* Each command sees its own name as argv[0].  NULL: it lives in husk-full (commands.h).  */

@@ -491,10 +491,22 @@ do_push (struct husk_store *s, const struct husk_image_list *list, const struct 
       husk_error_wrap (err, "config");
       goto out;
     }
-  if (husk_registry_put_manifest (reg, ref->path, ref->tag ? ref->tag : digest, media_type,
-                                  manifest, manifest_len, &answered, err)
-      < 0)
-    goto out;
+  {
+    /* A registry whose tag names this manifest already needs no PUT: a push of what is there
+       sends only HEADs.  */
+    cleanup_free char *there = NULL;
+    int have = husk_registry_manifest_digest (reg, ref->path, ref->tag ? ref->tag : digest,
+                                              media_type, &there, err);
+    if (have < 0)
+      goto out;
+    if (have == 0 || there == NULL || strcmp (there, digest) != 0)
+      {
+        if (husk_registry_put_manifest (reg, ref->path, ref->tag ? ref->tag : digest, media_type,
+                                        manifest, manifest_len, &answered, err)
+            < 0)
+          goto out;
+      }
+  }
   if (answered && strcmp (answered, digest) != 0)
     {
       husk_error_set (err, 0, "the registry stored the manifest as %s, not %s", answered, digest);

@@ -16,6 +16,9 @@
 #define MAX_TRIES 5
 #define TOKEN_MAX (1024 * 1024)
 #define ERRBODY_MAX 2048
+/* Idle curl handles a client keeps: as many as requests go at once (three layers, and one
+   more).  */
+#define HUSK_REGISTRY_IDLE_MAX 4
 
 enum husk_auth_kind
 {
@@ -55,6 +58,9 @@ struct husk_registry
   char *realm, *service;
   struct husk_token *tokens;
   size_t n_tokens;
+  /* Handles done with, kept with their connections for the next request (handle_get).  */
+  CURL *idle[HUSK_REGISTRY_IDLE_MAX];
+  size_t n_idle;
 };
 
 /* A request's body: BUF, or when BUF is NULL the first LEN bytes of FD (read with pread, so a

@@ -182,8 +182,8 @@ husk_registry_new (const char *domain, bool tls_verify, enum husk_registry_acces
   r->actions = access == HUSK_REGISTRY_PUSH ? "pull,push" : "pull";
   r->tls_verify = tls_verify;
   /* Docker talks plain HTTP to loopback registries; a loopback registry that speaks TLS is
-     still verified, so HTTPS is tried first and HTTP when the server does not answer TLS
-     (decide_scheme).  Any other registry is HTTPS from the start.  */
+     still verified: which of the two the server speaks is asked once (client_scheme).  Any
+     other registry is HTTPS from the start.  */
   r->may_downgrade = !tls_verify || host_is_loopback (domain);
   r->scheme = r->may_downgrade ? NULL : "https";
   r->user = user;
@@ -212,6 +212,8 @@ husk_registry_free (struct husk_registry *r)
       free (r->tokens[i].value);
     }
   free (r->tokens);
+  for (size_t i = 0; i < r->n_idle; i++)
+    curl_easy_cleanup (r->idle[i]);
   free (r->realm);
   free (r->service);
   free (r->domain);
@@ -224,6 +226,37 @@ husk_registry_free (struct husk_registry *r)
   pthread_mutex_destroy (&r->probe_lock);
   pthread_mutex_destroy (&r->lock);
   free (r);
+}
+
+/* A curl handle for one request: one the client used before when there is one, so that its
+   live connection (and TLS session) serves the next request too, instead of a new connection
+   (and handshake) each time.  Back with handle_put; NULL when curl cannot make one.  */
+static CURL *
+handle_get (struct husk_registry *r)
+{
+  CURL *c = NULL;
+
+  pthread_mutex_lock (&r->lock);
+  if (r->n_idle > 0)
+    c = r->idle[--r->n_idle];
+  pthread_mutex_unlock (&r->lock);
+  return c ? c : curl_easy_init ();
+}
+
+static void
+handle_put (struct husk_registry *r, CURL *c)
+{
+  if (c == NULL)
+    return;
+  pthread_mutex_lock (&r->lock);
+  if (r->n_idle < HUSK_REGISTRY_IDLE_MAX)
+    {
+      r->idle[r->n_idle++] = c;
+      c = NULL;
+    }
+  pthread_mutex_unlock (&r->lock);
+  if (c)
+    curl_easy_cleanup (c);
 }
 
 /* ------------------------------------------------------------- callbacks  */
@@ -581,7 +614,7 @@ status_reason (long status)
 /* Whether SCHEME://HOST/v2/ gets an HTTP answer, whatever its status: the server speaks that
    scheme.  *RET_CODE: how the exchange ended.  */
 static bool
-speaks (struct husk_registry *r, CURL *c, const char *scheme, CURLcode *ret_code)
+speaks (struct husk_registry *r, CURL *c, const char *scheme, CURLcode *ret_code, long *ret_status)
 {
   cleanup_free char *origin = husk_strdup_printf ("%s://%s", scheme, r->host);
   cleanup_free char *url = husk_strdup_printf ("%s/v2/", origin);
@@ -591,14 +624,15 @@ speaks (struct husk_registry *r, CURL *c, const char *scheme, CURLcode *ret_code
 
   *ret_code = husk_registry_exchange (r, c, url, origin, NULL, NULL, &rs, errbuf);
   answered = rs.status > 0;
+  *ret_status = rs.status;
   husk_resp_clear (&rs);
   return answered;
 }
 
 /* The scheme to talk to R in.  A registry that may speak plain HTTP is asked once, by the
-   first request that needs it, while the others wait: HTTPS if /v2/ answers over TLS, else
-   HTTP if it answers over that after a TLS failure.  The answer is kept for the client's life
-   (threads downloading blobs share it; issue 10): written once under LOCK, never freed or
+   first request that needs it, while the others wait: HTTP if /v2/ answers a plain request
+   with anything but 400, else HTTPS if it answers over TLS.  The answer is kept for the client's
+   life (threads downloading blobs share it; issue 10): written once under LOCK, never freed or
    replaced, and a receive error on a later request is that request's error, not a reason to
    change it.  Each probe is bounded (PROBE_TIMEOUT_S).  When neither answered (the server is
    down), nothing is kept and this try goes out over HTTPS, to fail or be retried.  A pull asks
@@ -622,12 +656,16 @@ client_scheme (struct husk_registry *r, CURL *c)
   if (scheme == NULL)
     {
       CURLcode code;
-      if (speaks (r, c, "https", &code))
-        scheme = "https";
-      else if ((code == CURLE_SSL_CONNECT_ERROR || code == CURLE_RECV_ERROR
-                || code == CURLE_GOT_NOTHING)
-               && speaks (r, c, "http", &code))
+      long status = 0;
+      /* Plain HTTP is asked first: a TLS handshake that fails costs the loading of every CA
+         certificate (100 ms and more), and most registries that may downgrade are test and
+         development ones on loopback that speak HTTP.  A TLS server answers an HTTP request
+         with 400 (Go's and nginx's "HTTP request to an HTTPS port") or not at all: then HTTPS.
+         The probe carries no credentials.  */
+      if (speaks (r, c, "http", &code, &status) && status != 400)
         scheme = "http";
+      else if (speaks (r, c, "https", &code, &status))
+        scheme = "https";
       if (scheme)
         {
           pthread_mutex_lock (&r->lock);
@@ -739,7 +777,7 @@ request (struct husk_registry *r, CURL *c, const char *repo, const char *path, c
 int
 husk_registry_ping (struct husk_registry *r, struct husk_error **err)
 {
-  CURL *c = curl_easy_init ();
+  CURL *c = handle_get (r);
   struct husk_resp rs = { .fd = -1, .max = 64 * 1024 };
   int rc;
 
@@ -749,7 +787,7 @@ husk_registry_ping (struct husk_registry *r, struct husk_error **err)
   if (rc < 0)
     husk_error_wrap (err, "registry \"%s\"", r->domain);
   husk_resp_clear (&rs);
-  curl_easy_cleanup (c);
+  handle_put (r, c);
   return rc;
 }
 
@@ -758,7 +796,7 @@ husk_registry_get_manifest (struct husk_registry *r, const char *repo, const cha
                             char **ret_buf, size_t *ret_len, char **ret_media_type,
                             char **ret_digest, struct husk_error **err)
 {
-  CURL *c = curl_easy_init ();
+  CURL *c = handle_get (r);
   cleanup_free char *path = husk_strdup_printf ("%s/manifests/%s", repo, ref);
   struct husk_resp rs = { .fd = -1, .max = MANIFEST_MAX };
   int rc = -1;
@@ -784,7 +822,7 @@ husk_registry_get_manifest (struct husk_registry *r, const char *repo, const cha
   rc = 0;
 out:
   husk_resp_clear (&rs);
-  curl_easy_cleanup (c);
+  handle_put (r, c);
   return rc;
 }
 
@@ -801,7 +839,7 @@ husk_registry_get_blob (struct husk_registry *r, const char *repo, const struct 
   if (d->size < 0 || (uint64_t) d->size > max)
     return husk_error_set (err, 0, "blob %s: %jd bytes is too large for a config", d->digest,
                            (intmax_t) d->size);
-  c = curl_easy_init ();
+  c = handle_get (r);
   if (c == NULL)
     return husk_error_set (err, ENOMEM, "curl_easy_init");
   path = husk_strdup_printf ("%s/blobs/%s", repo, d->digest);
@@ -836,7 +874,7 @@ husk_registry_get_blob (struct husk_registry *r, const char *repo, const struct 
   rc = 0;
 out:
   husk_resp_clear (&rs);
-  curl_easy_cleanup (c);
+  handle_put (r, c);
   return rc;
 }
 
@@ -845,7 +883,7 @@ husk_registry_stream_blob (struct husk_registry *r, const char *repo,
                            const struct husk_descriptor *d, int fd, const _Atomic bool *cancel,
                            const struct husk_blob_progress *progress, struct husk_error **err)
 {
-  CURL *c = curl_easy_init ();
+  CURL *c = handle_get (r);
   cleanup_free char *path = husk_strdup_printf ("%s/blobs/%s", repo, d->digest);
   struct husk_resp rs = { .fd = fd, .cancel = cancel, .progress = progress };
   int rc;
@@ -856,7 +894,7 @@ husk_registry_stream_blob (struct husk_registry *r, const char *repo,
   if (rc < 0)
     husk_error_wrap (err, "blob %s", d->digest);
   husk_resp_clear (&rs);
-  curl_easy_cleanup (c);
+  handle_put (r, c);
   return rc;
 }
 
@@ -868,7 +906,7 @@ int
 husk_registry_blob_exists (struct husk_registry *r, const char *repo, const char *digest,
                            struct husk_error **err)
 {
-  CURL *c = curl_easy_init ();
+  CURL *c = handle_get (r);
   cleanup_free char *path = husk_strdup_printf ("%s/blobs/%s", repo, digest);
   struct husk_resp rs = { .fd = -1, .max = UPLOAD_RESP_MAX, .method = "HEAD" };
   int rc = -1;
@@ -887,7 +925,7 @@ husk_registry_blob_exists (struct husk_registry *r, const char *repo, const char
       husk_error_wrap (err, "blob %s", digest);
     }
   husk_resp_clear (&rs);
-  curl_easy_cleanup (c);
+  handle_put (r, c);
   return rc;
 }
 
@@ -989,7 +1027,7 @@ int
 husk_registry_upload_blob (struct husk_registry *r, const char *repo, const struct husk_upload *u,
                            bool *ret_mounted, struct husk_error **err)
 {
-  CURL *c = curl_easy_init ();
+  CURL *c = handle_get (r);
   struct husk_resp rs = { .fd = -1, .max = UPLOAD_RESP_MAX };
   const char *from = u->mount_from;
   int rc = -1;
@@ -1035,7 +1073,7 @@ husk_registry_upload_blob (struct husk_registry *r, const char *repo, const stru
   rs.method = NULL;
   rs.body = NULL;
   husk_resp_clear (&rs);
-  curl_easy_cleanup (c);
+  handle_put (r, c);
   return rc;
 }
 
@@ -1044,7 +1082,7 @@ husk_registry_put_manifest (struct husk_registry *r, const char *repo, const cha
                             const char *media_type, const char *buf, size_t len, char **ret_digest,
                             struct husk_error **err)
 {
-  CURL *c = curl_easy_init ();
+  CURL *c = handle_get (r);
   cleanup_free char *path = husk_strdup_printf ("%s/manifests/%s", repo, ref);
   struct husk_req_body body = { .buf = buf, .fd = -1, .len = len, .ctype = media_type };
   struct husk_resp rs = { .fd = -1, .max = UPLOAD_RESP_MAX, .method = "PUT", .body = &body };
@@ -1065,6 +1103,37 @@ husk_registry_put_manifest (struct husk_registry *r, const char *repo, const cha
   if (rc < 0)
     husk_error_wrap (err, "manifest \"%s\"", ref);
   husk_resp_clear (&rs);
-  curl_easy_cleanup (c);
+  handle_put (r, c);
+  return rc;
+}
+
+int
+husk_registry_manifest_digest (struct husk_registry *r, const char *repo, const char *ref,
+                               const char *media_type, char **ret_digest, struct husk_error **err)
+{
+  CURL *c = handle_get (r);
+  cleanup_free char *path = husk_strdup_printf ("%s/manifests/%s", repo, ref);
+  cleanup_free char *accept = husk_strdup_printf ("Accept: %s", media_type);
+  struct husk_resp rs = { .fd = -1, .max = UPLOAD_RESP_MAX, .method = "HEAD" };
+  int rc = -1;
+
+  if (c == NULL)
+    return husk_error_set (err, ENOMEM, "curl_easy_init");
+  *ret_digest = NULL;
+  if (send_request (r, c, repo, NULL, path, accept, true, &rs, err) < 0)
+    ;
+  else if (rs.status == 200)
+    {
+      *ret_digest = TAKE_PTR (rs.docker_digest);
+      rc = 1;
+    }
+  else if (rs.status == 404)
+    rc = 0;
+  else
+    status_error (&rs, err);
+  if (rc < 0)
+    husk_error_wrap (err, "manifest \"%s\"", ref);
+  husk_resp_clear (&rs);
+  handle_put (r, c);
   return rc;
 }

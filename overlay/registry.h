@@ -103,6 +103,13 @@ int husk_registry_upload_blob (struct husk_registry *r, const char *repo,
                                const struct husk_upload *u, bool *ret_mounted,
                                struct husk_error **err);
 
+/* HEAD /v2/REPO/manifests/REF, accepting MEDIA_TYPE: 1 when the registry has it, with
+   *RET_DIGEST its Docker-Content-Digest (NULL when it sent none), 0 when it answers 404,
+   negative with *ERR set otherwise.  */
+int husk_registry_manifest_digest (struct husk_registry *r, const char *repo, const char *ref,
+                                   const char *media_type, char **ret_digest,
+                                   struct husk_error **err);
+
 /* PUT /v2/REPO/manifests/REF (a tag or a digest) with Content-Type MEDIA_TYPE.  *RET_DIGEST
    (may be NULL): the Docker-Content-Digest the registry answered with, NULL when it sent
    none.  Retried on 5xx and 429.  Errors: "manifest \"REF\": REASON (HTTP N: MESSAGE)" (a
