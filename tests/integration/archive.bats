@@ -131,7 +131,8 @@ $(image_id whiteout | cut -c1-12)"
 	run --separate-stderr other_husk images -q
 	assert_output ""
 	assert_store_unchanged "$before"
-	run --separate-stderr husk load
+	# (Without -i, load reads standard input: a usage error is now a stray operand.)
+	run --separate-stderr husk load stray
 	assert_status 125
 	remove_store "$BATS_TEST_TMPDIR/store2"
 }
@@ -166,7 +167,8 @@ print(json.load(open(sys.argv[1]))[1]["Layers"][-1])' "$BATS_TEST_TMPDIR/x/manif
 	assert_one_error_line
 	assert_stderr_contains 'image "nosuch": not found'
 	[ -z "$(ls "$BATS_TEST_TMPDIR" | grep out.tar)" ] || fail "a file was written"
-	run --separate-stderr husk save basic
+	# (Without -o, save writes to standard output: the usage error is now oci-dir's.)
+	run --separate-stderr husk save --format oci-dir basic
 	assert_status 125
 }
 
