@@ -373,7 +373,7 @@ for i in json.load(sys.stdin): print(i["Id"], i["Digest"], *(l["Digest"] for l i
 		for d in $blobs; do
 			[ -f "$dir/blobs/sha256/${d#sha256:}" ] || fail "$fmt: $d (an ID, manifest or layer digest) is not a blob"
 		done
-		[ -z "$(ls "$BATS_TEST_TMPDIR" | grep husk-tmp)" ] || fail "a temporary name is left"
+		! compgen -G "$BATS_TEST_TMPDIR/*.husk-tmp-*" >/dev/null || fail "a temporary name is left"
 		run --separate-stderr other_husk load -i "$out"
 		assert_status 0
 		assert_output "Loaded image: localhost/multi:latest
@@ -400,7 +400,7 @@ Loaded image: example.com/b:2"
 	assert_status 1
 	assert_one_error_line
 	[ "$(ls -A "$BATS_TEST_TMPDIR/full")" = keep ] || fail "the directory changed"
-	[ -z "$(ls "$BATS_TEST_TMPDIR" | grep husk-tmp)" ] || fail "a temporary name is left"
+	! compgen -G "$BATS_TEST_TMPDIR/*.husk-tmp-*" >/dev/null || fail "a temporary name is left"
 	run --separate-stderr husk save --format tarball -o "$BATS_TEST_TMPDIR/t" basic
 	assert_status 125
 }
