@@ -65,8 +65,15 @@ save_dir (struct husk_global *g, struct husk_store *store, const char *output,
           const struct husk_image *const *imgs, char **const *names, size_t n,
           struct husk_error **err)
 {
-  cleanup_free char *tmp = husk_strdup_printf ("%s.husk-tmp-%ld", output, (long) getpid ());
+  cleanup_free char *dir = husk_xstrdup (output);
+  cleanup_free char *tmp = NULL;
   cleanup_close int fd = -1;
+  size_t len = strlen (dir);
+
+  /* "DIR/" names DIR: the temporary directory goes beside it, not into it.  */
+  while (len > 1 && dir[len - 1] == '/')
+    dir[--len] = '\0';
+  tmp = husk_strdup_printf ("%s.husk-tmp-%ld", dir, (long) getpid ());
 
   if (mkdir (tmp, 0755 & ~g->caller_umask) < 0)
     return husk_error_set (err, errno, "save: create \"%s\"", tmp);
@@ -75,7 +82,7 @@ save_dir (struct husk_global *g, struct husk_store *store, const char *output,
     husk_error_set (err, errno, "save: open \"%s\"", tmp);
   else if (husk_layout_save_dir (store, imgs, names, n, fd, output, err) < 0)
     husk_error_wrap (err, "save \"%s\"", output);
-  else if (rename (tmp, output) < 0)
+  else if (rename (tmp, dir) < 0)
     husk_error_set (err, errno, "save \"%s\"", output);
   else
     return 0;
