@@ -388,12 +388,13 @@ Loaded image: example.com/b:2"
 		remove_store "$BATS_TEST_TMPDIR/store2"
 		rm -rf "$BATS_TEST_TMPDIR/x"
 	done
-	# oci-dir: -o is required; an empty directory is replaced, one with files is not touched.
+	# oci-dir: -o is required; an empty directory (also as "DIR/") is replaced, one with files
+	# is not touched.
 	run --separate-stderr husk save --format oci-dir basic
 	assert_status 125
 	mkdir "$BATS_TEST_TMPDIR/empty" "$BATS_TEST_TMPDIR/full"
 	touch "$BATS_TEST_TMPDIR/full/keep"
-	run --separate-stderr husk save --format oci-dir -o "$BATS_TEST_TMPDIR/empty" basic
+	run --separate-stderr husk save --format oci-dir -o "$BATS_TEST_TMPDIR/empty/" basic
 	assert_status 0
 	[ -f "$BATS_TEST_TMPDIR/empty/index.json" ] || fail "no index.json"
 	run --separate-stderr husk save --format oci-dir -o "$BATS_TEST_TMPDIR/full" basic
@@ -425,6 +426,55 @@ Loaded image: example.com/b:2"
 		image inspect --format '{{.Id}} {{.Digest}} {{.RepoTags}}' localhost/multi:latest
 	[ "$status" -eq 0 ] || fail "podman image inspect: $output"
 	assert_output "$(image_id multi) $digest [localhost/multi:latest]"
+	# And back: what podman save writes in each format, husk load reads.
+	for fmt in oci-archive oci-dir docker-archive; do
+		run podman --root "$PODMAN_DIR/root" --runroot "$PODMAN_DIR/run" --storage-driver vfs \
+			save --format "$fmt" -o "$BATS_TEST_TMPDIR/back-$fmt" localhost/multi:latest
+		[ "$status" -eq 0 ] || fail "podman save --format $fmt: $output"
+		run --separate-stderr other_husk load -q -i "$BATS_TEST_TMPDIR/back-$fmt"
+		assert_status 0
+		assert_output "Loaded image: localhost/multi:latest"
+		run --separate-stderr other_husk images -q
+		assert_output "$(image_id multi | cut -c1-12)"
+		run --separate-stderr other_husk run --rm multi
+		assert_output "layer 2"
+		remove_store "$BATS_TEST_TMPDIR/store2"
+	done
+}
+
+@test "save --format oci-archive: an image with a Docker v2 schema 2 manifest keeps it (skopeo, podman and husk read it)" {
+	pull multi latest
+	mkdir "$BATS_TEST_TMPDIR/ctx"
+	printf 'FROM localhost/multi:latest\nLABEL saved=docker\n' >"$BATS_TEST_TMPDIR/ctx/Dockerfile"
+	run --separate-stderr husk build -q --format docker -t dk:1 "$BATS_TEST_TMPDIR/ctx"
+	assert_status 0
+	want=$(inspect_table dk:1)
+	run --separate-stderr husk save --format oci-archive -o "$BATS_TEST_TMPDIR/dk.tar" dk:1
+	assert_status 0
+	mkdir "$BATS_TEST_TMPDIR/x"
+	tar -C "$BATS_TEST_TMPDIR/x" -xf "$BATS_TEST_TMPDIR/dk.tar"
+	run layout_entries "$BATS_TEST_TMPDIR/x"
+	assert_status 0
+	assert_output "$(cut -d' ' -f2 <<<"$want") application/vnd.docker.distribution.manifest.v2+json localhost/dk:1"
+	run skopeo inspect --raw "oci-archive:$BATS_TEST_TMPDIR/dk.tar"
+	[ "$status" -eq 0 ] || fail "skopeo inspect: $output"
+	[ "$(printf '%s' "$output" | sha256sum | cut -d' ' -f1)" = "$(cut -d' ' -f2 <<<"$want" | sed 's/sha256://')" ] ||
+		fail "skopeo reads another manifest: $output"
+	run --separate-stderr other_husk load -q -i "$BATS_TEST_TMPDIR/dk.tar"
+	assert_status 0
+	run inspect_table other dk:1
+	assert_output "$want"
+	remove_store "$BATS_TEST_TMPDIR/store2"
+	if [ "$(test_mode)" = root ] && command -v podman >/dev/null; then
+		PODMAN_DIR=$(mktemp -d /tmp/hkpod.XXXXXX)
+		run podman --root "$PODMAN_DIR/root" --runroot "$PODMAN_DIR/run" --storage-driver vfs \
+			load -i "$BATS_TEST_TMPDIR/dk.tar"
+		[ "$status" -eq 0 ] || fail "podman load: $output"
+		run podman --root "$PODMAN_DIR/root" --runroot "$PODMAN_DIR/run" --storage-driver vfs \
+			image inspect --format 'sha256:{{.Id}} {{.Digest}} {{.RepoTags}}' localhost/dk:1
+		[ "$status" -eq 0 ] || fail "podman image inspect: $output"
+		assert_output "$(cut -d' ' -f1,2 <<<"$want") [localhost/dk:1]"
+	fi
 }
 
 @test "load: what skopeo copy writes as docker-archive, oci-archive and an OCI layout directory" {
