@@ -60,7 +60,9 @@ struct husk_idmap;
 int husk_cli_pull_for (struct husk_store *store, const struct husk_idmap *map, const char *ref,
                        bool tls_verify, bool quiet, struct husk_error **err);
 
-/* Import the docker-archive PATH (husk load, husk pull docker-archive:FILE).  */
+/* Import the archive PATH (husk load: a docker-archive, an oci-archive or an OCI layout
+   directory; standard input when PATH is NULL), or with PULL the docker-archive PATH (husk
+   pull docker-archive:FILE).  */
 int husk_cli_load_archive (struct husk_global *g, const char *path, bool quiet, bool pull,
                            struct husk_error **err);
 
