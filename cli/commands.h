@@ -60,6 +60,23 @@ struct husk_idmap;
 int husk_cli_pull_for (struct husk_store *store, const struct husk_idmap *map, const char *ref,
                        bool tls_verify, bool quiet, struct husk_error **err);
 
+/* What husk save writes, and push to docker-archive:, oci-archive: and oci:.  */
+enum husk_cli_save_format
+{
+  FORMAT_DOCKER_ARCHIVE,
+  FORMAT_OCI_ARCHIVE,
+  FORMAT_OCI_DIR,
+};
+/* Write IMGS (N of them, each with the names NAMES[i], NULL-terminated) in FORMAT to OUTPUT:
+   an archive file written beside it and renamed over it (standard output when OUTPUT is
+   NULL), or for FORMAT_OCI_DIR a new directory that replaces OUTPUT (which may be missing or
+   an empty directory).  Errors are wrapped "save \"OUTPUT\"".  husk-full only.  */
+struct husk_image;
+int husk_cli_save_to (struct husk_global *g, struct husk_store *store,
+                      enum husk_cli_save_format format, const char *output,
+                      const struct husk_image *const *imgs, char **const *names, size_t n,
+                      struct husk_error **err);
+
 /* Import the archive PATH (husk load: a docker-archive, an oci-archive or an OCI layout
    directory; standard input when PATH is NULL), or with PULL the docker-archive PATH (husk
    pull docker-archive:FILE).  */

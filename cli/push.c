@@ -9,6 +9,7 @@
 #include "commands.h"
 #include "format.h"
 #include "image.h"
+#include "layout.h"
 #include "push.h"
 #include "util.h"
 #include "banned.h"
@@ -44,11 +45,75 @@ static const struct husk_cli_command push_command = {
   "Upload an image to a registry: the blobs the registry lacks (mounted from\n"
   "another repository of the same registry when one has them), then the manifest.\n"
   "DESTINATION is [REGISTRY/]NAME[:TAG][@DIGEST] (docker:// is the same); without\n"
-  "it, the name IMAGE was given by.",
+  "it, the name IMAGE was given by.  oci:DIR[:TAG], oci-archive:FILE[:TAG] and\n"
+  "docker-archive:FILE[:NAME] write the image there, as husk save does.",
   push_options,
   NULL,
   { 1, 2, "expects an image and at most one destination" },
 };
+
+/* DEST is TRANSPORT:PATH[:NAME]: IMG written there as husk save writes it, named NAME (or by
+   MATCHED, the name IMAGE was given by), as podman push does to these transports.  */
+static int
+push_to_archive (struct husk_global *g, struct husk_store *store, const struct husk_image *img,
+                 const char *matched, const char *dest, bool quiet, struct husk_error **err)
+{
+  cleanup_free char *path = NULL;
+  cleanup_free char *tag = NULL;
+  cleanup_strv char **names = husk_xcalloc (1, sizeof (char *));
+  const struct husk_image *imgs[1] = { img };
+  enum husk_cli_save_format format;
+  const char *spec;
+
+  if (husk_str_has_prefix (dest, "oci:"))
+    {
+      format = FORMAT_OCI_DIR;
+      spec = dest + strlen ("oci:");
+    }
+  else if (husk_str_has_prefix (dest, "oci-archive:"))
+    {
+      format = FORMAT_OCI_ARCHIVE;
+      spec = dest + strlen ("oci-archive:");
+    }
+  else
+    {
+      format = FORMAT_DOCKER_ARCHIVE;
+      spec = dest + strlen ("docker-archive:");
+    }
+  if (format == FORMAT_DOCKER_ARCHIVE)
+    {
+      /* docker-archive:FILE[:REFERENCE]: a reference has colons of its own (a port, a tag),
+         so the file's name ends at the first one.  */
+      const char *colon = strchr (spec, ':');
+      path = husk_xstrdup (spec);
+      if (colon)
+        path[colon - spec] = '\0';
+      if (colon)
+        {
+          tag = husk_image_name_for_tag (colon + 1, err);
+          if (tag == NULL)
+            return husk_error_wrap (err, "push \"%s\"", dest);
+        }
+    }
+  else if (husk_layout_split (spec, &path, &tag, err) < 0)
+    return husk_error_wrap (err, "push \"%s\"", dest);
+  if (*path == '\0')
+    return husk_cli_usage_error (err, "push", "destination \"%s\" names no file", dest);
+  if (tag)
+    husk_strv_append (&names, tag);
+  else if (matched)
+    husk_strv_append (&names, matched);
+  if (husk_cli_save_to (g, store, format, path, imgs, (char **const *) &names, 1, err) < 0)
+    return husk_error_wrap (err, "push \"%s\"", dest);
+  if (quiet)
+    {
+      if (img->manifest)
+        printf ("%s\n", img->manifest);
+    }
+  else
+    printf ("%s: written\n", dest);
+  return 0;
+}
 
 int
 husk_cmd_push (struct husk_global *g, int argc, char **argv, struct husk_error **err)
@@ -131,15 +196,18 @@ husk_cmd_push (struct husk_global *g, int argc, char **argv, struct husk_error *
   dest = first + 1 < argc ? argv[first + 1] : NULL;
   if (dest && husk_str_has_prefix (dest, "docker://"))
     dest += strlen ("docker://");
-  if (dest
-      && (husk_str_has_prefix (dest, "oci:") || husk_str_has_prefix (dest, "oci-archive:")
-          || husk_str_has_prefix (dest, "docker-archive:")))
-    return husk_cli_usage_error (err, "push", "destination \"%s\": not supported yet", dest);
   if (husk_cli_open_store (g, &store, err) < 0 || husk_images_load (store, &list, err) < 0)
     return -1;
   img = husk_images_lookup_name (&list, argv[first], &matched, err);
   if (img == NULL)
     goto out;
+  if (dest
+      && (husk_str_has_prefix (dest, "oci:") || husk_str_has_prefix (dest, "oci-archive:")
+          || husk_str_has_prefix (dest, "docker-archive:")))
+    {
+      rc = push_to_archive (g, store, img, matched, dest, quiet, err);
+      goto out;
+    }
   if (dest == NULL)
     {
       if (matched == NULL)

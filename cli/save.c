@@ -19,13 +19,6 @@ enum
   OPT_FORMAT = 256,
 };
 
-enum save_format
-{
-  FORMAT_DOCKER_ARCHIVE,
-  FORMAT_OCI_ARCHIVE,
-  FORMAT_OCI_DIR,
-};
-
 static const struct husk_cli_option save_options[] = {
   { "output", 'o', HUSK_CLI_ARG_REQUIRED, "FILE",
     "the archive (or, for oci-dir, the directory) to write, replaced atomically;\n"
@@ -49,7 +42,7 @@ static const struct husk_cli_command save_command = {
 };
 
 static int
-write_archive (struct husk_store *store, enum save_format format,
+write_archive (struct husk_store *store, enum husk_cli_save_format format,
                const struct husk_image *const *imgs, char **const *names, size_t n, int fd,
                struct husk_error **err)
 {
@@ -91,15 +84,50 @@ save_dir (struct husk_global *g, struct husk_store *store, const char *output,
 }
 
 int
+husk_cli_save_to (struct husk_global *g, struct husk_store *store, enum husk_cli_save_format format,
+                  const char *output, const struct husk_image *const *imgs, char **const *names,
+                  size_t n_imgs, struct husk_error **err)
+{
+  cleanup_free char *tmp = NULL;
+  cleanup_close int fd = -1;
+
+  if (format == FORMAT_OCI_DIR)
+    return save_dir (g, store, output, imgs, names, n_imgs, err);
+  if (output == NULL)
+    {
+      if (write_archive (store, format, imgs, names, n_imgs, STDOUT_FILENO, err) < 0)
+        return husk_error_wrap (err, "save");
+      return 0;
+    }
+  tmp = husk_strdup_printf ("%s.husk-tmp-%ld", output, (long) getpid ());
+  /* The caller's file: its umask applies, as for any file a command writes (husk runs with
+     0022 of its own, main.c).  */
+  fd = open (tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644 & ~g->caller_umask);
+  if (fd < 0)
+    return husk_error_set (err, errno, "save: create \"%s\"", tmp);
+  if (write_archive (store, format, imgs, names, n_imgs, fd, err) < 0)
+    {
+      husk_error_wrap (err, "save \"%s\"", output);
+      unlink (tmp);
+      return -1;
+    }
+  if (fsync (fd) < 0 || rename (tmp, output) < 0)
+    {
+      husk_error_set (err, errno, "save \"%s\"", output);
+      unlink (tmp);
+      return -1;
+    }
+  return 0;
+}
+
+int
 husk_cmd_save (struct husk_global *g, int argc, char **argv, struct husk_error **err)
 {
   cleanup_store struct husk_store *store = NULL;
   cleanup_free const struct husk_image **imgs = NULL;
   cleanup_free char ***names = NULL;
-  cleanup_free char *tmp = NULL;
-  cleanup_close int fd = -1;
   struct husk_image_list list = { 0 };
-  enum save_format format = FORMAT_DOCKER_ARCHIVE;
+  enum husk_cli_save_format format = FORMAT_DOCKER_ARCHIVE;
   const char *output = NULL;
   size_t n, n_imgs = 0;
   int c, first, rc = -1;
@@ -159,43 +187,7 @@ husk_cmd_save (struct husk_global *g, int argc, char **argv, struct husk_error *
       if (name && !husk_strv_contains (names[k], name))
         husk_strv_append (&names[k], name);
     }
-  if (format == FORMAT_OCI_DIR)
-    {
-      rc = save_dir (g, store, output, imgs, names, n_imgs, err);
-      goto out;
-    }
-  if (output == NULL)
-    {
-      if (write_archive (store, format, imgs, names, n_imgs, STDOUT_FILENO, err) < 0)
-        {
-          husk_error_wrap (err, "save");
-          goto out;
-        }
-      rc = 0;
-      goto out;
-    }
-  tmp = husk_strdup_printf ("%s.husk-tmp-%ld", output, (long) getpid ());
-  /* The caller's file: its umask applies, as for any file a command writes (husk runs with
-     0022 of its own, main.c).  */
-  fd = open (tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644 & ~g->caller_umask);
-  if (fd < 0)
-    {
-      husk_error_set (err, errno, "save: create \"%s\"", tmp);
-      goto out;
-    }
-  if (write_archive (store, format, imgs, names, n_imgs, fd, err) < 0)
-    {
-      husk_error_wrap (err, "save \"%s\"", output);
-      unlink (tmp);
-      goto out;
-    }
-  if (fsync (fd) < 0 || rename (tmp, output) < 0)
-    {
-      husk_error_set (err, errno, "save \"%s\"", output);
-      unlink (tmp);
-      goto out;
-    }
-  rc = 0;
+  rc = husk_cli_save_to (g, store, format, output, imgs, names, n_imgs, err);
 out:
   for (size_t i = 0; i < n_imgs; i++)
     husk_strv_free (names[i]);

@@ -337,3 +337,36 @@ assert_clean_push_failure() { # TEXT
 	run --separate-stderr husk push --compression-format zstd --format v2s2 basic "$REG_plain_ADDR/$REPO/x:1"
 	assert_clean_push_failure "cannot name zstd layers"
 }
+
+@test "push: to oci:, oci-archive: and docker-archive:, which skopeo and husk read back" {
+	pull multi
+	run --separate-stderr husk push multi "oci:$BATS_TEST_TMPDIR/lay:v1"
+	assert_status 0
+	[ "$(skopeo inspect "oci:$BATS_TEST_TMPDIR/lay:v1" | python3 -c 'import json,sys; print(json.load(sys.stdin)["Digest"])')" = \
+		"sha256:$(manifest_hex "$IMAGES/multi")" ] || fail "oci: digest"
+	run --separate-stderr husk push -q multi "oci-archive:$BATS_TEST_TMPDIR/a.tar:v2"
+	assert_status 0
+	assert_output "sha256:$(manifest_hex "$IMAGES/multi")"
+	skopeo inspect "oci-archive:$BATS_TEST_TMPDIR/a.tar:v2" >/dev/null || fail "skopeo cannot read the oci-archive"
+	run --separate-stderr husk push multi "docker-archive:$BATS_TEST_TMPDIR/d.tar:team/app:3"
+	assert_status 0
+	tar -xOf "$BATS_TEST_TMPDIR/d.tar" manifest.json | grep -q '"RepoTags":\["localhost/team/app:3"\]' ||
+		fail "RepoTags: $(tar -xOf "$BATS_TEST_TMPDIR/d.tar" manifest.json)"
+	STORE=$BATS_TEST_TMPDIR/other
+	run --separate-stderr husk load -i "$BATS_TEST_TMPDIR/d.tar"
+	assert_status 0
+	run --separate-stderr husk pull -q "oci:$BATS_TEST_TMPDIR/lay:v1"
+	assert_status 0
+	assert_output "$(image_id multi)"
+	run --separate-stderr husk inspect localhost/team/app:3
+	assert_status 0
+	assert_output_contains "$(image_id multi)"
+	remove_store "$STORE"
+	# A directory with files in it is not written over.
+	mkdir "$BATS_TEST_TMPDIR/full" && touch "$BATS_TEST_TMPDIR/full/x"
+	STORE=$BATS_TEST_TMPDIR/store
+	run --separate-stderr husk push multi "oci:$BATS_TEST_TMPDIR/full"
+	assert_status 1
+	assert_one_error_line
+	[ -e "$BATS_TEST_TMPDIR/full/x" ] || fail "the directory was replaced"
+}
