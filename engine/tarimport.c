@@ -22,7 +22,7 @@
 int
 husk_tar_import_check (const struct husk_tar_import_opts *o, struct husk_error **err)
 {
-  struct husk_commit_opts co = { .name = o->name, .changes = o->changes };
+  struct husk_commit_opts co = { .name = o->name, .changes = o->changes, .command = "import" };
 
   return husk_commit_check (&co, err);
 }

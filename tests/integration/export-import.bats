@@ -224,7 +224,7 @@ from-import"
 	run --separate-stderr husk import -c 'RUN true' "$T/c.tar"
 	[ "$status" -ne 0 ] || fail "-c RUN was taken"
 	assert_one_error_line
-	assert_stderr_contains '-c "RUN true"'
+	assert_stderr_contains '-c "RUN true": husk import takes ENV'
 	assert_store_unchanged "$before"
 }
 
