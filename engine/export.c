@@ -46,7 +46,7 @@ export_in_child (void *arg, struct husk_error **err)
   rootfd = open (spec->rootfs, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (rootfd < 0)
     return husk_error_set (err, errno, "open the container's root");
-  return husk_copy_to_tar (rootfd, ".", "", true, job->outfd, err);
+  return husk_copy_to_tar_export (rootfd, job->outfd, err);
 }
 
 int

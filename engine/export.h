@@ -13,7 +13,7 @@ struct husk_ctr;
    relative to "/" ("etc/passwd", directories with a trailing "/"); owners are the
    container's ids, modes keep their setuid and setgid bits, symlinks stay symlinks, a second
    name of a file is a hard link entry, device nodes and fifos are written as they are,
-   sockets are left out.
+   sockets are left out, extended attributes are pax records (husk_copy_to_tar_export).
 
    The view is a read-only overlay mounted in a mount namespace of this call's own: C's
    upper directory stacked over its layers as the topmost lower directory (husk_mount_overlay

@@ -321,3 +321,36 @@ assert a["RootFS"]["diff_ids"] == b["RootFS"]["diff_ids"], (a["RootFS"], b["Root
 		assert_output 1
 	fi
 }
+
+@test "export and import keep extended attributes (user.*, and security.capability as root)" {
+	python3 - "$T/x.tar" "$IMAGES/hsk-report" <<'PY'
+import io, sys, tarfile
+cap = "\x01\x00\x00\x02\x00\x04\x00\x00" + "\x00" * 12  # v2, permitted: cap_net_bind_service
+with tarfile.open(sys.argv[1], "w", format=tarfile.PAX_FORMAT) as t:
+    d = tarfile.TarInfo("bin")
+    d.type, d.mode = tarfile.DIRTYPE, 0o755
+    t.addfile(d)
+    data = open(sys.argv[2], "rb").read()
+    f = tarfile.TarInfo("bin/app")
+    f.size, f.mode = len(data), 0o755
+    f.pax_headers = {"SCHILY.xattr.user.husk-test": "kept", "SCHILY.xattr.security.capability": cap}
+    t.addfile(f, io.BytesIO(data))
+PY
+	import "$T/x.tar" xa:1
+	run --separate-stderr husk create --name xa-c xa:1 /bin/app ids
+	assert_status 0
+	RUNNING+=(xa-c)
+	husk export xa-c >"$T/xa-out.tar"
+	run python3 -c '
+import sys, tarfile
+m = tarfile.open(sys.argv[1]).getmember("bin/app")
+x = {k[len("SCHILY.xattr."):]: v for k, v in m.pax_headers.items() if k.startswith("SCHILY.xattr.")}
+print(" ".join(sorted(x)), x.get("user.husk-test"))' "$T/xa-out.tar"
+	assert_status 0
+	assert_output_contains "user.husk-test"
+	assert_output_contains " kept"
+	[[ "$output" != *overlay* ]] || fail "overlayfs's own xattrs exported: $output"
+	if [ "$(test_mode)" = root ]; then
+		assert_output_contains "security.capability"
+	fi
+}
