@@ -463,8 +463,7 @@ husk_commit_check (const struct husk_commit_opts *o, struct husk_error **err)
         return -1;
     }
   for (size_t i = 0; o->changes && o->changes[i]; i++)
-    if (apply_change (NULL, o->changes[i], o->command ? o->command : "commit", &cmd_given, err)
-        < 0)
+    if (apply_change (NULL, o->changes[i], o->command ? o->command : "commit", &cmd_given, err) < 0)
       return -1;
   return 0;
 }

@@ -115,8 +115,8 @@ husk_tar_import (struct husk_store *s, int infd, const struct husk_tar_import_op
   husk_now_rfc3339 (now, sizeof (now));
   e.created = husk_xstrdup (now);
   e.diff_id = husk_xstrdup (lw.diff_id);
-  e.history_comment = o->message ? husk_xstrdup (o->message)
-                                 : husk_strdup_printf ("Imported from %s", o->source);
+  e.history_comment
+      = o->message ? husk_xstrdup (o->message) : husk_strdup_printf ("Imported from %s", o->source);
   config = husk_config_edit_render (&e, &config_len);
   {
     struct husk_new_image ni = {

@@ -13,11 +13,11 @@ struct husk_store;
 
 struct husk_tar_import_opts
 {
-  const char *name;      /* The image's name as the user wrote it ("app:1"); NULL: none.  */
-  const char *message;   /* -m, the history entry's comment; NULL: "Imported from SOURCE".  */
-  char *const *changes;  /* -c, Dockerfile instructions, in order (NULL-terminated, or NULL).  */
-  const char *source;    /* What the tarball came from, for the history: "-" or its path.  */
-  bool rootless;         /* Unpacking in a user namespace: no device nodes.  */
+  const char *name;     /* The image's name as the user wrote it ("app:1"); NULL: none.  */
+  const char *message;  /* -m, the history entry's comment; NULL: "Imported from SOURCE".  */
+  char *const *changes; /* -c, Dockerfile instructions, in order (NULL-terminated, or NULL).  */
+  const char *source;   /* What the tarball came from, for the history: "-" or its path.  */
+  bool rootless;        /* Unpacking in a user namespace: no device nodes.  */
 };
 
 struct husk_tar_import_result
