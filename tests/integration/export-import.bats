@@ -133,9 +133,10 @@ LISTING='find /usr /data /etc/passwd /etc/group /d /new /newhard | sort | while 
 	run --separate-stderr husk run -d --name ex-run basic sh -c 'echo live >/live; exec sleep 600'
 	assert_status 0
 	RUNNING+=(ex-run)
-	local i
-	for i in $(seq 100); do
-		husk exec ex-run test -e /live 2>/dev/null && break
+	local tries=100
+	until husk exec ex-run test -e /live 2>/dev/null; do
+		tries=$((tries - 1))
+		[ "$tries" -gt 0 ] || fail "/live never appeared"
 		sleep 0.1
 	done
 	husk export ex-run >"$T/run.tar"
@@ -160,7 +161,8 @@ LISTING='find /usr /data /etc/passwd /etc/group /d /new /newhard | sort | while 
 	run --separate-stderr husk export -o "$T/out.tar" ex-o
 	assert_status 0
 	tar -tf "$T/out.tar" | grep -qx usr/bin/hsk-report || fail "not the export"
-	[ "$(ls -A "$T" | grep -c husk-tmp)" = 0 ] || fail "a temporary file is left: $(ls -A "$T")"
+	local left=("$T"/*husk-tmp*)
+	[ ! -e "${left[0]}" ] || fail "a temporary file is left: ${left[*]}"
 }
 
 @test "export: a missing container is an error; a terminal is no place for a tar" {
@@ -315,17 +317,13 @@ assert a["RootFS"]["diff_ids"] == b["RootFS"]["diff_ids"], (a["RootFS"], b["Root
 	[ "$status" -eq 0 ] || fail "podman import: $output"
 	run podman --root "$PODMAN_DIR/root" --runroot "$PODMAN_DIR/run" --storage-driver vfs \
 		image mount localhost/pm:1
-	if [ "$status" -eq 0 ] && [ -d "$output" ]; then
-		local mnt=$output
-		[ "$(cat "$mnt/marker")" = from-husk ] || fail "no marker in podman's image"
-		[ -x "$mnt/usr/bin/hsk-report" ] || fail "no hsk-report in podman's image"
-		podman --root "$PODMAN_DIR/root" --runroot "$PODMAN_DIR/run" --storage-driver vfs \
-			image unmount localhost/pm:1 >/dev/null 2>&1 || true
-	else
-		run podman --root "$PODMAN_DIR/root" --runroot "$PODMAN_DIR/run" --storage-driver vfs \
-			image inspect --format '{{len .RootFS.Layers}}' localhost/pm:1
-		assert_output 1
-	fi
+	[ "$status" -eq 0 ] && [ -d "$output" ] || fail "podman image mount: $output"
+	local mnt=$output
+	[ "$(cat "$mnt/marker")" = from-husk ] || fail "no marker in podman's image"
+	[ -x "$mnt/usr/bin/hsk-report" ] || fail "no hsk-report in podman's image"
+	[ "$(stat -c %u:%g "$mnt/data/owned")" = 1234:1234 ] || fail "data/owned: $(stat -c %u:%g "$mnt/data/owned")"
+	podman --root "$PODMAN_DIR/root" --runroot "$PODMAN_DIR/run" --storage-driver vfs \
+		image unmount localhost/pm:1 >/dev/null 2>&1 || true
 }
 
 @test "export and import keep extended attributes (user.*, and security.capability as root)" {
