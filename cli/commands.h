@@ -45,6 +45,10 @@ HUSK_FULL_ONLY int husk_cmd_cp (struct husk_global *g, int argc, char **argv,
 int husk_cmd_top (struct husk_global *g, int argc, char **argv, struct husk_error **err);
 HUSK_FULL_ONLY int husk_cmd_commit (struct husk_global *g, int argc, char **argv,
                                     struct husk_error **err);
+HUSK_FULL_ONLY int husk_cmd_export (struct husk_global *g, int argc, char **argv,
+                                    struct husk_error **err);
+HUSK_FULL_ONLY int husk_cmd_import (struct husk_global *g, int argc, char **argv,
+                                    struct husk_error **err);
 
 /* In husk-full, before any command but build: load libarchive and libcrypto, which husk-full
    otherwise loads on first use (overlay/lazylibs.c).  A command that first calls them after

@@ -21,6 +21,7 @@ static const struct husk_cli_subcommand subcommands[] = {
   { "history", husk_cmd_history, "show an image's history (husk history)" },
   { "save", husk_cmd_save, "write images as a docker-archive (husk save)" },
   { "load", husk_cmd_load, "import a docker-archive (husk load)" },
+  { "import", husk_cmd_import, "make a tarball an image (husk import)" },
 };
 
 static const struct husk_cli_group image_group = {

@@ -59,6 +59,8 @@ static const struct command commands[] = {
   { "cp", husk_cmd_cp, "copy files between a container and the host", false },
   { "top", husk_cmd_top, "show a container's processes", false },
   { "commit", husk_cmd_commit, "make a container's changes an image", false },
+  { "export", husk_cmd_export, "write a container's filesystem as a tar archive", false },
+  { "import", husk_cmd_import, "make a tarball an image", false },
 };
 
 static void
