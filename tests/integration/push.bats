@@ -370,3 +370,13 @@ assert_clean_push_failure() { # TEXT
 	assert_one_error_line
 	[ -e "$BATS_TEST_TMPDIR/full/x" ] || fail "the directory was replaced"
 }
+
+@test "push: no Authorization header follows a redirect to another host" {
+	pull multi
+	: >"$BADREG_DIR/redirect-auth"
+	run --separate-stderr husk push -q multi "$BADREG_ADDR/redirect/$REPO/multi:1"
+	assert_status 0
+	[ -s "$BADREG_DIR/redirect-auth" ] || fail "no request was redirected"
+	! grep -q '^auth$' "$BADREG_DIR/redirect-auth" || fail "the token crossed hosts"
+	[ "$output" = "$(remote_digest "$REG_plain_ADDR/$REPO/multi:1")" ] || fail "digest"
+}
