@@ -105,6 +105,12 @@ rqpull() { # REFERENCE: pull from the test registry, quietly; print the ID
 	run --separate-stderr inspect_member basic RepoDigests
 	assert_status 0
 	assert_output "[]"
+	husk save -o "$BATS_TEST_TMPDIR/b.tar" basic
+	remove_store "$STORE"
+	husk pull -q "docker-archive:$BATS_TEST_TMPDIR/b.tar" >/dev/null
+	run --separate-stderr inspect_member basic RepoDigests
+	assert_status 0
+	assert_output "[]"
 }
 
 @test "digests: images --digests adds a DIGEST column" {
