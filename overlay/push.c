@@ -240,9 +240,10 @@ manifest_has_blob (const char *buf, size_t len, const char *digest)
 }
 
 /* For each layer of M (and its config, at RET[M->n_layers]), a repository of DOMAIN other
-   than REPO that has its blob: one of the names (husk stores "domain/path:tag") of an image
-   of LIST on that registry whose manifest names the blob.  RET[i] is owned by the caller,
-   NULL when none.  */
+   than REPO that has its blob: one of the names or repository digests (husk stores
+   "domain/path:tag", "domain/path@sha256:...") of an image of LIST on that registry whose
+   manifest names the blob: it was pulled from there, or pushed there.  RET[i] is owned by the
+   caller, NULL when none.  */
 static void
 find_mounts (struct husk_store *s, const struct husk_image_list *list, const char *domain,
              const char *repo, const struct husk_manifest *m, char **ret)
@@ -250,11 +251,16 @@ find_mounts (struct husk_store *s, const struct husk_image_list *list, const cha
   for (size_t i = 0; i < list->n; i++)
     {
       const struct husk_image *img = &list->items[i];
+      cleanup_strv char **refs = husk_xcalloc (1, sizeof (char *));
       cleanup_free char *buf = NULL;
       size_t len = 0;
       bool read = false;
 
-      for (char **name = img->names; name && *name; name++)
+      for (size_t k = 0; img->names && img->names[k]; k++)
+        husk_strv_append (&refs, img->names[k]);
+      for (size_t k = 0; img->repo_digests && img->repo_digests[k]; k++)
+        husk_strv_append (&refs, img->repo_digests[k]);
+      for (char **name = refs; name && *name; name++)
         {
           struct husk_reference r;
           cleanup_error struct husk_error *e = NULL;
@@ -513,6 +519,18 @@ do_push (struct husk_store *s, const struct husk_image_list *list, const struct 
       goto out;
     }
   memcpy (ret->digest, digest, sizeof (ret->digest));
+  {
+    /* The image's repository digest, as a pull records it (docker does as much): what
+       husk images --digests shows, and where a later push finds blobs to mount.  A push of
+       a manifest in another format or with other blobs records it too (podman does).  */
+    cleanup_free char *repo = husk_reference_repository (ref);
+    cleanup_free char *rd = husk_strdup_printf ("%s@%s", repo, digest);
+    if (husk_images_add_repo_digest (s, img->id, rd, err) < 0)
+      {
+        husk_error_wrap (err, "the manifest is pushed, but recording its digest failed");
+        goto out;
+      }
+  }
   for (size_t i = 0; i < m.n_layers; i++)
     ret->layers_compressed += jobs[i].compressed;
   for (size_t i = 0; i < m.n_layers; i++)

@@ -3,7 +3,8 @@
    (mounted from another repository of the same registry when one there has it), several
    layers at once, then the manifest.  The manifest goes last, and only once every blob it
    names is in the registry, so the registry never holds a manifest whose blobs are missing.
-   The store is only read.  */
+   The store is only read, but for the repository digest the push records (image.h) and the
+   blobs it compressed anew (recompress.h).  */
 #ifndef HUSK_PUSH_H
 #define HUSK_PUSH_H
 
@@ -56,7 +57,8 @@ struct husk_push_result
    names) is mounted from there.  *RET on success.  Errors are wrapped "push \"DEST\": ...":
    a layer blob missing from the store, a registry error of a blob or of the manifest (with
    its HTTP status and message), a format the layers cannot take (zstd layers in a Docker
-   manifest), a registry that stored another digest than the one sent.  */
+   manifest), a registry that stored another digest than the one sent.  Once the manifest is
+   in, the image gets the repository digest DOMAIN/PATH@DIGEST (husk_images_add_repo_digest).  */
 int husk_registry_push (struct husk_store *s, const struct husk_image_list *list,
                         const struct husk_image *img, const char *dest,
                         const struct husk_push_options *o, struct husk_push_result *ret,

@@ -129,6 +129,25 @@ assert_clean_push_failure() { # TEXT
 		fail "the copy is another manifest"
 }
 
+@test "push: records the repository digest, and a push to another repository mounts from there" {
+	pull multi
+	run --separate-stderr husk push -q multi "$BADREG_ADDR/ok/$REPO/first:1"
+	assert_status 0
+	local d=$output
+	run --separate-stderr husk inspect multi
+	assert_output_contains "\"$BADREG_ADDR/ok/$REPO/first@$d\""
+	run --separate-stderr husk images --digests
+	assert_output_contains "$d"
+	# The repository digest runs the image.
+	run --separate-stderr husk inspect "$BADREG_ADDR/ok/$REPO/first@$d"
+	assert_status 0
+	: >"$BADREG_DIR/requests"
+	run --separate-stderr husk push multi "$BADREG_ADDR/ok/$REPO/second:1"
+	assert_status 0
+	assert_output_contains "0 uploaded, 3 mounted, 0 already present"
+	[ "$(requests | grep -c "&from=ok%2F$REPO%2Ffirst")" -eq 4 ] || fail "expected four mounts:" "$(requests)"
+}
+
 @test "push: a layer made here (husk commit) goes up gzip-compressed and comes back the same" {
 	pull basic latest
 	run --separate-stderr husk run --name c basic sh -c 'echo made-here >/made'
