@@ -2,7 +2,8 @@
 # bench/push.sh: time pushing a multi-layer image (about 150 MB of gzip layers)
 # to a local docker-registry with husk, skopeo copy and podman push, in the
 # same run, against the floor: each layer's tar compressed with igzip -1 and
-# uploaded with curl (a POST and a PUT), layers in parallel.  Prints each time
+# streamed to the registry by curl as it is compressed (a POST, one PATCH, the
+# PUT), layers in parallel.  Prints each time
 # (best of ROUNDS) and the ratios.
 #
 #   bench/push.sh [ROUNDS]        (default 3)
@@ -150,24 +151,32 @@ timed() {
 		echo "$e - $s" | bc -l' _ "$@"
 }
 
+# The floor: per layer, in parallel, igzip -1 streamed into one PATCH (curl, chunked) while
+# sha256sum reads the same bytes, then the PUT that names the digest.
 floor_push() { # ADDR
 	local addr=$1 pids=() l
 	for l in "${layers[@]}"; do
 		(
 			h=${l%% *}
-			igzip -1 -c "$work/floor/tars/$h.tar" >"$work/floor/$h.gz"
-			d=sha256:$(sha256sum "$work/floor/$h.gz" | cut -d' ' -f1)
 			loc=$(curl -sS -D - -o /dev/null -X POST "http://$addr/v2/floor/x/blobs/uploads/" |
 				tr -d '\r' | sed -n 's/^[Ll]ocation: //p')
 			case $loc in http*) ;; *) loc=http://$addr$loc ;; esac
+			igzip -1 -c "$work/floor/tars/$h.tar" | tee >(sha256sum >"$work/floor/$h.sum") |
+				curl -sS -f -D "$work/floor/$h.hdr" -o /dev/null -X PATCH \
+					-H 'Content-Type: application/octet-stream' -T - "$loc"
+			# The sha256sum of the process substitution is no child to wait for: its line
+			# appears, whole, when it is done.
+			until [ -s "$work/floor/$h.sum" ]; do sleep 0.005; done
+			loc=$(tr -d '\r' <"$work/floor/$h.hdr" | sed -n 's/^[Ll]ocation: //p')
+			case $loc in http*) ;; *) loc=http://$addr$loc ;; esac
+			d=sha256:$(cut -d' ' -f1 "$work/floor/$h.sum")
 			sep='?'
 			[[ $loc == *\?* ]] && sep='&'
-			curl -sS -f -o /dev/null -X PUT -H 'Content-Type: application/octet-stream' \
-				--data-binary "@$work/floor/$h.gz" "$loc${sep}digest=$d"
+			curl -sS -f -o /dev/null -X PUT "$loc${sep}digest=$d"
 		) &
 		pids+=($!)
 	done
-	for p in "${pids[@]}"; do wait "$p"; done
+	for p in "${pids[@]}"; do wait "$p" || return 1; done
 }
 export -f floor_push
 export work
