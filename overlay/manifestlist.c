@@ -296,17 +296,41 @@ parse_index (const char *index, size_t len, const husk_json *images,
 /* ----------------------------------------------------------------- the files  */
 
 int
+husk_manifest_list_parse (const char *buf, size_t len, const char *name,
+                          struct husk_manifest_list *ret, struct husk_error **err)
+{
+  cleanup_json husk_json *doc = husk_json_parse (buf, len, err);
+  struct husk_manifest_list l = { 0 };
+  const char *index, *stored;
+
+  if (doc == NULL)
+    return -1;
+  stored = husk_json_get_string (doc, "name");
+  index = husk_json_get_string (doc, "index");
+  if (stored == NULL || strcmp (stored, name) != 0 || index == NULL)
+    return husk_error_set (err, EINVAL, "not the list \"%s\"", name);
+  if (parse_index (index, strlen (index), husk_json_get (doc, "images"), &l, err) < 0)
+    {
+      husk_manifest_list_clear (&l);
+      return -1;
+    }
+  l.name = husk_xstrdup (name);
+  l.index = husk_xstrdup (index);
+  l.index_len = strlen (index);
+  l.media_type = l.format == HUSK_MANIFEST_LIST_DOCKER ? HUSK_MT_DOCKER_LIST : HUSK_MT_OCI_INDEX;
+  *ret = l;
+  return 0;
+}
+
+int
 husk_manifest_list_load (struct husk_store *s, const char *name, struct husk_manifest_list *ret,
                          struct husk_error **err)
 {
   cleanup_free char *full = husk_image_name_for_tag (name, err);
   cleanup_free char *buf = NULL;
-  cleanup_json husk_json *doc = NULL;
   cleanup_close int dfd = -1;
   cleanup_error struct husk_error *rerr = NULL;
-  struct husk_manifest_list l = { 0 };
   char file[HUSK_DIGEST_HEX_LEN + 6];
-  const char *index, *stored;
   size_t len;
 
   if (full == NULL)
@@ -325,24 +349,8 @@ husk_manifest_list_load (struct husk_store *s, const char *name, struct husk_man
         *err = TAKE_PTR (rerr);
       return husk_error_wrap (err, "manifest list \"%s\"", full);
     }
-  doc = husk_json_parse (buf, len, err);
-  if (doc == NULL)
+  if (husk_manifest_list_parse (buf, len, full, ret, err) < 0)
     return husk_error_wrap (err, "manifest list \"%s\": %s/%s", full, LISTS_DIR, file);
-  stored = husk_json_get_string (doc, "name");
-  index = husk_json_get_string (doc, "index");
-  if (stored == NULL || strcmp (stored, full) != 0 || index == NULL)
-    return husk_error_set (err, EINVAL, "manifest list \"%s\": %s/%s is not this list's", full,
-                           LISTS_DIR, file);
-  if (parse_index (index, strlen (index), husk_json_get (doc, "images"), &l, err) < 0)
-    {
-      husk_manifest_list_clear (&l);
-      return husk_error_wrap (err, "manifest list \"%s\": %s/%s", full, LISTS_DIR, file);
-    }
-  l.name = TAKE_PTR (full);
-  l.index = husk_xstrdup (index);
-  l.index_len = strlen (index);
-  l.media_type = l.format == HUSK_MANIFEST_LIST_DOCKER ? HUSK_MT_DOCKER_LIST : HUSK_MT_OCI_INDEX;
-  *ret = l;
   return 0;
 }
 
@@ -360,13 +368,11 @@ husk_manifest_list_exists (struct husk_store *s, const char *name)
 }
 
 int
-husk_manifest_list_save (struct husk_store *s, struct husk_manifest_list *l,
-                         struct husk_error **err)
+husk_manifest_list_render (struct husk_manifest_list *l, char **ret_buf, size_t *ret_len,
+                           struct husk_error **err)
 {
   cleanup_jgen husk_jgen *g = husk_jgen_new (false);
   cleanup_free char *index = NULL;
-  cleanup_close int dfd = -1;
-  char file[HUSK_DIGEST_HEX_LEN + 6];
   const char *buf;
   size_t index_len = 0, len;
 
@@ -387,18 +393,35 @@ husk_manifest_list_save (struct husk_store *s, struct husk_manifest_list *l,
   husk_jgen_string_len (g, index, index_len);
   husk_jgen_map_close (g);
   buf = husk_jgen_buf (g, &len);
+  *ret_buf = husk_xmalloc (len + 1);
+  memcpy (*ret_buf, buf, len);
+  (*ret_buf)[len] = '\0';
+  *ret_len = len;
+  free (l->index);
+  l->index = TAKE_PTR (index);
+  l->index_len = index_len;
+  l->media_type
+      = l->format == HUSK_MANIFEST_LIST_DOCKER ? HUSK_MT_DOCKER_LIST : HUSK_MT_OCI_INDEX;
+  return 0;
+}
 
+int
+husk_manifest_list_save (struct husk_store *s, struct husk_manifest_list *l,
+                         struct husk_error **err)
+{
+  cleanup_free char *buf = NULL;
+  cleanup_close int dfd = -1;
+  char file[HUSK_DIGEST_HEX_LEN + 6];
+  size_t len;
+
+  if (husk_manifest_list_render (l, &buf, &len, err) < 0)
+    return -1;
   dfd = husk_store_open_subdir (s, LISTS_DIR, true, err);
   if (dfd < 0)
     return -1;
   list_file (l->name, file);
   if (husk_write_file_atomic_at (dfd, file, buf, len, 0644, err) < 0)
     return husk_error_wrap (err, "manifest list \"%s\"", l->name);
-  free (l->index);
-  l->index = TAKE_PTR (index);
-  l->index_len = index_len;
-  l->media_type
-      = l->format == HUSK_MANIFEST_LIST_DOCKER ? HUSK_MT_DOCKER_LIST : HUSK_MT_OCI_INDEX;
   return 0;
 }
 
@@ -542,6 +565,7 @@ husk_manifest_list_add_descriptor (struct husk_manifest_list *l,
   e.os = husk_xstrdup (src->os);
   e.architecture = husk_xstrdup (src->architecture);
   e.variant = src->variant && *src->variant ? husk_xstrdup (src->variant) : NULL;
+  e.image_id = src->image_id ? husk_xstrdup (src->image_id) : NULL;
   for (size_t i = 0; src->annotations && src->annotations[i]; i++)
     husk_strv_append (&e.annotations, src->annotations[i]);
   return put_entry (l, &e, ret_i, err);

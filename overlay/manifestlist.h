@@ -90,6 +90,20 @@ int husk_manifest_list_init (const char *name, enum husk_manifest_list_format fo
 int husk_manifest_list_save (struct husk_store *s, struct husk_manifest_list *l,
                              struct husk_error **err);
 
+/* The list file for L (BUF, LEN bytes, NUL-terminated, allocated), making L's index from its
+   entries as husk_manifest_list_save does (setting L->index, index_len, media_type), without
+   writing anything.  Errors: an annotation in a Docker manifest list.  */
+int husk_manifest_list_render (struct husk_manifest_list *l, char **ret_buf, size_t *ret_len,
+                               struct husk_error **err);
+
+/* Parse the list file BUF (LEN bytes) of the list whose full name is NAME into *RET: what
+   husk_manifest_list_load does once it has read the file (and what the fuzzer feeds).  Errors:
+   invalid JSON, another list's name, an index that is not an OCI index or a Docker manifest
+   list, an entry without digest, size, media type, os or architecture, annotations that are
+   not strings, "images" not matching the entries.  */
+int husk_manifest_list_parse (const char *buf, size_t len, const char *name,
+                              struct husk_manifest_list *ret, struct husk_error **err);
+
 /* Remove the list NAME (as the user wrote it), not its images; *RET_NAME (may be NULL) gets
    its full name.  The caller holds the store lock.  Errors: not found (errno ENOENT), the
    unlink.  */
@@ -105,8 +119,9 @@ int husk_manifest_list_add_image (struct husk_store *s, struct husk_manifest_lis
                                   const struct husk_image *img, const char *os, const char *arch,
                                   const char *variant, size_t *ret_i, struct husk_error **err);
 
-/* Add E (copied; its image_id is ignored: a remote entry) to L, or replace the entry with the
-   same digest.  Errors: E lacks a digest, media type, os or architecture; L is full.  */
+/* Add E (copied; its image_id NULL for a registry's image) to L, or replace the entry with
+   the same digest (keeping that one's annotations when E has none).  Errors: E lacks a
+   digest, media type, os or architecture; L is full.  */
 int husk_manifest_list_add_descriptor (struct husk_manifest_list *l,
                                        const struct husk_manifest_list_entry *e, size_t *ret_i,
                                        struct husk_error **err);
