@@ -221,13 +221,59 @@ add_one (struct husk_store *store, const struct husk_image_list *images,
          struct husk_manifest_list *l, const char *image, const struct manifest_opts *o,
          size_t *ret_i, struct husk_error **err);
 
+/* Stage IMAGES (N of them) as entries of *STAGED, a list named NAME: local images read from
+   the store, registry images fetched, all before the store lock is taken, so that no
+   registry holds it up.  */
+static int
+stage_images (struct husk_store *store, const char *name, char *const *images_arg, int n,
+              const struct manifest_opts *o, struct husk_manifest_list *staged,
+              struct husk_error **err)
+{
+  struct husk_image_list images = { 0 };
+  int rc = -1;
+
+  if (husk_manifest_list_init (name, o->format, staged, err) < 0)
+    return -1;
+  if (n > 0 && husk_images_load (store, &images, err) < 0)
+    return -1;
+  for (int i = 0; i < n; i++)
+    if (add_one (store, &images, staged, images_arg[i], o, NULL, err) < 0)
+      goto out;
+  rc = 0;
+out:
+  husk_images_clear (&images);
+  return rc;
+}
+
+/* Put STAGED's entries into L (replacing those with the same digests).  */
+static int
+merge_staged (struct husk_manifest_list *l, const struct husk_manifest_list *staged,
+              struct husk_error **err)
+{
+  for (size_t i = 0; i < staged->n_entries; i++)
+    if (husk_manifest_list_add_descriptor (l, &staged->entries[i], NULL, err) < 0)
+      return -1;
+  return 0;
+}
+
+/* The error for a list NAME that exists, for create without --amend.  */
+static int
+list_exists_error (const char *name, struct husk_error **err)
+{
+  cleanup_free char *full = husk_image_name_for_tag (name, NULL);
+
+  return husk_error_set (err, 0, "manifest list \"%s\": it exists (--amend adds to it)",
+                         full ? full : name);
+}
+
 static int
 cmd_create (struct husk_global *g, int argc, char **argv, struct husk_error **err)
 {
   cleanup_store struct husk_store *store = NULL;
-  struct manifest_opts o = { 0 };
+  struct manifest_opts o = { 0 }, entry_opts;
   struct husk_manifest_list l = { 0 };
-  struct husk_image_list images = { 0 };
+  struct husk_manifest_list staged = { 0 };
+  bool locked = false;
   int first, rc = -1;
 
   if ((first = manifest_parse (&create_command, argc, argv, &o, err)) <= 0)
@@ -235,18 +281,27 @@ cmd_create (struct husk_global *g, int argc, char **argv, struct husk_error **er
       manifest_opts_clear (&o);
       return first;
     }
-  if (husk_cli_open_store (g, &store, err) < 0 || husk_store_lock (store, err) < 0)
+  if (husk_cli_open_store (g, &store, err) < 0)
+    goto out;
+  if (!o.amend && husk_manifest_list_exists (store, argv[first]))
     {
-      manifest_opts_clear (&o);
-      return -1;
+      list_exists_error (argv[first], err);
+      goto out;
     }
+  /* create's annotations are the index's, not its entries'.  */
+  entry_opts = o;
+  entry_opts.annotations = NULL;
+  if (stage_images (store, argv[first], argv + first + 1, argc - first - 1, &entry_opts, &staged,
+                    err)
+          < 0
+      || husk_store_lock (store, err) < 0)
+    goto out;
+  locked = true;
   if (husk_manifest_list_exists (store, argv[first]))
     {
       if (!o.amend)
         {
-          cleanup_free char *full = husk_image_name_for_tag (argv[first], NULL);
-          husk_error_set (err, 0, "manifest list \"%s\": it exists (--amend adds to it)",
-                          full ? full : argv[first]);
+          list_exists_error (argv[first], err);
           goto out;
         }
       if (husk_manifest_list_load (store, argv[first], &l, err) < 0)
@@ -257,19 +312,15 @@ cmd_create (struct husk_global *g, int argc, char **argv, struct husk_error **er
   for (size_t i = 0; o.annotations && o.annotations[i]; i++)
     if (husk_manifest_list_annotate (&l.annotations, o.annotations[i], err) < 0)
       goto out;
-  if (first + 1 < argc && husk_images_load (store, &images, err) < 0)
-    goto out;
-  for (int i = first + 1; i < argc; i++)
-    if (add_one (store, &images, &l, argv[i], &o, NULL, err) < 0)
-      goto out;
-  if (husk_manifest_list_save (store, &l, err) < 0)
+  if (merge_staged (&l, &staged, err) < 0 || husk_manifest_list_save (store, &l, err) < 0)
     goto out;
   print_list_digest (&l);
   rc = 0;
 out:
-  husk_images_clear (&images);
+  husk_manifest_list_clear (&staged);
   husk_manifest_list_clear (&l);
-  husk_store_unlock (store);
+  if (locked)
+    husk_store_unlock (store);
   manifest_opts_clear (&o);
   return rc;
 }
@@ -419,7 +470,8 @@ cmd_add (struct husk_global *g, int argc, char **argv, struct husk_error **err)
   cleanup_store struct husk_store *store = NULL;
   struct manifest_opts o = { 0 };
   struct husk_manifest_list l = { 0 };
-  struct husk_image_list images = { 0 };
+  struct husk_manifest_list staged = { 0 };
+  bool locked = false;
   int first, rc = -1;
 
   if ((first = manifest_parse (&add_command, argc, argv, &o, err)) <= 0)
@@ -427,22 +479,26 @@ cmd_add (struct husk_global *g, int argc, char **argv, struct husk_error **err)
       manifest_opts_clear (&o);
       return first;
     }
-  if (husk_cli_open_store (g, &store, err) < 0 || husk_store_lock (store, err) < 0)
-    {
-      manifest_opts_clear (&o);
-      return -1;
-    }
+  if (husk_cli_open_store (g, &store, err) < 0)
+    goto out;
+  /* An unknown list fails before any registry is asked; it is loaded again under the lock.  */
+  if (husk_manifest_list_load (store, argv[first], &l, err) < 0)
+    goto out;
+  husk_manifest_list_clear (&l);
+  if (stage_images (store, argv[first], argv + first + 1, 1, &o, &staged, err) < 0
+      || husk_store_lock (store, err) < 0)
+    goto out;
+  locked = true;
   if (husk_manifest_list_load (store, argv[first], &l, err) < 0
-      || husk_images_load (store, &images, err) < 0
-      || add_one (store, &images, &l, argv[first + 1], &o, NULL, err) < 0
-      || husk_manifest_list_save (store, &l, err) < 0)
+      || merge_staged (&l, &staged, err) < 0 || husk_manifest_list_save (store, &l, err) < 0)
     goto out;
   print_list_digest (&l);
   rc = 0;
 out:
-  husk_images_clear (&images);
+  husk_manifest_list_clear (&staged);
   husk_manifest_list_clear (&l);
-  husk_store_unlock (store);
+  if (locked)
+    husk_store_unlock (store);
   manifest_opts_clear (&o);
   return rc;
 }

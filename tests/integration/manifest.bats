@@ -178,6 +178,8 @@ teardown() {
 	assert_status 0
 	[ "$(json 'len(d["manifests"])' <<<"$output")" = 2 ]
 	[ "$(json 'd["annotations"]' <<<"$output")" = "{'org.example': '1'}" ]
+	# create's annotations are the index's alone.
+	[ "$(json '[m.get("annotations") for m in d["manifests"]]' <<<"$output")" = "[None, None]" ]
 }
 
 @test "manifest create: an unknown image fails and leaves no list" {
