@@ -180,8 +180,8 @@ fetch_remote (const struct husk_reference *ref, bool tls_verify, char **ret_buf,
     return -1;
   husk_sha256_buf (buf, len, got);
   if (ref->digest && strcmp (ref->digest, got) != 0)
-    return husk_error_set (err, EINVAL, "manifest %s: digest mismatch (content is %s)",
-                           ref->digest, got);
+    return husk_error_set (err, EINVAL, "manifest %s: digest mismatch (content is %s)", ref->digest,
+                           got);
   *ret_buf = TAKE_PTR (buf);
   *ret_len = len;
   if (ret_mt)
@@ -216,10 +216,9 @@ static const struct husk_cli_command create_command = {
 };
 
 /* Add IMAGE (a local image, else a registry reference) to L.  */
-static int
-add_one (struct husk_store *store, const struct husk_image_list *images,
-         struct husk_manifest_list *l, const char *image, const struct manifest_opts *o,
-         size_t *ret_i, struct husk_error **err);
+static int add_one (struct husk_store *store, const struct husk_image_list *images,
+                    struct husk_manifest_list *l, const char *image, const struct manifest_opts *o,
+                    size_t *ret_i, struct husk_error **err);
 
 /* Stage IMAGES (N of them) as entries of *STAGED, a list named NAME: local images read from
    the store, registry images fetched, all before the store lock is taken, so that no

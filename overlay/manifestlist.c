@@ -149,9 +149,8 @@ make_index (const struct husk_manifest_list *l, char **ret_buf, size_t *ret_len,
   size_t len;
 
   if (docker && l->annotations && l->annotations[0])
-    return husk_error_set (err, EINVAL,
-                           "manifest list \"%s\": a Docker manifest list has no annotations",
-                           l->name);
+    return husk_error_set (
+        err, EINVAL, "manifest list \"%s\": a Docker manifest list has no annotations", l->name);
   husk_jgen_map_open (g);
   husk_jgen_key (g, "schemaVersion");
   husk_jgen_int (g, 2);
@@ -245,8 +244,8 @@ dup_member (const husk_json *v, const char *key)
 
 /* The entries of the index document INDEX, with the image IDs of IMAGES, into L.  */
 static int
-parse_index (const char *index, size_t len, const husk_json *images,
-             struct husk_manifest_list *l, struct husk_error **err)
+parse_index (const char *index, size_t len, const husk_json *images, struct husk_manifest_list *l,
+             struct husk_error **err)
 {
   cleanup_json husk_json *doc = husk_json_parse (index, len, err);
   const husk_json *ms;
@@ -286,8 +285,7 @@ parse_index (const char *index, size_t len, const husk_json *images,
           || e->media_type == NULL || e->digest == NULL || !husk_digest_is_sha256 (e->digest)
           || e->os == NULL || e->architecture == NULL)
         return husk_error_set (err, EINVAL, "manifests[%zu] is incomplete", i);
-      if (parse_annotations (husk_json_get (m, "annotations"), e->digest, &e->annotations, err)
-          < 0)
+      if (parse_annotations (husk_json_get (m, "annotations"), e->digest, &e->annotations, err) < 0)
         return -1;
     }
   return 0;
@@ -400,8 +398,7 @@ husk_manifest_list_render (struct husk_manifest_list *l, char **ret_buf, size_t 
   free (l->index);
   l->index = TAKE_PTR (index);
   l->index_len = index_len;
-  l->media_type
-      = l->format == HUSK_MANIFEST_LIST_DOCKER ? HUSK_MT_DOCKER_LIST : HUSK_MT_OCI_INDEX;
+  l->media_type = l->format == HUSK_MANIFEST_LIST_DOCKER ? HUSK_MT_DOCKER_LIST : HUSK_MT_OCI_INDEX;
   return 0;
 }
 
@@ -557,8 +554,10 @@ husk_manifest_list_add_descriptor (struct husk_manifest_list *l,
 
   if (src->digest == NULL || !husk_digest_is_sha256 (src->digest) || src->media_type == NULL
       || src->os == NULL || src->architecture == NULL || src->size < 0)
-    return husk_error_set (err, EINVAL, "manifest list \"%s\": an entry without digest, media "
-                           "type or platform", l->name);
+    return husk_error_set (err, EINVAL,
+                           "manifest list \"%s\": an entry without digest, media "
+                           "type or platform",
+                           l->name);
   e.media_type = husk_xstrdup (src->media_type);
   e.digest = husk_xstrdup (src->digest);
   e.size = src->size;

@@ -43,10 +43,12 @@ enum husk_manifest_list_format
 /* One entry of the list: a descriptor with its platform.  */
 struct husk_manifest_list_entry
 {
-  char *media_type; /* The manifest's ("application/vnd.oci.image.manifest.v1+json", ...).  */
-  char *digest;     /* "sha256:HEX" of the manifest.  */
-  int64_t size;     /* Its length in bytes.  */
-  char *os, *architecture, *variant; /* The platform; VARIANT may be NULL.  */
+  char *media_type;   /* The manifest's ("application/vnd.oci.image.manifest.v1+json", ...).  */
+  char *digest;       /* "sha256:HEX" of the manifest.  */
+  int64_t size;       /* Its length in bytes.  */
+  char *os;           /* The platform: "linux", ...  */
+  char *architecture; /* "amd64", "arm64", ...  */
+  char *variant;      /* "v7", ..., or NULL.  */
   char **annotations; /* "KEY=VALUE", sorted by key, NULL-terminated; NULL: none.  */
   char *image_id;     /* The local image (64 hex) it came from; NULL: from a registry.  */
 };
@@ -73,8 +75,8 @@ struct husk_manifest_list
    image is gone, or whose image's manifest is no longer RET->entries[i].digest, is the push's
    error to report.  Errors: NAME not a valid name; "manifest list \"NAME\": not found" with
    errno ENOENT; a file that cannot be read or does not parse.  */
-int husk_manifest_list_load (struct husk_store *s, const char *name,
-                             struct husk_manifest_list *ret, struct husk_error **err);
+int husk_manifest_list_load (struct husk_store *s, const char *name, struct husk_manifest_list *ret,
+                             struct husk_error **err);
 
 /* Whether a list named NAME (as the user wrote it) exists.  */
 bool husk_manifest_list_exists (struct husk_store *s, const char *name);

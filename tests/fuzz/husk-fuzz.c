@@ -902,8 +902,7 @@ fuzz_mlist (const uint8_t *data, size_t size)
   if (husk_manifest_list_parse ((const char *) data, size, name, &l, NULL) < 0)
     return 0;
   for (size_t i = 0; i < l.n_entries; i++)
-    FUZZ_ASSERT (husk_manifest_list_find (&l, l.entries[i].digest) >= 0, "entry %zu not found",
-                 i);
+    FUZZ_ASSERT (husk_manifest_list_find (&l, l.entries[i].digest) >= 0, "entry %zu not found", i);
   if (husk_manifest_list_render (&l, &f1, &n1, NULL) == 0)
     {
       FUZZ_ASSERT (husk_manifest_list_parse (f1, n1, name, &again, NULL) == 0,
