@@ -712,7 +712,8 @@ static const struct husk_cli_option rm_options[] = {
 static const struct husk_cli_command rm_command = {
   "manifest rm",
   "LIST...",
-  "Remove manifest lists (their images stay).",
+  "Remove manifest lists, printing the name of each; the images they name stay in the\n"
+  "store.",
   rm_options,
   NULL,
   { 1, HUSK_CLI_ANY, "expects at least one list" },
