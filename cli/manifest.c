@@ -180,7 +180,7 @@ fetch_remote (const struct husk_reference *ref, bool tls_verify, char **ret_buf,
     return -1;
   husk_sha256_buf (buf, len, got);
   if (ref->digest && strcmp (ref->digest, got) != 0)
-    return husk_error_set (err, EINVAL, "manifest %s: digest mismatch (content is %s)", ref->digest,
+    return husk_error_set (err, 0, "manifest %s: digest mismatch (content is %s)", ref->digest,
                            got);
   *ret_buf = TAKE_PTR (buf);
   *ret_len = len;

@@ -98,7 +98,7 @@ husk_manifest_list_annotate (char ***annotations, const char *kv, struct husk_er
   size_t klen, n, i;
 
   if (eq == NULL || eq == kv)
-    return husk_error_set (err, EINVAL, "annotation \"%s\": expected KEY=VALUE", kv);
+    return husk_error_set (err, 0, "annotation \"%s\": expected KEY=VALUE", kv);
   klen = (size_t) (eq - kv);
   n = husk_strv_len (*annotations);
   for (i = 0; i < n; i++)
@@ -150,7 +150,7 @@ make_index (const struct husk_manifest_list *l, char **ret_buf, size_t *ret_len,
 
   if (docker && l->annotations && l->annotations[0])
     return husk_error_set (
-        err, EINVAL, "manifest list \"%s\": a Docker manifest list has no annotations", l->name);
+        err, 0, "manifest list \"%s\": a Docker manifest list has no annotations", l->name);
   husk_jgen_map_open (g);
   husk_jgen_key (g, "schemaVersion");
   husk_jgen_int (g, 2);
@@ -162,7 +162,7 @@ make_index (const struct husk_manifest_list *l, char **ret_buf, size_t *ret_len,
     {
       const struct husk_manifest_list_entry *e = &l->entries[i];
       if (docker && e->annotations && e->annotations[0])
-        return husk_error_set (err, EINVAL,
+        return husk_error_set (err, 0,
                                "manifest list \"%s\": entry %s: a Docker manifest list has no "
                                "annotations",
                                l->name, e->digest);
@@ -219,7 +219,7 @@ parse_annotations (const husk_json *v, const char *what, char ***ret, struct hus
   if (v == NULL)
     return 0;
   if (!husk_json_is_object (v))
-    return husk_error_set (err, EINVAL, "%s: annotations is %s, not an object", what,
+    return husk_error_set (err, 0, "%s: annotations is %s, not an object", what,
                            husk_json_kind (v));
   for (size_t i = 0; i < husk_json_object_len (v); i++)
     {
@@ -227,7 +227,7 @@ parse_annotations (const husk_json *v, const char *what, char ***ret, struct hus
       const char *val = husk_json_string (husk_json_object_value (v, i));
       cleanup_free char *kv = NULL;
       if (val == NULL || *k == '\0' || strchr (k, '=') != NULL)
-        return husk_error_set (err, EINVAL, "%s: annotation \"%s\" is not a string", what, k);
+        return husk_error_set (err, 0, "%s: annotation \"%s\" is not a string", what, k);
       kv = husk_strdup_printf ("%s=%s", k, val);
       if (husk_manifest_list_annotate (ret, kv, err) < 0)
         return -1;
@@ -260,11 +260,11 @@ parse_index (const char *index, size_t len, const husk_json *images, struct husk
   else if (mt && strcmp (mt, HUSK_MT_DOCKER_LIST) == 0)
     l->format = HUSK_MANIFEST_LIST_DOCKER;
   else
-    return husk_error_set (err, EINVAL, "unknown mediaType \"%s\"", mt ? mt : "");
+    return husk_error_set (err, 0, "unknown mediaType \"%s\"", mt ? mt : "");
   ms = husk_json_get (doc, "manifests");
   n = husk_json_array_len (ms);
   if (!husk_json_is_array (ms) || n > HUSK_MANIFEST_LIST_MAX || husk_json_array_len (images) != n)
-    return husk_error_set (err, EINVAL, "its manifests and images do not match");
+    return husk_error_set (err, 0, "its manifests and images do not match");
   if (parse_annotations (husk_json_get (doc, "annotations"), "index", &l->annotations, err) < 0)
     return -1;
   l->entries = husk_xcalloc (n ? n : 1, sizeof (*l->entries));
@@ -284,7 +284,7 @@ parse_index (const char *index, size_t len, const husk_json *images, struct husk
       if (!husk_json_int64 (husk_json_get (m, "size"), &e->size) || e->size < 0
           || e->media_type == NULL || e->digest == NULL || !husk_digest_is_sha256 (e->digest)
           || e->os == NULL || e->architecture == NULL)
-        return husk_error_set (err, EINVAL, "manifests[%zu] is incomplete", i);
+        return husk_error_set (err, 0, "manifests[%zu] is incomplete", i);
       if (parse_annotations (husk_json_get (m, "annotations"), e->digest, &e->annotations, err) < 0)
         return -1;
     }
@@ -306,7 +306,7 @@ husk_manifest_list_parse (const char *buf, size_t len, const char *name,
   stored = husk_json_get_string (doc, "name");
   index = husk_json_get_string (doc, "index");
   if (stored == NULL || strcmp (stored, name) != 0 || index == NULL)
-    return husk_error_set (err, EINVAL, "not the list \"%s\"", name);
+    return husk_error_set (err, 0, "not the list \"%s\"", name);
   if (parse_index (index, strlen (index), husk_json_get (doc, "images"), &l, err) < 0)
     {
       husk_manifest_list_clear (&l);
@@ -479,8 +479,8 @@ put_entry (struct husk_manifest_list *l, struct husk_manifest_list_entry *e, siz
       if (l->n_entries >= HUSK_MANIFEST_LIST_MAX)
         {
           entry_clear (e);
-          return husk_error_set (err, E2BIG, "manifest list \"%s\": it has %d entries already",
-                                 l->name, HUSK_MANIFEST_LIST_MAX);
+          return husk_error_set (err, 0, "manifest list \"%s\": it has %d entries already", l->name,
+                                 HUSK_MANIFEST_LIST_MAX);
         }
       l->entries = husk_xrealloc (l->entries, (l->n_entries + 1) * sizeof (*l->entries));
       at = (ssize_t) l->n_entries++;
@@ -516,8 +516,8 @@ husk_manifest_list_add_image (struct husk_store *s, struct husk_manifest_list *l
   if (mt == NULL)
     mt = HUSK_MT_OCI_MANIFEST; /* The OCI image spec lets a manifest leave it out.  */
   if (!husk_media_is_manifest (mt))
-    return husk_error_set (err, EINVAL, "image %.12s: manifest %s is a \"%s\"", img->id,
-                           img->manifest, mt);
+    return husk_error_set (err, 0, "image %.12s: manifest %s is a \"%s\"", img->id, img->manifest,
+                           mt);
   if (husk_store_read_blob (s, img->config, BLOB_MAX, &cbuf, &clen, err) < 0)
     return husk_error_wrap (err, "image %.12s", img->id);
   cdoc = husk_json_parse (cbuf, clen, err);
@@ -537,7 +537,7 @@ husk_manifest_list_add_image (struct husk_store *s, struct husk_manifest_list *l
   if (e.os == NULL || *e.os == '\0' || e.architecture == NULL || *e.architecture == '\0')
     {
       entry_clear (&e);
-      return husk_error_set (err, EINVAL,
+      return husk_error_set (err, 0,
                              "image %.12s: its config names no os or architecture (give --os "
                              "and --arch)",
                              img->id);
@@ -554,7 +554,7 @@ husk_manifest_list_add_descriptor (struct husk_manifest_list *l,
 
   if (src->digest == NULL || !husk_digest_is_sha256 (src->digest) || src->media_type == NULL
       || src->os == NULL || src->architecture == NULL || src->size < 0)
-    return husk_error_set (err, EINVAL,
+    return husk_error_set (err, 0,
                            "manifest list \"%s\": an entry without digest, media "
                            "type or platform",
                            l->name);

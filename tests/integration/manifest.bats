@@ -160,7 +160,7 @@ teardown() {
 	[ "$(json 'd["manifests"][0]["platform"]["os"]' <<<"$output")" = linux ]
 	run --separate-stderr husk manifest annotate --annotation k=v dl two:one
 	[ "$status" -ne 0 ]
-	[[ $stderr == *'a Docker manifest list has no annotations'* ]]
+	[[ $stderr == *'a Docker manifest list has no annotations' ]]
 	run --separate-stderr husk manifest create --format v1 x
 	[ "$status" -eq 125 ]
 	[[ $stderr == *'--format takes oci or docker'* ]]
