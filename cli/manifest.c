@@ -50,6 +50,7 @@ struct manifest_opts
   bool tls_verify;
   bool amend;
   bool index;
+  bool all;
   enum husk_manifest_list_format format;
   const char *os, *arch, *variant;
   char **annotations; /* "KEY=VALUE" as given.  */
@@ -92,6 +93,7 @@ manifest_option (const char *command, int c, struct manifest_opts *o, struct hus
       o->index = true;
       break;
     case OPT_ALL:
+      o->all = true;
       break;
     case OPT_ANNOTATION:
       {
@@ -199,7 +201,8 @@ static const struct husk_cli_option create_options[] = {
     "set an annotation on the index (repeatable)" },
   { "format", OPT_FORMAT, HUSK_CLI_ARG_REQUIRED, "oci|docker",
     "an OCI image index (default) or a Docker manifest list" },
-  { "all", OPT_ALL, HUSK_CLI_ARG_NONE, NULL, "accepted for podman's sake; images are added whole" },
+  { "all", OPT_ALL, HUSK_CLI_ARG_NONE, NULL,
+    "a registry's index: add each of its entries, not only this platform's" },
   OPTION_TLS_VERIFY,
   HUSK_CLI_OPTION_HELP,
   HUSK_CLI_OPTIONS_END,
@@ -330,7 +333,8 @@ static const struct husk_cli_option add_options[] = {
   OPTION_PLATFORM,
   { "annotation", OPT_ANNOTATION, HUSK_CLI_ARG_REQUIRED, "KEY=VALUE",
     "set an annotation on the entry (repeatable)" },
-  { "all", OPT_ALL, HUSK_CLI_ARG_NONE, NULL, "accepted for podman's sake; images are added whole" },
+  { "all", OPT_ALL, HUSK_CLI_ARG_NONE, NULL,
+    "a registry's index: add each of its entries, not only this platform's" },
   OPTION_TLS_VERIFY,
   HUSK_CLI_OPTION_HELP,
   HUSK_CLI_OPTIONS_END,
@@ -347,8 +351,45 @@ static const struct husk_cli_command add_command = {
   { 2, 2, "expects a list and an image" },
 };
 
+/* add --all of an index: each of its entries that names a platform, as the index has it.  */
+static int
+add_index_all (struct husk_manifest_list *l, const husk_json *doc, const struct manifest_opts *o,
+               struct husk_error **err)
+{
+  const husk_json *ms = husk_json_get (doc, "manifests");
+
+  for (size_t i = 0; i < husk_json_array_len (ms); i++)
+    {
+      struct husk_descriptor d = { 0 };
+      struct husk_manifest_list_entry e = { 0 };
+      int rc;
+      if (husk_descriptor_parse (husk_json_array_at (ms, i), &d, err) < 0)
+        return husk_error_wrap (err, "manifests[%zu]", i);
+      /* Attestations (unknown/unknown) point at the images' manifests: skipped, as pull skips
+         them.  */
+      if (d.os == NULL || d.architecture == NULL || strcmp (d.os, "unknown") == 0)
+        {
+          husk_descriptor_clear (&d);
+          continue;
+        }
+      e.media_type = d.media_type ? d.media_type : (char *) HUSK_MT_OCI_MANIFEST;
+      e.digest = d.digest;
+      e.size = d.size;
+      e.os = d.os;
+      e.architecture = d.architecture;
+      e.variant = d.variant;
+      e.annotations = o->annotations;
+      rc = husk_manifest_list_add_descriptor (l, &e, NULL, err);
+      husk_descriptor_clear (&d);
+      if (rc < 0)
+        return -1;
+    }
+  return 0;
+}
+
 /* The entry for the registry image REF: the descriptor of the platform O (default: this
-   machine's) when REF is an index, else REF's manifest with its config's platform.  */
+   machine's) when REF is an index (all of them with --all), else REF's manifest with its
+   config's platform.  */
 static int
 add_remote (struct husk_manifest_list *l, const char *image, const struct manifest_opts *o,
             size_t *ret_i, struct husk_error **err)
@@ -378,6 +419,11 @@ add_remote (struct husk_manifest_list *l, const char *image, const struct manife
   mt = husk_json_get_string (doc, "mediaType");
   if (mt == NULL)
     mt = ct;
+  if (mt && husk_media_is_index (mt) && o->all)
+    {
+      rc = add_index_all (l, doc, o, err);
+      goto out;
+    }
   if (mt && husk_media_is_index (mt))
     {
       if (husk_index_select (buf, len, o->os ? o->os : "linux",

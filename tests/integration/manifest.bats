@@ -39,12 +39,12 @@ other_arch() {
 	PY
 }
 
-# The descriptor of TAG in the layout DIR: "DIGEST SIZE".
+# The descriptor of TAG in the layout DIR ("": the untagged one): "DIGEST SIZE".
 layout_desc() { # DIR TAG
 	python3 -c '
 import json, sys
 for m in json.load(open(sys.argv[1] + "/index.json"))["manifests"]:
-    if m.get("annotations", {}).get("org.opencontainers.image.ref.name") == sys.argv[2]:
+    if m.get("annotations", {}).get("org.opencontainers.image.ref.name", "") == sys.argv[2]:
         print(m["digest"], m["size"])' "$1" "$2"
 }
 
@@ -74,6 +74,9 @@ setup_file() {
 	registry_start plain http
 	registry_push "$IMAGES/basic:latest" "$REG_plain_ADDR/test/basic:latest"
 	registry_push "$IMAGES/two:one" "$REG_plain_ADDR/test/one:latest" --format v2s2
+	# An index: basic for this machine, single for OTHER/v1, and an attestation.
+	python3 "$_helpers_dir/layouttool.py" index "$W/idx" "$(host_arch)" "$IMAGES/basic" "$OTHER" "$IMAGES/single"
+	registry_push "$W/idx:latest" "$REG_plain_ADDR/test/idx:latest" --all
 }
 
 teardown_file() {
@@ -246,6 +249,38 @@ teardown() {
 	[ "$(json 'd["images"]' <"$(list_file localhost/mylist:latest)")" = "['$(image_id two-one)', None, None]" ]
 }
 
+@test "manifest add: a registry's index gives this platform's entry, --arch another, --all each" {
+	local basic single
+	basic=$(layout_desc "$IMAGES/basic" latest)
+	single=$(layout_desc "$IMAGES/single" "")
+	[ -n "$basic" ] && [ -n "$single" ]
+	run --separate-stderr husk manifest create l1
+	run --separate-stderr husk manifest add --tls-verify=false l1 "$REG_plain_ADDR/test/idx:latest"
+	assert_status 0
+	run --separate-stderr husk manifest inspect l1
+	[ "$(json 'len(d["manifests"])' <<<"$output")" = 1 ]
+	[ "$(json '" ".join([d["manifests"][0]["digest"], str(d["manifests"][0]["size"])])' <<<"$output")" = "$basic" ]
+	[ "$(json 'd["manifests"][0]["platform"]' <<<"$output")" = "{'architecture': '$(host_arch)', 'os': 'linux'}" ]
+
+	run --separate-stderr husk manifest create l2
+	run --separate-stderr husk manifest add --tls-verify=false --arch "$OTHER" l2 "$REG_plain_ADDR/test/idx:latest"
+	assert_status 0
+	run --separate-stderr husk manifest inspect l2
+	[ "$(json '" ".join([d["manifests"][0]["digest"], str(d["manifests"][0]["size"])])' <<<"$output")" = "$single" ]
+	[ "$(json 'd["manifests"][0]["platform"]' <<<"$output")" = "{'architecture': '$OTHER', 'os': 'linux', 'variant': 'v1'}" ]
+
+	run --separate-stderr husk manifest create l3
+	run --separate-stderr husk manifest add --all --tls-verify=false l3 "$REG_plain_ADDR/test/idx:latest"
+	assert_status 0
+	run --separate-stderr husk manifest inspect l3
+	# The attestation (unknown/unknown) is left out.
+	[ "$(json '[m["platform"]["architecture"] for m in d["manifests"]]' <<<"$output")" = "['$(host_arch)', '$OTHER']" ]
+
+	run --separate-stderr husk manifest add --tls-verify=false --arch mips64le l1 "$REG_plain_ADDR/test/idx:latest"
+	[ "$status" -ne 0 ]
+	[[ $stderr == *'no image for linux/mips64le'* ]]
+}
+
 # ------------------------------------------------------------------ annotate
 @test "manifest annotate: an entry by image or by digest; the index with --index" {
 	run --separate-stderr husk manifest create mylist two:one two:two
@@ -297,6 +332,10 @@ teardown() {
 	local remote
 	remote=$(skopeo inspect --raw --tls-verify=false "docker://$REG_plain_ADDR/test/basic:latest")
 	[ "$(json 'json.dumps(d, sort_keys=True)' <<<"$output")" = "$(json 'json.dumps(d, sort_keys=True)' <<<"$remote")" ]
+	run --separate-stderr husk manifest inspect --tls-verify=false "docker://$REG_plain_ADDR/test/idx:latest"
+	assert_status 0
+	[ "$(json 'd["mediaType"]' <<<"$output")" = "$OCI_INDEX" ]
+	[ "$(json 'len(d["manifests"])' <<<"$output")" = 3 ]
 	run --separate-stderr husk manifest inspect --tls-verify=false "docker://$REG_plain_ADDR/test/nosuch:latest"
 	[ "$status" -ne 0 ]
 	[[ $stderr == *"manifest inspect \"docker://$REG_plain_ADDR/test/nosuch:latest\""* ]]
