@@ -452,7 +452,8 @@ add_remote (struct husk_manifest_list *l, const char *image, const struct manife
       e.size = (int64_t) len;
       e.os = (char *) husk_json_get_string (cdoc, "os");
       e.architecture = (char *) husk_json_get_string (cdoc, "architecture");
-      e.variant = (char *) husk_json_get_string (cdoc, "variant");
+      /* The config's variant is its architecture's: another architecture drops it.  */
+      e.variant = o->arch ? NULL : (char *) husk_json_get_string (cdoc, "variant");
     }
   if (o->os)
     e.os = (char *) o->os;
@@ -478,7 +479,7 @@ add_one (struct husk_store *store, const struct husk_image_list *images,
 {
   cleanup_error struct husk_error *lerr = NULL;
   const struct husk_image *img = NULL;
-  size_t at;
+  size_t at = 0;
 
   if (!husk_str_has_prefix (image, "docker://"))
     img = husk_images_lookup (images, image, &lerr);
