@@ -13,6 +13,8 @@
 HUSK_FULL_ONLY int husk_cmd_pull (struct husk_global *g, int argc, char **argv,
                                   struct husk_error **err);
 int husk_cmd_images (struct husk_global *g, int argc, char **argv, struct husk_error **err);
+HUSK_FULL_ONLY int husk_cmd_push (struct husk_global *g, int argc, char **argv,
+                                  struct husk_error **err);
 HUSK_FULL_ONLY int husk_cmd_login (struct husk_global *g, int argc, char **argv,
                                    struct husk_error **err);
 HUSK_FULL_ONLY int husk_cmd_logout (struct husk_global *g, int argc, char **argv,
@@ -46,6 +48,10 @@ HUSK_FULL_ONLY int husk_cmd_manifest (struct husk_global *g, int argc, char **ar
                                       struct husk_error **err);
 HUSK_FULL_ONLY int husk_cmd_commit (struct husk_global *g, int argc, char **argv,
                                     struct husk_error **err);
+HUSK_FULL_ONLY int husk_cmd_export (struct husk_global *g, int argc, char **argv,
+                                    struct husk_error **err);
+HUSK_FULL_ONLY int husk_cmd_import (struct husk_global *g, int argc, char **argv,
+                                    struct husk_error **err);
 
 /* In husk-full, before any command but build: load libarchive and libcrypto, which husk-full
    otherwise loads on first use (overlay/lazylibs.c).  A command that first calls them after
@@ -61,7 +67,26 @@ struct husk_idmap;
 int husk_cli_pull_for (struct husk_store *store, const struct husk_idmap *map, const char *ref,
                        bool tls_verify, bool quiet, struct husk_error **err);
 
-/* Import the docker-archive PATH (husk load, husk pull docker-archive:FILE).  */
+/* What husk save writes, and push to docker-archive:, oci-archive: and oci:.  */
+enum husk_cli_save_format
+{
+  FORMAT_DOCKER_ARCHIVE,
+  FORMAT_OCI_ARCHIVE,
+  FORMAT_OCI_DIR,
+};
+/* Write IMGS (N of them, each with the names NAMES[i], NULL-terminated) in FORMAT to OUTPUT:
+   an archive file written beside it and renamed over it (standard output when OUTPUT is
+   NULL), or for FORMAT_OCI_DIR a new directory that replaces OUTPUT (which may be missing or
+   an empty directory).  Errors are wrapped "save \"OUTPUT\"".  husk-full only.  */
+struct husk_image;
+int husk_cli_save_to (struct husk_global *g, struct husk_store *store,
+                      enum husk_cli_save_format format, const char *output,
+                      const struct husk_image *const *imgs, char **const *names, size_t n,
+                      struct husk_error **err);
+
+/* Import the archive PATH (husk load: a docker-archive, an oci-archive or an OCI layout
+   directory; standard input when PATH is NULL), or with PULL the docker-archive PATH (husk
+   pull docker-archive:FILE).  */
 int husk_cli_load_archive (struct husk_global *g, const char *path, bool quiet, bool pull,
                            struct husk_error **err);
 

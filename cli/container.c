@@ -194,6 +194,7 @@ static const struct husk_cli_subcommand subcommands[] = {
   { "cp", husk_cmd_cp, "copy files between a container and the host (husk cp)" },
   { "top", husk_cmd_top, "show a container's processes (husk top)" },
   { "commit", husk_cmd_commit, "make a container's changes an image (husk commit)" },
+  { "export", husk_cmd_export, "write a container's filesystem as a tar archive (husk export)" },
 };
 
 static const struct husk_cli_group container_group = {

@@ -12,6 +12,7 @@ enum row_state
 {
   ROW_WAITING,
   ROW_PRESENT,
+  ROW_MOUNTED,
   ROW_RUNNING,
   ROW_DONE,
 };
@@ -87,9 +88,11 @@ draw (struct husk_cli_progress *p, double now)
       human (a, sizeof (a), (double) row->bytes);
       human (b, sizeof (b), (double) row->size);
       human (rate, sizeof (rate), elapsed > 0 ? (double) row->bytes / elapsed : 0);
-      if (row->state == ROW_WAITING || row->state == ROW_PRESENT)
+      if (row->state == ROW_WAITING || row->state == ROW_PRESENT || row->state == ROW_MOUNTED)
         fprintf (p->out, "\033[2K%.19s  %s\n", row->digest,
-                 row->state == ROW_PRESENT ? "already present" : "waiting");
+                 row->state == ROW_PRESENT   ? "already present"
+                 : row->state == ROW_MOUNTED ? "mounted"
+                                             : "waiting");
       else if (row->state == ROW_DONE || (row->size >= 0 && row->bytes >= (uint64_t) row->size))
         fprintf (p->out, "\033[2K%.19s  %s  done\n", row->digest, b);
       else
@@ -116,8 +119,12 @@ on_event_terminal (struct husk_cli_progress *p, const struct husk_progress_event
         row->state = ROW_PRESENT;
         break;
       case HUSK_PROGRESS_LAYER_STARTED:
+      case HUSK_PROGRESS_LAYER_UPLOADING:
         row->state = ROW_RUNNING;
         row->started = now_s ();
+        break;
+      case HUSK_PROGRESS_LAYER_MOUNTED:
+        row->state = ROW_MOUNTED;
         break;
       case HUSK_PROGRESS_LAYER_BYTES:
         row->bytes = ev->bytes;
@@ -126,6 +133,7 @@ on_event_terminal (struct husk_cli_progress *p, const struct husk_progress_event
         row->state = ROW_DONE;
         break;
       case HUSK_PROGRESS_PULL:
+      case HUSK_PROGRESS_PUSH:
         break;
       }
   pthread_mutex_unlock (&p->lock);
@@ -147,6 +155,15 @@ on_event_lines (struct husk_cli_progress *p, const struct husk_progress_event *e
       break;
     case HUSK_PROGRESS_LAYER_DONE:
       fprintf (p->out, "Layer %.19s: done\n", ev->digest);
+      break;
+    case HUSK_PROGRESS_PUSH:
+      fprintf (p->out, "Pushing %s\n", ev->name);
+      break;
+    case HUSK_PROGRESS_LAYER_UPLOADING:
+      fprintf (p->out, "Layer %.19s: uploading %jd bytes\n", ev->digest, (intmax_t) ev->size);
+      break;
+    case HUSK_PROGRESS_LAYER_MOUNTED:
+      fprintf (p->out, "Layer %.19s: mounted from %s\n", ev->digest, ev->name);
       break;
     case HUSK_PROGRESS_LAYER_QUEUED:
     case HUSK_PROGRESS_LAYER_BYTES:

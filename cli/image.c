@@ -13,6 +13,7 @@ static const struct husk_cli_subcommand subcommands[] = {
   { "ls", husk_cmd_images, "list images (husk images)" },
   { "build", husk_cmd_build, "build an image from a Dockerfile (husk build)" },
   { "pull", husk_cmd_pull, "import an image (husk pull)" },
+  { "push", husk_cmd_push, "upload an image to a registry (husk push)" },
   { "tag", husk_cmd_tag, "give an image more names (husk tag)" },
   { "rm", husk_cmd_rmi, "remove images (husk rmi)" },
   { "prune", husk_cmd_image_prune, "remove unnamed and unused images, and unreferenced layers" },
@@ -20,6 +21,7 @@ static const struct husk_cli_subcommand subcommands[] = {
   { "history", husk_cmd_history, "show an image's history (husk history)" },
   { "save", husk_cmd_save, "write images as a docker-archive (husk save)" },
   { "load", husk_cmd_load, "import a docker-archive (husk load)" },
+  { "import", husk_cmd_import, "make a tarball an image (husk import)" },
 };
 
 static const struct husk_cli_group image_group = {

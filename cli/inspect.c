@@ -56,6 +56,13 @@ inspect_one (struct husk_store *s, const struct husk_image *img, husk_jgen *g,
   for (size_t i = 0; img->names && img->names[i]; i++)
     husk_jgen_string (g, img->names[i]);
   husk_jgen_array_close (g);
+  /* docker's: the references by digest the image has in registries, "domain/path@sha256:HEX"
+     (the stored form, as RepoTags).  */
+  husk_jgen_key (g, "RepoDigests");
+  husk_jgen_array_open (g);
+  for (size_t i = 0; img->repo_digests && img->repo_digests[i]; i++)
+    husk_jgen_string (g, img->repo_digests[i]);
+  husk_jgen_array_close (g);
   husk_jgen_key (g, "Digest");
   husk_jgen_string (g, img->manifest);
   /* podman's name for it: OCI's manifest or Docker's v2 schema 2 (build --format).  */
@@ -127,8 +134,8 @@ static const struct husk_cli_option inspect_options[] = {
 static const struct husk_cli_command inspect_command = {
   "inspect",
   "IMAGE...",
-  "Print images as a JSON array: ID, names, manifest digest, the config, layers\n"
-  "with their digests and sizes, and the history.",
+  "Print images as a JSON array: ID, names, repo digests, manifest digest, the\n"
+  "config, layers with their digests and sizes, and the history.",
   inspect_options,
   NULL,
   { 1, HUSK_CLI_ANY, "expects at least one image or container" },

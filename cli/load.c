@@ -2,6 +2,7 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cleanup.h"
 #include "commands.h"
@@ -15,6 +16,7 @@ struct load_job
 {
   struct husk_store *store;
   const char *path;
+  const char *label; /* For errors: "standard input", or NULL for PATH.  */
   bool quiet;
   bool rootless;
   const struct husk_idmap *map; /* The user namespace's, for the warning on owners.  */
@@ -32,7 +34,7 @@ do_load (void *arg, struct husk_error **err)
   int rc;
 
   rc = husk_archive_load (
-      job->store, job->path, job->rootless,
+      job->store, job->path, job->label, job->pull, job->rootless,
       husk_cli_progress_start (&bar, job->quiet ? HUSK_CLI_PROGRESS_QUIET : HUSK_CLI_PROGRESS_LINES,
                                stderr),
       husk_ctr_images_in_use, &loaded, &n, err);
@@ -65,10 +67,23 @@ husk_cli_load_archive (struct husk_global *g, const char *path, bool quiet, bool
   cleanup_store struct husk_store *store = NULL;
   struct husk_idmap mapbuf;
   const struct husk_idmap *map;
+  cleanup_close int spool = -1;
+  char spool_path[64];
   struct load_job job = { .path = path, .quiet = quiet, .pull = pull };
 
   if (husk_cli_open_store (g, &store, err) < 0 || husk_cli_idmap (&mapbuf, &map, err) < 0)
     return -1;
+  /* The readers go over the archive more than once: standard input is kept in an unlinked
+     file in the store's tmp/ for the time of the load.  */
+  if (path == NULL)
+    {
+      spool = husk_archive_spool (store, STDIN_FILENO, err);
+      if (spool < 0)
+        return husk_error_wrap (err, "load");
+      snprintf (spool_path, sizeof (spool_path), "/proc/self/fd/%d", spool);
+      job.path = spool_path;
+      job.label = "standard input";
+    }
   job.store = store;
   job.rootless = map != NULL;
   job.map = map;
@@ -77,7 +92,8 @@ husk_cli_load_archive (struct husk_global *g, const char *path, bool quiet, bool
 }
 
 static const struct husk_cli_option load_options[] = {
-  { "input", 'i', HUSK_CLI_ARG_REQUIRED, "FILE", "the archive" },
+  { "input", 'i', HUSK_CLI_ARG_REQUIRED, "FILE",
+    "the archive, or an OCI layout directory (default: standard input)" },
   { "quiet", 'q', HUSK_CLI_ARG_NONE, NULL, "print only \"Loaded image\" lines" },
   HUSK_CLI_OPTION_HELP,
   HUSK_CLI_OPTIONS_END,
@@ -85,9 +101,11 @@ static const struct husk_cli_option load_options[] = {
 
 static const struct husk_cli_command load_command = {
   "load",
-  "[-q] -i FILE",
+  "[-q] [-i FILE|DIRECTORY]",
   "Import the images of a docker-archive (\"docker save\" output, the classic layout or\n"
-  "that of Docker 25 and later, or \"husk save\" output).",
+  "that of Docker 25 and later, or \"husk save\" output), of an oci-archive (an OCI\n"
+  "image layout in a tar), or of an OCI image layout directory, told apart by their\n"
+  "content.  Without -i the archive is read from standard input.",
   load_options,
   NULL,
   { 0, 0, "takes no arguments" },
@@ -113,8 +131,10 @@ husk_cmd_load (struct husk_global *g, int argc, char **argv, struct husk_error *
       }
   if ((first = husk_cli_operands (&load_command, c, argc, err)) <= 0)
     return first;
-  if (input == NULL)
-    return husk_cli_usage_error (err, "load",
-                                 "needs -i FILE (reading an archive from stdin is not supported)");
+  /* As docker load: an archive is not typed in.  */
+  if (input == NULL && isatty (STDIN_FILENO))
+    return husk_error_set (err, 0,
+                           "load: refusing to read an archive from a terminal: use -i FILE or "
+                           "redirect standard input");
   return husk_cli_load_archive (g, input, quiet, false, err);
 }

@@ -24,6 +24,7 @@ struct command
 
 static const struct command commands[] = {
   { "pull", husk_cmd_pull, "import an image into the store", false },
+  { "push", husk_cmd_push, "upload an image to a registry", false },
   { "images", husk_cmd_images, "list the images in the store", false },
   { "run", husk_cmd_run, "run a command in a new container", true },
   { "exec", husk_cmd_exec, "run a command in a running container", true },
@@ -60,6 +61,8 @@ static const struct command commands[] = {
   { "cp", husk_cmd_cp, "copy files between a container and the host", false },
   { "top", husk_cmd_top, "show a container's processes", false },
   { "commit", husk_cmd_commit, "make a container's changes an image", false },
+  { "export", husk_cmd_export, "write a container's filesystem as a tar archive", false },
+  { "import", husk_cmd_import, "make a tarball an image", false },
 };
 
 static void
@@ -76,6 +79,12 @@ usage (FILE *out)
   for (size_t i = 0; i < sizeof (commands) / sizeof (commands[0]); i++)
     fprintf (out, "  %-8s %s\n", commands[i].name, commands[i].summary);
   fprintf (out, "\nRun \"husk COMMAND --help\" for a command's options; see husk(1).\n");
+}
+
+static bool
+loads_lazily (const char *name)
+{
+  return strcmp (name, "build") == 0 || strcmp (name, "push") == 0;
 }
 
 int
@@ -162,8 +171,10 @@ main (int argc, char **argv)
       return HUSK_EXIT_FAILURE;
     }
 
-  if (husk_cli_full_preload && cmd->fn && strcmp (cmd->name, "build") != 0
-      && !(strcmp (cmd->name, "image") == 0 && i + 1 < argc && strcmp (argv[i + 1], "build") == 0))
+  /* build and push never enter a container's root, and load the libraries when they first
+     need them (a cached build or a push of stored blobs needs no libarchive).  */
+  if (husk_cli_full_preload && cmd->fn && !loads_lazily (cmd->name)
+      && !(strcmp (cmd->name, "image") == 0 && i + 1 < argc && loads_lazily (argv[i + 1])))
     husk_cli_full_preload ();
 
   /* Each command sees its own name as argv[0].  NULL: it lives in husk-full (commands.h).  */

@@ -107,9 +107,11 @@ static const struct husk_cli_option rmi_options[] = {
 static const struct husk_cli_command rmi_command = {
   "rmi",
   "[-f] IMAGE...",
-  "Remove images: a name given removes that name, and the image with its last name;\n"
-  "an ID given removes the image.  Layers and blobs that no other image uses are\n"
-  "deleted.  An image a container was made from is kept.",
+  "Remove images: a name given removes that name, a NAME@DIGEST that repo digest,\n"
+  "and either the image with its last name or repo digest (a repository's last tag\n"
+  "takes that repository's digests with it); an ID given removes the image.  Layers\n"
+  "and blobs that no other image uses are deleted.  An image a container was made\n"
+  "from is kept.",
   rmi_options,
   NULL,
   { 1, HUSK_CLI_ANY, "expects at least one image" },

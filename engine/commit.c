@@ -75,8 +75,8 @@ change_error (struct husk_error **err, const char *text, const char *reason)
 
 /* Split TEXT into its keyword (*RET_KIND) and the rest, without the blanks around it.  */
 static int
-split_change (const char *text, enum change_kind *ret_kind, const char **ret_rest,
-              struct husk_error **err)
+split_change (const char *text, const char *command, enum change_kind *ret_kind,
+              const char **ret_rest, struct husk_error **err)
 {
   const char *p = text;
   size_t n;
@@ -97,9 +97,9 @@ split_change (const char *text, enum change_kind *ret_kind, const char **ret_res
   if (n == 0)
     return change_error (err, text, "no instruction");
   return husk_error_set (err, 0,
-                         "-c \"%s\": husk commit takes ENV, LABEL, CMD, ENTRYPOINT, WORKDIR, "
+                         "-c \"%s\": husk %s takes ENV, LABEL, CMD, ENTRYPOINT, WORKDIR, "
                          "USER, EXPOSE, VOLUME, STOPSIGNAL and ONBUILD, not \"%.*s\"",
-                         text, (int) n, p);
+                         text, command, (int) n, p);
 }
 
 /* Shell-like words: blanks separate them, "..." and '...' quote, a backslash escapes the next
@@ -286,15 +286,16 @@ parse_trigger (const char *text, const char *rest, char **ret, struct husk_error
 }
 
 /* Apply one -c instruction TEXT to E (NULL: only check it).  *CMD_GIVEN: a CMD came earlier
-   in this commit's changes, which an ENTRYPOINT then keeps.  */
+   in this commit's changes, which an ENTRYPOINT then keeps.  COMMAND names the command in
+   messages.  */
 static int
-apply_change (struct husk_config_edit *e, const char *text, bool *cmd_given,
+apply_change (struct husk_config_edit *e, const char *text, const char *command, bool *cmd_given,
               struct husk_error **err)
 {
   enum change_kind kind = CH_ENV;
   const char *rest = "", *reason = NULL;
 
-  if (split_change (text, &kind, &rest, err) < 0)
+  if (split_change (text, command, &kind, &rest, err) < 0)
     return -1;
   switch (kind)
     {
@@ -445,7 +446,7 @@ husk_commit_apply_changes (struct husk_config_edit *e, char *const *changes,
   bool cmd_given = false;
 
   for (size_t i = 0; changes && changes[i]; i++)
-    if (apply_change (e, changes[i], &cmd_given, err) < 0)
+    if (apply_change (e, changes[i], "commit", &cmd_given, err) < 0)
       return -1;
   return 0;
 }
@@ -462,7 +463,7 @@ husk_commit_check (const struct husk_commit_opts *o, struct husk_error **err)
         return -1;
     }
   for (size_t i = 0; o->changes && o->changes[i]; i++)
-    if (apply_change (NULL, o->changes[i], &cmd_given, err) < 0)
+    if (apply_change (NULL, o->changes[i], o->command ? o->command : "commit", &cmd_given, err) < 0)
       return -1;
   return 0;
 }

@@ -22,6 +22,7 @@ struct husk_commit_opts
      now, and no clamp.  */
   int64_t source_date_epoch;
   enum husk_image_format format; /* --format: the image's manifest (OCI's by default).  */
+  const char *command; /* The command named in husk_commit_check's messages; NULL: "commit".  */
 };
 
 struct husk_commit_result

@@ -46,6 +46,12 @@ int husk_copy_contents (int srcfd, int dstfd, const struct husk_copy_opts *o,
 int husk_copy_to_tar (int srcdir, const char *name, const char *arcname, bool archive, int outfd,
                       struct husk_error **err);
 
+/* What the directory ROOTFD holds as a tar stream to OUTFD, for husk export: as
+   husk_copy_to_tar with ARCNAME "" and ARCHIVE, and each regular file's and directory's
+   extended attributes (security.capability among them) as pax records, but overlayfs's own
+   (trusted.overlay.*, user.overlay.*) and those this process may not read.  */
+int husk_copy_to_tar_export (int rootfd, int outfd, struct husk_error **err);
+
 /* Extract the tar stream (plain or gzip) read from INFD into the directory DSTFD.  No entry
    can leave it: ".." is refused, absolute names are taken from DSTFD, symlinks on the way are
    resolved as if DSTFD were "/", hard links must name what is below DSTFD without a symlink.

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include "cleanup.h"
@@ -24,7 +25,59 @@ struct tar_out
   struct archive *a;
   struct archive_entry_linkresolver *links;
   bool archive; /* cp -a: set-id bits and device nodes too.  */
+  bool xattrs;  /* Extended attributes of files and directories (husk export).  */
 };
+
+/* FD's extended attributes but overlayfs's own, added to E.  A file system without them has
+   none.  */
+static int
+add_xattrs (struct archive_entry *e, int fd, const char *path, struct husk_error **err)
+{
+  cleanup_free char *list = NULL;
+  ssize_t n;
+
+  for (;;)
+    {
+      n = flistxattr (fd, NULL, 0);
+      if (n < 0 && (errno == ENOTSUP || errno == EOPNOTSUPP))
+        return 0;
+      if (n <= 0)
+        break;
+      free (list);
+      list = husk_xmalloc ((size_t) n);
+      n = flistxattr (fd, list, (size_t) n);
+      if (n >= 0 || errno != ERANGE)
+        break;
+    }
+  if (n < 0)
+    return husk_error_set (err, errno, "\"%s\": list xattrs", path);
+  for (char *k = list; k < list + n; k += strlen (k) + 1)
+    {
+      cleanup_free void *value = NULL;
+      ssize_t v;
+
+      if (husk_str_has_prefix (k, "trusted.overlay.") || husk_str_has_prefix (k, "user.overlay."))
+        continue;
+      for (;;)
+        {
+          v = fgetxattr (fd, k, NULL, 0);
+          if (v < 0)
+            break;
+          free (value);
+          value = husk_xmalloc ((size_t) v + 1);
+          v = fgetxattr (fd, k, value, (size_t) v);
+          if (v >= 0 || errno != ERANGE)
+            break;
+        }
+      /* Gone since the list (ENODATA), or not for this user to read: left out.  */
+      if (v < 0 && (errno == ENODATA || errno == EPERM || errno == EACCES))
+        continue;
+      if (v < 0)
+        return husk_error_set (err, errno, "\"%s\": xattr \"%s\"", path, k);
+      archive_entry_xattr_add_entry (e, k, value, (size_t) v);
+    }
+  return 0;
+}
 
 static int
 tar_fail (struct archive *a, const char *what, const char *path, struct husk_error **err)
@@ -97,6 +150,8 @@ tar_one (struct tar_out *t, int dirfd, const char *name, const char *arcname,
     }
   else
     archive_entry_copy_pathname (e, arcname);
+  if (t->xattrs && fd >= 0 && add_xattrs (e, fd, arcname, err) < 0)
+    goto out;
   if (S_ISLNK (st.st_mode))
     {
       char target[PATH_MAX];
@@ -158,11 +213,11 @@ tar_dir_contents (struct tar_out *t, int dfd, const char *arcdir, struct husk_er
   return 0;
 }
 
-int
-husk_copy_to_tar (int srcdir, const char *name, const char *arcname, bool archive, int outfd,
-                  struct husk_error **err)
+static int
+to_tar (int srcdir, const char *name, const char *arcname, bool archive, bool xattrs, int outfd,
+        struct husk_error **err)
 {
-  struct tar_out t = { .archive = archive };
+  struct tar_out t = { .archive = archive, .xattrs = xattrs };
   int r = -1;
 
   t.a = archive_write_new ();
@@ -205,6 +260,19 @@ out:
   if (t.a)
     archive_write_free (t.a);
   return r;
+}
+
+int
+husk_copy_to_tar (int srcdir, const char *name, const char *arcname, bool archive, int outfd,
+                  struct husk_error **err)
+{
+  return to_tar (srcdir, name, arcname, archive, false, outfd, err);
+}
+
+int
+husk_copy_to_tar_export (int rootfd, int outfd, struct husk_error **err)
+{
+  return to_tar (rootfd, ".", "", true, true, outfd, err);
 }
 
 /* ------------------------------------------------------------------ reading */

@@ -17,6 +17,7 @@
 #include "json.h"
 #include "manifest.h"
 #include "reference.h"
+#include "safepath.h"
 #include "util.h"
 #include "tarcleanup.h"
 #include "store-struct.h"
@@ -241,9 +242,10 @@ read_members (const struct tarindex *t, char **names, char **bufs, size_t *lens,
 
 struct blob_source
 {
-  const struct tarindex *t;
-  char **digests; /* Layer digests as the synthesized manifest names them...  */
-  char **members; /* ...and the archive member each is in.  */
+  const struct tarindex *t; /* The archive's members, or NULL...  */
+  int dirfd;                /* ...the layout directory the blobs are in.  */
+  char **digests;           /* Layer digests as the synthesized manifest names them...  */
+  char **members;           /* ...and the archive member each is in.  */
   pid_t *pids;
   size_t n_pids;
 };
@@ -263,6 +265,14 @@ archive_open_blob (void *arg, const struct husk_descriptor *d, struct husk_error
       member = src->members[i];
   if (member == NULL)
     return husk_error_set (err, 0, "layer %s: not in the archive", d->digest);
+  if (src->t == NULL)
+    {
+      int fd = husk_open_in_root (src->dirfd, member, O_RDONLY | O_NOCTTY | O_CLOEXEC, 0,
+                                  HUSK_RESOLVE_IN_ROOT);
+      if (fd < 0)
+        return husk_error_set (err, -fd, "layer %s: open \"%s\"", d->digest, member);
+      return fd;
+    }
   if (pipe2 (fds, O_CLOEXEC) < 0)
     return husk_error_set (err, errno, "pipe");
   fflush (NULL);
@@ -366,7 +376,7 @@ load_one (struct husk_store *s, const struct tarindex *t, const husk_json *item,
   cleanup_strv char **digests = husk_xcalloc (1, sizeof (char *));
   cleanup_strv char **members = husk_xcalloc (1, sizeof (char *));
   cleanup_strv char **refs = husk_xcalloc (1, sizeof (char *));
-  struct blob_source src = { .t = t };
+  struct blob_source src = { .t = t, .dirfd = -1 };
   struct husk_import_source isrc = { .open_blob = archive_open_blob, .arg = &src };
   struct husk_import im = { 0 };
   char config_digest[HUSK_DIGEST_LEN + 1];
@@ -517,12 +527,315 @@ undo_loaded (struct husk_store *s, const struct husk_image_list *before,
   husk_store_gc_unlock (s);
 }
 
+/* ------------------------------------------------------------------ OCI layouts */
+
+/* An OCI image layout (image-spec's image-layout.md) in a tar (oci-archive: podman save
+   --format oci-archive, skopeo's oci-archive:) or a directory (oci-dir, skopeo's oci:).  */
+struct oci_source
+{
+  const struct tarindex *t; /* The tar's members, or NULL...  */
+  int dirfd;                /* ...the directory.  */
+};
+
+#define OCI_MAX_INDEX_DEPTH 4
+
+/* The file NAME of the layout, whole (at most SMALL_MAX bytes), NUL-terminated.  */
+static int
+oci_read (const struct oci_source *o, const char *name, char **ret_buf, size_t *ret_len,
+          struct husk_error **err)
+{
+  cleanup_free char *buf = NULL;
+  cleanup_close int fd = -1;
+  struct stat st;
+  ssize_t got;
+
+  if (o->t)
+    {
+      const struct member *m = tarindex_find (o->t, name);
+      char *names[2] = { NULL, NULL };
+      char *bufs[2] = { NULL, NULL };
+      size_t lens[2] = { 0, 0 };
+
+      if (m == NULL)
+        return husk_error_set (err, 0, "\"%s\": not in the archive", name);
+      names[0] = m->name;
+      if (read_members (o->t, names, bufs, lens, err) < 0)
+        {
+          free (bufs[0]);
+          return -1;
+        }
+      *ret_buf = bufs[0];
+      *ret_len = lens[0];
+      return 0;
+    }
+  fd = husk_open_in_root (o->dirfd, name, O_RDONLY | O_NOCTTY | O_CLOEXEC, 0, HUSK_RESOLVE_IN_ROOT);
+  if (fd < 0)
+    return husk_error_set (err, -fd, "\"%s\"", name);
+  if (fstat (fd, &st) < 0)
+    return husk_error_set (err, errno, "\"%s\"", name);
+  if (!S_ISREG (st.st_mode))
+    return husk_error_set (err, 0, "\"%s\": not a regular file", name);
+  if (st.st_size > SMALL_MAX)
+    return husk_error_set (err, 0, "\"%s\": too large", name);
+  buf = husk_xmalloc ((size_t) st.st_size + 1);
+  got = husk_read_all (fd, buf, (size_t) st.st_size);
+  if (got != st.st_size)
+    return husk_error_set (err, got < 0 ? errno : 0, "\"%s\": short read", name);
+  buf[got] = '\0';
+  *ret_buf = TAKE_PTR (buf);
+  *ret_len = (size_t) got;
+  return 0;
+}
+
+static char *
+oci_blob_name (const char *digest)
+{
+  return husk_strdup_printf ("blobs/sha256/%s", husk_digest_hex (digest));
+}
+
+/* The blob D (a manifest, an index, a config), verified against its size and digest.  */
+static int
+oci_read_blob (const struct oci_source *o, const struct husk_descriptor *d, char **ret_buf,
+               size_t *ret_len, struct husk_error **err)
+{
+  cleanup_free char *name = oci_blob_name (d->digest);
+  cleanup_free char *buf = NULL;
+  char got[HUSK_DIGEST_LEN + 1];
+  size_t len;
+
+  if (d->size < 0 || d->size > SMALL_MAX)
+    return husk_error_set (err, 0, "blob %s: %jd bytes is too large for a manifest or config",
+                           d->digest, (intmax_t) d->size);
+  if (oci_read (o, name, &buf, &len, err) < 0)
+    return husk_error_wrap (err, "blob %s", d->digest);
+  if ((int64_t) len != d->size)
+    return husk_error_set (err, 0, "blob %s: %zu bytes, its descriptor says %jd", d->digest, len,
+                           (intmax_t) d->size);
+  husk_sha256_buf (buf, len, got);
+  if (strcmp (got, d->digest) != 0)
+    return husk_error_set (err, 0, "blob %s: digest mismatch (content is %s)", d->digest, got);
+  *ret_buf = TAKE_PTR (buf);
+  *ret_len = len;
+  return 0;
+}
+
+/* The name podman load gives an image from its ref.name annotation REF: a reference whose
+   first component is a registry ("." or ":" in it, or "localhost") as it is, any other under
+   localhost/, so that a bare tag ("latest", "1.0") becomes "localhost/latest:latest".  */
+static int
+oci_image_name (const char *ref, char **ret, struct husk_error **err)
+{
+  const char *slash = strchr (ref, '/');
+  size_t first = slash ? (size_t) (slash - ref) : 0;
+  bool registry = slash
+                  && (memchr (ref, '.', first) || memchr (ref, ':', first)
+                      || (first == strlen ("localhost") && strncmp (ref, "localhost", first) == 0));
+  cleanup_free char *candidate
+      = registry ? husk_xstrdup (ref) : husk_strdup_printf ("localhost/%s", ref);
+  struct husk_reference r;
+
+  if (husk_reference_parse (candidate, &r, err) < 0)
+    return husk_error_wrap (err, "name \"%s\"", ref);
+  *ret = husk_reference_string (&r);
+  husk_reference_clear (&r);
+  return 0;
+}
+
+/* Follow (nested) indexes from D down to this machine's manifest.  */
+static int
+oci_resolve (const struct oci_source *o, const struct husk_descriptor *d, int depth, char **ret_buf,
+             size_t *ret_len, struct husk_error **err)
+{
+  cleanup_free char *buf = NULL;
+  struct husk_descriptor child;
+  size_t len;
+  int r;
+
+  if (oci_read_blob (o, d, &buf, &len, err) < 0)
+    return -1;
+  if (!husk_media_is_index (d->media_type))
+    {
+      if (!husk_media_is_manifest (d->media_type))
+        return husk_error_set (err, 0, "manifest %s: unsupported media type \"%s\"", d->digest,
+                               d->media_type ? d->media_type : "");
+      *ret_buf = TAKE_PTR (buf);
+      *ret_len = len;
+      return 0;
+    }
+  if (depth >= OCI_MAX_INDEX_DEPTH)
+    return husk_error_set (err, 0, "index %s: nested too deeply", d->digest);
+  if (husk_index_select_platform (buf, len, &child, err) < 0)
+    return husk_error_wrap (err, "index %s", d->digest);
+  r = oci_resolve (o, &child, depth + 1, ret_buf, ret_len, err);
+  husk_descriptor_clear (&child);
+  return r;
+}
+
+/* Commit the image the index entry D names, with the names *NAMES (may be empty), which
+   OUT takes on success.  */
+static int
+oci_load_one (struct husk_store *s, const struct oci_source *o, const struct husk_descriptor *d,
+              char ***names, bool rootless, const struct husk_progress *progress,
+              struct husk_archive_loaded *out, struct husk_error **err)
+{
+  cleanup_free char *mbuf = NULL;
+  cleanup_free char *cbuf = NULL;
+  cleanup_strv char **digests = husk_xcalloc (1, sizeof (char *));
+  cleanup_strv char **members = husk_xcalloc (1, sizeof (char *));
+  struct husk_manifest m = { 0 };
+  struct blob_source src = { .t = o->t, .dirfd = o->dirfd };
+  struct husk_import_source isrc = { .open_blob = archive_open_blob, .arg = &src };
+  struct husk_import im = { .rootless = rootless, .progress = progress };
+  size_t mlen, clen;
+  int rc = -1;
+
+  if (oci_resolve (o, d, 0, &mbuf, &mlen, err) < 0 || husk_manifest_parse (mbuf, mlen, &m, err) < 0
+      || oci_read_blob (o, &m.config, &cbuf, &clen, err) < 0)
+    goto out;
+  for (size_t i = 0; i < m.n_layers; i++)
+    {
+      cleanup_free char *name = oci_blob_name (m.layers[i].digest);
+      const struct member *lm = o->t ? tarindex_find (o->t, name) : NULL;
+
+      if (o->t && lm == NULL)
+        {
+          husk_error_set (err, 0, "layer %s: not in the archive", m.layers[i].digest);
+          goto out;
+        }
+      husk_strv_append (&digests, m.layers[i].digest);
+      husk_strv_append (&members, lm ? lm->name : name);
+    }
+  src.digests = digests;
+  src.members = members;
+  /* The manifest and the config as they are, so that the image keeps their digests.  */
+  im.manifest = mbuf;
+  im.manifest_len = mlen;
+  im.config = cbuf;
+  im.config_len = clen;
+  im.names = (*names)[0] ? *names : NULL;
+  rc = husk_image_commit (s, &im, &isrc, &out->res, err);
+  reap (&src);
+  if (rc == 0)
+    out->names = TAKE_PTR (*names);
+out:
+  if (rc < 0)
+    husk_error_wrap (err, "image %s", d->digest);
+  husk_manifest_clear (&m);
+  return rc;
+}
+
+/* Every image the index lists, once each (entries naming the same manifest are one image with
+   all their names), the ones loaded taken back when a later one fails.  */
+static int
+oci_load (struct husk_store *s, const struct oci_source *o, bool rootless,
+          const struct husk_progress *progress, husk_images_in_use_fn in_use,
+          struct husk_archive_loaded **ret_loaded, size_t *ret_n, struct husk_error **err)
+{
+  cleanup_free char *layout_buf = NULL;
+  cleanup_free char *index_buf = NULL;
+  cleanup_json husk_json *layout = NULL;
+  cleanup_json husk_json *index = NULL;
+  struct husk_descriptor *descs = NULL;
+  char ***names = NULL;
+  struct husk_archive_loaded *loaded = NULL;
+  struct husk_image_list before = { 0 };
+  const husk_json *manifests;
+  const char *version;
+  size_t len, n_descs = 0, n = 0;
+  int rc = -1;
+
+  if (oci_read (o, "oci-layout", &layout_buf, &len, err) < 0
+      || (layout = husk_json_parse (layout_buf, len, err)) == NULL)
+    return husk_error_wrap (err, "oci-layout");
+  version = husk_json_get_string (layout, "imageLayoutVersion");
+  if (version == NULL || !husk_str_has_prefix (version, "1."))
+    return husk_error_set (err, 0, "unsupported imageLayoutVersion \"%s\"", version ? version : "");
+  if (oci_read (o, "index.json", &index_buf, &len, err) < 0
+      || (index = husk_json_parse (index_buf, len, err)) == NULL)
+    return husk_error_wrap (err, "index.json");
+  manifests = husk_json_get (index, "manifests");
+  if (!husk_json_is_array (manifests) || husk_json_array_len (manifests) == 0)
+    return husk_error_set (err, 0, "index.json lists no images");
+
+  descs = husk_xcalloc (husk_json_array_len (manifests), sizeof (*descs));
+  names = husk_xcalloc (husk_json_array_len (manifests), sizeof (*names));
+  for (size_t i = 0; i < husk_json_array_len (manifests); i++)
+    {
+      const husk_json *item = husk_json_array_at (manifests, i);
+      struct husk_descriptor d;
+      const char *ref;
+      cleanup_free char *name = NULL;
+      size_t k;
+
+      if (husk_descriptor_parse (item, &d, err) < 0)
+        {
+          husk_error_wrap (err, "index.json: manifests[%zu]", i);
+          goto out;
+        }
+      /* podman load reads containerd's annotation first (buildkit writes it), then ref.name.  */
+      ref = husk_json_get_string (husk_json_get (item, "annotations"), "io.containerd.image.name");
+      if (ref == NULL || *ref == '\0')
+        ref = d.ref_name;
+      if (ref && *ref && oci_image_name (ref, &name, err) < 0)
+        {
+          husk_descriptor_clear (&d);
+          husk_error_wrap (err, "index.json: manifests[%zu]", i);
+          goto out;
+        }
+      for (k = 0; k < n_descs && strcmp (descs[k].digest, d.digest) != 0; k++)
+        ;
+      if (k == n_descs)
+        {
+          descs[n_descs] = d;
+          names[n_descs++] = husk_xcalloc (1, sizeof (char *));
+        }
+      else
+        husk_descriptor_clear (&d);
+      if (name && !husk_strv_contains (names[k], name))
+        husk_strv_append (&names[k], name);
+    }
+
+  if (husk_images_load (s, &before, err) < 0)
+    goto out;
+  loaded = husk_xcalloc (n_descs, sizeof (*loaded));
+  for (size_t i = 0; i < n_descs; i++)
+    {
+      if (oci_load_one (s, o, &descs[i], &names[i], rootless, progress, &loaded[n], err) < 0)
+        {
+          if (n > 0)
+            undo_loaded (s, &before, loaded, n, in_use);
+          goto out;
+        }
+      n++;
+    }
+  *ret_loaded = TAKE_PTR (loaded);
+  *ret_n = n;
+  rc = 0;
+out:
+  if (loaded)
+    husk_archive_loaded_free (loaded, n);
+  for (size_t i = 0; i < n_descs; i++)
+    {
+      husk_descriptor_clear (&descs[i]);
+      husk_strv_free (names[i]);
+    }
+  free (descs);
+  free (names);
+  husk_images_clear (&before);
+  return rc;
+}
+
 int
-husk_archive_load (struct husk_store *s, const char *path, bool rootless,
-                   const struct husk_progress *progress, husk_images_in_use_fn in_use,
-                   struct husk_archive_loaded **ret_loaded, size_t *ret_n, struct husk_error **err)
+husk_archive_load (struct husk_store *s, const char *path, const char *label, bool docker_only,
+                   bool rootless, const struct husk_progress *progress,
+                   husk_images_in_use_fn in_use, struct husk_archive_loaded **ret_loaded,
+                   size_t *ret_n, struct husk_error **err)
 {
   struct tarindex t = { .path = path };
+  struct stat st;
+
+  if (label == NULL)
+    label = path;
   const struct member *mm;
   char *names[2] = { NULL, NULL };
   char *bufs[2] = { NULL, NULL };
@@ -533,16 +846,41 @@ husk_archive_load (struct husk_store *s, const char *path, bool rootless,
   size_t n = 0;
   int rc = -1;
 
+  /* The format is told from the content, never the name: a directory is an OCI layout; a tar
+     with manifest.json a docker-archive (Docker 25's is an OCI layout too, and docker load
+     reads its manifest.json); one with index.json and oci-layout alone an oci-archive.  */
+  if (!docker_only && stat (path, &st) == 0 && S_ISDIR (st.st_mode))
+    {
+      cleanup_close int fd = open (path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+      struct oci_source o = { .t = NULL, .dirfd = fd };
+
+      if (fd < 0)
+        return husk_error_set (err, errno, "oci layout \"%s\"", label);
+      if (oci_load (s, &o, rootless, progress, in_use, ret_loaded, ret_n, err) < 0)
+        return husk_error_wrap (err, "oci layout \"%s\"", label);
+      return 0;
+    }
   if (tarindex_build (&t, err) < 0)
     {
-      husk_error_wrap (err, "docker-archive \"%s\"", path);
+      husk_error_wrap (err, "docker-archive \"%s\"", label);
       goto out;
     }
   mm = tarindex_find (&t, "manifest.json");
+  if (mm == NULL && !docker_only && tarindex_find (&t, "index.json")
+      && tarindex_find (&t, "oci-layout"))
+    {
+      struct oci_source o = { .t = &t, .dirfd = -1 };
+
+      rc = oci_load (s, &o, rootless, progress, in_use, ret_loaded, ret_n, err);
+      if (rc < 0)
+        husk_error_wrap (err, "oci-archive \"%s\"", label);
+      goto out;
+    }
   if (mm == NULL)
     {
-      husk_error_set (err, 0, "docker-archive \"%s\": no manifest.json (not a docker save archive)",
-                      path);
+      husk_error_set (
+          err, 0, "docker-archive \"%s\": no manifest.json (not a docker save archive)%s", label,
+          docker_only ? "" : ", nor index.json and oci-layout (not an OCI archive)");
       goto out;
     }
   names[0] = mm->name;
@@ -565,7 +903,7 @@ husk_archive_load (struct husk_store *s, const char *path, bool rootless,
       if (load_one (s, &t, husk_json_array_at (manifest, i), i, rootless, progress, &loaded[n], err)
           < 0)
         {
-          husk_error_wrap (err, "docker-archive \"%s\"", path);
+          husk_error_wrap (err, "docker-archive \"%s\"", label);
           if (n > 0)
             undo_loaded (s, &before, loaded, n, in_use);
           goto out;
@@ -590,6 +928,45 @@ husk_archive_loaded_free (struct husk_archive_loaded *l, size_t n)
   for (size_t i = 0; l && i < n; i++)
     husk_strv_free (l[i].names);
   free (l);
+}
+
+/* ------------------------------------------------------------------ standard input */
+
+int
+husk_archive_spool (struct husk_store *s, int fd, struct husk_error **err)
+{
+  cleanup_free char *buf = NULL;
+  cleanup_close int out = -1;
+  ssize_t got;
+
+  /* Unlinked from the start: nothing to remove, and the sweep of tmp/ (which another command
+     may run meanwhile, under the store's lock) cannot reach it.  */
+  out = openat (s->rootfd, "tmp", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+  if (out < 0 && (errno == EOPNOTSUPP || errno == EISDIR || errno == EINVAL))
+    {
+      cleanup_free char *name = NULL;
+      char rnd[17];
+
+      if (husk_random_hex (rnd, 16, err) < 0)
+        return -1;
+      name = husk_strdup_printf ("tmp/load-%s", rnd);
+      out = openat (s->rootfd, name, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+      if (out >= 0)
+        unlinkat (s->rootfd, name, 0);
+    }
+  if (out < 0)
+    return husk_error_set (err, errno, "store \"%s\": temporary file in \"tmp\"", s->root);
+  buf = husk_xmalloc (COPY_BUF);
+  while ((got = read (fd, buf, COPY_BUF)) != 0)
+    {
+      if (got < 0 && errno == EINTR)
+        continue;
+      if (got < 0)
+        return husk_error_set (err, errno, "read standard input");
+      if (husk_write_all (out, buf, (size_t) got) < 0)
+        return husk_error_set (err, errno, "store \"%s\": write a temporary file", s->root);
+    }
+  return TAKE_FD (out);
 }
 
 /* ------------------------------------------------------------------ writing */

@@ -23,6 +23,7 @@ static void
 image_clear (struct husk_image *img)
 {
   husk_strv_free (img->names);
+  husk_strv_free (img->repo_digests);
   husk_strv_free (img->layers);
   free (img->manifest);
   free (img->config);
@@ -51,7 +52,9 @@ image_from_json (const husk_json *v, struct husk_image *img, struct husk_error *
   memcpy (img->id, id, HUSK_DIGEST_HEX_LEN + 1);
   img->names = husk_json_strv (husk_json_get (v, "names"), "names", err);
   img->layers = husk_json_strv (husk_json_get (v, "layers"), "layers", err);
-  if (img->names == NULL || img->layers == NULL)
+  /* Records written before husk kept repo digests have none: an empty list.  */
+  img->repo_digests = husk_json_strv (husk_json_get (v, "repo_digests"), "repo_digests", err);
+  if (img->names == NULL || img->layers == NULL || img->repo_digests == NULL)
     {
       image_clear (img);
       return -1;
@@ -127,6 +130,7 @@ husk_images_save (struct husk_store *s, const struct husk_image_list *l, struct 
       husk_jgen_key (g, "id");
       husk_jgen_string (g, img->id);
       gen_strv (g, "names", img->names);
+      gen_strv (g, "repo_digests", img->repo_digests);
       husk_jgen_key (g, "manifest");
       husk_jgen_string (g, img->manifest);
       husk_jgen_key (g, "config");
@@ -178,8 +182,12 @@ husk_images_add (struct husk_store *s, const struct husk_image *img, struct husk
       if (strcmp (l.items[i].id, img->id) == 0)
         target = &l.items[i];
       else
-        for (size_t k = 0; img->names && img->names[k]; k++)
-          remove_name (l.items[i].names, img->names[k]);
+        {
+          for (size_t k = 0; img->names && img->names[k]; k++)
+            remove_name (l.items[i].names, img->names[k]);
+          for (size_t k = 0; img->repo_digests && img->repo_digests[k]; k++)
+            remove_name (l.items[i].repo_digests, img->repo_digests[k]);
+        }
     }
   if (target == NULL)
     {
@@ -188,8 +196,9 @@ husk_images_add (struct husk_store *s, const struct husk_image *img, struct husk
       memset (target, 0, sizeof (*target));
       memcpy (target->id, img->id, sizeof (target->id));
       target->names = husk_xcalloc (1, sizeof (char *));
+      target->repo_digests = husk_xcalloc (1, sizeof (char *));
     }
-  /* The record's content is replaced; its names are the union.  */
+  /* The record's content is replaced; its names and repo digests are the unions.  */
   husk_strv_free (target->layers);
   target->layers = NULL;
   for (size_t k = 0; img->layers && img->layers[k]; k++)
@@ -199,6 +208,9 @@ husk_images_add (struct husk_store *s, const struct husk_image *img, struct husk
   for (size_t k = 0; img->names && img->names[k]; k++)
     if (!husk_strv_contains (target->names, img->names[k]))
       husk_strv_append (&target->names, img->names[k]);
+  for (size_t k = 0; img->repo_digests && img->repo_digests[k]; k++)
+    if (!husk_strv_contains (target->repo_digests, img->repo_digests[k]))
+      husk_strv_append (&target->repo_digests, img->repo_digests[k]);
   free (target->manifest);
   target->manifest = husk_xstrdup (img->manifest);
   free (target->config);
@@ -210,6 +222,65 @@ husk_images_add (struct husk_store *s, const struct husk_image *img, struct husk
   ret = husk_images_save (s, &l, err);
   husk_images_clear (&l);
   return ret;
+}
+
+int
+husk_images_add_repo_digest (struct husk_store *s, const char *image_id_hex,
+                             const char *repo_digest, struct husk_error **err)
+{
+  cleanup_free char *full = NULL;
+  struct husk_image_list l = { 0 };
+  struct husk_reference r;
+  struct husk_image *target = NULL;
+  const char *id = image_id_hex;
+  int rc = -1;
+
+  if (husk_reference_parse (repo_digest, &r, err) < 0)
+    return husk_error_wrap (err, "repo digest \"%s\"", repo_digest);
+  if (r.digest == NULL || r.tag != NULL)
+    {
+      husk_error_set (err, 0, "repo digest \"%s\": %s", repo_digest,
+                      r.digest == NULL ? "no digest in it" : "a tag in it");
+      husk_reference_clear (&r);
+      return -1;
+    }
+  if (!husk_digest_is_sha256 (r.digest))
+    {
+      husk_error_set (err, 0, "repo digest \"%s\": not a sha256 digest", repo_digest);
+      husk_reference_clear (&r);
+      return -1;
+    }
+  full = husk_reference_string (&r);
+  husk_reference_clear (&r);
+  if (husk_str_has_prefix (id, "sha256:"))
+    id += strlen ("sha256:");
+
+  if (husk_store_lock (s, err) < 0)
+    return -1;
+  if (husk_images_load (s, &l, err) < 0)
+    goto out;
+  for (size_t i = 0; i < l.n; i++)
+    if (strcmp (l.items[i].id, id) == 0)
+      target = &l.items[i];
+  if (target == NULL)
+    {
+      husk_error_set (err, 0, "image \"%s\": not found", image_id_hex);
+      goto out;
+    }
+  if (husk_strv_contains (target->repo_digests, full))
+    {
+      rc = 0;
+      goto out;
+    }
+  /* A reference names one image.  */
+  for (size_t i = 0; i < l.n; i++)
+    remove_name (l.items[i].repo_digests, full);
+  husk_strv_append (&target->repo_digests, full);
+  rc = husk_images_save (s, &l, err);
+out:
+  husk_images_clear (&l);
+  husk_store_unlock (s);
+  return rc;
 }
 
 static bool
@@ -244,17 +315,101 @@ find_name_ret (const struct husk_image_list *l, const char *name, const char **r
   return found;
 }
 
+size_t
+husk_image_name_repo_len (const char *name)
+{
+  const char *at = strchr (name, '@');
+  const char *slash, *colon;
+
+  if (at)
+    return (size_t) (at - name);
+  slash = strrchr (name, '/');
+  colon = strrchr (slash ? slash : name, ':');
+  return colon ? (size_t) (colon - name) : strlen (name);
+}
+
+static bool
+in_repo (const char *name, const char *repo)
+{
+  size_t n = husk_image_name_repo_len (name);
+  return n == strlen (repo) && strncmp (name, repo, n) == 0;
+}
+
+/* Whether IMG has a name or a repo digest in REPO ("domain/path").  */
+static bool
+has_repo (const struct husk_image *img, const char *repo)
+{
+  for (size_t k = 0; img->names && img->names[k]; k++)
+    if (in_repo (img->names[k], repo))
+      return true;
+  for (size_t k = 0; img->repo_digests && img->repo_digests[k]; k++)
+    if (in_repo (img->repo_digests[k], repo))
+      return true;
+  return false;
+}
+
+/* The image whose repo digests have REPO@DIGEST, and that entry; else (*RET_MANIFEST) one of
+   REPO whose manifest is DIGEST.  */
+static const struct husk_image *
+find_digest (const struct husk_image_list *l, const char *repo, const char *digest,
+             const char **ret_what, bool *ret_manifest)
+{
+  cleanup_free char *full = husk_strdup_printf ("%s@%s", repo, digest);
+
+  for (size_t i = 0; i < l->n; i++)
+    for (size_t k = 0; l->items[i].repo_digests && l->items[i].repo_digests[k]; k++)
+      if (strcmp (l->items[i].repo_digests[k], full) == 0)
+        {
+          *ret_what = l->items[i].repo_digests[k];
+          *ret_manifest = false;
+          return &l->items[i];
+        }
+  for (size_t i = 0; i < l->n; i++)
+    if (strcmp (l->items[i].manifest, digest) == 0 && has_repo (&l->items[i], repo))
+      {
+        *ret_what = NULL;
+        *ret_manifest = true;
+        return &l->items[i];
+      }
+  return NULL;
+}
+
+/* R's path as a local image's (podman's localhost/ convention for short names): "app" is
+   localhost/app, not localhost/library/app.  */
+static const char *
+local_path (const struct husk_reference *r, const char *ref)
+{
+  return husk_str_has_prefix (r->path, "library/") && strchr (ref, '/') == NULL
+             ? r->path + strlen ("library/")
+             : r->path;
+}
+
 const struct husk_image *
 husk_images_lookup (const struct husk_image_list *l, const char *ref, struct husk_error **err)
 {
-  return husk_images_lookup_name (l, ref, NULL, err);
+  return husk_images_lookup_match (l, ref, NULL, NULL, err);
 }
 
 const struct husk_image *
 husk_images_lookup_name (const struct husk_image_list *l, const char *ref, const char **ret_name,
                          struct husk_error **err)
 {
+  enum husk_image_match how;
+  const char *what = NULL;
+  const struct husk_image *found = husk_images_lookup_match (l, ref, &how, &what, err);
+
+  if (found && ret_name)
+    *ret_name = how == HUSK_IMAGE_MATCH_NAME ? what : NULL;
+  return found;
+}
+
+const struct husk_image *
+husk_images_lookup_match (const struct husk_image_list *l, const char *ref,
+                          enum husk_image_match *ret_match, const char **ret_what,
+                          struct husk_error **err)
+{
   const struct husk_image *found;
+  enum husk_image_match how = HUSK_IMAGE_MATCH_NAME;
   struct husk_reference r;
   const char *idpart = ref;
   const char *name = NULL;
@@ -264,15 +419,31 @@ husk_images_lookup_name (const struct husk_image_list *l, const char *ref, const
 
   if (husk_reference_parse (ref, &r, NULL) == 0)
     {
+      if (r.digest)
+        {
+          /* A digest names the content: a tag beside it is ignored, as docker does.  */
+          cleanup_free char *repo = husk_reference_repository (&r);
+          bool manifest = false;
+          found = find_digest (l, repo, r.digest, &name, &manifest);
+          if (found == NULL && !r.had_domain)
+            {
+              cleanup_free char *local = husk_strdup_printf ("localhost/%s", local_path (&r, ref));
+              found = find_digest (l, local, r.digest, &name, &manifest);
+            }
+          how = manifest ? HUSK_IMAGE_MATCH_MANIFEST : HUSK_IMAGE_MATCH_DIGEST;
+          husk_reference_clear (&r);
+          if (found)
+            goto found;
+          husk_error_set (err, 0, "image \"%s\": not found (no image has that digest)", ref);
+          return NULL;
+        }
       cleanup_free char *full = husk_reference_string (&r);
       found = find_name_ret (l, full, &name);
       if (found == NULL && !r.had_domain && r.tag != NULL)
         {
           /* A short name may also be a local image (podman's localhost/ convention).  */
-          const char *path = husk_str_has_prefix (r.path, "library/") && strchr (ref, '/') == NULL
-                                 ? r.path + strlen ("library/")
-                                 : r.path;
-          cleanup_free char *local = husk_strdup_printf ("localhost/%s:%s", path, r.tag);
+          cleanup_free char *local
+              = husk_strdup_printf ("localhost/%s:%s", local_path (&r, ref), r.tag);
           found = find_name_ret (l, local, &name);
         }
       husk_reference_clear (&r);
@@ -295,13 +466,19 @@ husk_images_lookup_name (const struct husk_image_list *l, const char *ref, const
             found = &l->items[i];
           }
       if (found)
-        goto found;
+        {
+          how = HUSK_IMAGE_MATCH_ID;
+          name = NULL;
+          goto found;
+        }
     }
   husk_error_set (err, 0, "image \"%s\": not found", ref);
   return NULL;
 found:
-  if (ret_name)
-    *ret_name = name;
+  if (ret_match)
+    *ret_match = how;
+  if (ret_what)
+    *ret_what = name;
   return found;
 }
 
@@ -403,9 +580,12 @@ husk_image_untag (struct husk_image *img, const char *name)
   /* NAME may be one of IMG's own strings, freed on the way.  */
   cleanup_free char *copy = husk_xstrdup (name);
 
-  if (!husk_strv_contains (img->names, copy))
+  if (husk_strv_contains (img->names, copy))
+    remove_name (img->names, copy);
+  else if (husk_strv_contains (img->repo_digests, copy))
+    remove_name (img->repo_digests, copy);
+  else
     return false;
-  remove_name (img->names, copy);
   return true;
 }
 

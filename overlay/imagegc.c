@@ -50,19 +50,79 @@ change (struct husk_image_changes *c, enum husk_image_change_kind kind, const ch
   c->n++;
 }
 
-/* The name of IMG that REF means, or NULL when REF is an ID.  */
-static const char *
-name_meant (const struct husk_image *img, const char *ref)
+/* Whether IMG has a name other than NAME in NAME's repository.  */
+static bool
+other_tag_in_repo (const struct husk_image *img, const char *name)
 {
+  size_t n = husk_image_name_repo_len (name);
+
   for (size_t k = 0; img->names && img->names[k]; k++)
+    if (strcmp (img->names[k], name) != 0 && husk_image_name_repo_len (img->names[k]) == n
+        && strncmp (img->names[k], name, n) == 0)
+      return true;
+  return false;
+}
+
+/* Whether DIGEST (one of IMG's repo digests) goes with the tag NAME: docker drops a
+   repository's digests with its last tag.  */
+static bool
+goes_with_tag (const struct husk_image *img, const char *name, const char *digest)
+{
+  size_t n = husk_image_name_repo_len (name);
+
+  return husk_image_name_repo_len (digest) == n && strncmp (digest, name, n) == 0
+         && !other_tag_in_repo (img, name);
+}
+
+/* The references IMG keeps once WHAT (a name or a repo digest of it) is removed.  */
+static size_t
+refs_left (const struct husk_image *img, const char *what, bool is_name)
+{
+  size_t left = 0;
+
+  for (size_t k = 0; img->names && img->names[k]; k++)
+    left += strcmp (img->names[k], what) != 0;
+  for (size_t k = 0; img->repo_digests && img->repo_digests[k]; k++)
+    left += strcmp (img->repo_digests[k], what) != 0
+            && !(is_name && goes_with_tag (img, what, img->repo_digests[k]));
+  return left;
+}
+
+/* Remove every name and repo digest of IMG, saying so.  */
+static void
+untag_all (struct husk_image *img, struct husk_image_changes *changes)
+{
+  while (img->names && img->names[0])
     {
-      char *one[2] = { img->names[k], NULL };
-      struct husk_image probe = { .id = "", .names = one };
-      struct husk_image_list l = { .items = &probe, .n = 1 };
-      if (husk_images_lookup (&l, ref, NULL) != NULL)
-        return img->names[k];
+      change (changes, HUSK_IMAGE_UNTAGGED, img->names[0]);
+      husk_image_untag (img, img->names[0]);
     }
-  return NULL;
+  while (img->repo_digests && img->repo_digests[0])
+    {
+      change (changes, HUSK_IMAGE_UNTAGGED, img->repo_digests[0]);
+      husk_image_untag (img, img->repo_digests[0]);
+    }
+}
+
+/* Remove WHAT, a name or repo digest of IMG, and with a name the digests that go with it.  */
+static void
+untag_one (struct husk_image *img, const char *what, bool is_name,
+           struct husk_image_changes *changes)
+{
+  cleanup_free char *copy = husk_xstrdup (what); /* WHAT is IMG's own, freed on the way.  */
+
+  change (changes, HUSK_IMAGE_UNTAGGED, copy);
+  husk_image_untag (img, copy);
+  if (!is_name)
+    return;
+  for (size_t k = 0; img->repo_digests && img->repo_digests[k];)
+    if (goes_with_tag (img, copy, img->repo_digests[k]))
+      {
+        change (changes, HUSK_IMAGE_UNTAGGED, img->repo_digests[k]);
+        husk_image_untag (img, img->repo_digests[k]);
+      }
+    else
+      k++;
 }
 
 int
@@ -73,25 +133,28 @@ husk_images_remove (struct husk_image_list *l, char *const *refs, bool force,
   for (size_t a = 0; refs[a]; a++)
     {
       const char *ref = refs[a];
-      const struct husk_image *found = husk_images_lookup (l, ref, err);
+      enum husk_image_match how;
+      const char *what = NULL;
+      const struct husk_image *found = husk_images_lookup_match (l, ref, &how, &what, err);
       struct husk_image *img;
-      const char *name;
+      bool by_ref, used;
       size_t idx;
-      bool used;
 
       if (found == NULL)
         return -1;
       idx = (size_t) (found - l->items);
       img = &l->items[idx];
       used = husk_images_in_use_has (in_use, img->id);
-      name = name_meant (img, ref);
-      if (name && husk_strv_len (img->names) > 1)
+      /* A name or repo digest removes that reference (a name, the repository's digests with
+         its last tag there, as docker does), and the image with its last reference.  An ID,
+         or a digest that is only the image's manifest's, removes the image.  */
+      by_ref = how == HUSK_IMAGE_MATCH_NAME || how == HUSK_IMAGE_MATCH_DIGEST;
+      if (by_ref && refs_left (img, what, how == HUSK_IMAGE_MATCH_NAME) > 0)
         {
-          change (changes, HUSK_IMAGE_UNTAGGED, name);
-          husk_image_untag (img, name);
+          untag_one (img, what, how == HUSK_IMAGE_MATCH_NAME, changes);
           continue;
         }
-      if (!name && husk_strv_len (img->names) > 1 && !force)
+      if (!by_ref && husk_strv_len (img->names) > 1 && !force)
         return husk_error_set (err, 0,
                                "image \"%s\": it has %zu names (remove them one by one, or use -f)",
                                ref, husk_strv_len (img->names));
@@ -100,11 +163,7 @@ husk_images_remove (struct husk_image_list *l, char *const *refs, bool force,
                                "image \"%s\": a container uses it (use -f to remove its "
                                "names and keep it for the container)",
                                ref);
-      while (img->names && img->names[0])
-        {
-          change (changes, HUSK_IMAGE_UNTAGGED, img->names[0]);
-          husk_image_untag (img, img->names[0]);
-        }
+      untag_all (img, changes);
       if (!used)
         {
           change (changes, HUSK_IMAGE_DELETED, img->id);
@@ -122,10 +181,11 @@ husk_images_prune (struct husk_image_list *l, bool all, const struct husk_images
     {
       struct husk_image *img = &l->items[i];
 
-      if (husk_images_in_use_has (in_use, img->id) || (!all && husk_strv_len (img->names) > 0))
+      /* Dangling: no name and no repo digest (an image pulled by digest is not).  */
+      if (husk_images_in_use_has (in_use, img->id)
+          || (!all && (husk_strv_len (img->names) > 0 || husk_strv_len (img->repo_digests) > 0)))
         continue;
-      for (size_t k = 0; img->names && img->names[k]; k++)
-        change (changes, HUSK_IMAGE_UNTAGGED, img->names[k]);
+      untag_all (img, changes);
       change (changes, HUSK_IMAGE_DELETED, img->id);
       husk_images_drop (l, i);
     }

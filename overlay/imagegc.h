@@ -49,19 +49,22 @@ struct husk_image_changes
 };
 void husk_image_changes_clear (struct husk_image_changes *c);
 
-/* husk rmi on L: each of REFS (names, as husk_images_lookup takes them, or IDs) in turn.  A
-   name removes that name, and the image with its last name; an ID removes the image.  An
-   image with several names given by ID, or an image in IN_USE, is refused unless FORCE;
-   with FORCE an image in use loses its names and is kept.  Appends what it did to
-   *CHANGES, also on failure (what was done before it, which the caller does not save).
-   Errors: husk_images_lookup's, "image \"REF\": it has N names (...)", "image \"REF\": a
-   container uses it (...)".  */
+/* husk rmi on L: each of REFS (names, references by digest, as husk_images_lookup takes them,
+   or IDs) in turn, with docker rmi's rules.  A name removes that name (and, when it was the
+   image's last tag in its repository, the repo digests of that repository); a repo digest
+   removes that digest; either removes the image with its last name or repo digest.  An ID,
+   or a digest that is only the image's manifest's (not among its repo digests), removes the
+   image.  An image with several names given by ID, or an image in IN_USE, is refused unless
+   FORCE; with FORCE an image in use loses its names and repo digests and is kept.  Appends
+   what it did to *CHANGES, also on failure (what was done before it, which the caller does
+   not save).  Errors: husk_images_lookup's, "image \"REF\": it has N names (...)", "image
+   \"REF\": a container uses it (...)".  */
 int husk_images_remove (struct husk_image_list *l, char *const *refs, bool force,
                         const struct husk_images_in_use *in_use, struct husk_image_changes *changes,
                         struct husk_error **err);
 
-/* husk image prune on L: drop every image not in IN_USE that has no name (ALL: also those
-   with names), appending what it did to *CHANGES.  */
+/* husk image prune on L: drop every image not in IN_USE that has no name and no repo digest
+   (ALL: also those with them), appending what it did to *CHANGES.  */
 void husk_images_prune (struct husk_image_list *l, bool all,
                         const struct husk_images_in_use *in_use,
                         struct husk_image_changes *changes);

@@ -248,6 +248,7 @@ husk_image_commit (struct husk_store *s, const struct husk_import *im,
   memset (&img, 0, sizeof (img));
   memcpy (img.id, husk_digest_hex (config_digest), HUSK_DIGEST_HEX_LEN + 1);
   img.names = im->names;
+  img.repo_digests = im->repo_digests;
   img.manifest = manifest_digest;
   img.config = config_digest;
   img.layers = chain_ids;

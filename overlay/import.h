@@ -45,6 +45,8 @@ struct husk_import
   char **names;                         /* Full references to give the image; may be NULL.  */
   bool rootless;                        /* Unpacking in a user namespace: no device nodes.  */
   const struct husk_progress *progress; /* Layer events (progress.h), or NULL.  */
+  /* Its repo digests, "domain/path@sha256:HEX" (image.h); may be NULL.  */
+  char **repo_digests;
 };
 
 /* Commit the image IM to S, its new layers read through SRC.  Emits LAYER_QUEUED or

@@ -55,11 +55,12 @@ gen_descriptor (husk_jgen *g, const char *media_type, const char *digest, int64_
   husk_jgen_map_close (g);
 }
 
-static char *
-make_manifest (const struct husk_new_image *n, const char *config_digest, size_t *ret_len)
+char *
+husk_manifest_make (enum husk_image_format format, const char *config_digest, int64_t config_size,
+                    const struct husk_descriptor *layers, size_t n_layers, size_t *ret_len)
 {
   cleanup_jgen husk_jgen *g = husk_jgen_new (false);
-  bool docker = n->format == HUSK_IMAGE_FORMAT_DOCKER;
+  bool docker = format == HUSK_IMAGE_FORMAT_DOCKER;
   const char *buf;
   char *out;
 
@@ -69,15 +70,11 @@ make_manifest (const struct husk_new_image *n, const char *config_digest, size_t
   husk_jgen_key (g, "mediaType");
   husk_jgen_string (g, docker ? HUSK_MT_DOCKER_MANIFEST : HUSK_MT_OCI_MANIFEST);
   husk_jgen_key (g, "config");
-  gen_descriptor (g, docker ? MT_DOCKER_CONFIG : MT_OCI_CONFIG, config_digest,
-                  (int64_t) n->config_len);
+  gen_descriptor (g, docker ? MT_DOCKER_CONFIG : MT_OCI_CONFIG, config_digest, config_size);
   husk_jgen_key (g, "layers");
   husk_jgen_array_open (g);
-  for (size_t i = 0; i < n->n_layers; i++)
-    gen_descriptor (g, layer_type (n->format, n->layers[i].media_type), n->layers[i].digest,
-                    n->layers[i].size);
-  if (n->staged)
-    gen_descriptor (g, layer_type (n->format, NULL), n->layer->digest, n->layer->size);
+  for (size_t i = 0; i < n_layers; i++)
+    gen_descriptor (g, layer_type (format, layers[i].media_type), layers[i].digest, layers[i].size);
   husk_jgen_array_close (g);
   husk_jgen_map_close (g);
   buf = husk_jgen_buf (g, ret_len);
@@ -85,6 +82,25 @@ make_manifest (const struct husk_new_image *n, const char *config_digest, size_t
   memcpy (out, buf, *ret_len);
   out[*ret_len] = '\0';
   return out;
+}
+
+static char *
+make_manifest (const struct husk_new_image *n, const char *config_digest, size_t *ret_len)
+{
+  cleanup_free struct husk_descriptor *all
+      = husk_xcalloc (n->n_layers + 1, sizeof (struct husk_descriptor));
+  size_t k = n->n_layers;
+
+  memcpy (all, n->layers, n->n_layers * sizeof (*all));
+  if (n->staged)
+    {
+      /* Only the fields husk_manifest_make reads; nothing here is freed.  */
+      all[k].media_type = NULL;
+      all[k].digest = (char *) n->layer->digest;
+      all[k].size = n->layer->size;
+      k++;
+    }
+  return husk_manifest_make (n->format, config_digest, (int64_t) n->config_len, all, k, ret_len);
 }
 
 /* Take back what this publish added: a blob, or a layer directory (moved under tmp/ first, as

@@ -20,6 +20,16 @@ enum husk_image_format
                                 --format docker write it.  */
 };
 
+/* The manifest, in FORMAT, of the config CONFIG_DIGEST (CONFIG_SIZE bytes) and LAYERS, each
+   layer's media type given in FORMAT's name for the same bytes (a NULL one is a gzip layer):
+   Docker's "rootfs.diff.tar.gzip" is OCI's "layer.v1.tar+gzip", "rootfs.diff.tar" is
+   "layer.v1.tar", "rootfs.diff.tar.zstd" is "layer.v1.tar+zstd", the foreign layer is the
+   nondistributable one; an unknown type is kept.  Compact JSON, members in the order the
+   specs list them; *RET_LEN its length.  Never fails.  */
+char *husk_manifest_make (enum husk_image_format format, const char *config_digest,
+                          int64_t config_size, const struct husk_descriptor *layers,
+                          size_t n_layers, size_t *ret_len);
+
 struct husk_new_image
 {
   const char *config; /* The config's JSON, exactly the bytes its digest is of.  */

@@ -13,19 +13,27 @@ enum husk_progress_kind
   HUSK_PROGRESS_LAYER_SKIPPED, /* A layer the store already has: nothing to fetch.  */
   HUSK_PROGRESS_LAYER_STARTED, /* Its blob is being opened and unpacked.  */
   HUSK_PROGRESS_LAYER_BYTES,   /* BYTES of its blob have arrived (registry pulls only).  */
-  HUSK_PROGRESS_LAYER_DONE,    /* Unpacked and verified (published with the image).  */
+  HUSK_PROGRESS_LAYER_DONE,    /* Unpacked and verified (published with the image); in a
+                                  push, uploaded.  */
+  /* A push.  It emits PUSH, then per layer LAYER_SKIPPED (the registry has it), LAYER_MOUNTED
+     (mounted from another repository of the registry: NAME) or LAYER_UPLOADING, LAYER_BYTES
+     (bytes sent) and LAYER_DONE.  */
+  HUSK_PROGRESS_PUSH,            /* A push begins: NAME is the destination.  */
+  HUSK_PROGRESS_LAYER_UPLOADING, /* Its blob is being uploaded.  */
+  HUSK_PROGRESS_LAYER_MOUNTED,   /* The registry mounted it from the repository NAME.  */
 };
 
 struct husk_progress_event
 {
   enum husk_progress_kind kind;
-  const char *name;   /* PULL: "DOMAIN/PATH:TAG" or "DOMAIN/PATH@DIGEST"; else NULL.  */
+  const char *name;   /* PULL, PUSH: "DOMAIN/PATH:TAG" or "DOMAIN/PATH@DIGEST"; LAYER_MOUNTED:
+                         "PATH", the repository it came from; else NULL.  */
   size_t index;       /* LAYER_*: the layer's position in its manifest, from 0.  */
   size_t n_layers;    /* LAYER_*: how many layers that manifest has.  */
   const char *digest; /* LAYER_*: the layer blob's "sha256:<hex>".  */
   int64_t size;       /* LAYER_*: the blob's size in bytes, as the manifest gives it.  */
   uint64_t bytes;     /* LAYER_BYTES: bytes received so far (a resumed download counts
-                         what it had).  */
+                         what it had), or sent so far in a push.  */
 };
 
 /* EVENT is called synchronously, from whichever thread the work is on: several layers go at

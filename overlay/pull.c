@@ -215,6 +215,8 @@ husk_registry_pull (struct husk_store *s, const char *reference, const struct hu
   cleanup_free char *arch = NULL;
   cleanup_free char *variant = NULL;
   cleanup_free struct blob_job *jobs = NULL;
+  cleanup_free char *repo = NULL;
+  cleanup_strv char **repo_digests = NULL;
   struct husk_reference ref = { 0 };
   struct husk_manifest m = { 0 };
   struct remote rm = { 0 };
@@ -223,6 +225,7 @@ husk_registry_pull (struct husk_store *s, const char *reference, const struct hu
     .open_blob = open_layer, .close_blob = close_layer, .arg = &rm, .parallel = PARALLEL_LAYERS
   };
   char *names[2] = { NULL, NULL };
+  char top_digest[HUSK_DIGEST_LEN + 1];
   size_t len, config_len;
   int rc = -1;
 
@@ -245,6 +248,15 @@ husk_registry_pull (struct husk_store *s, const char *reference, const struct hu
                       &mt, err)
       < 0)
     goto out;
+  /* What the reference resolved to, recorded as the image's repo digest (docker's
+     RepoDigests); through an index, the platform's manifest is recorded too, as podman does.  */
+  husk_sha256_buf (buf, len, top_digest);
+  repo = husk_reference_repository (&ref);
+  repo_digests = husk_xcalloc (1, sizeof (char *));
+  {
+    cleanup_free char *rd = husk_strdup_printf ("%s@%s", repo, top_digest);
+    husk_strv_append (&repo_digests, rd);
+  }
   if (husk_media_is_index (mt))
     {
       struct husk_descriptor child = { 0 };
@@ -273,6 +285,11 @@ husk_registry_pull (struct husk_store *s, const char *reference, const struct hu
           husk_descriptor_clear (&child);
           goto out;
         }
+      {
+        cleanup_free char *rd = husk_strdup_printf ("%s@%s", repo, child.digest);
+        if (!husk_strv_contains (repo_digests, rd))
+          husk_strv_append (&repo_digests, rd);
+      }
       husk_descriptor_clear (&child);
       free (buf);
       buf = TAKE_PTR (cbuf);
@@ -296,7 +313,9 @@ husk_registry_pull (struct husk_store *s, const char *reference, const struct hu
   rm.jobs = jobs;
   rm.progress = o->progress;
   src.cancel = &rm.cancel;
-  if (ref.tag)
+  /* A pull by digest names no tag, even with one beside the digest: the tag may now be another
+     image (docker/cli#2856).  */
+  if (ref.tag && !ref.digest)
     name = husk_reference_string (&ref);
   names[0] = name;
   im.manifest = buf;
@@ -304,6 +323,7 @@ husk_registry_pull (struct husk_store *s, const char *reference, const struct hu
   im.config = config;
   im.config_len = config_len;
   im.names = name ? names : NULL;
+  im.repo_digests = repo_digests;
   im.progress = o->progress;
   rc = husk_image_commit (s, &im, &src, ret, err);
   for (size_t i = 0; i < m.n_layers; i++)

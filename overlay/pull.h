@@ -22,8 +22,11 @@ struct husk_pull_options
 };
 
 /* Pull REFERENCE ("[DOMAIN/]PATH[:TAG][@DIGEST]") into S.  *RET: the image's ID and layer
-   counts; *RET_NAME (may be NULL): the name it was given, or NULL for a pull by digest.
-   Errors are wrapped "pull \"REFERENCE\": ...".  */
+   counts; *RET_NAME (may be NULL): the name it was given, "DOMAIN/PATH:TAG", or NULL for a
+   pull by digest (with a tag beside the digest too: the image is not given the tag).  The
+   image's record gets the repo digests "DOMAIN/PATH@DIGEST" of the manifest the reference
+   resolved to and, when that was an index, of the platform's manifest in it.  Errors are
+   wrapped "pull \"REFERENCE\": ...".  */
 int husk_registry_pull (struct husk_store *s, const char *reference,
                         const struct husk_pull_options *o, struct husk_pull_result *ret,
                         char **ret_name, struct husk_error **err);

@@ -16,6 +16,9 @@
 #define MAX_TRIES 5
 #define TOKEN_MAX (1024 * 1024)
 #define ERRBODY_MAX 2048
+/* Idle curl handles a client keeps: as many as requests go at once (three layers, and one
+   more).  */
+#define HUSK_REGISTRY_IDLE_MAX 4
 
 enum husk_auth_kind
 {
@@ -55,10 +58,32 @@ struct husk_registry
   char *realm, *service;
   struct husk_token *tokens;
   size_t n_tokens;
+  /* Handles done with, kept with their connections for the next request (handle_get).  */
+  CURL *idle[HUSK_REGISTRY_IDLE_MAX];
+  size_t n_idle;
+};
+
+/* A request's body: BUF, or when BUF is NULL the first LEN bytes of FD (read with pread, so a
+   redirect or a new try sends it again from its start).  */
+struct husk_req_body
+{
+  const char *buf;
+  int fd;
+  uint64_t len;
+  uint64_t pos;      /* Sent so far in this exchange.  */
+  const char *ctype; /* Its Content-Type.  */
+  int read_errno;    /* A read of FD that failed.  */
+  const _Atomic bool *cancel;
+  const struct husk_blob_progress *progress; /* Hears the bytes sent.  */
 };
 
 struct husk_resp
 {
+  /* The request, when it is not a GET: METHOD ("HEAD", "POST", "PUT", "PATCH", "DELETE"), and
+     for POST, PUT and PATCH the body (NULL: an empty one).  */
+  const char *method;
+  struct husk_req_body *body;
+
   long status;
   char *www_auth, *location, *content_type, *retry_after, *docker_digest;
   /* Body into a buffer...  */
@@ -106,13 +131,14 @@ CURLcode husk_registry_exchange (struct husk_registry *r, CURL *c, const char *u
                                  struct husk_resp *rs, char *errbuf);
 
 /* token.c.  The Authorization value to send for REPO (NULL: the registry itself) now, or NULL
-   when there is none; the caller holds no lock.  */
-char *husk_registry_authz (struct husk_registry *r, const char *repo);
+   when there is none; the caller holds no lock.  FROM (may be NULL): a second repository the
+   request reads, a cross-repository mount's source, whose "pull" the token must carry too.  */
+char *husk_registry_authz (struct husk_registry *r, const char *repo, const char *from);
 /* After a 401 whose WWW-Authenticate is WWW_AUTH (may be NULL): learn the registry's scheme
    and, for Bearer, fetch a token for REPO with the client's actions, so that the next try
    carries what it needs.  Errors: "authentication required (...)", "token service
    \"REALM\": REASON", "unsupported authentication scheme \"SCHEME\"".  */
-int husk_registry_challenge (struct husk_registry *r, CURL *c, const char *repo,
+int husk_registry_challenge (struct husk_registry *r, CURL *c, const char *repo, const char *from,
                              const char *www_auth, struct husk_error **err);
 
 #endif

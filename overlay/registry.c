@@ -182,8 +182,8 @@ husk_registry_new (const char *domain, bool tls_verify, enum husk_registry_acces
   r->actions = access == HUSK_REGISTRY_PUSH ? "pull,push" : "pull";
   r->tls_verify = tls_verify;
   /* Docker talks plain HTTP to loopback registries; a loopback registry that speaks TLS is
-     still verified, so HTTPS is tried first and HTTP when the server does not answer TLS
-     (decide_scheme).  Any other registry is HTTPS from the start.  */
+     still verified: which of the two the server speaks is asked once (client_scheme).  Any
+     other registry is HTTPS from the start.  */
   r->may_downgrade = !tls_verify || host_is_loopback (domain);
   r->scheme = r->may_downgrade ? NULL : "https";
   r->user = user;
@@ -212,6 +212,8 @@ husk_registry_free (struct husk_registry *r)
       free (r->tokens[i].value);
     }
   free (r->tokens);
+  for (size_t i = 0; i < r->n_idle; i++)
+    curl_easy_cleanup (r->idle[i]);
   free (r->realm);
   free (r->service);
   free (r->domain);
@@ -224,6 +226,37 @@ husk_registry_free (struct husk_registry *r)
   pthread_mutex_destroy (&r->probe_lock);
   pthread_mutex_destroy (&r->lock);
   free (r);
+}
+
+/* A curl handle for one request: one the client used before when there is one, so that its
+   live connection (and TLS session) serves the next request too, instead of a new connection
+   (and handshake) each time.  Back with handle_put; NULL when curl cannot make one.  */
+static CURL *
+handle_get (struct husk_registry *r)
+{
+  CURL *c = NULL;
+
+  pthread_mutex_lock (&r->lock);
+  if (r->n_idle > 0)
+    c = r->idle[--r->n_idle];
+  pthread_mutex_unlock (&r->lock);
+  return c ? c : curl_easy_init ();
+}
+
+static void
+handle_put (struct husk_registry *r, CURL *c)
+{
+  if (c == NULL)
+    return;
+  pthread_mutex_lock (&r->lock);
+  if (r->n_idle < HUSK_REGISTRY_IDLE_MAX)
+    {
+      r->idle[r->n_idle++] = c;
+      c = NULL;
+    }
+  pthread_mutex_unlock (&r->lock);
+  if (c)
+    curl_easy_cleanup (c);
 }
 
 /* ------------------------------------------------------------- callbacks  */
@@ -340,6 +373,43 @@ on_body (char *data, size_t size, size_t nmemb, void *arg)
   return n;
 }
 
+static size_t
+on_read (char *data, size_t size, size_t nmemb, void *arg)
+{
+  struct husk_req_body *b = arg;
+  size_t want = size * nmemb;
+  uint64_t left = b->len - b->pos;
+
+  if (b->cancel && atomic_load (b->cancel))
+    {
+      b->read_errno = ECANCELED;
+      return CURL_READFUNC_ABORT;
+    }
+  if (want > left)
+    want = (size_t) left;
+  if (want == 0)
+    return 0;
+  if (b->buf)
+    memcpy (data, b->buf + b->pos, want);
+  else
+    {
+      ssize_t n;
+      do
+        n = pread (b->fd, data, want, (off_t) b->pos);
+      while (n < 0 && errno == EINTR);
+      if (n <= 0)
+        {
+          b->read_errno = n < 0 ? errno : EIO; /* EIO: the file is shorter than its size.  */
+          return CURL_READFUNC_ABORT;
+        }
+      want = (size_t) n;
+    }
+  b->pos += want;
+  if (b->progress && b->progress->received)
+    b->progress->received (b->progress->arg, b->pos);
+  return want;
+}
+
 /* ------------------------------------------------------------- exchanges  */
 
 /* Whether URL is on ORIGIN ("scheme://host[:port]").  */
@@ -396,6 +466,8 @@ husk_registry_exchange (struct husk_registry *r, CURL *c, const char *url, const
       struct curl_slist *headers = NULL;
       cleanup_free char *auth_line = NULL;
       cleanup_free char *range_line = NULL;
+      cleanup_free char *ctype_line = NULL;
+      struct husk_req_body empty_body = { .fd = -1 };
       char *next = NULL;
       CURLcode code;
 
@@ -411,9 +483,36 @@ husk_registry_exchange (struct husk_registry *r, CURL *c, const char *url, const
           range_line = husk_strdup_printf ("Range: bytes=%ju-", (uintmax_t) rs->range_from);
           headers = curl_slist_append (headers, range_line);
         }
+      if (rs->body && rs->body->ctype)
+        {
+          ctype_line = husk_strdup_printf ("Content-Type: %s", rs->body->ctype);
+          headers = curl_slist_append (headers, ctype_line);
+        }
+      if (rs->method && strcmp (rs->method, "HEAD") != 0 && strcmp (rs->method, "DELETE") != 0)
+        /* No "Expect: 100-continue": a round trip per upload for nothing.  */
+        headers = curl_slist_append (headers, "Expect:");
       resp_reset_headers (rs);
       errbuf[0] = '\0';
       setup_handle (r, c, rs, headers, errbuf);
+      if (rs->method && strcmp (rs->method, "HEAD") == 0)
+        curl_easy_setopt (c, CURLOPT_NOBODY, 1L);
+      else if (rs->method && strcmp (rs->method, "DELETE") == 0)
+        curl_easy_setopt (c, CURLOPT_CUSTOMREQUEST, "DELETE");
+      else if (rs->method)
+        {
+          /* POST, PUT and PATCH send a body (maybe empty) with its Content-Length.  */
+          if (rs->body)
+            {
+              rs->body->pos = 0; /* A redirect sends it again from its start.  */
+              rs->body->read_errno = 0;
+            }
+          curl_easy_setopt (c, CURLOPT_UPLOAD, 1L);
+          curl_easy_setopt (c, CURLOPT_CUSTOMREQUEST, rs->method);
+          curl_easy_setopt (c, CURLOPT_READFUNCTION, on_read);
+          curl_easy_setopt (c, CURLOPT_READDATA, rs->body ? rs->body : &empty_body);
+          curl_easy_setopt (c, CURLOPT_INFILESIZE_LARGE,
+                            (curl_off_t) (rs->body ? rs->body->len : 0));
+        }
       if (rs->timeout_s > 0)
         curl_easy_setopt (c, CURLOPT_TIMEOUT, rs->timeout_s);
       curl_easy_setopt (c, CURLOPT_URL, cur);
@@ -515,7 +614,7 @@ status_reason (long status)
 /* Whether SCHEME://HOST/v2/ gets an HTTP answer, whatever its status: the server speaks that
    scheme.  *RET_CODE: how the exchange ended.  */
 static bool
-speaks (struct husk_registry *r, CURL *c, const char *scheme, CURLcode *ret_code)
+speaks (struct husk_registry *r, CURL *c, const char *scheme, CURLcode *ret_code, long *ret_status)
 {
   cleanup_free char *origin = husk_strdup_printf ("%s://%s", scheme, r->host);
   cleanup_free char *url = husk_strdup_printf ("%s/v2/", origin);
@@ -525,14 +624,15 @@ speaks (struct husk_registry *r, CURL *c, const char *scheme, CURLcode *ret_code
 
   *ret_code = husk_registry_exchange (r, c, url, origin, NULL, NULL, &rs, errbuf);
   answered = rs.status > 0;
+  *ret_status = rs.status;
   husk_resp_clear (&rs);
   return answered;
 }
 
 /* The scheme to talk to R in.  A registry that may speak plain HTTP is asked once, by the
-   first request that needs it, while the others wait: HTTPS if /v2/ answers over TLS, else
-   HTTP if it answers over that after a TLS failure.  The answer is kept for the client's life
-   (threads downloading blobs share it; issue 10): written once under LOCK, never freed or
+   first request that needs it, while the others wait: HTTP if /v2/ answers a plain request
+   with anything but 400, else HTTPS if it answers over TLS.  The answer is kept for the client's
+   life (threads downloading blobs share it; issue 10): written once under LOCK, never freed or
    replaced, and a receive error on a later request is that request's error, not a reason to
    change it.  Each probe is bounded (PROBE_TIMEOUT_S).  When neither answered (the server is
    down), nothing is kept and this try goes out over HTTPS, to fail or be retried.  A pull asks
@@ -556,12 +656,16 @@ client_scheme (struct husk_registry *r, CURL *c)
   if (scheme == NULL)
     {
       CURLcode code;
-      if (speaks (r, c, "https", &code))
-        scheme = "https";
-      else if ((code == CURLE_SSL_CONNECT_ERROR || code == CURLE_RECV_ERROR
-                || code == CURLE_GOT_NOTHING)
-               && speaks (r, c, "http", &code))
+      long status = 0;
+      /* Plain HTTP is asked first: a TLS handshake that fails costs the loading of every CA
+         certificate (100 ms and more), and most registries that may downgrade are test and
+         development ones on loopback that speak HTTP.  A TLS server answers an HTTP request
+         with 400 (Go's and nginx's "HTTP request to an HTTPS port") or not at all: then HTTPS.
+         The probe carries no credentials.  */
+      if (speaks (r, c, "http", &code, &status) && status != 400)
         scheme = "http";
+      else if (speaks (r, c, "https", &code, &status))
+        scheme = "https";
       if (scheme)
         {
           pthread_mutex_lock (&r->lock);
@@ -573,10 +677,25 @@ client_scheme (struct husk_registry *r, CURL *c)
   return scheme ? scheme : "https";
 }
 
-/* GET /v2/PATH of REPO with auth, retries and (for a blob into an fd) resumption.  */
+/* The error for RS's status: "REASON (HTTP N: the registry's message)".  */
 static int
-request (struct husk_registry *r, CURL *c, const char *repo, const char *path, const char *accept,
-         struct husk_resp *rs, struct husk_error **err)
+status_error (const struct husk_resp *rs, struct husk_error **err)
+{
+  cleanup_free char *msg = registry_message (rs);
+  return husk_error_set (err, 0, "%s (HTTP %ld%s%s)", status_reason (rs->status), rs->status,
+                         msg ? ": " : "", msg ? msg : "");
+}
+
+/* Send RS's request to TARGET (a path under /v2/, or an absolute URL a registry gave, such as
+   an upload's Location) of REPO (FROM: see husk_registry_authz) with auth, until it has an
+   answer: a 401 is answered once with its challenge, and when RETRY (a request that may be
+   sent again: not one step of an upload) a transient failure, a 5xx or a 429 is tried again
+   with backoff (a GET of a blob into an fd resumes where it broke).  0 with RS->status set
+   whatever it is; -1 when there was no answer to give.  */
+static int
+send_request (struct husk_registry *r, CURL *c, const char *repo, const char *from,
+              const char *target, const char *accept, bool retry, struct husk_resp *rs,
+              struct husk_error **err)
 {
   bool auth_tried = false;
   int attempt = 0;
@@ -584,12 +703,18 @@ request (struct husk_registry *r, CURL *c, const char *repo, const char *path, c
   for (;;)
     {
       cleanup_free char *origin = husk_strdup_printf ("%s://%s", client_scheme (r, c), r->host);
-      cleanup_free char *url = husk_strdup_printf ("%s/v2/%s", origin, path);
-      cleanup_free char *authz = husk_registry_authz (r, repo);
+      cleanup_free char *url = NULL;
+      cleanup_free char *authz = husk_registry_authz (r, repo, from);
       char errbuf[CURL_ERROR_SIZE];
       uint64_t before = rs->written;
       CURLcode code;
 
+      if (target[0] == '/')
+        url = husk_strdup_printf ("%s%s", origin, target);
+      else if (strstr (target, "://"))
+        url = husk_xstrdup (target);
+      else
+        url = husk_strdup_printf ("%s/v2/%s", origin, target);
       if (rs->fd >= 0)
         rs->range_from = rs->written;
       else
@@ -601,15 +726,17 @@ request (struct husk_registry *r, CURL *c, const char *repo, const char *path, c
       code = husk_registry_exchange (r, c, url, origin, accept, authz, rs, errbuf);
       if (code != CURLE_OK)
         {
-          if (rs->fd_errno == ECANCELED)
-            return husk_error_set (err, ECANCELED, "download cancelled");
+          if (rs->fd_errno == ECANCELED || (rs->body && rs->body->read_errno == ECANCELED))
+            return husk_error_set (err, ECANCELED, "cancelled");
           if (rs->fd_errno)
             return husk_error_set (err, rs->fd_errno, "write");
+          if (rs->body && rs->body->read_errno)
+            return husk_error_set (err, rs->body->read_errno, "read");
           if (rs->too_big)
             return husk_error_set (err, 0, "larger than %zu bytes", rs->max);
           if (rs->written > before)
             attempt = 0; /* Progress: resume without counting it against the tries.  */
-          if (transient (code) && ++attempt < MAX_TRIES)
+          if (retry && transient (code) && ++attempt < MAX_TRIES)
             {
               husk_sleep_ms (250L << attempt);
               continue;
@@ -622,29 +749,35 @@ request (struct husk_registry *r, CURL *c, const char *repo, const char *path, c
             return husk_error_set (err, 0, "%s (HTTP 401)",
                                    r->user ? "credentials rejected" : "authentication required");
           auth_tried = true;
-          if (husk_registry_challenge (r, c, repo, rs->www_auth, err) < 0)
+          if (husk_registry_challenge (r, c, repo, from, rs->www_auth, err) < 0)
             return -1;
           continue;
         }
-      if ((rs->status == 429 || rs->status >= 500) && ++attempt < MAX_TRIES)
+      if (retry && (rs->status == 429 || rs->status >= 500) && ++attempt < MAX_TRIES)
         {
           husk_sleep_ms (retry_delay_ms (rs, attempt - 1));
           continue;
         }
-      if (rs->status == 200 || (rs->status == 206 && rs->fd >= 0 && rs->range_from > 0))
-        return 0;
-      {
-        cleanup_free char *msg = registry_message (rs);
-        return husk_error_set (err, 0, "%s (HTTP %ld%s%s)", status_reason (rs->status), rs->status,
-                               msg ? ": " : "", msg ? msg : "");
-      }
+      return 0;
     }
+}
+
+/* GET /v2/PATH of REPO with auth, retries and (for a blob into an fd) resumption.  */
+static int
+request (struct husk_registry *r, CURL *c, const char *repo, const char *path, const char *accept,
+         struct husk_resp *rs, struct husk_error **err)
+{
+  if (send_request (r, c, repo, NULL, path, accept, true, rs, err) < 0)
+    return -1;
+  if (rs->status == 200 || (rs->status == 206 && rs->fd >= 0 && rs->range_from > 0))
+    return 0;
+  return status_error (rs, err);
 }
 
 int
 husk_registry_ping (struct husk_registry *r, struct husk_error **err)
 {
-  CURL *c = curl_easy_init ();
+  CURL *c = handle_get (r);
   struct husk_resp rs = { .fd = -1, .max = 64 * 1024 };
   int rc;
 
@@ -654,7 +787,7 @@ husk_registry_ping (struct husk_registry *r, struct husk_error **err)
   if (rc < 0)
     husk_error_wrap (err, "registry \"%s\"", r->domain);
   husk_resp_clear (&rs);
-  curl_easy_cleanup (c);
+  handle_put (r, c);
   return rc;
 }
 
@@ -663,7 +796,7 @@ husk_registry_get_manifest (struct husk_registry *r, const char *repo, const cha
                             char **ret_buf, size_t *ret_len, char **ret_media_type,
                             char **ret_digest, struct husk_error **err)
 {
-  CURL *c = curl_easy_init ();
+  CURL *c = handle_get (r);
   cleanup_free char *path = husk_strdup_printf ("%s/manifests/%s", repo, ref);
   struct husk_resp rs = { .fd = -1, .max = MANIFEST_MAX };
   int rc = -1;
@@ -689,7 +822,7 @@ husk_registry_get_manifest (struct husk_registry *r, const char *repo, const cha
   rc = 0;
 out:
   husk_resp_clear (&rs);
-  curl_easy_cleanup (c);
+  handle_put (r, c);
   return rc;
 }
 
@@ -706,7 +839,7 @@ husk_registry_get_blob (struct husk_registry *r, const char *repo, const struct 
   if (d->size < 0 || (uint64_t) d->size > max)
     return husk_error_set (err, 0, "blob %s: %jd bytes is too large for a config", d->digest,
                            (intmax_t) d->size);
-  c = curl_easy_init ();
+  c = handle_get (r);
   if (c == NULL)
     return husk_error_set (err, ENOMEM, "curl_easy_init");
   path = husk_strdup_printf ("%s/blobs/%s", repo, d->digest);
@@ -741,7 +874,7 @@ husk_registry_get_blob (struct husk_registry *r, const char *repo, const struct 
   rc = 0;
 out:
   husk_resp_clear (&rs);
-  curl_easy_cleanup (c);
+  handle_put (r, c);
   return rc;
 }
 
@@ -750,7 +883,7 @@ husk_registry_stream_blob (struct husk_registry *r, const char *repo,
                            const struct husk_descriptor *d, int fd, const _Atomic bool *cancel,
                            const struct husk_blob_progress *progress, struct husk_error **err)
 {
-  CURL *c = curl_easy_init ();
+  CURL *c = handle_get (r);
   cleanup_free char *path = husk_strdup_printf ("%s/blobs/%s", repo, d->digest);
   struct husk_resp rs = { .fd = fd, .cancel = cancel, .progress = progress };
   int rc;
@@ -761,6 +894,246 @@ husk_registry_stream_blob (struct husk_registry *r, const char *repo,
   if (rc < 0)
     husk_error_wrap (err, "blob %s", d->digest);
   husk_resp_clear (&rs);
-  curl_easy_cleanup (c);
+  handle_put (r, c);
+  return rc;
+}
+
+/* ------------------------------------------------------------------ push  */
+
+#define UPLOAD_RESP_MAX (64 * 1024)
+
+int
+husk_registry_blob_exists (struct husk_registry *r, const char *repo, const char *digest,
+                           struct husk_error **err)
+{
+  CURL *c = handle_get (r);
+  cleanup_free char *path = husk_strdup_printf ("%s/blobs/%s", repo, digest);
+  struct husk_resp rs = { .fd = -1, .max = UPLOAD_RESP_MAX, .method = "HEAD" };
+  int rc = -1;
+
+  if (c == NULL)
+    return husk_error_set (err, ENOMEM, "curl_easy_init");
+  if (send_request (r, c, repo, NULL, path, NULL, true, &rs, err) < 0)
+    husk_error_wrap (err, "blob %s", digest);
+  else if (rs.status == 200)
+    rc = 1;
+  else if (rs.status == 404)
+    rc = 0;
+  else
+    {
+      status_error (&rs, err);
+      husk_error_wrap (err, "blob %s", digest);
+    }
+  husk_resp_clear (&rs);
+  handle_put (r, c);
+  return rc;
+}
+
+/* TARGET with "digest=DIGEST" added to its query.  */
+static char *
+with_digest (const char *target, const char *digest)
+{
+  return husk_strdup_printf ("%s%cdigest=%s", target, strchr (target, '?') ? '&' : '?', digest);
+}
+
+/* Whether a failed upload step is worth a new upload: the registry or the connection failed,
+   not the request.  */
+static bool
+upload_retryable (const struct husk_resp *rs, const struct husk_error *e)
+{
+  if (e && e->errnum != 0)
+    return false; /* Cancelled, or the blob could not be read: the same next time.  */
+  return rs->status == 0 || rs->status == 429 || rs->status >= 500;
+}
+
+/* One try of an upload: POST (with a mount when FROM), then the data.  1 when mounted, 0
+   when uploaded, negative with *ERR set; RS->status is then the last HTTP status, 0 when the
+   last exchange got no answer.  */
+static int
+upload_once (struct husk_registry *r, CURL *c, const char *repo, const struct husk_upload *u,
+             const char *from, struct husk_resp *rs, struct husk_error **err)
+{
+  cleanup_free char *post = NULL;
+  cleanup_free char *location = NULL;
+  cleanup_free char *put = NULL;
+  struct husk_req_body body = {
+    .buf = u->buf,
+    .fd = u->fd,
+    .len = u->size,
+    .ctype = "application/octet-stream",
+    .cancel = u->cancel,
+    .progress = u->progress,
+  };
+
+  if (from)
+    {
+      char *d = curl_easy_escape (c, u->digest, 0);
+      char *f = curl_easy_escape (c, from, 0);
+      post
+          = husk_strdup_printf ("%s/blobs/uploads/?mount=%s&from=%s", repo, d ? d : "", f ? f : "");
+      curl_free (d);
+      curl_free (f);
+    }
+  else
+    post = husk_strdup_printf ("%s/blobs/uploads/", repo);
+  husk_resp_clear (rs);
+  rs->method = "POST";
+  rs->body = NULL;
+  if (send_request (r, c, repo, from, post, NULL, false, rs, err) < 0)
+    return -1;
+  if (rs->status == 201 && from)
+    return 1;
+  if (rs->status != 202)
+    return status_error (rs, err);
+  if (rs->location == NULL)
+    return husk_error_set (err, 0, "the registry started an upload without a Location");
+  location = TAKE_PTR (rs->location);
+
+  if (u->size > HUSK_UPLOAD_MONOLITHIC_MAX)
+    {
+      /* A large blob streams in one PATCH, then a PUT with no data closes the upload.  */
+      husk_resp_clear (rs);
+      rs->method = "PATCH";
+      rs->body = &body;
+      if (send_request (r, c, repo, NULL, location, NULL, false, rs, err) < 0)
+        return -1;
+      if (rs->status != 202 && rs->status != 204)
+        return status_error (rs, err);
+      if (rs->location)
+        {
+          free (location);
+          location = TAKE_PTR (rs->location);
+        }
+      put = with_digest (location, u->digest);
+      husk_resp_clear (rs);
+      rs->method = "PUT";
+      rs->body = NULL;
+    }
+  else
+    {
+      put = with_digest (location, u->digest);
+      husk_resp_clear (rs);
+      rs->method = "PUT";
+      rs->body = &body;
+    }
+  if (send_request (r, c, repo, NULL, put, NULL, false, rs, err) < 0)
+    return -1;
+  if (rs->status != 201 && rs->status != 204)
+    return status_error (rs, err);
+  return 0;
+}
+
+int
+husk_registry_upload_blob (struct husk_registry *r, const char *repo, const struct husk_upload *u,
+                           bool *ret_mounted, struct husk_error **err)
+{
+  CURL *c = handle_get (r);
+  struct husk_resp rs = { .fd = -1, .max = UPLOAD_RESP_MAX };
+  const char *from = u->mount_from;
+  int rc = -1;
+
+  if (c == NULL)
+    return husk_error_set (err, ENOMEM, "curl_easy_init");
+  for (int attempt = 0;; attempt++)
+    {
+      cleanup_error struct husk_error *e = NULL;
+      int got = upload_once (r, c, repo, u, from, &rs, &e);
+
+      if (got >= 0)
+        {
+          /* The registry says which digest it stored: it must be the one asked for.  */
+          if (rs.docker_digest && strcmp (rs.docker_digest, u->digest) != 0)
+            {
+              husk_error_set (err, 0, "the registry stored it as %s", rs.docker_digest);
+              break;
+            }
+          *ret_mounted = got == 1;
+          rc = 0;
+          break;
+        }
+      if (from && rs.status != 0 && rs.status < 500 && rs.status != 429)
+        {
+          /* A mount the registry (or the token) refuses: upload it instead.  */
+          from = NULL;
+          continue;
+        }
+      if (attempt + 1 < MAX_TRIES && upload_retryable (&rs, e))
+        {
+          /* Start a new upload from its first byte: what the registry kept of the broken one
+             is not trusted.  */
+          husk_sleep_ms (retry_delay_ms (&rs, attempt));
+          from = NULL;
+          continue;
+        }
+      *err = TAKE_PTR (e);
+      break;
+    }
+  if (rc < 0)
+    husk_error_wrap (err, "blob %s", u->digest);
+  rs.method = NULL;
+  rs.body = NULL;
+  husk_resp_clear (&rs);
+  handle_put (r, c);
+  return rc;
+}
+
+int
+husk_registry_put_manifest (struct husk_registry *r, const char *repo, const char *ref,
+                            const char *media_type, const char *buf, size_t len, char **ret_digest,
+                            struct husk_error **err)
+{
+  CURL *c = handle_get (r);
+  cleanup_free char *path = husk_strdup_printf ("%s/manifests/%s", repo, ref);
+  struct husk_req_body body = { .buf = buf, .fd = -1, .len = len, .ctype = media_type };
+  struct husk_resp rs = { .fd = -1, .max = UPLOAD_RESP_MAX, .method = "PUT", .body = &body };
+  int rc = -1;
+
+  if (c == NULL)
+    return husk_error_set (err, ENOMEM, "curl_easy_init");
+  if (send_request (r, c, repo, NULL, path, NULL, true, &rs, err) < 0)
+    ;
+  else if (rs.status != 201 && rs.status != 200 && rs.status != 204)
+    status_error (&rs, err);
+  else
+    {
+      if (ret_digest)
+        *ret_digest = TAKE_PTR (rs.docker_digest);
+      rc = 0;
+    }
+  if (rc < 0)
+    husk_error_wrap (err, "manifest \"%s\"", ref);
+  husk_resp_clear (&rs);
+  handle_put (r, c);
+  return rc;
+}
+
+int
+husk_registry_manifest_digest (struct husk_registry *r, const char *repo, const char *ref,
+                               const char *media_type, char **ret_digest, struct husk_error **err)
+{
+  CURL *c = handle_get (r);
+  cleanup_free char *path = husk_strdup_printf ("%s/manifests/%s", repo, ref);
+  cleanup_free char *accept = husk_strdup_printf ("Accept: %s", media_type);
+  struct husk_resp rs = { .fd = -1, .max = UPLOAD_RESP_MAX, .method = "HEAD" };
+  int rc = -1;
+
+  if (c == NULL)
+    return husk_error_set (err, ENOMEM, "curl_easy_init");
+  *ret_digest = NULL;
+  if (send_request (r, c, repo, NULL, path, accept, true, &rs, err) < 0)
+    ;
+  else if (rs.status == 200)
+    {
+      *ret_digest = TAKE_PTR (rs.docker_digest);
+      rc = 1;
+    }
+  else if (rs.status == 404)
+    rc = 0;
+  else
+    status_error (&rs, err);
+  if (rc < 0)
+    husk_error_wrap (err, "manifest \"%s\"", ref);
+  husk_resp_clear (&rs);
+  handle_put (r, c);
   return rc;
 }

@@ -65,6 +65,59 @@ int husk_registry_stream_blob (struct husk_registry *r, const char *repo,
                                const struct husk_descriptor *d, int fd, const _Atomic bool *cancel,
                                const struct husk_blob_progress *progress, struct husk_error **err);
 
+/* Pushing (the distribution spec's "Push" section).  A client made with HUSK_REGISTRY_PUSH.  */
+
+/* HEAD /v2/REPO/blobs/DIGEST: 1 when the registry has the blob, 0 when it answers 404,
+   negative with *ERR set ("blob DIGEST: ...") otherwise.  Retried on 5xx and 429.  */
+int husk_registry_blob_exists (struct husk_registry *r, const char *repo, const char *digest,
+                               struct husk_error **err);
+
+/* Blobs up to this size go in the PUT that closes their upload; larger ones stream in one
+   PATCH first (the spec's "chunked" upload with a single chunk), in bytes.  */
+#define HUSK_UPLOAD_MONOLITHIC_MAX (8 * 1024 * 1024)
+
+/* One blob to upload: SIZE bytes that hash to DIGEST, from BUF, or from FD (read with pread
+   from offset 0) when BUF is NULL.  */
+struct husk_upload
+{
+  const char *digest;
+  uint64_t size;
+  const char *buf;
+  int fd;
+  /* A repository of the same registry that has the blob (it was pulled from there, or
+     pushed there): the upload asks the registry to mount it from there first
+     (POST ...?mount=DIGEST&from=REPO) and uploads only when the registry declines.  NULL:
+     no mount.  */
+  const char *mount_from;
+  const _Atomic bool *cancel;                /* May be NULL.  */
+  const struct husk_blob_progress *progress; /* Hears the bytes sent; may be NULL.  */
+};
+
+/* Upload U to REPO: POST an upload (with the mount, when U asks for one), then send the data
+   (a PUT ?digest=, or a PATCH and the PUT for large blobs).  A 5xx, a 429 (after its
+   Retry-After) or a broken connection starts a new upload from the first byte, up to 5 tries
+   with backoff; a refused mount becomes an upload.  *RET_MOUNTED: the registry mounted it.
+   A registry that answers with a Docker-Content-Digest other than U's is an error.  Errors
+   are "blob DIGEST: REASON (HTTP N: MESSAGE)".  */
+int husk_registry_upload_blob (struct husk_registry *r, const char *repo,
+                               const struct husk_upload *u, bool *ret_mounted,
+                               struct husk_error **err);
+
+/* HEAD /v2/REPO/manifests/REF, accepting MEDIA_TYPE: 1 when the registry has it, with
+   *RET_DIGEST its Docker-Content-Digest (NULL when it sent none), 0 when it answers 404,
+   negative with *ERR set otherwise.  */
+int husk_registry_manifest_digest (struct husk_registry *r, const char *repo, const char *ref,
+                                   const char *media_type, char **ret_digest,
+                                   struct husk_error **err);
+
+/* PUT /v2/REPO/manifests/REF (a tag or a digest) with Content-Type MEDIA_TYPE.  *RET_DIGEST
+   (may be NULL): the Docker-Content-Digest the registry answered with, NULL when it sent
+   none.  Retried on 5xx and 429.  Errors: "manifest \"REF\": REASON (HTTP N: MESSAGE)" (a
+   registry refuses a manifest that names a blob it lacks: MANIFEST_BLOB_UNKNOWN).  */
+int husk_registry_put_manifest (struct husk_registry *r, const char *repo, const char *ref,
+                                const char *media_type, const char *buf, size_t len,
+                                char **ret_digest, struct husk_error **err);
+
 /* A WWW-Authenticate challenge: the scheme and the parameters husk uses.  Values may be quoted
    strings with backslash escapes.  Only the first challenge of the header is read.  */
 struct husk_challenge

@@ -201,6 +201,29 @@ husk_store_has_blob (struct husk_store *s, const char *digest)
 }
 
 int
+husk_store_open_blob (struct husk_store *s, const char *digest, uint64_t *ret_size,
+                      struct husk_error **err)
+{
+  cleanup_free char *p = NULL;
+  struct stat st;
+  int fd;
+
+  if (husk_digest_check (digest, err) < 0)
+    return -1;
+  p = blob_relpath (digest);
+  fd = openat (s->rootfd, p, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+  if (fd < 0)
+    return husk_error_set (err, errno, "blob %s: not in the store", digest);
+  if (fstat (fd, &st) < 0 || !S_ISREG (st.st_mode))
+    {
+      close (fd);
+      return husk_error_set (err, EINVAL, "blob %s: not a regular file", digest);
+    }
+  *ret_size = (uint64_t) st.st_size;
+  return fd;
+}
+
+int
 husk_store_put_blob (struct husk_store *s, const char *digest, const void *buf, size_t len,
                      struct husk_error **err)
 {

@@ -60,6 +60,11 @@ int husk_store_gc_lock (struct husk_store *s, bool exclusive, struct husk_error 
 void husk_store_gc_unlock (struct husk_store *s);
 
 bool husk_store_has_blob (struct husk_store *s, const char *digest);
+/* Open the blob DIGEST ("sha256:HEX") for reading (close-on-exec); *RET_SIZE: its size in
+   bytes.  Not verified here: a reader that needs it hashes what it reads.  -1 with *ERR set:
+   "blob DIGEST: not in the store".  */
+int husk_store_open_blob (struct husk_store *s, const char *digest, uint64_t *ret_size,
+                          struct husk_error **err);
 /* Verify BUF against DIGEST and publish it.  */
 int husk_store_put_blob (struct husk_store *s, const char *digest, const void *buf, size_t len,
                          struct husk_error **err);

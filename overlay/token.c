@@ -113,17 +113,24 @@ bad:
   return -1;
 }
 
+/* The scopes a token for REPO is asked for, space-separated (the token service takes each as
+   a scope parameter): REPO with the client's actions, and FROM (a cross-repository mount's
+   source, may be NULL) with "pull".  */
 static char *
-repo_scope (const struct husk_registry *r, const char *repo)
+repo_scope (const struct husk_registry *r, const char *repo, const char *from)
 {
-  return repo ? husk_strdup_printf ("repository:%s:%s", repo, r->actions) : husk_xstrdup ("");
+  if (repo == NULL)
+    return husk_xstrdup ("");
+  if (from)
+    return husk_strdup_printf ("repository:%s:%s repository:%s:pull", repo, r->actions, from);
+  return husk_strdup_printf ("repository:%s:%s", repo, r->actions);
 }
 
 /* The Authorization value to send for REPO now, or NULL.  Caller holds no lock.  */
 char *
-husk_registry_authz (struct husk_registry *r, const char *repo)
+husk_registry_authz (struct husk_registry *r, const char *repo, const char *from)
 {
-  cleanup_free char *scope = repo_scope (r, repo);
+  cleanup_free char *scope = repo_scope (r, repo, from);
   char *out = NULL;
 
   pthread_mutex_lock (&r->lock);
@@ -168,10 +175,10 @@ store_token (struct husk_registry *r, const char *scope, const char *value, int6
 
 /* Ask the token service of CH for a token for REPO.  */
 static int
-fetch_token (struct husk_registry *r, CURL *c, const char *repo, const struct husk_challenge *ch,
-             struct husk_error **err)
+fetch_token (struct husk_registry *r, CURL *c, const char *repo, const char *from,
+             const struct husk_challenge *ch, struct husk_error **err)
 {
-  cleanup_free char *scope = repo_scope (r, repo);
+  cleanup_free char *scope = repo_scope (r, repo, from);
   cleanup_free char *url = NULL;
   cleanup_free char *authz = NULL;
   cleanup_json husk_json *doc = NULL;
@@ -190,12 +197,23 @@ fetch_token (struct husk_registry *r, CURL *c, const char *repo, const struct hu
                            ch->realm ? ch->realm : "");
   {
     char *svc = ch->service ? curl_easy_escape (c, ch->service, 0) : NULL;
-    char *sc = want_scope && *want_scope ? curl_easy_escape (c, want_scope, 0) : NULL;
-    url = husk_strdup_printf ("%s%c%s%s%s%s", ch->realm, strchr (ch->realm, '?') ? '&' : '?',
-                              svc ? "service=" : "", svc ? svc : "",
-                              sc ? (svc ? "&scope=" : "scope=") : "", sc ? sc : "");
+    cleanup_free char *scopes = want_scope ? husk_xstrdup (want_scope) : NULL;
+    char *save = NULL;
+    bool first = svc == NULL;
+    url = husk_strdup_printf ("%s%c%s%s", ch->realm, strchr (ch->realm, '?') ? '&' : '?',
+                              svc ? "service=" : "", svc ? svc : "");
+    /* One scope parameter per scope, as the token spec has several scopes asked.  */
+    for (char *one = scopes ? strtok_r (scopes, " ", &save) : NULL; one;
+         one = strtok_r (NULL, " ", &save))
+      {
+        char *sc = curl_easy_escape (c, one, 0);
+        char *next = husk_strdup_printf ("%s%sscope=%s", url, first ? "" : "&", sc);
+        curl_free (sc);
+        free (url);
+        url = next;
+        first = false;
+      }
     curl_free (svc);
-    curl_free (sc);
   }
   if (r->user)
     {
@@ -260,8 +278,8 @@ out:
 
 /* After a 401 with the challenge WWW_AUTH: get what the next try needs.  */
 int
-husk_registry_challenge (struct husk_registry *r, CURL *c, const char *repo, const char *www_auth,
-                         struct husk_error **err)
+husk_registry_challenge (struct husk_registry *r, CURL *c, const char *repo, const char *from,
+                         const char *www_auth, struct husk_error **err)
 {
   struct husk_challenge ch = { 0 };
   int rc = 0;
@@ -273,7 +291,7 @@ husk_registry_challenge (struct husk_registry *r, CURL *c, const char *repo, con
       pthread_mutex_lock (&r->lock);
       r->auth = HUSK_AUTH_BEARER;
       pthread_mutex_unlock (&r->lock);
-      rc = fetch_token (r, c, repo, &ch, err);
+      rc = fetch_token (r, c, repo, from, &ch, err);
     }
   else if (strcasecmp (ch.scheme, "Basic") == 0)
     {

@@ -66,12 +66,15 @@ mount_overlay_legacy (char *const *lowerdirs, const char *upper, const char *wor
       free (lower);
       lower = t;
     }
-  {
-    cleanup_free char *u = husk_overlay_escape (upper);
-    cleanup_free char *w = husk_overlay_escape (work);
-    data = husk_strdup_printf ("lowerdir=%s,upperdir=%s,workdir=%s%s", lower, u, w,
-                               rootless ? ",userxattr" : "");
-  }
+  if (upper)
+    {
+      cleanup_free char *u = husk_overlay_escape (upper);
+      cleanup_free char *w = husk_overlay_escape (work);
+      data = husk_strdup_printf ("lowerdir=%s,upperdir=%s,workdir=%s%s", lower, u, w,
+                                 rootless ? ",userxattr" : "");
+    }
+  else
+    data = husk_strdup_printf ("lowerdir=%s%s", lower, rootless ? ",userxattr" : "");
   if (strlen (data) >= (size_t) sysconf (_SC_PAGESIZE))
     return husk_error_set (err, 0, "mount overlay: %zu layers do not fit this kernel's option page",
                            n);
@@ -106,8 +109,8 @@ husk_mount_overlay (char *const *lowerdirs, const char *upper, const char *work,
         return husk_error_set (err, errno, "mount overlay: lower \"%s\"%s%s", lowerdirs[i],
                                *msg ? ": " : "", msg);
       }
-  if (fsconfig (fsfd, FSCONFIG_SET_STRING, "upperdir", upper, 0) < 0
-      || fsconfig (fsfd, FSCONFIG_SET_STRING, "workdir", work, 0) < 0
+  if ((upper && fsconfig (fsfd, FSCONFIG_SET_STRING, "upperdir", upper, 0) < 0)
+      || (upper && fsconfig (fsfd, FSCONFIG_SET_STRING, "workdir", work, 0) < 0)
       || (rootless && fsconfig (fsfd, FSCONFIG_SET_FLAG, "userxattr", NULL, 0) < 0)
       || fsconfig (fsfd, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0)
     {

@@ -8,7 +8,10 @@
 
 /* Mount the overlay of LOWERDIRS (base first) with UPPER and WORK on TARGET, nodev (no node
    in an image or the upper layer opens a device).  ROOTLESS selects overlayfs's user.*
-   xattrs.  */
+   xattrs.  UPPER NULL (WORK is then ignored): a read-only overlay of LOWERDIRS alone, which
+   needs at least two of them; it may share them with another mount (husk export of a running
+   container stacks its upper directory on top as a lower one, which overlayfs allows where
+   a second mount of the same upper directory is refused).  */
 int husk_mount_overlay (char *const *lowerdirs, const char *upper, const char *work,
                         const char *target, bool rootless, struct husk_error **err);
 

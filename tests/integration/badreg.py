@@ -19,6 +19,18 @@ behaviour; the rest is the repository on the upstream registry:
   /v2/truncate/...        the first GET of each blob stops halfway (the
                           connection closes); Range requests are honoured
   /v2/wrongdigest/...     blobs have one byte changed, same size
+  /v2/e403/...            always 403
+Pushes (POST, PATCH, PUT are proxied too, upload Locations rewritten):
+  /v2/upflaky/...         an upload's first data request (the PATCH or the PUT that
+                          sends the blob) gets 500, its second 429 with
+                          Retry-After: 1, each blob's; then proxied
+  /v2/updrop/...          an upload's first data request reads half the body,
+                          then the connection closes, once per blob
+  /v2/upbaddigest/...     a blob's closing PUT answers with another digest in
+                          Docker-Content-Digest (after storing it)
+  /v2/upfailblob/...      every upload of the largest blob of the push gets 500
+                          (the blob with "size=" largest in the PUT is the one
+                          to fail: decided by a Content-Length over 100000)
 
 State (counters, logs) goes to files in --state: tokens (a line per token
 issued), redirect-auth (a line per redirected request: "auth" or "none"),
@@ -47,10 +59,12 @@ def log(name, line):
             f.write(line + "\n")
 
 
-def upstream(path, accept=None):
-    req = urllib.request.Request(ARGS.upstream + path)
+def upstream(path, accept=None, method="GET", body=None, ctype=None):
+    req = urllib.request.Request(ARGS.upstream + path, data=body, method=method)
     if accept:
         req.add_header("Accept", accept)
+    if ctype:
+        req.add_header("Content-Type", ctype)
     try:
         with urllib.request.urlopen(req, timeout=30) as r:
             return r.status, dict(r.headers), r.read()
@@ -74,6 +88,8 @@ class Handler(BaseHTTPRequestHandler):
             self.wfile.write(body)
 
     def error(self, status, code, msg, headers=None):
+        if self.command not in ("GET", "HEAD") and not getattr(self, "body_read", False):
+            self.read_body()  # What the client sent must not be read as its next request.
         body = json.dumps({"errors": [{"code": code, "message": msg}]}).encode()
         h = {"Content-Type": "application/json"}
         h.update(headers or {})
@@ -111,7 +127,52 @@ class Handler(BaseHTTPRequestHandler):
         self.send(200, json.dumps({"token": tok, "expires_in": 300}).encode(),
                   {"Content-Type": "application/json"})
 
+    def read_body(self):
+        n = int(self.headers.get("Content-Length", "0") or "0")
+        self.body_read = True
+        return self.rfile.read(n) if n > 0 else b""
+
+    def proxy_write(self, rest, mode):
+        """A push's POST, PATCH or PUT, passed on; Location points back here."""
+        n = int(self.headers.get("Content-Length", "0") or "0")
+        data = "/blobs/uploads/" in rest and self.command in ("PATCH", "PUT") and n > 0
+        # Per blob, across upload sessions (each has its own path): by its repository and size.
+        key = "%s size=%d" % (re.sub(r"/blobs/.*$", "", rest), n)
+        if data and mode == "upflaky":
+            k = self.first_time("data " + key)
+            if k < 2:
+                self.read_body()
+                if k == 0:
+                    return self.error(500, "UNKNOWN", "upload trouble")
+                return self.error(429, "TOOMANYREQUESTS", "slow down", {"Retry-After": "1"})
+        if data and mode == "updrop" and self.first_time("drop " + key) == 0:
+            self.rfile.read(n // 2)
+            self.close_connection = True
+            self.connection.shutdown(2)
+            return
+        if data and mode == "upfailblob" and n > 100000:
+            self.read_body()
+            return self.error(500, "UNKNOWN", "this blob never goes in")
+        body = self.read_body()
+        # A mount's source is a repository of this proxy: the upstream knows it without MODE/.
+        rest = re.sub(r"([?&]from=)%s(%%2F|/)" % mode, r"\1", rest)
+        status, headers, rbody = upstream("/v2/" + rest, None, self.command, body,
+                                          self.headers.get("Content-Type"))
+        h = {k: v for k, v in headers.items()
+             if k.lower() in ("content-type", "docker-content-digest", "location",
+                              "docker-upload-uuid", "range")}
+        for k in list(h):
+            if k.lower() == "location":
+                loc = re.sub(r"^https?://[^/]+", "", h[k])
+                h[k] = loc.replace("/v2/", "/v2/%s/" % mode, 1)
+            if (k.lower() == "docker-content-digest" and mode == "upbaddigest"
+                    and "/blobs/uploads/" in rest and self.command == "PUT"):
+                h[k] = "sha256:" + "0" * 64
+        return self.send(status, rbody, h)
+
     def proxy(self, rest, mode):
+        if self.command not in ("GET", "HEAD"):
+            return self.proxy_write(rest, mode)
         status, headers, body = upstream("/v2/" + rest, self.headers.get("Accept"))
         h = {k: v for k, v in headers.items()
              if k.lower() in ("content-type", "docker-content-digest")}
@@ -150,6 +211,7 @@ class Handler(BaseHTTPRequestHandler):
         return self.send(200, body, h)
 
     def do_GET(self):
+        self.body_read = False
         log("requests", "%s %s range=%s" % (self.command, self.path, self.headers.get("Range", "")))
         path = self.path
         if path.startswith("/token"):
@@ -176,6 +238,8 @@ class Handler(BaseHTTPRequestHandler):
         if mode == "e401":
             return self.error(401, "UNAUTHORIZED", "authentication required",
                               {"WWW-Authenticate": 'Basic realm="husk-test"'})
+        if mode == "e403":
+            return self.error(403, "DENIED", "requested access to the resource is denied")
         if mode == "e500":
             return self.error(500, "UNKNOWN", "internal trouble")
         if mode == "e429":
@@ -191,6 +255,10 @@ class Handler(BaseHTTPRequestHandler):
         return self.proxy(rest, mode)
 
     do_HEAD = do_GET
+    do_POST = do_GET
+    do_PUT = do_GET
+    do_PATCH = do_GET
+    do_DELETE = do_GET
 
 
 def main():

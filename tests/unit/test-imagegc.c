@@ -305,10 +305,188 @@ test_unloadable_records (void)
   husk_rm_rf_at (AT_FDCWD, dir, NULL);
 }
 
+/* Repo digests: an images.json written before them, husk_images_add_repo_digest, lookups by
+   digest and rmi's rules for them.  */
+static void
+test_repo_digests (void)
+{
+  char dir[] = "/tmp/husk-test-digests.XXXXXX";
+  cleanup_free char *root = NULL;
+  cleanup_free char *id1 = id_of ('1'), *id2 = id_of ('2');
+  cleanup_free char *ma = digest_of ('a'), *mb = digest_of ('b'), *dc = digest_of ('c'),
+                    *dd = digest_of ('d');
+  cleanup_free char *busybox_c = husk_strdup_printf ("docker.io/library/busybox@%s", dc);
+  cleanup_store struct husk_store *s = NULL;
+  struct husk_image_list l = { 0 };
+  struct husk_image_changes ch = { 0 };
+  struct husk_error *err = NULL;
+  enum husk_image_match how;
+  const struct husk_image *img;
+  const char *what;
+  int rc;
+
+  if (mkdtemp (dir) == NULL)
+    {
+      ok (0, "mkdtemp: %s", strerror (errno));
+      return;
+    }
+  root = husk_strdup_printf ("%s/store", dir);
+  if (husk_store_open (root, &s, &err) < 0)
+    {
+      ok (0, "store: %s", err->msg);
+      husk_error_free (&err);
+      return;
+    }
+  {
+    /* As husk wrote it before repo digests.  */
+    cleanup_free char *json = husk_strdup_printf (
+        "{\"images\":[{\"id\":\"%s\",\"names\":[\"docker.io/library/busybox:latest\"],"
+        "\"manifest\":\"%s\",\"config\":\"%s\",\"layers\":[],\"size\":1},"
+        "{\"id\":\"%s\",\"names\":[\"localhost/app:1\"],\"manifest\":\"%s\",\"config\":"
+        "\"%s\",\"layers\":[],\"size\":1}]}",
+        id1, ma, ma, id2, mb, mb);
+    cleanup_close int fd = open (root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    husk_write_file_atomic_at (fd, "images.json", json, strlen (json), 0644, NULL);
+  }
+  rc = husk_images_load (s, &l, &err);
+  ok (rc == 0 && l.n == 2 && l.items[0].repo_digests && !l.items[0].repo_digests[0]
+          && l.items[1].repo_digests && !l.items[1].repo_digests[0],
+      "an images.json without repo_digests loads, each list empty");
+  husk_images_clear (&l);
+
+  {
+    cleanup_free char *bare = husk_strdup_printf ("busybox@%s", dc);
+    cleanup_free char *prefixed = husk_strdup_printf ("sha256:%s", id1);
+    rc = husk_images_add_repo_digest (s, id1, bare, &err);
+    ok (rc == 0, "add a repo digest by a short name");
+    rc = husk_images_add_repo_digest (s, prefixed, busybox_c, &err);
+    ok (rc == 0, "again, its full form and a sha256: ID");
+  }
+  rc = husk_images_load (s, &l, &err);
+  ok (rc == 0 && husk_strv_len (l.items[0].repo_digests) == 1
+          && strcmp (l.items[0].repo_digests[0], busybox_c) == 0
+          && husk_strv_len (l.items[1].repo_digests) == 0,
+      "stored once, normalized: %s", rc == 0 ? l.items[0].repo_digests[0] : "");
+  husk_images_clear (&l);
+  {
+    struct
+    {
+      const char *id, *ref, *msg;
+    } bad[] = {
+      { id1, "busybox:1@sha256:cccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccc",
+        "a tag in it" },
+      { id1, "busybox:1", "no digest in it" },
+      { id1, "Bad@sha256:x", "repo digest \"Bad@sha256:x\"" },
+      { "1111111111", busybox_c, "not found" },
+      { "3333333333333333333333333333333333333333333333333333333333333333", busybox_c,
+        "not found" },
+    };
+    for (size_t i = 0; i < sizeof (bad) / sizeof (bad[0]); i++)
+      {
+        rc = husk_images_add_repo_digest (s, bad[i].id, bad[i].ref, &err);
+        ok (rc < 0 && err && strstr (err->msg, bad[i].msg), "refused: %s",
+            err ? err->msg : "(no error)");
+        husk_error_free (&err);
+      }
+  }
+  rc = husk_images_add_repo_digest (s, id2, busybox_c, &err);
+  rc = rc == 0 ? husk_images_load (s, &l, &err) : rc;
+  ok (rc == 0 && husk_strv_len (l.items[0].repo_digests) == 0
+          && husk_strv_len (l.items[1].repo_digests) == 1,
+      "a repo digest moves to the image given it");
+  husk_images_clear (&l);
+  rc = husk_images_add_repo_digest (s, id1, busybox_c, &err);
+  ok (rc == 0, "and back");
+
+  rc = husk_images_load (s, &l, &err);
+  ok (rc == 0, "load");
+  {
+    cleanup_free char *r1 = husk_strdup_printf ("busybox@%s", dc);
+    cleanup_free char *r2 = husk_strdup_printf ("docker.io/library/busybox:nosuch@%s", dc);
+    cleanup_free char *r3 = husk_strdup_printf ("busybox@%s", ma);
+    cleanup_free char *r4 = husk_strdup_printf ("app:9@%s", mb);
+    cleanup_free char *r5 = husk_strdup_printf ("other@%s", ma);
+    cleanup_free char *r6 = husk_strdup_printf ("busybox@%s", mb);
+    const char *name = "x";
+
+    img = husk_images_lookup_match (&l, r1, &how, &what, &err);
+    ok (img == &l.items[0] && how == HUSK_IMAGE_MATCH_DIGEST && what
+            && strcmp (what, busybox_c) == 0,
+        "NAME@DIGEST finds the image with that repo digest");
+    img = husk_images_lookup_match (&l, r2, &how, &what, &err);
+    ok (img == &l.items[0] && how == HUSK_IMAGE_MATCH_DIGEST,
+        "NAME:TAG@DIGEST: the tag is ignored");
+    img = husk_images_lookup_match (&l, r3, &how, &what, &err);
+    ok (img == &l.items[0] && how == HUSK_IMAGE_MATCH_MANIFEST && what == NULL,
+        "a manifest digest in a repository the image has finds it");
+    img = husk_images_lookup_match (&l, r4, &how, &what, &err);
+    ok (img == &l.items[1] && how == HUSK_IMAGE_MATCH_MANIFEST,
+        "a short name's digest also under localhost/");
+    img = husk_images_lookup (&l, r5, &err);
+    ok (img == NULL && err && strstr (err->msg, "not found (no image has that digest)"),
+        "not in another repository: %s", err ? err->msg : "");
+    husk_error_free (&err);
+    img = husk_images_lookup (&l, r6, &err);
+    ok (img == NULL && err, "nor another image's manifest in this repository");
+    husk_error_free (&err);
+    img = husk_images_lookup_name (&l, r1, &name, &err);
+    ok (img == &l.items[0] && name == NULL, "lookup_name: no name for a digest");
+    img = husk_images_lookup_name (&l, "busybox", &name, &err);
+    ok (img == &l.items[0] && name && strcmp (name, "docker.io/library/busybox:latest") == 0,
+        "lookup_name: the name for a name");
+    img = husk_images_lookup_match (&l, id2, &how, &what, &err);
+    ok (img == &l.items[1] && how == HUSK_IMAGE_MATCH_ID && what == NULL, "an ID is an ID");
+
+    /* rmi.  */
+    {
+      char *refs[] = { r1, NULL };
+      rc = husk_images_remove (&l, refs, false, NULL, &ch, &err);
+      ok (rc == 0 && ch.n == 1 && change_is (&ch, 0, HUSK_IMAGE_UNTAGGED, busybox_c) && l.n == 2
+              && husk_strv_len (l.items[0].repo_digests) == 0,
+          "rmi NAME@DIGEST untags that digest; a name keeps the image");
+      husk_image_changes_clear (&ch);
+    }
+    husk_strv_append (&l.items[0].repo_digests, busybox_c);
+    {
+      char *refs[] = { "busybox", NULL };
+      rc = husk_images_remove (&l, refs, false, NULL, &ch, &err);
+      ok (rc == 0 && ch.n == 3
+              && change_is (&ch, 0, HUSK_IMAGE_UNTAGGED, "docker.io/library/busybox:latest")
+              && change_is (&ch, 1, HUSK_IMAGE_UNTAGGED, busybox_c)
+              && change_is (&ch, 2, HUSK_IMAGE_DELETED, id1) && l.n == 1,
+          "rmi of the repository's last tag takes its digests, then the image");
+      husk_image_changes_clear (&ch);
+    }
+    {
+      cleanup_free char *other = husk_strdup_printf ("docker.io/library/busybox@%s", dd);
+      cleanup_free char *ref = husk_strdup_printf ("busybox@%s", dd);
+      char *refs[] = { "app:1", NULL };
+      char *refs2[] = { ref, NULL };
+      husk_strv_append (&l.items[0].repo_digests, other);
+      rc = husk_images_remove (&l, refs, false, NULL, &ch, &err);
+      ok (rc == 0 && ch.n == 1 && change_is (&ch, 0, HUSK_IMAGE_UNTAGGED, "localhost/app:1")
+              && l.n == 1,
+          "a digest of another repository keeps the image");
+      husk_image_changes_clear (&ch);
+      husk_images_prune (&l, false, NULL, &ch);
+      ok (ch.n == 0 && l.n == 1, "an image with a repo digest is not dangling");
+      husk_image_changes_clear (&ch);
+      rc = husk_images_remove (&l, refs2, false, NULL, &ch, &err);
+      ok (rc == 0 && ch.n == 2 && change_is (&ch, 0, HUSK_IMAGE_UNTAGGED, other)
+              && change_is (&ch, 1, HUSK_IMAGE_DELETED, id2) && l.n == 0,
+          "its last digest takes it");
+      husk_image_changes_clear (&ch);
+    }
+  }
+  husk_images_clear (&l);
+  husk_rm_rf_at (AT_FDCWD, dir, NULL);
+}
+
 int
 main (void)
 {
   test_imagegc ();
   test_unloadable_records ();
+  test_repo_digests ();
   return tap_done ();
 }
