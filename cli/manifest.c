@@ -353,8 +353,8 @@ static const struct husk_cli_command add_command = {
 
 /* add --all of an index: each of its entries that names a platform, as the index has it.  */
 static int
-add_index_all (struct husk_manifest_list *l, const husk_json *doc, const struct manifest_opts *o,
-               struct husk_error **err)
+add_index_all (struct husk_manifest_list *l, const husk_json *doc, char *repo,
+               const struct manifest_opts *o, struct husk_error **err)
 {
   const husk_json *ms = husk_json_get (doc, "manifests");
 
@@ -379,6 +379,7 @@ add_index_all (struct husk_manifest_list *l, const husk_json *doc, const struct 
       e.architecture = d.architecture;
       e.variant = d.variant;
       e.annotations = o->annotations;
+      e.source = repo;
       rc = husk_manifest_list_add_descriptor (l, &e, NULL, err);
       husk_descriptor_clear (&d);
       if (rc < 0)
@@ -400,6 +401,7 @@ add_remote (struct husk_manifest_list *l, const char *image, const struct manife
   cleanup_free char *cbuf = NULL;
   cleanup_json husk_json *doc = NULL;
   cleanup_json husk_json *cdoc = NULL;
+  cleanup_free char *repo = NULL;
   struct husk_reference ref = { 0 };
   struct husk_descriptor d = { 0 };
   struct husk_manifest_list_entry e = { 0 };
@@ -419,9 +421,10 @@ add_remote (struct husk_manifest_list *l, const char *image, const struct manife
   mt = husk_json_get_string (doc, "mediaType");
   if (mt == NULL)
     mt = ct;
+  repo = husk_reference_repository (&ref);
   if (mt && husk_media_is_index (mt) && o->all)
     {
-      rc = add_index_all (l, doc, o, err);
+      rc = add_index_all (l, doc, repo, o, err);
       goto out;
     }
   if (mt && husk_media_is_index (mt))
@@ -462,6 +465,7 @@ add_remote (struct husk_manifest_list *l, const char *image, const struct manife
   if (o->variant)
     e.variant = (char *) o->variant;
   e.annotations = o->annotations;
+  e.source = repo;
   rc = husk_manifest_list_add_descriptor (l, &e, ret_i, err);
 out:
   if (rc < 0)

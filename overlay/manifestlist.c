@@ -41,6 +41,7 @@ entry_clear (struct husk_manifest_list_entry *e)
   free (e->variant);
   husk_strv_free (e->annotations);
   free (e->image_id);
+  free (e->source);
   memset (e, 0, sizeof (*e));
 }
 
@@ -244,8 +245,8 @@ dup_member (const husk_json *v, const char *key)
 
 /* The entries of the index document INDEX, with the image IDs of IMAGES, into L.  */
 static int
-parse_index (const char *index, size_t len, const husk_json *images, struct husk_manifest_list *l,
-             struct husk_error **err)
+parse_index (const char *index, size_t len, const husk_json *images, const husk_json *sources,
+             struct husk_manifest_list *l, struct husk_error **err)
 {
   cleanup_json husk_json *doc = husk_json_parse (index, len, err);
   const husk_json *ms;
@@ -265,6 +266,9 @@ parse_index (const char *index, size_t len, const husk_json *images, struct husk
   n = husk_json_array_len (ms);
   if (!husk_json_is_array (ms) || n > HUSK_MANIFEST_LIST_MAX || husk_json_array_len (images) != n)
     return husk_error_set (err, 0, "its manifests and images do not match");
+  /* Files written before "sources" have none: their entries have no source.  */
+  if (sources && husk_json_array_len (sources) != n)
+    return husk_error_set (err, 0, "its manifests and sources do not match");
   if (parse_annotations (husk_json_get (doc, "annotations"), "index", &l->annotations, err) < 0)
     return -1;
   l->entries = husk_xcalloc (n ? n : 1, sizeof (*l->entries));
@@ -273,6 +277,7 @@ parse_index (const char *index, size_t len, const husk_json *images, struct husk
       const husk_json *m = husk_json_array_at (ms, i);
       const husk_json *p = husk_json_get (m, "platform");
       const char *id = husk_json_string (husk_json_array_at (images, i));
+      const char *source = husk_json_string (husk_json_array_at (sources, i));
       struct husk_manifest_list_entry *e = &l->entries[i];
       l->n_entries++;
       e->media_type = dup_member (m, "mediaType");
@@ -281,6 +286,7 @@ parse_index (const char *index, size_t len, const husk_json *images, struct husk
       e->architecture = dup_member (p, "architecture");
       e->variant = dup_member (p, "variant");
       e->image_id = id ? husk_xstrdup (id) : NULL;
+      e->source = source ? husk_xstrdup (source) : NULL;
       if (!husk_json_int64 (husk_json_get (m, "size"), &e->size) || e->size < 0
           || e->media_type == NULL || e->digest == NULL || !husk_digest_is_sha256 (e->digest)
           || e->os == NULL || e->architecture == NULL)
@@ -307,7 +313,9 @@ husk_manifest_list_parse (const char *buf, size_t len, const char *name,
   index = husk_json_get_string (doc, "index");
   if (stored == NULL || strcmp (stored, name) != 0 || index == NULL)
     return husk_error_set (err, 0, "not the list \"%s\"", name);
-  if (parse_index (index, strlen (index), husk_json_get (doc, "images"), &l, err) < 0)
+  if (parse_index (index, strlen (index), husk_json_get (doc, "images"),
+                   husk_json_get (doc, "sources"), &l, err)
+      < 0)
     {
       husk_manifest_list_clear (&l);
       return -1;
@@ -384,6 +392,14 @@ husk_manifest_list_render (struct husk_manifest_list *l, char **ret_buf, size_t 
   for (size_t i = 0; i < l->n_entries; i++)
     if (l->entries[i].image_id)
       husk_jgen_string (g, l->entries[i].image_id);
+    else
+      husk_jgen_null (g);
+  husk_jgen_array_close (g);
+  husk_jgen_key (g, "sources");
+  husk_jgen_array_open (g);
+  for (size_t i = 0; i < l->n_entries; i++)
+    if (l->entries[i].source)
+      husk_jgen_string (g, l->entries[i].source);
     else
       husk_jgen_null (g);
   husk_jgen_array_close (g);
@@ -565,6 +581,7 @@ husk_manifest_list_add_descriptor (struct husk_manifest_list *l,
   e.architecture = husk_xstrdup (src->architecture);
   e.variant = src->variant && *src->variant ? husk_xstrdup (src->variant) : NULL;
   e.image_id = src->image_id ? husk_xstrdup (src->image_id) : NULL;
+  e.source = src->source ? husk_xstrdup (src->source) : NULL;
   for (size_t i = 0; src->annotations && src->annotations[i]; i++)
     husk_strv_append (&e.annotations, src->annotations[i]);
   return put_entry (l, &e, ret_i, err);

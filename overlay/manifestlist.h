@@ -4,13 +4,15 @@
    ROOT/manifests/HEX.json, HEX the sha256 of the list's full name ("localhost/mylist:latest",
    normalized by husk_image_name_for_tag), holds one JSON object:
 
-     {"name": NAME, "images": [ID or null, ...], "index": "INDEX"}
+     {"name": NAME, "images": [ID or null, ...], "sources": [REPO or null, ...],
+      "index": "INDEX"}
 
    INDEX is the index document as a string, byte for byte what a push sends (its digest is the
-   list's); "images" has one member per entry of the index's "manifests", in the same order:
-   the local image (its ID, 64 hex) the entry was made from, or null for an entry that came
-   from a registry.  The file is written under a temporary name and renamed into place; the
-   caller holds the store lock for every change.
+   list's); "images" and "sources" have one member per entry of the index's "manifests", in
+   the same order: the local image (its ID, 64 hex) the entry was made from, or null for an
+   entry that came from a registry; and for the latter the repository it came from
+   ("DOMAIN/PATH", where a push finds its manifest and blobs), else null.  The file is written under
+   a temporary name and renamed into place; the caller holds the store lock for every change.
 
    The index is made from the entries alone, in one fixed shape: the same entries give the same
    bytes, so the list's digest stays stable.  An entry is the image's manifest blob as the store
@@ -51,6 +53,7 @@ struct husk_manifest_list_entry
   char *variant;      /* "v7", ..., or NULL.  */
   char **annotations; /* "KEY=VALUE", sorted by key, NULL-terminated; NULL: none.  */
   char *image_id;     /* The local image (64 hex) it came from; NULL: from a registry.  */
+  char *source;       /* From a registry: its repository, "DOMAIN/PATH"; else NULL.  */
 };
 
 struct husk_manifest_list
@@ -71,10 +74,14 @@ struct husk_manifest_list
 /* Load the list NAME (as the user wrote it: "mylist" is localhost/mylist:latest) into *RET
    (cleared first): its name, entries, index bytes and media type, and each entry's image ID.
    This is what husk manifest push reads: it sends RET->index as the list (media type
-   RET->media_type) after pushing each entry's image, found by its image_id; an entry whose
-   image is gone, or whose image's manifest is no longer RET->entries[i].digest, is the push's
-   error to report.  Errors: NAME not a valid name; "manifest list \"NAME\": not found" with
-   errno ENOENT; a file that cannot be read or does not parse.  */
+   RET->media_type) after pushing each entry's image, found by its image_id (pushed as it is,
+   so that its manifest keeps RET->entries[i].digest; a push that converts the manifests
+   changes the entries' digest, size and media_type and makes the index again with
+   husk_manifest_list_render); an entry without image_id is a registry's manifest, to be
+   copied from its source repository.  An entry whose image is gone, or whose image's manifest
+   is no longer RET->entries[i].digest, is the push's error to report.  Errors: NAME not a valid
+   name; "manifest list \"NAME\": not found" with errno ENOENT; a file that cannot be read or does
+   not parse.  */
 int husk_manifest_list_load (struct husk_store *s, const char *name, struct husk_manifest_list *ret,
                              struct husk_error **err);
 
@@ -121,9 +128,9 @@ int husk_manifest_list_add_image (struct husk_store *s, struct husk_manifest_lis
                                   const struct husk_image *img, const char *os, const char *arch,
                                   const char *variant, size_t *ret_i, struct husk_error **err);
 
-/* Add E (copied; its image_id NULL for a registry's image) to L, or replace the entry with
-   the same digest (keeping that one's annotations when E has none).  Errors: E lacks a
-   digest, media type, os or architecture; L is full.  */
+/* Add E (copied; its image_id NULL and its source set for a registry's image) to L, or replace
+   the entry with the same digest (keeping that one's annotations when E has none).  Errors: E
+   lacks a digest, media type, os or architecture; L is full.  */
 int husk_manifest_list_add_descriptor (struct husk_manifest_list *l,
                                        const struct husk_manifest_list_entry *e, size_t *ret_i,
                                        struct husk_error **err);

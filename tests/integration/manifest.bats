@@ -247,6 +247,8 @@ teardown() {
 	# skopeo pushed that one as a Docker manifest: the entry says so.
 	[ "$(json 'd["manifests"][2]["mediaType"]' <<<"$doc")" = application/vnd.docker.distribution.manifest.v2+json ]
 	[ "$(json 'd["images"]' <"$(list_file localhost/mylist:latest)")" = "['$(image_id two-one)', None, None]" ]
+	# Where a push finds the registry's entries.
+	[ "$(json 'd["sources"]' <"$(list_file localhost/mylist:latest)")" = "[None, '$REG_plain_ADDR/test/basic', '$REG_plain_ADDR/test/one']" ]
 }
 
 @test "manifest add: a registry's index gives this platform's entry, --arch another, --all each" {

@@ -144,12 +144,16 @@ test_store (const char *root)
                                           .digest = bare_d,
                                           .size = 7,
                                           .os = (char *) "linux",
-                                          .architecture = (char *) "s390x" };
+                                          .architecture = (char *) "s390x",
+                                          .source = (char *) "registry.example/app" };
     ok (husk_manifest_list_add_descriptor (&back, &e, &at, NULL) == 0 && at == 2, "add_descriptor");
     ok (husk_manifest_list_save (s, &back, NULL) == 0, "save with a registry's entry");
     ok (husk_manifest_list_load (s, "mylist", &again, NULL) == 0 && again.n_entries == 3
             && again.entries[2].image_id == NULL,
         "load: a registry's entry has no image");
+    is_str (again.n_entries == 3 ? again.entries[2].source : NULL, "registry.example/app",
+            "load: a registry's entry has its source");
+    ok (again.entries[0].source == NULL, "load: a local image's entry has no source");
     husk_manifest_list_clear (&again);
     e.os = NULL;
     ok (husk_manifest_list_add_descriptor (&back, &e, NULL, NULL) < 0,
