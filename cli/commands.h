@@ -43,6 +43,9 @@ int husk_cmd_diff (struct husk_global *g, int argc, char **argv, struct husk_err
 HUSK_FULL_ONLY int husk_cmd_cp (struct husk_global *g, int argc, char **argv,
                                 struct husk_error **err);
 int husk_cmd_top (struct husk_global *g, int argc, char **argv, struct husk_error **err);
+/* husk manifest: needs libcurl for registry references (inspect, add).  */
+HUSK_FULL_ONLY int husk_cmd_manifest (struct husk_global *g, int argc, char **argv,
+                                      struct husk_error **err);
 HUSK_FULL_ONLY int husk_cmd_commit (struct husk_global *g, int argc, char **argv,
                                     struct husk_error **err);
 HUSK_FULL_ONLY int husk_cmd_export (struct husk_global *g, int argc, char **argv,

@@ -42,6 +42,8 @@ static const struct command commands[] = {
   { "builder", husk_cmd_builder, "manage the build cache (prune)", false },
   { "save", husk_cmd_save, "write images as a docker-archive", false },
   { "load", husk_cmd_load, "import the images of a docker-archive", false },
+  { "manifest", husk_cmd_manifest, "manage manifest lists (create, add, annotate, inspect, rm)",
+    false },
   { "create", husk_cmd_create, "create a container", false },
   { "start", husk_cmd_start, "start containers", true },
   { "restart", husk_cmd_restart, "restart containers", true },

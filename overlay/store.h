@@ -5,6 +5,7 @@
      blobs/sha256/HEX        verified blobs (manifests, configs, layers as pulled)
      layers/HEX/diff         an unpacked layer: an overlayfs lower directory, keyed by chain ID
      images.json             image records and their names
+     manifests/HEX.json      manifest lists by name (manifestlist.h)
      tmp/                    work in progress; never trusted, swept by later commands
 
    Every other name under ROOT belongs to the store's users: the engine keeps its containers/

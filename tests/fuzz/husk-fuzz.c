@@ -6,7 +6,8 @@
    to a string that parses to itself, a removed auth entry is gone from a file that still
    parses, a saved container record loads as the same record, a log entry's time prints back
    to the same instant, what the JSON mapping decodes encodes and decodes to the same bytes, a
-   Dockerfile or .dockerignore error is one line, a path is excluded step by step as at once.
+   Dockerfile or .dockerignore error is one line, a path is excluded step by step as at once, a
+   manifest list's file renders to a file that parses and renders to the same bytes.
    A broken property aborts.
 
    Adding a mode: a function taking (data, size), a row in MODES, seeds in
@@ -41,6 +42,7 @@
 #include "jsonmap.h"
 #include "logfile.h"
 #include "manifest.h"
+#include "manifestlist.h"
 #include "record.h"
 #include "reference.h"
 #include "registry.h"
@@ -885,6 +887,38 @@ fuzz_dockerignore (const uint8_t *data, size_t size)
   return 0;
 }
 
+/* A manifest list's file (overlay/manifestlist.h), as another husk wrote it: a list that parses
+   renders (its index made again from its entries) to a file that parses and renders to the
+   same bytes, with the same index; its entries are found by their digests.  */
+static int
+fuzz_mlist (const uint8_t *data, size_t size)
+{
+  static const char name[] = "localhost/list:latest";
+  struct husk_manifest_list l = { 0 }, again = { 0 };
+  cleanup_free char *f1 = NULL;
+  cleanup_free char *f2 = NULL;
+  size_t n1, n2;
+
+  if (husk_manifest_list_parse ((const char *) data, size, name, &l, NULL) < 0)
+    return 0;
+  for (size_t i = 0; i < l.n_entries; i++)
+    FUZZ_ASSERT (husk_manifest_list_find (&l, l.entries[i].digest) >= 0, "entry %zu not found", i);
+  if (husk_manifest_list_render (&l, &f1, &n1, NULL) == 0)
+    {
+      FUZZ_ASSERT (husk_manifest_list_parse (f1, n1, name, &again, NULL) == 0,
+                   "a rendered list does not parse: %s", f1);
+      FUZZ_ASSERT (husk_manifest_list_render (&again, &f2, &n2, NULL) == 0,
+                   "a rendered list does not render again");
+      FUZZ_ASSERT (n1 == n2 && memcmp (f1, f2, n1) == 0, "rendered twice: %s, then %s", f1, f2);
+      FUZZ_ASSERT (l.index_len == again.index_len
+                       && memcmp (l.index, again.index, l.index_len) == 0,
+                   "the index changed");
+      husk_manifest_list_clear (&again);
+    }
+  husk_manifest_list_clear (&l);
+  return 0;
+}
+
 /* ---------------------------------------------------------------- table  */
 
 struct mode
@@ -909,6 +943,7 @@ static const struct mode modes[] = {
   { "jsonmap", fuzz_jsonmap, false },
   { "dockerfile", fuzz_dockerfile, false },
   { "dockerignore", fuzz_dockerignore, false },
+  { "mlist", fuzz_mlist, false },
 };
 
 static const struct mode *mode;
