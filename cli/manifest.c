@@ -4,6 +4,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -13,6 +14,7 @@
 #include "json.h"
 #include "manifest.h"
 #include "manifestlist.h"
+#include "push.h"
 #include "reference.h"
 #include "registry.h"
 #include "util.h"
@@ -803,6 +805,121 @@ cmd_rm (struct husk_global *g, int argc, char **argv, struct husk_error **err)
   return rc;
 }
 
+/* --------------------------------------------------------------------- push  */
+
+enum
+{
+  OPT_DIGESTFILE = 300,
+  OPT_RM,
+};
+
+static const struct husk_cli_option push_options[] = {
+  OPTION_TLS_VERIFY,
+  { "all", OPT_ALL, HUSK_CLI_ARG_OPTIONAL, "true|false",
+    "push the list's images too (always: a list without them names nothing)" },
+  { "digestfile", OPT_DIGESTFILE, HUSK_CLI_ARG_REQUIRED, "FILE",
+    "write the pushed index's digest to FILE" },
+  { "rm", OPT_RM, HUSK_CLI_ARG_NONE, NULL, "remove the list from the store once pushed" },
+  { "quiet", 'q', HUSK_CLI_ARG_NONE, NULL, "print only the index's digest" },
+  HUSK_CLI_OPTION_HELP,
+  HUSK_CLI_OPTIONS_END,
+};
+
+static const struct husk_cli_command push_command = {
+  "manifest push",
+  "[OPTIONS] LIST DESTINATION",
+  "Push a manifest list to a registry as one multi-platform image: each entry's\n"
+  "image by its digest into DESTINATION's repository (as husk push does), then the\n"
+  "list itself by DESTINATION's tag.",
+  push_options,
+  NULL,
+  { 2, 2, "expects a list and a destination" },
+};
+
+static int
+cmd_push (struct husk_global *g, int argc, char **argv, struct husk_error **err)
+{
+  cleanup_store struct husk_store *store = NULL;
+  struct husk_manifest_list l = { 0 };
+  struct husk_image_list images = { 0 };
+  struct husk_push_options o = { .tls_verify = true };
+  struct husk_push_result res = { 0 };
+  const char *digestfile = NULL;
+  const char *dest;
+  bool quiet = false, rm = false;
+  int c, first, rc = -1;
+
+  optind = 1;
+  while ((c = husk_cli_next_option (&push_command, argc, argv, err)) > 0)
+    switch (c)
+      {
+      case 'q':
+        quiet = true;
+        break;
+      case OPT_RM:
+        rm = true;
+        break;
+      case OPT_DIGESTFILE:
+        digestfile = optarg;
+        break;
+      case OPT_ALL:
+        if (optarg && strcmp (optarg, "true") != 0)
+          return husk_cli_usage_error (err, "manifest push",
+                                       "--all=%s: a list is always pushed with its images", optarg);
+        break;
+      case OPT_TLS_VERIFY:
+        if (optarg == NULL || strcmp (optarg, "true") == 0)
+          o.tls_verify = true;
+        else if (strcmp (optarg, "false") == 0)
+          o.tls_verify = false;
+        else
+          return husk_cli_usage_error (err, "manifest push",
+                                       "--tls-verify takes true or false, not \"%s\"", optarg);
+        break;
+      }
+  if ((first = husk_cli_operands (&push_command, c, argc, err)) <= 0)
+    return first;
+  dest = argv[first + 1];
+  if (husk_str_has_prefix (dest, "docker://"))
+    dest += strlen ("docker://");
+  if (husk_cli_open_store (g, &store, err) < 0
+      || husk_manifest_list_load (store, argv[first], &l, err) < 0
+      || husk_images_load (store, &images, err) < 0)
+    goto out;
+  if (husk_registry_push_list (store, &images, &l, dest, &o, &res, err) < 0)
+    goto out;
+  if (digestfile
+      && husk_write_file_atomic_at (AT_FDCWD, digestfile, res.digest, strlen (res.digest), 0644,
+                                    err)
+             < 0)
+    {
+      husk_error_wrap (err, "--digestfile \"%s\"", digestfile);
+      goto out;
+    }
+  if (rm)
+    {
+      if (husk_store_lock (store, err) < 0)
+        goto out;
+      rc = husk_manifest_list_remove (store, argv[first], NULL, err);
+      husk_store_unlock (store);
+      if (rc < 0)
+        goto out;
+      rc = -1;
+    }
+  if (quiet)
+    printf ("%s\n", res.digest);
+  else
+    printf ("%s@%s: %zu images; %u layers uploaded, %u mounted, %u already present\n",
+            res.repository, res.digest, l.n_entries, res.layers_uploaded, res.layers_mounted,
+            res.layers_present);
+  rc = 0;
+out:
+  husk_push_result_clear (&res);
+  husk_images_clear (&images);
+  husk_manifest_list_clear (&l);
+  return rc;
+}
+
 /* -------------------------------------------------------------------- group  */
 
 static const struct husk_cli_subcommand subcommands[] = {
@@ -811,6 +928,7 @@ static const struct husk_cli_subcommand subcommands[] = {
   { "annotate", cmd_annotate, "change an entry's platform or annotations" },
   { "inspect", cmd_inspect, "show a manifest list or a registry's manifest as JSON" },
   { "rm", cmd_rm, "remove manifest lists" },
+  { "push", cmd_push, "push a manifest list and its images to a registry" },
 };
 
 static const struct husk_cli_group manifest_group = {

@@ -12,6 +12,7 @@
 #include "digest.h"
 #include "json.h"
 #include "manifest.h"
+#include "manifestlist.h"
 #include "push.h"
 #include "reference.h"
 #include "recompress.h"
@@ -573,6 +574,188 @@ husk_registry_push (struct husk_store *s, const struct husk_image_list *list,
     husk_error_wrap (err, "push \"%s\"", dest);
   else
     ret->repository = husk_reference_repository (&ref);
+  husk_reference_clear (&ref);
+  return rc;
+}
+
+/* The registry entry E of a list, from its source repository of the same registry as REF:
+   its config and layers mounted, then its manifest put by digest.  */
+static int
+copy_registry_entry (struct husk_registry *reg, const struct husk_reference *ref,
+                     const struct husk_manifest_list_entry *e, struct husk_error **err)
+{
+  cleanup_free char *buf = NULL;
+  cleanup_free char *mt = NULL;
+  cleanup_free char *dg = NULL;
+  cleanup_free char *there = NULL;
+  struct husk_reference src;
+  struct husk_manifest m = { 0 };
+  size_t len;
+  int rc = -1;
+
+  if (e->source == NULL)
+    return husk_error_set (err, 0, "entry %s: no image and no repository it came from", e->digest);
+  if (husk_reference_parse (e->source, &src, err) < 0)
+    return husk_error_wrap (err, "entry %s", e->digest);
+  if (strcmp (src.domain, ref->domain) != 0)
+    {
+      husk_error_set (err, 0,
+                      "entry %s: copying an image from %s to another registry is not "
+                      "supported (pull it, and add the local image to the list)",
+                      e->digest, e->source);
+      goto out;
+    }
+  if (husk_registry_get_manifest (reg, src.path, e->digest, &buf, &len, &mt, &dg, err) < 0
+      || husk_manifest_parse (buf, len, &m, err) < 0)
+    {
+      husk_error_wrap (err, "entry %s", e->digest);
+      goto out;
+    }
+  {
+    char got[HUSK_DIGEST_LEN + 1];
+    husk_sha256_buf (buf, len, got);
+    if (strcmp (got, e->digest) != 0)
+      {
+        husk_error_set (err, 0, "entry %s: %s has another manifest (%s)", e->digest, e->source,
+                        got);
+        goto out;
+      }
+  }
+  for (size_t i = 0; i <= m.n_layers; i++)
+    {
+      const struct husk_descriptor *d = i < m.n_layers ? &m.layers[i] : &m.config;
+      struct husk_upload u
+          = { .digest = d->digest, .size = (uint64_t) d->size, .fd = -1, .mount_from = src.path };
+      bool mounted;
+      int have = strcmp (src.path, ref->path) == 0
+                     ? 1
+                     : husk_registry_blob_exists (reg, ref->path, d->digest, err);
+      if (have < 0
+          || (have == 0 && husk_registry_upload_blob (reg, ref->path, &u, &mounted, err) < 0))
+        {
+          husk_error_wrap (err, "entry %s", e->digest);
+          goto out;
+        }
+    }
+  {
+    int have
+        = husk_registry_manifest_digest (reg, ref->path, e->digest, e->media_type, &there, err);
+    if (have < 0
+        || (have == 0
+            && husk_registry_put_manifest (reg, ref->path, e->digest, e->media_type, buf, len, NULL,
+                                           err)
+                   < 0))
+      {
+        husk_error_wrap (err, "entry %s", e->digest);
+        goto out;
+      }
+  }
+  rc = 0;
+out:
+  husk_manifest_clear (&m);
+  husk_reference_clear (&src);
+  return rc;
+}
+
+int
+husk_registry_push_list (struct husk_store *s, const struct husk_image_list *list,
+                         const struct husk_manifest_list *l, const char *dest,
+                         const struct husk_push_options *o, struct husk_push_result *ret,
+                         struct husk_error **err)
+{
+  cleanup_registry struct husk_registry *reg = NULL;
+  cleanup_free char *repo = NULL;
+  cleanup_free char *answered = NULL;
+  cleanup_free char *there = NULL;
+  struct husk_reference ref;
+  struct husk_push_options eo = *o;
+  char digest[HUSK_DIGEST_LEN + 1];
+  int have, rc = -1;
+
+  memset (ret, 0, sizeof (*ret));
+  if (husk_reference_parse (dest, &ref, err) < 0)
+    return husk_error_wrap (err, "push \"%s\"", dest);
+  repo = husk_reference_repository (&ref);
+  if (l->index == NULL)
+    {
+      husk_error_set (err, 0, "manifest list \"%s\" has no index", l->name);
+      goto out;
+    }
+  husk_sha256_buf (l->index, l->index_len, digest);
+  if (ref.digest && strcmp (ref.digest, digest) != 0)
+    {
+      husk_error_set (err, 0, "the destination names the digest %s, the list is %s", ref.digest,
+                      digest);
+      goto out;
+    }
+  /* The entries' manifests must be the ones the index names: pushed as they are.  */
+  eo.format = HUSK_PUSH_FORMAT_KEEP;
+  eo.compression = HUSK_COMPRESSION_NONE;
+  reg = husk_registry_new (ref.domain, o->tls_verify, HUSK_REGISTRY_PUSH, err);
+  if (reg == NULL)
+    goto out;
+  for (size_t i = 0; i < l->n_entries; i++)
+    {
+      const struct husk_manifest_list_entry *e = &l->entries[i];
+      const struct husk_image *img = NULL;
+
+      if (e->image_id == NULL)
+        {
+          if (copy_registry_entry (reg, &ref, e, err) < 0)
+            goto out;
+          continue;
+        }
+      for (size_t k = 0; k < list->n && img == NULL; k++)
+        if (strcmp (list->items[k].id, e->image_id) == 0)
+          img = &list->items[k];
+      if (img == NULL)
+        {
+          husk_error_set (err, 0, "entry %s: image %.12s is no longer in the store", e->digest,
+                          e->image_id);
+          goto out;
+        }
+      if (img->manifest == NULL || strcmp (img->manifest, e->digest) != 0)
+        {
+          husk_error_set (err, 0, "entry %s: image %.12s has another manifest now (%s)", e->digest,
+                          e->image_id, img->manifest ? img->manifest : "none");
+          goto out;
+        }
+      {
+        cleanup_free char *by_digest = husk_strdup_printf ("%s@%s", repo, e->digest);
+        struct husk_push_result one;
+        if (husk_registry_push (s, list, img, by_digest, &eo, &one, err) < 0)
+          {
+            husk_error_wrap (err, "entry %s", e->digest);
+            goto out;
+          }
+        ret->layers_present += one.layers_present;
+        ret->layers_mounted += one.layers_mounted;
+        ret->layers_uploaded += one.layers_uploaded;
+        husk_push_result_clear (&one);
+      }
+    }
+  have = husk_registry_manifest_digest (reg, ref.path, ref.tag ? ref.tag : digest, l->media_type,
+                                        &there, err);
+  if (have < 0)
+    goto out;
+  if (have == 0 || there == NULL || strcmp (there, digest) != 0)
+    {
+      if (husk_registry_put_manifest (reg, ref.path, ref.tag ? ref.tag : digest, l->media_type,
+                                      l->index, l->index_len, &answered, err)
+          < 0)
+        goto out;
+      if (answered && strcmp (answered, digest) != 0)
+        {
+          husk_error_set (err, 0, "the registry stored the list as %s, not %s", answered, digest);
+          goto out;
+        }
+    }
+  memcpy (ret->digest, digest, sizeof (ret->digest));
+  ret->repository = TAKE_PTR (repo);
+  rc = 0;
+out:
+  if (rc < 0)
+    husk_error_wrap (err, "push \"%s\"", dest);
   husk_reference_clear (&ref);
   return rc;
 }

@@ -64,6 +64,20 @@ int husk_registry_push (struct husk_store *s, const struct husk_image_list *list
                         const struct husk_push_options *o, struct husk_push_result *ret,
                         struct husk_error **err);
 
+/* Push the manifest list L (overlay/manifestlist.h) to DEST as one multi-platform image: each
+   entry's local image pushed by digest to DEST's repository as it is (its manifest must still
+   be the entry's: O's format and compression are not applied), an entry that came from a
+   repository of the same registry mounted from there with its manifest put by digest, then
+   the index, by DEST's tag (or digest).  LIST: the store's images.  *RET: the index's digest
+   and the layers' counts over all entries.  Errors are wrapped "push \"DEST\": ...": an
+   entry whose image is gone or has another manifest, an entry from another registry, and
+   husk_registry_push's.  */
+struct husk_manifest_list;
+int husk_registry_push_list (struct husk_store *s, const struct husk_image_list *list,
+                             const struct husk_manifest_list *l, const char *dest,
+                             const struct husk_push_options *o, struct husk_push_result *ret,
+                             struct husk_error **err);
+
 void husk_push_result_clear (struct husk_push_result *r);
 
 #endif

@@ -983,6 +983,21 @@ upload_once (struct husk_registry *r, CURL *c, const char *repo, const struct hu
     return -1;
   if (rs->status == 201 && from)
     return 1;
+  if (u->buf == NULL && u->fd < 0)
+    {
+      if (rs->status == 202 && rs->location)
+        {
+          /* Give the upload the registry began back: nothing will be sent to it.  */
+          cleanup_free char *loc = TAKE_PTR (rs->location);
+          husk_resp_clear (rs);
+          rs->method = "DELETE";
+          rs->body = NULL;
+          (void) send_request (r, c, repo, NULL, loc, NULL, false, rs, NULL);
+          rs->status = 202;
+        }
+      return husk_error_set (err, 0, "the registry did not mount it from %s",
+                             from ? from : "another repository");
+    }
   if (rs->status != 202)
     return status_error (rs, err);
   if (rs->location == NULL)
@@ -1049,6 +1064,12 @@ husk_registry_upload_blob (struct husk_registry *r, const char *repo, const stru
             }
           *ret_mounted = got == 1;
           rc = 0;
+          break;
+        }
+      if (u->buf == NULL && u->fd < 0)
+        {
+          /* A mount alone: nothing to upload in its place.  */
+          *err = TAKE_PTR (e);
           break;
         }
       if (from && rs.status != 0 && rs.status < 500 && rs.status != 429)

@@ -77,7 +77,8 @@ int husk_registry_blob_exists (struct husk_registry *r, const char *repo, const 
 #define HUSK_UPLOAD_MONOLITHIC_MAX (8 * 1024 * 1024)
 
 /* One blob to upload: SIZE bytes that hash to DIGEST, from BUF, or from FD (read with pread
-   from offset 0) when BUF is NULL.  */
+   from offset 0) when BUF is NULL; with neither (FD -1), a mount only, which fails when the
+   registry declines it.  */
 struct husk_upload
 {
   const char *digest;

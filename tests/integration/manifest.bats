@@ -375,3 +375,71 @@ teardown() {
 	[ "$(json 'len(d["manifests"])' <<<"$output")" = 1 ]
 	[ "$(json 'd["images"][0]' <"$(list_file localhost/mylist:latest)")" = "$(image_id two-one)" ]
 }
+
+@test "manifest push: the list and its images, which skopeo reads for each platform" {
+	pull basic latest
+	run --separate-stderr husk pull -q "oci:$W/other:latest"
+	assert_status 0
+	local other_id=$output
+	run --separate-stderr husk manifest create ml localhost/basic:latest "localhost/other:latest"
+	assert_status 0
+	local d=$output
+	run --separate-stderr husk manifest push -q --digestfile "$BATS_TEST_TMPDIR/d" ml "$REG_plain_ADDR/mp/multi:1"
+	assert_status 0
+	assert_output "$d"
+	[ "$(cat "$BATS_TEST_TMPDIR/d")" = "$d" ] || fail "digestfile"
+	skopeo inspect --tls-verify=false --raw "docker://$REG_plain_ADDR/mp/multi:1" >"$BATS_TEST_TMPDIR/idx"
+	[ "sha256:$(sha256sum <"$BATS_TEST_TMPDIR/idx" | cut -d' ' -f1)" = "$d" ] || fail "the registry has another index"
+	[ "$(json 'd["mediaType"]' <"$BATS_TEST_TMPDIR/idx")" = "$OCI_INDEX" ] || fail "media type"
+	# skopeo picks each platform and copies its image out whole.
+	skopeo --insecure-policy copy -q --src-tls-verify=false --override-arch "$OTHER" --override-variant v7 \
+		"docker://$REG_plain_ADDR/mp/multi:1" "oci:$BATS_TEST_TMPDIR/o:x" || fail "skopeo copy $OTHER"
+	run skopeo inspect --config "oci:$BATS_TEST_TMPDIR/o:x"
+	assert_output_contains "\"architecture\": \"$OTHER\""
+	skopeo --insecure-policy copy -q --src-tls-verify=false --override-arch "$(host_arch)" \
+		"docker://$REG_plain_ADDR/mp/multi:1" "oci:$BATS_TEST_TMPDIR/h:x" || fail "skopeo copy $(host_arch)"
+	# husk pulls this machine's image from it, and the other with --platform.
+	STORE=$BATS_TEST_TMPDIR/other
+	run --separate-stderr husk pull -q "$REG_plain_ADDR/mp/multi:1"
+	assert_status 0
+	assert_output "$(image_id basic)"
+	run --separate-stderr husk pull -q --platform "linux/$OTHER/v7" "$REG_plain_ADDR/mp/multi:1"
+	assert_status 0
+	assert_output "$other_id"
+	remove_store "$STORE"
+}
+
+@test "manifest push: --rm removes the list; an image gone from the store is one error" {
+	pull basic latest
+	run --separate-stderr husk pull -q "oci:$W/other:latest"
+	assert_status 0
+	local other_id=$output
+	run --separate-stderr husk manifest create ml2 localhost/basic:latest localhost/other:latest
+	assert_status 0
+	run --separate-stderr husk manifest push --rm ml2 "$REG_plain_ADDR/mp/rm:1"
+	assert_status 0
+	run --separate-stderr husk manifest inspect ml2
+	assert_status 1
+	run --separate-stderr husk manifest create ml3 localhost/basic:latest localhost/other:latest
+	assert_status 0
+	# The push gave it a repository digest: by its ID, it goes whole.
+	run --separate-stderr husk rmi -f "$other_id"
+	assert_status 0
+	run --separate-stderr husk manifest push ml3 "$REG_plain_ADDR/mp/gone:1"
+	assert_status 1
+	assert_one_error_line
+	assert_stderr_contains "no longer in the store"
+	run skopeo inspect --tls-verify=false --raw "docker://$REG_plain_ADDR/mp/gone:1"
+	[ "$status" -ne 0 ] || fail "an index was pushed"
+}
+
+@test "manifest push: a registry entry of the same registry is mounted from where it came" {
+	run --separate-stderr husk manifest create ml4
+	assert_status 0
+	run --separate-stderr husk manifest add ml4 "docker://$REG_plain_ADDR/test/basic:latest"
+	assert_status 0
+	run --separate-stderr husk manifest push -q ml4 "$REG_plain_ADDR/mp/copied:1"
+	assert_status 0
+	skopeo --insecure-policy copy -q --src-tls-verify=false "docker://$REG_plain_ADDR/mp/copied:1" \
+		"oci:$BATS_TEST_TMPDIR/c:x" || fail "skopeo could not copy the pushed list's image"
+}
