@@ -217,12 +217,8 @@ husk_cmd_build (struct husk_global *g, int argc, char **argv, struct husk_error 
           return husk_cli_usage_error (err, "build", "--pull: expected missing, always or never");
         break;
       case OPT_TLS_VERIFY:
-        if (optarg == NULL || strcmp (optarg, "true") == 0)
-          pctx.tls_verify = true;
-        else if (strcmp (optarg, "false") == 0)
-          pctx.tls_verify = false;
-        else
-          return husk_cli_usage_error (err, "build", "--tls-verify takes true or false");
+        if (husk_cli_tls_verify ("build", optarg, &pctx.tls_verify, err) < 0)
+          return -1;
         break;
       case OPT_FORMAT:
         if (husk_cli_image_format (optarg, &o.format) < 0)

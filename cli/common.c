@@ -330,3 +330,15 @@ husk_cli_image_format (const char *s, enum husk_image_format *ret)
     return -1;
   return 0;
 }
+
+int
+husk_cli_tls_verify (const char *command, const char *arg, bool *ret, struct husk_error **err)
+{
+  if (arg == NULL || strcmp (arg, "true") == 0)
+    *ret = true;
+  else if (strcmp (arg, "false") == 0)
+    *ret = false;
+  else
+    return husk_cli_usage_error (err, command, "--tls-verify takes true or false, not \"%s\"", arg);
+  return 0;
+}

@@ -39,6 +39,10 @@ int husk_cli_idmap (struct husk_idmap *buf, const struct husk_idmap **ret, struc
 int husk_cli_exec_full (struct husk_global *g, struct husk_error **err);
 
 /* A usage error for COMMAND, with exit status 125.  */
+/* --tls-verify's argument ARG (NULL when the flag was given alone: true) into *RET: "true" or
+   "false".  Anything else is COMMAND's usage error.  */
+int husk_cli_tls_verify (const char *command, const char *arg, bool *ret, struct husk_error **err);
+
 int husk_cli_usage_error (struct husk_error **err, const char *command, const char *fmt, ...)
     __attribute__ ((format (printf, 3, 4)));
 

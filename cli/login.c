@@ -122,13 +122,8 @@ husk_cmd_login (struct husk_global *g, int argc, char **argv, struct husk_error 
         from_stdin = true;
         break;
       case OPT_TLS_VERIFY:
-        if (optarg == NULL || strcmp (optarg, "true") == 0)
-          tls_verify = true;
-        else if (strcmp (optarg, "false") == 0)
-          tls_verify = false;
-        else
-          return husk_cli_usage_error (err, "login", "--tls-verify takes true or false, not \"%s\"",
-                                       optarg);
+        if (husk_cli_tls_verify ("login", optarg, &tls_verify, err) < 0)
+          return -1;
         break;
       }
   if ((first = husk_cli_operands (&login_command, c, argc, err)) <= 0)

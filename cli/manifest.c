@@ -71,13 +71,8 @@ manifest_option (const char *command, int c, struct manifest_opts *o, struct hus
   switch (c)
     {
     case OPT_TLS_VERIFY:
-      if (optarg == NULL || strcmp (optarg, "true") == 0)
-        o->tls_verify = true;
-      else if (strcmp (optarg, "false") == 0)
-        o->tls_verify = false;
-      else
-        return husk_cli_usage_error (err, command, "--tls-verify takes true or false, not \"%s\"",
-                                     optarg);
+      if (husk_cli_tls_verify (command, optarg, &o->tls_verify, err) < 0)
+        return -1;
       break;
     case OPT_FORMAT:
       if (strcmp (optarg, "oci") == 0)
@@ -868,13 +863,8 @@ cmd_push (struct husk_global *g, int argc, char **argv, struct husk_error **err)
                                        "--all=%s: a list is always pushed with its images", optarg);
         break;
       case OPT_TLS_VERIFY:
-        if (optarg == NULL || strcmp (optarg, "true") == 0)
-          o.tls_verify = true;
-        else if (strcmp (optarg, "false") == 0)
-          o.tls_verify = false;
-        else
-          return husk_cli_usage_error (err, "manifest push",
-                                       "--tls-verify takes true or false, not \"%s\"", optarg);
+        if (husk_cli_tls_verify ("manifest push", optarg, &o.tls_verify, err) < 0)
+          return -1;
         break;
       }
   if ((first = husk_cli_operands (&push_command, c, argc, err)) <= 0)

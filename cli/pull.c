@@ -142,13 +142,8 @@ husk_cmd_pull (struct husk_global *g, int argc, char **argv, struct husk_error *
         job.platform = optarg;
         break;
       case OPT_TLS_VERIFY:
-        if (optarg == NULL || strcmp (optarg, "true") == 0)
-          job.tls_verify = true;
-        else if (strcmp (optarg, "false") == 0)
-          job.tls_verify = false;
-        else
-          return husk_cli_usage_error (err, "pull", "--tls-verify takes true or false, not \"%s\"",
-                                       optarg);
+        if (husk_cli_tls_verify ("pull", optarg, &job.tls_verify, err) < 0)
+          return -1;
         break;
       }
   if ((first = husk_cli_operands (&pull_command, c, argc, err)) <= 0)

@@ -169,13 +169,8 @@ husk_cmd_push (struct husk_global *g, int argc, char **argv, struct husk_error *
                                        optarg);
         break;
       case OPT_TLS_VERIFY:
-        if (optarg == NULL || strcmp (optarg, "true") == 0)
-          o.tls_verify = true;
-        else if (strcmp (optarg, "false") == 0)
-          o.tls_verify = false;
-        else
-          return husk_cli_usage_error (err, "push", "--tls-verify takes true or false, not \"%s\"",
-                                       optarg);
+        if (husk_cli_tls_verify ("push", optarg, &o.tls_verify, err) < 0)
+          return -1;
         break;
       }
   if ((first = husk_cli_operands (&push_command, c, argc, err)) <= 0)

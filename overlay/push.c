@@ -353,6 +353,29 @@ push_config (struct pusher *p, const struct husk_descriptor *d, const char *buf,
   return husk_registry_upload_blob (p->reg, p->repo, &u, &mounted, err);
 }
 
+/* Put the manifest (or index) BUF of DIGEST under REF (a tag, or its digest) of REPO, unless
+   the registry's REF already names it (a HEAD first: a push of what is there sends no PUT);
+   the registry must store it as DIGEST.  */
+static int
+put_document (struct husk_registry *reg, const char *repo, const char *ref, const char *media_type,
+              const char *buf, size_t len, const char *digest, struct husk_error **err)
+{
+  cleanup_free char *there = NULL;
+  cleanup_free char *answered = NULL;
+  int have = husk_registry_manifest_digest (reg, repo, ref, media_type, &there, err);
+
+  if (have < 0)
+    return -1;
+  if (have == 1 && there && strcmp (there, digest) == 0)
+    return 0;
+  if (husk_registry_put_manifest (reg, repo, ref, media_type, buf, len, &answered, err) < 0)
+    return -1;
+  if (answered && strcmp (answered, digest) != 0)
+    return husk_error_set (err, 0, "the registry stored \"%s\" as %s, not %s", ref, answered,
+                           digest);
+  return 0;
+}
+
 static int
 do_push (struct husk_store *s, const struct husk_image_list *list, const struct husk_image *img,
          const struct husk_reference *ref, const char *dest_name, const struct husk_push_options *o,
@@ -361,7 +384,6 @@ do_push (struct husk_store *s, const struct husk_image_list *list, const struct 
   cleanup_free char *stored = NULL;
   cleanup_free char *config = NULL;
   cleanup_free char *manifest = NULL;
-  cleanup_free char *answered = NULL;
   cleanup_free struct up_job *jobs = NULL;
   cleanup_registry struct husk_registry *reg = NULL;
   cleanup_free struct husk_descriptor *pushed = NULL;
@@ -498,27 +520,10 @@ do_push (struct husk_store *s, const struct husk_image_list *list, const struct 
       husk_error_wrap (err, "config");
       goto out;
     }
-  {
-    /* A registry whose tag names this manifest already needs no PUT: a push of what is there
-       sends only HEADs.  */
-    cleanup_free char *there = NULL;
-    int have = husk_registry_manifest_digest (reg, ref->path, ref->tag ? ref->tag : digest,
-                                              media_type, &there, err);
-    if (have < 0)
-      goto out;
-    if (have == 0 || there == NULL || strcmp (there, digest) != 0)
-      {
-        if (husk_registry_put_manifest (reg, ref->path, ref->tag ? ref->tag : digest, media_type,
-                                        manifest, manifest_len, &answered, err)
-            < 0)
-          goto out;
-      }
-  }
-  if (answered && strcmp (answered, digest) != 0)
-    {
-      husk_error_set (err, 0, "the registry stored the manifest as %s, not %s", answered, digest);
-      goto out;
-    }
+  if (put_document (reg, ref->path, ref->tag ? ref->tag : digest, media_type, manifest,
+                    manifest_len, digest, err)
+      < 0)
+    goto out;
   memcpy (ret->digest, digest, sizeof (ret->digest));
   {
     /* The image's repository digest, as a pull records it (docker does as much): what
@@ -587,7 +592,6 @@ copy_registry_entry (struct husk_registry *reg, const struct husk_reference *ref
   cleanup_free char *buf = NULL;
   cleanup_free char *mt = NULL;
   cleanup_free char *dg = NULL;
-  cleanup_free char *there = NULL;
   struct husk_reference src;
   struct husk_manifest m = { 0 };
   size_t len;
@@ -637,19 +641,11 @@ copy_registry_entry (struct husk_registry *reg, const struct husk_reference *ref
           goto out;
         }
     }
-  {
-    int have
-        = husk_registry_manifest_digest (reg, ref->path, e->digest, e->media_type, &there, err);
-    if (have < 0
-        || (have == 0
-            && husk_registry_put_manifest (reg, ref->path, e->digest, e->media_type, buf, len, NULL,
-                                           err)
-                   < 0))
-      {
-        husk_error_wrap (err, "entry %s", e->digest);
-        goto out;
-      }
-  }
+  if (put_document (reg, ref->path, e->digest, e->media_type, buf, len, e->digest, err) < 0)
+    {
+      husk_error_wrap (err, "entry %s", e->digest);
+      goto out;
+    }
   rc = 0;
 out:
   husk_manifest_clear (&m);
@@ -665,12 +661,10 @@ husk_registry_push_list (struct husk_store *s, const struct husk_image_list *lis
 {
   cleanup_registry struct husk_registry *reg = NULL;
   cleanup_free char *repo = NULL;
-  cleanup_free char *answered = NULL;
-  cleanup_free char *there = NULL;
   struct husk_reference ref;
   struct husk_push_options eo = *o;
   char digest[HUSK_DIGEST_LEN + 1];
-  int have, rc = -1;
+  int rc = -1;
 
   memset (ret, 0, sizeof (*ret));
   if (husk_reference_parse (dest, &ref, err) < 0)
@@ -734,22 +728,10 @@ husk_registry_push_list (struct husk_store *s, const struct husk_image_list *lis
         husk_push_result_clear (&one);
       }
     }
-  have = husk_registry_manifest_digest (reg, ref.path, ref.tag ? ref.tag : digest, l->media_type,
-                                        &there, err);
-  if (have < 0)
+  if (put_document (reg, ref.path, ref.tag ? ref.tag : digest, l->media_type, l->index,
+                    l->index_len, digest, err)
+      < 0)
     goto out;
-  if (have == 0 || there == NULL || strcmp (there, digest) != 0)
-    {
-      if (husk_registry_put_manifest (reg, ref.path, ref.tag ? ref.tag : digest, l->media_type,
-                                      l->index, l->index_len, &answered, err)
-          < 0)
-        goto out;
-      if (answered && strcmp (answered, digest) != 0)
-        {
-          husk_error_set (err, 0, "the registry stored the list as %s, not %s", answered, digest);
-          goto out;
-        }
-    }
   memcpy (ret->digest, digest, sizeof (ret->digest));
   ret->repository = TAKE_PTR (repo);
   rc = 0;
