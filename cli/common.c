@@ -1,5 +1,7 @@
 #include "config.h"
 
+#include <fcntl.h>
+
 #include <errno.h>
 #include <inttypes.h>
 #include <limits.h>
@@ -341,4 +343,63 @@ husk_cli_tls_verify (const char *command, const char *arg, bool *ret, struct hus
   else
     return husk_cli_usage_error (err, command, "--tls-verify takes true or false, not \"%s\"", arg);
   return 0;
+}
+
+int
+husk_cli_output_open (struct husk_global *g, const char *output, char **ret_tmp, char **ret_final,
+                      struct husk_error **err)
+{
+  struct stat st;
+  char *final;
+  char *tmp;
+  int fd;
+
+  *ret_tmp = NULL;
+  *ret_final = NULL;
+  if (stat (output, &st) == 0 && !S_ISREG (st.st_mode))
+    {
+      if (S_ISDIR (st.st_mode))
+        return husk_error_set (err, EISDIR, "open \"%s\"", output);
+      fd = open (output, O_WRONLY | O_CLOEXEC | O_NOCTTY);
+      if (fd < 0)
+        return husk_error_set (err, errno, "open \"%s\"", output);
+      return fd;
+    }
+  /* Through a symlink, the file it names is replaced, not the link.  */
+  final = realpath (output, NULL);
+  if (final == NULL)
+    final = husk_xstrdup (output);
+  tmp = husk_strdup_printf ("%s.husk-tmp-%ld", final, (long) getpid ());
+  fd = open (tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644 & ~g->caller_umask);
+  if (fd < 0)
+    {
+      husk_error_set (err, errno, "create \"%s\"", tmp);
+      free (tmp);
+      free (final);
+      return -1;
+    }
+  *ret_tmp = tmp;
+  *ret_final = final;
+  return fd;
+}
+
+int
+husk_cli_output_commit (int fd, const char *tmp, const char *final, struct husk_error **err)
+{
+  if (tmp == NULL)
+    return 0;
+  if (fsync (fd) < 0 || rename (tmp, final) < 0)
+    {
+      int e = errno;
+      unlink (tmp);
+      return husk_error_set (err, e, "\"%s\"", final);
+    }
+  return 0;
+}
+
+void
+husk_cli_output_abort (const char *tmp)
+{
+  if (tmp)
+    unlink (tmp);
 }

@@ -39,6 +39,21 @@ int husk_cli_idmap (struct husk_idmap *buf, const struct husk_idmap **ret, struc
 int husk_cli_exec_full (struct husk_global *g, struct husk_error **err);
 
 /* A usage error for COMMAND, with exit status 125.  */
+/* An output file a command writes (save -o, export -o, push to an archive): a regular file, or
+   one not there yet, is written under a temporary name beside it and renamed over it once
+   whole (through a symlink, the file it names is the one replaced); anything else (a device
+   such as /dev/null, a fifo, /dev/fd/N) is written through, as docker writes.  The new file's
+   mode is 0644 less the caller's umask.  Returns the descriptor, *RET_TMP the temporary name
+   (NULL when written through); pair with husk_cli_output_commit or husk_cli_output_abort.
+   Errors: "create \"PATH\"", "open \"OUTPUT\"".  */
+int husk_cli_output_open (struct husk_global *g, const char *output, char **ret_tmp,
+                          char **ret_final, struct husk_error **err);
+/* Make the output whole: fsync and rename TMP over FINAL (nothing for a file written
+   through).  Errors: "\"OUTPUT\"" with the errno.  */
+int husk_cli_output_commit (int fd, const char *tmp, const char *final, struct husk_error **err);
+/* Drop a failed output's temporary file.  */
+void husk_cli_output_abort (const char *tmp);
+
 /* --tls-verify's argument ARG (NULL when the flag was given alone: true) into *RET: "true" or
    "false".  Anything else is COMMAND's usage error.  */
 int husk_cli_tls_verify (const char *command, const char *arg, bool *ret, struct husk_error **err);

@@ -41,6 +41,7 @@ husk_cmd_export (struct husk_global *g, int argc, char **argv, struct husk_error
   cleanup_close int lock = -1;
   cleanup_close int fd = -1;
   cleanup_free char *tmp = NULL;
+  cleanup_free char *final = NULL;
   const char *output = NULL;
   int c, first;
 
@@ -72,24 +73,18 @@ husk_cmd_export (struct husk_global *g, int argc, char **argv, struct husk_error
 
   if (output)
     {
-      tmp = husk_strdup_printf ("%s.husk-tmp-%ld", output, (long) getpid ());
       /* The caller's file: its umask applies (husk runs with 0022 of its own, main.c).  */
-      fd = open (tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644 & ~g->caller_umask);
+      fd = husk_cli_output_open (g, output, &tmp, &final, err);
       if (fd < 0)
-        return husk_error_set (err, errno, "export: create \"%s\"", tmp);
+        return husk_error_wrap (err, "export");
     }
   fflush (stdout);
   if (husk_export (ctr, output ? fd : STDOUT_FILENO, err) < 0)
     {
-      if (output)
-        unlink (tmp);
+      husk_cli_output_abort (tmp);
       return husk_error_wrap (err, "export %.12s", ctr->id);
     }
-  if (output && (fsync (fd) < 0 || rename (tmp, output) < 0))
-    {
-      husk_error_set (err, errno, "export %.12s: \"%s\"", ctr->id, output);
-      unlink (tmp);
-      return -1;
-    }
+  if (output && husk_cli_output_commit (fd, tmp, final, err) < 0)
+    return husk_error_wrap (err, "export %.12s", ctr->id);
   return 0;
 }

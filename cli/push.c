@@ -11,6 +11,7 @@
 #include "image.h"
 #include "layout.h"
 #include "push.h"
+#include "reference.h"
 #include "util.h"
 #include "banned.h"
 
@@ -56,7 +57,8 @@ static const struct husk_cli_command push_command = {
    MATCHED, the name IMAGE was given by), as podman push does to these transports.  */
 static int
 push_to_archive (struct husk_global *g, struct husk_store *store, const struct husk_image *img,
-                 const char *matched, const char *dest, bool quiet, struct husk_error **err)
+                 const char *matched, const char *dest, bool quiet, const char *digestfile,
+                 struct husk_error **err)
 {
   cleanup_free char *path = NULL;
   cleanup_free char *tag = NULL;
@@ -95,8 +97,23 @@ push_to_archive (struct husk_global *g, struct husk_store *store, const struct h
             return husk_error_wrap (err, "push \"%s\"", dest);
         }
     }
-  else if (husk_layout_split (spec, &path, &tag, err) < 0)
-    return husk_error_wrap (err, "push \"%s\"", dest);
+  else
+    {
+      if (husk_layout_split (spec, &path, &tag, err) < 0)
+        return husk_error_wrap (err, "push \"%s\"", dest);
+      /* What skopeo and podman accept as a layout's image name: a tag or a reference.  */
+      if (tag && !husk_reference_valid_tag (tag))
+        {
+          struct husk_reference r;
+          cleanup_error struct husk_error *e = NULL;
+          if (husk_reference_parse (tag, &r, &e) < 0)
+            return husk_cli_usage_error (err, "push", "\"%s\": not a valid tag or reference", tag);
+          husk_reference_clear (&r);
+        }
+    }
+  if (digestfile && format == FORMAT_DOCKER_ARCHIVE)
+    return husk_cli_usage_error (err, "push",
+                                 "--digestfile: a docker-archive holds no manifest digest");
   if (*path == '\0')
     return husk_cli_usage_error (err, "push", "destination \"%s\" names no file", dest);
   if (tag)
@@ -105,9 +122,18 @@ push_to_archive (struct husk_global *g, struct husk_store *store, const struct h
     husk_strv_append (&names, matched);
   if (husk_cli_save_to (g, store, format, path, imgs, (char **const *) &names, 1, err) < 0)
     return husk_error_wrap (err, "push \"%s\"", dest);
+  /* An OCI layout has the image's manifest byte for byte; a docker-archive no manifest at all:
+     its image is known by its ID.  */
+  if (digestfile && img->manifest
+      && husk_write_file_atomic_at (AT_FDCWD, digestfile, img->manifest, strlen (img->manifest),
+                                    0644, err)
+             < 0)
+    return husk_error_wrap (err, "--digestfile \"%s\"", digestfile);
   if (quiet)
     {
-      if (img->manifest)
+      if (format == FORMAT_DOCKER_ARCHIVE)
+        printf ("sha256:%s\n", img->id);
+      else if (img->manifest)
         printf ("%s\n", img->manifest);
     }
   else
@@ -153,7 +179,7 @@ husk_cmd_push (struct husk_global *g, int argc, char **argv, struct husk_error *
       case OPT_COMPRESSION_LEVEL:
         {
           uint64_t v;
-          if (husk_parse_u64 (optarg, 22, &v) < 0)
+          if (husk_parse_u64 (optarg, 1000, &v) < 0)
             return husk_cli_usage_error (err, "push",
                                          "--compression-level takes a number, not \"%s\"", optarg);
           level = (int) v;
@@ -200,9 +226,20 @@ husk_cmd_push (struct husk_global *g, int argc, char **argv, struct husk_error *
       && (husk_str_has_prefix (dest, "oci:") || husk_str_has_prefix (dest, "oci-archive:")
           || husk_str_has_prefix (dest, "docker-archive:")))
     {
-      rc = push_to_archive (g, store, img, matched, dest, quiet, err);
+      if (o.format != HUSK_PUSH_FORMAT_KEEP || o.compression != HUSK_COMPRESSION_NONE)
+        {
+          husk_cli_usage_error (err, "push",
+                                "--format and --compression-format apply to registries: %s gets "
+                                "the image as the store has it",
+                                dest);
+          goto out;
+        }
+      rc = push_to_archive (g, store, img, matched, dest, quiet, digestfile, err);
       goto out;
     }
+  if (dest == NULL && matched == NULL && strchr (argv[first], '@'))
+    /* NAME@sha256:HEX: pushed by that digest, to the repository it names.  */
+    dest = argv[first];
   if (dest == NULL)
     {
       if (matched == NULL)

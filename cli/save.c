@@ -89,6 +89,7 @@ husk_cli_save_to (struct husk_global *g, struct husk_store *store, enum husk_cli
                   size_t n_imgs, struct husk_error **err)
 {
   cleanup_free char *tmp = NULL;
+  cleanup_free char *final = NULL;
   cleanup_close int fd = -1;
 
   if (format == FORMAT_OCI_DIR)
@@ -99,24 +100,17 @@ husk_cli_save_to (struct husk_global *g, struct husk_store *store, enum husk_cli
         return husk_error_wrap (err, "save");
       return 0;
     }
-  tmp = husk_strdup_printf ("%s.husk-tmp-%ld", output, (long) getpid ());
-  /* The caller's file: its umask applies, as for any file a command writes (husk runs with
-     0022 of its own, main.c).  */
-  fd = open (tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644 & ~g->caller_umask);
+  fd = husk_cli_output_open (g, output, &tmp, &final, err);
   if (fd < 0)
-    return husk_error_set (err, errno, "save: create \"%s\"", tmp);
+    return husk_error_wrap (err, "save");
   if (write_archive (store, format, imgs, names, n_imgs, fd, err) < 0)
     {
       husk_error_wrap (err, "save \"%s\"", output);
-      unlink (tmp);
+      husk_cli_output_abort (tmp);
       return -1;
     }
-  if (fsync (fd) < 0 || rename (tmp, output) < 0)
-    {
-      husk_error_set (err, errno, "save \"%s\"", output);
-      unlink (tmp);
-      return -1;
-    }
+  if (husk_cli_output_commit (fd, tmp, final, err) < 0)
+    return husk_error_wrap (err, "save");
   return 0;
 }
 

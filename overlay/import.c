@@ -1,16 +1,20 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <string.h>
 
 #include "cleanup.h"
+#include "digest.h"
 #include "image.h"
 #include "import.h"
 #include "unpack.h"
 #include "util.h"
+#include "store-struct.h"
 #include "banned.h"
 
 struct stager
@@ -29,6 +33,87 @@ struct stager
   struct husk_error *err; /* The first failure.  */
   struct husk_pull_result res;
 };
+
+/* Read FD to its end as the blob DIGEST of SIZE bytes (-1: any size), verifying both as it
+   streams, and publish it.  The caller holds the store lock.  */
+static int
+put_blob_fd (struct husk_store *s, const char *digest, int64_t size, int fd,
+             struct husk_error **err)
+{
+  cleanup_free char *tmpdir = husk_strdup_printf ("%s/tmp", s->root);
+  cleanup_free char *p = NULL;
+  cleanup_free char *proc = NULL;
+  cleanup_free unsigned char *buf = NULL;
+  cleanup_sha256 struct husk_sha256 *h = husk_sha256_new ();
+  cleanup_close int out = -1;
+  char got[HUSK_DIGEST_LEN + 1];
+  int64_t total = 0;
+  ssize_t n;
+
+  if (husk_digest_check (digest, err) < 0)
+    return -1;
+  /* Unnamed until verified: nothing half-written ever has a name in the store.  */
+  out = open (tmpdir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+  if (out < 0)
+    return husk_error_set (err, errno, "blob %s: temporary file in \"%s\"", digest, tmpdir);
+  buf = husk_xmalloc (256 * 1024);
+  while ((n = read (fd, buf, 256 * 1024)) != 0)
+    {
+      if (n < 0)
+        {
+          if (errno == EINTR)
+            continue;
+          return husk_error_set (err, errno, "blob %s: read", digest);
+        }
+      total += n;
+      if (size >= 0 && total > size)
+        return husk_error_set (err, 0, "blob %s: size mismatch (more than %jd bytes)", digest,
+                               (intmax_t) size);
+      husk_sha256_update (h, buf, (size_t) n);
+      if (husk_write_all (out, buf, (size_t) n) < 0)
+        return husk_error_set (err, errno, "blob %s: write", digest);
+    }
+  if (size >= 0 && total != size)
+    return husk_error_set (err, 0, "blob %s: size mismatch (%jd bytes, descriptor says %jd)",
+                           digest, (intmax_t) total, (intmax_t) size);
+  husk_sha256_final (h, got);
+  if (strcmp (got, digest) != 0)
+    return husk_error_set (err, 0, "blob %s: digest mismatch (content is %s)", digest, got);
+  if (fchmod (out, 0644) < 0)
+    return husk_error_set (err, errno, "blob %s: chmod", digest);
+  p = husk_strdup_printf ("blobs/sha256/%s", husk_digest_hex (digest));
+  proc = husk_strdup_printf ("/proc/self/fd/%d", out);
+  if (linkat (AT_FDCWD, proc, s->rootfd, p, AT_SYMLINK_FOLLOW) < 0 && errno != EEXIST)
+    return husk_error_set (err, errno, "store blob %s", digest);
+  return 0;
+}
+
+/* The blob D alone from SRC into the store (a layer whose content the store has already).  */
+static int
+fetch_blob (struct husk_store *s, const struct husk_import_source *src,
+            const struct husk_descriptor *d, struct husk_error **err)
+{
+  struct husk_error *src_err = NULL;
+  int bfd, r;
+
+  bfd = src->open_blob (src->arg, d, err);
+  if (bfd < 0)
+    return husk_error_wrap (err, "layer %s", d->digest);
+  r = put_blob_fd (s, d->digest, d->size, bfd, err);
+  close (bfd);
+  if (src->close_blob && src->close_blob (src->arg, d, &src_err) < 0)
+    {
+      if (r == 0 || src_err->errnum != ECANCELED)
+        {
+          husk_error_free (err);
+          *err = src_err;
+          src_err = NULL;
+        }
+      husk_error_free (&src_err);
+      return -1;
+    }
+  return r;
+}
 
 static int
 stage_one (struct stager *st, size_t i, struct husk_unpack_stats *stats, struct husk_error **err)
@@ -241,6 +326,14 @@ husk_image_commit (struct husk_store *s, const struct husk_import *im,
       free (staged[i]);
       staged[i] = NULL;
     }
+  /* A layer already in the store may have come in another compression (the same image from
+     a docker-archive, then from a registry; a base layer two images share): its blob as this
+     manifest names it is kept too, so that every manifest the store records names blobs it
+     holds (push and save send them as they are).  */
+  for (size_t i = 0; i < m.n_layers; i++)
+    if (!todo[i] && !husk_store_has_blob (s, m.layers[i].digest)
+        && fetch_blob (s, src, &m.layers[i], err) < 0)
+      goto out;
   if (husk_store_put_blob (s, config_digest, im->config, im->config_len, err) < 0
       || husk_store_put_blob (s, manifest_digest, im->manifest, im->manifest_len, err) < 0)
     goto out;

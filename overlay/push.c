@@ -42,6 +42,7 @@ struct up_job
   enum husk_compression want; /* NONE: push the stored blob; else compress it so first.  */
   struct husk_descriptor conv;
   bool compressed; /* CONV was made for this push.  */
+  char *mount_buf; /* MOUNT_FROM when it is the job's own.  */
   enum job_outcome outcome;
   bool started; /* LAYER_UPLOADING was emitted.  */
   struct husk_error *err;
@@ -53,7 +54,8 @@ struct pusher
   struct husk_store *s;
   int level;
   struct husk_registry *reg;
-  const char *repo; /* The path on the registry.  */
+  const char *domain; /* The registry.  */
+  const char *repo;   /* The path on the registry.  */
   size_t n;
   struct up_job *jobs;
   const struct husk_progress *progress;
@@ -117,6 +119,19 @@ push_layer (struct up_job *job, struct husk_error **err)
         return -1;
       job->compressed = !cached;
       job->d = &job->conv;
+      if (cached)
+        {
+          /* A repository of this registry it was pushed to before: mounted from there.  */
+          cleanup_strv char **repos = husk_blob_cache_repos (p->s, job->diff_id, job->want);
+          for (size_t k = 0; repos[k] && job->mount_buf == NULL; k++)
+            {
+              size_t dl = strlen (p->domain);
+              if (strncmp (repos[k], p->domain, dl) == 0 && repos[k][dl] == '/'
+                  && strcmp (repos[k] + dl + 1, p->repo) != 0)
+                job->mount_buf = husk_xstrdup (repos[k] + dl + 1);
+            }
+          job->mount_from = job->mount_buf;
+        }
     }
   have = husk_registry_blob_exists (p->reg, p->repo, job->d->digest, err);
   if (have < 0)
@@ -329,7 +344,7 @@ manifest_for (const char *stored, size_t stored_len, const struct husk_manifest 
       if (m->layers[i].media_type && strstr (m->layers[i].media_type, "zstd"))
         return husk_error_set (err, 0,
                                "layer %s is zstd-compressed, which a Docker v2s2 manifest cannot "
-                               "name (push with --format oci)",
+                               "name (push with --format oci, or with --compression-format gzip)",
                                m->layers[i].digest);
   *ret_buf = husk_manifest_make (format == HUSK_PUSH_FORMAT_DOCKER ? HUSK_IMAGE_FORMAT_DOCKER
                                                                    : HUSK_IMAGE_FORMAT_OCI,
@@ -447,7 +462,8 @@ do_push (struct husk_store *s, const struct husk_image_list *list, const struct 
   else if (o->format == HUSK_PUSH_FORMAT_DOCKER && o->compression == HUSK_COMPRESSION_ZSTD)
     {
       husk_error_set (err, 0,
-                      "a Docker v2s2 manifest cannot name zstd layers (push with --format oci)");
+                      "a Docker v2s2 manifest cannot name zstd layers (push with --format oci, or "
+                      "with --compression-format gzip)");
       goto out;
     }
   /* Every layer blob must be here before anything goes out.  */
@@ -466,6 +482,7 @@ do_push (struct husk_store *s, const struct husk_image_list *list, const struct 
   jobs = husk_xcalloc (m.n_layers + 1, sizeof (*jobs));
   pushed = husk_xcalloc (m.n_layers + 1, sizeof (*pushed));
   p.s = s;
+  p.domain = ref->domain;
   p.level = o->compression_level;
   p.reg = reg;
   p.repo = ref->path;
@@ -526,6 +543,17 @@ do_push (struct husk_store *s, const struct husk_image_list *list, const struct 
     goto out;
   memcpy (ret->digest, digest, sizeof (ret->digest));
   {
+    /* Where the blobs compressed anew now are, for the next push's mounts.  */
+    cleanup_free char *repo = husk_reference_repository (ref);
+    for (size_t i = 0; i < m.n_layers; i++)
+      if (jobs[i].want != HUSK_COMPRESSION_NONE
+          && husk_blob_cache_add_repo (s, jobs[i].diff_id, jobs[i].want, repo, err) < 0)
+        {
+          husk_error_wrap (err, "the manifest is pushed, but recording where its blobs are failed");
+          goto out;
+        }
+  }
+  {
     /* The image's repository digest, as a pull records it (docker does as much): what
        husk images --digests shows, and where a later push finds blobs to mount.  A push of
        a manifest in another format or with other blobs records it too (podman does).  */
@@ -554,7 +582,10 @@ out:
   free (mounts);
   if (jobs)
     for (size_t i = 0; i < m.n_layers; i++)
-      husk_descriptor_clear (&jobs[i].conv);
+      {
+        husk_descriptor_clear (&jobs[i].conv);
+        free (jobs[i].mount_buf);
+      }
   husk_image_config_clear (&cfg);
   husk_manifest_clear (&m);
   return rc;
@@ -587,7 +618,8 @@ husk_registry_push (struct husk_store *s, const struct husk_image_list *list,
    its config and layers mounted, then its manifest put by digest.  */
 static int
 copy_registry_entry (struct husk_registry *reg, const struct husk_reference *ref,
-                     const struct husk_manifest_list_entry *e, struct husk_error **err)
+                     const struct husk_manifest_list_entry *e, struct husk_push_result *ret,
+                     struct husk_error **err)
 {
   cleanup_free char *buf = NULL;
   cleanup_free char *mt = NULL;
@@ -639,6 +671,13 @@ copy_registry_entry (struct husk_registry *reg, const struct husk_reference *ref
         {
           husk_error_wrap (err, "entry %s", e->digest);
           goto out;
+        }
+      if (i < m.n_layers)
+        {
+          if (have)
+            ret->layers_present++;
+          else
+            ret->layers_mounted++;
         }
     }
   if (put_document (reg, ref->path, e->digest, e->media_type, buf, len, e->digest, err) < 0)
@@ -695,7 +734,7 @@ husk_registry_push_list (struct husk_store *s, const struct husk_image_list *lis
 
       if (e->image_id == NULL)
         {
-          if (copy_registry_entry (reg, &ref, e, err) < 0)
+          if (copy_registry_entry (reg, &ref, e, ret, err) < 0)
             goto out;
           continue;
         }

@@ -316,3 +316,69 @@ husk_layer_recompress (struct husk_store *s, const struct husk_descriptor *src, 
   *ret_cached = false;
   return 0;
 }
+
+char **
+husk_blob_cache_repos (struct husk_store *s, const char *diff_id, enum husk_compression to)
+{
+  cleanup_free char *p = cache_path (diff_id, to);
+  cleanup_free char *buf = NULL;
+  char **out = husk_xcalloc (1, sizeof (char *));
+  char *save = NULL;
+  size_t len;
+
+  if (husk_read_file_at (s->rootfd, p, 64 * 1024, &buf, &len, NULL) < 0)
+    return out;
+  for (char *line = strtok_r (buf, "\n", &save); line; line = strtok_r (NULL, "\n", &save))
+    if (husk_str_has_prefix (line, "pushed ") && line[7] != '\0')
+      husk_strv_append (&out, line + 7);
+  return out;
+}
+
+int
+husk_blob_cache_add_repo (struct husk_store *s, const char *diff_id, enum husk_compression to,
+                          const char *repo, struct husk_error **err)
+{
+  cleanup_free char *p = cache_path (diff_id, to);
+  cleanup_free char *buf = NULL;
+  cleanup_free char *line = husk_strdup_printf ("pushed %s", repo);
+  cleanup_free char *out = NULL;
+  size_t len;
+  int rc;
+
+  if (husk_store_lock (s, err) < 0)
+    return -1;
+  rc = husk_read_file_at (s->rootfd, p, 64 * 1024, &buf, &len, err);
+  if (rc < 0)
+    {
+      husk_store_unlock (s);
+      return -1;
+    }
+  /* Once per repository, and a bounded file: the 64 most recent are kept.  */
+  {
+    char **lines = NULL;
+    char *save = NULL;
+    size_t n = 0, first_pushed = 1;
+    lines = husk_xcalloc (1, sizeof (char *));
+    for (char *l = strtok_r (buf, "\n", &save); l; l = strtok_r (NULL, "\n", &save))
+      if (strcmp (l, line) != 0)
+        {
+          husk_strv_append (&lines, l);
+          n++;
+        }
+    husk_strv_append (&lines, line);
+    n++;
+    if (n > 65)
+      first_pushed = n - 64;
+    out = husk_strdup_printf ("%s\n", lines[0]);
+    for (size_t i = first_pushed; i < n; i++)
+      {
+        char *next = husk_strdup_printf ("%s%s\n", out, lines[i]);
+        free (out);
+        out = next;
+      }
+    husk_strv_free (lines);
+  }
+  rc = husk_write_file_atomic_at (s->rootfd, p, out, strlen (out), 0600, err);
+  husk_store_unlock (s);
+  return rc;
+}

@@ -3,7 +3,9 @@
    zstd with libzstd) and kept in the store, found again by its diff ID and compression so
    that the next push, to any registry, compresses nothing:
      ROOT/blob-cache/gzip/HEX, ROOT/blob-cache/zstd/HEX   "sha256:BLOBHEX SIZE\n" for the
-                                                            layer of diff ID sha256:HEX
+                                                            layer of diff ID sha256:HEX, then
+                                                            "pushed DOMAIN/PATH\n" for each
+                                                            repository it went to
    The blob itself is an ordinary blob (blobs/sha256/BLOBHEX).  Image GC removes such blobs
    like any blob no image's manifest names; an entry whose blob is gone is made again.  */
 #ifndef HUSK_RECOMPRESS_H
@@ -36,5 +38,16 @@ enum husk_compression husk_layer_compression (const char *media_type);
 int husk_layer_recompress (struct husk_store *s, const struct husk_descriptor *src,
                            const char *diff_id, enum husk_compression to, int level,
                            struct husk_descriptor *ret, bool *ret_cached, struct husk_error **err);
+
+/* The repositories ("DOMAIN/PATH") the cached blob of DIFF_ID in TO was pushed to, oldest
+   first (NULL-terminated, never NULL; empty when none or no entry): a later push mounts it
+   from one of them.  */
+char **husk_blob_cache_repos (struct husk_store *s, const char *diff_id, enum husk_compression to);
+
+/* Record that the cached blob of DIFF_ID in TO is in the repository REPO ("DOMAIN/PATH"), a
+   "pushed REPO" line of its entry (once per repository; the 64 latest are kept).  Takes the
+   store lock.  Errors: the entry is missing or cannot be written.  */
+int husk_blob_cache_add_repo (struct husk_store *s, const char *diff_id, enum husk_compression to,
+                              const char *repo, struct husk_error **err);
 
 #endif

@@ -546,3 +546,28 @@ import json, sys; print(json.load(sys.stdin)[0]["Layers"][-1]["Digest"].split(":
 	run --separate-stderr husk images -q
 	assert_output "$(image_id whiteout | cut -c1-12)"
 }
+
+@test "save -o writes through a device, a fifo and /dev/fd/N, and replaces the file a symlink names" {
+	pull multi
+	local t=$BATS_TEST_TMPDIR
+	mkfifo "$t/fifo"
+	# Bounded: a save that replaced the fifo would leave this reader waiting.
+	timeout 30 sh -c 'wc -c <"$1" >"$2"' _ "$t/fifo" "$t/fifo.count" &
+	run --separate-stderr husk save -o "$t/fifo" multi
+	assert_status 0
+	wait
+	[ "$(cat "$t/fifo.count" 2>/dev/null || echo 0)" -gt 10000 ] || fail "the fifo got nothing"
+	[ -p "$t/fifo" ] || fail "the fifo was replaced"
+	touch "$t/real"
+	ln -s "$t/real" "$t/link"
+	run --separate-stderr husk save -o "$t/link" multi
+	assert_status 0
+	[ -L "$t/link" ] || fail "the symlink was replaced"
+	[ -s "$t/real" ] || fail "the file it names is empty"
+	run --separate-stderr husk save -o /dev/stdout multi
+	assert_status 0
+	[ -c /dev/null ] || fail "/dev/null"
+	run --separate-stderr husk save -o "$t" multi
+	assert_status 1
+	assert_one_error_line
+}

@@ -312,10 +312,12 @@ assert_clean_push_failure() { # TEXT
 		fail "layers: $(cat "$BATS_TEST_TMPDIR/m")"
 	skopeo --insecure-policy copy -q --src-tls-verify=false "docker://$REG_plain_ADDR/$REPO/z:1" \
 		"oci:$BATS_TEST_TMPDIR/out:x" || fail "skopeo could not copy the zstd image"
-	# A second push, to another repository, finds the zstd blobs made by the first.
+	# A second push, to another repository, finds the zstd blobs made by the first, and mounts
+	# them from where the first put them.
 	run --separate-stderr husk push --compression-format zstd multi "$REG_plain_ADDR/$REPO/z2:1"
 	assert_status 0
 	[[ $output != *"compressed anew"* ]] || fail "compressed again: $output"
+	assert_output_contains "0 uploaded, 3 mounted"
 	[ "$(ls "$STORE/blob-cache/zstd" | wc -l)" -eq 3 ] || fail "blob-cache: $(ls -R "$STORE/blob-cache")"
 	STORE=$BATS_TEST_TMPDIR/other
 	run --separate-stderr husk pull -q "$REG_plain_ADDR/$REPO/z2:1"
@@ -398,4 +400,53 @@ assert_clean_push_failure() { # TEXT
 	[ -s "$BADREG_DIR/redirect-auth" ] || fail "no request was redirected"
 	! grep -q '^auth$' "$BADREG_DIR/redirect-auth" || fail "the token crossed hosts"
 	[ "$output" = "$(remote_digest "$REG_plain_ADDR/$REPO/multi:1")" ] || fail "digest"
+}
+
+@test "push: an image that came in twice, in two compressions, still pushes and saves" {
+	pull basic latest
+	run --separate-stderr husk save -o "$BATS_TEST_TMPDIR/a.tar" localhost/basic:latest
+	assert_status 0
+	# The layers are there already (gzip, from the layout): the archive's plain tars too.
+	run --separate-stderr husk load -i "$BATS_TEST_TMPDIR/a.tar"
+	assert_status 0
+	run --separate-stderr husk push -q localhost/basic:latest "$REG_plain_ADDR/$REPO/twice:1"
+	assert_status 0
+	run --separate-stderr husk save --format oci-archive -o "$BATS_TEST_TMPDIR/b.tar" localhost/basic:latest
+	assert_status 0
+	# The other way round, in a store of its own.
+	STORE=$BATS_TEST_TMPDIR/other
+	run --separate-stderr husk load -i "$BATS_TEST_TMPDIR/a.tar"
+	assert_status 0
+	pull basic latest
+	run --separate-stderr husk push -q localhost/basic:latest "$REG_plain_ADDR/$REPO/twice:2"
+	assert_status 0
+	assert_output "sha256:$(manifest_hex "$IMAGES/basic")"
+	remove_store "$STORE"
+}
+
+@test "push: archive destinations take no registry options, and a layout tag must be valid" {
+	pull basic latest
+	run --separate-stderr husk push --compression-format zstd basic "oci:$BATS_TEST_TMPDIR/l"
+	assert_status 125
+	run --separate-stderr husk push --format v2s2 basic "oci-archive:$BATS_TEST_TMPDIR/a.tar"
+	assert_status 125
+	run --separate-stderr husk push --digestfile "$BATS_TEST_TMPDIR/d" basic "docker-archive:$BATS_TEST_TMPDIR/d.tar"
+	assert_status 125
+	run --separate-stderr husk push basic "oci:$BATS_TEST_TMPDIR/l:bad tag"
+	assert_status 125
+	[ ! -e "$BATS_TEST_TMPDIR/l" ] || fail "a layout was written"
+	run --separate-stderr husk push --digestfile "$BATS_TEST_TMPDIR/d" basic "oci:$BATS_TEST_TMPDIR/l:v1"
+	assert_status 0
+	[ "$(cat "$BATS_TEST_TMPDIR/d")" = "sha256:$(manifest_hex "$IMAGES/basic")" ] || fail "digestfile"
+}
+
+@test "push: NAME@sha256 alone is pushed by that digest to its repository" {
+	registry_push "$IMAGES/multi:latest" "$REG_plain_ADDR/$REPO/bydigest:1"
+	local d
+	d=$(remote_digest "$REG_plain_ADDR/$REPO/bydigest:1")
+	run --separate-stderr husk pull -q "$REG_plain_ADDR/$REPO/bydigest@$d"
+	assert_status 0
+	run --separate-stderr husk push -q "$REG_plain_ADDR/$REPO/bydigest@$d"
+	assert_status 0
+	assert_output "$d"
 }
