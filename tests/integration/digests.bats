@@ -55,7 +55,9 @@ json() { # PYTHON-EXPR (d is the parsed stdin)
 # The digest the registry serves REPO:TAG as, by skopeo (for an index, the
 # index's own: skopeo inspect's Digest is the document's the tag names).
 registry_digest() { # REPO:TAG
-	env -u XDG_RUNTIME_DIR skopeo inspect --tls-verify=false "docker://$R/$1" | json 'd["Digest"]'
+	# The test's own XDG_RUNTIME_DIR: never the user's /run/containers/UID (root's podman may
+	# have made it, unreadable).
+	skopeo inspect --tls-verify=false "docker://$R/$1" | json 'd["Digest"]'
 }
 
 # inspect IMAGE's MEMBER, as Python prints it.

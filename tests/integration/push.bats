@@ -291,7 +291,9 @@ assert_clean_push_failure() { # TEXT
 	pull basic latest
 	run --separate-stderr husk push -q basic "$REG_plain_ADDR/$REPO/basic:1"
 	assert_status 0
-	local p=$BATS_TEST_TMPDIR/podman
+	# podman wants a run root of at most 50 characters: a short directory of its own.
+	local p
+	p=$(mktemp -d /tmp/hkpush.XXXXXX)
 	unset DOCKER_CONFIG XDG_CONFIG_HOME
 	export XDG_RUNTIME_DIR=$p/xdg
 	run podman --root "$p/root" --runroot "$p/run" --storage-driver vfs pull -q --tls-verify=false \
@@ -300,6 +302,7 @@ assert_clean_push_failure() { # TEXT
 	run podman --root "$p/root" --runroot "$p/run" --storage-driver vfs images --no-trunc --format '{{.ID}}'
 	assert_output_contains "$(image_id basic)"
 	podman --root "$p/root" --runroot "$p/run" --storage-driver vfs rmi -a -f >/dev/null 2>&1 || true
+	rm -rf "$p"
 }
 
 @test "push: --compression-format zstd: skopeo reads the zstd layers back, husk pulls the same image" {
