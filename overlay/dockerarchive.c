@@ -115,7 +115,9 @@ open_reader (const char *path, struct husk_error **err)
   archive_read_support_format_gnutar (a);
   if (archive_read_open_filename (a, path, COPY_BUF) != ARCHIVE_OK)
     {
-      husk_error_set (err, archive_errno (a) > 0 ? archive_errno (a) : 0, "%s",
+      /* libarchive's errno for content it does not know (EILSEQ) says nothing more.  */
+      int e = archive_errno (a);
+      husk_error_set (err, e > 0 && e != EILSEQ && e != EINVAL ? e : 0, "%s",
                       archive_error_string (a));
       archive_read_free (a);
       return NULL;
@@ -862,7 +864,8 @@ husk_archive_load (struct husk_store *s, const char *path, const char *label, bo
     }
   if (tarindex_build (&t, err) < 0)
     {
-      husk_error_wrap (err, "docker-archive \"%s\"", label);
+      /* Not a tar at all: which of the formats it was meant to be is not known.  */
+      husk_error_wrap (err, "%s \"%s\"", docker_only ? "docker-archive" : "archive", label);
       goto out;
     }
   mm = tarindex_find (&t, "manifest.json");
