@@ -53,6 +53,14 @@ static const struct husk_cli_command push_command = {
   { 1, 2, "expects an image and at most one destination" },
 };
 
+/* Whether DIR holds an OCI image layout (its oci-layout file).  */
+static bool
+layout_exists (const char *dir)
+{
+  cleanup_free char *p = husk_strdup_printf ("%s/oci-layout", dir);
+  return access (p, F_OK) == 0;
+}
+
 /* DEST is TRANSPORT:PATH[:NAME]: IMG written there as husk save writes it, named NAME (or by
    MATCHED, the name IMAGE was given by), as podman push does to these transports.  */
 static int
@@ -120,7 +128,16 @@ push_to_archive (struct husk_global *g, struct husk_store *store, const struct h
     husk_strv_append (&names, tag);
   else if (matched)
     husk_strv_append (&names, matched);
-  if (husk_cli_save_to (g, store, format, path, imgs, (char **const *) &names, 1, err) < 0)
+  if (format == FORMAT_OCI_DIR && layout_exists (path))
+    {
+      /* A layout there already gets one more image, as skopeo and podman add to it.  */
+      cleanup_close int dfd = open (path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+      if (dfd < 0)
+        return husk_error_set (err, errno, "push \"%s\"", dest);
+      if (husk_layout_add_dir (store, img, names[0], dfd, path, err) < 0)
+        return husk_error_wrap (err, "push \"%s\"", dest);
+    }
+  else if (husk_cli_save_to (g, store, format, path, imgs, (char **const *) &names, 1, err) < 0)
     return husk_error_wrap (err, "push \"%s\"", dest);
   /* An OCI layout has the image's manifest byte for byte; a docker-archive no manifest at all:
      its image is known by its ID.  */

@@ -33,6 +33,15 @@ int husk_layout_pull (struct husk_store *s, const char *dir, const char *tag, bo
    fsynced.  Errors name the image and the blob.  */
 int husk_layout_save_archive (struct husk_store *s, const struct husk_image *const *imgs,
                               char **const *names, size_t n, int outfd, struct husk_error **err);
+/* Add the image IMG to the OCI image layout that already is at DIRFD (LABEL names it in
+   errors), as skopeo and podman push to oci:DIR:TAG do: the blobs it lacks (copied as stored,
+   each checked against its digest, under a temporary name renamed into place), then
+   index.json, written anew with one more descriptor, annotated NAME
+   (org.opencontainers.image.ref.name; NULL: none), in place of the one NAME named before;
+   the other descriptors and members as they were.  Errors: no oci-layout file, an index.json
+   that does not parse, the store's blobs, the writes.  */
+int husk_layout_add_dir (struct husk_store *s, const struct husk_image *img, const char *name,
+                         int dirfd, const char *label, struct husk_error **err);
 int husk_layout_save_dir (struct husk_store *s, const struct husk_image *const *imgs,
                           char **const *names, size_t n, int dirfd, const char *label,
                           struct husk_error **err);

@@ -111,12 +111,24 @@ sink_buf (struct sink *k, const char *name, const void *buf, size_t len, struct 
 
 /* Copy the stored blob DIGEST as it is (a layer stays compressed as it was pulled), checking
    it against its digest and the SIZE its descriptor gives on the way.  */
+static int sink_blob_as (struct sink *k, struct husk_store *s, const char *digest, int64_t size,
+                         const char *member, struct husk_error **err);
+
 static int
 sink_blob (struct sink *k, struct husk_store *s, const char *digest, int64_t size,
            struct husk_error **err)
 {
   cleanup_free char *rel = husk_strdup_printf ("blobs/sha256/%s", husk_digest_hex (digest));
-  cleanup_close int in = openat (s->rootfd, rel, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+  return sink_blob_as (k, s, digest, size, rel, err);
+}
+
+/* sink_blob, written as the member REL.  */
+static int
+sink_blob_as (struct sink *k, struct husk_store *s, const char *digest, int64_t size,
+              const char *rel, struct husk_error **err)
+{
+  cleanup_free char *srcrel = husk_strdup_printf ("blobs/sha256/%s", husk_digest_hex (digest));
+  cleanup_close int in = openat (s->rootfd, srcrel, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
   cleanup_close int out = -1;
   cleanup_sha256 struct husk_sha256 *h = husk_sha256_new ();
   cleanup_free char *buf = NULL;
@@ -290,4 +302,118 @@ husk_layout_save_dir (struct husk_store *s, const struct husk_image *const *imgs
   if (fsync (dirfd) < 0)
     return husk_error_set (err, errno, "fsync \"%s\"", label);
   return 0;
+}
+
+/* The blob DIGEST into the layout at DIRFD unless it has it: under a temporary name, renamed
+   into place once whole and verified.  */
+static int
+add_blob_dir (struct sink *k, struct husk_store *s, const char *digest, int64_t size,
+              struct husk_error **err)
+{
+  cleanup_free char *rel = husk_strdup_printf ("blobs/sha256/%s", husk_digest_hex (digest));
+  cleanup_free char *tmp = husk_strdup_printf ("%s.husk-tmp-%ld", rel, (long) getpid ());
+
+  if (faccessat (k->dirfd, rel, F_OK, AT_SYMLINK_NOFOLLOW) == 0)
+    return 0;
+  unlinkat (k->dirfd, tmp, 0);
+  if (sink_blob_as (k, s, digest, size, tmp, err) < 0)
+    {
+      unlinkat (k->dirfd, tmp, 0);
+      return -1;
+    }
+  if (renameat (k->dirfd, tmp, k->dirfd, rel) < 0)
+    {
+      unlinkat (k->dirfd, tmp, 0);
+      return husk_error_set (err, errno, "rename \"%s/%s\"", k->label, rel);
+    }
+  return 0;
+}
+
+int
+husk_layout_add_dir (struct husk_store *s, const struct husk_image *img, const char *name,
+                     int dirfd, const char *label, struct husk_error **err)
+{
+  struct sink k = { .dirfd = dirfd, .label = label };
+  cleanup_free char *ibuf = NULL;
+  cleanup_free char *mbuf = NULL;
+  cleanup_json husk_json *index = NULL;
+  cleanup_json husk_json *doc = NULL;
+  cleanup_jgen husk_jgen *g = husk_jgen_new (false);
+  cleanup_free char *tmp = husk_strdup_printf ("index.json.husk-tmp-%ld", (long) getpid ());
+  struct husk_manifest m = { 0 };
+  const husk_json *list;
+  const char *mt, *buf;
+  size_t ilen, mlen, len;
+  int rc = -1;
+
+  if (faccessat (dirfd, "oci-layout", F_OK, 0) < 0)
+    return husk_error_set (err, errno, "\"%s\": not an OCI layout (no oci-layout)", label);
+  if (husk_read_file_at (dirfd, "index.json", SMALL_MAX, &ibuf, &ilen, err) < 0
+      || (index = husk_json_parse (ibuf, ilen, err)) == NULL)
+    return husk_error_wrap (err, "\"%s/index.json\"", label);
+  list = husk_json_get (index, "manifests");
+  if (list && !husk_json_is_array (list))
+    return husk_error_set (err, 0, "\"%s/index.json\": manifests is not an array", label);
+  if (husk_store_read_blob (s, img->manifest, SMALL_MAX, &mbuf, &mlen, err) < 0
+      || husk_manifest_parse (mbuf, mlen, &m, err) < 0
+      || (doc = husk_json_parse (mbuf, mlen, err)) == NULL)
+    goto out;
+  mt = husk_json_get_string (doc, "mediaType");
+  if (mt == NULL)
+    mt = HUSK_MT_OCI_MANIFEST;
+  if (mkdirat (dirfd, "blobs", 0755) < 0 && errno != EEXIST)
+    {
+      husk_error_set (err, errno, "mkdir \"%s/blobs\"", label);
+      goto out;
+    }
+  if (mkdirat (dirfd, "blobs/sha256", 0755) < 0 && errno != EEXIST)
+    {
+      husk_error_set (err, errno, "mkdir \"%s/blobs/sha256\"", label);
+      goto out;
+    }
+  /* The blobs first, the manifest last of them, then the index that names it: a layout is
+     never left naming what it lacks.  */
+  if (add_blob_dir (&k, s, m.config.digest, m.config.size, err) < 0)
+    goto out;
+  for (size_t i = 0; i < m.n_layers; i++)
+    if (add_blob_dir (&k, s, m.layers[i].digest, m.layers[i].size, err) < 0)
+      goto out;
+  if (add_blob_dir (&k, s, img->manifest, (int64_t) mlen, err) < 0)
+    goto out;
+  husk_jgen_map_open (g);
+  for (size_t i = 0; i < husk_json_object_len (index); i++)
+    {
+      const char *key = husk_json_object_key (index, i);
+      if (strcmp (key, "manifests") == 0)
+        continue;
+      husk_jgen_key (g, key);
+      husk_jgen_value (g, husk_json_object_value (index, i));
+    }
+  husk_jgen_key (g, "manifests");
+  husk_jgen_array_open (g);
+  /* The entries it had, but the one NAME named before (a tag names one image).  */
+  for (size_t i = 0; i < husk_json_array_len (list); i++)
+    {
+      const husk_json *e = husk_json_array_at (list, i);
+      const char *ref
+          = husk_json_get_string (husk_json_get (e, "annotations"), HUSK_ANNOTATION_REF_NAME);
+      if (name && ref && strcmp (ref, name) == 0)
+        continue;
+      husk_jgen_value (g, e);
+    }
+  index_entry (g, mt, img->manifest, mlen, name);
+  husk_jgen_array_close (g);
+  husk_jgen_map_close (g);
+  buf = husk_jgen_buf (g, &len);
+  if (husk_write_file_atomic_at (dirfd, "index.json", buf, len, 0644, err) < 0)
+    {
+      husk_error_wrap (err, "\"%s\"", label);
+      goto out;
+    }
+  rc = 0;
+out:
+  husk_manifest_clear (&m);
+  if (rc < 0)
+    husk_error_wrap (err, "image %.12s", img->id);
+  return rc;
 }

@@ -453,3 +453,29 @@ assert_clean_push_failure() { # TEXT
 	assert_status 0
 	assert_output "$d"
 }
+
+@test "push: to an OCI layout that is there already adds the image, and a tag names one image" {
+	pull multi
+	pull basic latest
+	run --separate-stderr husk push multi "oci:$BATS_TEST_TMPDIR/lay:one"
+	assert_status 0
+	run --separate-stderr husk push basic "oci:$BATS_TEST_TMPDIR/lay:two"
+	assert_status 0
+	run --separate-stderr husk push basic "oci:$BATS_TEST_TMPDIR/lay:one"
+	assert_status 0
+	python3 - "$BATS_TEST_TMPDIR/lay" <<-'PY'
+		import json, sys
+		idx = json.load(open(sys.argv[1] + "/index.json"))
+		names = sorted(m["annotations"]["org.opencontainers.image.ref.name"] for m in idx["manifests"])
+		assert names == ["one", "two"], names
+	PY
+	[ "$(skopeo inspect "oci:$BATS_TEST_TMPDIR/lay:one" | python3 -c 'import json,sys; print(json.load(sys.stdin)["Digest"])')" = \
+		"sha256:$(manifest_hex "$IMAGES/basic")" ] || fail "one is not basic now"
+	STORE=$BATS_TEST_TMPDIR/other
+	run --separate-stderr husk pull -q "oci:$BATS_TEST_TMPDIR/lay:two"
+	assert_status 0
+	assert_output "$(image_id basic)"
+	remove_store "$STORE"
+	# No temporary file is left in the layout.
+	[ -z "$(find "$BATS_TEST_TMPDIR/lay" -name '*husk-tmp*')" ] || fail "temporary files left"
+}
