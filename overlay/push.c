@@ -354,6 +354,25 @@ manifest_for (const char *stored, size_t stored_len, const struct husk_manifest 
   return 0;
 }
 
+/* The manifest to push and its DIGEST (manifest_for), which must be the one REF names when it
+   names one.  */
+static int
+final_manifest (const char *stored, size_t stored_len, const struct husk_manifest *m,
+                bool layers_changed, enum husk_push_format format, const struct husk_reference *ref,
+                char **ret_buf, size_t *ret_len, const char **ret_media_type,
+                char digest[HUSK_DIGEST_LEN + 1], struct husk_error **err)
+{
+  if (manifest_for (stored, stored_len, m, layers_changed, format, ret_buf, ret_len, ret_media_type,
+                    err)
+      < 0)
+    return -1;
+  husk_sha256_buf (*ret_buf, *ret_len, digest);
+  if (ref->digest && strcmp (ref->digest, digest) != 0)
+    return husk_error_set (err, 0, "the destination names the digest %s, the manifest is %s",
+                           ref->digest, digest);
+  return 0;
+}
+
 static int
 push_config (struct pusher *p, const struct husk_descriptor *d, const char *buf, size_t len,
              const char *mount_from, struct husk_error **err)
@@ -447,17 +466,10 @@ do_push (struct husk_store *s, const struct husk_image_list *list, const struct 
   if (!layers_changed)
     {
       /* The manifest is known before anything goes out: check a digest asked for first.  */
-      if (manifest_for (stored, stored_len, &m, false, o->format, &manifest, &manifest_len,
-                        &media_type, err)
+      if (final_manifest (stored, stored_len, &m, false, o->format, ref, &manifest, &manifest_len,
+                          &media_type, digest, err)
           < 0)
         goto out;
-      husk_sha256_buf (manifest, manifest_len, digest);
-      if (ref->digest && strcmp (ref->digest, digest) != 0)
-        {
-          husk_error_set (err, 0, "the destination names the digest %s, the manifest is %s",
-                          ref->digest, digest);
-          goto out;
-        }
     }
   else if (o->format == HUSK_PUSH_FORMAT_DOCKER && o->compression == HUSK_COMPRESSION_ZSTD)
     {
@@ -520,17 +532,10 @@ do_push (struct husk_store *s, const struct husk_image_list *list, const struct 
         pushed[i] = *jobs[i].d;
       pm = m;
       pm.layers = pushed;
-      if (manifest_for (stored, stored_len, &pm, true, o->format, &manifest, &manifest_len,
-                        &media_type, err)
+      if (final_manifest (stored, stored_len, &pm, true, o->format, ref, &manifest, &manifest_len,
+                          &media_type, digest, err)
           < 0)
         goto out;
-      husk_sha256_buf (manifest, manifest_len, digest);
-      if (ref->digest && strcmp (ref->digest, digest) != 0)
-        {
-          husk_error_set (err, 0, "the destination names the digest %s, the manifest is %s",
-                          ref->digest, digest);
-          goto out;
-        }
     }
   if (push_config (&p, &m.config, config, config_len, mounts[m.n_layers], err) < 0)
     {
