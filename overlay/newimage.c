@@ -91,7 +91,8 @@ make_manifest (const struct husk_new_image *n, const char *config_digest, size_t
       = husk_xcalloc (n->n_layers + 1, sizeof (struct husk_descriptor));
   size_t k = n->n_layers;
 
-  memcpy (all, n->layers, n->n_layers * sizeof (*all));
+  if (n->n_layers > 0) /* A base image (husk import) has no parent layers, and LAYERS NULL.  */
+    memcpy (all, n->layers, n->n_layers * sizeof (*all));
   if (n->staged)
     {
       /* Only the fields husk_manifest_make reads; nothing here is freed.  */
