@@ -71,6 +71,22 @@ static const uint32_t level_buf_sizes[] = {
   ISAL_DEF_LVL3_DEFAULT,
 };
 
+unsigned char *
+husk_gzip_deflate_init (struct isal_zstream *zs, int level)
+{
+  unsigned char *level_buf = NULL;
+
+  isal_deflate_init (zs);
+  zs->level = (uint32_t) level;
+  zs->level_buf_size = level_buf_sizes[level];
+  if (zs->level_buf_size > 0)
+    level_buf = husk_xmalloc (zs->level_buf_size);
+  zs->level_buf = level_buf;
+  /* A fixed header (no name, mtime 0): the same tree gives the same blob.  */
+  zs->gzip_flag = IGZIP_GZIP;
+  return level_buf;
+}
+
 /* Deflate LEN bytes of DATA (the last of the stream when FINAL) into the blob.  */
 static int
 deflate_chunk (struct sink *k, const unsigned char *data, size_t len, bool final)
@@ -153,14 +169,7 @@ sink_init (struct sink *k, int level, int blobfd, pthread_t *ret_thread, struct 
   for (size_t i = 0; i < N_CHUNKS; i++)
     k->chunks[i] = husk_xmalloc (CHUNK_SIZE);
   k->out = husk_xmalloc (DEFLATE_OUT_SIZE);
-  isal_deflate_init (&k->zs);
-  k->zs.level = (uint32_t) level;
-  k->zs.level_buf_size = level_buf_sizes[level];
-  if (k->zs.level_buf_size > 0)
-    k->level_buf = husk_xmalloc (k->zs.level_buf_size);
-  k->zs.level_buf = k->level_buf;
-  /* A fixed header (no name, mtime 0): the same tree gives the same blob.  */
-  k->zs.gzip_flag = IGZIP_GZIP;
+  k->level_buf = husk_gzip_deflate_init (&k->zs, level);
   pthread_mutex_init (&k->lock, NULL);
   pthread_cond_init (&k->filled, NULL);
   pthread_cond_init (&k->emptied, NULL);

@@ -94,6 +94,13 @@ int husk_layer_write (struct husk_store *s, int dirfd, const char *name,
                       const struct husk_layer_write_opts *o, struct husk_layer_written *ret,
                       char **ret_staged, struct husk_error **err);
 
+/* Set up ZS (ISA-L's deflate state) to write one gzip stream at LEVEL (0 to 3, ISA-L's levels)
+   with a fixed header (no name, mtime 0), as husk_layer_write's blobs have it: the same input
+   gives the same bytes.  Returns the level buffer ZS uses, to be freed after the stream (NULL
+   for level 0).  Never fails.  */
+struct isal_zstream;
+unsigned char *husk_gzip_deflate_init (struct isal_zstream *zs, int level);
+
 /* Load, in this process, the libraries husk_layer_write uses (libarchive, and libcrypto with
    its SHA-256 ready): husk-full loads them on first use (overlay/lazylibs.c), and a child
    forked to write a layer would otherwise load them again, every time.  Call it before

@@ -72,13 +72,6 @@ struct compressor
   struct out *out;
 };
 
-static const uint32_t level_buf_sizes[] = {
-  ISAL_DEF_LVL0_DEFAULT,
-  ISAL_DEF_LVL1_DEFAULT,
-  ISAL_DEF_LVL2_DEFAULT,
-  ISAL_DEF_LVL3_DEFAULT,
-};
-
 static int
 compressor_init (struct compressor *c, enum husk_compression kind, int level, struct out *out,
                  struct husk_error **err)
@@ -93,13 +86,7 @@ compressor_init (struct compressor *c, enum husk_compression kind, int level, st
         level = 1;
       if (level > 3)
         level = 3;
-      isal_deflate_init (&c->zs);
-      c->zs.level = (uint32_t) level;
-      c->zs.level_buf_size = level_buf_sizes[level];
-      if (c->zs.level_buf_size > 0)
-        c->level_buf = husk_xmalloc (c->zs.level_buf_size);
-      c->zs.level_buf = c->level_buf;
-      c->zs.gzip_flag = IGZIP_GZIP;
+      c->level_buf = husk_gzip_deflate_init (&c->zs, level);
       return 0;
     }
   c->zc = ZSTD_createCCtx ();
