@@ -20,6 +20,7 @@
 #include "defaults.h"
 #include "monitor.h"
 #include "names.h"
+#include "net.h"
 #include "proc.h"
 #include "record.h"
 #include "remove.h"
@@ -201,6 +202,11 @@ enum
   OPT_INIT,
   OPT_NETWORK,
   OPT_ULIMIT,
+  OPT_EXPOSE,
+  OPT_DNS,
+  OPT_DNS_SEARCH,
+  OPT_DNS_OPTION,
+  OPT_ADD_HOST,
   OPT_HELP,
 };
 
@@ -230,9 +236,21 @@ static const struct husk_cli_option run_options[] = {
   { "privileged", OPT_PRIVILEGED, HUSK_CLI_ARG_NONE, NULL,
     "every capability, no seccomp, no masked paths" },
   { "init", OPT_INIT, HUSK_CLI_ARG_NONE, NULL, "run husk's init as pid 1" },
-  { "network", OPT_NETWORK, HUSK_CLI_ARG_REQUIRED, "none|host",
-    "network namespace (default none)" },
-  { "net", OPT_NETWORK, HUSK_CLI_ARG_REQUIRED, "none|host", "the same as --network" },
+  { "network", OPT_NETWORK, HUSK_CLI_ARG_REQUIRED, "MODE",
+    "none, host, pasta[:OPTIONS] or container:NAME (default none)" },
+  { "net", OPT_NETWORK, HUSK_CLI_ARG_REQUIRED, "MODE", "the same as --network" },
+  { "publish", 'p', HUSK_CLI_ARG_REQUIRED, "[IP:][HOSTPORT:]PORT[/PROTO]",
+    "publish a container's port (or range) on the host" },
+  { "publish-all", 'P', HUSK_CLI_ARG_NONE, NULL, "publish every exposed port to a free host port" },
+  { "expose", OPT_EXPOSE, HUSK_CLI_ARG_REQUIRED, "PORT[/PROTO]",
+    "expose a port (or range) beside the image's, for -P" },
+  { "dns", OPT_DNS, HUSK_CLI_ARG_REQUIRED, "IP", "a nameserver for /etc/resolv.conf" },
+  { "dns-search", OPT_DNS_SEARCH, HUSK_CLI_ARG_REQUIRED, "DOMAIN",
+    "a search domain for /etc/resolv.conf" },
+  { "dns-option", OPT_DNS_OPTION, HUSK_CLI_ARG_REQUIRED, "OPTION",
+    "an option for /etc/resolv.conf" },
+  { "add-host", OPT_ADD_HOST, HUSK_CLI_ARG_REQUIRED, "HOST:IP",
+    "add a line to /etc/hosts (IP host-gateway: the host)" },
   { "ulimit", OPT_ULIMIT, HUSK_CLI_ARG_REQUIRED, "NAME=SOFT[:HARD]", "set a resource limit" },
   { "interactive", 'i', HUSK_CLI_ARG_NONE, NULL, "keep stdin open" },
   { "tty", 't', HUSK_CLI_ARG_NONE, NULL, "allocate a pseudo-terminal" },
@@ -277,6 +295,12 @@ create_container (struct husk_global *g, int argc, char **argv, bool *ret_detach
   cleanup_free char *profile = NULL;
   cleanup_free struct husk_rlimit *rlimits = NULL;
   cleanup_strv char **user_env = NULL; /* -e and --env-file, in order.  */
+  cleanup_strv char **expose = NULL, **dns = NULL, **dns_search = NULL, **dns_option = NULL,
+                    **add_hosts = NULL;
+  cleanup_free char *net_value = NULL;
+  struct husk_port *ports = NULL;
+  size_t n_ports = 0;
+  int net_mode = HUSK_NETWORK_NONE;
   struct husk_mount *mounts = NULL;
   size_t n_mounts = 0, n_rlimits = 0;
   struct husk_create_opts o = { .warn = print_warning };
@@ -375,15 +399,58 @@ create_container (struct husk_global *g, int argc, char **argv, bool *ret_detach
         o.init = true;
         break;
       case OPT_NETWORK:
-        if (strcmp (optarg, "none") == 0)
-          o.network = HUSK_NETWORK_NONE;
-        else if (strcmp (optarg, "host") == 0)
-          o.network = HUSK_NETWORK_HOST;
-        else
+        free (net_value);
+        net_value = NULL;
+        if (husk_net_mode_parse (optarg, &net_mode, &net_value, err) < 0)
+          goto fail;
+        break;
+      case 'p':
+        if (husk_ports_parse (optarg, &ports, &n_ports, err) < 0)
+          goto fail;
+        break;
+      case 'P':
+        o.publish_all = true;
+        break;
+      case OPT_EXPOSE:
+        {
+          struct husk_port *check = NULL;
+          size_t n_check = 0;
+          int r2 = husk_ports_parse (optarg, &check, &n_check, err);
+          husk_ports_free (check, n_check);
+          if (r2 < 0 || strchr (optarg, ':'))
+            {
+              if (r2 == 0)
+                husk_cli_usage_error (err, cmd, "expose \"%s\": expected PORT[/PROTO]", optarg);
+              goto fail;
+            }
+          husk_strv_append (&expose, optarg);
+        }
+        break;
+      case OPT_DNS:
+        if (!husk_net_ip_valid (optarg))
           {
-            husk_cli_usage_error (err, cmd, "network \"%s\": not supported (none or host)", optarg);
+            husk_cli_usage_error (err, cmd, "dns \"%s\": not an IP address", optarg);
             goto fail;
           }
+        husk_strv_append (&dns, optarg);
+        break;
+      case OPT_DNS_SEARCH:
+      case OPT_DNS_OPTION:
+        if (optarg[0] == '\0' || strpbrk (optarg, " \t\n"))
+          {
+            husk_cli_usage_error (err, cmd, "%s \"%s\": must be one word",
+                                  c == OPT_DNS_SEARCH ? "dns-search" : "dns-option", optarg);
+            goto fail;
+          }
+        husk_strv_append (c == OPT_DNS_SEARCH ? &dns_search : &dns_option, optarg);
+        break;
+      case OPT_ADD_HOST:
+        if (!husk_net_add_host_valid (optarg))
+          {
+            husk_cli_usage_error (err, cmd, "add-host \"%s\": expected HOST:IP", optarg);
+            goto fail;
+          }
+        husk_strv_append (&add_hosts, optarg);
         break;
       case OPT_ULIMIT:
         rlimits = husk_xrealloc (rlimits, (n_rlimits + 1) * sizeof (*rlimits));
@@ -404,6 +471,39 @@ create_container (struct husk_global *g, int argc, char **argv, bool *ret_detach
       goto fail;
     }
 
+  o.network = (enum husk_network) net_mode;
+  o.network_value = net_value;
+  if ((n_ports || o.publish_all) && net_mode == HUSK_NETWORK_HOST)
+    {
+      fprintf (stderr, "husk: warning: published ports are discarded with --network host\n");
+      husk_ports_free (ports, n_ports);
+      ports = NULL;
+      n_ports = 0;
+      o.publish_all = false;
+    }
+  else if ((n_ports || o.publish_all) && net_mode != HUSK_NETWORK_PASTA)
+    {
+      husk_cli_usage_error (err, cmd,
+                            "publish: ports need a network that reaches the host (--network "
+                            "pasta)");
+      goto fail;
+    }
+  if (net_mode == HUSK_NETWORK_CONTAINER
+      && (o.hostname || dns || dns_search || dns_option || add_hosts))
+    {
+      husk_cli_usage_error (
+          err, cmd,
+          "--hostname, --dns, --dns-search, --dns-option and --add-host "
+          "conflict with --network container:NAME (the other container's are used)");
+      goto fail;
+    }
+  o.ports = ports;
+  o.n_ports = n_ports;
+  o.expose = expose;
+  o.dns = dns;
+  o.dns_search = dns_search;
+  o.dns_option = dns_option;
+  o.add_hosts = add_hosts;
   o.image = argv[first];
   o.args = argv + first + 1;
   o.env = user_env;
@@ -419,6 +519,7 @@ create_container (struct husk_global *g, int argc, char **argv, bool *ret_detach
 
 fail:
   mounts_clear (mounts, n_mounts);
+  husk_ports_free (ports, n_ports);
   if (r < 0 && *err && (*err)->status == 0)
     (*err)->status = HUSK_EXIT_USAGE;
   return r;
@@ -503,7 +604,9 @@ husk_cmd_run (struct husk_global *g, int argc, char **argv, struct husk_error **
     }
   fg.store = store;
   fg.ctr = ctr;
-  r = husk_container_run (&ctr->spec, foreground_started, &fg, &status, err);
+  r = husk_net_prepare (store, ctr, err);
+  if (r == 0)
+    r = husk_container_run (&ctr->spec, foreground_started, &fg, &status, err);
   if (r < 0)
     {
       husk_ctr_remove_rundir (ctr);

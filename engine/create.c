@@ -15,6 +15,7 @@
 #include "digest.h"
 #include "image.h"
 #include "names.h"
+#include "net.h"
 #include "record.h"
 #include "remove.h"
 #include "signame.h"
@@ -118,6 +119,40 @@ undo (struct husk_store *s, const char *id, const char *name, bool made_dir)
     husk_ctr_remove_id (s, id, NULL, &map, &e);
 }
 
+/* -P's ports: every port CFG exposes and OPTS->expose adds ("80", "80/udp", "8000-8010/tcp"),
+   to a host port picked at start, unless -p publishes it already; appended to *PORTS.  */
+static int
+publish_all (const struct husk_create_opts *opts, const struct husk_image_config *cfg,
+             struct husk_port **ports, size_t *n, struct husk_error **err)
+{
+  char *const *lists[2] = { cfg->exposed_ports, opts->expose };
+
+  for (size_t l = 0; l < 2; l++)
+    for (size_t i = 0; lists[l] && lists[l][i]; i++)
+      {
+        struct husk_port *exposed = NULL;
+        size_t n_exposed = 0;
+        if (husk_ports_parse (lists[l][i], &exposed, &n_exposed, err) < 0)
+          return husk_error_wrap (err, "%s", l == 0 ? "image's ExposedPorts" : "expose");
+        for (size_t j = 0; j < n_exposed; j++)
+          {
+            bool have = false;
+            for (size_t k = 0; k < *n && !have; k++)
+              have = (*ports)[k].ctr_port == exposed[j].ctr_port
+                     && strcmp ((*ports)[k].proto, exposed[j].proto) == 0;
+            if (have)
+              continue;
+            *ports = husk_xrealloc (*ports, (*n + 1) * sizeof (**ports));
+            (*ports)[(*n)++] = (struct husk_port){ .host_ip = NULL,
+                                                   .host_port = 0,
+                                                   .ctr_port = exposed[j].ctr_port,
+                                                   .proto = husk_xstrdup (exposed[j].proto) };
+          }
+        husk_ports_free (exposed, n_exposed);
+      }
+  return 0;
+}
+
 /* The part of a creation after the image is known: IMG_ID and LAYERS (chain IDs, base first)
    with CFG.  The caller holds the store's GC lock (shared) so the layers stay.  */
 static int
@@ -125,8 +160,10 @@ create_from (struct husk_store *s, const struct husk_create_opts *opts, const ch
              char *const *layers, const struct husk_image_config *cfg, struct husk_ctr **ret,
              struct husk_error **err)
 {
-  cleanup_free char *name = NULL, *hostname = NULL;
+  cleanup_free char *name = NULL, *hostname = NULL, *net_ctr = NULL;
   cleanup_strv char **args = NULL, **env = NULL;
+  struct husk_port *ports = NULL;
+  size_t n_ports = 0;
   struct husk_container_spec spec;
   struct husk_ctr rec;
   bool made_dir = false;
@@ -163,19 +200,42 @@ create_from (struct husk_store *s, const struct husk_create_opts *opts, const ch
   if (layers[0] == NULL)
     return husk_error_set (err, 0, "image \"%s\": has no layers", opts->image);
 
+  if (opts->network == HUSK_NETWORK_CONTAINER)
+    {
+      /* The record names the other container by ID; its hostname is this one's too.  */
+      cleanup_ctr struct husk_ctr *other = NULL;
+      if (husk_ctr_load (s, opts->network_value, &other, err) < 0)
+        return husk_error_wrap (err, "network container \"%s\"", opts->network_value);
+      net_ctr = husk_xstrdup (other->id);
+      if (!opts->hostname && other->spec.hostname)
+        hostname = husk_xstrdup (other->spec.hostname);
+    }
+  for (size_t i = 0; i < opts->n_ports; i++)
+    {
+      ports = husk_xrealloc (ports, (n_ports + 1) * sizeof (*ports));
+      ports[n_ports] = opts->ports[i];
+      ports[n_ports].host_ip
+          = opts->ports[i].host_ip ? husk_xstrdup (opts->ports[i].host_ip) : NULL;
+      ports[n_ports].proto = husk_xstrdup (opts->ports[i].proto);
+      n_ports++;
+    }
+  if (opts->publish_all && publish_all (opts, cfg, &ports, &n_ports, err) < 0)
+    goto fail_ports;
+
   if (husk_random_hex (id, HUSK_DIGEST_HEX_LEN, err) < 0)
-    return -1;
-  hostname = opts->hostname ? husk_xstrdup (opts->hostname) : husk_strdup_printf ("%.12s", id);
+    goto fail_ports;
+  if (hostname == NULL)
+    hostname = opts->hostname ? husk_xstrdup (opts->hostname) : husk_strdup_printf ("%.12s", id);
   env = build_env (opts, cfg, hostname);
 
   if (opts->name)
     {
       if (husk_ctr_name_claim (s, opts->name, id, err) < 0)
-        return -1;
+        goto fail_ports;
       name = husk_xstrdup (opts->name);
     }
   else if (husk_ctr_name_generate (s, id, &name, err) < 0)
-    return -1;
+    goto fail_ports;
   if (make_dirs (s, id, layers, &made_dir, err) < 0)
     goto fail;
 
@@ -208,11 +268,26 @@ create_from (struct husk_store *s, const struct husk_create_opts *opts, const ch
   rec.auto_remove = opts->auto_remove;
   rec.privileged = opts->security.privileged;
   rec.network = opts->network;
+  rec.network_value = opts->network == HUSK_NETWORK_CONTAINER ? net_ctr
+                      : opts->network == HUSK_NETWORK_PASTA   ? (char *) opts->network_value
+                                                              : NULL;
+  rec.ports = ports;
+  rec.n_ports = n_ports;
+  rec.dns = (char **) opts->dns;
+  rec.dns_search = (char **) opts->dns_search;
+  rec.dns_options = (char **) opts->dns_option;
+  rec.extra_hosts = (char **) opts->add_hosts;
   rec.stop_signal = cfg->stop_signal;
   rec.layers = (char **) layers;
   rec.spec = spec;
   if (husk_ctr_save_new (s, &rec, opts->durable, ret, err) < 0)
     goto fail;
+  if (husk_net_write_etc (s, *ret, err) < 0)
+    {
+      husk_ctr_free (*ret);
+      *ret = NULL;
+      goto fail;
+    }
   r = 0;
   goto done;
 
@@ -220,6 +295,8 @@ fail:
   undo (s, id, name, made_dir);
 done:
   husk_container_spec_clear (&spec);
+fail_ports:
+  husk_ports_free (ports, n_ports);
   return r;
 }
 

@@ -41,6 +41,17 @@ struct husk_create_opts
   size_t n_rlimits;
   struct husk_security_opts security; /* --privileged, --cap-add/drop, --security-opt.  */
   enum husk_network network;          /* --network.  */
+  /* --network pasta:OPTS's options, or container:X's NAME or ID (the record keeps its ID);
+     NULL otherwise.  */
+  const char *network_value;
+  const struct husk_port *ports; /* -p, in order (engine/net.h).  */
+  size_t n_ports;
+  bool publish_all;        /* -P: every exposed port (the image's and EXPOSE) to a free one.  */
+  char *const *expose;     /* --expose "PORT[/PROTO]" or ranges, NULL-terminated; or NULL.  */
+  char *const *dns;        /* --dns addresses, or NULL.  */
+  char *const *dns_search; /* --dns-search, or NULL.  */
+  char *const *dns_option; /* --dns-option, or NULL.  */
+  char *const *add_hosts;  /* --add-host "HOST:IP", or NULL.  */
   bool readonly_rootfs;               /* --read-only.  */
   bool init;                          /* --init.  */
   bool tty;                           /* -t.  */
@@ -67,7 +78,8 @@ struct husk_create_opts
    Errors, with status 0 (the caller picks the exit status): those of the image lookup;
    "image \"REF\": ..." for a config that cannot be read or parsed, a missing layer, no
    layers, or "no command to run: it has no Entrypoint or Cmd and none was given"; "name in
-   use" (husk_ctr_name_claim); the directories and the record's writes.  On failure the name
+   use" (husk_ctr_name_claim); "network container \"X\": ..." (container:X that does not
+   exist); the directories, the record's and the /etc files' writes (husk_net_write_etc).  On failure the name
    is released and the directory removed (what cannot be removed then, husk_ctr_sweep of a
    later command removes).  */
 int husk_create (struct husk_store *s, const struct husk_create_opts *opts, struct husk_ctr **ret,

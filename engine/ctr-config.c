@@ -13,6 +13,7 @@
 #include "digest.h"
 #include "json.h"
 #include "jsonmap.h"
+#include "net.h"
 #include "record.h"
 #include "store.h"
 #include "util.h"
@@ -27,6 +28,8 @@ static const struct husk_jsonmap_enum mount_kinds[] = {
 static const struct husk_jsonmap_enum networks[] = {
   { "none", HUSK_NETWORK_NONE },
   { "host", HUSK_NETWORK_HOST },
+  { "pasta", HUSK_NETWORK_PASTA },
+  { "container", HUSK_NETWORK_CONTAINER },
   { NULL, 0 },
 };
 
@@ -60,6 +63,14 @@ static const struct husk_jsonmap_field rlimit_fields[] = {
   HUSK_JM_END,
 };
 
+static const struct husk_jsonmap_field port_fields[] = {
+  HUSK_JM_STRING ("host_ip", struct husk_port, host_ip, LAX),
+  HUSK_JM_INT ("host_port", struct husk_port, host_port, LAX),
+  HUSK_JM_INT ("ctr_port", struct husk_port, ctr_port, LAX),
+  HUSK_JM_STRING ("proto", struct husk_port, proto, LAX),
+  HUSK_JM_END,
+};
+
 static const struct husk_jsonmap_field config_fields[] = {
   HUSK_JM_CHARS ("id", struct husk_ctr, id, HUSK_JM_WRITE_ONLY),
   HUSK_JM_STRING ("name", struct husk_ctr, name, LAX),
@@ -77,6 +88,14 @@ static const struct husk_jsonmap_field config_fields[] = {
   HUSK_JM_ARRAY ("mounts", struct husk_ctr, spec.mounts, spec.n_mounts, mount_fields, LAX),
   HUSK_JM_BOOL ("readonly_rootfs", struct husk_ctr, spec.readonly_rootfs, LAX),
   HUSK_JM_ENUM ("network", struct husk_ctr, network, networks, LAX),
+  /* The network's other settings, each only when set: a record without them is byte for byte
+     what it was before they existed.  */
+  HUSK_JM_STRING ("network_value", struct husk_ctr, network_value, LAX),
+  HUSK_JM_ARRAY ("ports", struct husk_ctr, ports, n_ports, port_fields, LAX | OMIT),
+  HUSK_JM_STRV ("dns", struct husk_ctr, dns, OMIT),
+  HUSK_JM_STRV ("dns_search", struct husk_ctr, dns_search, OMIT),
+  HUSK_JM_STRV ("dns_options", struct husk_ctr, dns_options, OMIT),
+  HUSK_JM_STRV ("extra_hosts", struct husk_ctr, extra_hosts, OMIT),
   HUSK_JM_U64_AS_I64 ("caps", struct husk_ctr, spec.caps, LAX),
   HUSK_JM_BOOL ("privileged", struct husk_ctr, privileged, LAX),
   HUSK_JM_STRV ("masked_paths", struct husk_ctr, spec.masked_paths, 0),
@@ -168,6 +187,16 @@ husk_ctr_parse_config (struct husk_store *s, struct husk_ctr *c, const char *buf
     if (sp->mounts[i].dest == NULL
         || (sp->mounts[i].kind == HUSK_MOUNT_BIND && sp->mounts[i].source == NULL))
       return husk_error_set (err, 0, "mounts[%zu]: incomplete", i);
+  for (size_t i = 0; i < c->n_ports; i++)
+    {
+      const struct husk_port *p = &c->ports[i];
+      if (p->proto == NULL || (strcmp (p->proto, "tcp") != 0 && strcmp (p->proto, "udp") != 0)
+          || p->ctr_port < 1 || p->ctr_port > 65535 || p->host_port < 0 || p->host_port > 65535)
+        return husk_error_set (err, 0, "ports[%zu]: invalid", i);
+    }
+  if ((c->network == HUSK_NETWORK_CONTAINER
+       && (c->network_value == NULL || !husk_ctr_is_hex (c->network_value))))
+    return husk_error_set (err, 0, "network: container without an ID");
   if (sp->seccomp == HUSK_SECCOMP_PROFILE && sp->seccomp_profile == NULL)
     return husk_error_set (err, 0, "seccomp profile missing");
   /* The record keeps --network, not the list: which namespaces are made also depends on who

@@ -13,8 +13,10 @@
 /* docker run's --network, as husk has it (the record keeps it: engine/ctr-config.c).  */
 enum husk_network
 {
-  HUSK_NETWORK_NONE, /* A new network namespace with only lo, up.  */
-  HUSK_NETWORK_HOST, /* The caller's network namespace.  */
+  HUSK_NETWORK_NONE,      /* A new network namespace with only lo, up.  */
+  HUSK_NETWORK_HOST,      /* The caller's network namespace.  */
+  HUSK_NETWORK_PASTA,     /* A new one joined to the host's by pasta (engine/net.h).  */
+  HUSK_NETWORK_CONTAINER, /* Another container's, joined (engine/net.h).  */
 };
 
 /* The user's confinement options, as docker run takes them.  The zero value is a container

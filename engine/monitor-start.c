@@ -22,6 +22,7 @@
 #include "monitor-args.h"
 #include "monitor-loop.h"
 #include "monitor.h"
+#include "net.h"
 #include "proc.h"
 #include "record.h"
 #include "rundir.h"
@@ -294,6 +295,8 @@ husk_monitor_start (struct husk_store *s, struct husk_ctr *c, int attach_fd,
      twice on one upper directory.  */
   if (!husk_ctr_transition_ok (c->status, HUSK_CTR_RUNNING))
     return husk_error_set (err, 0, "container %.12s is already running", c->id);
+  if (husk_net_prepare (s, c, err) < 0)
+    return -1;
   if (pipe2 (ready, O_CLOEXEC) < 0)
     return husk_error_set (err, errno, "pipe");
   ready_r = ready[0];

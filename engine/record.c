@@ -14,6 +14,7 @@
 #include "cleanup.h"
 #include "imagegc.h"
 #include "names.h"
+#include "net.h"
 #include "record.h"
 #include "store.h"
 #include "util.h"
@@ -332,6 +333,14 @@ husk_ctr_free (struct husk_ctr *c)
   free (c->finished_at);
   free (c->error);
   husk_strv_free (c->layers);
+  free (c->network_value);
+  husk_ports_free (c->ports, c->n_ports);
+  husk_strv_free (c->dns);
+  husk_strv_free (c->dns_search);
+  husk_strv_free (c->dns_options);
+  husk_strv_free (c->extra_hosts);
+  free (c->ns_paths[0]);
+  free (c->ns_paths[1]);
   husk_container_spec_clear (sp);
   free (c);
 }

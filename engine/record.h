@@ -53,6 +53,13 @@ struct husk_ctr
   /* --network, as the user asked it: spec.namespaces comes from it and from whether husk runs
      as root (husk_ctr_set_namespaces).  */
   enum husk_network network;
+  /* --network pasta:OPTS's options (comma-separated pasta arguments), or the ID of the
+     container whose network container:X shares; else NULL.  */
+  char *network_value;
+  struct husk_port *ports; /* -p and -P, as asked (engine/net.h).  */
+  size_t n_ports;
+  char **dns, **dns_search, **dns_options; /* --dns, --dns-search, --dns-option, or NULL.  */
+  char **extra_hosts;                      /* --add-host "HOST:IP", or NULL.  */
 
   /* Everything needed to start it; every string and array is owned by the record.  Paths
      (lowerdirs, upperdir, workdir, rootfs) are absolute for this store.  */
@@ -71,6 +78,7 @@ struct husk_ctr
   struct husk_idmap idmap; /* spec.idmap points here unless husk runs as root.  */
   char **layers;           /* Chain IDs, base first: spec.lowerdirs comes from these.  */
   struct husk_namespace namespaces[HUSK_NS_N_TYPES]; /* spec.namespaces points here.  */
+  char *ns_paths[2]; /* The joined namespaces' paths (container:X), for NAMESPACES.  */
 };
 
 /* Make STORE/containers and STORE/container-names (mode 0700) where they are missing: the

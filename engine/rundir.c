@@ -14,6 +14,7 @@
 #include "cleanup.h"
 #include "devices.h"
 #include "record.h"
+#include "net.h"
 #include "rundir.h"
 #include "util.h"
 #include "banned.h"
@@ -82,6 +83,9 @@ husk_ctr_remove_rundir (const struct husk_ctr *c)
   cleanup_free char *dir = NULL;
   cleanup_error struct husk_error *e = NULL;
 
+  /* Its pasta goes first: it would quit by itself once the network namespace is gone, but
+     not before the kernel has let go of it.  */
+  husk_net_detach (c);
   if (husk_rundir (&dir, &e) < 0)
     return;
   {

@@ -489,6 +489,7 @@ husk_image_config_clear (struct husk_image_config *c)
   husk_strv_free (c->entrypoint);
   husk_strv_free (c->cmd);
   husk_strv_free (c->diff_ids);
+  husk_strv_free (c->exposed_ports);
   free (c->workdir);
   free (c->user);
   free (c->stop_signal);
@@ -543,6 +544,12 @@ husk_image_config_parse (const char *buf, size_t len, struct husk_image_config *
   c.architecture = dup_or_null (husk_json_get_string (root, "architecture"));
   c.os = dup_or_null (husk_json_get_string (root, "os"));
   c.created = dup_or_null (husk_json_get_string (root, "created"));
+  {
+    const husk_json *ports = husk_json_get (cfg, "ExposedPorts");
+    if (husk_json_is_object (ports))
+      for (size_t i = 0; i < husk_json_object_len (ports); i++)
+        husk_strv_append (&c.exposed_ports, husk_json_object_key (ports, i));
+  }
   *ret = c;
   return 0;
 }

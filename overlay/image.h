@@ -114,6 +114,7 @@ struct husk_image_config
   char *os;
   char **diff_ids;
   char *created;
+  char **exposed_ports; /* config.ExposedPorts' keys ("80/tcp", "53/udp"), or NULL.  */
 };
 
 int husk_image_config_parse (const char *buf, size_t len, struct husk_image_config *ret,

@@ -900,6 +900,17 @@ husk_container_spawn (const struct husk_container_spec *spec, const int stdio[3]
       (*err)->status = 125;
       return -1;
     }
+  if (spec->created_fn && spec->created_fn (spec->created_arg, pid, err) < 0)
+    {
+      kill_and_reap (pid);
+      husk_forward_to (0);
+      if (!husk_container_in_userns (spec) && spec->device_cgroup)
+        husk_devices_cgroup_remove (spec->device_cgroup);
+      if (with_resources)
+        husk_cgroups_remove (spec->resources_cgroup);
+      (*err)->status = 125;
+      return -1;
+    }
   if (write (go_w, "g", 1) != 1)
     {
       husk_error_set (err, errno, "start container");

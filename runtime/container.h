@@ -57,7 +57,7 @@ enum husk_seccomp_mode
    husk_container_spec_clear frees, except these references, by design: IDMAP (its owner's id
    map), NAMESPACES (its owner's list; the paths in it too), DEVICES (a table such as
    husk_devices_default), DEVICE_CGROUP and RESOURCES_CGROUP (its owner's ID) and the AFTER_*
-   callback.  */
+   and CREATED_* callbacks.  */
 struct husk_container_spec
 {
   char **lowerdirs;     /* Absolute, base layer first.  */
@@ -144,6 +144,14 @@ struct husk_container_spec
      cannot be applied (cgroup v1 without root, a v2 cgroup not delegated) fails the start.  */
   const char *resources_cgroup;
   struct husk_resources resources;
+
+  /* Called in husk's own namespaces once the container's first process exists in its new
+     namespaces, with its id map written, right after the createRuntime hooks and before it
+     mounts anything or runs anything of the container's (PID: its pid on the host): what the
+     engine attaches to its network namespace from outside (pasta).  NULL: nothing.  Its
+     failure (-1 with *err set) kills the process and fails the start with status 125.  */
+  int (*created_fn) (void *arg, pid_t pid, struct husk_error **err);
+  void *created_arg;
 
   /* Run after the container exits, as root of the user namespace made for it with IDMAP (no
      new id map to write), else in the caller's: for --rm.  Its failure lands in *after_err,

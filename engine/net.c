@@ -1,0 +1,1012 @@
+/* A container's network, the engine's side (net.h).  */
+#include "config.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ifaddrs.h>
+#include <inttypes.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <poll.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "cleanup.h"
+#include "defaults.h"
+#include "net.h"
+#include "proc.h"
+#include "record.h"
+#include "rundir.h"
+#include "store.h"
+#include "util.h"
+#include "banned.h"
+
+/* Where pasta answers DNS for the container when the host's resolvers are on its loopback
+   (podman's choice of address: link-local, so no real network has it).  */
+#define PASTA_DNS "169.254.1.1"
+
+static pid_t pidfile_process (const char *file);
+
+/* A growing text, for the /etc files and pasta's port list.  */
+typedef struct
+{
+  char *data;
+  size_t len, cap;
+} husk_buf;
+#define HUSK_BUF_INIT                                                                              \
+  {                                                                                                \
+    NULL, 0, 0                                                                                     \
+  }
+
+static void
+husk_buf_append (husk_buf *b, const char *s, size_t n)
+{
+  if (b->len + n + 1 > b->cap)
+    {
+      b->cap = (b->len + n + 1) * 2;
+      b->data = husk_xrealloc (b->data, b->cap);
+    }
+  memcpy (b->data + b->len, s, n);
+  b->len += n;
+  b->data[b->len] = '\0';
+}
+
+static void __attribute__ ((format (printf, 2, 3)))
+husk_buf_printf (husk_buf *b, const char *fmt, ...)
+{
+  cleanup_free char *s = NULL;
+  va_list ap;
+  int n;
+
+  va_start (ap, fmt);
+  n = vasprintf (&s, fmt, ap);
+  va_end (ap);
+  if (n < 0)
+    abort ();
+  husk_buf_append (b, s, (size_t) n);
+}
+
+static const char *
+husk_buf_data (const husk_buf *b, size_t *len)
+{
+  *len = b->len;
+  return b->data ? b->data : "";
+}
+
+static void
+husk_buf_clear (husk_buf *b)
+{
+  free (b->data);
+  *b = (husk_buf) HUSK_BUF_INIT;
+}
+
+void
+husk_ports_free (struct husk_port *ports, size_t n)
+{
+  for (size_t i = 0; i < n; i++)
+    {
+      free (ports[i].host_ip);
+      free (ports[i].proto);
+    }
+  free (ports);
+}
+
+bool
+husk_net_ip_valid (const char *ip)
+{
+  unsigned char buf[sizeof (struct in6_addr)];
+  return inet_pton (AF_INET, ip, buf) == 1 || inet_pton (AF_INET6, ip, buf) == 1;
+}
+
+bool
+husk_net_add_host_valid (const char *arg)
+{
+  const char *colon = strchr (arg, ':');
+  const char *ip;
+
+  if (colon == NULL || colon == arg)
+    return false;
+  for (const char *p = arg; p < colon; p++)
+    if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9')
+          || *p == '-' || *p == '.' || *p == '_'))
+      return false;
+  ip = colon + 1;
+  if (strcmp (ip, "host-gateway") == 0)
+    return true;
+  if (ip[0] == '[' && ip[strlen (ip) - 1] == ']')
+    {
+      cleanup_free char *inner = husk_strdup_printf ("%.*s", (int) strlen (ip) - 2, ip + 1);
+      return husk_net_ip_valid (inner);
+    }
+  return husk_net_ip_valid (ip);
+}
+
+/* "N" or "N-M" (1-65535, N <= M).  */
+static bool
+parse_range (const char *s, size_t len, int *lo, int *hi)
+{
+  char buf[16];
+  char *dash, *end;
+  long a, b;
+
+  if (len == 0 || len >= sizeof (buf))
+    return false;
+  memcpy (buf, s, len);
+  buf[len] = '\0';
+  dash = strchr (buf, '-');
+  if (dash)
+    *dash = '\0';
+  if (buf[0] < '0' || buf[0] > '9')
+    return false;
+  errno = 0;
+  a = strtol (buf, &end, 10);
+  if (*end || errno || a < 1 || a > 65535)
+    return false;
+  b = a;
+  if (dash)
+    {
+      if (dash[1] < '0' || dash[1] > '9')
+        return false;
+      b = strtol (dash + 1, &end, 10);
+      if (*end || errno || b < a || b > 65535)
+        return false;
+    }
+  *lo = (int) a;
+  *hi = (int) b;
+  return true;
+}
+
+int
+husk_ports_parse (const char *arg, struct husk_port **ports, size_t *n, struct husk_error **err)
+{
+  cleanup_free char *copy = husk_xstrdup (arg);
+  cleanup_free char *ip = NULL;
+  const char *proto = "tcp";
+  char *slash, *rest = copy, *last;
+  int hlo = 0, hhi = 0, clo, chi;
+
+  slash = strrchr (copy, '/');
+  if (slash)
+    {
+      *slash = '\0';
+      proto = slash + 1;
+      if (strcmp (proto, "tcp") != 0 && strcmp (proto, "udp") != 0)
+        return husk_error_set (err, 0, "publish \"%s\": unknown protocol \"%s\" (tcp or udp)", arg,
+                               proto);
+    }
+  /* [IPv6]:...  */
+  if (rest[0] == '[')
+    {
+      char *close = strchr (rest, ']');
+      if (close == NULL || close[1] != ':')
+        return husk_error_set (err, 0, "publish \"%s\": expected [IPv6]:HOSTPORT:CTRPORT", arg);
+      *close = '\0';
+      ip = husk_xstrdup (rest + 1);
+      rest = close + 2;
+    }
+  last = strrchr (rest, ':');
+  if (!parse_range (last ? last + 1 : rest, strlen (last ? last + 1 : rest), &clo, &chi))
+    return husk_error_set (err, 0, "publish \"%s\": \"%s\" is not a port or range (1-65535)", arg,
+                           last ? last + 1 : rest);
+  if (last)
+    {
+      char *first;
+      *last = '\0';
+      first = strrchr (rest, ':');
+      if (first)
+        {
+          if (ip)
+            return husk_error_set (err, 0, "publish \"%s\": too many \":\"", arg);
+          *first = '\0';
+          ip = husk_xstrdup (rest);
+          rest = first + 1;
+        }
+      /* "IP::CTRPORT": an address and a free port.  */
+      if (*rest && !parse_range (rest, strlen (rest), &hlo, &hhi))
+        return husk_error_set (err, 0, "publish \"%s\": \"%s\" is not a port or range (1-65535)",
+                               arg, rest);
+    }
+  if (ip && *ip == '\0')
+    {
+      free (ip);
+      ip = NULL;
+    }
+  if (ip && !husk_net_ip_valid (ip))
+    return husk_error_set (err, 0, "publish \"%s\": \"%s\" is not an IP address", arg, ip);
+  if (hlo && hhi - hlo != chi - clo && clo != chi)
+    return husk_error_set (err, 0,
+                           "publish \"%s\": the host range and the container range differ in "
+                           "length",
+                           arg);
+  for (int cp = clo; cp <= chi; cp++)
+    {
+      struct husk_port *p;
+      *ports = husk_xrealloc (*ports, (*n + 1) * sizeof (**ports));
+      p = &(*ports)[(*n)++];
+      p->host_ip = ip ? husk_xstrdup (ip) : NULL;
+      p->ctr_port = cp;
+      /* A host range for one container port (docker: the first free one): its first port.  */
+      p->host_port = hlo == 0 ? 0 : clo == chi ? hlo : hlo + (cp - clo);
+      p->proto = husk_xstrdup (proto);
+    }
+  return 0;
+}
+
+char *
+husk_port_format (const struct husk_port *p)
+{
+  const char *ip = p->host_ip ? p->host_ip : "0.0.0.0";
+  bool v6 = strchr (ip, ':') != NULL;
+  return husk_strdup_printf ("%s%s%s:%d->%d/%s", v6 ? "[" : "", ip, v6 ? "]" : "", p->host_port,
+                             p->ctr_port, p->proto);
+}
+
+int
+husk_net_mode_parse (const char *arg, int *ret_mode, char **ret_value, struct husk_error **err)
+{
+  *ret_value = NULL;
+  if (strcmp (arg, "none") == 0)
+    *ret_mode = HUSK_NETWORK_NONE;
+  else if (strcmp (arg, "host") == 0)
+    *ret_mode = HUSK_NETWORK_HOST;
+  else if (strcmp (arg, "pasta") == 0 || husk_str_has_prefix (arg, "pasta:"))
+    {
+      *ret_mode = HUSK_NETWORK_PASTA;
+      if (arg[5] == ':')
+        {
+          if (arg[6] == '\0')
+            return husk_error_set (err, 0, "network \"%s\": no pasta options after \":\"", arg);
+          *ret_value = husk_xstrdup (arg + 6);
+        }
+    }
+  else if (husk_str_has_prefix (arg, "container:"))
+    {
+      if (arg[10] == '\0')
+        return husk_error_set (err, 0, "network \"%s\": expected container:NAME or ID", arg);
+      *ret_mode = HUSK_NETWORK_CONTAINER;
+      *ret_value = husk_xstrdup (arg + 10);
+    }
+  else
+    return husk_error_set (err, 0,
+                           "network \"%s\": not supported (none, host, pasta[:OPTIONS] or "
+                           "container:NAME)",
+                           arg);
+  return 0;
+}
+
+char *
+husk_net_mode_name (const struct husk_ctr *c)
+{
+  switch (c->network)
+    {
+    case HUSK_NETWORK_HOST:
+      return husk_xstrdup ("host");
+    case HUSK_NETWORK_PASTA:
+      return husk_xstrdup ("pasta");
+    case HUSK_NETWORK_CONTAINER:
+      return husk_strdup_printf ("container:%s", c->network_value ? c->network_value : "");
+    case HUSK_NETWORK_NONE:
+    default:
+      return husk_xstrdup ("none");
+    }
+}
+
+/* The host's IPv4 default route: its gateway and the address of its interface (what pasta
+   copies into the container), as text; false when there is none.  */
+static bool
+host_default_route (char gw[INET_ADDRSTRLEN], char addr[INET_ADDRSTRLEN])
+{
+  cleanup_file FILE *f = fopen ("/proc/net/route", "re");
+  char line[256], ifname[64] = "";
+  bool found = false;
+
+  if (f == NULL)
+    return false;
+  while (fgets (line, sizeof (line), f))
+    {
+      char name[64];
+      unsigned dest, gate, flags;
+      if (sscanf (line, "%63s %x %x %x", name, &dest, &gate, &flags) == 4 && dest == 0
+          && (flags & 0x2) /* RTF_GATEWAY */)
+        {
+          struct in_addr a = { .s_addr = gate };
+          inet_ntop (AF_INET, &a, gw, INET_ADDRSTRLEN);
+          snprintf (ifname, sizeof (ifname), "%s", name);
+          found = true;
+          break;
+        }
+    }
+  if (!found)
+    return false;
+  addr[0] = '\0';
+  {
+    struct ifaddrs *ifs = NULL;
+    if (getifaddrs (&ifs) == 0)
+      {
+        for (struct ifaddrs *i = ifs; i; i = i->ifa_next)
+          if (i->ifa_addr && i->ifa_addr->sa_family == AF_INET && strcmp (i->ifa_name, ifname) == 0)
+            {
+              inet_ntop (AF_INET, &((struct sockaddr_in *) i->ifa_addr)->sin_addr, addr,
+                         INET_ADDRSTRLEN);
+              break;
+            }
+        freeifaddrs (ifs);
+      }
+  }
+  return true;
+}
+
+static bool
+is_loopback (const char *ip)
+{
+  return husk_str_has_prefix (ip, "127.") || strcmp (ip, "::1") == 0;
+}
+
+/* The host's resolv.conf, for a container: loopback nameservers replaced by pasta's
+   forwarder (PASTA_DNS) with pasta, dropped otherwise; everything else kept.  */
+static void
+host_resolv (husk_buf *out, bool pasta, bool *ret_forward)
+{
+  cleanup_free char *buf = NULL;
+  size_t len;
+  bool forward_added = false;
+
+  *ret_forward = false;
+  if (husk_read_file_at (AT_FDCWD, "/etc/resolv.conf", 1 << 20, &buf, &len, NULL) < 0)
+    return;
+  for (char *save = NULL, *line = strtok_r (buf, "\n", &save); line;
+       line = strtok_r (NULL, "\n", &save))
+    {
+      char ns[128];
+      if (sscanf (line, " nameserver %127s", ns) == 1 && is_loopback (ns))
+        {
+          if (pasta && !forward_added)
+            {
+              husk_buf_printf (out, "nameserver %s\n", PASTA_DNS);
+              forward_added = *ret_forward = true;
+            }
+          continue;
+        }
+      husk_buf_printf (out, "%s\n", line);
+    }
+}
+
+/* Write NAME into the container's directory DFD, atomically.  */
+static int
+write_file (int dfd, const char *name, husk_buf *b, struct husk_error **err)
+{
+  size_t len;
+  const char *data = husk_buf_data (b, &len);
+  if (husk_write_file_atomic_at (dfd, name, data, len, 0644, err) < 0)
+    return husk_error_wrap (err, "container's /etc/%s", name);
+  return 0;
+}
+
+int
+husk_net_write_etc (struct husk_store *s, const struct husk_ctr *c, struct husk_error **err)
+{
+  cleanup_free char *dir = husk_strdup_printf ("containers/%s", c->id);
+  cleanup_close int dfd = -1;
+  husk_buf hosts = HUSK_BUF_INIT, resolv = HUSK_BUF_INIT, hostname = HUSK_BUF_INIT;
+  char gw[INET_ADDRSTRLEN] = "", addr[INET_ADDRSTRLEN] = "";
+  const char *name = c->spec.hostname ? c->spec.hostname : "";
+  bool forward;
+  int r = -1;
+
+  dfd = openat (husk_store_rootfd (s), dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+  if (dfd < 0)
+    return husk_error_set (err, errno, "container %.12s: open its directory", c->id);
+
+  /* /etc/hosts: the host's own first with the host's network (docker's choice).  */
+  if (c->network == HUSK_NETWORK_HOST)
+    {
+      cleanup_free char *buf = NULL;
+      size_t len;
+      if (husk_read_file_at (AT_FDCWD, "/etc/hosts", 1 << 20, &buf, &len, NULL) == 0)
+        husk_buf_append (&hosts, buf, len);
+      if (hosts.len && hosts.data[hosts.len - 1] != '\n')
+        husk_buf_append (&hosts, "\n", 1);
+    }
+  else
+    husk_buf_printf (&hosts, "127.0.0.1\tlocalhost\n"
+                             "::1\tlocalhost ip6-localhost ip6-loopback\n"
+                             "fe00::0\tip6-localnet\n"
+                             "ff00::0\tip6-mcastprefix\n"
+                             "ff02::1\tip6-allnodes\n"
+                             "ff02::2\tip6-allrouters\n");
+  if (c->network == HUSK_NETWORK_PASTA && host_default_route (gw, addr))
+    {
+      /* pasta gives the container the host's address and maps the gateway's to the host's
+         loopback (unless told --no-map-gw).  */
+      if (addr[0])
+        husk_buf_printf (&hosts, "%s\t%s\n", addr, name);
+      husk_buf_printf (&hosts, "%s\thost.containers.internal host.docker.internal\n", gw);
+    }
+  else if (c->network == HUSK_NETWORK_HOST)
+    husk_buf_printf (&hosts,
+                     "127.0.1.1\t%s\n127.0.0.1\thost.containers.internal "
+                     "host.docker.internal\n",
+                     name);
+  else
+    husk_buf_printf (&hosts, "127.0.1.1\t%s\n", name);
+  for (size_t i = 0; c->extra_hosts && c->extra_hosts[i]; i++)
+    {
+      const char *h = c->extra_hosts[i], *colon = strchr (h, ':');
+      const char *ip = colon + 1;
+      size_t iplen = strlen (ip);
+      if (strcmp (ip, "host-gateway") == 0)
+        {
+          ip = gw[0] ? gw : "127.0.0.1";
+          iplen = strlen (ip);
+        }
+      else if (ip[0] == '[')
+        {
+          ip++;
+          iplen -= 2;
+        }
+      husk_buf_printf (&hosts, "%.*s\t%.*s\n", (int) iplen, ip, (int) (colon - h), h);
+    }
+
+  /* /etc/resolv.conf.  */
+  if (c->dns || c->dns_search || c->dns_options)
+    {
+      if (c->dns)
+        for (size_t i = 0; c->dns[i]; i++)
+          husk_buf_printf (&resolv, "nameserver %s\n", c->dns[i]);
+      else
+        {
+          husk_buf from_host = HUSK_BUF_INIT;
+          host_resolv (&from_host, c->network == HUSK_NETWORK_PASTA, &forward);
+          /* Only the host's nameservers: search and options are the user's.  */
+          for (char *save = NULL,
+                    *line = strtok_r (from_host.data ? from_host.data : "", "\n", &save);
+               line; line = strtok_r (NULL, "\n", &save))
+            if (husk_str_has_prefix (line, "nameserver"))
+              husk_buf_printf (&resolv, "%s\n", line);
+          husk_buf_clear (&from_host);
+        }
+      if (c->dns_search && c->dns_search[0])
+        {
+          husk_buf_printf (&resolv, "search");
+          for (size_t i = 0; c->dns_search[i]; i++)
+            husk_buf_printf (&resolv, " %s", c->dns_search[i]);
+          husk_buf_printf (&resolv, "\n");
+        }
+      if (c->dns_options && c->dns_options[0])
+        {
+          husk_buf_printf (&resolv, "options");
+          for (size_t i = 0; c->dns_options[i]; i++)
+            husk_buf_printf (&resolv, " %s", c->dns_options[i]);
+          husk_buf_printf (&resolv, "\n");
+        }
+    }
+  else if (c->network == HUSK_NETWORK_HOST)
+    {
+      cleanup_free char *buf = NULL;
+      size_t len;
+      if (husk_read_file_at (AT_FDCWD, "/etc/resolv.conf", 1 << 20, &buf, &len, NULL) == 0)
+        husk_buf_append (&resolv, buf, len);
+    }
+  else
+    host_resolv (&resolv, c->network == HUSK_NETWORK_PASTA, &forward);
+
+  husk_buf_printf (&hostname, "%s\n", name);
+  if (write_file (dfd, "hosts", &hosts, err) < 0
+      || write_file (dfd, "resolv.conf", &resolv, err) < 0
+      || write_file (dfd, "hostname", &hostname, err) < 0)
+    goto out;
+  r = 0;
+out:
+  husk_buf_clear (&hosts);
+  husk_buf_clear (&resolv);
+  husk_buf_clear (&hostname);
+  return r;
+}
+
+/* Whether the user mounts something at DEST already.  */
+static bool
+user_mounts_at (const struct husk_container_spec *sp, const char *dest)
+{
+  for (size_t i = 0; i < sp->n_mounts; i++)
+    if (strcmp (sp->mounts[i].dest, dest) == 0)
+      return true;
+  return false;
+}
+
+static void
+add_etc_mounts (struct husk_ctr *c, const char *cdir)
+{
+  static const char *const files[] = { "hosts", "resolv.conf", "hostname" };
+  struct husk_container_spec *sp = &c->spec;
+
+  for (size_t i = 0; i < sizeof (files) / sizeof (files[0]); i++)
+    {
+      cleanup_free char *dest = husk_strdup_printf ("/etc/%s", files[i]);
+      cleanup_free char *src = husk_strdup_printf ("%s/%s", cdir, files[i]);
+      struct husk_mount *m;
+      struct stat st;
+      if (user_mounts_at (sp, dest) || stat (src, &st) < 0)
+        continue;
+      m = husk_xrealloc ((void *) sp->mounts, (sp->n_mounts + 1) * sizeof (*m));
+      sp->mounts = m;
+      m = &m[sp->n_mounts++];
+      memset (m, 0, sizeof (*m));
+      m->kind = HUSK_MOUNT_BIND;
+      m->source = TAKE_PTR (src);
+      m->dest = TAKE_PTR (dest);
+    }
+}
+
+int
+husk_net_prepare (struct husk_store *s, struct husk_ctr *c, struct husk_error **err)
+{
+  cleanup_free char *cdir = husk_ctr_dir (s, c);
+
+  if (c->network == HUSK_NETWORK_CONTAINER)
+    {
+      cleanup_ctr struct husk_ctr *other = NULL;
+      cleanup_free char *odir = NULL;
+      if (husk_ctr_load (s, c->network_value, &other, err) < 0)
+        return husk_error_wrap (err, "network container \"%.12s\"", c->network_value);
+      if (other->status != HUSK_CTR_RUNNING || other->pid <= 0)
+        return husk_error_set (err, 0, "network container \"%s\": is not running", other->name);
+      for (size_t i = 0; i < c->spec.n_namespaces; i++)
+        {
+          struct husk_namespace *ns = &c->namespaces[i];
+          if (ns->type == HUSK_NS_NET)
+            {
+              c->ns_paths[0] = husk_strdup_printf ("/proc/%d/ns/net", (int) other->pid);
+              ns->path = c->ns_paths[0];
+            }
+          /* Rootless, a network namespace is joined only from inside its owner: the other
+             container's user namespace, whose id map is the same as this one's would be.  */
+          else if (ns->type == HUSK_NS_USER)
+            {
+              c->ns_paths[1] = husk_strdup_printf ("/proc/%d/ns/user", (int) other->pid);
+              ns->path = c->ns_paths[1];
+              c->spec.idmap = NULL;
+            }
+        }
+      /* Its /etc files are the other container's, as docker shares them.  */
+      odir = husk_ctr_dir (s, other);
+      add_etc_mounts (c, odir);
+      return 0;
+    }
+  add_etc_mounts (c, cdir);
+  if (c->network == HUSK_NETWORK_PASTA)
+    {
+      c->spec.created_fn = husk_net_attach;
+      c->spec.created_arg = c;
+    }
+  return 0;
+}
+
+/* Bind a socket of PROTO to IP:PORT (IP NULL: every address) to see that it is free; with
+   PORT 0, *RET_PORT is one the kernel picked.  */
+static int
+probe_port (const char *ip, int port, const char *proto, int *ret_port, struct husk_error **err)
+{
+  struct sockaddr_storage ss;
+  socklen_t len;
+  cleanup_close int fd = -1;
+  bool v6 = ip && strchr (ip, ':');
+  int type = strcmp (proto, "udp") == 0 ? SOCK_DGRAM : SOCK_STREAM, one = 1;
+
+  memset (&ss, 0, sizeof (ss));
+  if (v6)
+    {
+      struct sockaddr_in6 *a = (struct sockaddr_in6 *) &ss;
+      a->sin6_family = AF_INET6;
+      a->sin6_port = htons ((uint16_t) port);
+      inet_pton (AF_INET6, ip, &a->sin6_addr);
+      len = sizeof (*a);
+    }
+  else
+    {
+      struct sockaddr_in *a = (struct sockaddr_in *) &ss;
+      a->sin_family = AF_INET;
+      a->sin_port = htons ((uint16_t) port);
+      if (ip)
+        inet_pton (AF_INET, ip, &a->sin_addr);
+      len = sizeof (*a);
+    }
+  fd = socket (ss.ss_family, type | SOCK_CLOEXEC, 0);
+  if (fd < 0)
+    return husk_error_set (err, errno, "port %d/%s: socket", port, proto);
+  setsockopt (fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof (one));
+  if (bind (fd, (struct sockaddr *) &ss, len) < 0)
+    {
+      int e = errno;
+      if (e == EACCES && port < 1024)
+        return husk_error_set (err, e,
+                               "port %d/%s: a host port below 1024 needs root, or a lower "
+                               "net.ipv4.ip_unprivileged_port_start",
+                               port, proto);
+      return husk_error_set (err, e, "port %d/%s: %s:%d", port, proto, ip ? ip : "0.0.0.0", port);
+    }
+  if (ret_port)
+    {
+      if (getsockname (fd, (struct sockaddr *) &ss, &len) < 0)
+        return husk_error_set (err, errno, "port %d/%s: getsockname", port, proto);
+      *ret_port = ntohs (v6 ? ((struct sockaddr_in6 *) &ss)->sin6_port
+                            : ((struct sockaddr_in *) &ss)->sin_port);
+    }
+  return 0;
+}
+
+/* Its one line in the error: the first of pasta's own lines that says something.  */
+static void
+pasta_error_line (const char *out, char *line, size_t size)
+{
+  cleanup_free char *copy = husk_xstrdup (out);
+  line[0] = '\0';
+  for (char *save = NULL, *l = strtok_r (copy, "\n", &save); l; l = strtok_r (NULL, "\n", &save))
+    {
+      if (husk_str_has_prefix (l, "Failed to send") || strstr (l, "Changing to nobody")
+          || husk_str_has_prefix (l, "Don't run as root"))
+        continue;
+      snprintf (line, size, "%s", l);
+      return;
+    }
+}
+
+/* pasta's -t or -u arguments for the ports of PROTO in PORTS (host ports all picked).  */
+static void
+pasta_port_args (char ***argv, const struct husk_port *ports, size_t n, const char *proto)
+{
+  bool any = false;
+  for (size_t i = 0; i < n; i++)
+    {
+      const struct husk_port *p = &ports[i];
+      cleanup_free char *spec = NULL;
+      if (strcmp (p->proto, proto) != 0)
+        continue;
+      spec = p->host_ip ? husk_strdup_printf ("%s/%d:%d", p->host_ip, p->host_port, p->ctr_port)
+                        : husk_strdup_printf ("%d:%d", p->host_port, p->ctr_port);
+      husk_strv_append (argv, proto[0] == 't' ? "-t" : "-u");
+      husk_strv_append (argv, spec);
+      any = true;
+    }
+  if (!any)
+    {
+      husk_strv_append (argv, proto[0] == 't' ? "-t" : "-u");
+      husk_strv_append (argv, "none");
+    }
+}
+
+/* The process between husk (the monitor, or husk run in the foreground) and pasta, which
+   goes to the background and is no one's child: it starts pasta with ARGV (NSFD as its
+   descriptor 3 when not -1), reports on REPORT ("0" once pasta has configured the namespace
+   and written PIDFILE; else "1" or "7", pasta not found, then what pasta printed), and then
+   lives exactly as long as both its parent PARENT and that pasta: when its parent dies
+   (PR_SET_PDEATHSIG: a monitor killed with SIGKILL too) or it gets SIGTERM, it stops pasta;
+   when pasta ends, it ends.  pasta itself cannot be told to die with its parent: the
+   kernel drops a parent-death signal when a process gives up privileges, as pasta does.  */
+static void __attribute__ ((noreturn))
+pasta_watcher (char **argv, int nsfd, const char *pidfile, int report, pid_t parent)
+{
+  int errpipe[2], status, pidfd = -1, sigfd;
+  char out[4096];
+  ssize_t got;
+  sigset_t mask;
+  pid_t child, pasta;
+
+  {
+    /* Nothing of the caller's stays open here (the container's output pipes above all: the
+       monitor waits for their end).  */
+    int keep[] = { report, nsfd };
+    husk_close_fds_except (keep, nsfd >= 0 ? 2 : 1);
+  }
+  sigemptyset (&mask);
+  sigaddset (&mask, SIGTERM);
+  sigaddset (&mask, SIGINT);
+  sigaddset (&mask, SIGHUP);
+  sigprocmask (SIG_BLOCK, &mask, NULL);
+  if (prctl (PR_SET_PDEATHSIG, SIGTERM) < 0 || getppid () != parent)
+    _exit (1);
+  signal (SIGCHLD, SIG_DFL);
+  if (pipe2 (errpipe, O_CLOEXEC) < 0)
+    _exit (1);
+  child = fork ();
+  if (child < 0)
+    _exit (1);
+  if (child == 0)
+    {
+      int null = open ("/dev/null", O_RDWR);
+      sigset_t none;
+      sigemptyset (&none);
+      sigprocmask (SIG_SETMASK, &none, NULL);
+      signal (SIGTERM, SIG_DFL);
+      signal (SIGINT, SIG_DFL);
+      signal (SIGHUP, SIG_DFL);
+      signal (SIGPIPE, SIG_DFL);
+      if (null < 0 || dup2 (null, 0) < 0 || dup2 (null, 1) < 0 || dup2 (errpipe[1], 2) < 0)
+        _exit (126);
+      if (nsfd >= 0 && dup2 (nsfd, 3) < 0)
+        _exit (126);
+      execvp ("pasta", argv);
+      _exit (errno == ENOENT ? 127 : 126);
+    }
+  close (errpipe[1]);
+  while (waitpid (child, &status, 0) < 0)
+    if (errno != EINTR)
+      _exit (1);
+  /* The daemon pasta leaves behind may hold the pipe: read what is there, never wait.  */
+  fcntl (errpipe[0], F_SETFL, O_NONBLOCK);
+  got = read (errpipe[0], out, sizeof (out));
+  if (!WIFEXITED (status) || WEXITSTATUS (status) != 0)
+    {
+      char code = WIFEXITED (status) && WEXITSTATUS (status) == 127 ? '7' : '1';
+      if (write (report, &code, 1) == 1 && got > 0 && write (report, out, (size_t) got) < 0)
+        _exit (1);
+      _exit (1);
+    }
+  pasta = pidfile_process (pidfile);
+  if (pasta > 0)
+    pidfd = (int) syscall (SYS_pidfd_open, pasta, 0);
+  if (pidfd < 0)
+    {
+      static const char msg[] = "1pasta started but its pid file names no pasta";
+      if (pasta > 0)
+        kill (pasta, SIGTERM);
+      if (write (report, msg, sizeof (msg) - 1) < 0)
+        _exit (1);
+      _exit (1);
+    }
+  sigfd = signalfd (-1, &mask, SFD_CLOEXEC);
+  if (sigfd < 0 || write (report, "0", 1) != 1)
+    {
+      kill (pasta, SIGTERM);
+      _exit (1);
+    }
+  close (report);
+  /* The parent may have died between the fork and the prctl's check, or since.  */
+  if (getppid () != parent)
+    {
+      kill (pasta, SIGTERM);
+      _exit (0);
+    }
+  for (;;)
+    {
+      struct pollfd fds[2]
+          = { { .fd = pidfd, .events = POLLIN }, { .fd = sigfd, .events = POLLIN } };
+      if (poll (fds, 2, -1) < 0)
+        {
+          if (errno == EINTR)
+            continue;
+          break;
+        }
+      if (fds[0].revents)
+        _exit (0);
+      if (fds[1].revents)
+        break;
+    }
+  syscall (SYS_pidfd_send_signal, pidfd, SIGTERM, NULL, 0);
+  _exit (0);
+}
+
+int
+husk_net_attach (void *arg, pid_t pid, struct husk_error **err)
+{
+  struct husk_ctr *c = arg;
+  cleanup_free char *pidfile = NULL, *portsfile = NULL, *dir = NULL;
+  cleanup_strv char **argv = husk_xcalloc (1, sizeof (char *));
+  cleanup_free struct husk_port *picked = NULL;
+  cleanup_close int nsfd = -1;
+  husk_buf ports = HUSK_BUF_INIT;
+  char pidstr[16], out[4096], line[512];
+  int errpipe[2] = { -1, -1 }, status;
+  ssize_t got = 0;
+  pid_t child;
+  bool forward = false;
+
+  if (access ("/dev/net/tun", R_OK | W_OK) < 0)
+    {
+      int e = errno;
+      struct stat st;
+      if (stat ("/dev/net/tun", &st) == 0)
+        return husk_error_set (err, 0,
+                               "network pasta: /dev/net/tun (mode %04o) cannot be opened by "
+                               "this user: make it 0666 as Debian ships it (chmod 0666 "
+                               "/dev/net/tun, as root)",
+                               (unsigned) (st.st_mode & 07777));
+      return husk_error_set (err, e, "network pasta: /dev/net/tun");
+    }
+  if (husk_ctr_run_path (c, "pasta.pid", &pidfile, err) < 0
+      || husk_ctr_run_path (c, "ports", &portsfile, err) < 0
+      || husk_ctr_run_path (c, NULL, &dir, err) < 0)
+    return -1;
+  if (mkdir (dir, 0700) < 0 && errno != EEXIST)
+    return husk_error_set (err, errno, "create \"%s\"", dir);
+
+  /* Free host ports picked and every host port checked, before pasta binds them.  */
+  picked = husk_xcalloc (c->n_ports ? c->n_ports : 1, sizeof (*picked));
+  for (size_t i = 0; i < c->n_ports; i++)
+    {
+      picked[i] = c->ports[i];
+      if (probe_port (c->ports[i].host_ip, c->ports[i].host_port, c->ports[i].proto,
+                      c->ports[i].host_port ? NULL : &picked[i].host_port, err)
+          < 0)
+        return -1;
+      husk_buf_printf (&ports, "%s %d %s %d\n", picked[i].proto, picked[i].ctr_port,
+                       picked[i].host_ip ? picked[i].host_ip : "0.0.0.0", picked[i].host_port);
+    }
+  {
+    size_t len;
+    const char *data = husk_buf_data (&ports, &len);
+    int r = husk_write_file_replace_at (AT_FDCWD, portsfile, data, len, 0600, err);
+    husk_buf_clear (&ports);
+    if (r < 0)
+      return -1;
+  }
+
+  husk_strv_append (&argv, "pasta");
+  husk_strv_append (&argv, "--config-net");
+  husk_strv_append (&argv, "--quiet");
+  husk_strv_append (&argv, "--pid");
+  husk_strv_append (&argv, pidfile);
+  pasta_port_args (&argv, picked, c->n_ports, "tcp");
+  pasta_port_args (&argv, picked, c->n_ports, "udp");
+  husk_strv_append (&argv, "-T");
+  husk_strv_append (&argv, "none");
+  husk_strv_append (&argv, "-U");
+  husk_strv_append (&argv, "none");
+  {
+    husk_buf unused = HUSK_BUF_INIT;
+    host_resolv (&unused, true, &forward);
+    husk_buf_clear (&unused);
+  }
+  if (forward && !c->dns)
+    {
+      husk_strv_append (&argv, "--dns-forward");
+      husk_strv_append (&argv, PASTA_DNS);
+    }
+  if (c->network_value)
+    {
+      cleanup_free char *opts = husk_xstrdup (c->network_value);
+      for (char *save = NULL, *o = strtok_r (opts, ",", &save); o; o = strtok_r (NULL, ",", &save))
+        husk_strv_append (&argv, o);
+    }
+  if (geteuid () == 0)
+    {
+      /* As root pasta gives up its privileges before it joins a namespace, and could no
+         longer open the container's by /proc/PID: it gets it as its descriptor 3, and stays
+         uid 0 (with no capabilities) to use it.  */
+      char path[64];
+      snprintf (path, sizeof (path), "/proc/%d/ns/net", (int) pid);
+      nsfd = open (path, O_RDONLY | O_CLOEXEC);
+      if (nsfd < 0)
+        return husk_error_set (err, errno, "network pasta: open \"%s\"", path);
+      husk_strv_append (&argv, "--runas");
+      husk_strv_append (&argv, "0:0");
+      husk_strv_append (&argv, "--netns-only");
+      husk_strv_append (&argv, "--netns");
+      husk_strv_append (&argv, "/proc/self/fd/3");
+    }
+  else
+    {
+      snprintf (pidstr, sizeof (pidstr), "%d", (int) pid);
+      husk_strv_append (&argv, pidstr);
+    }
+
+  if (pipe2 (errpipe, O_CLOEXEC) < 0)
+    return husk_error_set (err, errno, "network pasta: pipe");
+  child = fork ();
+  if (child < 0)
+    {
+      close (errpipe[0]);
+      close (errpipe[1]);
+      return husk_error_set (err, errno, "network pasta: fork");
+    }
+  if (child == 0)
+    {
+      close (errpipe[0]);
+      pasta_watcher (argv, nsfd, pidfile, errpipe[1], getppid ());
+    }
+  close (errpipe[1]);
+  /* The watcher writes "0" once pasta is up, else pasta's status and what it printed; and
+     nothing at all when it died first.  */
+  {
+    size_t total = 0;
+    while (total < sizeof (out) - 1)
+      {
+        ssize_t n = read (errpipe[0], out + total, sizeof (out) - 1 - total);
+        if (n < 0 && errno == EINTR)
+          continue;
+        if (n <= 0)
+          break;
+        total += (size_t) n;
+        if (out[0] == '0')
+          break;
+      }
+    got = (ssize_t) total;
+  }
+  close (errpipe[0]);
+  out[got > 0 ? got : 0] = '\0';
+  if (got > 0 && out[0] == '0')
+    return 0;
+  waitpid (child, &status, 0);
+  if (got <= 0)
+    return husk_error_set (err, 0, "network pasta: its watcher ended");
+  if (out[0] == '7')
+    return husk_error_set (err, 0, "network pasta: pasta: not found (install passt)");
+  pasta_error_line (out + 1, line, sizeof (line));
+  return husk_error_set (err, 0, "network pasta: pasta failed: %s", line[0] ? line : "no message");
+}
+
+/* "PID START" of FILE, when PID is still that process.  */
+static pid_t
+pidfile_process (const char *file)
+{
+  cleanup_free char *buf = NULL;
+  size_t len;
+  int pid;
+
+  if (husk_read_file_at (AT_FDCWD, file, 64, &buf, &len, NULL) < 0)
+    return 0;
+  if (sscanf (buf, "%d", &pid) != 1 || pid <= 1)
+    return 0;
+  {
+    /* pasta wrote only its pid: it is ours when it is a pasta (passt's binaries).  */
+    char path[64], comm[32] = "";
+    cleanup_free char *cbuf = NULL;
+    size_t clen;
+    snprintf (path, sizeof (path), "/proc/%d/comm", pid);
+    if (husk_read_file_at (AT_FDCWD, path, sizeof (comm), &cbuf, &clen, NULL) < 0)
+      return 0;
+    if (!husk_str_has_prefix (cbuf, "pasta") && !husk_str_has_prefix (cbuf, "passt"))
+      return 0;
+  }
+  return pid;
+}
+
+void
+husk_net_detach (const struct husk_ctr *c)
+{
+  cleanup_free char *pidfile = NULL;
+  pid_t pid;
+
+  if (husk_ctr_run_path (c, "pasta.pid", &pidfile, NULL) < 0)
+    return;
+  pid = pidfile_process (pidfile);
+  if (pid > 0)
+    kill (pid, SIGTERM);
+}
+
+void
+husk_net_ports_running (const struct husk_ctr *c, struct husk_port **ret, size_t *ret_n)
+{
+  cleanup_free char *file = NULL, *buf = NULL;
+  size_t len;
+
+  *ret = NULL;
+  *ret_n = 0;
+  if (c->status != HUSK_CTR_RUNNING || husk_ctr_run_path (c, "ports", &file, NULL) < 0
+      || husk_read_file_at (AT_FDCWD, file, 1 << 20, &buf, &len, NULL) < 0)
+    return;
+  for (char *save = NULL, *l = strtok_r (buf, "\n", &save); l; l = strtok_r (NULL, "\n", &save))
+    {
+      char proto[8], ip[64];
+      int cp, hp;
+      struct husk_port *p;
+      if (sscanf (l, "%7s %d %63s %d", proto, &cp, ip, &hp) != 4)
+        continue;
+      *ret = husk_xrealloc (*ret, (*ret_n + 1) * sizeof (**ret));
+      p = &(*ret)[(*ret_n)++];
+      p->proto = husk_xstrdup (proto);
+      p->ctr_port = cp;
+      p->host_port = hp;
+      p->host_ip = strcmp (ip, "0.0.0.0") == 0 ? NULL : husk_xstrdup (ip);
+    }
+}

@@ -1,0 +1,101 @@
+/* A container's network, the engine's side: which network namespace it gets (docker run's
+   --network), the files a container expects in /etc (hosts, resolv.conf, hostname), its
+   published ports (-p, -P) and pasta, the user-mode network that joins a container's own
+   namespace to the host's (passt's pasta, as podman 5 uses it).  The container core
+   (runtime/) only makes or joins a network namespace and brings its lo up; everything here
+   happens around it: the files before it starts, pasta once its namespaces exist
+   (husk_net_attach, through the spec's created_fn) and the teardown once it is gone
+   (husk_net_detach).
+
+   RUNDIR/ID/ holds what a running container's network has: pasta.pid ("PID START", pasta's
+   process and its /proc/PID/stat start time) and ports (one "PROTO CTRPORT HOSTIP HOSTPORT"
+   line per published port, with the host ports that were picked for -P).  */
+#ifndef HUSK_NET_H
+#define HUSK_NET_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "error.h"
+
+struct husk_store;
+struct husk_ctr;
+
+/* One published port (docker run -p): HOST_IP:HOST_PORT on the host to CTR_PORT in the
+   container, TCP or UDP.  */
+struct husk_port
+{
+  char *host_ip; /* An IPv4 or IPv6 address, or NULL: every address of the host.  */
+  int host_port; /* 1-65535, or 0: a free port picked when the container starts.  */
+  int ctr_port;  /* 1-65535.  */
+  char *proto;   /* "tcp" or "udp".  */
+};
+
+/* -p's argument, "[IP:][HOSTPORT:]CTRPORT[/tcp|/udp]", with ranges ("8000-8002:80-82", or a
+   host range for one container port); IPv6 addresses in brackets ("[::1]:8080:80").  The
+   mappings are appended to *PORTS (*N of them; free with husk_ports_free).  Without HOSTPORT
+   the host port is 0 (picked at start).  Errors, with no errno: "publish \"ARG\": REASON"
+   (not a port, a range of a different length, a bad address, an unknown protocol).  */
+int husk_ports_parse (const char *arg, struct husk_port **ports, size_t *n,
+                      struct husk_error **err);
+void husk_ports_free (struct husk_port *ports, size_t n);
+
+/* "0.0.0.0:8080->80/tcp" for P, as docker ps shows a port (with HOST_PORT as given: the one
+   picked at start is in the run directory's list).  Allocated.  */
+char *husk_port_format (const struct husk_port *p);
+
+/* --add-host's "HOST:IP" (IP may be IPv6, unbracketed, or "host-gateway"), --dns's address:
+   true when valid.  */
+bool husk_net_add_host_valid (const char *arg);
+bool husk_net_ip_valid (const char *ip);
+
+/* What --network names: none, host, pasta (with its options), container:NAME|ID.  *RET_MODE
+   is an enum husk_network (defaults.h); *RET_VALUE (allocated, or NULL) the options of
+   "pasta:OPTS" (comma-separated pasta arguments, as podman takes them) or the container of
+   "container:NAME".  Errors, no errno: "network \"ARG\": not supported (...)".  */
+int husk_net_mode_parse (const char *arg, int *ret_mode, char **ret_value, struct husk_error **err);
+
+/* The network's name as docker inspect's HostConfig.NetworkMode shows it: "none", "host",
+   "pasta", "container:ID".  Allocated.  */
+char *husk_net_mode_name (const struct husk_ctr *c);
+
+/* Write C's /etc files into STORE/containers/ID/: hosts (localhost, the IPv6 names, the
+   container's address and hostname, host.containers.internal and host.docker.internal where
+   the host is reachable, C's extra hosts, and with --network host the host's own /etc/hosts
+   first), resolv.conf (C's --dns, --dns-search and --dns-option, else the host's
+   /etc/resolv.conf with loopback nameservers replaced by ones that work from inside: pasta's
+   DNS forwarder, or dropped without a network) and hostname.  Files are written atomically
+   (a temporary name, then rename), mode 0644.  Errors: the reads and writes, naming the
+   file.  */
+int husk_net_write_etc (struct husk_store *s, const struct husk_ctr *c, struct husk_error **err);
+
+/* Before C starts, in the process that will spawn it: add the bind mounts of its /etc
+   files to its spec (unless the user mounts something at that path), join the namespaces of
+   the container its network is shared with (container:X must be running: "network
+   container \"X\": is not running"), and with pasta set the spec's created_fn to
+   husk_net_attach.  Call once per start, on a record loaded for it.  Errors: those of the
+   load of the other container, and its state.  */
+int husk_net_prepare (struct husk_store *s, struct husk_ctr *c, struct husk_error **err);
+
+/* The spec's created_fn for pasta (ARG: the struct husk_ctr): with the container's process
+   PID waiting in its new namespaces, pick the free host ports, check that every published
+   host port is free ("port 8080/tcp: 0.0.0.0:8080: Address already in use", before anything
+   else runs), write RUNDIR/ID/ports, and run pasta on the container's user and network
+   namespaces; returns once pasta has configured the namespace (its address, routes and DNS
+   forwarder) and gone to the background, its pid in RUNDIR/ID/pasta.pid.  Errors: pasta
+   missing ("pasta: not found: install passt"), /dev/net/tun not usable (its mode, and the
+   fix), pasta's own error line, the port checks.  */
+int husk_net_attach (void *arg, pid_t pid, struct husk_error **err);
+
+/* After C is gone (or its monitor is): stop its pasta, if RUNDIR/ID/pasta.pid names a
+   process that is still that pasta (its start time).  Never fails.  */
+void husk_net_detach (const struct husk_ctr *c);
+
+/* The published ports of running container C as picked at its start (RUNDIR/ID/ports):
+   *RET, *RET_N (free with husk_ports_free); none (0) when it is not running or publishes
+   nothing.  */
+void husk_net_ports_running (const struct husk_ctr *c, struct husk_port **ret, size_t *ret_n);
+
+#endif
