@@ -103,6 +103,7 @@ int husk_cmd_container_prune (struct husk_global *g, int argc, char **argv,
                               struct husk_error **err);
 int husk_cmd_attach (struct husk_global *g, int argc, char **argv, struct husk_error **err);
 int husk_cmd_rename (struct husk_global *g, int argc, char **argv, struct husk_error **err);
+int husk_cmd_port (struct husk_global *g, int argc, char **argv, struct husk_error **err);
 int husk_cmd_container_inspect (struct husk_global *g, int argc, char **argv,
                                 struct husk_error **err);
 /* One container as husk inspect shows it.  */

@@ -2,11 +2,13 @@
 #include "config.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cleanup.h"
 #include "commands.h"
 #include "json.h"
+#include "net.h"
 #include "record.h"
 #include "util.h"
 #include "banned.h"
@@ -29,6 +31,44 @@ gen_strv (husk_jgen *g, const char *key, char *const *v)
   for (size_t i = 0; v && v[i]; i++)
     husk_jgen_string (g, v[i]);
   husk_jgen_array_close (g);
+}
+
+/* docker's port map: {"80/tcp": [{"HostIp": IP, "HostPort": "8080"}, ...], ...}, the keys in
+   the order of their first mapping.  EMPTY_IP: what a port on every address shows ("" in
+   HostConfig.PortBindings as asked, "0.0.0.0" in NetworkSettings.Ports as bound).  */
+static void
+gen_ports (husk_jgen *g, const char *key, const struct husk_port *ports, size_t n,
+           const char *empty_ip)
+{
+  husk_jgen_key (g, key);
+  husk_jgen_map_open (g);
+  for (size_t i = 0; i < n; i++)
+    {
+      bool seen = false;
+      for (size_t j = 0; j < i && !seen; j++)
+        seen = ports[j].ctr_port == ports[i].ctr_port
+               && strcmp (ports[j].proto, ports[i].proto) == 0;
+      if (seen)
+        continue;
+      {
+        cleanup_free char *k = husk_strdup_printf ("%d/%s", ports[i].ctr_port, ports[i].proto);
+        husk_jgen_key (g, k);
+      }
+      husk_jgen_array_open (g);
+      for (size_t j = i; j < n; j++)
+        if (ports[j].ctr_port == ports[i].ctr_port && strcmp (ports[j].proto, ports[i].proto) == 0)
+          {
+            char hp[16] = "";
+            if (ports[j].host_port)
+              snprintf (hp, sizeof (hp), "%d", ports[j].host_port);
+            husk_jgen_map_open (g);
+            gen_str (g, "HostIp", ports[j].host_ip ? ports[j].host_ip : empty_ip);
+            gen_str (g, "HostPort", hp);
+            husk_jgen_map_close (g);
+          }
+      husk_jgen_array_close (g);
+    }
+  husk_jgen_map_close (g);
 }
 
 void
@@ -83,7 +123,15 @@ husk_cli_container_json (struct husk_store *s, const struct husk_ctr *c, husk_jg
   husk_jgen_map_close (g);
   husk_jgen_key (g, "HostConfig");
   husk_jgen_map_open (g);
-  gen_str (g, "NetworkMode", c->network == HUSK_NETWORK_HOST ? "host" : "none");
+  {
+    cleanup_free char *mode = husk_net_mode_name (c);
+    gen_str (g, "NetworkMode", mode);
+  }
+  gen_ports (g, "PortBindings", c->ports, c->n_ports, "");
+  gen_strv (g, "Dns", c->dns);
+  gen_strv (g, "DnsSearch", c->dns_search);
+  gen_strv (g, "DnsOptions", c->dns_options);
+  gen_strv (g, "ExtraHosts", c->extra_hosts);
   husk_jgen_key (g, "Privileged");
   husk_jgen_bool (g, c->privileged);
   husk_jgen_key (g, "ReadonlyRootfs");
@@ -97,6 +145,32 @@ husk_cli_container_json (struct husk_store *s, const struct husk_ctr *c, husk_jg
            : sp->seccomp == HUSK_SECCOMP_PROFILE  ? "profile"
                                                   : "default");
   husk_jgen_map_close (g);
+  husk_jgen_key (g, "NetworkSettings");
+  husk_jgen_map_open (g);
+  {
+    struct husk_port *running = NULL;
+    size_t n_running = 0;
+    husk_net_ports_running (c, &running, &n_running);
+    gen_ports (g, "Ports", running, n_running, "0.0.0.0");
+    husk_ports_free (running, n_running);
+  }
+  {
+    cleanup_free char *sandbox = c->status == HUSK_CTR_RUNNING && c->network != HUSK_NETWORK_HOST
+                                     ? husk_strdup_printf ("/proc/%d/ns/net", (int) c->pid)
+                                     : husk_xstrdup ("");
+    gen_str (g, "SandboxKey", sandbox);
+  }
+  husk_jgen_map_close (g);
+  {
+    static const char *const files[][2] = { { "HostsPath", "hosts" },
+                                            { "ResolvConfPath", "resolv.conf" },
+                                            { "HostnamePath", "hostname" } };
+    for (size_t i = 0; i < 3; i++)
+      {
+        cleanup_free char *path = husk_strdup_printf ("%s/%s", dir, files[i][1]);
+        gen_str (g, files[i][0], path);
+      }
+  }
   husk_jgen_key (g, "Mounts");
   husk_jgen_array_open (g);
   for (size_t i = 0; i < sp->n_mounts; i++)
@@ -189,6 +263,7 @@ static const struct husk_cli_subcommand subcommands[] = {
   { "rm", husk_cmd_rm, "remove containers (husk rm)" },
   { "prune", husk_cmd_container_prune, "remove every container that is not running" },
   { "rename", husk_cmd_rename, "rename a container (husk rename)" },
+  { "port", husk_cmd_port, "list a container's published ports (husk port)" },
   { "inspect", husk_cmd_container_inspect, "show containers as JSON" },
   { "diff", husk_cmd_diff, "list a container's changed files (husk diff)" },
   { "cp", husk_cmd_cp, "copy files between a container and the host (husk cp)" },

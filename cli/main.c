@@ -54,6 +54,7 @@ static const struct command commands[] = {
   { "attach", husk_cmd_attach, "attach to a running container", false },
   { "rm", husk_cmd_rm, "remove containers", false },
   { "rename", husk_cmd_rename, "rename a container", false },
+  { "port", husk_cmd_port, "list a container's published ports", false },
   { "container", husk_cmd_container, "manage containers (ls, create, start, stop, rm, prune, ...)",
     true },
   { "logs", husk_cmd_logs, "print a container's output", false },

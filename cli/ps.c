@@ -7,6 +7,7 @@
 #include "cleanup.h"
 #include "commands.h"
 #include "json.h"
+#include "net.h"
 #include "record.h"
 #include "util.h"
 #include "banned.h"
@@ -120,6 +121,26 @@ static const struct husk_cli_command ps_command = {
   "ps", "[OPTIONS]", "List running containers.", ps_options, NULL, { 0, 0, "takes no arguments" },
 };
 
+/* docker ps's PORTS: a running container's published ports as bound, ", " apart.  */
+static char *
+ports_column (const struct husk_ctr *c)
+{
+  struct husk_port *ports = NULL;
+  size_t n = 0;
+  char *out = husk_xstrdup ("");
+
+  husk_net_ports_running (c, &ports, &n);
+  for (size_t i = 0; i < n; i++)
+    {
+      cleanup_free char *one = husk_port_format (&ports[i]);
+      char *joined = husk_strdup_printf ("%s%s%s", out, *out ? ", " : "", one);
+      free (out);
+      out = joined;
+    }
+  husk_ports_free (ports, n);
+  return out;
+}
+
 int
 husk_cmd_ps (struct husk_global *g, int argc, char **argv, struct husk_error **err)
 {
@@ -177,7 +198,7 @@ husk_cmd_ps (struct husk_global *g, int argc, char **argv, struct husk_error **e
           rows[n_rows++] = (struct row){ { husk_strdup_printf ("%.*s", trunc ? 12 : 64, ct->id),
                                            husk_xstrdup (ct->image_name ? ct->image_name : ""),
                                            command_line (ct, trunc), husk_xstrdup (created),
-                                           husk_xstrdup (status), husk_xstrdup (""),
+                                           husk_xstrdup (status), ports_column (ct),
                                            husk_xstrdup (ct->name ? ct->name : "") } };
         }
     }
