@@ -558,9 +558,17 @@ husk_net_prepare (struct husk_store *s, struct husk_ctr *c, struct husk_error **
       cleanup_ctr struct husk_ctr *other = NULL;
       cleanup_free char *odir = NULL;
       if (husk_ctr_load (s, c->network_value, &other, err) < 0)
-        return husk_error_wrap (err, "network container \"%.12s\"", c->network_value);
+        {
+          husk_error_wrap (err, "network container \"%.12s\"", c->network_value);
+          (*err)->status = 125;
+          return -1;
+        }
       if (other->status != HUSK_CTR_RUNNING || other->pid <= 0)
-        return husk_error_set (err, 0, "network container \"%s\": is not running", other->name);
+        {
+          husk_error_set (err, 0, "network container \"%s\": is not running", other->name);
+          (*err)->status = 125;
+          return -1;
+        }
       for (size_t i = 0; i < c->spec.n_namespaces; i++)
         {
           struct husk_namespace *ns = &c->namespaces[i];

@@ -7,8 +7,8 @@
    (husk_net_attach, through the spec's created_fn) and the teardown once it is gone
    (husk_net_detach).
 
-   RUNDIR/ID/ holds what a running container's network has: pasta.pid ("PID START", pasta's
-   process and its /proc/PID/stat start time) and ports (one "PROTO CTRPORT HOSTIP HOSTPORT"
+   RUNDIR/ID/ holds what a running container's network has: pasta.pid (pasta's pid, which
+   pasta writes itself; husk_net_detach signals it only while it is a pasta) and ports (one "PROTO CTRPORT HOSTIP HOSTPORT"
    line per published port, with the host ports that were picked for -P).  */
 #ifndef HUSK_NET_H
 #define HUSK_NET_H
@@ -75,8 +75,8 @@ int husk_net_write_etc (struct husk_store *s, const struct husk_ctr *c, struct h
    files to its spec (unless the user mounts something at that path), join the namespaces of
    the container its network is shared with (container:X must be running: "network
    container \"X\": is not running"), and with pasta set the spec's created_fn to
-   husk_net_attach.  Call once per start, on a record loaded for it.  Errors: those of the
-   load of the other container, and its state.  */
+   husk_net_attach.  Call once per start, on a record loaded for it.  Errors, with status 125:
+   those of the load of the other container, and its state.  */
 int husk_net_prepare (struct husk_store *s, struct husk_ctr *c, struct husk_error **err);
 
 /* The spec's created_fn for pasta (ARG: the struct husk_ctr): with the container's process
@@ -84,7 +84,9 @@ int husk_net_prepare (struct husk_store *s, struct husk_ctr *c, struct husk_erro
    host port is free ("port 8080/tcp: 0.0.0.0:8080: Address already in use", before anything
    else runs), write RUNDIR/ID/ports, and run pasta on the container's user and network
    namespaces; returns once pasta has configured the namespace (its address, routes and DNS
-   forwarder) and gone to the background, its pid in RUNDIR/ID/pasta.pid.  Errors: pasta
+   forwarder) and gone to the background, its pid in RUNDIR/ID/pasta.pid; a watcher process
+   (husk's own, a child of the caller) then stops pasta when the caller dies or pasta's
+   container ends.  Errors: pasta
    missing ("pasta: not found: install passt"), /dev/net/tun not usable (its mode, and the
    fix), pasta's own error line, the port checks.  */
 int husk_net_attach (void *arg, pid_t pid, struct husk_error **err);

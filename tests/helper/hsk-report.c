@@ -29,6 +29,8 @@
 #include <sys/wait.h>
 #include <sys/utsname.h>
 #include <unistd.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 
 static const char *prog = "hsk-report";
 
@@ -46,6 +48,7 @@ usage (void)
            "  hostname          print the UTS nodename\n"
            "  cwd               print the working directory\n"
            "  env NAME          print $NAME, exit 1 if unset\n"
+           "  udp-echo PORT     answer each UDP datagram to PORT with \"echo:\" and its bytes\n"
            "  stat PATH         print \"uid gid mode\" (mode in octal, lstat)\n"
            "  fds               print the open fd numbers, one per line\n"
            "  exit N            exit with status N\n"
@@ -567,6 +570,28 @@ cmd_watch_husk (const char *secs)
   return 0;
 }
 
+/* udp-echo PORT: answer every datagram to UDP PORT (every IPv4 address) with "echo:" and its
+   bytes, forever: a UDP peer for the published-port tests, which busybox's nc is not.  */
+static int
+cmd_udp_echo (const char *port)
+{
+  struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons ((uint16_t) atoi (port)) };
+  int fd = socket (AF_INET, SOCK_DGRAM, 0);
+
+  if (fd < 0 || bind (fd, (struct sockaddr *) &a, sizeof (a)) < 0)
+    return fail ("bind udp", port);
+  for (;;)
+    {
+      char buf[2048] = "echo:";
+      struct sockaddr_in from;
+      socklen_t len = sizeof (from);
+      ssize_t n = recvfrom (fd, buf + 5, sizeof (buf) - 5, 0, (struct sockaddr *) &from, &len);
+      if (n < 0)
+        return fail ("recvfrom", port);
+      sendto (fd, buf, (size_t) n + 5, 0, (struct sockaddr *) &from, len);
+    }
+}
+
 int
 main (int argc, char **argv)
 {
@@ -703,6 +728,11 @@ main (int argc, char **argv)
     {
       NARGS (1);
       return cmd_watch_husk (argv[2]);
+    }
+  else if (strcmp (cmd, "udp-echo") == 0)
+    {
+      NARGS (1);
+      return cmd_udp_echo (argv[2]);
     }
   else if (strcmp (cmd, "try") == 0)
     {
