@@ -548,6 +548,62 @@ add_etc_mounts (struct husk_ctr *c, const char *cdir)
     }
 }
 
+/* STORE/container-init: a layer of three empty files, etc/hosts, etc/resolv.conf and
+   etc/hostname, that goes under every container's image layers (its lowest lower directory):
+   the /etc files are mounted on them, so an image without them gets no mountpoint made in the
+   container's upper directory, and husk diff and husk commit see nothing of them (docker keeps
+   them in a layer of its own too).  The image's own /etc and files are above it and win.
+   Made once, owned by the store's owner (the container's root).  Returns its absolute path.  */
+static char *
+mountpoint_layer (struct husk_store *s, struct husk_error **err)
+{
+  static const char *const files[] = { "container-init/etc/hosts", "container-init/etc/resolv.conf",
+                                       "container-init/etc/hostname" };
+  int root = husk_store_rootfd (s);
+  struct stat st;
+
+  if (fstatat (root, files[2], &st, AT_SYMLINK_NOFOLLOW) < 0)
+    {
+      if ((mkdirat (root, "container-init", 0755) < 0 && errno != EEXIST)
+          || (mkdirat (root, "container-init/etc", 0755) < 0 && errno != EEXIST))
+        {
+          husk_error_set (err, errno, "store: create \"container-init/etc\"");
+          return NULL;
+        }
+      for (size_t i = 0; i < sizeof (files) / sizeof (files[0]); i++)
+        {
+          int fd = openat (root, files[i], O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644);
+          if (fd < 0)
+            {
+              husk_error_set (err, errno, "store: create \"%s\"", files[i]);
+              return NULL;
+            }
+          close (fd);
+        }
+    }
+  return husk_strdup_printf ("%s/container-init", husk_store_root (s));
+}
+
+/* Put the mountpoint layer under C's image layers.  */
+static int
+add_mountpoint_layer (struct husk_store *s, struct husk_ctr *c, struct husk_error **err)
+{
+  struct husk_container_spec *sp = &c->spec;
+  cleanup_free char *init = mountpoint_layer (s, err);
+  size_t n = husk_strv_len (sp->lowerdirs);
+  char **v;
+
+  if (init == NULL)
+    return -1;
+  v = husk_xcalloc (n + 2, sizeof (char *));
+  v[0] = TAKE_PTR (init);
+  for (size_t i = 0; i < n; i++)
+    v[i + 1] = sp->lowerdirs[i];
+  free (sp->lowerdirs);
+  sp->lowerdirs = v;
+  return 0;
+}
+
 int
 husk_net_prepare (struct husk_store *s, struct husk_ctr *c, struct husk_error **err)
 {
@@ -589,9 +645,11 @@ husk_net_prepare (struct husk_store *s, struct husk_ctr *c, struct husk_error **
       /* Its /etc files are the other container's, as docker shares them.  */
       odir = husk_ctr_dir (s, other);
       add_etc_mounts (c, odir);
-      return 0;
+      return add_mountpoint_layer (s, c, err);
     }
   add_etc_mounts (c, cdir);
+  if (add_mountpoint_layer (s, c, err) < 0)
+    return -1;
   if (c->network == HUSK_NETWORK_PASTA)
     {
       c->spec.created_fn = husk_net_attach;
