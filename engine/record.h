@@ -8,6 +8,8 @@
                    {"log":"TEXT","stream":"stdout"|"stderr","time":"RFC3339Nano UTC"}
                    (TEXT ends in "\n" unless the line was cut at 16 KiB or the output ended)
      upper/ work/ rootfs/
+     hosts resolv.conf hostname   the container's /etc files (engine/net.h), mounted on the
+                   empty ones of STORE/container-init/, a layer under every container's image
    STORE/container-names/NAME   a symlink to ID: symlinkat is what makes names unique
 
    RUNDIR/ID/ (RUNDIR: $XDG_RUNTIME_DIR/husk, /run/husk for root, else /tmp/husk-run-UID)
@@ -15,6 +17,8 @@
                    host and its monitor, each with its start time (/proc/PID/stat field 22) so
                    a reused pid is never mistaken for them
      attach.sock   the monitor's socket for husk attach and start -a
+     pasta.pid, ports   with --network pasta: pasta's pid and the published ports as bound
+                   (engine/net.h)
 
    IDs are 64 hex characters; any unique prefix or the name selects a container.  */
 #ifndef HUSK_RECORD_H
