@@ -137,6 +137,8 @@ while read -r lib; do
 done < <(ldd /usr/bin/iperf3 | awk '$2 == "=>" && $3 ~ /^\// { print $3 } $1 ~ /^\// { print $1 }')
 cp /bin/busybox "$root/bin/busybox"
 for a in sh true sleep ip netstat grep cat; do ln -s busybox "$root/bin/$a"; done
+# Names from /etc/hosts first (glibc without this file asks DNS first).
+echo 'hosts: files dns' >"$root/etc/nsswitch.conf"
 tar -C "$root" --numeric-owner --owner=0 --group=0 -cf "$work/iperf.tar" .
 chown -R "$USER_NAME:" "$work"
 have husk && { H import -c 'ENV PATH=/usr/bin:/bin' "$work/iperf.tar" "$IMAGE" >/dev/null ||
