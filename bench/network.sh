@@ -29,7 +29,8 @@
 #
 # Start-up: husk run --rm IMAGE true with the default network, --network none and
 # --network pasta, BENCH_START_N times each (default 20), taking turns; medians in ms, timed
-# inside the user's shell.
+# inside the user's shell.  Beside them, pasta alone: pasta --config-net true (pasta makes a
+# user and network namespace, configures it and runs true there), what pasta itself costs.
 #
 # The image holds the host's own iperf3, the shared libraries ldd names for it, the dynamic
 # loader and busybox (busybox-static): a tarball given to husk import and podman import (no
@@ -223,15 +224,18 @@ if have husk; then
 	# shellcheck disable=SC2016
 	start_script='
 husk=$1 store=$2 image=$3 n=$4
-nets=(default none pasta)
+nets=(default none pasta alone)
 for ((i = 0; i < n; i++)); do
-	for ((k = 0; k < 3; k++)); do
-		v=${nets[(i + k) % 3]}
-		opt=()
-		[ "$v" = default ] || opt=(--network "$v")
+	for ((k = 0; k < 4; k++)); do
+		v=${nets[(i + k) % 4]}
+		case $v in
+		default) cmd=("$husk" --root "$store" run --rm "$image" true) ;;
+		alone) cmd=(pasta --config-net --quiet -t none -u none -T none -U none true) ;;
+		*) cmd=("$husk" --root "$store" run --rm --network "$v" "$image" true) ;;
+		esac
 		s=${EPOCHREALTIME/./}
-		"$husk" --root "$store" run --rm "${opt[@]}" "$image" true >/dev/null 2>"$TMPDIR/err" ||
-			{ echo "husk run --rm ${opt[*]} $image true failed:" >&2; cat "$TMPDIR/err" >&2; exit 1; }
+		"${cmd[@]}" >/dev/null 2>"$TMPDIR/err" ||
+			{ echo "${cmd[*]} failed:" >&2; cat "$TMPDIR/err" >&2; exit 1; }
 		e=${EPOCHREALTIME/./}
 		echo "$v $((e - s))"
 	done
@@ -270,8 +274,10 @@ if have husk; then
 	echo
 	echo "husk run --rm IMAGE true, median of $START_N (ms)"
 	printf '%-24s %8s %8s\n' network median "/ none"
-	for v in default none pasta; do
+	for v in default none pasta alone; do
 		m=$(awk -v v="$v" '$1 == v { print $2 }' "$work/start" | median)
-		printf '%-24s %8.2f %8s\n' "$v" "$(awk -v m="$m" 'BEGIN { print m / 1000 }')" "$(ratio "$m" "$none")"
+		name=$v
+		[ "$v" = alone ] && name="pasta alone (no husk)"
+		printf '%-24s %8.2f %8s\n' "$name" "$(awk -v m="$m" 'BEGIN { print m / 1000 }')" "$(ratio "$m" "$none")"
 	done
 fi
