@@ -34,7 +34,9 @@
 #
 # The image holds the host's own iperf3, the shared libraries ldd names for it, the dynamic
 # loader and busybox (busybox-static): a tarball given to husk import and podman import (no
-# network needed).  BENCH_TOOLS="husk podman" picks the engines; HUSK=path picks the binary.
+# network needed).  Whatever the script started (iperf3 -s, pasta, the containers, podman's
+# pause process) is stopped when it ends, fails or is interrupted, and its directory removed.
+# BENCH_TOOLS="husk podman" picks the engines; HUSK=path picks the binary.
 set -euo pipefail
 
 ROUNDS=${1:-3}
