@@ -548,14 +548,9 @@ add_etc_mounts (struct husk_ctr *c, const char *cdir)
     }
 }
 
-/* STORE/container-init: a layer of three empty files, etc/hosts, etc/resolv.conf and
-   etc/hostname, that goes under every container's image layers (its lowest lower directory):
-   the /etc files are mounted on them, so an image without them gets no mountpoint made in the
-   container's upper directory, and husk diff and husk commit see nothing of them (docker keeps
-   them in a layer of its own too).  The image's own /etc and files are above it and win.
-   Made once, owned by the store's owner (the container's root).  Returns its absolute path.  */
-static char *
-mountpoint_layer (struct husk_store *s, struct husk_error **err)
+/* The layer of the /etc files' mountpoints (net.h).  */
+char *
+husk_net_init_layer (struct husk_store *s, struct husk_error **err)
 {
   static const char *const files[] = { "container-init/etc/hosts", "container-init/etc/resolv.conf",
                                        "container-init/etc/hostname" };
@@ -589,7 +584,7 @@ static int
 add_mountpoint_layer (struct husk_store *s, struct husk_ctr *c, struct husk_error **err)
 {
   struct husk_container_spec *sp = &c->spec;
-  cleanup_free char *init = mountpoint_layer (s, err);
+  cleanup_free char *init = husk_net_init_layer (s, err);
   size_t n = husk_strv_len (sp->lowerdirs);
   char **v;
 

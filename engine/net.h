@@ -71,6 +71,16 @@ char *husk_net_mode_name (const struct husk_ctr *c);
    file.  */
 int husk_net_write_etc (struct husk_store *s, const struct husk_ctr *c, struct husk_error **err);
 
+/* STORE/container-init: a layer of three empty files, etc/hosts, etc/resolv.conf and
+   etc/hostname, put under every container's image layers (its lowest lower directory) when it
+   starts: the /etc files are mounted on them, so an image without them gets no mountpoint made
+   in the container's upper directory, and husk diff and husk commit see nothing of them (docker
+   keeps them in a layer of its own too).  The image's own /etc and files are above it and win.
+   Made when missing (husk_ctr_dirs_create makes it with the store's other engine directories),
+   owned by the store's owner.  Returns its absolute path (allocated), or NULL with *ERR set
+   ("store: create \"container-init/etc\"", with the errno).  */
+char *husk_net_init_layer (struct husk_store *s, struct husk_error **err);
+
 /* Before C starts, in the process that will spawn it: add the bind mounts of its /etc
    files to its spec (unless the user mounts something at that path), join the namespaces of
    the container its network is shared with (container:X must be running: "network

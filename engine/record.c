@@ -43,6 +43,12 @@ husk_ctr_dirs_create (struct husk_store *s, struct husk_error **err)
     if (mkdirat (husk_store_rootfd (s), dirs[i], 0700) < 0 && errno != EEXIST)
       return husk_error_set (err, errno, "store \"%s\": mkdir \"%s\"", husk_store_root (s),
                              dirs[i]);
+  {
+    char *init = husk_net_init_layer (s, err);
+    if (init == NULL)
+      return -1;
+    free (init);
+  }
   return 0;
 }
 

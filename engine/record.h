@@ -85,8 +85,9 @@ struct husk_ctr
   char *ns_paths[2]; /* The joined namespaces' paths (container:X), for NAMESPACES.  */
 };
 
-/* Make STORE/containers and STORE/container-names (mode 0700) where they are missing: the
-   engine's part of opening a store (the store itself makes only its own directories).  */
+/* Make STORE/containers and STORE/container-names (mode 0700) and STORE/container-init
+   (husk_net_init_layer) where they are missing: the engine's part of opening a store (the
+   store itself makes only its own directories).  */
 int husk_ctr_dirs_create (struct husk_store *s, struct husk_error **err);
 
 /* QUERY: a full ID, a unique ID prefix, or a name.  "no such container: QUERY" otherwise.  */
