@@ -38,7 +38,7 @@ gen_strv (husk_jgen *g, const char *key, char *const *v)
    HostConfig.PortBindings as asked, "0.0.0.0" in NetworkSettings.Ports as bound).  */
 static void
 gen_ports (husk_jgen *g, const char *key, const struct husk_port *ports, size_t n,
-           const char *empty_ip)
+           const char *empty_ip, bool bound)
 {
   husk_jgen_key (g, key);
   husk_jgen_map_open (g);
@@ -65,6 +65,14 @@ gen_ports (husk_jgen *g, const char *key, const struct husk_port *ports, size_t 
             gen_str (g, "HostIp", ports[j].host_ip ? ports[j].host_ip : empty_ip);
             gen_str (g, "HostPort", hp);
             husk_jgen_map_close (g);
+            /* Bound on every address: pasta listens on both families, docker lists both.  */
+            if (bound && ports[j].host_ip == NULL)
+              {
+                husk_jgen_map_open (g);
+                gen_str (g, "HostIp", "::");
+                gen_str (g, "HostPort", hp);
+                husk_jgen_map_close (g);
+              }
           }
       husk_jgen_array_close (g);
     }
@@ -115,6 +123,20 @@ husk_cli_container_json (struct husk_store *s, const struct husk_ctr *c, husk_jg
   gen_strv (g, "Env", sp->env);
   gen_strv (g, "Cmd", sp->args);
   gen_str (g, "WorkingDir", sp->cwd);
+  husk_jgen_key (g, "ExposedPorts");
+  if (c->exposed && c->exposed[0])
+    {
+      husk_jgen_map_open (g);
+      for (size_t i = 0; c->exposed[i]; i++)
+        {
+          husk_jgen_key (g, c->exposed[i]);
+          husk_jgen_map_open (g);
+          husk_jgen_map_close (g);
+        }
+      husk_jgen_map_close (g);
+    }
+  else
+    husk_jgen_null (g);
   husk_jgen_key (g, "Tty");
   husk_jgen_bool (g, sp->tty);
   husk_jgen_key (g, "OpenStdin");
@@ -127,7 +149,23 @@ husk_cli_container_json (struct husk_store *s, const struct husk_ctr *c, husk_jg
     cleanup_free char *mode = husk_net_mode_name (c);
     gen_str (g, "NetworkMode", mode);
   }
-  gen_ports (g, "PortBindings", c->ports, c->n_ports, "");
+  {
+    /* -P's ports are not bindings in docker's inspect: PublishAllPorts says it.  */
+    struct husk_port *given = husk_xcalloc (c->n_ports + 1, sizeof (*given));
+    size_t n_given = 0;
+    bool all = false;
+    for (size_t i = 0; i < c->n_ports; i++)
+      {
+        if (c->ports[i].all)
+          all = true;
+        else
+          given[n_given++] = c->ports[i];
+      }
+    gen_ports (g, "PortBindings", given, n_given, "", false);
+    free (given);
+    husk_jgen_key (g, "PublishAllPorts");
+    husk_jgen_bool (g, all);
+  }
   gen_strv (g, "Dns", c->dns);
   gen_strv (g, "DnsSearch", c->dns_search);
   gen_strv (g, "DnsOptions", c->dns_options);
@@ -151,7 +189,7 @@ husk_cli_container_json (struct husk_store *s, const struct husk_ctr *c, husk_jg
     struct husk_port *running = NULL;
     size_t n_running = 0;
     husk_net_ports_running (c, &running, &n_running);
-    gen_ports (g, "Ports", running, n_running, "0.0.0.0");
+    gen_ports (g, "Ports", running, n_running, "0.0.0.0", true);
     husk_ports_free (running, n_running);
   }
   {

@@ -133,9 +133,10 @@ static const struct husk_cli_option inspect_options[] = {
 
 static const struct husk_cli_command inspect_command = {
   "inspect",
-  "IMAGE...",
-  "Print images as a JSON array: ID, names, repo digests, manifest digest, the\n"
-  "config, layers with their digests and sizes, and the history.",
+  "IMAGE|CONTAINER...",
+  "Print images or containers as a JSON array. An image: ID, names, repo digests,\n"
+  "manifest digest, the config, layers with their digests and sizes, and the history.\n"
+  "A container: its config, state, host config, network settings and mounts.",
   inspect_options,
   NULL,
   { 1, HUSK_CLI_ANY, "expects at least one image or container" },

@@ -33,7 +33,7 @@ static const struct command commands[] = {
   { "tag", husk_cmd_tag, "give an image more names", false },
   { "rmi", husk_cmd_rmi, "remove images", false },
   { "image", husk_cmd_image, "manage images (ls, tag, rm, prune, inspect, history)", false },
-  { "inspect", husk_cmd_inspect, "show images as JSON", false },
+  { "inspect", husk_cmd_inspect, "show images or containers as JSON", false },
   { "history", husk_cmd_history, "show an image's history", false },
   { "system", husk_cmd_system, "show disk use (system df)", false },
   /* build runs containers too, but seals itself only before the first RUN that is not

@@ -26,13 +26,16 @@ static const struct husk_cli_command port_command = {
   { 1, 2, "expects a container and at most one port" },
 };
 
-/* "IP:PORT", IPv6 in brackets.  */
+/* "IP:PORT", IPv6 in brackets, after PREFIX; a port on every address once for each family
+   (pasta binds both), as docker lists it.  */
 static void
-print_host (const struct husk_port *p)
+print_host (const char *prefix, const struct husk_port *p)
 {
   const char *ip = p->host_ip ? p->host_ip : "0.0.0.0";
   bool v6 = strchr (ip, ':') != NULL;
-  printf ("%s%s%s:%d\n", v6 ? "[" : "", ip, v6 ? "]" : "", p->host_port);
+  printf ("%s%s%s%s:%d\n", prefix, v6 ? "[" : "", ip, v6 ? "]" : "", p->host_port);
+  if (p->host_ip == NULL)
+    printf ("%s[::]:%d\n", prefix, p->host_port);
 }
 
 int
@@ -49,7 +52,7 @@ husk_cmd_port (struct husk_global *g, int argc, char **argv, struct husk_error *
     return first;
   if (argv[first + 1])
     {
-      if (husk_ports_parse (argv[first + 1], &want, &n_want, err) < 0 || n_want != 1
+      if (husk_ports_parse ("port", argv[first + 1], &want, &n_want, err) < 0 || n_want != 1
           || want[0].host_port != 0)
         {
           husk_ports_free (want, n_want);
@@ -71,9 +74,14 @@ husk_cmd_port (struct husk_global *g, int argc, char **argv, struct husk_error *
           && (ports[i].ctr_port != want[0].ctr_port || strcmp (ports[i].proto, want[0].proto) != 0))
         continue;
       found = true;
-      if (!want)
-        printf ("%d/%s -> ", ports[i].ctr_port, ports[i].proto);
-      print_host (&ports[i]);
+      if (want)
+        print_host ("", &ports[i]);
+      else
+        {
+          char prefix[32];
+          snprintf (prefix, sizeof (prefix), "%d/%s -> ", ports[i].ctr_port, ports[i].proto);
+          print_host (prefix, &ports[i]);
+        }
     }
   if (want && !found)
     {

@@ -67,6 +67,26 @@ command_line (const struct husk_ctr *c, bool trunc)
   return husk_strdup_printf ("\"%s\"", joined);
 }
 
+/* docker ps's PORTS: a running container's published ports as bound, ", " apart.  */
+static char *
+ports_column (const struct husk_ctr *c)
+{
+  struct husk_port *ports = NULL;
+  size_t n = 0;
+  char *out = husk_xstrdup ("");
+
+  husk_net_ports_running (c, &ports, &n);
+  for (size_t i = 0; i < n; i++)
+    {
+      cleanup_free char *one = husk_port_format (&ports[i]);
+      char *joined = husk_strdup_printf ("%s%s%s", out, *out ? ", " : "", one);
+      free (out);
+      out = joined;
+    }
+  husk_ports_free (ports, n);
+  return out;
+}
+
 static void
 print_json (const struct husk_ctr *c, const char *status)
 {
@@ -96,6 +116,11 @@ print_json (const struct husk_ctr *c, const char *status)
   husk_jgen_int (g, c->status == HUSK_CTR_EXITED ? c->exit_code : 0);
   husk_jgen_key (g, "Pid");
   husk_jgen_int (g, c->status == HUSK_CTR_RUNNING ? c->pid : 0);
+  {
+    cleanup_free char *ports = ports_column (c);
+    husk_jgen_key (g, "Ports");
+    husk_jgen_string (g, ports);
+  }
   husk_jgen_map_close (g);
   buf = husk_jgen_buf (g, &len);
   printf ("%.*s\n", (int) len, buf);
@@ -120,26 +145,6 @@ static const struct husk_cli_option ps_options[] = {
 static const struct husk_cli_command ps_command = {
   "ps", "[OPTIONS]", "List running containers.", ps_options, NULL, { 0, 0, "takes no arguments" },
 };
-
-/* docker ps's PORTS: a running container's published ports as bound, ", " apart.  */
-static char *
-ports_column (const struct husk_ctr *c)
-{
-  struct husk_port *ports = NULL;
-  size_t n = 0;
-  char *out = husk_xstrdup ("");
-
-  husk_net_ports_running (c, &ports, &n);
-  for (size_t i = 0; i < n; i++)
-    {
-      cleanup_free char *one = husk_port_format (&ports[i]);
-      char *joined = husk_strdup_printf ("%s%s%s", out, *out ? ", " : "", one);
-      free (out);
-      out = joined;
-    }
-  husk_ports_free (ports, n);
-  return out;
-}
 
 int
 husk_cmd_ps (struct husk_global *g, int argc, char **argv, struct husk_error **err)

@@ -237,7 +237,7 @@ static const struct husk_cli_option run_options[] = {
     "every capability, no seccomp, no masked paths" },
   { "init", OPT_INIT, HUSK_CLI_ARG_NONE, NULL, "run husk's init as pid 1" },
   { "network", OPT_NETWORK, HUSK_CLI_ARG_REQUIRED, "MODE",
-    "none, host, pasta[:OPTIONS] or container:NAME (default none)" },
+    "none, host, pasta[:OPTIONS] or container:NAME (default none; pasta with -p or -P)" },
   { "net", OPT_NETWORK, HUSK_CLI_ARG_REQUIRED, "MODE", "the same as --network" },
   { "publish", 'p', HUSK_CLI_ARG_REQUIRED, "[IP:][HOSTPORT:]PORT[/PROTO]",
     "publish a container's port (or range) on the host" },
@@ -301,6 +301,7 @@ create_container (struct husk_global *g, int argc, char **argv, bool *ret_detach
   struct husk_port *ports = NULL;
   size_t n_ports = 0;
   int net_mode = HUSK_NETWORK_NONE;
+  bool net_given = false;
   struct husk_mount *mounts = NULL;
   size_t n_mounts = 0, n_rlimits = 0;
   struct husk_create_opts o = { .warn = print_warning };
@@ -403,9 +404,10 @@ create_container (struct husk_global *g, int argc, char **argv, bool *ret_detach
         net_value = NULL;
         if (husk_net_mode_parse (optarg, &net_mode, &net_value, err) < 0)
           goto fail;
+        net_given = true;
         break;
       case 'p':
-        if (husk_ports_parse (optarg, &ports, &n_ports, err) < 0)
+        if (husk_ports_parse ("publish", optarg, &ports, &n_ports, err) < 0)
           goto fail;
         break;
       case 'P':
@@ -415,7 +417,7 @@ create_container (struct husk_global *g, int argc, char **argv, bool *ret_detach
         {
           struct husk_port *check = NULL;
           size_t n_check = 0;
-          int r2 = husk_ports_parse (optarg, &check, &n_check, err);
+          int r2 = husk_ports_parse ("expose", optarg, &check, &n_check, err);
           husk_ports_free (check, n_check);
           if (r2 < 0 || strchr (optarg, ':'))
             {
@@ -471,6 +473,12 @@ create_container (struct husk_global *g, int argc, char **argv, bool *ret_detach
       goto fail;
     }
 
+  /* Publishing asks for a network that reaches the host: without --network, pasta (the
+     default network is none, where docker's is a bridge and podman 5's pasta).  */
+  if (!net_given && (n_ports || o.publish_all))
+    net_mode = HUSK_NETWORK_PASTA;
+  if (husk_ports_dedup (ports, &n_ports, err) < 0)
+    goto fail;
   o.network = (enum husk_network) net_mode;
   o.network_value = net_value;
   if ((n_ports || o.publish_all) && net_mode == HUSK_NETWORK_HOST)
@@ -485,7 +493,7 @@ create_container (struct husk_global *g, int argc, char **argv, bool *ret_detach
     {
       husk_cli_usage_error (err, cmd,
                             "publish: ports need a network that reaches the host (--network "
-                            "pasta)");
+                            "pasta, or no --network)");
       goto fail;
     }
   if (net_mode == HUSK_NETWORK_CONTAINER

@@ -132,8 +132,10 @@ publish_all (const struct husk_create_opts *opts, const struct husk_image_config
       {
         struct husk_port *exposed = NULL;
         size_t n_exposed = 0;
-        if (husk_ports_parse (lists[l][i], &exposed, &n_exposed, err) < 0)
-          return husk_error_wrap (err, "%s", l == 0 ? "image's ExposedPorts" : "expose");
+        if (husk_ports_parse (l == 0 ? "image's exposed port" : "expose", lists[l][i], &exposed,
+                              &n_exposed, err)
+            < 0)
+          return -1;
         for (size_t j = 0; j < n_exposed; j++)
           {
             bool have = false;
@@ -146,7 +148,8 @@ publish_all (const struct husk_create_opts *opts, const struct husk_image_config
             (*ports)[(*n)++] = (struct husk_port){ .host_ip = NULL,
                                                    .host_port = 0,
                                                    .ctr_port = exposed[j].ctr_port,
-                                                   .proto = husk_xstrdup (exposed[j].proto) };
+                                                   .proto = husk_xstrdup (exposed[j].proto),
+                                                   .all = true };
           }
         husk_ports_free (exposed, n_exposed);
       }
@@ -161,7 +164,7 @@ create_from (struct husk_store *s, const struct husk_create_opts *opts, const ch
              struct husk_error **err)
 {
   cleanup_free char *name = NULL, *hostname = NULL, *net_ctr = NULL;
-  cleanup_strv char **args = NULL, **env = NULL;
+  cleanup_strv char **args = NULL, **env = NULL, **exposed = NULL;
   struct husk_port *ports = NULL;
   size_t n_ports = 0;
   struct husk_container_spec spec;
@@ -221,11 +224,44 @@ create_from (struct husk_store *s, const struct husk_create_opts *opts, const ch
     }
   if (opts->publish_all && publish_all (opts, cfg, &ports, &n_ports, err) < 0)
     goto fail_ports;
+  /* Config.ExposedPorts as docker has it: the image's, --expose's and every published port.  */
+  for (size_t i = 0; cfg->exposed_ports && cfg->exposed_ports[i]; i++)
+    if (!husk_strv_contains (exposed, cfg->exposed_ports[i]))
+      husk_strv_append (&exposed, cfg->exposed_ports[i]);
+  for (size_t i = 0; opts->expose && opts->expose[i]; i++)
+    {
+      struct husk_port *e = NULL;
+      size_t ne = 0;
+      if (husk_ports_parse ("expose", opts->expose[i], &e, &ne, err) < 0)
+        goto fail_ports;
+      for (size_t j = 0; j < ne; j++)
+        {
+          cleanup_free char *key = husk_strdup_printf ("%d/%s", e[j].ctr_port, e[j].proto);
+          if (!husk_strv_contains (exposed, key))
+            husk_strv_append (&exposed, key);
+        }
+      husk_ports_free (e, ne);
+    }
+  for (size_t i = 0; i < n_ports; i++)
+    {
+      cleanup_free char *key = husk_strdup_printf ("%d/%s", ports[i].ctr_port, ports[i].proto);
+      if (!husk_strv_contains (exposed, key))
+        husk_strv_append (&exposed, key);
+    }
 
   if (husk_random_hex (id, HUSK_DIGEST_HEX_LEN, err) < 0)
     goto fail_ports;
+  if (hostname == NULL && opts->hostname)
+    hostname = husk_xstrdup (opts->hostname);
+  else if (hostname == NULL && opts->network == HUSK_NETWORK_HOST)
+    {
+      /* docker: with the host's network, the host's name.  */
+      char host[256] = "";
+      if (gethostname (host, sizeof (host) - 1) == 0 && host[0])
+        hostname = husk_xstrdup (host);
+    }
   if (hostname == NULL)
-    hostname = opts->hostname ? husk_xstrdup (opts->hostname) : husk_strdup_printf ("%.12s", id);
+    hostname = husk_strdup_printf ("%.12s", id);
   env = build_env (opts, cfg, hostname);
 
   if (opts->name)
@@ -277,6 +313,7 @@ create_from (struct husk_store *s, const struct husk_create_opts *opts, const ch
   rec.dns_search = (char **) opts->dns_search;
   rec.dns_options = (char **) opts->dns_option;
   rec.extra_hosts = (char **) opts->add_hosts;
+  rec.exposed = exposed;
   rec.stop_signal = cfg->stop_signal;
   rec.layers = (char **) layers;
   rec.spec = spec;

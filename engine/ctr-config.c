@@ -68,6 +68,7 @@ static const struct husk_jsonmap_field port_fields[] = {
   HUSK_JM_INT ("host_port", struct husk_port, host_port, LAX),
   HUSK_JM_INT ("ctr_port", struct husk_port, ctr_port, LAX),
   HUSK_JM_STRING ("proto", struct husk_port, proto, LAX),
+  HUSK_JM_BOOL ("all", struct husk_port, all, LAX | OMIT),
   HUSK_JM_END,
 };
 
@@ -96,6 +97,7 @@ static const struct husk_jsonmap_field config_fields[] = {
   HUSK_JM_STRV ("dns_search", struct husk_ctr, dns_search, OMIT),
   HUSK_JM_STRV ("dns_options", struct husk_ctr, dns_options, OMIT),
   HUSK_JM_STRV ("extra_hosts", struct husk_ctr, extra_hosts, OMIT),
+  HUSK_JM_STRV ("exposed", struct husk_ctr, exposed, OMIT),
   HUSK_JM_U64_AS_I64 ("caps", struct husk_ctr, spec.caps, LAX),
   HUSK_JM_BOOL ("privileged", struct husk_ctr, privileged, LAX),
   HUSK_JM_STRV ("masked_paths", struct husk_ctr, spec.masked_paths, 0),

@@ -112,7 +112,7 @@ husk_net_ip_valid (const char *ip)
 bool
 husk_net_add_host_valid (const char *arg)
 {
-  const char *colon = strchr (arg, ':');
+  const char *colon = strpbrk (arg, ":=");
   const char *ip;
 
   if (colon == NULL || colon == arg)
@@ -168,7 +168,8 @@ parse_range (const char *s, size_t len, int *lo, int *hi)
 }
 
 int
-husk_ports_parse (const char *arg, struct husk_port **ports, size_t *n, struct husk_error **err)
+husk_ports_parse (const char *what, const char *arg, struct husk_port **ports, size_t *n,
+                  struct husk_error **err)
 {
   cleanup_free char *copy = husk_xstrdup (arg);
   cleanup_free char *ip = NULL;
@@ -182,7 +183,7 @@ husk_ports_parse (const char *arg, struct husk_port **ports, size_t *n, struct h
       *slash = '\0';
       proto = slash + 1;
       if (strcmp (proto, "tcp") != 0 && strcmp (proto, "udp") != 0)
-        return husk_error_set (err, 0, "publish \"%s\": unknown protocol \"%s\" (tcp or udp)", arg,
+        return husk_error_set (err, 0, "%s \"%s\": unknown protocol \"%s\" (tcp or udp)", what, arg,
                                proto);
     }
   /* [IPv6]:...  */
@@ -190,14 +191,14 @@ husk_ports_parse (const char *arg, struct husk_port **ports, size_t *n, struct h
     {
       char *close = strchr (rest, ']');
       if (close == NULL || close[1] != ':')
-        return husk_error_set (err, 0, "publish \"%s\": expected [IPv6]:HOSTPORT:CTRPORT", arg);
+        return husk_error_set (err, 0, "%s \"%s\": expected [IPv6]:HOSTPORT:CTRPORT", what, arg);
       *close = '\0';
       ip = husk_xstrdup (rest + 1);
       rest = close + 2;
     }
   last = strrchr (rest, ':');
   if (!parse_range (last ? last + 1 : rest, strlen (last ? last + 1 : rest), &clo, &chi))
-    return husk_error_set (err, 0, "publish \"%s\": \"%s\" is not a port or range (1-65535)", arg,
+    return husk_error_set (err, 0, "%s \"%s\": \"%s\" is not a port or range (1-65535)", what, arg,
                            last ? last + 1 : rest);
   if (last)
     {
@@ -207,14 +208,14 @@ husk_ports_parse (const char *arg, struct husk_port **ports, size_t *n, struct h
       if (first)
         {
           if (ip)
-            return husk_error_set (err, 0, "publish \"%s\": too many \":\"", arg);
+            return husk_error_set (err, 0, "%s \"%s\": too many \":\"", what, arg);
           *first = '\0';
           ip = husk_xstrdup (rest);
           rest = first + 1;
         }
       /* "IP::CTRPORT": an address and a free port.  */
       if (*rest && !parse_range (rest, strlen (rest), &hlo, &hhi))
-        return husk_error_set (err, 0, "publish \"%s\": \"%s\" is not a port or range (1-65535)",
+        return husk_error_set (err, 0, "%s \"%s\": \"%s\" is not a port or range (1-65535)", what,
                                arg, rest);
     }
   if (ip && *ip == '\0')
@@ -223,12 +224,12 @@ husk_ports_parse (const char *arg, struct husk_port **ports, size_t *n, struct h
       ip = NULL;
     }
   if (ip && !husk_net_ip_valid (ip))
-    return husk_error_set (err, 0, "publish \"%s\": \"%s\" is not an IP address", arg, ip);
+    return husk_error_set (err, 0, "%s \"%s\": \"%s\" is not an IP address", what, arg, ip);
   if (hlo && hhi - hlo != chi - clo && clo != chi)
     return husk_error_set (err, 0,
-                           "publish \"%s\": the host range and the container range differ in "
+                           "%s \"%s\": the host range and the container range differ in "
                            "length",
-                           arg);
+                           what, arg);
   for (int cp = clo; cp <= chi; cp++)
     {
       struct husk_port *p;
@@ -248,8 +249,38 @@ husk_port_format (const struct husk_port *p)
 {
   const char *ip = p->host_ip ? p->host_ip : "0.0.0.0";
   bool v6 = strchr (ip, ':') != NULL;
+  if (p->host_ip == NULL)
+    return husk_strdup_printf ("0.0.0.0:%d->%d/%s, [::]:%d->%d/%s", p->host_port, p->ctr_port,
+                               p->proto, p->host_port, p->ctr_port, p->proto);
   return husk_strdup_printf ("%s%s%s:%d->%d/%s", v6 ? "[" : "", ip, v6 ? "]" : "", p->host_port,
                              p->ctr_port, p->proto);
+}
+
+int
+husk_ports_dedup (struct husk_port *ports, size_t *n, struct husk_error **err)
+{
+  for (size_t i = 0; i < *n; i++)
+    for (size_t j = i + 1; j < *n;)
+      {
+        struct husk_port *a = &ports[i], *b = &ports[j];
+        bool same_host = a->host_port != 0 && a->host_port == b->host_port
+                         && strcmp (a->proto, b->proto) == 0
+                         && (a->host_ip == NULL) == (b->host_ip == NULL)
+                         && (a->host_ip == NULL || strcmp (a->host_ip, b->host_ip) == 0);
+        if (!same_host)
+          {
+            j++;
+            continue;
+          }
+        if (a->ctr_port != b->ctr_port)
+          return husk_error_set (err, 0, "publish: host port %d/%s: given for both %d and %d",
+                                 a->host_port, a->proto, a->ctr_port, b->ctr_port);
+        free (b->host_ip);
+        free (b->proto);
+        memmove (b, b + 1, (*n - j - 1) * sizeof (*b));
+        (*n)--;
+      }
+  return 0;
 }
 
 int
@@ -265,8 +296,25 @@ husk_net_mode_parse (const char *arg, int *ret_mode, char **ret_value, struct hu
       *ret_mode = HUSK_NETWORK_PASTA;
       if (arg[5] == ':')
         {
+          static const char *const husks[]
+              = { "-f",       "--foreground", "-P",          "--pid", "--netns",
+                  "--userns", "--netns-only", "--runas",     "-1",    "--one-off",
+                  "-d",       "--debug",      "--config-net" };
+          cleanup_free char *copy = NULL;
           if (arg[6] == '\0')
             return husk_error_set (err, 0, "network \"%s\": no pasta options after \":\"", arg);
+          copy = husk_xstrdup (arg + 6);
+          for (char *save = NULL, *o = strtok_r (copy, ",", &save); o;
+               o = strtok_r (NULL, ",", &save))
+            for (size_t i = 0; i < sizeof (husks) / sizeof (husks[0]); i++)
+              {
+                size_t len = strlen (husks[i]);
+                if (strncmp (o, husks[i], len) == 0 && (o[len] == '\0' || o[len] == '='))
+                  return husk_error_set (err, 0,
+                                         "network \"%s\": pasta option \"%s\" is husk's to "
+                                         "give",
+                                         arg, husks[i]);
+              }
           *ret_value = husk_xstrdup (arg + 6);
         }
     }
@@ -442,7 +490,7 @@ husk_net_write_etc (struct husk_store *s, const struct husk_ctr *c, struct husk_
     husk_buf_printf (&hosts, "127.0.1.1\t%s\n", name);
   for (size_t i = 0; c->extra_hosts && c->extra_hosts[i]; i++)
     {
-      const char *h = c->extra_hosts[i], *colon = strchr (h, ':');
+      const char *h = c->extra_hosts[i], *colon = strpbrk (h, ":=");
       const char *ip = colon + 1;
       size_t iplen = strlen (ip);
       if (strcmp (ip, "host-gateway") == 0)
@@ -620,6 +668,15 @@ husk_net_prepare (struct husk_store *s, struct husk_ctr *c, struct husk_error **
           (*err)->status = 125;
           return -1;
         }
+      if (other->network == HUSK_NETWORK_HOST)
+        {
+          husk_error_set (err, 0,
+                          "network container \"%s\": it uses the host's network: use "
+                          "--network host",
+                          other->name);
+          (*err)->status = 125;
+          return -1;
+        }
       for (size_t i = 0; i < c->spec.n_namespaces; i++)
         {
           struct husk_namespace *ns = &c->namespaces[i];
@@ -723,10 +780,26 @@ pasta_error_line (const char *out, char *line, size_t size)
 }
 
 /* pasta's -t or -u arguments for the ports of PROTO in PORTS (host ports all picked).  */
-static void
-pasta_port_args (char ***argv, const struct husk_port *ports, size_t n, const char *proto)
+/* Whether the user's pasta options (comma-separated) give one of the flags SHORT or LONG.  */
+static bool
+user_gives (const char *opts, const char *shortf, const char *longf)
 {
-  bool any = false;
+  cleanup_free char *copy = husk_xstrdup (opts ? opts : "");
+  for (char *save = NULL, *o = strtok_r (copy, ",", &save); o; o = strtok_r (NULL, ",", &save))
+    {
+      size_t l = strlen (longf);
+      if ((shortf && strcmp (o, shortf) == 0)
+          || (strncmp (o, longf, l) == 0 && (o[l] == '\0' || o[l] == '=')))
+        return true;
+    }
+  return false;
+}
+
+static void
+pasta_port_args (char ***argv, const struct husk_port *ports, size_t n, const char *proto,
+                 bool user_has)
+{
+  bool any = user_has;
   for (size_t i = 0; i < n; i++)
     {
       const struct husk_port *p = &ports[i];
@@ -912,17 +985,28 @@ husk_net_attach (void *arg, pid_t pid, struct husk_error **err)
       return -1;
   }
 
+  /* The user's pasta options win: husk's "none" for a kind of forwarding, and --quiet, only
+     when they give none of their own (pasta refuses "none" beside a port).  */
   husk_strv_append (&argv, "pasta");
   husk_strv_append (&argv, "--config-net");
-  husk_strv_append (&argv, "--quiet");
+  if (!user_gives (c->network_value, "-q", "--quiet"))
+    husk_strv_append (&argv, "--quiet");
   husk_strv_append (&argv, "--pid");
   husk_strv_append (&argv, pidfile);
-  pasta_port_args (&argv, picked, c->n_ports, "tcp");
-  pasta_port_args (&argv, picked, c->n_ports, "udp");
-  husk_strv_append (&argv, "-T");
-  husk_strv_append (&argv, "none");
-  husk_strv_append (&argv, "-U");
-  husk_strv_append (&argv, "none");
+  pasta_port_args (&argv, picked, c->n_ports, "tcp",
+                   user_gives (c->network_value, "-t", "--tcp-ports"));
+  pasta_port_args (&argv, picked, c->n_ports, "udp",
+                   user_gives (c->network_value, "-u", "--udp-ports"));
+  if (!user_gives (c->network_value, "-T", "--tcp-ns"))
+    {
+      husk_strv_append (&argv, "-T");
+      husk_strv_append (&argv, "none");
+    }
+  if (!user_gives (c->network_value, "-U", "--udp-ns"))
+    {
+      husk_strv_append (&argv, "-U");
+      husk_strv_append (&argv, "none");
+    }
   {
     husk_buf unused = HUSK_BUF_INIT;
     host_resolv (&unused, true, &forward);

@@ -8,8 +8,9 @@
    (husk_net_detach).
 
    RUNDIR/ID/ holds what a running container's network has: pasta.pid (pasta's pid, which
-   pasta writes itself; husk_net_detach signals it only while it is a pasta) and ports (one "PROTO CTRPORT HOSTIP HOSTPORT"
-   line per published port, with the host ports that were picked for -P).  */
+   pasta writes itself; husk_net_detach signals it only while it is a pasta) and ports (one "PROTO
+   CTRPORT HOSTIP HOSTPORT" line per published port, with the host ports that were picked for -P).
+ */
 #ifndef HUSK_NET_H
 #define HUSK_NET_H
 
@@ -31,19 +32,27 @@ struct husk_port
   int host_port; /* 1-65535, or 0: a free port picked when the container starts.  */
   int ctr_port;  /* 1-65535.  */
   char *proto;   /* "tcp" or "udp".  */
+  bool all;      /* Published by -P (docker keeps these out of HostConfig.PortBindings).  */
 };
 
 /* -p's argument, "[IP:][HOSTPORT:]CTRPORT[/tcp|/udp]", with ranges ("8000-8002:80-82", or a
    host range for one container port); IPv6 addresses in brackets ("[::1]:8080:80").  The
    mappings are appended to *PORTS (*N of them; free with husk_ports_free).  Without HOSTPORT
-   the host port is 0 (picked at start).  Errors, with no errno: "publish \"ARG\": REASON"
-   (not a port, a range of a different length, a bad address, an unknown protocol).  */
-int husk_ports_parse (const char *arg, struct husk_port **ports, size_t *n,
+   the host port is 0 (picked at start).  WHAT names the option in errors ("publish",
+   "expose", "port").  Errors, with no errno: "WHAT \"ARG\": REASON" (not a port, a range of a
+   different length, a bad address, an unknown protocol).  */
+int husk_ports_parse (const char *what, const char *arg, struct husk_port **ports, size_t *n,
                       struct husk_error **err);
+
+/* Check PORTS (N) as -p gave them: a mapping given twice is dropped (*N shrinks), one host
+   port (of one protocol and address) for two container ports is an error: "publish: host
+   port 8080/tcp: given for both 80 and 81".  */
+int husk_ports_dedup (struct husk_port *ports, size_t *n, struct husk_error **err);
 void husk_ports_free (struct husk_port *ports, size_t n);
 
-/* "0.0.0.0:8080->80/tcp" for P, as docker ps shows a port (with HOST_PORT as given: the one
-   picked at start is in the run directory's list).  Allocated.  */
+/* "0.0.0.0:8080->80/tcp, [::]:8080->80/tcp" for P, as docker ps shows a port (with HOST_PORT
+   as given: the one picked at start is in the run directory's list); a port on every address
+   is listed for both families, as pasta binds both.  Allocated.  */
 char *husk_port_format (const struct husk_port *p);
 
 /* --add-host's "HOST:IP" (IP may be IPv6, unbracketed, or "host-gateway"), --dns's address:

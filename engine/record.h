@@ -64,6 +64,7 @@ struct husk_ctr
   size_t n_ports;
   char **dns, **dns_search, **dns_options; /* --dns, --dns-search, --dns-option, or NULL.  */
   char **extra_hosts;                      /* --add-host "HOST:IP", or NULL.  */
+  char **exposed; /* "80/tcp": the image's exposed ports, --expose's and -p's, or NULL.  */
 
   /* Everything needed to start it; every string and array is owned by the record.  Paths
      (lowerdirs, upperdir, workdir, rootfs) are absolute for this store.  */

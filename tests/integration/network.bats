@@ -110,7 +110,9 @@ box1"
 	assert_status 0
 }
 
-@test "--network host: the host's /etc/hosts comes first" {
+@test "--network host: the host's /etc/hosts comes first, and the host's name" {
+	run --separate-stderr husk run --rm --network host basic hostname
+	assert_output "$(hostname)"
 	run --separate-stderr husk run --rm --network host basic cat /etc/hosts
 	assert_status 0
 	local first
@@ -145,7 +147,7 @@ options ndots:2"
 	local bad
 	for bad in "--network bogus" "--dns not-an-ip" "--add-host nocolon" "--add-host a:b:c:zz" \
 		"-p 70000:80" "-p 80/sctp" "-p 1-3:1-2" "--network pasta -p x:80" "--expose 1:2" \
-		"-p 8080:80" "--network container:"; do
+		"--network none -p 8080:80" "--network container:" "--network pasta:-f"; do
 		# shellcheck disable=SC2086
 		run --separate-stderr husk run --rm $bad basic true
 		assert_status 125
@@ -202,9 +204,11 @@ options ndots:2"
 	assert_status 0
 	[ "$output" = "$(husk inspect web | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["Config"]["Hostname"])')" ]
 	run husk port web
-	assert_output "80/tcp -> 0.0.0.0:$port"
+	assert_output "80/tcp -> 0.0.0.0:$port
+80/tcp -> [::]:$port"
 	run husk port web 80
-	assert_output "0.0.0.0:$port"
+	assert_output "0.0.0.0:$port
+[::]:$port"
 	run --separate-stderr husk port web 81
 	assert_status 1
 	assert_one_error_line
@@ -218,7 +222,10 @@ import json, sys
 c = json.load(open(sys.argv[2]))[0]
 port = sys.argv[1]
 assert c["HostConfig"]["PortBindings"] == {"80/tcp": [{"HostIp": "", "HostPort": port}]}, c["HostConfig"]
-assert c["NetworkSettings"]["Ports"] == {"80/tcp": [{"HostIp": "0.0.0.0", "HostPort": port}]}, c["NetworkSettings"]
+assert c["HostConfig"]["PublishAllPorts"] is False, c["HostConfig"]
+assert c["NetworkSettings"]["Ports"] == {"80/tcp": [{"HostIp": "0.0.0.0", "HostPort": port},
+                                                    {"HostIp": "::", "HostPort": port}]}, c["NetworkSettings"]
+assert c["Config"]["ExposedPorts"] == {"80/tcp": {}}, c["Config"]
 PY
 }
 
@@ -234,7 +241,8 @@ PY
 	assert_status 0
 	assert_output "echo:hello"
 	run husk port udp 9999/udp
-	assert_output "0.0.0.0:$port"
+	assert_output "0.0.0.0:$port
+[::]:$port"
 }
 
 @test "pasta: -P publishes --expose'd ports on free host ports" {
@@ -248,6 +256,52 @@ PY
 	wait_port "$hostport"
 	run curl -sf "http://127.0.0.1:$hostport/hostname"
 	assert_status 0
+	# docker's inspect: -P's ports are no bindings, PublishAllPorts says it.
+	husk inspect pall >"$BATS_TEST_TMPDIR/inspect.json"
+	python3 - "$BATS_TEST_TMPDIR/inspect.json" <<'PY'
+import json, sys
+c = json.load(open(sys.argv[1]))[0]
+assert c["HostConfig"]["PortBindings"] == {}, c["HostConfig"]
+assert c["HostConfig"]["PublishAllPorts"] is True, c["HostConfig"]
+assert "80/tcp" in c["NetworkSettings"]["Ports"], c["NetworkSettings"]
+assert c["Config"]["ExposedPorts"] == {"80/tcp": {}}, c["Config"]
+PY
+}
+
+@test "-p without --network means pasta; a mapping given twice counts once, one host port for two is refused" {
+	local port
+	port=$(free_port)
+	run --separate-stderr husk run -d --name implied -p "$port:80" -p "$port:80" basic \
+		httpd -f -p 80 -h /etc
+	assert_status 0
+	wait_port "$port"
+	run husk inspect implied
+	assert_output_contains '"NetworkMode": "pasta"'
+	run --separate-stderr husk run --rm -p 9001:80 -p 9001:81 basic true
+	assert_status 125
+	assert_one_error_line
+	assert_stderr_contains "given for both 80 and 81"
+	run --separate-stderr husk run --rm --expose nope basic true
+	assert_status 125
+	assert_stderr_contains 'expose "nope"'
+}
+
+@test "--network pasta:OPTIONS: the user's forwarding options replace husk's defaults" {
+	# -T PORT: the container's 127.0.0.1:PORT reaches the host's (pasta forwards it).
+	local port
+	port=$(free_port)
+	mkdir -p "$BATS_TEST_TMPDIR/www"
+	echo "through -T" >"$BATS_TEST_TMPDIR/www/t.txt"
+	python3 -m http.server -b 127.0.0.1 -d "$BATS_TEST_TMPDIR/www" "$port" >/dev/null 2>&1 &
+	SERVER_PID=$!
+	wait_port "$port"
+	run --separate-stderr husk run --rm --network "pasta:-T,$port" basic \
+		wget -q -O - "http://127.0.0.1:$port/t.txt"
+	assert_status 0
+	assert_output "through -T"
+	run --separate-stderr husk run --rm --network pasta:--pid,/tmp/x basic true
+	assert_status 125
+	assert_one_error_line
 }
 
 @test "pasta: a host port in use fails the start with one line naming it; nothing is left" {
