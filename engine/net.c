@@ -36,6 +36,9 @@
    (podman's choice of address: link-local, so no real network has it).  */
 #define PASTA_DNS "169.254.1.1"
 
+/* Seconds pasta may take to configure a container's namespace before husk gives up on it.  */
+#define PASTA_SETUP_TIMEOUT 30
+
 static pid_t pidfile_process (const char *file);
 
 /* A growing text, for the /etc files and pasta's port list.  */
@@ -873,6 +876,23 @@ pasta_watcher (char **argv, int nsfd, const char *pidfile, int report, pid_t par
       _exit (errno == ENOENT ? 127 : 126);
     }
   close (errpipe[1]);
+  {
+    /* pasta configures a namespace in well under a second; one that has not gone to the
+       background in PASTA_SETUP_TIMEOUT seconds is killed, and the start fails.  */
+    int cfd = (int) syscall (SYS_pidfd_open, child, 0);
+    struct pollfd pfd = { .fd = cfd, .events = POLLIN };
+    if (cfd >= 0 && poll (&pfd, 1, PASTA_SETUP_TIMEOUT * 1000) == 0)
+      {
+        char msg[96];
+        int len = snprintf (msg, sizeof (msg), "1pasta did not finish its set-up in %d seconds",
+                            PASTA_SETUP_TIMEOUT);
+        kill (child, SIGKILL);
+        waitpid (child, NULL, 0);
+        if (write (report, msg, (size_t) len) < 0)
+          _exit (1);
+        _exit (1);
+      }
+  }
   while (waitpid (child, &status, 0) < 0)
     if (errno != EINTR)
       _exit (1);
