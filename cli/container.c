@@ -59,7 +59,9 @@ gen_ports (husk_jgen *g, const char *key, const struct husk_port *ports, size_t 
         if (ports[j].ctr_port == ports[i].ctr_port && strcmp (ports[j].proto, ports[i].proto) == 0)
           {
             char hp[16] = "";
-            if (ports[j].host_port)
+            if (ports[j].host_port && ports[j].host_port_end && !bound)
+              snprintf (hp, sizeof (hp), "%d-%d", ports[j].host_port, ports[j].host_port_end);
+            else if (ports[j].host_port)
               snprintf (hp, sizeof (hp), "%d", ports[j].host_port);
             husk_jgen_map_open (g);
             gen_str (g, "HostIp", ports[j].host_ip ? ports[j].host_ip : empty_ip);

@@ -68,6 +68,7 @@ static const struct husk_jsonmap_field port_fields[] = {
   HUSK_JM_INT ("host_port", struct husk_port, host_port, LAX),
   HUSK_JM_INT ("ctr_port", struct husk_port, ctr_port, LAX),
   HUSK_JM_STRING ("proto", struct husk_port, proto, LAX),
+  HUSK_JM_INT ("host_port_end", struct husk_port, host_port_end, LAX | OMIT),
   HUSK_JM_BOOL ("all", struct husk_port, all, LAX | OMIT),
   HUSK_JM_END,
 };
@@ -193,7 +194,9 @@ husk_ctr_parse_config (struct husk_store *s, struct husk_ctr *c, const char *buf
     {
       const struct husk_port *p = &c->ports[i];
       if (p->proto == NULL || (strcmp (p->proto, "tcp") != 0 && strcmp (p->proto, "udp") != 0)
-          || p->ctr_port < 1 || p->ctr_port > 65535 || p->host_port < 0 || p->host_port > 65535)
+          || p->ctr_port < 1 || p->ctr_port > 65535 || p->host_port < 0 || p->host_port > 65535
+          || (p->host_port_end != 0
+              && (p->host_port_end <= p->host_port || p->host_port_end > 65535)))
         return husk_error_set (err, 0, "ports[%zu]: invalid", i);
     }
   if ((c->network == HUSK_NETWORK_CONTAINER

@@ -240,8 +240,11 @@ husk_ports_parse (const char *what, const char *arg, struct husk_port **ports, s
       p = &(*ports)[(*n)++];
       p->host_ip = ip ? husk_xstrdup (ip) : NULL;
       p->ctr_port = cp;
-      /* A host range for one container port (docker: the first free one): its first port.  */
+      /* A host range for one container port: the first of its ports that is free when the
+         container starts (docker's rule), HOST_PORT_END its last.  */
       p->host_port = hlo == 0 ? 0 : clo == chi ? hlo : hlo + (cp - clo);
+      p->host_port_end = hlo != 0 && clo == chi && hhi > hlo ? hhi : 0;
+      p->all = false;
       p->proto = husk_xstrdup (proto);
     }
   return 0;
@@ -989,9 +992,31 @@ husk_net_attach (void *arg, pid_t pid, struct husk_error **err)
   for (size_t i = 0; i < c->n_ports; i++)
     {
       picked[i] = c->ports[i];
-      if (probe_port (c->ports[i].host_ip, c->ports[i].host_port, c->ports[i].proto,
-                      c->ports[i].host_port ? NULL : &picked[i].host_port, err)
-          < 0)
+      if (c->ports[i].host_port_end > c->ports[i].host_port)
+        {
+          /* A host range: its first free port.  */
+          int hp = c->ports[i].host_port;
+          for (; hp <= c->ports[i].host_port_end; hp++)
+            {
+              struct husk_error *perr = NULL;
+              bool taken = false;
+              for (size_t k = 0; k < i && !taken; k++)
+                taken
+                    = picked[k].host_port == hp && strcmp (picked[k].proto, c->ports[i].proto) == 0;
+              if (!taken
+                  && probe_port (c->ports[i].host_ip, hp, c->ports[i].proto, NULL, &perr) == 0)
+                break;
+              husk_error_free (&perr);
+            }
+          if (hp > c->ports[i].host_port_end)
+            return husk_error_set (err, EADDRINUSE, "port %d/%s: no free host port in %d-%d",
+                                   c->ports[i].ctr_port, c->ports[i].proto, c->ports[i].host_port,
+                                   c->ports[i].host_port_end);
+          picked[i].host_port = hp;
+        }
+      else if (probe_port (c->ports[i].host_ip, c->ports[i].host_port, c->ports[i].proto,
+                           c->ports[i].host_port ? NULL : &picked[i].host_port, err)
+               < 0)
         return -1;
       husk_buf_printf (&ports, "%s %d %s %d\n", picked[i].proto, picked[i].ctr_port,
                        picked[i].host_ip ? picked[i].host_ip : "0.0.0.0", picked[i].host_port);

@@ -28,11 +28,13 @@ struct husk_ctr;
    container, TCP or UDP.  */
 struct husk_port
 {
-  char *host_ip; /* An IPv4 or IPv6 address, or NULL: every address of the host.  */
-  int host_port; /* 1-65535, or 0: a free port picked when the container starts.  */
-  int ctr_port;  /* 1-65535.  */
-  char *proto;   /* "tcp" or "udp".  */
-  bool all;      /* Published by -P (docker keeps these out of HostConfig.PortBindings).  */
+  char *host_ip;     /* An IPv4 or IPv6 address, or NULL: every address of the host.  */
+  int host_port;     /* 1-65535, or 0: a free port picked when the container starts.  */
+  int ctr_port;      /* 1-65535.  */
+  int host_port_end; /* A host range for one container port (-p 8000-8010:80): its last port,
+                        HOST_PORT its first; the first free one is taken at start.  Else 0.  */
+  char *proto;       /* "tcp" or "udp".  */
+  bool all;          /* Published by -P (docker keeps these out of HostConfig.PortBindings).  */
 };
 
 /* -p's argument, "[IP:][HOSTPORT:]CTRPORT[/tcp|/udp]", with ranges ("8000-8002:80-82", or a

@@ -322,6 +322,32 @@ s = socket.socket(); s.bind(("0.0.0.0", int(sys.argv[1]))); s.listen(); time.sle
 	assert_output ""
 }
 
+@test "pasta: a host range for one container port takes its first free port" {
+	local port
+	port=$(python3 -c 'import socket
+for _ in range(50):
+    a = socket.socket(); a.bind(("0.0.0.0", 0)); p = a.getsockname()[1]
+    b = socket.socket()
+    try:
+        b.bind(("0.0.0.0", p + 1)); print(p); break
+    except OSError:
+        pass
+    finally:
+        a.close(); b.close()')
+	python3 -c 'import socket, sys, time
+s = socket.socket(); s.bind(("0.0.0.0", int(sys.argv[1]))); s.listen(); time.sleep(60)' "$port" &
+	SERVER_PID=$!
+	wait_port "$port"
+	run --separate-stderr husk run -d --name ranged -p "$port-$((port + 1)):80" basic httpd -f -p 80 -h /etc
+	assert_status 0
+	run husk port ranged 80
+	assert_output "0.0.0.0:$((port + 1))
+[::]:$((port + 1))"
+	wait_port "$((port + 1))"
+	run curl -sf "http://127.0.0.1:$((port + 1))/hostname"
+	assert_status 0
+}
+
 @test "--network container:X shares X's network, hostname and /etc files" {
 	local port
 	port=$(free_port)
