@@ -888,19 +888,10 @@ husk_container_spawn (const struct husk_container_spec *spec, const int stdio[3]
     }
   /* OCI prestart and createRuntime hooks (hooks.h): in husk's namespaces, the container's
      exist and its pid is known; it has mounted nothing yet.  */
+  /* Then the engine's own step from outside (created_fn: pasta), at the same point.  */
   if (husk_container_hooks (spec, HUSK_HOOK_PRESTART, pid, STDERR_FILENO, err) < 0
-      || husk_container_hooks (spec, HUSK_HOOK_CREATE_RUNTIME, pid, STDERR_FILENO, err) < 0)
-    {
-      kill_and_reap (pid);
-      husk_forward_to (0);
-      if (!husk_container_in_userns (spec) && spec->device_cgroup)
-        husk_devices_cgroup_remove (spec->device_cgroup);
-      if (with_resources)
-        husk_cgroups_remove (spec->resources_cgroup);
-      (*err)->status = 125;
-      return -1;
-    }
-  if (spec->created_fn && spec->created_fn (spec->created_arg, pid, err) < 0)
+      || husk_container_hooks (spec, HUSK_HOOK_CREATE_RUNTIME, pid, STDERR_FILENO, err) < 0
+      || (spec->created_fn && spec->created_fn (spec->created_arg, pid, err) < 0))
     {
       kill_and_reap (pid);
       husk_forward_to (0);
