@@ -497,14 +497,18 @@ husk_net_write_etc (struct husk_store *s, const struct husk_ctr *c, struct husk_
   for (size_t i = 0; c->extra_hosts && c->extra_hosts[i]; i++)
     {
       const char *h = c->extra_hosts[i], *colon = strpbrk (h, ":=");
-      const char *ip = colon + 1;
-      size_t iplen = strlen (ip);
+      const char *ip;
+      size_t iplen;
+      if (colon == NULL)
+        continue;
+      ip = colon + 1;
+      iplen = strlen (ip);
       if (strcmp (ip, "host-gateway") == 0)
         {
           ip = gw[0] ? gw : "127.0.0.1";
           iplen = strlen (ip);
         }
-      else if (ip[0] == '[')
+      else if (ip[0] == '[' && iplen >= 2)
         {
           ip++;
           iplen -= 2;
