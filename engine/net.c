@@ -238,13 +238,13 @@ husk_ports_parse (const char *what, const char *arg, struct husk_port **ports, s
       struct husk_port *p;
       *ports = husk_xrealloc (*ports, (*n + 1) * sizeof (**ports));
       p = &(*ports)[(*n)++];
+      memset (p, 0, sizeof (*p));
       p->host_ip = ip ? husk_xstrdup (ip) : NULL;
       p->ctr_port = cp;
       /* A host range for one container port: the first of its ports that is free when the
          container starts (docker's rule), HOST_PORT_END its last.  */
       p->host_port = hlo == 0 ? 0 : clo == chi ? hlo : hlo + (cp - clo);
       p->host_port_end = hlo != 0 && clo == chi && hhi > hlo ? hhi : 0;
-      p->all = false;
       p->proto = husk_xstrdup (proto);
     }
   return 0;
@@ -1198,6 +1198,7 @@ husk_net_ports_running (const struct husk_ctr *c, struct husk_port **ret, size_t
         continue;
       *ret = husk_xrealloc (*ret, (*ret_n + 1) * sizeof (**ret));
       p = &(*ret)[(*ret_n)++];
+      memset (p, 0, sizeof (*p));
       p->proto = husk_xstrdup (proto);
       p->ctr_port = cp;
       p->host_port = hp;
