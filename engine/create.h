@@ -52,13 +52,13 @@ struct husk_create_opts
   char *const *dns_search; /* --dns-search, or NULL.  */
   char *const *dns_option; /* --dns-option, or NULL.  */
   char *const *add_hosts;  /* --add-host "HOST:IP", or NULL.  */
-  bool readonly_rootfs;               /* --read-only.  */
-  bool init;                          /* --init.  */
-  bool tty;                           /* -t.  */
-  bool interactive;                   /* -i.  */
-  bool auto_remove;                   /* --rm.  */
-  bool durable; /* fsync the record; false when the container is gone once the command
-                   returns (husk run --rm in the foreground).  */
+  bool readonly_rootfs;    /* --read-only.  */
+  bool init;               /* --init.  */
+  bool tty;                /* -t.  */
+  bool interactive;        /* -i.  */
+  bool auto_remove;        /* --rm.  */
+  bool durable;            /* fsync the record; false when the container is gone once the command
+                              returns (husk run --rm in the foreground).  */
 
   /* Called (when not NULL) with a one-line warning that does not stop the creation: the
      image's StopSignal is unknown, say.  */
@@ -79,9 +79,9 @@ struct husk_create_opts
    "image \"REF\": ..." for a config that cannot be read or parsed, a missing layer, no
    layers, or "no command to run: it has no Entrypoint or Cmd and none was given"; "name in
    use" (husk_ctr_name_claim); "network container \"X\": ..." (container:X that does not
-   exist); the directories, the record's and the /etc files' writes (husk_net_write_etc).  On failure the name
-   is released and the directory removed (what cannot be removed then, husk_ctr_sweep of a
-   later command removes).  */
+   exist); the directories, the record's and the /etc files' writes (husk_net_write_etc).  On
+   failure the name is released and the directory removed (what cannot be removed then,
+   husk_ctr_sweep of a later command removes).  */
 int husk_create (struct husk_store *s, const struct husk_create_opts *opts, struct husk_ctr **ret,
                  struct husk_error **err);
 
