@@ -408,7 +408,8 @@ is_loopback (const char *ip)
 }
 
 /* The host's resolv.conf, for a container: loopback nameservers replaced by pasta's
-   forwarder (PASTA_DNS) with pasta, dropped otherwise; everything else kept.  */
+   forwarder (PASTA_DNS) with pasta, dropped otherwise; everything else kept.  OUT NULL: only
+   *RET_FORWARD, whether pasta's forwarder is needed.  */
 static void
 host_resolv (husk_buf *out, bool pasta, bool *ret_forward)
 {
@@ -427,12 +428,14 @@ host_resolv (husk_buf *out, bool pasta, bool *ret_forward)
         {
           if (pasta && !forward_added)
             {
-              husk_buf_printf (out, "nameserver %s\n", PASTA_DNS);
+              if (out)
+                husk_buf_printf (out, "nameserver %s\n", PASTA_DNS);
               forward_added = *ret_forward = true;
             }
           continue;
         }
-      husk_buf_printf (out, "%s\n", line);
+      if (out)
+        husk_buf_printf (out, "%s\n", line);
     }
 }
 
@@ -1056,11 +1059,7 @@ husk_net_attach (void *arg, pid_t pid, struct husk_error **err)
       husk_strv_append (&argv, "-U");
       husk_strv_append (&argv, "none");
     }
-  {
-    husk_buf unused = HUSK_BUF_INIT;
-    host_resolv (&unused, true, &forward);
-    husk_buf_clear (&unused);
-  }
+  host_resolv (NULL, true, &forward);
   if (forward && !c->dns)
     {
       husk_strv_append (&argv, "--dns-forward");
