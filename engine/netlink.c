@@ -14,7 +14,9 @@
 #include <linux/rtnetlink.h>
 #include <linux/veth.h>
 #include <net/if.h>
+#include <stdarg.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -36,6 +38,7 @@ struct husk_nl
   unsigned int portid;
   unsigned int seq;
   int protocol;
+  char ext[160]; /* The kernel's message (extended ack) for the last refusal, or "".  */
 };
 
 struct husk_nl *
@@ -56,6 +59,13 @@ husk_nl_open (int protocol, struct husk_error **err)
       husk_error_set (err, e, "netlink socket (protocol %d): bind", protocol);
       return NULL;
     }
+  /* The kernel's own words for a refusal ("Invalid MTU"), and errors that do not echo the
+     whole request back; both best effort (4.12 and later).  */
+  {
+    int one = 1;
+    setsockopt (mnl_socket_get_fd (sock), SOL_NETLINK, NETLINK_EXT_ACK, &one, sizeof (one));
+    setsockopt (mnl_socket_get_fd (sock), SOL_NETLINK, NETLINK_CAP_ACK, &one, sizeof (one));
+  }
   nl = calloc (1, sizeof (*nl));
   if (nl == NULL)
     {
@@ -86,6 +96,85 @@ husk_nl_link_index (const char *name)
   return if_nametoindex (name);
 }
 
+/* The error code of the NLMSG_ERROR message NLH (0 for an acknowledgement), with the kernel's
+   message, when it gave one, copied to NL->ext.  */
+static int
+nl_error_of (struct husk_nl *nl, const struct nlmsghdr *nlh)
+{
+  const struct nlmsgerr *e = mnl_nlmsg_get_payload (nlh);
+  const struct nlattr *attr;
+  size_t hlen = sizeof (*e);
+
+  if (nlh->nlmsg_len < mnl_nlmsg_size (sizeof (*e)))
+    return -EPROTO;
+  if (e->error == 0 || !(nlh->nlmsg_flags & NLM_F_ACK_TLVS))
+    return e->error;
+  /* The attributes follow the request echoed back, whole unless capped (netlink(7)).  */
+  if (!(nlh->nlmsg_flags & NLM_F_CAPPED))
+    hlen += e->msg.nlmsg_len - sizeof (struct nlmsghdr);
+  if (mnl_nlmsg_size (hlen) > nlh->nlmsg_len)
+    return e->error;
+  mnl_attr_for_each (attr, nlh, hlen)
+  {
+    if (mnl_attr_get_type (attr) == NLMSGERR_ATTR_MSG
+        && mnl_attr_validate (attr, MNL_TYPE_NUL_STRING) >= 0)
+      snprintf (nl->ext, sizeof (nl->ext), "%s", mnl_attr_get_str (attr));
+  }
+  return e->error;
+}
+
+/* One exchange: libmnl hands the same pointer to the callbacks of data and of control
+   messages, so this carries the caller's callback beside what the error callback keeps.  */
+struct talk
+{
+  struct husk_nl *nl;
+  int error;
+  mnl_cb_t cb;
+  void *data;
+};
+
+static int
+talk_data_cb (const struct nlmsghdr *nlh, void *data)
+{
+  struct talk *t = data;
+  return t->cb ? t->cb (nlh, t->data) : MNL_CB_OK;
+}
+
+static int
+talk_error_cb (const struct nlmsghdr *nlh, void *data)
+{
+  struct talk *t = data;
+
+  t->error = nl_error_of (t->nl, nlh);
+  return t->error == 0 ? MNL_CB_STOP : MNL_CB_ERROR;
+}
+
+static int
+talk_done_cb (const struct nlmsghdr *nlh, void *data)
+{
+  (void) nlh;
+  (void) data;
+  return MNL_CB_STOP;
+}
+
+static int
+talk_overrun_cb (const struct nlmsghdr *nlh, void *data)
+{
+  struct talk *t = data;
+  (void) nlh;
+  t->error = -EIO;
+  return MNL_CB_ERROR;
+}
+
+/* Read and drop what an earlier, failed exchange left on the socket (the rest of a dump), so
+   that it is not taken for this one's answer.  */
+static void
+nl_drain (struct husk_nl *nl, char *buf)
+{
+  while (recv (mnl_socket_get_fd (nl->sock), buf, NL_BUF_SIZE, MSG_DONTWAIT) > 0)
+    ;
+}
+
 /* Send the one request NLH (its sequence number set here) and read replies until its
    acknowledgement, the end of a dump or an error; CB (may be NULL) sees each data message.
    0, or -errno (the kernel's for a refusal).  */
@@ -94,10 +183,18 @@ nl_talk (struct husk_nl *nl, struct nlmsghdr *nlh, mnl_cb_t cb, void *data)
 {
   cleanup_free char *buf = malloc (NL_BUF_SIZE);
   unsigned int seq = ++nl->seq;
+  mnl_cb_t ctl[NLMSG_MIN_TYPE] = {
+    [NLMSG_ERROR] = talk_error_cb,
+    [NLMSG_DONE] = talk_done_cb,
+    [NLMSG_OVERRUN] = talk_overrun_cb,
+  };
+  struct talk t = { .nl = nl, .cb = cb, .data = data };
   int ret;
 
+  nl->ext[0] = '\0';
   if (buf == NULL)
     return -ENOMEM;
+  nl_drain (nl, buf);
   nlh->nlmsg_seq = seq;
   if (mnl_socket_sendto (nl->sock, nlh, nlh->nlmsg_len) < 0)
     return -errno;
@@ -113,12 +210,35 @@ nl_talk (struct husk_nl *nl, struct nlmsghdr *nlh, mnl_cb_t cb, void *data)
             }
           return -errno;
         }
-      ret = mnl_cb_run (buf, (size_t) n, seq, nl->portid, cb, data);
+      t.error = 0;
+      ret = mnl_cb_run2 (buf, (size_t) n, seq, nl->portid, talk_data_cb, &t, ctl, NLMSG_MIN_TYPE);
     }
   while (ret > MNL_CB_STOP);
   if (ret < 0)
-    return errno > 0 ? -errno : -EPROTO;
+    return t.error < 0 ? t.error : errno > 0 ? -errno : -EPROTO;
   return 0;
+}
+
+/* husk_error_set, with the kernel's message for the refusal (NL->ext) before the errno's:
+   "create veth \"v0\" (peer \"eth0\"): kernel: Invalid MTU: Invalid argument".  */
+static int __attribute__ ((format (printf, 4, 5)))
+nl_fail (struct husk_nl *nl, struct husk_error **err, int errnum, const char *fmt, ...)
+{
+  cleanup_free char *what = NULL;
+  va_list ap;
+
+  va_start (ap, fmt);
+  if (vasprintf (&what, fmt, ap) < 0)
+    what = NULL;
+  va_end (ap);
+  if (nl->ext[0] != '\0')
+    {
+      husk_error_set (err, errnum, "%s: kernel: %s", what ? what : fmt, nl->ext);
+      nl->ext[0] = '\0';
+    }
+  else
+    husk_error_set (err, errnum, "%s", what ? what : fmt);
+  return errnum ? -errnum : -1;
 }
 
 static bool
@@ -215,7 +335,7 @@ husk_nl_bridge_add (struct husk_nl *nl, const char *name, struct husk_error **er
   mnl_attr_nest_end (nlh, linkinfo);
   r = nl_talk (nl, nlh, NULL, NULL);
   if (r < 0)
-    return husk_error_set (err, -r, "create bridge \"%s\"", name);
+    return nl_fail (nl, err, -r, "create bridge \"%s\"", name);
   return 0;
 }
 
@@ -255,7 +375,7 @@ husk_nl_veth_add (struct husk_nl *nl, const char *name, const char *peer_name, i
   mnl_attr_nest_end (nlh, linkinfo);
   r = nl_talk (nl, nlh, NULL, NULL);
   if (r < 0)
-    return husk_error_set (err, -r, "create veth \"%s\" (peer \"%s\")", name, peer_name);
+    return nl_fail (nl, err, -r, "create veth \"%s\" (peer \"%s\")", name, peer_name);
   return 0;
 }
 
@@ -274,7 +394,7 @@ husk_nl_link_up (struct husk_nl *nl, const char *name, struct husk_error **err)
   mnl_attr_put_strz (nlh, IFLA_IFNAME, name);
   r = nl_talk (nl, nlh, NULL, NULL);
   if (r < 0)
-    return husk_error_set (err, -r, "set link \"%s\" up", name);
+    return nl_fail (nl, err, -r, "set link \"%s\" up", name);
   return 0;
 }
 
@@ -290,7 +410,7 @@ husk_nl_link_del (struct husk_nl *nl, const char *name, struct husk_error **err)
   mnl_attr_put_strz (nlh, IFLA_IFNAME, name);
   r = nl_talk (nl, nlh, NULL, NULL);
   if (r < 0)
-    return husk_error_set (err, -r, "delete link \"%s\"", name);
+    return nl_fail (nl, err, -r, "delete link \"%s\"", name);
   return 0;
 }
 
@@ -309,15 +429,15 @@ husk_nl_link_set_master (struct husk_nl *nl, const char *name, const char *bridg
       CHECK_IFNAME (bridge, "set master to bridge");
       r = link_get (nl, bridge, &master);
       if (r < 0)
-        return husk_error_set (err, -r, "set master of link \"%s\": bridge \"%s\"", name, bridge);
+        return nl_fail (nl, err, -r, "set master of link \"%s\": bridge \"%s\"", name, bridge);
     }
   nlh = link_msg (buf, RTM_NEWLINK, 0, NULL);
   mnl_attr_put_strz (nlh, IFLA_IFNAME, name);
   mnl_attr_put_u32 (nlh, IFLA_MASTER, master.index);
   r = nl_talk (nl, nlh, NULL, NULL);
   if (r < 0)
-    return husk_error_set (err, -r, "set master of link \"%s\" to \"%s\"", name,
-                           bridge ? bridge : "(none)");
+    return nl_fail (nl, err, -r, "set master of link \"%s\" to \"%s\"", name,
+                    bridge ? bridge : "(none)");
   return 0;
 }
 
@@ -331,7 +451,7 @@ husk_nl_link_get_master (struct husk_nl *nl, const char *name, unsigned int *ret
   CHECK_IFNAME (name, "get link");
   r = link_get (nl, name, &li);
   if (r < 0)
-    return husk_error_set (err, -r, "get link \"%s\"", name);
+    return nl_fail (nl, err, -r, "get link \"%s\"", name);
   *ret_index = li.master;
   return 0;
 }
@@ -350,7 +470,7 @@ husk_nl_link_set_mtu (struct husk_nl *nl, const char *name, unsigned int mtu,
   mnl_attr_put_u32 (nlh, IFLA_MTU, mtu);
   r = nl_talk (nl, nlh, NULL, NULL);
   if (r < 0)
-    return husk_error_set (err, -r, "set mtu of link \"%s\" to %u", name, mtu);
+    return nl_fail (nl, err, -r, "set mtu of link \"%s\" to %u", name, mtu);
   return 0;
 }
 
@@ -397,12 +517,12 @@ husk_nl_addr_add (struct husk_nl *nl, const char *name, int family, const void *
   if (r == 0 && (addr == NULL || prefixlen > maxprefix))
     r = -EINVAL;
   if (r < 0)
-    return husk_error_set (err, -r, "add address %s/%u to \"%s\"",
-                           addr_str (family, addr, a, sizeof (a)), prefixlen, name);
+    return nl_fail (nl, err, -r, "add address %s/%u to \"%s\"",
+                    addr_str (family, addr, a, sizeof (a)), prefixlen, name);
   addr_str (family, addr, a, sizeof (a));
   r = link_get (nl, name, &li);
   if (r < 0)
-    return husk_error_set (err, -r, "add address %s/%u to \"%s\"", a, prefixlen, name);
+    return nl_fail (nl, err, -r, "add address %s/%u to \"%s\"", a, prefixlen, name);
   nlh = mnl_nlmsg_put_header (buf);
   nlh->nlmsg_type = RTM_NEWADDR;
   nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_REPLACE;
@@ -415,9 +535,13 @@ husk_nl_addr_add (struct husk_nl *nl, const char *name, int family, const void *
      point-to-point, the same (rtnetlink(7); what ip(8) sends).  */
   mnl_attr_put (nlh, IFA_LOCAL, alen, addr);
   mnl_attr_put (nlh, IFA_ADDRESS, alen, addr);
+  /* Addresses husk gives out are its own to give: no duplicate address detection, whose
+     second or so of a tentative address would fail the first bind or send.  */
+  if (family == AF_INET6)
+    mnl_attr_put_u32 (nlh, IFA_FLAGS, IFA_F_NODAD);
   r = nl_talk (nl, nlh, NULL, NULL);
   if (r < 0)
-    return husk_error_set (err, -r, "add address %s/%u to \"%s\"", a, prefixlen, name);
+    return nl_fail (nl, err, -r, "add address %s/%u to \"%s\"", a, prefixlen, name);
   return 0;
 }
 
@@ -458,7 +582,7 @@ husk_nl_route_add (struct husk_nl *nl, int family, const void *dst, unsigned int
   if (r == 0 && oif_name != NULL)
     r = ifname_ok (oif_name) ? link_get (nl, oif_name, &li) : -EINVAL;
   if (r < 0)
-    return husk_error_set (err, -r, "add route %s%s%s", d, g, o);
+    return nl_fail (nl, err, -r, "add route %s%s%s", d, g, o);
   nlh = mnl_nlmsg_put_header (buf);
   nlh->nlmsg_type = RTM_NEWROUTE;
   nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL;
@@ -478,7 +602,7 @@ husk_nl_route_add (struct husk_nl *nl, int family, const void *dst, unsigned int
     mnl_attr_put_u32 (nlh, RTA_OIF, li.index);
   r = nl_talk (nl, nlh, NULL, NULL);
   if (r < 0)
-    return husk_error_set (err, -r, "add route %s%s%s", d, g, o);
+    return nl_fail (nl, err, -r, "add route %s%s%s", d, g, o);
   return 0;
 }
 
@@ -551,8 +675,10 @@ nft_batch_send (struct nft_batch *batch)
   unsigned int acks = 0;
   int first_error = 0;
 
+  batch->nl->ext[0] = '\0';
   if (buf == NULL)
     return -ENOMEM;
+  nl_drain (batch->nl, buf);
   nft_put (batch, NFNL_MSG_BATCH_END, 0, AF_UNSPEC, NFNL_SUBSYS_NFTABLES);
   mnl_nlmsg_batch_next (batch->b);
   if (mnl_socket_sendto (batch->nl->sock, mnl_nlmsg_batch_head (batch->b),
@@ -575,15 +701,16 @@ nft_batch_send (struct nft_batch *batch)
       for (const struct nlmsghdr *nlh = (const struct nlmsghdr *) buf; mnl_nlmsg_ok (nlh, len);
            nlh = mnl_nlmsg_next (nlh, &len))
         {
-          const struct nlmsgerr *e = mnl_nlmsg_get_payload (nlh);
+          int error;
 
-          if (nlh->nlmsg_type != NLMSG_ERROR
-              || nlh->nlmsg_len < mnl_nlmsg_size (sizeof (struct nlmsgerr)))
+          if (nlh->nlmsg_type != NLMSG_ERROR)
             continue;
-          if (e->error == 0)
+          /* The first refusal's message is the one kept: the later ones may be its echo.  */
+          error = first_error == 0 ? nl_error_of (batch->nl, nlh) : -1;
+          if (error == 0)
             acks++;
           else if (first_error == 0)
-            first_error = e->error;
+            first_error = error;
         }
     }
   if (first_error != 0)
@@ -626,7 +753,7 @@ husk_nft_setup (struct husk_nl *nl, const char *table, struct husk_error **err)
   if (r == 0 && batch == NULL)
     r = -ENOMEM;
   if (r < 0)
-    return husk_error_set (err, -r, "nft table \"%s\"", table ? table : "");
+    return nl_fail (nl, err, -r, "nft table \"%s\"", table ? table : "");
   nft_batch_begin (batch, nl);
   nlh = nft_msg (batch, NFT_MSG_NEWTABLE, NLM_F_CREATE);
   mnl_attr_put_strz (nlh, NFTA_TABLE_NAME, table);
@@ -646,7 +773,7 @@ husk_nft_setup (struct husk_nl *nl, const char *table, struct husk_error **err)
   if (r == 0)
     r = nft_batch_send (batch);
   if (r < 0)
-    return husk_error_set (err, -r, "nft table \"%s\": create with its chains", table);
+    return nl_fail (nl, err, -r, "nft table \"%s\": create with its chains", table);
   return 0;
 }
 
@@ -791,8 +918,8 @@ husk_nft_masquerade (struct husk_nl *nl, const char *table, const void *subnet,
   if (r == 0 && batch == NULL)
     r = -ENOMEM;
   if (r < 0)
-    return husk_error_set (err, -r, "nft table \"%s\": masquerade %s/%u", table ? table : "",
-                           addr_str (AF_INET, subnet, s, sizeof (s)), prefixlen);
+    return nl_fail (nl, err, -r, "nft table \"%s\": masquerade %s/%u", table ? table : "",
+                    addr_str (AF_INET, subnet, s, sizeof (s)), prefixlen);
   addr_str (AF_INET, subnet, s, sizeof (s));
   mask = prefixlen == 0 ? 0 : htonl (~(uint32_t) 0 << (32 - prefixlen));
   memcpy (&net, subnet, sizeof (net));
@@ -814,8 +941,8 @@ husk_nft_masquerade (struct husk_nl *nl, const char *table, const void *subnet,
   if (r == 0)
     r = nft_batch_send (batch);
   if (r < 0)
-    return husk_error_set (err, -r, "nft table \"%s\": masquerade %s/%u not out of \"%s\"", table,
-                           s, prefixlen, bridge);
+    return nl_fail (nl, err, -r, "nft table \"%s\": masquerade %s/%u not out of \"%s\"", table, s,
+                    prefixlen, bridge);
   return 0;
 }
 
@@ -846,8 +973,8 @@ husk_nft_isolate (struct husk_nl *nl, const char *table, const char *bridge_a, c
   if (r == 0)
     r = nft_batch_send (batch);
   if (r < 0)
-    return husk_error_set (err, -r, "nft table \"%s\": isolate \"%s\" from \"%s\"",
-                           table ? table : "", bridge_a ? bridge_a : "", bridge_b ? bridge_b : "");
+    return nl_fail (nl, err, -r, "nft table \"%s\": isolate \"%s\" from \"%s\"", table ? table : "",
+                    bridge_a ? bridge_a : "", bridge_b ? bridge_b : "");
   return 0;
 }
 
@@ -877,8 +1004,8 @@ husk_nft_internal (struct husk_nl *nl, const char *table, const char *bridge,
   if (r == 0)
     r = nft_batch_send (batch);
   if (r < 0)
-    return husk_error_set (err, -r, "nft table \"%s\": keep \"%s\" internal", table ? table : "",
-                           bridge ? bridge : "");
+    return nl_fail (nl, err, -r, "nft table \"%s\": keep \"%s\" internal", table ? table : "",
+                    bridge ? bridge : "");
   return 0;
 }
 
@@ -909,7 +1036,7 @@ husk_nft_flush_table (struct husk_nl *nl, const char *table, struct husk_error *
 {
   int r = nft_table_op (nl, table, NFT_MSG_DELRULE);
   if (r < 0)
-    return husk_error_set (err, -r, "nft table \"%s\": flush", table ? table : "");
+    return nl_fail (nl, err, -r, "nft table \"%s\": flush", table ? table : "");
   return 0;
 }
 
@@ -918,7 +1045,7 @@ husk_nft_delete_table (struct husk_nl *nl, const char *table, struct husk_error 
 {
   int r = nft_table_op (nl, table, NFT_MSG_DELTABLE);
   if (r < 0)
-    return husk_error_set (err, -r, "nft table \"%s\": delete", table ? table : "");
+    return nl_fail (nl, err, -r, "nft table \"%s\": delete", table ? table : "");
   return 0;
 }
 
@@ -976,8 +1103,8 @@ husk_nft_rule_count (struct husk_nl *nl, const char *table, const char *chain,
   if (r == 0)
     r = nft_name_check (chain);
   if (r < 0)
-    return husk_error_set (err, -r, "nft table \"%s\" chain \"%s\": list rules", table ? table : "",
-                           chain ? chain : "");
+    return nl_fail (nl, err, -r, "nft table \"%s\" chain \"%s\": list rules", table ? table : "",
+                    chain ? chain : "");
   nlh = mnl_nlmsg_put_header (buf);
   nlh->nlmsg_type = (NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_GETRULE;
   nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
@@ -989,7 +1116,7 @@ husk_nft_rule_count (struct husk_nl *nl, const char *table, const char *chain,
   mnl_attr_put_strz (nlh, NFTA_RULE_CHAIN, chain);
   r = nl_talk (nl, nlh, rule_cb, &rc);
   if (r < 0)
-    return husk_error_set (err, -r, "nft table \"%s\" chain \"%s\": list rules", table, chain);
+    return nl_fail (nl, err, -r, "nft table \"%s\" chain \"%s\": list rules", table, chain);
   *ret_count = rc.n;
   return 0;
 }

@@ -75,7 +75,8 @@ int husk_nl_link_set_mtu (struct husk_nl *nl, const char *name, unsigned int mtu
 
 /* Add the address ADDR/PREFIXLEN to NAME, as `ip addr replace`: adding one NAME already has is
    not an error.  FAMILY is AF_INET (ADDR a struct in_addr, PREFIXLEN 0-32) or AF_INET6 (ADDR a
-   struct in6_addr, PREFIXLEN 0-128); both in network byte order.  The subnet's route on NAME
+   struct in6_addr, PREFIXLEN 0-128, without duplicate address detection: IFA_F_NODAD); both in
+   network byte order.  The subnet's route on NAME
    appears when NAME is up (the kernel's prefix route).  EAFNOSUPPORT for another family,
    EINVAL for a prefix too long, ENODEV when there is no such link.  */
 int husk_nl_addr_add (struct husk_nl *nl, const char *name, int family, const void *addr,

@@ -97,22 +97,42 @@ enter (int nsfd)
     abort ();
 }
 
+/* IP (IPv4 or IPv6, by its look) and PORT as a socket address.  */
+static socklen_t
+sockaddr_of (const char *ip, uint16_t port, struct sockaddr_storage *ss)
+{
+  memset (ss, 0, sizeof (*ss));
+  if (strchr (ip, ':'))
+    {
+      struct sockaddr_in6 *sa = (struct sockaddr_in6 *) ss;
+      sa->sin6_family = AF_INET6;
+      sa->sin6_port = htons (port);
+      inet_pton (AF_INET6, ip, &sa->sin6_addr);
+      return sizeof (*sa);
+    }
+  struct sockaddr_in *sa = (struct sockaddr_in *) ss;
+  sa->sin_family = AF_INET;
+  sa->sin_port = htons (port);
+  inet_pton (AF_INET, ip, &sa->sin_addr);
+  return sizeof (*sa);
+}
+
 /* A UDP socket in namespace NSFD bound to IP (port chosen by the kernel, in *RET_PORT).  */
 static int
 udp_listen (int nsfd, const char *ip, uint16_t *ret_port)
 {
-  struct sockaddr_in sa = { .sin_family = AF_INET };
-  socklen_t len = sizeof (sa);
+  struct sockaddr_storage ss;
+  socklen_t len = sockaddr_of (ip, 0, &ss);
   int fd;
 
   enter (nsfd);
-  fd = socket (AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  fd = socket (ss.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
   enter (ns1);
-  inet_pton (AF_INET, ip, &sa.sin_addr);
-  if (fd < 0 || bind (fd, (struct sockaddr *) &sa, sizeof (sa)) < 0
-      || getsockname (fd, (struct sockaddr *) &sa, &len) < 0)
+  if (fd < 0 || bind (fd, (struct sockaddr *) &ss, len) < 0
+      || getsockname (fd, (struct sockaddr *) &ss, &len) < 0)
     return -1;
-  *ret_port = ntohs (sa.sin_port);
+  *ret_port = ntohs (ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *) &ss)->sin6_port
+                                              : ((struct sockaddr_in *) &ss)->sin_port);
   return fd;
 }
 
@@ -121,22 +141,22 @@ udp_listen (int nsfd, const char *ip, uint16_t *ret_port)
 static void
 udp_send (int nsfd, const char *ip, uint16_t port)
 {
-  struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons (port) };
+  struct sockaddr_storage ss;
+  socklen_t len = sockaddr_of (ip, port, &ss);
   cleanup_close int fd = -1;
 
   enter (nsfd);
-  fd = socket (AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  fd = socket (ss.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
   enter (ns1);
-  inet_pton (AF_INET, ip, &sa.sin_addr);
   if (fd >= 0)
-    sendto (fd, "hello", 5, 0, (struct sockaddr *) &sa, sizeof (sa));
+    sendto (fd, "hello", 5, 0, (struct sockaddr *) &ss, len);
 }
 
 /* Send from SRC_NS to IP:PORT every 100 ms for up to WAIT_MS, until LISTENER receives "hello";
    its source address in RET_FROM.  */
 static bool
 udp_arrives (int src_ns, int listener, const char *ip, uint16_t port, int wait_ms,
-             char ret_from[INET_ADDRSTRLEN])
+             char ret_from[INET6_ADDRSTRLEN])
 {
   char buf[16];
 
@@ -149,12 +169,17 @@ udp_arrives (int src_ns, int listener, const char *ip, uint16_t port, int wait_m
       udp_send (src_ns, ip, port);
       if (poll (&p, 1, 100) == 1)
         {
-          struct sockaddr_in from;
+          struct sockaddr_storage from;
           socklen_t len = sizeof (from);
           ssize_t n = recvfrom (listener, buf, sizeof (buf), 0, (struct sockaddr *) &from, &len);
           if (n == 5 && memcmp (buf, "hello", 5) == 0)
             {
-              inet_ntop (AF_INET, &from.sin_addr, ret_from, INET_ADDRSTRLEN);
+              if (from.ss_family == AF_INET6)
+                inet_ntop (AF_INET6, &((struct sockaddr_in6 *) &from)->sin6_addr, ret_from,
+                           INET6_ADDRSTRLEN);
+              else
+                inet_ntop (AF_INET, &((struct sockaddr_in *) &from)->sin_addr, ret_from,
+                           INET6_ADDRSTRLEN);
               return true;
             }
         }
@@ -239,9 +264,11 @@ main (void)
   struct husk_nl *nl1, *nl2, *nl3, *nf;
   struct in_addr a, gw, subnet;
   unsigned int master = 0, count = 99;
-  cleanup_close int l1 = -1, l2 = -1, l3 = -1;
-  uint16_t p1 = 0, p2 = 0, p3 = 0;
-  char from[INET_ADDRSTRLEN] = "", out[8192];
+  cleanup_close int l1 = -1, l2 = -1, l3 = -1, l6 = -1;
+  uint16_t p1 = 0, p2 = 0, p3 = 0, p6 = 0;
+  struct in6_addr a6, gw6;
+  cleanup_close int notns = -1;
+  char from[INET6_ADDRSTRLEN] = "", out[8192];
   const char *why = NULL;
   bool as_user = geteuid () != 0;
 
@@ -330,6 +357,27 @@ main (void)
   ok (l1 >= 0 && udp_arrives (ns2, l1, "10.99.0.1", p1, 5000, from)
           && strcmp (from, "10.99.0.2") == 0,
       "a datagram from the second namespace reaches 10.99.0.1 over the bridge (from %s)", from);
+
+  /* IPv6 beside it, without duplicate address detection: the datagram goes at once.  */
+  inet_pton (AF_INET6, "fd00:99::1", &a6);
+  ok (succeeds (husk_nl_addr_add (nl1, "hbr0", AF_INET6, &a6, 64, &err), &err),
+      "fd00:99::1/64 on hbr0");
+  gw6 = a6;
+  inet_pton (AF_INET6, "fd00:99::2", &a6);
+  ok (succeeds (husk_nl_addr_add (nl2, "eth0", AF_INET6, &a6, 64, &err), &err),
+      "fd00:99::2/64 on eth0");
+  ok (succeeds (husk_nl_route_add (nl2, AF_INET6, NULL, 0, &gw6, "eth0", &err), &err),
+      "IPv6 default route via fd00:99::1 dev eth0");
+  l6 = udp_listen (ns1, "fd00:99::1", &p6);
+  ok (l6 >= 0 && udp_arrives (ns2, l6, "fd00:99::1", p6, 5000, from)
+          && strcmp (from, "fd00:99::2") == 0,
+      "an IPv6 datagram from the second namespace reaches fd00:99::1 (from %s)", from);
+
+  /* A descriptor that is no network namespace: refused, and nothing left behind.  */
+  notns = open ("/dev/null", O_RDONLY | O_CLOEXEC);
+  ok (fails_with (husk_nl_veth_add (nl1, "hve9", "eth9", notns, 0, &err), &err, EINVAL, "hve9")
+          && husk_nl_link_index ("hve9") == 0,
+      "a veth whose peer namespace is /dev/null: EINVAL, no hve9");
 
   /* A second network on the "outside": hup0 in ns1, its peer eth0 in ns3, routed by ns1.  */
   a = ip4 ("10.98.0.1");
