@@ -111,7 +111,11 @@ nl_error_of (struct husk_nl *nl, const struct nlmsghdr *nlh)
     return e->error;
   /* The attributes follow the request echoed back, whole unless capped (netlink(7)).  */
   if (!(nlh->nlmsg_flags & NLM_F_CAPPED))
-    hlen += e->msg.nlmsg_len - sizeof (struct nlmsghdr);
+    {
+      if (e->msg.nlmsg_len < sizeof (struct nlmsghdr) || e->msg.nlmsg_len > nlh->nlmsg_len)
+        return e->error;
+      hlen += e->msg.nlmsg_len - sizeof (struct nlmsghdr);
+    }
   if (mnl_nlmsg_size (hlen) > nlh->nlmsg_len)
     return e->error;
   mnl_attr_for_each (attr, nlh, hlen)
@@ -192,6 +196,9 @@ nl_talk (struct husk_nl *nl, struct nlmsghdr *nlh, mnl_cb_t cb, void *data)
   int ret;
 
   nl->ext[0] = '\0';
+  /* rtnetlink's message types are below 256, nfnetlink's carry the subsystem above.  */
+  if (nl->protocol != ((nlh->nlmsg_type >> 8) ? NETLINK_NETFILTER : NETLINK_ROUTE))
+    return -EPROTOTYPE;
   if (buf == NULL)
     return -ENOMEM;
   nl_drain (nl, buf);
@@ -676,6 +683,8 @@ nft_batch_send (struct nft_batch *batch)
   int first_error = 0;
 
   batch->nl->ext[0] = '\0';
+  if (batch->nl->protocol != NETLINK_NETFILTER)
+    return -EPROTOTYPE;
   if (buf == NULL)
     return -ENOMEM;
   nl_drain (batch->nl, buf);

@@ -10,7 +10,11 @@
    a kernel refusal comes back as that call's error.  Functions returning int return 0 on
    success and a negative value (-errno when there is one) on failure with *ERR set to one line
    naming the interface or object, its errnum the kernel's errno (EEXIST, ENODEV, EPERM, ...).
-   Interface names are at most IFNAMSIZ - 1 (15) bytes; longer ones fail with EINVAL.
+   Interface names are at most IFNAMSIZ - 1 (15) bytes; longer ones fail with EINVAL.  A
+   husk_nft_* call on a NETLINK_ROUTE socket, or a husk_nl_* one on a NETLINK_NETFILTER socket,
+   fails with EPROTOTYPE.  When the kernel explains a refusal (extended ack), its words are in
+   the message: "add route default via 192.0.2.1: kernel: Nexthop has invalid gateway: Network
+   is unreachable".
 
    References: rtnetlink(7), netlink(7), linux/if_link.h, linux/veth.h, linux/if_addr.h,
    linux/rtnetlink.h; nf_tables over nfnetlink: linux/netfilter/nf_tables.h and

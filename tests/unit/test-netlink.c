@@ -252,6 +252,12 @@ nft_list (char *ret_out, size_t size)
     len += (size_t) n;
   ret_out[len] = '\0';
   close (pipefd[0]);
+  for (const char *line = ret_out; *line;)
+    {
+      const char *nl = strchrnul (line, '\n');
+      printf ("# %.*s\n", (int) (nl - line), line);
+      line = *nl ? nl + 1 : nl;
+    }
   if (pid < 0 || waitpid (pid, &status, 0) < 0)
     return false;
   return WIFEXITED (status) && WEXITSTATUS (status) == 0;
@@ -414,6 +420,9 @@ main (void)
       printf ("Bail out! %s\n", err->msg);
       return 1;
     }
+  ok (fails_with (husk_nft_setup (nl1, "husk", &err), &err, EPROTOTYPE, "husk")
+          && fails_with (husk_nl_link_up (nf, "hbr0", &err), &err, EPROTOTYPE, "hbr0"),
+      "a call on a socket of the other protocol: EPROTOTYPE");
   ok (succeeds (husk_nft_setup (nf, "husk", &err), &err), "table ip husk with its chains");
   ok (succeeds (husk_nft_setup (nf, "husk", &err), &err), "set up again: no error");
   subnet = ip4 ("10.99.0.0");
