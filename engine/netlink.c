@@ -464,6 +464,21 @@ husk_nl_link_get_master (struct husk_nl *nl, const char *name, unsigned int *ret
 }
 
 int
+husk_nl_link_get_index (struct husk_nl *nl, const char *name, unsigned int *ret_index,
+                        struct husk_error **err)
+{
+  struct link_info li;
+  int r;
+
+  CHECK_IFNAME (name, "get link");
+  r = link_get (nl, name, &li);
+  if (r < 0)
+    return nl_fail (nl, err, -r, "get link \"%s\"", name);
+  *ret_index = li.index;
+  return 0;
+}
+
+int
 husk_nl_link_set_mtu (struct husk_nl *nl, const char *name, unsigned int mtu,
                       struct husk_error **err)
 {
@@ -626,6 +641,15 @@ struct nft_batch
   unsigned int n_acks; /* Messages sent with NLM_F_ACK, each owed an acknowledgement.  */
 };
 
+static void
+nft_batch_freep (struct nft_batch **p)
+{
+  if (*p != NULL && (*p)->b != NULL)
+    mnl_nlmsg_batch_stop ((*p)->b);
+  free (*p);
+}
+#define cleanup_batch __attribute__ ((cleanup (nft_batch_freep)))
+
 static struct nlmsghdr *
 nft_put (struct nft_batch *batch, uint16_t type, uint16_t flags, uint8_t family, uint16_t res_id)
 {
@@ -694,7 +718,6 @@ nft_batch_send (struct nft_batch *batch)
                          mnl_nlmsg_batch_size (batch->b))
       < 0)
     return -errno;
-  mnl_nlmsg_batch_stop (batch->b);
   for (;;)
     {
       ssize_t n = recv (fd, buf, NL_BUF_SIZE, MSG_DONTWAIT);
@@ -755,7 +778,7 @@ nft_chain (struct nlmsghdr *nlh, const char *table, const char *chain, const cha
 int
 husk_nft_setup (struct husk_nl *nl, const char *table, struct husk_error **err)
 {
-  cleanup_free struct nft_batch *batch = calloc (1, sizeof (*batch));
+  cleanup_batch struct nft_batch *batch = calloc (1, sizeof (*batch));
   struct nlmsghdr *nlh;
   int r = nft_name_check (table);
 
@@ -915,7 +938,7 @@ int
 husk_nft_masquerade (struct husk_nl *nl, const char *table, const void *subnet,
                      unsigned int prefixlen, const char *bridge, struct husk_error **err)
 {
-  cleanup_free struct nft_batch *batch = calloc (1, sizeof (*batch));
+  cleanup_batch struct nft_batch *batch = calloc (1, sizeof (*batch));
   char s[INET_ADDRSTRLEN];
   struct nlmsghdr *nlh;
   struct nlattr *exprs;
@@ -959,7 +982,7 @@ int
 husk_nft_isolate (struct husk_nl *nl, const char *table, const char *bridge_a, const char *bridge_b,
                   struct husk_error **err)
 {
-  cleanup_free struct nft_batch *batch = calloc (1, sizeof (*batch));
+  cleanup_batch struct nft_batch *batch = calloc (1, sizeof (*batch));
   int r = nft_name_check (table);
 
   if (r == 0 && (!ifname_ok (bridge_a) || !ifname_ok (bridge_b)))
@@ -991,7 +1014,7 @@ int
 husk_nft_internal (struct husk_nl *nl, const char *table, const char *bridge,
                    struct husk_error **err)
 {
-  cleanup_free struct nft_batch *batch = calloc (1, sizeof (*batch));
+  cleanup_batch struct nft_batch *batch = calloc (1, sizeof (*batch));
   int r = nft_name_check (table);
 
   if (r == 0 && !ifname_ok (bridge))
@@ -1023,7 +1046,7 @@ husk_nft_internal (struct husk_nl *nl, const char *table, const char *bridge,
 static int
 nft_table_op (struct husk_nl *nl, const char *table, int type)
 {
-  cleanup_free struct nft_batch *batch = calloc (1, sizeof (*batch));
+  cleanup_batch struct nft_batch *batch = calloc (1, sizeof (*batch));
   struct nlmsghdr *nlh;
   int r = nft_name_check (table);
 

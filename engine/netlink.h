@@ -41,6 +41,11 @@ void husk_nl_close (struct husk_nl *nl);
    0 when there is no such interface (errno ENODEV).  */
 unsigned int husk_nl_link_index (const char *name);
 
+/* The interface index of NAME in the socket's network namespace (RTM_GETLINK by name) goes in
+   RET_INDEX.  ENODEV when there is no such link: the way to ask whether a link exists.  */
+int husk_nl_link_get_index (struct husk_nl *nl, const char *name, unsigned int *ret_index,
+                            struct husk_error **err);
+
 /* Create a Linux bridge NAME (down, no address), as `ip link add NAME type bridge`.  An
    existing interface of that name fails with errnum EEXIST, which the caller may treat as
    "already there".  */

@@ -323,6 +323,10 @@ main (void)
   ok (husk_nl_link_index ("eth0") > 0 && link_mtu ("eth0") == 1400,
       "eth0 is in the second namespace, mtu 1400");
   enter (ns1);
+  ok (succeeds (husk_nl_link_get_index (nl2, "eth0", &master, &err), &err) && master > 0
+          && fails_with (husk_nl_link_get_index (nl1, "eth0", &master, &err), &err, ENODEV,
+                         "\"eth0\""),
+      "asked through each namespace's socket, eth0 is in the second only");
   ok (link_mtu ("hve0") == 1400, "hve0's mtu is 1400");
   ok (succeeds (husk_nl_link_set_mtu (nl1, "hve0", 1450, &err), &err) && link_mtu ("hve0") == 1450,
       "hve0's mtu set to 1450");
