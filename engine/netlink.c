@@ -633,12 +633,19 @@ husk_nl_route_add (struct husk_nl *nl, int family, const void *dst, unsigned int
 #define NFT_TABLE_FAMILY NFPROTO_IPV4
 #define NFT_NAME_MAX 255
 
+/* A message of the batches here is at most this long: two names of NFT_NAME_MAX bytes and a
+   rule's six expressions.  */
+#define NFT_MSG_MAX 2048
+
 struct nft_batch
 {
-  char buf[NL_MSG_SIZE * 2]; /* Messages go in the first half; one may spill into the second.  */
   struct mnl_nlmsg_batch *b;
   struct husk_nl *nl;
-  unsigned int n_acks; /* Messages sent with NLM_F_ACK, each owed an acknowledgement.  */
+  /* The last nf_tables message, the only one sent with NLM_F_ACK: an acknowledgement for each
+     would overflow the socket's receive buffer on a batch of a few hundred rules (ENOBUFS),
+     and a refusal is reported whether asked for or not.  */
+  struct nlmsghdr *last;
+  char buf[]; /* Room for the messages, and one more that may spill past the limit.  */
 };
 
 static void
@@ -649,6 +656,30 @@ nft_batch_freep (struct nft_batch **p)
   free (*p);
 }
 #define cleanup_batch __attribute__ ((cleanup (nft_batch_freep)))
+
+static struct nlmsghdr *nft_put (struct nft_batch *batch, uint16_t type, uint16_t flags,
+                                 uint8_t family, uint16_t res_id);
+
+/* A batch for N_MSGS messages on NL, begun (NFNL_MSG_BATCH_BEGIN); NULL when out of memory.  */
+static struct nft_batch *
+nft_batch_new (struct husk_nl *nl, size_t n_msgs)
+{
+  size_t limit = (n_msgs + 2) * NFT_MSG_MAX;
+  struct nft_batch *batch = calloc (1, sizeof (*batch) + limit + NFT_MSG_MAX);
+
+  if (batch == NULL)
+    return NULL;
+  batch->nl = nl;
+  batch->b = mnl_nlmsg_batch_start (batch->buf, limit);
+  if (batch->b == NULL)
+    {
+      free (batch);
+      return NULL;
+    }
+  nft_put (batch, NFNL_MSG_BATCH_BEGIN, 0, AF_UNSPEC, NFNL_SUBSYS_NFTABLES);
+  mnl_nlmsg_batch_next (batch->b);
+  return batch;
+}
 
 static struct nlmsghdr *
 nft_put (struct nft_batch *batch, uint16_t type, uint16_t flags, uint8_t family, uint16_t res_id)
@@ -663,28 +694,17 @@ nft_put (struct nft_batch *batch, uint16_t type, uint16_t flags, uint8_t family,
   nfg->nfgen_family = family;
   nfg->version = NFNETLINK_V0;
   nfg->res_id = htons (res_id);
-  if (flags & NLM_F_ACK)
-    batch->n_acks++;
   return nlh;
 }
 
-static void
-nft_batch_begin (struct nft_batch *batch, struct husk_nl *nl)
-{
-  batch->nl = nl;
-  batch->n_acks = 0;
-  batch->b = mnl_nlmsg_batch_start (batch->buf, NL_MSG_SIZE);
-  nft_put (batch, NFNL_MSG_BATCH_BEGIN, 0, AF_UNSPEC, NFNL_SUBSYS_NFTABLES);
-  mnl_nlmsg_batch_next (batch->b);
-}
-
-/* An nf_tables message in the batch: TYPE one of NFT_MSG_*, FLAGS beside NLM_F_REQUEST and
-   NLM_F_ACK.  The caller adds attributes and calls nft_batch_next.  */
+/* An nf_tables message in the batch: TYPE one of NFT_MSG_*, FLAGS beside NLM_F_REQUEST.  The
+   caller adds attributes and calls nft_batch_next.  */
 static struct nlmsghdr *
 nft_msg (struct nft_batch *batch, int type, uint16_t flags)
 {
-  return nft_put (batch, (uint16_t) ((NFNL_SUBSYS_NFTABLES << 8) | type), NLM_F_ACK | flags,
-                  NFT_TABLE_FAMILY, 0);
+  batch->last = nft_put (batch, (uint16_t) ((NFNL_SUBSYS_NFTABLES << 8) | type), flags,
+                         NFT_TABLE_FAMILY, 0);
+  return batch->last;
 }
 
 static int
@@ -695,9 +715,10 @@ nft_batch_next (struct nft_batch *batch)
 }
 
 /* Close the batch, send it, read every reply.  The kernel runs a batch inside the sendmsg that
-   hands it over, so every acknowledgement and error is queued on the socket when the send
-   returns: they are read without waiting, and one owed that is missing is an error.  0, or the
-   -errno of the first message refused.  */
+   hands it over, so its errors and the last message's acknowledgement are queued on the socket
+   when the send returns: they are read without waiting, and a missing acknowledgement is an
+   error.  0, or the -errno of the first message refused (EMSGSIZE for a batch larger than the
+   socket's send buffer, about 200 KiB).  */
 static int
 nft_batch_send (struct nft_batch *batch)
 {
@@ -712,6 +733,8 @@ nft_batch_send (struct nft_batch *batch)
   if (buf == NULL)
     return -ENOMEM;
   nl_drain (batch->nl, buf);
+  if (batch->last != NULL)
+    batch->last->nlmsg_flags |= NLM_F_ACK;
   nft_put (batch, NFNL_MSG_BATCH_END, 0, AF_UNSPEC, NFNL_SUBSYS_NFTABLES);
   mnl_nlmsg_batch_next (batch->b);
   if (mnl_socket_sendto (batch->nl->sock, mnl_nlmsg_batch_head (batch->b),
@@ -747,7 +770,7 @@ nft_batch_send (struct nft_batch *batch)
     }
   if (first_error != 0)
     return first_error < 0 ? first_error : -first_error;
-  if (acks < batch->n_acks)
+  if (batch->last != NULL && acks == 0)
     return -EPROTO;
   return 0;
 }
@@ -775,19 +798,13 @@ nft_chain (struct nlmsghdr *nlh, const char *table, const char *chain, const cha
   mnl_attr_put_u32 (nlh, NFTA_CHAIN_POLICY, htonl (NF_ACCEPT));
 }
 
-int
-husk_nft_setup (struct husk_nl *nl, const char *table, struct husk_error **err)
+/* The table and its two base chains, created or kept.  */
+static int
+put_setup (struct nft_batch *batch, const char *table)
 {
-  cleanup_batch struct nft_batch *batch = calloc (1, sizeof (*batch));
-  struct nlmsghdr *nlh;
-  int r = nft_name_check (table);
+  struct nlmsghdr *nlh = nft_msg (batch, NFT_MSG_NEWTABLE, NLM_F_CREATE);
+  int r;
 
-  if (r == 0 && batch == NULL)
-    r = -ENOMEM;
-  if (r < 0)
-    return nl_fail (nl, err, -r, "nft table \"%s\"", table ? table : "");
-  nft_batch_begin (batch, nl);
-  nlh = nft_msg (batch, NFT_MSG_NEWTABLE, NLM_F_CREATE);
   mnl_attr_put_strz (nlh, NFTA_TABLE_NAME, table);
   r = nft_batch_next (batch);
   if (r == 0)
@@ -802,6 +819,30 @@ husk_nft_setup (struct husk_nl *nl, const char *table, struct husk_error **err)
       nft_chain (nlh, table, "forward", "filter", NF_INET_FORWARD, 0);
       r = nft_batch_next (batch);
     }
+  return r;
+}
+
+/* Every rule of TABLE deleted (NFT_MSG_DELRULE naming no chain), or TABLE itself
+   (NFT_MSG_DELTABLE), as TYPE says.  */
+static int
+put_table_op (struct nft_batch *batch, const char *table, int type)
+{
+  struct nlmsghdr *nlh = nft_msg (batch, type, 0);
+  mnl_attr_put_strz (nlh, type == NFT_MSG_DELTABLE ? NFTA_TABLE_NAME : NFTA_RULE_TABLE, table);
+  return nft_batch_next (batch);
+}
+
+int
+husk_nft_setup (struct husk_nl *nl, const char *table, struct husk_error **err)
+{
+  cleanup_batch struct nft_batch *batch = nft_batch_new (nl, 3);
+  int r = nft_name_check (table);
+
+  if (r == 0 && batch == NULL)
+    r = -ENOMEM;
+  if (r < 0)
+    return nl_fail (nl, err, -r, "nft table \"%s\"", table ? table : "");
+  r = put_setup (batch, table);
   if (r == 0)
     r = nft_batch_send (batch);
   if (r < 0)
@@ -934,30 +975,18 @@ rule_end (struct nft_batch *batch, struct nlmsghdr *nlh, struct nlattr *exprs)
   return nft_batch_next (batch);
 }
 
-int
-husk_nft_masquerade (struct husk_nl *nl, const char *table, const void *subnet,
-                     unsigned int prefixlen, const char *bridge, struct husk_error **err)
+/* ip saddr SUBNET/PREFIXLEN oifname != "BRIDGE" masquerade.  */
+static int
+put_masquerade (struct nft_batch *batch, const char *table, const void *subnet,
+                unsigned int prefixlen, const char *bridge)
 {
-  cleanup_batch struct nft_batch *batch = calloc (1, sizeof (*batch));
-  char s[INET_ADDRSTRLEN];
-  struct nlmsghdr *nlh;
+  uint32_t mask = prefixlen == 0 ? 0 : htonl (~(uint32_t) 0 << (32 - prefixlen));
   struct nlattr *exprs;
-  uint32_t mask, net;
-  int r = nft_name_check (table);
+  struct nlmsghdr *nlh;
+  uint32_t net;
 
-  if (r == 0 && (subnet == NULL || prefixlen > 32 || !ifname_ok (bridge)))
-    r = -EINVAL;
-  if (r == 0 && batch == NULL)
-    r = -ENOMEM;
-  if (r < 0)
-    return nl_fail (nl, err, -r, "nft table \"%s\": masquerade %s/%u", table ? table : "",
-                    addr_str (AF_INET, subnet, s, sizeof (s)), prefixlen);
-  addr_str (AF_INET, subnet, s, sizeof (s));
-  mask = prefixlen == 0 ? 0 : htonl (~(uint32_t) 0 << (32 - prefixlen));
   memcpy (&net, subnet, sizeof (net));
   net &= mask;
-
-  nft_batch_begin (batch, nl);
   nlh = rule_begin (batch, table, "postrouting", &exprs);
   if (prefixlen > 0)
     {
@@ -969,12 +998,67 @@ husk_nft_masquerade (struct husk_nl *nl, const char *table, const void *subnet,
     }
   expr_ifname (nlh, NFT_META_OIFNAME, NFT_CMP_NEQ, bridge);
   expr_simple (nlh, "masq");
-  r = rule_end (batch, nlh, exprs);
+  return rule_end (batch, nlh, exprs);
+}
+
+/* iifname "IN" oifname (!=, when NOT_OUT) "OUT" drop.  */
+static int
+put_drop (struct nft_batch *batch, const char *table, const char *in, const char *out, bool not_out)
+{
+  struct nlattr *exprs;
+  struct nlmsghdr *nlh = rule_begin (batch, table, "forward", &exprs);
+
+  expr_ifname (nlh, NFT_META_IIFNAME, NFT_CMP_EQ, in);
+  expr_ifname (nlh, NFT_META_OIFNAME, not_out ? NFT_CMP_NEQ : NFT_CMP_EQ, out);
+  expr_verdict (nlh, NF_DROP);
+  return rule_end (batch, nlh, exprs);
+}
+
+static int
+put_isolate (struct nft_batch *batch, const char *table, const char *a, const char *b)
+{
+  int r = put_drop (batch, table, a, b, false);
+  return r < 0 ? r : put_drop (batch, table, b, a, false);
+}
+
+/* iifname "BRIDGE" oifname != "BRIDGE" drop, and the way in: that one matches its input
+   interface against everything but BRIDGE, so it is written with the comparisons swapped.  */
+static int
+put_internal (struct nft_batch *batch, const char *table, const char *bridge)
+{
+  struct nlattr *exprs;
+  struct nlmsghdr *nlh;
+  int r = put_drop (batch, table, bridge, bridge, true);
+
+  if (r < 0)
+    return r;
+  nlh = rule_begin (batch, table, "forward", &exprs);
+  expr_ifname (nlh, NFT_META_OIFNAME, NFT_CMP_EQ, bridge);
+  expr_ifname (nlh, NFT_META_IIFNAME, NFT_CMP_NEQ, bridge);
+  expr_verdict (nlh, NF_DROP);
+  return rule_end (batch, nlh, exprs);
+}
+
+int
+husk_nft_masquerade (struct husk_nl *nl, const char *table, const void *subnet,
+                     unsigned int prefixlen, const char *bridge, struct husk_error **err)
+{
+  cleanup_batch struct nft_batch *batch = nft_batch_new (nl, 1);
+  char s[INET_ADDRSTRLEN];
+  int r = nft_name_check (table);
+
+  addr_str (AF_INET, subnet, s, sizeof (s));
+  if (r == 0 && (subnet == NULL || prefixlen > 32 || !ifname_ok (bridge)))
+    r = -EINVAL;
+  if (r == 0 && batch == NULL)
+    r = -ENOMEM;
+  if (r == 0)
+    r = put_masquerade (batch, table, subnet, prefixlen, bridge);
   if (r == 0)
     r = nft_batch_send (batch);
   if (r < 0)
-    return nl_fail (nl, err, -r, "nft table \"%s\": masquerade %s/%u not out of \"%s\"", table, s,
-                    prefixlen, bridge);
+    return nl_fail (nl, err, -r, "nft table \"%s\": masquerade %s/%u not out of \"%s\"",
+                    table ? table : "", s, prefixlen, bridge ? bridge : "");
   return 0;
 }
 
@@ -982,7 +1066,7 @@ int
 husk_nft_isolate (struct husk_nl *nl, const char *table, const char *bridge_a, const char *bridge_b,
                   struct husk_error **err)
 {
-  cleanup_batch struct nft_batch *batch = calloc (1, sizeof (*batch));
+  cleanup_batch struct nft_batch *batch = nft_batch_new (nl, 2);
   int r = nft_name_check (table);
 
   if (r == 0 && (!ifname_ok (bridge_a) || !ifname_ok (bridge_b)))
@@ -990,18 +1074,7 @@ husk_nft_isolate (struct husk_nl *nl, const char *table, const char *bridge_a, c
   if (r == 0 && batch == NULL)
     r = -ENOMEM;
   if (r == 0)
-    {
-      nft_batch_begin (batch, nl);
-      for (int i = 0; i < 2 && r == 0; i++)
-        {
-          struct nlattr *exprs;
-          struct nlmsghdr *nlh = rule_begin (batch, table, "forward", &exprs);
-          expr_ifname (nlh, NFT_META_IIFNAME, NFT_CMP_EQ, i == 0 ? bridge_a : bridge_b);
-          expr_ifname (nlh, NFT_META_OIFNAME, NFT_CMP_EQ, i == 0 ? bridge_b : bridge_a);
-          expr_verdict (nlh, NF_DROP);
-          r = rule_end (batch, nlh, exprs);
-        }
-    }
+    r = put_isolate (batch, table, bridge_a, bridge_b);
   if (r == 0)
     r = nft_batch_send (batch);
   if (r < 0)
@@ -1014,7 +1087,7 @@ int
 husk_nft_internal (struct husk_nl *nl, const char *table, const char *bridge,
                    struct husk_error **err)
 {
-  cleanup_batch struct nft_batch *batch = calloc (1, sizeof (*batch));
+  cleanup_batch struct nft_batch *batch = nft_batch_new (nl, 2);
   int r = nft_name_check (table);
 
   if (r == 0 && !ifname_ok (bridge))
@@ -1022,17 +1095,7 @@ husk_nft_internal (struct husk_nl *nl, const char *table, const char *bridge,
   if (r == 0 && batch == NULL)
     r = -ENOMEM;
   if (r == 0)
-    {
-      struct nlattr *exprs;
-      struct nlmsghdr *nlh;
-
-      nft_batch_begin (batch, nl);
-      nlh = rule_begin (batch, table, "forward", &exprs);
-      expr_ifname (nlh, NFT_META_IIFNAME, NFT_CMP_EQ, bridge);
-      expr_ifname (nlh, NFT_META_OIFNAME, NFT_CMP_NEQ, bridge);
-      expr_verdict (nlh, NF_DROP);
-      r = rule_end (batch, nlh, exprs);
-    }
+    r = put_internal (batch, table, bridge);
   if (r == 0)
     r = nft_batch_send (batch);
   if (r < 0)
@@ -1041,23 +1104,60 @@ husk_nft_internal (struct husk_nl *nl, const char *table, const char *bridge,
   return 0;
 }
 
-/* A batch of one message on TABLE: TYPE NFT_MSG_DELRULE (every rule of the table when no chain
-   is named) or NFT_MSG_DELTABLE.  */
+int
+husk_nft_apply (struct husk_nl *nl, const char *table, const struct husk_nft_network *nets,
+                size_t n_nets, struct husk_error **err)
+{
+  cleanup_batch struct nft_batch *batch = NULL;
+  size_t n_msgs;
+  int r = nft_name_check (table);
+
+  if (r < 0)
+    return nl_fail (nl, err, -r, "nft table \"%s\"", table ? table : "");
+  /* Beyond about 25 networks the batch outgrows the socket's send buffer anyway (EMSGSIZE):
+     the bound keeps the buffer allocated for it small.  */
+  if (n_nets > 32)
+    return nl_fail (nl, err, E2BIG, "nft table \"%s\": %zu networks (at most 32)", table, n_nets);
+  for (size_t i = 0; i < n_nets; i++)
+    if (!ifname_ok (nets[i].bridge) || nets[i].prefixlen > 32)
+      return nl_fail (nl, err, EINVAL, "nft table \"%s\": network on bridge \"%s\"", table,
+                      nets[i].bridge ? nets[i].bridge : "");
+  /* The table and chains, the flush, two rules a network at most, two a pair.  */
+  n_msgs = 4 + 2 * n_nets + n_nets * (n_nets ? n_nets - 1 : 0);
+  batch = nft_batch_new (nl, n_msgs);
+  if (batch == NULL)
+    return nl_fail (nl, err, ENOMEM, "nft table \"%s\"", table);
+  r = put_setup (batch, table);
+  if (r == 0)
+    r = put_table_op (batch, table, NFT_MSG_DELRULE);
+  for (size_t i = 0; i < n_nets && r == 0; i++)
+    {
+      if (nets[i].internal)
+        r = put_internal (batch, table, nets[i].bridge);
+      else
+        r = put_masquerade (batch, table, &nets[i].subnet, nets[i].prefixlen, nets[i].bridge);
+      for (size_t j = i + 1; j < n_nets && r == 0; j++)
+        r = put_isolate (batch, table, nets[i].bridge, nets[j].bridge);
+    }
+  if (r == 0)
+    r = nft_batch_send (batch);
+  if (r < 0)
+    return nl_fail (nl, err, -r, "nft table \"%s\": apply the rules of %zu networks", table,
+                    n_nets);
+  return 0;
+}
+
+/* A batch of one message on TABLE: see put_table_op.  */
 static int
 nft_table_op (struct husk_nl *nl, const char *table, int type)
 {
-  cleanup_batch struct nft_batch *batch = calloc (1, sizeof (*batch));
-  struct nlmsghdr *nlh;
+  cleanup_batch struct nft_batch *batch = nft_batch_new (nl, 1);
   int r = nft_name_check (table);
 
   if (r == 0 && batch == NULL)
     r = -ENOMEM;
-  if (r < 0)
-    return r;
-  nft_batch_begin (batch, nl);
-  nlh = nft_msg (batch, type, 0);
-  mnl_attr_put_strz (nlh, type == NFT_MSG_DELTABLE ? NFTA_TABLE_NAME : NFTA_RULE_TABLE, table);
-  r = nft_batch_next (batch);
+  if (r == 0)
+    r = put_table_op (batch, table, type);
   if (r == 0)
     r = nft_batch_send (batch);
   return r;

@@ -273,6 +273,8 @@ main (void)
   cleanup_close int l1 = -1, l2 = -1, l3 = -1, l6 = -1;
   uint16_t p1 = 0, p2 = 0, p3 = 0, p6 = 0;
   struct in6_addr a6, gw6;
+  struct husk_nft_network nets[2], many[33];
+  static char many_names[33][IFNAMSIZ];
   cleanup_close int notns = -1;
   char from[INET6_ADDRSTRLEN] = "", out[8192];
   const char *why = NULL;
@@ -416,6 +418,16 @@ main (void)
           && strcmp (from, "10.99.0.2") == 0,
       "forwarded without nftables, the source stays 10.99.0.2 (%s)", from);
 
+  /* The way back: the third namespace reaches the second through a route.  */
+  subnet = ip4 ("10.99.0.0");
+  gw = ip4 ("10.98.0.1");
+  ok (succeeds (husk_nl_route_add (nl3, AF_INET, &subnet, 24, &gw, "eth0", &err), &err),
+      "a route to 10.99.0.0/24 via 10.98.0.1 in the third namespace");
+  l2 = udp_listen (ns2, "10.99.0.2", &p2);
+  ok (l2 >= 0 && udp_arrives (ns3, l2, "10.99.0.2", p2, 5000, from)
+          && strcmp (from, "10.98.0.2") == 0,
+      "the third namespace reaches the second (from %s)", from);
+
   /* nftables.  */
   nf = husk_nl_open (NETLINK_NETFILTER, &err);
   ok (nf != NULL, "netfilter socket");
@@ -448,15 +460,18 @@ main (void)
     skip ("no nft binary to list the table with");
 
   ok (succeeds (husk_nft_internal (nf, "husk", "hbr0", &err), &err), "hbr0 internal");
-  ok (succeeds (husk_nft_rule_count (nf, "husk", "forward", &count, &err), &err) && count == 1,
-      "forward holds one rule (%u)", count);
+  ok (succeeds (husk_nft_rule_count (nf, "husk", "forward", &count, &err), &err) && count == 2,
+      "forward holds two rules (%u)", count);
   ok (!udp_arrives (ns2, l3, "10.98.0.2", p3, 600, from),
       "internal: nothing from hbr0 reaches the third namespace");
+  ok (!udp_arrives (ns3, l2, "10.99.0.2", p2, 600, from),
+      "internal: nothing from the third namespace reaches hbr0");
   ok (udp_arrives (ns2, l1, "10.99.0.1", p1, 5000, from),
       "internal: the bridge's address still is");
   if (nft_list (out, sizeof (out)))
-    ok (strstr (out, "iifname \"hbr0\" oifname != \"hbr0\" drop") != NULL,
-        "nft list table ip husk shows the internal rule");
+    ok (strstr (out, "iifname \"hbr0\" oifname != \"hbr0\" drop")
+            && strstr (out, "oifname \"hbr0\" iifname != \"hbr0\" drop"),
+        "nft list table ip husk shows the internal rules");
   else
     skip ("no nft binary to list the table with");
 
@@ -468,15 +483,7 @@ main (void)
   ok (udp_arrives (ns2, l3, "10.98.0.2", p3, 5000, from) && strcmp (from, "10.99.0.2") == 0,
       "flushed: forwarded again, not masqueraded (%s)", from);
 
-  /* Isolation, both ways: the third namespace answers through a route back.  */
-  subnet = ip4 ("10.99.0.0");
-  gw = ip4 ("10.98.0.1");
-  ok (succeeds (husk_nl_route_add (nl3, AF_INET, &subnet, 24, &gw, "eth0", &err), &err),
-      "a route to 10.99.0.0/24 via 10.98.0.1 in the third namespace");
-  l2 = udp_listen (ns2, "10.99.0.2", &p2);
-  ok (l2 >= 0 && udp_arrives (ns3, l2, "10.99.0.2", p2, 5000, from)
-          && strcmp (from, "10.98.0.2") == 0,
-      "the third namespace reaches the second (from %s)", from);
+  /* Isolation, both ways.  */
   ok (succeeds (husk_nft_isolate (nf, "husk", "hbr0", "hup0", &err), &err),
       "hbr0 and hup0 isolated");
   ok (succeeds (husk_nft_rule_count (nf, "husk", "forward", &count, &err), &err) && count == 2,
@@ -494,6 +501,56 @@ main (void)
   ok (succeeds (husk_nft_flush_table (nf, "husk", &err), &err)
           && udp_arrives (ns3, l2, "10.99.0.2", p2, 5000, from),
       "flushed: the third namespace reaches the second again");
+
+  /* The whole table from a list of networks, in one transaction.  */
+  nets[0]
+      = (struct husk_nft_network){ .bridge = "hbr0", .subnet = ip4 ("10.99.0.0"), .prefixlen = 24 };
+  nets[1] = (struct husk_nft_network){
+    .bridge = "hup0", .subnet = ip4 ("10.98.0.0"), .prefixlen = 24, .internal = true
+  };
+  ok (succeeds (husk_nft_apply (nf, "husk", nets, 2, &err), &err), "applied: hbr0, hup0 internal");
+  ok (succeeds (husk_nft_rule_count (nf, "husk", "postrouting", &count, &err), &err) && count == 1
+          && succeeds (husk_nft_rule_count (nf, "husk", "forward", &count, &err), &err)
+          && count == 4,
+      "one masquerade rule, four forward rules");
+  ok (!udp_arrives (ns2, l3, "10.98.0.2", p3, 600, from)
+          && !udp_arrives (ns3, l2, "10.99.0.2", p2, 600, from),
+      "applied: nothing crosses either way");
+  if (nft_list (out, sizeof (out)))
+    ok (strstr (out, "ip saddr 10.99.0.0/24 oifname != \"hbr0\" masquerade")
+            && strstr (out, "iifname \"hup0\" oifname != \"hup0\" drop")
+            && strstr (out, "iifname \"hbr0\" oifname \"hup0\" drop") && !strstr (out, "10.98.0.0"),
+        "nft list table ip husk shows the applied rules");
+  else
+    skip ("no nft binary to list the table with");
+  ok (succeeds (husk_nft_apply (nf, "husk", nets, 1, &err), &err)
+          && succeeds (husk_nft_rule_count (nf, "husk", "forward", &count, &err), &err)
+          && count == 0,
+      "applied again with hbr0 alone: no forward rules left");
+  ok (udp_arrives (ns2, l3, "10.98.0.2", p3, 5000, from) && strcmp (from, "10.98.0.1") == 0,
+      "hbr0 alone: out again, masqueraded (%s)", from);
+  nets[1].prefixlen = 33;
+  ok (fails_with (husk_nft_apply (nf, "husk", nets, 2, &err), &err, EINVAL, "hup0")
+          && succeeds (husk_nft_rule_count (nf, "husk", "postrouting", &count, &err), &err)
+          && count == 1,
+      "a bad prefix: EINVAL, named, the table untouched");
+  for (int i = 0; i < 33; i++)
+    {
+      snprintf (many_names[i], sizeof (many_names[i]), "hbr%d", 100 + i);
+      many[i] = (struct husk_nft_network){ .bridge = many_names[i],
+                                           .subnet = ip4 ("10.200.0.0"),
+                                           .prefixlen = 24 };
+    }
+  ok (succeeds (husk_nft_apply (nf, "husk", many, 24, &err), &err)
+          && succeeds (husk_nft_rule_count (nf, "husk", "forward", &count, &err), &err)
+          && count == 24 * 23,
+      "24 networks in one batch: %u isolation rules", count);
+  ok (fails_with (husk_nft_apply (nf, "husk", many, 33, &err), &err, E2BIG, "33"),
+      "33 networks: E2BIG");
+  ok (succeeds (husk_nft_apply (nf, "husk", NULL, 0, &err), &err)
+          && succeeds (husk_nft_rule_count (nf, "husk", "forward", &count, &err), &err)
+          && count == 0,
+      "no networks: the table emptied");
   ok (succeeds (husk_nft_delete_table (nf, "husk", &err), &err), "table deleted");
   ok (fails_with (husk_nft_delete_table (nf, "husk", &err), &err, ENOENT, "\"husk\""),
       "deleted again: ENOENT, named");
