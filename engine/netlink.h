@@ -6,15 +6,16 @@
 
    Every call works in the network namespace the socket was opened in (husk_nl_open binds it to
    the namespace of the calling thread at that moment; a later setns does not move it).  Every
-   request goes out with NLM_F_ACK and its acknowledgement is read before the call returns, so
-   a kernel refusal comes back as that call's error.  Functions returning int return 0 on
-   success and a negative value (-errno when there is one) on failure with *ERR set to one line
-   naming the interface or object, its errnum the kernel's errno (EEXIST, ENODEV, EPERM, ...).
-   Interface names are at most IFNAMSIZ - 1 (15) bytes; longer ones fail with EINVAL.  A
-   husk_nft_* call on a NETLINK_ROUTE socket, or a husk_nl_* one on a NETLINK_NETFILTER socket,
-   fails with EPROTOTYPE.  When the kernel explains a refusal (extended ack), its words are in
-   the message: "add route default via 192.0.2.1: kernel: Nexthop has invalid gateway: Network
-   is unreachable".
+   request asks for an acknowledgement (an nftables batch: its last message) and reads it before
+   the call returns, so a kernel refusal comes back as that call's error.  Functions returning
+   int return 0 on success and a negative value (-errno when there is one) on failure with *ERR
+   set to one line naming the interface or object, its errnum the kernel's errno (EEXIST,
+   ENODEV, EPERM, ...).  When the kernel explains a refusal (extended ack), its words are in the
+   message: "add route default via 192.0.2.1 dev \"eth0\": kernel: Nexthop has invalid gateway:
+   Network is unreachable".  Interface names are at most IFNAMSIZ - 1 (15) bytes; longer ones
+   fail with EINVAL.  A husk_nft_* call on a NETLINK_ROUTE socket, or a husk_nl_* one on a
+   NETLINK_NETFILTER socket, fails with EPROTOTYPE.  A struct husk_nl is for one thread at a
+   time.
 
    References: rtnetlink(7), netlink(7), linux/if_link.h, linux/veth.h, linux/if_addr.h,
    linux/rtnetlink.h; nf_tables over nfnetlink: linux/netfilter/nf_tables.h and

@@ -2,7 +2,9 @@
    veth pair whose peer is made as "eth0" inside a second namespace, addresses, a default route,
    and a UDP datagram that crosses them; then the nftables table, a masquerade rule proved by
    the source address a third namespace sees, an internal network's drop rule proved by a
-   datagram that does not arrive, and the flush that lifts both.
+   datagram that does not arrive, isolation both ways, the flush that lifts them, and the whole
+   table rebuilt from a list of networks in one transaction.  A veth peer is also made in a
+   namespace of a nested user namespace, as a container's is.
    Runs as root (a new network namespace) or as a user (a new user namespace mapping only that
    user, and a network namespace it owns); skipped only when both are refused.  The process
    moves between its namespaces with setns: a socket stays in the namespace it was made in.  */
@@ -31,7 +33,7 @@
 #include "tap.h"
 #include "util.h"
 
-static int ns1 = -1, ns2 = -1, ns3 = -1;
+static int ns1 = -1, ns2 = -1, ns3 = -1, ns4 = -1;
 
 #define skip(...)                                                                                  \
   do                                                                                               \
@@ -87,6 +89,48 @@ new_netns (void)
   fd = open ("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
   if (setns (ns1, CLONE_NEWNET) < 0)
     abort ();
+  return fd;
+}
+
+/* A network namespace owned by a user namespace nested in ours, as a container's is: made by a
+   child (which can write its own one-line maps), opened through /proc, the child then ended.
+   -1 when the kernel refuses.  */
+static int
+nested_netns (void)
+{
+  int ready[2], done[2], fd = -1;
+  char c = 0, path[64];
+  pid_t pid;
+
+  if (pipe2 (ready, O_CLOEXEC) < 0 || pipe2 (done, O_CLOEXEC) < 0)
+    return -1;
+  fflush (stdout);
+  pid = fork ();
+  if (pid == 0)
+    {
+      char ok = 1;
+      close (done[1]);
+      close (ready[0]);
+      if (unshare (CLONE_NEWUSER | CLONE_NEWNET) < 0)
+        ok = 0;
+      write_file ("/proc/self/setgroups", "deny");
+      write_file ("/proc/self/uid_map", "0 0 1");
+      write_file ("/proc/self/gid_map", "0 0 1");
+      if (write (ready[1], &ok, 1) != 1 || read (done[0], &c, 1) < 0)
+        _exit (1);
+      _exit (0);
+    }
+  close (ready[1]);
+  close (done[0]);
+  if (pid > 0 && read (ready[0], &c, 1) == 1 && c == 1)
+    {
+      snprintf (path, sizeof (path), "/proc/%d/ns/net", (int) pid);
+      fd = open (path, O_RDONLY | O_CLOEXEC);
+    }
+  close (ready[0]);
+  close (done[1]);
+  if (pid > 0)
+    waitpid (pid, NULL, 0);
   return fd;
 }
 
@@ -384,6 +428,27 @@ main (void)
   ok (l6 >= 0 && udp_arrives (ns2, l6, "fd00:99::1", p6, 5000, from)
           && strcmp (from, "fd00:99::2") == 0,
       "an IPv6 datagram from the second namespace reaches fd00:99::1 (from %s)", from);
+
+  /* A container's namespace belongs to a user namespace of its own.  */
+  ns4 = nested_netns ();
+  if (ns4 < 0)
+    skip ("no nested user namespace: %s", strerror (errno));
+  else
+    {
+      struct husk_nl *nl4;
+      unsigned int idx = 0;
+
+      ok (succeeds (husk_nl_veth_add (nl1, "hve4", "eth0", ns4, 0, &err), &err),
+          "veth hve4 with its peer eth0 in a namespace of a nested user namespace");
+      enter (ns4);
+      nl4 = husk_nl_open (NETLINK_ROUTE, &err);
+      enter (ns1);
+      ok (nl4 != NULL && succeeds (husk_nl_link_get_index (nl4, "eth0", &idx, &err), &err)
+              && idx > 0,
+          "eth0 is there");
+      husk_nl_close (nl4);
+      ok (succeeds (husk_nl_link_del (nl1, "hve4", &err), &err), "hve4 deleted");
+    }
 
   /* A descriptor that is no network namespace: refused, and nothing left behind.  */
   notns = open ("/dev/null", O_RDONLY | O_CLOEXEC);
