@@ -43,7 +43,8 @@ static const struct husk_jsonmap_field network_fields[] = {
   HUSK_JM_STRMAP ("labels", struct husk_network_rec, labels, 0),
   HUSK_JM_STRING ("created", struct husk_network_rec, created, 0),
   HUSK_JM_STRING ("bridge", struct husk_network_rec, bridge, HUSK_JM_REQUIRED),
-  HUSK_JM_ARRAY ("containers", struct husk_network_rec, containers, n_containers, endpoint_fields, 0),
+  HUSK_JM_ARRAY ("containers", struct husk_network_rec, containers, n_containers, endpoint_fields,
+                 0),
   HUSK_JM_END,
 };
 
@@ -139,16 +140,52 @@ husk_network_list_free (struct husk_network_rec **v, size_t n)
   free (v);
 }
 
-static int
-network_write (int dfd, const struct husk_network_rec *n, struct husk_error **err)
+char *
+husk_network_to_json (const struct husk_network_rec *n, size_t *ret_len)
 {
   cleanup_jgen husk_jgen *g = husk_jgen_new (true);
-  cleanup_free char *file = husk_strdup_printf ("%s.json", n->name);
   const char *buf;
   size_t len;
+  char *out;
 
   husk_jsonmap_encode (g, network_fields, n);
   buf = husk_jgen_buf (g, &len);
+  out = husk_xmalloc (len + 1);
+  memcpy (out, buf, len);
+  out[len] = '\0';
+  *ret_len = len;
+  return out;
+}
+
+int
+husk_network_parse (const char *buf, size_t len, struct husk_network_rec **ret,
+                    struct husk_error **err)
+{
+  struct husk_network_rec *n = husk_xcalloc (1, sizeof (*n));
+
+  if (husk_jsonmap_parse (buf, len, network_fields, n, err) < 0)
+    {
+      free (n);
+      return -1;
+    }
+  if (!husk_ctr_name_valid (n->name))
+    {
+      husk_error_set (err, 0, "\"name\": \"%s\" is not a valid network name", n->name);
+      husk_network_free (n);
+      return -1;
+    }
+  *ret = n;
+  return 0;
+}
+
+static int
+network_write (int dfd, const struct husk_network_rec *n, struct husk_error **err)
+{
+  cleanup_free char *file = husk_strdup_printf ("%s.json", n->name);
+  cleanup_free char *buf = NULL;
+  size_t len;
+
+  buf = husk_network_to_json (n, &len);
   if (husk_write_file_atomic_at (dfd, file, buf, len, 0600, err) < 0)
     return husk_error_wrap (err, "network \"%s\"", n->name);
   return 0;
@@ -164,11 +201,17 @@ network_read (int dfd, const char *file, struct husk_error **err)
 
   if (husk_read_file_at (dfd, file, NETWORK_MAX, &buf, &len, err) < 0)
     return NULL;
-  n = husk_xcalloc (1, sizeof (*n));
-  if (husk_jsonmap_parse (buf, len, network_fields, n, err) < 0)
+  if (husk_network_parse (buf, len, &n, err) < 0)
     {
-      free (n);
       husk_error_wrap (err, "network record \"%s\"", file);
+      return NULL;
+    }
+  /* The file's name is the network's: a record naming another would be written there.  */
+  if (strlen (file) != strlen (n->name) + strlen (".json")
+      || strncmp (file, n->name, strlen (n->name)) != 0)
+    {
+      husk_error_set (err, 0, "network record \"%s\": it names network \"%s\"", file, n->name);
+      husk_network_free (n);
       return NULL;
     }
   return n;
@@ -206,8 +249,10 @@ read_all (int dfd, struct husk_network_rec ***ret, size_t *ret_n, struct husk_er
       one = network_read (dfd, de->d_name, err);
       if (one == NULL)
         {
-          /* Removed since readdir saw it.  */
-          if ((*err)->errnum == ENOENT)
+          /* Removed since readdir saw it, or a record that does not parse: left out, as
+             husk_ctr_list leaves out containers it cannot read (its name may be created
+             again, which replaces it).  Reading the directory itself is what fails.  */
+          if ((*err)->errnum == ENOENT || (*err)->errnum == 0)
             {
               husk_error_free (err);
               continue;
@@ -434,8 +479,8 @@ husk_network_create (struct husk_store *s, const struct husk_network_opts *opts,
   int prefix = 0, r = -1;
 
   if (!husk_ctr_name_valid (name))
-    return husk_error_set (err, 0, "network name \"%s\": only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed",
-                           name);
+    return husk_error_set (err, 0,
+                           "network name \"%s\": only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed", name);
   if (opts->driver && strcmp (opts->driver, "bridge") != 0)
     return husk_error_set (err, 0, "network \"%s\": driver \"%s\" is not supported (only bridge)",
                            name, opts->driver);
@@ -488,7 +533,8 @@ husk_network_create (struct husk_store *s, const struct husk_network_opts *opts,
     {
       if (!is_host_of (gw, net, prefix))
         {
-          husk_error_set (err, 0, "network \"%s\": gateway \"%s\" is not a host address of subnet \"%s\"",
+          husk_error_set (err, 0,
+                          "network \"%s\": gateway \"%s\" is not a host address of subnet \"%s\"",
                           name, opts->gateway, subnet);
           goto out;
         }
@@ -682,13 +728,14 @@ husk_network_attach (struct husk_store *s, const char *query, const char *contai
     {
       if (!husk_ipv4_parse (requested_ip, &addr))
         {
-          husk_error_set (err, 0, "network \"%s\": address \"%s\" is not an IPv4 address",
-                          nw->name, requested_ip);
+          husk_error_set (err, 0, "network \"%s\": address \"%s\" is not an IPv4 address", nw->name,
+                          requested_ip);
           goto out;
         }
       if (!is_host_of (addr, net, prefix))
         {
-          husk_error_set (err, 0, "network \"%s\": address \"%s\" is not a host address of subnet \"%s\"",
+          husk_error_set (err, 0,
+                          "network \"%s\": address \"%s\" is not a host address of subnet \"%s\"",
                           nw->name, requested_ip, nw->subnet);
           goto out;
         }

@@ -12,7 +12,9 @@
                               attaching are read-modify-write over all the records, so two
                               husk processes never pick one subnet, one bridge or one address
 
-   Records are written atomically (a temporary name, fsync, rename): readers take no lock.
+   Records are written atomically (a temporary name, fsync, rename): readers take no lock.  A
+   record that does not parse, or whose name is not its file's, is left out of every list and
+   lookup, as husk_ctr_list leaves out unreadable containers.
 
    The default network, "husk" (docker's "bridge", podman's "podman"), 10.88.0.0/16 with
    gateway 10.88.0.1 and bridge husk0, is written the first time any function below opens the
@@ -97,8 +99,8 @@ int husk_network_list (struct husk_store *s, struct husk_network_rec ***ret, siz
    FORCE, "network \"NAME\": N containers are attached (CTR12, ...)".  */
 int husk_network_remove (struct husk_store *s, const char *query, bool force, char **ret_name,
                          struct husk_error **err);
-/* Remove every network with no container attached, except the default, under the lock;
-   *RET_NAMES (NULL-terminated, allocated, may be empty) the names removed.  */
+/* Remove every network with no container attached, except the default, under the lock.  The
+   names removed go to *RET_NAMES (NULL-terminated, allocated, may be empty).  */
 int husk_network_prune (struct husk_store *s, char ***ret_names, struct husk_error **err);
 
 /* Give container CONTAINER_ID (64 hex) an address on network QUERY under the lock, and record
@@ -126,6 +128,14 @@ husk_network_freep (struct husk_network_rec **p)
   husk_network_free (*p);
 }
 #define cleanup_network __attribute__ ((cleanup (husk_network_freep)))
+
+/* A record's JSON (STORE/networks/NAME.json's bytes, LEN of them) into *RET, for the loaders
+   and the fuzzer.  Errors: the JSON's, a member missing or of the wrong type (lib/jsonmap.h's
+   wording), "\"name\": \"X\" is not a valid network name".  */
+int husk_network_parse (const char *buf, size_t len, struct husk_network_rec **ret,
+                        struct husk_error **err);
+/* N as a record's JSON, as husk writes it: allocated, NUL-terminated, *RET_LEN bytes.  */
+char *husk_network_to_json (const struct husk_network_rec *n, size_t *ret_len);
 
 /* The address arithmetic, exposed for the unit tests.  Addresses are host-order uint32_t.  */
 /* "A.B.C.D/N" (N 0-32) into *RET_ADDR, *RET_PREFIX; false when it is not one.  Host bits may be

@@ -212,6 +212,21 @@ test_create (void)
           && strcmp (v[3]->name, "husk") == 0,
       "list sorted by name");
   husk_network_list_free (v, n);
+
+  /* Records that do not parse, or that name another network, are left out.  */
+  {
+    cleanup_close int dfd = husk_store_open_subdir (store, "networks", false, &err);
+    cleanup_free char *json = husk_network_to_json (a, &(size_t){ 0 });
+    ok (dfd >= 0 && husk_write_file_atomic_at (dfd, "bad.json", "{\"name\":", 8, 0600, &err) == 0
+            && husk_write_file_atomic_at (dfd, "other.json", json, strlen (json), 0600, &err) == 0,
+        "write a broken record and one naming \"a\"");
+    ok (husk_network_list (store, &v, &n, &err) == 0 && n == 4, "both left out of the list");
+    husk_network_list_free (v, n);
+    ok (made ("bad", NULL), "a broken record's name can be created again");
+    ok (husk_network_remove (store, "bad", false, NULL, &err) == 0
+            && unlinkat (dfd, "other.json", 0) == 0,
+        "clean up");
+  }
 }
 
 static void
@@ -352,8 +367,8 @@ test_concurrent (void)
         failed++;
     }
   ok (failed == 0, "%d concurrent attaches succeeded", N);
-  ok (husk_network_load (store, "busy", &n, &err) == 0 && n->n_containers == N,
-      "all %d recorded", N);
+  ok (husk_network_load (store, "busy", &n, &err) == 0 && n->n_containers == N, "all %d recorded",
+      N);
   if (n)
     {
       bool distinct = true;
