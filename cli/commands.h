@@ -112,4 +112,7 @@ struct husk_ctr;
 void husk_cli_container_json (struct husk_store *s, const struct husk_ctr *c, husk_jgen *g);
 int husk_cmd_container (struct husk_global *g, int argc, char **argv, struct husk_error **err);
 
+/* Networks (cli/network.c).  */
+int husk_cmd_network (struct husk_global *g, int argc, char **argv, struct husk_error **err);
+
 #endif

@@ -7,7 +7,8 @@
    parses, a saved container record loads as the same record, a log entry's time prints back
    to the same instant, what the JSON mapping decodes encodes and decodes to the same bytes, a
    Dockerfile or .dockerignore error is one line, a path is excluded step by step as at once, a
-   manifest list's file renders to a file that parses and renders to the same bytes.
+   manifest list's file renders to a file that parses and renders to the same bytes, a
+   network's record writes to JSON that parses and writes to the same bytes.
    A broken property aborts.
 
    Adding a mode: a function taking (data, size), a row in MODES, seeds in
@@ -43,6 +44,7 @@
 #include "logfile.h"
 #include "manifest.h"
 #include "manifestlist.h"
+#include "networks.h"
 #include "record.h"
 #include "reference.h"
 #include "registry.h"
@@ -919,6 +921,48 @@ fuzz_mlist (const uint8_t *data, size_t size)
   return 0;
 }
 
+/* A network's record (engine/networks.h), as another husk wrote it: a record that parses
+   writes JSON that parses and writes to the same bytes; its addresses go through the IPv4
+   arithmetic the address management uses.  */
+static int
+fuzz_network (const uint8_t *data, size_t size)
+{
+  cleanup_network struct husk_network_rec *n = NULL;
+  cleanup_network struct husk_network_rec *again = NULL;
+  cleanup_error struct husk_error *e = NULL;
+  cleanup_free char *j1 = NULL;
+  cleanup_free char *j2 = NULL;
+  size_t n1, n2;
+  uint32_t net, gw, addr;
+  int prefix;
+
+  if (husk_network_parse ((const char *) data, size, &n, NULL) < 0)
+    return 0;
+  j1 = husk_network_to_json (n, &n1);
+  FUZZ_ASSERT (husk_network_parse (j1, n1, &again, &e) == 0, "a written record does not parse: %s",
+               e->msg);
+  j2 = husk_network_to_json (again, &n2);
+  FUZZ_ASSERT (n1 == n2 && memcmp (j1, j2, n1) == 0, "written twice: %s, then %s", j1, j2);
+  if (husk_ipv4_cidr_parse (n->subnet, &net, &prefix) && husk_ipv4_parse (n->gateway, &gw)
+      && prefix >= 24)
+    {
+      uint32_t *used = husk_xcalloc (n->n_containers + 1, sizeof (*used));
+      for (size_t i = 0; i < n->n_containers; i++)
+        husk_ipv4_parse (n->containers[i].ipv4, &used[i]);
+      net &= husk_ipv4_mask (prefix);
+      if (husk_ipv4_next_free (net, prefix, gw, used, n->n_containers, &addr) == 0)
+        {
+          FUZZ_ASSERT ((addr & husk_ipv4_mask (prefix)) == net && addr != net && addr != gw
+                           && addr != (net | ~husk_ipv4_mask (prefix)),
+                       "next free address %08x outside %08x/%d or reserved", addr, net, prefix);
+          for (size_t i = 0; i < n->n_containers; i++)
+            FUZZ_ASSERT (used[i] != addr, "next free address %08x is in use", addr);
+        }
+      free (used);
+    }
+  return 0;
+}
+
 /* ---------------------------------------------------------------- table  */
 
 struct mode
@@ -944,6 +988,7 @@ static const struct mode modes[] = {
   { "dockerfile", fuzz_dockerfile, false },
   { "dockerignore", fuzz_dockerignore, false },
   { "mlist", fuzz_mlist, false },
+  { "network", fuzz_network, false },
 };
 
 static const struct mode *mode;
