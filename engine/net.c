@@ -832,42 +832,24 @@ pasta_port_args (char ***argv, const struct husk_port *ports, size_t n, const ch
     }
 }
 
-/* The process between husk (the monitor, or husk run in the foreground) and pasta, which
-   goes to the background and is no one's child: it starts pasta with ARGV (NSFD as its
-   descriptor 3 when not -1), reports on REPORT ("0" once pasta has configured the namespace
-   and written PIDFILE; else "1" or "7", pasta not found, then what pasta printed), and then
-   lives exactly as long as both its parent PARENT and that pasta: when its parent dies
-   (PR_SET_PDEATHSIG: a monitor killed with SIGKILL too) or it gets SIGTERM, it stops pasta;
-   when pasta ends, it ends.  pasta itself cannot be told to die with its parent: the
-   kernel drops a parent-death signal when a process gives up privileges, as pasta does.  */
-static void __attribute__ ((noreturn))
-pasta_watcher (char **argv, int nsfd, const char *pidfile, int report, pid_t parent)
+int
+husk_pasta_start (char **argv, int nsfd, const char *pidfile, pid_t *ret_pid,
+                  struct husk_error **err)
 {
-  int errpipe[2], status, pidfd = -1, sigfd;
-  char out[4096];
+  int errpipe[2], status;
+  char out[4096], line[512];
   ssize_t got;
-  sigset_t mask;
   pid_t child, pasta;
 
-  {
-    /* Nothing of the caller's stays open here (the container's output pipes above all: the
-       monitor waits for their end).  */
-    int keep[] = { report, nsfd };
-    husk_close_fds_except (keep, nsfd >= 0 ? 2 : 1);
-  }
-  sigemptyset (&mask);
-  sigaddset (&mask, SIGTERM);
-  sigaddset (&mask, SIGINT);
-  sigaddset (&mask, SIGHUP);
-  sigprocmask (SIG_BLOCK, &mask, NULL);
-  if (prctl (PR_SET_PDEATHSIG, SIGTERM) < 0 || getppid () != parent)
-    _exit (1);
-  signal (SIGCHLD, SIG_DFL);
   if (pipe2 (errpipe, O_CLOEXEC) < 0)
-    _exit (1);
+    return husk_error_set (err, errno, "pasta: pipe");
   child = fork ();
   if (child < 0)
-    _exit (1);
+    {
+      close (errpipe[0]);
+      close (errpipe[1]);
+      return husk_error_set (err, errno, "pasta: fork");
+    }
   if (child == 0)
     {
       int null = open ("/dev/null", O_RDWR);
@@ -905,27 +887,70 @@ pasta_watcher (char **argv, int nsfd, const char *pidfile, int report, pid_t par
   }
   while (waitpid (child, &status, 0) < 0)
     if (errno != EINTR)
-      _exit (1);
+      {
+        close (errpipe[0]);
+        return husk_error_set (err, errno, "pasta: wait");
+      }
   /* The daemon pasta leaves behind may hold the pipe: read what is there, never wait.  */
   fcntl (errpipe[0], F_SETFL, O_NONBLOCK);
-  got = read (errpipe[0], out, sizeof (out));
+  got = read (errpipe[0], out, sizeof (out) - 1);
+  close (errpipe[0]);
+  out[got > 0 ? got : 0] = '\0';
+  if (WIFEXITED (status) && WEXITSTATUS (status) == 127)
+    return husk_error_set (err, ENOENT, "pasta: not found (install passt)");
   if (!WIFEXITED (status) || WEXITSTATUS (status) != 0)
     {
-      char code = WIFEXITED (status) && WEXITSTATUS (status) == 127 ? '7' : '1';
-      if (write (report, &code, 1) == 1 && got > 0 && write (report, out, (size_t) got) < 0)
+      pasta_error_line (out, line, sizeof (line));
+      return husk_error_set (err, 0, "pasta failed: %s", line[0] ? line : "no message");
+    }
+  pasta = pidfile_process (pidfile);
+  if (pasta <= 0)
+    return husk_error_set (err, 0, "pasta started but its pid file names no pasta");
+  *ret_pid = pasta;
+  return 0;
+}
+
+/* The process between husk (the monitor, or husk run in the foreground) and pasta, which
+   goes to the background and is no one's child: it starts pasta with ARGV (NSFD as its
+   descriptor 3 when not -1), reports on REPORT ("0" once pasta has configured the namespace
+   and written PIDFILE; else "1" or "7", pasta not found, then what pasta printed), and then
+   lives exactly as long as both its parent PARENT and that pasta: when its parent dies
+   (PR_SET_PDEATHSIG: a monitor killed with SIGKILL too) or it gets SIGTERM, it stops pasta;
+   when pasta ends, it ends.  pasta itself cannot be told to die with its parent: the
+   kernel drops a parent-death signal when a process gives up privileges, as pasta does.  */
+static void __attribute__ ((noreturn))
+pasta_watcher (char **argv, int nsfd, const char *pidfile, int report, pid_t parent)
+{
+  struct husk_error *perr = NULL;
+  int pidfd = -1, sigfd;
+  sigset_t mask;
+  pid_t pasta;
+
+  {
+    /* Nothing of the caller's stays open here (the container's output pipes above all: the
+       monitor waits for their end).  */
+    int keep[] = { report, nsfd };
+    husk_close_fds_except (keep, nsfd >= 0 ? 2 : 1);
+  }
+  sigemptyset (&mask);
+  sigaddset (&mask, SIGTERM);
+  sigaddset (&mask, SIGINT);
+  sigaddset (&mask, SIGHUP);
+  sigprocmask (SIG_BLOCK, &mask, NULL);
+  if (prctl (PR_SET_PDEATHSIG, SIGTERM) < 0 || getppid () != parent)
+    _exit (1);
+  signal (SIGCHLD, SIG_DFL);
+  if (husk_pasta_start (argv, nsfd, pidfile, &pasta, &perr) < 0)
+    {
+      char code = perr->errnum == ENOENT ? '7' : '1';
+      if (write (report, &code, 1) == 1 && write (report, perr->msg, strlen (perr->msg)) < 0)
         _exit (1);
       _exit (1);
     }
-  pasta = pidfile_process (pidfile);
-  if (pasta > 0)
-    pidfd = (int) syscall (SYS_pidfd_open, pasta, 0);
+  pidfd = (int) syscall (SYS_pidfd_open, pasta, 0);
   if (pidfd < 0)
     {
-      static const char msg[] = "1pasta started but its pid file names no pasta";
-      if (pasta > 0)
-        kill (pasta, SIGTERM);
-      if (write (report, msg, sizeof (msg) - 1) < 0)
-        _exit (1);
+      kill (pasta, SIGTERM);
       _exit (1);
     }
   sigfd = signalfd (-1, &mask, SFD_CLOEXEC);
@@ -969,7 +994,7 @@ husk_net_attach (void *arg, pid_t pid, struct husk_error **err)
   cleanup_free struct husk_port *picked = NULL;
   cleanup_close int nsfd = -1;
   husk_buf ports = HUSK_BUF_INIT;
-  char pidstr[16], out[4096], line[512];
+  char pidstr[16], out[4096];
   int errpipe[2] = { -1, -1 }, status;
   ssize_t got = 0;
   pid_t child;
@@ -1132,10 +1157,7 @@ husk_net_attach (void *arg, pid_t pid, struct husk_error **err)
   waitpid (child, &status, 0);
   if (got <= 0)
     return husk_error_set (err, 0, "network pasta: its watcher ended");
-  if (out[0] == '7')
-    return husk_error_set (err, 0, "network pasta: pasta: not found (install passt)");
-  pasta_error_line (out + 1, line, sizeof (line));
-  return husk_error_set (err, 0, "network pasta: pasta failed: %s", line[0] ? line : "no message");
+  return husk_error_set (err, out[0] == '7' ? ENOENT : 0, "network pasta: %s", out + 1);
 }
 
 /* "PID START" of FILE, when PID is still that process.  */

@@ -112,6 +112,15 @@ int husk_net_prepare (struct husk_store *s, struct husk_ctr *c, struct husk_erro
    fix), pasta's own error line, the port checks.  */
 int husk_net_attach (void *arg, pid_t pid, struct husk_error **err);
 
+/* Run pasta with ARGV (argv[0] "pasta"; NSFD, unless -1, as its descriptor 3) and wait until
+   it has configured its namespace and gone to the background, as pasta does before it
+   serves: *RET_PID is the background pasta's pid, which it writes to PIDFILE (the --pid
+   given in ARGV).  pasta is no child of the caller's.  Errors: "pasta: not found (install
+   passt)" (errnum ENOENT), "pasta failed: LINE" with the first line pasta printed that says
+   something, the fork.  */
+int husk_pasta_start (char **argv, int nsfd, const char *pidfile, pid_t *ret_pid,
+                      struct husk_error **err);
+
 /* After C is gone (or its monitor is): stop its pasta, if RUNDIR/ID/pasta.pid names a
    process that is still that pasta (its start time).  Never fails.  */
 void husk_net_detach (const struct husk_ctr *c);
