@@ -875,15 +875,15 @@ husk_pasta_start (char **argv, int nsfd, const char *pidfile, pid_t *ret_pid,
     struct pollfd pfd = { .fd = cfd, .events = POLLIN };
     if (cfd >= 0 && poll (&pfd, 1, PASTA_SETUP_TIMEOUT * 1000) == 0)
       {
-        char msg[96];
-        int len = snprintf (msg, sizeof (msg), "1pasta did not finish its set-up in %d seconds",
-                            PASTA_SETUP_TIMEOUT);
         kill (child, SIGKILL);
         waitpid (child, NULL, 0);
-        if (write (report, msg, (size_t) len) < 0)
-          _exit (1);
-        _exit (1);
+        close (cfd);
+        close (errpipe[0]);
+        return husk_error_set (err, ETIMEDOUT, "pasta did not finish its set-up in %d seconds",
+                               PASTA_SETUP_TIMEOUT);
       }
+    if (cfd >= 0)
+      close (cfd);
   }
   while (waitpid (child, &status, 0) < 0)
     if (errno != EINTR)
