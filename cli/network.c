@@ -11,6 +11,7 @@
 #include "commands.h"
 #include "json.h"
 #include "names.h"
+#include "net.h"
 #include "networks.h"
 #include "record.h"
 #include "util.h"
@@ -375,7 +376,12 @@ cmd_rm (struct husk_global *g, int argc, char **argv, struct husk_error **err)
   for (int i = first; i < argc; i++)
     {
       cleanup_error struct husk_error *e = NULL;
-      cleanup_free char *name = NULL;
+      cleanup_free char *name = NULL, *bridge = NULL;
+      {
+        cleanup_network struct husk_network_rec *n = NULL;
+        if (husk_network_load (store, argv[i], &n, NULL) == 0)
+          bridge = husk_xstrdup (n->bridge);
+      }
       if (husk_network_remove (store, argv[i], false, &name, &e) < 0)
         {
           if (argc - first == 1)
@@ -388,6 +394,9 @@ cmd_rm (struct husk_global *g, int argc, char **argv, struct husk_error **err)
           failed = 1;
           continue;
         }
+      /* Its bridge goes from the user's network namespace at once, when that is up.  */
+      if (bridge && husk_net_bridge_remove (store, bridge, &e) < 0)
+        fprintf (stderr, "husk: warning: network \"%s\": bridge %s: %s\n", name, bridge, e->msg);
       printf ("%s\n", argv[i]);
     }
   return failed ? HUSK_EXIT_FAILURE : 0;
@@ -422,8 +431,29 @@ cmd_prune (struct husk_global *g, int argc, char **argv, struct husk_error **err
     ;
   if ((first = husk_cli_operands (&prune_command, c, argc, err)) <= 0)
     return first;
-  if (husk_cli_open_store (g, &store, err) < 0 || husk_network_prune (store, &names, err) < 0)
+  if (husk_cli_open_store (g, &store, err) < 0)
     return -1;
+  {
+    struct husk_network_rec **v = NULL;
+    size_t n = 0;
+    if (husk_network_list (store, &v, &n, err) < 0)
+      return -1;
+    if (husk_network_prune (store, &names, err) < 0)
+      {
+        husk_network_list_free (v, n);
+        return -1;
+      }
+    for (size_t i = 0; names[i]; i++)
+      for (size_t j = 0; j < n; j++)
+        if (strcmp (v[j]->name, names[i]) == 0)
+          {
+            cleanup_error struct husk_error *e = NULL;
+            if (husk_net_bridge_remove (store, v[j]->bridge, &e) < 0)
+              fprintf (stderr, "husk: warning: network \"%s\": bridge %s: %s\n", names[i],
+                       v[j]->bridge, e->msg);
+          }
+    husk_network_list_free (v, n);
+  }
   if (names[0])
     {
       printf ("Deleted Networks:\n");

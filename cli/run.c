@@ -21,6 +21,7 @@
 #include "monitor.h"
 #include "names.h"
 #include "net.h"
+#include "networks.h"
 #include "proc.h"
 #include "record.h"
 #include "remove.h"
@@ -207,6 +208,8 @@ enum
   OPT_DNS_SEARCH,
   OPT_DNS_OPTION,
   OPT_ADD_HOST,
+  OPT_IP,
+  OPT_NETWORK_ALIAS,
   OPT_HELP,
 };
 
@@ -237,8 +240,12 @@ static const struct husk_cli_option run_options[] = {
     "every capability, no seccomp, no masked paths" },
   { "init", OPT_INIT, HUSK_CLI_ARG_NONE, NULL, "run husk's init as pid 1" },
   { "network", OPT_NETWORK, HUSK_CLI_ARG_REQUIRED, "MODE",
-    "none, host, pasta[:OPTIONS] or container:NAME (default none; pasta with -p or -P)" },
+    "none, host, pasta[:OPTIONS], container:NAME, or a network's name (default none; pasta "
+    "with -p or -P)" },
   { "net", OPT_NETWORK, HUSK_CLI_ARG_REQUIRED, "MODE", "the same as --network" },
+  { "ip", OPT_IP, HUSK_CLI_ARG_REQUIRED, "IPV4", "the container's address on its network" },
+  { "network-alias", OPT_NETWORK_ALIAS, HUSK_CLI_ARG_REQUIRED, "NAME",
+    "another name the container has on its network" },
   { "publish", 'p', HUSK_CLI_ARG_REQUIRED, "[IP:][HOSTPORT:]PORT[/PROTO]",
     "publish a container's port (or range) on the host" },
   { "publish-all", 'P', HUSK_CLI_ARG_NONE, NULL, "publish every exposed port to a free host port" },
@@ -296,8 +303,8 @@ create_container (struct husk_global *g, int argc, char **argv, bool *ret_detach
   cleanup_free struct husk_rlimit *rlimits = NULL;
   cleanup_strv char **user_env = NULL; /* -e and --env-file, in order.  */
   cleanup_strv char **expose = NULL, **dns = NULL, **dns_search = NULL, **dns_option = NULL,
-                    **add_hosts = NULL;
-  cleanup_free char *net_value = NULL;
+                    **add_hosts = NULL, **aliases = NULL;
+  cleanup_free char *net_value = NULL, *ip = NULL;
   struct husk_port *ports = NULL;
   size_t n_ports = 0;
   int net_mode = HUSK_NETWORK_NONE;
@@ -446,6 +453,29 @@ create_container (struct husk_global *g, int argc, char **argv, bool *ret_detach
           }
         husk_strv_append (c == OPT_DNS_SEARCH ? &dns_search : &dns_option, optarg);
         break;
+      case OPT_IP:
+        {
+          uint32_t a;
+          if (!husk_ipv4_parse (optarg, &a))
+            {
+              husk_cli_usage_error (err, cmd, "ip \"%s\": expected an IPv4 address", optarg);
+              goto fail;
+            }
+          free (ip);
+          ip = husk_xstrdup (optarg);
+        }
+        break;
+      case OPT_NETWORK_ALIAS:
+        if (!husk_ctr_name_valid (optarg))
+          {
+            husk_cli_usage_error (err, cmd,
+                                  "network-alias \"%s\": only [a-zA-Z0-9][a-zA-Z0-9_.-] are "
+                                  "allowed",
+                                  optarg);
+            goto fail;
+          }
+        husk_strv_append (&aliases, optarg);
+        break;
       case OPT_ADD_HOST:
         if (!husk_net_add_host_valid (optarg))
           {
@@ -505,6 +535,14 @@ create_container (struct husk_global *g, int argc, char **argv, bool *ret_detach
           "conflict with --network container:NAME (the other container's are used)");
       goto fail;
     }
+  if ((ip || aliases) && net_mode != HUSK_NETWORK_BRIDGE)
+    {
+      husk_cli_usage_error (err, cmd,
+                            "--ip and --network-alias need a user network (--network NAME)");
+      goto fail;
+    }
+  o.ip = ip;
+  o.aliases = aliases;
   o.ports = ports;
   o.n_ports = n_ports;
   o.expose = expose;

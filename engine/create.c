@@ -16,6 +16,7 @@
 #include "image.h"
 #include "names.h"
 #include "net.h"
+#include "networks.h"
 #include "record.h"
 #include "remove.h"
 #include "signame.h"
@@ -163,13 +164,13 @@ create_from (struct husk_store *s, const struct husk_create_opts *opts, const ch
              char *const *layers, const struct husk_image_config *cfg, struct husk_ctr **ret,
              struct husk_error **err)
 {
-  cleanup_free char *name = NULL, *hostname = NULL, *net_ctr = NULL;
+  cleanup_free char *name = NULL, *hostname = NULL, *net_ctr = NULL, *net_name = NULL;
   cleanup_strv char **args = NULL, **env = NULL, **exposed = NULL;
   struct husk_port *ports = NULL;
   size_t n_ports = 0;
   struct husk_container_spec spec;
   struct husk_ctr rec;
-  bool made_dir = false;
+  bool made_dir = false, attached = false;
   char id[HUSK_DIGEST_HEX_LEN + 1];
   char created[64];
   int r = -1;
@@ -212,6 +213,14 @@ create_from (struct husk_store *s, const struct husk_create_opts *opts, const ch
       net_ctr = husk_xstrdup (other->id);
       if (!opts->hostname && other->spec.hostname)
         hostname = husk_xstrdup (other->spec.hostname);
+    }
+  if (opts->network == HUSK_NETWORK_BRIDGE)
+    {
+      /* The record names the network by name.  */
+      cleanup_network struct husk_network_rec *n = NULL;
+      if (husk_network_load (s, opts->network_value, &n, err) < 0)
+        return -1;
+      net_name = husk_xstrdup (n->name);
     }
   for (size_t i = 0; i < opts->n_ports; i++)
     {
@@ -274,6 +283,12 @@ create_from (struct husk_store *s, const struct husk_create_opts *opts, const ch
     goto fail_ports;
   if (make_dirs (s, id, layers, &made_dir, err) < 0)
     goto fail;
+  if (net_name)
+    {
+      if (husk_network_attach (s, net_name, id, opts->ip, opts->aliases, NULL, err) < 0)
+        goto fail;
+      attached = true;
+    }
 
   /* The spec owns all it points to (runtime/container.h).  */
   spec.args = TAKE_PTR (args);
@@ -306,6 +321,7 @@ create_from (struct husk_store *s, const struct husk_create_opts *opts, const ch
   rec.network = opts->network;
   rec.network_value = opts->network == HUSK_NETWORK_CONTAINER ? net_ctr
                       : opts->network == HUSK_NETWORK_PASTA   ? (char *) opts->network_value
+                      : opts->network == HUSK_NETWORK_BRIDGE  ? net_name
                                                               : NULL;
   rec.ports = ports;
   rec.n_ports = n_ports;
@@ -325,10 +341,15 @@ create_from (struct husk_store *s, const struct husk_create_opts *opts, const ch
       *ret = NULL;
       goto fail;
     }
+  /* The others on its network learn its name.  */
+  if (net_name)
+    husk_net_hosts_refresh (s, net_name, id);
   r = 0;
   goto done;
 
 fail:
+  if (attached)
+    husk_network_detach (s, net_name, id, NULL);
   undo (s, id, name, made_dir);
 done:
   husk_container_spec_clear (&spec);

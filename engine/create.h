@@ -41,9 +41,11 @@ struct husk_create_opts
   size_t n_rlimits;
   struct husk_security_opts security; /* --privileged, --cap-add/drop, --security-opt.  */
   enum husk_network network;          /* --network.  */
-  /* --network pasta:OPTS's options, or container:X's NAME or ID (the record keeps its ID);
-     NULL otherwise.  */
+  /* --network pasta:OPTS's options, container:X's NAME or ID (the record keeps its ID), or a
+     user network's name or ID (the record keeps its name); NULL otherwise.  */
   const char *network_value;
+  const char *ip;       /* --ip: the address on a user network, or NULL for the next free.  */
+  char *const *aliases; /* --network-alias names on a user network, or NULL.  */
   const struct husk_port *ports; /* -p, in order (engine/net.h).  */
   size_t n_ports;
   bool publish_all;        /* -P: every exposed port (the image's and EXPOSE) to a free one.  */

@@ -26,11 +26,9 @@ static const struct husk_jsonmap_enum mount_kinds[] = {
 };
 
 static const struct husk_jsonmap_enum networks[] = {
-  { "none", HUSK_NETWORK_NONE },
-  { "host", HUSK_NETWORK_HOST },
-  { "pasta", HUSK_NETWORK_PASTA },
-  { "container", HUSK_NETWORK_CONTAINER },
-  { NULL, 0 },
+  { "none", HUSK_NETWORK_NONE },     { "host", HUSK_NETWORK_HOST },
+  { "pasta", HUSK_NETWORK_PASTA },   { "container", HUSK_NETWORK_CONTAINER },
+  { "bridge", HUSK_NETWORK_BRIDGE }, { NULL, 0 },
 };
 
 static const struct husk_jsonmap_enum seccomp_modes[] = {

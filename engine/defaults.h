@@ -17,6 +17,7 @@ enum husk_network
   HUSK_NETWORK_HOST,      /* The caller's network namespace.  */
   HUSK_NETWORK_PASTA,     /* A new one joined to the host's by pasta (engine/net.h).  */
   HUSK_NETWORK_CONTAINER, /* Another container's, joined (engine/net.h).  */
+  HUSK_NETWORK_BRIDGE,    /* A new one on a user network's bridge (engine/networks.h).  */
 };
 
 /* The user's confinement options, as docker run takes them.  The zero value is a container

@@ -23,6 +23,7 @@
 #include "monitor-loop.h"
 #include "monitor.h"
 #include "net.h"
+#include "netns.h"
 #include "proc.h"
 #include "record.h"
 #include "rundir.h"
@@ -169,12 +170,20 @@ monitor_main (struct husk_store *s, struct husk_ctr *c, int attach_fd, int ready
     }
   m.ctr = c;
   setsid ();
+  /* The user's network namespace is kept up for as long as this monitor runs, no longer for
+     as long as the command that started it.  */
+  if (c->network == HUSK_NETWORK_BRIDGE && husk_netns_claim (s, c->id, &err) < 0)
+    {
+      m.dirfd = -1;
+      husk_error_wrap (&err, "network");
+      goto fail;
+    }
   m.dirfd = openat (husk_store_rootfd (s), dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
   dir_errno = errno;
   {
     /* Whatever the caller had open (a test harness's pipes, a terminal, the store and its
        locks) is not ours to hold for the container's lifetime: only its own directory is.  */
-    int keep[] = { ready, attach_fd, m.dirfd };
+    int keep[] = { ready, attach_fd, m.dirfd, c->net_maker > 0 ? c->net_hold : -1 };
     husk_close_fds_except (keep, sizeof (keep) / sizeof (keep[0]));
   }
   s = NULL;
@@ -317,8 +326,11 @@ husk_monitor_start (struct husk_store *s, struct husk_ctr *c, int attach_fd,
     close (attach_fd);
   if (husk_child_collect (ready_r, err) > 0)
     {
+      husk_net_bridge_release (c);
       waitpid (pid, NULL, 0);
       return -1;
     }
+  /* The monitor's copy is what keeps the container's network namespace's helper now.  */
+  husk_net_bridge_release (c);
   return 0;
 }

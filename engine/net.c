@@ -25,9 +25,13 @@
 #include "cleanup.h"
 #include "defaults.h"
 #include "net.h"
+#include "netns.h"
+#include "names.h"
+#include "networks.h"
 #include "proc.h"
 #include "record.h"
 #include "rundir.h"
+#include "selfexe.h"
 #include "store.h"
 #include "util.h"
 #include "banned.h"
@@ -331,10 +335,21 @@ husk_net_mode_parse (const char *arg, int *ret_mode, char **ret_value, struct hu
       *ret_mode = HUSK_NETWORK_CONTAINER;
       *ret_value = husk_xstrdup (arg + 10);
     }
+  else if (strcmp (arg, "bridge") == 0)
+    {
+      /* docker's name for its default network.  */
+      *ret_mode = HUSK_NETWORK_BRIDGE;
+      *ret_value = husk_xstrdup (HUSK_NETWORK_DEFAULT);
+    }
+  else if (husk_ctr_name_valid (arg))
+    {
+      *ret_mode = HUSK_NETWORK_BRIDGE;
+      *ret_value = husk_xstrdup (arg);
+    }
   else
     return husk_error_set (err, 0,
-                           "network \"%s\": not supported (none, host, pasta[:OPTIONS] or "
-                           "container:NAME)",
+                           "network \"%s\": not supported (none, host, pasta[:OPTIONS], "
+                           "container:NAME or a network's name)",
                            arg);
   return 0;
 }
@@ -350,6 +365,8 @@ husk_net_mode_name (const struct husk_ctr *c)
       return husk_xstrdup ("pasta");
     case HUSK_NETWORK_CONTAINER:
       return husk_strdup_printf ("container:%s", c->network_value ? c->network_value : "");
+    case HUSK_NETWORK_BRIDGE:
+      return husk_xstrdup (c->network_value ? c->network_value : HUSK_NETWORK_DEFAULT);
     case HUSK_NETWORK_NONE:
     default:
       return husk_xstrdup ("none");
@@ -450,6 +467,99 @@ write_file (int dfd, const char *name, husk_buf *b, struct husk_error **err)
   return 0;
 }
 
+/* /etc/hosts in place when it is there: a running container has it bind-mounted, and must
+   see it change when containers come and go on its network (husk_net_hosts_refresh).  */
+static int
+write_hosts (int dfd, husk_buf *b, struct husk_error **err)
+{
+  size_t len;
+  const char *data = husk_buf_data (b, &len);
+  cleanup_close int fd = openat (dfd, "hosts", O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
+  struct stat st;
+
+  if (fd < 0 || fstat (fd, &st) < 0 || !S_ISREG (st.st_mode))
+    return write_file (dfd, "hosts", b, err);
+  if (ftruncate (fd, 0) < 0 || husk_write_all (fd, data, len) < 0)
+    return husk_error_set (err, errno, "container's /etc/hosts");
+  return 0;
+}
+
+/* The lines of C's network in its /etc/hosts: its own address with its hostname (and name),
+   then every other container attached, by name and aliases.  */
+static void
+bridge_hosts (struct husk_store *s, const struct husk_ctr *c, husk_buf *hosts)
+{
+  cleanup_error struct husk_error *lerr = NULL;
+  cleanup_network struct husk_network_rec *n = NULL;
+
+  if (husk_network_load (s, c->network_value, &n, &lerr) < 0)
+    return;
+  for (size_t i = 0; i < n->n_containers; i++)
+    {
+      struct husk_network_endpoint *e = &n->containers[i];
+      bool self = strcmp (e->container_id, c->id) == 0;
+      cleanup_ctr struct husk_ctr *other = NULL;
+      const char *cname = self ? c->name : NULL;
+      if (!self)
+        {
+          if (husk_ctr_load (s, e->container_id, &other, &lerr) < 0)
+            {
+              husk_error_free (&lerr);
+              continue;
+            }
+          cname = other->name;
+        }
+      husk_buf_printf (hosts, "%s\t", e->ipv4);
+      if (self && c->spec.hostname && strcmp (c->spec.hostname, cname) != 0)
+        husk_buf_printf (hosts, "%s ", c->spec.hostname);
+      husk_buf_printf (hosts, "%s", cname);
+      for (size_t j = 0; e->aliases && e->aliases[j]; j++)
+        husk_buf_printf (hosts, " %s", e->aliases[j]);
+      husk_buf_printf (hosts, "\n");
+    }
+}
+
+void
+husk_net_forget (struct husk_store *s, const char *id)
+{
+  cleanup_error struct husk_error *lerr = NULL;
+  struct husk_network_rec **v = NULL;
+  size_t n = 0;
+
+  if (husk_network_list (s, &v, &n, &lerr) < 0)
+    return;
+  for (size_t i = 0; i < n; i++)
+    for (size_t j = 0; j < v[i]->n_containers; j++)
+      if (strcmp (v[i]->containers[j].container_id, id) == 0)
+        {
+          if (husk_network_detach (s, v[i]->name, id, &lerr) < 0)
+            husk_error_free (&lerr);
+          husk_net_hosts_refresh (s, v[i]->name, id);
+          break;
+        }
+  husk_network_list_free (v, n);
+}
+
+int
+husk_net_hosts_refresh (struct husk_store *s, const char *network, const char *except_id)
+{
+  cleanup_error struct husk_error *lerr = NULL;
+  cleanup_network struct husk_network_rec *n = NULL;
+
+  if (network == NULL || husk_network_load (s, network, &n, &lerr) < 0)
+    return 0;
+  for (size_t i = 0; i < n->n_containers; i++)
+    {
+      cleanup_ctr struct husk_ctr *other = NULL;
+      if (except_id && strcmp (n->containers[i].container_id, except_id) == 0)
+        continue;
+      if (husk_ctr_load (s, n->containers[i].container_id, &other, &lerr) < 0
+          || husk_net_write_etc (s, other, &lerr) < 0)
+        husk_error_free (&lerr);
+    }
+  return 0;
+}
+
 int
 husk_net_write_etc (struct husk_store *s, const struct husk_ctr *c, struct husk_error **err)
 {
@@ -482,7 +592,15 @@ husk_net_write_etc (struct husk_store *s, const struct husk_ctr *c, struct husk_
                              "ff00::0\tip6-mcastprefix\n"
                              "ff02::1\tip6-allnodes\n"
                              "ff02::2\tip6-allrouters\n");
-  if (c->network == HUSK_NETWORK_PASTA && host_default_route (gw, addr))
+  if (c->network == HUSK_NETWORK_BRIDGE)
+    {
+      /* Its own address, the other containers on its network by name and alias, and the
+         host: the holder's pasta maps the host's gateway to the host's loopback.  */
+      bridge_hosts (s, c, &hosts);
+      if (host_default_route (gw, addr))
+        husk_buf_printf (&hosts, "%s\thost.containers.internal host.docker.internal\n", gw);
+    }
+  else if (c->network == HUSK_NETWORK_PASTA && host_default_route (gw, addr))
     {
       /* pasta gives the container the host's address and maps the gateway's to the host's
          loopback (unless told --no-map-gw).  */
@@ -528,7 +646,9 @@ husk_net_write_etc (struct husk_store *s, const struct husk_ctr *c, struct husk_
       else
         {
           husk_buf from_host = HUSK_BUF_INIT;
-          host_resolv (&from_host, c->network == HUSK_NETWORK_PASTA, &forward);
+          host_resolv (&from_host,
+                       c->network == HUSK_NETWORK_PASTA || c->network == HUSK_NETWORK_BRIDGE,
+                       &forward);
           /* Only the host's nameservers: search and options are the user's.  */
           for (char *save = NULL,
                     *line = strtok_r (from_host.data ? from_host.data : "", "\n", &save);
@@ -560,11 +680,11 @@ husk_net_write_etc (struct husk_store *s, const struct husk_ctr *c, struct husk_
         husk_buf_append (&resolv, buf, len);
     }
   else
-    host_resolv (&resolv, c->network == HUSK_NETWORK_PASTA, &forward);
+    host_resolv (&resolv, c->network == HUSK_NETWORK_PASTA || c->network == HUSK_NETWORK_BRIDGE,
+                 &forward);
 
   husk_buf_printf (&hostname, "%s\n", name);
-  if (write_file (dfd, "hosts", &hosts, err) < 0
-      || write_file (dfd, "resolv.conf", &resolv, err) < 0
+  if (write_hosts (dfd, &hosts, err) < 0 || write_file (dfd, "resolv.conf", &resolv, err) < 0
       || write_file (dfd, "hostname", &hostname, err) < 0)
     goto out;
   r = 0;
@@ -660,6 +780,253 @@ add_mountpoint_layer (struct husk_store *s, struct husk_ctr *c, struct husk_erro
   return 0;
 }
 
+/* husk-full, beside husk's own binary (the one on disk, runtime/selfexe.h) or installed.  */
+static char *
+full_path (void)
+{
+  cleanup_free char *self = husk_self_exe_path ();
+  char *slash = self ? strrchr (self, '/') : NULL;
+
+  if (slash)
+    {
+      char *beside;
+      *slash = '\0';
+      beside = husk_strdup_printf ("%s/husk-full", self);
+      if (access (beside, X_OK) == 0)
+        return beside;
+      free (beside);
+    }
+  return husk_xstrdup (HUSK_PKGLIBEXECDIR "/husk-full");
+}
+
+/* The nftables rules' view of every network of the store, as __netns net= arguments.  */
+static void
+append_nets (struct husk_store *s, char ***argv)
+{
+  cleanup_error struct husk_error *lerr = NULL;
+  struct husk_network_rec **v = NULL;
+  size_t n = 0;
+
+  if (husk_network_list (s, &v, &n, &lerr) < 0)
+    return;
+  for (size_t i = 0; i < n; i++)
+    {
+      cleanup_free char *a
+          = husk_strdup_printf ("net=%s,%s,%d", v[i]->bridge, v[i]->subnet, v[i]->internal ? 1 : 0);
+      husk_strv_append (argv, a);
+    }
+  husk_network_list_free (v, n);
+}
+
+/* Run husk-full __netns with ARGV (argv[0] is replaced by husk-full's path).  With
+   RET_HOLD, the helper holds what it made until its stdin ends: it returns once the helper
+   printed "ok", *RET_PID its pid and *RET_HOLD its stdin (close-on-exec); else it returns when
+   the helper exited.  Errors: the first line the helper printed on stderr.  */
+static int
+run_netns_helper (char **argv, pid_t *ret_pid, int *ret_hold, struct husk_error **err)
+{
+  cleanup_free char *full = full_path ();
+  char out[1024], ok[4];
+  size_t total = 0;
+  int errpipe[2], inpipe[2] = { -1, -1 }, outpipe[2] = { -1, -1 }, status;
+  pid_t child;
+
+  if (pipe2 (errpipe, O_CLOEXEC) < 0)
+    return husk_error_set (err, errno, "pipe");
+  if (ret_hold && (pipe2 (inpipe, O_CLOEXEC) < 0 || pipe2 (outpipe, O_CLOEXEC) < 0))
+    {
+      husk_error_set (err, errno, "pipe");
+      goto fail_pipes;
+    }
+  child = fork ();
+  if (child < 0)
+    {
+      husk_error_set (err, errno, "fork");
+      goto fail_pipes;
+    }
+  if (child == 0)
+    {
+      int keep[] = { errpipe[1], inpipe[0], outpipe[1] };
+      sigset_t none;
+      husk_close_fds_except (keep, 3);
+      sigemptyset (&none);
+      sigprocmask (SIG_SETMASK, &none, NULL);
+      if (dup2 (errpipe[1], 2) < 0 || (inpipe[0] >= 0 && dup2 (inpipe[0], 0) < 0)
+          || (outpipe[1] >= 0 && dup2 (outpipe[1], 1) < 0))
+        _exit (126);
+      argv[0] = full;
+      execv (full, argv);
+      dprintf (2, "run \"%s\": %s\n", full, strerror (errno));
+      _exit (127);
+    }
+  close (errpipe[1]);
+  errpipe[1] = -1;
+  if (ret_hold)
+    {
+      ssize_t got;
+      close (inpipe[0]);
+      close (outpipe[1]);
+      while ((got = read (outpipe[0], ok, sizeof (ok) - 1)) < 0 && errno == EINTR)
+        ;
+      close (outpipe[0]);
+      if (got >= 2 && memcmp (ok, "ok", 2) == 0)
+        {
+          close (errpipe[0]);
+          *ret_pid = child;
+          *ret_hold = inpipe[1];
+          return 0;
+        }
+      close (inpipe[1]);
+    }
+  while (total < sizeof (out) - 1)
+    {
+      ssize_t got = read (errpipe[0], out + total, sizeof (out) - 1 - total);
+      if (got < 0 && errno == EINTR)
+        continue;
+      if (got <= 0)
+        break;
+      total += (size_t) got;
+    }
+  close (errpipe[0]);
+  out[total] = '\0';
+  out[strcspn (out, "\n")] = '\0';
+  while (waitpid (child, &status, 0) < 0)
+    if (errno != EINTR)
+      return husk_error_set (err, errno, "wait");
+  if (!ret_hold && WIFEXITED (status) && WEXITSTATUS (status) == 0)
+    return 0;
+  return husk_error_set (err, 0, "%s", out[0] ? out : "husk-full __netns failed");
+
+fail_pipes:
+  for (int i = 0; i < 2; i++)
+    {
+      if (errpipe[i] >= 0)
+        close (errpipe[i]);
+      if (inpipe[i] >= 0)
+        close (inpipe[i]);
+      if (outpipe[i] >= 0)
+        close (outpipe[i]);
+    }
+  return -1;
+}
+
+/* A user network: its record and this container's address on it, the user's network
+   namespace up (engine/netns.h), the container's user namespace that namespace's (rootless),
+   and husk-full's arguments for the attach.  */
+static int
+bridge_prepare (struct husk_store *s, struct husk_ctr *c, struct husk_error **err)
+{
+  cleanup_network struct husk_network_rec *n = NULL;
+  const char *addr = NULL;
+  int prefix;
+  uint32_t net;
+
+  if (husk_network_load (s, c->network_value, &n, err) < 0)
+    return husk_error_wrap (err, "network \"%s\"", c->network_value);
+  for (size_t i = 0; i < n->n_containers; i++)
+    if (strcmp (n->containers[i].container_id, c->id) == 0)
+      addr = n->containers[i].ipv4;
+  if (addr == NULL)
+    return husk_error_set (err, 0, "network \"%s\": container %.12s has no address on it", n->name,
+                           c->id);
+  if (!husk_ipv4_cidr_parse (n->subnet, &net, &prefix))
+    return husk_error_set (err, 0, "network \"%s\": bad subnet \"%s\"", n->name, n->subnet);
+  if (husk_netns_acquire (s, c->id, &c->net_holder, err) < 0)
+    return -1;
+  for (size_t i = 0; i < c->spec.n_namespaces; i++)
+    if (c->namespaces[i].type == HUSK_NS_USER)
+      {
+        /* The holder's user namespace, whose id map is the one this container's would have
+           been: it owns the container's new network namespace, so the attach can reach both
+           ends of the veth pair.  */
+        free (c->ns_paths[1]);
+        c->ns_paths[1] = husk_strdup_printf ("/proc/%d/ns/user", (int) c->net_holder);
+        c->namespaces[i].path = c->ns_paths[1];
+        c->spec.idmap = NULL;
+      }
+  free (c->net_addr);
+  c->net_addr = husk_xstrdup (addr);
+  husk_strv_free (c->net_argv);
+  c->net_argv = husk_xcalloc (1, sizeof (char *));
+  husk_strv_append (&c->net_argv, "husk-full");
+  husk_strv_append (&c->net_argv, "__netns");
+  husk_strv_append (&c->net_argv, "attach");
+  {
+    cleanup_free char *h = husk_strdup_printf ("holder=%d", (int) c->net_holder);
+    cleanup_free char *b = husk_strdup_printf ("bridge=%s", n->bridge);
+    cleanup_free char *g = husk_strdup_printf ("gateway=%s/%d", n->gateway, prefix);
+    cleanup_free char *a = husk_strdup_printf ("addr=%s", addr);
+    cleanup_free char *v = husk_strdup_printf ("veth=veth%.11s", c->id);
+    husk_strv_append (&c->net_argv, h);
+    husk_strv_append (&c->net_argv, b);
+    husk_strv_append (&c->net_argv, g);
+    husk_strv_append (&c->net_argv, a);
+    husk_strv_append (&c->net_argv, v);
+  }
+  if (n->internal)
+    husk_strv_append (&c->net_argv, "internal=1");
+  append_nets (s, &c->net_argv);
+  if (run_netns_helper (c->net_argv, &c->net_maker, &c->net_hold, err) < 0)
+    return husk_error_wrap (err, "network \"%s\"", n->name);
+  c->net_maker_parent = getpid ();
+  for (size_t i = 0; i < c->spec.n_namespaces; i++)
+    if (c->namespaces[i].type == HUSK_NS_NET)
+      {
+        free (c->ns_paths[0]);
+        c->ns_paths[0] = husk_strdup_printf ("/proc/%d/ns/net", (int) c->net_maker);
+        c->namespaces[i].path = c->ns_paths[0];
+      }
+  c->spec.created_fn = husk_net_bridge_attach;
+  c->spec.created_arg = c;
+  return 0;
+}
+
+int
+husk_net_bridge_attach (void *arg, pid_t pid, struct husk_error **err)
+{
+  struct husk_ctr *c = arg;
+
+  (void) pid;
+  (void) err;
+  husk_net_bridge_release (c);
+  return 0;
+}
+
+void
+husk_net_bridge_release (struct husk_ctr *c)
+{
+  if (c->net_maker > 0)
+    {
+      close (c->net_hold);
+      c->net_hold = -1;
+      /* It ends at once; its parent reaps it when that is this process.  */
+      if (c->net_maker > 0 && c->net_maker_parent == getpid ())
+        waitpid (c->net_maker, NULL, 0);
+      c->net_maker = 0;
+    }
+}
+
+int
+husk_net_bridge_remove (struct husk_store *s, const char *bridge, struct husk_error **err)
+{
+  cleanup_strv char **argv = husk_xcalloc (1, sizeof (char *));
+  pid_t holder = husk_netns_holder (s);
+
+  if (holder <= 0)
+    return 0;
+  husk_strv_append (&argv, "husk-full");
+  husk_strv_append (&argv, "__netns");
+  husk_strv_append (&argv, "rmbridge");
+  {
+    cleanup_free char *h = husk_strdup_printf ("holder=%d", (int) holder);
+    cleanup_free char *b = husk_strdup_printf ("bridge=%s", bridge);
+    husk_strv_append (&argv, h);
+    husk_strv_append (&argv, b);
+  }
+  append_nets (s, &argv);
+  return run_netns_helper (argv, NULL, NULL, err);
+}
+
 int
 husk_net_prepare (struct husk_store *s, struct husk_ctr *c, struct husk_error **err)
 {
@@ -719,6 +1086,11 @@ husk_net_prepare (struct husk_store *s, struct husk_ctr *c, struct husk_error **
     {
       c->spec.created_fn = husk_net_attach;
       c->spec.created_arg = c;
+    }
+  else if (c->network == HUSK_NETWORK_BRIDGE && bridge_prepare (s, c, err) < 0)
+    {
+      (*err)->status = 125;
+      return -1;
     }
   return 0;
 }
@@ -985,42 +1357,17 @@ pasta_watcher (char **argv, int nsfd, const char *pidfile, int report, pid_t par
   _exit (0);
 }
 
-int
-husk_net_attach (void *arg, pid_t pid, struct husk_error **err)
+/* Pick C's free host ports (-P's, and the first free one of a host range) and check every
+   published host port, before anything binds them; write them to PORTSFILE (net.h) and
+   return them in *RET (N_PORTS of them, the strings C's; free the array only).  */
+static int
+pick_ports (const struct husk_ctr *c, const char *portsfile, struct husk_port **ret,
+            struct husk_error **err)
 {
-  struct husk_ctr *c = arg;
-  cleanup_free char *pidfile = NULL, *portsfile = NULL, *dir = NULL;
-  cleanup_strv char **argv = husk_xcalloc (1, sizeof (char *));
-  cleanup_free struct husk_port *picked = NULL;
-  cleanup_close int nsfd = -1;
+  struct husk_port *picked;
   husk_buf ports = HUSK_BUF_INIT;
-  char pidstr[16], out[4096];
-  int errpipe[2] = { -1, -1 }, status;
-  ssize_t got = 0;
-  pid_t child;
-  bool forward = false;
 
-  if (access ("/dev/net/tun", R_OK | W_OK) < 0)
-    {
-      int e = errno;
-      struct stat st;
-      if (stat ("/dev/net/tun", &st) == 0)
-        return husk_error_set (err, 0,
-                               "network pasta: /dev/net/tun (mode %04o) cannot be opened by "
-                               "this user: make it 0666 as Debian ships it (chmod 0666 "
-                               "/dev/net/tun, as root)",
-                               (unsigned) (st.st_mode & 07777));
-      return husk_error_set (err, e, "network pasta: /dev/net/tun");
-    }
-  if (husk_ctr_run_path (c, "pasta.pid", &pidfile, err) < 0
-      || husk_ctr_run_path (c, "ports", &portsfile, err) < 0
-      || husk_ctr_run_path (c, NULL, &dir, err) < 0)
-    return -1;
-  if (mkdir (dir, 0700) < 0 && errno != EEXIST)
-    return husk_error_set (err, errno, "create \"%s\"", dir);
-
-  /* Free host ports picked and every host port checked, before pasta binds them.  */
-  picked = husk_xcalloc (c->n_ports ? c->n_ports : 1, sizeof (*picked));
+  *ret = picked = husk_xcalloc (c->n_ports ? c->n_ports : 1, sizeof (*picked));
   for (size_t i = 0; i < c->n_ports; i++)
     {
       picked[i] = c->ports[i];
@@ -1061,6 +1408,45 @@ husk_net_attach (void *arg, pid_t pid, struct husk_error **err)
     if (r < 0)
       return -1;
   }
+
+  return 0;
+}
+
+int
+husk_net_attach (void *arg, pid_t pid, struct husk_error **err)
+{
+  struct husk_ctr *c = arg;
+  cleanup_free char *pidfile = NULL, *portsfile = NULL, *dir = NULL;
+  cleanup_strv char **argv = husk_xcalloc (1, sizeof (char *));
+  cleanup_free struct husk_port *picked = NULL;
+  cleanup_close int nsfd = -1;
+  char pidstr[16], out[4096];
+  int errpipe[2] = { -1, -1 }, status;
+  ssize_t got = 0;
+  pid_t child;
+  bool forward = false;
+
+  if (access ("/dev/net/tun", R_OK | W_OK) < 0)
+    {
+      int e = errno;
+      struct stat st;
+      if (stat ("/dev/net/tun", &st) == 0)
+        return husk_error_set (err, 0,
+                               "network pasta: /dev/net/tun (mode %04o) cannot be opened by "
+                               "this user: make it 0666 as Debian ships it (chmod 0666 "
+                               "/dev/net/tun, as root)",
+                               (unsigned) (st.st_mode & 07777));
+      return husk_error_set (err, e, "network pasta: /dev/net/tun");
+    }
+  if (husk_ctr_run_path (c, "pasta.pid", &pidfile, err) < 0
+      || husk_ctr_run_path (c, "ports", &portsfile, err) < 0
+      || husk_ctr_run_path (c, NULL, &dir, err) < 0)
+    return -1;
+  if (mkdir (dir, 0700) < 0 && errno != EEXIST)
+    return husk_error_set (err, errno, "create \"%s\"", dir);
+
+  if (pick_ports (c, portsfile, &picked, err) < 0)
+    return -1;
 
   /* The user's pasta options win: husk's "none" for a kind of forwarding, and --quiet, only
      when they give none of their own (pasta refuses "none" beside a port).  */

@@ -112,6 +112,32 @@ int husk_net_prepare (struct husk_store *s, struct husk_ctr *c, struct husk_erro
    fix), pasta's own error line, the port checks.  */
 int husk_net_attach (void *arg, pid_t pid, struct husk_error **err);
 
+/* The spec's created_fn on a user network (ARG: the struct husk_ctr husk_net_prepare filled):
+   with the container's process PID waiting in its new network namespace (owned by the user's
+   network namespace's user namespace, rootless), run husk-full __netns attach
+   (engine/netattach.h): the network's bridge made when missing, a veth pair from it to the
+   container's eth0, its address and default route.  Errors: "network \"NAME\": " and
+   husk-full's line.  */
+int husk_net_bridge_attach (void *arg, pid_t pid, struct husk_error **err);
+
+/* Let the helper holding C's new network namespace go (once the container has joined it, or
+   when it will not start); reaped when the caller is its parent.  Nothing when there is
+   none.  */
+void husk_net_bridge_release (struct husk_ctr *c);
+
+/* After network BRIDGE's record is gone: delete its bridge in the user's network namespace
+   when that is up, and set the nftables rules to the networks left.  Errors: husk-full's
+   line.  */
+int husk_net_bridge_remove (struct husk_store *s, const char *bridge, struct husk_error **err);
+
+/* Container ID is gone: give its addresses on every user network back and rewrite the
+   /etc/hosts of the containers left there.  Best effort.  */
+void husk_net_forget (struct husk_store *s, const char *id);
+
+/* Rewrite /etc/hosts (and the other /etc files) of every container on NETWORK but EXCEPT_ID
+   (NULL for none), in place, after a container came or went.  Best effort: returns 0.  */
+int husk_net_hosts_refresh (struct husk_store *s, const char *network, const char *except_id);
+
 /* Run pasta with ARGV (argv[0] "pasta"; NSFD, unless -1, as its descriptor 3) and wait until
    it has configured its namespace and gone to the background, as pasta does before it
    serves: *RET_PID is the background pasta's pid, which it writes to PIDFILE (the --pid

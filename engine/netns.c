@@ -25,21 +25,31 @@
 #include "network.h"
 #include "proc.h"
 #include "rundir.h"
+#include "store.h"
 #include "userns.h"
 #include "util.h"
 #include "banned.h"
 
 #define MAX_USERS 1024
 
+/* RUNDIR/netns-DEV-INO: one namespace per store (its root's device and inode), since the
+   networks, their bridges and addresses are the store's.  */
 static char *
-netns_dir (struct husk_error **err)
+netns_dir (struct husk_store *s, struct husk_error **err)
 {
   cleanup_free char *run = NULL;
+  struct stat st;
   char *dir;
 
   if (husk_rundir (&run, err) < 0)
     return NULL;
-  dir = husk_strdup_printf ("%s/netns", run);
+  if (fstat (husk_store_rootfd (s), &st) < 0)
+    {
+      husk_error_set (err, errno, "store \"%s\"", husk_store_root (s));
+      return NULL;
+    }
+  dir = husk_strdup_printf ("%s/netns-%llx-%llx", run, (unsigned long long) st.st_dev,
+                            (unsigned long long) st.st_ino);
   if ((mkdir (dir, 0700) < 0 && errno != EEXIST))
     {
       husk_error_set (err, errno, "create \"%s\"", dir);
@@ -251,8 +261,9 @@ static char **
 pasta_args (pid_t holder, const char *pidfile, char *pidbuf, size_t size)
 {
   char **argv = husk_xcalloc (1, sizeof (char *));
-  static const char *const fixed[] = { "pasta", "--config-net", "--quiet", "-t", "none", "-u",
-                                       "none",  "-T",           "none",    "-U", "none", "--pid" };
+  static const char *const fixed[]
+      = { "pasta", "--config-net", "--quiet", "-t",   "none",          "-u",          "none",
+          "-T",    "none",         "-U",      "none", "--dns-forward", "169.254.1.1", "--pid" };
 
   for (size_t i = 0; i < sizeof (fixed) / sizeof (fixed[0]); i++)
     husk_strv_append (&argv, fixed[i]);
@@ -445,9 +456,10 @@ start_keeper (const char *dir, struct husk_error **err)
 }
 
 int
-husk_netns_acquire (const char *id, pid_t *ret_holder, struct husk_error **err)
+husk_netns_acquire (struct husk_store *s, const char *id, pid_t *ret_holder,
+                    struct husk_error **err)
 {
-  cleanup_free char *dir = netns_dir (err);
+  cleanup_free char *dir = netns_dir (s, err);
   cleanup_close int lock = -1;
   pid_t holder;
 
@@ -480,19 +492,19 @@ fail:
 }
 
 int
-husk_netns_claim (const char *id, struct husk_error **err)
+husk_netns_claim (struct husk_store *s, const char *id, struct husk_error **err)
 {
-  cleanup_free char *dir = netns_dir (err);
+  cleanup_free char *dir = netns_dir (s, err);
   if (dir == NULL)
     return -1;
   return write_user (dir, id, err);
 }
 
 void
-husk_netns_release (const char *id)
+husk_netns_release (struct husk_store *s, const char *id)
 {
   cleanup_error struct husk_error *err = NULL;
-  cleanup_free char *dir = netns_dir (&err);
+  cleanup_free char *dir = netns_dir (s, &err);
   cleanup_free char *path = NULL;
 
   if (dir == NULL)
@@ -502,9 +514,9 @@ husk_netns_release (const char *id)
 }
 
 pid_t
-husk_netns_holder (void)
+husk_netns_holder (struct husk_store *s)
 {
   cleanup_error struct husk_error *err = NULL;
-  cleanup_free char *dir = netns_dir (&err);
+  cleanup_free char *dir = netns_dir (s, &err);
   return dir ? read_holder (dir) : 0;
 }

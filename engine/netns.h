@@ -10,7 +10,7 @@
    or the holder or pasta dies, it stops both and goes.  There is no API: what the keeper
    watches is files.
 
-   RUNDIR/netns/ (RUNDIR: husk_rundir)
+   RUNDIR/netns-DEV-INO/ (RUNDIR: husk_rundir; one per store, by its root's device and inode)
      lock          flock'ed while the holder is started, found, or stopped
      holder        "KEEPER_PID KEEPER_START HOLDER_PID HOLDER_START" (/proc/PID/stat start
                    times) while the namespace is up
@@ -26,6 +26,8 @@
 
 #include "error.h"
 
+struct husk_store;
+
 /* Make sure the user's network namespace is up, and count container ID (64 hex) as a user of
    it, kept by the calling process (until husk_netns_claim moves it to another).  Starts the
    holder, its keeper and pasta when they are not running (about pasta's start time, some
@@ -33,17 +35,18 @@
    /proc/PID/ns/user and /proc/PID/ns/net are the namespaces to join.  Errors: the run
    directory, the fork, the id map (newuidmap), pasta's ("network: pasta failed: ..."), each
    with status 125.  */
-int husk_netns_acquire (const char *id, pid_t *ret_holder, struct husk_error **err);
+int husk_netns_acquire (struct husk_store *s, const char *id, pid_t *ret_holder,
+                        struct husk_error **err);
 
 /* Move container ID's entry to the calling process (the monitor, once it runs the container),
    atomically.  Errors: the write.  */
-int husk_netns_claim (const char *id, struct husk_error **err);
+int husk_netns_claim (struct husk_store *s, const char *id, struct husk_error **err);
 
 /* Container ID no longer needs the namespace: its entry goes; the keeper stops the namespace
    when it was the last.  Never fails; a missing entry is fine.  */
-void husk_netns_release (const char *id);
+void husk_netns_release (struct husk_store *s, const char *id);
 
 /* The holder's pid while the namespace is up, else 0.  */
-pid_t husk_netns_holder (void);
+pid_t husk_netns_holder (struct husk_store *s);
 
 #endif

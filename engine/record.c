@@ -348,6 +348,9 @@ husk_ctr_free (struct husk_ctr *c)
   husk_strv_free (c->exposed);
   free (c->ns_paths[0]);
   free (c->ns_paths[1]);
+  husk_net_bridge_release (c);
+  free (c->net_addr);
+  husk_strv_free (c->net_argv);
   husk_container_spec_clear (sp);
   free (c);
 }

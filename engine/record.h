@@ -84,6 +84,17 @@ struct husk_ctr
   char **layers;           /* Chain IDs, base first: spec.lowerdirs comes from these.  */
   struct husk_namespace namespaces[HUSK_NS_N_TYPES]; /* spec.namespaces points here.  */
   char *ns_paths[2]; /* The joined namespaces' paths (container:X), for NAMESPACES.  */
+  /* On a user network, set by husk_net_prepare for one start: the network namespace's holder
+     (engine/netns.h), the container's address there, and husk-full's __netns attach
+     arguments without the container's pid (engine/netattach.h).  */
+  pid_t net_holder;
+  char *net_addr;
+  char **net_argv;
+  /* The helper that made the container's network namespace and holds it until the container
+     has joined it (0: none), the write end of its stdin (closing it lets the helper go), and
+     the process it is a child of.  */
+  pid_t net_maker, net_maker_parent;
+  int net_hold;
 };
 
 /* Make STORE/containers and STORE/container-names (mode 0700) and STORE/container-init

@@ -16,6 +16,7 @@
 #include "remove.h"
 #include "rundir.h"
 #include "names.h"
+#include "net.h"
 #include "store.h"
 #include "userns.h"
 #include "util.h"
@@ -36,6 +37,8 @@ husk_ctr_remove_files (struct husk_ctr_rm *job, struct husk_error **err)
   /* The container is gone for every command from here: its name is free at once, whatever
      becomes of the files.  */
   husk_ctr_name_release (job->store, job->name, job->id);
+  /* Its addresses on user networks too, and the others there forget its name.  */
+  husk_net_forget (job->store, job->id);
   /* A copy that joined the container before it exited may still be writing into its upper
      directory (ENOTEMPTY): try again for most of a second; what is left after that
      is swept by container prune.  */
