@@ -14,6 +14,7 @@
 #include "json.h"
 #include "jsonmap.h"
 #include "net.h"
+#include "names.h"
 #include "record.h"
 #include "store.h"
 #include "util.h"
@@ -200,6 +201,9 @@ husk_ctr_parse_config (struct husk_store *s, struct husk_ctr *c, const char *buf
   if ((c->network == HUSK_NETWORK_CONTAINER
        && (c->network_value == NULL || !husk_ctr_is_hex (c->network_value))))
     return husk_error_set (err, 0, "network: container without an ID");
+  if (c->network == HUSK_NETWORK_BRIDGE
+      && (c->network_value == NULL || !husk_ctr_name_valid (c->network_value)))
+    return husk_error_set (err, 0, "network: bridge without a network's name");
   if (sp->seccomp == HUSK_SECCOMP_PROFILE && sp->seccomp_profile == NULL)
     return husk_error_set (err, 0, "seccomp profile missing");
   /* The record keeps --network, not the list: which namespaces are made also depends on who

@@ -613,7 +613,7 @@ test_config_parse (void)
     }                                                                                              \
   while (0)
   FRESH ();
-  ok (PARSE ("{\"id\":\"" ID_C "\",\"name\":7,\"auto_remove\":\"yes\",\"network\":\"bridge\","
+  ok (PARSE ("{\"id\":\"" ID_C "\",\"name\":7,\"auto_remove\":\"yes\",\"network\":\"overlay\","
              "\"seccomp\":\"strict\",\"caps\":\"all\",\"mounts\":{},\"rlimits\":[1],"
              "\"unknown\":{\"x\":[]}}")
               == 0

@@ -1,0 +1,227 @@
+#!/usr/bin/env bats
+# User networks' datapath: containers on one network reach each other by name and alias,
+# networks are kept apart, an --internal network has no way out, outbound reaches a server on
+# the host through host.containers.internal, /etc/hosts follows the containers of a network,
+# and nothing is left (the store's network namespace, its pasta, its helpers) once no
+# container needs it, after rm, a monitor killed with SIGKILL, or network rm.  In every test
+# mode: rootless, the network namespace lives in a user namespace of husk's.
+
+bats_require_minimum_version 1.5.0
+load helpers
+load registry # free_port, wait_port
+
+setup_file() {
+	ensure_images
+	new_store "$BATS_FILE_TMPDIR/store"
+	export STORE
+	pull basic latest
+}
+
+teardown_file() {
+	husk rm -f $(husk ps -aq) >/dev/null 2>&1 || true
+	remove_store "$STORE"
+}
+
+teardown() {
+	[ -z "${SERVER_PID:-}" ] || kill "$SERVER_PID" 2>/dev/null || true
+	husk rm -f $(husk ps -aq) >/dev/null 2>&1 || true
+	husk network prune >/dev/null 2>&1 || true
+}
+
+# The store's network namespace directory (engine/netns.h): RUNDIR/netns-DEV-INO.
+netns_dir() {
+	local run dev ino
+	if [ "$(id -u)" = 0 ]; then
+		run=/run/husk
+	elif [ -n "${XDG_RUNTIME_DIR:-}" ] && [ -w "$XDG_RUNTIME_DIR" ]; then
+		run=$XDG_RUNTIME_DIR/husk
+	else
+		run=/tmp/husk-run-$(id -u)
+	fi
+	dev=$(stat -c %d "$STORE")
+	ino=$(stat -c %i "$STORE")
+	printf '%s/netns-%x-%x\n' "$run" "$dev" "$ino"
+}
+
+# The keeper's and the holder's pids while the namespace is up (netns.h's holder file).
+netns_pids() {
+	local f
+	f=$(netns_dir)/holder
+	[ -f "$f" ] && awk '{print $1, $3}' "$f"
+	return 0
+}
+
+# Run a command in the store's network namespace (its user namespace too, rootless).
+in_netns() {
+	local holder
+	holder=$(netns_pids | awk '{print $2}')
+	[ -n "$holder" ] || fail "the store's network namespace is not up"
+	if [ "$(id -u)" = 0 ]; then
+		nsenter -t "$holder" -n "$@"
+	else
+		nsenter -t "$holder" -U --preserve-credentials -n "$@"
+	fi
+}
+
+serve_httpd() { # NAME NETWORK [ARGS...]: a detached busybox httpd serving its name
+	local name=$1 net=$2
+	shift 2
+	husk run -d --name "$name" --network "$net" "$@" basic \
+		sh -c "mkdir /w && echo $name >/w/index.html && exec httpd -f -p 80 -h /w" >/dev/null
+}
+
+@test "two containers on a network reach each other by name and by alias" {
+	husk network create appnet >/dev/null
+	serve_httpd db appnet --network-alias database
+	run --separate-stderr husk run --rm --network appnet basic \
+		sh -c 'wget -q -O - http://db/; wget -q -O - http://database/'
+	assert_status 0
+	assert_output "db
+db"
+}
+
+@test "a container's eth0 has its network's address and a default route via the gateway" {
+	husk network create --subnet 10.99.7.0/24 addrnet >/dev/null
+	run --separate-stderr husk run --rm --network addrnet --ip 10.99.7.42 basic \
+		sh -c 'ip -4 -o addr show eth0; ip route show default'
+	assert_status 0
+	assert_output_contains "inet 10.99.7.42/24"
+	assert_output_contains "default via 10.99.7.1 dev eth0"
+}
+
+@test "/etc/hosts lists the network's containers and follows them as they come and go" {
+	husk network create hostsnet >/dev/null
+	serve_httpd first hostsnet
+	run husk exec first cat /etc/hosts
+	assert_status 0
+	assert_output_contains " first"
+	husk run -d --name second --network hostsnet --network-alias two basic sleep 60 >/dev/null
+	run husk exec first cat /etc/hosts
+	assert_output_contains "second two"
+	husk rm -f second >/dev/null
+	run husk exec first cat /etc/hosts
+	assert_status 0
+	[[ "$output" != *second* ]] || fail "second is still in first's /etc/hosts: $output"
+}
+
+@test "two networks are kept apart" {
+	husk network create --subnet 10.99.8.0/24 neta >/dev/null
+	husk network create --subnet 10.99.9.0/24 netb >/dev/null
+	serve_httpd web neta --ip 10.99.8.10
+	run --separate-stderr husk run --rm --network neta basic timeout 3 wget -q -O - http://10.99.8.10/
+	assert_output "web"
+	run --separate-stderr husk run --rm --network netb basic \
+		sh -c 'timeout 3 wget -q -O - http://10.99.8.10/ >/dev/null 2>&1 && echo reached || echo blocked'
+	assert_output "blocked"
+	# And by name: the other network's containers are not in its /etc/hosts.
+	run --separate-stderr husk run --rm --network netb basic cat /etc/hosts
+	[[ "$output" != *web* ]] || fail "netb's container knows web: $output"
+}
+
+@test "outbound from a user network to a server on the host, through host.containers.internal" {
+	local port
+	port=$(free_port)
+	mkdir -p "$BATS_TEST_TMPDIR/www"
+	echo "from the host" >"$BATS_TEST_TMPDIR/www/index.txt"
+	python3 -m http.server -b 127.0.0.1 -d "$BATS_TEST_TMPDIR/www" "$port" >/dev/null 2>&1 &
+	SERVER_PID=$!
+	wait_port "$port"
+	husk network create outnet >/dev/null
+	run --separate-stderr husk run --rm --network outnet basic \
+		wget -q -O - "http://host.containers.internal:$port/index.txt"
+	assert_status 0
+	assert_output "from the host"
+	# The default network too, by docker's name for it.
+	run --separate-stderr husk run --rm --network bridge basic \
+		wget -q -O - "http://host.docker.internal:$port/index.txt"
+	assert_output "from the host"
+}
+
+@test "an --internal network reaches its own containers and nothing outside" {
+	local port
+	port=$(free_port)
+	mkdir -p "$BATS_TEST_TMPDIR/www"
+	echo "from the host" >"$BATS_TEST_TMPDIR/www/index.txt"
+	python3 -m http.server -b 127.0.0.1 -d "$BATS_TEST_TMPDIR/www" "$port" >/dev/null 2>&1 &
+	SERVER_PID=$!
+	wait_port "$port"
+	husk network create --internal closed >/dev/null
+	serve_httpd inside closed
+	run --separate-stderr husk run --rm --network closed basic timeout 3 wget -q -O - http://inside/
+	assert_output "inside"
+	run --separate-stderr husk run --rm --network closed basic \
+		sh -c "timeout 3 wget -q -O - http://host.containers.internal:$port/index.txt >/dev/null 2>&1 && echo reached || echo blocked"
+	assert_output "blocked"
+}
+
+@test "bad user network options: one error line, 125, nothing created" {
+	run --separate-stderr husk run --rm --network nosuchnet basic true
+	assert_status 125
+	assert_stderr_contains "no such network: nosuchnet"
+	run --separate-stderr husk run --rm --ip 10.88.0.9 basic true
+	assert_status 125
+	assert_stderr_contains "--ip and --network-alias need a user network"
+	husk network create --subnet 10.99.10.0/24 ipnet >/dev/null
+	run --separate-stderr husk run --rm --network ipnet --ip 10.99.11.5 basic true
+	assert_status 125
+	assert_stderr_contains "is not a host address of subnet"
+	run husk ps -aq
+	assert_output ""
+	run husk network inspect ipnet
+	[[ "$output" != *10.99.11.5* ]] || fail "the refused address is recorded"
+}
+
+@test "two containers cannot take one --ip" {
+	husk network create --subnet 10.99.12.0/24 dupnet >/dev/null
+	husk run -d --network dupnet --ip 10.99.12.5 basic sleep 60 >/dev/null
+	run --separate-stderr husk run --rm --network dupnet --ip 10.99.12.5 basic true
+	assert_status 125
+	assert_stderr_contains "is in use"
+}
+
+@test "nothing is left once the last container of the store's networks is removed" {
+	husk network create gonenet >/dev/null
+	serve_httpd g1 gonenet
+	local pids keeper holder
+	pids=$(netns_pids)
+	keeper=${pids% *}
+	holder=${pids#* }
+	[ -n "$keeper" ] && proc_live "$keeper" || fail "no keeper while a container runs"
+	proc_live "$holder" || fail "no holder while a container runs"
+	husk rm -f g1 >/dev/null
+	wait_gone "$keeper" 10 || fail "keeper $keeper still runs"
+	wait_gone "$holder" 10 || fail "holder $holder still runs"
+	[ ! -e "$(netns_dir)/holder" ] || fail "holder file left"
+	# No helper of husk-full's is left holding a namespace.
+	run pgrep -f "__netns attach.*$(basename "$STORE")"
+	[ "$status" -ne 0 ] || fail "a __netns helper is left: $output"
+}
+
+@test "a monitor killed with SIGKILL: its container's address stays reserved, the namespace goes" {
+	husk network create killnet >/dev/null
+	local id mon pids keeper
+	id=$(husk run -d --network killnet basic sleep 600)
+	pids=$(netns_pids)
+	keeper=${pids% *}
+	mon=$(husk inspect "$id" | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["State"]["MonitorPid"])')
+	kill -9 "$mon"
+	wait_gone "$keeper" 10 || fail "keeper $keeper still runs after the monitor was killed"
+	husk rm -f "$id" >/dev/null
+	run husk network inspect killnet
+	[[ "$output" != *"$id"* ]] || fail "the removed container is still on killnet"
+}
+
+@test "network rm takes the network's bridge out of the running namespace" {
+	husk network create --subnet 10.99.13.0/24 brnet >/dev/null
+	husk network create keepnet >/dev/null
+	husk run -d --name keeper --network keepnet basic sleep 600 >/dev/null
+	husk run --rm --network brnet basic true
+	local bridge
+	bridge=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["bridge"])' "$STORE/networks/brnet.json")
+	[ -n "$bridge" ]
+	run in_netns ip -o link show
+	assert_output_contains "$bridge"
+	husk network rm brnet >/dev/null
+	run in_netns ip -o link show
+	[[ "$output" != *"$bridge:"* ]] || fail "bridge $bridge is still there: $output"
+}
