@@ -34,8 +34,11 @@
    least recently used.  */
 #define UDP_MAX_FLOWS 4096
 #define UDP_BUCKETS 1024
-/* What one splice asks for: more than any pipe holds, so the pipe's size is what limits it.  */
-#define SPLICE_CHUNK (1 << 20)
+/* What one read of a TCP connection takes.  */
+#define TCP_CHUNK (64 * 1024)
+/* Reads one connection may do before the others get their turn (it goes on the loop's list
+   of connections to carry on with: with edge-triggered events, no new event would come).  */
+#define TCP_BUDGET 16
 
 enum kind
 {
@@ -64,19 +67,28 @@ struct listener
   bool wildcard; /* Bound to every address: UDP replies go out from the client's destination.  */
 };
 
+/* One direction of a TCP connection: what its destination could not take yet (up to
+   TCP_CHUNK bytes; BUF allocated the first time), the end of its source, and whether that end
+   was passed on.  */
+struct tcp_dir
+{
+  char *buf;
+  size_t off, len;
+  bool eof;  /* The source has ended.  */
+  bool shut; /* ... and the destination has been told (SHUT_WR).  */
+};
+
 /* A TCP connection: FD[0] the client's, accepted on the host side, FD[1] the one to the
-   container.  Direction D copies FD[D] to FD[!D] through PIPE[D], which holds QUEUED[D] bytes
-   and is only refilled once empty (so a splice's EAGAIN always means the socket's, never the
-   pipe's).  epoll's data for FD[1] is the pointer with its low bit set.  */
+   container.  Direction D copies FD[D] to FD[!D].  epoll's data for FD[1] is the pointer with
+   its low bit set.  */
 struct tcp_conn
 {
   struct obj hdr;
   int fd[2];
-  int pipe[2][2];
-  size_t queued[2];
-  bool eof[2];  /* FD[D] has ended.  */
-  bool shut[2]; /* ... and FD[!D] has been told (SHUT_WR).  */
+  struct tcp_dir dir[2];
   bool connected;
+  bool again; /* On the list of connections to carry on with.  */
+  struct tcp_conn *next_again;
 };
 
 /* A UDP client of a listener: its address, the container-side socket connected to the
@@ -109,6 +121,8 @@ static struct udp_flow *buckets[UDP_BUCKETS];
 static struct udp_flow *oldest, *newest;
 static size_t n_flows;
 static unsigned char udp_buf[65536];
+static char tcp_buf[TCP_CHUNK];
+static struct tcp_conn *again;
 
 static uint64_t
 now_ms (void)
@@ -150,46 +164,51 @@ tcp_close (struct tcp_conn *c, bool reset_client)
     {
       if (c->fd[d] >= 0)
         close (c->fd[d]);
-      for (int e = 0; e < 2; e++)
-        if (c->pipe[d][e] >= 0)
-          close (c->pipe[d][e]);
+      free (c->dir[d].buf);
     }
   bury (&c->hdr);
 }
 
-/* Copy what direction D has until a socket would block; pass an end on as SHUT_WR once
-   everything before it is out.  -1 when the connection failed.  */
+/* Copy what direction D has until a socket would block, or the budget is spent (*BUDGET
+   reads); pass an end on as SHUT_WR once everything before it is out.  Plain reads and writes
+   through one buffer: on loopback and veth, splice through a pipe measured no faster, and
+   its pipes would count against the user's pipe pages (fs.pipe-user-pages-soft).  -1 when
+   the connection failed.  */
 static int
-tcp_pump (struct tcp_conn *c, int d)
+tcp_pump (struct tcp_conn *c, int d, int *budget)
 {
+  struct tcp_dir *t = &c->dir[d];
   int src = c->fd[d], dst = c->fd[!d];
 
   for (;;)
     {
-      ssize_t r;
-      if (c->queued[d] > 0)
+      ssize_t r, w;
+      if (t->len > 0)
         {
-          r = splice (c->pipe[d][0], NULL, dst, NULL, c->queued[d],
-                      SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
-          if (r < 0)
+          w = send (dst, t->buf + t->off, t->len, MSG_NOSIGNAL);
+          if (w < 0)
             {
               if (errno == EINTR)
                 continue;
               return errno == EAGAIN ? 0 : -1;
             }
-          c->queued[d] -= (size_t) r;
+          t->off += (size_t) w;
+          t->len -= (size_t) w;
           continue;
         }
-      if (c->eof[d])
+      if (t->eof)
         {
-          if (!c->shut[d])
+          if (!t->shut)
             {
               shutdown (dst, SHUT_WR);
-              c->shut[d] = true;
+              t->shut = true;
             }
           return 0;
         }
-      r = splice (src, NULL, c->pipe[d][1], NULL, SPLICE_CHUNK, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+      if (*budget <= 0)
+        return 0;
+      (*budget)--;
+      r = recv (src, tcp_buf, sizeof (tcp_buf), 0);
       if (r < 0)
         {
           if (errno == EINTR)
@@ -197,14 +216,32 @@ tcp_pump (struct tcp_conn *c, int d)
           return errno == EAGAIN ? 0 : -1;
         }
       if (r == 0)
-        c->eof[d] = true;
-      c->queued[d] += (size_t) r;
+        {
+          t->eof = true;
+          continue;
+        }
+      w = send (dst, tcp_buf, (size_t) r, MSG_NOSIGNAL);
+      if (w < 0 && errno != EAGAIN && errno != EINTR)
+        return -1;
+      if (w < r)
+        {
+          /* The destination is full: the rest waits here, and the source is read again once
+             it is out (the destination's EPOLLOUT).  */
+          w = w < 0 ? 0 : w;
+          if (t->buf == NULL && (t->buf = malloc (TCP_CHUNK)) == NULL)
+            return -1;
+          memcpy (t->buf, tcp_buf + w, (size_t) (r - w));
+          t->off = 0;
+          t->len = (size_t) (r - w);
+        }
     }
 }
 
 static void
 tcp_event (struct tcp_conn *c, int side)
 {
+  int budget = TCP_BUDGET;
+
   if (!c->connected)
     {
       int soerr = 0;
@@ -224,13 +261,19 @@ tcp_event (struct tcp_conn *c, int side)
         }
       c->connected = true;
     }
-  if (tcp_pump (c, 0) < 0 || tcp_pump (c, 1) < 0)
+  if (tcp_pump (c, 0, &budget) < 0 || tcp_pump (c, 1, &budget) < 0)
     {
       tcp_close (c, false);
       return;
     }
-  if (c->shut[0] && c->shut[1])
+  if (c->dir[0].shut && c->dir[1].shut)
     tcp_close (c, false);
+  else if (budget <= 0 && !c->again)
+    {
+      c->again = true;
+      c->next_again = again;
+      again = c;
+    }
 }
 
 static int
@@ -256,10 +299,8 @@ tcp_start (struct listener *l, int cfd)
     }
   c->hdr.kind = K_TCP;
   c->fd[0] = cfd;
-  c->fd[1] = c->pipe[0][0] = c->pipe[0][1] = c->pipe[1][0] = c->pipe[1][1] = -1;
   c->fd[1] = socket (ctr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  if (c->fd[1] < 0 || pipe2 (c->pipe[0], O_NONBLOCK | O_CLOEXEC) < 0
-      || pipe2 (c->pipe[1], O_NONBLOCK | O_CLOEXEC) < 0)
+  if (c->fd[1] < 0)
     {
       tcp_close (c, true);
       return;
@@ -628,8 +669,7 @@ forwarder (struct listener *ls, size_t nls, int *keep, int netns_fd, int userns_
   if (prctl (PR_SET_PDEATHSIG, SIGTERM) < 0 || getppid () != parent)
     _exit (1);
 
-  /* Six descriptors a TCP connection (two sockets, two pipes): as many as the hard limit
-     allows.  */
+  /* Two descriptors a TCP connection, one a UDP flow: as many as the hard limit allows.  */
   if (getrlimit (RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max)
     {
       rl.rlim_cur = rl.rlim_max;
@@ -650,7 +690,9 @@ forwarder (struct listener *ls, size_t nls, int *keep, int netns_fd, int userns_
   for (;;)
     {
       int timeout = -1, n;
-      if (oldest)
+      if (again)
+        timeout = 0;
+      else if (oldest)
         {
           uint64_t now = now_ms (), due = oldest->last + UDP_IDLE_MS;
           timeout = due > now ? (int) (due - now) : 0;
@@ -681,6 +723,14 @@ forwarder (struct listener *ls, size_t nls, int *keep, int netns_fd, int userns_
               udp_flow_read ((struct udp_flow *) o);
               break;
             }
+        }
+      /* The connections that spent their budget carry on (those closed since are skipped).  */
+      for (struct tcp_conn *c = TAKE_PTR (again), *next; c; c = next)
+        {
+          next = c->next_again;
+          c->again = false;
+          if (!c->hdr.dead)
+            tcp_event (c, 1);
         }
       {
         uint64_t now = now_ms ();
@@ -888,7 +938,9 @@ husk_portfwd_start (const struct husk_port *ports, size_t n, const char *ctr_add
   close (report[1]);
   close_listeners (ls, nls);
 
-  /* "0" once it serves; else "1ERRNO MESSAGE"; nothing when it died first.  */
+  /* "0" once it serves; else "1ERRNO MESSAGE"; nothing when it died first.  Read to the end
+     of the pipe, which the forwarder closes right after: it then holds nothing of the
+     start's.  */
   for (;;)
     {
       ssize_t r = read (report[0], buf + got, sizeof (buf) - 1 - got);
@@ -897,7 +949,7 @@ husk_portfwd_start (const struct husk_port *ports, size_t n, const char *ctr_add
       if (r <= 0)
         break;
       got += (size_t) r;
-      if (buf[0] == '0' || got == sizeof (buf) - 1)
+      if (got == sizeof (buf) - 1)
         break;
     }
   close (report[0]);

@@ -7,13 +7,14 @@
 
    TCP: each accepted connection gets its own connection to CTR_ADDR:CTR_PORT, made from
    inside the container's namespace (so the container sees a peer on its own network, not the
-   client's address); bytes are copied both ways with splice(2) through a pipe per direction,
-   an end of file is passed on as a half-close (shutdown SHUT_WR) and the pair is closed once
-   both directions have ended, or at once on an error; a refused connection is passed to the
-   client as a reset.  UDP: each client address gets its own connected socket to the
-   container's port; the container's replies go back to that client from the listening
-   socket (from the address the client sent to, for a listener on every address); a flow
-   without traffic either way for 60 seconds is dropped, and at most 4096 flows are kept (the
+   client's address); bytes are copied both ways by reads and writes (a connection gets a
+   buffer of 64 KiB of its own the first time a side cannot take what the other sent, and a
+   busy one yields to the others after each 1 MiB), an end of file is passed on as a half-close
+   (shutdown SHUT_WR) and the pair is closed once both directions have ended, or at once on an
+   error; a refused connection is passed to the client as a reset.  UDP: each client address gets
+   its own connected socket to the container's port; the container's replies go back to that client
+   from the listening socket (from the address the client sent to, for a listener on every address);
+   a flow without traffic either way for 60 seconds is dropped, and at most 4096 flows are kept (the
    least recently used goes first).
 
    The forwarder is a child of the caller and lives until it gets SIGTERM, SIGINT or SIGHUP,

@@ -9,6 +9,7 @@
 #include "config.h"
 
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <net/if.h>
@@ -394,6 +395,25 @@ gone_soon (pid_t pid)
   return false;
 }
 
+/* How many descriptors PID has open; -1 when they cannot be listed.  */
+static int
+count_fds (pid_t pid)
+{
+  char path[64];
+  cleanup_dir DIR *d = NULL;
+  struct dirent *e;
+  int n = 0;
+
+  snprintf (path, sizeof (path), "/proc/%d/fd", (int) pid);
+  d = opendir (path);
+  if (d == NULL)
+    return -1;
+  while ((e = readdir (d)))
+    if (e->d_name[0] != '.')
+      n++;
+  return n;
+}
+
 static void
 port_set (struct husk_port *p, int host_port, int ctr_port, const char *proto)
 {
@@ -412,7 +432,7 @@ suite (int netns, int userns, const char *how)
   bool have_v6 = port_free ("::1", 0, SOCK_STREAM);
   int hp = free_port (), fd;
   pid_t fwd = 0;
-  int status;
+  int status, fds_at_start;
 
   port_set (&ports[0], hp, CTR_TCP, "tcp");
   port_set (&ports[1], hp, CTR_UDP, "udp");
@@ -422,10 +442,15 @@ suite (int netns, int userns, const char *how)
   husk_error_free (&err);
   if (fwd <= 0)
     return;
+  fds_at_start = count_fds (fwd);
 
   fd = connect_to ("127.0.0.1", hp, SOCK_STREAM);
   ok (fd >= 0 && echo_check (fd, 1 << 20),
       "%s: 1 MiB echoed through 127.0.0.1:%d, half-closed both ways", how, hp);
+  if (fd >= 0)
+    close (fd);
+  fd = connect_to ("127.0.0.1", hp, SOCK_STREAM);
+  ok (fd >= 0 && echo_check (fd, 16 << 20), "%s: 16 MiB echoed", how);
   if (fd >= 0)
     close (fd);
   if (have_v6)
@@ -448,6 +473,19 @@ suite (int netns, int userns, const char *how)
     if (b >= 0)
       close (b);
   }
+  if (fds_at_start >= 0)
+    {
+      /* The connections' descriptors are closed once both ends have ended: right after
+         the client sees its end, so wait a little.  */
+      int fds = -1;
+      for (int i = 0; i < 200 && (fds = count_fds (fwd)) != fds_at_start; i++)
+        usleep (10000);
+      ok (fds == fds_at_start,
+          "%s: the forwarder holds no descriptor of the closed connections (%d, %d at its start)",
+          how, fds, fds_at_start);
+    }
+  else
+    skip ("the forwarder's descriptors cannot be listed");
   {
     int a = connect_to ("127.0.0.1", hp, SOCK_DGRAM), b = connect_to ("127.0.0.1", hp, SOCK_DGRAM);
     ok (a >= 0 && b >= 0 && udp_check (a, "ping from a") && udp_check (b, "ping from b")
