@@ -27,8 +27,8 @@
 #include "util.h"
 #include "banned.h"
 
-/* A UDP flow with no datagram either way for this long is dropped (docker's proxy and
-   rootlessport keep theirs about as long).  */
+/* A UDP flow with no datagram either way for this long is dropped, its socket closed: UDP
+   has no end, so idleness is the only sign that a client is done.  */
 #define UDP_IDLE_MS (60 * 1000)
 /* At most this many UDP flows (a socket each); a new client beyond it takes the place of the
    least recently used.  */
@@ -853,6 +853,7 @@ husk_portfwd_start (const struct husk_port *ports, size_t n, const char *ctr_add
   int report[2], status;
   char buf[256];
   size_t got = 0;
+  sigset_t stop, saved;
   pid_t pid, self;
 
   memset (&addr, 0, sizeof (addr));
@@ -918,7 +919,17 @@ husk_portfwd_start (const struct husk_port *ports, size_t n, const char *ctr_add
       return husk_error_set (err, errno, "port forwarder: pipe");
     }
   self = getpid ();
+  /* The signals that end the forwarder stay blocked from the fork on, so that none reaches
+     a handler of the caller's in the child before the forwarder reads them from its
+     signalfd.  */
+  sigemptyset (&stop);
+  sigaddset (&stop, SIGTERM);
+  sigaddset (&stop, SIGINT);
+  sigaddset (&stop, SIGHUP);
+  sigprocmask (SIG_BLOCK, &stop, &saved);
   pid = fork ();
+  if (pid != 0)
+    sigprocmask (SIG_SETMASK, &saved, NULL);
   if (pid < 0)
     {
       int e = errno;
