@@ -519,11 +519,12 @@ create_container (struct husk_global *g, int argc, char **argv, bool *ret_detach
       n_ports = 0;
       o.publish_all = false;
     }
-  else if ((n_ports || o.publish_all) && net_mode != HUSK_NETWORK_PASTA)
+  else if ((n_ports || o.publish_all) && net_mode != HUSK_NETWORK_PASTA
+           && net_mode != HUSK_NETWORK_BRIDGE)
     {
       husk_cli_usage_error (err, cmd,
                             "publish: ports need a network that reaches the host (--network "
-                            "pasta, or no --network)");
+                            "pasta or a network's name, or no --network)");
       goto fail;
     }
   if (net_mode == HUSK_NETWORK_CONTAINER

@@ -28,6 +28,7 @@
 #include "netns.h"
 #include "names.h"
 #include "networks.h"
+#include "portfwd.h"
 #include "proc.h"
 #include "record.h"
 #include "rundir.h"
@@ -44,6 +45,8 @@
 #define PASTA_SETUP_TIMEOUT 30
 
 static pid_t pidfile_process (const char *file);
+static int pick_ports (const struct husk_ctr *c, const char *portsfile, struct husk_port **ret,
+                       struct husk_error **err);
 
 /* A growing text, for the /etc files and pasta's port list.  */
 typedef struct
@@ -502,7 +505,7 @@ bridge_hosts (struct husk_store *s, const struct husk_ctr *c, husk_buf *hosts)
       const char *cname = self ? c->name : NULL;
       if (!self)
         {
-          if (husk_ctr_load (s, e->container_id, &other, &lerr) < 0)
+          if (husk_ctr_load_config (s, e->container_id, &other, &lerr) < 0)
             {
               husk_error_free (&lerr);
               continue;
@@ -553,7 +556,7 @@ husk_net_hosts_refresh (struct husk_store *s, const char *network, const char *e
       cleanup_ctr struct husk_ctr *other = NULL;
       if (except_id && strcmp (n->containers[i].container_id, except_id) == 0)
         continue;
-      if (husk_ctr_load (s, n->containers[i].container_id, &other, &lerr) < 0
+      if (husk_ctr_load_config (s, n->containers[i].container_id, &other, &lerr) < 0
           || husk_net_write_etc (s, other, &lerr) < 0)
         husk_error_free (&lerr);
     }
@@ -981,14 +984,59 @@ bridge_prepare (struct husk_store *s, struct husk_ctr *c, struct husk_error **er
   return 0;
 }
 
+/* C's published ports on a user network: a forwarder of husk's (engine/portfwd.h), a child
+   of the caller, from the host's ports to the container's address, connecting from inside
+   the user's network namespace; "PID START" in RUNDIR/ID/portfwd.pid for husk_net_detach.  */
+static int
+bridge_ports (struct husk_ctr *c, struct husk_error **err)
+{
+  cleanup_free char *portsfile = NULL, *pidfile = NULL, *dir = NULL;
+  cleanup_free struct husk_port *picked = NULL;
+  cleanup_close int netfd = -1, userfd = -1;
+  char path[64], line[64];
+  pid_t fwd;
+  int len;
+
+  if (husk_ctr_run_path (c, "ports", &portsfile, err) < 0
+      || husk_ctr_run_path (c, "portfwd.pid", &pidfile, err) < 0
+      || husk_ctr_run_path (c, NULL, &dir, err) < 0)
+    return -1;
+  if (mkdir (dir, 0700) < 0 && errno != EEXIST)
+    return husk_error_set (err, errno, "create \"%s\"", dir);
+  if (pick_ports (c, portsfile, &picked, err) < 0)
+    return -1;
+  snprintf (path, sizeof (path), "/proc/%d/ns/net", (int) c->net_holder);
+  netfd = open (path, O_RDONLY | O_CLOEXEC);
+  if (netfd < 0)
+    return husk_error_set (err, errno, "open \"%s\"", path);
+  if (geteuid () != 0)
+    {
+      snprintf (path, sizeof (path), "/proc/%d/ns/user", (int) c->net_holder);
+      userfd = open (path, O_RDONLY | O_CLOEXEC);
+      if (userfd < 0)
+        return husk_error_set (err, errno, "open \"%s\"", path);
+    }
+  if (husk_portfwd_start (picked, c->n_ports, c->net_addr, netfd, userfd, &fwd, err) < 0)
+    return -1;
+  len = snprintf (line, sizeof (line), "%d %" PRIu64 "\n", (int) fwd, husk_proc_start_time (fwd));
+  if (husk_write_file_replace_at (AT_FDCWD, pidfile, line, (size_t) len, 0600, err) < 0)
+    {
+      kill (fwd, SIGKILL);
+      waitpid (fwd, NULL, 0);
+      return -1;
+    }
+  return 0;
+}
+
 int
 husk_net_bridge_attach (void *arg, pid_t pid, struct husk_error **err)
 {
   struct husk_ctr *c = arg;
 
   (void) pid;
-  (void) err;
   husk_net_bridge_release (c);
+  if (c->n_ports && bridge_ports (c, err) < 0)
+    return husk_error_wrap (err, "network \"%s\"", c->network_value);
   return 0;
 }
 
@@ -1583,6 +1631,18 @@ husk_net_detach (const struct husk_ctr *c)
   pid = pidfile_process (pidfile);
   if (pid > 0)
     kill (pid, SIGTERM);
+  {
+    /* A user network's port forwarder: "PID START", while it is that process.  */
+    cleanup_free char *fwdfile = NULL, *buf = NULL;
+    size_t len;
+    int fpid;
+    uint64_t start;
+    if (husk_ctr_run_path (c, "portfwd.pid", &fwdfile, NULL) == 0
+        && husk_read_file_at (AT_FDCWD, fwdfile, 64, &buf, &len, NULL) == 0
+        && sscanf (buf, "%d %" SCNu64, &fpid, &start) == 2 && fpid > 1
+        && husk_proc_alive (fpid, start))
+      kill (fpid, SIGTERM);
+  }
 }
 
 void

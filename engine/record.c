@@ -136,6 +136,13 @@ load_id (struct husk_store *s, const char *id, struct husk_ctr **ret, struct hus
 }
 
 int
+husk_ctr_load_config (struct husk_store *s, const char *id, struct husk_ctr **ret,
+                      struct husk_error **err)
+{
+  return load_config (s, id, ret, err);
+}
+
+int
 husk_ctr_load_config_buf (struct husk_store *s, const char *id, const char *buf, size_t len,
                           struct husk_ctr **ret, struct husk_error **err)
 {

@@ -145,6 +145,11 @@ int husk_ctr_save_config (struct husk_store *s, const struct husk_ctr *c, bool d
    the file.  Errors: those of the write and of husk_ctr_load.  */
 int husk_ctr_save_new (struct husk_store *s, const struct husk_ctr *c, bool durable,
                        struct husk_ctr **ret, struct husk_error **err);
+/* Container ID's record (a full ID) as its config.json has it: no state is read or repaired
+   and no id map is looked up, so it may run in a user namespace of husk's.  Errors: "container
+   ID12: " and the read's or the parse's.  */
+int husk_ctr_load_config (struct husk_store *s, const char *id, struct husk_ctr **ret,
+                          struct husk_error **err);
 /* husk_ctr_load of container ID from its config.json's bytes BUF (LEN), already in hand.  */
 int husk_ctr_load_config_buf (struct husk_store *s, const char *id, const char *buf, size_t len,
                               struct husk_ctr **ret, struct husk_error **err);

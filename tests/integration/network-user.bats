@@ -225,3 +225,94 @@ db"
 	run in_netns ip -o link show
 	[[ "$output" != *"$bridge:"* ]] || fail "bridge $bridge is still there: $output"
 }
+
+# ------------------------------------------------------------------ published ports
+# A free UDP port (a TCP one may be taken for UDP).
+free_udp_port() {
+	python3 -c 'import socket; s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+udp_ask() { # ADDRESS PORT TEXT
+	python3 - "$1" "$2" "$3" <<'PY'
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.settimeout(1)
+for _ in range(20):
+    s.sendto(sys.argv[3].encode(), (sys.argv[1], int(sys.argv[2])))
+    try:
+        print(s.recv(2048).decode())
+        sys.exit(0)
+    except socket.timeout:
+        pass
+sys.exit(1)
+PY
+}
+
+@test "user network: -p HOSTPORT:80 reaches busybox httpd, ps and port show it" {
+	local port
+	port=$(free_port)
+	husk network create pubnet >/dev/null
+	serve_httpd pub pubnet -p "$port:80"
+	wait_port "$port"
+	run curl -s -m 5 "http://127.0.0.1:$port/"
+	assert_status 0
+	assert_output "pub"
+	run husk port pub 80
+	assert_output "0.0.0.0:$port
+[::]:$port"
+	run husk ps
+	assert_output_contains "0.0.0.0:$port->80/tcp"
+}
+
+@test "user network: a published UDP port, and -P to a free port" {
+	local port
+	port=$(free_udp_port)
+	husk network create udpnet >/dev/null
+	husk run -d --name udp --network udpnet -p "$port:9999/udp" basic hsk-report udp-echo 9999 >/dev/null
+	run udp_ask 127.0.0.1 "$port" hello
+	assert_status 0
+	assert_output "echo:hello"
+	husk run -d --name all --network udpnet --expose 80 -P basic \
+		sh -c 'mkdir /w && echo all >/w/index.html && exec httpd -f -p 80 -h /w' >/dev/null
+	local hp
+	hp=$(husk port all 80 | head -1 | sed 's/.*://')
+	[ -n "$hp" ] && [ "$hp" -gt 0 ] || fail "no host port for -P: $(husk port all)"
+	wait_port "$hp"
+	run curl -s -m 5 "http://127.0.0.1:$hp/"
+	assert_output "all"
+}
+
+@test "user network: a host port in use fails the start with one line naming it" {
+	local port
+	port=$(free_port)
+	python3 -m http.server -b 0.0.0.0 "$port" >/dev/null 2>&1 &
+	SERVER_PID=$!
+	wait_port "$port"
+	husk network create busynet >/dev/null
+	run --separate-stderr husk run -d --network busynet -p "$port:80" basic sleep 60
+	assert_status 125
+	assert_stderr_contains "port $port/tcp"
+	assert_stderr_contains "Address already in use"
+}
+
+@test "user network: rm -f, and a monitor killed with SIGKILL, leave nothing listening" {
+	local port id mon
+	port=$(free_port)
+	husk network create fwdnet >/dev/null
+	id=$(husk run -d --network fwdnet -p "$port:80" basic httpd -f -p 80 -h /etc)
+	wait_port "$port"
+	husk rm -f "$id" >/dev/null
+	run curl -s -m 2 "http://127.0.0.1:$port/"
+	[ "$status" -ne 0 ] || fail "something still listens on $port after rm"
+	id=$(husk run -d --network fwdnet -p "$port:80" basic httpd -f -p 80 -h /etc)
+	wait_port "$port"
+	mon=$(husk inspect "$id" | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["State"]["MonitorPid"])')
+	kill -9 "$mon"
+	local i
+	for i in $(seq 50); do
+		curl -s -m 1 "http://127.0.0.1:$port/" >/dev/null || break
+		sleep 0.1
+	done
+	run curl -s -m 2 "http://127.0.0.1:$port/"
+	[ "$status" -ne 0 ] || fail "something still listens on $port after the monitor was killed"
+}
