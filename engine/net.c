@@ -529,7 +529,9 @@ husk_net_forget (struct husk_store *s, const char *id)
   struct husk_network_rec **v = NULL;
   size_t n = 0;
 
-  if (husk_network_list (s, &v, &n, &lerr) < 0)
+  /* A store that never had a network keeps none (listing would write the default one).  */
+  if (faccessat (husk_store_rootfd (s), "networks", F_OK, AT_SYMLINK_NOFOLLOW) < 0
+      || husk_network_list (s, &v, &n, &lerr) < 0)
     return;
   for (size_t i = 0; i < n; i++)
     for (size_t j = 0; j < v[i]->n_containers; j++)

@@ -96,8 +96,11 @@ char *husk_net_init_layer (struct husk_store *s, struct husk_error **err);
    files to its spec (unless the user mounts something at that path), join the namespaces of
    the container its network is shared with (container:X must be running: "network
    container \"X\": is not running"), and with pasta set the spec's created_fn to
-   husk_net_attach.  Call once per start, on a record loaded for it.  Errors, with status 125:
-   those of the load of the other container, and its state.  */
+   husk_net_attach; on a user network, bring the store's network namespace up
+   (engine/netns.h), make the container's network namespace on the network's bridge through
+   husk-full (held until the container joins it) and set created_fn to
+   husk_net_bridge_attach.  Call once per start, on a record loaded for it.  Errors, with status
+   125: those of the load of the other container, and its state.  */
 int husk_net_prepare (struct husk_store *s, struct husk_ctr *c, struct husk_error **err);
 
 /* The spec's created_fn for pasta (ARG: the struct husk_ctr): with the container's process
@@ -113,11 +116,13 @@ int husk_net_prepare (struct husk_store *s, struct husk_ctr *c, struct husk_erro
 int husk_net_attach (void *arg, pid_t pid, struct husk_error **err);
 
 /* The spec's created_fn on a user network (ARG: the struct husk_ctr husk_net_prepare filled):
-   with the container's process PID waiting in its new network namespace (owned by the user's
-   network namespace's user namespace, rootless), run husk-full __netns attach
-   (engine/netattach.h): the network's bridge made when missing, a veth pair from it to the
-   container's eth0, its address and default route.  Errors: "network \"NAME\": " and
-   husk-full's line.  */
+   by the time the container's first process PID exists it has joined the network namespace
+   husk-full __netns attach made for it in husk_net_prepare (engine/netattach.h: eth0 on the
+   network's bridge, its address and route), so that helper is let go
+   (husk_net_bridge_release); then, with published ports, the host ports are picked and
+   checked and a forwarder started (engine/portfwd.h), its pid in RUNDIR/ID/portfwd.pid.
+   Errors: "network \"NAME\": " and the forwarder's ("port 8080/tcp: 0.0.0.0:8080: Address
+   already in use").  */
 int husk_net_bridge_attach (void *arg, pid_t pid, struct husk_error **err);
 
 /* Let the helper holding C's new network namespace go (once the container has joined it, or
