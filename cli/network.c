@@ -379,7 +379,8 @@ cmd_rm (struct husk_global *g, int argc, char **argv, struct husk_error **err)
       cleanup_free char *name = NULL, *bridge = NULL;
       {
         cleanup_network struct husk_network_rec *n = NULL;
-        if (husk_network_load (store, argv[i], &n, NULL) == 0)
+        cleanup_error struct husk_error *lerr = NULL;
+        if (husk_network_load (store, argv[i], &n, &lerr) == 0)
           bridge = husk_xstrdup (n->bridge);
       }
       if (husk_network_remove (store, argv[i], false, &name, &e) < 0)
