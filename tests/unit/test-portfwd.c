@@ -600,8 +600,7 @@ errors (int netns, int userns)
     port_set (&port, hp, CTR_TCP, "tcp");
     r = husk_portfwd_start (&port, 1, "127.0.0.1", bad, -1, &fwd, &err);
     ok (r < 0 && err
-            && husk_str_has_prefix (err->msg,
-                                    "port forwarder: join the container's network namespace: ")
+            && husk_str_has_prefix (err->msg, "port forwarder: join the network namespace: ")
             && fwd == 0,
         "a namespace that cannot be joined is the forwarder's error (%s)", err ? err->msg : "");
     free (after);
