@@ -627,16 +627,20 @@ suite (int netns, int userns, const char *ctr_addr, const char *how)
       "%s: its ports are free again", how);
 }
 
-/* The forwarder started by a process that then ends: it ends too.  */
+/* The forwarder started by a process that then ends: it ends too.  That process has no
+   stdio, so the listeners are descriptors 0 and 1 (which the forwarder must move before its
+   stdio becomes /dev/null): it serves before that.  */
 static void
 parent_death (int netns, int userns)
 {
-  int pfd[2], hp = free_port ();
+  int pfd[2], go[2], hp = free_port ();
   pid_t mid, fwd = 0;
   struct husk_port port;
+  char c = 0;
+  int fd;
 
   port_set (&port, hp, CTR_TCP, "tcp");
-  if (pipe2 (pfd, O_CLOEXEC) < 0)
+  if (pipe2 (pfd, O_CLOEXEC) < 0 || pipe2 (go, O_CLOEXEC) < 0)
     abort ();
   fflush (stdout);
   mid = fork ();
@@ -645,16 +649,26 @@ parent_death (int netns, int userns)
       struct husk_error *err = NULL;
       pid_t p = 0;
       close (pfd[0]);
+      close (go[1]);
+      close (0);
+      close (1);
+      close (2);
       if (husk_portfwd_start (&port, 1, "127.0.0.1", netns, userns, &p, &err) < 0)
         p = 0;
-      if (write (pfd[1], &p, sizeof (p)) != sizeof (p))
+      if (write (pfd[1], &p, sizeof (p)) != sizeof (p) || read (go[0], &c, 1) < 0)
         _exit (1);
       _exit (0);
     }
   close (pfd[1]);
+  close (go[0]);
   if (read (pfd[0], &fwd, sizeof (fwd)) != sizeof (fwd))
     fwd = 0;
   close (pfd[0]);
+  fd = fwd > 0 ? connect_to ("127.0.0.1", hp, SOCK_STREAM) : -1;
+  ok (fd >= 0 && echo_check (fd, 100000), "a forwarder started without stdio serves");
+  if (fd >= 0)
+    close (fd);
+  close (go[1]);
   waitpid (mid, NULL, 0);
   ok (fwd > 0 && gone_soon (fwd), "the forwarder ends when the process that started it ends");
   ok (fwd > 0 && port_free ("0.0.0.0", hp, SOCK_STREAM), "... and its port is free again");
