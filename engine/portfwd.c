@@ -34,11 +34,17 @@
    least recently used.  */
 #define UDP_MAX_FLOWS 4096
 #define UDP_BUCKETS 1024
-/* What one read of a TCP connection takes.  */
+/* What one read of a TCP connection takes, and the least a pipe must hold to be spliced
+   through (the kernel's default size: a user past fs.pipe-user-pages-soft gets pipes of two
+   pages, which splice 8 KiB at a time).  */
 #define TCP_CHUNK (64 * 1024)
 /* Reads one connection may do before the others get their turn (it goes on the loop's list
    of connections to carry on with: with edge-triggered events, no new event would come).  */
 #define TCP_BUDGET 16
+/* 1: never splice (the unit test builds the read and write path this way too).  */
+#ifndef PORTFWD_NO_SPLICE
+#define PORTFWD_NO_SPLICE 0
+#endif
 
 enum kind
 {
@@ -67,11 +73,14 @@ struct listener
   bool wildcard; /* Bound to every address: UDP replies go out from the client's destination.  */
 };
 
-/* One direction of a TCP connection: what its destination could not take yet (up to
-   TCP_CHUNK bytes; BUF allocated the first time), the end of its source, and whether that end
-   was passed on.  */
+/* One direction of a TCP connection.  Spliced: PIPE holds LEN bytes on their way, and is
+   only refilled once empty (so a splice's EAGAIN is always the socket's, never the pipe's).
+   Else (PIPE[0] -1): BUF holds, from OFF, the LEN bytes the destination could not take yet
+   (up to TCP_CHUNK; allocated the first time).  Then the end of its source, and whether that
+   end was passed on.  */
 struct tcp_dir
 {
+  int pipe[2];
   char *buf;
   size_t off, len;
   bool eof;  /* The source has ended.  */
@@ -164,16 +173,17 @@ tcp_close (struct tcp_conn *c, bool reset_client)
     {
       if (c->fd[d] >= 0)
         close (c->fd[d]);
+      for (int e = 0; e < 2; e++)
+        if (c->dir[d].pipe[e] >= 0)
+          close (c->dir[d].pipe[e]);
       free (c->dir[d].buf);
     }
   bury (&c->hdr);
 }
 
 /* Copy what direction D has until a socket would block, or the budget is spent (*BUDGET
-   reads); pass an end on as SHUT_WR once everything before it is out.  Plain reads and writes
-   through one buffer: on loopback and veth, splice through a pipe measured no faster, and
-   its pipes would count against the user's pipe pages (fs.pipe-user-pages-soft).  -1 when
-   the connection failed.  */
+   reads); pass an end on as SHUT_WR once everything before it is out.  -1 when the
+   connection failed.  */
 static int
 tcp_pump (struct tcp_conn *c, int d, int *budget)
 {
@@ -185,7 +195,10 @@ tcp_pump (struct tcp_conn *c, int d, int *budget)
       ssize_t r, w;
       if (t->len > 0)
         {
-          w = send (dst, t->buf + t->off, t->len, MSG_NOSIGNAL);
+          if (t->pipe[0] >= 0)
+            w = splice (t->pipe[0], NULL, dst, NULL, t->len, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+          else
+            w = send (dst, t->buf + t->off, t->len, MSG_NOSIGNAL);
           if (w < 0)
             {
               if (errno == EINTR)
@@ -208,6 +221,20 @@ tcp_pump (struct tcp_conn *c, int d, int *budget)
       if (*budget <= 0)
         return 0;
       (*budget)--;
+      if (t->pipe[0] >= 0)
+        {
+          r = splice (src, NULL, t->pipe[1], NULL, TCP_CHUNK, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+          if (r < 0)
+            {
+              if (errno == EINTR)
+                continue;
+              return errno == EAGAIN ? 0 : -1;
+            }
+          t->eof = r == 0;
+          t->off = 0;
+          t->len = (size_t) r;
+          continue;
+        }
       r = recv (src, tcp_buf, sizeof (tcp_buf), 0);
       if (r < 0)
         {
@@ -299,12 +326,24 @@ tcp_start (struct listener *l, int cfd)
     }
   c->hdr.kind = K_TCP;
   c->fd[0] = cfd;
+  c->dir[0].pipe[0] = c->dir[0].pipe[1] = c->dir[1].pipe[0] = c->dir[1].pipe[1] = -1;
   c->fd[1] = socket (ctr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (c->fd[1] < 0)
     {
       tcp_close (c, true);
       return;
     }
+  /* Spliced through a pipe each way when pipes of the full size can be had: the forwarder
+     then spends about a fifth less CPU than with reads and writes, over a veth pair as
+     within one namespace.  Else, out of descriptors or of pipe pages, reads and writes.  */
+  for (int d = 0; d < 2 && !PORTFWD_NO_SPLICE; d++)
+    if (pipe2 (c->dir[d].pipe, O_NONBLOCK | O_CLOEXEC) == 0
+        && fcntl (c->dir[d].pipe[0], F_GETPIPE_SZ) < TCP_CHUNK)
+      {
+        close (c->dir[d].pipe[0]);
+        close (c->dir[d].pipe[1]);
+        c->dir[d].pipe[0] = c->dir[d].pipe[1] = -1;
+      }
   /* A relay adds no delay of its own: small writes go out as they come, as the two ends
      wrote them.  */
   setsockopt (c->fd[0], IPPROTO_TCP, TCP_NODELAY, &one, sizeof (one));
@@ -658,9 +697,9 @@ forwarder (struct listener *ls, size_t nls, int *keep, int netns_fd, int userns_
   husk_close_fds_except (keep, nkeep);
 
   if (userns_fd >= 0 && setns (userns_fd, CLONE_NEWUSER) < 0)
-    child_fail (report, errno, "port forwarder: join the container's user namespace");
+    child_fail (report, errno, "port forwarder: join the user namespace");
   if (setns (netns_fd, CLONE_NEWNET) < 0)
-    child_fail (report, errno, "port forwarder: join the container's network namespace");
+    child_fail (report, errno, "port forwarder: join the network namespace");
   close (netns_fd);
   if (userns_fd >= 0)
     close (userns_fd);
@@ -669,7 +708,8 @@ forwarder (struct listener *ls, size_t nls, int *keep, int netns_fd, int userns_
   if (prctl (PR_SET_PDEATHSIG, SIGTERM) < 0 || getppid () != parent)
     _exit (1);
 
-  /* Two descriptors a TCP connection, one a UDP flow: as many as the hard limit allows.  */
+  /* Six descriptors a TCP connection (two sockets, two pipes), one a UDP flow: as many as
+     the hard limit allows.  */
   if (getrlimit (RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max)
     {
       rl.rlim_cur = rl.rlim_max;

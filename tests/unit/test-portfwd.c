@@ -1,17 +1,23 @@
 /* engine/portfwd.h against the real kernel: a "container" of the test's own (a child in a
    network namespace of its own with lo up, and a user namespace too when the test is not root)
    runs a TCP and a UDP echo server on 127.0.0.1; a forwarder started from the test's
-   namespace publishes them on a free host port.  Checked: 1 MiB echoed both ways with a
-   half-close each way, IPv6, UDP per client, a refused container port, a busy port's error
-   (and no child left), a namespace that cannot be joined, SIGTERM, and the forwarder's end
-   when the process that started it ends.  As root it also goes through a user namespace, as
-   a rootless husk does.  Skipped when no namespace can be made.  */
+   namespace publishes them on a free host port.  Checked: 1 and 16 MiB echoed both ways with
+   a half-close each way, IPv6, two connections at once, no descriptor kept of a closed
+   connection, UDP per client, a refused container port, SIGTERM, a busy port's error (and no
+   child left), a namespace that cannot be joined, and the forwarder's end when the process
+   that started it ends.  As root it also goes through a user namespace, as a rootless husk
+   does.  Then a user network as husk makes it: a holder's namespace with a bridge, a
+   container's namespace joined to it by a veth pair, the servers on the container's address,
+   reached from either namespace.  Skipped when no namespace can be made.  Built twice: as
+   the engine has it, and with the forwarder's read and write path instead of splice
+   (test-portfwd-rw).  */
 #include "config.h"
 
 #include <arpa/inet.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/netlink.h>
 #include <net/if.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -29,6 +35,7 @@
 #include <unistd.h>
 
 #include "cleanup.h"
+#include "netlink.h"
 #include "portfwd.h"
 #include "tap.h"
 #include "util.h"
@@ -78,17 +85,152 @@ static void __attribute__ ((noreturn)) echo_conn (int fd)
   _exit (0);
 }
 
+/* Send what failed (WHAT and errno, or *ERR's message) on READY, and end.  */
+static void __attribute__ ((noreturn))
+setup_fail (int ready, const char *what, struct husk_error *err)
+{
+  char res[160];
+  snprintf (res, sizeof (res), "%s: %s", what, err ? err->msg : strerror (errno));
+  husk_write_all (ready, res, strlen (res));
+  _exit (1);
+}
+
+static void
+lo_up (int ready)
+{
+  struct ifreq ifr;
+  cleanup_close int s = socket (AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+
+  memset (&ifr, 0, sizeof (ifr));
+  snprintf (ifr.ifr_name, sizeof (ifr.ifr_name), "lo");
+  if (s < 0 || ioctl (s, SIOCGIFFLAGS, &ifr) < 0)
+    setup_fail (ready, "lo", NULL);
+  ifr.ifr_flags |= IFF_UP;
+  if (ioctl (s, SIOCSIFFLAGS, &ifr) < 0)
+    setup_fail (ready, "lo up", NULL);
+}
+
+/* The echo servers on IP, TCP on CTR_TCP and UDP on CTR_UDP: "ok PID" on READY (the process
+   whose network namespace they are in), then they serve until the test ends.  */
+static void __attribute__ ((noreturn)) serve_echo (const char *ip, int ready)
+{
+  struct sockaddr_in a = { .sin_family = AF_INET };
+  int tfd = socket (AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  int ufd = socket (AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0), one = 1;
+  char msg[32];
+
+  inet_pton (AF_INET, ip, &a.sin_addr);
+  setsockopt (tfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof (one));
+  a.sin_port = htons (CTR_TCP);
+  if (tfd < 0 || bind (tfd, (struct sockaddr *) &a, sizeof (a)) < 0 || listen (tfd, 64) < 0)
+    setup_fail (ready, "echo server: tcp", NULL);
+  a.sin_port = htons (CTR_UDP);
+  if (ufd < 0 || bind (ufd, (struct sockaddr *) &a, sizeof (a)) < 0)
+    setup_fail (ready, "echo server: udp", NULL);
+  snprintf (msg, sizeof (msg), "ok %d", (int) getpid ());
+  if (husk_write_all (ready, msg, strlen (msg)) < 0)
+    _exit (1);
+  close (ready);
+  if (fork () == 0)
+    {
+      prctl (PR_SET_PDEATHSIG, SIGKILL);
+      close (tfd);
+      for (;;)
+        {
+          static char buf[65536];
+          struct sockaddr_storage from;
+          socklen_t len = sizeof (from);
+          ssize_t n = recvfrom (ufd, buf, sizeof (buf), 0, (struct sockaddr *) &from, &len);
+          if (n > 0)
+            sendto (ufd, buf, (size_t) n, 0, (struct sockaddr *) &from, len);
+        }
+    }
+  close (ufd);
+  signal (SIGCHLD, SIG_IGN);
+  for (;;)
+    {
+      int c = accept4 (tfd, NULL, NULL, SOCK_CLOEXEC);
+      if (c < 0)
+        continue;
+      if (fork () == 0)
+        {
+          prctl (PR_SET_PDEATHSIG, SIGKILL);
+          close (tfd);
+          echo_conn (c);
+        }
+      close (c);
+    }
+}
+
+/* In the holder's namespace (the caller): a bridge br0 with 10.88.0.1/24, and a child in a
+   network namespace of its own (owned by the holder's user namespace) joined to it by a veth
+   pair, eth0 with BRIDGED_ADDR/24 on its side, where it serves the echo servers: a user
+   network as husk makes it.  */
+#define BRIDGED_ADDR "10.88.0.5"
+static void __attribute__ ((noreturn)) holder_with_bridge (int ready)
+{
+  struct husk_error *err = NULL;
+  struct husk_nl *nl = husk_nl_open (NETLINK_ROUTE, &err);
+  struct in_addr gw, addr;
+  int sv[2], nsfd;
+  char c, path[64];
+  pid_t child;
+
+  inet_pton (AF_INET, "10.88.0.1", &gw);
+  inet_pton (AF_INET, BRIDGED_ADDR, &addr);
+  if (nl == NULL || husk_nl_bridge_add (nl, "br0", &err) < 0
+      || husk_nl_addr_add (nl, "br0", AF_INET, &gw, 24, &err) < 0
+      || husk_nl_link_up (nl, "br0", &err) < 0)
+    setup_fail (ready, "bridge", err);
+  if (socketpair (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
+    setup_fail (ready, "socketpair", NULL);
+  child = fork ();
+  if (child == 0)
+    {
+      struct husk_nl *cnl;
+      prctl (PR_SET_PDEATHSIG, SIGKILL);
+      close (sv[0]);
+      if (unshare (CLONE_NEWNET) < 0)
+        setup_fail (ready, "unshare the container's network namespace", NULL);
+      if (write (sv[1], "u", 1) != 1 || read (sv[1], &c, 1) != 1 || c != 'v')
+        _exit (1);
+      lo_up (ready);
+      cnl = husk_nl_open (NETLINK_ROUTE, &err);
+      if (cnl == NULL || husk_nl_addr_add (cnl, "eth0", AF_INET, &addr, 24, &err) < 0
+          || husk_nl_link_up (cnl, "eth0", &err) < 0)
+        setup_fail (ready, "eth0", err);
+      husk_nl_close (cnl);
+      serve_echo (BRIDGED_ADDR, ready);
+    }
+  close (sv[1]);
+  if (child < 0 || read (sv[0], &c, 1) != 1)
+    setup_fail (ready, "the container's process", NULL);
+  snprintf (path, sizeof (path), "/proc/%d/ns/net", (int) child);
+  nsfd = open (path, O_RDONLY | O_CLOEXEC);
+  if (nsfd < 0 || husk_nl_veth_add (nl, "veth0", "eth0", nsfd, 0, &err) < 0
+      || husk_nl_link_set_master (nl, "veth0", "br0", &err) < 0
+      || husk_nl_link_up (nl, "veth0", &err) < 0)
+    setup_fail (ready, "veth", err);
+  close (ready);
+  if (write (sv[0], "v", 1) != 1)
+    _exit (1);
+  for (;;)
+    pause ();
+}
+
 /* The container: a child in a new network namespace (and a new user namespace, mapping the
-   test's user to root, when USERNS), lo up, the echo servers on 127.0.0.1.  Its pid, or -1
-   with a reason in WHY.  It ends with the test (PR_SET_PDEATHSIG).  */
+   test's user to root, when USERNS), lo up, the echo servers on 127.0.0.1; or, BRIDGED, the
+   holder of a user network whose container has them on BRIDGED_ADDR.  Its pid (the process
+   to stop), the pid of the process in the servers' network namespace in *RET_SERVER; or -1
+   with a reason in WHY.  They end with the test (PR_SET_PDEATHSIG).  */
 static pid_t
-start_ctr (bool userns, char *why, size_t why_size)
+start_ctr (bool userns, bool bridged, pid_t *ret_server, char *why, size_t why_size)
 {
   int ready[2];
-  char res[128] = "";
+  char res[160] = "";
   uid_t uid = geteuid ();
   gid_t gid = getegid ();
-  ssize_t got;
+  ssize_t got = 0;
   pid_t pid;
 
   if (pipe2 (ready, O_CLOEXEC) < 0)
@@ -98,18 +240,11 @@ start_ctr (bool userns, char *why, size_t why_size)
   if (pid == 0)
     {
       char map[64];
-      int tfd, ufd, s, one = 1;
-      struct ifreq ifr;
-      struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl (INADDR_LOOPBACK) };
 
       close (ready[0]);
       prctl (PR_SET_PDEATHSIG, SIGKILL);
       if (unshare (CLONE_NEWNET | (userns ? CLONE_NEWUSER : 0)) < 0)
-        {
-          snprintf (res, sizeof (res), "unshare: %s", strerror (errno));
-          husk_write_all (ready[1], res, strlen (res));
-          _exit (1);
-        }
+        setup_fail (ready[1], "unshare", NULL);
       if (userns)
         {
           write_file ("/proc/self/setgroups", "deny");
@@ -118,67 +253,27 @@ start_ctr (bool userns, char *why, size_t why_size)
           snprintf (map, sizeof (map), "0 %u 1", (unsigned) gid);
           write_file ("/proc/self/gid_map", map);
         }
-      s = socket (AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-      memset (&ifr, 0, sizeof (ifr));
-      snprintf (ifr.ifr_name, sizeof (ifr.ifr_name), "lo");
-      if (s < 0 || ioctl (s, SIOCGIFFLAGS, &ifr) < 0)
-        _exit (1);
-      ifr.ifr_flags |= IFF_UP;
-      if (ioctl (s, SIOCSIFFLAGS, &ifr) < 0)
-        {
-          snprintf (res, sizeof (res), "lo up: %s", strerror (errno));
-          husk_write_all (ready[1], res, strlen (res));
-          _exit (1);
-        }
-      close (s);
-      tfd = socket (AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-      ufd = socket (AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-      setsockopt (tfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof (one));
-      a.sin_port = htons (CTR_TCP);
-      if (tfd < 0 || bind (tfd, (struct sockaddr *) &a, sizeof (a)) < 0 || listen (tfd, 64) < 0)
-        _exit (1);
-      a.sin_port = htons (CTR_UDP);
-      if (ufd < 0 || bind (ufd, (struct sockaddr *) &a, sizeof (a)) < 0)
-        _exit (1);
-      if (write (ready[1], "ok", 2) != 2)
-        _exit (1);
-      close (ready[1]);
-      if (fork () == 0)
-        {
-          prctl (PR_SET_PDEATHSIG, SIGKILL);
-          close (tfd);
-          for (;;)
-            {
-              static char buf[65536];
-              struct sockaddr_storage from;
-              socklen_t len = sizeof (from);
-              ssize_t n = recvfrom (ufd, buf, sizeof (buf), 0, (struct sockaddr *) &from, &len);
-              if (n > 0)
-                sendto (ufd, buf, (size_t) n, 0, (struct sockaddr *) &from, len);
-            }
-        }
-      close (ufd);
-      signal (SIGCHLD, SIG_IGN);
-      for (;;)
-        {
-          int c = accept4 (tfd, NULL, NULL, SOCK_CLOEXEC);
-          if (c < 0)
-            continue;
-          if (fork () == 0)
-            {
-              prctl (PR_SET_PDEATHSIG, SIGKILL);
-              close (tfd);
-              echo_conn (c);
-            }
-          close (c);
-        }
+      lo_up (ready[1]);
+      if (bridged)
+        holder_with_bridge (ready[1]);
+      serve_echo ("127.0.0.1", ready[1]);
     }
   close (ready[1]);
-  got = pid > 0 ? read (ready[0], res, sizeof (res) - 1) : -1;
+  /* Everything the first writer sends, until every write end is closed.  */
+  while (pid > 0 && got < (ssize_t) sizeof (res) - 1)
+    {
+      ssize_t n = read (ready[0], res + got, sizeof (res) - 1 - (size_t) got);
+      if (n <= 0)
+        break;
+      got += n;
+    }
   close (ready[0]);
   res[got > 0 ? got : 0] = '\0';
-  if (strcmp (res, "ok") == 0)
-    return pid;
+  if (strncmp (res, "ok ", 3) == 0)
+    {
+      *ret_server = atoi (res + 3);
+      return pid;
+    }
   snprintf (why, why_size, "%s", res[0] ? res : "the container's process failed");
   if (pid > 0)
     {
@@ -425,19 +520,22 @@ port_set (struct husk_port *p, int host_port, int ctr_port, const char *proto)
 
 /* Everything against one container (its namespaces NETNS, USERNS or -1).  */
 static void
-suite (int netns, int userns, const char *how)
+suite (int netns, int userns, const char *ctr_addr, const char *how)
 {
   struct husk_error *err = NULL;
   struct husk_port ports[3];
   bool have_v6 = port_free ("::1", 0, SOCK_STREAM);
   int hp = free_port (), fd;
   pid_t fwd = 0;
-  int status, fds_at_start;
+  int status, fds_at_start, hp2;
 
   port_set (&ports[0], hp, CTR_TCP, "tcp");
   port_set (&ports[1], hp, CTR_UDP, "udp");
-  port_set (&ports[2], hp + 1 > 65535 ? hp - 1 : hp + 1, CTR_CLOSED, "tcp");
-  ok (husk_portfwd_start (ports, 3, "127.0.0.1", netns, userns, &fwd, &err) == 0 && fwd > 0,
+  do
+    hp2 = free_port ();
+  while (hp2 == hp);
+  port_set (&ports[2], hp2, CTR_CLOSED, "tcp");
+  ok (husk_portfwd_start (ports, 3, ctr_addr, netns, userns, &fwd, &err) == 0 && fwd > 0,
       "%s: forwarder started on port %d%s%s", how, hp, err ? ": " : "", err ? err->msg : "");
   husk_error_free (&err);
   if (fwd <= 0)
@@ -529,16 +627,20 @@ suite (int netns, int userns, const char *how)
       "%s: its ports are free again", how);
 }
 
-/* The forwarder started by a process that then ends: it ends too.  */
+/* The forwarder started by a process that then ends: it ends too.  That process has no
+   stdio, so the listeners are descriptors 0 and 1 (which the forwarder must move before its
+   stdio becomes /dev/null): it serves before that.  */
 static void
 parent_death (int netns, int userns)
 {
-  int pfd[2], hp = free_port ();
+  int pfd[2], go[2], hp = free_port ();
   pid_t mid, fwd = 0;
   struct husk_port port;
+  char c = 0;
+  int fd;
 
   port_set (&port, hp, CTR_TCP, "tcp");
-  if (pipe2 (pfd, O_CLOEXEC) < 0)
+  if (pipe2 (pfd, O_CLOEXEC) < 0 || pipe2 (go, O_CLOEXEC) < 0)
     abort ();
   fflush (stdout);
   mid = fork ();
@@ -547,16 +649,26 @@ parent_death (int netns, int userns)
       struct husk_error *err = NULL;
       pid_t p = 0;
       close (pfd[0]);
+      close (go[1]);
+      close (0);
+      close (1);
+      close (2);
       if (husk_portfwd_start (&port, 1, "127.0.0.1", netns, userns, &p, &err) < 0)
         p = 0;
-      if (write (pfd[1], &p, sizeof (p)) != sizeof (p))
+      if (write (pfd[1], &p, sizeof (p)) != sizeof (p) || read (go[0], &c, 1) < 0)
         _exit (1);
       _exit (0);
     }
   close (pfd[1]);
+  close (go[0]);
   if (read (pfd[0], &fwd, sizeof (fwd)) != sizeof (fwd))
     fwd = 0;
   close (pfd[0]);
+  fd = fwd > 0 ? connect_to ("127.0.0.1", hp, SOCK_STREAM) : -1;
+  ok (fd >= 0 && echo_check (fd, 100000), "a forwarder started without stdio serves");
+  if (fd >= 0)
+    close (fd);
+  close (go[1]);
   waitpid (mid, NULL, 0);
   ok (fwd > 0 && gone_soon (fwd), "the forwarder ends when the process that started it ends");
   ok (fwd > 0 && port_free ("0.0.0.0", hp, SOCK_STREAM), "... and its port is free again");
@@ -600,8 +712,7 @@ errors (int netns, int userns)
     port_set (&port, hp, CTR_TCP, "tcp");
     r = husk_portfwd_start (&port, 1, "127.0.0.1", bad, -1, &fwd, &err);
     ok (r < 0 && err
-            && husk_str_has_prefix (err->msg,
-                                    "port forwarder: join the container's network namespace: ")
+            && husk_str_has_prefix (err->msg, "port forwarder: join the network namespace: ")
             && fwd == 0,
         "a namespace that cannot be joined is the forwarder's error (%s)", err ? err->msg : "");
     free (after);
@@ -631,12 +742,12 @@ main (void)
 {
   char why[160] = "";
   bool root = geteuid () == 0;
-  pid_t ctr;
+  pid_t ctr, server;
   int netns, userns = -1;
 
   alarm (300);
   signal (SIGPIPE, SIG_IGN);
-  ctr = start_ctr (!root, why, sizeof (why));
+  ctr = start_ctr (!root, false, &server, why, sizeof (why));
   if (ctr < 0)
     {
       skip ("no network namespace of the test's own: %s", why);
@@ -645,7 +756,7 @@ main (void)
   netns = open_ns (ctr, "net");
   if (!root)
     userns = open_ns (ctr, "user");
-  suite (netns, userns, root ? "netns" : "userns");
+  suite (netns, userns, "127.0.0.1", root ? "netns" : "userns");
   errors (netns, userns);
   parent_death (netns, userns);
   close (netns);
@@ -656,18 +767,37 @@ main (void)
   if (root)
     {
       /* A rootless husk's case: the namespace is owned by a user namespace, joined first.  */
-      ctr = start_ctr (true, why, sizeof (why));
+      ctr = start_ctr (true, false, &server, why, sizeof (why));
       if (ctr < 0)
         skip ("no user namespace: %s", why);
       else
         {
           netns = open_ns (ctr, "net");
           userns = open_ns (ctr, "user");
-          suite (netns, userns, "userns");
+          suite (netns, userns, "127.0.0.1", "userns");
           close (netns);
           close (userns);
           stop_ctr (ctr);
         }
+    }
+
+  /* A user network: the container's address reached over a bridge from the holder's
+     namespace, and from inside the container's own.  */
+  ctr = start_ctr (!root, true, &server, why, sizeof (why));
+  if (ctr < 0)
+    skip ("no bridge of the test's own: %s", why);
+  else
+    {
+      int ctrns = open_ns (server, "net");
+      netns = open_ns (ctr, "net");
+      userns = root ? -1 : open_ns (ctr, "user");
+      suite (netns, userns, BRIDGED_ADDR, "bridge, from the holder's namespace");
+      suite (ctrns, userns, BRIDGED_ADDR, "bridge, from the container's namespace");
+      close (ctrns);
+      close (netns);
+      if (userns >= 0)
+        close (userns);
+      stop_ctr (ctr);
     }
   return tap_done ();
 }
