@@ -8,7 +8,7 @@
 
 bats_require_minimum_version 1.5.0
 load helpers
-load registry # free_port, wait_port
+load registry # free_port, free_udp_port, wait_port, udp_ask
 
 setup_file() {
 	ensure_images
@@ -227,26 +227,6 @@ db"
 }
 
 # ------------------------------------------------------------------ published ports
-# A free UDP port (a TCP one may be taken for UDP).
-free_udp_port() {
-	python3 -c 'import socket; s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
-
-udp_ask() { # ADDRESS PORT TEXT
-	python3 - "$1" "$2" "$3" <<'PY'
-import socket, sys
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-s.settimeout(1)
-for _ in range(20):
-    s.sendto(sys.argv[3].encode(), (sys.argv[1], int(sys.argv[2])))
-    try:
-        print(s.recv(2048).decode())
-        sys.exit(0)
-    except socket.timeout:
-        pass
-sys.exit(1)
-PY
-}
 
 @test "user network: -p HOSTPORT:80 reaches busybox httpd, ps and port show it" {
 	local port

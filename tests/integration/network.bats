@@ -7,7 +7,7 @@
 
 bats_require_minimum_version 1.5.0
 load helpers
-load registry # free_port, wait_port
+load registry # free_port, free_udp_port, wait_port, udp_ask
 
 setup_file() {
 	ensure_images
@@ -26,32 +26,12 @@ teardown() {
 	husk rm -f $(husk ps -aq) >/dev/null 2>&1 || true
 }
 
-# A free UDP port (a TCP one may be taken for UDP).
-free_udp_port() {
-	python3 -c 'import socket; s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
 
 # The host's own IPv4 address on its default route (not loopback).
 host_address() {
 	python3 -c 'import socket; s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.connect(("198.51.100.1", 9)); print(s.getsockname()[0])'
 }
 
-# A UDP round trip to ADDRESS:PORT: prints the answer.
-udp_ask() { # ADDRESS PORT TEXT
-	python3 - "$1" "$2" "$3" <<'PY'
-import socket, sys
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-s.settimeout(1)
-for _ in range(20):
-    s.sendto(sys.argv[3].encode(), (sys.argv[1], int(sys.argv[2])))
-    try:
-        print(s.recv(2048).decode())
-        sys.exit(0)
-    except socket.timeout:
-        pass
-sys.exit(1)
-PY
-}
 
 # The live (not zombie) pasta processes of container ID: its pid file's path is on pasta's
 # command line.

@@ -130,3 +130,25 @@ badreg_start() { # UPSTREAM_ADDR [UPSTREAM_SCHEME]
 	}
 	export BADREG_ADDR=127.0.0.1:$port BADREG_DIR=$dir
 }
+
+# A free UDP port (a TCP one may be taken for UDP).
+free_udp_port() {
+	python3 -c 'import socket; s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+# A UDP round trip to ADDRESS:PORT: prints the answer.
+udp_ask() { # ADDRESS PORT TEXT
+	python3 - "$1" "$2" "$3" <<'PY'
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.settimeout(1)
+for _ in range(20):
+    s.sendto(sys.argv[3].encode(), (sys.argv[1], int(sys.argv[2])))
+    try:
+        print(s.recv(2048).decode())
+        sys.exit(0)
+    except socket.timeout:
+        pass
+sys.exit(1)
+PY
+}
