@@ -64,6 +64,7 @@ cc -static -O2 -o "$work/images/hsk-report" "$TOP/tests/helper/hsk-report.c"
 build_test_images "$TOP/tests/mkimage.sh" "$work/images" "$work/images/hsk-report" >/dev/null
 cp "$HUSK" "$work/husk"
 [ -x "$(dirname "$HUSK")/husk-full" ] && cp "$(dirname "$HUSK")/husk-full" "$work/husk-full"
+[ -x "$(dirname "$HUSK")/husk-netns" ] && cp "$(dirname "$HUSK")/husk-netns" "$work/husk-netns"
 chown -R "$USER_NAME" "$work"
 
 # The context.

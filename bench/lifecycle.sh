@@ -87,8 +87,10 @@ cleanup() {
 trap cleanup EXIT
 chmod 0755 "$work"
 cp "$HUSK" "$work/husk"
-# husk runs husk-full (for pull) from beside itself, or from its install directory.
+# husk runs husk-full (for pull) and husk-netns (user networks) from beside itself, or from
+# its install directory.
 if [ -x "$(dirname "$HUSK")/husk-full" ]; then cp "$(dirname "$HUSK")/husk-full" "$work/"; fi
+if [ -x "$(dirname "$HUSK")/husk-netns" ]; then cp "$(dirname "$HUSK")/husk-netns" "$work/"; fi
 mkdir -p "$work/run" && chown "$USER_NAME:" "$work/run" && chmod 0700 "$work/run"
 
 "$TOP/tests/mkimage.sh" "$work/bench" --tag latest --cmd '["sleep","1000000"]' >/dev/null

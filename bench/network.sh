@@ -110,8 +110,10 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 cp "$HUSK" "$work/husk"
-# husk runs husk-full (for import) from beside itself, or from its install directory.
+# husk runs husk-full (for import) and husk-netns (user networks) from beside itself, or from
+# its install directory.
 if [ -x "$(dirname "$HUSK")/husk-full" ]; then cp "$(dirname "$HUSK")/husk-full" "$work/"; fi
+if [ -x "$(dirname "$HUSK")/husk-netns" ]; then cp "$(dirname "$HUSK")/husk-netns" "$work/"; fi
 printf '[engine]\nruntime = "runc"\ncgroup_manager = "cgroupfs"\nevents_logger = "file"\n' \
 	>"$work/containers.conf"
 

@@ -60,8 +60,10 @@ cleanup() {
 trap cleanup EXIT
 chmod 0755 "$work"
 cp "$HUSK" "$work/husk"
-# husk runs husk-full (for pull) from beside itself, or from its install directory.
+# husk runs husk-full (for pull) and husk-netns (user networks) from beside itself, or from
+# its install directory.
 if [ -x "$(dirname "$HUSK")/husk-full" ]; then cp "$(dirname "$HUSK")/husk-full" "$work/"; fi
+if [ -x "$(dirname "$HUSK")/husk-netns" ]; then cp "$(dirname "$HUSK")/husk-netns" "$work/"; fi
 
 # ------------------------------------------------------------ the image
 "$TOP/tests/mkimage.sh" "$work/bench" --tag latest --cmd '["true"]' >/dev/null

@@ -52,9 +52,6 @@ HUSK_FULL_ONLY int husk_cmd_export (struct husk_global *g, int argc, char **argv
                                     struct husk_error **err);
 HUSK_FULL_ONLY int husk_cmd_import (struct husk_global *g, int argc, char **argv,
                                     struct husk_error **err);
-/* husk-full __netns ...: the namespace side of user networks, which husk execs
-   (engine/netattach.h); not a user's command.  Needs libmnl.  */
-HUSK_FULL_ONLY int husk_cmd_netns_helper (int argc, char **argv);
 
 /* In husk-full, before any command but build: load libarchive and libcrypto, which husk-full
    otherwise loads on first use (overlay/lazylibs.c).  A command that first calls them after

@@ -118,10 +118,6 @@ main (int argc, char **argv)
       return 125;
     }
 
-  /* husk-full's helper for user networks, which husk itself runs (engine/netattach.h).  */
-  if (argc > 1 && strcmp (argv[1], "__netns") == 0 && husk_cmd_netns_helper)
-    return husk_cmd_netns_helper (argc - 1, argv + 1);
-
   for (i = 1; i < argc && argv[i][0] == '-'; i++)
     {
       const char *a = argv[i];

@@ -98,7 +98,7 @@ char *husk_net_init_layer (struct husk_store *s, struct husk_error **err);
    container \"X\": is not running"), and with pasta set the spec's created_fn to
    husk_net_attach; on a user network, bring the store's network namespace up
    (engine/netns.h), make the container's network namespace on the network's bridge through
-   husk-full (held until the container joins it) and set created_fn to
+   husk-netns (held until the container joins it) and set created_fn to
    husk_net_bridge_attach.  Call once per start, on a record loaded for it.  Errors, with status
    125: those of the load of the other container, and its state.  */
 int husk_net_prepare (struct husk_store *s, struct husk_ctr *c, struct husk_error **err);
@@ -117,7 +117,7 @@ int husk_net_attach (void *arg, pid_t pid, struct husk_error **err);
 
 /* The spec's created_fn on a user network (ARG: the struct husk_ctr husk_net_prepare filled):
    by the time the container's first process PID exists it has joined the network namespace
-   husk-full __netns attach made for it in husk_net_prepare (engine/netattach.h: eth0 on the
+   husk-netns attach made for it in husk_net_prepare (engine/netattach.h: eth0 on the
    network's bridge, its address and route), so that helper is let go
    (husk_net_bridge_release); then, with published ports, the host ports are picked and
    checked and a forwarder started (engine/portfwd.h), its pid in RUNDIR/ID/portfwd.pid.
@@ -131,7 +131,7 @@ int husk_net_bridge_attach (void *arg, pid_t pid, struct husk_error **err);
 void husk_net_bridge_release (struct husk_ctr *c);
 
 /* After network BRIDGE's record is gone: delete its bridge in the user's network namespace
-   when that is up, and set the nftables rules to the networks left.  Errors: husk-full's
+   when that is up, and set the nftables rules to the networks left.  Errors: husk-netns's
    line.  */
 int husk_net_bridge_remove (struct husk_store *s, const char *bridge, struct husk_error **err);
 

@@ -16,11 +16,40 @@
 #include "cleanup.h"
 #include "netattach.h"
 #include "netlink.h"
-#include "networks.h"
 #include "util.h"
 #include "banned.h"
 
 #define NFT_TABLE "husk"
+#define BRIDGE_MAX 15 /* IFNAMSIZ - 1.  */
+
+/* "A.B.C.D" into *RET (host order).  Here rather than networks.h's, so that husk-netns links
+   nothing of the records (yajl).  */
+static bool
+ipv4_parse (const char *s, uint32_t *ret)
+{
+  struct in_addr a;
+  if (inet_pton (AF_INET, s, &a) != 1)
+    return false;
+  *ret = ntohl (a.s_addr);
+  return true;
+}
+
+/* "A.B.C.D/N" (N 0-32) into *RET_ADDR, *RET_PREFIX.  */
+static bool
+ipv4_cidr_parse (const char *s, uint32_t *ret_addr, int *ret_prefix)
+{
+  char buf[32];
+  const char *slash = strchr (s, '/');
+  uint64_t prefix;
+
+  if (slash == NULL || (size_t) (slash - s) >= sizeof (buf)
+      || husk_parse_u64 (slash + 1, 32, &prefix) < 0)
+    return false;
+  memcpy (buf, s, (size_t) (slash - s));
+  buf[slash - s] = '\0';
+  *ret_prefix = (int) prefix;
+  return ipv4_parse (buf, ret_addr);
+}
 #define MAX_NETS 32
 
 struct args
@@ -30,7 +59,7 @@ struct args
   unsigned int mtu;
   bool internal;
   struct husk_nft_network nets[MAX_NETS];
-  char net_bridges[MAX_NETS][HUSK_NETWORK_BRIDGE_MAX + 1];
+  char net_bridges[MAX_NETS][BRIDGE_MAX + 1];
   size_t n_nets;
 };
 
@@ -73,8 +102,8 @@ parse_args (int argc, char **argv, struct args *a, struct husk_error **err)
           if (a->n_nets == MAX_NETS)
             return husk_error_set (err, E2BIG, "more than %d networks", MAX_NETS);
           if (sscanf (v, "%63[^,],%63[^,],%d", br, cidr, &internal) != 3
-              || strlen (br) > HUSK_NETWORK_BRIDGE_MAX
-              || !husk_ipv4_cidr_parse (cidr, &net, &prefix))
+              || strlen (br) > BRIDGE_MAX
+              || !ipv4_cidr_parse (cidr, &net, &prefix))
             return husk_error_set (err, EINVAL, "bad network \"%s\"", v);
           snprintf (a->net_bridges[a->n_nets], sizeof (a->net_bridges[0]), "%s", br);
           a->nets[a->n_nets].bridge = a->net_bridges[a->n_nets];
@@ -158,7 +187,7 @@ bridge_ensure (struct husk_nl *nl, const struct args *a, bool *ret_made, struct 
   int prefix;
 
   *ret_made = false;
-  if (a->gateway == NULL || !husk_ipv4_cidr_parse (a->gateway, &addr, &prefix))
+  if (a->gateway == NULL || !ipv4_cidr_parse (a->gateway, &addr, &prefix))
     return husk_error_set (err, EINVAL, "bad gateway \"%s\"", a->gateway ? a->gateway : "");
   if (husk_nl_bridge_add (nl, a->bridge, err) < 0)
     {
@@ -188,7 +217,7 @@ do_attach (const struct args *a, struct husk_error **err)
   int r = -1;
 
   if (a->addr == NULL || a->veth == NULL || a->gateway == NULL
-      || !husk_ipv4_cidr_parse (a->gateway, &gaddr, &gprefix) || !husk_ipv4_parse (a->addr, &addr))
+      || !ipv4_cidr_parse (a->gateway, &gaddr, &gprefix) || !ipv4_parse (a->addr, &addr))
     return husk_error_set (err, EINVAL, "attach needs addr=, veth= and gateway=");
   gw.s_addr = htonl (gaddr);
   me.s_addr = htonl (addr);
@@ -265,7 +294,7 @@ husk_netattach_main (int argc, char **argv)
 
   if (argc < 2)
     {
-      fprintf (stderr, "husk: network: __netns: no action\n");
+      fprintf (stderr, "husk-netns: no action\n");
       return 125;
     }
   if (parse_args (argc, argv, &a, &err) < 0)

@@ -1,10 +1,11 @@
 /* The namespace side of user networks: what runs inside the user's network namespace (the
-   holder's, engine/netns.h) with netlink (engine/netlink.h, libmnl).  It lives in husk-full,
-   which the container's starter execs for it (engine/net.c): Debian ships libmnl as a shared
-   library only, and the lean husk is static.  The exec'd process is single-threaded, which
-   setns(2) into a user namespace needs.
+   holder's, engine/netns.h) with netlink (engine/netlink.h, libmnl).  It is the program
+   husk-netns (cli/husk-netns.c), which the container's starter execs for it (engine/net.c):
+   Debian ships libmnl as a shared library only, the lean husk is static, and husk-netns links
+   libmnl and libc alone so that it starts in about a millisecond.  The exec'd process is
+   single-threaded, which setns(2) into a user namespace needs.
 
-   husk-full __netns attach holder=PID bridge=NAME gateway=IP/PREFIX addr=IP veth=NAME
+   husk-netns attach holder=PID bridge=NAME gateway=IP/PREFIX addr=IP veth=NAME
                             [mtu=BYTES] [internal=1] [net=BRIDGE,SUBNET/PREFIX,0|1 ...]
      Join the holder's user namespace (unless root) and make the container's network
      namespace there; in the holder's network namespace make BRIDGE with GATEWAY on it and up
@@ -15,7 +16,7 @@
      left from an earlier run of the same container is replaced.  Then print "ok" and stay in
      the new namespace, holding it, until stdin ends: the container joins it meanwhile by
      this process's /proc/PID/ns/net.
-   husk-full __netns rmbridge holder=PID bridge=NAME [net=... ...]
+   husk-netns rmbridge holder=PID bridge=NAME [net=... ...]
      Delete BRIDGE (no error when it is missing) and set the table to the NET list.
 
    Exit 0 on success; else 125 with one line on stderr naming the step, the interface and
@@ -23,7 +24,7 @@
 #ifndef HUSK_NETATTACH_H
 #define HUSK_NETATTACH_H
 
-/* The helper's entry: ARGV[0] "__netns", ARGV[1] the action, then KEY=VALUE arguments.
+/* husk-netns's main: ARGV[1] the action, then KEY=VALUE arguments.
    Returns the exit status.  */
 int husk_netattach_main (int argc, char **argv);
 

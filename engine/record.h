@@ -85,7 +85,7 @@ struct husk_ctr
   struct husk_namespace namespaces[HUSK_NS_N_TYPES]; /* spec.namespaces points here.  */
   char *ns_paths[2]; /* The joined namespaces' paths (container:X), for NAMESPACES.  */
   /* On a user network, set by husk_net_prepare for one start: the network namespace's holder
-     (engine/netns.h), the container's address there, and husk-full's __netns attach
+     (engine/netns.h), the container's address there, and husk-netns's attach
      arguments without the container's pid (engine/netattach.h).  */
   pid_t net_holder;
   char *net_addr;
