@@ -862,8 +862,18 @@ run_netns_helper (char **argv, pid_t *ret_pid, int *ret_hold, struct husk_error 
     if (outpipe[1] >= 0)
       posix_spawn_file_actions_adddup2 (&fa, outpipe[1], 1);
     posix_spawn_file_actions_addclosefrom_np (&fa, 3);
-    argv[0] = full;
-    e = posix_spawn (&child, full, &fa, &attr, argv, environ);
+    {
+      /* ARGV's own strings stay its owner's: only the program's path is put first.  */
+      size_t n = 0;
+      cleanup_free char **args = NULL;
+      while (argv[n])
+        n++;
+      args = husk_xcalloc (n + 1, sizeof (char *));
+      args[0] = full;
+      for (size_t k = 1; k < n; k++)
+        args[k] = argv[k];
+      e = posix_spawn (&child, full, &fa, &attr, args, environ);
+    }
     posix_spawn_file_actions_destroy (&fa);
     posix_spawnattr_destroy (&attr);
     if (e != 0)
