@@ -57,7 +57,7 @@ static const struct command commands[] = {
   { "port", husk_cmd_port, "list a container's published ports", false },
   { "container", husk_cmd_container, "manage containers (ls, create, start, stop, rm, prune, ...)",
     true },
-  { "network", husk_cmd_network, "manage networks (create, ls, inspect, rm, prune, exists)",
+  { "network", husk_cmd_network, "manage networks (create, ls, inspect, rm, prune, exists, connect, disconnect)",
     false },
   { "logs", husk_cmd_logs, "print a container's output", false },
   { "diff", husk_cmd_diff, "list a container's changed files", false },

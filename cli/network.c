@@ -1,5 +1,5 @@
 /* husk network SUBCOMMAND: user networks' records (engine/networks.h), as docker network and
-   podman network manage them.  connect and disconnect need the datapath and are not here.  */
+   podman network manage them; connect and disconnect through engine/net.h.  */
 #include "config.h"
 
 #include <errno.h>
@@ -27,6 +27,8 @@ enum
   OPT_LABEL,
   OPT_NO_TRUNC,
   OPT_FORMAT,
+  OPT_IP,
+  OPT_ALIAS,
 };
 
 static const struct husk_cli_option create_options[] = {
@@ -501,6 +503,88 @@ cmd_exists (struct husk_global *g, int argc, char **argv, struct husk_error **er
   return 0;
 }
 
+/* husk network connect and disconnect.  */
+
+static const struct husk_cli_option connect_options[] = {
+  { "ip", OPT_IP, HUSK_CLI_ARG_REQUIRED, "IPV4", "the container's address on the network" },
+  { "alias", OPT_ALIAS, HUSK_CLI_ARG_REQUIRED, "NAME",
+    "another name the container has on the network (repeatable)" },
+  HUSK_CLI_OPTION_HELP,
+  HUSK_CLI_OPTIONS_END,
+};
+
+static const struct husk_cli_command connect_command = {
+  "network connect",
+  "[OPTIONS] NETWORK CONTAINER",
+  "Put a container on one more network (at once when it runs).",
+  connect_options,
+  NULL,
+  { 2, 2, "expects a network and a container" },
+};
+
+static int
+cmd_connect (struct husk_global *g, int argc, char **argv, struct husk_error **err)
+{
+  cleanup_store struct husk_store *store = NULL;
+  cleanup_strv char **aliases = NULL;
+  const char *ip = NULL;
+  int c, first;
+
+  optind = 1;
+  while ((c = husk_cli_next_option (&connect_command, argc, argv, err)) > 0)
+    switch (c)
+      {
+      case OPT_IP:
+        {
+          uint32_t a;
+          if (!husk_ipv4_parse (optarg, &a))
+            return husk_cli_usage_error (err, "network connect",
+                                         "ip \"%s\": expected an IPv4 address", optarg);
+          ip = optarg;
+        }
+        break;
+      case OPT_ALIAS:
+        if (!husk_ctr_name_valid (optarg))
+          return husk_cli_usage_error (err, "network connect",
+                                       "alias \"%s\": only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed",
+                                       optarg);
+        husk_strv_append (&aliases, optarg);
+        break;
+      }
+  if ((first = husk_cli_operands (&connect_command, c, argc, err)) <= 0)
+    return first;
+  if (husk_cli_open_store (g, &store, err) < 0)
+    return -1;
+  return husk_net_connect (store, argv[first + 1], argv[first], ip, aliases, err);
+}
+
+static const struct husk_cli_option disconnect_options[] = {
+  HUSK_CLI_OPTION_HELP,
+  HUSK_CLI_OPTIONS_END,
+};
+
+static const struct husk_cli_command disconnect_command = {
+  "network disconnect",
+  "NETWORK CONTAINER",
+  "Take a container off a network it joined with connect (at once when it runs).",
+  disconnect_options,
+  NULL,
+  { 2, 2, "expects a network and a container" },
+};
+
+static int
+cmd_disconnect (struct husk_global *g, int argc, char **argv, struct husk_error **err)
+{
+  cleanup_store struct husk_store *store = NULL;
+  int first;
+
+  if ((first = husk_cli_parse (&disconnect_command, argc, argv, err)) <= 0)
+    return first;
+  if (husk_cli_open_store (g, &store, err) < 0)
+    return -1;
+  return husk_net_disconnect (store, argv[first + 1], argv[first], err);
+}
+
 static const struct husk_cli_subcommand subcommands[] = {
   { "create", cmd_create, "create a network" },
   { "ls", cmd_ls, "list networks" },
@@ -510,6 +594,8 @@ static const struct husk_cli_subcommand subcommands[] = {
   { "remove", cmd_rm, "remove networks (husk network rm)" },
   { "prune", cmd_prune, "remove every network without containers" },
   { "exists", cmd_exists, "whether a network exists (exit status 0 or 1)" },
+  { "connect", cmd_connect, "put a container on one more network" },
+  { "disconnect", cmd_disconnect, "take a container off a network" },
 };
 
 static const struct husk_cli_group network_group = {

@@ -92,6 +92,7 @@ static const struct husk_jsonmap_field config_fields[] = {
   /* The network's other settings, each only when set: a record without them is byte for byte
      what it was before they existed.  */
   HUSK_JM_STRING ("network_value", struct husk_ctr, network_value, LAX),
+  HUSK_JM_STRV ("extra_networks", struct husk_ctr, extra_networks, OMIT),
   HUSK_JM_ARRAY ("ports", struct husk_ctr, ports, n_ports, port_fields, LAX | OMIT),
   HUSK_JM_STRV ("dns", struct husk_ctr, dns, OMIT),
   HUSK_JM_STRV ("dns_search", struct husk_ctr, dns_search, OMIT),
@@ -204,6 +205,9 @@ husk_ctr_parse_config (struct husk_store *s, struct husk_ctr *c, const char *buf
   if (c->network == HUSK_NETWORK_BRIDGE
       && (c->network_value == NULL || !husk_ctr_name_valid (c->network_value)))
     return husk_error_set (err, 0, "network: bridge without a network's name");
+  for (size_t i = 0; c->extra_networks && c->extra_networks[i]; i++)
+    if (c->network != HUSK_NETWORK_BRIDGE || !husk_ctr_name_valid (c->extra_networks[i]))
+      return husk_error_set (err, 0, "extra_networks[%zu]: invalid", i);
   if (sp->seccomp == HUSK_SECCOMP_PROFILE && sp->seccomp_profile == NULL)
     return husk_error_set (err, 0, "seccomp profile missing");
   /* The record keeps --network, not the list: which namespaces are made also depends on who

@@ -27,6 +27,7 @@
 #include "defaults.h"
 #include "net.h"
 #include "netns.h"
+#include "lock.h"
 #include "names.h"
 #include "networks.h"
 #include "portfwd.h"
@@ -493,33 +494,39 @@ write_hosts (int dfd, husk_buf *b, struct husk_error **err)
 static void
 bridge_hosts (struct husk_store *s, const struct husk_ctr *c, husk_buf *hosts)
 {
-  cleanup_error struct husk_error *lerr = NULL;
-  cleanup_network struct husk_network_rec *n = NULL;
+  size_t n_nets = 1 + husk_strv_len (c->extra_networks);
 
-  if (husk_network_load (s, c->network_value, &n, &lerr) < 0)
-    return;
-  for (size_t i = 0; i < n->n_containers; i++)
+  /* Its first network, then those it joined later, each with its containers.  */
+  for (size_t k = 0; k < n_nets; k++)
     {
-      struct husk_network_endpoint *e = &n->containers[i];
-      bool self = strcmp (e->container_id, c->id) == 0;
-      cleanup_ctr struct husk_ctr *other = NULL;
-      const char *cname = self ? c->name : NULL;
-      if (!self)
+      const char *name = k == 0 ? c->network_value : c->extra_networks[k - 1];
+      cleanup_error struct husk_error *lerr = NULL;
+      cleanup_network struct husk_network_rec *n = NULL;
+      if (husk_network_load (s, name, &n, &lerr) < 0)
+        continue;
+      for (size_t i = 0; i < n->n_containers; i++)
         {
-          if (husk_ctr_load_config (s, e->container_id, &other, &lerr) < 0)
+          struct husk_network_endpoint *e = &n->containers[i];
+          bool self = strcmp (e->container_id, c->id) == 0;
+          cleanup_ctr struct husk_ctr *other = NULL;
+          const char *cname = self ? c->name : NULL;
+          if (!self)
             {
-              husk_error_free (&lerr);
-              continue;
+              if (husk_ctr_load_config (s, e->container_id, &other, &lerr) < 0)
+                {
+                  husk_error_free (&lerr);
+                  continue;
+                }
+              cname = other->name;
             }
-          cname = other->name;
+          husk_buf_printf (hosts, "%s\t", e->ipv4);
+          if (self && c->spec.hostname && strcmp (c->spec.hostname, cname) != 0)
+            husk_buf_printf (hosts, "%s ", c->spec.hostname);
+          husk_buf_printf (hosts, "%s", cname);
+          for (size_t j = 0; e->aliases && e->aliases[j]; j++)
+            husk_buf_printf (hosts, " %s", e->aliases[j]);
+          husk_buf_printf (hosts, "\n");
         }
-      husk_buf_printf (hosts, "%s\t", e->ipv4);
-      if (self && c->spec.hostname && strcmp (c->spec.hostname, cname) != 0)
-        husk_buf_printf (hosts, "%s ", c->spec.hostname);
-      husk_buf_printf (hosts, "%s", cname);
-      for (size_t j = 0; e->aliases && e->aliases[j]; j++)
-        husk_buf_printf (hosts, " %s", e->aliases[j]);
-      husk_buf_printf (hosts, "\n");
     }
 }
 
@@ -933,6 +940,91 @@ fail_pipes:
   return -1;
 }
 
+/* Container ID's address on network N, or NULL.  */
+static const char *
+endpoint_addr (const struct husk_network_rec *n, const char *id)
+{
+  for (size_t i = 0; i < n->n_containers; i++)
+    if (strcmp (n->containers[i].container_id, id) == 0)
+      return n->containers[i].ipv4;
+  return NULL;
+}
+
+/* The holder's end of container ID's veth pair on network N: "veth" and 11 hex of the ID on
+   its first network, "v" and 10 of them, "-" and 3 of the network's ID on one it connected to
+   later (at most IFNAMSIZ - 1 = 15 bytes either way).  */
+static char *
+veth_name (const char *id, const struct husk_network_rec *n, bool first)
+{
+  return first ? husk_strdup_printf ("veth%.11s", id)
+               : husk_strdup_printf ("v%.10s-%.3s", id, n->id);
+}
+
+/* husk-netns ACTION's arguments for container ID at ADDR on network N (netattach.h), the
+   holder HOLDER's namespace; PID when not 0.  */
+static char **
+helper_args (struct husk_store *s, const char *action, pid_t holder, pid_t pid,
+             const struct husk_network_rec *n, const char *id, const char *addr, bool first,
+             struct husk_error **err)
+{
+  char **argv;
+  int prefix;
+  uint32_t net;
+
+  if (!husk_ipv4_cidr_parse (n->subnet, &net, &prefix))
+    {
+      husk_error_set (err, 0, "network \"%s\": bad subnet \"%s\"", n->name, n->subnet);
+      return NULL;
+    }
+  argv = husk_xcalloc (1, sizeof (char *));
+  husk_strv_append (&argv, "husk-netns");
+  husk_strv_append (&argv, action);
+  {
+    cleanup_free char *h = husk_strdup_printf ("holder=%d", (int) holder);
+    cleanup_free char *b = husk_strdup_printf ("bridge=%s", n->bridge);
+    cleanup_free char *g = husk_strdup_printf ("gateway=%s/%d", n->gateway, prefix);
+    cleanup_free char *a = husk_strdup_printf ("addr=%s", addr);
+    cleanup_free char *veth = veth_name (id, n, first);
+    cleanup_free char *v = husk_strdup_printf ("veth=%s", veth);
+    husk_strv_append (&argv, h);
+    husk_strv_append (&argv, b);
+    husk_strv_append (&argv, g);
+    husk_strv_append (&argv, a);
+    husk_strv_append (&argv, v);
+  }
+  if (pid > 0)
+    {
+      cleanup_free char *p = husk_strdup_printf ("pid=%d", (int) pid);
+      husk_strv_append (&argv, p);
+    }
+  if (n->internal)
+    husk_strv_append (&argv, "internal=1");
+  append_nets (s, &argv);
+  return argv;
+}
+
+/* Plug container ID (one of whose processes, or its namespace's holder, is PID) into network
+   NAME as one more network, its address the recorded one.  */
+static int
+connect_running (struct husk_store *s, pid_t holder, pid_t pid, const char *name, const char *id,
+                 struct husk_error **err)
+{
+  cleanup_network struct husk_network_rec *n = NULL;
+  cleanup_strv char **argv = NULL;
+  const char *addr;
+
+  if (husk_network_load (s, name, &n, err) < 0)
+    return husk_error_wrap (err, "network \"%s\"", name);
+  addr = endpoint_addr (n, id);
+  if (addr == NULL)
+    return husk_error_set (err, 0, "network \"%s\": container %.12s has no address on it", n->name,
+                           id);
+  argv = helper_args (s, "connect", holder, pid, n, id, addr, false, err);
+  if (argv == NULL || run_netns_helper (argv, NULL, NULL, err) < 0)
+    return husk_error_wrap (err, "network \"%s\"", n->name);
+  return 0;
+}
+
 /* A user network: its record and this container's address on it, the user's network
    namespace up (engine/netns.h), the container's user namespace that namespace's (rootless),
    and husk-netns's arguments for the attach.  */
@@ -940,20 +1032,14 @@ static int
 bridge_prepare (struct husk_store *s, struct husk_ctr *c, struct husk_error **err)
 {
   cleanup_network struct husk_network_rec *n = NULL;
-  const char *addr = NULL;
-  int prefix;
-  uint32_t net;
+  const char *addr;
 
   if (husk_network_load (s, c->network_value, &n, err) < 0)
     return husk_error_wrap (err, "network \"%s\"", c->network_value);
-  for (size_t i = 0; i < n->n_containers; i++)
-    if (strcmp (n->containers[i].container_id, c->id) == 0)
-      addr = n->containers[i].ipv4;
+  addr = endpoint_addr (n, c->id);
   if (addr == NULL)
     return husk_error_set (err, 0, "network \"%s\": container %.12s has no address on it", n->name,
                            c->id);
-  if (!husk_ipv4_cidr_parse (n->subnet, &net, &prefix))
-    return husk_error_set (err, 0, "network \"%s\": bad subnet \"%s\"", n->name, n->subnet);
   if (husk_netns_acquire (s, c->id, &c->net_holder, err) < 0)
     return -1;
   for (size_t i = 0; i < c->spec.n_namespaces; i++)
@@ -970,27 +1056,19 @@ bridge_prepare (struct husk_store *s, struct husk_ctr *c, struct husk_error **er
   free (c->net_addr);
   c->net_addr = husk_xstrdup (addr);
   husk_strv_free (c->net_argv);
-  c->net_argv = husk_xcalloc (1, sizeof (char *));
-  husk_strv_append (&c->net_argv, "husk-netns");
-  husk_strv_append (&c->net_argv, "attach");
-  {
-    cleanup_free char *h = husk_strdup_printf ("holder=%d", (int) c->net_holder);
-    cleanup_free char *b = husk_strdup_printf ("bridge=%s", n->bridge);
-    cleanup_free char *g = husk_strdup_printf ("gateway=%s/%d", n->gateway, prefix);
-    cleanup_free char *a = husk_strdup_printf ("addr=%s", addr);
-    cleanup_free char *v = husk_strdup_printf ("veth=veth%.11s", c->id);
-    husk_strv_append (&c->net_argv, h);
-    husk_strv_append (&c->net_argv, b);
-    husk_strv_append (&c->net_argv, g);
-    husk_strv_append (&c->net_argv, a);
-    husk_strv_append (&c->net_argv, v);
-  }
-  if (n->internal)
-    husk_strv_append (&c->net_argv, "internal=1");
-  append_nets (s, &c->net_argv);
+  c->net_argv = helper_args (s, "attach", c->net_holder, 0, n, c->id, addr, true, err);
+  if (c->net_argv == NULL)
+    return -1;
   if (run_netns_helper (c->net_argv, &c->net_maker, &c->net_hold, err) < 0)
     return husk_error_wrap (err, "network \"%s\"", n->name);
   c->net_maker_parent = getpid ();
+  /* Its other networks (husk network connect), into the namespace the helper holds.  */
+  for (size_t i = 0; c->extra_networks && c->extra_networks[i]; i++)
+    if (connect_running (s, c->net_holder, c->net_maker, c->extra_networks[i], c->id, err) < 0)
+      {
+        husk_net_bridge_release (c);
+        return -1;
+      }
   for (size_t i = 0; i < c->spec.n_namespaces; i++)
     if (c->namespaces[i].type == HUSK_NS_NET)
       {
@@ -1071,6 +1149,130 @@ husk_net_bridge_release (struct husk_ctr *c)
         waitpid (c->net_maker, NULL, 0);
       c->net_maker = 0;
     }
+}
+
+int
+husk_net_connect (struct husk_store *s, const char *query, const char *network, const char *ip,
+                  char *const *aliases, struct husk_error **err)
+{
+  cleanup_ctr struct husk_ctr *c = NULL;
+  cleanup_network struct husk_network_rec *n = NULL;
+  cleanup_close int lock = -1;
+
+  if (husk_ctr_load (s, query, &c, err) < 0)
+    return -1;
+  {
+    char id[65];
+    memcpy (id, c->id, sizeof (id));
+    husk_ctr_free (TAKE_PTR (c));
+    if ((lock = husk_ctr_lock (s, id, &c, err)) < 0)
+      return -1;
+  }
+  if (c->network != HUSK_NETWORK_BRIDGE)
+    return husk_error_set (err, 0,
+                           "container \"%s\": its network is %s: only a container on a user "
+                           "network can join another",
+                           c->name,
+                           c->network == HUSK_NETWORK_HOST        ? "the host's"
+                           : c->network == HUSK_NETWORK_CONTAINER ? "another container's"
+                           : c->network == HUSK_NETWORK_PASTA     ? "pasta"
+                                                                  : "none");
+  if (husk_network_load (s, network, &n, err) < 0)
+    return -1;
+  if (strcmp (n->name, c->network_value) == 0 || husk_strv_contains (c->extra_networks, n->name))
+    return husk_error_set (err, 0, "container \"%s\" is already on network \"%s\"", c->name,
+                           n->name);
+  if (husk_network_attach (s, n->name, c->id, ip, aliases, NULL, err) < 0)
+    return -1;
+  husk_strv_append (&c->extra_networks, n->name);
+  if (husk_ctr_save_config (s, c, true, err) < 0)
+    goto undo_attach;
+  if (c->status == HUSK_CTR_RUNNING && c->pid > 0)
+    {
+      pid_t holder = husk_netns_holder (s);
+      if (holder <= 0)
+        {
+          husk_error_set (err, 0, "network \"%s\": the store's network namespace is not up",
+                          n->name);
+          goto undo_record;
+        }
+      if (connect_running (s, holder, c->pid, n->name, c->id, err) < 0)
+        goto undo_record;
+    }
+  husk_net_hosts_refresh (s, n->name, NULL);
+  husk_net_write_etc (s, c, NULL);
+  return 0;
+
+undo_record:
+  {
+    size_t k = 0;
+    while (c->extra_networks[k + 1])
+      k++;
+    free (c->extra_networks[k]);
+    c->extra_networks[k] = NULL;
+    husk_ctr_save_config (s, c, true, NULL);
+  }
+undo_attach:
+  husk_network_detach (s, n->name, c->id, NULL);
+  return -1;
+}
+
+int
+husk_net_disconnect (struct husk_store *s, const char *query, const char *network,
+                     struct husk_error **err)
+{
+  cleanup_ctr struct husk_ctr *c = NULL;
+  cleanup_network struct husk_network_rec *n = NULL;
+  cleanup_close int lock = -1;
+  size_t k;
+
+  if (husk_ctr_load (s, query, &c, err) < 0)
+    return -1;
+  {
+    char id[65];
+    memcpy (id, c->id, sizeof (id));
+    husk_ctr_free (TAKE_PTR (c));
+    if ((lock = husk_ctr_lock (s, id, &c, err)) < 0)
+      return -1;
+  }
+  if (husk_network_load (s, network, &n, err) < 0)
+    return -1;
+  if (c->network == HUSK_NETWORK_BRIDGE && strcmp (n->name, c->network_value) == 0)
+    return husk_error_set (err, 0,
+                           "container \"%s\": network \"%s\" is its first network, which it "
+                           "keeps (its default route)",
+                           c->name, n->name);
+  for (k = 0; c->extra_networks && c->extra_networks[k]; k++)
+    if (strcmp (c->extra_networks[k], n->name) == 0)
+      break;
+  if (c->extra_networks == NULL || c->extra_networks[k] == NULL)
+    return husk_error_set (err, 0, "container \"%s\" is not on network \"%s\"", c->name, n->name);
+  if (c->status == HUSK_CTR_RUNNING && c->pid > 0)
+    {
+      pid_t holder = husk_netns_holder (s);
+      if (holder > 0)
+        {
+          cleanup_strv char **argv = husk_xcalloc (1, sizeof (char *));
+          cleanup_free char *veth = veth_name (c->id, n, false);
+          cleanup_free char *h = husk_strdup_printf ("holder=%d", (int) holder);
+          cleanup_free char *v = husk_strdup_printf ("veth=%s", veth);
+          husk_strv_append (&argv, "husk-netns");
+          husk_strv_append (&argv, "disconnect");
+          husk_strv_append (&argv, h);
+          husk_strv_append (&argv, v);
+          if (run_netns_helper (argv, NULL, NULL, err) < 0)
+            return husk_error_wrap (err, "network \"%s\"", n->name);
+        }
+    }
+  free (c->extra_networks[k]);
+  memmove (&c->extra_networks[k], &c->extra_networks[k + 1],
+           (husk_strv_len (c->extra_networks) - k) * sizeof (char *));
+  if (husk_ctr_save_config (s, c, true, err) < 0
+      || husk_network_detach (s, n->name, c->id, err) < 0)
+    return -1;
+  husk_net_hosts_refresh (s, n->name, NULL);
+  husk_net_write_etc (s, c, NULL);
+  return 0;
 }
 
 int

@@ -130,6 +130,25 @@ int husk_net_bridge_attach (void *arg, pid_t pid, struct husk_error **err);
    none.  */
 void husk_net_bridge_release (struct husk_ctr *c);
 
+/* husk network connect: container QUERY (on a user network) joins network NETWORK too, at IP
+   (NULL: the next free address) with ALIASES (NULL-terminated, or NULL), under the
+   container's lock: its address recorded, the network added to its record, and, when it
+   runs, a veth pair from the network's bridge to its next free ethN (no route) made at once;
+   every /etc/hosts of the network rewritten.  Errors: "container \"X\": its network is none:
+   only a container on a user network can join another", "container \"X\" is already on
+   network \"N\"", those of husk_network_attach (the address) and of husk-netns;
+   nothing is left changed on failure.  */
+int husk_net_connect (struct husk_store *s, const char *query, const char *network, const char *ip,
+                      char *const *aliases, struct husk_error **err);
+
+/* husk network disconnect: container QUERY leaves NETWORK, one it joined with connect: its
+   ethN goes at once when it runs, its address is given back, its record and the network's
+   /etc/hosts follow.  Errors: "container \"X\" is not on network \"N\"",
+   "container \"X\": network \"N\" is its first network, which it keeps (its default
+   route)", husk-netns's.  */
+int husk_net_disconnect (struct husk_store *s, const char *query, const char *network,
+                         struct husk_error **err);
+
 /* After network BRIDGE's record is gone: delete its bridge in the user's network namespace
    when that is up, and set the nftables rules to the networks left.  Errors: husk-netns's
    line.  */

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <linux/netlink.h>
+#include <net/if.h>
 #include <unistd.h>
 
 #include "cleanup.h"
@@ -54,7 +55,7 @@ ipv4_cidr_parse (const char *s, uint32_t *ret_addr, int *ret_prefix)
 
 struct args
 {
-  int holder;
+  int holder, pid;
   const char *bridge, *gateway, *addr, *veth;
   unsigned int mtu;
   bool internal;
@@ -74,13 +75,15 @@ parse_args (int argc, char **argv, struct args *a, struct husk_error **err)
       size_t klen = eq ? (size_t) (eq - arg) : strlen (arg);
 #define KEY(k) (klen == strlen (k) && strncmp (arg, k, klen) == 0)
       uint64_t num = 0;
-      if (KEY ("holder") || KEY ("mtu"))
+      if (KEY ("holder") || KEY ("pid") || KEY ("mtu"))
         {
           if (husk_parse_u64 (v, INT32_MAX, &num) < 0 || num == 0)
             return husk_error_set (err, EINVAL, "bad number in \"%s\"", arg);
         }
       if (KEY ("holder"))
         a->holder = (int) num;
+      else if (KEY ("pid"))
+        a->pid = (int) num;
       else if (KEY ("bridge"))
         a->bridge = v;
       else if (KEY ("gateway"))
@@ -101,8 +104,7 @@ parse_args (int argc, char **argv, struct args *a, struct husk_error **err)
           uint32_t net;
           if (a->n_nets == MAX_NETS)
             return husk_error_set (err, E2BIG, "more than %d networks", MAX_NETS);
-          if (sscanf (v, "%63[^,],%63[^,],%d", br, cidr, &internal) != 3
-              || strlen (br) > BRIDGE_MAX
+          if (sscanf (v, "%63[^,],%63[^,],%d", br, cidr, &internal) != 3 || strlen (br) > BRIDGE_MAX
               || !ipv4_cidr_parse (cidr, &net, &prefix))
             return husk_error_set (err, EINVAL, "bad network \"%s\"", v);
           snprintf (a->net_bridges[a->n_nets], sizeof (a->net_bridges[0]), "%s", br);
@@ -116,7 +118,7 @@ parse_args (int argc, char **argv, struct args *a, struct husk_error **err)
         return husk_error_set (err, EINVAL, "unknown argument \"%s\"", arg);
 #undef KEY
     }
-  if (a->holder <= 0 || a->bridge == NULL)
+  if (a->holder <= 0 || (a->bridge == NULL && strcmp (argv[1], "disconnect") != 0))
     return husk_error_set (err, EINVAL, "holder= and bridge= are needed");
   return 0;
 }
@@ -205,10 +207,13 @@ bridge_ensure (struct husk_nl *nl, const struct args *a, bool *ret_made, struct 
   return 0;
 }
 
+/* From the holder's network namespace (this process's now): BRIDGE made when missing, a veth
+   pair VETH on it and IFNAME in CTRNET; then, in CTRNET, IFNAME's address and up, lo up, and
+   with DEFAULT_ROUTE the default route via the gateway.  This process ends in CTRNET.  */
 static int
-do_attach (const struct args *a, struct husk_error **err)
+plug (const struct args *a, int ctrnet, const char *ifname, bool default_route,
+      struct husk_error **err)
 {
-  cleanup_close int ctrnet = -1;
   struct husk_nl *nl = NULL;
   struct in_addr gw, me;
   uint32_t gaddr, addr;
@@ -218,25 +223,23 @@ do_attach (const struct args *a, struct husk_error **err)
 
   if (a->addr == NULL || a->veth == NULL || a->gateway == NULL
       || !ipv4_cidr_parse (a->gateway, &gaddr, &gprefix) || !ipv4_parse (a->addr, &addr))
-    return husk_error_set (err, EINVAL, "attach needs addr=, veth= and gateway=");
+    return husk_error_set (err, EINVAL, "needs addr=, veth= and gateway=");
   gw.s_addr = htonl (gaddr);
   me.s_addr = htonl (addr);
-  if (enter_holder (a->holder, &ctrnet, err) < 0)
-    return -1;
   if ((nl = husk_nl_open (NETLINK_ROUTE, err)) == NULL)
     return -1;
   if (bridge_ensure (nl, a, &made, err) < 0)
     goto done;
   if (made && nft_sync (a, err) < 0)
     goto done;
-  if (husk_nl_veth_add (nl, a->veth, "eth0", ctrnet, a->mtu, err) < 0)
+  if (husk_nl_veth_add (nl, a->veth, ifname, ctrnet, a->mtu, err) < 0)
     {
       /* An earlier run's end that its dying namespace has not taken away yet.  */
       if ((*err)->errnum != EEXIST)
         goto done;
       husk_error_free (err);
       if (husk_nl_link_del (nl, a->veth, err) < 0
-          || husk_nl_veth_add (nl, a->veth, "eth0", ctrnet, a->mtu, err) < 0)
+          || husk_nl_veth_add (nl, a->veth, ifname, ctrnet, a->mtu, err) < 0)
         goto done;
     }
   if (husk_nl_link_set_master (nl, a->veth, a->bridge, err) < 0
@@ -253,13 +256,79 @@ do_attach (const struct args *a, struct husk_error **err)
     }
   if ((nl = husk_nl_open (NETLINK_ROUTE, err)) == NULL)
     goto done;
-  if (husk_nl_addr_add (nl, "eth0", AF_INET, &me, (unsigned int) gprefix, err) < 0
-      || husk_nl_link_up (nl, "eth0", err) < 0 || husk_nl_link_up (nl, "lo", err) < 0)
+  if (husk_nl_addr_add (nl, ifname, AF_INET, &me, (unsigned int) gprefix, err) < 0
+      || husk_nl_link_up (nl, ifname, err) < 0 || husk_nl_link_up (nl, "lo", err) < 0)
     goto done;
-  if (!a->internal && husk_nl_route_add (nl, AF_INET, NULL, 0, &gw, "eth0", err) < 0)
+  if (default_route && husk_nl_route_add (nl, AF_INET, NULL, 0, &gw, ifname, err) < 0)
     goto done;
   r = 0;
 done:
+  husk_nl_close (nl);
+  return r;
+}
+
+static int
+do_attach (const struct args *a, struct husk_error **err)
+{
+  cleanup_close int ctrnet = -1;
+
+  if (enter_holder (a->holder, &ctrnet, err) < 0)
+    return -1;
+  return plug (a, ctrnet, "eth0", !a->internal, err);
+}
+
+/* Another network for the running container whose process is PID: its next free ethN.  The
+   process's /proc/PID/ns/net is opened from inside the holder's user namespace, which owns it
+   (the container's processes there are dumpable, or their memory is that namespace's).  */
+static int
+do_connect (const struct args *a, struct husk_error **err)
+{
+  cleanup_close int userfd = -1, holdernet = -1, ctrnet = -1;
+  char ifname[16] = "";
+
+  if (a->pid <= 0)
+    return husk_error_set (err, EINVAL, "connect needs pid=");
+  if ((geteuid () != 0 && (userfd = open_ns (a->holder, "user", err)) < 0)
+      || (holdernet = open_ns (a->holder, "net", err)) < 0)
+    return -1;
+  if (userfd >= 0 && setns (userfd, CLONE_NEWUSER) < 0)
+    return husk_error_set (err, errno, "join the network namespace's user namespace");
+  if ((ctrnet = open_ns (a->pid, "net", err)) < 0)
+    return -1;
+  if (setns (ctrnet, CLONE_NEWNET) < 0)
+    return husk_error_set (err, errno, "join the container's network namespace");
+  for (int i = 1; i < 100 && !ifname[0]; i++)
+    {
+      char name[16];
+      snprintf (name, sizeof (name), "eth%d", i);
+      if (if_nametoindex (name) == 0)
+        memcpy (ifname, name, sizeof (name));
+    }
+  if (!ifname[0])
+    return husk_error_set (err, ENOSPC, "the container has eth1 to eth99");
+  if (setns (holdernet, CLONE_NEWNET) < 0)
+    return husk_error_set (err, errno, "join the user's network namespace");
+  return plug (a, ctrnet, ifname, false, err);
+}
+
+/* The holder's end VETH of a container's pair goes, and the container's end with it.  */
+static int
+do_disconnect (const struct args *a, struct husk_error **err)
+{
+  struct husk_nl *nl;
+  int r = 0;
+
+  if (a->veth == NULL)
+    return husk_error_set (err, EINVAL, "disconnect needs veth=");
+  if (enter_holder (a->holder, NULL, err) < 0 || (nl = husk_nl_open (NETLINK_ROUTE, err)) == NULL)
+    return -1;
+  if (husk_nl_link_del (nl, a->veth, err) < 0)
+    {
+      if ((*err)->errnum == ENODEV)
+        husk_error_free (err);
+      else
+        r = -1;
+    }
   husk_nl_close (nl);
   return r;
 }
@@ -310,6 +379,10 @@ husk_netattach_main (int argc, char **argv)
         ;
       return 0;
     }
+  else if (strcmp (argv[1], "connect") == 0)
+    r = do_connect (&a, &err);
+  else if (strcmp (argv[1], "disconnect") == 0)
+    r = do_disconnect (&a, &err);
   else if (strcmp (argv[1], "rmbridge") == 0)
     r = do_rmbridge (&a, &err);
   else

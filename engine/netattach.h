@@ -16,6 +16,14 @@
      left from an earlier run of the same container is replaced.  Then print "ok" and stay in
      the new namespace, holding it, until stdin ends: the container joins it meanwhile by
      this process's /proc/PID/ns/net.
+   husk-netns connect holder=PID pid=PID bridge=NAME gateway=IP/PREFIX addr=IP veth=NAME
+                      [internal=1] [net=... ...]
+     The same for one more network of a running container (PID: one of its processes, or
+     the holder of its namespace): the bridge made when missing, VETH on it and the
+     container's next free ethN (eth1...) with ADDR, no route.
+   husk-netns disconnect holder=PID veth=NAME
+     Delete VETH in the holder's namespace (the container's end goes with it); no error when
+     it is missing.
    husk-netns rmbridge holder=PID bridge=NAME [net=... ...]
      Delete BRIDGE (no error when it is missing) and set the table to the NET list.
 

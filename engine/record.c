@@ -352,6 +352,7 @@ husk_ctr_free (struct husk_ctr *c)
   husk_strv_free (c->dns_search);
   husk_strv_free (c->dns_options);
   husk_strv_free (c->extra_hosts);
+  husk_strv_free (c->extra_networks);
   husk_strv_free (c->exposed);
   free (c->ns_paths[0]);
   free (c->ns_paths[1]);

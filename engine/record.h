@@ -60,6 +60,8 @@ struct husk_ctr
   /* --network pasta:OPTS's options (comma-separated pasta arguments), or the ID of the
      container whose network container:X shares; else NULL.  */
   char *network_value;
+  /* More user networks than NETWORK_VALUE's (husk network connect), by name; or NULL.  */
+  char **extra_networks;
   struct husk_port *ports; /* -p and -P, as asked (engine/net.h).  */
   size_t n_ports;
   char **dns, **dns_search, **dns_options; /* --dns, --dns-search, --dns-option, or NULL.  */

@@ -296,3 +296,60 @@ db"
 	run curl -s -m 2 "http://127.0.0.1:$port/"
 	[ "$status" -ne 0 ] || fail "something still listens on $port after the monitor was killed"
 }
+
+# ------------------------------------------------------------------ connect, disconnect
+@test "network connect: a running container joins a second network at once, and keeps it across a restart" {
+	husk network create --subnet 10.99.20.0/24 front >/dev/null
+	husk network create --subnet 10.99.21.0/24 back >/dev/null
+	husk run -d --name app --network front basic sleep 600 >/dev/null
+	serve_httpd store back
+	run --separate-stderr husk exec app sh -c 'timeout 3 wget -q -O - http://store/ >/dev/null 2>&1 && echo reached || echo blocked'
+	assert_output "blocked"
+	husk network connect --ip 10.99.21.50 --alias api back app
+	run --separate-stderr husk exec app sh -c 'ip -4 -o addr show eth1; wget -q -O - http://store/'
+	assert_status 0
+	assert_output_contains "inet 10.99.21.50/24"
+	assert_output_contains "store"
+	# The other side knows it by name and alias.
+	run husk exec store cat /etc/hosts
+	assert_output_contains "10.99.21.50	app api"
+	husk stop app >/dev/null
+	husk start app >/dev/null
+	run --separate-stderr husk exec app wget -q -O - http://store/
+	assert_output "store"
+}
+
+@test "network disconnect: the interface goes at once, the address is given back" {
+	husk network create --subnet 10.99.22.0/24 one >/dev/null
+	husk network create --subnet 10.99.23.0/24 two >/dev/null
+	husk run -d --name c --network one basic sleep 600 >/dev/null
+	serve_httpd peer two
+	husk network connect two c
+	run --separate-stderr husk exec c wget -q -O - http://peer/
+	assert_output "peer"
+	husk network disconnect two c
+	run --separate-stderr husk exec c sh -c 'ip -o link show eth1 >/dev/null 2>&1 && echo still || echo gone'
+	assert_output "gone"
+	run husk exec peer cat /etc/hosts
+	[[ "$output" != *"	c"* ]] || fail "peer still lists c: $output"
+	run husk network inspect two
+	[[ "$output" != *'"Name": "c"'* ]] || fail "c is still on two: $output"
+}
+
+@test "network connect and disconnect: errors name the container and the network" {
+	husk network create --subnet 10.99.24.0/24 home >/dev/null
+	husk run -d --name n --network none basic sleep 600 >/dev/null
+	run --separate-stderr husk network connect home n
+	assert_status 1
+	assert_stderr_contains 'container "n": its network is none'
+	husk run -d --name u --network home basic sleep 600 >/dev/null
+	run --separate-stderr husk network connect home u
+	assert_status 1
+	assert_stderr_contains 'container "u" is already on network "home"'
+	run --separate-stderr husk network disconnect home u
+	assert_status 1
+	assert_stderr_contains 'is its first network'
+	run --separate-stderr husk network connect nosuch u
+	assert_status 1
+	assert_stderr_contains 'no such network: nosuch'
+}
