@@ -1151,6 +1151,19 @@ husk_net_bridge_release (struct husk_ctr *c)
     }
 }
 
+/* Container QUERY under its lock (engine/lock.h): the lock's descriptor, *RET the record as
+   it is once locked.  */
+static int
+load_locked (struct husk_store *s, const char *query, struct husk_ctr **ret,
+             struct husk_error **err)
+{
+  cleanup_ctr struct husk_ctr *c = NULL;
+
+  if (husk_ctr_load (s, query, &c, err) < 0)
+    return -1;
+  return husk_ctr_lock (s, c->id, ret, err);
+}
+
 int
 husk_net_connect (struct husk_store *s, const char *query, const char *network, const char *ip,
                   char *const *aliases, struct husk_error **err)
@@ -1159,15 +1172,8 @@ husk_net_connect (struct husk_store *s, const char *query, const char *network, 
   cleanup_network struct husk_network_rec *n = NULL;
   cleanup_close int lock = -1;
 
-  if (husk_ctr_load (s, query, &c, err) < 0)
+  if ((lock = load_locked (s, query, &c, err)) < 0)
     return -1;
-  {
-    char id[65];
-    memcpy (id, c->id, sizeof (id));
-    husk_ctr_free (TAKE_PTR (c));
-    if ((lock = husk_ctr_lock (s, id, &c, err)) < 0)
-      return -1;
-  }
   if (c->network != HUSK_NETWORK_BRIDGE)
     return husk_error_set (err, 0,
                            "container \"%s\": its network is %s: only a container on a user "
@@ -1226,15 +1232,8 @@ husk_net_disconnect (struct husk_store *s, const char *query, const char *networ
   cleanup_close int lock = -1;
   size_t k;
 
-  if (husk_ctr_load (s, query, &c, err) < 0)
+  if ((lock = load_locked (s, query, &c, err)) < 0)
     return -1;
-  {
-    char id[65];
-    memcpy (id, c->id, sizeof (id));
-    husk_ctr_free (TAKE_PTR (c));
-    if ((lock = husk_ctr_lock (s, id, &c, err)) < 0)
-      return -1;
-  }
   if (husk_network_load (s, network, &n, err) < 0)
     return -1;
   if (c->network == HUSK_NETWORK_BRIDGE && strcmp (n->name, c->network_value) == 0)

@@ -311,18 +311,16 @@ do_connect (const struct args *a, struct husk_error **err)
   return plug (a, ctrnet, ifname, false, err);
 }
 
-/* The holder's end VETH of a container's pair goes, and the container's end with it.  */
+/* Delete the link NAME in the holder's network namespace; a missing one is no error.  */
 static int
-do_disconnect (const struct args *a, struct husk_error **err)
+holder_link_del (const struct args *a, const char *name, struct husk_error **err)
 {
   struct husk_nl *nl;
   int r = 0;
 
-  if (a->veth == NULL)
-    return husk_error_set (err, EINVAL, "disconnect needs veth=");
   if (enter_holder (a->holder, NULL, err) < 0 || (nl = husk_nl_open (NETLINK_ROUTE, err)) == NULL)
     return -1;
-  if (husk_nl_link_del (nl, a->veth, err) < 0)
+  if (husk_nl_link_del (nl, name, err) < 0)
     {
       if ((*err)->errnum == ENODEV)
         husk_error_free (err);
@@ -333,25 +331,21 @@ do_disconnect (const struct args *a, struct husk_error **err)
   return r;
 }
 
+/* The holder's end VETH of a container's pair goes, and the container's end with it.  */
+static int
+do_disconnect (const struct args *a, struct husk_error **err)
+{
+  if (a->veth == NULL)
+    return husk_error_set (err, EINVAL, "disconnect needs veth=");
+  return holder_link_del (a, a->veth, err);
+}
+
 static int
 do_rmbridge (const struct args *a, struct husk_error **err)
 {
-  struct husk_nl *nl;
-  int r = 0;
-
-  if (enter_holder (a->holder, NULL, err) < 0 || (nl = husk_nl_open (NETLINK_ROUTE, err)) == NULL)
+  if (holder_link_del (a, a->bridge, err) < 0)
     return -1;
-  if (husk_nl_link_del (nl, a->bridge, err) < 0)
-    {
-      if ((*err)->errnum == ENODEV)
-        husk_error_free (err);
-      else
-        r = -1;
-    }
-  husk_nl_close (nl);
-  if (r == 0)
-    r = nft_sync (a, err);
-  return r;
+  return nft_sync (a, err);
 }
 
 int
