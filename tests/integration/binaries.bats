@@ -1,6 +1,7 @@
 #!/usr/bin/env bats
 # husk and husk-full: husk runs containers without libcurl, libarchive, ISA-L or libcrypto, and
-# runs husk-full, found beside itself, for the commands that need them.
+# runs husk-full, found beside itself, for the commands that need them; husk-netns, for user
+# networks, links libmnl and nothing else of husk's libraries.
 
 bats_require_minimum_version 1.5.0
 load helpers
@@ -31,6 +32,22 @@ teardown() {
 		grep -q 'libarchive\.so\.' "$(dirname "$HUSK")/husk-full" ||
 			fail "husk-full neither links libarchive nor names it to load:" "$libs"
 	fi
+}
+
+@test "husk-netns links libmnl and libc, none of husk's other libraries" {
+	command -v ldd >/dev/null || skip "no ldd"
+	local netns libs
+	netns=$(dirname "$HUSK")/husk-netns
+	[ -x "$netns" ] || fail "no husk-netns beside $HUSK"
+	libs=$(ldd "$netns" 2>&1) || true
+	[[ "$libs" == *libmnl.so* ]] || fail "husk-netns does not link libmnl:" "$libs"
+	if [[ "$libs" =~ (libyajl|libseccomp|libcap|libcurl|libarchive|libisal|libzstd|libcrypto)[^[:space:]]* ]]; then
+		fail "husk-netns links ${BASH_REMATCH[0]}:" "$libs"
+	fi
+	# Run by hand it says what it is missing, one line.
+	run --separate-stderr "$netns"
+	assert_status 125
+	assert_stderr_contains "husk-netns: no action"
 }
 
 @test "a copy of husk and husk-full: pull and image save run through husk-full, run in husk" {
