@@ -9,6 +9,7 @@
 #include "commands.h"
 #include "json.h"
 #include "net.h"
+#include "networks.h"
 #include "record.h"
 #include "util.h"
 #include "banned.h"
@@ -77,6 +78,48 @@ gen_ports (husk_jgen *g, const char *key, const struct husk_port *ports, size_t 
               }
           }
       husk_jgen_array_close (g);
+    }
+  husk_jgen_map_close (g);
+}
+
+/* NetworkSettings' part for a container on user networks: docker's Networks, by network name:
+   NetworkID, IPAddress, IPPrefixLen, Gateway, Aliases.  */
+static void
+gen_networks (husk_jgen *g, struct husk_store *s, const struct husk_ctr *c)
+{
+  size_t n_nets = 1 + husk_strv_len (c->extra_networks);
+
+  husk_jgen_key (g, "Networks");
+  husk_jgen_map_open (g);
+  for (size_t k = 0; k < n_nets; k++)
+    {
+      const char *name = k == 0 ? c->network_value : c->extra_networks[k - 1];
+      cleanup_error struct husk_error *lerr = NULL;
+      cleanup_network struct husk_network_rec *n = NULL;
+      const struct husk_network_endpoint *e = NULL;
+      uint32_t addr;
+      int prefix = 0;
+      if (husk_network_load (s, name, &n, &lerr) < 0)
+        continue;
+      for (size_t i = 0; i < n->n_containers && !e; i++)
+        if (strcmp (n->containers[i].container_id, c->id) == 0)
+          e = &n->containers[i];
+      if (e == NULL)
+        continue;
+      husk_ipv4_cidr_parse (n->subnet, &addr, &prefix);
+      husk_jgen_key (g, n->name);
+      husk_jgen_map_open (g);
+      gen_str (g, "NetworkID", n->id);
+      gen_str (g, "IPAddress", e->ipv4);
+      husk_jgen_key (g, "IPPrefixLen");
+      husk_jgen_int (g, prefix);
+      gen_str (g, "Gateway", n->gateway);
+      husk_jgen_key (g, "Aliases");
+      husk_jgen_array_open (g);
+      for (size_t j = 0; e->aliases && e->aliases[j]; j++)
+        husk_jgen_string (g, e->aliases[j]);
+      husk_jgen_array_close (g);
+      husk_jgen_map_close (g);
     }
   husk_jgen_map_close (g);
 }
@@ -200,6 +243,8 @@ husk_cli_container_json (struct husk_store *s, const struct husk_ctr *c, husk_jg
                                      : husk_xstrdup ("");
     gen_str (g, "SandboxKey", sandbox);
   }
+  if (c->network == HUSK_NETWORK_BRIDGE)
+    gen_networks (g, s, c);
   husk_jgen_map_close (g);
   {
     static const char *const files[][2] = { { "HostsPath", "hosts" },

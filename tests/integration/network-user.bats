@@ -313,6 +313,9 @@ db"
 	# The other side knows it by name and alias.
 	run husk exec store cat /etc/hosts
 	assert_output_contains "10.99.21.50	app api"
+	run husk inspect app
+	assert_output_contains '"IPAddress": "10.99.21.50"'
+	assert_output_contains '"front": {'
 	husk stop app >/dev/null
 	husk start app >/dev/null
 	run --separate-stderr husk exec app wget -q -O - http://store/
