@@ -293,6 +293,7 @@ $out"
 }
 ip3=(iperf3 -J -t "$SECS" -c)
 paths=(h2c c2h c2c uh2c uc2h uc2c)
+num() { if [ -n "$1" ]; then printf '%.2f' "$1"; else echo -; fi; }
 # client TOOL PATH: the iperf3 client of that path (ip3), on the host or in a container.
 client() {
 	local t=$1
@@ -321,14 +322,19 @@ if have podman; then
 fi
 declare -A res
 for ((r = 1; r <= ROUNDS; r++)); do
-	echo "network.sh: round $r of $ROUNDS" >&2
-	res[loop]+="$(gbits U "${ip3[@]}" 127.0.0.1 -p "$host_port") "
+	v=$(gbits U "${ip3[@]}" 127.0.0.1 -p "$host_port")
+	res[loop]+="$v "
+	line="loop $(num "$v")"
 	for t in $TOOLS; do
 		for p in "${paths[@]}"; do
 			[ -n "${why[$t,$p]:-}" ] && continue
-			res[$t,$p]+="$(gbits client "$t" "$p") "
+			v=$(gbits client "$t" "$p")
+			res[$t,$p]+="$v "
+			line+=", $t $p $(num "$v")"
 		done
 	done
+	# Each round's values, to see the spread behind the medians.
+	echo "network.sh: round $r of $ROUNDS (Gbit/s): $line" >&2
 done
 
 # ------------------------------------------------------------------ start-up
@@ -383,7 +389,6 @@ fi
 median() { sort -g | awk '{ v[NR] = $1 } END { if (NR == 0) exit; if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 med() { tr ' ' '\n' <<<"${res[$1]:-}" | { grep . || true; } | median; }
 ratio() { if [ -n "$1" ] && [ -n "$2" ]; then awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; else echo -; fi; }
-num() { if [ -n "$1" ]; then printf '%.2f' "$1"; else echo -; fi; }
 # ge A B [FACTOR]: whether A >= FACTOR x B (both given).
 ge() { [ -n "$1" ] && [ -n "$2" ] && awk -v a="$1" -v b="$2" -v f="${3:-1}" 'BEGIN { exit !(a >= f * b) }'; }
 path_name() {
