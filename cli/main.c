@@ -10,6 +10,7 @@
 #include "selfexe.h"
 #include "common.h"
 #include "util.h"
+#include "proc.h"
 #include "banned.h"
 
 struct command
@@ -57,8 +58,8 @@ static const struct command commands[] = {
   { "port", husk_cmd_port, "list a container's published ports", false },
   { "container", husk_cmd_container, "manage containers (ls, create, start, stop, rm, prune, ...)",
     true },
-  { "network", husk_cmd_network, "manage networks (create, ls, inspect, rm, prune, exists, connect, disconnect)",
-    false },
+  { "network", husk_cmd_network,
+    "manage networks (create, ls, inspect, rm, prune, exists, connect, disconnect)", false },
   { "logs", husk_cmd_logs, "print a container's output", false },
   { "diff", husk_cmd_diff, "list a container's changed files", false },
   { "cp", husk_cmd_cp, "copy files between a container and the host", false },
@@ -104,6 +105,7 @@ main (int argc, char **argv)
      with explicit modes (0700, 0600), which 0022 leaves as they are.  */
   g.caller_umask = umask (0022);
   husk_self_exe_init ();
+  husk_proc_title_init (argc, argv);
   /* A detached container's monitor, re-executed by itself (engine/monitor-start.c) from the
      sealed copy its parent ran; sealing here is a check, unless something else started it.  */
   if (argc > 1 && strcmp (argv[1], HUSK_MONITOR_ARG) == 0)

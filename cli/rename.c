@@ -8,6 +8,7 @@
 #include "cleanup.h"
 #include "commands.h"
 #include "names.h"
+#include "net.h"
 #include "record.h"
 #include "util.h"
 #include "banned.h"
@@ -57,5 +58,12 @@ husk_cmd_rename (struct husk_global *g, int argc, char **argv, struct husk_error
     }
   husk_ctr_name_release (store, old, ctr->id);
   free (old);
+  /* The containers of its networks know it by its new name (and it itself).  */
+  if (ctr->network == HUSK_NETWORK_BRIDGE)
+    {
+      husk_net_hosts_refresh (store, ctr->network_value, NULL);
+      for (size_t i = 0; ctr->extra_networks && ctr->extra_networks[i]; i++)
+        husk_net_hosts_refresh (store, ctr->extra_networks[i], NULL);
+    }
   return 0;
 }

@@ -170,7 +170,7 @@ create_from (struct husk_store *s, const struct husk_create_opts *opts, const ch
   size_t n_ports = 0;
   struct husk_container_spec spec;
   struct husk_ctr rec;
-  bool made_dir = false, attached = false;
+  bool made_dir = false, attached = false, internal = false;
   char id[HUSK_DIGEST_HEX_LEN + 1];
   char created[64];
   int r = -1;
@@ -221,6 +221,7 @@ create_from (struct husk_store *s, const struct husk_create_opts *opts, const ch
       if (husk_network_load (s, opts->network_value, &n, err) < 0)
         return -1;
       net_name = husk_xstrdup (n->name);
+      internal = n->internal;
     }
   for (size_t i = 0; i < opts->n_ports; i++)
     {
@@ -233,6 +234,19 @@ create_from (struct husk_store *s, const struct husk_create_opts *opts, const ch
     }
   if (opts->publish_all && publish_all (opts, cfg, &ports, &n_ports, err) < 0)
     goto fail_ports;
+  if (internal && n_ports)
+    {
+      /* No way in either, as docker has it: its ports are not published.  */
+      if (opts->warn)
+        {
+          cleanup_free char *msg = husk_strdup_printf (
+              "network \"%s\" is internal: published ports are discarded", net_name);
+          opts->warn (opts->warn_arg, msg);
+        }
+      husk_ports_free (ports, n_ports);
+      ports = NULL;
+      n_ports = 0;
+    }
   /* Config.ExposedPorts as docker has it: the image's, --expose's and every published port.  */
   for (size_t i = 0; cfg->exposed_ports && cfg->exposed_ports[i]; i++)
     if (!husk_strv_contains (exposed, cfg->exposed_ports[i]))

@@ -491,14 +491,67 @@ write_hosts (int dfd, husk_buf *b, struct husk_error **err)
   return 0;
 }
 
-/* The lines of C's network in its /etc/hosts: its own address with its hostname (and name),
-   then every other container attached, by name and aliases.  */
+/* What writing /etc/hosts files needs once, however many are written: the host's default route
+   (read on first use) and container names by ID (each record read once).  */
+struct etc_ctx
+{
+  bool route_read, route_ok;
+  char gw[INET_ADDRSTRLEN], addr[INET_ADDRSTRLEN];
+  char **ids, **names; /* Parallel; a NULL name: no such record.  */
+  size_t n;
+};
+
 static void
-bridge_hosts (struct husk_store *s, const struct husk_ctr *c, husk_buf *hosts)
+etc_ctx_clear (struct etc_ctx *x)
+{
+  for (size_t i = 0; i < x->n; i++)
+    {
+      free (x->ids[i]);
+      free (x->names[i]);
+    }
+  free (x->ids);
+  free (x->names);
+  memset (x, 0, sizeof (*x));
+}
+
+static bool
+etc_route (struct etc_ctx *x)
+{
+  if (!x->route_read)
+    {
+      x->route_ok = host_default_route (x->gw, x->addr);
+      x->route_read = true;
+    }
+  return x->route_ok;
+}
+
+/* Container ID's name (NAME, when the caller has it, is remembered), or NULL.  */
+static const char *
+etc_name (struct husk_store *s, struct etc_ctx *x, const char *id, const char *name)
+{
+  cleanup_error struct husk_error *lerr = NULL;
+  cleanup_ctr struct husk_ctr *c = NULL;
+
+  for (size_t i = 0; i < x->n; i++)
+    if (strcmp (x->ids[i], id) == 0)
+      return x->names[i];
+  if (name == NULL && husk_ctr_load_config (s, id, &c, &lerr) == 0)
+    name = c->name;
+  x->ids = husk_xrealloc (x->ids, (x->n + 1) * sizeof (char *));
+  x->names = husk_xrealloc (x->names, (x->n + 1) * sizeof (char *));
+  x->ids[x->n] = husk_xstrdup (id);
+  x->names[x->n] = name ? husk_xstrdup (name) : NULL;
+  return x->names[x->n++];
+}
+
+/* The lines of C's networks in its /etc/hosts: its own address with its hostname (and name),
+   then every other container attached, by name and aliases; its first network, then those it
+   joined later.  */
+static void
+bridge_hosts (struct husk_store *s, const struct husk_ctr *c, struct etc_ctx *x, husk_buf *hosts)
 {
   size_t n_nets = 1 + husk_strv_len (c->extra_networks);
 
-  /* Its first network, then those it joined later, each with its containers.  */
   for (size_t k = 0; k < n_nets; k++)
     {
       const char *name = k == 0 ? c->network_value : c->extra_networks[k - 1];
@@ -510,17 +563,9 @@ bridge_hosts (struct husk_store *s, const struct husk_ctr *c, husk_buf *hosts)
         {
           struct husk_network_endpoint *e = &n->containers[i];
           bool self = strcmp (e->container_id, c->id) == 0;
-          cleanup_ctr struct husk_ctr *other = NULL;
-          const char *cname = self ? c->name : NULL;
-          if (!self)
-            {
-              if (husk_ctr_load_config (s, e->container_id, &other, &lerr) < 0)
-                {
-                  husk_error_free (&lerr);
-                  continue;
-                }
-              cname = other->name;
-            }
+          const char *cname = self ? c->name : etc_name (s, x, e->container_id, NULL);
+          if (cname == NULL)
+            continue;
           husk_buf_printf (hosts, "%s\t", e->ipv4);
           if (self && c->spec.hostname && strcmp (c->spec.hostname, cname) != 0)
             husk_buf_printf (hosts, "%s ", c->spec.hostname);
@@ -529,6 +574,75 @@ bridge_hosts (struct husk_store *s, const struct husk_ctr *c, husk_buf *hosts)
             husk_buf_printf (hosts, " %s", e->aliases[j]);
           husk_buf_printf (hosts, "\n");
         }
+    }
+}
+
+/* C's /etc/hosts (net.h's husk_net_write_etc).  */
+static void
+build_hosts (struct husk_store *s, const struct husk_ctr *c, struct etc_ctx *x, husk_buf *hosts)
+{
+  const char *name = c->spec.hostname ? c->spec.hostname : "";
+
+  /* The host's own first with the host's network (docker's choice).  */
+  if (c->network == HUSK_NETWORK_HOST)
+    {
+      cleanup_free char *buf = NULL;
+      size_t len;
+      if (husk_read_file_at (AT_FDCWD, "/etc/hosts", 1 << 20, &buf, &len, NULL) == 0)
+        husk_buf_append (hosts, buf, len);
+      if (hosts->len && hosts->data[hosts->len - 1] != '\n')
+        husk_buf_append (hosts, "\n", 1);
+    }
+  else
+    husk_buf_printf (hosts, "127.0.0.1\tlocalhost\n"
+                            "::1\tlocalhost ip6-localhost ip6-loopback\n"
+                            "fe00::0\tip6-localnet\n"
+                            "ff00::0\tip6-mcastprefix\n"
+                            "ff02::1\tip6-allnodes\n"
+                            "ff02::2\tip6-allrouters\n");
+  if (c->network == HUSK_NETWORK_BRIDGE)
+    {
+      /* Its own address, the other containers on its networks by name and alias, and the
+         host: the holder's pasta maps the host's gateway to the host's loopback.  */
+      bridge_hosts (s, c, x, hosts);
+      if (etc_route (x))
+        husk_buf_printf (hosts, "%s\thost.containers.internal host.docker.internal\n", x->gw);
+    }
+  else if (c->network == HUSK_NETWORK_PASTA && etc_route (x))
+    {
+      /* pasta gives the container the host's address and maps the gateway's to the host's
+         loopback (unless told --no-map-gw).  */
+      if (x->addr[0])
+        husk_buf_printf (hosts, "%s\t%s\n", x->addr, name);
+      husk_buf_printf (hosts, "%s\thost.containers.internal host.docker.internal\n", x->gw);
+    }
+  else if (c->network == HUSK_NETWORK_HOST)
+    husk_buf_printf (hosts,
+                     "127.0.1.1\t%s\n127.0.0.1\thost.containers.internal "
+                     "host.docker.internal\n",
+                     name);
+  else
+    husk_buf_printf (hosts, "127.0.1.1\t%s\n", name);
+  for (size_t i = 0; c->extra_hosts && c->extra_hosts[i]; i++)
+    {
+      const char *h = c->extra_hosts[i], *colon = strpbrk (h, ":=");
+      const char *ip;
+      size_t iplen;
+      if (colon == NULL)
+        continue;
+      ip = colon + 1;
+      iplen = strlen (ip);
+      if (strcmp (ip, "host-gateway") == 0)
+        {
+          ip = etc_route (x) && x->gw[0] ? x->gw : "127.0.0.1";
+          iplen = strlen (ip);
+        }
+      else if (ip[0] == '[' && iplen >= 2)
+        {
+          ip++;
+          iplen -= 2;
+        }
+      husk_buf_printf (hosts, "%.*s\t%.*s\n", (int) iplen, ip, (int) (colon - h), h);
     }
 }
 
@@ -560,18 +674,37 @@ husk_net_hosts_refresh (struct husk_store *s, const char *network, const char *e
 {
   cleanup_error struct husk_error *lerr = NULL;
   cleanup_network struct husk_network_rec *n = NULL;
+  struct etc_ctx x;
 
   if (network == NULL || husk_network_load (s, network, &n, &lerr) < 0)
     return 0;
+  memset (&x, 0, sizeof (x));
   for (size_t i = 0; i < n->n_containers; i++)
     {
       cleanup_ctr struct husk_ctr *other = NULL;
+      cleanup_free char *dir = NULL;
+      cleanup_close int dfd = -1;
+      husk_buf hosts = HUSK_BUF_INIT;
       if (except_id && strcmp (n->containers[i].container_id, except_id) == 0)
         continue;
-      if (husk_ctr_load_config (s, n->containers[i].container_id, &other, &lerr) < 0
-          || husk_net_write_etc (s, other, &lerr) < 0)
+      if (husk_ctr_load_config (s, n->containers[i].container_id, &other, &lerr) < 0)
+        {
+          husk_error_free (&lerr);
+          continue;
+        }
+      /* Its name is the others' to read too.  */
+      etc_name (s, &x, other->id, other->name);
+      dir = husk_strdup_printf ("containers/%s", other->id);
+      dfd = openat (husk_store_rootfd (s), dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+      if (dfd < 0)
+        continue;
+      /* Only /etc/hosts changes when a container comes or goes.  */
+      build_hosts (s, other, &x, &hosts);
+      if (write_hosts (dfd, &hosts, &lerr) < 0)
         husk_error_free (&lerr);
+      husk_buf_clear (&hosts);
     }
+  etc_ctx_clear (&x);
   return 0;
 }
 
@@ -581,76 +714,18 @@ husk_net_write_etc (struct husk_store *s, const struct husk_ctr *c, struct husk_
   cleanup_free char *dir = husk_strdup_printf ("containers/%s", c->id);
   cleanup_close int dfd = -1;
   husk_buf hosts = HUSK_BUF_INIT, resolv = HUSK_BUF_INIT, hostname = HUSK_BUF_INIT;
-  char gw[INET_ADDRSTRLEN] = "", addr[INET_ADDRSTRLEN] = "";
   const char *name = c->spec.hostname ? c->spec.hostname : "";
+  struct etc_ctx x;
   bool forward;
   int r = -1;
+
+  memset (&x, 0, sizeof (x));
 
   dfd = openat (husk_store_rootfd (s), dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
   if (dfd < 0)
     return husk_error_set (err, errno, "container %.12s: open its directory", c->id);
 
-  /* /etc/hosts: the host's own first with the host's network (docker's choice).  */
-  if (c->network == HUSK_NETWORK_HOST)
-    {
-      cleanup_free char *buf = NULL;
-      size_t len;
-      if (husk_read_file_at (AT_FDCWD, "/etc/hosts", 1 << 20, &buf, &len, NULL) == 0)
-        husk_buf_append (&hosts, buf, len);
-      if (hosts.len && hosts.data[hosts.len - 1] != '\n')
-        husk_buf_append (&hosts, "\n", 1);
-    }
-  else
-    husk_buf_printf (&hosts, "127.0.0.1\tlocalhost\n"
-                             "::1\tlocalhost ip6-localhost ip6-loopback\n"
-                             "fe00::0\tip6-localnet\n"
-                             "ff00::0\tip6-mcastprefix\n"
-                             "ff02::1\tip6-allnodes\n"
-                             "ff02::2\tip6-allrouters\n");
-  if (c->network == HUSK_NETWORK_BRIDGE)
-    {
-      /* Its own address, the other containers on its network by name and alias, and the
-         host: the holder's pasta maps the host's gateway to the host's loopback.  */
-      bridge_hosts (s, c, &hosts);
-      if (host_default_route (gw, addr))
-        husk_buf_printf (&hosts, "%s\thost.containers.internal host.docker.internal\n", gw);
-    }
-  else if (c->network == HUSK_NETWORK_PASTA && host_default_route (gw, addr))
-    {
-      /* pasta gives the container the host's address and maps the gateway's to the host's
-         loopback (unless told --no-map-gw).  */
-      if (addr[0])
-        husk_buf_printf (&hosts, "%s\t%s\n", addr, name);
-      husk_buf_printf (&hosts, "%s\thost.containers.internal host.docker.internal\n", gw);
-    }
-  else if (c->network == HUSK_NETWORK_HOST)
-    husk_buf_printf (&hosts,
-                     "127.0.1.1\t%s\n127.0.0.1\thost.containers.internal "
-                     "host.docker.internal\n",
-                     name);
-  else
-    husk_buf_printf (&hosts, "127.0.1.1\t%s\n", name);
-  for (size_t i = 0; c->extra_hosts && c->extra_hosts[i]; i++)
-    {
-      const char *h = c->extra_hosts[i], *colon = strpbrk (h, ":=");
-      const char *ip;
-      size_t iplen;
-      if (colon == NULL)
-        continue;
-      ip = colon + 1;
-      iplen = strlen (ip);
-      if (strcmp (ip, "host-gateway") == 0)
-        {
-          ip = gw[0] ? gw : "127.0.0.1";
-          iplen = strlen (ip);
-        }
-      else if (ip[0] == '[' && iplen >= 2)
-        {
-          ip++;
-          iplen -= 2;
-        }
-      husk_buf_printf (&hosts, "%.*s\t%.*s\n", (int) iplen, ip, (int) (colon - h), h);
-    }
+  build_hosts (s, c, &x, &hosts);
 
   /* /etc/resolv.conf.  */
   if (c->dns || c->dns_search || c->dns_options)
@@ -707,6 +782,7 @@ out:
   husk_buf_clear (&hosts);
   husk_buf_clear (&resolv);
   husk_buf_clear (&hostname);
+  etc_ctx_clear (&x);
   return r;
 }
 
@@ -887,7 +963,13 @@ run_netns_helper (char **argv, pid_t *ret_pid, int *ret_hold, struct husk_error 
     posix_spawnattr_destroy (&attr);
     if (e != 0)
       {
-        husk_error_set (err, e, "run \"%s\"", full);
+        if (e == ENOENT)
+          husk_error_set (err, 0,
+                          "husk-netns is neither beside husk nor at \"%s\": it is built and "
+                          "installed with husk, and must be copied with it",
+                          full);
+        else
+          husk_error_set (err, e, "run \"%s\"", full);
         goto fail_pipes;
       }
   }
@@ -1576,6 +1658,7 @@ pasta_watcher (char **argv, int nsfd, const char *pidfile, int report, pid_t par
     int keep[] = { report, nsfd };
     husk_close_fds_except (keep, nsfd >= 0 ? 2 : 1);
   }
+  husk_proc_set_title ("husk-pasta-watcher");
   sigemptyset (&mask);
   sigaddset (&mask, SIGTERM);
   sigaddset (&mask, SIGINT);
@@ -1692,10 +1775,7 @@ husk_net_attach (void *arg, pid_t pid, struct husk_error **err)
   cleanup_strv char **argv = husk_xcalloc (1, sizeof (char *));
   cleanup_free struct husk_port *picked = NULL;
   cleanup_close int nsfd = -1;
-  char pidstr[16], out[4096];
-  int errpipe[2] = { -1, -1 }, status;
-  ssize_t got = 0;
-  pid_t child;
+  char pidstr[16];
   bool forward = false;
 
   if (access ("/dev/net/tun", R_OK | W_OK) < 0)
@@ -1776,14 +1856,28 @@ husk_net_attach (void *arg, pid_t pid, struct husk_error **err)
       husk_strv_append (&argv, pidstr);
     }
 
+  if (husk_pasta_start_watched (argv, nsfd, pidfile, NULL, err) < 0)
+    return husk_error_wrap (err, "network pasta");
+  return 0;
+}
+
+int
+husk_pasta_start_watched (char **argv, int nsfd, const char *pidfile, pid_t *ret_watcher,
+                          struct husk_error **err)
+{
+  char out[4096];
+  int errpipe[2] = { -1, -1 }, status;
+  ssize_t got = 0;
+  pid_t child;
+
   if (pipe2 (errpipe, O_CLOEXEC) < 0)
-    return husk_error_set (err, errno, "network pasta: pipe");
+    return husk_error_set (err, errno, "pipe");
   child = fork ();
   if (child < 0)
     {
       close (errpipe[0]);
       close (errpipe[1]);
-      return husk_error_set (err, errno, "network pasta: fork");
+      return husk_error_set (err, errno, "fork");
     }
   if (child == 0)
     {
@@ -1811,11 +1905,15 @@ husk_net_attach (void *arg, pid_t pid, struct husk_error **err)
   close (errpipe[0]);
   out[got > 0 ? got : 0] = '\0';
   if (got > 0 && out[0] == '0')
-    return 0;
+    {
+      if (ret_watcher)
+        *ret_watcher = child;
+      return 0;
+    }
   waitpid (child, &status, 0);
   if (got <= 0)
-    return husk_error_set (err, 0, "network pasta: its watcher ended");
-  return husk_error_set (err, out[0] == '7' ? ENOENT : 0, "network pasta: %s", out + 1);
+    return husk_error_set (err, 0, "pasta's watcher ended");
+  return husk_error_set (err, out[0] == '7' ? ENOENT : 0, "%s", out + 1);
 }
 
 /* "PID START" of FILE, when PID is still that process.  */

@@ -171,6 +171,16 @@ int husk_net_hosts_refresh (struct husk_store *s, const char *network, const cha
 int husk_pasta_start (char **argv, int nsfd, const char *pidfile, pid_t *ret_pid,
                       struct husk_error **err);
 
+/* Run pasta with ARGV (NSFD, unless -1, its descriptor 3) through a watcher process, a child of
+   the caller's, that stops pasta when the caller dies (PR_SET_PDEATHSIG: SIGKILL too) or it
+   gets SIGTERM, and ends when pasta does; returns once pasta has configured its namespace,
+   its pid in PIDFILE (pasta's --pid) and the watcher's in *RET_WATCHER (may be NULL).  pasta
+   itself cannot be tied to its starter: the kernel drops a parent-death signal when a process
+   gives up privileges, as pasta does.  Errors: those of husk_pasta_start, and "pasta's watcher
+   ended".  */
+int husk_pasta_start_watched (char **argv, int nsfd, const char *pidfile, pid_t *ret_watcher,
+                              struct husk_error **err);
+
 /* After C is gone (or its monitor is): stop its pasta, if RUNDIR/ID/pasta.pid names a
    process that is still that pasta (its start time).  Never fails.  */
 void husk_net_detach (const struct husk_ctr *c);

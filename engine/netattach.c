@@ -256,6 +256,17 @@ plug (const struct args *a, int ctrnet, const char *ifname, bool default_route,
     }
   if ((nl = husk_nl_open (NETLINK_ROUTE, err)) == NULL)
     goto done;
+  {
+    /* The MAC follows from the address (02:42 and its four bytes, locally administered, as
+       docker long did): a container that gets the address an earlier one had also gets its
+       MAC, so the neighbour caches of the holder and of the other containers, which nothing
+       tells of the change, stay right.  A random MAC left the address unreachable until
+       those entries went stale, tens of seconds.  */
+    uint8_t mac[6] = { 0x02, 0x42 };
+    memcpy (mac + 2, &me.s_addr, 4);
+    if (husk_nl_link_set_mac (nl, ifname, mac, err) < 0)
+      goto done;
+  }
   if (husk_nl_addr_add (nl, ifname, AF_INET, &me, (unsigned int) gprefix, err) < 0
       || husk_nl_link_up (nl, ifname, err) < 0 || husk_nl_link_up (nl, "lo", err) < 0)
     goto done;

@@ -496,6 +496,25 @@ husk_nl_link_set_mtu (struct husk_nl *nl, const char *name, unsigned int mtu,
   return 0;
 }
 
+int
+husk_nl_link_set_mac (struct husk_nl *nl, const char *name, const uint8_t mac[6],
+                      struct husk_error **err)
+{
+  char buf[NL_MSG_SIZE];
+  struct nlmsghdr *nlh;
+  int r;
+
+  CHECK_IFNAME (name, "set the address of link");
+  nlh = link_msg (buf, RTM_NEWLINK, 0, NULL);
+  mnl_attr_put_strz (nlh, IFLA_IFNAME, name);
+  mnl_attr_put (nlh, IFLA_ADDRESS, 6, mac);
+  r = nl_talk (nl, nlh, NULL, NULL);
+  if (r < 0)
+    return nl_fail (nl, err, -r, "set the address of link \"%s\" to %02x:%02x:%02x:%02x:%02x:%02x",
+                    name, mac[0], mac[1], mac[2], mac[3], mac[4], mac[5]);
+  return 0;
+}
+
 static int
 family_addr_len (int family, size_t *ret_len, unsigned int *ret_maxprefix)
 {

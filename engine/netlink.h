@@ -86,6 +86,12 @@ int husk_nl_link_get_master (struct husk_nl *nl, const char *name, unsigned int 
 int husk_nl_link_set_mtu (struct husk_nl *nl, const char *name, unsigned int mtu,
                           struct husk_error **err);
 
+/* Set NAME's link-layer (Ethernet) address to MAC, 6 bytes (IFLA_ADDRESS), as `ip link set
+   NAME address MAC`; best before it is up.  EINVAL for an address the device refuses
+   (multicast), ENODEV when there is no such link.  */
+int husk_nl_link_set_mac (struct husk_nl *nl, const char *name, const uint8_t mac[6],
+                          struct husk_error **err);
+
 /* Add the address ADDR/PREFIXLEN to NAME, as `ip addr replace`: adding one NAME already has is
    not an error.  FAMILY is AF_INET (ADDR a struct in_addr, PREFIXLEN 0-32) or AF_INET6 (ADDR a
    struct in6_addr, PREFIXLEN 0-128, without duplicate address detection: IFA_F_NODAD); both in

@@ -156,8 +156,8 @@ scan_users (const char *dir, struct user *users, size_t *n)
   return *n;
 }
 
-/* The keeper: stops HOLDER and PASTA (pids, with their pidfds) once DIR/users is empty, or
-   either of them dies.  Never returns.  */
+/* The keeper: stops HOLDER and PASTA (pasta's watcher: pids, with their pidfds) once DIR/users is
+   empty, or either of them dies.  Never returns.  */
 static void __attribute__ ((noreturn))
 keeper_loop (const char *dir, pid_t holder, int holder_fd, pid_t pasta, int pasta_fd)
 {
@@ -232,6 +232,7 @@ static void __attribute__ ((noreturn)) holder_main (bool userns, int sync_r, int
   cleanup_error struct husk_error *err = NULL;
   char c;
 
+  husk_proc_set_title ("husk-netns-holder");
   if (userns && unshare (CLONE_NEWUSER) < 0)
     _exit (1);
   if (write (sync_w, "u", 1) != 1 || read (sync_r, &c, 1) != 1 || c != 'g')
@@ -297,6 +298,7 @@ keeper_main (const char *dir, const struct husk_idmap *map, int report)
   pid_t holder, pasta;
 
   setsid ();
+  husk_proc_set_title ("husk-netns-keeper");
   {
     int keep[] = { report };
     husk_close_fds_except (keep, 1);
@@ -356,9 +358,11 @@ keeper_main (const char *dir, const struct husk_idmap *map, int report)
     }
   {
     cleanup_strv char **argv = pasta_args (holder, pidfile, pidbuf, sizeof (pidbuf));
-    if (husk_pasta_start (argv, nsfd, pidfile, &pasta, &err) < 0)
+    /* Through a watcher, a child of this keeper's that stops pasta when the keeper dies,
+       even by SIGKILL; the keeper then watches and stops the watcher, not pasta.  */
+    if (husk_pasta_start_watched (argv, nsfd, pidfile, &pasta, &err) < 0)
       {
-        husk_error_wrap (&err, "network");
+        husk_error_wrap (&err, "network: pasta");
         goto fail_holder;
       }
   }

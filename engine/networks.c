@@ -355,7 +355,12 @@ static struct husk_network_rec *
 find (struct husk_network_rec **v, size_t n, const char *query, struct husk_error **err)
 {
   struct husk_network_rec *hit = NULL;
-  size_t qlen = strlen (query);
+  size_t qlen;
+
+  /* docker's name for its default network is husk's default network's too.  */
+  if (strcmp (query, "bridge") == 0)
+    query = HUSK_NETWORK_DEFAULT;
+  qlen = strlen (query);
 
   for (size_t i = 0; i < n; i++)
     if (strcmp (v[i]->name, query) == 0)
@@ -481,6 +486,13 @@ husk_network_create (struct husk_store *s, const struct husk_network_opts *opts,
   if (!husk_ctr_name_valid (name))
     return husk_error_set (err, 0,
                            "network name \"%s\": only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed", name);
+  {
+    /* --network's own words, which could never name this network.  */
+    static const char *const reserved[] = { "bridge", "host", "none", "pasta", "container" };
+    for (size_t i = 0; i < sizeof (reserved) / sizeof (reserved[0]); i++)
+      if (strcmp (name, reserved[i]) == 0)
+        return husk_error_set (err, 0, "network name \"%s\": reserved (a --network mode)", name);
+  }
   if (opts->driver && strcmp (opts->driver, "bridge") != 0)
     return husk_error_set (err, 0, "network \"%s\": driver \"%s\" is not supported (only bridge)",
                            name, opts->driver);

@@ -75,6 +75,7 @@ struct husk_network_opts
 /* Create a network record from OPTS under the lock, and *RET (may be NULL) the record.
    Errors, one line, no errno:
      network name "NAME": only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed
+     network name "host": reserved (a --network mode: bridge, host, none, pasta, container)
      network "NAME": driver "X" is not supported (only bridge)
      network "NAME": already exists
      network "NAME": subnet "S": REASON   (not IPv4 CIDR, host bits set, smaller than /30)
@@ -86,8 +87,9 @@ struct husk_network_opts
 int husk_network_create (struct husk_store *s, const struct husk_network_opts *opts,
                          struct husk_network_rec **ret, struct husk_error **err);
 
-/* QUERY: a name, a full ID or a unique ID prefix.  "no such network: QUERY" (errno ENOENT)
-   otherwise; "network ID prefix \"Q\" is ambiguous".  */
+/* QUERY: a name, a full ID or a unique ID prefix; "bridge" (docker's name for its default
+   network) is the default network.  "no such network: QUERY" (errno ENOENT) otherwise;
+   "network ID prefix \"Q\" is ambiguous".  */
 int husk_network_load (struct husk_store *s, const char *query, struct husk_network_rec **ret,
                        struct husk_error **err);
 /* Every network, by name.  */

@@ -25,6 +25,7 @@
 #include "cleanup.h"
 #include "portfwd.h"
 #include "util.h"
+#include "proc.h"
 #include "banned.h"
 
 /* A UDP flow with no datagram either way for this long is dropped, its socket closed: UDP
@@ -674,6 +675,7 @@ forwarder (struct listener *ls, size_t nls, int *keep, int netns_fd, int userns_
   /* Its own session: a terminal's Ctrl-C or hang-up is for the container and husk, and the
      forwarder ends with its parent instead.  */
   setsid ();
+  husk_proc_set_title ("husk-portfwd");
 
   /* A caller without stdio may have had a listener or the pipe given descriptor 0, 1 or 2:
      moved above them first, since those become /dev/null.  */

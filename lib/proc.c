@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <sys/prctl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
@@ -79,4 +80,35 @@ husk_proc_pidfd (pid_t pid, uint64_t start)
       return -1;
     }
   return fd;
+}
+
+static char *title_start;
+static size_t title_len;
+
+void
+husk_proc_title_init (int argc, char **argv)
+{
+  char *end;
+
+  if (argc < 1 || argv[0] == NULL)
+    return;
+  end = argv[0] + strlen (argv[0]) + 1;
+  /* Only the strings that follow each other: one placed elsewhere ends the area.  */
+  for (int i = 1; i < argc && argv[i] == end; i++)
+    end = argv[i] + strlen (argv[i]) + 1;
+  title_start = argv[0];
+  title_len = (size_t) (end - argv[0]);
+}
+
+void
+husk_proc_set_title (const char *title)
+{
+  char comm[16];
+
+  snprintf (comm, sizeof (comm), "%s", title);
+  prctl (PR_SET_NAME, comm, 0, 0, 0);
+  if (title_start == NULL || title_len < 2)
+    return;
+  memset (title_start, 0, title_len);
+  snprintf (title_start, title_len, "%s", title);
 }

@@ -356,3 +356,70 @@ db"
 	assert_status 1
 	assert_stderr_contains 'no such network: nosuch'
 }
+
+@test "a container that gets an earlier one's address is reachable at once (its MAC follows the address)" {
+	husk network create --subnet 10.99.30.0/24 arpnet >/dev/null
+	serve_httpd srv1 arpnet --ip 10.99.30.10
+	husk run -d --name cli --network arpnet basic sleep 600 >/dev/null
+	run --separate-stderr husk exec cli timeout 5 wget -q -O - http://10.99.30.10/
+	assert_output "srv1"
+	husk rm -f srv1 >/dev/null
+	serve_httpd srv2 arpnet --ip 10.99.30.10
+	# The client's neighbour cache still has the address: it must still be right.
+	run --separate-stderr husk exec cli timeout 5 wget -q -O - http://10.99.30.10/
+	assert_status 0
+	assert_output "srv2"
+	run --separate-stderr husk exec srv2 cat /sys/class/net/eth0/address
+	assert_output "02:42:0a:63:1e:0a"
+}
+
+@test "the namespace's keeper killed with SIGKILL takes its holder, pasta and pasta's watcher along" {
+	husk network create killkeep >/dev/null
+	husk run -d --name kk --network killkeep basic sleep 600 >/dev/null
+	local pids keeper holder pastapid
+	pids=$(netns_pids)
+	keeper=${pids% *}
+	holder=${pids#* }
+	pastapid=$(cat "$(netns_dir)/pasta.pid")
+	proc_live "$pastapid" || fail "no pasta $pastapid"
+	kill -9 "$keeper"
+	wait_gone "$holder" 10 || fail "holder $holder still runs"
+	wait_gone "$pastapid" 10 || fail "pasta $pastapid still runs after its keeper was killed"
+	# A new container brings a new namespace up.
+	husk rm -f kk >/dev/null
+	run --separate-stderr husk run --rm --network killkeep basic true
+	assert_status 0
+}
+
+@test "rename: the other containers of the network know the new name" {
+	husk network create renet >/dev/null
+	serve_httpd old renet
+	husk run -d --name peer --network renet basic sleep 600 >/dev/null
+	husk rename old new
+	run --separate-stderr husk exec peer wget -q -O - http://new/
+	assert_status 0
+	assert_output "old"
+}
+
+@test "network names that are --network modes are refused; bridge names the default network" {
+	local name
+	for name in bridge host none pasta container; do
+		run --separate-stderr husk network create "$name"
+		assert_status 1
+		assert_stderr_contains "network name \"$name\": reserved"
+	done
+	run husk network inspect bridge
+	assert_status 0
+	assert_output_contains '"Name": "husk"'
+	run --separate-stderr husk network rm bridge
+	assert_stderr_contains 'the default network cannot be removed'
+}
+
+@test "ports published on an --internal network are discarded with a warning" {
+	husk network create --internal sealed >/dev/null
+	run --separate-stderr husk run -d --name sealedweb --network sealed -p "$(free_port):80" basic sleep 60
+	assert_status 0
+	assert_stderr_contains 'network "sealed" is internal: published ports are discarded'
+	run husk port sealedweb
+	assert_output ""
+}
