@@ -324,10 +324,15 @@ JSON
 }
 
 @test "--network with an unsupported mode: one error, 125" {
-	run --separate-stderr husk run --rm --network bridge basic true
+	# Not a mode and not a network's name (bridge, once refused here, is the default network).
+	run --separate-stderr husk run --rm --network 'slirp4netns:port_handler=rootlesskit' basic true
 	assert_status 125
 	assert_one_error_line
-	assert_stderr_contains 'network "bridge"'
+	assert_stderr_contains 'network "slirp4netns:port_handler=rootlesskit": not supported'
+	run --separate-stderr husk run --rm --network nosuchnetwork basic true
+	assert_status 125
+	assert_one_error_line
+	assert_stderr_contains 'no such network: nosuchnetwork'
 }
 
 # --------------------------------------------------------------- ulimit
