@@ -1768,6 +1768,23 @@ pick_ports (const struct husk_ctr *c, const char *portsfile, struct husk_port **
 }
 
 int
+husk_net_tun_check (struct husk_error **err)
+{
+  struct stat st;
+  int e;
+
+  if (access ("/dev/net/tun", R_OK | W_OK) == 0)
+    return 0;
+  e = errno;
+  if (stat ("/dev/net/tun", &st) == 0)
+    return husk_error_set (err, 0,
+                           "/dev/net/tun (mode %04o) cannot be opened by this user: make it "
+                           "0666 as Debian ships it (chmod 0666 /dev/net/tun, as root)",
+                           (unsigned) (st.st_mode & 07777));
+  return husk_error_set (err, e, "/dev/net/tun");
+}
+
+int
 husk_net_attach (void *arg, pid_t pid, struct husk_error **err)
 {
   struct husk_ctr *c = arg;
@@ -1778,18 +1795,8 @@ husk_net_attach (void *arg, pid_t pid, struct husk_error **err)
   char pidstr[16];
   bool forward = false;
 
-  if (access ("/dev/net/tun", R_OK | W_OK) < 0)
-    {
-      int e = errno;
-      struct stat st;
-      if (stat ("/dev/net/tun", &st) == 0)
-        return husk_error_set (err, 0,
-                               "network pasta: /dev/net/tun (mode %04o) cannot be opened by "
-                               "this user: make it 0666 as Debian ships it (chmod 0666 "
-                               "/dev/net/tun, as root)",
-                               (unsigned) (st.st_mode & 07777));
-      return husk_error_set (err, e, "network pasta: /dev/net/tun");
-    }
+  if (husk_net_tun_check (err) < 0)
+    return husk_error_wrap (err, "network pasta");
   if (husk_ctr_run_path (c, "pasta.pid", &pidfile, err) < 0
       || husk_ctr_run_path (c, "ports", &portsfile, err) < 0
       || husk_ctr_run_path (c, NULL, &dir, err) < 0)

@@ -171,6 +171,10 @@ int husk_net_hosts_refresh (struct husk_store *s, const char *network, const cha
 int husk_pasta_start (char **argv, int nsfd, const char *pidfile, pid_t *ret_pid,
                       struct husk_error **err);
 
+/* Whether this user can open /dev/net/tun, which pasta needs; else one line naming the device,
+   its mode and the fix (Debian ships it 0666).  */
+int husk_net_tun_check (struct husk_error **err);
+
 /* Run pasta with ARGV (NSFD, unless -1, its descriptor 3) through a watcher process, a child of
    the caller's, that stops pasta when the caller dies (PR_SET_PDEATHSIG: SIGKILL too) or it
    gets SIGTERM, and ends when pasta does; returns once pasta has configured its namespace,

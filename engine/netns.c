@@ -412,6 +412,8 @@ start_keeper (const char *dir, struct husk_error **err)
   ssize_t got;
   size_t total = 0;
 
+  if (husk_net_tun_check (err) < 0)
+    return husk_error_wrap (err, "network: pasta");
   if (geteuid () != 0)
     {
       if (husk_idmap_for_user (geteuid (), getegid (), NULL, NULL, &map, err) < 0)
