@@ -1,6 +1,6 @@
 /* The namespace side of user networks: what runs inside the user's network namespace (the
    holder's, engine/netns.h) with netlink (engine/netlink.h, libmnl).  It is the program
-   husk-netns (cli/husk-netns.c), which the container's starter execs for it (engine/net.c):
+   husk-netns (engine/husk-netns.c), which the container's starter execs for it (engine/net.c):
    Debian ships libmnl as a shared library only, the lean husk is static, and husk-netns links
    libmnl and libc alone so that it starts in about a millisecond.  The exec'd process is
    single-threaded, which setns(2) into a user namespace needs.

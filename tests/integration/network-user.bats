@@ -63,11 +63,17 @@ in_netns() {
 	fi
 }
 
-serve_httpd() { # NAME NETWORK [ARGS...]: a detached busybox httpd serving its name
-	local name=$1 net=$2
+serve_httpd() { # NAME NETWORK [ARGS...]: a detached busybox httpd serving its name, once it answers
+	local name=$1 net=$2 i
 	shift 2
 	husk run -d --name "$name" --network "$net" "$@" basic \
 		sh -c "mkdir /w && echo $name >/w/index.html && exec httpd -f -p 80 -h /w" >/dev/null
+	# httpd starts after run -d returns: a client right away could find nothing listening.
+	for i in $(seq 50); do
+		husk exec "$name" wget -q -O /dev/null http://127.0.0.1/ 2>/dev/null && return 0
+		sleep 0.1
+	done
+	fail "httpd in $name does not answer"
 }
 
 @test "two containers on a network reach each other by name and by alias" {
